@@ -1,0 +1,3 @@
+"""Commands: recording (to be filled in)."""
+
+from __future__ import annotations

@@ -1,0 +1,206 @@
+"""The domain model: frozen dataclasses and enums. No I/O, no Rich, no YAML."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+# A measured value: a finite number, or a scale label for qualitative KPIs.
+Value = float | str
+
+
+class Frequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    YEARLY = "yearly"
+
+
+class Kind(StrEnum):
+    QUANTITATIVE = "quantitative"
+    QUALITATIVE = "qualitative"
+    PROGRESS = "progress"
+
+
+class Direction(StrEnum):
+    INCREASE = "increase"
+    DECREASE = "decrease"
+
+
+class Indicator(StrEnum):
+    LEADING = "leading"
+    LAGGING = "lagging"
+
+
+class Status(StrEnum):
+    NO_DATA = "no-data"
+    ACHIEVED = "achieved"
+    ON_TRACK = "on-track"
+    AT_RISK = "at-risk"
+    OFF_TRACK = "off-track"
+
+
+class Reason(StrEnum):
+    OFF_TRACK = "off-track"
+    AT_RISK = "at-risk"
+    OVERDUE = "overdue"
+    NO_ACTION_PLAN = "no-action-plan"
+    PAST_DUE = "past-due"
+    REVIEW_DUE = "review-due"
+    NO_DATA = "no-data"
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """Where something was written: 1-based line and column."""
+
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+NOWHERE = Location("<none>", 0, 0)
+
+
+@dataclass(frozen=True)
+class Objective:
+    id: str
+    title: str
+    owner: str | None = None
+    due: dt.date | None = None
+    description: str | None = None
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True)
+class Milestone:
+    date: dt.date
+    target: Value
+    loc: Location = NOWHERE
+
+
+@dataclass(frozen=True)
+class Kpi:
+    id: str
+    name: str
+    measure: str
+    target: Value
+    frequency: Frequency
+    kind: Kind = Kind.QUANTITATIVE
+    scale: tuple[str, ...] = ()
+    direction: Direction = Direction.INCREASE
+    unit: str | None = None
+    indicator: Indicator | None = None
+    owner: str | None = None
+    objective: str | None = None
+    baseline: Value | None = None
+    start: dt.date | None = None
+    due: dt.date | None = None
+    milestones: tuple[Milestone, ...] = ()
+    review: Frequency | None = None
+    last_reviewed: dt.date | None = None
+    action: str | None = None
+    grace_days: int | None = None
+    tags: tuple[str, ...] = ()
+    description: str | None = None
+    loc: Location = NOWHERE
+
+    def position(self, value: Value) -> float:
+        """A value as a number: the scale position (0 = worst) for qualitative KPIs."""
+        if isinstance(value, str):
+            return float(self.scale.index(value))
+        return float(value)
+
+    def label(self, position: float) -> Value:
+        """Inverse of `position` for display: a scale label when the position is exact."""
+        if self.kind is Kind.QUALITATIVE and self.scale:
+            index = round(position)
+            if abs(position - index) < 1e-9 and 0 <= index < len(self.scale):
+                return self.scale[index]
+        return position
+
+
+@dataclass(frozen=True)
+class Measurement:
+    kpi: str
+    date: dt.date
+    value: Value
+    note: str | None = None
+    by: str | None = None
+    loc: Location = NOWHERE
+    # Position in workspace reading order (files in order, then entries): breaks date ties.
+    order: int = 0
+
+
+@dataclass(frozen=True)
+class Workspace:
+    objectives: tuple[Objective, ...] = ()
+    kpis: tuple[Kpi, ...] = ()
+    measurements: tuple[Measurement, ...] = ()
+    files: tuple[str, ...] = ()
+
+    def kpi(self, kpi_id: str) -> Kpi | None:
+        for kpi in self.kpis:
+            if kpi.id == kpi_id:
+                return kpi
+        return None
+
+    def objective(self, objective_id: str) -> Objective | None:
+        for objective in self.objectives:
+            if objective.id == objective_id:
+                return objective
+        return None
+
+
+@dataclass(frozen=True)
+class Config:
+    """Defaults from kpitrack.toml (all optional)."""
+
+    files: tuple[str, ...] = ()
+    measurements_file: str | None = None
+    grace_days: int = 3
+    at_risk_tolerance: float = 0.10
+    focus_limit: int = 7
+    # The folder holding kpitrack.toml; relative paths in it are resolved from here.
+    root: str | None = None
+
+
+@dataclass(frozen=True)
+class OverdueInfo:
+    """Missed reports. All None means `never reported` (no measurement and no start)."""
+
+    missed_periods: int | None
+    due_since: dt.date | None
+    days: int | None
+
+    @property
+    def never_reported(self) -> bool:
+        return self.missed_periods is None
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    """Everything evaluation knows about one KPI as of one date."""
+
+    kpi: Kpi
+    as_of: dt.date
+    status: Status
+    latest: Measurement | None
+    baseline: Value | None
+    start: dt.date | None
+    progress: float | None
+    gap: float | None
+    expected: Value | None
+    overdue: OverdueInfo | None
+    reasons: tuple[Reason, ...] = ()
+    # Measurements on or before as_of, oldest first (date, then file order).
+    history: tuple[Measurement, ...] = field(default=())
+
+    @property
+    def needs_action(self) -> bool:
+        return bool(self.reasons)

@@ -1,0 +1,140 @@
+"""Calendar reporting periods for each frequency (weeks are ISO weeks, Monday first)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from kpitrack.model import Frequency
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A reporting period, both ends inclusive."""
+
+    start: dt.date
+    end: dt.date
+    frequency: Frequency
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, dt.date) and self.start <= day <= self.end
+
+    def due(self, grace_days: int) -> dt.date:
+        """The day the period's report is due; it is overdue from the day after."""
+        return self.end + dt.timedelta(days=grace_days)
+
+    @property
+    def label(self) -> str:
+        f, s = self.frequency, self.start
+        if f is Frequency.DAILY:
+            return s.isoformat()
+        if f is Frequency.WEEKLY:
+            year, week, _ = s.isocalendar()
+            return f"{year}-W{week:02d}"
+        if f is Frequency.MONTHLY:
+            return f"{s.year}-{s.month:02d}"
+        if f is Frequency.QUARTERLY:
+            return f"{s.year}-Q{(s.month - 1) // 3 + 1}"
+        return str(s.year)
+
+    def next(self) -> Period:
+        return period_containing(self.frequency, self.end + ONE_DAY)
+
+    def previous(self) -> Period:
+        return period_containing(self.frequency, self.start - ONE_DAY)
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def period_containing(frequency: Frequency, day: dt.date) -> Period:
+    """The period of `frequency` that contains `day`."""
+    if frequency is Frequency.DAILY:
+        return Period(day, day, frequency)
+    if frequency is Frequency.WEEKLY:
+        monday = day - dt.timedelta(days=day.weekday())
+        return Period(monday, monday + dt.timedelta(days=6), frequency)
+    if frequency is Frequency.MONTHLY:
+        return Period(day.replace(day=1), _month_end(day.year, day.month), frequency)
+    if frequency is Frequency.QUARTERLY:
+        first = (day.month - 1) // 3 * 3 + 1
+        return Period(dt.date(day.year, first, 1), _month_end(day.year, first + 2), frequency)
+    return Period(dt.date(day.year, 1, 1), dt.date(day.year, 12, 31), frequency)
+
+
+def periods_between(frequency: Frequency, first: dt.date, last: dt.date) -> int:
+    """How many periods start after the one containing `first`, up to the one containing `last`."""
+    a, b = period_containing(frequency, first), period_containing(frequency, last)
+    if frequency is Frequency.DAILY:
+        return (b.start - a.start).days
+    if frequency is Frequency.WEEKLY:
+        return (b.start - a.start).days // 7
+    months = (b.start.year - a.start.year) * 12 + b.start.month - a.start.month
+    if frequency is Frequency.MONTHLY:
+        return months
+    if frequency is Frequency.QUARTERLY:
+        return months // 3
+    return b.start.year - a.start.year
+
+
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+_QUARTER = re.compile(r"(\d{4})-Q([1-4])")
+_YEAR = re.compile(r"(\d{4})")
+
+
+def parse_date(text: str) -> dt.date:
+    """A strict ISO date (YYYY-MM-DD); ValueError with a readable message otherwise."""
+    m = _DATE.fullmatch(text.strip())
+    if not m:
+        raise ValueError(f"'{text}' is not a date (expected YYYY-MM-DD)")
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        raise ValueError(f"'{text}' is not a real date") from None
+
+
+def parse_period(text: str) -> Period:
+    """A date or a period: 2026-10-31, 2026-W44, 2026-10, 2026-Q3, 2026."""
+    t = text.strip()
+    if _DATE.fullmatch(t):
+        day = parse_date(t)
+        return Period(day, day, Frequency.DAILY)
+    if m := _WEEK.fullmatch(t):
+        try:
+            monday = dt.date.fromisocalendar(int(m[1]), int(m[2]), 1)
+        except ValueError:
+            raise ValueError(f"'{text}' is not a real ISO week") from None
+        return period_containing(Frequency.WEEKLY, monday)
+    if m := _MONTH.fullmatch(t):
+        month = int(m[2])
+        if not 1 <= month <= 12:
+            raise ValueError(f"'{text}' is not a real month")
+        return period_containing(Frequency.MONTHLY, dt.date(int(m[1]), month, 1))
+    if m := _QUARTER.fullmatch(t):
+        quarter = int(m[2])
+        return period_containing(Frequency.QUARTERLY, dt.date(int(m[1]), quarter * 3 - 2, 1))
+    if m := _YEAR.fullmatch(t):
+        return period_containing(Frequency.YEARLY, dt.date(int(m[1]), 1, 1))
+    raise ValueError(
+        f"'{text}' is not a date or period (YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY-Qn or YYYY)"
+    )
+
+
+def add_frequency(frequency: Frequency, day: dt.date, count: int = 1) -> dt.date:
+    """`day` moved by `count` periods (month ends clamp: Jan 31 + 1 month = Feb 28/29)."""
+    if frequency is Frequency.DAILY:
+        return day + dt.timedelta(days=count)
+    if frequency is Frequency.WEEKLY:
+        return day + dt.timedelta(weeks=count)
+    months = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.YEARLY: 12}[frequency]
+    index = day.year * 12 + day.month - 1 + months * count
+    year, month = divmod(index, 12)
+    month += 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

@@ -1,0 +1,82 @@
+"""Problems found in a workspace, and the error types the core raises.
+
+The core never prints and never exits: it raises a `KpitrackError` subclass and
+`cli.py` turns it into a message and an exit code in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+from kpitrack.model import Location
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    PROBLEMS = 1  # check found problems, or --fail-on matched
+    USAGE = 2  # bad options, no such file, unreadable or invalid input
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    path: str
+    line: int
+    column: int
+    severity: Severity
+    code: str
+    message: str
+
+    @classmethod
+    def at(cls, loc: Location, severity: Severity, code: str, message: str) -> Problem:
+        return cls(loc.path, loc.line, loc.column, severity, code, message)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def format(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.severity} {self.code} {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "severity": str(self.severity),
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+def sort_problems(problems: list[Problem]) -> list[Problem]:
+    """Sorted by file, line, column, then code; exact duplicates removed."""
+    return sorted(set(problems), key=lambda p: (p.path, p.line, p.column, p.code, p.message))
+
+
+class KpitrackError(Exception):
+    """Base of every error the core raises for bad input or a failed operation."""
+
+    exit_code: ExitCode = ExitCode.USAGE
+
+
+class UsageError(KpitrackError):
+    """Bad arguments: no such file, unknown KPI id, impossible date on the command line."""
+
+
+class InvalidWorkspaceError(KpitrackError):
+    """The workspace has errors; carries the same problems `check` would print."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sort_problems(problems)
+        errors = sum(1 for p in self.problems if p.is_error)
+        super().__init__(f"the workspace has {errors} error(s); run `kpitrack check`")
+
+
+class WriteError(KpitrackError):
+    """A write was refused or failed; the file on disk is unchanged."""

@@ -1,0 +1,1 @@
+"""Renderers: each formats evaluated results; none of them prints or evaluates."""

@@ -1,0 +1,307 @@
+"""A strict YAML reader built on libyaml's event stream.
+
+`yaml.parse` hands us one event per node, each with its line and column, so
+every value keeps its location. Reading events (instead of `yaml.load`) lets
+us refuse what a KPI file never needs and an attacker loves: anchors and
+aliases (alias bombs), explicit tags (`!!python/object`), merge keys, several
+documents, absurd nesting. Scalars stay text here; `scalar_value` types them
+strictly (YAML 1.2 core-ish: `no`, `0755`, `1:30` and `.nan` stay text).
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+from kpitrack.model import Location
+from kpitrack.problems import Problem, Severity
+
+try:  # the libyaml-backed parser, about ten times faster than the pure-Python one
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+MAX_DEPTH = 64
+MAX_FILE_BYTES = 32 * 1024 * 1024
+
+
+class _Node:
+    """Common part of the three node kinds: where the node starts and ends."""
+
+    __slots__ = ("column", "end_column", "end_line", "line", "path")
+
+    path: str
+    line: int  # 1-based
+    column: int  # 1-based
+    end_line: int
+    end_column: int
+
+    @property
+    def loc(self) -> Location:
+        return Location(self.path, self.line, self.column)
+
+    @property
+    def end(self) -> Location:
+        return Location(self.path, self.end_line, self.end_column)
+
+
+class Scalar(_Node):
+    __slots__ = ("plain", "text")
+
+    def __init__(self, text: str, plain: bool, loc: Location, end: Location | None = None) -> None:
+        self.text = text
+        self.plain = plain  # unquoted, so subject to typing
+        self.path, self.line, self.column = loc.path, loc.line, loc.column
+        end = end or loc
+        self.end_line, self.end_column = end.line, end.column
+
+    def __repr__(self) -> str:
+        return f"Scalar({self.text!r}, line={self.line})"
+
+
+class Seq(_Node):
+    __slots__ = ("flow", "items")
+
+    items: list[Node]
+    flow: bool
+
+    def __repr__(self) -> str:
+        return f"Seq({len(self.items)} items, line={self.line})"
+
+
+class Map(_Node):
+    __slots__ = ("flow", "items")
+
+    items: list[tuple[Scalar, Node]]
+    flow: bool
+
+    def get(self, key: str) -> Node | None:
+        for k, v in self.items:
+            if k.text == key:
+                return v
+        return None
+
+    def __repr__(self) -> str:
+        return f"Map({[k.text for k, _ in self.items]}, line={self.line})"
+
+
+Node = Scalar | Seq | Map
+
+
+class YamlFatal(Exception):
+    """A problem that stops reading the file."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.format())
+        self.problem = problem
+
+
+def _loc(path: str, mark: Any) -> Location:
+    if mark is None:
+        return Location(path, 1, 1)
+    return Location(path, mark.line + 1, mark.column + 1)
+
+
+def _fatal(loc: Location, code: str, message: str) -> YamlFatal:
+    return YamlFatal(Problem.at(loc, Severity.ERROR, code, message))
+
+
+def decode(data: bytes, path: str, *, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """Bytes of a KPI file to text: UTF-8 with or without BOM; raises YamlFatal."""
+    if len(data) > max_bytes:
+        raise _fatal(
+            Location(path, 1, 1),
+            "KT002",
+            f"file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes",
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise _fatal(Location(path, line, 1), "KT002", "binary file: NUL byte, not UTF-8 text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _fatal(
+            Location(path, line, column),
+            "KT002",
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
+        ) from None
+
+
+def parse(text: str, path: str, *, max_depth: int = MAX_DEPTH) -> tuple[Node | None, list[Problem]]:
+    """Parse one YAML document into nodes with locations.
+
+    Returns the root node (None for an empty file) and the non-fatal problems
+    (duplicate keys). Raises YamlFatal for syntax errors and refused constructs.
+    """
+    problems: list[Problem] = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the tree is acyclic; collections during the build only cost time
+    try:
+        events = yaml.parse(text, Loader=_Loader)
+        return _build(events, path, max_depth, problems), problems
+    except YamlFatal:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = exc.problem or "invalid YAML"
+        if exc.context:
+            what = f"{exc.context}: {what}" if exc.problem else exc.context
+        raise _fatal(_loc(path, mark), "KT001", f"YAML syntax error: {what}") from None
+    except yaml.YAMLError as exc:
+        raise _fatal(Location(path, 1, 1), "KT001", f"YAML syntax error: {exc}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # pragma: no cover - defensive
+        raise _fatal(Location(path, 1, 1), "KT001", f"unreadable YAML: {exc}") from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _refuse_properties(event: Any, loc: Location) -> None:
+    if event.anchor is not None:
+        raise _fatal(loc, "KT003", f"anchors and aliases are not allowed (&{event.anchor})")
+    tag = getattr(event, "tag", None)
+    if tag is not None and tag != "!":
+        raise _fatal(loc, "KT003", f"explicit tags are not allowed ({tag})")
+
+
+def _build(
+    events: Iterator[Any], path: str, max_depth: int, problems: list[Problem]
+) -> Node | None:
+    ScalarEvent, MappingStart, SequenceStart = (
+        yaml.ScalarEvent,
+        yaml.MappingStartEvent,
+        yaml.SequenceStartEvent,
+    )
+    MappingEnd, SequenceEnd = yaml.MappingEndEvent, yaml.SequenceEndEvent
+    # Open containers; for mappings, the key waiting for its value and the keys seen.
+    stack: list[Map | Seq] = []
+    pending: list[Scalar | None] = []
+    seen_keys: list[dict[str, int]] = []
+    root: Node | None = None
+    documents = 0
+    for event in events:
+        cls = type(event)
+        node: Node
+        if cls is ScalarEvent:
+            if event.anchor is not None or (event.tag is not None and event.tag != "!"):
+                _refuse_properties(event, _loc(path, event.start_mark))
+            start, end = event.start_mark, event.end_mark
+            node = Scalar.__new__(Scalar)
+            node.text = event.value
+            node.plain = not event.style
+            node.path = path
+            node.line, node.column = start.line + 1, start.column + 1
+            node.end_line, node.end_column = end.line + 1, end.column + 1
+        elif cls is MappingStart or cls is SequenceStart:
+            start = event.start_mark
+            if event.anchor is not None or event.tag is not None:
+                _refuse_properties(event, _loc(path, start))
+            if len(stack) >= max_depth:
+                raise _fatal(_loc(path, start), "KT002", f"nesting deeper than {max_depth} levels")
+            container: Map | Seq = Map.__new__(Map) if cls is MappingStart else Seq.__new__(Seq)
+            container.items = []
+            container.flow = bool(event.flow_style)
+            container.path = path
+            container.line, container.column = start.line + 1, start.column + 1
+            stack.append(container)
+            pending.append(None)
+            seen_keys.append({})
+            continue
+        elif cls is MappingEnd or cls is SequenceEnd:
+            node = stack.pop()
+            pending.pop()
+            seen_keys.pop()
+            end = event.end_mark
+            node.end_line, node.end_column = end.line + 1, end.column + 1
+        elif cls is yaml.AliasEvent:
+            raise _fatal(
+                _loc(path, event.start_mark),
+                "KT003",
+                f"anchors and aliases are not allowed (*{event.anchor})",
+            )
+        elif cls is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise _fatal(
+                    _loc(path, event.start_mark),
+                    "KT004",
+                    "a file holds one YAML document; found a second",
+                )
+            continue
+        else:
+            continue
+        if not stack:
+            root = node
+            continue
+        top = stack[-1]
+        if type(top) is Seq:
+            top.items.append(node)
+            continue
+        key = pending[-1]
+        if key is not None:
+            top.items.append((key, node))  # type: ignore[arg-type]
+            pending[-1] = None
+            continue
+        if type(node) is not Scalar:
+            raise _fatal(node.loc, "KT004", "mapping keys must be plain text")
+        if node.plain and node.text == "<<":
+            raise _fatal(node.loc, "KT003", "merge keys (<<) are not allowed")
+        seen = seen_keys[-1]
+        first = seen.get(node.text)
+        if first is not None:
+            problems.append(
+                Problem.at(
+                    node.loc,
+                    Severity.ERROR,
+                    "KT005",
+                    f"duplicate key '{node.text}' (first at line {first})",
+                )
+            )
+        else:
+            seen[node.text] = node.line
+        pending[-1] = node
+    return root
+
+
+_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"[-+]?(0|[1-9][0-9]*)?(\.[0-9]*)?([eE][-+]?[0-9]+)?")
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+# YAML 1.1 words that other tools read as booleans: kept as text, named in messages.
+YAML11_BOOLEANS = frozenset(
+    w for s in ("yes", "no", "on", "off", "y", "n") for w in (s, s.title(), s.upper())
+)
+
+
+def scalar_value(node: Scalar) -> bool | int | float | str | None:
+    """Type a scalar strictly: null, true/false, plain decimal numbers; all else is text.
+
+    Non-finite results (`1e400`) come back as float('inf') so a rule can name them.
+    """
+    text = node.text
+    if not node.plain:
+        return text
+    if text in _NULLS:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if _INT.fullmatch(text):
+        if len(text) > 20:  # beyond any real measurement; avoids int-parsing limits
+            return math.copysign(math.inf, -1.0 if text.startswith("-") else 1.0)
+        return int(text)
+    if text and text not in "+-." and _FLOAT.fullmatch(text) and any(c.isdigit() for c in text):
+        return float(text)
+    return text
