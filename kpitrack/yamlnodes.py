@@ -274,7 +274,8 @@ def _build(
 
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
-_FLOAT = re.compile(r"[-+]?(0|[1-9][0-9]*)?(\.[0-9]*)?([eE][-+]?[0-9]+)?")
+# A digit before the exponent is required: `e5` and `.e5` are text, not a float() crash.
+_FLOAT = re.compile(r"[-+]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
@@ -302,6 +303,6 @@ def scalar_value(node: Scalar) -> bool | int | float | str | None:
         if len(text) > 20:  # beyond any real measurement; avoids int-parsing limits
             return math.copysign(math.inf, -1.0 if text.startswith("-") else 1.0)
         return int(text)
-    if text and text not in "+-." and _FLOAT.fullmatch(text) and any(c.isdigit() for c in text):
+    if _FLOAT.fullmatch(text):
         return float(text)
     return text

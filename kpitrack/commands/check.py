@@ -1,3 +1,75 @@
-"""Commands: check (to be filled in)."""
+"""Commands: check (SPEC §2): every problem at once, `path:line:column: severity CODE message`."""
 
 from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kpitrack.cli import AsOfOption, FilesOption, app, command, load_config_here, parse_as_of
+
+
+class CheckFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+@app.command("check")
+@command
+def check(
+    files: FilesOption = None,
+    as_of: AsOfOption = None,
+    output_format: Annotated[
+        CheckFormat,
+        typer.Option("--format", help="text: one line per problem; json: an object."),
+    ] = CheckFormat.TEXT,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 on warnings too, not only on errors.")
+    ] = False,
+) -> None:
+    """Check the KPI files: every problem at once, with file, line and column.
+
+    Problems go to stdout, one per line; the summary goes to stderr.
+    Exit 0 when clean, 1 when there are errors (or warnings with --strict).
+    """
+    import json
+
+    from kpitrack.loading import load_workspace, resolve_paths
+    from kpitrack.problems import ExitCode
+
+    day = parse_as_of(as_of)
+    config = load_config_here()
+    paths = resolve_paths(files or [], config, Path.cwd())
+    workspace, problems = load_workspace(paths, config=config, as_of=day)
+    errors = sum(1 for p in problems if p.is_error)
+    warnings = len(problems) - errors
+
+    if output_format is CheckFormat.JSON:
+        document = {
+            "problems": [p.to_dict() for p in problems],
+            "errors": errors,
+            "warnings": warnings,
+        }
+        sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write("".join(p.format() + "\n" for p in problems))
+        files_text = _plural(len(paths), "file")
+        if problems:
+            summary = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {files_text}"
+        else:
+            summary = (
+                f"ok: {files_text}, {_plural(len(workspace.kpis), 'KPI')}, "
+                f"{_plural(len(workspace.measurements), 'measurement')}"
+            )
+        sys.stdout.flush()
+        print(summary, file=sys.stderr)
+    sys.stdout.flush()
+    if errors or (strict and warnings):
+        raise typer.Exit(int(ExitCode.PROBLEMS))

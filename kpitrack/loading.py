@@ -1,0 +1,807 @@
+"""Files and folders → YAML nodes (with line marks) → model, collecting every Problem.
+
+`resolve_paths` finds the files (SPEC §4), `load_workspace` reads them,
+`load_texts` does the rest without touching the disk (the writers use it to
+re-validate a new file text before replacing a file). Field checks live in
+`rules.py`; this module builds the model in one pass over the nodes, with dict
+lookups only, so 100k measurements load in well under a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import math
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from kpitrack import rules
+from kpitrack.model import (
+    Config,
+    Direction,
+    Frequency,
+    Indicator,
+    Kind,
+    Kpi,
+    Location,
+    Measurement,
+    Milestone,
+    Objective,
+    Value,
+    Workspace,
+)
+from kpitrack.problems import (
+    InvalidWorkspaceError,
+    Problem,
+    Severity,
+    UsageError,
+    sort_problems,
+)
+from kpitrack.suggest import did_you_mean
+from kpitrack.yamlnodes import (
+    MAX_FILE_BYTES,
+    Map,
+    Node,
+    Scalar,
+    Seq,
+    YamlFatal,
+    decode,
+    parse,
+    scalar_value,
+)
+
+SECTIONS = ("objectives", "kpis", "measurements")
+DEFAULT_FILES = ("kpis.yaml", "measurements.yaml")
+YAML_SUFFIXES = (".yaml", ".yml")
+
+OBJECTIVE_KEYS = {
+    "id": "a slug, unique in the workspace",
+    "title": "the strategic goal in words",
+    "owner": "",
+    "due": "",
+    "description": "",
+}
+KPI_KEYS = {
+    "id": "a slug, unique across the workspace",
+    "name": "a short title",
+    "measure": "how the value is obtained",
+    "target": "the value that counts as success",
+    "frequency": "daily, weekly, monthly, quarterly or yearly",
+    "kind": "",
+    "scale": "",
+    "direction": "",
+    "unit": "",
+    "indicator": "",
+    "owner": "",
+    "objective": "",
+    "baseline": "",
+    "start": "",
+    "due": "",
+    "milestones": "",
+    "review": "",
+    "last_reviewed": "",
+    "action": "",
+    "grace_days": "",
+    "tags": "",
+    "description": "",
+}
+MEASUREMENT_KEYS = {
+    "kpi": "the id of a KPI",
+    "date": "the date the value describes",
+    "value": "the measured value",
+    "note": "",
+    "by": "",
+}
+MILESTONE_KEYS = {"date": "when the staged target holds", "target": "the staged target"}
+
+_KPI_REQUIRED = ("id", "name", "measure", "target", "frequency")
+T = TypeVar("T")
+
+_OBJECTIVE_REQUIRED = ("id", "title")
+_MEASUREMENT_REQUIRED = ("kpi", "date", "value")
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def resolve_paths(cli_paths: Sequence[Path], config: Config, cwd: Path) -> list[Path]:
+    """The files to read (SPEC §4): -f paths, else kpitrack.toml's files, else the defaults."""
+    found: list[Path] = []
+    if cli_paths:
+        for path in cli_paths:
+            found.extend(_expand(path, path if path.is_absolute() else cwd / path, path))
+        looked_for = ", ".join(str(p) for p in cli_paths)
+    elif config.files:
+        root = Path(config.root) if config.root else cwd
+        for name in config.files:
+            given = Path(name)
+            full = given if given.is_absolute() else root / given
+            found.extend(_expand(full, full, given, listed=True))
+        looked_for = f"{', '.join(config.files)} (kpitrack.toml's files)"
+    else:
+        kpis = cwd / DEFAULT_FILES[0]
+        if not kpis.is_file():
+            raise UsageError(
+                f"no {DEFAULT_FILES[0]} in {cwd}: run `kpitrack init` to start one, "
+                "or name files or folders with -f"
+            )
+        found.append(kpis)
+        measurements = cwd / DEFAULT_FILES[1]
+        if measurements.is_file():
+            found.append(measurements)
+        looked_for = " and ".join(DEFAULT_FILES)
+    unique: list[Path] = []
+    seen: set[str] = set()
+    for path in found:
+        key = os.path.realpath(path if path.is_absolute() else cwd / path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    if not unique:
+        raise UsageError(
+            f"no *.yaml or *.yml files found in {looked_for}: run `kpitrack init` "
+            "or name files with -f"
+        )
+    return unique
+
+
+def _expand(display: Path, full: Path, given: Path, *, listed: bool = False) -> list[Path]:
+    """A file as itself; a folder as every *.yaml/*.yml inside (recursive, sorted, no dot-files)."""
+    if full.is_file():
+        return [display]
+    if not full.is_dir():
+        where = " (listed in kpitrack.toml's files)" if listed else ""
+        raise UsageError(f"no such file or folder: {given}{where}")
+    out: list[Path] = []
+    for folder, dirs, files in os.walk(full):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        rel = os.path.relpath(folder, full)
+        base = display if rel == "." else display / rel
+        out.extend(base / f for f in files if f.endswith(YAML_SUFFIXES) and not f.startswith("."))
+    return sorted(out, key=lambda p: p.parts)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def load_workspace(
+    paths: Sequence[Path], *, config: Config, as_of: dt.date
+) -> tuple[Workspace, list[Problem]]:
+    """Read the files and load them; unreadable files become located problems."""
+    cwd = Path.cwd()
+    texts: list[tuple[str, str | Problem]] = []
+    for path in paths:
+        display = _display(path, cwd)
+        try:
+            data = _read_capped(path, display)
+            texts.append((display, decode(data, display)))
+        except YamlFatal as exc:
+            texts.append((display, exc.problem))
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            texts.append(
+                (display, Problem(display, 1, 1, Severity.ERROR, "KT002", f"cannot read: {reason}"))
+            )
+    return _load(texts, config=config, as_of=as_of)
+
+
+def _read_capped(path: Path, display: str) -> bytes:
+    """The file's bytes; a file over the size limit is refused before it is read."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > MAX_FILE_BYTES:
+            raise YamlFatal(
+                Problem(
+                    display,
+                    1,
+                    1,
+                    Severity.ERROR,
+                    "KT002",
+                    f"file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes",
+                )
+            )
+        return f.read(MAX_FILE_BYTES + 1)  # decode() refuses a file that grew meanwhile
+
+
+def _display(path: Path, cwd: Path) -> str:
+    if path.is_absolute():
+        try:
+            return str(path.relative_to(cwd))
+        except ValueError:
+            return str(path)
+    return str(path)
+
+
+def load_texts(
+    sources: Sequence[tuple[str, str]], *, config: Config, as_of: dt.date
+) -> tuple[Workspace, list[Problem]]:
+    """Load (display path, text) pairs: pure, no disk I/O."""
+    return _load(list(sources), config=config, as_of=as_of)
+
+
+def load_valid_workspace(paths: Sequence[Path], *, config: Config, as_of: dt.date) -> Workspace:
+    """Load, or raise InvalidWorkspaceError with check's problems when there is any error."""
+    workspace, problems = load_workspace(paths, config=config, as_of=as_of)
+    if any(p.is_error for p in problems):
+        raise InvalidWorkspaceError(problems)
+    return workspace
+
+
+# ---------------------------------------------------------------- building the model
+
+
+def _load(
+    sources: Sequence[tuple[str, str | Problem]], *, config: Config, as_of: dt.date
+) -> tuple[Workspace, list[Problem]]:
+    # Nodes and model objects are acyclic: with a million of them alive, the cyclic
+    # collector's full passes would cost more than the loading itself.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_all(sources, config=config, as_of=as_of)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _load_all(
+    sources: Sequence[tuple[str, str | Problem]], *, config: Config, as_of: dt.date
+) -> tuple[Workspace, list[Problem]]:
+    out: list[Problem] = []
+    sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
+    complete = True  # every file was read; otherwise unknown references may be defined there
+    for display, text in sources:
+        if isinstance(text, Problem):
+            out.append(text)
+            complete = False
+            continue
+        try:
+            root, found = parse(text, display)
+        except YamlFatal as exc:
+            out.append(exc.problem)
+            complete = False
+            continue
+        out.extend(found)
+        _collect(root, sections, out)
+    builder = _Builder(out, complete)
+    objectives = builder.objectives(sections["objectives"])
+    kpis = builder.kpis(sections["kpis"])
+    measurements = builder.measurements(sections["measurements"])
+    workspace = Workspace(
+        objectives=tuple(objectives),
+        kpis=tuple(kpis),
+        measurements=tuple(measurements),
+        files=tuple(display for display, _ in sources),
+    )
+    out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
+    return workspace, sort_problems(out)
+
+
+_ENTRY_NAMES = {"objectives": "objective", "kpis": "KPI", "measurements": "measurement"}
+
+
+def _collect(root: Node | None, sections: dict[str, list[Map]], out: list[Problem]) -> None:
+    """The file's top level: a mapping of sections, each a list of mappings."""
+    if root is None or (type(root) is Scalar and rules.is_empty(root)):
+        return
+    if type(root) is not Map:
+        rules.error(
+            out,
+            root,
+            "KT010",
+            "the top level must be a mapping with objectives, kpis and/or measurements, "
+            f"got {rules.shape(root)}",
+        )
+        return
+    for key, value in root.items:
+        name = key.text
+        entries = sections.get(name)
+        if entries is None:
+            rules.error(
+                out,
+                key,
+                "KT011",
+                f"unknown top-level key {rules.quote(name)}{did_you_mean(name, SECTIONS)} "
+                "(expected objectives, kpis, measurements)",
+            )
+            continue
+        if type(value) is not Seq:
+            if not rules.is_empty(value):
+                rules.wrong_shape(out, value, f"'{name}' must be a list (- ...)")
+            continue
+        entry = _ENTRY_NAMES[name]
+        for item in value.items:
+            if type(item) is Map:
+                entries.append(item)
+            else:
+                rules.wrong_shape(out, item, f"each {entry} must be a mapping (key: value)")
+
+
+def _loc(node: Node) -> Location:
+    return Location(node.path, node.line, node.column)
+
+
+class _Builder:
+    """Entries → model objects. An entry with an error is left out of the model."""
+
+    def __init__(self, out: list[Problem], complete: bool) -> None:
+        self.out = out
+        self.complete = complete
+        self.objective_ids: dict[str, Location] = {}
+        self.kpi_ids: dict[str, Location] = {}  # every KPI id seen, valid or not
+        self.kpis_by_id: dict[str, Kpi] = {}
+        self.suggestions: dict[str, str] = {}
+
+    # ------------------------------------------------------------ objectives
+
+    def objectives(self, entries: list[Map]) -> list[Objective]:
+        result = []
+        for entry in entries:
+            objective = self._objective(entry)
+            if objective is not None:
+                result.append(objective)
+        return result
+
+    def _objective(self, entry: Map) -> Objective | None:
+        out = self.out
+        before = len(out)
+        fields = _fields(entry, OBJECTIVE_KEYS, out, "objective")
+        id_node = fields.get("id")
+        obj_id = rules.slug(out, id_node, "objective id") if id_node is not None else None
+        what = f"objective '{obj_id}'" if obj_id else "objective"
+        _unknown_keys(entry, OBJECTIVE_KEYS, what, out)
+        _missing(entry, fields, _OBJECTIVE_REQUIRED, OBJECTIVE_KEYS, what, out)
+        if obj_id is not None and id_node is not None:
+            first = self.objective_ids.get(obj_id)
+            if first is not None:
+                rules.error(
+                    out, id_node, "KT021", f"duplicate objective id '{obj_id}' (first at {first})"
+                )
+            else:
+                self.objective_ids[obj_id] = _loc(entry)
+        title = _text(fields, "title", what, out, required=True)
+        owner = _text(fields, "owner", what, out)
+        description = _text(fields, "description", what, out)
+        due = _date(fields, "due", what, out)
+        if _has_errors(out, before) or obj_id is None or title is None:
+            return None
+        return Objective(
+            id=obj_id, title=title, owner=owner, due=due, description=description, loc=_loc(entry)
+        )
+
+    # ------------------------------------------------------------ KPIs
+
+    def kpis(self, entries: list[Map]) -> list[Kpi]:
+        result = []
+        for entry in entries:
+            kpi = self._kpi(entry)
+            if kpi is not None:
+                result.append(kpi)
+                self.kpis_by_id[kpi.id] = kpi
+        return result
+
+    def _kpi(self, entry: Map) -> Kpi | None:
+        out = self.out
+        before = len(out)
+        fields = _fields(entry, KPI_KEYS, out, "KPI")
+        id_node = fields.get("id")
+        kpi_id = rules.slug(out, id_node, "KPI id") if id_node is not None else None
+        what = f"KPI '{kpi_id}'" if kpi_id else "KPI"
+        _unknown_keys(entry, KPI_KEYS, what, out)
+        kind_node = fields.get("kind")
+        kind: Kind | None = Kind.QUANTITATIVE
+        if kind_node is not None and not rules.is_empty(kind_node):
+            kind = rules.choice(out, kind_node, f"{what}: kind", Kind)
+        required = _KPI_REQUIRED if kind is not Kind.PROGRESS else (*_KPI_REQUIRED[:3], "frequency")
+        _missing(entry, fields, required, KPI_KEYS, what, out)
+        if kpi_id is not None and id_node is not None:
+            first = self.kpi_ids.get(kpi_id)
+            if first is not None:
+                rules.error(
+                    out, id_node, "KT022", f"duplicate KPI id '{kpi_id}' (first at {first})"
+                )
+            else:
+                self.kpi_ids[kpi_id] = _loc(entry)
+
+        name = _text(fields, "name", what, out, required=True)
+        measure = _text(fields, "measure", what, out, required=True)
+        frequency = _choice(fields, "frequency", what, Frequency, out, required=True)
+        direction = _choice(fields, "direction", what, Direction, out) or Direction.INCREASE
+        indicator = _choice(fields, "indicator", what, Indicator, out)
+        review = _choice(fields, "review", what, Frequency, out)
+
+        scale: tuple[str, ...] | None = ()
+        scale_node = fields.get("scale")
+        if kind is Kind.QUALITATIVE:
+            if scale_node is None or rules.is_empty(scale_node):
+                rules.error(
+                    out,
+                    scale_node or entry,
+                    "KT030",
+                    f"{what} is qualitative but has no scale (a list of labels, worst first)",
+                )
+                scale = None
+            else:
+                scale = rules.scale(out, scale_node, f"{what}: scale")
+        elif scale_node is not None and not rules.is_empty(scale_node):
+            out.append(
+                rules.problem(
+                    scale_node,
+                    Severity.WARNING,
+                    "KT109",
+                    f"{what}: scale is ignored because the KPI is not qualitative "
+                    "(add kind: qualitative)",
+                )
+            )
+
+        def value(node: Node, label: str) -> Value | None:
+            if kind is Kind.QUALITATIVE:
+                return rules.label(out, node, f"{what}: {label}", scale)
+            if kind is Kind.PROGRESS:
+                return rules.percent(out, node, f"{what}: {label}")
+            return rules.number(out, node, f"{what}: {label}")
+
+        target: Value | None = None
+        target_node = fields.get("target")
+        if target_node is not None and not rules.is_empty(target_node):
+            target = value(target_node, "target")
+        elif kind is Kind.PROGRESS:
+            target = 100.0  # SPEC §1: progress KPIs default to 100 (percent done)
+        elif target_node is not None:
+            rules.empty_required(out, target_node, f"{what}: target")
+        baseline_node = fields.get("baseline")
+        baseline = None
+        if baseline_node is not None and not rules.is_empty(baseline_node):
+            baseline = value(baseline_node, "baseline")
+
+        start = _date(fields, "start", what, out)
+        due = _date(fields, "due", what, out)
+        last_reviewed = _date(fields, "last_reviewed", what, out)
+        if start is not None and due is not None and start > due:
+            rules.error(out, fields["start"], "KT038", f"{what}: start {start} is after due {due}")
+
+        milestones = self._milestones(fields.get("milestones"), what, due, value)
+
+        objective = _text(fields, "objective", what, out)
+        if objective is not None and objective not in self.objective_ids and self.complete:
+            known = self.objective_ids
+            rules.error(
+                out,
+                fields["objective"],
+                "KT023",
+                f"{what}: unknown objective {rules.quote(objective)}"
+                f"{did_you_mean(objective, known)}",
+            )
+        owner = _text(fields, "owner", what, out)
+        unit = _text(fields, "unit", what, out)
+        action = _text(fields, "action", what, out)
+        description = _text(fields, "description", what, out)
+        grace_node = fields.get("grace_days")
+        grace_days = None
+        if grace_node is not None and not rules.is_empty(grace_node):
+            grace_days = rules.whole_days(out, grace_node, f"{what}: grace_days")
+        tags_node = fields.get("tags")
+        tag_list: tuple[str, ...] | None = ()
+        if tags_node is not None and not rules.is_empty(tags_node):
+            tag_list = rules.tags(out, tags_node, f"{what}: tags")
+
+        if (
+            _has_errors(out, before)
+            or kpi_id is None
+            or name is None
+            or measure is None
+            or frequency is None
+            or kind is None
+            or target is None
+        ):
+            return None
+        return Kpi(
+            id=kpi_id,
+            name=name,
+            measure=measure,
+            target=target,
+            frequency=frequency,
+            kind=kind,
+            scale=scale or (),
+            direction=direction,
+            unit=unit,
+            indicator=indicator,
+            owner=owner,
+            objective=objective,
+            baseline=baseline,
+            start=start,
+            due=due,
+            milestones=milestones or (),
+            review=review,
+            last_reviewed=last_reviewed,
+            action=action,
+            grace_days=grace_days,
+            tags=tag_list or (),
+            description=description,
+            loc=_loc(entry),
+        )
+
+    def _milestones(
+        self,
+        node: Node | None,
+        what: str,
+        due: dt.date | None,
+        value: object,
+    ) -> tuple[Milestone, ...] | None:
+        out = self.out
+        if node is None or rules.is_empty(node):
+            return ()
+        if type(node) is not Seq:
+            rules.wrong_shape(out, node, f"{what}: milestones must be a list of {{date, target}}")
+            return None
+        convert = value  # Callable[[Node, str], Value | None]
+        result: list[Milestone] = []
+        previous: Milestone | None = None
+        for item in node.items:
+            if type(item) is not Map:
+                rules.wrong_shape(out, item, f"{what}: each milestone must be a mapping")
+                continue
+            fields = _fields(item, MILESTONE_KEYS, out, "milestone")
+            _unknown_keys(item, MILESTONE_KEYS, f"a milestone of {what}", out)
+            _missing(
+                item, fields, ("date", "target"), MILESTONE_KEYS, f"a milestone of {what}", out
+            )
+            day = _date(fields, "date", f"{what}: milestone", out)
+            target_node = fields.get("target")
+            target = None
+            if target_node is not None:
+                if rules.is_empty(target_node):
+                    rules.empty_required(out, target_node, f"{what}: milestone target")
+                else:
+                    target = convert(target_node, "milestone target")  # type: ignore[operator]
+            if day is None or target is None:
+                continue
+            milestone = Milestone(date=day, target=target, loc=_loc(item))
+            if previous is not None and day <= previous.date:
+                rules.error(
+                    out,
+                    fields["date"],
+                    "KT033",
+                    f"{what}: milestone {day} is not after the one before it ({previous.date}); "
+                    "list milestones in date order",
+                )
+            if due is not None and day > due:
+                rules.error(
+                    out, fields["date"], "KT034", f"{what}: milestone {day} is after due {due}"
+                )
+            result.append(milestone)
+            previous = milestone
+        return tuple(result)
+
+    # ------------------------------------------------------------ measurements
+
+    def measurements(self, entries: list[Map]) -> list[Measurement]:
+        """Measurements in reading order; the common, valid case takes a fast path."""
+        result: list[Measurement] = []
+        append = result.append
+        dates: dict[str, dt.date | str] = {}
+        kpis = self.kpis_by_id
+        parse_date, scalar, is_empty, isfinite = (
+            rules._parse_date,
+            Scalar,
+            rules.is_empty,
+            math.isfinite,
+        )
+        date_type, qualitative, progress = dt.date, Kind.QUALITATIVE, Kind.PROGRESS
+        new_measurement, new_location = _maker(Measurement), _maker(Location)
+        order = 0
+        for entry in entries:
+            order += 1
+            kpi_node = date_node = value_node = note_node = by_node = None
+            bad_keys: list[Scalar] | None = None
+            for key, node in entry.items:
+                k = key.text
+                if k == "kpi":
+                    kpi_node = node
+                elif k == "date":
+                    date_node = node
+                elif k == "value":
+                    value_node = node
+                elif k == "note":
+                    note_node = node
+                elif k == "by":
+                    by_node = node
+                elif bad_keys is None:
+                    bad_keys = [key]
+                else:
+                    bad_keys.append(key)
+            nodes = (kpi_node, date_node, value_node, note_node, by_node)
+            # Fast path: every field present, plain text, and valid.
+            if (
+                bad_keys is None
+                and type(kpi_node) is scalar
+                and type(date_node) is scalar
+                and type(value_node) is scalar
+                and (note_node is None or type(note_node) is scalar)
+                and (by_node is None or type(by_node) is scalar)
+            ):
+                kpi = kpis.get(kpi_node.text)
+                day = dates.get(date_node.text)
+                if day is None:
+                    day = dates[date_node.text] = parse_date(date_node.text)
+                value: Value | None = None
+                if kpi is not None and type(day) is date_type and not is_empty(value_node):
+                    if kpi.kind is qualitative:
+                        if value_node.text in kpi.scale:
+                            value = value_node.text
+                    else:
+                        number = scalar_value(value_node)
+                        kind = type(number)
+                        if (kind is float or kind is int) and isfinite(number):  # type: ignore[arg-type]
+                            value = float(number)  # type: ignore[arg-type]
+                            if kpi.kind is progress and not 0.0 <= value <= 100.0:
+                                value = None
+                if value is not None:
+                    note = None if note_node is None or is_empty(note_node) else note_node.text
+                    by = None if by_node is None or is_empty(by_node) else by_node.text
+                    append(
+                        new_measurement(
+                            kpi=kpi_node.text,
+                            date=day,
+                            value=value,
+                            note=note,
+                            by=by,
+                            loc=new_location(path=entry.path, line=entry.line, column=entry.column),
+                            order=order,
+                        )
+                    )
+                    continue
+            self._measurement(entry, nodes, bad_keys or [], dates)
+        return result
+
+    def _measurement(
+        self,
+        entry: Map,
+        nodes: tuple[Node | None, ...],
+        bad_keys: list[Scalar],
+        dates: dict[str, dt.date | str],
+    ) -> None:
+        """The slow path: report what is wrong with one measurement (it stays out of the model)."""
+        out = self.out
+        kpi_node, date_node, value_node, note_node, by_node = nodes
+        kpi_id: str | None = None
+        if kpi_node is not None:
+            if type(kpi_node) is Scalar and not rules.is_empty(kpi_node):
+                kpi_id = kpi_node.text
+            else:
+                kpi_id = rules.text(out, kpi_node, "measurement: kpi", required=True)
+        what = f"measurement of KPI '{kpi_id}'" if kpi_id else "measurement"
+        day = None
+        if date_node is not None:
+            if rules.is_empty(date_node):
+                rules.empty_required(out, date_node, f"{what}: date")
+            else:
+                day = rules.date(out, date_node, f"{what}: date", dates)
+        if day is not None:
+            what = f"{what} on {day}"
+        for key in bad_keys:
+            rules.unknown_key(out, key, what, MEASUREMENT_KEYS)
+        for name, node in zip(("kpi", "date", "value"), nodes, strict=False):
+            if node is None:
+                rules.missing_key(out, entry, what, name, MEASUREMENT_KEYS[name])
+        kpi = self.kpis_by_id.get(kpi_id) if kpi_id is not None else None
+        if kpi_id is not None and kpi is None and kpi_id not in self.kpi_ids:
+            if self.complete and kpi_node is not None:
+                where = f"measurement on {day}" if day is not None else "measurement"
+                self._unknown_kpi(kpi_node, kpi_id, where)
+        elif value_node is not None:
+            if rules.is_empty(value_node):
+                rules.empty_required(out, value_node, f"{what}: value")
+            elif kpi is None:
+                pass  # the KPI has errors of its own; its values are checked once it is fixed
+            elif kpi.kind is Kind.QUALITATIVE:
+                rules.label(out, value_node, f"{what}: value", kpi.scale)
+            elif kpi.kind is Kind.PROGRESS:
+                rules.percent(out, value_node, f"{what}: value")
+            else:
+                rules.number(out, value_node, f"{what}: value")
+        if note_node is not None:
+            rules.text(out, note_node, f"{what}: note")
+        if by_node is not None:
+            rules.text(out, by_node, f"{what}: by")
+
+    def _unknown_kpi(self, node: Node, kpi_id: str, what: str) -> None:
+        hint = self.suggestions.get(kpi_id)
+        if hint is None:
+            hint = self.suggestions[kpi_id] = did_you_mean(kpi_id, self.kpi_ids)
+        rules.error(self.out, node, "KT024", f"{what}: unknown KPI {rules.quote(kpi_id)}{hint}")
+
+
+# ---------------------------------------------------------------- field helpers
+
+
+def _fields(entry: Map, known: dict[str, str], out: list[Problem], kind: str) -> dict[str, Node]:
+    """The known keys of an entry (the first of duplicates; KT005 was reported)."""
+    fields: dict[str, Node] = {}
+    for key, value in entry.items:
+        if key.text in known and key.text not in fields:
+            fields[key.text] = value
+    return fields
+
+
+def _unknown_keys(entry: Map, known: dict[str, str], what: str, out: list[Problem]) -> None:
+    for key, _ in entry.items:
+        if key.text not in known:
+            rules.unknown_key(out, key, what, known)
+
+
+def _missing(
+    entry: Map,
+    fields: dict[str, Node],
+    required: Sequence[str],
+    known: dict[str, str],
+    what: str,
+    out: list[Problem],
+) -> None:
+    for key in required:
+        if key not in fields:
+            rules.missing_key(out, entry, what, key, known[key])
+
+
+def _text(
+    fields: dict[str, Node], key: str, what: str, out: list[Problem], *, required: bool = False
+) -> str | None:
+    node = fields.get(key)
+    if node is None:
+        return None
+    if not required and rules.is_empty(node):
+        return None
+    return rules.text(out, node, f"{what}: {key}", required=required)
+
+
+def _date(fields: dict[str, Node], key: str, what: str, out: list[Problem]) -> dt.date | None:
+    node = fields.get(key)
+    if node is None or rules.is_empty(node):
+        return None
+    return rules.date(out, node, f"{what}: {key}")
+
+
+def _choice(
+    fields: dict[str, Node],
+    key: str,
+    what: str,
+    enum: type[rules.E],
+    out: list[Problem],
+    *,
+    required: bool = False,
+) -> rules.E | None:
+    node = fields.get(key)
+    if node is None:
+        return None
+    if rules.is_empty(node):
+        if required:
+            rules.empty_required(out, node, f"{what}: {key}")
+        return None
+    return rules.choice(out, node, f"{what}: {key}", enum)
+
+
+def _maker(cls: type[T]) -> Callable[..., T]:
+    """A fast constructor for a frozen dataclass without slots: fills __dict__ directly.
+
+    Equivalent to calling the class (no __post_init__ on these), but without one
+    object.__setattr__ per field: this is the per-measurement cost at 100k entries.
+    """
+    if "__slots__" in vars(cls) or "__post_init__" in vars(cls):
+        return cls  # the shortcut would be wrong: use the real constructor
+    new = object.__new__
+
+    def make(**fields: object) -> T:
+        obj = new(cls)
+        obj.__dict__.update(fields)
+        return obj
+
+    return make
+
+
+def _has_errors(out: list[Problem], since: int) -> bool:
+    return any(p.severity is Severity.ERROR for p in out[since:])
+
+
+__all__ = ["load_texts", "load_valid_workspace", "load_workspace", "resolve_paths"]

@@ -1,0 +1,549 @@
+"""The checks of SPEC §2: one small function per rule code, every problem at once.
+
+Two layers:
+
+- *field rules* type one YAML node (a number, a date, a choice, a scale
+  label...) for `loading.py` while it builds the model, and append a located
+  `Problem` when the node is wrong;
+- *workspace rules* look at the built model as a whole (owners, focus limits,
+  periods, milestones) and yield warnings.
+
+Every code is listed in `RULES` and documented in `docs/rules.md`; codes are
+stable. KT001-KT005 come from the YAML reader (`yamlnodes.py`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+from kpitrack.model import Config, Direction, Frequency, Kind, Kpi, Location, Workspace
+from kpitrack.periods import period_containing
+from kpitrack.problems import Problem, Severity
+from kpitrack.suggest import did_you_mean
+from kpitrack.yamlnodes import YAML11_BOOLEANS, Map, Node, Scalar, Seq, scalar_value
+
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: Severity
+    summary: str
+
+
+RULES: dict[str, Rule] = {
+    r.code: r
+    for r in (
+        Rule("KT001", ERROR, "YAML syntax error"),
+        Rule("KT002", ERROR, "file too large, binary, not UTF-8, or nested too deep"),
+        Rule("KT003", ERROR, "anchors, aliases, explicit tags and merge keys are refused"),
+        Rule("KT004", ERROR, "a second YAML document, or a mapping key that is not text"),
+        Rule("KT005", ERROR, "duplicate mapping key"),
+        Rule("KT010", ERROR, "the top level of a file is not a mapping"),
+        Rule("KT011", ERROR, "unknown top-level key"),
+        Rule("KT012", ERROR, "a section, entry or field has the wrong shape (list or mapping)"),
+        Rule("KT013", ERROR, "a required key is missing"),
+        Rule("KT014", ERROR, "a required key is empty"),
+        Rule("KT015", ERROR, "unknown key"),
+        Rule("KT016", ERROR, "not a number where a number belongs"),
+        Rule("KT017", ERROR, "not a finite number (NaN, infinity, out of range)"),
+        Rule("KT018", ERROR, "not text where text belongs"),
+        Rule("KT019", ERROR, "not a real date (YYYY-MM-DD)"),
+        Rule("KT020", ERROR, "an id that is not a slug [a-z0-9][a-z0-9_-]*"),
+        Rule("KT021", ERROR, "duplicate objective id"),
+        Rule("KT022", ERROR, "duplicate KPI id"),
+        Rule("KT023", ERROR, "reference to an unknown objective"),
+        Rule("KT024", ERROR, "reference to an unknown KPI"),
+        Rule("KT025", ERROR, "bad frequency, kind, direction, indicator or review"),
+        Rule("KT030", ERROR, "qualitative KPI without a scale"),
+        Rule("KT031", ERROR, "label not on the KPI's scale"),
+        Rule("KT032", ERROR, "progress value outside 0-100"),
+        Rule("KT033", ERROR, "milestones out of date order"),
+        Rule("KT034", ERROR, "milestone after the KPI's due date"),
+        Rule("KT035", ERROR, "grace_days is not a non-negative whole number"),
+        Rule("KT036", ERROR, "tags is not a list of text"),
+        Rule("KT037", ERROR, "bad scale: not a list of at least two distinct labels"),
+        Rule("KT038", ERROR, "start is after due"),
+        Rule("KT101", WARNING, "KPI without an owner"),
+        Rule("KT102", WARNING, "KPI without an objective"),
+        Rule("KT103", WARNING, "owner with more KPIs than the focus limit"),
+        Rule("KT104", WARNING, "objective with more KPIs than the focus limit"),
+        Rule("KT105", WARNING, "two measurements of one KPI in the same period"),
+        Rule("KT106", WARNING, "measurement dated after the as-of date"),
+        Rule("KT107", WARNING, "measure too vague to reproduce (fewer than three words)"),
+        Rule("KT108", WARNING, "milestone that moves away from the target"),
+        Rule("KT109", WARNING, "scale given for a KPI that is not qualitative (ignored)"),
+    )
+}
+
+Out = list[Problem]
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_NONFINITE = re.compile(r"[-+]?\.?(nan|inf|infinity)", re.IGNORECASE)
+_NUMBER_LIKE = re.compile(r"\s*[-+]?(\d[\d_,]*)?(\.\d*)?([eE][-+]?\d+)?\s*")
+MIN_MEASURE_WORDS = 3
+
+
+def problem(node_or_loc: Node | Location, severity: Severity, code: str, message: str) -> Problem:
+    n = node_or_loc
+    return Problem(n.path, n.line, n.column, severity, code, message)
+
+
+def error(out: Out, at: Node | Location, code: str, message: str) -> None:
+    out.append(Problem(at.path, at.line, at.column, ERROR, code, message))
+
+
+def quote(text: str, limit: int = 40) -> str:
+    """A user value for a message: one line, shortened."""
+    text = text.replace("\r", "\\r").replace("\n", "\\n")
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"'{text}'"
+
+
+def shape(node: Node) -> str:
+    if type(node) is Map:
+        return "a mapping"
+    if type(node) is Seq:
+        return "a list"
+    return f"the text {quote(node.text)}" if node.text else "nothing"  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- field rules
+
+
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+
+
+def is_empty(node: Node) -> bool:
+    """A null or empty value (`key:`, `key: ~`, `key: ""`)."""
+    return type(node) is Scalar and (node.text == "" or (node.plain and node.text in _NULLS))
+
+
+def empty_required(out: Out, node: Node, what: str) -> None:
+    """KT014."""
+    error(out, node, "KT014", f"{what} is empty")
+
+
+def text(out: Out, node: Node, what: str, *, required: bool = False) -> str | None:
+    """KT018 (and KT014): free text. Any scalar is taken as written (`owner: 42` is '42')."""
+    if type(node) is not Scalar:
+        error(out, node, "KT018", f"{what} must be text, got {shape(node)}")
+        return None
+    if required and (node.text.strip() == "" or is_empty(node)):
+        empty_required(out, node, what)
+        return None
+    return node.text
+
+
+def slug(out: Out, node: Node, what: str) -> str | None:
+    """KT020: an id."""
+    value = text(out, node, what, required=True)
+    if value is None:
+        return None
+    if not SLUG.fullmatch(value):
+        error(
+            out,
+            node,
+            "KT020",
+            f"{what} {quote(value)} is not a valid id: use lowercase letters, digits, "
+            "'-' and '_', starting with a letter or digit",
+        )
+        return None
+    return value
+
+
+def number(out: Out, node: Node, what: str) -> float | None:
+    """KT016 / KT017: a finite number, plain (unquoted) in the YAML."""
+    if type(node) is not Scalar:
+        error(out, node, "KT016", f"{what} must be a number, got {shape(node)}")
+        return None
+    value = scalar_value(node)
+    kind = type(value)
+    if kind is int or kind is float:
+        result = float(value)  # type: ignore[arg-type]
+        if math.isfinite(result):
+            return result
+        error(
+            out,
+            node,
+            "KT017",
+            f"{what} must be a finite number, {quote(node.text)} is out of range",
+        )
+        return None
+    raw = node.text
+    if kind is bool:
+        message = f"{what} must be a number, got the boolean {raw}"
+    elif value is None:
+        message = f"{what} must be a number, got nothing"
+        error(out, node, "KT014", f"{what} is empty")
+        return None
+    elif node.plain and raw in YAML11_BOOLEANS:
+        message = f"{what} must be a number, got {quote(raw)} (YAML 1.1 tools read it as a boolean)"
+    elif _NONFINITE.fullmatch(raw.strip()):
+        error(out, node, "KT017", f"{what} must be a finite number, got {quote(raw)}")
+        return None
+    elif not node.plain and _NUMBER_LIKE.fullmatch(raw) and any(c.isdigit() for c in raw):
+        message = f"{what} must be a number, got the quoted text {quote(raw)} (remove the quotes)"
+    else:
+        message = f"{what} must be a number, got {quote(raw)}"
+    error(out, node, "KT016", message)
+    return None
+
+
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def date(
+    out: Out, node: Node, what: str, cache: dict[str, dt.date | str] | None = None
+) -> dt.date | None:
+    """KT019: a real calendar date, YYYY-MM-DD (plain or quoted)."""
+    if type(node) is not Scalar:
+        error(out, node, "KT019", f"{what} must be a date (YYYY-MM-DD), got {shape(node)}")
+        return None
+    raw = node.text
+    found = cache.get(raw) if cache is not None else None
+    if found is None:
+        found = _parse_date(raw)
+        if cache is not None:
+            cache[raw] = found
+    if type(found) is str:
+        error(out, node, "KT019", f"{what} {found}")
+        return None
+    return found  # type: ignore[return-value]
+
+
+def _parse_date(raw: str) -> dt.date | str:
+    m = _DATE.fullmatch(raw)
+    if not m:
+        if raw == "":
+            return "is empty; expected a date (YYYY-MM-DD)"
+        return f"must be a date (YYYY-MM-DD), got {quote(raw)}"
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return f"{quote(raw)} is not a real date"
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def choice(out: Out, node: Node, what: str, enum: type[E]) -> E | None:
+    """KT025: one of an enum's values, with a did-you-mean."""
+    options = [str(e) for e in enum]
+    if type(node) is not Scalar:
+        error(out, node, "KT025", f"{what} must be one of {', '.join(options)}, got {shape(node)}")
+        return None
+    raw = node.text
+    try:
+        return enum(raw)
+    except ValueError:
+        pass
+    hint = did_you_mean(raw.lower(), options)
+    error(
+        out,
+        node,
+        "KT025",
+        f"{what} must be one of {', '.join(options)}, got {quote(raw)}{hint}",
+    )
+    return None
+
+
+def whole_days(out: Out, node: Node, what: str) -> int | None:
+    """KT035: grace_days, a non-negative whole number."""
+    value = scalar_value(node) if type(node) is Scalar else None
+    if type(value) is int and value >= 0:
+        return value
+    got = shape(node) if type(node) is not Scalar else quote(node.text)
+    error(out, node, "KT035", f"{what} must be a whole number of days, 0 or more, got {got}")
+    return None
+
+
+def tags(out: Out, node: Node, what: str) -> tuple[str, ...] | None:
+    """KT036: a list of text."""
+    if type(node) is not Seq:
+        error(
+            out,
+            node,
+            "KT036",
+            f"{what} must be a list of text, like [sales, q4], got {shape(node)}",
+        )
+        return None
+    result: list[str] = []
+    for item in node.items:
+        if type(item) is not Scalar or is_empty(item):
+            error(out, item, "KT036", f"{what} must be a list of text, got {shape(item)} in it")
+            return None
+        result.append(item.text)
+    return tuple(result)
+
+
+def scale(out: Out, node: Node, what: str) -> tuple[str, ...] | None:
+    """KT037: an ordered list of at least two distinct labels, worst first."""
+    if type(node) is not Seq:
+        error(
+            out,
+            node,
+            "KT037",
+            f"{what} must be a list of labels, worst first, like [poor, fair, good], "
+            f"got {shape(node)}",
+        )
+        return None
+    labels: list[str] = []
+    seen: set[str] = set()
+    for item in node.items:
+        if type(item) is not Scalar or is_empty(item):
+            error(out, item, "KT037", f"{what}: each label must be text, got {shape(item)}")
+            return None
+        if item.text in seen:
+            error(out, item, "KT037", f"{what}: label {quote(item.text)} appears twice")
+            return None
+        seen.add(item.text)
+        labels.append(item.text)
+    if len(labels) < 2:
+        error(out, node, "KT037", f"{what} needs at least two labels, got {len(labels)}")
+        return None
+    return tuple(labels)
+
+
+def label(out: Out, node: Node, what: str, labels: tuple[str, ...] | None) -> str | None:
+    """KT031: a label on the KPI's scale (None scale: already reported; accept the text)."""
+    if type(node) is not Scalar:
+        error(out, node, "KT031", f"{what} must be a label on the scale, got {shape(node)}")
+        return None
+    if is_empty(node):
+        empty_required(out, node, what)
+        return None
+    raw = node.text
+    if labels is not None and raw not in labels:
+        error(
+            out,
+            node,
+            "KT031",
+            f"{what} {quote(raw)} is not on the scale ({', '.join(labels)})"
+            f"{did_you_mean(raw, labels)}",
+        )
+        return None
+    return raw
+
+
+def percent(out: Out, node: Node, what: str) -> float | None:
+    """KT032 (after KT016/KT017): a progress value, 0-100."""
+    value = number(out, node, what)
+    if value is None:
+        return None
+    if not 0.0 <= value <= 100.0:
+        error(out, node, "KT032", f"{what} must be from 0 to 100 (percent done), got {node.text}")  # type: ignore[union-attr]
+        return None
+    return value
+
+
+def unknown_key(out: Out, key: Scalar, what: str, known: Iterable[str]) -> None:
+    """KT015."""
+    error(
+        out, key, "KT015", f"unknown key {quote(key.text)} in {what}{did_you_mean(key.text, known)}"
+    )
+
+
+def missing_key(out: Out, entry: Map, what: str, key: str, meaning: str) -> None:
+    """KT013."""
+    error(out, entry, "KT013", f"{what} has no '{key}' ({meaning})")
+
+
+def wrong_shape(out: Out, node: Node, message: str) -> None:
+    """KT012."""
+    error(out, node, "KT012", f"{message}, got {shape(node)}")
+
+
+# ---------------------------------------------------------------- workspace rules
+
+WorkspaceRule = Callable[[Workspace, Config, dt.date], Iterator[Problem]]
+
+
+def no_owner(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+    """KT101."""
+    for kpi in ws.kpis:
+        if not kpi.owner:
+            yield problem(kpi.loc, WARNING, "KT101", f"KPI '{kpi.id}' has no owner")
+
+
+def no_objective(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+    """KT102."""
+    for kpi in ws.kpis:
+        if not kpi.objective:
+            yield problem(
+                kpi.loc, WARNING, "KT102", f"KPI '{kpi.id}' is not linked to an objective"
+            )
+
+
+def _over_limit(
+    kpis: Iterable[Kpi], key: Callable[[Kpi], str | None], limit: int
+) -> Iterator[tuple[str, list[Kpi]]]:
+    groups: dict[str, list[Kpi]] = {}
+    for kpi in kpis:
+        k = key(kpi)
+        if k:
+            groups.setdefault(k, []).append(kpi)
+    for name, members in groups.items():
+        if len(members) > limit:
+            yield name, members
+
+
+def owner_focus(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+    """KT103: located at the first KPI over the limit."""
+    limit = config.focus_limit
+    for owner, members in _over_limit(ws.kpis, lambda k: k.owner, limit):
+        yield problem(
+            members[limit].loc,
+            WARNING,
+            "KT103",
+            f"owner {quote(owner)} has {len(members)} KPIs, more than the focus limit of {limit}",
+        )
+
+
+def objective_focus(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+    """KT104: located at the objective (or the first KPI over the limit)."""
+    limit = config.focus_limit
+    objectives = {o.id: o for o in ws.objectives}
+    for objective_id, members in _over_limit(ws.kpis, lambda k: k.objective, limit):
+        found = objectives.get(objective_id)
+        loc = found.loc if found else members[limit].loc
+        yield problem(
+            loc,
+            WARNING,
+            "KT104",
+            f"objective '{objective_id}' has {len(members)} KPIs, "
+            f"more than the focus limit of {limit}",
+        )
+
+
+def same_period(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+    """KT105: only one measurement per period counts: the later date, then the later entry."""
+    frequency = {k.id: k.frequency for k in ws.kpis}
+    starts: dict[tuple[Frequency, dt.date], dt.date] = {}
+    winners: dict[tuple[str, dt.date], int] = {}
+    keyed: list[tuple[tuple[str, dt.date], int]] = []
+    measurements = ws.measurements
+    for index, m in enumerate(measurements):
+        freq = frequency.get(m.kpi)
+        if freq is None or m.date > as_of:
+            continue
+        fk = (freq, m.date)
+        start = starts.get(fk)
+        if start is None:
+            start = starts[fk] = period_containing(freq, m.date).start
+        key = (m.kpi, start)
+        keyed.append((key, index))
+        best = winners.get(key)
+        if best is None:
+            winners[key] = index
+            continue
+        b = measurements[best]
+        if (m.date, m.order) > (b.date, b.order):
+            winners[key] = index
+    if len(keyed) == len(winners):
+        return
+    for key, index in keyed:
+        best = winners[key]
+        if best == index:
+            continue
+        m, w = measurements[index], measurements[best]
+        period = period_containing(frequency[m.kpi], m.date)
+        yield problem(
+            m.loc,
+            WARNING,
+            "KT105",
+            f"measurement of KPI '{m.kpi}' on {m.date}: the {period.frequency} period "
+            f"{period.label} has another measurement, on {w.date} at {w.loc}, which counts "
+            "instead (the later date, then the later entry, counts)",
+        )
+
+
+def after_as_of(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+    """KT106."""
+    for m in ws.measurements:
+        if m.date > as_of:
+            yield problem(
+                m.loc,
+                WARNING,
+                "KT106",
+                f"measurement of KPI '{m.kpi}' on {m.date} is dated after the as-of date "
+                f"{as_of} and is ignored until then",
+            )
+
+
+def vague_measure(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+    """KT107."""
+    for kpi in ws.kpis:
+        words = len(kpi.measure.split())
+        if words < MIN_MEASURE_WORDS:
+            yield problem(
+                kpi.loc,
+                WARNING,
+                "KT107",
+                f"KPI '{kpi.id}': measure {quote(kpi.measure)} is too vague to reproduce "
+                f"({words} word{'s' if words != 1 else ''}); say how the value is obtained",
+            )
+
+
+def milestones_away(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+    """KT108: from the baseline through the milestones to the target, never backwards."""
+    for kpi in ws.kpis:
+        if not kpi.milestones:
+            continue
+        sign = 1.0 if kpi.direction is Direction.INCREASE else -1.0
+        target = sign * kpi.position(kpi.target)
+        previous: float | None = None
+        if kpi.baseline is not None:
+            previous = sign * kpi.position(kpi.baseline)
+        elif kpi.kind is Kind.PROGRESS:
+            previous = 0.0
+        for ms in kpi.milestones:
+            here = sign * kpi.position(ms.target)
+            why = ""
+            if here > target:
+                why = f"it goes past the target {_show(kpi.target)}"
+            elif previous is not None and here < previous:
+                why = "it is further from the target than the point before it"
+            if why:
+                yield problem(
+                    ms.loc,
+                    WARNING,
+                    "KT108",
+                    f"KPI '{kpi.id}': milestone {ms.date} ({_show(ms.target)}) moves away "
+                    f"from the target: {why}",
+                )
+            previous = here if previous is None else max(previous, here)
+
+
+def _show(value: float | str) -> str:
+    if isinstance(value, str):
+        return quote(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+WORKSPACE_RULES: tuple[WorkspaceRule, ...] = (
+    no_owner,
+    no_objective,
+    owner_focus,
+    objective_focus,
+    same_period,
+    after_as_of,
+    vague_measure,
+    milestones_away,
+)
+
+
+def check_workspace(ws: Workspace, *, config: Config, as_of: dt.date) -> list[Problem]:
+    """Every workspace rule's problems (the field rules ran while loading)."""
+    out: list[Problem] = []
+    for rule in WORKSPACE_RULES:
+        out.extend(rule(ws, config, as_of))
+    return out

@@ -1,0 +1,443 @@
+"""Every rule code of docs/rules.md: a failing case (exact code, line, column) and a passing one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from kpitrack.loading import load_texts
+from kpitrack.model import Config
+from kpitrack.problems import Problem
+from kpitrack.rules import RULES
+
+AS_OF = dt.date(2026, 11, 25)
+DOCS = Path(__file__).parent.parent / "docs" / "rules.md"
+
+# Lines 1-10; a case's tail starts at line 11 (inside the KPI `revenue`, or a new section).
+BASE = """\
+objectives:
+  - id: growth
+    title: Grow revenue
+kpis:
+  - id: revenue
+    name: Revenue
+    measure: Sum of invoices issued
+    frequency: monthly
+    owner: sales
+    objective: growth
+"""
+TARGET = "    target: 100\n"  # line 11 when first in the tail
+# A second, complete KPI (6 lines); append more keys after it.
+K2 = """\
+  - id: k2
+    name: K2
+    measure: Count of signed contracts
+    target: 1
+    frequency: weekly
+"""
+K2_FULL = K2 + "    owner: sales\n    objective: growth\n"
+M = "measurements:\n"
+
+
+@dataclass
+class Case:
+    code: str
+    bad: str
+    at: tuple[int, int]  # line, column of the problem in the bad text
+    good: str
+    full: bool = False  # the texts are whole files, not tails of BASE
+    extra: list[tuple[str, str]] = field(default_factory=list)  # more (path, text) sources
+    good_extra: list[tuple[str, str]] | None = None  # for the passing case; default: extra
+    config: Config = field(default_factory=Config)
+    good_config: Config | None = None
+    path: str = "kpis.yaml"  # where the problem is expected
+
+
+CASES: list[Case] = [
+    Case("KT001", "kpis: [\n", (2, 1), "kpis: []\n", full=True),
+    Case("KT001", "kpis:\n  - id: x\n   name: y\n", (3, 4), "kpis: []\n", full=True),
+    Case("KT002", "kpis: " + "[" * 70 + "]" * 70 + "\n", (1, 70), "kpis: []\n", full=True),
+    Case("KT003", "    target: !!int 100\n", (11, 13), TARGET),
+    Case("KT003", "    target: &t 100\n", (11, 13), TARGET),
+    Case("KT003", "kpis: !!python/object/apply:os.system [ls]\n", (1, 7), "kpis: []\n", full=True),
+    Case("KT004", "kpis: []\n---\nkpis: []\n", (2, 1), "kpis: []\n", full=True),
+    Case("KT004", "kpis:\n  - ? [a]\n    : b\n", (2, 7), "kpis: []\n", full=True),
+    Case("KT005", TARGET + "    target: 200\n", (12, 5), TARGET),
+    Case("KT010", "- kpis\n", (1, 1), "kpis: []\n", full=True),
+    Case("KT010", "just text\n", (1, 1), "", full=True),
+    Case("KT011", TARGET + "kpi: []\n", (12, 1), TARGET),
+    Case(
+        "KT012", TARGET + "measurements: {kpi: revenue}\n", (12, 15), TARGET + "measurements: []\n"
+    ),
+    Case("KT012", TARGET + "measurements:\n  - revenue\n", (13, 5), TARGET),
+    Case(
+        "KT012",
+        TARGET + "    milestones: {date: 2026-01-31, target: 5}\n",
+        (12, 17),
+        TARGET + "    milestones: [{date: 2026-01-31, target: 5}]\n",
+    ),
+    Case("KT013", "", (5, 5), TARGET),
+    Case("KT013", TARGET + M + "  - {kpi: revenue, value: 5}\n", (13, 5), TARGET),
+    Case(
+        "KT014", TARGET + M + '  - {kpi: revenue, date: 2026-01-31, value: ""}\n', (13, 45), TARGET
+    ),
+    Case("KT014", TARGET.replace("100", "~"), (11, 13), TARGET),
+    Case("KT015", TARGET + "    frequncy: monthly\n", (12, 5), TARGET),
+    Case(
+        "KT015",
+        TARGET + M + "  - {kpi: revenue, date: 2026-01-31, value: 1, vlaue: 2}\n",
+        (13, 48),
+        TARGET,
+    ),
+    Case("KT016", "    target: lots\n", (11, 13), TARGET),
+    Case("KT016", "    target: no\n", (11, 13), TARGET),
+    Case("KT016", "    target: e5\n", (11, 13), TARGET),  # once a float() crash
+    Case("KT016", "    target: -.e5\n", (11, 13), TARGET),
+    Case("KT016", "    target: 0755\n", (11, 13), TARGET),
+    Case("KT016", "    target: yes\n", (11, 13), TARGET),
+    Case("KT016", "    target: true\n", (11, 13), TARGET),
+    Case("KT016", '    target: "100"\n', (11, 13), TARGET),
+    Case("KT016", "    target: [100]\n", (11, 13), TARGET),
+    Case(
+        "KT016", TARGET + M + "  - {kpi: revenue, date: 2026-01-31, value: off}\n", (13, 45), TARGET
+    ),
+    Case("KT017", "    target: .nan\n", (11, 13), TARGET),
+    Case("KT017", "    target: .inf\n", (11, 13), TARGET),
+    Case("KT017", "    target: -.Inf\n", (11, 13), TARGET),
+    Case("KT017", "    target: 1e400\n", (11, 13), TARGET),
+    Case("KT017", "    target: " + "9" * 4301 + "\n", (11, 13), TARGET),
+    Case("KT018", TARGET + "    unit: [USD]\n", (12, 11), TARGET + "    unit: 42\n"),
+    Case("KT019", TARGET + "    due: 2026-02-30\n", (12, 10), TARGET + "    due: 2026-02-28\n"),
+    Case("KT019", TARGET + "    due: 31/12/2026\n", (12, 10), TARGET + '    due: "2026-12-31"\n'),
+    Case(
+        "KT019",
+        TARGET + M + "  - {kpi: revenue, date: 2026-13-01, value: 5}\n",
+        (13, 26),
+        TARGET + M + "  - {kpi: revenue, date: 2026-10-01, value: 5}\n",
+    ),
+    Case(
+        "KT020",
+        TARGET + K2_FULL.replace("id: k2", "id: K 2"),
+        (12, 9),
+        TARGET + K2_FULL.replace("id: k2", "id: k_2-b"),
+    ),
+    Case(
+        "KT021",
+        TARGET,
+        (2, 9),
+        TARGET,
+        extra=[("more.yaml", "objectives:\n  - id: growth\n    title: Again\n")],
+        good_extra=[("more.yaml", "objectives:\n  - id: growth-2\n    title: Again\n")],
+        path="more.yaml",
+    ),
+    Case(
+        "KT022",
+        TARGET + K2_FULL.replace("id: k2", "id: revenue"),
+        (12, 9),
+        TARGET + K2_FULL,
+    ),
+    Case(
+        "KT023",
+        TARGET + K2 + "    owner: sales\n    objective: grwoth\n",
+        (18, 16),
+        TARGET + K2_FULL,
+    ),
+    Case(
+        "KT024",
+        TARGET + M + "  - {kpi: revnue, date: 2026-01-31, value: 5}\n",
+        (13, 11),
+        TARGET + M + "  - {kpi: revenue, date: 2026-01-31, value: 5}\n",
+    ),
+    Case("KT025", TARGET + "    direction: up\n", (12, 16), TARGET + "    direction: decrease\n"),
+    Case("KT025", TARGET + "    kind: quantitive\n", (12, 11), TARGET + "    kind: quantitative\n"),
+    Case("KT025", TARGET + "    indicator: lag\n", (12, 16), TARGET + "    indicator: lagging\n"),
+    Case("KT025", TARGET + "    review: sometimes\n", (12, 13), TARGET + "    review: yearly\n"),
+    Case(
+        "KT030",
+        "    target: good\n    kind: qualitative\n",
+        (5, 5),
+        "    target: good\n    kind: qualitative\n    scale: [poor, good]\n",
+    ),
+    Case(
+        "KT031",
+        "    target: great\n    kind: qualitative\n    scale: [poor, good]\n",
+        (11, 13),
+        "    target: good\n    kind: qualitative\n    scale: [poor, good]\n",
+    ),
+    Case(
+        "KT031",
+        "    target: good\n    kind: qualitative\n    scale: [poor, good]\n"
+        + M
+        + "  - {kpi: revenue, date: 2026-01-31, value: godo}\n",
+        (15, 45),
+        "    target: good\n    kind: qualitative\n    scale: [poor, good]\n"
+        + M
+        + "  - {kpi: revenue, date: 2026-01-31, value: good}\n",
+    ),
+    Case(
+        "KT032",
+        "    kind: progress\n" + M + "  - {kpi: revenue, date: 2026-01-31, value: 140}\n",
+        (13, 45),
+        "    kind: progress\n" + M + "  - {kpi: revenue, date: 2026-01-31, value: 100}\n",
+    ),
+    Case(
+        "KT032",
+        "    kind: progress\n    target: -1\n",
+        (12, 13),
+        "    kind: progress\n    target: 0\n",
+    ),
+    Case(
+        "KT033",
+        TARGET
+        + "    milestones:\n      - {date: 2026-06-30, target: 50}\n"
+        + "      - {date: 2026-03-31, target: 60}\n",
+        (14, 16),
+        TARGET
+        + "    milestones:\n      - {date: 2026-03-31, target: 50}\n"
+        + "      - {date: 2026-06-30, target: 60}\n",
+    ),
+    Case(
+        "KT034",
+        TARGET + "    due: 2026-12-31\n    milestones: [{date: 2027-01-31, target: 60}]\n",
+        (13, 25),
+        TARGET + "    due: 2026-12-31\n    milestones: [{date: 2026-12-31, target: 60}]\n",
+    ),
+    Case("KT035", TARGET + "    grace_days: -1\n", (12, 17), TARGET + "    grace_days: 0\n"),
+    Case("KT035", TARGET + "    grace_days: 1.5\n", (12, 17), TARGET + "    grace_days: 10\n"),
+    Case("KT036", TARGET + "    tags: finance\n", (12, 11), TARGET + "    tags: [finance]\n"),
+    Case("KT036", TARGET + "    tags: [[a]]\n", (12, 12), TARGET + "    tags: [a, b]\n"),
+    Case(
+        "KT037",
+        "    target: good\n    kind: qualitative\n    scale: [good]\n",
+        (13, 12),
+        "    target: good\n    kind: qualitative\n    scale: [bad, good]\n",
+    ),
+    Case(
+        "KT037",
+        "    target: good\n    kind: qualitative\n    scale: [good, bad, good]\n",
+        (13, 24),
+        "    target: good\n    kind: qualitative\n    scale: [bad, good]\n",
+    ),
+    Case(
+        "KT038",
+        TARGET + "    start: 2027-01-01\n    due: 2026-12-31\n",
+        (12, 12),
+        TARGET + "    start: 2026-01-01\n    due: 2026-12-31\n",
+    ),
+    # ------------------------------------------------------------ warnings
+    Case("KT101", TARGET + K2 + "    objective: growth\n", (12, 5), TARGET + K2_FULL),
+    Case("KT102", TARGET + K2 + "    owner: sales\n", (12, 5), TARGET + K2_FULL),
+    Case(
+        "KT103",
+        TARGET + K2_FULL,
+        (12, 5),
+        TARGET + K2_FULL,
+        config=Config(focus_limit=1),
+        good_config=Config(focus_limit=2),
+    ),
+    Case(
+        "KT104",
+        TARGET + K2_FULL,
+        (2, 5),
+        TARGET + K2_FULL,
+        config=Config(focus_limit=1),
+        good_config=Config(focus_limit=2),
+    ),
+    Case(
+        "KT105",
+        TARGET
+        + M
+        + "  - {kpi: revenue, date: 2026-01-31, value: 5}\n"
+        + "  - {kpi: revenue, date: 2026-01-05, value: 6}\n",
+        (14, 5),
+        TARGET
+        + M
+        + "  - {kpi: revenue, date: 2026-01-31, value: 5}\n"
+        + "  - {kpi: revenue, date: 2026-02-05, value: 6}\n",
+    ),
+    Case(
+        "KT106",
+        TARGET + M + "  - {kpi: revenue, date: 2026-11-26, value: 5}\n",
+        (13, 5),
+        TARGET + M + "  - {kpi: revenue, date: 2026-11-25, value: 5}\n",
+    ),
+    Case(
+        "KT107",
+        TARGET + K2_FULL.replace("Count of signed contracts", "contracts"),
+        (12, 5),
+        TARGET + K2_FULL,
+    ),
+    Case(
+        "KT108",
+        TARGET
+        + "    baseline: 10\n    due: 2026-12-31\n    milestones:\n"
+        + "      - {date: 2026-03-31, target: 50}\n      - {date: 2026-06-30, target: 40}\n",
+        (16, 9),
+        TARGET
+        + "    baseline: 10\n    due: 2026-12-31\n    milestones:\n"
+        + "      - {date: 2026-03-31, target: 40}\n      - {date: 2026-06-30, target: 50}\n",
+    ),
+    Case(
+        "KT108",
+        TARGET + "    direction: decrease\n    milestones: [{date: 2026-03-31, target: 90}]\n",
+        (13, 18),
+        TARGET + "    direction: decrease\n    milestones: [{date: 2026-03-31, target: 110}]\n",
+    ),
+    Case(
+        "KT109",
+        TARGET + "    scale: [low, high]\n",
+        (12, 12),
+        TARGET,
+    ),
+]
+
+
+def _problems(case: Case, text: str, config: Config, *, good: bool = False) -> list[Problem]:
+    body = text if case.full else BASE + text
+    extra = case.good_extra if good and case.good_extra is not None else case.extra
+    _, problems = load_texts([("kpis.yaml", body), *extra], config=config, as_of=AS_OF)
+    return problems
+
+
+def _ids(cases: list[Case]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for c in cases:
+        seen[c.code] = seen.get(c.code, 0) + 1
+        out.append(f"{c.code}-{seen[c.code]}")
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
+def test_rule_fails_at_exact_location(case: Case) -> None:
+    problems = _problems(case, case.bad, case.config)
+    found = [(p.path, p.line, p.column) for p in problems if p.code == case.code]
+    assert (case.path, *case.at) in found, [p.format() for p in problems]
+    assert all(p.severity == RULES[case.code].severity for p in problems if p.code == case.code)
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids(CASES))
+def test_rule_passes_on_fixed_input(case: Case) -> None:
+    problems = _problems(case, case.good, case.good_config or case.config, good=True)
+    assert [p.format() for p in problems] == []
+
+
+def test_every_rule_code_has_a_case() -> None:
+    assert {c.code for c in CASES} == set(RULES)
+
+
+def test_docs_list_every_rule_code_with_its_severity() -> None:
+    rows = re.findall(r"^\| (KT\d{3}) \| (error|warning) \|", DOCS.read_text(), re.MULTILINE)
+    assert dict(rows) == {code: str(rule.severity) for code, rule in RULES.items()}
+    assert len(rows) == len(RULES)
+
+
+# ---------------------------------------------------------------- messages
+
+
+def _messages(text: str, config: Config | None = None) -> list[str]:
+    _, problems = load_texts([("k.yaml", text)], config=config or Config(), as_of=AS_OF)
+    return [p.format() for p in problems]
+
+
+def test_messages_name_the_object_and_suggest() -> None:
+    text = (
+        BASE
+        + TARGET
+        + M
+        + (
+            "  - {kpi: revenue, date: 2026-02-30, value: 5}\n"
+            "  - {kpi: revenue, date: 2026-03-31, value: no}\n"
+            "  - {kpi: revnue, date: 2026-04-30, value: 5}\n"
+        )
+    )
+    assert _messages(text) == [
+        "k.yaml:13:26: error KT019 measurement of KPI 'revenue': date '2026-02-30' "
+        "is not a real date",
+        "k.yaml:14:45: error KT016 measurement of KPI 'revenue' on 2026-03-31: value must be "
+        "a number, got 'no' (YAML 1.1 tools read it as a boolean)",
+        "k.yaml:15:11: error KT024 measurement on 2026-04-30: unknown KPI 'revnue' "
+        "(did you mean 'revenue'?)",
+    ]
+
+
+def test_boolean_message_names_the_boolean() -> None:
+    assert _messages(BASE + "    target: true\n") == [
+        "k.yaml:11:13: error KT016 KPI 'revenue': target must be a number, got the boolean true"
+    ]
+
+
+def test_nan_message() -> None:
+    assert _messages(BASE + "    target: .nan\n") == [
+        "k.yaml:11:13: error KT017 KPI 'revenue': target must be a finite number, got '.nan'"
+    ]
+
+
+def test_bad_frequency_suggests() -> None:
+    text = BASE.replace("frequency: monthly", "frequency: montly") + TARGET
+    assert _messages(text) == [
+        "k.yaml:8:16: error KT025 KPI 'revenue': frequency must be one of daily, weekly, "
+        "monthly, quarterly, yearly, got 'montly' (did you mean 'monthly'?)"
+    ]
+
+
+def test_same_period_names_the_one_that_counts() -> None:
+    text = (
+        BASE
+        + TARGET
+        + M
+        + (
+            "  - {kpi: revenue, date: 2026-01-20, value: 1}\n"
+            "  - {kpi: revenue, date: 2026-01-31, value: 2}\n"
+            "  - {kpi: revenue, date: 2026-01-31, value: 3}\n"
+        )
+    )
+    messages = _messages(text)
+    assert len(messages) == 2
+    assert messages[0].startswith("k.yaml:13:5: warning KT105 measurement of KPI 'revenue' on ")
+    assert "on 2026-01-31 at k.yaml:15:5, which counts instead" in messages[0]
+    assert messages[1].startswith("k.yaml:14:5: warning KT105")
+    assert "at k.yaml:15:5" in messages[1]
+
+
+def test_future_measurements_do_not_compete_for_a_period() -> None:
+    text = (
+        BASE
+        + TARGET
+        + M
+        + (
+            "  - {kpi: revenue, date: 2026-11-20, value: 1}\n"
+            "  - {kpi: revenue, date: 2026-11-30, value: 2}\n"
+        )
+    )
+    assert [m.split(" ")[2] for m in _messages(text)] == ["KT106"]
+
+
+def test_one_error_does_not_cascade() -> None:
+    # The KPI is broken; its measurements are not reported as unknown or mistyped.
+    text = BASE + "    target: lots\n" + M + "  - {kpi: revenue, date: 2026-01-31, value: x}\n"
+    assert [m.split(" ")[2] for m in _messages(text)] == ["KT016"]
+
+
+def test_unreadable_file_suppresses_unknown_references() -> None:
+    _, problems = load_texts(
+        [("a.yaml", "kpis: [\n"), ("b.yaml", M + "  - {kpi: x, date: 2026-01-31, value: 1}\n")],
+        config=Config(),
+        as_of=AS_OF,
+    )
+    assert [p.code for p in problems] == ["KT001"]
+
+
+def test_all_problems_at_once_sorted() -> None:
+    text = BASE + "    target: lots\n    due: 2026-02-30\n    tags: x\n    bogus: 1\n"
+    _, problems = load_texts([("k.yaml", text)], config=Config(), as_of=AS_OF)
+    assert [(p.line, p.code) for p in problems] == [
+        (11, "KT016"),
+        (12, "KT019"),
+        (13, "KT036"),
+        (14, "KT015"),
+    ]
