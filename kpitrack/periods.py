@@ -138,3 +138,11 @@ def add_frequency(frequency: Frequency, day: dt.date, count: int = 1) -> dt.date
     year, month = divmod(index, 12)
     month += 1
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def latest_period_due_before(frequency: Frequency, as_of: dt.date, grace_days: int) -> Period:
+    """The most recent period whose report fell due before `as_of` (is overdue on `as_of`
+    when missing): its end plus `grace_days` is at most the day before `as_of`."""
+    last_end = as_of - dt.timedelta(days=grace_days + 1)
+    period = period_containing(frequency, last_end)
+    return period if period.end <= last_end else period.previous()

@@ -1,3 +1,238 @@
-"""Commands: evaluating (to be filled in)."""
+"""Commands: status, overdue, actions, show — where each KPI stands as of a date."""
 
 from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from kpitrack.cli import (
+    AsOfOption,
+    FailOnOption,
+    FilesOption,
+    KpiOption,
+    ObjectiveOption,
+    OutputFormat,
+    OutputOption,
+    OwnerOption,
+    TagOption,
+    app,
+    command,
+    emit,
+    fail_on_matches,
+    filter_results,
+    load_for_evaluation,
+    parse_as_of,
+    parse_fail_on,
+)
+from kpitrack.problems import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from pathlib import Path
+
+    from rich.console import RenderableType
+
+    from kpitrack.model import KpiResult
+
+
+class SortKey(StrEnum):
+    STATUS = "status"
+    NAME = "name"
+    OWNER = "owner"
+    PROGRESS = "progress"
+    GAP = "gap"
+    DUE = "due"
+
+
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option("--format", help="Output format.", case_sensitive=False),
+]
+SortOption = Annotated[
+    SortKey,
+    typer.Option("--sort", help="Row order (status: worst first).", case_sensitive=False),
+]
+
+
+def _evaluate(
+    files: Sequence[Path] | None,
+    as_of_text: str | None,
+    filters: Mapping[str, Sequence[str] | None],
+    fail_on: Sequence[str] | None,
+) -> tuple[list[KpiResult], set[str], dt.date]:
+    """Parse the shared options, load, evaluate, filter: (results worst first, --fail-on, as_of)."""
+    from kpitrack.evaluate import evaluate, worst_first
+
+    as_of = parse_as_of(as_of_text)
+    wanted = parse_fail_on(fail_on)
+    workspace, config = load_for_evaluation(files, as_of)
+    results = evaluate(workspace, as_of=as_of, config=config)
+    results = filter_results(results, workspace, **filters)
+    return sorted(results, key=worst_first), wanted, as_of
+
+
+def _finish(
+    listed: Sequence[KpiResult],
+    wanted: set[str],
+    output: Path | None,
+    content: str | RenderableType,
+) -> None:
+    """Write the output, then exit 1 when a listed KPI matches --fail-on."""
+    emit(content, output)
+    matched = fail_on_matches(listed, wanted)
+    if matched:
+        ids = ", ".join(r.kpi.id for r in matched)
+        print(f"kpitrack: --fail-on matched {len(matched)} KPI(s): {ids}", file=sys.stderr)
+        raise typer.Exit(int(ExitCode.PROBLEMS))
+
+
+def _render(
+    fmt: OutputFormat,
+    results: Sequence[KpiResult],
+    as_of: dt.date,
+    view: str,
+    **json_extra: Any,
+) -> str | RenderableType:
+    """Pick the renderer for `view` (status, overdue, actions) in `fmt`."""
+    if fmt is OutputFormat.JSON:
+        from kpitrack.render.json import render_json
+
+        return render_json(results, as_of=as_of, **json_extra)
+    if fmt is OutputFormat.TABLE:
+        from kpitrack.render import table
+
+        table_renderer: Callable[[Sequence[KpiResult]], RenderableType]
+        table_renderer = getattr(table, f"{view}_table")
+        return table_renderer(results)
+    module = importlib.import_module(f"kpitrack.render.{fmt.value}")  # csv or markdown
+    renderer: Callable[[Sequence[KpiResult]], str] = getattr(module, f"render_{view}")
+    return renderer(results)
+
+
+def sort_results(results: Sequence[KpiResult], key: SortKey) -> list[KpiResult]:
+    """Results (given worst first) in the order asked for; ties keep worst-first order."""
+    inf = float("inf")
+    keys: dict[SortKey, Callable[[KpiResult], Any]] = {
+        SortKey.STATUS: lambda r: 0,
+        SortKey.NAME: lambda r: r.kpi.name.casefold(),
+        SortKey.OWNER: lambda r: (r.kpi.owner is None, (r.kpi.owner or "").casefold()),
+        SortKey.PROGRESS: lambda r: inf if r.progress is None else r.progress,
+        SortKey.GAP: lambda r: inf if r.gap is None else -r.gap,
+        SortKey.DUE: lambda r: (r.kpi.due is None, r.kpi.due or 0),
+    }
+    return sorted(results, key=keys[key])
+
+
+@app.command()
+@command
+def status(
+    files: FilesOption = None,
+    as_of: AsOfOption = None,
+    owner: OwnerOption = None,
+    objective: ObjectiveOption = None,
+    tag: TagOption = None,
+    kpi: KpiOption = None,
+    sort: SortOption = SortKey.STATUS,
+    fmt: FormatOption = OutputFormat.TABLE,
+    output: OutputOption = None,
+    fail_on: FailOnOption = None,
+) -> None:
+    """Where each KPI stands: latest value, target, progress, trend, expected, status."""
+    filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
+    results, wanted, day = _evaluate(files, as_of, filters, fail_on)
+    results = sort_results(results, sort)
+    from kpitrack.evaluate import summary_counts
+
+    content = _render(fmt, results, day, "status", summary=summary_counts(results))
+    _finish(results, wanted, output, content)
+
+
+@app.command()
+@command
+def overdue(
+    files: FilesOption = None,
+    as_of: AsOfOption = None,
+    owner: OwnerOption = None,
+    objective: ObjectiveOption = None,
+    tag: TagOption = None,
+    kpi: KpiOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+    output: OutputOption = None,
+    fail_on: FailOnOption = None,
+) -> None:
+    """Overdue reports: missed periods, due since, days overdue (most overdue first)."""
+    filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
+    results, wanted, day = _evaluate(files, as_of, filters, fail_on)
+    listed = sorted((r for r in results if r.overdue is not None), key=_days_overdue)
+    _finish(listed, wanted, output, _render(fmt, listed, day, "overdue"))
+
+
+def _days_overdue(r: KpiResult) -> float:
+    days = r.overdue.days if r.overdue else None
+    return -float("inf") if days is None else -days
+
+
+@app.command()
+@command
+def actions(
+    files: FilesOption = None,
+    as_of: AsOfOption = None,
+    owner: OwnerOption = None,
+    objective: ObjectiveOption = None,
+    tag: TagOption = None,
+    kpi: KpiOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+    output: OutputOption = None,
+    fail_on: FailOnOption = None,
+) -> None:
+    """KPIs that need action, worst first, with their reasons and action plan."""
+    filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
+    results, wanted, day = _evaluate(files, as_of, filters, fail_on)
+    listed = [r for r in results if r.needs_action]
+    _finish(listed, wanted, output, _render(fmt, listed, day, "actions"))
+
+
+@app.command()
+@command
+def show(
+    kpi_id: Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")],
+    files: FilesOption = None,
+    as_of: AsOfOption = None,
+    fmt: FormatOption = OutputFormat.TABLE,
+    output: OutputOption = None,
+    fail_on: FailOnOption = None,
+) -> None:
+    """One KPI in depth: definition, milestones, history, chart, and why its status."""
+    from kpitrack.evaluate import evaluate_kpi
+    from kpitrack.suggest import did_you_mean
+
+    day, wanted = parse_as_of(as_of), parse_fail_on(fail_on)
+    workspace, config = load_for_evaluation(files, day)
+    kpi = workspace.kpi(kpi_id)
+    if kpi is None:
+        known = [k.id for k in workspace.kpis]
+        raise UsageError(f"no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
+    result = evaluate_kpi(kpi, workspace.measurements, as_of=day, config=config)
+    _finish([result], wanted, output, _render_show(fmt, result))
+
+
+def _render_show(fmt: OutputFormat, result: KpiResult) -> str | RenderableType:
+    if fmt is OutputFormat.JSON:
+        from kpitrack.render.json import measurement_json, render_json
+
+        history = [measurement_json(m) for m in result.history]
+        return render_json([result], as_of=result.as_of, history=history)
+    if fmt is OutputFormat.CSV:
+        from kpitrack.render.csv import render_show
+    elif fmt is OutputFormat.MARKDOWN:
+        from kpitrack.render.markdown import render_show
+    else:
+        from kpitrack.render.table import show_view
+
+        return show_view(result)
+    return render_show(result)

@@ -1,0 +1,352 @@
+"""Where each KPI stands as of one date (SPEC §3). Pure: no I/O, never `date.today()`.
+
+All arithmetic on qualitative KPIs is done on scale positions (0 = worst);
+`Kpi.label` turns a position back into a label for display.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Sequence
+
+from kpitrack.model import (
+    Config,
+    Direction,
+    Kind,
+    Kpi,
+    KpiResult,
+    Measurement,
+    OverdueInfo,
+    Reason,
+    Status,
+    Value,
+    Workspace,
+)
+from kpitrack.periods import (
+    add_frequency,
+    latest_period_due_before,
+    period_containing,
+    periods_between,
+)
+
+# Comparisons of floats that should be equal on paper (0.1 * 100 vs 10) use this slack.
+EPSILON = 1e-9
+
+__all__ = [
+    "STATUS_ORDER",
+    "evaluate",
+    "evaluate_kpi",
+    "expected_position",
+    "format_value",
+    "is_met",
+    "overdue_info",
+    "status_sentence",
+    "summary_counts",
+    "worst_first",
+]
+
+# Best to worst, for "never worsens" comparisons and sorting.
+STATUS_ORDER: dict[Status, int] = {
+    Status.ACHIEVED: 0,
+    Status.ON_TRACK: 1,
+    Status.AT_RISK: 2,
+    Status.OFF_TRACK: 3,
+    Status.NO_DATA: 4,
+}
+
+
+def evaluate(workspace: Workspace, *, as_of: dt.date, config: Config = Config()) -> list[KpiResult]:
+    """One result per KPI, in workspace order."""
+    by_kpi: dict[str, list[Measurement]] = {}
+    for m in workspace.measurements:  # the one pass over all measurements
+        by_kpi.setdefault(m.kpi, []).append(m)
+    return [
+        evaluate_kpi(kpi, by_kpi.get(kpi.id, ()), as_of=as_of, config=config)
+        for kpi in workspace.kpis
+    ]
+
+
+def evaluate_kpi(
+    kpi: Kpi,
+    measurements: Iterable[Measurement],
+    *,
+    as_of: dt.date,
+    config: Config = Config(),
+) -> KpiResult:
+    """Evaluate one KPI from its own measurements (others and future-dated ones are ignored)."""
+    history = tuple(
+        sorted(
+            (m for m in measurements if m.kpi == kpi.id and m.date <= as_of),
+            key=lambda m: (m.date, m.order),
+        )
+    )
+    latest = history[-1] if history else None
+    start = kpi.start or (history[0].date if history else None)
+    baseline = _baseline(kpi, history)
+    overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config)
+
+    if latest is None or baseline is None or start is None:
+        status = Status.NO_DATA
+        return KpiResult(
+            kpi=kpi,
+            as_of=as_of,
+            status=status,
+            latest=None,
+            baseline=baseline,
+            start=start,
+            progress=None,
+            gap=None,
+            expected=None,
+            overdue=overdue,
+            reasons=_reasons(kpi, status, overdue, met=False, as_of=as_of),
+            history=history,
+        )
+
+    value = kpi.position(latest.value)
+    base = kpi.position(baseline)
+    target = kpi.position(kpi.target)
+    met = is_met(kpi, value, target)
+    progress = _progress(value, base, target, met)
+    gap = 0.0 if met else abs(target - value)
+    expected = expected_position(kpi, latest.date, start=start, baseline=base)
+    status = _status(kpi, value, expected, met, config.at_risk_tolerance)
+    if status is Status.ACHIEVED:
+        # An achieved KPI owes no reports for periods after its due date.
+        overdue = overdue_info(
+            kpi, history, start=start, as_of=as_of, config=config, until=kpi.due
+        )
+    return KpiResult(
+        kpi=kpi,
+        as_of=as_of,
+        status=status,
+        latest=latest,
+        baseline=baseline,
+        start=start,
+        progress=progress,
+        gap=gap,
+        expected=kpi.label(expected),
+        overdue=overdue,
+        reasons=_reasons(kpi, status, overdue, met=met, as_of=as_of),
+        history=history,
+    )
+
+
+# ---------------------------------------------------------------- the pieces
+
+
+def _baseline(kpi: Kpi, history: Sequence[Measurement]) -> Value | None:
+    """`baseline`; 0 for progress KPIs; else the earliest measurement's value.
+
+    Of several measurements on the earliest date, the later entry in file order
+    counts, as it does for `latest` (it is the correction).
+    """
+    if kpi.baseline is not None:
+        return kpi.baseline
+    if kpi.kind is Kind.PROGRESS:
+        return 0.0
+    if not history:
+        return None
+    first_day = history[0].date
+    return [m for m in history if m.date == first_day][-1].value
+
+
+def is_met(kpi: Kpi, value: float, target: float) -> bool:
+    """Whether a position meets a target position, direction-wise."""
+    if kpi.direction is Direction.DECREASE:
+        return value <= target + EPSILON
+    return value >= target - EPSILON
+
+
+def _progress(value: float, base: float, target: float, met: bool) -> float:
+    if abs(target - base) < EPSILON:
+        return 1.0 if met else 0.0
+    return (value - base) / (target - base)
+
+
+def expected_position(
+    kpi: Kpi, day: dt.date, *, start: dt.date | None, baseline: float | None
+) -> float:
+    """The expected position on `day`: the straight-line path through (start, baseline),
+    each milestone and (due, target); flat before start and after due. Without `due`,
+    or without a start and baseline to draw from, the target.
+    """
+    target = kpi.position(kpi.target)
+    if kpi.due is None or start is None or baseline is None or kpi.due <= start:
+        return target
+    points: dict[dt.date, float] = {start: baseline}
+    for milestone in kpi.milestones:
+        # Milestones on or before start are behind us; on `due`, the KPI's target wins.
+        if start < milestone.date < kpi.due:
+            points[milestone.date] = kpi.position(milestone.target)
+    points[kpi.due] = target
+    path = sorted(points.items())
+    if day <= path[0][0]:
+        return path[0][1]
+    for (d0, v0), (d1, v1) in itertools.pairwise(path):
+        if day <= d1:
+            return v0 + (v1 - v0) * (day - d0).days / (d1 - d0).days
+    return target
+
+
+def _shortfall(kpi: Kpi, value: float, expected: float) -> float:
+    """How far `value` is behind `expected`, direction-wise (negative when ahead)."""
+    if kpi.direction is Direction.DECREASE:
+        return value - expected
+    return expected - value
+
+
+def _status(kpi: Kpi, value: float, expected: float, met: bool, tolerance: float) -> Status:
+    if kpi.due is not None and met:
+        return Status.ACHIEVED
+    short = _shortfall(kpi, value, expected)
+    if short <= EPSILON:
+        return Status.ON_TRACK
+    # Qualitative KPIs may be one scale step short; others a fraction of |expected|.
+    allowed = 1.0 if kpi.kind is Kind.QUALITATIVE else tolerance * abs(expected)
+    if short <= allowed + EPSILON * max(1.0, abs(expected)):
+        return Status.AT_RISK
+    return Status.OFF_TRACK
+
+
+def overdue_info(
+    kpi: Kpi,
+    history: Sequence[Measurement],
+    *,
+    start: dt.date | None,
+    as_of: dt.date,
+    config: Config = Config(),
+    until: dt.date | None = None,
+) -> OverdueInfo | None:
+    """Missed reports as of `as_of`, or None when the KPI is not overdue.
+
+    `history` holds the KPI's measurements on or before `as_of`; `start` is the
+    tracking start (the KPI's `start`, else its first measurement). With `until`,
+    periods that start after it are not counted (tracking ended).
+    """
+    if start is None:
+        return None if history else OverdueInfo(None, None, None)
+    grace = kpi.grace_days if kpi.grace_days is not None else config.grace_days
+    frequency = kpi.frequency
+    first = period_containing(frequency, start)
+    last_due = latest_period_due_before(frequency, as_of, grace)
+    if until is not None and last_due.start > until:
+        last_due = period_containing(frequency, until)
+    if last_due.start < first.start:
+        return None  # no counted period has fallen due yet
+    reported = [m.date for m in history if m.date <= last_due.end and m.date >= first.start]
+    if reported and max(reported) >= last_due.start:
+        return None
+    first_missed = period_containing(frequency, max(reported)).next() if reported else first
+    missed = periods_between(frequency, first_missed.start, last_due.start) + 1
+    due_since = first_missed.due(grace)
+    return OverdueInfo(missed, due_since, (as_of - due_since).days)
+
+
+def _reasons(
+    kpi: Kpi, status: Status, overdue: OverdueInfo | None, *, met: bool, as_of: dt.date
+) -> tuple[Reason, ...]:
+    reasons: list[Reason] = []
+    if status is Status.OFF_TRACK:
+        reasons.append(Reason.OFF_TRACK)
+    if status is Status.AT_RISK:
+        reasons.append(Reason.AT_RISK)
+    if overdue is not None:
+        reasons.append(Reason.OVERDUE)
+    if status in (Status.OFF_TRACK, Status.AT_RISK) and not (kpi.action or "").strip():
+        reasons.append(Reason.NO_ACTION_PLAN)
+    if kpi.due is not None and kpi.due < as_of and not met:
+        reasons.append(Reason.PAST_DUE)
+    if kpi.review is not None and (
+        kpi.last_reviewed is None or add_frequency(kpi.review, kpi.last_reviewed) < as_of
+    ):
+        reasons.append(Reason.REVIEW_DUE)
+    if status is Status.NO_DATA:
+        reasons.append(Reason.NO_DATA)
+    return tuple(reasons)
+
+
+# ---------------------------------------------------------------- ordering and words
+
+_WORST_RANK = {Status.OFF_TRACK: 0, Status.AT_RISK: 1, Status.NO_DATA: 2}
+
+
+def worst_first(result: KpiResult) -> tuple[int, float]:
+    """Sort key: off-track, at-risk, no-data, then the rest; within each, most days
+    overdue first (never reported counts as the most). Use with a stable sort."""
+    rank = _WORST_RANK.get(result.status, 3)
+    overdue = result.overdue
+    if overdue is None:
+        days = float("inf")  # not overdue: last
+    elif overdue.days is None:
+        days = float("-inf")  # never reported: first
+    else:
+        days = -float(overdue.days)
+    return rank, days
+
+
+def summary_counts(results: Iterable[KpiResult]) -> dict[str, int]:
+    """Counts per status plus `overdue` and `needs-action`, keys in a fixed order."""
+    counts = {str(s): 0 for s in (Status.ON_TRACK, Status.AT_RISK, Status.OFF_TRACK)}
+    counts.update({str(Status.ACHIEVED): 0, str(Status.NO_DATA): 0, "overdue": 0})
+    counts["needs-action"] = 0
+    for r in results:
+        counts[str(r.status)] += 1
+        counts["overdue"] += r.overdue is not None
+        counts["needs-action"] += r.needs_action
+    return counts
+
+
+def format_number(value: float) -> str:
+    """A number for people: thousands separators, at most two decimals, no trailing zeros."""
+    if abs(value - round(value)) < EPSILON:
+        return f"{round(value):,}"
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def format_value(kpi: Kpi, value: Value | None, *, unit: bool = False) -> str:
+    """A value or position for people: a scale label where exact, else a number."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    shown = kpi.label(value)
+    if isinstance(shown, str):
+        return shown
+    text = format_number(shown)
+    if kpi.kind is Kind.QUALITATIVE and kpi.scale:
+        low = max(0, min(len(kpi.scale) - 1, int(shown)))
+        high = min(len(kpi.scale) - 1, low + 1)
+        return f"{kpi.scale[low]}–{kpi.scale[high]}" if high != low else kpi.scale[low]
+    if unit and kpi.unit:
+        return f"{text}%" if kpi.unit == "%" else f"{text} {kpi.unit}"
+    return text
+
+
+def status_sentence(result: KpiResult) -> str:
+    """Why a KPI has its status, in one sentence."""
+    kpi, latest = result.kpi, result.latest
+    op = "≤" if kpi.direction is Direction.DECREASE else "≥"
+    target = format_value(kpi, kpi.target, unit=True)
+    if latest is None:
+        return f"no measurement on or before {result.as_of.isoformat()}: no data"
+    value = format_value(kpi, latest.value, unit=True)
+    words = str(result.status).replace("-", " ")
+    if result.status is Status.ACHIEVED:
+        due = kpi.due.isoformat() if kpi.due else ""
+        return f"target {op} {target} by {due} met; latest {value} on {latest.date}: {words}"
+    expected = format_value(kpi, result.expected, unit=True)
+    if kpi.due is None:
+        head = f"standing target {op} {target}"
+    elif latest.date >= kpi.due:
+        head = f"target {op} {target} by {kpi.due.isoformat()}"
+    else:
+        head = (
+            f"expected {op} {expected} by {latest.date.isoformat()}"
+            f" on the way to {target} by {kpi.due.isoformat()}"
+        )
+    tail = ""
+    if result.status is Status.AT_RISK:
+        tail = " (within one scale step)" if kpi.kind is Kind.QUALITATIVE else ""
+    return f"{head}; latest {value}: {words}{tail}"

@@ -1,0 +1,103 @@
+"""CSV for the status, overdue, actions and show views: one header row, LF line ends."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from kpitrack.model import KpiResult
+from kpitrack.render.json import date_json, number, value_json
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    return buffer.getvalue()
+
+
+STATUS_HEADER = (
+    "id", "name", "owner", "objective", "status", "latest_date", "latest_value", "target",
+    "expected", "progress", "gap", "due", "missed_periods", "due_since", "days_overdue",
+    "reasons",
+)  # fmt: skip
+
+
+def render_status(results: Sequence[KpiResult]) -> str:
+    rows = []
+    for r in results:
+        o = r.overdue
+        rows.append(
+            [
+                r.kpi.id,
+                r.kpi.name,
+                r.kpi.owner,
+                r.kpi.objective,
+                str(r.status),
+                date_json(r.latest.date) if r.latest else None,
+                value_json(r.latest.value) if r.latest else None,
+                value_json(r.kpi.target),
+                value_json(r.expected),
+                number(r.progress),
+                number(r.gap),
+                date_json(r.kpi.due),
+                _missed(r),
+                date_json(o.due_since) if o else None,
+                o.days if o else None,
+                ";".join(str(x) for x in r.reasons),
+            ]
+        )
+    return _csv(STATUS_HEADER, rows)
+
+
+def _missed(r: KpiResult) -> str | int | None:
+    if r.overdue is None:
+        return None
+    return "never" if r.overdue.never_reported else r.overdue.missed_periods
+
+
+def render_overdue(results: Sequence[KpiResult]) -> str:
+    header = ("id", "name", "owner", "frequency", "last_report", "missed_periods", "due_since")
+    rows = [
+        [
+            r.kpi.id,
+            r.kpi.name,
+            r.kpi.owner,
+            str(r.kpi.frequency),
+            date_json(r.latest.date) if r.latest else None,
+            _missed(r),
+            date_json(r.overdue.due_since),
+            r.overdue.days,
+        ]
+        for r in results
+        if r.overdue is not None
+    ]
+    return _csv((*header, "days_overdue"), rows)
+
+
+def render_actions(results: Sequence[KpiResult]) -> str:
+    header = ("id", "name", "owner", "status", "reasons", "days_overdue", "action")
+    rows = [
+        [
+            r.kpi.id,
+            r.kpi.name,
+            r.kpi.owner,
+            str(r.status),
+            ";".join(str(x) for x in r.reasons),
+            r.overdue.days if r.overdue else None,
+            r.kpi.action,
+        ]
+        for r in results
+        if r.needs_action
+    ]
+    return _csv(header, rows)
+
+
+def render_show(result: KpiResult) -> str:
+    """The KPI's history, one row per measurement."""
+    rows = [[m.date.isoformat(), value_json(m.value), m.note, m.by] for m in result.history]
+    return _csv(("date", "value", "note", "by"), rows)

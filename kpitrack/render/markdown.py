@@ -1,0 +1,125 @@
+"""Markdown (GitHub tables) for the status, overdue, actions and show views."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kpitrack.evaluate import format_value, status_sentence, summary_counts
+from kpitrack.model import KpiResult
+
+
+def cell(text: str) -> str:
+    """Text safe inside a table cell: pipes escaped, newlines as spaces."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def percent(progress: float | None) -> str:
+    return "—" if progress is None else f"{round(progress * 100)}%"
+
+
+def summary_line(results: Sequence[KpiResult]) -> str:
+    c = summary_counts(results)
+    return (
+        f"{c['on-track']} on track, {c['at-risk']} at risk, {c['off-track']} off track, "
+        f"{c['achieved']} achieved, {c['no-data']} no data; {c['overdue']} overdue"
+    )
+
+
+def render_status(results: Sequence[KpiResult]) -> str:
+    rows = [
+        [
+            r.kpi.id,
+            r.kpi.name,
+            r.kpi.owner or "—",
+            format_value(r.kpi, r.latest.value, unit=True) if r.latest else "—",
+            r.latest.date.isoformat() if r.latest else "—",
+            format_value(r.kpi, r.kpi.target, unit=True),
+            format_value(r.kpi, r.expected, unit=True),
+            percent(r.progress),
+            str(r.status) + (" (overdue)" if r.overdue is not None else ""),
+        ]
+        for r in results
+    ]
+    header = ["KPI", "Name", "Owner", "Latest", "Date", "Target", "Expected", "Progress"]
+    return table([*header, "Status"], rows) + "\n" + summary_line(results) + "\n"
+
+
+def render_overdue(results: Sequence[KpiResult]) -> str:
+    rows = []
+    for r in results:
+        o = r.overdue
+        if o is None:
+            continue
+        rows.append(
+            [
+                r.kpi.id,
+                r.kpi.name,
+                r.kpi.owner or "—",
+                str(r.kpi.frequency),
+                r.latest.date.isoformat() if r.latest else "never",
+                "never reported" if o.never_reported else str(o.missed_periods),
+                o.due_since.isoformat() if o.due_since else "—",
+                str(o.days) if o.days is not None else "—",
+            ]
+        )
+    if not rows:
+        return "No overdue reports.\n"
+    header = ["KPI", "Name", "Owner", "Frequency", "Last report", "Missed", "Due since", "Days"]
+    return table(header, rows)
+
+
+def render_actions(results: Sequence[KpiResult]) -> str:
+    rows = [
+        [
+            r.kpi.id,
+            r.kpi.name,
+            r.kpi.owner or "—",
+            str(r.status),
+            ", ".join(str(x) for x in r.reasons),
+            r.kpi.action or "none",
+        ]
+        for r in results
+        if r.needs_action
+    ]
+    if not rows:
+        return "Nothing needs action.\n"
+    return table(["KPI", "Name", "Owner", "Status", "Reasons", "Action plan"], rows)
+
+
+def render_show(result: KpiResult) -> str:
+    """One KPI: definition, milestones, history and why its status."""
+    kpi = result.kpi
+    out = [f"## {kpi.name} (`{kpi.id}`)\n"]
+    facts = [
+        ("Measure", kpi.measure),
+        ("Target", format_value(kpi, kpi.target, unit=True) + f" ({kpi.direction})"),
+        ("Baseline", format_value(kpi, result.baseline, unit=True)),
+        ("Start", result.start.isoformat() if result.start else "—"),
+        ("Due", kpi.due.isoformat() if kpi.due else "none (standing target)"),
+        ("Frequency", str(kpi.frequency)),
+        ("Owner", kpi.owner or "—"),
+        ("Objective", kpi.objective or "—"),
+        ("Action plan", kpi.action or "none"),
+    ]
+    out.append("".join(f"- **{k}:** {cell(v)}\n" for k, v in facts))
+    if kpi.milestones:
+        rows = [
+            [m.date.isoformat(), format_value(kpi, m.target, unit=True)] for m in kpi.milestones
+        ]
+        out.append("\n### Milestones\n\n" + table(["Date", "Target"], rows))
+    if result.history:
+        rows = [
+            [m.date.isoformat(), format_value(kpi, m.value, unit=True), m.note or "", m.by or ""]
+            for m in result.history
+        ]
+        out.append("\n### History\n\n" + table(["Date", "Value", "Note", "By"], rows))
+    out.append(f"\n### Status: {result.status}\n\n{status_sentence(result)}\n")
+    if result.reasons:
+        out.append(f"\nNeeds action: {', '.join(str(r) for r in result.reasons)}\n")
+    return "".join(out)

@@ -1,0 +1,445 @@
+"""Rich renderables for the terminal: status, overdue, actions and show. Never prints.
+
+Every piece of user text goes through `rich.text.Text`, so a KPI name with
+`[brackets]` is shown as written, never read as markup.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from kpitrack.evaluate import (
+    expected_position,
+    format_number,
+    format_value,
+    status_sentence,
+    summary_counts,
+)
+from kpitrack.model import Direction, Kind, Kpi, KpiResult, OverdueInfo, Status, Value
+
+STATUS_STYLE: dict[Status, str] = {
+    Status.ACHIEVED: "bold green",
+    Status.ON_TRACK: "green",
+    Status.AT_RISK: "yellow",
+    Status.OFF_TRACK: "bold red",
+    Status.NO_DATA: "dim",
+}
+
+SPARK_CHARS = "▁▂▃▄▅▆▇█"
+BAR_WIDTH = 8
+SPARK_WIDTH = 8
+
+
+# ---------------------------------------------------------------- small pieces
+
+
+def status_text(status: Status) -> Text:
+    return Text(str(status), style=STATUS_STYLE[status])
+
+
+def progress_bar(progress: float | None, width: int = BAR_WIDTH) -> Text:
+    """`████▌··· 56%`: a bar clamped to 0–100%, the percentage unclamped."""
+    if progress is None:
+        return Text("—", style="dim")
+    eighths = round(max(0.0, min(1.0, progress)) * width * 8)
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "")
+    style = "green" if progress >= 1 else "cyan"
+    text = Text(bar, style=style)
+    text.append("·" * (width - len(bar)), style="dim")
+    text.append(f" {round(progress * 100)}%")
+    return text
+
+
+def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
+    """The last `width` values as block characters, scaled between their min and max."""
+    recent = list(values)[-width:]
+    if not recent:
+        return ""
+    low, high = min(recent), max(recent)
+    if high - low < 1e-12:
+        return SPARK_CHARS[3] * len(recent)
+    top = len(SPARK_CHARS) - 1
+    return "".join(SPARK_CHARS[round((v - low) / (high - low) * top)] for v in recent)
+
+
+def history_positions(result: KpiResult) -> list[float]:
+    return [result.kpi.position(m.value) for m in result.history]
+
+
+def kpi_cell(kpi: Kpi) -> Text:
+    """The KPI's name, and its id (what commands take) below it."""
+    text = Text(kpi.name or kpi.id, style="bold")
+    if kpi.name and kpi.name != kpi.id:
+        text.append("\n")
+        text.append(kpi.id, style="dim")
+    return text
+
+
+def latest_cell(result: KpiResult) -> Text:
+    if result.latest is None:
+        return Text("—", style="dim")
+    text = Text(compact_value(result.kpi, result.latest.value))
+    text.append("\n")
+    text.append(result.latest.date.isoformat(), style="dim")
+    return text
+
+
+def overdue_words(overdue: OverdueInfo) -> str:
+    if overdue.never_reported:
+        return "never reported"
+    n = overdue.missed_periods
+    return f"{n} missed, {overdue.days} d"
+
+
+def gap_words(kpi: Kpi, gap: float) -> str:
+    """`12 USD`, `3 points` (for %), `1 scale step`."""
+    number = format_number(gap)
+    if kpi.kind is Kind.QUALITATIVE:
+        return f"{number} scale step" + ("" if number == "1" else "s")
+    if kpi.unit == "%":
+        return f"{number} points"
+    return f"{number} {kpi.unit}" if kpi.unit else number
+
+
+def summary_text(results: Sequence[KpiResult]) -> Text:
+    """`2 on track, 1 at risk, 1 off track, 0 achieved, 1 no data; 2 overdue`."""
+    counts = summary_counts(results)
+    text = Text()
+    parts = [
+        ("on-track", "on track"),
+        ("at-risk", "at risk"),
+        ("off-track", "off track"),
+        ("achieved", "achieved"),
+        ("no-data", "no data"),
+    ]
+    for i, (key, words) in enumerate(parts):
+        if i:
+            text.append(", ")
+        text.append(f"{counts[key]} {words}", style=STATUS_STYLE[Status(key)])
+    text.append(f"; {counts['overdue']} overdue")
+    return text
+
+
+def _table(title: str | None = None, *, padding: tuple[int, int] = (0, 1)) -> Table:
+    return Table(
+        title=title,
+        padding=padding,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        header_style="bold",
+        title_style="bold",
+        title_justify="left",
+    )
+
+
+# ---------------------------------------------------------------- status, overdue, actions
+
+
+class StatusTable:
+    """The status table, laid out for the width it is given.
+
+    Every column but the KPI's gets the width its content needs (capped); the
+    KPI column takes the rest. When that leaves the KPI column too narrow, the
+    gap column goes, then the sparkline, then owners are cut shorter: 80 columns
+    always keep the status column whole. Long names end in an ellipsis.
+    """
+
+    MIN_KPI = 16
+
+    def __init__(self, results: Sequence[KpiResult]) -> None:
+        self.results = list(results)
+
+    def __rich_console__(
+        self, console: Console, options: ConsoleOptions
+    ) -> Iterator[RenderableType]:
+        rows = self.results
+        width = options.max_width
+        narrow = width < 110
+        bar, spark = (6, 6) if narrow else (BAR_WIDTH, SPARK_WIDTH)
+
+        def fit(texts: list[str], header: str, cap: int) -> int:
+            return min(cap, max([len(header), *(len(t) for t in texts)]))
+
+        latest = [compact_value(r.kpi, r.latest.value) if r.latest else "—" for r in rows]
+        targets = [format_value(r.kpi, r.kpi.target, unit=True) for r in rows]
+        expected = [compact_value(r.kpi, r.expected) for r in rows]
+        gaps = [compact_value(r.kpi, r.gap) if r.gap else "—" for r in rows]
+        owners = [r.kpi.owner or "—" for r in rows]
+        has_dates = any(r.latest for r in rows)
+        widths = {
+            "Owner": fit(owners, "Owner", 14),
+            "Latest": max(fit(latest, "Latest", 12), 10 if has_dates else 0),
+            "Target": fit(targets, "Target", 12),
+            "Progress": bar + 5,
+            "Trend": spark,
+            "Expected": fit(expected, "Expected", 10),
+            "Gap": fit(gaps, "Gap", 9),
+            "Status": 9,
+        }
+
+        def kpi_room() -> int:
+            # The box draws one space between columns; cells have no padding.
+            return width - sum(widths.values()) - len(widths)
+
+        for drop in ("Gap", "Trend"):
+            if kpi_room() < self.MIN_KPI:
+                del widths[drop]
+        if kpi_room() < self.MIN_KPI:
+            widths["Owner"] = min(widths["Owner"], 8)
+        kpi_width = max(8, min(kpi_room(), 32))
+
+        table = _table(padding=(0, 0))
+        table.add_column("KPI", width=kpi_width, no_wrap=True, overflow="ellipsis")
+        for name, w in widths.items():
+            right = name in ("Expected", "Gap")
+            table.add_column(
+                name,
+                width=w,
+                no_wrap=True,
+                overflow="ellipsis",
+                justify="right" if right else "left",
+            )
+        for i, r in enumerate(rows):
+            status = status_text(r.status)
+            if r.overdue is not None:
+                status.append("\noverdue", style="red")
+            cells: dict[str, RenderableType] = {
+                "Owner": Text(owners[i]),
+                "Latest": latest_cell(r),
+                "Target": Text(targets[i]),
+                "Progress": progress_bar(r.progress, bar),
+                "Trend": Text(sparkline(history_positions(r), spark), style="cyan"),
+                "Expected": Text(expected[i]),
+                "Gap": Text(gaps[i]),
+                "Status": status,
+            }
+            table.add_row(kpi_cell(r.kpi), *(cells[name] for name in widths))
+        yield table
+        yield summary_text(rows)
+
+
+def status_table(results: Sequence[KpiResult]) -> RenderableType:
+    """One row per KPI, followed by the summary line."""
+    return StatusTable(results)
+
+
+def compact_value(kpi: Kpi, value: Value | None) -> str:
+    """A value rounded for a table cell: no decimals from 1,000, one from 100."""
+    if isinstance(value, float | int) and kpi.kind is not Kind.QUALITATIVE:
+        digits = 0 if abs(value) >= 1000 else 1 if abs(value) >= 100 else 2
+        value = round(float(value), digits)
+    return format_value(kpi, value)
+
+
+def overdue_table(results: Sequence[KpiResult]) -> RenderableType:
+    """The overdue reports (results without `overdue` are skipped)."""
+    rows = [r for r in results if r.overdue is not None]
+    if not rows:
+        return Text("No overdue reports.")
+    table = _table()
+    table.add_column("KPI", ratio=3, overflow="fold", min_width=8)
+    table.add_column("Owner", ratio=1, overflow="fold", min_width=5)
+    table.add_column("Frequency", overflow="fold")
+    table.add_column("Last report", no_wrap=True)
+    table.add_column("Missed", justify="right", overflow="fold")
+    table.add_column("Due since", no_wrap=True)
+    table.add_column("Days", justify="right", no_wrap=True)
+    for r in rows:
+        o = r.overdue
+        assert o is not None
+        table.add_row(
+            kpi_cell(r.kpi),
+            Text(r.kpi.owner or "—"),
+            Text(str(r.kpi.frequency)),
+            Text(r.latest.date.isoformat() if r.latest else "never"),
+            Text("never reported" if o.never_reported else str(o.missed_periods)),
+            Text(o.due_since.isoformat() if o.due_since else "—"),
+            Text(str(o.days) if o.days is not None else "—", style="red"),
+        )
+    return table
+
+
+def actions_table(results: Sequence[KpiResult]) -> RenderableType:
+    """KPIs that need action, in the order given, with their reasons and action plan."""
+    rows = [r for r in results if r.needs_action]
+    if not rows:
+        return Text("Nothing needs action.")
+    table = _table()
+    table.add_column("KPI", ratio=2, overflow="fold", min_width=8)
+    table.add_column("Owner", ratio=1, overflow="fold", min_width=5)
+    table.add_column("Status", no_wrap=True, min_width=9)
+    table.add_column("Reasons", ratio=2, overflow="fold", min_width=10)
+    table.add_column("Action plan", ratio=3, overflow="fold", min_width=10)
+    for r in rows:
+        reasons = Text(", ".join(str(x) for x in r.reasons))
+        if r.overdue is not None and r.overdue.days is not None:
+            reasons.append(f" ({r.overdue.days} d overdue)", style="red")
+        table.add_row(
+            kpi_cell(r.kpi),
+            Text(r.kpi.owner or "—"),
+            status_text(r.status),
+            reasons,
+            Text(r.kpi.action) if r.kpi.action else Text("none", style="red"),
+        )
+    return table
+
+
+# ---------------------------------------------------------------- show
+
+
+def _definition(result: KpiResult) -> Table:
+    kpi = result.kpi
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    direction = "lower is better" if kpi.direction is Direction.DECREASE else "higher is better"
+    rows: list[tuple[str, str | None]] = [
+        ("measure", kpi.measure),
+        ("kind", f"{kpi.kind}" + (f" ({kpi.indicator})" if kpi.indicator else "")),
+        ("scale", " < ".join(kpi.scale) if kpi.scale else None),
+        ("target", f"{format_value(kpi, kpi.target, unit=True)} ({direction})"),
+        ("baseline", format_value(kpi, result.baseline, unit=True)),
+        ("start", result.start.isoformat() if result.start else None),
+        ("due", kpi.due.isoformat() if kpi.due else "none (standing target)"),
+        ("frequency", str(kpi.frequency)),
+        ("owner", kpi.owner),
+        ("objective", kpi.objective),
+        ("review", _review_words(kpi)),
+        ("action", kpi.action),
+        ("tags", ", ".join(kpi.tags) if kpi.tags else None),
+        ("description", kpi.description),
+    ]
+    for key, value in rows:
+        if value is not None:
+            grid.add_row(Text(key), Text(value))
+    return grid
+
+
+def _review_words(kpi: Kpi) -> str | None:
+    if kpi.review is None:
+        return None
+    last = kpi.last_reviewed.isoformat() if kpi.last_reviewed else "never"
+    return f"{kpi.review} (last reviewed {last})"
+
+
+def _milestones(kpi: Kpi) -> Table | None:
+    if not kpi.milestones:
+        return None
+    table = _table("Milestones")
+    table.add_column("Date", no_wrap=True)
+    table.add_column("Target", overflow="fold")
+    for m in kpi.milestones:
+        table.add_row(Text(m.date.isoformat()), Text(format_value(kpi, m.target, unit=True)))
+    return table
+
+
+def _history(result: KpiResult, limit: int = 12) -> Table | None:
+    kpi = result.kpi
+    if not result.history:
+        return None
+    shown = result.history[-limit:]
+    title = "History" if len(shown) == len(result.history) else f"History (last {limit})"
+    table = _table(title)
+    table.add_column("Date", no_wrap=True)
+    table.add_column("Value", justify="right", overflow="fold")
+    table.add_column("Expected", justify="right", overflow="fold")
+    table.add_column("Note", ratio=1, overflow="fold")
+    table.add_column("By", overflow="fold")
+    base = kpi.position(result.baseline) if result.baseline is not None else None
+    for m in shown:
+        expected = expected_position(kpi, m.date, start=result.start, baseline=base)
+        table.add_row(
+            Text(m.date.isoformat()),
+            Text(format_value(kpi, m.value, unit=True)),
+            Text(format_value(kpi, expected, unit=True), style="dim"),
+            Text(m.note or ""),
+            Text(m.by or ""),
+        )
+    return table
+
+
+def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
+    """Values (●) against the expected path (·) over time, drawn with characters."""
+    kpi = result.kpi
+    if not result.history or result.start is None or result.baseline is None:
+        return Text("(no measurements to chart)", style="dim")
+    base = kpi.position(result.baseline)
+    first = min(result.start, result.history[0].date)
+    last = max(result.history[-1].date, kpi.due or result.history[-1].date)
+    span = max(1, (last - first).days)
+    days = [first + dt.timedelta(days=round(i * span / (width - 1))) for i in range(width)]
+    path = [expected_position(kpi, d, start=result.start, baseline=base) for d in days]
+    points = [((m.date - first).days, kpi.position(m.value)) for m in result.history]
+    ys = path + [p for _, p in points]
+    low, high = min(ys), max(ys)
+    if high - low < 1e-12:
+        low, high = low - 1, high + 1
+    grid = [[" "] * width for _ in range(height)]
+
+    def row_of(y: float) -> int:
+        return height - 1 - round((y - low) / (high - low) * (height - 1))
+
+    for x, y in enumerate(path):
+        grid[row_of(y)][x] = "·"
+    for offset, y in points:
+        grid[row_of(y)][round(offset / span * (width - 1))] = "●"
+    labels = [format_value(kpi, high), format_value(kpi, low)]
+    margin = max(len(label) for label in labels)
+    text = Text()
+    for i, row in enumerate(grid):
+        label = labels[0] if i == 0 else labels[1] if i == height - 1 else ""
+        text.append(label.rjust(margin) + " ┤", style="dim")
+        for ch in row:
+            text.append(ch, style="bold cyan" if ch == "●" else "dim" if ch == "·" else "")
+        text.append("\n")
+    text.append(" " * margin + " └" + "─" * width + "\n", style="dim")
+    left, right = first.isoformat(), last.isoformat()
+    text.append(" " * (margin + 2) + left + right.rjust(width - len(left)), style="dim")
+    text.append("\n")
+    text.append(" " * (margin + 2) + "● measured   · expected path", style="dim")
+    return text
+
+
+def show_view(result: KpiResult) -> RenderableType:
+    """One KPI in depth: definition, milestones, history, chart, and why its status."""
+    kpi = result.kpi
+    title = Text(kpi.name, style="bold")
+    title.append(f"  ({kpi.id})", style="dim")
+    why = Text("Status: ", style="bold")
+    why.append_text(status_text(result.status))
+    why.append("\n")
+    why.append(status_sentence(result))
+    if result.progress is not None:
+        why.append(f"\nprogress {format_number(result.progress * 100)}%")
+        if result.gap:
+            why.append(f", {gap_words(kpi, result.gap)} from the target")
+    if result.overdue is not None:
+        o = result.overdue
+        why.append("\noverdue: ", style="red")
+        if o.never_reported:
+            why.append("never reported")
+        else:
+            why.append(
+                f"{o.missed_periods} {kpi.frequency} report(s) missed, "
+                f"due since {o.due_since}, {o.days} days"
+            )
+    if result.reasons:
+        why.append("\nneeds action: ", style="bold")
+        why.append(", ".join(str(r) for r in result.reasons))
+    parts: list[RenderableType] = [title, _definition(result)]
+    milestones = _milestones(kpi)
+    if milestones is not None:
+        parts.append(milestones)
+    history = _history(result)
+    if history is not None:
+        parts.append(history)
+    parts += [chart(result), Text(""), why]
+    return Group(*parts)

@@ -1,0 +1,274 @@
+"""status, overdue, actions, show through the CLI: exit codes, formats, filters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kpitrack.cli import app
+
+AS_OF = ["--as-of", "2026-11-25"]
+
+WORKSPACE = """\
+objectives:
+  - id: growth
+    title: Grow revenue
+  - id: quality
+    title: Happy customers
+kpis:
+  - id: revenue
+    name: Monthly revenue [EU]
+    measure: sum of paid invoices in the month
+    target: 120000
+    unit: USD
+    frequency: monthly
+    owner: sales
+    objective: growth
+    baseline: 50000
+    start: 2026-01-01
+    due: 2026-12-31
+    tags: [money]
+  - id: latency
+    name: p95 latency
+    measure: p95 from the grafana api dashboard
+    target: 50
+    direction: decrease
+    unit: ms
+    frequency: monthly
+    owner: platform
+    objective: quality
+    action: add a cache
+  - id: csat
+    name: Customer satisfaction
+    measure: median answer of the quarterly survey
+    kind: qualitative
+    scale: [poor, fair, good, excellent]
+    target: good
+    frequency: quarterly
+    owner: support
+    objective: quality
+measurements:
+  - {kpi: revenue, date: 2026-09-30, value: 90000}
+  - {kpi: revenue, date: 2026-10-31, value: 120000}
+  - {kpi: latency, date: 2026-07-31, value: 54}
+  - {kpi: csat, date: 2026-09-30, value: fair}
+"""
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kpis.yaml").write_text(WORKSPACE, encoding="utf-8")
+    return tmp_path
+
+
+def invoke(*args: str, columns: int = 80) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": str(columns), "NO_COLOR": "1"})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_status_table(workspace: Path) -> None:
+    code, out, err = invoke("status", *AS_OF)
+    assert (code, err) == (0, "")
+    assert "\x1b[" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    # worst first: at-risk latency and csat before achieved revenue
+    assert out.index("latency") < out.index("csat") < out.index("revenue")
+    assert "Monthly revenue" in out
+    assert "0 on track, 2 at risk, 0 off track, 1 achieved, 0 no data; 1 overdue" in out
+
+
+def test_status_json_shape(workspace: Path) -> None:
+    code, out, _ = invoke("status", *AS_OF, "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["as_of"] == "2026-11-25"
+    by_id = {k["id"]: k for k in doc["kpis"]}
+    assert [k["id"] for k in doc["kpis"]] == ["latency", "csat", "revenue"]
+    latency = by_id["latency"]
+    for key in ("id", "name", "owner", "objective", "status", "latest", "target", "expected",
+                "progress", "gap", "overdue", "reasons"):  # fmt: skip
+        assert key in latency
+    assert latency["status"] == "at-risk"
+    assert latency["latest"] == {"date": "2026-07-31", "value": 54}
+    assert latency["gap"] == 4
+    assert latency["overdue"] == {"missed_periods": 3, "due_since": "2026-09-03", "days": 83}
+    assert latency["reasons"] == ["at-risk", "overdue"]
+    assert by_id["revenue"]["status"] == "achieved"
+    assert by_id["revenue"]["overdue"] is None
+    assert by_id["csat"]["expected"] == "good"
+    assert doc["summary"]["at-risk"] == 2
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("status", ["latency", "csat", "revenue"]),
+        ("name", ["csat", "revenue", "latency"]),
+        ("owner", ["latency", "revenue", "csat"]),
+        ("progress", ["latency", "csat", "revenue"]),  # ties keep worst-first order
+        ("gap", ["latency", "csat", "revenue"]),
+        ("due", ["revenue", "latency", "csat"]),
+    ],
+)
+def test_status_sort(workspace: Path, sort: str, order: list[str]) -> None:
+    code, out, _ = invoke("status", *AS_OF, "--format", "json", "--sort", sort)
+    assert code == 0
+    assert [k["id"] for k in json.loads(out)["kpis"]] == order
+
+
+@pytest.mark.parametrize(
+    ("args", "ids"),
+    [
+        (["--owner", "sales"], ["revenue"]),
+        (["--objective", "quality"], ["latency", "csat"]),
+        (["--tag", "money"], ["revenue"]),
+        (["--kpi", "csat", "--kpi", "revenue"], ["csat", "revenue"]),
+        (["--kpi", "csat,latency"], ["latency", "csat"]),
+        (["--owner", "nobody"], []),
+    ],
+)
+def test_filters(workspace: Path, args: list[str], ids: list[str]) -> None:
+    code, out, _ = invoke("status", *AS_OF, "--format", "json", *args)
+    assert code == 0
+    assert [k["id"] for k in json.loads(out)["kpis"]] == ids
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kpi", "revnue"], "no KPI 'revnue' (did you mean 'revenue'?)"),
+        (["--objective", "growht"], "did you mean 'growth'?"),
+        (["--as-of", "2026-02-30"], "not a real date"),
+        (["--fail-on", "offtrack"], "did you mean 'off-track'?"),
+    ],
+)
+def test_usage_errors_exit_2(workspace: Path, args: list[str], message: str) -> None:
+    code, out, err = invoke("status", *AS_OF, *args)
+    assert code == 2
+    assert message in err
+    assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("command", "fail_on", "code"),
+    [
+        ("status", "off-track", 0),
+        ("status", "at-risk", 1),
+        ("status", "achieved", 1),
+        ("status", "overdue", 1),
+        ("status", "past-due,no-data", 0),
+        ("status", "needs-action", 1),
+        ("actions", "no-action-plan", 1),
+        ("overdue", "at-risk", 1),
+        ("overdue", "no-action-plan", 0),  # csat lacks a plan but is not overdue
+    ],
+)
+def test_fail_on(workspace: Path, command: str, fail_on: str, code: int) -> None:
+    got, out, err = invoke(command, *AS_OF, "--fail-on", fail_on)
+    assert got == code
+    assert out  # the output is still written
+    assert ("--fail-on matched" in err) is (code == 1)
+
+
+def test_fail_on_respects_filters(workspace: Path) -> None:
+    assert invoke("status", *AS_OF, "--fail-on", "at-risk", "--owner", "sales")[0] == 0
+    assert invoke("status", *AS_OF, "--fail-on", "at-risk", "--owner", "support")[0] == 1
+
+
+def test_overdue_command(workspace: Path) -> None:
+    code, out, _ = invoke("overdue", *AS_OF, "--format", "csv")
+    assert code == 0
+    assert out == (
+        "id,name,owner,frequency,last_report,missed_periods,due_since,days_overdue\n"
+        "latency,p95 latency,platform,monthly,2026-07-31,3,2026-09-03,83\n"
+    )
+    code, out, _ = invoke("overdue", "--as-of", "2026-11-03", "--kpi", "revenue")
+    assert (code, out) == (0, "No overdue reports.\n")
+    code, out, _ = invoke("overdue", "--as-of", "2026-08-01", "--format", "csv")
+    assert out.splitlines()[1:] == [  # never reported counts as the most overdue
+        "csat,Customer satisfaction,support,quarterly,,never,,",
+        "revenue,Monthly revenue [EU],sales,monthly,,6,2026-02-03,179",
+    ]
+
+
+def test_actions_command(workspace: Path) -> None:
+    code, out, _ = invoke("actions", *AS_OF, "--format", "markdown")
+    assert code == 0
+    assert out == (
+        "| KPI | Name | Owner | Status | Reasons | Action plan |\n"
+        "|---|---|---|---|---|---|\n"
+        "| latency | p95 latency | platform | at-risk | at-risk, overdue | add a cache |\n"
+        "| csat | Customer satisfaction | support | at-risk | at-risk, no-action-plan | none |\n"
+    )
+    code, out, _ = invoke("actions", *AS_OF)
+    assert code == 0 and "add a cache" in out
+
+
+def test_show(workspace: Path) -> None:
+    code, out, err = invoke("show", "revenue", *AS_OF)
+    assert (code, err) == (0, "")
+    assert "Monthly revenue [EU]" in out
+    assert "achieved" in out
+    assert "● measured" in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_show_json_has_history(workspace: Path) -> None:
+    code, out, _ = invoke("show", "latency", *AS_OF, "--format", "json")
+    doc = json.loads(out)
+    assert code == 0
+    assert [k["id"] for k in doc["kpis"]] == ["latency"]
+    assert doc["history"] == [{"date": "2026-07-31", "value": 54}]
+
+
+def test_show_unknown_kpi(workspace: Path) -> None:
+    code, out, err = invoke("show", "revnue", *AS_OF)
+    assert code == 2
+    assert out == ""
+    assert "no KPI 'revnue' (did you mean 'revenue'?)" in err
+
+
+def test_show_fail_on(workspace: Path) -> None:
+    assert invoke("show", "csat", *AS_OF, "--fail-on", "at-risk")[0] == 1
+    assert invoke("show", "revenue", *AS_OF, "--fail-on", "at-risk")[0] == 0
+
+
+def test_output_file(workspace: Path) -> None:
+    code, out, _ = invoke("status", *AS_OF, "-o", "status.md", "--format", "markdown")
+    assert (code, out) == (0, "")
+    text = (workspace / "status.md").read_text(encoding="utf-8")
+    assert text.startswith("| KPI | Name |")
+    code, _, _ = invoke("status", *AS_OF, "-o", "status.txt")
+    assert code == 0
+    assert "\x1b[" not in (workspace / "status.txt").read_text(encoding="utf-8")
+
+
+def test_invalid_workspace_exits_2_with_check_messages(workspace: Path) -> None:
+    (workspace / "kpis.yaml").write_text(
+        WORKSPACE.replace("frequency: quarterly", "frequency: fortnightly"), encoding="utf-8"
+    )
+    for command in (["status"], ["overdue"], ["actions"], ["show", "csat"]):
+        code, out, err = invoke(*command, *AS_OF)
+        assert code == 2
+        assert out == ""
+        assert "kpis.yaml:" in err and "error" in err
+        assert "Traceback" not in err
+
+
+def test_missing_file_exits_2(workspace: Path) -> None:
+    code, _, err = invoke("status", *AS_OF, "-f", "nope.yaml")
+    assert code == 2
+    assert "nope.yaml" in err
+
+
+def test_future_measurements_ignored_by_as_of(workspace: Path) -> None:
+    code, out, _ = invoke("status", "--as-of", "2026-10-01", "--format", "json", "--kpi", "revenue")
+    assert code == 0
+    revenue = json.loads(out)["kpis"][0]
+    assert revenue["latest"] == {"date": "2026-09-30", "value": 90000}
+    assert revenue["status"] == "off-track"
