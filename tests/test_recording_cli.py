@@ -1,0 +1,339 @@
+"""`record`, `import` and `init` on the command line: validated first, files untouched on error."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kpitrack.cli import app
+from kpitrack.loading import load_valid_workspace, resolve_paths
+from kpitrack.model import Config
+from kpitrack.writing import TEMP_PREFIX
+
+ROOT = Path(__file__).resolve().parents[1]
+FAR_FUTURE = dt.date(2100, 1, 1)
+
+KPIS = """\
+objectives:
+  - id: grow
+    title: Grow the business
+kpis:
+  - id: mrr
+    name: Monthly recurring revenue
+    measure: Sum of active subscriptions at month end
+    target: 100
+    frequency: monthly
+    owner: Sales
+    objective: grow
+  - id: csat
+    name: Customer satisfaction
+    measure: Median answer of the quarterly customer survey
+    kind: qualitative
+    scale: [poor, fair, good, excellent]
+    target: good
+    frequency: quarterly
+    owner: Support
+    objective: grow
+  - id: launch
+    name: Launch readiness
+    measure: Percent of the launch checklist items done
+    kind: progress
+    frequency: weekly
+    owner: Product
+    objective: grow
+"""
+
+MEASUREMENTS = """\
+# kept by hand
+measurements:
+  - kpi: mrr
+    date: 2026-01-31
+    value: 40   # first
+"""
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "kpis.yaml").write_text(KPIS)
+    (tmp_path / "measurements.yaml").write_text(MEASUREMENTS)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args), input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def measurements(
+    folder: Path, *extra: str
+) -> list[tuple[str, str, object, str | None, str | None]]:
+    paths = resolve_paths([Path(p) for p in extra], Config(), folder)
+    workspace = load_valid_workspace(paths, config=Config(), as_of=FAR_FUTURE)
+    return [(m.kpi, m.date.isoformat(), m.value, m.note, m.by) for m in workspace.measurements]
+
+
+# ---------------------------------------------------------------- record
+
+
+def test_record_appends_and_prints_the_status(ws: Path) -> None:
+    code, out, err = run(
+        "record", "mrr", "55.5", "--date", "2026-02-28", "--note", "no", "--by", "Ana: #1"
+    )
+    assert (code, err) == (0, "")
+    assert "recorded mrr = 55.5 on 2026-02-28 in measurements.yaml" in out
+    assert "mrr: off-track" in out
+    text = (ws / "measurements.yaml").read_text()
+    assert text.startswith(MEASUREMENTS)
+    assert text[len(MEASUREMENTS) :] == (
+        '  - kpi: mrr\n    date: 2026-02-28\n    value: 55.5\n    note: "no"\n    by: "Ana: #1"\n'
+    )
+    assert measurements(ws)[-1] == ("mrr", "2026-02-28", 55.5, "no", "Ana: #1")
+
+
+@pytest.mark.parametrize(
+    ("period", "stored"),
+    [("2026-W44", "2026-11-01"), ("2026-10", "2026-10-31"), ("2026-Q3", "2026-09-30")],
+)
+def test_record_stores_a_period_as_its_last_day(ws: Path, period: str, stored: str) -> None:
+    assert run("record", "mrr", "50", "--date", period)[0] == 0
+    assert measurements(ws)[-1][:2] == ("mrr", stored)
+
+
+def test_record_labels_and_progress(ws: Path) -> None:
+    assert run("record", "csat", "good", "--date", "2026-03-31")[0] == 0
+    assert run("record", "launch", "100", "--date", "2026-03-31")[0] == 0
+    assert measurements(ws)[-2:] == [
+        ("csat", "2026-03-31", "good", None, None),
+        ("launch", "2026-03-31", 100, None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["mrx", "5"], "no KPI 'mrx' (did you mean 'mrr'?)"),
+        (["mrr", "lots"], "'lots' is not a number"),
+        (["mrr", "nan"], "'nan' is not a number"),
+        (["mrr", ".inf"], "is not a number"),
+        (["mrr", "1e400"], "not a finite number"),
+        (["mrr", "true"], "not a number"),
+        (["csat", "great"], "not on the scale"),
+        (["launch", "101"], "outside 0–100"),
+        (["mrr", "5", "--date", "2026-02-30"], "--date: '2026-02-30' is not a real date"),
+        (["mrr", "5", "--date", "soon"], "--date:"),
+    ],
+)
+def test_record_refuses_bad_input_and_leaves_the_file(
+    ws: Path, args: list[str], message: str
+) -> None:
+    before = sha(ws / "measurements.yaml")
+    code, out, err = run("record", *args)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err + out
+    assert sha(ws / "measurements.yaml") == before
+
+
+def test_record_refuses_a_flow_style_list(ws: Path) -> None:
+    path = ws / "measurements.yaml"
+    path.write_text("measurements: [{kpi: mrr, date: 2026-01-31, value: 1}]\n")
+    before = sha(path)
+    code, _, err = run("record", "mrr", "5", "--date", "2026-02-28")
+    assert code == 2
+    assert "flow style" in err
+    assert sha(path) == before
+
+
+def test_record_refuses_a_read_only_file(ws: Path) -> None:
+    path = ws / "measurements.yaml"
+    os.chmod(path, 0o444)
+    before = sha(path)
+    code, _, err = run("record", "mrr", "5", "--date", "2026-02-28")
+    assert code == 2
+    assert "read-only" in err
+    assert sha(path) == before
+
+
+def test_record_refuses_an_invalid_workspace(ws: Path) -> None:
+    (ws / "kpis.yaml").write_text(KPIS.replace("frequency: monthly", "frequency: sometimes"))
+    before = sha(ws / "measurements.yaml")
+    code, _, err = run("record", "mrr", "5", "--date", "2026-02-28")
+    assert code == 2
+    assert "kpis.yaml:" in err
+    assert sha(ws / "measurements.yaml") == before
+
+
+def test_record_warns_about_a_second_value_in_one_period(ws: Path) -> None:
+    code, _, err = run("record", "mrr", "41", "--date", "2026-01-15")
+    assert code == 0
+    assert "warning" in err
+
+
+def test_record_target_file(ws: Path) -> None:
+    # The file already holding the KPI's measurements...
+    (ws / "more.yaml").write_text("measurements:\n- {kpi: csat, date: 2026-03-31, value: fair}\n")
+    assert run("record", "csat", "good", "--date", "2026-06-30", "-f", ".")[0] == 0
+    assert "value: good" in (ws / "more.yaml").read_text()
+    assert "csat" not in (ws / "measurements.yaml").read_text()
+    # ...else measurements.yaml beside the KPI's file (created when missing)...
+    (ws / "measurements.yaml").unlink()
+    assert run("record", "mrr", "5", "--date", "2026-02-28")[0] == 0
+    assert (ws / "measurements.yaml").read_text().startswith("measurements:\n  - kpi: mrr\n")
+    # ...--to wins, and kpitrack.toml's measurements_file beats the rest.
+    assert run("record", "mrr", "6", "--date", "2026-03-31", "--to", "x.yaml")[0] == 0
+    assert "value: 6" in (ws / "x.yaml").read_text()
+    (ws / "kpitrack.toml").write_text('measurements_file = "m/2026.yaml"\n')
+    (ws / "m").mkdir()
+    assert run("record", "mrr", "7", "--date", "2026-04-30")[0] == 0
+    assert "value: 7" in (ws / "m" / "2026.yaml").read_text()
+
+
+def test_concurrent_cli_records_all_land(ws: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kpitrack", "record", "mrr", str(n), "--date", "2026-02-28"],
+            cwd=ws,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(6)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    values = sorted(float(str(v)) for k, d, v, _, _ in measurements(ws) if d == "2026-02-28")
+    assert values == list(range(6))
+    assert not [p for p in ws.iterdir() if p.name.startswith(TEMP_PREFIX)]
+
+
+# ---------------------------------------------------------------- import
+
+
+CSV = """\
+kpi,date,value,note,by
+mrr,2026-02-28,50,"a note, with comma",Ana
+csat,2026-03-31,good,,
+launch,2026-W10,40,,
+"""
+
+
+def test_import_adds_every_row(ws: Path) -> None:
+    (ws / "in.csv").write_text(CSV)
+    code, out, err = run("import", "in.csv")
+    assert (code, err) == (0, "")
+    assert "added 3 measurement(s) to measurements.yaml, skipped 0 duplicate(s)" in out
+    assert (ws / "measurements.yaml").read_text().startswith(MEASUREMENTS)
+    assert measurements(ws)[1:] == [
+        ("mrr", "2026-02-28", 50, "a note, with comma", "Ana"),
+        ("csat", "2026-03-31", "good", None, None),
+        ("launch", "2026-03-08", 40, None, None),
+    ]
+
+
+def test_import_skips_exact_duplicates(ws: Path) -> None:
+    (ws / "in.csv").write_text(CSV + "mrr,2026-01-31,40,,\nmrr,2026-01-31,40,other note,\n")
+    code, out, _ = run("import", "in.csv")
+    assert code == 0
+    assert "added 4 measurement(s)" in out and "skipped 1 duplicate(s)" in out
+    code, out, _ = run("import", "in.csv")
+    assert "added 0 measurement(s)" in out and "skipped 5 duplicate(s)" in out
+    assert len(measurements(ws)) == 5
+
+
+def test_import_is_all_or_nothing_with_line_and_column(ws: Path) -> None:
+    bad = (
+        CSV
+        + 'mrr,2026-02-30,5,,\ncsat,2026-03-31,great,,\nmrx,2026-01-01,1,,\n"multi\nline",x,1,,\n'
+    )
+    (ws / "in.csv").write_text(bad)
+    before = sha(ws / "measurements.yaml")
+    code, _, err = run("import", "in.csv")
+    assert code == 2
+    assert "in.csv:5:2: error KT202 date: '2026-02-30' is not a real date" in err
+    assert "in.csv:6:3: error KT202 value: 'great' is not on the scale" in err
+    assert "in.csv:7:1: error KT202 kpi: no KPI 'mrx' (did you mean 'mrr'?)" in err
+    assert "in.csv:8:1:" in err  # a row that starts on line 8 and spans two lines
+    assert "nothing imported" in err
+    assert sha(ws / "measurements.yaml") == before
+
+
+def test_import_header_errors(ws: Path) -> None:
+    (ws / "in.csv").write_text("kpi,day,value\nmrr,2026-02-28,1\n")
+    code, _, err = run("import", "in.csv")
+    assert code == 2
+    assert "in.csv:1:2: error KT201 unknown column 'day'" in err
+    assert "missing column 'date'" in err
+
+
+def test_import_dry_run_writes_nothing(ws: Path) -> None:
+    (ws / "in.csv").write_text(CSV)
+    before = sha(ws / "measurements.yaml")
+    code, out, _ = run("import", "in.csv", "--dry-run")
+    assert code == 0
+    assert "would add 3" in out
+    assert sha(ws / "measurements.yaml") == before
+
+
+def test_import_from_stdin_to_a_new_file(ws: Path) -> None:
+    code, out, _ = run("import", "-", "--to", "imported.yaml", stdin=CSV)
+    assert code == 0, out
+    assert len(measurements(ws, "kpis.yaml", "imported.yaml")) == 3
+
+
+def test_import_refuses_a_flow_style_target(ws: Path) -> None:
+    (ws / "measurements.yaml").write_text("measurements: []\n")
+    (ws / "in.csv").write_text(CSV)
+    code, _, err = run("import", "in.csv")
+    assert code == 2
+    assert "flow style" in err
+    assert (ws / "measurements.yaml").read_text() == "measurements: []\n"
+
+
+# ---------------------------------------------------------------- init
+
+
+def test_init_writes_a_valid_starter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "team"
+    code, out, _ = run("init", str(folder))
+    assert code == 0
+    for name in ("kpis.yaml", "measurements.yaml", "kpitrack.toml"):
+        assert f"created {folder / name}" in out
+    from kpitrack.config import read_config
+
+    config = read_config(folder / "kpitrack.toml")
+    assert config.measurements_file == "measurements.yaml"
+    paths = resolve_paths([], config, folder)
+    workspace = load_valid_workspace(paths, config=config, as_of=dt.date(2026, 1, 1))
+    assert len(workspace.kpis) == 1
+    assert "#" in (folder / "kpis.yaml").read_text()
+    # the starter measurements file takes its first entry
+    monkeypatch.chdir(folder)
+    assert run("record", workspace.kpis[0].id, "640", "--date", "2026-01-11")[0] == 0
+    assert len(measurements(folder, "kpis.yaml", "measurements.yaml")) == 1
+
+
+def test_init_never_overwrites(tmp_path: Path) -> None:
+    (tmp_path / "kpis.yaml").write_text("mine\n")
+    code, out, _ = run("init", str(tmp_path))
+    assert code == 0
+    assert f"left {tmp_path / 'kpis.yaml'} alone" in out
+    assert f"created {tmp_path / 'measurements.yaml'}" in out
+    assert (tmp_path / "kpis.yaml").read_text() == "mine\n"
+    code, out, _ = run("init", str(tmp_path))
+    assert code == 0
+    assert "created" not in out
