@@ -1,0 +1,98 @@
+"""Plain-text pieces the report renderers share: values, progress, overdue, labels.
+
+Everything here returns unescaped text; each renderer escapes for its format.
+"""
+
+from __future__ import annotations
+
+from kpitrack import evaluate
+from kpitrack.model import Kpi, KpiResult, Reason, Status, Value
+from kpitrack.report import ChangeKind, Report
+
+STATUS_LABELS: dict[Status, str] = {
+    Status.ACHIEVED: "achieved",
+    Status.ON_TRACK: "on track",
+    Status.AT_RISK: "at risk",
+    Status.OFF_TRACK: "off track",
+    Status.NO_DATA: "no data",
+}
+
+CHANGE_TITLES: dict[ChangeKind, str] = {
+    ChangeKind.REGRESSED: "Regressions",
+    ChangeKind.IMPROVED: "Improvements",
+    ChangeKind.FIRST_REPORT: "First reports",
+}
+CHANGE_ORDER = (ChangeKind.REGRESSED, ChangeKind.IMPROVED, ChangeKind.FIRST_REPORT)
+
+NO_OWNER = "(no owner)"
+DASH = "—"
+
+
+def format_value(kpi: Kpi, value: Value | None) -> str:
+    """A value with the KPI's unit, as the other commands show it: `92%`, `1,200 USD`, `good`."""
+    if value is None:
+        return DASH
+    return evaluate.format_value(kpi, value, unit=True)
+
+
+def format_progress(progress: float | None) -> str:
+    if progress is None:
+        return DASH
+    percent = round(progress * 100)
+    return f"{percent if percent else 0}%"  # never "-0%"
+
+
+def lacks_action_plan(r: KpiResult) -> bool:
+    """No action plan where one is due (off-track or at-risk): shown emphasised."""
+    return Reason.NO_ACTION_PLAN in r.reasons
+
+
+def format_latest(r: KpiResult) -> str:
+    if r.latest is None:
+        return DASH
+    return f"{format_value(r.kpi, r.latest.value)} ({r.latest.date.isoformat()})"
+
+
+def format_target(r: KpiResult) -> str:
+    target = format_value(r.kpi, r.kpi.target)
+    arrow = "≤ " if str(r.kpi.direction) == "decrease" else "≥ "
+    due = f" by {r.kpi.due.isoformat()}" if r.kpi.due else ""
+    return f"{arrow}{target}{due}"
+
+
+def format_overdue(r: KpiResult) -> str:
+    o = r.overdue
+    if o is None:
+        return ""
+    if o.never_reported:
+        return "never reported"
+    periods = "period" if o.missed_periods == 1 else "periods"
+    days = "day" if o.days == 1 else "days"
+    return f"{o.missed_periods} {periods} missed, due since {o.due_since} ({o.days} {days})"
+
+
+def format_reasons(r: KpiResult) -> str:
+    return ", ".join(str(reason) for reason in r.reasons)
+
+
+def one_line(text: str | None) -> str:
+    """Free text on one line: block scalars' newlines become spaces."""
+    return " ".join((text or "").split())
+
+
+def owner_name(owner: str | None) -> str:
+    return owner if owner is not None else NO_OWNER
+
+
+def headline(report: Report) -> str:
+    """`12 KPIs: 2 achieved, 5 on track, ...; 3 overdue; 4 need action.`"""
+    s = report.summary
+    noun = "KPI" if s.total == 1 else "KPIs"
+    parts = [f"{n} {STATUS_LABELS[status]}" for status, n in s.by_status if n]
+    counts = f": {', '.join(parts)}" if parts else ""
+    verb = "needs" if s.needs_action == 1 else "need"
+    return f"{s.total} {noun}{counts}; {s.overdue} overdue; {s.needs_action} {verb} action."
+
+
+def window_text(report: Report) -> str:
+    return f"after {report.since.isoformat()} up to and including {report.as_of.isoformat()}"

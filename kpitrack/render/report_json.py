@@ -1,0 +1,68 @@
+"""The report as JSON: `as_of` and `kpis` as every command has them, the sections beside them.
+
+Keys (documented in docs/report.md):
+
+- `as_of`, `since`: ISO dates; the window is after `since` up to and including `as_of`.
+- `kpis`: one object per KPI covered, in workspace order (`render.json.result_json`).
+- `summary`: counts for all KPIs covered (see `counts_json`).
+- `owners`: `[{"owner": str | null, **counts}]`, owners A→Z, no owner last.
+- `changes`: `{"regressions", "improvements", "first_reports": [{"id", "from", "to"}],
+  "new_measurements": [{"kpi", "date", "value", "note"?, "by"?}]}`.
+- `objectives`: `[{"id": str | null, "title", "kpis": [id], "summary": counts}]`.
+- `overdue`: KPI ids, never reported first, then most days overdue.
+- `needs_action`: KPI ids, worst first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kpitrack.render.json import measurement_json, render_json
+from kpitrack.report import SUMMARY_ORDER, ChangeKind, Report, StatusChange, StatusCounts
+
+
+def counts_json(counts: StatusCounts) -> dict[str, int]:
+    """`{"total", "achieved", "on-track", "at-risk", "off-track", "no-data", "overdue",
+    "needs-action"}`."""
+    out = {"total": counts.total}
+    out.update({str(status): counts.count(status) for status in SUMMARY_ORDER})
+    out["overdue"] = counts.overdue
+    out["needs-action"] = counts.needs_action
+    return out
+
+
+def change_json(change: StatusChange) -> dict[str, str]:
+    return {"id": change.result.kpi.id, "from": str(change.before), "to": str(change.after)}
+
+
+def report_sections(report: Report) -> dict[str, Any]:
+    """Every section except `as_of` and `kpis`, in the order they are documented."""
+    return {
+        "since": report.since.isoformat(),
+        "summary": counts_json(report.summary),
+        "owners": [{"owner": o.owner, **counts_json(o.counts)} for o in report.owners],
+        "changes": {
+            "regressions": [change_json(c) for c in report.changes_of(ChangeKind.REGRESSED)],
+            "improvements": [change_json(c) for c in report.changes_of(ChangeKind.IMPROVED)],
+            "first_reports": [change_json(c) for c in report.changes_of(ChangeKind.FIRST_REPORT)],
+            "new_measurements": [
+                {"kpi": n.kpi.id, **measurement_json(n.measurement)}
+                for n in report.new_measurements
+            ],
+        },
+        "objectives": [
+            {
+                "id": g.objective.id if g.objective else None,
+                "title": g.title,
+                "kpis": [r.kpi.id for r in g.results],
+                "summary": counts_json(g.counts),
+            }
+            for g in report.objectives
+        ],
+        "overdue": [r.kpi.id for r in report.overdue],
+        "needs_action": [r.kpi.id for r in report.needs_action],
+    }
+
+
+def render_report_json(report: Report) -> str:
+    return render_json(report.results, as_of=report.as_of, **report_sections(report))

@@ -1,0 +1,173 @@
+"""The report as Markdown: GitHub/GitLab-flavoured tables that also read well as plain text."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from kpitrack.render.report_common import (
+    CHANGE_ORDER,
+    CHANGE_TITLES,
+    DASH,
+    STATUS_LABELS,
+    format_latest,
+    format_overdue,
+    format_progress,
+    format_reasons,
+    format_target,
+    format_value,
+    headline,
+    lacks_action_plan,
+    one_line,
+    owner_name,
+    window_text,
+)
+from kpitrack.report import SUMMARY_ORDER, Report, StatusCounts
+
+# Characters that Markdown (CommonMark/GFM) could read as syntax or HTML inside a table cell.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~&])")
+
+
+def escape(text: str | None) -> str:
+    """User text for a table cell or heading: one line, Markdown syntax backslash-escaped."""
+    return _SPECIAL.sub(r"\\\1", one_line(text))
+
+
+def code(text: str) -> str:
+    """An id in a code span (ids are slugs; `|` would still need escaping in a table)."""
+    return "`" + text.replace("`", "'").replace("|", "\\|") + "`"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A GFM table; cells are already escaped. Empty cells get a dash so rows stay visible."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in rows:
+        assert len(row) == len(header)
+        lines.append("| " + " | ".join(cell or DASH for cell in row) + " |")
+    return lines
+
+
+def _counts_cells(counts: StatusCounts) -> list[str]:
+    return [
+        str(counts.total),
+        *(str(counts.count(status)) for status in SUMMARY_ORDER),
+        str(counts.overdue),
+        str(counts.needs_action),
+    ]
+
+
+def render_report_markdown(report: Report) -> str:
+    out: list[str] = [f"# KPI report — {report.as_of.isoformat()}", ""]
+    out += [headline(report), ""]
+
+    # Summary, per owner and in total.
+    out += ["## Summary", ""]
+    header = [
+        "Owner",
+        "KPIs",
+        *(STATUS_LABELS[s].capitalize() for s in SUMMARY_ORDER),
+        "Overdue",
+        "Needs action",
+    ]
+    rows = [[escape(owner_name(o.owner)), *_counts_cells(o.counts)] for o in report.owners]
+    rows.append(["**All**", *(f"**{cell}**" for cell in _counts_cells(report.summary))])
+    out += [*table(header, rows), ""]
+
+    # What changed in the window.
+    out += [f"## What changed since {report.since.isoformat()}", ""]
+    out += [f"Changes dated {window_text(report)}.", ""]
+    if not report.changes:
+        out += ["No status changes.", ""]
+    for kind in CHANGE_ORDER:
+        changes = report.changes_of(kind)
+        if not changes:
+            continue
+        out += [f"### {CHANGE_TITLES[kind]}", ""]
+        rows = [
+            [
+                code(c.result.kpi.id),
+                escape(c.result.kpi.name),
+                escape(owner_name(c.result.kpi.owner)),
+                f"{c.before} → {c.after}",
+                escape(format_latest(c.result)),
+            ]
+            for c in changes
+        ]
+        out += [*table(["KPI", "Name", "Owner", "Status", "Latest"], rows), ""]
+    out += ["### New measurements", ""]
+    if report.new_measurements:
+        rows = [
+            [
+                n.measurement.date.isoformat(),
+                code(n.kpi.id),
+                escape(format_value(n.kpi, n.measurement.value)),
+                escape(n.measurement.note),
+                escape(n.measurement.by),
+            ]
+            for n in report.new_measurements
+        ]
+        out += [*table(["Date", "KPI", "Value", "Note", "By"], rows), ""]
+    else:
+        out += ["No new measurements.", ""]
+
+    # Status by objective.
+    out += ["## Status by objective", ""]
+    if not report.objectives:
+        out += ["No KPIs.", ""]
+    for group in report.objectives:
+        title = escape(group.title)
+        if group.objective is not None:
+            title += f" ({code(group.objective.id)})"
+        out += [f"### {title}", ""]
+        rows = [
+            [
+                code(r.kpi.id),
+                escape(r.kpi.name),
+                escape(owner_name(r.kpi.owner)),
+                escape(format_latest(r)),
+                escape(format_target(r)),
+                format_progress(r.progress),
+                str(r.status),
+            ]
+            for r in group.results
+        ]
+        header = ["KPI", "Name", "Owner", "Latest", "Target", "Progress", "Status"]
+        out += [*table(header, rows), ""]
+
+    # Overdue reports.
+    out += ["## Overdue reports", ""]
+    if report.overdue:
+        rows = [
+            [
+                code(r.kpi.id),
+                escape(owner_name(r.kpi.owner)),
+                str(r.kpi.frequency),
+                r.latest.date.isoformat() if r.latest else "never",
+                escape(format_overdue(r)),
+            ]
+            for r in report.overdue
+        ]
+        out += [*table(["KPI", "Owner", "Frequency", "Last report", "Overdue"], rows), ""]
+    else:
+        out += ["No overdue reports.", ""]
+
+    # Needs action.
+    out += ["## Needs action", ""]
+    if report.needs_action:
+        rows = [
+            [
+                code(r.kpi.id),
+                escape(owner_name(r.kpi.owner)),
+                str(r.status),
+                escape(format_reasons(r)),
+                escape(r.kpi.action)
+                if r.kpi.action
+                else ("**none**" if lacks_action_plan(r) else DASH),
+            ]
+            for r in report.needs_action
+        ]
+        out += [*table(["KPI", "Owner", "Status", "Reasons", "Action plan"], rows), ""]
+    else:
+        out += ["Nothing needs action.", ""]
+
+    return "\n".join(out).rstrip("\n") + "\n"

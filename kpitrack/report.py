@@ -1,0 +1,228 @@
+"""The weekly digest (`kpitrack report`): one evaluation, organised into sections.
+
+`build_report` is pure: it takes the workspace, the as-of date and the start of
+the window, evaluates (or takes the results it is handed) and returns a frozen
+`Report`. The renderers in `kpitrack/render/report_*.py` only format it.
+
+Status order, worst to best (used to tell improvements from regressions):
+``no-data < off-track < at-risk < on-track < achieved``. A change *from*
+`no-data` is neither: it is a KPI's **first report** and is listed apart, so
+that "no-data → off-track" is not announced as good news.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kpitrack.model import Config, Kpi, KpiResult, Measurement, Objective, Status, Workspace
+
+# Worst first; the rank of a status is its index here.
+STATUS_ORDER: tuple[Status, ...] = (
+    Status.NO_DATA,
+    Status.OFF_TRACK,
+    Status.AT_RISK,
+    Status.ON_TRACK,
+    Status.ACHIEVED,
+)
+STATUS_RANK: dict[Status, int] = {status: rank for rank, status in enumerate(STATUS_ORDER)}
+
+# The order statuses are counted and shown in summaries: best first, as a reader scans them.
+SUMMARY_ORDER: tuple[Status, ...] = tuple(reversed(STATUS_ORDER))
+
+DEFAULT_WINDOW = dt.timedelta(days=7)
+
+
+def default_since(as_of: dt.date) -> dt.date:
+    """The start of the default window: a week before the as-of date."""
+    return as_of - DEFAULT_WINDOW
+
+
+class ChangeKind(StrEnum):
+    IMPROVED = "improved"
+    REGRESSED = "regressed"
+    FIRST_REPORT = "first-report"
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    """How many KPIs have each status, how many are overdue and how many need action."""
+
+    total: int
+    by_status: tuple[tuple[Status, int], ...]  # every status, in SUMMARY_ORDER
+    overdue: int
+    needs_action: int
+
+    def count(self, status: Status) -> int:
+        return dict(self.by_status)[status]
+
+    @classmethod
+    def of(cls, results: Sequence[KpiResult]) -> StatusCounts:
+        return cls(
+            total=len(results),
+            by_status=tuple(
+                (status, sum(1 for r in results if r.status is status)) for status in SUMMARY_ORDER
+            ),
+            overdue=sum(1 for r in results if r.overdue is not None),
+            needs_action=sum(1 for r in results if r.needs_action),
+        )
+
+
+@dataclass(frozen=True)
+class OwnerSummary:
+    owner: str | None  # None: KPIs without an owner
+    counts: StatusCounts
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A KPI whose status as of `since` differs from its status as of `as_of`."""
+
+    result: KpiResult  # as of the report's as-of date
+    before: Status
+    after: Status
+
+    @property
+    def kind(self) -> ChangeKind:
+        if self.before is Status.NO_DATA:
+            return ChangeKind.FIRST_REPORT
+        if STATUS_RANK[self.after] > STATUS_RANK[self.before]:
+            return ChangeKind.IMPROVED
+        return ChangeKind.REGRESSED
+
+
+@dataclass(frozen=True)
+class NewMeasurement:
+    kpi: Kpi
+    measurement: Measurement
+
+
+@dataclass(frozen=True)
+class ObjectiveGroup:
+    """KPIs under one strategic objective; `objective` None is the "No objective" group."""
+
+    objective: Objective | None
+    results: tuple[KpiResult, ...]
+    counts: StatusCounts
+
+    @property
+    def title(self) -> str:
+        return self.objective.title if self.objective else "No objective"
+
+
+@dataclass(frozen=True)
+class Report:
+    as_of: dt.date
+    since: dt.date
+    results: tuple[KpiResult, ...]  # every KPI covered, in workspace order
+    summary: StatusCounts
+    owners: tuple[OwnerSummary, ...]  # owners A→Z, "no owner" last
+    new_measurements: tuple[NewMeasurement, ...]  # dated in (since, as_of], oldest first
+    changes: tuple[StatusChange, ...]  # in workspace order
+    objectives: tuple[ObjectiveGroup, ...]  # workspace order, "No objective" last
+    overdue: tuple[KpiResult, ...]  # never reported first, then most days overdue
+    needs_action: tuple[KpiResult, ...]  # worst first
+
+    def changes_of(self, kind: ChangeKind) -> tuple[StatusChange, ...]:
+        return tuple(c for c in self.changes if c.kind is kind)
+
+    @property
+    def improvements(self) -> tuple[StatusChange, ...]:
+        return self.changes_of(ChangeKind.IMPROVED)
+
+    @property
+    def regressions(self) -> tuple[StatusChange, ...]:
+        return self.changes_of(ChangeKind.REGRESSED)
+
+    @property
+    def first_reports(self) -> tuple[StatusChange, ...]:
+        return self.changes_of(ChangeKind.FIRST_REPORT)
+
+
+def _owner_key(owner: str | None) -> tuple[int, str]:
+    return (1, "") if owner is None else (0, owner.casefold())
+
+
+def _overdue_key(r: KpiResult) -> tuple[int, int]:
+    assert r.overdue is not None
+    if r.overdue.never_reported:
+        return (0, 0)
+    return (1, -(r.overdue.days or 0))
+
+
+def build_report(
+    workspace: Workspace,
+    *,
+    as_of: dt.date,
+    since: dt.date,
+    config: Config,
+    results: Sequence[KpiResult] | None = None,
+    previous: Sequence[KpiResult] | None = None,
+) -> Report:
+    """The digest as of `as_of`, with what changed after `since` up to and including `as_of`.
+
+    `results` are the KPIs to report on, evaluated as of `as_of` (the CLI passes
+    them filtered); None evaluates every KPI. `previous` are the results as of
+    `since`; None evaluates them. Only KPIs in `results` are reported on.
+    """
+    if since > as_of:
+        raise ValueError(f"since ({since}) is after as_of ({as_of})")
+    from kpitrack.evaluate import evaluate, worst_first
+
+    if results is None:
+        results = evaluate(workspace, as_of=as_of, config=config)
+    if previous is None:
+        previous = evaluate(workspace, as_of=since, config=config)
+
+    # Workspace order for everything listed "in order"; KPIs unknown to it go last.
+    order = {kpi.id: index for index, kpi in enumerate(workspace.kpis)}
+    current = tuple(sorted(results, key=lambda r: order.get(r.kpi.id, len(order))))
+    covered = {r.kpi.id for r in current}
+    before = {r.kpi.id: r.status for r in previous}
+
+    changes = tuple(
+        StatusChange(r, before[r.kpi.id], r.status)
+        for r in current
+        if r.kpi.id in before and before[r.kpi.id] is not r.status
+    )
+
+    kpi_by_id = {r.kpi.id: r.kpi for r in current}
+    new_measurements = tuple(
+        NewMeasurement(kpi_by_id[m.kpi], m)
+        for m in sorted(workspace.measurements, key=lambda m: (m.date, m.order))
+        if m.kpi in covered and since < m.date <= as_of
+    )
+
+    owners = sorted({r.kpi.owner for r in current}, key=_owner_key)
+    owner_summaries = tuple(
+        OwnerSummary(owner, StatusCounts.of([r for r in current if r.kpi.owner == owner]))
+        for owner in owners
+    )
+
+    groups: list[ObjectiveGroup] = []
+    known_objectives = {o.id for o in workspace.objectives}
+    for objective in (*workspace.objectives, None):
+        if objective is None:
+            members = tuple(r for r in current if r.kpi.objective not in known_objectives)
+        else:
+            members = tuple(r for r in current if r.kpi.objective == objective.id)
+        if members:
+            groups.append(ObjectiveGroup(objective, members, StatusCounts.of(members)))
+
+    overdue = tuple(sorted((r for r in current if r.overdue is not None), key=_overdue_key))
+    needs_action = tuple(sorted((r for r in current if r.needs_action), key=worst_first))
+
+    return Report(
+        as_of=as_of,
+        since=since,
+        results=current,
+        summary=StatusCounts.of(current),
+        owners=owner_summaries,
+        new_measurements=new_measurements,
+        changes=changes,
+        objectives=tuple(groups),
+        overdue=overdue,
+        needs_action=needs_action,
+    )

@@ -1,0 +1,337 @@
+"""The report renderers: Markdown tables, one self-contained HTML page, Rich, JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+from html.parser import HTMLParser
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from report_fixtures import AS_OF, CONFIG, SINCE, build_workspace
+from rich.console import Console
+
+from kpitrack.model import Kpi, KpiResult, Measurement, Status, Workspace
+from kpitrack.render.report_html import render_report_html, sparkline
+from kpitrack.render.report_json import render_report_json
+from kpitrack.render.report_markdown import escape, render_report_markdown
+from kpitrack.render.report_rich import render_report_rich
+from kpitrack.report import Report, build_report
+
+GOLDEN = Path(__file__).parent / "data" / "report" / "report.md"
+NASTY = '<script>alert("x")</script> | [bold]R&D[/bold] `code` *star*'
+
+
+def make_report(workspace: Workspace | None = None) -> Report:
+    return build_report(workspace or build_workspace(), as_of=AS_OF, since=SINCE, config=CONFIG)
+
+
+def nasty_workspace() -> Workspace:
+    """User text with Markdown, HTML and Rich markup in every free-text field."""
+    ws = build_workspace()
+    kpis = tuple(
+        dataclasses.replace(k, name=f"{k.name} {NASTY}", owner=NASTY, action=NASTY)
+        if k.id in ("csat", "nps")
+        else k
+        for k in ws.kpis
+    )
+    objectives = tuple(dataclasses.replace(o, title=NASTY) for o in ws.objectives)
+    measurements = tuple(
+        dataclasses.replace(m, note=NASTY, by=NASTY) if m.kpi == "csat" else m
+        for m in ws.measurements
+    )
+    return Workspace(objectives=objectives, kpis=kpis, measurements=measurements)
+
+
+# ---------------------------------------------------------------- markdown
+
+CELL_SPLIT = re.compile(r"(?<!\\)\|")
+
+
+def parse_tables(markdown: str) -> list[list[list[str]]]:
+    """Every GFM table as rows of cells (header and delimiter rows included)."""
+    tables: list[list[list[str]]] = []
+    current: list[list[str]] | None = None
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            assert line.endswith("|") and not line.endswith("\\|"), line
+            cells = [c.strip() for c in CELL_SPLIT.split(line)[1:-1]]
+            if current is None:
+                current = []
+                tables.append(current)
+            current.append(cells)
+        else:
+            current = None
+    return tables
+
+
+@pytest.mark.parametrize("workspace", [build_workspace(), nasty_workspace()])
+def test_markdown_rows_have_the_header_column_count(workspace: Workspace) -> None:
+    tables = parse_tables(render_report_markdown(make_report(workspace)))
+    # summary, 3 change kinds, new measurements, 3 objectives, overdue, needs action
+    assert len(tables) == 10
+    for rows in tables:
+        header, delimiter, *body = rows
+        assert all(re.fullmatch(r"-{3,}", cell) for cell in delimiter)
+        assert len(delimiter) == len(header)
+        assert body, "a table without rows is not rendered"
+        for row in body:
+            assert len(row) == len(header), row
+            assert all(cell for cell in row), "empty cells get a dash"
+
+
+def test_markdown_escapes_pipes_and_html() -> None:
+    text = render_report_markdown(make_report(nasty_workspace()))
+    assert "<script>" not in text
+    assert "\\<script\\>" in text
+    assert "\\| \\[bold\\]R\\&D\\[/bold\\] \\`code\\` \\*star\\*" in text
+    assert escape("a|b\nc") == "a\\|b c"
+
+
+def test_markdown_golden() -> None:
+    text = render_report_markdown(make_report())
+    if os.environ.get("KPITRACK_UPDATE_GOLDEN"):
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert text == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_markdown_empty_sections() -> None:
+    ws = build_workspace()
+    report = build_report(
+        Workspace(kpis=ws.kpis[4:5], measurements=()), as_of=AS_OF, since=AS_OF, config=CONFIG
+    )
+    text = render_report_markdown(report)
+    assert "No status changes." in text
+    assert "No new measurements." in text
+    assert "No overdue reports." in text
+
+
+# ---------------------------------------------------------------- html
+
+VOID = {"meta", "br", "hr", "img", "input", "link", "col", "wbr", "source", "area", "base"}
+SVG_EMPTY = {"rect", "line", "circle", "polyline", "path"}
+EXTERNAL = re.compile(r"^\s*(https?:)?//", re.IGNORECASE)
+
+
+class Checker(HTMLParser):
+    """Checks nesting and collects what could make a request."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.tags: list[str] = []
+        self.urls: list[str] = []
+        self.text: list[str] = []
+        self.styles: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href", "srcset", "action", "background", "poster", "data"):
+                self.urls.append(value or "")
+            if name == "style":
+                self.styles.append(value or "")
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:]} at {self.getpos()}")
+            return
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self.stack and self.stack[-1] == "style":
+            self.styles.append(data)
+        else:
+            self.text.append(data)
+
+
+def check_html(page: str) -> Checker:
+    checker = Checker()
+    checker.feed(page)
+    checker.close()
+    assert checker.errors == []
+    assert checker.stack == [], "unclosed tags"
+    return checker
+
+
+@pytest.mark.parametrize("workspace", [build_workspace(), nasty_workspace()])
+def test_html_is_well_formed_and_self_contained(workspace: Workspace) -> None:
+    page = render_report_html(make_report(workspace))
+    assert page.startswith("<!DOCTYPE html>")
+    checker = check_html(page)
+    assert checker.tags.count("html") == checker.tags.count("body") == 1
+    assert "script" not in checker.tags
+    assert "link" not in checker.tags
+    assert "iframe" not in checker.tags and "img" not in checker.tags
+    assert [u for u in checker.urls if EXTERNAL.match(u)] == []
+    css = "\n".join(checker.styles)
+    assert "@import" not in css
+    assert not re.search(r"url\(", css), "no url() at all: nothing to fetch"
+    assert "@font-face" not in css
+    assert "@media print" in css
+    assert not re.search(r"https?:|//[a-z]", page, re.IGNORECASE)
+    assert checker.tags.count("svg") >= 8  # progress bars and sparklines
+
+
+def test_html_escapes_user_text() -> None:
+    page = render_report_html(make_report(nasty_workspace()))
+    checker = check_html(page)
+    assert "script" not in checker.tags
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert any(NASTY in t for t in checker.text)
+
+
+def test_html_sections_present() -> None:
+    checker = check_html(render_report_html(make_report()))
+    text = " ".join(checker.text)
+    for heading in (
+        "Summary",
+        "What changed since 2026-11-23",
+        "Regressions",
+        "Improvements",
+        "First reports",
+        "New measurements",
+        "Status by objective",
+        "No objective",
+        "Overdue reports",
+        "Needs action",
+    ):
+        assert heading in text
+
+
+def _result(kpi: Kpi, history: tuple[Measurement, ...]) -> KpiResult:
+    return KpiResult(
+        kpi=kpi,
+        as_of=AS_OF,
+        status=Status.NO_DATA if not history else Status.ON_TRACK,
+        latest=history[-1] if history else None,
+        baseline=None,
+        start=None,
+        progress=None,
+        gap=None,
+        expected=None,
+        overdue=None,
+        history=history,
+    )
+
+
+def test_sparkline_edge_cases() -> None:
+    kpi = build_workspace().kpis[1]  # signups, target 100
+    assert "<svg" not in sparkline(_result(kpi, ()))
+    one = sparkline(_result(kpi, (Measurement("signups", AS_OF, 100.0),)))
+    check_html(one)
+    assert "<circle" in one and "<polyline" not in one
+    flat = sparkline(
+        _result(kpi, tuple(Measurement("signups", AS_OF, 100.0, order=i) for i in range(3)))
+    )
+    check_html(flat)
+    assert "nan" not in flat.lower()
+
+
+# ---------------------------------------------------------------- rich
+
+
+def rich_text(report: Report, width: int = 140) -> str:
+    buffer = StringIO()
+    Console(file=buffer, width=width, color_system=None, highlight=False).print(
+        render_report_rich(report)
+    )
+    return buffer.getvalue()
+
+
+def test_rich_sections_and_no_markup_from_user_text() -> None:
+    out = rich_text(make_report(nasty_workspace()))
+    assert "[bold]R&D[/bold]" in out  # shown literally, not parsed as markup
+    out = rich_text(make_report())
+    for text in (
+        "KPI report — 2026-11-30",
+        "7 KPIs: 3 on track, 2 at risk, 1 off track, 1 no data; 1 overdue; 5 need action.",
+        "on-track → at-risk",
+        "off-track → on-track",
+        "no-data → off-track",
+        "2 periods missed, due since 2026-11-18 (12 days)",
+        "Call every detractor within 48h",
+        "No objective",
+    ):
+        assert text in out, text
+    assert "\x1b[" not in out
+
+
+# ---------------------------------------------------------------- json
+
+
+def test_json_sections() -> None:
+    doc = json.loads(render_report_json(make_report()))
+    assert list(doc) == [
+        "as_of",
+        "kpis",
+        "since",
+        "summary",
+        "owners",
+        "changes",
+        "objectives",
+        "overdue",
+        "needs_action",
+    ]
+    assert doc["as_of"] == "2026-11-30" and doc["since"] == "2026-11-23"
+    assert [k["id"] for k in doc["kpis"]] == [
+        "csat",
+        "signups",
+        "nps",
+        "churn",
+        "docs",
+        "pipe",
+        "leads",
+    ]
+    assert {"id", "status", "latest", "target", "overdue", "reasons"} <= set(doc["kpis"][0])
+    assert doc["summary"] == {
+        "total": 7,
+        "achieved": 0,
+        "on-track": 3,
+        "at-risk": 2,
+        "off-track": 1,
+        "no-data": 1,
+        "overdue": 1,
+        "needs-action": 5,
+    }
+    assert doc["owners"][-1]["owner"] is None
+    assert doc["changes"]["regressions"] == [{"id": "csat", "from": "on-track", "to": "at-risk"}]
+    assert doc["changes"]["improvements"] == [
+        {"id": "signups", "from": "off-track", "to": "on-track"}
+    ]
+    assert doc["changes"]["first_reports"] == [{"id": "nps", "from": "no-data", "to": "off-track"}]
+    assert doc["changes"]["new_measurements"][0] == {
+        "kpi": "csat",
+        "date": "2026-11-24",
+        "value": "fair",
+        "note": "survey | week 48",
+    }
+    assert doc["objectives"][-1] == {
+        "id": None,
+        "title": "No objective",
+        "kpis": ["churn"],
+        "summary": {
+            "total": 1,
+            "achieved": 0,
+            "on-track": 1,
+            "at-risk": 0,
+            "off-track": 0,
+            "no-data": 0,
+            "overdue": 0,
+            "needs-action": 0,
+        },
+    }
+    assert doc["overdue"] == ["leads"]
+    assert doc["needs_action"] == ["nps", "csat", "pipe", "docs", "leads"]
