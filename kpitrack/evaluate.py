@@ -113,9 +113,7 @@ def evaluate_kpi(
     status = _status(kpi, value, expected, met, config.at_risk_tolerance)
     if status is Status.ACHIEVED:
         # An achieved KPI owes no reports for periods after its due date.
-        overdue = overdue_info(
-            kpi, history, start=start, as_of=as_of, config=config, until=kpi.due
-        )
+        overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config, until=kpi.due)
     return KpiResult(
         kpi=kpi,
         as_of=as_of,

@@ -23,6 +23,7 @@ from kpitrack.render import csv, markdown
 from kpitrack.render.table import (
     actions_table,
     chart,
+    gap_cell,
     overdue_table,
     progress_bar,
     show_view,
@@ -282,8 +283,32 @@ def test_chart_marks_values_and_path(results: list[KpiResult]) -> None:
 def test_status_table_columns_by_width(results: list[KpiResult]) -> None:
     wide = text_of(status_table(results), 140).splitlines()[0].split()
     assert wide == [
-        "KPI", "Owner", "Latest", "Target", "Progress", "Trend", "Expected", "Gap", "Status"
+        "KPI",
+        "Owner",
+        "Latest",
+        "Target",
+        "Progress",
+        "Trend",
+        "Expected",
+        "Gap",
+        "Status",
     ]
     narrow = text_of(status_table(results), 80).splitlines()[0].split()
     assert narrow[-1] == "Status"
     assert "Gap" not in narrow
+
+
+def test_gap_cell_counts_scale_steps_for_qualitative_kpis() -> None:
+    kpi = Kpi(
+        "csat",
+        "CSAT",
+        "Median survey rating",
+        "excellent",
+        Frequency.QUARTERLY,
+        kind=Kind.QUALITATIVE,
+        scale=("poor", "fair", "good", "excellent"),
+    )
+    one = evaluate_kpi(kpi, [Measurement("csat", D(2026, 9, 30), "good")], as_of=AS_OF)
+    two = evaluate_kpi(kpi, [Measurement("csat", D(2026, 9, 30), "fair")], as_of=AS_OF)
+    met = evaluate_kpi(kpi, [Measurement("csat", D(2026, 9, 30), "excellent")], as_of=AS_OF)
+    assert [gap_cell(one), gap_cell(two), gap_cell(met)] == ["1 step", "2 steps", "—"]

@@ -1,4 +1,4 @@
-"""Every rule code of docs/rules.md: a failing case (exact code, line, column) and a passing one."""
+"""Every rule code of the README: a failing case (exact code, line, column) and a passing one."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from kpitrack.problems import Problem
 from kpitrack.rules import RULES
 
 AS_OF = dt.date(2026, 11, 25)
-DOCS = Path(__file__).parent.parent / "docs" / "rules.md"
+DOCS = Path(__file__).parent.parent / "README.md"  # the Rule codes table
 
 # Lines 1-10; a case's tail starts at line 11 (inside the KPI `revenue`, or a new section).
 BASE = """\

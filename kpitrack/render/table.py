@@ -98,6 +98,17 @@ def overdue_words(overdue: OverdueInfo) -> str:
     return f"{n} missed, {overdue.days} d"
 
 
+def gap_cell(result: KpiResult) -> str:
+    """The gap for a table cell: a number, or scale steps for qualitative KPIs."""
+    gap = result.gap
+    if not gap:
+        return "—"
+    if result.kpi.kind is Kind.QUALITATIVE:
+        number = format_number(gap)
+        return f"{number} step" + ("" if number == "1" else "s")
+    return compact_value(result.kpi, gap)
+
+
 def gap_words(kpi: Kpi, gap: float) -> str:
     """`12 USD`, `3 points` (for %), `1 scale step`."""
     number = format_number(gap)
@@ -171,7 +182,7 @@ class StatusTable:
         latest = [compact_value(r.kpi, r.latest.value) if r.latest else "—" for r in rows]
         targets = [format_value(r.kpi, r.kpi.target, unit=True) for r in rows]
         expected = [compact_value(r.kpi, r.expected) for r in rows]
-        gaps = [compact_value(r.kpi, r.gap) if r.gap else "—" for r in rows]
+        gaps = [gap_cell(r) for r in rows]
         owners = [r.kpi.owner or "—" for r in rows]
         has_dates = any(r.latest for r in rows)
         widths = {
