@@ -153,6 +153,11 @@ def parse(text: str, path: str, *, max_depth: int = MAX_DEPTH) -> tuple[Node | N
         raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "maximum nesting depth" in str(exc.problem):
+            # libyaml 0.2.5+ caps nesting itself (at 1000), sometimes before our own cap is hit.
+            raise _fatal(
+                _loc(path, mark), "KT002", f"nesting deeper than {max_depth} levels"
+            ) from None
         what = exc.problem or "invalid YAML"
         if exc.context:
             what = f"{exc.context}: {what}" if exc.problem else exc.context

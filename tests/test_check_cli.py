@@ -202,7 +202,9 @@ HOSTILE: list[tuple[str, bytes, str, int, int]] = [
     ("timestamp-tag", b"measurements:\n  - date: !!timestamp x\n", "KT003", 2, 11),
     ("binary", b"kpis:\n  - id: x\x00\xff\n", "KT002", 2, 1),
     ("invalid-utf8", b"kpis:\n  - id: x\n    name: caf\xe9\n", "KT002", 3, 14),
-    ("deep-nesting", b"kpis: " + b"[" * 20000 + b"]" * 20000 + b"\n", "KT002", 1, 70),
+    # Newer libyaml builds stop flow nesting themselves at 1000 levels, so the
+    # column depends on the PyYAML build: only the line is pinned (column None).
+    ("deep-nesting", b"kpis: " + b"[" * 20000 + b"]" * 20000 + b"\n", "KT002", 1, None),
     (
         "deep-block-nesting",
         "".join("  " * i + "a:\n" for i in range(2000)).encode(),
@@ -230,13 +232,15 @@ HOSTILE: list[tuple[str, bytes, str, int, int]] = [
     ("name", "data", "code", "line", "column"), HOSTILE, ids=[h[0] for h in HOSTILE]
 )
 def test_hostile_input_gives_a_located_error(
-    name: str, data: bytes, code: str, line: int, column: int
+    name: str, data: bytes, code: str, line: int, column: int | None
 ) -> None:
     write("kpis.yaml", data)
     result = check()
     assert result.exit_code == 1, result.output
     first = result.stdout.splitlines()[0]
-    assert first.startswith(f"kpis.yaml:{line}:{column}: error {code} "), result.stdout
+    where = f"kpis.yaml:{line}:{column}:" if column else f"kpis.yaml:{line}:"
+    assert first.startswith(where), result.stdout
+    assert f": error {code} " in first, result.stdout
     assert "Traceback" not in result.output
 
 

@@ -133,3 +133,16 @@ def test_huge_numbers_become_infinite_not_errors() -> None:
     assert scalar_value(scalar("1e400")) == math.inf
     assert scalar_value(scalar("9" * 4301)) == math.inf
     assert scalar_value(scalar("-" + "9" * 4301)) == -math.inf
+
+
+def test_libyaml_nesting_cap_reads_as_our_nesting_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Newer libyaml builds stop deep nesting themselves; the message stays ours."""
+    import yaml
+
+    def capped(*_args: object, **_kwargs: object) -> object:
+        raise yaml.scanner.ScannerError(
+            "while increasing flow level", None, "exceeded maximum nesting depth", None
+        )
+
+    monkeypatch.setattr(yaml, "parse", capped)
+    assert "error KT002 nesting deeper than 64 levels" in fatal("[[[[")
