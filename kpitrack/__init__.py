@@ -1,5 +1,47 @@
-"""kpitrack: KPI definitions and measurements in YAML, checked and evaluated from the terminal."""
+"""kpitrack: KPI definitions and measurements in YAML, checked and evaluated from the terminal.
+
+The small public API, imported lazily so that `kpitrack --help` stays fast::
+
+    from kpitrack import evaluate, load_valid_workspace
+    workspace = load_valid_workspace([Path("kpis.yaml")], config=Config(), as_of=day)
+    results = evaluate(workspace, as_of=day)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "Config",
+    "KpiResult",
+    "Workspace",
+    "__version__",
+    "evaluate",
+    "load_valid_workspace",
+    "load_workspace",
+]
+
+if TYPE_CHECKING:
+    from kpitrack.evaluate import evaluate
+    from kpitrack.loading import load_valid_workspace, load_workspace
+    from kpitrack.model import Config, KpiResult, Workspace
+
+_LAZY = {
+    "evaluate": "kpitrack.evaluate",
+    "load_workspace": "kpitrack.loading",
+    "load_valid_workspace": "kpitrack.loading",
+    "Config": "kpitrack.model",
+    "KpiResult": "kpitrack.model",
+    "Workspace": "kpitrack.model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kpitrack' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

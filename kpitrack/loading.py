@@ -694,13 +694,12 @@ class _Builder:
         elif value_node is not None:
             if rules.is_empty(value_node):
                 rules.empty_required(out, value_node, f"{what}: value")
-            elif kpi is None:
-                pass  # the KPI has errors of its own; its values are checked once it is fixed
-            elif kpi.kind is Kind.QUALITATIVE:
+            # A KPI with errors of its own (kpi is None) has its values checked once it is fixed.
+            elif kpi is not None and kpi.kind is Kind.QUALITATIVE:
                 rules.label(out, value_node, f"{what}: value", kpi.scale)
-            elif kpi.kind is Kind.PROGRESS:
+            elif kpi is not None and kpi.kind is Kind.PROGRESS:
                 rules.percent(out, value_node, f"{what}: value")
-            else:
+            elif kpi is not None:
                 rules.number(out, value_node, f"{what}: value")
         if note_node is not None:
             rules.text(out, note_node, f"{what}: note")

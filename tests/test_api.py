@@ -1,0 +1,62 @@
+"""The small public API: load a workspace and evaluate it from Python."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import kpitrack
+
+SAMPLE = Path(__file__).parent.parent / "sample_kpis.yaml"
+
+
+def test_load_and_evaluate_the_sample() -> None:
+    day = dt.date(2026, 11, 25)
+    workspace = kpitrack.load_valid_workspace([SAMPLE], config=kpitrack.Config(), as_of=day)
+    results = {r.kpi.id: r for r in kpitrack.evaluate(workspace, as_of=day)}
+    # The statuses the README shows for the sample.
+    assert {k: str(r.status) for k, r in results.items()} == {
+        "mrr": "at-risk",
+        "trial-conversion": "on-track",
+        "sso-launch": "off-track",
+        "csat": "at-risk",
+        "first-response": "off-track",
+        "churn": "on-track",
+        "onboarding-revamp": "achieved",
+        "uptime": "on-track",
+        "deploys": "on-track",
+        "eng-hiring": "off-track",
+        "enps": "no-data",
+    }
+    assert [str(x) for x in results["first-response"].reasons] == [
+        "off-track",
+        "overdue",
+        "no-action-plan",
+    ]
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = kpitrack.nope  # type: ignore[attr-defined]
+
+
+def test_help_does_not_import_the_core() -> None:
+    code = (
+        "import sys; from kpitrack.cli import app; "
+        "print(sorted(m for m in sys.modules "
+        "if m.startswith('kpitrack.') or m in ('yaml', 'rich.table')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = out.stdout
+    for heavy in (
+        "kpitrack.evaluate",
+        "kpitrack.loading",
+        "kpitrack.render.report_html",
+        "yaml",
+        "rich.table",
+    ):
+        assert f"'{heavy}'" not in loaded, loaded
