@@ -51,6 +51,7 @@ FilesOption = Annotated[
     typer.Option(
         "-f",
         "--file",
+        metavar="PATH",
         help="A KPI file or folder (all *.yaml/*.yml inside). Repeatable. "
         "Default: kpitrack.toml's files, else kpis.yaml (+ measurements.yaml).",
         show_default=False,
@@ -63,19 +64,25 @@ AsOfOption = Annotated[
     ),
 ]
 OwnerOption = Annotated[
-    list[str] | None, typer.Option("--owner", help="Only KPIs with this owner. Repeatable.")
+    list[str] | None,
+    typer.Option("--owner", metavar="OWNER", help="Only KPIs with this owner. Repeatable."),
 ]
 ObjectiveOption = Annotated[
     list[str] | None,
-    typer.Option("--objective", help="Only KPIs of this objective id. Repeatable."),
+    typer.Option("--objective", metavar="ID", help="Only KPIs of this objective id. Repeatable."),
 ]
 TagOption = Annotated[
-    list[str] | None, typer.Option("--tag", help="Only KPIs with this tag. Repeatable.")
+    list[str] | None,
+    typer.Option("--tag", metavar="TAG", help="Only KPIs with this tag. Repeatable."),
 ]
-KpiOption = Annotated[list[str] | None, typer.Option("--kpi", help="Only this KPI id. Repeatable.")]
+KpiOption = Annotated[
+    list[str] | None, typer.Option("--kpi", metavar="KPI", help="Only this KPI id. Repeatable.")
+]
 OutputOption = Annotated[
     Path | None,
-    typer.Option("-o", "--output", help="Write to this file (atomically) instead of stdout."),
+    typer.Option(
+        "-o", "--output", metavar="FILE", help="Write to this file (atomically) instead of stdout."
+    ),
 ]
 FailOnOption = Annotated[
     list[str] | None,
