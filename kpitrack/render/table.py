@@ -260,7 +260,7 @@ def overdue_table(results: Sequence[KpiResult]) -> RenderableType:
     table.add_column("Owner", ratio=1, overflow="fold", min_width=5)
     table.add_column("Frequency", overflow="fold")
     table.add_column("Last report", no_wrap=True)
-    table.add_column("Missed", justify="right", overflow="fold")
+    table.add_column("Missed", justify="right", no_wrap=True)
     table.add_column("Due since", no_wrap=True)
     table.add_column("Days", justify="right", no_wrap=True)
     for r in rows:
@@ -270,8 +270,8 @@ def overdue_table(results: Sequence[KpiResult]) -> RenderableType:
             kpi_cell(r.kpi),
             Text(r.kpi.owner or "—"),
             Text(str(r.kpi.frequency)),
-            Text(r.latest.date.isoformat() if r.latest else "never"),
-            Text("never reported" if o.never_reported else str(o.missed_periods)),
+            Text(r.latest.date.isoformat() if r.latest else "never reported"),
+            Text("—" if o.never_reported else str(o.missed_periods)),
             Text(o.due_since.isoformat() if o.due_since else "—"),
             Text(str(o.days) if o.days is not None else "—", style="red"),
         )
