@@ -1,6 +1,6 @@
 """kpitrack: KPI definitions and measurements in YAML, checked and evaluated from the terminal.
 
-The small public API, imported lazily so that `kpitrack --help` stays fast::
+The small public API (the loader is imported lazily, so `kpitrack --help` stays fast)::
 
     from kpitrack import evaluate, load_valid_workspace
     workspace = load_valid_workspace([Path("kpis.yaml")], config=Config(), as_of=day)
@@ -23,13 +23,15 @@ __all__ = [
     "load_workspace",
 ]
 
+# Imported eagerly (it is light: no YAML, no Rich): the function shares its name
+# with the submodule, and only an eager import keeps `kpitrack.evaluate` the function.
+from kpitrack.evaluate import evaluate
+
 if TYPE_CHECKING:
-    from kpitrack.evaluate import evaluate
     from kpitrack.loading import load_valid_workspace, load_workspace
     from kpitrack.model import Config, KpiResult, Workspace
 
 _LAZY = {
-    "evaluate": "kpitrack.evaluate",
     "load_workspace": "kpitrack.loading",
     "load_valid_workspace": "kpitrack.loading",
     "Config": "kpitrack.model",
@@ -44,4 +46,6 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'kpitrack' has no attribute {name!r}")
     import importlib
 
-    return getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

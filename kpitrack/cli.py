@@ -52,6 +52,7 @@ FilesOption = Annotated[
         "-f",
         "--file",
         metavar="PATH",
+        readable=False,  # the loader reports an unreadable file as a located problem
         help="A KPI file or folder (all *.yaml/*.yml inside). Repeatable. "
         "Default: kpitrack.toml's files, else kpis.yaml (+ measurements.yaml).",
         show_default=False,

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from kpitrack.model import Config
+from kpitrack.model import MAX_GRACE_DAYS, Config
 from kpitrack.problems import UsageError
 
 CONFIG_NAME = "kpitrack.toml"
@@ -61,7 +61,7 @@ def _config_from(data: dict[str, Any], path: Path) -> Config:
         not isinstance(measurements_file, str) or not measurements_file
     ):
         raise UsageError(f"{path}: 'measurements_file' must be a path")
-    grace_days = _int(data, "grace_days", 3, path, minimum=0)
+    grace_days = _int(data, "grace_days", 3, path, minimum=0, maximum=MAX_GRACE_DAYS)
     focus_limit = _int(data, "focus_limit", 7, path, minimum=1)
     tolerance = data.get("at_risk_tolerance", 0.10)
     if (
@@ -80,10 +80,18 @@ def _config_from(data: dict[str, Any], path: Path) -> Config:
     )
 
 
-def _int(data: dict[str, Any], key: str, default: int, path: Path, *, minimum: int) -> int:
+def _int(
+    data: dict[str, Any],
+    key: str,
+    default: int,
+    path: Path,
+    *,
+    minimum: int,
+    maximum: int = 1_000_000,
+) -> int:
     value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise UsageError(f"{path}: '{key}' must be a whole number of at least {minimum}")
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise UsageError(f"{path}: '{key}' must be a whole number from {minimum} to {maximum}")
     return value
 
 

@@ -111,7 +111,7 @@ def evaluate_kpi(
     gap = 0.0 if met else abs(target - value)
     expected = expected_position(kpi, latest.date, start=start, baseline=base)
     status = _status(kpi, value, expected, met, config.at_risk_tolerance)
-    if status is Status.ACHIEVED:
+    if status is Status.ACHIEVED and overdue is not None:
         # An achieved KPI owes no reports for periods after its due date.
         overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config, until=kpi.due)
     return KpiResult(
@@ -232,7 +232,9 @@ def overdue_info(
         last_due = period_containing(frequency, until)
     if last_due.start < first.start:
         return None  # no counted period has fallen due yet
-    reported = [m.date for m in history if m.date <= last_due.end and m.date >= first.start]
+    # With `until`, a report in any later period (up to as_of) also covers the last owed one.
+    limit = as_of if until is not None else last_due.end
+    reported = [m.date for m in history if first.start <= m.date <= limit]
     if reported and max(reported) >= last_due.start:
         return None
     first_missed = period_containing(frequency, max(reported)).next() if reported else first

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import math
 import os
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +31,7 @@ from kpitrack.model import (
     Objective,
     Value,
     Workspace,
+    in_range,
 )
 from kpitrack.problems import (
     InvalidWorkspaceError,
@@ -149,9 +150,12 @@ def resolve_paths(cli_paths: Sequence[Path], config: Config, cwd: Path) -> list[
 
 def _expand(display: Path, full: Path, given: Path, *, listed: bool = False) -> list[Path]:
     """A file as itself; a folder as every *.yaml/*.yml inside (recursive, sorted, no dot-files)."""
-    if full.is_file():
+    if full.is_dir():
+        pass
+    elif full.exists():
+        # A file given by name is read (a FIFO or device is refused when it is read).
         return [display]
-    if not full.is_dir():
+    else:
         where = " (listed in kpitrack.toml's files)" if listed else ""
         raise UsageError(f"no such file or folder: {given}{where}")
     out: list[Path] = []
@@ -159,7 +163,13 @@ def _expand(display: Path, full: Path, given: Path, *, listed: bool = False) -> 
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         rel = os.path.relpath(folder, full)
         base = display if rel == "." else display / rel
-        out.extend(base / f for f in files if f.endswith(YAML_SUFFIXES) and not f.startswith("."))
+        out.extend(
+            base / f
+            for f in files
+            if f.endswith(YAML_SUFFIXES)
+            and not f.startswith(".")
+            and os.path.isfile(os.path.join(folder, f))  # regular files: never block on a FIFO
+        )
     return sorted(out, key=lambda p: p.parts)
 
 
@@ -188,9 +198,17 @@ def load_workspace(
 
 
 def _read_capped(path: Path, display: str) -> bytes:
-    """The file's bytes; a file over the size limit is refused before it is read."""
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
+    """The file's bytes; a file over the size limit is refused before it is read.
+
+    Opened non-blocking and checked to be a regular file, so a FIFO or a device
+    named on the command line is refused instead of hanging or streaming forever.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise YamlFatal(Problem(display, 1, 1, Severity.ERROR, "KT002", "not a regular file"))
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             raise YamlFatal(
                 Problem(
@@ -538,7 +556,7 @@ class _Builder:
             return None
         convert = value  # Callable[[Node, str], Value | None]
         result: list[Milestone] = []
-        previous: Milestone | None = None
+        previous: dt.date | None = None
         for item in node.items:
             if type(item) is not Map:
                 rules.wrong_shape(out, item, f"{what}: each milestone must be a mapping")
@@ -556,23 +574,24 @@ class _Builder:
                     rules.empty_required(out, target_node, f"{what}: milestone target")
                 else:
                     target = convert(target_node, "milestone target")  # type: ignore[operator]
-            if day is None or target is None:
+            if day is None:
                 continue
-            milestone = Milestone(date=day, target=target, loc=_loc(item))
-            if previous is not None and day <= previous.date:
+            # Date order and due are checked even when the target is wrong.
+            if previous is not None and day <= previous:
                 rules.error(
                     out,
                     fields["date"],
                     "KT033",
-                    f"{what}: milestone {day} is not after the one before it ({previous.date}); "
+                    f"{what}: milestone {day} is not after the one before it ({previous}); "
                     "list milestones in date order",
                 )
             if due is not None and day > due:
                 rules.error(
                     out, fields["date"], "KT034", f"{what}: milestone {day} is after due {due}"
                 )
-            result.append(milestone)
-            previous = milestone
+            previous = day
+            if target is not None:
+                result.append(Milestone(date=day, target=target, loc=_loc(item)))
         return tuple(result)
 
     # ------------------------------------------------------------ measurements
@@ -583,11 +602,11 @@ class _Builder:
         append = result.append
         dates: dict[str, dt.date | str] = {}
         kpis = self.kpis_by_id
-        parse_date, scalar, is_empty, isfinite = (
+        parse_date, scalar, is_empty, usable = (
             rules._parse_date,
             Scalar,
             rules.is_empty,
-            math.isfinite,
+            in_range,
         )
         date_type, qualitative, progress = dt.date, Kind.QUALITATIVE, Kind.PROGRESS
         new_measurement, new_location = _maker(Measurement), _maker(Location)
@@ -634,7 +653,7 @@ class _Builder:
                     else:
                         number = scalar_value(value_node)
                         kind = type(number)
-                        if (kind is float or kind is int) and isfinite(number):  # type: ignore[arg-type]
+                        if (kind is float or kind is int) and usable(number):  # type: ignore[arg-type]
                             value = float(number)  # type: ignore[arg-type]
                             if kpi.kind is progress and not 0.0 <= value <= 100.0:
                                 value = None

@@ -9,6 +9,26 @@ from enum import StrEnum
 # A measured value: a finite number, or a scale label for qualitative KPIs.
 Value = float | str
 
+# Largest magnitude accepted for a number: far beyond any KPI, and small enough
+# that differences and ratios of two values never overflow to infinity.
+MAX_MAGNITUDE = 1e15
+
+
+# Supported calendar: generous for any KPI, and far enough from year 9999 that
+# adding periods, grace days and review intervals never leaves Python's dates.
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(9000, 12, 31)
+MAX_GRACE_DAYS = 3660  # ten years
+
+
+def date_in_range(day: dt.date) -> bool:
+    return MIN_DATE <= day <= MAX_DATE
+
+
+def in_range(number: float) -> bool:
+    """Finite and at most MAX_MAGNITUDE in size."""
+    return -MAX_MAGNITUDE <= number <= MAX_MAGNITUDE  # False for NaN and infinities
+
 
 class Frequency(StrEnum):
     DAILY = "daily"

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from kpitrack.model import Frequency
+from kpitrack.model import MAX_DATE, MIN_DATE, Frequency, date_in_range
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -95,14 +95,23 @@ def parse_date(text: str) -> dt.date:
     if not m:
         raise ValueError(f"'{text}' is not a date (expected YYYY-MM-DD)")
     try:
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        day = dt.date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
         raise ValueError(f"'{text}' is not a real date") from None
+    if not date_in_range(day):
+        raise ValueError(f"'{text}' is outside the supported years {MIN_DATE.year}–{MAX_DATE.year}")
+    return day
 
 
 def parse_period(text: str) -> Period:
     """A date or a period: 2026-10-31, 2026-W44, 2026-10, 2026-Q3, 2026."""
-    t = text.strip()
+    period = _parse_period(text.strip(), text)
+    if not (date_in_range(period.start) and date_in_range(period.end)):
+        raise ValueError(f"'{text}' is outside the supported years {MIN_DATE.year}–{MAX_DATE.year}")
+    return period
+
+
+def _parse_period(t: str, text: str) -> Period:
     if _DATE.fullmatch(t):
         day = parse_date(t)
         return Period(day, day, Frequency.DAILY)
@@ -112,16 +121,19 @@ def parse_period(text: str) -> Period:
         except ValueError:
             raise ValueError(f"'{text}' is not a real ISO week") from None
         return period_containing(Frequency.WEEKLY, monday)
-    if m := _MONTH.fullmatch(t):
+    year = int(t[:4]) if t[:4].isdigit() else 0
+    if year < 1:
+        pass  # not a period: the error below
+    elif m := _MONTH.fullmatch(t):
         month = int(m[2])
         if not 1 <= month <= 12:
             raise ValueError(f"'{text}' is not a real month")
-        return period_containing(Frequency.MONTHLY, dt.date(int(m[1]), month, 1))
-    if m := _QUARTER.fullmatch(t):
+        return period_containing(Frequency.MONTHLY, dt.date(year, month, 1))
+    elif m := _QUARTER.fullmatch(t):
         quarter = int(m[2])
-        return period_containing(Frequency.QUARTERLY, dt.date(int(m[1]), quarter * 3 - 2, 1))
-    if m := _YEAR.fullmatch(t):
-        return period_containing(Frequency.YEARLY, dt.date(int(m[1]), 1, 1))
+        return period_containing(Frequency.QUARTERLY, dt.date(year, quarter * 3 - 2, 1))
+    elif _YEAR.fullmatch(t):
+        return period_containing(Frequency.YEARLY, dt.date(year, 1, 1))
     raise ValueError(
         f"'{text}' is not a date or period (YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY-Qn or YYYY)"
     )

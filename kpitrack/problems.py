@@ -41,7 +41,10 @@ class Problem:
         return self.severity is Severity.ERROR
 
     def format(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.severity} {self.code} {self.message}"
+        """One line, always: line breaks in a path or message are shown escaped, so
+        text from a file can never forge another `path:line:column:` line."""
+        line = f"{self.path}:{self.line}:{self.column}: {self.severity} {self.code} {self.message}"
+        return line.replace("\r", "\\r").replace("\n", "\\n")
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -15,14 +15,26 @@ stable. KT001-KT005 come from the YAML reader (`yamlnodes.py`).
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from kpitrack.model import Config, Direction, Frequency, Kind, Kpi, Location, Workspace
+from kpitrack.model import (
+    MAX_DATE,
+    MAX_GRACE_DAYS,
+    MIN_DATE,
+    Config,
+    Direction,
+    Frequency,
+    Kind,
+    Kpi,
+    Location,
+    Workspace,
+    date_in_range,
+    in_range,
+)
 from kpitrack.periods import period_containing
 from kpitrack.problems import Problem, Severity
 from kpitrack.suggest import did_you_mean
@@ -169,13 +181,14 @@ def number(out: Out, node: Node, what: str) -> float | None:
     kind = type(value)
     if kind is int or kind is float:
         result = float(value)  # type: ignore[arg-type]
-        if math.isfinite(result):
+        if in_range(result):
             return result
         error(
             out,
             node,
             "KT017",
-            f"{what} must be a finite number, {quote(node.text)} is out of range",
+            f"{what} must be a finite number, {quote(node.text)} is out of range "
+            "(at most 1e15 in size)",
         )
         return None
     raw = node.text
@@ -227,9 +240,12 @@ def _parse_date(raw: str) -> dt.date | str:
             return "is empty; expected a date (YYYY-MM-DD)"
         return f"must be a date (YYYY-MM-DD), got {quote(raw)}"
     try:
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        day = dt.date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
         return f"{quote(raw)} is not a real date"
+    if not date_in_range(day):
+        return f"{quote(raw)} is outside the supported years {MIN_DATE.year}–{MAX_DATE.year}"
+    return day
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -259,10 +275,15 @@ def choice(out: Out, node: Node, what: str, enum: type[E]) -> E | None:
 def whole_days(out: Out, node: Node, what: str) -> int | None:
     """KT035: grace_days, a non-negative whole number."""
     value = scalar_value(node) if type(node) is Scalar else None
-    if type(value) is int and value >= 0:
+    if type(value) is int and 0 <= value <= MAX_GRACE_DAYS:
         return value
     got = shape(node) if type(node) is not Scalar else quote(node.text)
-    error(out, node, "KT035", f"{what} must be a whole number of days, 0 or more, got {got}")
+    error(
+        out,
+        node,
+        "KT035",
+        f"{what} must be a whole number of days from 0 to {MAX_GRACE_DAYS}, got {got}",
+    )
     return None
 
 

@@ -742,6 +742,8 @@ def append_measurements(
     folder = target.parent
     if not folder.is_dir():
         raise WriteError(f"{path}: folder {folder} does not exist")
+    if target.exists() and not target.is_file():
+        raise WriteError(f"{path}: not a regular file; nothing written")
     display = str(path)
     with file_lock(target, timeout=timeout):
         remove_orphaned_temp_files(folder)

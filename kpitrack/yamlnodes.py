@@ -128,13 +128,21 @@ def decode(data: bytes, path: str, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        # The bytes before the bad one are valid: count lines and columns in characters.
         raise _fatal(
-            Location(path, line, column),
+            _position(data[: exc.start].decode("utf-8"), path),
             "KT002",
             f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
         ) from None
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _position(before: str, path: str) -> Location:
+    """The location just after `before` (the text preceding a problem)."""
+    lines = _LINE_BREAK.split(before)
+    return Location(path, len(lines), len(lines[-1]) + 1)
 
 
 def parse(text: str, path: str, *, max_depth: int = MAX_DEPTH) -> tuple[Node | None, list[Problem]]:
@@ -162,8 +170,17 @@ def parse(text: str, path: str, *, max_depth: int = MAX_DEPTH) -> tuple[Node | N
         if exc.context:
             what = f"{exc.context}: {what}" if exc.problem else exc.context
         raise _fatal(_loc(path, mark), "KT001", f"YAML syntax error: {what}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        character = exc.character
+        what = f"#x{character:04x}" if isinstance(character, int) else repr(character)
+        raise _fatal(
+            _position(text[: exc.position], path),
+            "KT001",
+            f"YAML syntax error: control character {what} is not allowed",
+        ) from None
     except yaml.YAMLError as exc:
-        raise _fatal(Location(path, 1, 1), "KT001", f"YAML syntax error: {exc}") from None
+        message = " ".join(str(exc).split())
+        raise _fatal(Location(path, 1, 1), "KT001", f"YAML syntax error: {message}") from None
     except (ValueError, RecursionError, MemoryError) as exc:  # pragma: no cover - defensive
         raise _fatal(Location(path, 1, 1), "KT001", f"unreadable YAML: {exc}") from None
     finally:

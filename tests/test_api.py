@@ -39,6 +39,16 @@ def test_load_and_evaluate_the_sample() -> None:
     ]
 
 
+def test_evaluate_is_the_function_whatever_was_imported_first() -> None:
+    code = (
+        "import kpitrack.evaluate, kpitrack.render.report_common; "
+        "from kpitrack import evaluate; import kpitrack; "
+        "print(callable(evaluate), callable(kpitrack.evaluate))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True"]
+
+
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = kpitrack.nope  # type: ignore[attr-defined]
@@ -53,7 +63,6 @@ def test_help_does_not_import_the_core() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = out.stdout
     for heavy in (
-        "kpitrack.evaluate",
         "kpitrack.loading",
         "kpitrack.render.report_html",
         "yaml",

@@ -302,3 +302,104 @@ def test_installed_command() -> None:
         "(YAML 1.1 tools read it as a boolean)\n"
     )
     assert proc.stderr == "1 error, 0 warnings in 1 file\n"
+
+
+# ---------------------------------------------------------------- review fixes: odd files and input
+
+
+def test_a_fifo_in_a_folder_is_skipped_and_a_named_fifo_is_refused() -> None:
+    write("ws/kpis.yaml", KPI)
+    os.mkfifo("ws/pipe.yaml")
+    result = check("-f", "ws")  # would block forever if the FIFO were opened
+    assert result.exit_code == 0, result.output
+    result = check("-f", "ws/pipe.yaml")
+    assert result.exit_code == 1
+    assert result.stdout.startswith("ws/pipe.yaml:1:1: error KT002 not a regular file")
+
+
+def test_a_line_break_in_a_value_cannot_forge_a_problem_line() -> None:
+    write(
+        "kpis.yaml",
+        KPI + 'measurements:\n  - kpi: "zz\\nevil.yaml:9:9: error KT999 injected"\n'
+        "    date: nope\n    value: 1\n",
+    )
+    result = check()
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines and all(line.startswith("kpis.yaml:") for line in lines), lines
+    assert "\\nevil.yaml:9:9" in result.stdout
+
+
+def test_a_control_character_is_located() -> None:
+    write("kpis.yaml", KPI.replace("name: Revenue", "name: Rev\x01enue"))
+    result = check()
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "kpis.yaml:3:14: error KT001 YAML syntax error: control character #x0001 is not allowed"
+    ]
+
+
+def test_bad_bytes_are_located_in_characters_and_with_cr_line_ends() -> None:
+    write("a.yaml", "kpis:\n  - name: caféé".encode() + b"\xff\n")
+    write("b.yaml", b"kpis:\r  - id: x\r  - id: y\xff\r")
+    result = check("-f", "a.yaml", "-f", "b.yaml")
+    assert result.stdout.splitlines() == [
+        "a.yaml:2:16: error KT002 not UTF-8 text: byte 0xff cannot be decoded",
+        "b.yaml:3:10: error KT002 not UTF-8 text: byte 0xff cannot be decoded",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "frequency: monthly",
+            "frequency: monthly\n    due: 9999-12-31",
+            "kpis.yaml:7:10: error KT019 KPI 'revenue': due '9999-12-31' is outside the "
+            "supported years 1900–9000",
+        ),
+        (
+            "frequency: monthly",
+            "frequency: monthly\n    grace_days: 3000000",
+            "kpis.yaml:7:17: error KT035 KPI 'revenue': grace_days must be a whole number of "
+            "days from 0 to 3660, got '3000000'",
+        ),
+        (
+            "target: 100",
+            "target: 1e308",
+            "kpis.yaml:5:13: error KT017 KPI 'revenue': target must be a finite number, "
+            "'1e308' is out of range (at most 1e15 in size)",
+        ),
+    ],
+)
+def test_values_that_would_overflow_evaluation_are_refused(
+    old: str, new: str, expected: str
+) -> None:
+    write("kpis.yaml", KPI.replace(old, new))
+    result = check()
+    assert result.exit_code == 1
+    assert expected in result.stdout.splitlines(), result.stdout
+    status = runner.invoke(app, ["status", "--as-of", "2026-11-25"])
+    assert status.exit_code == 2  # refused with check's messages, not an internal error
+
+
+@pytest.mark.parametrize("day", ["0001-01-02", "9999-12-31"])
+def test_as_of_outside_the_supported_years_is_a_usage_error(day: str) -> None:
+    write("kpis.yaml", KPI)
+    for command in ("check", "status", "report"):
+        result = runner.invoke(app, [command, "--as-of", day])
+        assert result.exit_code == 2, (command, result.output)
+        assert "outside the supported years 1900–9000" in result.stderr
+
+
+def test_milestone_order_and_due_are_checked_even_with_a_bad_target() -> None:
+    write(
+        "kpis.yaml",
+        KPI.replace(
+            "frequency: monthly",
+            "frequency: monthly\n    due: 2026-12-31\n    milestones:\n"
+            '      - date: 2027-06-30\n        target: "5"\n',
+        ),
+    )
+    codes = [line.split()[2] for line in check().stdout.splitlines()]
+    assert codes == ["KT034", "KT016"]

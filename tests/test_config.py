@@ -37,10 +37,11 @@ def test_nearest_config_wins(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("grace_days = -1\n", "'grace_days' must be a whole number of at least 0"),
+        ("grace_days = -1\n", "'grace_days' must be a whole number from 0 to 3660"),
+        ("grace_days = 3000000\n", "'grace_days' must be a whole number from 0 to 3660"),
         ("grace_days = true\n", "'grace_days' must be a whole number"),
         ("at_risk_tolerance = 2\n", "'at_risk_tolerance' must be a number from 0 to 1"),
-        ("focus_limit = 0\n", "'focus_limit' must be a whole number of at least 1"),
+        ("focus_limit = 0\n", "'focus_limit' must be a whole number from 1"),
         ("files = 'kpis.yaml'\n", "'files' must be a list of paths"),
         ("grace_dyas = 3\n", "unknown key 'grace_dyas'"),
         ("grace_days = \n", "invalid TOML"),

@@ -576,3 +576,23 @@ def test_achieved_kpi_owes_no_reports_after_its_due_date() -> None:
     result = evaluate_kpi(kpi, early, as_of=dt.date(2026, 11, 25))
     assert result.status is Status.ACHIEVED
     assert result.overdue == OverdueInfo(1, dt.date(2026, 10, 3), 53)
+
+
+def test_achieved_kpi_with_a_gap_before_due_but_reports_since_is_not_overdue() -> None:
+    kpi = Kpi(
+        id="x",
+        name="X",
+        measure="Items done in percent",
+        target=100.0,
+        frequency=Frequency.MONTHLY,
+        start=dt.date(2026, 1, 1),
+        due=dt.date(2026, 6, 30),
+    )
+    days = [dt.date(2026, m, 28) for m in (1, 2, 3, 4, 5, 7, 8, 9, 10)]  # June missing
+    history = [Measurement("x", d, 100.0 if d.month >= 8 else 50.0) for d in days]
+    result = evaluate_kpi(kpi, history, as_of=dt.date(2026, 11, 25))
+    assert result.status is Status.ACHIEVED
+    assert result.overdue is None  # October, the latest period due, was reported
+    # Same history but short of the target in October: not overdue either (SPEC rule).
+    history[-1] = Measurement("x", dt.date(2026, 10, 28), 99.0)
+    assert evaluate_kpi(kpi, history, as_of=dt.date(2026, 11, 25)).overdue is None

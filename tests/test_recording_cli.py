@@ -337,3 +337,36 @@ def test_init_never_overwrites(tmp_path: Path) -> None:
     code, out, _ = run("init", str(tmp_path))
     assert code == 0
     assert "created" not in out
+
+
+@pytest.mark.parametrize(
+    "row",
+    ['mrr,2026-02-28,41,"unterminated\n', 'mrr,2026-02-28,41,"b"x,\n'],
+)
+def test_import_refuses_malformed_csv_quoting(ws: Path, row: str) -> None:
+    (ws / "in.csv").write_text("kpi,date,value,note,by\n" + row)
+    before = sha(ws / "measurements.yaml")
+    code, _, err = run("import", "in.csv")
+    assert code == 2
+    assert "in.csv:2:" in err and "KT202" in err
+    assert sha(ws / "measurements.yaml") == before
+
+
+def test_record_to_a_folder_is_refused_without_leaving_a_lock(ws: Path) -> None:
+    (ws / "folder.yaml").mkdir()
+    code, _, err = run("record", "mrr", "5", "--to", "folder.yaml")
+    assert code == 2
+    assert "not a regular file" in err
+    assert not (ws / "folder.yaml.lock").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("1e16", "at most 1e15 in size"), ("nan", "is not a number")],
+)
+def test_record_refuses_values_out_of_range(ws: Path, value: str, message: str) -> None:
+    before = sha(ws / "measurements.yaml")
+    code, _, err = run("record", "mrr", value)
+    assert code == 2
+    assert message in err
+    assert sha(ws / "measurements.yaml") == before

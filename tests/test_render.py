@@ -82,7 +82,7 @@ def test_markdown_status(results: list[KpiResult]) -> None:
     assert markdown.render_status(results) == (
         "| KPI | Name | Owner | Latest | Date | Target | Expected | Progress | Status |\n"
         "|---|---|---|---|---|---|---|---|---|\n"
-        "| revenue | Revenue [EU] \\| net | sales | 95,000 USD | 2026-10-31 | 120,000 USD"
+        "| revenue | Revenue \\[EU\\] \\| net | sales | 95,000 USD | 2026-10-31 | 120,000 USD"
         " | 106,739.13 USD | 64% | off-track |\n"
         "| csat | Customer satisfaction | support | fair | 2026-06-30 | good | good | 0%"
         " | at-risk (overdue) |\n"
@@ -106,7 +106,7 @@ def test_markdown_actions(results: list[KpiResult]) -> None:
     assert markdown.render_actions(results) == (
         "| KPI | Name | Owner | Status | Reasons | Action plan |\n"
         "|---|---|---|---|---|---|\n"
-        "| revenue | Revenue [EU] \\| net | sales | off-track | off-track, no-action-plan"
+        "| revenue | Revenue \\[EU\\] \\| net | sales | off-track | off-track, no-action-plan"
         " | none |\n"
         "| csat | Customer satisfaction | support | at-risk | at-risk, overdue"
         ' | call, "every" customer |\n'
@@ -121,7 +121,7 @@ def test_markdown_empty_lists() -> None:
 
 def test_markdown_show(results: list[KpiResult]) -> None:
     assert markdown.render_show(results[0]) == (
-        "## Revenue [EU] | net (`revenue`)\n"
+        "## Revenue \\[EU\\] \\| net (`revenue`)\n"
         "- **Measure:** sum of paid invoices\n"
         "- **Target:** 120,000 USD (increase)\n"
         "- **Baseline:** 50,000 USD\n"
@@ -152,7 +152,7 @@ def test_csv_status(results: list[KpiResult]) -> None:
         "id,name,owner,objective,status,latest_date,latest_value,target,expected,progress,"
         "gap,due,missed_periods,due_since,days_overdue,reasons\n"
         "revenue,Revenue [EU] | net,sales,growth,off-track,2026-10-31,95000,120000,"
-        "106739.130435,0.642857,25000,2026-12-31,,,,off-track;no-action-plan\n"
+        "106739.130435,0.642857142857,25000,2026-12-31,,,,off-track;no-action-plan\n"
         "csat,Customer satisfaction,support,,at-risk,2026-06-30,fair,good,good,0,1,,1,"
         "2026-10-03,53,at-risk;overdue\n"
         "docs,Docs coverage,,,no-data,,,100,,,,,never,,,overdue;no-data\n"
@@ -314,3 +314,40 @@ def test_gap_cell_counts_scale_steps_for_qualitative_kpis() -> None:
     two = evaluate_kpi(kpi, [Measurement("csat", D(2026, 9, 30), "fair")], as_of=AS_OF)
     met = evaluate_kpi(kpi, [Measurement("csat", D(2026, 9, 30), "excellent")], as_of=AS_OF)
     assert [gap_cell(one), gap_cell(two), gap_cell(met)] == ["1 step", "2 steps", "—"]
+
+
+# ---------------------------------------------------------------- user text is never markup
+
+
+def _one(name: str, owner: str, value: float = 3.0, target: float = 5.0) -> KpiResult:
+    kpi = Kpi("k", name, "count of the things done", target, Frequency.MONTHLY, owner=owner)
+    return evaluate_kpi(kpi, [Measurement("k", D(2026, 10, 31), value)], as_of=AS_OF)
+
+
+def test_rich_markup_in_names_is_shown_as_written() -> None:
+    # Lowercase tags are what Rich would read as markup ([EU] is never markup).
+    r = _one("Rev [bold]x[/bold]", "[red]ops[/red]")
+    for renderable in (status_table([r]), show_view(r), actions_table([r])):
+        out = text_of(renderable, 140)
+        assert "Rev [bold]x[/bold]" in out
+    assert "[red]ops[/red]" in text_of(status_table([r]), 140)
+
+
+def test_markdown_escapes_html_and_markdown_in_user_text() -> None:
+    r = _one("Sales <script>alert(1)</script>\n# heading", "a & b|c")
+    status = markdown.render_status([r])
+    assert "<script>" not in status and "\\<script\\>" in status
+    assert "a \\& b\\|c" in status
+    show = markdown.render_show(r)
+    assert "\n# heading" not in show
+    assert show.startswith("## Sales \\<script\\>alert(1)\\</script\\> \\# heading (`k`)\n")
+
+
+def test_json_keeps_small_values_exactly() -> None:
+    from kpitrack.render.json import result_json
+
+    r = _one("Tiny", "ops", value=0.0000004, target=0.0000005)
+    doc = result_json(r)
+    assert doc["latest"]["value"] == 0.0000004
+    assert doc["target"] == 0.0000005
+    assert doc["progress"] == 0.0  # first value is the baseline: computed, rounded to 12 digits

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import math
 import os
 import sys
 from collections import Counter
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kpitrack.cli import FilesOption, app, command, load_config_here, parse_as_of
-from kpitrack.model import Kind, Kpi, Measurement, Value
+from kpitrack.model import Kind, Kpi, Measurement, Value, in_range
 from kpitrack.problems import InvalidWorkspaceError, Problem, Severity, UsageError, WriteError
 
 if TYPE_CHECKING:
@@ -63,8 +62,8 @@ def parse_value(kpi: Kpi, text: str) -> Value:
     number = scalar_value(Scalar(raw, True, NOWHERE))
     if isinstance(number, bool) or not isinstance(number, int | float):
         raise ValueError(f"'{text}' is not a number (KPI '{kpi.id}' needs a number)")
-    if not math.isfinite(number):
-        raise ValueError(f"'{text}' is not a finite number")
+    if not in_range(number):
+        raise ValueError(f"'{text}' is not a finite number of at most 1e15 in size")
     if kpi.kind is Kind.PROGRESS and not 0 <= number <= 100:
         raise ValueError(f"'{text}' is outside 0–100 (KPI '{kpi.id}' is percent done)")
     return number
@@ -296,7 +295,7 @@ def read_csv_measurements(
     from kpitrack.suggest import did_you_mean
 
     problems: list[Problem] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:

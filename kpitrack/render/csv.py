@@ -41,7 +41,7 @@ def render_status(results: Sequence[KpiResult]) -> str:
                 date_json(r.latest.date) if r.latest else None,
                 value_json(r.latest.value) if r.latest else None,
                 value_json(r.kpi.target),
-                value_json(r.expected),
+                r.expected if isinstance(r.expected, str) else number(r.expected),
                 number(r.progress),
                 number(r.gap),
                 date_json(r.kpi.due),

@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections.abc import Iterable
 from typing import Any
 
 from kpitrack.model import KpiResult, Measurement, OverdueInfo, Value
 
 
+def _plain(value: float) -> float | int:
+    """Integral floats as ints (100, not 100.0) while they are exact."""
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
 def number(value: float | None) -> float | int | None:
-    """A float for JSON: integral values as ints, others rounded to 6 places."""
-    if value is None:
+    """A computed number (expected, progress, gap) for JSON: 12 significant digits,
+    so float noise such as 0.30000000000000004 does not show; never NaN or infinity."""
+    if value is None or not math.isfinite(value):
         return None
-    if float(value).is_integer():
-        return int(value)
-    return round(float(value), 6)
+    return _plain(float(f"{value:.12g}"))
 
 
 def value_json(value: Value | None) -> Any:
+    """A value as written or measured: labels as text, numbers exactly as read."""
     if value is None or isinstance(value, str):
         return value
-    return number(value)
+    if not math.isfinite(value):
+        return None
+    return _plain(float(value))
 
 
 def date_json(day: dt.date | None) -> str | None:
@@ -72,7 +80,7 @@ def result_json(r: KpiResult) -> dict[str, Any]:
         "due": date_json(k.due),
         "baseline": value_json(r.baseline),
         "start": date_json(r.start),
-        "expected": value_json(r.expected),
+        "expected": r.expected if isinstance(r.expected, str) else number(r.expected),
         "progress": number(r.progress),
         "gap": number(r.gap),
         "overdue": overdue_json(r.overdue),
@@ -85,4 +93,4 @@ def render_json(results: Iterable[KpiResult], *, as_of: dt.date, **extra: Any) -
     """`{"as_of": ..., "kpis": [...]}` plus any extra top-level sections."""
     doc: dict[str, Any] = {"as_of": as_of.isoformat(), "kpis": [result_json(r) for r in results]}
     doc.update(extra)
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from kpitrack.evaluate import format_value, status_sentence, summary_counts
 from kpitrack.model import KpiResult
 
+# Characters that Markdown (CommonMark/GFM) could read as syntax or HTML inside a table cell.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~&])")
 
-def cell(text: str) -> str:
-    """Text safe inside a table cell: pipes escaped, newlines as spaces."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+def escape(text: str | None) -> str:
+    """User text for a table cell, list item or heading: one line, Markdown syntax
+    and HTML backslash-escaped (so `<script>` or `# heading` in a name stays text)."""
+    return _SPECIAL.sub(r"\\\1", " ".join((text or "").split()))
+
+
+cell = escape
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -95,7 +103,7 @@ def render_actions(results: Sequence[KpiResult]) -> str:
 def render_show(result: KpiResult) -> str:
     """One KPI: definition, milestones, history and why its status."""
     kpi = result.kpi
-    out = [f"## {kpi.name} (`{kpi.id}`)\n"]
+    out = [f"## {escape(kpi.name)} (`{kpi.id}`)\n"]
     facts = [
         ("Measure", kpi.measure),
         ("Target", format_value(kpi, kpi.target, unit=True) + f" ({kpi.direction})"),
@@ -119,7 +127,7 @@ def render_show(result: KpiResult) -> str:
             for m in result.history
         ]
         out.append("\n### History\n\n" + table(["Date", "Value", "Note", "By"], rows))
-    out.append(f"\n### Status: {result.status}\n\n{status_sentence(result)}\n")
+    out.append(f"\n### Status: {result.status}\n\n{escape(status_sentence(result))}\n")
     if result.reasons:
         out.append(f"\nNeeds action: {', '.join(str(r) for r in result.reasons)}\n")
     return "".join(out)

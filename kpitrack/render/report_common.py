@@ -5,7 +5,7 @@ Everything here returns unescaped text; each renderer escapes for its format.
 
 from __future__ import annotations
 
-from kpitrack import evaluate
+from kpitrack.evaluate import format_value as _format_value
 from kpitrack.model import Kpi, KpiResult, Reason, Status, Value
 from kpitrack.report import ChangeKind, Report
 
@@ -32,7 +32,7 @@ def format_value(kpi: Kpi, value: Value | None) -> str:
     """A value with the KPI's unit, as the other commands show it: `92%`, `1,200 USD`, `good`."""
     if value is None:
         return DASH
-    return evaluate.format_value(kpi, value, unit=True)
+    return _format_value(kpi, value, unit=True)
 
 
 def format_progress(progress: float | None) -> str:

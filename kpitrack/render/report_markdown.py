@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from kpitrack.render.markdown import escape
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
     CHANGE_TITLES,
@@ -18,19 +18,10 @@ from kpitrack.render.report_common import (
     format_value,
     headline,
     lacks_action_plan,
-    one_line,
     owner_name,
     window_text,
 )
 from kpitrack.report import SUMMARY_ORDER, Report, StatusCounts
-
-# Characters that Markdown (CommonMark/GFM) could read as syntax or HTML inside a table cell.
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~&])")
-
-
-def escape(text: str | None) -> str:
-    """User text for a table cell or heading: one line, Markdown syntax backslash-escaped."""
-    return _SPECIAL.sub(r"\\\1", one_line(text))
 
 
 def code(text: str) -> str:
