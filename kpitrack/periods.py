@@ -121,18 +121,16 @@ def _parse_period(t: str, text: str) -> Period:
         except ValueError:
             raise ValueError(f"'{text}' is not a real ISO week") from None
         return period_containing(Frequency.WEEKLY, monday)
-    year = int(t[:4]) if t[:4].isdigit() else 0
-    if year < 1:
-        pass  # not a period: the error below
-    elif m := _MONTH.fullmatch(t):
+    year = int(t[:4]) if t[:4].isdigit() else 0  # year 0 does not exist: not a period
+    if year >= 1 and (m := _MONTH.fullmatch(t)):
         month = int(m[2])
         if not 1 <= month <= 12:
             raise ValueError(f"'{text}' is not a real month")
         return period_containing(Frequency.MONTHLY, dt.date(year, month, 1))
-    elif m := _QUARTER.fullmatch(t):
+    if year >= 1 and (m := _QUARTER.fullmatch(t)):
         quarter = int(m[2])
         return period_containing(Frequency.QUARTERLY, dt.date(year, quarter * 3 - 2, 1))
-    elif _YEAR.fullmatch(t):
+    if year >= 1 and _YEAR.fullmatch(t):
         return period_containing(Frequency.YEARLY, dt.date(year, 1, 1))
     raise ValueError(
         f"'{text}' is not a date or period (YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY-Qn or YYYY)"

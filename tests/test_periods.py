@@ -92,9 +92,23 @@ def test_parse_period(text: str, start: dt.date, end: dt.date) -> None:
     assert (period.start, period.end) == (start, end)
 
 
-@pytest.mark.parametrize("text", ["2025-W53", "2026-13", "2027-02-29", "2026-Q5", "soon"])
-def test_parse_period_refuses_impossible_periods(text: str) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2025-W53", "is not a real ISO week"),
+        ("2026-13", "is not a real month"),
+        ("2027-02-29", "is not a real date"),
+        ("2026-Q5", "is not a date or period"),
+        ("soon", "is not a date or period"),
+        ("0000-10", "is not a date or period"),
+        ("0000", "is not a date or period"),
+        ("1899-12", "is outside the supported years 1900–9000"),
+        ("9001-Q1", "is outside the supported years 1900–9000"),
+        ("9999-12-31", "is outside the supported years 1900–9000"),
+    ],
+)
+def test_parse_period_refuses_impossible_periods(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
         parse_period(text)
 
 
