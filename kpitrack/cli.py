@@ -249,10 +249,6 @@ def fail_on_matches(results: Sequence[KpiResult], wanted: set[str]) -> list[KpiR
 # ---------------------------------------------------------------- output
 
 
-def use_color() -> bool:
-    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
-
-
 def make_console(*, stderr: bool = False) -> Console:
     """A console for stdout: colour only on a terminal and never with NO_COLOR."""
     from rich.console import Console

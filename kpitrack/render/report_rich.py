@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from kpitrack.model import Kpi, Status
+from kpitrack.model import Kpi
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
     CHANGE_TITLES,
@@ -28,19 +28,8 @@ from kpitrack.render.report_common import (
     owner_name,
     window_text,
 )
+from kpitrack.render.table import STATUS_STYLE, status_text
 from kpitrack.report import SUMMARY_ORDER, Report, StatusCounts
-
-STATUS_STYLES: dict[Status, str] = {
-    Status.ACHIEVED: "bold green",
-    Status.ON_TRACK: "green",
-    Status.AT_RISK: "yellow",
-    Status.OFF_TRACK: "bold red",
-    Status.NO_DATA: "dim",
-}
-
-
-def status_text(status: Status) -> Text:
-    return Text(str(status), style=STATUS_STYLES[status])
 
 
 def _heading(text: str) -> Text:
@@ -67,7 +56,7 @@ def _counts_row(counts: StatusCounts) -> list[Text]:
     return [
         Text(str(counts.total)),
         *(
-            Text(str(n), style=STATUS_STYLES[s] if n else "")
+            Text(str(n), style=STATUS_STYLE[s] if n else "")
             for s, n in ((s, counts.count(s)) for s in SUMMARY_ORDER)
         ),
         Text(str(counts.overdue)),

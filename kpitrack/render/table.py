@@ -21,7 +21,7 @@ from kpitrack.evaluate import (
     status_sentence,
     summary_counts,
 )
-from kpitrack.model import Direction, Kind, Kpi, KpiResult, OverdueInfo, Status, Value
+from kpitrack.model import Direction, Kind, Kpi, KpiResult, Status, Value
 
 STATUS_STYLE: dict[Status, str] = {
     Status.ACHIEVED: "bold green",
@@ -89,13 +89,6 @@ def latest_cell(result: KpiResult) -> Text:
     text.append("\n")
     text.append(result.latest.date.isoformat(), style="dim")
     return text
-
-
-def overdue_words(overdue: OverdueInfo) -> str:
-    if overdue.never_reported:
-        return "never reported"
-    n = overdue.missed_periods
-    return f"{n} missed, {overdue.days} d"
 
 
 def gap_cell(result: KpiResult) -> str:
