@@ -305,6 +305,11 @@ def format_number(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def format_percent(progress: float | None) -> str:
+    """Progress (a fraction) as a whole percentage for people: `56%`, `150%`, or `—`."""
+    return "—" if progress is None else f"{round(progress * 100)}%"
+
+
 def format_value(kpi: Kpi, value: Value | None, *, unit: bool = False) -> str:
     """A value or position for people: a scale label where exact, else a number."""
     if value is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from kpitrack.evaluate import format_value, status_sentence, summary_counts
+from kpitrack.evaluate import format_percent, format_value, status_sentence, summary_counts
 from kpitrack.model import KpiResult
 
 # Characters that Markdown (CommonMark/GFM) could read as syntax or HTML inside a table cell.
@@ -21,14 +21,20 @@ def escape(text: str | None) -> str:
 cell = escape
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def table_lines(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, empty: str = ""
+) -> list[str]:
+    """A GFM table from cells that are already escaped; `empty` fills blank cells."""
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+    for row in rows:
+        assert len(row) == len(header)
+        lines.append("| " + " | ".join(c or empty for c in row) + " |")
+    return lines
 
 
-def percent(progress: float | None) -> str:
-    return "—" if progress is None else f"{round(progress * 100)}%"
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A GFM table of user text (each cell escaped)."""
+    return "\n".join(table_lines(header, [[cell(c) for c in row] for row in rows])) + "\n"
 
 
 def summary_line(results: Sequence[KpiResult]) -> str:
@@ -49,7 +55,7 @@ def render_status(results: Sequence[KpiResult]) -> str:
             r.latest.date.isoformat() if r.latest else "—",
             format_value(r.kpi, r.kpi.target, unit=True),
             format_value(r.kpi, r.expected, unit=True),
-            percent(r.progress),
+            format_percent(r.progress),
             str(r.status) + (" (overdue)" if r.overdue is not None else ""),
         ]
         for r in results

@@ -35,13 +35,6 @@ def format_value(kpi: Kpi, value: Value | None) -> str:
     return _format_value(kpi, value, unit=True)
 
 
-def format_progress(progress: float | None) -> str:
-    if progress is None:
-        return DASH
-    percent = round(progress * 100)
-    return f"{percent if percent else 0}%"  # never "-0%"
-
-
 def lacks_action_plan(r: KpiResult) -> bool:
     """No action plan where one is due (off-track or at-risk): shown emphasised."""
     return Reason.NO_ACTION_PLAN in r.reasons

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape as _escape
 
+from kpitrack.evaluate import format_percent
 from kpitrack.model import Kpi, KpiResult, Status
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
@@ -19,7 +20,6 @@ from kpitrack.render.report_common import (
     STATUS_LABELS,
     format_latest,
     format_overdue,
-    format_progress,
     format_reasons,
     format_target,
     format_value,
@@ -96,7 +96,7 @@ def progress_bar(progress: float | None) -> str:
         return f'<span class="muted">{DASH}</span>'
     filled = max(0.0, min(1.0, progress)) * BAR_WIDTH
     colour = "#1a7f37" if progress >= 1 else "#0969da"
-    label = _escape(format_progress(progress))
+    label = _escape(format_percent(progress))
     return (
         f'<svg width="{BAR_WIDTH}" height="{BAR_HEIGHT}" viewBox="0 0 {BAR_WIDTH} {BAR_HEIGHT}" '
         f'role="img" aria-label="progress {label}">'

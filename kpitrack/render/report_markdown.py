@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kpitrack.render.markdown import escape
+from kpitrack.evaluate import format_percent
+from kpitrack.render.markdown import escape, table_lines
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
     CHANGE_TITLES,
@@ -12,7 +13,6 @@ from kpitrack.render.report_common import (
     STATUS_LABELS,
     format_latest,
     format_overdue,
-    format_progress,
     format_reasons,
     format_target,
     format_value,
@@ -31,11 +31,7 @@ def code(text: str) -> str:
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     """A GFM table; cells are already escaped. Empty cells get a dash so rows stay visible."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    for row in rows:
-        assert len(row) == len(header)
-        lines.append("| " + " | ".join(cell or DASH for cell in row) + " |")
-    return lines
+    return table_lines(header, rows, empty=DASH)
 
 
 def _counts_cells(counts: StatusCounts) -> list[str]:
@@ -117,7 +113,7 @@ def render_report_markdown(report: Report) -> str:
                 escape(owner_name(r.kpi.owner)),
                 escape(format_latest(r)),
                 escape(format_target(r)),
-                format_progress(r.progress),
+                format_percent(r.progress),
                 str(r.status),
             ]
             for r in group.results

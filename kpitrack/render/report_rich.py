@@ -10,6 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from kpitrack.evaluate import format_percent
 from kpitrack.model import Kpi
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
@@ -18,7 +19,6 @@ from kpitrack.render.report_common import (
     STATUS_LABELS,
     format_latest,
     format_overdue,
-    format_progress,
     format_reasons,
     format_target,
     format_value,
@@ -137,7 +137,7 @@ def render_report_rich(report: Report) -> RenderableType:
                 Text(owner_name(r.kpi.owner)),
                 Text(format_latest(r)),
                 Text(format_target(r)),
-                Text(format_progress(r.progress)),
+                Text(format_percent(r.progress)),
                 status_text(r.status),
             )
         parts += [_subheading(title), table]

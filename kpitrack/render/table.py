@@ -17,6 +17,7 @@ from rich.text import Text
 from kpitrack.evaluate import (
     expected_position,
     format_number,
+    format_percent,
     format_value,
     status_sentence,
     summary_counts,
@@ -53,7 +54,7 @@ def progress_bar(progress: float | None, width: int = BAR_WIDTH) -> Text:
     style = "green" if progress >= 1 else "cyan"
     text = Text(bar, style=style)
     text.append("·" * (width - len(bar)), style="dim")
-    text.append(f" {round(progress * 100)}%")
+    text.append(f" {format_percent(progress)}")
     return text
 
 
