@@ -82,7 +82,7 @@ def periods_between(frequency: Frequency, first: dt.date, last: dt.date) -> int:
     return b.start.year - a.start.year
 
 
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+DATE_PATTERN = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _WEEK = re.compile(r"(\d{4})-W(\d{2})")
 _QUARTER = re.compile(r"(\d{4})-Q([1-4])")
@@ -91,7 +91,7 @@ _YEAR = re.compile(r"(\d{4})")
 
 def parse_date(text: str) -> dt.date:
     """A strict ISO date (YYYY-MM-DD); ValueError with a readable message otherwise."""
-    m = _DATE.fullmatch(text.strip())
+    m = DATE_PATTERN.fullmatch(text.strip())
     if not m:
         raise ValueError(f"'{text}' is not a date (expected YYYY-MM-DD)")
     try:
@@ -112,7 +112,7 @@ def parse_period(text: str) -> Period:
 
 
 def _parse_period(t: str, text: str) -> Period:
-    if _DATE.fullmatch(t):
+    if DATE_PATTERN.fullmatch(t):
         day = parse_date(t)
         return Period(day, day, Frequency.DAILY)
     if m := _WEEK.fullmatch(t):

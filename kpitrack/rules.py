@@ -22,9 +22,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from kpitrack.model import (
-    MAX_DATE,
     MAX_GRACE_DAYS,
-    MIN_DATE,
     Config,
     Direction,
     Frequency,
@@ -32,10 +30,9 @@ from kpitrack.model import (
     Kpi,
     Location,
     Workspace,
-    date_in_range,
     in_range,
 )
-from kpitrack.periods import period_containing
+from kpitrack.periods import DATE_PATTERN, parse_date, period_containing
 from kpitrack.problems import Problem, Severity
 from kpitrack.suggest import did_you_mean
 from kpitrack.yamlnodes import YAML11_BOOLEANS, Map, Node, Scalar, Seq, scalar_value
@@ -211,9 +208,6 @@ def number(out: Out, node: Node, what: str) -> float | None:
     return None
 
 
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-
-
 def date(
     out: Out, node: Node, what: str, cache: dict[str, dt.date | str] | None = None
 ) -> dt.date | None:
@@ -234,18 +228,15 @@ def date(
 
 
 def _parse_date(raw: str) -> dt.date | str:
-    m = _DATE.fullmatch(raw)
-    if not m:
+    """A date, or the end of a message saying what is wrong (periods.parse_date decides)."""
+    if not DATE_PATTERN.fullmatch(raw):
         if raw == "":
             return "is empty; expected a date (YYYY-MM-DD)"
         return f"must be a date (YYYY-MM-DD), got {quote(raw)}"
     try:
-        day = dt.date(int(m[1]), int(m[2]), int(m[3]))
-    except ValueError:
-        return f"{quote(raw)} is not a real date"
-    if not date_in_range(day):
-        return f"{quote(raw)} is outside the supported years {MIN_DATE.year}–{MAX_DATE.year}"
-    return day
+        return parse_date(raw)
+    except ValueError as exc:  # not a real date, or outside the supported years
+        return str(exc)
 
 
 E = TypeVar("E", bound=StrEnum)
