@@ -180,6 +180,12 @@ def load_workspace(
     paths: Sequence[Path], *, config: Config, as_of: dt.date
 ) -> tuple[Workspace, list[Problem]]:
     """Read the files and load them; unreadable files become located problems."""
+    return _load(read_files(paths), config=config, as_of=as_of)
+
+
+def read_files(paths: Sequence[Path]) -> list[tuple[str, str | Problem]]:
+    """(display path, text) per file; a file that cannot be read or decoded gives its
+    located problem instead of its text."""
     cwd = Path.cwd()
     texts: list[tuple[str, str | Problem]] = []
     for path in paths:
@@ -194,7 +200,7 @@ def load_workspace(
             texts.append(
                 (display, Problem(display, 1, 1, Severity.ERROR, "KT002", f"cannot read: {reason}"))
             )
-    return _load(texts, config=config, as_of=as_of)
+    return texts
 
 
 def _read_capped(path: Path, display: str) -> bytes:
@@ -233,9 +239,10 @@ def _display(path: Path, cwd: Path) -> str:
 
 
 def load_texts(
-    sources: Sequence[tuple[str, str]], *, config: Config, as_of: dt.date
+    sources: Sequence[tuple[str, str | Problem]], *, config: Config, as_of: dt.date
 ) -> tuple[Workspace, list[Problem]]:
-    """Load (display path, text) pairs: pure, no disk I/O."""
+    """Load (display path, text) pairs: pure, no disk I/O. A Problem in place of a
+    text stands for a file that could not be read (see read_files)."""
     return _load(list(sources), config=config, as_of=as_of)
 
 

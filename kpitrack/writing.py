@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpitrack.model import Measurement, Value
+from kpitrack.model import Measurement, Value, Workspace
 from kpitrack.problems import Problem, WriteError
 from kpitrack.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, decode, parse, scalar_value
 
@@ -776,6 +776,8 @@ def workspace_texts(
     The target is matched by resolved path and added at the end when it is not
     among the sources. Returns the pairs and the target's index.
     """
+    from kpitrack.loading import read_files
+
     real = Path(os.path.realpath(target))
     texts: list[tuple[str, str]] = []
     index: int | None = None
@@ -784,40 +786,76 @@ def workspace_texts(
             index = len(texts)
             texts.append((display, text or ""))
             continue
-        try:
-            texts.append((display, decode(source.read_bytes(), display)))
-        except (OSError, YamlFatal) as exc:
-            raise WriteError(f"{display}: cannot read: {exc}; nothing written") from None
+        [(_shown, read)] = read_files([source])  # the loader's reader: size cap, no FIFOs
+        if isinstance(read, Problem):
+            raise WriteError(f"{display}: {read.message}; nothing written")
+        texts.append((display, read))
     if index is None:
         index = len(texts)
         texts.append((str(target), text or ""))
     return texts, index
 
 
+LoadResult = tuple[Workspace, list[Problem]]
+
+
+class WorkspaceLoads:
+    """Loads of the workspace with the target file's text replaced, remembered by the
+    exact texts: the command's own load, `import`'s duplicate check and the
+    before-check of `verify` are one load when nothing changed on disk meanwhile.
+
+    `known` is a load already made: the texts it was made from and its result.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[tuple[str, Path]],
+        target: Path,
+        *,
+        config: Config,
+        as_of: dt.date,
+        known: tuple[Sequence[tuple[str, str]], LoadResult] | None = None,
+    ) -> None:
+        self.sources, self.target = sources, target
+        self.config, self.as_of = config, as_of
+        self._done: dict[tuple[tuple[str, str], ...], LoadResult] = {}
+        if known is not None:
+            self._done[tuple(known[0])] = known[1]
+
+    def texts(self, text: str | None) -> tuple[list[tuple[str, str]], int]:
+        """The workspace's texts as they are now, with `text` for the target."""
+        return workspace_texts(self.sources, self.target, text)
+
+    def load(self, texts: Sequence[tuple[str, str]]) -> LoadResult:
+        key = tuple(texts)
+        done = self._done.get(key)
+        if done is None:
+            from kpitrack.loading import load_texts
+
+            done = self._done[key] = load_texts(key, config=self.config, as_of=self.as_of)
+        return done
+
+    def with_target(self, text: str | None) -> LoadResult:
+        """The workspace loaded with `text` as the target's content."""
+        return self.load(self.texts(text)[0])
+
+
 def workspace_verifier(
-    sources: Sequence[tuple[str, Path]],
-    target: Path,
-    entries: Callable[[], Sequence[Measurement]],
-    *,
-    config: Config,
-    as_of: dt.date,
+    loads: WorkspaceLoads, entries: Callable[[], Sequence[Measurement]]
 ) -> Verify:
     """A Verify that loads the whole workspace with the target's old and new text.
 
-    `sources` are the workspace files as (display path, path); the target is
-    matched by its resolved path (and added when it is not among them).
     `entries` gives the entries being added (known only under the lock).
     Requires exactly the old measurements plus the new ones and no new errors;
     returns the new warnings.
     """
+    target = loads.target
 
     def verify(old: str | None, new: str) -> list[Problem]:
-        from kpitrack.loading import load_texts
-
-        texts, index = workspace_texts(sources, target, old)
-        before_ws, before = load_texts(texts, config=config, as_of=as_of)
+        texts, index = loads.texts(old)
+        before_ws, before = loads.load(texts)
         texts[index] = (texts[index][0], new)
-        after_ws, after = load_texts(texts, config=config, as_of=as_of)
+        after_ws, after = loads.load(texts)
         old_set = Counter(measurement_key(m) for m in before_ws.measurements)
         new_set = Counter(measurement_key(m) for m in after_ws.measurements)
         want = old_set + Counter(measurement_key(m) for m in entries())

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -370,3 +371,27 @@ def test_record_refuses_values_out_of_range(ws: Path, value: str, message: str) 
     assert code == 2
     assert message in err
     assert sha(ws / "measurements.yaml") == before
+
+
+def test_a_write_loads_the_workspace_only_before_and_after(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command's own load doubles as the before-check (and as import's duplicate
+    check) when the file did not change meanwhile: two full loads, not four."""
+    import kpitrack.loading as loading
+
+    calls: list[int] = []
+    real = loading._load  # every load of a workspace goes through it
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loading, "_load", counting)
+    assert run("record", "mrr", "41", "--date", "2026-02-28")[0] == 0
+    assert len(calls) == 2
+    calls.clear()
+    (ws / "in.csv").write_text(CSV)
+    assert run("import", "in.csv")[0] == 0
+    assert len(calls) == 2
+    assert len(measurements(ws)) == 1 + 1 + 3

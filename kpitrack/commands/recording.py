@@ -26,6 +26,7 @@ from kpitrack.problems import InvalidWorkspaceError, Problem, Severity, UsageErr
 
 if TYPE_CHECKING:
     from kpitrack.model import Config, Workspace
+    from kpitrack.writing import WorkspaceLoads
 
 DEFAULT_MEASUREMENTS_FILE = "measurements.yaml"
 
@@ -95,19 +96,37 @@ class Loaded:
     config: Config
     paths: list[Path]  # the workspace files, in reading order
     sources: list[tuple[str, Path]]  # (display path, path)
+    texts: list[tuple[str, str]]  # (display path, text) the workspace was loaded from
+    problems: list[Problem]  # its warnings
+    as_of: dt.date
+
+    def loads(self, target: Path) -> WorkspaceLoads:
+        """Loads of this workspace with `target`'s text replaced, starting from this one."""
+        from kpitrack.writing import WorkspaceLoads
+
+        return WorkspaceLoads(
+            self.sources,
+            target,
+            config=self.config,
+            as_of=self.as_of,
+            known=(self.texts, (self.workspace, self.problems)),
+        )
 
 
 def load_for_writing(files: Sequence[Path] | None, as_of: dt.date) -> Loaded:
     """The workspace a write is checked against; refused (check's messages) when invalid."""
-    from kpitrack.loading import load_workspace, resolve_paths
+    from kpitrack.loading import load_texts, read_files, resolve_paths
 
     config = load_config_here()
     paths = resolve_paths(files or [], config, Path.cwd())
-    workspace, problems = load_workspace(paths, config=config, as_of=as_of)
+    read = read_files(paths)
+    workspace, problems = load_texts(read, config=config, as_of=as_of)
     if any(p.is_error for p in problems):
         raise InvalidWorkspaceError(problems)
+    # Without errors every file was read, so each entry holds its text.
+    texts = [(shown, text) for shown, text in read if isinstance(text, str)]
     sources = list(zip(workspace.files, paths, strict=True))
-    return Loaded(workspace, config, paths, sources)
+    return Loaded(workspace, config, paths, sources, texts, problems, as_of)
 
 
 def _path_of(loaded: Loaded, display: str) -> Path:
@@ -195,14 +214,12 @@ def _not_read_note(files: Sequence[Path] | None, config: Config, target: Path) -
 
 
 def _existing_keys(
-    loaded: Loaded, target: Path, text: str | None, as_of: dt.date
+    loads: WorkspaceLoads, text: str | None
 ) -> Counter[tuple[str, str, str, str | None, str | None]]:
     """The measurements in the workspace with the target's current text."""
-    from kpitrack.loading import load_texts
-    from kpitrack.writing import measurement_key, workspace_texts
+    from kpitrack.writing import measurement_key
 
-    texts, _ = workspace_texts(loaded.sources, target, text)
-    workspace, _problems = load_texts(texts, config=loaded.config, as_of=as_of)
+    workspace, _problems = loads.with_target(text)
     return Counter(measurement_key(m) for m in workspace.measurements)
 
 
@@ -258,9 +275,7 @@ def record(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     target = target_for_record(loaded, kpi, to)
-    verify = workspace_verifier(
-        loaded.sources, target, lambda: [measurement], config=loaded.config, as_of=today
-    )
+    verify = workspace_verifier(loaded.loads(target), lambda: [measurement])
     result = append_measurements(target, [measurement], verify=verify)
     _print_warnings(result.warnings)
     hint = _not_read_note(files, loaded.config, target)
@@ -469,14 +484,13 @@ def import_csv(
         raise UsageError(f"{name}: {len(problems)} error(s); nothing imported")
     target = target_for_import(loaded, to)
     chosen: list[Measurement] = []
+    loads = loaded.loads(target)
 
     def plan(current: str | None) -> list[Measurement]:
-        chosen[:] = _drop_duplicates(rows, _existing_keys(loaded, target, current, today))
+        chosen[:] = _drop_duplicates(rows, _existing_keys(loads, current))
         return chosen
 
-    verify = workspace_verifier(
-        loaded.sources, target, lambda: chosen, config=loaded.config, as_of=today
-    )
+    verify = workspace_verifier(loads, lambda: chosen)
     if dry_run:
         warnings = preview_append(target, plan, verify=verify)
         skipped = len(rows) - len(chosen)
