@@ -348,7 +348,7 @@ def yaml_scalar(text: str) -> str:
     return _double_quoted(text)
 
 
-def format_number(value: float) -> str:
+def yaml_number(value: float) -> str:
     """A finite number as YAML text that reads back as the same number."""
     if isinstance(value, bool) or not math.isfinite(value):
         raise ValueError(f"not a finite number: {value!r}")
@@ -360,14 +360,14 @@ def format_number(value: float) -> str:
     return text
 
 
-def format_value(value: Value) -> str:
-    return yaml_scalar(value) if isinstance(value, str) else format_number(value)
+def yaml_value(value: Value) -> str:
+    return yaml_scalar(value) if isinstance(value, str) else yaml_number(value)
 
 
 def entry_fields(m: Measurement) -> list[tuple[str, str]]:
     """The (key, YAML text) pairs of one measurement, in canonical order."""
     fields = [("kpi", yaml_scalar(m.kpi)), ("date", m.date.isoformat())]
-    fields.append(("value", format_value(m.value)))
+    fields.append(("value", yaml_value(m.value)))
     if m.note is not None:
         fields.append(("note", yaml_scalar(m.note)))
     if m.by is not None:
@@ -764,7 +764,7 @@ def append_measurements(
 
 def measurement_key(m: Measurement) -> tuple[str, str, str, str | None, str | None]:
     """What makes two measurements the same, whatever their position."""
-    value = m.value if isinstance(m.value, str) else format_number(m.value)
+    value = m.value if isinstance(m.value, str) else yaml_number(m.value)
     return (m.kpi, m.date.isoformat(), value, m.note, m.by)
 
 
