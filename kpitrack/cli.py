@@ -94,6 +94,10 @@ FailOnOption = Annotated[
         "(e.g. off-track, at-risk, overdue). Repeatable or comma-separated.",
     ),
 ]
+AllOption = Annotated[
+    bool,
+    typer.Option("--all", help="Include archived KPIs (archived: true), which are hidden."),
+]
 
 
 def version_callback(value: bool) -> None:
@@ -172,6 +176,11 @@ def split_values(values: Sequence[str] | None) -> list[str]:
     for value in values or []:
         out.extend(v.strip() for v in value.split(",") if v.strip())
     return out
+
+
+def drop_archived(results: Sequence[KpiResult], show_all: bool) -> list[KpiResult]:
+    """Archived KPIs keep their history but leave the views, unless --all."""
+    return list(results) if show_all else [r for r in results if not r.kpi.archived]
 
 
 def filter_results(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kpitrack.cli import (
+    AllOption,
     AsOfOption,
     FailOnOption,
     FilesOption,
@@ -20,6 +21,7 @@ from kpitrack.cli import (
     TagOption,
     app,
     command,
+    drop_archived,
     emit,
     fail_on_matches,
     filter_results,
@@ -91,6 +93,7 @@ def report(
             "-o FILE is still written.",
         ),
     ] = False,
+    show_all: AllOption = False,
 ) -> None:
     """The weekly digest for cron: summary, what changed, status by objective, overdue
     reports and what needs action."""
@@ -113,6 +116,7 @@ def report(
         tags=tag,
         kpis=kpi,
     )
+    results = drop_archived(results, show_all)
     digest = build_report(workspace, as_of=day, since=start, config=config, results=results)
 
     # --quiet: when nothing needs action, print nothing and exit 0 (-o FILE is still written,

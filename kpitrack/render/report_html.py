@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape as _escape
 
-from kpitrack.evaluate import format_percent
+from kpitrack.evaluate import action_words, format_percent
 from kpitrack.model import Kpi, KpiResult, Status
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
@@ -301,7 +301,7 @@ def render_report_html(report: Report) -> str:
                 e(owner_name(r.kpi.owner)),
                 badge(r.status),
                 e(format_reasons(r)),
-                e(r.kpi.action)
+                e(action_words(r.kpi) or "")
                 if r.kpi.action
                 else (
                     '<strong style="color:#a40e26">no action plan</strong>'
