@@ -344,3 +344,4 @@ from kpitrack.commands import check as _check  # noqa: E402, F401
 from kpitrack.commands import evaluating as _evaluating  # noqa: E402, F401
 from kpitrack.commands import recording as _recording  # noqa: E402, F401
 from kpitrack.commands import report as _report  # noqa: E402, F401
+from kpitrack.commands import review as _review  # noqa: E402, F401
