@@ -24,9 +24,7 @@ def review(
     ] = None,
     note: Annotated[
         str | None,
-        typer.Option(
-            "--note", metavar="TEXT", help="One line, kept as a comment after the date."
-        ),
+        typer.Option("--note", metavar="TEXT", help="One line, kept as a comment after the date."),
     ] = None,
     files: FilesOption = None,
 ) -> None:
