@@ -366,7 +366,9 @@ CASES: list[Case] = [
         "KT113",
         TARGET + M + monthly("50", "50", "55", first=9),
         (5, 5),
-        TARGET + "    action: Call every customer whose usage dropped\n" + M
+        TARGET
+        + "    action: Call every customer whose usage dropped\n"
+        + M
         + monthly("50", "50", "55", first=9),
     ),
     # On track in the first of the last 3 months: not stuck yet.
