@@ -138,24 +138,27 @@ def check_note(note: str | None) -> str | None:
     return note.strip()
 
 
-def _entry_shape(root: Node | None, kpi_id: str) -> tuple[object, object]:
+def _entry_shape(root: Node | None, kpi_id: str) -> tuple[object, str | None]:
     """The document's shape with KPI `kpi_id`'s `last_reviewed` taken out, and that value."""
-    assert isinstance(root, Map)
-    shapes, value = [], None
+    if not isinstance(root, Map):
+        return _shape(root), None
+    shapes: list[object] = []
+    value: str | None = None
     for key, node in root.items:
-        if key.text == "kpis" and isinstance(node, Seq):
-            items = []
-            for entry in node.items:
-                found = entry.get("id") if isinstance(entry, Map) else None
-                if isinstance(entry, Map) and isinstance(found, Scalar) and found.text == kpi_id:
-                    kept = [(k, v) for k, v in entry.items if k.text != REVIEW_KEY]
-                    value = next((v.text for k, v in entry.items if k.text == REVIEW_KEY), None)
-                    items.append(("map", tuple((_shape(k), _shape(v)) for k, v in kept)))
-                else:
-                    items.append(_shape(entry))
-            shapes.append((_shape(key), ("seq", tuple(items))))
-        else:
+        if key.text != "kpis" or not isinstance(node, Seq):
             shapes.append((_shape(key), _shape(node)))
+            continue
+        items: list[object] = []
+        for entry in node.items:
+            found = entry.get("id") if isinstance(entry, Map) else None
+            if isinstance(entry, Map) and isinstance(found, Scalar) and found.text == kpi_id:
+                kept = [(k, v) for k, v in entry.items if k.text != REVIEW_KEY]
+                reviewed = entry.get(REVIEW_KEY)
+                value = reviewed.text if isinstance(reviewed, Scalar) else None
+                items.append(("map", tuple((_shape(k), _shape(v)) for k, v in kept)))
+            else:
+                items.append(_shape(entry))
+        shapes.append((_shape(key), ("seq", tuple(items))))
     return tuple(shapes), value
 
 

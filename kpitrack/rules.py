@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -660,13 +660,21 @@ def no_quantitative(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[P
             )
 
 
-def period_reports(kpi: Kpi, history: Iterable[Measurement]) -> list[Measurement]:
-    """One measurement per reported period (the later date, then the later entry),
-    oldest first; `history` is the KPI's measurements sorted by (date, order)."""
-    reports: dict[dt.date, Measurement] = {}
-    for m in history:
-        reports[period_containing(kpi.frequency, m.date).start] = m
-    return [reports[start] for start in sorted(reports)]
+def period_reports(kpi: Kpi, history: Sequence[Measurement], count: int) -> list[Measurement]:
+    """The last `count` reported periods' measurements (one per period: the later date,
+    then the later entry), oldest first. `history` is the KPI's measurements sorted by
+    (date, order); it is walked back from the end only as far as needed."""
+    reports: list[Measurement] = []
+    seen: set[dt.date] = set()
+    for m in reversed(history):
+        start = period_containing(kpi.frequency, m.date).start
+        if start in seen:
+            continue
+        if len(reports) == count:
+            break
+        seen.add(start)
+        reports.append(m)
+    return reports[::-1]
 
 
 def _histories(ws: Workspace, as_of: dt.date) -> dict[str, list[Measurement]]:
@@ -690,17 +698,20 @@ def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Pr
     from kpitrack.evaluate import evaluate_kpi  # evaluate builds on the model, not on rules
 
     histories = _histories(ws, as_of)
+    bad = (Status.OFF_TRACK, Status.AT_RISK)
+    stuck, flat = config.stuck_periods, config.flat_periods
     for kpi in ws.kpis:
         history = histories.get(kpi.id)
         if kpi.archived or not history:
             continue
-        reports = period_reports(kpi, history)
-        stuck = config.stuck_periods
+        reports = period_reports(kpi, history, max(stuck, flat))
+        # A period's status needs only the baseline entries (the first date) and its report.
+        first = _first_day(history)
         if len(reports) >= stuck and not (kpi.action or "").strip():
             last = reports[-stuck:]
-            bad = (Status.OFF_TRACK, Status.AT_RISK)
             if all(
-                evaluate_kpi(kpi, history, as_of=m.date, config=config).status in bad for m in last
+                evaluate_kpi(kpi, [*first, m], as_of=m.date, config=config).status in bad
+                for m in last
             ):
                 yield problem(
                     kpi.loc,
@@ -709,7 +720,6 @@ def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Pr
                     f"KPI '{kpi.id}' has been off track or at risk for {stuck} reported "
                     f"periods (since {last[0].date}) with no action plan: add an action",
                 )
-        flat = config.flat_periods
         if len(reports) >= flat:
             last = reports[-flat:]
             if len({kpi.position(m.value) for m in last}) == 1:
@@ -720,6 +730,14 @@ def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Pr
                     f"KPI '{kpi.id}' has not changed for {flat} reported periods "
                     f"(since {last[0].date}): review whether it still says anything",
                 )
+
+
+def _first_day(history: Sequence[Measurement]) -> list[Measurement]:
+    """The entries on the first date: they hold the baseline."""
+    n = 1
+    while n < len(history) and history[n].date == history[0].date:
+        n += 1
+    return list(history[:n])
 
 
 def past_due_active(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
