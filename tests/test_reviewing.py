@@ -340,3 +340,33 @@ def test_review_refuses_an_invalid_workspace(ws: Path) -> None:
     assert code == 2
     assert "KT016" in err
     assert sha(path) == before
+
+
+def test_concurrent_cli_reviews_and_records_all_land(ws: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    commands = [
+        ["review", "mrr", "--date", "2026-11-20", "--note", "by cron"],
+        ["review", "csat", "--date", "2026-11-21"],
+        ["record", "mrr", "95", "--date", "2026-11-22", "--to", "kpis.yaml"],
+        ["record", "mrr", "96", "--date", "2026-11-23", "--to", "kpis.yaml"],
+    ]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "kpitrack", *args],
+            cwd=ws,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in commands
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    text = (ws / "kpis.yaml").read_text()
+    reviewed, count = _load(text)
+    assert reviewed["mrr"] == dt.date(2026, 11, 20) and reviewed["csat"] == dt.date(2026, 11, 21)
+    assert "    last_reviewed: 2026-11-20  # by cron\n" in text
+    assert count == 3
+    assert temp_files(ws) == []
