@@ -319,6 +319,7 @@ def test_review_clears_review_due(ws: Path) -> None:
     [
         (["nope"], "no KPI 'nope'"),
         (["mrr", "--date", "2026-02-30"], "--date"),
+        (["mrr", "--date", "2999-01-01"], "after today"),
         (["mrr", "--note", "two\nlines"], "one line"),
         (["churn"], "flow style"),
     ],

@@ -36,6 +36,9 @@ def review(
     from kpitrack.suggest import did_you_mean
 
     day = parse_as_of(date, "--date")
+    today = parse_as_of(None)
+    if day > today:
+        raise UsageError(f"--date {day.isoformat()} is after today ({today.isoformat()})")
     try:
         text = check_note(note)
     except ValueError as exc:
