@@ -226,6 +226,8 @@ FAIL_ON_VALUES = (
     "no-action-plan",
     "past-due",
     "review-due",
+    "action-overdue",
+    "action-done-still-off-track",
     "needs-action",
 )
 

@@ -198,6 +198,16 @@ def test_actions_views_show_the_action(workspace: Path, fmt: str) -> None:
     assert "old-launch" not in out
 
 
+def test_fail_on_the_new_reasons(workspace: Path) -> None:
+    from kpitrack.cli import FAIL_ON_VALUES
+
+    assert {str(r) for r in Reason} <= set(FAIL_ON_VALUES)
+    code, _, err = invoke("actions", "--fail-on", "action-overdue")
+    assert code == 1 and "revenue" in err
+    code, _, err = invoke("status", "--fail-on", "action-done-still-off-track")
+    assert code == 1 and "pipeline" in err
+
+
 def test_actions_markdown_groups_by_action_owner(workspace: Path) -> None:
     code, out, _ = invoke("actions", "--format", "markdown")
     assert code == 0
