@@ -87,6 +87,7 @@ KPI_KEYS = {
     "grace_days": "",
     "tags": "",
     "description": "",
+    "source": "where `kpitrack collect` gets the value: sql, csv or command",
 }
 MEASUREMENT_KEYS = {
     "kpi": "the id of a KPI",
@@ -511,6 +512,12 @@ class _Builder:
         tag_list: tuple[str, ...] | None = ()
         if tags_node is not None and not rules.is_empty(tags_node):
             tag_list = rules.tags(out, tags_node, f"{what}: tags")
+        source_node = fields.get("source")
+        source = None
+        if source_node is not None and not rules.is_empty(source_node):
+            from kpitrack.sources import parse_source
+
+            source = parse_source(out, source_node, what, kind, scale or ())
 
         if (
             _has_errors(out, before)
@@ -546,6 +553,7 @@ class _Builder:
             tags=tag_list or (),
             description=description,
             loc=_loc(entry),
+            source=source,
         )
 
     def _milestones(
