@@ -134,13 +134,14 @@ def parse_source(
             if problem:
                 _err(out, fields["sql"], "KT051", f"{where}: {problem}")
         if database is not None and _URL.match(database.strip()):
-            _err(
-                out,
-                fields["database"],
-                "KT052",
-                f"{where}: database must be a name from kpitrack.toml [databases], not a "
-                "connection URL: connection strings and credentials stay out of KPI files",
-            )
+            if not _URL_WITH_PASSWORD.search(database):  # else reported above
+                _err(
+                    out,
+                    fields["database"],
+                    "KT052",
+                    f"{where}: database must be a name from kpitrack.toml [databases], not a "
+                    "connection URL: connection strings and credentials stay out of KPI files",
+                )
             database = None
     elif source_kind == "csv":
         csv_path = text("csv", required=True)
