@@ -148,12 +148,21 @@ def database_url(name: str, config: Config) -> str:
     return expand_env(url).strip()
 
 
+_SQLITE_URL = re.compile(r"sqlite(\+\w+)?://(/?)(.*)", re.DOTALL)
+
+
 def _sqlite_path(url: str, config: Config) -> Path | None:
-    """The file of a SQLite URL or plain path; None for any other URL."""
-    if url.startswith("sqlite:///"):
-        rest = url[len("sqlite:///") :]
-        path = Path(urllib.parse.unquote(rest.split("?", 1)[0]))
-    elif "://" in url or url.startswith("sqlite:"):
+    """The file of a SQLite URL (any driver) or plain path; None for another database.
+
+    Every SQLite database is opened by the standard library, read-only.
+    """
+    m = _SQLITE_URL.fullmatch(url)
+    if m is not None:
+        rest = m.group(3).split("?", 1)[0]
+        if not m.group(2) or not rest:
+            raise SourceError("a SQLite URL must name a file: sqlite:///relative or sqlite:////abs")
+        path = Path(urllib.parse.unquote(rest))
+    elif "://" in url:
         return None
     else:
         path = Path(url)

@@ -117,6 +117,21 @@ def test_backfill_max_periods_and_explicit_period(here: Path) -> None:
     assert "has not ended" in unfinished.output
 
 
+def test_concurrent_collects_write_each_value_once(here: Path) -> None:
+    make_sqlite(here / "app.db")
+    _, m = workspace(here, [kpi("signups", SIGNUPS_SQL)], toml='[databases]\napp = "app.db"\n')
+    command = [PY, "-m", "kpitrack", "collect", "--as-of", AS_OF, "--max-periods", "2"]
+    procs = [subprocess.Popen(command, cwd=here, stdout=subprocess.PIPE) for _ in range(3)]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
+    for p in procs:
+        assert p.stdout is not None
+        p.stdout.close()
+    assert [(e["kpi"], str(e["date"])) for e in entries(m)] == [
+        ("signups", "2026-11-15"),
+        ("signups", "2026-11-22"),
+    ]
+
+
 def test_dry_run_and_test_write_nothing_and_json(here: Path) -> None:
     make_sqlite(here / "app.db")
     _, m = workspace(here, [kpi("signups", SIGNUPS_SQL)], toml='[databases]\napp = "app.db"\n')
@@ -212,6 +227,28 @@ def test_database_url_from_environment(here: Path, monkeypatch: pytest.MonkeyPat
     assert entries(m)[0]["value"] == 12
     monkeypatch.setenv("X", "1")
     assert expand_env("a${X}b") == "a1b"
+
+
+def test_qualitative_and_progress_values(here: Path) -> None:
+    make_sqlite(here / "app.db")
+    qualitative = (
+        "  - id: mood\n    name: mood\n    measure: weekly team survey median answer\n"
+        "    kind: qualitative\n    scale: [bad, ok, good]\n    target: good\n"
+        "    frequency: weekly\n    owner: ops\n    source:\n"
+        '      sql: "SELECT 3"\n      database: app\n      scale_map: {1: bad, 2: ok, 3: good}\n'
+    )
+    progress = (
+        "  - id: rollout\n    name: rollout\n    measure: percent of hosts on the new kernel\n"
+        "    kind: progress\n    frequency: weekly\n    owner: ops\n    source:\n"
+        '      sql: "SELECT 140"\n      database: app\n'
+    )
+    _, m = workspace(
+        here, [qualitative, progress], toml='[databases]\napp = "sqlite+pysqlite:///app.db"\n'
+    )
+    result = run()
+    assert result.exit_code == 1
+    assert "KPI 'rollout' 2026-W47 (sql: app): the source gave 140, outside 0-100" in result.output
+    assert [(e["kpi"], e["value"]) for e in entries(m)] == [("mood", "good")]
 
 
 # ---------------------------------------------------------------- CSV
@@ -336,7 +373,13 @@ def test_check_reports_located_source_problems(here: Path) -> None:
         "error KT056 KPI 'q': source: a qualitative KPI's source needs a scale_map",
     ):
         assert line in out, out
-    assert out.count("KT052") == 1  # one problem per credential, not one per rule
+    assert out.count("KT052") == 1
+    (here / "deploys.csv").unlink()
+    missing = CliRunner().invoke(app, ["check"]).stdout
+    assert [line for line in missing.splitlines() if "KT120" in line] == [
+        "kpis.yaml:35:12: warning KT120 KPI 'd': source: CSV file deploys.csv does not exist "
+        "(yet); collect will fail until it does"
+    ]
 
 
 @pytest.mark.parametrize(
