@@ -163,13 +163,14 @@ def collect(
         if kpi.source is None:
             raise UsageError(f"--kpi: KPI '{kpi_id}' has no source to collect from")
     chosen = [k for k in workspace.kpis if k.source is not None and (not ids or k.id in ids)]
+    if not chosen:
+        print("no KPI has a source: nothing to collect", file=sys.stderr)
 
     outcomes: list[Outcome] = []
     for kpi in chosen:
-        if test:
-            base = wanted_period.end if wanted_period else day - dt.timedelta(days=1)
+        if test:  # the latest ended period (or --period's), whatever it holds
             periods = [
-                period_containing(kpi.frequency, base)
+                period_containing(kpi.frequency, wanted_period.end)
                 if wanted_period
                 else period_containing(kpi.frequency, day).previous()
             ]
