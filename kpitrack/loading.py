@@ -512,11 +512,12 @@ class _Builder:
         tag_list: tuple[str, ...] | None = ()
         if tags_node is not None and not rules.is_empty(tags_node):
             tag_list = rules.tags(out, tags_node, f"{what}: tags")
+        from kpitrack.sources import credential_problems, parse_source
+
+        credential_problems(out, entry, what)
         source_node = fields.get("source")
         source = None
         if source_node is not None and not rules.is_empty(source_node):
-            from kpitrack.sources import parse_source
-
             source = parse_source(out, source_node, what, kind, scale or ())
 
         if (

@@ -48,21 +48,28 @@ def _scalars(node: Node) -> list[Scalar]:
     return [s for k, v in node.items for s in (k, *_scalars(v))]
 
 
-def parse_source(
-    out: list[Problem], node: Node, what: str, kind: Kind | None, scale: Sequence[str]
-) -> Source | None:
-    """The `source` mapping of a KPI; problems go to `out` (KT050-KT057)."""
-    before = len(out)
-    where = f"{what}: source"
-    for scalar in _scalars(node):
-        if _URL_WITH_PASSWORD.search(scalar.text):
+def credential_problems(out: list[Problem], entry: Node, what: str) -> None:
+    """KT052: a URL with a password anywhere in a KPI's definition."""
+    for scalar in _scalars(entry):
+        if "://" in scalar.text and _URL_WITH_PASSWORD.search(scalar.text):
             _err(
                 out,
                 scalar,
                 "KT052",
-                f"{where}: a connection URL with a password in a KPI file; name a database "
-                "from kpitrack.toml [databases] (or ${ENV_VARIABLE} there) instead",
+                f"{what}: a URL with a password in a KPI file; credentials belong in "
+                "kpitrack.toml [databases] (or ${ENV_VARIABLE} there), never in KPI files",
             )
+
+
+def parse_source(
+    out: list[Problem], node: Node, what: str, kind: Kind | None, scale: Sequence[str]
+) -> Source | None:
+    """The `source` mapping of a KPI; problems go to `out` (KT050, KT051, KT054-KT057).
+
+    A URL with a password is reported by `credential_problems` (on the whole KPI).
+    """
+    before = len(out)
+    where = f"{what}: source"
     if not isinstance(node, Map):
         _err(
             out,
@@ -134,7 +141,7 @@ def parse_source(
             if problem:
                 _err(out, fields["sql"], "KT051", f"{where}: {problem}")
         if database is not None and _URL.match(database.strip()):
-            if not _URL_WITH_PASSWORD.search(database):  # else reported above
+            if not _URL_WITH_PASSWORD.search(database):  # else credential_problems did
                 _err(
                     out,
                     fields["database"],

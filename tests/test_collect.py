@@ -363,7 +363,7 @@ def test_check_reports_located_source_problems(here: Path) -> None:
     assert result.exit_code == 1
     out = result.stdout
     for line in (
-        "kpis.yaml:10:17: error KT052 KPI 'a': source: a connection URL with a password",
+        "kpis.yaml:10:17: error KT052 KPI 'a': a URL with a password in a KPI file",
         "kpis.yaml:19:17: error KT053 KPI 'b': source: unknown database 'ap' (did you mean 'app'?)",
         "kpis.yaml:27:16: error KT054 KPI 'c': source: command must be a non-empty list",
         "kpis.yaml:36:20: error KT055 KPI 'd': source: deploys.csv has no column 'day'",

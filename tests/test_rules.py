@@ -307,6 +307,12 @@ CASES: list[Case] = [
         (14, 17),
         TARGET + SQL,
     ),
+    Case(
+        "KT052",
+        TARGET + "    description: dashboard at https://bob:hunter2@bi.example.com/d/1\n",
+        (12, 18),
+        TARGET + "    description: dashboard at https://bi.example.com/d/1\n",
+    ),
     Case("KT054", TARGET + "    source:\n      command: ./count --week\n", (13, 16), TARGET),
     Case(
         "KT056",
