@@ -251,6 +251,23 @@ def test_qualitative_and_progress_values(here: Path) -> None:
     assert [(e["kpi"], e["value"]) for e in entries(m)] == [("mood", "good")]
 
 
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[databases]\napp = 5\n", "[databases] must map names to connection URLs"),
+        ("allow_commands = 'yes'\n", "'allow_commands' must be true or false"),
+        ("collect_timeout = 0\n", "'collect_timeout' must be a number of seconds"),
+    ],
+)
+def test_bad_collect_settings_are_usage_errors(here: Path, toml: str, message: str) -> None:
+    _, m = workspace(here, [kpi("signups", SIGNUPS_SQL)], toml=toml)
+    before = m.read_bytes()
+    result = run()
+    assert result.exit_code == 2
+    assert message in result.output
+    assert m.read_bytes() == before
+
+
 # ---------------------------------------------------------------- CSV
 
 

@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from kpitrack.cli import AsOfOption, FilesOption, app, command, parse_as_of, split_values
+from kpitrack.cli import FilesOption, app, command, parse_as_of, split_values
 from kpitrack.commands.recording import ToOption, load_for_writing, shown, target_for_import
 from kpitrack.model import Kpi, Measurement, Value, Workspace
 from kpitrack.periods import Period
@@ -108,6 +108,7 @@ def collect(
         int,
         typer.Option(
             "--max-periods",
+            metavar="N",
             min=1,
             max=366,
             help="Backfill: look back this many ended periods for missing values.",
@@ -128,7 +129,14 @@ def collect(
         CollectFormat, typer.Option("--format", help="text, or json: what was collected.")
     ] = CollectFormat.TEXT,
     to: ToOption = None,
-    as_of: AsOfOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="DATE",
+            help="Collect as of this date: periods that ended before it. Default: today.",
+        ),
+    ] = None,
     files: FilesOption = None,
 ) -> None:
     """Collect due values from each KPI's source (sql, csv, command) and append them.
