@@ -107,12 +107,17 @@ def to_value(kpi: Kpi, source: Source, raw: object) -> Value:
     else:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
         text = text.strip()
-        if not _NUMBER.fullmatch(text):
+        if len(text) > 64 or not _NUMBER.fullmatch(text):
             shown = text if len(text) <= 40 else text[:37] + "..."
             raise SourceError(f"the source gave {shown!r}, not a number")
         number = float(text) if any(c in text for c in ".eE") else int(text)
-    if not in_range(float(number)):
-        raise SourceError(f"the source gave {number!r}, not a finite number of at most 1e15")
+    try:
+        finite = in_range(float(number))
+    except OverflowError:  # an integer too large for a float
+        finite = False
+    if not finite:
+        shown = repr(number) if len(repr(number)) <= 40 else repr(number)[:37] + "..."
+        raise SourceError(f"the source gave {shown}, not a finite number of at most 1e15")
     if kpi.kind is Kind.PROGRESS and not 0 <= number <= 100:
         raise SourceError(f"the source gave {number!r}, outside 0-100 (percent done)")
     return number
@@ -282,6 +287,10 @@ def _run_sqlalchemy(url: str, sql: str, params: Params, timeout: float) -> objec
         exc = failure[0]
         if isinstance(exc, SourceError):
             raise exc
+        if isinstance(exc, ImportError):
+            raise SourceError(f"the database driver is not installed: {exc}") from None
+        if isinstance(exc, sqlalchemy.exc.NoSuchModuleError | sqlalchemy.exc.ArgumentError):
+            raise SourceError(f"unsupported database URL: {exc}") from None
         message = _db_message(exc)
         if "statement timeout" in message or "canceling statement" in message:
             raise SourceError(f"the query timed out after {timeout:g} s") from None

@@ -335,6 +335,8 @@ def test_command_runs_only_when_kpitrack_toml_allows_it(here: Path) -> None:
         ("import time; time.sleep(30)", "timed out after 1 s"),
         ("import sys; print(len(sys.stdin.read()))", None),  # no stdin: reads nothing
         ("print(1); print(2)", "exactly one number"),
+        ("print('9' * 5000)", "not a number"),
+        ("print('1e400')", "not a finite number"),
     ],
 )
 def test_command_failures(here: Path, program: str, message: str | None) -> None:

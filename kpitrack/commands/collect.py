@@ -281,10 +281,8 @@ def collect(
         print(line, file=sys.stderr)
     for o in failed:
         name = o.kpi.source.name if o.kpi.source else "no source"
-        print(
-            f"kpitrack: collect: KPI '{o.kpi.id}' {o.period.label} ({name}): {o.error}",
-            file=sys.stderr,
-        )
+        line = f"kpitrack: collect: KPI '{o.kpi.id}' {o.period.label} ({name}): {o.error}"
+        print(line.replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
     sys.stdout.flush()
     if failed:
         raise typer.Exit(int(ExitCode.PROBLEMS))
