@@ -82,6 +82,7 @@ table.cards td {{ text-align: center; padding: 10px 4px; width: 20%; }}
 @media screen and (max-width: {NARROW - 1}px) {{
   body {{ padding: 12px; }}
   table.grid, table.grid > tbody, table.grid > tbody > tr {{ display: block; width: auto; }}
+  table.grid {{ border: none; }}
   table.grid > tbody > tr.head {{ display: none; }}
   table.grid > tbody > tr {{ border: 1px solid #d0d7de; border-radius: 6px;
     margin: 0 0 10px 0; padding: 6px 0; }}
