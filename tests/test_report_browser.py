@@ -82,16 +82,19 @@ def sample_report() -> Report:
 def long_text_report() -> Report:
     """Long names, ids, owners and action plans: the worst case for a phone."""
     base = build_workspace()
+    long_id = {k.id: f"{k.id}-p95-checkout-latency-eu" for k in base.kpis}
     kpis = tuple(
         dataclasses.replace(
             k,
+            id=long_id[k.id],
             name=f"{k.name} measured across every region and channel, monthly rolling",
             owner=(k.owner or "ops") + " and customer-experience-operations",
             action=("Escalate to the steering group; " * 6).strip() if k.action else None,
         )
         for k in base.kpis
     )
-    workspace = Workspace(kpis=kpis, measurements=base.measurements, objectives=base.objectives)
+    measurements = tuple(dataclasses.replace(m, kpi=long_id[m.kpi]) for m in base.measurements)
+    workspace = Workspace(kpis=kpis, measurements=measurements, objectives=base.objectives)
     return build_report(workspace, as_of=AS_OF, since=SINCE, config=CONFIG)
 
 
@@ -137,7 +140,7 @@ MEASURE = """
 () => {
   const W = window.innerWidth;
   const out = {scrollWidth: document.documentElement.scrollWidth, innerWidth: W,
-               outside: [], ids: [], labels: [], overlaps: [], overflowing: []};
+               outside: [], broken: [], ids: [], labels: [], overlaps: [], overflowing: []};
   const shown = (r) => r.width > 0 && r.height > 0;
   const inside = (r) => r.left >= -0.5 && r.right <= W + 0.5;
   const name = (el) => (el.textContent || "").trim().slice(0, 40);
@@ -148,6 +151,7 @@ MEASURE = """
       out.outside.push(name(el));
     } else if (el.classList.contains("id")) {
       out.ids.push(name(el));
+      if (el.getClientRects().length !== 1) out.broken.push(name(el));
     } else {
       out.labels.push(name(el));
     }
@@ -195,6 +199,7 @@ def test_layout_at_width(
         page.close()
     assert m["scrollWidth"] <= m["innerWidth"], f"horizontal overflow at {width}px"
     assert m["outside"] == [], "ids or status pills outside the viewport"
+    assert m["broken"] == [], "ids broken over two lines"
     assert m["overlaps"] == []
     assert m["overflowing"] == [], "cell content wider than its cell"
     assert {r.kpi.id for r in report.results} <= set(m["ids"])
@@ -231,3 +236,24 @@ def test_without_style_and_svg_everything_is_still_text(
     for r in report.needs_action:
         assert (one_line(r.kpi.action) if r.kpi.action else "") in text
     assert "no action plan" in text or all(r.kpi.action for r in report.needs_action)
+
+
+PRINTED = """
+() => [...document.querySelectorAll("table.grid")].map((t) => getComputedStyle(t).display)
+"""
+
+
+def test_print_keeps_the_tables_at_any_width(
+    browser: Any, pages: dict[str, tuple[Report, Path]]
+) -> None:
+    """Cards are for narrow screens only: on paper every KPI table stays a table."""
+    _, path = pages["sample"]
+    page = browser.new_page()
+    try:
+        page.set_viewport_size({"width": 390, "height": 900})
+        page.goto(path.as_uri())
+        assert set(page.evaluate(PRINTED)) == {"block"}
+        page.emulate_media(media="print")
+        assert set(page.evaluate(PRINTED)) == {"table"}
+    finally:
+        page.close()
