@@ -20,6 +20,8 @@ KNOWN_KEYS = {
     "databases": "collect: database name = connection URL or SQLite path (${ENV} expanded)",
     "allow_commands": "collect: whether `command` sources may run",
     "collect_timeout": "collect: seconds a source may take (default 30)",
+    "mail_to": "recipients of `report --format email` (an address or a list)",
+    "mail_from": "sender of `report --format email`",
 }
 
 
@@ -92,6 +94,7 @@ def _config_from(data: dict[str, Any], path: Path) -> Config:
         or not 0 < collect_timeout <= 3600
     ):
         raise UsageError(f"{path}: 'collect_timeout' must be a number of seconds from 0 to 3600")
+    mail_to, mail_from = _mail(data, path)
     return Config(
         files=tuple(files),
         measurements_file=measurements_file,
@@ -102,7 +105,22 @@ def _config_from(data: dict[str, Any], path: Path) -> Config:
         allow_commands=allow_commands,
         collect_timeout=float(collect_timeout),
         root=str(path.parent),
+        mail_to=mail_to,
+        mail_from=mail_from,
     )
+
+
+def _mail(data: dict[str, Any], path: Path) -> tuple[tuple[str, ...], str | None]:
+    """`mail_to` (an address or a list) and `mail_from`; checked as addresses when used."""
+    mail_to = data.get("mail_to", [])
+    if isinstance(mail_to, str):
+        mail_to = [mail_to]
+    if not isinstance(mail_to, list) or not all(isinstance(a, str) and a for a in mail_to):
+        raise UsageError(f"{path}: 'mail_to' must be a mail address or a list of them")
+    mail_from = data.get("mail_from")
+    if mail_from is not None and (not isinstance(mail_from, str) or not mail_from):
+        raise UsageError(f"{path}: 'mail_from' must be a mail address")
+    return tuple(mail_to), mail_from
 
 
 def _int(

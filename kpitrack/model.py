@@ -230,6 +230,9 @@ class Config:
     collect_timeout: float = 30.0
     # The folder holding kpitrack.toml; relative paths in it are resolved from here.
     root: str | None = None
+    # Defaults for `report --format email`: To and From.
+    mail_to: tuple[str, ...] = ()
+    mail_from: str | None = None
 
 
 @dataclass(frozen=True)
