@@ -25,7 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from generate import AS_OF, generate, kpi_ids  # noqa: E402
+from generate import AS_OF, kpi_ids  # noqa: E402
 
 PY = sys.executable
 KPITRACK = [PY, "-m", "kpitrack"]
@@ -102,7 +102,13 @@ def workspace(data: Path, measurements: int, kpis: int) -> Path:
     if not (out / "done").exists():
         if out.exists():
             shutil.rmtree(out)
-        generate(out, kpis=kpis, measurements=measurements)
+        # In a child process: a runner grown by a big generation would pass its peak
+        # RSS on to every command it starts (ru_maxrss survives fork and exec).
+        subprocess.run(
+            [PY, str(HERE / "generate.py"), "--kpis", str(kpis),
+             "--measurements", str(measurements), "--out", str(out)],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
         (out / "done").write_text("ok\n")
     return ws
 
