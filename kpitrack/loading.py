@@ -245,8 +245,17 @@ def load_texts(
     sources: Sequence[tuple[str, str | Problem]], *, config: Config, as_of: dt.date
 ) -> tuple[Workspace, list[Problem]]:
     """Load (display path, text) pairs: pure, no disk I/O. A Problem in place of a
-    text stands for a file that could not be read (see read_files)."""
-    return _load(list(sources), config=config, as_of=as_of)
+    text stands for a file that could not be read (see read_files).
+
+    The writers load the workspace again with only the target file's text changed:
+    each file's parse is remembered by its exact text for those loads, so the
+    unchanged files are not parsed twice."""
+    global _REMEMBERED
+    parses: dict[tuple[str, str], _Parsed] = {}
+    try:
+        return _load(list(sources), config=config, as_of=as_of, parses=parses)
+    finally:
+        _REMEMBERED = parses
 
 
 def load_valid_workspace(paths: Sequence[Path], *, config: Config, as_of: dt.date) -> Workspace:
@@ -260,22 +269,48 @@ def load_valid_workspace(paths: Sequence[Path], *, config: Config, as_of: dt.dat
 # ---------------------------------------------------------------- building the model
 
 
+# A file's parse: the fast reader's (root, rows), or the full reader's (root, problems),
+# or the fatal problem that stopped it.
+_Parsed = tuple[Node | None, list[Row]] | tuple[Node | None, list[Problem], None] | Problem
+# The last load_texts' parses, by (display path, text).
+_REMEMBERED: dict[tuple[str, str], _Parsed] = {}
+
+
 def _load(
-    sources: Sequence[tuple[str, str | Problem]], *, config: Config, as_of: dt.date
+    sources: Sequence[tuple[str, str | Problem]],
+    *,
+    config: Config,
+    as_of: dt.date,
+    parses: dict[tuple[str, str], _Parsed] | None = None,
 ) -> tuple[Workspace, list[Problem]]:
     # Nodes and model objects are acyclic: with a million of them alive, the cyclic
     # collector's full passes would cost more than the loading itself.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load_all(sources, config=config, as_of=as_of)
+        return _load_all(sources, config=config, as_of=as_of, parses=parses)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
+def _parse_file(display: str, text: str, texts: dict[str, str]) -> _Parsed:
+    fast = parse_rows(text, display, texts)
+    if fast is not None:
+        return fast
+    try:
+        root, found = parse(text, display)
+    except YamlFatal as exc:
+        return exc.problem
+    return root, found, None
+
+
 def _load_all(
-    sources: Sequence[tuple[str, str | Problem]], *, config: Config, as_of: dt.date
+    sources: Sequence[tuple[str, str | Problem]],
+    *,
+    config: Config,
+    as_of: dt.date,
+    parses: dict[tuple[str, str], _Parsed] | None = None,
 ) -> tuple[Workspace, list[Problem]]:
     out: list[Problem] = []
     sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
@@ -288,19 +323,22 @@ def _load_all(
             out.append(text)
             complete = False
             continue
-        fast = parse_rows(text, display, texts)
-        if fast is not None:
-            root, rows = fast
+        parsed = _REMEMBERED.get((display, text)) if parses is not None else None
+        if parsed is None:
+            parsed = _parse_file(display, text, texts)
+        if parses is not None:
+            parses[display, text] = parsed
+        if isinstance(parsed, Problem):
+            out.append(parsed)
+            complete = False
+            continue
+        if len(parsed) == 2:
+            root, rows = parsed
             if rows:
                 measured.append(_RowFile(display, text, rows))
             _collect(root, sections, out)
             continue
-        try:
-            root, found = parse(text, display)
-        except YamlFatal as exc:
-            out.append(exc.problem)
-            complete = False
-            continue
+        root, found, _ = parsed
         out.extend(found)
         before = len(sections["measurements"])
         _collect(root, sections, out)

@@ -151,3 +151,30 @@ def test_generated_workspaces_agree(files: list[list[str]], kpis_first: bool, ex
     sources[-1] = (sources[-1][0], sources[-1][1] + extra)
     kpis = ("kpis.yaml", KPIS)
     assert_same([kpis, *sources] if kpis_first else [*sources, kpis])
+
+
+def test_remembered_parses_follow_the_exact_text() -> None:
+    """load_texts reuses the last load's parse of an unchanged file, never of a changed one."""
+    good = KPIS + "measurements:\n  - {kpi: n, date: 2026-01-31, value: 5}\n"
+    bad = KPIS + "measurements:\n  - {kpi: n, date: 2026-01-31, value: five}\n"
+    other = ("m.yaml", "measurements:\n  - {kpi: p, date: 2026-02-28, value: 40}\n")
+    for text, errors, count in ((good, 0, 2), (bad, 1, 1), (bad, 1, 1), (good, 0, 2)):
+        ws, problems = loading.load_texts(
+            [("kpis.yaml", text), other], config=Config(), as_of=AS_OF
+        )
+        assert len([p for p in problems if p.is_error]) == errors
+        assert len(ws.measurements) == count
+        if errors:
+            error = next(p for p in problems if p.is_error)
+            assert (error.line, error.column, error.code) == (12, 39, "KT016")
+    # A changed file under the same name, and a file renamed with the same text.
+    ws, _ = loading.load_texts(
+        [("kpis.yaml", good), ("m.yaml", other[1].replace("40", "41"))],
+        config=Config(),
+        as_of=AS_OF,
+    )
+    assert [m.value for m in ws.measurements] == [5.0, 41.0]
+    ws, _ = loading.load_texts(
+        [("kpis.yaml", good), ("n.yaml", other[1])], config=Config(), as_of=AS_OF
+    )
+    assert ws.measurements[-1].loc.path == "n.yaml"
