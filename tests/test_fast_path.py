@@ -21,7 +21,7 @@ from kpitrack.yamlnodes import parse_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2026, 11, 25)
-EXAMPLES = 300 if os.environ.get("CI") == "true" else 60
+EXAMPLES = 500 if os.environ.get("CI") == "true" else 100
 
 
 def both(sources: Sequence[tuple[str, str]]) -> tuple[tuple[Workspace, list[Problem]], ...]:
