@@ -277,7 +277,7 @@ _REMEMBERED: dict[tuple[str, str], _Parsed] = {}
 
 
 def _load(
-    sources: Sequence[tuple[str, str | Problem]],
+    sources: list[tuple[str, str | Problem]],
     *,
     config: Config,
     as_of: dt.date,
@@ -306,7 +306,7 @@ def _parse_file(display: str, text: str, texts: dict[str, str]) -> _Parsed:
 
 
 def _load_all(
-    sources: Sequence[tuple[str, str | Problem]],
+    sources: list[tuple[str, str | Problem]],
     *,
     config: Config,
     as_of: dt.date,
@@ -318,7 +318,11 @@ def _load_all(
     measured: list[list[Map] | _RowFile] = []
     complete = True  # every file was read; otherwise unknown references may be defined there
     texts: dict[str, str] = {}  # one string per distinct KPI id, date, note, author
-    for display, text in sources:
+    files = tuple(display for display, _ in sources)
+    for index, (display, text) in enumerate(sources):
+        # The list is this load's own: a text no longer needed is let go as soon as
+        # possible (a row file keeps its own until its rows are checked).
+        sources[index] = (display, "")
         if isinstance(text, Problem):
             out.append(text)
             complete = False
@@ -352,7 +356,7 @@ def _load_all(
         objectives=tuple(objectives),
         kpis=tuple(kpis),
         measurements=tuple(measurements),
-        files=tuple(display for display, _ in sources),
+        files=files,
     )
     out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
     return workspace, sort_problems(out)
@@ -690,7 +694,7 @@ class _Builder:
             if type(source) is _RowFile:
                 if self._rows(source, result, dates, order):
                     order += len(source.rows)
-                    source.rows = []  # rows and measurements of every file never coexist
+                    source.rows, source.text = [], ""  # rows never coexist with the model
                     continue
                 entries = source.entries()
             else:
