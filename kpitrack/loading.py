@@ -90,6 +90,7 @@ KPI_KEYS = {
     "grace_days": "",
     "tags": "",
     "description": "",
+    "source": "where `kpitrack collect` gets the value: sql, csv or command",
 }
 MEASUREMENT_KEYS = {
     "kpi": "the id of a KPI",
@@ -588,6 +589,13 @@ class _Builder:
         tag_list: tuple[str, ...] | None = ()
         if tags_node is not None and not rules.is_empty(tags_node):
             tag_list = rules.tags(out, tags_node, f"{what}: tags")
+        from kpitrack.sources import credential_problems, parse_source
+
+        credential_problems(out, entry, what)
+        source_node = fields.get("source")
+        source = None
+        if source_node is not None and not rules.is_empty(source_node):
+            source = parse_source(out, source_node, what, kind, scale or ())
 
         if (
             _has_errors(out, before)
@@ -623,6 +631,7 @@ class _Builder:
             tags=tag_list or (),
             description=description,
             loc=_loc(entry),
+            source=source,
         )
 
     def _milestones(

@@ -81,6 +81,14 @@ RULES: dict[str, Rule] = {
         Rule("KT036", ERROR, "tags is not a list of text"),
         Rule("KT037", ERROR, "bad scale: not a list of at least two distinct labels"),
         Rule("KT038", ERROR, "start is after due"),
+        Rule("KT050", ERROR, "a source that is not one well-formed sql, csv or command source"),
+        Rule("KT051", ERROR, "source SQL that is not one read-only SELECT/WITH statement"),
+        Rule("KT052", ERROR, "a connection URL or password in a KPI file"),
+        Rule("KT053", ERROR, "source database not named in kpitrack.toml [databases]"),
+        Rule("KT054", ERROR, "source command that is not a list of program and arguments"),
+        Rule("KT055", ERROR, "source CSV file unreadable or without the named column"),
+        Rule("KT056", ERROR, "qualitative KPI's source without a valid scale_map"),
+        Rule("KT057", ERROR, "source timeout that is not a number of seconds (0-3600]"),
         Rule("KT101", WARNING, "KPI without an owner"),
         Rule("KT102", WARNING, "KPI without an objective"),
         Rule("KT103", WARNING, "owner with more KPIs than the focus limit"),
@@ -90,6 +98,8 @@ RULES: dict[str, Rule] = {
         Rule("KT107", WARNING, "measure too vague to reproduce (fewer than three words)"),
         Rule("KT108", WARNING, "milestone that moves away from the target"),
         Rule("KT109", WARNING, "scale given for a KPI that is not qualitative (ignored)"),
+        Rule("KT120", WARNING, "source CSV file does not exist (yet)"),
+        Rule("KT121", WARNING, "command source while kpitrack.toml does not allow commands"),
     )
 }
 
