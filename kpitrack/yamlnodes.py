@@ -217,7 +217,7 @@ def parse_rows(
     try:
         problems: list[Problem] = []
         root = _build(yaml.parse(text, Loader=_Loader), path, MAX_DEPTH, problems, rows, texts)
-    except (_Fallback, YamlFatal, yaml.YAMLError, ValueError, RecursionError):
+    except (_Fallback, YamlFatal, yaml.YAMLError, ValueError, RecursionError, MemoryError):
         return None
     finally:
         if gc_was_enabled:
