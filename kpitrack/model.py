@@ -72,7 +72,7 @@ class Reason(StrEnum):
     NO_DATA = "no-data"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Location:
     """Where something was written: 1-based line and column."""
 
@@ -181,7 +181,7 @@ class Kpi:
         return position
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million of them must fit in little memory
 class Measurement:
     kpi: str
     date: dt.date
