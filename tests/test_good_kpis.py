@@ -257,3 +257,17 @@ def test_config_refuses_bad_lint_periods(tmp_path: Path, text: str) -> None:
     path.write_text(text)
     with pytest.raises(UsageError, match="periods"):
         read_config(path)
+
+
+def test_the_email_report_shows_the_action(workspace: Path) -> None:
+    import email
+    import email.policy
+
+    code, out, err = invoke("report", "--format", "email", "--to", "team@example.com")
+    assert code == 0, err
+    message = email.message_from_string(out, policy=email.policy.default)
+    parts = [p.get_content() for p in message.walk() if p.get_content_maintype() == "text"]
+    assert len(parts) == 2
+    for part in parts:
+        assert "Ana" in part and "2026-11-15" in part
+        assert "old-launch" not in part
