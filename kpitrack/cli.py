@@ -94,6 +94,10 @@ FailOnOption = Annotated[
         "(e.g. off-track, at-risk, overdue). Repeatable or comma-separated.",
     ),
 ]
+AllOption = Annotated[
+    bool,
+    typer.Option("--all", help="Include archived KPIs (archived: true), which are hidden."),
+]
 
 
 def version_callback(value: bool) -> None:
@@ -174,6 +178,11 @@ def split_values(values: Sequence[str] | None) -> list[str]:
     return out
 
 
+def drop_archived(results: Sequence[KpiResult], show_all: bool) -> list[KpiResult]:
+    """Archived KPIs keep their history but leave the views, unless --all."""
+    return list(results) if show_all else [r for r in results if not r.kpi.archived]
+
+
 def filter_results(
     results: Sequence[KpiResult],
     workspace: Workspace,
@@ -217,6 +226,8 @@ FAIL_ON_VALUES = (
     "no-action-plan",
     "past-due",
     "review-due",
+    "action-overdue",
+    "action-done-still-off-track",
     "needs-action",
 )
 
@@ -336,3 +347,4 @@ from kpitrack.commands import collect as _collect  # noqa: E402, F401
 from kpitrack.commands import evaluating as _evaluating  # noqa: E402, F401
 from kpitrack.commands import recording as _recording  # noqa: E402, F401
 from kpitrack.commands import report as _report  # noqa: E402, F401
+from kpitrack.commands import review as _review  # noqa: E402, F401

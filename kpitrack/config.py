@@ -17,6 +17,8 @@ KNOWN_KEYS = {
     "grace_days": "days after a period ends before its report is overdue",
     "at_risk_tolerance": "fraction of |expected| a KPI may fall short and still be at risk",
     "focus_limit": "most KPIs per owner or objective before a warning",
+    "stuck_periods": "periods off track or at risk without an action plan before a warning",
+    "flat_periods": "periods with an unchanged value before a warning",
     "databases": "collect: database name = connection URL or SQLite path (${ENV} expanded)",
     "allow_commands": "collect: whether `command` sources may run",
     "collect_timeout": "collect: seconds a source may take (default 30)",
@@ -68,6 +70,8 @@ def _config_from(data: dict[str, Any], path: Path) -> Config:
         raise UsageError(f"{path}: 'measurements_file' must be a path")
     grace_days = _int(data, "grace_days", 3, path, minimum=0, maximum=MAX_GRACE_DAYS)
     focus_limit = _int(data, "focus_limit", 7, path, minimum=1)
+    stuck_periods = _int(data, "stuck_periods", 3, path, minimum=1, maximum=1000)
+    flat_periods = _int(data, "flat_periods", 6, path, minimum=2, maximum=1000)
     tolerance = data.get("at_risk_tolerance", 0.10)
     if (
         isinstance(tolerance, bool)
@@ -101,6 +105,8 @@ def _config_from(data: dict[str, Any], path: Path) -> Config:
         grace_days=grace_days,
         at_risk_tolerance=float(tolerance),
         focus_limit=focus_limit,
+        stuck_periods=stuck_periods,
+        flat_periods=flat_periods,
         databases=tuple(databases.items()),
         allow_commands=allow_commands,
         collect_timeout=float(collect_timeout),

@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 
 from kpitrack.model import (
+    ActionStatus,
     Config,
     Direction,
     Kind,
@@ -35,6 +36,7 @@ EPSILON = 1e-9
 
 __all__ = [
     "STATUS_ORDER",
+    "action_words",
     "evaluate",
     "evaluate_kpi",
     "expected_position",
@@ -267,6 +269,11 @@ def _reasons(
         reasons.append(Reason.REVIEW_DUE)
     if status is Status.NO_DATA:
         reasons.append(Reason.NO_DATA)
+    plan = kpi.action_plan
+    if plan is not None and plan.status is ActionStatus.OPEN and plan.due and plan.due < as_of:
+        reasons.append(Reason.ACTION_OVERDUE)
+    if plan is not None and plan.status is ActionStatus.DONE and status is Status.OFF_TRACK:
+        reasons.append(Reason.ACTION_DONE_STILL_OFF_TRACK)
     return tuple(reasons)
 
 
@@ -345,6 +352,18 @@ def format_value(kpi: Kpi, value: Value | None, *, unit: bool = False) -> str:
     if unit and kpi.unit:
         return f"{text}%" if kpi.unit == "%" else f"{text} {kpi.unit}"
     return text
+
+
+def action_words(kpi: Kpi) -> str | None:
+    """The action plan for people: `plan`, or `plan (owner Ana, due 2026-12-01, done)`."""
+    plan = kpi.action_plan
+    if plan is None:
+        return kpi.action
+    details = [f"owner {plan.owner}"] if plan.owner else []
+    if plan.due is not None:
+        details.append(f"due {plan.due.isoformat()}")
+    details.append(str(plan.status))
+    return f"{plan.plan} ({', '.join(details)})"
 
 
 def status_sentence(result: KpiResult) -> str:

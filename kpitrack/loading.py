@@ -87,6 +87,7 @@ KPI_KEYS = {
     "review": "",
     "last_reviewed": "",
     "action": "",
+    "archived": "",
     "grace_days": "",
     "tags": "",
     "description": "",
@@ -98,6 +99,12 @@ MEASUREMENT_KEYS = {
     "value": "the measured value",
     "note": "",
     "by": "",
+}
+ACTION_KEYS = {
+    "plan": "what will be done",
+    "owner": "",
+    "due": "",
+    "status": "",
 }
 MILESTONE_KEYS = {"date": "when the staged target holds", "target": "the staged target"}
 
@@ -579,7 +586,14 @@ class _Builder:
             )
         owner = _text(fields, "owner", what, out)
         unit = _text(fields, "unit", what, out)
-        action = _text(fields, "action", what, out)
+        action_node = fields.get("action")
+        action_plan = None
+        if action_node is not None and type(action_node) is not Scalar:
+            action_plan = rules.action(out, action_node, f"{what}: action", ACTION_KEYS)
+            action = action_plan.plan if action_plan is not None else None
+        else:
+            action = _text(fields, "action", what, out)
+        archived = rules.flag(out, fields.get("archived"), f"{what}: archived")
         description = _text(fields, "description", what, out)
         grace_node = fields.get("grace_days")
         grace_days = None
@@ -627,6 +641,8 @@ class _Builder:
             review=review,
             last_reviewed=last_reviewed,
             action=action,
+            action_plan=action_plan,
+            archived=archived,
             grace_days=grace_days,
             tags=tag_list or (),
             description=description,

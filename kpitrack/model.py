@@ -70,6 +70,13 @@ class Reason(StrEnum):
     PAST_DUE = "past-due"
     REVIEW_DUE = "review-due"
     NO_DATA = "no-data"
+    ACTION_OVERDUE = "action-overdue"
+    ACTION_DONE_STILL_OFF_TRACK = "action-done-still-off-track"
+
+
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -102,6 +109,16 @@ class Milestone:
     date: dt.date
     target: Value
     loc: Location = NOWHERE
+
+
+@dataclass(frozen=True)
+class ActionPlan:
+    """An `action` written as a mapping: the plan, who owns it, by when, and whether it is done."""
+
+    plan: str
+    owner: str | None = None
+    due: dt.date | None = None
+    status: ActionStatus = ActionStatus.OPEN
 
 
 @dataclass(frozen=True)
@@ -159,7 +176,10 @@ class Kpi:
     milestones: tuple[Milestone, ...] = ()
     review: Frequency | None = None
     last_reviewed: dt.date | None = None
+    # The plan's text (plain `action`, or the mapping's `plan`); the mapping itself in action_plan.
     action: str | None = None
+    action_plan: ActionPlan | None = None
+    archived: bool = False
     grace_days: int | None = None
     tags: tuple[str, ...] = ()
     description: str | None = None
@@ -222,6 +242,8 @@ class Config:
     grace_days: int = 3
     at_risk_tolerance: float = 0.10
     focus_limit: int = 7
+    stuck_periods: int = 3
+    flat_periods: int = 6
     # [databases]: name → connection URL as written (${ENV} expanded when used).
     databases: tuple[tuple[str, str], ...] = ()
     # Whether `command` sources may run (only kpitrack.toml can allow it).

@@ -200,10 +200,14 @@ def test_actions_command(workspace: Path) -> None:
     code, out, _ = invoke("actions", *AS_OF, "--format", "markdown")
     assert code == 0
     assert out == (
-        "| KPI | Name | Owner | Status | Reasons | Action plan |\n"
-        "|---|---|---|---|---|---|\n"
-        "| latency | p95 latency | platform | at-risk | at-risk, overdue | add a cache |\n"
-        "| csat | Customer satisfaction | support | at-risk | at-risk, no-action-plan | none |\n"
+        "### platform\n\n"
+        "| KPI | Name | Status | Reasons | Action plan |\n"
+        "|---|---|---|---|---|\n"
+        "| latency | p95 latency | at-risk | at-risk, overdue | add a cache |\n"
+        "\n### support\n\n"
+        "| KPI | Name | Status | Reasons | Action plan |\n"
+        "|---|---|---|---|---|\n"
+        "| csat | Customer satisfaction | at-risk | at-risk, no-action-plan | none |\n"
     )
     code, out, _ = invoke("actions", *AS_OF)
     assert code == 0 and "add a cache" in out

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kpitrack.cli import (
+    AllOption,
     AsOfOption,
     FailOnOption,
     FilesOption,
@@ -21,6 +22,7 @@ from kpitrack.cli import (
     TagOption,
     app,
     command,
+    drop_archived,
     emit,
     fail_on_matches,
     filter_results,
@@ -159,6 +161,7 @@ def report(
             "-o FILE is still written.",
         ),
     ] = False,
+    show_all: AllOption = False,
 ) -> None:
     """The weekly digest for cron: summary, what changed, status by objective, overdue
     reports and what needs action."""
@@ -185,6 +188,7 @@ def report(
         tags=tag,
         kpis=kpi,
     )
+    results = drop_archived(results, show_all)
     digest = build_report(workspace, as_of=day, since=start, config=config, results=results)
 
     # --quiet: when nothing needs action, print nothing and exit 0 (-o FILE is still written,

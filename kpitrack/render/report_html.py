@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from html import escape as _escape
 
-from kpitrack.evaluate import format_percent
+from kpitrack.evaluate import action_words, format_percent
 from kpitrack.model import Kpi, KpiResult, Status
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
@@ -365,7 +365,7 @@ def section_overdue(report: Report) -> list[str]:
 
 def action_plan(r: KpiResult) -> str:
     if r.kpi.action:
-        return e(r.kpi.action)
+        return e(action_words(r.kpi) or "")
     if lacks_action_plan(r):
         return f'<strong style="color:{ALERT}">no action plan</strong>'
     return DASH

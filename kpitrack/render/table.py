@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kpitrack.evaluate import (
+    action_words,
     expected_position,
     format_number,
     format_percent,
@@ -292,7 +293,7 @@ def actions_table(results: Sequence[KpiResult]) -> RenderableType:
             Text(r.kpi.owner or "—"),
             status_text(r.status),
             reasons,
-            Text(r.kpi.action) if r.kpi.action else Text("none", style="red"),
+            Text(action_words(r.kpi) or "") if r.kpi.action else Text("none", style="red"),
         )
     return table
 
@@ -318,7 +319,7 @@ def _definition(result: KpiResult) -> Table:
         ("owner", kpi.owner),
         ("objective", kpi.objective),
         ("review", _review_words(kpi)),
-        ("action", kpi.action),
+        ("action", action_words(kpi)),
         ("tags", ", ".join(kpi.tags) if kpi.tags else None),
         ("description", kpi.description),
     ]
