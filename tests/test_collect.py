@@ -101,6 +101,21 @@ def test_sqlite_value_is_written_with_by_and_note_and_rerun_is_idempotent(here: 
     assert m.read_bytes() == before
 
 
+def test_archived_kpis_are_collected_only_when_named(here: Path) -> None:
+    make_sqlite(here / "app.db")
+    _, m = workspace(
+        here,
+        [kpi("signups", SIGNUPS_SQL, extra="    archived: true\n")],
+        toml='[databases]\napp = "app.db"\n',
+    )
+    result = run()
+    assert result.exit_code == 0, result.output
+    assert entries(m) == []
+    result = run("--kpi", "signups")
+    assert result.exit_code == 0, result.output
+    assert [e["value"] for e in entries(m)] == [12]
+
+
 def test_backfill_max_periods_and_explicit_period(here: Path) -> None:
     make_sqlite(here / "app.db")
     _, m = workspace(here, [kpi("signups", SIGNUPS_SQL)], toml='[databases]\napp = "app.db"\n')

@@ -170,7 +170,12 @@ def collect(
             raise UsageError(f"--kpi: no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
         if kpi.source is None:
             raise UsageError(f"--kpi: KPI '{kpi_id}' has no source to collect from")
-    chosen = [k for k in workspace.kpis if k.source is not None and (not ids or k.id in ids)]
+    # Archived KPIs are not tracked any more: collected only when named with --kpi.
+    chosen = [
+        k
+        for k in workspace.kpis
+        if k.source is not None and (k.id in ids if ids else not k.archived)
+    ]
     if not chosen:
         print("no KPI has a source: nothing to collect", file=sys.stderr)
 
