@@ -1,0 +1,249 @@
+"""Definition history from git: every change to a KPI's definition, and moved goalposts.
+
+Snapshots of the workspace are loaded at every commit that touched its files
+(`git log` over the workspace paths, plus `git log --follow` per current file so a
+moved file keeps its past). Consecutive snapshots are compared KPI by KPI. A KPI
+id that disappears in a commit while a new id with the same definition (apart from
+id and name) or the same measurements appears is followed as a rename.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kpitrack.gitrepo import Commit, GitError, Repo, workspace_paths
+from kpitrack.model import Direction, Kpi, Status, Value, Workspace
+
+if TYPE_CHECKING:
+    from kpitrack.model import Config
+
+FIELDS = (
+    "target",
+    "due",
+    "start",
+    "baseline",
+    "milestones",
+    "frequency",
+    "direction",
+    "owner",
+    "measure",
+    "objective",
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    commit: str
+    date: str
+    author: str
+    kpi: str
+    field: str
+    old: str | None
+    new: str | None
+    moved_goalpost: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "commit": self.commit,
+            "date": self.date,
+            "author": self.author,
+            "kpi": self.kpi,
+            "field": self.field,
+            "old": self.old,
+            "new": self.new,
+            "moved_goalpost": self.moved_goalpost,
+        }
+
+
+def field_text(kpi: Kpi, name: str) -> str | None:
+    """A definition field as text, for comparison and display."""
+    value = getattr(kpi, name)
+    if value is None:
+        return None
+    if name == "milestones":
+        return ", ".join(f"{m.date.isoformat()}: {_plain(m.target)}" for m in value) or None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return _plain(value)
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _definition(kpi: Kpi) -> tuple[object, ...]:
+    skip = {"id", "name", "loc"}
+    return tuple(getattr(kpi, f.name) for f in fields(kpi) if f.name not in skip)
+
+
+def _values(workspace: Workspace, kpi_id: str) -> tuple[tuple[dt.date, object], ...]:
+    return tuple((m.date, m.value) for m in workspace.measurements if m.kpi == kpi_id)
+
+
+def renames(before: Workspace, after: Workspace) -> dict[str, str]:
+    """old id -> new id for KPIs renamed between two snapshots."""
+    old_ids = {k.id for k in before.kpis}
+    new_ids = {k.id for k in after.kpis}
+    gone = [k for k in before.kpis if k.id not in new_ids]
+    came = [k for k in after.kpis if k.id not in old_ids]
+    out: dict[str, str] = {}
+    for old in gone:
+        for new in came:
+            if new.id in out.values():
+                continue
+            same_definition = _definition(old) == _definition(new)
+            values = _values(before, old.id)
+            same_values = bool(values) and values == _values(after, new.id)
+            if same_definition or same_values:
+                out[old.id] = new.id
+                break
+    return out
+
+
+def is_easier(kpi: Kpi, old: Value, new: Value) -> bool:
+    """The target moved towards the values already reached: lowered for increase, raised
+    for decrease (scale positions for qualitative KPIs)."""
+    try:
+        a = kpi.position(old)
+        b = kpi.position(new)
+    except (ValueError, TypeError):
+        return False
+    return b < a if kpi.direction is Direction.INCREASE else b > a
+
+
+def moved_goalpost(
+    field: str, before_kpi: Kpi, after_kpi: Kpi, before: Workspace, day: dt.date, config: Config
+) -> bool:
+    """Target made easier or due pushed later while at-risk or off-track as of `day`,
+    evaluated under the definitions before the commit."""
+    if field == "target":
+        easier = is_easier(before_kpi, before_kpi.target, after_kpi.target)
+    elif field == "due":
+        easier = before_kpi.due is not None and (
+            after_kpi.due is None or after_kpi.due > before_kpi.due
+        )
+    else:
+        return False
+    if not easier:
+        return False
+    from kpitrack.evaluate import evaluate_kpi
+
+    try:
+        result = evaluate_kpi(before_kpi, before.measurements, as_of=day, config=config)
+    except (ValueError, TypeError, ZeroDivisionError):
+        return False
+    return result.status in (Status.AT_RISK, Status.OFF_TRACK)
+
+
+def compare(commit: Commit, before: Workspace, after: Workspace, config: Config) -> list[Change]:
+    """The definition changes from `before` to `after`, in `after`'s KPI order."""
+    day = dt.datetime.fromisoformat(commit.date).date()
+    renamed = renames(before, after)
+    back = {new: old for old, new in renamed.items()}
+    out: list[Change] = []
+    for kpi in after.kpis:
+        old_id = back.get(kpi.id, kpi.id)
+        previous = before.kpi(old_id)
+        if previous is None:
+            continue
+        if old_id != kpi.id:
+            out.append(
+                Change(commit.short, day.isoformat(), commit.author, kpi.id, "id", old_id, kpi.id)
+            )
+        for name in FIELDS:
+            a, b = field_text(previous, name), field_text(kpi, name)
+            if a != b:
+                flag = moved_goalpost(name, previous, kpi, before, day, config)
+                out.append(
+                    Change(commit.short, day.isoformat(), commit.author, kpi.id, name, a, b, flag)
+                )
+    return out
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The workspace at each commit that touched it, oldest first."""
+
+    commits: list[Commit]
+    snapshots: list[Workspace]
+
+
+def _snapshot(
+    repo: Repo, commit: str, repo_paths: Sequence[str], followed: dict[str, str]
+) -> Workspace:
+    from kpitrack.loading import load_texts
+
+    files: list[str] = []
+    for path in repo_paths:
+        for f in repo.yaml_files(commit, path):
+            if f not in files:
+                files.append(f)
+    extra = followed.get(commit)
+    if extra and extra not in files:
+        files.extend(repo.yaml_files(commit, extra))
+    from kpitrack.model import Config as _Config
+    from kpitrack.yamlnodes import YamlFatal, decode
+
+    sources: list[tuple[str, str]] = []
+    for f in files:
+        try:
+            sources.append((repo.display(f), decode(repo.read_blob(commit, f), f)))
+        except (YamlFatal, GitError):  # an unreadable past file is skipped, not fatal
+            continue
+    workspace, _ = load_texts(sources, config=_Config(), as_of=dt.date.max)
+    return workspace
+
+
+def timeline(repo: Repo, paths: Sequence[Path], *, until: str = "HEAD") -> Timeline:
+    repo_paths = [repo.repo_path(p) for p in paths]
+    commits = {c.sha: c for c in repo.commits(repo_paths, until=until)}
+    followed: dict[str, list[str]] = {}
+    head_files: list[str] = []
+    for path in repo_paths:
+        head_files.extend(repo.yaml_files(until, path))
+    for f in head_files:
+        for commit, old_path in repo.follow(f, until=until):
+            commits.setdefault(commit.sha, commit)
+            followed.setdefault(commit.sha, []).append(old_path)
+    order = repo.first_parent(until)
+    ordered = sorted(commits.values(), key=lambda c: order.get(c.sha, -1))
+    snapshots = []
+    for c in ordered:
+        extra = followed.get(c.sha, [])
+        snapshots.append(_snapshot(repo, c.sha, [*repo_paths, *extra], {}))
+    return Timeline(ordered, snapshots)
+
+
+def history(
+    files: Sequence[Path], config: Config, *, until: str = "HEAD", since: str | None = None
+) -> list[Change]:
+    """Every definition change in the git history of the workspace files, oldest first.
+    `since`: only commits after that commit."""
+    cwd = Path.cwd().resolve()
+    repo = Repo.find(cwd)
+    root = Path(config.root) if config.root else None
+    paths = workspace_paths(files, config.files, root, cwd)
+    line = timeline(repo, paths, until=until)
+    excluded = repo.reachable(since) if since is not None else set()
+    out: list[Change] = []
+    previous = Workspace()
+    for commit, snapshot in zip(line.commits, line.snapshots, strict=True):
+        if commit.sha not in excluded:
+            out.extend(compare(commit, previous, snapshot, config))
+        previous = snapshot
+    return out
+
+
+def follow_id(changes: Sequence[Change], kpi_id: str) -> list[Change]:
+    """The changes of one KPI, following its renames back through history."""
+    ids = {kpi_id}
+    for change in reversed(changes):
+        if change.field == "id" and change.new in ids and change.old is not None:
+            ids.add(change.old)
+    return [c for c in changes if c.kpi in ids or (c.field == "id" and c.new in ids)]
