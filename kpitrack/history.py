@@ -20,6 +20,7 @@ from kpitrack.model import Direction, Kpi, Status, Value, Workspace
 
 if TYPE_CHECKING:
     from kpitrack.model import Config
+    from kpitrack.report import DefinitionChanges
 
 FIELDS = (
     "target",
@@ -247,3 +248,41 @@ def follow_id(changes: Sequence[Change], kpi_id: str) -> list[Change]:
         if change.field == "id" and change.new in ids and change.old is not None:
             ids.add(change.old)
     return [c for c in changes if c.kpi in ids or (c.field == "id" and c.new in ids)]
+
+
+def report_definitions(
+    files: Sequence[Path],
+    config: Config,
+    *,
+    since: dt.date,
+    as_of: dt.date,
+    rev: str | None = None,
+    since_rev: str | None = None,
+) -> DefinitionChanges | None:
+    """The report's definition section: changes committed after `since` up to `as_of`
+    (or after the commit `since_rev`), up to `rev` or HEAD. None outside a git repository
+    (or without git, or in a repository without commits) unless `since_rev` asks for git."""
+    from kpitrack.gitrepo import GitError
+    from kpitrack.report import DefinitionChanges
+
+    try:
+        repo = Repo.find(Path.cwd().resolve())
+    except GitError:
+        if since_rev is not None:
+            raise
+        return None
+    until = repo.resolve(rev) if rev is not None else repo.head()
+    if until is None:
+        if since_rev is not None:
+            raise GitError("--since-rev: the repository has no commits yet")
+        return None
+    if since_rev is not None:
+        base = repo.resolve(since_rev, "--since-rev")
+        changes = history(files, config, until=until, since=base)
+        return DefinitionChanges(since_rev, tuple(changes))
+    changes = [
+        c
+        for c in history(files, config, until=until)
+        if since < dt.date.fromisoformat(c.date) <= as_of
+    ]
+    return DefinitionChanges(since.isoformat(), tuple(changes))

@@ -17,6 +17,7 @@ from kpitrack.cli import (
     ObjectiveOption,
     OutputOption,
     OwnerOption,
+    RevOption,
     TagOption,
     app,
     command,
@@ -82,6 +83,15 @@ def report(
     ] = ReportFormat.TABLE,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
+    rev: RevOption = None,
+    since_rev: Annotated[
+        str | None,
+        typer.Option(
+            "--since-rev",
+            metavar="REV",
+            help="List definition changes made after this git revision instead of --since.",
+        ),
+    ] = None,
     quiet: Annotated[
         bool,
         typer.Option(
@@ -101,7 +111,7 @@ def report(
     if start > day:
         raise UsageError(f"--since {start.isoformat()} is after --as-of {day.isoformat()}")
     wanted = parse_fail_on(fail_on)
-    workspace, config = load_for_evaluation(files, day)
+    workspace, config = load_for_evaluation(files, day, rev)
 
     from kpitrack.evaluate import evaluate
 
@@ -114,6 +124,15 @@ def report(
         kpis=kpi,
     )
     digest = build_report(workspace, as_of=day, since=start, config=config, results=results)
+    from kpitrack.history import report_definitions
+
+    definitions = report_definitions(
+        files or [], config, since=start, as_of=day, rev=rev, since_rev=since_rev
+    )
+    if definitions is not None:
+        import dataclasses
+
+        digest = dataclasses.replace(digest, definitions=definitions)
 
     # --quiet: when nothing needs action, print nothing and exit 0 (-o FILE is still written,
     # so a published report is never stale).
