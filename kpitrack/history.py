@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from kpitrack.model import Config
     from kpitrack.report import DefinitionChanges
 
+# Problems that depend on the as-of date do not matter for a past snapshot.
+_FAR_FUTURE = dt.date(2999, 12, 31)
+
 FIELDS = (
     "target",
     "due",
@@ -175,9 +178,7 @@ class Timeline:
     snapshots: list[Workspace]
 
 
-def _snapshot(
-    repo: Repo, commit: str, repo_paths: Sequence[str], followed: dict[str, str]
-) -> Workspace:
+def _snapshot(repo: Repo, commit: str, repo_paths: Sequence[str]) -> Workspace:
     from kpitrack.loading import load_texts
 
     files: list[str] = []
@@ -185,9 +186,6 @@ def _snapshot(
         for f in repo.yaml_files(commit, path):
             if f not in files:
                 files.append(f)
-    extra = followed.get(commit)
-    if extra and extra not in files:
-        files.extend(repo.yaml_files(commit, extra))
     from kpitrack.model import Config as _Config
     from kpitrack.yamlnodes import YamlFatal, decode
 
@@ -197,27 +195,38 @@ def _snapshot(
             sources.append((repo.display(f), decode(repo.read_blob(commit, f), f)))
         except (YamlFatal, GitError):  # an unreadable past file is skipped, not fatal
             continue
-    workspace, _ = load_texts(sources, config=_Config(), as_of=dt.date.max)
+    workspace, _ = load_texts(sources, config=_Config(), as_of=_FAR_FUTURE)
     return workspace
 
 
 def timeline(repo: Repo, paths: Sequence[Path], *, until: str = "HEAD") -> Timeline:
+    """Snapshots at every first-parent commit that touched the workspace paths, or a
+    workspace file under any of its earlier names (`git log --follow`)."""
     repo_paths = [repo.repo_path(p) for p in paths]
+    order = repo.first_parent(until)
     commits = {c.sha: c for c in repo.commits(repo_paths, until=until)}
-    followed: dict[str, list[str]] = {}
     head_files: list[str] = []
     for path in repo_paths:
-        head_files.extend(repo.yaml_files(until, path))
+        head_files.extend(f for f in repo.yaml_files(until, path) if f not in head_files)
+    # Per followed file: (position, its path from that commit on), oldest first.
+    moves: list[list[tuple[int, str]]] = []
     for f in head_files:
+        steps = []
         for commit, old_path in repo.follow(f, until=until):
-            commits.setdefault(commit.sha, commit)
-            followed.setdefault(commit.sha, []).append(old_path)
-    order = repo.first_parent(until)
-    ordered = sorted(commits.values(), key=lambda c: order.get(c.sha, -1))
+            if commit.sha in order:
+                commits.setdefault(commit.sha, commit)
+                steps.append((order[commit.sha], old_path))
+        moves.append(steps)
+    ordered = sorted((c for c in commits.values() if c.sha in order), key=lambda c: order[c.sha])
     snapshots = []
     for c in ordered:
-        extra = followed.get(c.sha, [])
-        snapshots.append(_snapshot(repo, c.sha, [*repo_paths, *extra], {}))
+        position = order[c.sha]
+        extra = []
+        for steps in moves:
+            known = [path for at, path in steps if at <= position]
+            if known:
+                extra.append(known[-1])
+        snapshots.append(_snapshot(repo, c.sha, [*repo_paths, *extra]))
     return Timeline(ordered, snapshots)
 
 
