@@ -295,3 +295,63 @@ def report_definitions(
         if since < dt.date.fromisoformat(c.date) <= as_of
     ]
     return DefinitionChanges(since.isoformat(), tuple(changes))
+
+
+# ---------------------------------------------------------------- diff between revisions
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    change: str  # added, removed, redefined
+    kind: str  # kpi, objective
+    id: str
+    field: str | None = None
+    old: str | None = None
+    new: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "change": self.change,
+            "kind": self.kind,
+            "id": self.id,
+            "field": self.field,
+            "old": self.old,
+            "new": self.new,
+        }
+
+
+def _text_of(obj: object, name: str) -> str | None:
+    value = getattr(obj, name)
+    if value is None or value == ():
+        return None
+    if name == "milestones":
+        return ", ".join(f"{m.date.isoformat()}: {_plain(m.target)}" for m in value)
+    if isinstance(value, tuple):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return _plain(value)
+
+
+def diff_workspaces(before: Workspace, after: Workspace) -> list[DiffRow]:
+    """Objectives, then KPIs: removed, added and redefined (field by field), in file order."""
+    out: list[DiffRow] = []
+    for kind, old_items, new_items in (
+        ("objective", before.objectives, after.objectives),
+        ("kpi", before.kpis, after.kpis),
+    ):
+        old_by_id = {o.id: o for o in old_items}
+        new_by_id = {o.id: o for o in new_items}
+        out.extend(DiffRow("removed", kind, o.id) for o in old_items if o.id not in new_by_id)
+        out.extend(DiffRow("added", kind, o.id) for o in new_items if o.id not in old_by_id)
+        for item in new_items:
+            previous = old_by_id.get(item.id)
+            if previous is None:
+                continue
+            for f in fields(item):
+                if f.name in ("id", "loc"):
+                    continue
+                a, b = _text_of(previous, f.name), _text_of(item, f.name)
+                if a != b:
+                    out.append(DiffRow("redefined", kind, item.id, f.name, a, b))
+    return out

@@ -312,3 +312,71 @@ def test_report_outside_a_repository_has_no_section(
     code, out, _ = invoke("report", *WORKSPACE, "--as-of", "2026-03-26", "--format", "json")
     assert code == 0
     assert "definitions_changed" not in json.loads(out)
+
+
+def test_diff_between_two_revisions(in_repo: Path) -> None:
+    code, out, _ = invoke("diff", "HEAD~2", "HEAD", *WORKSPACE, "--format", "json")
+    assert code == 0
+    assert json.loads(out)["changes"] == [
+        {
+            "change": "removed",
+            "kind": "kpi",
+            "id": "churn",
+            "field": None,
+            "old": None,
+            "new": None,
+        },
+        {
+            "change": "removed",
+            "kind": "kpi",
+            "id": "legacy",
+            "field": None,
+            "old": None,
+            "new": None,
+        },
+        {
+            "change": "added",
+            "kind": "kpi",
+            "id": "churn_rate",
+            "field": None,
+            "old": None,
+            "new": None,
+        },
+    ]
+    code, out, _ = invoke("diff", "HEAD~4", "HEAD~3", "-f", "kpis", "--format", "csv")
+    assert out.splitlines() == [
+        "change,kind,id,field,old,new",
+        "redefined,kpi,signups,due,2026-06-30,2026-09-30",
+    ]
+
+
+def test_diff_against_the_working_tree(
+    in_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(in_repo), str(clone))
+    team = clone / "teams" / "growth" / "team.yaml"
+    text = team.read_text(encoding="utf-8").replace("title: Grow the business", "title: Grow")
+    write(
+        team,
+        text.replace(
+            "owner: growth\n    objective: grow\n    baseline",
+            "owner: sales\n    objective: grow\n    baseline",
+        ),
+    )
+    monkeypatch.chdir(clone)
+    code, out, _ = invoke("diff", "HEAD", *WORKSPACE, "--format", "markdown")
+    assert code == 0
+    assert out.splitlines()[2:] == [
+        "| redefined | objective | grow | title | Grow the business → Grow |",
+        "| redefined | kpi | signups | owner | growth → sales |",
+    ]
+
+
+@pytest.mark.parametrize(
+    "args", [["--", "--output=x"], ["HEAD", "--", "-x"], ["nope"], ["HEAD", "HEAD~50"]]
+)
+def test_diff_refuses_bad_revisions(in_repo: Path, args: list[str]) -> None:
+    code, out, err = invoke("diff", *args, *WORKSPACE)
+    assert code == 2
+    assert "is not a git revision" in err and out == ""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from kpitrack.history import Change
+    from kpitrack.history import Change, DiffRow
 
 
 class HistoryFormat(StrEnum):
@@ -83,3 +83,39 @@ def history_markdown(changes: Sequence[Change]) -> str:
         for c in changes
     ]
     return "\n".join(table_lines(header, rows)) + "\n"
+
+
+DIFF_COLUMNS = ("change", "kind", "id", "field", "old", "new")
+
+
+def render_diff(rows: Sequence[DiffRow], fmt: HistoryFormat) -> str | RenderableType:
+    """The rows of `kpitrack diff` in one of the formats."""
+    if fmt is HistoryFormat.JSON:
+        return json.dumps({"changes": [r.to_dict() for r in rows]}, indent=2) + "\n"
+    if fmt is HistoryFormat.CSV:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(DIFF_COLUMNS)
+        for r in rows:
+            writer.writerow([_cell(r.to_dict()[k]) for k in DIFF_COLUMNS])
+        return buffer.getvalue()
+    if fmt is HistoryFormat.MARKDOWN:
+        from kpitrack.render.markdown import table
+
+        header = ["change", "kind", "id", "field", "old → new"]
+        cells = [[r.change, r.kind, r.id, r.field or "", _arrow(r)] for r in rows]
+        return table(header, cells)
+    from rich.table import Table
+
+    view = Table(title="Definition differences")
+    for name in ("change", "kind", "id", "field", "old → new"):
+        view.add_column(name)
+    for r in rows:
+        view.add_row(r.change, r.kind, r.id, r.field or "", _arrow(r))
+    return view
+
+
+def _arrow(r: DiffRow) -> str:
+    if r.field is None:
+        return ""
+    return f"{_cell(r.old) or '—'} → {_cell(r.new) or '—'}"
