@@ -377,6 +377,6 @@ def test_diff_against_the_working_tree(
     "args", [["--", "--output=x"], ["HEAD", "--", "-x"], ["nope"], ["HEAD", "HEAD~50"]]
 )
 def test_diff_refuses_bad_revisions(in_repo: Path, args: list[str]) -> None:
-    code, out, err = invoke("diff", *args, *WORKSPACE)
+    code, out, err = invoke("diff", *WORKSPACE, *args)
     assert code == 2
     assert "is not a git revision" in err and out == ""
