@@ -348,6 +348,7 @@ def main() -> None:
 # Register the commands (each module adds its commands to `app`).
 from kpitrack.commands import check as _check  # noqa: E402, F401
 from kpitrack.commands import evaluating as _evaluating  # noqa: E402, F401
+from kpitrack.commands import export as _export  # noqa: E402, F401
 from kpitrack.commands import git as _git  # noqa: E402, F401
 from kpitrack.commands import recording as _recording  # noqa: E402, F401
 from kpitrack.commands import report as _report  # noqa: E402, F401
