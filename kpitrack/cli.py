@@ -352,3 +352,4 @@ from kpitrack.commands import export as _export  # noqa: E402, F401
 from kpitrack.commands import git as _git  # noqa: E402, F401
 from kpitrack.commands import recording as _recording  # noqa: E402, F401
 from kpitrack.commands import report as _report  # noqa: E402, F401
+from kpitrack.commands import schema as _schema  # noqa: E402, F401
