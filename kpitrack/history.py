@@ -289,11 +289,11 @@ def report_definitions(
         base = repo.resolve(since_rev, "--since-rev")
         changes = history(files, config, until=until, since=base)
         return DefinitionChanges(since_rev, tuple(changes))
-    changes = [
-        c
-        for c in history(files, config, until=until)
-        if since < dt.date.fromisoformat(c.date) <= as_of
-    ]
+    try:
+        everything = history(files, config, until=until)
+    except GitError:  # e.g. workspace files outside this repository: no section
+        return None
+    changes = [c for c in everything if since < dt.date.fromisoformat(c.date) <= as_of]
     return DefinitionChanges(since.isoformat(), tuple(changes))
 
 

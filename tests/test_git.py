@@ -380,3 +380,11 @@ def test_diff_refuses_bad_revisions(in_repo: Path, args: list[str]) -> None:
     code, out, err = invoke("diff", *WORKSPACE, *args)
     assert code == 2
     assert "is not a git revision" in err and out == ""
+
+
+def test_history_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke("history")
+    assert code == 2 and out == ""
+    assert "not inside a git repository" in err
