@@ -388,3 +388,26 @@ def test_history_outside_a_repository(tmp_path: Path, monkeypatch: pytest.Monkey
     code, out, err = invoke("history")
     assert code == 2 and out == ""
     assert "not inside a git repository" in err
+
+
+def test_export_rev_equals_checkout(
+    in_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(in_repo), str(clone))
+    git(clone, "checkout", "-q", git(in_repo, "rev-parse", "HEAD~5").strip())
+    for extra in ([], ["--evaluations", "--format", "jsonl"]):
+        args = ["export", "-f", "kpis", "-f", "measurements", "--as-of", "2026-04-01", *extra]
+        monkeypatch.chdir(clone)
+        expected = invoke(*args)
+        monkeypatch.chdir(in_repo)
+        assert invoke(*args, "--rev", "HEAD~5") == expected
+        assert expected[0] == 0 and expected[1]
+
+
+def test_rev_with_a_path_outside_the_repository(in_repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "kpis.yaml"
+    outside.write_text(TEAM_V1, encoding="utf-8")
+    code, _, err = invoke("status", "-f", str(outside), "--rev", "HEAD")
+    assert code == 2
+    assert "outside the git repository" in err
