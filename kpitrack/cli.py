@@ -347,6 +347,7 @@ def main() -> None:
 
 # Register the commands (each module adds its commands to `app`).
 from kpitrack.commands import check as _check  # noqa: E402, F401
+from kpitrack.commands import collect as _collect  # noqa: E402, F401
 from kpitrack.commands import evaluating as _evaluating  # noqa: E402, F401
 from kpitrack.commands import export as _export  # noqa: E402, F401
 from kpitrack.commands import git as _git  # noqa: E402, F401

@@ -40,6 +40,7 @@ __all__ = [
     "expected_position",
     "format_value",
     "is_met",
+    "overdue_first",
     "overdue_info",
     "status_sentence",
     "summary_counts",
@@ -84,10 +85,9 @@ def evaluate_kpi(
     latest = history[-1] if history else None
     start = kpi.start or (history[0].date if history else None)
     baseline = _baseline(kpi, history)
-    overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config)
-
     if latest is None or baseline is None or start is None:
         status = Status.NO_DATA
+        overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config)
         return KpiResult(
             kpi=kpi,
             as_of=as_of,
@@ -111,9 +111,9 @@ def evaluate_kpi(
     gap = 0.0 if met else abs(target - value)
     expected = expected_position(kpi, latest.date, start=start, baseline=base)
     status = _status(kpi, value, expected, met, config.at_risk_tolerance)
-    if status is Status.ACHIEVED and overdue is not None:
-        # An achieved KPI owes no reports for periods after its due date.
-        overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config, until=kpi.due)
+    # An achieved KPI owes no reports for periods after its due date.
+    until = kpi.due if status is Status.ACHIEVED else None
+    overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config, until=until)
     return KpiResult(
         kpi=kpi,
         as_of=as_of,
@@ -151,9 +151,10 @@ def _baseline(kpi: Kpi, history: Sequence[Measurement]) -> Value | None:
 
 def is_met(kpi: Kpi, value: float, target: float) -> bool:
     """Whether a position meets a target position, direction-wise."""
+    slack = EPSILON * max(1.0, abs(target))  # floating-point noise, relative to |target|
     if kpi.direction is Direction.DECREASE:
-        return value <= target + EPSILON
-    return value >= target - EPSILON
+        return value <= target + slack
+    return value >= target - slack
 
 
 def _progress(value: float, base: float, target: float, met: bool) -> float:
@@ -198,11 +199,13 @@ def _status(kpi: Kpi, value: float, expected: float, met: bool, tolerance: float
     if kpi.due is not None and met:
         return Status.ACHIEVED
     short = _shortfall(kpi, value, expected)
-    if short <= EPSILON:
+    # Floating-point slack, relative to |expected| (absolute below 1).
+    slack = EPSILON * max(1.0, abs(expected))
+    if short <= slack:
         return Status.ON_TRACK
     # Qualitative KPIs may be one scale step short; others a fraction of |expected|.
     allowed = 1.0 if kpi.kind is Kind.QUALITATIVE else tolerance * abs(expected)
-    if short <= allowed + EPSILON * max(1.0, abs(expected)):
+    if short <= allowed + slack:
         return Status.AT_RISK
     return Status.OFF_TRACK
 
@@ -219,8 +222,11 @@ def overdue_info(
     """Missed reports as of `as_of`, or None when the KPI is not overdue.
 
     `history` holds the KPI's measurements on or before `as_of`; `start` is the
-    tracking start (the KPI's `start`, else its first measurement). With `until`,
-    periods that start after it are not counted (tracking ended).
+    tracking start (the KPI's `start`, else its first measurement). With `until`
+    (an achieved KPI's `due`), periods that start after it are not counted
+    (tracking ended), but every period up to and including the one containing it
+    still is. Only a measurement dated inside a period reports for it: a later
+    report never excuses an earlier missed period.
     """
     if start is None:
         return None if history else OverdueInfo(None, None, None)
@@ -232,9 +238,7 @@ def overdue_info(
         last_due = period_containing(frequency, until)
     if last_due.start < first.start:
         return None  # no counted period has fallen due yet
-    # With `until`, a report in any later period (up to as_of) also covers the last owed one.
-    limit = as_of if until is not None else last_due.end
-    reported = [m.date for m in history if first.start <= m.date <= limit]
+    reported = [m.date for m in history if first.start <= m.date <= last_due.end]
     if reported and max(reported) >= last_due.start:
         return None
     first_missed = period_containing(frequency, max(reported)).next() if reported else first
@@ -283,6 +287,20 @@ def worst_first(result: KpiResult) -> tuple[int, float]:
     else:
         days = -float(overdue.days)
     return rank, days
+
+
+def overdue_first(result: KpiResult) -> tuple[float, int]:
+    """Sort key of the overdue list: most days overdue first (never reported counts
+    as the most), then worst status first (off-track, at-risk, no-data, then the
+    rest). Use with a stable sort, so ties keep workspace order."""
+    overdue = result.overdue
+    if overdue is None:
+        days = float("inf")  # not overdue: last
+    elif overdue.days is None:
+        days = float("-inf")  # never reported: first
+    else:
+        days = -float(overdue.days)
+    return days, _WORST_RANK.get(result.status, 3)
 
 
 def summary_counts(results: Iterable[KpiResult]) -> dict[str, int]:

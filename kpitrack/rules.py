@@ -29,6 +29,7 @@ from kpitrack.model import (
     Kind,
     Kpi,
     Location,
+    Measurement,
     Workspace,
     in_range,
 )
@@ -80,6 +81,14 @@ RULES: dict[str, Rule] = {
         Rule("KT036", ERROR, "tags is not a list of text"),
         Rule("KT037", ERROR, "bad scale: not a list of at least two distinct labels"),
         Rule("KT038", ERROR, "start is after due"),
+        Rule("KT050", ERROR, "a source that is not one well-formed sql, csv or command source"),
+        Rule("KT051", ERROR, "source SQL that is not one read-only SELECT/WITH statement"),
+        Rule("KT052", ERROR, "a connection URL or password in a KPI file"),
+        Rule("KT053", ERROR, "source database not named in kpitrack.toml [databases]"),
+        Rule("KT054", ERROR, "source command that is not a list of program and arguments"),
+        Rule("KT055", ERROR, "source CSV file unreadable or without the named column"),
+        Rule("KT056", ERROR, "qualitative KPI's source without a valid scale_map"),
+        Rule("KT057", ERROR, "source timeout that is not a number of seconds (0-3600]"),
         Rule("KT101", WARNING, "KPI without an owner"),
         Rule("KT102", WARNING, "KPI without an objective"),
         Rule("KT103", WARNING, "owner with more KPIs than the focus limit"),
@@ -89,6 +98,8 @@ RULES: dict[str, Rule] = {
         Rule("KT107", WARNING, "measure too vague to reproduce (fewer than three words)"),
         Rule("KT108", WARNING, "milestone that moves away from the target"),
         Rule("KT109", WARNING, "scale given for a KPI that is not qualitative (ignored)"),
+        Rule("KT120", WARNING, "source CSV file does not exist (yet)"),
+        Rule("KT121", WARNING, "command source while kpitrack.toml does not allow commands"),
     )
 }
 
@@ -437,45 +448,43 @@ def objective_focus(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[P
 
 
 def same_period(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
-    """KT105: only one measurement per period counts: the later date, then the later entry."""
+    """KT105: only one measurement per period counts: the later date, then the later entry.
+
+    KPI by KPI, so the bookkeeping is one entry per period of one KPI at a time, not
+    one per measurement of the workspace.
+    """
     frequency = {k.id: k.frequency for k in ws.kpis}
+    groups: dict[str, list[Measurement]] = {}
+    for m in ws.measurements:
+        if m.date <= as_of and m.kpi in frequency:
+            groups.setdefault(m.kpi, []).append(m)
     starts: dict[tuple[Frequency, dt.date], dt.date] = {}
-    winners: dict[tuple[str, dt.date], int] = {}
-    keyed: list[tuple[tuple[str, dt.date], int]] = []
-    measurements = ws.measurements
-    for index, m in enumerate(measurements):
-        freq = frequency.get(m.kpi)
-        if freq is None or m.date > as_of:
+    for kpi_id, measurements in groups.items():
+        freq = frequency[kpi_id]
+        winners: dict[dt.date, Measurement] = {}
+        for m in measurements:
+            fk = (freq, m.date)
+            start = starts.get(fk)
+            if start is None:
+                start = starts[fk] = period_containing(freq, m.date).start
+            best = winners.get(start)
+            if best is None or (m.date, m.order) > (best.date, best.order):
+                winners[start] = m
+        if len(winners) == len(measurements):
             continue
-        fk = (freq, m.date)
-        start = starts.get(fk)
-        if start is None:
-            start = starts[fk] = period_containing(freq, m.date).start
-        key = (m.kpi, start)
-        keyed.append((key, index))
-        best = winners.get(key)
-        if best is None:
-            winners[key] = index
-            continue
-        b = measurements[best]
-        if (m.date, m.order) > (b.date, b.order):
-            winners[key] = index
-    if len(keyed) == len(winners):
-        return
-    for key, index in keyed:
-        best = winners[key]
-        if best == index:
-            continue
-        m, w = measurements[index], measurements[best]
-        period = period_containing(frequency[m.kpi], m.date)
-        yield problem(
-            m.loc,
-            WARNING,
-            "KT105",
-            f"measurement of KPI '{m.kpi}' on {m.date}: the {period.frequency} period "
-            f"{period.label} has another measurement, on {w.date} at {w.loc}, which counts "
-            "instead (the later date, then the later entry, counts)",
-        )
+        for m in measurements:
+            w = winners[starts[freq, m.date]]
+            if w is m:
+                continue
+            period = period_containing(freq, m.date)
+            yield problem(
+                m.loc,
+                WARNING,
+                "KT105",
+                f"measurement of KPI '{m.kpi}' on {m.date}: the {period.frequency} period "
+                f"{period.label} has another measurement, on {w.date} at {w.loc}, which counts "
+                "instead (the later date, then the later entry, counts)",
+            )
 
 
 def after_as_of(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:

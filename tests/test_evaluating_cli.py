@@ -272,3 +272,64 @@ def test_future_measurements_ignored_by_as_of(workspace: Path) -> None:
     revenue = json.loads(out)["kpis"][0]
     assert revenue["latest"] == {"date": "2026-09-30", "value": 90000}
     assert revenue["status"] == "off-track"
+
+
+SIGNUPS = """\
+kpis:
+  - id: signups
+    name: Monthly signups
+    measure: count of new accounts per calendar month
+    target: 100
+    frequency: monthly
+    owner: Growth
+    due: 2026-12-31
+measurements:
+  - {kpi: signups, date: 2026-01-31, value: 50}
+  - {kpi: signups, date: 2026-04-15, value: VALUE}
+"""
+
+
+@pytest.mark.parametrize("april", ["120", "90"])
+def test_overdue_show_and_report_agree_on_missed_periods(tmp_path: Path, april: str) -> None:
+    """An achieved KPI's newer report does not hide February and March (SPEC §3)."""
+    path = tmp_path / "signups.yaml"
+    path.write_text(SIGNUPS.replace("VALUE", april), encoding="utf-8")
+    args = ["-f", str(path), "--as-of", "2026-04-20", "--format", "json"]
+    want = {"missed_periods": 2, "due_since": "2026-03-03", "days": 48}
+    result = CliRunner().invoke(app, ["overdue", *args])
+    assert result.exit_code == 0, result.output
+    assert [k["overdue"] for k in json.loads(result.stdout)["kpis"]] == [want]
+    result = CliRunner().invoke(app, ["show", "signups", *args])
+    assert json.loads(result.stdout)["kpis"][0]["overdue"] == want
+    result = CliRunner().invoke(app, ["report", *args])
+    report = json.loads(result.stdout)
+    assert report["overdue"] == ["signups"]
+    assert report["kpis"][0]["overdue"] == want
+    table = CliRunner().invoke(app, ["show", "signups", "-f", str(path), "--as-of", "2026-04-20"])
+    assert "2 monthly report(s) missed, due since 2026-03-03, 48 days" in table.stdout
+
+
+ORDERING = """\
+kpis:
+  - {id: calm, name: Calm, measure: count the calm things, target: 10, frequency: monthly}
+  - {id: bad, name: Bad, measure: count the bad things, target: 10, frequency: monthly}
+  - {id: risky, name: Risky, measure: count the risky things, target: 10, frequency: monthly}
+  - {id: old, name: Old, measure: count the old things, target: 10, frequency: monthly}
+  - {id: calm2, name: Calm2, measure: count the calm2 things, target: 10, frequency: monthly}
+measurements:
+  - {kpi: calm, date: 2026-07-31, value: 10}
+  - {kpi: bad, date: 2026-07-31, value: 1}
+  - {kpi: risky, date: 2026-07-31, value: 9.5}
+  - {kpi: old, date: 2026-05-31, value: 10}
+  - {kpi: calm2, date: 2026-07-31, value: 12}
+"""
+
+
+def test_overdue_list_order_days_then_worst_status_then_workspace_order(tmp_path: Path) -> None:
+    path = tmp_path / "kpis.yaml"
+    path.write_text(ORDERING, encoding="utf-8")
+    args = ["-f", str(path), "--as-of", "2026-11-25", "--format", "json"]
+    ids = [k["id"] for k in json.loads(CliRunner().invoke(app, ["overdue", *args]).stdout)["kpis"]]
+    assert ids == ["old", "bad", "risky", "calm", "calm2"]
+    report = json.loads(CliRunner().invoke(app, ["report", *args]).stdout)
+    assert report["overdue"] == ids

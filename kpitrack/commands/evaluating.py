@@ -171,14 +171,11 @@ def overdue(
 ) -> None:
     """Overdue reports: missed periods, due since, days overdue (most overdue first)."""
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
+    from kpitrack.evaluate import overdue_first
+
     results, wanted, day = _evaluate(files, as_of, filters, fail_on, rev)
-    listed = sorted((r for r in results if r.overdue is not None), key=_days_overdue)
+    listed = sorted((r for r in results if r.overdue is not None), key=overdue_first)
     _finish(listed, wanted, output, _render(fmt, listed, day, "overdue"))
-
-
-def _days_overdue(r: KpiResult) -> float:
-    days = r.overdue.days if r.overdue else None
-    return -float("inf") if days is None else -days
 
 
 @app.command()
