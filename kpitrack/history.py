@@ -231,10 +231,16 @@ def timeline(repo: Repo, paths: Sequence[Path], *, until: str = "HEAD") -> Timel
 
 
 def history(
-    files: Sequence[Path], config: Config, *, until: str = "HEAD", since: str | None = None
+    files: Sequence[Path],
+    config: Config,
+    *,
+    until: str = "HEAD",
+    since: str | None = None,
+    known: set[str] | None = None,
 ) -> list[Change]:
     """Every definition change in the git history of the workspace files, oldest first.
-    `since`: only commits after that commit."""
+    `since`: only commits after that commit. `known`, when given, receives every KPI id
+    the history holds."""
     cwd = Path.cwd().resolve()
     repo = Repo.find(cwd)
     root = Path(config.root) if config.root else None
@@ -246,6 +252,8 @@ def history(
     for commit, snapshot in zip(line.commits, line.snapshots, strict=True):
         if commit.sha not in excluded:
             out.extend(compare(commit, previous, snapshot, config))
+        if known is not None:
+            known.update(k.id for k in snapshot.kpis)
         previous = snapshot
     return out
 

@@ -411,3 +411,11 @@ def test_rev_with_a_path_outside_the_repository(in_repo: Path, tmp_path: Path) -
     code, _, err = invoke("status", "-f", str(outside), "--rev", "HEAD")
     assert code == 2
     assert "outside the git repository" in err
+
+
+def test_history_of_an_unknown_kpi(in_repo: Path) -> None:
+    code, out, err = invoke("history", "churn_rat", *WORKSPACE)
+    assert code == 2 and out == ""
+    assert "no KPI 'churn_rat' in the git history" in err and "churn_rate" in err
+    code, out, _ = invoke("history", "legacy", *WORKSPACE, "--format", "csv")
+    assert code == 0 and out.splitlines()[1].endswith("legacy,target,10,20,false")

@@ -26,8 +26,16 @@ def history_command(
     from kpitrack.history import follow_id, history
 
     config = load_config_here()
-    changes = history(files or [], config)
+    known: set[str] = set()
+    changes = history(files or [], config, known=known)
     if kpi_id is not None:
+        if kpi_id not in known:
+            from kpitrack.problems import UsageError
+            from kpitrack.suggest import did_you_mean
+
+            raise UsageError(
+                f"no KPI '{kpi_id}' in the git history{did_you_mean(kpi_id, sorted(known))}"
+            )
         changes = follow_id(changes, kpi_id)
     emit(render_history(changes, fmt), output)
 
