@@ -82,8 +82,8 @@ def _plain(value: object) -> str:
 
 
 def _definition(kpi: Kpi) -> tuple[object, ...]:
-    skip = {"id", "name", "loc"}
-    return tuple(getattr(kpi, f.name) for f in fields(kpi) if f.name not in skip)
+    skip = {"id", "name", "loc"}  # milestones compare as text: their locations differ
+    return tuple(_text_of(kpi, f.name) for f in fields(kpi) if f.name not in skip)
 
 
 def _values(workspace: Workspace, kpi_id: str) -> tuple[tuple[dt.date, object], ...]:

@@ -419,3 +419,26 @@ def test_history_of_an_unknown_kpi(in_repo: Path) -> None:
     assert "no KPI 'churn_rat' in the git history" in err and "churn_rate" in err
     code, out, _ = invoke("history", "legacy", *WORKSPACE, "--format", "csv")
     assert code == 0 and out.splitlines()[1].endswith("legacy,target,10,20,false")
+
+
+def test_rename_detected_with_milestones_on_other_lines() -> None:
+    import datetime as dt
+
+    from kpitrack.history import renames
+    from kpitrack.loading import load_texts
+    from kpitrack.model import Config
+
+    old = (
+        "kpis:\n  - id: a\n    name: A\n    measure: count of things per month\n"
+        "    target: 10\n    frequency: monthly\n    due: 2026-12-31\n"
+        "    milestones: [{date: 2026-06-30, target: 5}]\n"
+    )
+    new = "# moved down\n\n" + old.replace("id: a", "id: b")
+    day = dt.date(2026, 1, 1)
+    before, _ = load_texts([("x.yaml", old)], config=Config(), as_of=day)
+    after, _ = load_texts([("y.yaml", new)], config=Config(), as_of=day)
+    assert renames(before, after) == {"a": "b"}
+    changed, _ = load_texts(
+        [("y.yaml", new.replace("target: 10", "target: 11"))], config=Config(), as_of=day
+    )
+    assert renames(before, changed) == {}  # redefined and no measurements: not a rename
