@@ -287,6 +287,15 @@ def test_report_definitions_section_every_format(in_repo: Path) -> None:
     code, out, _ = invoke(*base, "--format", "table")
     assert "Definitions changed since 2026-03-05" in out
     assert "Moved goalpost" in out and out.count("moved goalpost") == 1
+    code, out, _ = invoke(*base, "--format", "email", "--to", "lead@example.com")
+    assert code == 0
+    import email
+    import email.policy
+
+    message = email.message_from_string(out, policy=email.policy.default)
+    parts = [p.get_content() for p in message.walk() if not p.is_multipart()]
+    assert len(parts) == 2  # plain text and HTML
+    assert all("Definitions changed since 2026-03-05" in part for part in parts)
 
 
 def test_report_since_rev(in_repo: Path) -> None:
