@@ -85,6 +85,14 @@ OutputOption = Annotated[
         "-o", "--output", metavar="FILE", help="Write to this file (atomically) instead of stdout."
     ),
 ]
+RevOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rev",
+        metavar="REV",
+        help="Read the files as they were at this git revision (no checkout).",
+    ),
+]
 FailOnOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -161,11 +169,18 @@ def load_config_here() -> Config:
     return load_config(Path.cwd())
 
 
-def load_for_evaluation(files: Sequence[Path] | None, as_of: dt.date) -> tuple[Workspace, Config]:
-    """Read and check the workspace; refuse it (exit 2, check's messages) when it has errors."""
+def load_for_evaluation(
+    files: Sequence[Path] | None, as_of: dt.date, rev: str | None = None
+) -> tuple[Workspace, Config]:
+    """Read and check the workspace; refuse it (exit 2, check's messages) when it has errors.
+    With `rev`, the files are read as they were at that git revision."""
     from kpitrack.loading import load_valid_workspace, resolve_paths
 
     config = load_config_here()
+    if rev is not None:
+        from kpitrack.revisions import load_valid_at
+
+        return load_valid_at(rev, files or [], config, as_of), config
     paths = resolve_paths(files or [], config, Path.cwd())
     return load_valid_workspace(paths, config=config, as_of=as_of), config
 
@@ -345,6 +360,9 @@ def main() -> None:
 from kpitrack.commands import check as _check  # noqa: E402, F401
 from kpitrack.commands import collect as _collect  # noqa: E402, F401
 from kpitrack.commands import evaluating as _evaluating  # noqa: E402, F401
+from kpitrack.commands import export as _export  # noqa: E402, F401
+from kpitrack.commands import git as _git  # noqa: E402, F401
 from kpitrack.commands import recording as _recording  # noqa: E402, F401
 from kpitrack.commands import report as _report  # noqa: E402, F401
 from kpitrack.commands import review as _review  # noqa: E402, F401
+from kpitrack.commands import schema as _schema  # noqa: E402, F401

@@ -16,8 +16,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from kpitrack.model import Config, Kpi, KpiResult, Measurement, Objective, Status, Workspace
+
+if TYPE_CHECKING:
+    from kpitrack.history import Change
 
 # Worst first; the rank of a status is its index here.
 STATUS_ORDER: tuple[Status, ...] = (
@@ -113,6 +117,14 @@ class ObjectiveGroup:
 
 
 @dataclass(frozen=True)
+class DefinitionChanges:
+    """The report's "Definitions changed since <since>" section: history rows, oldest first."""
+
+    since: str  # a date, or the revision given to --since-rev
+    changes: tuple[Change, ...]
+
+
+@dataclass(frozen=True)
 class Report:
     as_of: dt.date
     since: dt.date
@@ -124,6 +136,8 @@ class Report:
     objectives: tuple[ObjectiveGroup, ...]  # workspace order, "No objective" last
     overdue: tuple[KpiResult, ...]  # never reported first, most days, then worst status
     needs_action: tuple[KpiResult, ...]  # worst first
+    # Definition changes from git history (kpitrack/history.py); None outside a repository.
+    definitions: DefinitionChanges | None = None
 
     def changes_of(self, kind: ChangeKind) -> tuple[StatusChange, ...]:
         return tuple(c for c in self.changes if c.kind is kind)

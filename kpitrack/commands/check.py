@@ -9,7 +9,15 @@ from typing import Annotated
 
 import typer
 
-from kpitrack.cli import AsOfOption, FilesOption, app, command, load_config_here, parse_as_of
+from kpitrack.cli import (
+    AsOfOption,
+    FilesOption,
+    RevOption,
+    app,
+    command,
+    load_config_here,
+    parse_as_of,
+)
 
 
 class CheckFormat(StrEnum):
@@ -33,6 +41,7 @@ def check(
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 on warnings too, not only on errors.")
     ] = False,
+    rev: RevOption = None,
 ) -> None:
     """Check the KPI files: every problem at once, with file, line and column.
 
@@ -46,8 +55,14 @@ def check(
 
     day = parse_as_of(as_of)
     config = load_config_here()
-    paths = resolve_paths(files or [], config, Path.cwd())
-    workspace, problems = load_workspace(paths, config=config, as_of=day)
+    if rev is not None:
+        from kpitrack.revisions import load_at
+
+        workspace, problems, file_count = load_at(rev, files or [], config, day)
+    else:
+        paths = resolve_paths(files or [], config, Path.cwd())
+        workspace, problems = load_workspace(paths, config=config, as_of=day)
+        file_count = len(paths)
     if any(k.source is not None for k in workspace.kpis):
         from kpitrack.problems import sort_problems
         from kpitrack.sources import config_problems
@@ -65,7 +80,7 @@ def check(
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write("".join(p.format() + "\n" for p in problems))
-        files_text = _plural(len(paths), "file")
+        files_text = _plural(file_count, "file")
         if problems:
             summary = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')} in {files_text}"
         else:

@@ -20,6 +20,7 @@ from kpitrack.cli import (
     OutputFormat,
     OutputOption,
     OwnerOption,
+    RevOption,
     TagOption,
     app,
     command,
@@ -67,13 +68,14 @@ def _evaluate(
     filters: Mapping[str, Sequence[str] | None],
     fail_on: Sequence[str] | None,
     show_all: bool = False,
+    rev: str | None = None,
 ) -> tuple[list[KpiResult], set[str], dt.date]:
     """Parse the shared options, load, evaluate, filter: (results worst first, --fail-on, as_of)."""
     from kpitrack.evaluate import evaluate, worst_first
 
     as_of = parse_as_of(as_of_text)
     wanted = parse_fail_on(fail_on)
-    workspace, config = load_for_evaluation(files, as_of)
+    workspace, config = load_for_evaluation(files, as_of, rev)
     results = evaluate(workspace, as_of=as_of, config=config)
     results = drop_archived(filter_results(results, workspace, **filters), show_all)
     return sorted(results, key=worst_first), wanted, as_of
@@ -145,10 +147,11 @@ def status(
     output: OutputOption = None,
     fail_on: FailOnOption = None,
     show_all: AllOption = False,
+    rev: RevOption = None,
 ) -> None:
     """Where each KPI stands: latest value, target, progress, trend, expected, status."""
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
-    results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all)
+    results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all, rev)
     results = sort_results(results, sort)
     from kpitrack.evaluate import summary_counts
 
@@ -169,12 +172,13 @@ def overdue(
     output: OutputOption = None,
     fail_on: FailOnOption = None,
     show_all: AllOption = False,
+    rev: RevOption = None,
 ) -> None:
     """Overdue reports: missed periods, due since, days overdue (most overdue first)."""
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
     from kpitrack.evaluate import overdue_first
 
-    results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all)
+    results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all, rev)
     listed = sorted((r for r in results if r.overdue is not None), key=overdue_first)
     _finish(listed, wanted, output, _render(fmt, listed, day, "overdue"))
 
@@ -192,10 +196,11 @@ def actions(
     output: OutputOption = None,
     fail_on: FailOnOption = None,
     show_all: AllOption = False,
+    rev: RevOption = None,
 ) -> None:
     """KPIs that need action, worst first, with their reasons and action plan."""
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
-    results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all)
+    results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all, rev)
     listed = [r for r in results if r.needs_action]
     _finish(listed, wanted, output, _render(fmt, listed, day, "actions"))
 
@@ -209,13 +214,14 @@ def show(
     fmt: FormatOption = OutputFormat.TABLE,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
+    rev: RevOption = None,
 ) -> None:
     """One KPI in depth: definition, milestones, history, chart, and why its status."""
     from kpitrack.evaluate import evaluate_kpi
     from kpitrack.suggest import did_you_mean
 
     day, wanted = parse_as_of(as_of), parse_fail_on(fail_on)
-    workspace, config = load_for_evaluation(files, day)
+    workspace, config = load_for_evaluation(files, day, rev)
     kpi = workspace.kpi(kpi_id)
     if kpi is None:
         known = [k.id for k in workspace.kpis]

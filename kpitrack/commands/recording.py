@@ -576,10 +576,14 @@ def starter_files() -> dict[str, bytes]:
     document = config_document(
         files=["kpis.yaml", DEFAULT_MEASUREMENTS_FILE], measurements_file=DEFAULT_MEASUREMENTS_FILE
     )
+    from kpitrack.schema import MODELINE, SCHEMA_FILE, schema_text
+
     return {
-        "kpis.yaml": STARTER_KPIS.encode(),
-        DEFAULT_MEASUREMENTS_FILE: STARTER_MEASUREMENTS.encode(),
+        "kpis.yaml": (MODELINE + STARTER_KPIS).encode(),
+        DEFAULT_MEASUREMENTS_FILE: (MODELINE + STARTER_MEASUREMENTS).encode(),
         CONFIG_NAME: (CONFIG_HEADER + tomli_w.dumps(document)).encode(),
+        # The editors' schema that the modeline above names (yaml-language-server).
+        SCHEMA_FILE: schema_text().encode(),
     }
 
 

@@ -19,6 +19,7 @@ from kpitrack.cli import (
     ObjectiveOption,
     OutputOption,
     OwnerOption,
+    RevOption,
     TagOption,
     app,
     command,
@@ -152,6 +153,15 @@ def report(
     ] = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
+    rev: RevOption = None,
+    since_rev: Annotated[
+        str | None,
+        typer.Option(
+            "--since-rev",
+            metavar="REV",
+            help="List definition changes made after this git revision instead of --since.",
+        ),
+    ] = None,
     quiet: Annotated[
         bool,
         typer.Option(
@@ -174,7 +184,7 @@ def report(
     wanted = parse_fail_on(fail_on)
     if output_format is not ReportFormat.EMAIL and (to or sender is not None):
         raise UsageError("--to and --from go with --format email")
-    workspace, config = load_for_evaluation(files, day)
+    workspace, config = load_for_evaluation(files, day, rev)
     if output_format is ReportFormat.EMAIL:
         recipients, mail_from = mail_addresses(to, sender, config)
 
@@ -190,6 +200,15 @@ def report(
     )
     results = drop_archived(results, show_all)
     digest = build_report(workspace, as_of=day, since=start, config=config, results=results)
+    from kpitrack.history import report_definitions
+
+    definitions = report_definitions(
+        files or [], config, since=start, as_of=day, rev=rev, since_rev=since_rev
+    )
+    if definitions is not None:
+        import dataclasses
+
+        digest = dataclasses.replace(digest, definitions=definitions)
 
     # --quiet: when nothing needs action, print nothing and exit 0 (-o FILE is still written,
     # so a published report is never stale).

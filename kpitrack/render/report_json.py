@@ -61,6 +61,19 @@ def report_sections(report: Report) -> dict[str, Any]:
         ],
         "overdue": [r.kpi.id for r in report.overdue],
         "needs_action": [r.kpi.id for r in report.needs_action],
+        **definitions_json(report),
+    }
+
+
+def definitions_json(report: Report) -> dict[str, Any]:
+    """`definitions_changed`: `{"since", "changes": [history rows]}`, only in a repository."""
+    if report.definitions is None:
+        return {}
+    return {
+        "definitions_changed": {
+            "since": report.definitions.since,
+            "changes": [c.to_dict() for c in report.definitions.changes],
+        }
     }
 
 

@@ -157,4 +157,19 @@ def render_report_markdown(report: Report) -> str:
     else:
         out += ["Nothing needs action.", ""]
 
+    out += definitions_section(report)
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def definitions_section(report: Report) -> list[str]:
+    """The "Definitions changed since …" section: history rows, moved goalposts in bold."""
+    if report.definitions is None:
+        return []
+    from kpitrack.render.history import history_markdown
+
+    out = [f"## Definitions changed since {escape(report.definitions.since)}", ""]
+    if report.definitions.changes:
+        out += [history_markdown(report.definitions.changes).rstrip("\n"), ""]
+    else:
+        out += ["No definition changes.", ""]
+    return out

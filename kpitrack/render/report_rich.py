@@ -178,4 +178,27 @@ def render_report_rich(report: Report) -> RenderableType:
     else:
         parts.append(Text("Nothing needs action."))
 
+    parts.extend(definitions_section(report))
     return Group(*parts)
+
+
+def definitions_section(report: Report) -> list[RenderableType]:
+    """The "Definitions changed since …" section: history rows, moved goalposts in red."""
+    if report.definitions is None:
+        return []
+    parts: list[RenderableType] = [
+        _heading(f"Definitions changed since {report.definitions.since}")
+    ]
+    if not report.definitions.changes:
+        return [*parts, Text("No definition changes.")]
+    table = _table("Commit", "Date", "KPI", "Field", "Old → new", "Moved goalpost")
+    for c in report.definitions.changes:
+        table.add_row(
+            Text(c.commit),
+            Text(c.date),
+            Text(c.kpi),
+            Text(c.field),
+            Text(f"{c.old or DASH} → {c.new or DASH}"),
+            Text("moved goalpost", style="bold red") if c.moved_goalpost else Text(""),
+        )
+    return [*parts, table]

@@ -1,0 +1,84 @@
+"""Command: export — tidy CSV or JSON Lines for DuckDB, a warehouse or a BI tool."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from kpitrack.cli import (
+    AsOfOption,
+    FilesOption,
+    KpiOption,
+    ObjectiveOption,
+    OutputOption,
+    OwnerOption,
+    RevOption,
+    TagOption,
+    app,
+    command,
+    emit,
+    filter_results,
+    load_for_evaluation,
+    parse_as_of,
+)
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
+@app.command("export")
+@command
+def export(
+    files: FilesOption = None,
+    as_of: AsOfOption = None,
+    owner: OwnerOption = None,
+    objective: ObjectiveOption = None,
+    tag: TagOption = None,
+    kpi: KpiOption = None,
+    fmt: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format", help="csv (header row) or jsonl (one object a line).", case_sensitive=False
+        ),
+    ] = ExportFormat.CSV,
+    evaluations: Annotated[
+        bool,
+        typer.Option(
+            "--evaluations", help="One row per KPI evaluation instead of per measurement."
+        ),
+    ] = False,
+    output: OutputOption = None,
+    rev: RevOption = None,
+) -> None:
+    """Tidy rows: one per measurement with its KPI's metadata (or per KPI evaluation)."""
+    from kpitrack.evaluate import evaluate
+    from kpitrack.export import (
+        EVALUATION_COLUMNS,
+        MEASUREMENT_COLUMNS,
+        evaluation_rows,
+        measurement_rows,
+        to_csv,
+        to_jsonl,
+    )
+
+    day = parse_as_of(as_of)
+    workspace, config = load_for_evaluation(files, day, rev)
+    results = filter_results(
+        evaluate(workspace, as_of=day, config=config),
+        workspace,
+        owners=owner,
+        objectives=objective,
+        tags=tag,
+        kpis=kpi,
+    )
+    columns: tuple[str, ...]
+    if evaluations:
+        rows, columns = evaluation_rows(results, day), EVALUATION_COLUMNS
+    else:
+        ids = {r.kpi.id for r in results}
+        rows, columns = measurement_rows(workspace, ids), MEASUREMENT_COLUMNS
+    emit(to_csv(rows, columns) if fmt is ExportFormat.CSV else to_jsonl(rows), output)

@@ -1,0 +1,74 @@
+"""Commands that read git history: history and diff (SPEC §6)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kpitrack.cli import FilesOption, OutputOption, app, command, emit, load_config_here
+from kpitrack.render.history import HistoryFormat, render_diff, render_history
+
+
+@app.command("history")
+@command
+def history_command(
+    kpi_id: Annotated[
+        str | None, typer.Argument(metavar="[KPI]", help="Only this KPI (renames followed).")
+    ] = None,
+    files: FilesOption = None,
+    fmt: Annotated[
+        HistoryFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
+    ] = HistoryFormat.TABLE,
+    output: OutputOption = None,
+) -> None:
+    """Every change to KPI definitions in git history, with moved goalposts flagged."""
+    from kpitrack.history import follow_id, history
+
+    config = load_config_here()
+    known: set[str] = set()
+    changes = history(files or [], config, known=known)
+    if kpi_id is not None:
+        if kpi_id not in known:
+            from kpitrack.problems import UsageError
+            from kpitrack.suggest import did_you_mean
+
+            raise UsageError(
+                f"no KPI '{kpi_id}' in the git history{did_you_mean(kpi_id, sorted(known))}"
+            )
+        changes = follow_id(changes, kpi_id)
+    emit(render_history(changes, fmt), output)
+
+
+@app.command("diff")
+@command
+def diff_command(
+    rev: Annotated[str, typer.Argument(metavar="REV", help="The older git revision.")],
+    rev2: Annotated[
+        str | None,
+        typer.Argument(metavar="[REV2]", help="The newer revision. Default: the working tree."),
+    ] = None,
+    files: FilesOption = None,
+    fmt: Annotated[
+        HistoryFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
+    ] = HistoryFormat.TABLE,
+    output: OutputOption = None,
+) -> None:
+    """KPIs and objectives added, removed and redefined between two revisions."""
+    import datetime as dt
+    from pathlib import Path
+
+    from kpitrack.history import diff_workspaces
+    from kpitrack.loading import load_texts, read_files, resolve_paths
+    from kpitrack.revisions import sources_at_rev
+
+    config = load_config_here()
+    day = dt.date(2999, 12, 31)  # as-of dependent warnings do not matter here
+    before_sources = sources_at_rev(rev, files or [], config, option="REV")
+    if rev2 is None:
+        after_sources = read_files(resolve_paths(files or [], config, Path.cwd()))
+    else:
+        after_sources = sources_at_rev(rev2, files or [], config, option="REV2")
+    before, _ = load_texts(before_sources, config=config, as_of=day)
+    after, _ = load_texts(after_sources, config=config, as_of=day)
+    emit(render_diff(diff_workspaces(before, after), fmt), output)

@@ -1,0 +1,18 @@
+"""Command: schema — the JSON Schema of the file format, for editors and other tools."""
+
+from __future__ import annotations
+
+from kpitrack.cli import OutputOption, app, command, emit
+
+
+@app.command("schema")
+@command
+def schema(output: OutputOption = None) -> None:
+    """Print the JSON Schema (draft 2020-12) of the KPI file format, for editors.
+
+    Save it next to your KPI files and start each file with
+    `# yaml-language-server: $schema=kpitrack.schema.json`.
+    """
+    from kpitrack.schema import schema_text
+
+    emit(schema_text(), output)

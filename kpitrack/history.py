@@ -1,0 +1,370 @@
+"""Definition history from git: every change to a KPI's definition, and moved goalposts.
+
+Snapshots of the workspace are loaded at every commit that touched its files
+(`git log` over the workspace paths, plus `git log --follow` per current file so a
+moved file keeps its past). Consecutive snapshots are compared KPI by KPI. A KPI
+id that disappears in a commit while a new id with the same definition (apart from
+id and name) or the same measurements appears is followed as a rename.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kpitrack.gitrepo import Commit, GitError, Repo, workspace_paths
+from kpitrack.model import Direction, Kpi, Status, Value, Workspace
+
+if TYPE_CHECKING:
+    from kpitrack.model import Config
+    from kpitrack.report import DefinitionChanges
+
+# Problems that depend on the as-of date do not matter for a past snapshot.
+_FAR_FUTURE = dt.date(2999, 12, 31)
+
+FIELDS = (
+    "target",
+    "due",
+    "start",
+    "baseline",
+    "milestones",
+    "frequency",
+    "direction",
+    "owner",
+    "measure",
+    "objective",
+    "review",
+    "last_reviewed",
+    "archived",
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    commit: str
+    date: str
+    author: str
+    kpi: str
+    field: str
+    old: str | None
+    new: str | None
+    moved_goalpost: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "commit": self.commit,
+            "date": self.date,
+            "author": self.author,
+            "kpi": self.kpi,
+            "field": self.field,
+            "old": self.old,
+            "new": self.new,
+            "moved_goalpost": self.moved_goalpost,
+        }
+
+
+def field_text(kpi: Kpi, name: str) -> str | None:
+    """A definition field as text, for comparison and display."""
+    value = getattr(kpi, name)
+    if value is None or value is False:  # `archived: false` is the default, not a value
+        return None
+    if value is True:
+        return "true"
+    if name == "milestones":
+        return ", ".join(f"{m.date.isoformat()}: {_plain(m.target)}" for m in value) or None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return _plain(value)
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _definition(kpi: Kpi) -> tuple[object, ...]:
+    skip = {"id", "name", "loc"}  # milestones compare as text: their locations differ
+    return tuple(_text_of(kpi, f.name) for f in fields(kpi) if f.name not in skip)
+
+
+def _values(workspace: Workspace, kpi_id: str) -> tuple[tuple[dt.date, object], ...]:
+    return tuple((m.date, m.value) for m in workspace.measurements if m.kpi == kpi_id)
+
+
+def renames(before: Workspace, after: Workspace) -> dict[str, str]:
+    """old id -> new id for KPIs renamed between two snapshots."""
+    old_ids = {k.id for k in before.kpis}
+    new_ids = {k.id for k in after.kpis}
+    gone = [k for k in before.kpis if k.id not in new_ids]
+    came = [k for k in after.kpis if k.id not in old_ids]
+    out: dict[str, str] = {}
+    for old in gone:
+        for new in came:
+            if new.id in out.values():
+                continue
+            same_definition = _definition(old) == _definition(new)
+            values = _values(before, old.id)
+            same_values = bool(values) and values == _values(after, new.id)
+            if same_definition or same_values:
+                out[old.id] = new.id
+                break
+    return out
+
+
+def is_easier(kpi: Kpi, old: Value, new: Value) -> bool:
+    """The target moved towards the values already reached: lowered for increase, raised
+    for decrease (scale positions for qualitative KPIs)."""
+    try:
+        a = kpi.position(old)
+        b = kpi.position(new)
+    except (ValueError, TypeError):
+        return False
+    return b < a if kpi.direction is Direction.INCREASE else b > a
+
+
+def moved_goalpost(
+    field: str, before_kpi: Kpi, after_kpi: Kpi, before: Workspace, day: dt.date, config: Config
+) -> bool:
+    """Target made easier or due pushed later while at-risk or off-track as of `day`,
+    evaluated under the definitions before the commit."""
+    if field == "target":
+        easier = is_easier(before_kpi, before_kpi.target, after_kpi.target)
+    elif field == "due":
+        easier = before_kpi.due is not None and (
+            after_kpi.due is None or after_kpi.due > before_kpi.due
+        )
+    else:
+        return False
+    if not easier:
+        return False
+    from kpitrack.evaluate import evaluate_kpi
+
+    try:
+        result = evaluate_kpi(before_kpi, before.measurements, as_of=day, config=config)
+    except (ValueError, TypeError, ZeroDivisionError):
+        return False
+    return result.status in (Status.AT_RISK, Status.OFF_TRACK)
+
+
+def compare(commit: Commit, before: Workspace, after: Workspace, config: Config) -> list[Change]:
+    """The definition changes from `before` to `after`, in `after`'s KPI order."""
+    day = dt.datetime.fromisoformat(commit.date).date()
+    renamed = renames(before, after)
+    back = {new: old for old, new in renamed.items()}
+    out: list[Change] = []
+    for kpi in after.kpis:
+        old_id = back.get(kpi.id, kpi.id)
+        previous = before.kpi(old_id)
+        if previous is None:
+            continue
+        if old_id != kpi.id:
+            out.append(
+                Change(commit.short, day.isoformat(), commit.author, kpi.id, "id", old_id, kpi.id)
+            )
+        for name in FIELDS:
+            a, b = field_text(previous, name), field_text(kpi, name)
+            if a != b:
+                flag = moved_goalpost(name, previous, kpi, before, day, config)
+                out.append(
+                    Change(commit.short, day.isoformat(), commit.author, kpi.id, name, a, b, flag)
+                )
+    return out
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The workspace at each commit that touched it, oldest first."""
+
+    commits: list[Commit]
+    snapshots: list[Workspace]
+
+
+def _snapshot(repo: Repo, commit: str, repo_paths: Sequence[str]) -> Workspace:
+    from kpitrack.loading import load_texts
+
+    files: list[str] = []
+    for path in repo_paths:
+        for f in repo.yaml_files(commit, path):
+            if f not in files:
+                files.append(f)
+    from kpitrack.model import Config as _Config
+    from kpitrack.yamlnodes import YamlFatal, decode
+
+    sources: list[tuple[str, str]] = []
+    for f in files:
+        try:
+            sources.append((repo.display(f), decode(repo.read_blob(commit, f), f)))
+        except (YamlFatal, GitError):  # an unreadable past file is skipped, not fatal
+            continue
+    workspace, _ = load_texts(sources, config=_Config(), as_of=_FAR_FUTURE)
+    return workspace
+
+
+def timeline(repo: Repo, paths: Sequence[Path], *, until: str = "HEAD") -> Timeline:
+    """Snapshots at every first-parent commit that touched the workspace paths, or a
+    workspace file under any of its earlier names (`git log --follow`)."""
+    repo_paths = [repo.repo_path(p) for p in paths]
+    order = repo.first_parent(until)
+    commits = {c.sha: c for c in repo.commits(repo_paths, until=until)}
+    head_files: list[str] = []
+    for path in repo_paths:
+        head_files.extend(f for f in repo.yaml_files(until, path) if f not in head_files)
+    # Per followed file: (position, its path from that commit on), oldest first.
+    moves: list[list[tuple[int, str]]] = []
+    for f in head_files:
+        steps = []
+        for commit, old_path in repo.follow(f, until=until):
+            if commit.sha in order:
+                commits.setdefault(commit.sha, commit)
+                steps.append((order[commit.sha], old_path))
+        moves.append(steps)
+    ordered = sorted((c for c in commits.values() if c.sha in order), key=lambda c: order[c.sha])
+    snapshots = []
+    for c in ordered:
+        position = order[c.sha]
+        extra = []
+        for steps in moves:
+            known = [path for at, path in steps if at <= position]
+            if known:
+                extra.append(known[-1])
+        snapshots.append(_snapshot(repo, c.sha, [*repo_paths, *extra]))
+    return Timeline(ordered, snapshots)
+
+
+def history(
+    files: Sequence[Path],
+    config: Config,
+    *,
+    until: str = "HEAD",
+    since: str | None = None,
+    known: set[str] | None = None,
+) -> list[Change]:
+    """Every definition change in the git history of the workspace files, oldest first.
+    `since`: only commits after that commit. `known`, when given, receives every KPI id
+    the history holds."""
+    cwd = Path.cwd().resolve()
+    repo = Repo.find(cwd)
+    root = Path(config.root) if config.root else None
+    paths = workspace_paths(files, config.files, root, cwd)
+    line = timeline(repo, paths, until=until)
+    excluded = repo.reachable(since) if since is not None else set()
+    out: list[Change] = []
+    previous = Workspace()
+    for commit, snapshot in zip(line.commits, line.snapshots, strict=True):
+        if commit.sha not in excluded:
+            out.extend(compare(commit, previous, snapshot, config))
+        if known is not None:
+            known.update(k.id for k in snapshot.kpis)
+        previous = snapshot
+    return out
+
+
+def follow_id(changes: Sequence[Change], kpi_id: str) -> list[Change]:
+    """The changes of one KPI, following its renames back through history."""
+    ids = {kpi_id}
+    for change in reversed(changes):
+        if change.field == "id" and change.new in ids and change.old is not None:
+            ids.add(change.old)
+    return [c for c in changes if c.kpi in ids or (c.field == "id" and c.new in ids)]
+
+
+def report_definitions(
+    files: Sequence[Path],
+    config: Config,
+    *,
+    since: dt.date,
+    as_of: dt.date,
+    rev: str | None = None,
+    since_rev: str | None = None,
+) -> DefinitionChanges | None:
+    """The report's definition section: changes committed after `since` up to `as_of`
+    (or after the commit `since_rev`), up to `rev` or HEAD. None outside a git repository
+    (or without git, or in a repository without commits) unless `since_rev` asks for git."""
+    from kpitrack.gitrepo import GitError
+    from kpitrack.report import DefinitionChanges
+
+    try:
+        repo = Repo.find(Path.cwd().resolve())
+    except GitError:
+        if since_rev is not None:
+            raise
+        return None
+    until = repo.resolve(rev) if rev is not None else repo.head()
+    if until is None:
+        if since_rev is not None:
+            raise GitError("--since-rev: the repository has no commits yet")
+        return None
+    if since_rev is not None:
+        base = repo.resolve(since_rev, "--since-rev")
+        changes = history(files, config, until=until, since=base)
+        return DefinitionChanges(since_rev, tuple(changes))
+    try:
+        everything = history(files, config, until=until)
+    except GitError:  # e.g. workspace files outside this repository: no section
+        return None
+    changes = [c for c in everything if since < dt.date.fromisoformat(c.date) <= as_of]
+    return DefinitionChanges(since.isoformat(), tuple(changes))
+
+
+# ---------------------------------------------------------------- diff between revisions
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    change: str  # added, removed, redefined
+    kind: str  # kpi, objective
+    id: str
+    field: str | None = None
+    old: str | None = None
+    new: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "change": self.change,
+            "kind": self.kind,
+            "id": self.id,
+            "field": self.field,
+            "old": self.old,
+            "new": self.new,
+        }
+
+
+def _text_of(obj: object, name: str) -> str | None:
+    value = getattr(obj, name)
+    if value is None or value == ():
+        return None
+    if name == "milestones":
+        return ", ".join(f"{m.date.isoformat()}: {_plain(m.target)}" for m in value)
+    if isinstance(value, tuple):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return _plain(value)
+
+
+def diff_workspaces(before: Workspace, after: Workspace) -> list[DiffRow]:
+    """Objectives, then KPIs: removed, added and redefined (field by field), in file order."""
+    out: list[DiffRow] = []
+    for kind, old_items, new_items in (
+        ("objective", before.objectives, after.objectives),
+        ("kpi", before.kpis, after.kpis),
+    ):
+        old_by_id = {o.id: o for o in old_items}
+        new_by_id = {o.id: o for o in new_items}
+        out.extend(DiffRow("removed", kind, o.id) for o in old_items if o.id not in new_by_id)
+        out.extend(DiffRow("added", kind, o.id) for o in new_items if o.id not in old_by_id)
+        for item in new_items:
+            previous = old_by_id.get(item.id)
+            if previous is None:
+                continue
+            for f in fields(item):
+                if f.name in ("id", "loc"):
+                    continue
+                a, b = _text_of(previous, f.name), _text_of(item, f.name)
+                if a != b:
+                    out.append(DiffRow("redefined", kind, item.id, f.name, a, b))
+    return out
