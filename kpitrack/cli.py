@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="kpitrack",
     help="KPI tracker for the terminal: KPI definitions and measurements in YAML, kept in git.",
-    no_args_is_help=True,
+    no_args_is_help=False,
+    invoke_without_command=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -42,6 +43,12 @@ class OutputFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
     MARKDOWN = "markdown"
+
+
+class ColorChoice(StrEnum):
+    AUTO = "auto"
+    ALWAYS = "always"
+    NEVER = "never"
 
 
 # ---------------------------------------------------------------- shared options
@@ -61,7 +68,8 @@ FilesOption = Annotated[
 AsOfOption = Annotated[
     str | None,
     typer.Option(
-        "--as-of", metavar="DATE", help="Evaluate as of this date (YYYY-MM-DD). Default: today."
+        "--as-of", metavar="DATE", help="Evaluate as of this date: YYYY-MM-DD, a period's last day (2026-W47, 2026-11, "
+        "2026-Q3, 2026), or today, yesterday, last-week, last-month. Default: today."
     ),
 ]
 OwnerOption = Annotated[
@@ -104,14 +112,29 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
             "--version", callback=version_callback, is_eager=True, help="Show the version."
         ),
     ] = False,
+    color: Annotated[
+        ColorChoice,
+        typer.Option(
+            "--color",
+            case_sensitive=False,
+            help="Colour: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), "
+            "always (e.g. for `| less -R`) or never.",
+        ),
+    ] = ColorChoice.AUTO,
 ) -> None:
     """KPI tracker for the terminal: KPI definitions and measurements in YAML, kept in git."""
+    global COLOR_CHOICE
+    COLOR_CHOICE = color.value
+    if ctx.invoked_subcommand is None:  # bare `kpitrack`: the help, and success
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
 
 
 # ---------------------------------------------------------------- errors and exit codes
@@ -139,14 +162,37 @@ def handle_errors() -> Iterator[None]:
 # ---------------------------------------------------------------- inputs
 
 
+AS_OF_WORDS = ("today", "yesterday", "last-week", "last-month")
+
+
+def as_of_date(text: str, today: dt.date) -> dt.date:
+    """An --as-of value: YYYY-MM-DD; a period (2026-W47, 2026-11, 2026-Q3, 2026), meaning
+    its last day; or today, yesterday, last-week, last-month (the last day of the previous
+    ISO week or calendar month). ValueError with a readable message otherwise."""
+    from kpitrack.periods import parse_period
+
+    word = text.strip().lower()
+    if word == "today":
+        return today
+    if word == "yesterday":
+        return today - dt.timedelta(days=1)
+    if word == "last-week":
+        return today - dt.timedelta(days=today.isoweekday())
+    if word == "last-month":
+        return today.replace(day=1) - dt.timedelta(days=1)
+    try:
+        return parse_period(text).end
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or one of {', '.join(AS_OF_WORDS)}") from None
+
+
 def parse_as_of(text: str | None, option: str = "--as-of") -> dt.date:
     """The --as-of date; today only here, never below the CLI."""
+    today = dt.date.today()
     if text is None:
-        return dt.date.today()
-    from kpitrack.periods import parse_date
-
+        return today
     try:
-        return parse_date(text)
+        return as_of_date(text, today)
     except ValueError as exc:
         raise UsageError(f"{option}: {exc}") from None
 
@@ -174,6 +220,20 @@ def split_values(values: Sequence[str] | None) -> list[str]:
     return out
 
 
+def _check_known(option: str, wanted: Sequence[str], known: Sequence[str]) -> None:
+    """A usage error for a filter value (matched case-insensitively) that no KPI has."""
+    from kpitrack.suggest import closest
+
+    folded = {k.casefold(): k for k in known}
+    for value in wanted:
+        if value.casefold() not in folded:
+            match = closest(value.casefold(), folded)
+            hint = f" (did you mean '{folded[match]}'?)" if match else ""
+            choices = ", ".join(sorted(set(known), key=str.casefold)) or "none"
+            what = option.lstrip("-")
+            raise UsageError(f"{option}: no KPI has {what} '{value}'{hint} (known: {choices})")
+
+
 def filter_results(
     results: Sequence[KpiResult],
     workspace: Workspace,
@@ -186,8 +246,11 @@ def filter_results(
     """Keep the KPIs matching every given filter (any value within one filter)."""
     from kpitrack.suggest import did_you_mean
 
-    owner_set, objective_set = set(split_values(owners)), set(split_values(objectives))
-    tag_set, kpi_set = set(split_values(tags)), set(split_values(kpis))
+    owner_set = {o.casefold() for o in split_values(owners)}
+    tag_set = {t.casefold() for t in split_values(tags)}
+    objective_set, kpi_set = set(split_values(objectives)), set(split_values(kpis))
+    _check_known("--owner", split_values(owners), [k.owner for k in workspace.kpis if k.owner])
+    _check_known("--tag", split_values(tags), [t for k in workspace.kpis for t in k.tags])
     known = {k.id for k in workspace.kpis}
     for kpi_id in sorted(kpi_set - known):
         raise UsageError(f"--kpi: no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
@@ -200,9 +263,9 @@ def filter_results(
     return [
         r
         for r in results
-        if (not owner_set or r.kpi.owner in owner_set)
+        if (not owner_set or (r.kpi.owner or "").casefold() in owner_set)
         and (not objective_set or r.kpi.objective in objective_set)
-        and (not tag_set or tag_set.intersection(r.kpi.tags))
+        and (not tag_set or tag_set.intersection(t.casefold() for t in r.kpi.tags))
         and (not kpi_set or r.kpi.id in kpi_set)
     ]
 
@@ -249,12 +312,28 @@ def fail_on_matches(results: Sequence[KpiResult], wanted: set[str]) -> list[KpiR
 # ---------------------------------------------------------------- output
 
 
+COLOR_CHOICE = "auto"  # --color: auto, always or never (set by the root callback)
+
+
+def color_wanted(stream: object) -> bool:
+    """Colour for `stream`: --color always/never first; then a non-empty NO_COLOR turns it
+    off and a non-empty FORCE_COLOR on; else only on a terminal."""
+    if COLOR_CHOICE != "auto":
+        return COLOR_CHOICE == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def make_console(*, stderr: bool = False) -> Console:
     """A console for stdout: colour only on a terminal and never with NO_COLOR."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    color = "NO_COLOR" not in os.environ and stream.isatty()
+    color = color_wanted(stream)
     return Console(
         file=stream,
         color_system="auto" if color else None,
@@ -262,7 +341,7 @@ def make_console(*, stderr: bool = False) -> Console:
         highlight=False,
         emoji=False,
         markup=False,
-        force_terminal=None if color else False,
+        force_terminal=color,
     )
 
 
@@ -307,10 +386,102 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+ASCII_FALLBACKS = {
+    "…": "...",
+    "█": "#",
+    "░": ".",
+    "▏": "|",
+    "—": "-",
+    "–": "-",
+    "−": "-",
+    "→": "->",
+    "←": "<-",
+    "↑": "^",
+    "↓": "v",
+    "▲": "^",
+    "▼": "v",
+    "◆": "*",
+    "●": "*",
+    "·": ".",
+    "×": "x",
+    "≥": ">=",
+    "≤": "<=",
+    "✓": "ok",
+    "✗": "x",
+    "─": "-",
+    "━": "-",
+    "│": "|",
+    "┃": "|",
+    "“": '"',
+    "”": '"',
+    "‘": "'",
+    "’": "'",
+}
+
+
+def _ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a readable ASCII stand-in for characters the stream cannot hold."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    return "".join(ASCII_FALLBACKS.get(ch, "?") for ch in bad), exc.end
+
+
+def use_ascii_fallbacks() -> None:
+    """Give stdout and stderr ASCII fallbacks when their encoding cannot hold our symbols
+    (PYTHONIOENCODING=ascii or latin-1, an old Windows console)."""
+    import codecs
+
+    codecs.register_error("kpitrack-ascii", _ascii_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        try:
+            "…█—─│".encode(encoding)
+        except UnicodeEncodeError:
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="kpitrack-ascii")
+        except LookupError:
+            pass
+
+
+def _output_failed(exc: OSError) -> NoReturn:
+    """stdout cannot take the output (closed, disk full): one line, exit 2."""
+    import errno
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
+    reason = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
+    print(f"kpitrack: error: cannot write the output: {reason}", file=sys.stderr)
+    os._exit(int(ExitCode.USAGE))
+
+
+def _stdout_usable() -> bool:
+    if sys.stdout is None:
+        return False
+    try:
+        os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return True
+
+
 def main() -> None:
     """Console-script entry point."""
+    import errno
+
+    if not _stdout_usable():
+        print("kpitrack: error: standard output is closed", file=sys.stderr)
+        sys.exit(int(ExitCode.USAGE))
+    use_ascii_fallbacks()
     try:
-        app()
+        try:
+            app()
+        finally:
+            sys.stdout.flush()
     except KeyboardInterrupt:
         print("kpitrack: interrupted", file=sys.stderr)
         sys.exit(130)
@@ -319,15 +490,23 @@ def main() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EIO, errno.EBADF, errno.EDQUOT, errno.EFBIG):
+            _output_failed(exc)
+        _internal_error(exc)
     except Exception as exc:  # a bug: say so briefly, without a traceback
-        if os.environ.get("KPITRACK_DEBUG"):
-            raise
-        print(
-            f"kpitrack: internal error: {type(exc).__name__}: {exc} "
-            "(set KPITRACK_DEBUG=1 for the traceback)",
-            file=sys.stderr,
-        )
-        sys.exit(3)
+        _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> NoReturn:
+    if os.environ.get("KPITRACK_DEBUG"):
+        raise exc
+    print(
+        f"kpitrack: internal error: {type(exc).__name__}: {exc} "
+        "(set KPITRACK_DEBUG=1 for the traceback)",
+        file=sys.stderr,
+    )
+    sys.exit(3)
 
 
 # Register the commands (each module adds its commands to `app`).
