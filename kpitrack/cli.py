@@ -68,8 +68,10 @@ FilesOption = Annotated[
 AsOfOption = Annotated[
     str | None,
     typer.Option(
-        "--as-of", metavar="DATE", help="Evaluate as of this date: YYYY-MM-DD, a period's last day (2026-W47, 2026-11, "
-        "2026-Q3, 2026), or today, yesterday, last-week, last-month. Default: today."
+        "--as-of",
+        metavar="DATE",
+        help="Evaluate as of this date: YYYY-MM-DD, a period's last day (2026-W47, 2026-11, "
+        "2026-Q3, 2026), or today, yesterday, last-week, last-month. Default: today.",
     ),
 ]
 OwnerOption = Annotated[
@@ -460,11 +462,16 @@ def _output_failed(exc: OSError) -> NoReturn:
 
 
 def _stdout_usable() -> bool:
+    """False when stdout is closed (`>&-`); a stream without a descriptor is usable."""
     if sys.stdout is None:
         return False
     try:
-        os.fstat(sys.stdout.fileno())
+        fd = sys.stdout.fileno()
     except (OSError, ValueError, AttributeError):
+        return True
+    try:
+        os.fstat(fd)
+    except OSError:
         return False
     return True
 

@@ -129,7 +129,8 @@ def test_status_sort(workspace: Path, sort: str, order: list[str]) -> None:
         (["--tag", "money"], ["revenue"]),
         (["--kpi", "csat", "--kpi", "revenue"], ["csat", "revenue"]),
         (["--kpi", "csat,latency"], ["latency", "csat"]),
-        (["--owner", "nobody"], []),
+        (["--owner", "SALES"], ["revenue"]),  # owners and tags match case-insensitively
+        (["--tag", "MONEY"], ["revenue"]),
     ],
 )
 def test_filters(workspace: Path, args: list[str], ids: list[str]) -> None:
@@ -145,6 +146,13 @@ def test_filters(workspace: Path, args: list[str], ids: list[str]) -> None:
         (["--objective", "growht"], "did you mean 'growth'?"),
         (["--as-of", "2026-02-30"], "not a real date"),
         (["--fail-on", "offtrack"], "did you mean 'off-track'?"),
+        # an owner or tag no KPI has is a mistake, not an empty (and silently passing) table
+        (["--owner", "sale"], "--owner: no KPI has owner 'sale' (did you mean 'sales'?)"),
+        (["--owner", "nobody"], "--owner: no KPI has owner 'nobody'"),
+        (["--tag", "nosuch"], "--tag: no KPI has tag 'nosuch'"),
+        (["--as-of", "٢٠٢٦-١١-٠١"], "not a date"),  # ASCII digits only
+        (["--as-of", "２０２６-１１-０１"], "not a date"),
+        (["--as-of", "lastweek"], "today, yesterday, last-week, last-month"),
     ],
 )
 def test_usage_errors_exit_2(workspace: Path, args: list[str], message: str) -> None:

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from kpitrack.writing import WorkspaceLoads
 
 DEFAULT_MEASUREMENTS_FILE = "measurements.yaml"
+NEGATIVE_NUMBER = re.compile(r"-[0-9_.,]*[0-9][0-9_.,]*([eE][-+]?[0-9]+)?", re.ASCII)
 
 ToOption = Annotated[
     Path | None,
@@ -70,11 +72,16 @@ def parse_value(kpi: Kpi, text: str) -> Value:
     return number
 
 
-def parse_measurement_date(text: str) -> dt.date:
-    """A date or a period (2026-W44, 2026-10, 2026-Q3, 2026): the period's last day."""
+def parse_measurement_date(text: str, today: dt.date) -> dt.date:
+    """A date, or a period (2026-W44, 2026-10, 2026-Q3, 2026) stored as its last day;
+    the current period (the one holding `today`) is stored as today, so the value counts
+    at once instead of from the period's end in the future."""
     from kpitrack.periods import parse_period
 
-    return parse_period(text).end
+    period = parse_period(text)
+    if period.start != period.end and today in period:
+        return today
+    return period.end
 
 
 def _free_text(text: str | None, what: str) -> str | None:
@@ -155,32 +162,36 @@ def _configured_file(loaded: Loaded) -> Path | None:
     return path
 
 
-def target_for_record(loaded: Loaded, kpi: Kpi, to: Path | None) -> Path:
-    """--to; kpitrack.toml's measurements_file; the file holding the KPI's latest entry;
-    else measurements.yaml beside the KPI's file."""
+def _holds_measurements_list(text: str) -> bool:
+    """Whether a workspace file's text has a top-level `measurements:` key."""
+    import re
+
+    return re.search(r"^measurements[ \t]*:", text, re.MULTILINE) is not None
+
+
+def measurement_target(loaded: Loaded, kpis: Sequence[Kpi], to: Path | None) -> Path:
+    """The one rule `record` and `import` share for where new measurements go, always a
+    file the workspace reads: --to; else kpitrack.toml's measurements_file; else the file
+    that already holds the (first) KPI's latest measurement; else the file holding the
+    `measurements:` list; else the (first) KPI's own file."""
     if to is not None:
         return to
     configured = _configured_file(loaded)
     if configured is not None:
         return configured
-    mine = [m for m in loaded.workspace.measurements if m.kpi == kpi.id]
-    if mine:
-        latest = max(mine, key=lambda m: (m.date, m.order))
-        return _path_of(loaded, latest.loc.path)
-    return _kpi_folder(loaded, kpi) / DEFAULT_MEASUREMENTS_FILE
-
-
-def target_for_import(loaded: Loaded, to: Path | None) -> Path:
-    """--to; measurements_file; the workspace's only file holding measurements; else
-    measurements.yaml beside the first KPI's file."""
-    if to is not None:
-        return to
-    configured = _configured_file(loaded)
-    if configured is not None:
-        return configured
-    holding = sorted({m.loc.path for m in loaded.workspace.measurements})
-    if len(holding) == 1:
-        return _path_of(loaded, holding[0])
+    for kpi in kpis:
+        mine = [m for m in loaded.workspace.measurements if m.kpi == kpi.id]
+        if mine:
+            latest = max(mine, key=lambda m: (m.date, m.order))
+            return _path_of(loaded, latest.loc.path)
+    for display, text in loaded.texts:
+        if _holds_measurements_list(text):
+            return _path_of(loaded, display)
+    owner = kpis[0] if kpis else (loaded.workspace.kpis[0] if loaded.workspace.kpis else None)
+    if owner is not None and owner.loc.path:
+        return _path_of(loaded, owner.loc.path)
+    if loaded.paths:
+        return loaded.paths[0]
     return _kpi_folder(loaded, None) / DEFAULT_MEASUREMENTS_FILE
 
 
@@ -231,7 +242,40 @@ def _print_warnings(problems: Sequence[Problem]) -> None:
 # ---------------------------------------------------------------- record
 
 
-@app.command("record")
+def default_recorder() -> str | None:
+    """Who records, when --by is not given: `git config user.name` inside a git
+    repository, else $USER (or $USERNAME); None when neither is known."""
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is not None:
+        try:
+            inside = subprocess.run(
+                [git, "rev-parse", "--is-inside-work-tree"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+            if inside.returncode == 0 and inside.stdout.strip() == "true":
+                name = subprocess.run(
+                    [git, "config", "user.name"],
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                    check=False,
+                ).stdout.strip()
+                if name:
+                    return name
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return os.environ.get("USER") or os.environ.get("USERNAME") or None
+
+
+# A negative VALUE (-12, -0.5, -1e3) is not an option: record lets unknown dash words
+# through as arguments and refuses any that is not a number itself.
+@app.command("record", context_settings={"ignore_unknown_options": True})
 @command
 def record(
     kpi_id: Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")],
@@ -244,11 +288,20 @@ def record(
             "--date",
             metavar="DATE",
             help="The date the value describes: YYYY-MM-DD, or a period (2026-W44, 2026-10, "
-            "2026-Q3, 2026) stored as its last day. Default: today.",
+            "2026-Q3, 2026) stored as its last day, or as today when it is the current "
+            "period. For last week's value use its ISO week, e.g. --date 2026-W47. "
+            "Default: today.",
         ),
     ] = None,
     note: Annotated[str | None, typer.Option("--note", help="Free text.")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who recorded it.")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="Who recorded it. Default: `git config user.name` inside a git "
+            "repository, else $USER.",
+        ),
+    ] = None,
     to: ToOption = None,
     files: FilesOption = None,
 ) -> None:
@@ -258,13 +311,19 @@ def record(
     from kpitrack.writing import append_measurements, workspace_verifier
 
     today = parse_as_of(None)
+    if kpi_id.startswith("-"):
+        raise UsageError(f"no such option: {kpi_id}")
+    if value.startswith("-") and not NEGATIVE_NUMBER.fullmatch(value):
+        raise UsageError(f"no such option: {value}")
+    if by is None:
+        by = default_recorder()
     loaded = load_for_writing(files, today)
     kpi = loaded.workspace.kpi(kpi_id)
     if kpi is None:
         known = [k.id for k in loaded.workspace.kpis]
         raise UsageError(f"no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
     try:
-        day = parse_measurement_date(date) if date is not None else today
+        day = parse_measurement_date(date, today) if date is not None else today
     except ValueError as exc:
         raise UsageError(f"--date: {exc}") from None
     try:
@@ -274,7 +333,7 @@ def record(
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    target = target_for_record(loaded, kpi, to)
+    target = measurement_target(loaded, [kpi], to)
     verify = workspace_verifier(loaded.loads(target), lambda: [measurement])
     result = append_measurements(target, [measurement], verify=verify)
     _print_warnings(result.warnings)
@@ -288,8 +347,11 @@ def record(
     order = max((m.order for m in loaded.workspace.measurements), default=0) + 1
     appended = Measurement(kpi.id, day, parsed, measurement.note, measurement.by, order=order)
     history = [m for m in loaded.workspace.measurements if m.kpi == kpi.id] + [appended]
-    status = evaluate_kpi(kpi, history, as_of=today, config=loaded.config)
-    print(f"{kpi.id}: {status.status} — {status_sentence(status)}")
+    # A value dated in the future is shown as of its date, never ignored.
+    as_of = max(today, day)
+    status = evaluate_kpi(kpi, history, as_of=as_of, config=loaded.config)
+    when = "" if as_of == today else f" (as of {as_of.isoformat()})"
+    print(f"{kpi.id}: {status.status}{when} — {status_sentence(status)}")
 
 
 # ---------------------------------------------------------------- import
@@ -304,7 +366,7 @@ def _csv_problem(path: str, line: int, column: int, code: str, message: str) -> 
 
 
 def read_csv_measurements(
-    text: str, path: str, workspace: Workspace
+    text: str, path: str, workspace: Workspace, today: dt.date | None = None
 ) -> tuple[list[Measurement], list[Problem]]:
     """Rows → measurements, every problem at once (line 1 is the header; column = field)."""
     from kpitrack.suggest import did_you_mean
@@ -391,7 +453,7 @@ def read_csv_measurements(
             )
         day: dt.date | None = None
         try:
-            day = parse_measurement_date(cell("date"))
+            day = parse_measurement_date(cell("date"), today or dt.date.today())
         except ValueError as exc:
             problems.append(_csv_problem(path, start, columns["date"] + 1, "KT202", f"date: {exc}"))
         value: Value | None = None
@@ -476,13 +538,14 @@ def import_csv(
     today = parse_as_of(None)
     name, text = _read_csv_source(source)
     loaded = load_for_writing(files, today)
-    rows, problems = read_csv_measurements(text, name, loaded.workspace)
+    rows, problems = read_csv_measurements(text, name, loaded.workspace, today)
     if problems:
         problems = sort_problems(problems)
         for problem in problems:
             print(problem.format(), file=sys.stderr)
         raise UsageError(f"{name}: {len(problems)} error(s); nothing imported")
-    target = target_for_import(loaded, to)
+    kpis = [k for k in (loaded.workspace.kpi(m.kpi) for m in rows) if k is not None]
+    target = measurement_target(loaded, kpis, to)
     chosen: list[Measurement] = []
     loads = loaded.loads(target)
 
@@ -539,8 +602,8 @@ kpis:
     owner: Product team
     objective: grow-usage
     indicator: leading
+    start: {today}         # reporting starts here: nothing is overdue before it
     # baseline: 600           # the value progress is counted from
-    # start: 2026-01-05       # the date the baseline holds
     # due: 2026-12-31         # reach the target by then (milestones: [{date, target}])
     # action: what is being done while the KPI is off track
 """
@@ -567,8 +630,15 @@ CONFIG_HEADER = """\
 """
 
 
-def starter_files() -> dict[str, bytes]:
-    """Name → bytes of the files `init` writes."""
+GITIGNORE_ENTRY = "*.lock"
+GITIGNORE = """\
+# kpitrack's lock sidecars (<file>.lock), taken while record and import write
+*.lock
+"""
+
+
+def starter_files(today: dt.date | None = None) -> dict[str, bytes]:
+    """Name → bytes of the files `init` writes (the example KPI starts `today`)."""
     import tomli_w
 
     from kpitrack.config import CONFIG_NAME, config_document
@@ -577,9 +647,12 @@ def starter_files() -> dict[str, bytes]:
         files=["kpis.yaml", DEFAULT_MEASUREMENTS_FILE], measurements_file=DEFAULT_MEASUREMENTS_FILE
     )
     return {
-        "kpis.yaml": STARTER_KPIS.encode(),
+        "kpis.yaml": STARTER_KPIS.replace(
+            "{today}", (today or dt.date.today()).isoformat()
+        ).encode(),
         DEFAULT_MEASUREMENTS_FILE: STARTER_MEASUREMENTS.encode(),
         CONFIG_NAME: (CONFIG_HEADER + tomli_w.dumps(document)).encode(),
+        ".gitignore": GITIGNORE.encode(),
     }
 
 
@@ -597,8 +670,28 @@ def init_folder(folder: Path) -> tuple[list[Path], list[Path]]:
     kept: list[Path] = []
     for name, data in starter_files().items():
         path = folder / name
-        (created if create_new_file(path, data) else kept).append(path)
+        if create_new_file(path, data) or (name == ".gitignore" and _ignore_locks(path)):
+            created.append(path)
+        else:
+            kept.append(path)
     return created, kept
+
+
+def _ignore_locks(gitignore: Path) -> bool:
+    """Add `*.lock` to an existing .gitignore that lacks it; whether it was added."""
+    from kpitrack.writing import atomic_write_bytes
+
+    try:
+        data = gitignore.read_bytes()
+    except OSError:
+        return False
+    lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines()]
+    if GITIGNORE_ENTRY in lines:
+        return False
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    atomic_write_bytes(gitignore, data + GITIGNORE.encode())
+    return True
 
 
 @app.command("init")
