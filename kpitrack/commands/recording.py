@@ -709,3 +709,82 @@ def init(
         print(f"left {path} alone: it already exists")
     if created:
         print("next: edit kpis.yaml, then `kpitrack check` and `kpitrack status`")
+
+
+# ---------------------------------------------------------------- rename
+
+
+@app.command("rename")
+@command
+def rename(
+    old_id: Annotated[str, typer.Argument(metavar="OLD", help="The KPI or objective id now.")],
+    new_id: Annotated[str, typer.Argument(metavar="NEW", help="The id it gets.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the lines it would change; write nothing.")
+    ] = False,
+    files: FilesOption = None,
+) -> None:
+    """Rename a KPI or objective id everywhere: definition, references, measurements.
+
+    Locked and atomic like record; every other byte of the files stays as it is.
+
+    Example: kpitrack rename wau weekly-active-users --dry-run
+    """
+    from kpitrack.loading import load_texts
+    from kpitrack.renaming import IdKind, plan_rename, rename_in_files
+    from kpitrack.rules import SLUG
+    from kpitrack.suggest import did_you_mean
+
+    today = parse_as_of(None)
+    loaded = load_for_writing(files, today)
+    workspace = loaded.workspace
+    if workspace.kpi(old_id) is not None:
+        kind, known = IdKind.KPI, [k.id for k in workspace.kpis]
+    elif workspace.objective(old_id) is not None:
+        kind, known = IdKind.OBJECTIVE, [o.id for o in workspace.objectives]
+    else:
+        ids = [k.id for k in workspace.kpis] + [o.id for o in workspace.objectives]
+        raise UsageError(f"no KPI or objective '{old_id}'{did_you_mean(old_id, ids)}")
+    if not SLUG.fullmatch(new_id):
+        raise UsageError(
+            f"'{new_id}' is not a valid id (lowercase letters, digits, '-' and '_', "
+            "starting with a letter or digit)"
+        )
+    if new_id == old_id:
+        raise UsageError(f"'{old_id}' already has that id")
+    if new_id in known:
+        raise UsageError(f"there is already a {kind.value} '{new_id}'; nothing renamed")
+    errors_before = sum(p.is_error for p in loaded.problems)
+
+    def check(texts: list[tuple[str, str | None]]) -> None:
+        old_texts = dict(loaded.texts)
+        full = [(d, t if t is not None else old_texts[d]) for d, t in texts]
+        _ws, problems = load_texts(full, config=loaded.config, as_of=today)
+        if sum(p.is_error for p in problems) > errors_before:
+            raise InvalidWorkspaceError([p for p in problems if p.is_error])
+
+    what = "KPI" if kind is IdKind.KPI else "objective"
+    if dry_run:
+        plan = plan_rename(loaded.sources, kind, old_id, new_id)
+        check(
+            [
+                (d, next((n for p, _o, n, _c in plan if p == path), None))
+                for d, path in loaded.sources
+            ]
+        )
+        lines = 0
+        for path, _old, _new, changes in plan:
+            for change in changes:
+                print(f"{shown(path)}:{change.line}: -{change.old}")
+                print(f"{shown(path)}:{change.line}: +{change.new}")
+                lines += 1
+        print(
+            f"dry run: would rename {what} '{old_id}' to '{new_id}' on {lines} line(s) "
+            f"in {len(plan)} file(s); nothing written"
+        )
+        return
+    done = rename_in_files(loaded.sources, kind, old_id, new_id, check=check)
+    lines = sum(len(f.changes) for f in done)
+    for f in done:
+        print(f"{shown(f.path)}: {len(f.changes)} line(s)")
+    print(f"renamed {what} '{old_id}' to '{new_id}' on {lines} line(s) in {len(done)} file(s)")
