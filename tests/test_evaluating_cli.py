@@ -280,3 +280,46 @@ def test_future_measurements_ignored_by_as_of(workspace: Path) -> None:
     revenue = json.loads(out)["kpis"][0]
     assert revenue["latest"] == {"date": "2026-09-30", "value": 90000}
     assert revenue["status"] == "off-track"
+
+
+GAPS = """\
+kpis:
+  - id: money
+    name: Money
+    measure: Sum of the invoices paid in the month, from the ledger
+    target: 100000
+    baseline: 0
+    unit: USD
+    frequency: monthly
+    owner: Finance
+  - id: share
+    name: Share
+    measure: Percent of active users who used the feature in the month
+    target: 50
+    baseline: 0
+    unit: "%"
+    frequency: monthly
+    owner: Product
+measurements:
+  - {kpi: money, date: 2026-10-31, value: 90000}
+  - {kpi: share, date: 2026-10-31, value: 10}
+"""
+
+
+@pytest.mark.parametrize("command", ["status", "actions", "overdue"])
+def test_sort_gap_is_relative_and_every_list_sorts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """USD 10,000 short of 100,000 is a smaller gap than 40 points short of 50%."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kpis.yaml").write_text(GAPS, encoding="utf-8")
+    as_of = ["--as-of", "2026-12-31"]  # both off track and November overdue
+    code, out, err = invoke(command, *as_of, "--format", "json", "--sort", "gap")
+    assert code == 0, err
+    assert [k["id"] for k in json.loads(out)["kpis"]] == ["share", "money"]
+    code, out, _ = invoke(command, *as_of, "--format", "json", "--sort", "name")
+    assert [k["id"] for k in json.loads(out)["kpis"]] == ["money", "share"]
+
+
+def test_sort_help_says_gap_is_relative() -> None:
+    assert "relative" in invoke("status", "--help", columns=200)[1]

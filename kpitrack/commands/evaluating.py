@@ -53,9 +53,20 @@ FormatOption = Annotated[
     OutputFormat,
     typer.Option("--format", help="Output format.", case_sensitive=False),
 ]
+SORT_HELP = (
+    "Row order: status (worst first), name, owner, progress (least first), gap (the "
+    "largest gap relative to the KPI's own span |target - baseline| first, so USD and %% "
+    "compare fairly), due (soonest first)."
+)
 SortOption = Annotated[
     SortKey,
-    typer.Option("--sort", help="Row order (status: worst first).", case_sensitive=False),
+    typer.Option("--sort", help=SORT_HELP, case_sensitive=False),
+]
+ListSortOption = Annotated[
+    SortKey | None,
+    typer.Option(
+        "--sort", help=SORT_HELP + " Default: this view's own order.", case_sensitive=False
+    ),
 ]
 
 
@@ -114,15 +125,35 @@ def _render(
     return renderer(results)
 
 
-def sort_results(results: Sequence[KpiResult], key: SortKey) -> list[KpiResult]:
-    """Results (given worst first) in the order asked for; ties keep worst-first order."""
+def relative_gap(r: KpiResult) -> float | None:
+    """The gap as a fraction of the KPI's span |target - baseline| (of |target| without a
+    baseline or span), so gaps in different units compare; None without a gap."""
+    if r.gap is None:
+        return None
+    target = r.kpi.position(r.kpi.target)
+    base = r.kpi.position(r.baseline) if r.baseline is not None else None
+    span = abs(target - base) if base is not None else 0.0
+    if not span:
+        span = abs(target)
+    return r.gap / span if span else r.gap
+
+
+def sort_results(results: Sequence[KpiResult], key: SortKey | None) -> list[KpiResult]:
+    """Results (given worst first) in the order asked for; ties keep the given order."""
+    if key is None:
+        return list(results)
     inf = float("inf")
+
+    def gap_key(r: KpiResult) -> float:
+        gap = relative_gap(r)
+        return inf if gap is None else -gap
+
     keys: dict[SortKey, Callable[[KpiResult], Any]] = {
         SortKey.STATUS: lambda r: 0,
         SortKey.NAME: lambda r: r.kpi.name.casefold(),
         SortKey.OWNER: lambda r: (r.kpi.owner is None, (r.kpi.owner or "").casefold()),
         SortKey.PROGRESS: lambda r: inf if r.progress is None else r.progress,
-        SortKey.GAP: lambda r: inf if r.gap is None else -r.gap,
+        SortKey.GAP: gap_key,
         SortKey.DUE: lambda r: (r.kpi.due is None, r.kpi.due or 0),
     }
     return sorted(results, key=keys[key])
@@ -161,6 +192,7 @@ def overdue(
     objective: ObjectiveOption = None,
     tag: TagOption = None,
     kpi: KpiOption = None,
+    sort: ListSortOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
@@ -169,6 +201,7 @@ def overdue(
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
     results, wanted, day = _evaluate(files, as_of, filters, fail_on)
     listed = sorted((r for r in results if r.overdue is not None), key=_days_overdue)
+    listed = sort_results(listed, sort)
     _finish(listed, wanted, output, _render(fmt, listed, day, "overdue"))
 
 
@@ -186,6 +219,7 @@ def actions(
     objective: ObjectiveOption = None,
     tag: TagOption = None,
     kpi: KpiOption = None,
+    sort: ListSortOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
@@ -193,7 +227,7 @@ def actions(
     """KPIs that need action, worst first, with their reasons and action plan."""
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
     results, wanted, day = _evaluate(files, as_of, filters, fail_on)
-    listed = [r for r in results if r.needs_action]
+    listed = sort_results([r for r in results if r.needs_action], sort)
     _finish(listed, wanted, output, _render(fmt, listed, day, "actions"))
 
 
