@@ -347,18 +347,49 @@ def make_console(*, stderr: bool = False) -> Console:
     )
 
 
-def renderable_to_text(renderable: RenderableType, width: int = 100) -> str:
-    """Plain text of a Rich renderable, for files: no colour, no escape codes."""
+def output_width() -> int:
+    """The width of output that is not a terminal (pipes, cron mail, -o files): $COLUMNS
+    when set, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    return columns if columns > 0 else 80
+
+
+def renderable_to_text(renderable: RenderableType, width: int | None = None) -> str:
+    """Plain text of a Rich renderable, for files and pipes: no colour, no escape codes,
+    no trailing spaces; the width of a pipe unless given."""
     from io import StringIO
 
     from rich.console import Console
 
     buffer = StringIO()
     console = Console(
-        file=buffer, width=width, color_system=None, no_color=True, highlight=False, emoji=False
+        file=buffer,
+        width=width or output_width(),
+        color_system=None,
+        no_color=True,
+        highlight=False,
+        emoji=False,
     )
     console.print(renderable)
-    return buffer.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+def format_from_extension(output: Path | None, given: str | None) -> str | None:
+    """The --format implied by -o's extension (.json, .csv, .md/.markdown, .html) when
+    --format is not given; else `given`."""
+    if given is not None or output is None:
+        return given
+    return {
+        ".json": "json",
+        ".csv": "csv",
+        ".md": "markdown",
+        ".markdown": "markdown",
+        ".html": "html",
+        ".htm": "html",
+    }.get(output.suffix.lower())
 
 
 def emit(content: str | RenderableType, output: Path | None) -> None:
@@ -372,8 +403,11 @@ def emit(content: str | RenderableType, output: Path | None) -> None:
     if isinstance(content, str):
         sys.stdout.write(content)
         sys.stdout.flush()
-    else:
+    elif sys.stdout.isatty() or color_wanted(sys.stdout):
         make_console().print(content)
+    else:  # a pipe: the same text as an -o file
+        sys.stdout.write(renderable_to_text(content))
+        sys.stdout.flush()
 
 
 def command(fn: Callable[..., None]) -> Callable[..., None]:

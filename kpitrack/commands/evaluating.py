@@ -50,9 +50,27 @@ class SortKey(StrEnum):
 
 
 FormatOption = Annotated[
-    OutputFormat,
-    typer.Option("--format", help="Output format.", case_sensitive=False),
+    OutputFormat | None,
+    typer.Option(
+        "--format",
+        help="table, json, csv or markdown. Default: from -o's extension (.json, .csv, .md), "
+        "else table.",
+        case_sensitive=False,
+        show_default=False,
+    ),
 ]
+
+
+def output_format(fmt: OutputFormat | None, output: Path | None) -> OutputFormat:
+    """--format, else the format -o's extension names, else a table."""
+    from kpitrack.cli import format_from_extension
+
+    implied = format_from_extension(output, fmt.value if fmt else None)
+    if implied == "html":
+        raise UsageError("this command has no HTML format (only report has): use .md or .json")
+    return OutputFormat(implied or "table")
+
+
 SORT_HELP = (
     "Row order: status (worst first), name, owner, progress (least first), gap (the "
     "largest gap relative to the KPI's own span |target - baseline| first, so USD and %% "
@@ -169,12 +187,13 @@ def status(
     tag: TagOption = None,
     kpi: KpiOption = None,
     sort: SortOption = SortKey.STATUS,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
 ) -> None:
     """Where each KPI stands: latest value, target, progress, trend, expected, status."""
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
+    fmt = output_format(fmt, output)
     results, wanted, day = _evaluate(files, as_of, filters, fail_on)
     results = sort_results(results, sort)
     from kpitrack.evaluate import summary_counts
@@ -193,12 +212,13 @@ def overdue(
     tag: TagOption = None,
     kpi: KpiOption = None,
     sort: ListSortOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
 ) -> None:
     """Overdue reports: missed periods, due since, days overdue (most overdue first)."""
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
+    fmt = output_format(fmt, output)
     results, wanted, day = _evaluate(files, as_of, filters, fail_on)
     listed = sorted((r for r in results if r.overdue is not None), key=_days_overdue)
     listed = sort_results(listed, sort)
@@ -220,12 +240,13 @@ def actions(
     tag: TagOption = None,
     kpi: KpiOption = None,
     sort: ListSortOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
 ) -> None:
     """KPIs that need action, worst first, with their reasons and action plan."""
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
+    fmt = output_format(fmt, output)
     results, wanted, day = _evaluate(files, as_of, filters, fail_on)
     listed = sort_results([r for r in results if r.needs_action], sort)
     _finish(listed, wanted, output, _render(fmt, listed, day, "actions"))
@@ -237,7 +258,7 @@ def show(
     kpi_id: Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")],
     files: FilesOption = None,
     as_of: AsOfOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
 ) -> None:
@@ -245,6 +266,7 @@ def show(
     from kpitrack.evaluate import evaluate_kpi
     from kpitrack.suggest import did_you_mean
 
+    fmt = output_format(fmt, output)
     day, wanted = parse_as_of(as_of), parse_fail_on(fail_on)
     workspace, config = load_for_evaluation(files, day)
     kpi = workspace.kpi(kpi_id)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType
@@ -194,12 +196,21 @@ class StatusTable:
             # The box draws one space between columns; cells have no padding.
             return width - sum(widths.values()) - len(widths)
 
-        for drop in ("Gap", "Trend"):
-            if kpi_room() < self.MIN_KPI:
-                del widths[drop]
-        if kpi_room() < self.MIN_KPI:
-            widths["Owner"] = min(widths["Owner"], 8)
-        kpi_width = max(8, min(kpi_room(), 32))
+        # Ids are what users copy into `show` and `record`: never cut. Other columns
+        # go first (named in a footnote), and the status column always stays.
+        id_width = max((len(r.kpi.id) for r in rows), default=0)
+        min_kpi = max(self.MIN_KPI, id_width)
+        dropped: list[str] = []
+        for drop in ("Gap", "Trend", "Owner", "Expected", "Progress", "Target", "Latest"):
+            if kpi_room() >= min_kpi:
+                break
+            if drop == "Owner" and widths["Owner"] > 8:
+                widths["Owner"] = 8  # shortened before it goes
+                if kpi_room() >= min_kpi:
+                    break
+            del widths[drop]
+            dropped.append(drop)
+        kpi_width = max(min_kpi, min(kpi_room(), max(32, id_width)))
 
         table = _table(padding=(0, 0))
         table.add_column("KPI", width=kpi_width, no_wrap=True, overflow="ellipsis")
@@ -229,6 +240,22 @@ class StatusTable:
             table.add_row(kpi_cell(r.kpi), *(cells[name] for name in widths))
         yield table
         yield summary_text(rows)
+        if dropped:
+            yield dropped_note(dropped)
+
+
+def dropped_note(columns: Sequence[str]) -> Text:
+    """The footnote naming the columns a narrow table left out."""
+    return Text(
+        f"Not shown for width: {', '.join(columns)} (a wider terminal or --format json "
+        "shows them).",
+        style="dim",
+    )
+
+
+def id_width(results: Sequence[KpiResult]) -> int:
+    """The width of the longest KPI id: a KPI column is never narrower."""
+    return max((len(r.kpi.id) for r in results), default=8)
 
 
 def status_table(results: Sequence[KpiResult]) -> RenderableType:
@@ -244,32 +271,116 @@ def compact_value(kpi: Kpi, value: Value | None) -> str:
     return format_value(kpi, value)
 
 
+@dataclass(frozen=True)
+class Column:
+    """A column of a table that drops columns for width: header, add_column options,
+    the narrowest it may get, and one cell per row."""
+
+    name: str
+    cells: Sequence[RenderableType]
+    min_width: int
+    options: dict[str, Any]
+
+
+class FittedTable:
+    """A table that leaves out columns (in `drop_order`) rather than crush them when the
+    width is short, and names them in a footnote; the KPI column keeps whole ids."""
+
+    def __init__(self, columns: Sequence[Column], drop_order: Sequence[str]) -> None:
+        self.columns = list(columns)
+        self.drop_order = list(drop_order)
+
+    def __rich_console__(
+        self, console: Console, options: ConsoleOptions
+    ) -> Iterator[RenderableType]:
+        kept = list(self.columns)
+        gaps = 3  # one space of padding each side, and a separator, between columns
+
+        def need() -> int:
+            return sum(c.min_width for c in kept) + gaps * (len(kept) - 1)
+
+        dropped: list[str] = []
+        for name in self.drop_order:
+            if need() <= options.max_width:
+                break
+            kept = [c for c in kept if c.name != name]
+            dropped.append(name)
+        # Natural widths, then the foldable columns give way (widest first) to fit.
+        widths = [max([len(c.name), c.min_width, *map(_longest_line, c.cells)]) for c in kept]
+        excess = sum(widths) + gaps * (len(kept) - 1) - options.max_width
+        while excess > 0:
+            room = [
+                (widths[i] - c.min_width, i)
+                for i, c in enumerate(kept)
+                if c.options.get("overflow") == "fold" and widths[i] > c.min_width
+            ]
+            if not room:
+                break
+            _slack, i = max(room)
+            widths[i] -= 1
+            excess -= 1
+        table = _table()
+        for column, w in zip(kept, widths, strict=True):
+            table.add_column(column.name, width=w, **column.options)
+        for i in range(len(kept[0].cells) if kept else 0):
+            table.add_row(*(c.cells[i] for c in kept))
+        yield table
+        if dropped:
+            yield dropped_note(dropped)
+
+
+def _longest_line(cell: RenderableType) -> int:
+    text = cell.plain if isinstance(cell, Text) else str(cell)
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
 def overdue_table(results: Sequence[KpiResult]) -> RenderableType:
     """The overdue reports (results without `overdue` are skipped)."""
     rows = [r for r in results if r.overdue is not None]
     if not rows:
         return Text("No overdue reports.")
-    table = _table()
-    table.add_column("KPI", ratio=3, overflow="fold", min_width=8)
-    table.add_column("Owner", ratio=1, overflow="fold", min_width=5)
-    table.add_column("Frequency", overflow="fold")
-    table.add_column("Last report", no_wrap=True)
-    table.add_column("Missed", justify="right", no_wrap=True)
-    table.add_column("Due since", no_wrap=True)
-    table.add_column("Days", justify="right", no_wrap=True)
-    for r in rows:
-        o = r.overdue
-        assert o is not None
-        table.add_row(
-            kpi_cell(r.kpi),
-            Text(r.kpi.owner or "—"),
-            Text(str(r.kpi.frequency)),
-            Text(r.latest.date.isoformat() if r.latest else "never reported"),
-            Text("—" if o.never_reported else str(o.missed_periods)),
-            Text(o.due_since.isoformat() if o.due_since else "—"),
-            Text(str(o.days) if o.days is not None else "—", style="red"),
-        )
-    return table
+    infos = [r.overdue for r in rows if r.overdue is not None]
+    last = [r.latest.date.isoformat() if r.latest else "never reported" for r in rows]
+    columns = [
+        Column(
+            "KPI",
+            [kpi_cell(r.kpi) for r in rows],
+            max(8, id_width(rows)),
+            {"overflow": "fold"},
+        ),
+        Column("Owner", [Text(r.kpi.owner or "—") for r in rows], 8, {"overflow": "fold"}),
+        Column(
+            "Frequency",
+            [Text(str(r.kpi.frequency)) for r in rows],
+            max(len(str(r.kpi.frequency)) for r in rows),
+            {"overflow": "fold"},
+        ),
+        Column(
+            "Last report",
+            [Text(t) for t in last],
+            max(11, *(len(t) for t in last)),
+            {"no_wrap": True},
+        ),
+        Column(
+            "Missed",
+            [Text("—" if o.never_reported else str(o.missed_periods)) for o in infos],
+            6,
+            {"justify": "right", "no_wrap": True},
+        ),
+        Column(
+            "Due since",
+            [Text(o.due_since.isoformat() if o.due_since else "—") for o in infos],
+            10,
+            {"no_wrap": True},
+        ),
+        Column(
+            "Days",
+            [Text(str(o.days) if o.days is not None else "—", style="red") for o in infos],
+            4,
+            {"justify": "right", "no_wrap": True},
+        ),
+    ]
+    return FittedTable(columns, ("Frequency", "Owner", "Missed", "Last report", "Due since"))
 
 
 def actions_table(results: Sequence[KpiResult]) -> RenderableType:
@@ -277,24 +388,30 @@ def actions_table(results: Sequence[KpiResult]) -> RenderableType:
     rows = [r for r in results if r.needs_action]
     if not rows:
         return Text("Nothing needs action.")
-    table = _table()
-    table.add_column("KPI", ratio=2, overflow="fold", min_width=8)
-    table.add_column("Owner", ratio=1, overflow="fold", min_width=5)
-    table.add_column("Status", no_wrap=True, min_width=9)
-    table.add_column("Reasons", ratio=2, overflow="fold", min_width=10)
-    table.add_column("Action plan", ratio=3, overflow="fold", min_width=10)
+    reasons = []
     for r in rows:
-        reasons = Text(", ".join(str(x) for x in r.reasons))
+        text = Text(", ".join(str(x) for x in r.reasons))
         if r.overdue is not None and r.overdue.days is not None:
-            reasons.append(f" ({r.overdue.days} d overdue)", style="red")
-        table.add_row(
-            kpi_cell(r.kpi),
-            Text(r.kpi.owner or "—"),
-            status_text(r.status),
-            reasons,
-            Text(r.kpi.action) if r.kpi.action else Text("none", style="red"),
-        )
-    return table
+            text.append(f" ({r.overdue.days} d overdue)", style="red")
+        reasons.append(text)
+    columns = [
+        Column(
+            "KPI",
+            [kpi_cell(r.kpi) for r in rows],
+            max(8, id_width(rows)),
+            {"overflow": "fold"},
+        ),
+        Column("Owner", [Text(r.kpi.owner or "—") for r in rows], 8, {"overflow": "fold"}),
+        Column("Status", [status_text(r.status) for r in rows], 9, {"no_wrap": True}),
+        Column("Reasons", reasons, 14, {"overflow": "fold"}),
+        Column(
+            "Action plan",
+            [Text(r.kpi.action) if r.kpi.action else Text("none", style="red") for r in rows],
+            10,
+            {"overflow": "fold"},
+        ),
+    ]
+    return FittedTable(columns, ("Owner", "Action plan", "Reasons"))
 
 
 # ---------------------------------------------------------------- show

@@ -1,0 +1,220 @@
+"""Processes, pipes and encodings, through the installed `kpitrack` entry point."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+KPIS = """\
+kpis:
+  - id: weekly-active-users
+    name: Weekly active users of the product
+    measure: Distinct users who logged in during the ISO week, from the auth log
+    target: 1000
+    baseline: 100
+    unit: users
+    frequency: weekly
+    owner: Product team
+    tags: [Growth]
+measurements:
+  - {kpi: weekly-active-users, date: 2026-11-01, value: 400}
+"""
+
+AS_OF = ["--as-of", "2026-11-10"]
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    (tmp_path / "kpis.yaml").write_text(KPIS, encoding="utf-8")
+    return tmp_path
+
+
+def env(**extra: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    base.update(extra)
+    return base
+
+
+def kt(
+    ws: Path, *args: str, environ: dict[str, str] | None = None, **kw: object
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["kpitrack", *args],
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environ or env(),
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_bare_kpitrack_prints_help_and_exits_0(ws: Path) -> None:
+    done = kt(ws)
+    assert done.returncode == 0
+    assert "Usage: kpitrack" in done.stdout and "status" in done.stdout
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_streams_that_cannot_encode_get_ascii_fallbacks(ws: Path, encoding: str) -> None:
+    for args in (["status"], ["overdue"], ["actions"], ["show", "weekly-active-users"]):
+        done = kt(ws, *args, *AS_OF, environ=env(PYTHONIOENCODING=encoding), encoding=encoding)
+        assert done.returncode == 0, done.stderr
+        assert "internal error" not in done.stderr
+        assert "weekly-active-users" in done.stdout or "No overdue" in done.stdout
+
+
+def test_full_stdout_is_an_io_error_exit_2(ws: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            ["kpitrack", "status", *AS_OF],
+            cwd=ws,
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "kpitrack: error: cannot write the output: No space left on device"
+    ]
+
+
+def test_closed_stdout_is_an_io_error_exit_2(ws: Path) -> None:
+    sh = shutil.which("sh")
+    if sh is None:
+        pytest.skip("no sh")
+    done = subprocess.run(
+        [sh, "-c", "kpitrack status --as-of 2026-11-10 >&-"],
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "standard output is closed" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_no_color_counts_only_when_non_empty_and_color_options(ws: Path) -> None:
+    esc = "\x1b["
+    assert esc not in kt(ws, "status", *AS_OF).stdout  # a pipe: no colour
+    assert esc in kt(ws, "--color", "always", "status", *AS_OF).stdout
+    assert esc in kt(ws, "status", *AS_OF, environ=env(FORCE_COLOR="1")).stdout
+    assert esc in kt(ws, "status", *AS_OF, environ=env(FORCE_COLOR="1", NO_COLOR="")).stdout
+    assert esc not in kt(ws, "status", *AS_OF, environ=env(FORCE_COLOR="1", NO_COLOR="1")).stdout
+    assert (
+        esc not in kt(ws, "--color", "never", "status", *AS_OF, environ=env(FORCE_COLOR="1")).stdout
+    )
+
+
+def test_as_of_accepts_periods_and_words(ws: Path) -> None:
+    def summary(*args: str) -> str:
+        done = kt(ws, "status", "--format", "json", *args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert '"as_of": "2026-11-08"' in summary("--as-of", "2026-W45")
+    assert '"as_of": "2026-11-30"' in summary("--as-of", "2026-11")
+    today = dt.date.today()
+    assert f'"as_of": "{(today - dt.timedelta(days=1)).isoformat()}"' in summary(
+        "--as-of", "yesterday"
+    )
+    last_sunday = today - dt.timedelta(days=today.isoweekday())
+    assert f'"as_of": "{last_sunday.isoformat()}"' in summary("--as-of", "last-week")
+    month_end = today.replace(day=1) - dt.timedelta(days=1)
+    assert f'"as_of": "{month_end.isoformat()}"' in summary("--as-of", "last-month")
+
+
+def test_init_ignores_locks_and_its_example_is_not_overdue(tmp_path: Path) -> None:
+    done = kt(tmp_path, "init")
+    assert done.returncode == 0, done.stderr
+    assert "*.lock" in (tmp_path / ".gitignore").read_text().splitlines()
+    overdue = kt(tmp_path, "overdue", "--fail-on", "overdue")
+    assert overdue.returncode == 0, overdue.stdout + overdue.stderr
+    status = kt(tmp_path, "status", "--format", "json")
+    assert '"overdue": 0' in status.stdout
+    # an existing .gitignore gets the entry once, and keeps its lines
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / ".gitignore").write_text("build/")
+    assert kt(tmp_path, "init", "x").returncode == 0
+    assert (tmp_path / "x" / ".gitignore").read_text().splitlines()[0] == "build/"
+    assert kt(tmp_path, "init", "x").returncode == 0
+    assert (tmp_path / "x" / ".gitignore").read_text().count("*.lock") == 1
+
+
+LONG = """\
+kpis:
+  - id: weekly-active-users-in-europe
+    name: Weekly active users of the product in the EU
+    measure: Distinct users who logged in during the ISO week, from the auth log
+    target: 1000
+    unit: users
+    frequency: weekly
+    owner: Product team Europe
+  - id: trial-conversion
+    name: Trial conversion
+    measure: Percent of trials converted to paid in the month
+    target: 20
+    unit: "%"
+    frequency: monthly
+    owner: Sales
+measurements:
+  - {kpi: weekly-active-users-in-europe, date: 2026-10-01, value: 400}
+  - {kpi: trial-conversion, date: 2026-09-30, value: 5}
+"""
+
+
+@pytest.mark.parametrize("columns", ["80", "60"])
+@pytest.mark.parametrize("command", ["status", "overdue", "actions"])
+def test_ids_are_never_cut_and_dropped_columns_are_named(
+    tmp_path: Path, columns: str, command: str
+) -> None:
+    (tmp_path / "kpis.yaml").write_text(LONG, encoding="utf-8")
+    done = kt(tmp_path, command, *AS_OF, environ=env(COLUMNS=columns))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    firsts = [line.split()[:1] for line in lines]
+    assert ["weekly-active-users-in-europe"] in firsts  # whole, on one line
+    assert ["trial-conversion"] in firsts
+    assert all(len(line) <= int(columns) for line in lines)
+    assert all(line == line.rstrip() for line in lines), "trailing spaces"
+    if command != "overdue":
+        assert "off-track" in done.stdout  # the status column always stays
+    if columns == "60":
+        assert "Not shown for width:" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "starts"),
+    [("w.json", "{"), ("w.csv", "id,"), ("w.md", "|"), ("w.txt", "KPI")],
+)
+def test_output_format_from_the_extension(ws: Path, name: str, starts: str) -> None:
+    done = kt(ws, "status", *AS_OF, "-o", name)
+    assert done.returncode == 0, done.stderr
+    assert (ws / name).read_text(encoding="utf-8").lstrip().startswith(starts)
+
+
+def test_report_format_from_the_extension(ws: Path) -> None:
+    assert kt(ws, "report", *AS_OF, "-o", "weekly.html").returncode == 0
+    assert (
+        (ws / "weekly.html")
+        .read_text(encoding="utf-8")
+        .lstrip()
+        .lower()
+        .startswith("<!doctype html")
+    )
+
+
+def test_o_file_and_pipe_are_the_same_text(ws: Path) -> None:
+    piped = kt(ws, "status", *AS_OF).stdout
+    assert kt(ws, "status", *AS_OF, "-o", "s.txt").returncode == 0
+    assert (ws / "s.txt").read_text(encoding="utf-8") == piped
+    assert all(line == line.rstrip() for line in piped.splitlines())
