@@ -513,3 +513,43 @@ def test_a_write_loads_the_workspace_only_before_and_after(
     assert run("import", "in.csv")[0] == 0
     assert len(calls) == 2
     assert len(measurements(ws)) == 1 + 1 + 3
+
+
+@pytest.mark.parametrize(
+    "csv_text",
+    [
+        "KPI,Date,Value\nmrr,2026-02-28,50\n",
+        " Kpi ; DATE ; value \nmrr;2026-02-28;50\n",
+        "kpi\tdate\tvalue\nmrr\t2026-02-28\t50\n",
+    ],
+    ids=["capitals", "semicolons", "tabs"],
+)
+def test_import_headers_and_delimiters(ws: Path, csv_text: str) -> None:
+    (ws / "v.csv").write_text(csv_text)
+    code, out, err = run("import", "v.csv")
+    assert code == 0, err
+    assert "added 1 measurement(s)" in out
+    assert "value: 50" in (ws / "measurements.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("data", "hint"),
+    [
+        ("kpi,date,value,note\nmrr,2026-02-28,5,caf\xe9\n".encode("latin-1"), "iconv -f latin1"),
+        ("kpi,date,value,note\nmrr,2026-02-28,5,\u20ac\n".encode("cp1252"), "iconv -f cp1252"),
+        ("kpi,date,value\nmrr,2026-02-28,5\n".encode("utf-16"), "iconv -f utf-16"),
+    ],
+)
+def test_import_names_the_likely_encoding(ws: Path, data: bytes, hint: str) -> None:
+    (ws / "v.csv").write_bytes(data)
+    before = sha(ws / "measurements.yaml")
+    code, _, err = run("import", "v.csv")
+    assert code == 2
+    assert "not UTF-8 text" in err and hint in err and "-t utf-8" in err
+    assert sha(ws / "measurements.yaml") == before
+
+
+def test_import_refuses_non_ascii_dates(ws: Path) -> None:
+    (ws / "v.csv").write_text("kpi,date,value\nmrr,٢٠٢٦-٠٢-٢٨,5\n", encoding="utf-8")
+    code, _, err = run("import", "v.csv")
+    assert code == 2 and "KT202" in err and "not a date" in err

@@ -365,6 +365,15 @@ def _csv_problem(path: str, line: int, column: int, code: str, message: str) -> 
     return Problem(path, line, column, Severity.ERROR, code, message)
 
 
+def csv_delimiter(text: str) -> str:
+    """The delimiter of a CSV text, from its header line: `,`, `;` (spreadsheets in many
+    locales) or a tab, whichever it holds most (`,` on a tie)."""
+    header = text.split("\n", 1)[0]
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
 def read_csv_measurements(
     text: str, path: str, workspace: Workspace, today: dt.date | None = None
 ) -> tuple[list[Measurement], list[Problem]]:
@@ -372,7 +381,7 @@ def read_csv_measurements(
     from kpitrack.suggest import did_you_mean
 
     problems: list[Problem] = []
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -494,7 +503,23 @@ def _read_csv_source(source: str) -> tuple[str, str]:
         return name, data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise UsageError(f"{name}:{line}: not UTF-8 text") from None
+        raise UsageError(f"{name}:{line}: not UTF-8 text; {encoding_hint(data, name)}") from None
+
+
+def encoding_hint(data: bytes, name: str) -> str:
+    """How to convert a CSV that is not UTF-8, naming its likely encoding."""
+    shown_name = "FILE.csv" if name == "<stdin>" else name
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        source = "utf-16"
+        label = "UTF-16 (as Excel's 'Unicode text' saves)"
+    elif any(0x80 <= b <= 0x9F for b in data):
+        source, label = "cp1252", "Windows-1252 (as Excel on Windows saves)"
+    else:
+        source, label = "latin1", "Latin-1 (ISO-8859-1)"
+    return (
+        f"it looks like {label}; convert it with "
+        f"`iconv -f {source} -t utf-8 {shown_name} > utf8.csv` and import utf8.csv"
+    )
 
 
 def _drop_duplicates(
