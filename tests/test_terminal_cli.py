@@ -218,3 +218,43 @@ def test_o_file_and_pipe_are_the_same_text(ws: Path) -> None:
     assert kt(ws, "status", *AS_OF, "-o", "s.txt").returncode == 0
     assert (ws / "s.txt").read_text(encoding="utf-8") == piped
     assert all(line == line.rstrip() for line in piped.splitlines())
+
+
+def test_kpis_yml_is_found_like_kpis_yaml(tmp_path: Path) -> None:
+    (tmp_path / "kpis.yml").write_text(KPIS, encoding="utf-8")
+    done = kt(tmp_path, "status", *AS_OF)
+    assert done.returncode == 0, done.stderr
+    assert "weekly-active-users" in done.stdout
+
+
+def test_folder_named_kpis_yaml_gets_its_own_message(tmp_path: Path) -> None:
+    (tmp_path / "kpis.yaml").mkdir()
+    done = kt(tmp_path, "status")
+    assert done.returncode == 2
+    assert "kpis.yaml in" in done.stderr and "is a folder, not a file" in done.stderr
+
+
+def test_symlink_loops_get_their_own_message(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to("loop")
+    done = kt(tmp_path, "status", "-f", "loop")
+    assert done.returncode == 2
+    assert "loop: symbolic link loop" in done.stderr
+    (tmp_path / "kpis.yaml").symlink_to("kpis.yml")
+    (tmp_path / "kpis.yml").symlink_to("kpis.yaml")
+    done = kt(tmp_path, "status")
+    assert done.returncode == 2 and "symbolic link loop" in done.stderr
+    (tmp_path / "gone").symlink_to("nowhere")
+    assert "symbolic link to nothing" in kt(tmp_path, "status", "-f", "gone").stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")
+def test_unreadable_folder_gets_its_own_message(tmp_path: Path) -> None:
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "a.yaml").write_text(KPIS, encoding="utf-8")
+    (tmp_path / "d" / "sub").chmod(0)
+    try:
+        done = kt(tmp_path, "status", "-f", "d")
+    finally:
+        (tmp_path / "d" / "sub").chmod(0o755)
+    assert done.returncode == 2
+    assert "cannot read folder" in done.stderr and "Permission denied" in done.stderr
