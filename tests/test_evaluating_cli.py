@@ -79,7 +79,7 @@ def test_status_table(workspace: Path) -> None:
     # worst first: at-risk latency and csat before achieved revenue
     assert out.index("latency") < out.index("csat") < out.index("revenue")
     assert "Monthly revenue" in out
-    assert "0 on track, 2 at risk, 0 off track, 1 achieved, 0 no data; 1 overdue" in out
+    assert "3 KPIs: 1 achieved, 2 at risk; 1 overdue; 2 need action." in out
 
 
 def test_status_json_shape(workspace: Path) -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from kpitrack.evaluate import format_percent, format_value, status_sentence, summary_counts
+from kpitrack.evaluate import (
+    format_percent,
+    format_value,
+    status_sentence,
+    summary_counts,
+    summary_sentence,
+)
 from kpitrack.model import KpiResult
 
 # Characters that Markdown (CommonMark/GFM) could read as syntax or HTML inside a table cell.
@@ -38,11 +44,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def summary_line(results: Sequence[KpiResult]) -> str:
-    c = summary_counts(results)
-    return (
-        f"{c['on-track']} on track, {c['at-risk']} at risk, {c['off-track']} off track, "
-        f"{c['achieved']} achieved, {c['no-data']} no data; {c['overdue']} overdue"
-    )
+    return summary_sentence(summary_counts(results))
 
 
 def render_status(results: Sequence[KpiResult]) -> str:

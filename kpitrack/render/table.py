@@ -23,6 +23,7 @@ from kpitrack.evaluate import (
     format_value,
     status_sentence,
     summary_counts,
+    summary_sentence,
 )
 from kpitrack.model import Direction, Kind, Kpi, KpiResult, Status, Value
 
@@ -116,22 +117,8 @@ def gap_words(kpi: Kpi, gap: float) -> str:
 
 
 def summary_text(results: Sequence[KpiResult]) -> Text:
-    """`2 on track, 1 at risk, 1 off track, 0 achieved, 1 no data; 2 overdue`."""
-    counts = summary_counts(results)
-    text = Text()
-    parts = [
-        ("on-track", "on track"),
-        ("at-risk", "at risk"),
-        ("off-track", "off track"),
-        ("achieved", "achieved"),
-        ("no-data", "no data"),
-    ]
-    for i, (key, words) in enumerate(parts):
-        if i:
-            text.append(", ")
-        text.append(f"{counts[key]} {words}", style=STATUS_STYLE[Status(key)])
-    text.append(f"; {counts['overdue']} overdue")
-    return text
+    """The summary line, worded as everywhere (evaluate.summary_sentence)."""
+    return Text(summary_sentence(summary_counts(results)))
 
 
 def _table(title: str | None = None, *, padding: tuple[int, int] = (0, 1)) -> Table:
