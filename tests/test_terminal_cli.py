@@ -258,3 +258,48 @@ def test_unreadable_folder_gets_its_own_message(tmp_path: Path) -> None:
         (tmp_path / "d" / "sub").chmod(0o755)
     assert done.returncode == 2
     assert "cannot read folder" in done.stderr and "Permission denied" in done.stderr
+
+
+def test_ctrl_c_while_importing_exits_130_without_traceback(tmp_path: Path) -> None:
+    """Ctrl-C landing while the entry point still imports Typer and Rich."""
+    import sys
+
+    script = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'typer':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from kpitrack._entry import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 130
+    assert done.stderr == "kpitrack: interrupted\n"
+
+
+def test_ctrl_c_while_running_exits_130(ws: Path) -> None:
+    import signal
+    import sys
+
+    script = (
+        "import os, signal, sys\n"
+        "import kpitrack.commands.evaluating as ev\n"
+        "real = ev._evaluate\n"
+        "def slow(*a, **k):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real(*a, **k)\n"
+        "ev._evaluate = slow\n"
+        "sys.argv = ['kpitrack', 'status']\n"
+        "from kpitrack._entry import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ws, capture_output=True, text=True, check=False
+    )
+    assert signal.SIGINT  # the signal is real, not a raised exception
+    assert done.returncode == 130
+    assert "Traceback" not in done.stderr
