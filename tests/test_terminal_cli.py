@@ -303,3 +303,44 @@ def test_ctrl_c_while_running_exits_130(ws: Path) -> None:
     assert signal.SIGINT  # the signal is real, not a raised exception
     assert done.returncode == 130
     assert "Traceback" not in done.stderr
+
+
+def _on_a_terminal(ws: Path, *args: str, **extra: str) -> str:
+    """Run kpitrack with a pseudo-terminal as stdin and stdout; what it printed there."""
+    pty = pytest.importorskip("pty")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        ["kpitrack", *args],
+        cwd=ws,
+        stdin=follower,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env=env(LINES="10", COLUMNS="80", TERM="xterm", **extra),
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(leader)
+    assert proc.returncode == 0
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_show_pages_long_output_through_pager(ws: Path) -> None:
+    shown = _on_a_terminal(ws, "show", "weekly-active-users", *AS_OF, PAGER="cat > paged.txt")
+    paged = (ws / "paged.txt").read_text(encoding="utf-8")
+    assert "weekly-active-users" in paged
+    assert "weekly-active-users" not in shown
+    (ws / "paged.txt").unlink()
+    shown = _on_a_terminal(
+        ws, "show", "weekly-active-users", *AS_OF, "--no-pager", PAGER="cat > paged.txt"
+    )
+    assert not (ws / "paged.txt").exists()
+    assert "weekly-active-users" in shown

@@ -261,6 +261,14 @@ def show(
     fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
+    pager: Annotated[
+        bool,
+        typer.Option(
+            "--pager/--no-pager",
+            help="On a terminal, page output longer than the screen through $PAGER "
+            "(default: less), as git does.",
+        ),
+    ] = True,
 ) -> None:
     """One KPI in depth: definition, milestones, history, chart, and why its status."""
     from kpitrack.evaluate import evaluate_kpi
@@ -274,7 +282,33 @@ def show(
         known = [k.id for k in workspace.kpis]
         raise UsageError(f"no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
     result = evaluate_kpi(kpi, workspace.measurements, as_of=day, config=config)
-    _finish([result], wanted, output, _render_show(fmt, result))
+    content = _render_show(fmt, result)
+    if pager and output is None and page_if_long(content):
+        _finish([result], wanted, None, "")
+        return
+    _finish([result], wanted, output, content)
+
+
+def page_if_long(content: str | RenderableType) -> bool:
+    """On a terminal, show output taller than the screen through $PAGER (less -R by
+    default; git's habit); whether it was paged."""
+    import os
+
+    from kpitrack.cli import make_console
+
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        return False
+    console = make_console()
+    with console.capture() as capture:
+        console.print(content, end="" if isinstance(content, str) else "\n")
+    text = capture.get()
+    if text.count("\n") < console.height - 1:
+        return False
+    os.environ.setdefault("LESS", "FRX")  # like git: quit when it fits, keep colours
+    import pydoc
+
+    pydoc.pager(text)
+    return True
 
 
 def _render_show(fmt: OutputFormat, result: KpiResult) -> str | RenderableType:
