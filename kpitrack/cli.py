@@ -31,7 +31,7 @@ app = typer.Typer(
     help="KPI tracker for the terminal: KPI definitions and measurements in YAML, kept in git.",
     no_args_is_help=False,
     invoke_without_command=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -74,20 +74,82 @@ AsOfOption = Annotated[
         "2026-Q3, 2026), or today, yesterday, last-week, last-month. Default: today.",
     ),
 ]
+
+
+def _workspace_words(kind: str, incomplete: str) -> list[str]:
+    """Shell completion: KPI ids, objective ids, owners or tags of the workspace here
+    (kpitrack.toml's files or kpis.yaml); nothing when it cannot be read."""
+    try:
+        from kpitrack.loading import load_workspace, resolve_paths
+
+        config = load_config_here()
+        paths = resolve_paths([], config, Path.cwd())
+        workspace, _problems = load_workspace(paths, config=config, as_of=dt.date.today())
+    except Exception:  # completion must never fail loudly
+        return []
+    words: dict[str, list[str]] = {
+        "kpi": [k.id for k in workspace.kpis],
+        "objective": [o.id for o in workspace.objectives],
+        "owner": [k.owner for k in workspace.kpis if k.owner],
+        "tag": [t for k in workspace.kpis for t in k.tags],
+        "id": [k.id for k in workspace.kpis] + [o.id for o in workspace.objectives],
+    }
+    wanted = incomplete.casefold()
+    return sorted({w for w in words[kind] if w.casefold().startswith(wanted)})
+
+
+def complete_kpi(incomplete: str) -> list[str]:
+    return _workspace_words("kpi", incomplete)
+
+
+def complete_objective(incomplete: str) -> list[str]:
+    return _workspace_words("objective", incomplete)
+
+
+def complete_owner(incomplete: str) -> list[str]:
+    return _workspace_words("owner", incomplete)
+
+
+def complete_tag(incomplete: str) -> list[str]:
+    return _workspace_words("tag", incomplete)
+
+
+def complete_id(incomplete: str) -> list[str]:
+    return _workspace_words("id", incomplete)
+
+
 OwnerOption = Annotated[
     list[str] | None,
-    typer.Option("--owner", metavar="OWNER", help="Only KPIs with this owner. Repeatable."),
+    typer.Option(
+        "--owner",
+        metavar="OWNER",
+        help="Only KPIs with this owner (any case). Repeatable.",
+        autocompletion=complete_owner,
+    ),
 ]
 ObjectiveOption = Annotated[
     list[str] | None,
-    typer.Option("--objective", metavar="ID", help="Only KPIs of this objective id. Repeatable."),
+    typer.Option(
+        "--objective",
+        metavar="ID",
+        help="Only KPIs of this objective id. Repeatable.",
+        autocompletion=complete_objective,
+    ),
 ]
 TagOption = Annotated[
     list[str] | None,
-    typer.Option("--tag", metavar="TAG", help="Only KPIs with this tag. Repeatable."),
+    typer.Option(
+        "--tag",
+        metavar="TAG",
+        help="Only KPIs with this tag (any case). Repeatable.",
+        autocompletion=complete_tag,
+    ),
 ]
 KpiOption = Annotated[
-    list[str] | None, typer.Option("--kpi", metavar="KPI", help="Only this KPI id. Repeatable.")
+    list[str] | None,
+    typer.Option(
+        "--kpi", metavar="KPI", help="Only this KPI id. Repeatable.", autocompletion=complete_kpi
+    ),
 ]
 OutputOption = Annotated[
     Path | None,

@@ -344,3 +344,24 @@ def test_show_pages_long_output_through_pager(ws: Path) -> None:
     )
     assert not (ws / "paged.txt").exists()
     assert "weekly-active-users" in shown
+
+
+def _complete(ws: Path, words: str) -> list[str]:
+    parts = words.split(" ")
+    done = kt(
+        ws,
+        environ=env(
+            _KPITRACK_COMPLETE="complete_bash", COMP_WORDS=words, COMP_CWORD=str(len(parts) - 1)
+        ),
+    )
+    return done.stdout.split()
+
+
+def test_shell_completion_of_ids_owners_and_tags(tmp_path: Path) -> None:
+    (tmp_path / "kpis.yaml").write_text(LONG, encoding="utf-8")
+    assert _complete(tmp_path, "kpitrack show tr") == ["trial-conversion"]
+    assert _complete(tmp_path, "kpitrack record we") == ["weekly-active-users-in-europe"]
+    assert _complete(tmp_path, "kpitrack rename tri") == ["trial-conversion"]
+    assert _complete(tmp_path, "kpitrack status --kpi w") == ["weekly-active-users-in-europe"]
+    assert _complete(tmp_path, "kpitrack status --owner s") == ["Sales"]
+    assert "--install-completion" in kt(tmp_path, "--help").stdout

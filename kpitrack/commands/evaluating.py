@@ -22,6 +22,7 @@ from kpitrack.cli import (
     TagOption,
     app,
     command,
+    complete_kpi,
     emit,
     fail_on_matches,
     filter_results,
@@ -255,7 +256,9 @@ def actions(
 @app.command()
 @command
 def show(
-    kpi_id: Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")],
+    kpi_id: Annotated[
+        str, typer.Argument(metavar="KPI", help="The KPI id.", autocompletion=complete_kpi)
+    ],
     files: FilesOption = None,
     as_of: AsOfOption = None,
     fmt: FormatOption = None,

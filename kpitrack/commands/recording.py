@@ -21,7 +21,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kpitrack.cli import FilesOption, app, command, load_config_here, parse_as_of
+from kpitrack.cli import (
+    FilesOption,
+    app,
+    command,
+    complete_id,
+    complete_kpi,
+    load_config_here,
+    parse_as_of,
+)
 from kpitrack.model import Kind, Kpi, Measurement, Value, in_range
 from kpitrack.problems import InvalidWorkspaceError, Problem, Severity, UsageError, WriteError
 
@@ -278,7 +286,9 @@ def default_recorder() -> str | None:
 @app.command("record", context_settings={"ignore_unknown_options": True})
 @command
 def record(
-    kpi_id: Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")],
+    kpi_id: Annotated[
+        str, typer.Argument(metavar="KPI", help="The KPI id.", autocompletion=complete_kpi)
+    ],
     value: Annotated[
         str, typer.Argument(metavar="VALUE", help="A number, or a scale label (qualitative).")
     ],
@@ -742,7 +752,12 @@ def init(
 @app.command("rename")
 @command
 def rename(
-    old_id: Annotated[str, typer.Argument(metavar="OLD", help="The KPI or objective id now.")],
+    old_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="OLD", help="The KPI or objective id now.", autocompletion=complete_id
+        ),
+    ],
     new_id: Annotated[str, typer.Argument(metavar="NEW", help="The id it gets.")],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the lines it would change; write nothing.")
