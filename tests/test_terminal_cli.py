@@ -363,5 +363,5 @@ def test_shell_completion_of_ids_owners_and_tags(tmp_path: Path) -> None:
     assert _complete(tmp_path, "kpitrack record we") == ["weekly-active-users-in-europe"]
     assert _complete(tmp_path, "kpitrack rename tri") == ["trial-conversion"]
     assert _complete(tmp_path, "kpitrack status --kpi w") == ["weekly-active-users-in-europe"]
-    assert _complete(tmp_path, "kpitrack status --owner s") == ["Sales"]
+    assert _complete(tmp_path, "kpitrack status --owner Sa") == ["Sales"]
     assert "--install-completion" in kt(tmp_path, "--help").stdout
