@@ -38,6 +38,39 @@ app = typer.Typer(
 )
 
 
+def _plain_argument_names() -> None:
+    """Usage lines and help name arguments as `KPI`, `VALUE`, `[FOLDER]`, not this Typer's
+    `{KPI}` and `KPI <str>`. (Typer's argument display is not configurable; the change is
+    guarded so another Typer version keeps its own display.)"""
+    try:
+        from typer.core import TyperArgument
+    except ImportError:  # pragma: no cover - another Typer layout
+        return
+    if hasattr(TyperArgument, "_usage_display_name"):
+
+        def usage_name(self: TyperArgument) -> str:
+            name = str(self.metavar or str(self.name or "").upper())
+            return name if self.required else f"[{name}]"
+
+        TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+    if hasattr(TyperArgument, "display_type_rich"):
+        TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+    try:  # option errors say what was wrong, without pydantic's "Value error, " prefix
+        import typer._coercion as coercion
+    except ImportError:  # pragma: no cover - another Typer layout
+        return
+    original = getattr(coercion, "get_error_msg", None)
+    if callable(original):
+
+        def error_message(exc: object) -> str:
+            return str(original(exc)).removeprefix("Value error, ")
+
+        coercion.get_error_msg = error_message  # type: ignore[attr-defined]  # not re-exported
+
+
+_plain_argument_names()
+
+
 class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
@@ -617,3 +650,22 @@ from kpitrack.commands import check as _check  # noqa: E402, F401
 from kpitrack.commands import evaluating as _evaluating  # noqa: E402, F401
 from kpitrack.commands import recording as _recording  # noqa: E402, F401
 from kpitrack.commands import report as _report  # noqa: E402, F401
+
+
+# One-line summaries for `kpitrack --help`, short enough never to be cut with "...".
+SHORT_HELP = {
+    "check": "Check the KPI files; every problem, located.",
+    "status": "Where each KPI stands, worst first.",
+    "overdue": "KPIs whose reports are overdue.",
+    "actions": "KPIs that need action, with their plans.",
+    "show": "One KPI in depth: history, chart, why.",
+    "record": "Record one value for a KPI.",
+    "import": "Import values from a CSV file.",
+    "init": "Start a workspace: starter files.",
+    "report": "The weekly digest (for cron or a wiki).",
+    "rename": "Rename a KPI or objective id everywhere.",
+}
+for _info in app.registered_commands:
+    _name = _info.name or (_info.callback.__name__ if _info.callback else "")
+    if _name in SHORT_HELP:
+        _info.short_help = SHORT_HELP[_name]

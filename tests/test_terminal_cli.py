@@ -365,3 +365,27 @@ def test_shell_completion_of_ids_owners_and_tags(tmp_path: Path) -> None:
     assert _complete(tmp_path, "kpitrack status --kpi w") == ["weekly-active-users-in-europe"]
     assert _complete(tmp_path, "kpitrack status --owner Sa") == ["Sales"]
     assert "--install-completion" in kt(tmp_path, "--help").stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        ("record", "Usage: kpitrack record [OPTIONS] KPI VALUE"),
+        ("import", "Usage: kpitrack import [OPTIONS] FILE.csv"),
+        ("init", "Usage: kpitrack init [OPTIONS] [FOLDER]"),
+        ("show", "Usage: kpitrack show [OPTIONS] KPI"),
+        ("rename", "Usage: kpitrack rename [OPTIONS] OLD NEW"),
+    ],
+)
+def test_help_names_arguments_plainly(ws: Path, command: str, usage: str) -> None:
+    out = kt(ws, command, "--help").stdout
+    assert usage in out
+    assert "{" not in out.splitlines()[0] and "<str>" not in out and "[[" not in out
+
+
+def test_top_level_help_is_not_cut_and_errors_have_no_value_error(ws: Path) -> None:
+    out = kt(ws, "--help", environ=env(COLUMNS="80")).stdout
+    commands = out.split("Commands:")[1]
+    assert "..." not in commands and "rename" in commands
+    err = kt(ws, "status", "--sort", "foo").stderr
+    assert "Value error" not in err and "'foo' is not one of" in err

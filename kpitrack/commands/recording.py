@@ -303,11 +303,12 @@ def record(
             "Default: today.",
         ),
     ] = None,
-    note: Annotated[str | None, typer.Option("--note", help="Free text.")] = None,
+    note: Annotated[str | None, typer.Option("--note", metavar="TEXT", help="Free text.")] = None,
     by: Annotated[
         str | None,
         typer.Option(
             "--by",
+            metavar="NAME",
             help="Who recorded it. Default: `git config user.name` inside a git "
             "repository, else $USER.",
         ),
@@ -733,7 +734,7 @@ def _ignore_locks(gitignore: Path) -> bool:
 @command
 def init(
     folder: Annotated[
-        Path, typer.Argument(metavar="[FOLDER]", help="Where to start (default: here).")
+        Path, typer.Argument(metavar="FOLDER", help="Where to start (default: here).")
     ] = Path("."),
 ) -> None:
     """Write a starter kpis.yaml, measurements.yaml and kpitrack.toml; never overwrites."""
