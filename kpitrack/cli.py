@@ -651,7 +651,6 @@ from kpitrack.commands import evaluating as _evaluating  # noqa: E402, F401
 from kpitrack.commands import recording as _recording  # noqa: E402, F401
 from kpitrack.commands import report as _report  # noqa: E402, F401
 
-
 # One-line summaries for `kpitrack --help`, short enough never to be cut with "...".
 SHORT_HELP = {
     "check": "Check the KPI files; every problem, located.",
