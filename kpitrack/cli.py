@@ -664,7 +664,27 @@ SHORT_HELP = {
     "report": "The weekly digest (for cron or a wiki).",
     "rename": "Rename a KPI or objective id everywhere.",
 }
+EXAMPLES = {
+    "check": ["kpitrack check", "kpitrack check -f kpis/ --format json"],
+    "status": ["kpitrack status --owner sales", "kpitrack status --fail-on off-track -o s.md"],
+    "overdue": ["kpitrack overdue", "kpitrack overdue --fail-on overdue  # cron"],
+    "actions": ["kpitrack actions --sort gap", "kpitrack actions --format markdown"],
+    "show": ["kpitrack show mrr", "kpitrack show mrr --as-of last-month --format json"],
+    "record": [
+        "kpitrack record mrr 125000 --note 'after the price change'",
+        "kpitrack record enps -12 --date 2026-W47   # last week's value",
+    ],
+    "import": ["kpitrack import values.csv --dry-run", "kpitrack import - < export.csv"],
+    "init": ["kpitrack init", "kpitrack init okrs/"],
+    "report": ["kpitrack report -o weekly.html", "kpitrack report --quiet  # cron mail"],
+    "rename": [
+        "kpitrack rename wau weekly-active-users --dry-run",
+        "kpitrack rename grow growth",
+    ],
+}
 for _info in app.registered_commands:
     _name = _info.name or (_info.callback.__name__ if _info.callback else "")
     if _name in SHORT_HELP:
         _info.short_help = SHORT_HELP[_name]
+    if _name in EXAMPLES:  # \b keeps Click from rewrapping the lines
+        _info.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[_name])
