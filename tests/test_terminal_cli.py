@@ -381,7 +381,7 @@ def test_help_names_arguments_plainly(ws: Path, command: str, usage: str) -> Non
     out = kt(ws, command, "--help").stdout
     assert usage in out
     assert "{" not in out.splitlines()[0] and "<str>" not in out and "[[" not in out
-    assert "Examples:\n  kpitrack " + command in out
+    assert "Examples:\n    kpitrack " + command in out
 
 
 def test_top_level_help_is_not_cut_and_errors_have_no_value_error(ws: Path) -> None:
