@@ -352,6 +352,8 @@ def format_value(kpi: Kpi, value: Value | None, *, unit: bool = False) -> str:
         return f"{kpi.scale[low]}–{kpi.scale[high]}" if high != low else kpi.scale[low]
     if unit and kpi.unit:
         return f"{text}%" if kpi.unit == "%" else f"{text} {kpi.unit}"
+    if unit and kpi.kind is Kind.PROGRESS:  # percent done, with or without `unit: "%"`
+        return f"{text}%"
     return text
 
 

@@ -390,3 +390,48 @@ def test_top_level_help_is_not_cut_and_errors_have_no_value_error(ws: Path) -> N
     assert "..." not in commands and "rename" in commands
     err = kt(ws, "status", "--sort", "foo").stderr
     assert "Value error" not in err and "'foo' is not one of" in err
+
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_kpis.yaml"
+SHOW_AS_OF = ["--as-of", "2026-11-25", "--no-pager"]
+
+
+def test_show_marks_milestones_and_every_scale_label(tmp_path: Path) -> None:
+    mrr = kt(tmp_path, "show", "mrr", "-f", str(SAMPLE), *SHOW_AS_OF).stdout
+    assert "◆" in mrr.split("Status:")[0] and "◆ milestone" in mrr
+    csat = kt(tmp_path, "show", "csat", "-f", str(SAMPLE), *SHOW_AS_OF).stdout
+    labels = [line.split("┤")[0].strip() for line in csat.splitlines() if "┤" in line]
+    assert {"poor", "fair", "good", "excellent"} <= set(labels)
+
+
+def test_show_all_lists_the_whole_history(tmp_path: Path) -> None:
+    short = kt(tmp_path, "show", "mrr", "-f", str(SAMPLE), *SHOW_AS_OF).stdout
+    assert "History (last 12 of" in short and "--all" in short
+    full = kt(tmp_path, "show", "mrr", "-f", str(SAMPLE), *SHOW_AS_OF, "--all").stdout
+    assert "History\n" in full
+    assert full.count("\n20") > short.count("\n20")
+
+
+def test_show_progress_kpi_without_unit_is_percent(tmp_path: Path) -> None:
+    (tmp_path / "kpis.yaml").write_text(
+        "kpis:\n"
+        "  - {id: launch, name: Launch, measure: Percent of checklist items done at week end,\n"
+        "     kind: progress, frequency: weekly, owner: P}\n"
+        "measurements:\n  - {kpi: launch, date: 2026-11-20, value: 40}\n",
+        encoding="utf-8",
+    )
+    out = kt(tmp_path, "show", "launch", "--as-of", "2026-11-22", "--no-pager").stdout
+    assert "40%" in out
+
+
+def test_show_json_carries_the_definition(tmp_path: Path) -> None:
+    import json
+
+    done = kt(tmp_path, "show", "mrr", "-f", str(SAMPLE), "--as-of", "2026-11-25", "-o", "m.json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    definition = doc["definition"]
+    assert definition["measure"] and definition["milestones"]
+    assert {"description", "scale", "unit"} <= set(definition)
+    assert doc["history"]

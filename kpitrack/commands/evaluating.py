@@ -264,6 +264,9 @@ def show(
     fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
+    all_history: Annotated[
+        bool, typer.Option("--all", help="The whole history, not only the last 12 values.")
+    ] = False,
     pager: Annotated[
         bool,
         typer.Option(
@@ -285,7 +288,7 @@ def show(
         known = [k.id for k in workspace.kpis]
         raise UsageError(f"no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
     result = evaluate_kpi(kpi, workspace.measurements, as_of=day, config=config)
-    content = _render_show(fmt, result)
+    content = _render_show(fmt, result, all_history=all_history)
     if pager and output is None and page_if_long(content):
         _finish([result], wanted, None, "")
         return
@@ -314,12 +317,19 @@ def page_if_long(content: str | RenderableType) -> bool:
     return True
 
 
-def _render_show(fmt: OutputFormat, result: KpiResult) -> str | RenderableType:
+def _render_show(
+    fmt: OutputFormat, result: KpiResult, *, all_history: bool = False
+) -> str | RenderableType:
     if fmt is OutputFormat.JSON:
-        from kpitrack.render.json import measurement_json, render_json
+        from kpitrack.render.json import definition_json, measurement_json, render_json
 
         history = [measurement_json(m) for m in result.history]
-        return render_json([result], as_of=result.as_of, history=history)
+        return render_json(
+            [result],
+            as_of=result.as_of,
+            definition=definition_json(result.kpi),
+            history=history,
+        )
     if fmt is OutputFormat.CSV:
         from kpitrack.render.csv import render_show
     elif fmt is OutputFormat.MARKDOWN:
@@ -327,5 +337,5 @@ def _render_show(fmt: OutputFormat, result: KpiResult) -> str | RenderableType:
     else:
         from kpitrack.render.table import show_view
 
-        return show_view(result)
+        return show_view(result, all_history=all_history)
     return render_show(result)

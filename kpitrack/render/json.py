@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from kpitrack.model import KpiResult, Measurement, OverdueInfo, Value
+from kpitrack.model import Kpi, KpiResult, Measurement, OverdueInfo, Value
 
 
 def _plain(value: float) -> float | int:
@@ -85,6 +85,23 @@ def result_json(r: KpiResult) -> dict[str, Any]:
         "gap": number(r.gap),
         "overdue": overdue_json(r.overdue),
         "reasons": [str(reason) for reason in r.reasons],
+        "action": k.action,
+    }
+
+
+def definition_json(k: Kpi) -> dict[str, Any]:
+    """A KPI's definition beyond the figures: for `show --format json`."""
+    return {
+        "measure": k.measure,
+        "description": k.description,
+        "unit": k.unit,
+        "direction": str(k.direction),
+        "frequency": str(k.frequency),
+        "scale": list(k.scale) if k.scale else None,
+        "milestones": [
+            {"date": date_json(m.date), "target": value_json(m.target)} for m in k.milestones
+        ],
+        "tags": list(k.tags),
         "action": k.action,
     }
 

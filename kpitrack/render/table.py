@@ -455,7 +455,11 @@ def _history(result: KpiResult, limit: int = 12) -> Table | None:
     if not result.history:
         return None
     shown = result.history[-limit:]
-    title = "History" if len(shown) == len(result.history) else f"History (last {limit})"
+    title = (
+        "History"
+        if len(shown) == len(result.history)
+        else f"History (last {limit} of {len(result.history)}; --all shows every one)"
+    )
     table = _table(title)
     table.add_column("Date", no_wrap=True)
     table.add_column("Value", justify="right", overflow="fold")
@@ -489,6 +493,8 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
     points = [((m.date - first).days, kpi.position(m.value)) for m in result.history]
     ys = path + [p for _, p in points]
     low, high = min(ys), max(ys)
+    if kpi.kind is Kind.QUALITATIVE and kpi.scale:  # the whole scale, every label
+        low, high = min(low, 0.0), max(high, float(len(kpi.scale) - 1))
     if high - low < 1e-12:
         low, high = low - 1, high + 1
     grid = [[" "] * width for _ in range(height)]
@@ -498,26 +504,37 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
 
     for x, y in enumerate(path):
         grid[row_of(y)][x] = "·"
+    for milestone in kpi.milestones:
+        if first <= milestone.date <= last:
+            x = round((milestone.date - first).days / span * (width - 1))
+            grid[row_of(kpi.position(milestone.target))][x] = "◆"
     for offset, y in points:
         grid[row_of(y)][round(offset / span * (width - 1))] = "●"
-    labels = [format_value(kpi, high), format_value(kpi, low)]
-    margin = max(len(label) for label in labels)
+    row_labels = {0: format_value(kpi, high), height - 1: format_value(kpi, low)}
+    if kpi.kind is Kind.QUALITATIVE and kpi.scale:  # every scale label on its row
+        row_labels = {}
+        for index, label in enumerate(kpi.scale):
+            if low <= index <= high:
+                row_labels.setdefault(row_of(float(index)), label)
+    margin = max((len(label) for label in row_labels.values()), default=1)
     text = Text()
     for i, row in enumerate(grid):
-        label = labels[0] if i == 0 else labels[1] if i == height - 1 else ""
+        label = row_labels.get(i, "")
         text.append(label.rjust(margin) + " ┤", style="dim")
         for ch in row:
-            text.append(ch, style="bold cyan" if ch == "●" else "dim" if ch == "·" else "")
+            style = "bold cyan" if ch == "●" else "dim" if ch == "·" else ""
+            text.append(ch, style="bold magenta" if ch == "◆" else style)
         text.append("\n")
     text.append(" " * margin + " └" + "─" * width + "\n", style="dim")
     left, right = first.isoformat(), last.isoformat()
     text.append(" " * (margin + 2) + left + right.rjust(width - len(left)), style="dim")
     text.append("\n")
-    text.append(" " * (margin + 2) + "● measured   · expected path", style="dim")
+    legend = "● measured   · expected path" + ("   ◆ milestone" if kpi.milestones else "")
+    text.append(" " * (margin + 2) + legend, style="dim")
     return text
 
 
-def show_view(result: KpiResult) -> RenderableType:
+def show_view(result: KpiResult, *, all_history: bool = False) -> RenderableType:
     """One KPI in depth: definition, milestones, history, chart, and why its status."""
     kpi = result.kpi
     title = Text(kpi.name, style="bold")
@@ -547,7 +564,7 @@ def show_view(result: KpiResult) -> RenderableType:
     milestones = _milestones(kpi)
     if milestones is not None:
         parts.append(milestones)
-    history = _history(result)
+    history = _history(result, limit=len(result.history) if all_history else 12)
     if history is not None:
         parts.append(history)
     parts += [chart(result), Text(""), why]
