@@ -553,3 +553,19 @@ def test_import_refuses_non_ascii_dates(ws: Path) -> None:
     (ws / "v.csv").write_text("kpi,date,value\nmrr,٢٠٢٦-٠٢-٢٨,5\n", encoding="utf-8")
     code, _, err = run("import", "v.csv")
     assert code == 2 and "KT202" in err and "not a date" in err
+
+
+def test_import_dry_run_cites_the_lines_the_entries_would_get(ws: Path) -> None:
+    """Warnings in a dry run name the lines the real import then gives the entries."""
+    (ws / "v.csv").write_text("kpi,date,value\nmrr,2026-01-20,41\n")  # KT105: same month
+    code, _, dry = run("import", "v.csv", "--dry-run")
+    assert code == 0
+    lines_before = len((ws / "measurements.yaml").read_text().splitlines())
+    code, _, real = run("import", "v.csv")
+    assert code == 0
+    dry_at = [line.split(" ")[0] for line in dry.splitlines() if "KT105" in line]
+    real_at = [line.split(" ")[0] for line in real.splitlines() if "KT105" in line]
+    assert dry_at and dry_at == real_at
+    cited = int(dry_at[0].split(":")[1])
+    assert cited <= len((ws / "measurements.yaml").read_text().splitlines())
+    assert lines_before < len((ws / "measurements.yaml").read_text().splitlines())
