@@ -199,6 +199,10 @@ FailOnOption = Annotated[
         "(e.g. off-track, at-risk, overdue). Repeatable or comma-separated.",
     ),
 ]
+AllOption = Annotated[
+    bool,
+    typer.Option("--all", help="Include archived KPIs (archived: true), which are hidden."),
+]
 
 
 def version_callback(value: bool) -> None:
@@ -331,6 +335,11 @@ def _check_known(option: str, wanted: Sequence[str], known: Sequence[str]) -> No
             raise UsageError(f"{option}: no KPI has {what} '{value}'{hint} (known: {choices})")
 
 
+def drop_archived(results: Sequence[KpiResult], show_all: bool) -> list[KpiResult]:
+    """Archived KPIs keep their history but leave the views, unless --all."""
+    return list(results) if show_all else [r for r in results if not r.kpi.archived]
+
+
 def filter_results(
     results: Sequence[KpiResult],
     workspace: Workspace,
@@ -377,6 +386,8 @@ FAIL_ON_VALUES = (
     "no-action-plan",
     "past-due",
     "review-due",
+    "action-overdue",
+    "action-done-still-off-track",
     "needs-action",
 )
 
@@ -647,9 +658,11 @@ def _internal_error(exc: Exception) -> NoReturn:
 
 # Register the commands (each module adds its commands to `app`).
 from kpitrack.commands import check as _check  # noqa: E402, F401
+from kpitrack.commands import collect as _collect  # noqa: E402, F401
 from kpitrack.commands import evaluating as _evaluating  # noqa: E402, F401
 from kpitrack.commands import recording as _recording  # noqa: E402, F401
 from kpitrack.commands import report as _report  # noqa: E402, F401
+from kpitrack.commands import review as _review  # noqa: E402, F401
 
 # One-line summaries for `kpitrack --help`, short enough never to be cut with "...".
 SHORT_HELP = {
@@ -663,6 +676,8 @@ SHORT_HELP = {
     "init": "Start a workspace: starter files.",
     "report": "The weekly digest (for cron or a wiki).",
     "rename": "Rename a KPI or objective id everywhere.",
+    "collect": "Collect values from each KPI's source.",
+    "review": "Record that a KPI was reviewed.",
 }
 EXAMPLES = {
     "check": ["kpitrack check", "kpitrack check -f kpis/ --format json"],
@@ -681,6 +696,8 @@ EXAMPLES = {
         "kpitrack rename wau weekly-active-users --dry-run",
         "kpitrack rename grow growth",
     ],
+    "collect": ["kpitrack collect --dry-run", "kpitrack collect --kpi deploys"],
+    "review": ["kpitrack review mrr", "kpitrack review mrr --note 'pricing review'"],
 }
 for _info in app.registered_commands:
     _name = _info.name or (_info.callback.__name__ if _info.callback else "")

@@ -17,6 +17,13 @@ KNOWN_KEYS = {
     "grace_days": "days after a period ends before its report is overdue",
     "at_risk_tolerance": "fraction of |expected| a KPI may fall short and still be at risk",
     "focus_limit": "most KPIs per owner or objective before a warning",
+    "stuck_periods": "periods off track or at risk without an action plan before a warning",
+    "flat_periods": "periods with an unchanged value before a warning",
+    "databases": "collect: database name = connection URL or SQLite path (${ENV} expanded)",
+    "allow_commands": "collect: whether `command` sources may run",
+    "collect_timeout": "collect: seconds a source may take (default 30)",
+    "mail_to": "recipients of `report --format email` (an address or a list)",
+    "mail_from": "sender of `report --format email`",
 }
 
 
@@ -63,6 +70,8 @@ def _config_from(data: dict[str, Any], path: Path) -> Config:
         raise UsageError(f"{path}: 'measurements_file' must be a path")
     grace_days = _int(data, "grace_days", 3, path, minimum=0, maximum=MAX_GRACE_DAYS)
     focus_limit = _int(data, "focus_limit", 7, path, minimum=1)
+    stuck_periods = _int(data, "stuck_periods", 3, path, minimum=1, maximum=1000)
+    flat_periods = _int(data, "flat_periods", 6, path, minimum=2, maximum=1000)
     tolerance = data.get("at_risk_tolerance", 0.10)
     if (
         isinstance(tolerance, bool)
@@ -70,14 +79,54 @@ def _config_from(data: dict[str, Any], path: Path) -> Config:
         or not (0 <= tolerance <= 1)
     ):
         raise UsageError(f"{path}: 'at_risk_tolerance' must be a number from 0 to 1, like 0.1")
+    databases = data.get("databases", {})
+    if not isinstance(databases, dict) or not all(
+        isinstance(name, str) and isinstance(url, str) and url.strip()
+        for name, url in databases.items()
+    ):
+        raise UsageError(
+            f"{path}: [databases] must map names to connection URLs or SQLite paths, "
+            'like app = "${APP_DB_URL}"'
+        )
+    allow_commands = data.get("allow_commands", False)
+    if not isinstance(allow_commands, bool):
+        raise UsageError(f"{path}: 'allow_commands' must be true or false")
+    collect_timeout = data.get("collect_timeout", 30)
+    if (
+        isinstance(collect_timeout, bool)
+        or not isinstance(collect_timeout, int | float)
+        or not 0 < collect_timeout <= 3600
+    ):
+        raise UsageError(f"{path}: 'collect_timeout' must be a number of seconds from 0 to 3600")
+    mail_to, mail_from = _mail(data, path)
     return Config(
         files=tuple(files),
         measurements_file=measurements_file,
         grace_days=grace_days,
         at_risk_tolerance=float(tolerance),
         focus_limit=focus_limit,
+        stuck_periods=stuck_periods,
+        flat_periods=flat_periods,
+        databases=tuple(databases.items()),
+        allow_commands=allow_commands,
+        collect_timeout=float(collect_timeout),
         root=str(path.parent),
+        mail_to=mail_to,
+        mail_from=mail_from,
     )
+
+
+def _mail(data: dict[str, Any], path: Path) -> tuple[tuple[str, ...], str | None]:
+    """`mail_to` (an address or a list) and `mail_from`; checked as addresses when used."""
+    mail_to = data.get("mail_to", [])
+    if isinstance(mail_to, str):
+        mail_to = [mail_to]
+    if not isinstance(mail_to, list) or not all(isinstance(a, str) and a for a in mail_to):
+        raise UsageError(f"{path}: 'mail_to' must be a mail address or a list of them")
+    mail_from = data.get("mail_from")
+    if mail_from is not None and (not isinstance(mail_from, str) or not mail_from):
+        raise UsageError(f"{path}: 'mail_from' must be a mail address")
+    return tuple(mail_to), mail_from
 
 
 def _int(

@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 
 from kpitrack.model import (
+    ActionStatus,
     Config,
     Direction,
     Kind,
@@ -35,11 +36,13 @@ EPSILON = 1e-9
 
 __all__ = [
     "STATUS_ORDER",
+    "action_words",
     "evaluate",
     "evaluate_kpi",
     "expected_position",
     "format_value",
     "is_met",
+    "overdue_first",
     "overdue_info",
     "status_sentence",
     "summary_counts",
@@ -85,10 +88,9 @@ def evaluate_kpi(
     latest = history[-1] if history else None
     start = kpi.start or (history[0].date if history else None)
     baseline = _baseline(kpi, history)
-    overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config)
-
     if latest is None or baseline is None or start is None:
         status = Status.NO_DATA
+        overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config)
         return KpiResult(
             kpi=kpi,
             as_of=as_of,
@@ -112,9 +114,9 @@ def evaluate_kpi(
     gap = 0.0 if met else abs(target - value)
     expected = expected_position(kpi, latest.date, start=start, baseline=base)
     status = _status(kpi, value, expected, met, config.at_risk_tolerance)
-    if status is Status.ACHIEVED and overdue is not None:
-        # An achieved KPI owes no reports for periods after its due date.
-        overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config, until=kpi.due)
+    # An achieved KPI owes no reports for periods after its due date.
+    until = kpi.due if status is Status.ACHIEVED else None
+    overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config, until=until)
     return KpiResult(
         kpi=kpi,
         as_of=as_of,
@@ -152,9 +154,10 @@ def _baseline(kpi: Kpi, history: Sequence[Measurement]) -> Value | None:
 
 def is_met(kpi: Kpi, value: float, target: float) -> bool:
     """Whether a position meets a target position, direction-wise."""
+    slack = EPSILON * max(1.0, abs(target))  # floating-point noise, relative to |target|
     if kpi.direction is Direction.DECREASE:
-        return value <= target + EPSILON
-    return value >= target - EPSILON
+        return value <= target + slack
+    return value >= target - slack
 
 
 def _progress(value: float, base: float, target: float, met: bool) -> float:
@@ -199,11 +202,13 @@ def _status(kpi: Kpi, value: float, expected: float, met: bool, tolerance: float
     if kpi.due is not None and met:
         return Status.ACHIEVED
     short = _shortfall(kpi, value, expected)
-    if short <= EPSILON:
+    # Floating-point slack, relative to |expected| (absolute below 1).
+    slack = EPSILON * max(1.0, abs(expected))
+    if short <= slack:
         return Status.ON_TRACK
     # Qualitative KPIs may be one scale step short; others a fraction of |expected|.
     allowed = 1.0 if kpi.kind is Kind.QUALITATIVE else tolerance * abs(expected)
-    if short <= allowed + EPSILON * max(1.0, abs(expected)):
+    if short <= allowed + slack:
         return Status.AT_RISK
     return Status.OFF_TRACK
 
@@ -220,8 +225,11 @@ def overdue_info(
     """Missed reports as of `as_of`, or None when the KPI is not overdue.
 
     `history` holds the KPI's measurements on or before `as_of`; `start` is the
-    tracking start (the KPI's `start`, else its first measurement). With `until`,
-    periods that start after it are not counted (tracking ended).
+    tracking start (the KPI's `start`, else its first measurement). With `until`
+    (an achieved KPI's `due`), periods that start after it are not counted
+    (tracking ended), but every period up to and including the one containing it
+    still is. Only a measurement dated inside a period reports for it: a later
+    report never excuses an earlier missed period.
     """
     if start is None:
         return None if history else OverdueInfo(None, None, None)
@@ -233,9 +241,7 @@ def overdue_info(
         last_due = period_containing(frequency, until)
     if last_due.start < first.start:
         return None  # no counted period has fallen due yet
-    # With `until`, a report in any later period (up to as_of) also covers the last owed one.
-    limit = as_of if until is not None else last_due.end
-    reported = [m.date for m in history if first.start <= m.date <= limit]
+    reported = [m.date for m in history if first.start <= m.date <= last_due.end]
     if reported and max(reported) >= last_due.start:
         return None
     first_missed = period_containing(frequency, max(reported)).next() if reported else first
@@ -264,6 +270,11 @@ def _reasons(
         reasons.append(Reason.REVIEW_DUE)
     if status is Status.NO_DATA:
         reasons.append(Reason.NO_DATA)
+    plan = kpi.action_plan
+    if plan is not None and plan.status is ActionStatus.OPEN and plan.due and plan.due < as_of:
+        reasons.append(Reason.ACTION_OVERDUE)
+    if plan is not None and plan.status is ActionStatus.DONE and status is Status.OFF_TRACK:
+        reasons.append(Reason.ACTION_DONE_STILL_OFF_TRACK)
     return tuple(reasons)
 
 
@@ -284,6 +295,20 @@ def worst_first(result: KpiResult) -> tuple[int, float]:
     else:
         days = -float(overdue.days)
     return rank, days
+
+
+def overdue_first(result: KpiResult) -> tuple[float, int]:
+    """Sort key of the overdue list: most days overdue first (never reported counts
+    as the most), then worst status first (off-track, at-risk, no-data, then the
+    rest). Use with a stable sort, so ties keep workspace order."""
+    overdue = result.overdue
+    if overdue is None:
+        days = float("inf")  # not overdue: last
+    elif overdue.days is None:
+        days = float("-inf")  # never reported: first
+    else:
+        days = -float(overdue.days)
+    return days, _WORST_RANK.get(result.status, 3)
 
 
 SUMMARY_STATUSES = (
@@ -355,6 +380,18 @@ def format_value(kpi: Kpi, value: Value | None, *, unit: bool = False) -> str:
     if unit and kpi.kind is Kind.PROGRESS:  # percent done, with or without `unit: "%"`
         return f"{text}%"
     return text
+
+
+def action_words(kpi: Kpi) -> str | None:
+    """The action plan for people: `plan`, or `plan (owner Ana, due 2026-12-01, done)`."""
+    plan = kpi.action_plan
+    if plan is None:
+        return kpi.action
+    details = [f"owner {plan.owner}"] if plan.owner else []
+    if plan.due is not None:
+        details.append(f"due {plan.due.isoformat()}")
+    details.append(str(plan.status))
+    return f"{plan.plan} ({', '.join(details)})"
 
 
 def status_sentence(result: KpiResult) -> str:

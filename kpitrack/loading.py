@@ -46,12 +46,15 @@ from kpitrack.yamlnodes import (
     MAX_FILE_BYTES,
     Map,
     Node,
+    Row,
     Scalar,
     Seq,
     YamlFatal,
     decode,
     parse,
+    parse_rows,
     scalar_value,
+    typed_value,
 )
 
 SECTIONS = ("objectives", "kpis", "measurements")
@@ -85,9 +88,11 @@ KPI_KEYS = {
     "review": "",
     "last_reviewed": "",
     "action": "",
+    "archived": "",
     "grace_days": "",
     "tags": "",
     "description": "",
+    "source": "where `kpitrack collect` gets the value: sql, csv or command",
 }
 MEASUREMENT_KEYS = {
     "kpi": "the id of a KPI",
@@ -95,6 +100,12 @@ MEASUREMENT_KEYS = {
     "value": "the measured value",
     "note": "",
     "by": "",
+}
+ACTION_KEYS = {
+    "plan": "what will be done",
+    "owner": "",
+    "due": "",
+    "status": "",
 }
 MILESTONE_KEYS = {"date": "when the staged target holds", "target": "the staged target"}
 
@@ -278,8 +289,17 @@ def load_texts(
     sources: Sequence[tuple[str, str | Problem]], *, config: Config, as_of: dt.date
 ) -> tuple[Workspace, list[Problem]]:
     """Load (display path, text) pairs: pure, no disk I/O. A Problem in place of a
-    text stands for a file that could not be read (see read_files)."""
-    return _load(list(sources), config=config, as_of=as_of)
+    text stands for a file that could not be read (see read_files).
+
+    The writers load the workspace again with only the target file's text changed:
+    each file's parse is remembered by its exact text for those loads, so the
+    unchanged files are not parsed twice."""
+    global _REMEMBERED
+    parses: dict[tuple[str, str], _Parsed] = {}
+    try:
+        return _load(list(sources), config=config, as_of=as_of, parses=parses)
+    finally:
+        _REMEMBERED = parses
 
 
 def load_valid_workspace(paths: Sequence[Path], *, config: Config, as_of: dt.date) -> Workspace:
@@ -293,48 +313,94 @@ def load_valid_workspace(paths: Sequence[Path], *, config: Config, as_of: dt.dat
 # ---------------------------------------------------------------- building the model
 
 
+# A file's parse: the fast reader's (root, rows), or the full reader's (root, problems),
+# or the fatal problem that stopped it.
+_Parsed = tuple[Node | None, list[Row]] | tuple[Node | None, list[Problem], None] | Problem
+# The last load_texts' parses, by (display path, text).
+_REMEMBERED: dict[tuple[str, str], _Parsed] = {}
+
+
 def _load(
-    sources: Sequence[tuple[str, str | Problem]], *, config: Config, as_of: dt.date
+    sources: list[tuple[str, str | Problem]],
+    *,
+    config: Config,
+    as_of: dt.date,
+    parses: dict[tuple[str, str], _Parsed] | None = None,
 ) -> tuple[Workspace, list[Problem]]:
     # Nodes and model objects are acyclic: with a million of them alive, the cyclic
     # collector's full passes would cost more than the loading itself.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load_all(sources, config=config, as_of=as_of)
+        return _load_all(sources, config=config, as_of=as_of, parses=parses)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
+def _parse_file(display: str, text: str, texts: dict[str, str]) -> _Parsed:
+    fast = parse_rows(text, display, texts)
+    if fast is not None:
+        return fast
+    try:
+        root, found = parse(text, display)
+    except YamlFatal as exc:
+        return exc.problem
+    return root, found, None
+
+
 def _load_all(
-    sources: Sequence[tuple[str, str | Problem]], *, config: Config, as_of: dt.date
+    sources: list[tuple[str, str | Problem]],
+    *,
+    config: Config,
+    as_of: dt.date,
+    parses: dict[tuple[str, str], _Parsed] | None = None,
 ) -> tuple[Workspace, list[Problem]]:
     out: list[Problem] = []
     sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
+    # Per file in reading order, its measurement entries: nodes, or rows (fast reader).
+    measured: list[list[Map] | _RowFile] = []
     complete = True  # every file was read; otherwise unknown references may be defined there
-    for display, text in sources:
+    texts: dict[str, str] = {}  # one string per distinct KPI id, date, note, author
+    files = tuple(display for display, _ in sources)
+    for index, (display, text) in enumerate(sources):
+        # The list is this load's own: a text no longer needed is let go as soon as
+        # possible (a row file keeps its own until its rows are checked).
+        sources[index] = (display, "")
         if isinstance(text, Problem):
             out.append(text)
             complete = False
             continue
-        try:
-            root, found = parse(text, display)
-        except YamlFatal as exc:
-            out.append(exc.problem)
+        parsed = _REMEMBERED.get((display, text)) if parses is not None else None
+        if parsed is None:
+            parsed = _parse_file(display, text, texts)
+        if parses is not None:
+            parses[display, text] = parsed
+        if isinstance(parsed, Problem):
+            out.append(parsed)
             complete = False
             continue
+        if len(parsed) == 2:
+            root, rows = parsed
+            if rows:
+                measured.append(_RowFile(display, text, rows))
+            _collect(root, sections, out)
+            continue
+        root, found, _ = parsed
         out.extend(found)
+        before = len(sections["measurements"])
         _collect(root, sections, out)
+        if len(sections["measurements"]) > before:
+            measured.append(sections["measurements"][before:])
     builder = _Builder(out, complete)
     objectives = builder.objectives(sections["objectives"])
     kpis = builder.kpis(sections["kpis"])
-    measurements = builder.measurements(sections["measurements"])
+    measurements = builder.measurements(measured)
     workspace = Workspace(
         objectives=tuple(objectives),
         kpis=tuple(kpis),
         measurements=tuple(measurements),
-        files=tuple(display for display, _ in sources),
+        files=files,
     )
     out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
     return workspace, sort_problems(out)
@@ -378,6 +444,25 @@ def _collect(root: Node | None, sections: dict[str, list[Map]], out: list[Proble
                 entries.append(item)
             else:
                 rules.wrong_shape(out, item, f"each {entry} must be a mapping (key: value)")
+
+
+class _RowFile:
+    """A file's measurements as rows; its nodes are rebuilt only when a row has a problem."""
+
+    __slots__ = ("path", "rows", "text")
+
+    def __init__(self, path: str, text: str, rows: list[Row]) -> None:
+        self.path, self.text, self.rows = path, text, rows
+
+    def entries(self) -> list[Map]:
+        """The measurement entries as nodes, from the full reader (the rare error path)."""
+        root, _ = parse(self.text, self.path)  # parse_rows succeeded: no fatal error here
+        assert type(root) is Map
+        entries: list[Map] = []
+        for key, value in root.items:
+            if key.text == "measurements" and type(value) is Seq:
+                entries.extend(item for item in value.items if type(item) is Map)
+        return entries
 
 
 def _loc(node: Node) -> Location:
@@ -537,7 +622,14 @@ class _Builder:
             )
         owner = _text(fields, "owner", what, out)
         unit = _text(fields, "unit", what, out)
-        action = _text(fields, "action", what, out)
+        action_node = fields.get("action")
+        action_plan = None
+        if action_node is not None and type(action_node) is not Scalar:
+            action_plan = rules.action(out, action_node, f"{what}: action", ACTION_KEYS)
+            action = action_plan.plan if action_plan is not None else None
+        else:
+            action = _text(fields, "action", what, out)
+        archived = rules.flag(out, fields.get("archived"), f"{what}: archived")
         description = _text(fields, "description", what, out)
         grace_node = fields.get("grace_days")
         grace_days = None
@@ -547,6 +639,13 @@ class _Builder:
         tag_list: tuple[str, ...] | None = ()
         if tags_node is not None and not rules.is_empty(tags_node):
             tag_list = rules.tags(out, tags_node, f"{what}: tags")
+        from kpitrack.sources import credential_problems, parse_source
+
+        credential_problems(out, entry, what)
+        source_node = fields.get("source")
+        source = None
+        if source_node is not None and not rules.is_empty(source_node):
+            source = parse_source(out, source_node, what, kind, scale or ())
 
         if (
             _has_errors(out, before)
@@ -578,10 +677,13 @@ class _Builder:
             review=review,
             last_reviewed=last_reviewed,
             action=action,
+            action_plan=action_plan,
+            archived=archived,
             grace_days=grace_days,
             tags=tag_list or (),
             description=description,
             loc=_loc(entry),
+            source=source,
         )
 
     def _milestones(
@@ -639,11 +741,89 @@ class _Builder:
 
     # ------------------------------------------------------------ measurements
 
-    def measurements(self, entries: list[Map]) -> list[Measurement]:
-        """Measurements in reading order; the common, valid case takes a fast path."""
+    def measurements(self, files: Sequence[list[Map] | _RowFile]) -> list[Measurement]:
+        """Measurements in reading order; the common, valid case takes a fast path.
+
+        A file read as rows (yamlnodes.parse_rows) is checked row by row without any
+        node; a row that is not plainly valid sends its file through the full reader,
+        whose nodes give every problem its line and column.
+        """
         result: list[Measurement] = []
-        append = result.append
         dates: dict[str, dt.date | str] = {}
+        order = 0
+        for source in files:
+            if type(source) is _RowFile:
+                if self._rows(source, result, dates, order):
+                    order += len(source.rows)
+                    source.rows, source.text = [], ""  # rows never coexist with the model
+                    continue
+                entries = source.entries()
+            else:
+                entries = source  # type: ignore[assignment]
+            self._entries(entries, result, dates, order)
+            order += len(entries)
+        return result
+
+    def _rows(
+        self,
+        source: _RowFile,
+        result: list[Measurement],
+        dates: dict[str, dt.date | str],
+        order: int,
+    ) -> bool:
+        """Append the measurements of an all-valid row file; False (nothing appended) if any
+        row needs the full reader's report."""
+        kpis = self.kpis_by_id
+        parse_date, usable, typed = rules._parse_date, in_range, typed_value
+        date_type, qualitative, progress = dt.date, Kind.QUALITATIVE, Kind.PROGRESS
+        new_measurement, new_location = _maker(Measurement), _maker(Location)
+        path = source.path
+        start = len(result)
+        append = result.append
+        for line, column, kpi_id, date_text, value_text, plain, note, by in source.rows:
+            order += 1
+            kpi = kpis.get(kpi_id)
+            day = dates.get(date_text)
+            if day is None:
+                day = dates[date_text] = parse_date(date_text)
+            if kpi is None or type(day) is not date_type or value_text == "":
+                break
+            if kpi.kind is qualitative:
+                if value_text not in kpi.scale or (plain and typed(value_text, True) is None):
+                    break
+                value: Value = kpi.scale[kpi.scale.index(value_text)]
+            else:
+                number = typed(value_text, plain)
+                kind = type(number)
+                if (kind is not float and kind is not int) or not usable(number):  # type: ignore[arg-type]
+                    break
+                value = float(number)  # type: ignore[arg-type]
+                if kpi.kind is progress and not 0.0 <= value <= 100.0:
+                    break
+            append(
+                new_measurement(
+                    kpi=kpi.id,
+                    date=day,
+                    value=value,
+                    note=note,
+                    by=by,
+                    loc=new_location(path=path, line=line, column=column),
+                    order=order,
+                )
+            )
+        else:
+            return True
+        del result[start:]
+        return False
+
+    def _entries(
+        self,
+        entries: list[Map],
+        result: list[Measurement],
+        dates: dict[str, dt.date | str],
+        order: int,
+    ) -> None:
+        append = result.append
         kpis = self.kpis_by_id
         parse_date, scalar, is_empty, usable = (
             rules._parse_date,
@@ -653,7 +833,6 @@ class _Builder:
         )
         date_type, qualitative, progress = dt.date, Kind.QUALITATIVE, Kind.PROGRESS
         new_measurement, new_location = _maker(Measurement), _maker(Location)
-        order = 0
         for entry in entries:
             order += 1
             kpi_node = date_node = value_node = note_node = by_node = None
@@ -716,7 +895,6 @@ class _Builder:
                     )
                     continue
             self._measurement(entry, nodes, bad_keys or [], dates)
-        return result
 
     def _measurement(
         self,

@@ -70,9 +70,16 @@ class Reason(StrEnum):
     PAST_DUE = "past-due"
     REVIEW_DUE = "review-due"
     NO_DATA = "no-data"
+    ACTION_OVERDUE = "action-overdue"
+    ACTION_DONE_STILL_OFF_TRACK = "action-done-still-off-track"
 
 
-@dataclass(frozen=True, order=True)
+class ActionStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+@dataclass(frozen=True, order=True, slots=True)
 class Location:
     """Where something was written: 1-based line and column."""
 
@@ -105,6 +112,51 @@ class Milestone:
 
 
 @dataclass(frozen=True)
+class ActionPlan:
+    """An `action` written as a mapping: the plan, who owns it, by when, and whether it is done."""
+
+    plan: str
+    owner: str | None = None
+    due: dt.date | None = None
+    status: ActionStatus = ActionStatus.OPEN
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a KPI's value comes from, for `kpitrack collect` (kind: sql, csv or command)."""
+
+    kind: str
+    sql: str | None = None
+    database: str | None = None
+    csv: str | None = None
+    date_column: str | None = None
+    value_column: str | None = None
+    filter: tuple[tuple[str, str], ...] = ()
+    command: tuple[str, ...] = ()
+    timeout: float | None = None
+    # Qualitative KPIs: the source's output text → a label on the scale.
+    scale_map: tuple[tuple[str, str], ...] = ()
+    loc: Location = NOWHERE
+    # Where each key's value was written, for located problems.
+    locs: tuple[tuple[str, Location], ...] = ()
+
+    @property
+    def name(self) -> str:
+        """How a note names the source: `sql: app`, `csv: deploys.csv`, `command: count`."""
+        if self.kind == "sql":
+            return f"sql: {self.database}"
+        if self.kind == "csv":
+            return f"csv: {self.csv}"
+        return f"command: {self.command[0] if self.command else ''}"
+
+    def where(self, key: str) -> Location:
+        for name, loc in self.locs:
+            if name == key:
+                return loc
+        return self.loc
+
+
+@dataclass(frozen=True)
 class Kpi:
     id: str
     name: str
@@ -124,11 +176,15 @@ class Kpi:
     milestones: tuple[Milestone, ...] = ()
     review: Frequency | None = None
     last_reviewed: dt.date | None = None
+    # The plan's text (plain `action`, or the mapping's `plan`); the mapping itself in action_plan.
     action: str | None = None
+    action_plan: ActionPlan | None = None
+    archived: bool = False
     grace_days: int | None = None
     tags: tuple[str, ...] = ()
     description: str | None = None
     loc: Location = NOWHERE
+    source: Source | None = None
 
     def position(self, value: Value) -> float:
         """A value as a number: the scale position (0 = worst) for qualitative KPIs."""
@@ -145,7 +201,7 @@ class Kpi:
         return position
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million of them must fit in little memory
 class Measurement:
     kpi: str
     date: dt.date
@@ -186,8 +242,19 @@ class Config:
     grace_days: int = 3
     at_risk_tolerance: float = 0.10
     focus_limit: int = 7
+    stuck_periods: int = 3
+    flat_periods: int = 6
+    # [databases]: name → connection URL as written (${ENV} expanded when used).
+    databases: tuple[tuple[str, str], ...] = ()
+    # Whether `command` sources may run (only kpitrack.toml can allow it).
+    allow_commands: bool = False
+    # Seconds a source may take before `collect` gives up on it.
+    collect_timeout: float = 30.0
     # The folder holding kpitrack.toml; relative paths in it are resolved from here.
     root: str | None = None
+    # Defaults for `report --format email`: To and From.
+    mail_to: tuple[str, ...] = ()
+    mail_from: str | None = None
 
 
 @dataclass(frozen=True)

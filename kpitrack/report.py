@@ -122,7 +122,7 @@ class Report:
     new_measurements: tuple[NewMeasurement, ...]  # dated in (since, as_of], oldest first
     changes: tuple[StatusChange, ...]  # in workspace order
     objectives: tuple[ObjectiveGroup, ...]  # workspace order, "No objective" last
-    overdue: tuple[KpiResult, ...]  # never reported first, then most days overdue
+    overdue: tuple[KpiResult, ...]  # never reported first, most days, then worst status
     needs_action: tuple[KpiResult, ...]  # worst first
 
     def changes_of(self, kind: ChangeKind) -> tuple[StatusChange, ...]:
@@ -145,13 +145,6 @@ def _owner_key(owner: str | None) -> tuple[int, str]:
     return (1, "") if owner is None else (0, owner.casefold())
 
 
-def _overdue_key(r: KpiResult) -> tuple[int, int]:
-    assert r.overdue is not None
-    if r.overdue.never_reported:
-        return (0, 0)
-    return (1, -(r.overdue.days or 0))
-
-
 def build_report(
     workspace: Workspace,
     *,
@@ -169,7 +162,7 @@ def build_report(
     """
     if since > as_of:
         raise ValueError(f"since ({since}) is after as_of ({as_of})")
-    from kpitrack.evaluate import evaluate, worst_first
+    from kpitrack.evaluate import evaluate, overdue_first, worst_first
 
     if results is None:
         results = evaluate(workspace, as_of=as_of, config=config)
@@ -211,7 +204,7 @@ def build_report(
         if members:
             groups.append(ObjectiveGroup(objective, members, StatusCounts.of(members)))
 
-    overdue = tuple(sorted((r for r in current if r.overdue is not None), key=_overdue_key))
+    overdue = tuple(sorted((r for r in current if r.overdue is not None), key=overdue_first))
     needs_action = tuple(sorted((r for r in current if r.needs_action), key=worst_first))
 
     return Report(

@@ -16,19 +16,24 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
 from kpitrack.model import (
     MAX_GRACE_DAYS,
+    ActionPlan,
+    ActionStatus,
     Config,
     Direction,
     Frequency,
+    Indicator,
     Kind,
     Kpi,
     Location,
+    Measurement,
+    Status,
     Workspace,
     in_range,
 )
@@ -80,6 +85,17 @@ RULES: dict[str, Rule] = {
         Rule("KT036", ERROR, "tags is not a list of text"),
         Rule("KT037", ERROR, "bad scale: not a list of at least two distinct labels"),
         Rule("KT038", ERROR, "start is after due"),
+        Rule("KT065", ERROR, "action is not text or a mapping {plan, owner, due, status}"),
+        Rule("KT066", ERROR, "action status is not open or done"),
+        Rule("KT067", ERROR, "archived is not true or false"),
+        Rule("KT050", ERROR, "a source that is not one well-formed sql, csv or command source"),
+        Rule("KT051", ERROR, "source SQL that is not one read-only SELECT/WITH statement"),
+        Rule("KT052", ERROR, "a connection URL or password in a KPI file"),
+        Rule("KT053", ERROR, "source database not named in kpitrack.toml [databases]"),
+        Rule("KT054", ERROR, "source command that is not a list of program and arguments"),
+        Rule("KT055", ERROR, "source CSV file unreadable or without the named column"),
+        Rule("KT056", ERROR, "qualitative KPI's source without a valid scale_map"),
+        Rule("KT057", ERROR, "source timeout that is not a number of seconds (0-3600]"),
         Rule("KT101", WARNING, "KPI without an owner"),
         Rule("KT102", WARNING, "KPI without an objective"),
         Rule("KT103", WARNING, "owner with more KPIs than the focus limit"),
@@ -89,6 +105,14 @@ RULES: dict[str, Rule] = {
         Rule("KT107", WARNING, "measure too vague to reproduce (fewer than three words)"),
         Rule("KT108", WARNING, "milestone that moves away from the target"),
         Rule("KT109", WARNING, "scale given for a KPI that is not qualitative (ignored)"),
+        Rule("KT110", WARNING, "objective with lagging KPIs but no leading one"),
+        Rule("KT111", WARNING, "objective with leading KPIs but no lagging one"),
+        Rule("KT112", WARNING, "objective with no quantitative KPI"),
+        Rule("KT113", WARNING, "KPI off track or at risk for stuck_periods periods, no action"),
+        Rule("KT114", WARNING, "KPI value unchanged for flat_periods periods"),
+        Rule("KT115", WARNING, "KPI past its due date and still active (archive it)"),
+        Rule("KT120", WARNING, "source CSV file does not exist (yet)"),
+        Rule("KT121", WARNING, "command source while kpitrack.toml does not allow commands"),
     )
 }
 
@@ -366,6 +390,62 @@ def percent(out: Out, node: Node, what: str) -> float | None:
     return value
 
 
+def action(out: Out, node: Node, what: str, known: dict[str, str]) -> ActionPlan | None:
+    """KT065 / KT066: an action plan written as a mapping {plan, owner, due, status}."""
+    if type(node) is not Map:
+        error(
+            out,
+            node,
+            "KT065",
+            f"{what} must be text or a mapping {{plan, owner, due, status}}, got {shape(node)}",
+        )
+        return None
+    before = len(out)
+    fields: dict[str, Node] = {}
+    for key, value in node.items:
+        if key.text not in known:
+            unknown_key(out, key, what, known)
+        fields.setdefault(key.text, value)
+    plan_node = fields.get("plan")
+    plan = None
+    if plan_node is None or is_empty(plan_node):
+        error(out, plan_node or node, "KT065", f"{what} needs a plan: what will be done")
+    else:
+        plan = text(out, plan_node, f"{what}: plan", required=True)
+    owner_node = fields.get("owner")
+    owner = None
+    if owner_node is not None and not is_empty(owner_node):
+        owner = text(out, owner_node, f"{what}: owner")
+    due_node = fields.get("due")
+    due = None
+    if due_node is not None and not is_empty(due_node):
+        due = date(out, due_node, f"{what}: due")
+    status = ActionStatus.OPEN
+    status_node = fields.get("status")
+    if status_node is not None and not is_empty(status_node):
+        raw = status_node.text if type(status_node) is Scalar else None
+        if raw in ("open", "done"):
+            status = ActionStatus(raw)
+        else:
+            got = quote(raw) if raw is not None else shape(status_node)
+            error(out, status_node, "KT066", f"{what}: status must be open or done, got {got}")
+    if plan is None or any(p.severity is ERROR for p in out[before:]):
+        return None
+    return ActionPlan(plan=plan, owner=owner, due=due, status=status)
+
+
+def flag(out: Out, node: Node | None, what: str) -> bool:
+    """KT067: true or false (missing or empty: false)."""
+    if node is None or is_empty(node):
+        return False
+    value = scalar_value(node) if type(node) is Scalar else None
+    if type(value) is bool:
+        return value
+    got = quote(node.text) if type(node) is Scalar else shape(node)
+    error(out, node, "KT067", f"{what} must be true or false, got {got}")
+    return False
+
+
 def unknown_key(out: Out, key: Scalar, what: str, known: Iterable[str]) -> None:
     """KT015."""
     error(
@@ -410,7 +490,7 @@ def _over_limit(
     groups: dict[str, list[Kpi]] = {}
     for kpi in kpis:
         k = key(kpi)
-        if k:
+        if k and not kpi.archived:  # archived KPIs no longer take focus
             groups.setdefault(k, []).append(kpi)
     for name, members in groups.items():
         if len(members) > limit:
@@ -446,45 +526,43 @@ def objective_focus(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[P
 
 
 def same_period(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
-    """KT105: only one measurement per period counts: the later date, then the later entry."""
+    """KT105: only one measurement per period counts: the later date, then the later entry.
+
+    KPI by KPI, so the bookkeeping is one entry per period of one KPI at a time, not
+    one per measurement of the workspace.
+    """
     frequency = {k.id: k.frequency for k in ws.kpis}
+    groups: dict[str, list[Measurement]] = {}
+    for m in ws.measurements:
+        if m.date <= as_of and m.kpi in frequency:
+            groups.setdefault(m.kpi, []).append(m)
     starts: dict[tuple[Frequency, dt.date], dt.date] = {}
-    winners: dict[tuple[str, dt.date], int] = {}
-    keyed: list[tuple[tuple[str, dt.date], int]] = []
-    measurements = ws.measurements
-    for index, m in enumerate(measurements):
-        freq = frequency.get(m.kpi)
-        if freq is None or m.date > as_of:
+    for kpi_id, measurements in groups.items():
+        freq = frequency[kpi_id]
+        winners: dict[dt.date, Measurement] = {}
+        for m in measurements:
+            fk = (freq, m.date)
+            start = starts.get(fk)
+            if start is None:
+                start = starts[fk] = period_containing(freq, m.date).start
+            best = winners.get(start)
+            if best is None or (m.date, m.order) > (best.date, best.order):
+                winners[start] = m
+        if len(winners) == len(measurements):
             continue
-        fk = (freq, m.date)
-        start = starts.get(fk)
-        if start is None:
-            start = starts[fk] = period_containing(freq, m.date).start
-        key = (m.kpi, start)
-        keyed.append((key, index))
-        best = winners.get(key)
-        if best is None:
-            winners[key] = index
-            continue
-        b = measurements[best]
-        if (m.date, m.order) > (b.date, b.order):
-            winners[key] = index
-    if len(keyed) == len(winners):
-        return
-    for key, index in keyed:
-        best = winners[key]
-        if best == index:
-            continue
-        m, w = measurements[index], measurements[best]
-        period = period_containing(frequency[m.kpi], m.date)
-        yield problem(
-            m.loc,
-            WARNING,
-            "KT105",
-            f"measurement of KPI '{m.kpi}' on {m.date}: the {period.frequency} period "
-            f"{period.label} has another measurement, on {w.date} at {w.loc}, which counts "
-            "instead (the later date, then the later entry, counts)",
-        )
+        for m in measurements:
+            w = winners[starts[freq, m.date]]
+            if w is m:
+                continue
+            period = period_containing(freq, m.date)
+            yield problem(
+                m.loc,
+                WARNING,
+                "KT105",
+                f"measurement of KPI '{m.kpi}' on {m.date}: the {period.frequency} period "
+                f"{period.label} has another measurement, on {w.date} at {w.loc}, which counts "
+                "instead (the later date, then the later entry, counts)",
+            )
 
 
 def after_as_of(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
@@ -550,6 +628,148 @@ def _show(value: float | str) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
+# ---------------------------------------------------------------- balance lints
+
+
+def _active_by_objective(ws: Workspace) -> dict[str, list[Kpi]]:
+    members: dict[str, list[Kpi]] = {}
+    for kpi in ws.kpis:
+        if kpi.objective is not None and not kpi.archived:
+            members.setdefault(kpi.objective, []).append(kpi)
+    return members
+
+
+def _objective_loc(ws: Workspace, objective_id: str, first: Kpi) -> Location:
+    objective = ws.objective(objective_id)
+    return objective.loc if objective is not None else first.loc
+
+
+def indicator_balance(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+    """KT110 / KT111: KPIs that state an indicator are all lagging, or all leading.
+
+    Objectives where no active KPI states `indicator` are not judged.
+    """
+    for objective_id, members in _active_by_objective(ws).items():
+        stated = {kpi.indicator for kpi in members if kpi.indicator is not None}
+        if len(stated) != 1:
+            continue
+        (only,) = stated
+        code, missing = ("KT110", "leading") if only is Indicator.LAGGING else ("KT111", "lagging")
+        yield problem(
+            _objective_loc(ws, objective_id, members[0]),
+            WARNING,
+            code,
+            f"objective '{objective_id}': its KPIs are all {only}; add a {missing} KPI "
+            f"({'what predicts the result' if missing == 'leading' else 'the result itself'})",
+        )
+
+
+def no_quantitative(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+    """KT112."""
+    for objective_id, members in _active_by_objective(ws).items():
+        if all(kpi.kind is not Kind.QUANTITATIVE for kpi in members):
+            yield problem(
+                _objective_loc(ws, objective_id, members[0]),
+                WARNING,
+                "KT112",
+                f"objective '{objective_id}' has no quantitative KPI: add one that counts "
+                "or measures the result",
+            )
+
+
+def period_reports(kpi: Kpi, history: Sequence[Measurement], count: int) -> list[Measurement]:
+    """The last `count` reported periods' measurements (one per period: the later date,
+    then the later entry), oldest first. `history` is the KPI's measurements sorted by
+    (date, order); it is walked back from the end only as far as needed."""
+    reports: list[Measurement] = []
+    seen: set[dt.date] = set()
+    for m in reversed(history):
+        start = period_containing(kpi.frequency, m.date).start
+        if start in seen:
+            continue
+        if len(reports) == count:
+            break
+        seen.add(start)
+        reports.append(m)
+    return reports[::-1]
+
+
+def _histories(ws: Workspace, as_of: dt.date) -> dict[str, list[Measurement]]:
+    """Each KPI's measurements on or before as_of, sorted: one pass over all measurements."""
+    by_kpi: dict[str, list[Measurement]] = {}
+    for m in ws.measurements:
+        if m.date <= as_of:
+            by_kpi.setdefault(m.kpi, []).append(m)
+    for ms in by_kpi.values():
+        ms.sort(key=lambda m: (m.date, m.order))
+    return by_kpi
+
+
+def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+    """KT113: off track or at risk in each of the last `stuck_periods` reported periods,
+    with no action plan. KT114: the same value in the last `flat_periods` reported periods.
+
+    The status of each period is the KPI's evaluation as of that period's report,
+    from the KPI's own measurements up to it.
+    """
+    from kpitrack.evaluate import evaluate_kpi  # evaluate builds on the model, not on rules
+
+    histories = _histories(ws, as_of)
+    bad = (Status.OFF_TRACK, Status.AT_RISK)
+    stuck, flat = config.stuck_periods, config.flat_periods
+    for kpi in ws.kpis:
+        history = histories.get(kpi.id)
+        if kpi.archived or not history:
+            continue
+        reports = period_reports(kpi, history, max(stuck, flat))
+        # A period's status needs only the baseline entries (the first date) and its report.
+        first = _first_day(history)
+        if len(reports) >= stuck and not (kpi.action or "").strip():
+            last = reports[-stuck:]
+            if all(
+                evaluate_kpi(kpi, [*first, m], as_of=m.date, config=config).status in bad
+                for m in last
+            ):
+                yield problem(
+                    kpi.loc,
+                    WARNING,
+                    "KT113",
+                    f"KPI '{kpi.id}' has been off track or at risk for {stuck} reported "
+                    f"periods (since {last[0].date}) with no action plan: add an action",
+                )
+        if len(reports) >= flat:
+            last = reports[-flat:]
+            if len({kpi.position(m.value) for m in last}) == 1:
+                yield problem(
+                    kpi.loc,
+                    WARNING,
+                    "KT114",
+                    f"KPI '{kpi.id}' has not changed for {flat} reported periods "
+                    f"(since {last[0].date}): review whether it still says anything",
+                )
+
+
+def _first_day(history: Sequence[Measurement]) -> list[Measurement]:
+    """The entries on the first date: they hold the baseline."""
+    n = 1
+    while n < len(history) and history[n].date == history[0].date:
+        n += 1
+    return list(history[:n])
+
+
+def past_due_active(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+    """KT115."""
+    for kpi in ws.kpis:
+        if kpi.due is not None and kpi.due < as_of and not kpi.archived:
+            yield problem(
+                kpi.loc,
+                WARNING,
+                "KT115",
+                f"KPI '{kpi.id}' was due {kpi.due} and is still active: set a new due date "
+                "or add `archived: true` (keeps its history, hides it from status)",
+            )
+
+
 WORKSPACE_RULES: tuple[WorkspaceRule, ...] = (
     no_owner,
     no_objective,
@@ -559,6 +779,10 @@ WORKSPACE_RULES: tuple[WorkspaceRule, ...] = (
     after_as_of,
     vague_measure,
     milestones_away,
+    indicator_balance,
+    no_quantitative,
+    stuck_and_flat,
+    past_due_active,
 )
 
 

@@ -188,6 +188,98 @@ def parse(text: str, path: str, *, max_depth: int = MAX_DEPTH) -> tuple[Node | N
             gc.enable()
 
 
+# A measurement read straight from the event stream, without nodes:
+# (line, column, kpi, date, value, value is plain, note, by); note and by are None
+# when absent or empty. See parse_rows.
+Row = tuple[int, int, str, str, str, bool, "str | None", "str | None"]
+
+
+class _Fallback(Exception):
+    """The fast reader met something only the full node tree can report on."""
+
+
+def parse_rows(
+    text: str, path: str, texts: dict[str, str] | None = None
+) -> tuple[Node | None, list[Row]] | None:
+    """Like `parse`, but the entries of the top-level `measurements` list come back as
+    compact rows instead of nodes (the list's node is left empty).
+
+    Only for the ordinary case: every entry a mapping of scalars with known keys, no
+    duplicate keys, nothing refused, no syntax error. Anything else returns None and the
+    caller uses `parse`, which reports it with its exact location. `texts` shares one
+    string per distinct KPI id, date, note and author (pass the same dict for every file).
+    """
+    rows: list[Row] = []
+    if texts is None:
+        texts = {}
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        problems: list[Problem] = []
+        root = _build(yaml.parse(text, Loader=_Loader), path, MAX_DEPTH, problems, rows, texts)
+    except (_Fallback, YamlFatal, yaml.YAMLError, ValueError, RecursionError, MemoryError):
+        return None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    if problems:
+        return None
+    return root, rows
+
+
+def _row(events: Iterator[Any], start: Any, texts: dict[str, str]) -> Row:
+    """One flat measurement mapping, its MappingStartEvent already read."""
+    ScalarEvent, following = yaml.ScalarEvent, events.__next__
+    kpi = date = value = note = by = None
+    while True:
+        key = following()
+        if type(key) is not ScalarEvent:
+            if type(key) is yaml.MappingEndEvent:
+                break
+            raise _Fallback
+        item = following()
+        if (
+            type(item) is not ScalarEvent
+            or key.anchor is not None
+            or key.tag is not None
+            or item.anchor is not None
+            or item.tag is not None
+        ):
+            raise _Fallback
+        name = key.value
+        if name == "kpi" and kpi is None:
+            kpi = item
+        elif name == "date" and date is None:
+            date = item
+        elif name == "value" and value is None:
+            value = item
+        elif name == "note" and note is None:
+            note = item
+        elif name == "by" and by is None:
+            by = item
+        else:  # an unknown or a repeated key
+            raise _Fallback
+    if kpi is None or date is None or value is None:
+        raise _Fallback
+    shared = texts.setdefault
+    return (
+        start.line + 1,
+        start.column + 1,
+        shared(kpi.value, kpi.value),
+        shared(date.value, date.value),
+        value.value,
+        not value.style,
+        None if note is None or _empty(note) else shared(note.value, note.value),
+        None if by is None or _empty(by) else shared(by.value, by.value),
+    )
+
+
+def _empty(event: Any) -> bool:
+    """rules.is_empty for a scalar event."""
+    text: str = event.value
+    return text == "" or (not event.style and text in _NULLS)
+
+
 def _refuse_properties(event: Any, loc: Location) -> None:
     if event.anchor is not None:
         raise _fatal(loc, "KT003", f"anchors and aliases are not allowed (&{event.anchor})")
@@ -197,7 +289,12 @@ def _refuse_properties(event: Any, loc: Location) -> None:
 
 
 def _build(
-    events: Iterator[Any], path: str, max_depth: int, problems: list[Problem]
+    events: Iterator[Any],
+    path: str,
+    max_depth: int,
+    problems: list[Problem],
+    rows: list[Row] | None = None,
+    texts: dict[str, str] | None = None,
 ) -> Node | None:
     ScalarEvent, MappingStart, SequenceStart = (
         yaml.ScalarEvent,
@@ -210,6 +307,7 @@ def _build(
     pending: list[Scalar | None] = []
     seen_keys: list[dict[str, int]] = []
     root: Node | None = None
+    rows_seq: Map | Seq | None = None  # the measurements list whose entries become rows
     documents = 0
     for event in events:
         cls = type(event)
@@ -228,6 +326,11 @@ def _build(
             start = event.start_mark
             if event.anchor is not None or event.tag is not None:
                 _refuse_properties(event, _loc(path, start))
+            if rows is not None and stack and stack[-1] is rows_seq:
+                if cls is not MappingStart:
+                    raise _Fallback
+                rows.append(_row(events, start, texts))  # type: ignore[arg-type]
+                continue
             if len(stack) >= max_depth:
                 raise _fatal(_loc(path, start), "KT002", f"nesting deeper than {max_depth} levels")
             container: Map | Seq = Map.__new__(Map) if cls is MappingStart else Seq.__new__(Seq)
@@ -235,6 +338,16 @@ def _build(
             container.flow = bool(event.flow_style)
             container.path = path
             container.line, container.column = start.line + 1, start.column + 1
+            if (
+                rows is not None
+                and cls is SequenceStart
+                and len(stack) == 1
+                and pending[0] is not None
+                and pending[0].text == "measurements"
+            ):
+                if rows_seq is not None:
+                    raise _Fallback  # a second measurements list: the full reader reports it
+                rows_seq = container
             stack.append(container)
             pending.append(None)
             seen_keys.append({})
@@ -312,8 +425,12 @@ def scalar_value(node: Scalar) -> bool | int | float | str | None:
 
     Non-finite results (`1e400`) come back as float('inf') so a rule can name them.
     """
-    text = node.text
-    if not node.plain:
+    return typed_value(node.text, node.plain)
+
+
+def typed_value(text: str, plain: bool) -> bool | int | float | str | None:
+    """scalar_value of a scalar's text and whether it is plain (unquoted)."""
+    if not plain:
         return text
     if text in _NULLS:
         return None

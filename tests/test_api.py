@@ -31,12 +31,16 @@ def test_load_and_evaluate_the_sample() -> None:
         "deploys": "on-track",
         "eng-hiring": "off-track",
         "enps": "no-data",
+        "beta-signups": "achieved",  # archived: evaluated, hidden from the views
     }
     assert [str(x) for x in results["first-response"].reasons] == [
         "off-track",
         "overdue",
         "no-action-plan",
     ]
+    hiring = results["eng-hiring"].kpi
+    assert hiring.action_plan is not None and hiring.action_plan.owner == "Priya"
+    assert results["beta-signups"].kpi.archived
 
 
 def test_evaluate_is_the_function_whatever_was_imported_first() -> None:

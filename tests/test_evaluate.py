@@ -579,7 +579,9 @@ def test_achieved_kpi_owes_no_reports_after_its_due_date() -> None:
     assert result.overdue == OverdueInfo(1, dt.date(2026, 10, 3), 53)
 
 
-def test_achieved_kpi_with_a_gap_before_due_but_reports_since_is_not_overdue() -> None:
+def test_achieved_kpi_keeps_a_missed_period_up_to_due() -> None:
+    """SPEC §3: every period up to and including the one containing `due` counts for
+    an achieved KPI, and a later report never excuses an earlier missed period."""
     kpi = Kpi(
         id="x",
         name="X",
@@ -593,7 +595,167 @@ def test_achieved_kpi_with_a_gap_before_due_but_reports_since_is_not_overdue() -
     history = [Measurement("x", d, 100.0 if d.month >= 8 else 50.0) for d in days]
     result = evaluate_kpi(kpi, history, as_of=dt.date(2026, 11, 25))
     assert result.status is Status.ACHIEVED
-    assert result.overdue is None  # October, the latest period due, was reported
-    # Same history but short of the target in October: not overdue either (SPEC rule).
+    # June, the period containing due, was never reported and stays missed.
+    assert result.overdue == OverdueInfo(1, dt.date(2026, 7, 3), 145)
+    assert Reason.OVERDUE in result.reasons
+    # Not achieved: its periods go on after due, and October (the latest due) was reported.
     history[-1] = Measurement("x", dt.date(2026, 10, 28), 99.0)
     assert evaluate_kpi(kpi, history, as_of=dt.date(2026, 11, 25)).overdue is None
+
+
+SIGNUPS = Kpi(
+    id="signups",
+    name="Monthly signups",
+    measure="count of new accounts per calendar month",
+    target=100.0,
+    frequency=Frequency.MONTHLY,
+    owner="Growth",
+    due=dt.date(2026, 12, 31),
+)
+
+
+@pytest.mark.parametrize("april", [120.0, 90.0])
+def test_a_newer_report_never_hides_missed_periods(april: float) -> None:
+    """The reproduction: February and March are missed whether April's value
+    achieves the target (120) or not (90)."""
+    history = [
+        Measurement("signups", dt.date(2026, 1, 31), 50.0, order=0),
+        Measurement("signups", dt.date(2026, 4, 15), april, order=1),
+    ]
+    result = evaluate_kpi(SIGNUPS, history, as_of=dt.date(2026, 4, 20))
+    assert (result.status is Status.ACHIEVED) is (april >= 100)
+    assert result.overdue == OverdueInfo(2, dt.date(2026, 3, 3), 48)
+
+
+def test_achieved_after_due_with_the_due_period_missed() -> None:
+    """Due 2026-06-30, June never reported, 120 on 2026-08-15: June stays missed."""
+    kpi = dataclasses.replace(SIGNUPS, due=dt.date(2026, 6, 30))
+    history = [
+        Measurement("signups", dt.date(2026, 5, 31), 80.0, order=0),
+        Measurement("signups", dt.date(2026, 8, 15), 120.0, order=1),
+    ]
+    for as_of in (dt.date(2026, 8, 20), dt.date(2026, 11, 25)):
+        result = evaluate_kpi(kpi, history, as_of=as_of)
+        assert result.status is Status.ACHIEVED
+        days = (as_of - dt.date(2026, 7, 3)).days
+        assert result.overdue == OverdueInfo(1, dt.date(2026, 7, 3), days)
+    # Not achieved, the months after due are owed too: June and July as of August 20th.
+    short = [history[0], dataclasses.replace(history[1], value=90.0)]
+    result = evaluate_kpi(kpi, short, as_of=dt.date(2026, 8, 20))
+    assert result.overdue == OverdueInfo(2, dt.date(2026, 7, 3), 48)
+
+
+def test_achieved_kpi_with_every_period_to_due_reported_is_not_overdue() -> None:
+    kpi = dataclasses.replace(SIGNUPS, due=dt.date(2026, 3, 31), start=dt.date(2026, 1, 1))
+    history = [
+        Measurement("signups", dt.date(2026, mo, 28), v, order=i)
+        for i, (mo, v) in enumerate([(1, 40.0), (2, 70.0), (3, 110.0)])
+    ]
+    result = evaluate_kpi(kpi, history, as_of=dt.date(2026, 11, 25))
+    assert result.status is Status.ACHIEVED
+    assert result.overdue is None
+
+
+FREQUENCIES = st.sampled_from(list(Frequency))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    frequency=FREQUENCIES,
+    start=st.dates(dt.date(2024, 1, 1), dt.date(2026, 6, 30)),
+    due_after=st.integers(0, 500),
+    gaps=st.lists(st.integers(1, 120), min_size=0, max_size=12),
+    last_gap=st.integers(0, 400),
+    as_of_after=st.integers(0, 500),
+    grace=st.integers(0, 10),
+)
+def test_overdue_does_not_depend_on_a_later_value_achieving_the_target(
+    frequency: Frequency,
+    start: dt.date,
+    due_after: int,
+    gaps: list[int],
+    last_gap: int,
+    as_of_after: int,
+    grace: int,
+) -> None:
+    """A KPI's overdue result never changes when the only difference is a later
+    measurement that makes it achieved, for as-of dates whose latest owed period
+    is at most the one containing `due`."""
+    from kpitrack.periods import latest_period_due_before, period_containing
+
+    due = start + dt.timedelta(days=due_after)
+    k = kpi(frequency=frequency, start=start, due=due, baseline=0, grace_days=grace)
+    dates = [start]
+    for gap in gaps:
+        dates.append(dates[-1] + dt.timedelta(days=gap))
+    earlier = [Measurement("k", d, 10.0, order=i) for i, d in enumerate(dates)]
+    last_day = dates[-1] + dt.timedelta(days=last_gap)
+    as_of = last_day + dt.timedelta(days=as_of_after)
+    if (
+        latest_period_due_before(frequency, as_of, grace).start
+        > period_containing(frequency, due).start
+    ):
+        return  # past the due period the two KPIs owe different periods by design
+    achieving = Measurement("k", last_day, 150.0, order=len(earlier))
+    missing = dataclasses.replace(achieving, value=50.0)
+    achieved = evaluate_kpi(k, [*earlier, achieving], as_of=as_of)
+    short = evaluate_kpi(k, [*earlier, missing], as_of=as_of)
+    assert achieved.status is Status.ACHIEVED
+    assert short.status is not Status.ACHIEVED
+    assert achieved.overdue == short.overdue
+
+
+# ---------------------------------------------------------------- SPEC §3 readings
+
+
+def test_due_on_or_before_start_makes_expected_the_target() -> None:
+    for due in (START, START - dt.timedelta(days=30)):
+        k = kpi(baseline=0, start=START, due=due)
+        assert expected_position(k, DAY50, start=START, baseline=0) == 100
+        assert run(k, m(DAY50, 95)).status is Status.AT_RISK  # judged against 100
+
+
+def test_milestone_on_due_gives_way_to_the_target() -> None:
+    k = path_kpi(milestones=(Milestone(DUE, 80),))
+    assert expected_position(k, DUE, start=START, baseline=0) == 100
+    assert expected_position(k, DAY50, start=START, baseline=0) == pytest.approx(50)
+
+
+def test_milestone_on_start_is_skipped() -> None:
+    k = path_kpi(milestones=(Milestone(START, 30),))
+    assert expected_position(k, START, start=START, baseline=0) == 0
+    assert expected_position(k, DAY50, start=START, baseline=0) == pytest.approx(50)
+
+
+def test_qualitative_at_risk_is_more_than_zero_and_at_most_one_step_short() -> None:
+    k = kpi(kind=Kind.QUALITATIVE, scale=SCALE, target="good")
+    assert run(k, m(DAY50, "good")).status is Status.ON_TRACK  # 0 short
+    assert run(k, m(DAY50, "fair")).status is Status.AT_RISK  # 1 step short
+    assert run(k, m(DAY50, "poor")).status is Status.OFF_TRACK  # 2 steps short
+    # The at-risk tolerance of quantitative KPIs does not apply to scales.
+    assert run(k, m(DAY50, "fair"), at_risk_tolerance=0.9).status is Status.AT_RISK
+    assert run(k, m(DAY50, "poor"), at_risk_tolerance=0.9).status is Status.OFF_TRACK
+
+
+@pytest.mark.parametrize(
+    ("target", "value", "status"),
+    [
+        # The floating-point slack is 1e-9 x max(1, |expected|): relative for large values,
+        (1e12, 1e12 - 500, Status.ON_TRACK),
+        (1e12, 1e12 - 2000, Status.AT_RISK),
+        # absolute below 1.
+        (0.5, 0.5 - 1e-10, Status.ON_TRACK),
+        (0.5, 0.5 - 1e-8, Status.AT_RISK),
+        (0.1 + 0.2, 0.3, Status.ON_TRACK),
+    ],
+)
+def test_float_slack_is_relative_to_expected(target: float, value: float, status: Status) -> None:
+    result = run(kpi(target=target), m(DAY50, value))
+    assert result.status is status
+    assert (result.gap == 0) is (status is Status.ON_TRACK)
+
+
+def test_at_risk_boundary_slack_scales_with_expected() -> None:
+    # Exactly 10% short of a large expected value, give or take float noise.
+    result = run(kpi(target=3e11), m(DAY50, 3e11 * 0.9))
+    assert result.status is Status.AT_RISK

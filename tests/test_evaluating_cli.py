@@ -208,10 +208,14 @@ def test_actions_command(workspace: Path) -> None:
     code, out, _ = invoke("actions", *AS_OF, "--format", "markdown")
     assert code == 0
     assert out == (
-        "| KPI | Name | Owner | Status | Reasons | Action plan |\n"
-        "|---|---|---|---|---|---|\n"
-        "| latency | p95 latency | platform | at-risk | at-risk, overdue | add a cache |\n"
-        "| csat | Customer satisfaction | support | at-risk | at-risk, no-action-plan | none |\n"
+        "### platform\n\n"
+        "| KPI | Name | Status | Reasons | Action plan |\n"
+        "|---|---|---|---|---|\n"
+        "| latency | p95 latency | at-risk | at-risk, overdue | add a cache |\n"
+        "\n### support\n\n"
+        "| KPI | Name | Status | Reasons | Action plan |\n"
+        "|---|---|---|---|---|\n"
+        "| csat | Customer satisfaction | at-risk | at-risk, no-action-plan | none |\n"
     )
     code, out, _ = invoke("actions", *AS_OF)
     assert code == 0 and "add a cache" in out
@@ -323,3 +327,64 @@ def test_sort_gap_is_relative_and_every_list_sorts(
 
 def test_sort_help_says_gap_is_relative() -> None:
     assert "relative" in invoke("status", "--help", columns=200)[1]
+
+
+SIGNUPS = """\
+kpis:
+  - id: signups
+    name: Monthly signups
+    measure: count of new accounts per calendar month
+    target: 100
+    frequency: monthly
+    owner: Growth
+    due: 2026-12-31
+measurements:
+  - {kpi: signups, date: 2026-01-31, value: 50}
+  - {kpi: signups, date: 2026-04-15, value: VALUE}
+"""
+
+
+@pytest.mark.parametrize("april", ["120", "90"])
+def test_overdue_show_and_report_agree_on_missed_periods(tmp_path: Path, april: str) -> None:
+    """An achieved KPI's newer report does not hide February and March (SPEC §3)."""
+    path = tmp_path / "signups.yaml"
+    path.write_text(SIGNUPS.replace("VALUE", april), encoding="utf-8")
+    args = ["-f", str(path), "--as-of", "2026-04-20", "--format", "json"]
+    want = {"missed_periods": 2, "due_since": "2026-03-03", "days": 48}
+    result = CliRunner().invoke(app, ["overdue", *args])
+    assert result.exit_code == 0, result.output
+    assert [k["overdue"] for k in json.loads(result.stdout)["kpis"]] == [want]
+    result = CliRunner().invoke(app, ["show", "signups", *args])
+    assert json.loads(result.stdout)["kpis"][0]["overdue"] == want
+    result = CliRunner().invoke(app, ["report", *args])
+    report = json.loads(result.stdout)
+    assert report["overdue"] == ["signups"]
+    assert report["kpis"][0]["overdue"] == want
+    table = CliRunner().invoke(app, ["show", "signups", "-f", str(path), "--as-of", "2026-04-20"])
+    assert "2 monthly report(s) missed, due since 2026-03-03, 48 days" in table.stdout
+
+
+ORDERING = """\
+kpis:
+  - {id: calm, name: Calm, measure: count the calm things, target: 10, frequency: monthly}
+  - {id: bad, name: Bad, measure: count the bad things, target: 10, frequency: monthly}
+  - {id: risky, name: Risky, measure: count the risky things, target: 10, frequency: monthly}
+  - {id: old, name: Old, measure: count the old things, target: 10, frequency: monthly}
+  - {id: calm2, name: Calm2, measure: count the calm2 things, target: 10, frequency: monthly}
+measurements:
+  - {kpi: calm, date: 2026-07-31, value: 10}
+  - {kpi: bad, date: 2026-07-31, value: 1}
+  - {kpi: risky, date: 2026-07-31, value: 9.5}
+  - {kpi: old, date: 2026-05-31, value: 10}
+  - {kpi: calm2, date: 2026-07-31, value: 12}
+"""
+
+
+def test_overdue_list_order_days_then_worst_status_then_workspace_order(tmp_path: Path) -> None:
+    path = tmp_path / "kpis.yaml"
+    path.write_text(ORDERING, encoding="utf-8")
+    args = ["-f", str(path), "--as-of", "2026-11-25", "--format", "json"]
+    ids = [k["id"] for k in json.loads(CliRunner().invoke(app, ["overdue", *args]).stdout)["kpis"]]
+    assert ids == ["old", "bad", "risky", "calm", "calm2"]
+    report = json.loads(CliRunner().invoke(app, ["report", *args]).stdout)
+    assert report["overdue"] == ids

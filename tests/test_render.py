@@ -103,14 +103,14 @@ def test_markdown_overdue(results: list[KpiResult]) -> None:
 
 
 def test_markdown_actions(results: list[KpiResult]) -> None:
+    header = "| KPI | Name | Status | Reasons | Action plan |\n|---|---|---|---|---|\n"
     assert markdown.render_actions(results) == (
-        "| KPI | Name | Owner | Status | Reasons | Action plan |\n"
-        "|---|---|---|---|---|---|\n"
-        "| revenue | Revenue \\[EU\\] \\| net | sales | off-track | off-track, no-action-plan"
+        "### sales\n\n" + header + "| revenue | Revenue \\[EU\\] \\| net | off-track"
+        " | off-track, no-action-plan | none |\n"
+        "\n### support\n\n" + header + "| csat | Customer satisfaction | at-risk"
+        ' | at-risk, overdue | call, "every" customer |\n'
+        "\n### No owner\n\n" + header + "| docs | Docs coverage | no-data | overdue, no-data"
         " | none |\n"
-        "| csat | Customer satisfaction | support | at-risk | at-risk, overdue"
-        ' | call, "every" customer |\n'
-        "| docs | Docs coverage | — | no-data | overdue, no-data | none |\n"
     )
 
 

@@ -14,8 +14,23 @@ import pytest
 from report_fixtures import AS_OF, CONFIG, SINCE, build_workspace
 from rich.console import Console
 
+from kpitrack.evaluate import format_percent
 from kpitrack.model import Kpi, KpiResult, Measurement, Status, Workspace
-from kpitrack.render.report_html import render_report_html, sparkline
+from kpitrack.render.report_common import STATUS_LABELS
+from kpitrack.render.report_html import (
+    ALERT,
+    BACKGROUND,
+    HEADER_BG,
+    MUTED,
+    SECTIONS,
+    STATUS_COLOURS,
+    TEXT,
+    badge,
+    progress_bar,
+    render_report_html,
+    spark_text,
+    sparkline,
+)
 from kpitrack.render.report_json import render_report_json
 from kpitrack.render.report_markdown import escape, render_report_markdown
 from kpitrack.render.report_rich import render_report_rich
@@ -182,7 +197,9 @@ def test_html_is_well_formed_and_self_contained(workspace: Workspace) -> None:
     assert "@font-face" not in css
     assert "@media print" in css
     assert not re.search(r"https?:|//[a-z]", page, re.IGNORECASE)
-    assert checker.tags.count("svg") >= 8  # progress bars and sparklines
+    # Mail-safe: no SVG at all; bars are table cells, the trend is text.
+    assert "svg" not in checker.tags
+    assert checker.tags.count("table") >= 8
 
 
 def test_html_escapes_user_text() -> None:
@@ -229,15 +246,87 @@ def _result(kpi: Kpi, history: tuple[Measurement, ...]) -> KpiResult:
 
 def test_sparkline_edge_cases() -> None:
     kpi = build_workspace().kpis[1]  # signups, target 100
-    assert "<svg" not in sparkline(_result(kpi, ()))
+    assert spark_text(_result(kpi, ())) == ""
+    assert "—" in sparkline(_result(kpi, ()))
     one = sparkline(_result(kpi, (Measurement("signups", AS_OF, 100.0),)))
     check_html(one)
-    assert "<circle" in one and "<polyline" not in one
-    flat = sparkline(
-        _result(kpi, tuple(Measurement("signups", AS_OF, 100.0, order=i) for i in range(3)))
-    )
-    check_html(flat)
-    assert "nan" not in flat.lower()
+    assert spark_text(_result(kpi, (Measurement("signups", AS_OF, 100.0),))) == "▄"
+    flat = _result(kpi, tuple(Measurement("signups", AS_OF, 100.0, order=i) for i in range(3)))
+    assert spark_text(flat) == "▄▄▄"
+    check_html(sparkline(flat))
+    assert "nan" not in sparkline(flat).lower()
+
+
+def test_sparkline_is_text_lowest_to_highest_with_a_spoken_label() -> None:
+    kpi = build_workspace().kpis[1]  # signups
+    values = (10.0, 20.0, 40.0, 80.0)
+    r = _result(kpi, tuple(Measurement("signups", AS_OF, v, order=i) for i, v in enumerate(values)))
+    assert spark_text(r) == "▁▂▄█"
+    html = sparkline(r)
+    assert ">▁▂▄█</span>" in html
+    assert 'role="img"' in html
+    assert "trend of the last 4 values: 10 accounts, 20 accounts, 40" in html
+
+
+@pytest.mark.parametrize(
+    ("progress", "widths"),
+    [(0.5, ["50%", "50%"]), (0.0, ["100%"]), (1.0, ["100%"]), (1.7, ["100%"]), (-0.2, ["100%"])],
+)
+def test_progress_bar_is_table_cells_with_the_number(progress: float, widths: list[str]) -> None:
+    html = progress_bar(progress)
+    check_html(html)
+    assert re.findall(r'<td width="(\d+%)"', html) == widths
+    assert html.endswith(format_percent(progress))
+    assert progress_bar(None).endswith("—</span>")
+
+
+def _luminance(colour: str) -> float:
+    def channel(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(fg: str, bg: str) -> float:
+    high, low = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_text_colours_meet_wcag_aa() -> None:
+    pairs = [*STATUS_COLOURS.values(), (TEXT, BACKGROUND), (MUTED, BACKGROUND)]
+    pairs += [(MUTED, HEADER_BG), (TEXT, HEADER_BG), (ALERT, BACKGROUND)]
+    for fg, bg in pairs:
+        assert contrast(fg, bg) >= 4.5, (fg, bg)
+
+
+def test_accessible_markup() -> None:
+    page = render_report_html(make_report())
+    assert '<html lang="en">' in page
+    # Every header cell is scoped; a status is always written out next to its colour.
+    assert re.findall(r"<th(?![^>]*scope=\"col\")", page) == []
+    for status, label in STATUS_LABELS.items():
+        assert f">{label}</span>" in badge(status)
+
+
+def test_mail_safe_styles_are_inline() -> None:
+    """What a mail client keeps: pills and bars need no stylesheet."""
+    page = render_report_html(make_report())
+    without_style = re.sub(r"<style>.*?</style>", "", page, flags=re.DOTALL)
+    checker = check_html(without_style)
+    assert "style" not in checker.tags and "svg" not in checker.tags
+    assert all("background-color:" in badge(s) for s in STATUS_COLOURS)
+    assert "background-color:" in progress_bar(0.4)
+
+
+def test_sections_are_one_function_each() -> None:
+    report = make_report()
+    assert "".join("\n".join(section(report)) for section in SECTIONS) != ""
+    page = render_report_html(report)
+    for section in SECTIONS:
+        for fragment in section(report):
+            assert fragment in page
 
 
 # ---------------------------------------------------------------- rich

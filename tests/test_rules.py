@@ -41,6 +41,21 @@ K2 = """\
 """
 K2_FULL = K2 + "    owner: sales\n    objective: growth\n"
 M = "measurements:\n"
+# A quantitative KPI of the same objective in another file: keeps KT112 quiet in passing
+# cases whose only KPI in kpis.yaml is qualitative or progress.
+QUANT = [("more.yaml", "kpis:\n" + K2_FULL)]
+
+
+def monthly(*values: str, first: int = 5) -> str:
+    """Measurements of `revenue` at the end of consecutive months of 2026 from `first`."""
+    ends = {5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 20}
+    return "".join(
+        f"  - {{kpi: revenue, date: 2026-{m:02d}-{ends[m]}, value: {v}}}\n"
+        for m, v in zip(range(first, first + len(values)), values, strict=True)
+    )
+
+
+SQL = "    source:\n      sql: SELECT 1\n      database: app\n"  # a source, lines 12-14
 
 
 @dataclass
@@ -111,7 +126,7 @@ CASES: list[Case] = [
     Case("KT017", "    target: 1e400\n", (11, 13), TARGET),
     Case("KT017", "    target: " + "9" * 4301 + "\n", (11, 13), TARGET),
     Case("KT018", TARGET + "    unit: [USD]\n", (12, 11), TARGET + "    unit: 42\n"),
-    Case("KT019", TARGET + "    due: 2026-02-30\n", (12, 10), TARGET + "    due: 2026-02-28\n"),
+    Case("KT019", TARGET + "    due: 2026-02-30\n", (12, 10), TARGET + "    due: 2026-12-28\n"),
     Case("KT019", TARGET + "    due: 31/12/2026\n", (12, 10), TARGET + '    due: "2026-12-31"\n'),
     Case(
         "KT019",
@@ -154,19 +169,26 @@ CASES: list[Case] = [
     ),
     Case("KT025", TARGET + "    direction: up\n", (12, 16), TARGET + "    direction: decrease\n"),
     Case("KT025", TARGET + "    kind: quantitive\n", (12, 11), TARGET + "    kind: quantitative\n"),
-    Case("KT025", TARGET + "    indicator: lag\n", (12, 16), TARGET + "    indicator: lagging\n"),
+    Case(
+        "KT025",
+        TARGET + "    indicator: lag\n",
+        (12, 16),
+        TARGET + "    indicator: lagging\n" + K2_FULL + "    indicator: leading\n",
+    ),
     Case("KT025", TARGET + "    review: sometimes\n", (12, 13), TARGET + "    review: yearly\n"),
     Case(
         "KT030",
         "    target: good\n    kind: qualitative\n",
         (5, 5),
         "    target: good\n    kind: qualitative\n    scale: [poor, good]\n",
+        good_extra=QUANT,
     ),
     Case(
         "KT031",
         "    target: great\n    kind: qualitative\n    scale: [poor, good]\n",
         (11, 13),
         "    target: good\n    kind: qualitative\n    scale: [poor, good]\n",
+        good_extra=QUANT,
     ),
     Case(
         "KT031",
@@ -177,18 +199,21 @@ CASES: list[Case] = [
         "    target: good\n    kind: qualitative\n    scale: [poor, good]\n"
         + M
         + "  - {kpi: revenue, date: 2026-01-31, value: good}\n",
+        good_extra=QUANT,
     ),
     Case(
         "KT032",
         "    kind: progress\n" + M + "  - {kpi: revenue, date: 2026-01-31, value: 140}\n",
         (13, 45),
         "    kind: progress\n" + M + "  - {kpi: revenue, date: 2026-01-31, value: 100}\n",
+        good_extra=QUANT,
     ),
     Case(
         "KT032",
         "    kind: progress\n    target: -1\n",
         (12, 13),
         "    kind: progress\n    target: 0\n",
+        good_extra=QUANT,
     ),
     Case(
         "KT033",
@@ -215,12 +240,14 @@ CASES: list[Case] = [
         "    target: good\n    kind: qualitative\n    scale: [good]\n",
         (13, 12),
         "    target: good\n    kind: qualitative\n    scale: [bad, good]\n",
+        good_extra=QUANT,
     ),
     Case(
         "KT037",
         "    target: good\n    kind: qualitative\n    scale: [good, bad, good]\n",
         (13, 24),
         "    target: good\n    kind: qualitative\n    scale: [bad, good]\n",
+        good_extra=QUANT,
     ),
     Case(
         "KT038",
@@ -293,7 +320,123 @@ CASES: list[Case] = [
         (12, 12),
         TARGET,
     ),
+    Case(
+        "KT065",
+        TARGET + "    action: [call, mail]\n",
+        (12, 13),
+        TARGET + "    action: {plan: Call customers, owner: ana, due: 2026-12-01, status: open}\n",
+    ),
+    Case(
+        "KT065",
+        TARGET + "    action:\n      owner: ana\n",
+        (13, 7),
+        TARGET + "    action:\n      plan: Call customers\n      owner: ana\n",
+    ),
+    Case(
+        "KT066",
+        TARGET + "    action: {plan: Call customers, status: closed}\n",
+        (12, 44),
+        TARGET + "    action: {plan: Call customers, status: done}\n",
+    ),
+    Case("KT067", TARGET + "    archived: yes\n", (12, 15), TARGET + "    archived: false\n"),
+    Case(
+        "KT110",
+        TARGET + "    indicator: lagging\n",
+        (2, 5),
+        TARGET + "    indicator: lagging\n" + K2_FULL + "    indicator: leading\n",
+    ),
+    Case(
+        "KT111",
+        TARGET + "    indicator: leading\n" + K2_FULL,
+        (2, 5),
+        TARGET + "    indicator: leading\n" + K2_FULL + "    indicator: lagging\n",
+    ),
+    Case(
+        "KT112",
+        "    target: good\n    kind: qualitative\n    scale: [poor, good]\n",
+        (2, 5),
+        "    target: good\n    kind: qualitative\n    scale: [poor, good]\n",
+        good_extra=QUANT,
+    ),
+    Case(
+        "KT112",
+        "    kind: progress\n",
+        (2, 5),
+        "    kind: progress\n" + K2_FULL,
+    ),
+    # Off track (50 against a standing 100) in the last 3 reported months, no action plan.
+    Case(
+        "KT113",
+        TARGET + M + monthly("50", "50", "55", first=9),
+        (5, 5),
+        TARGET
+        + "    action: Call every customer whose usage dropped\n"
+        + M
+        + monthly("50", "50", "55", first=9),
+    ),
+    # On track in the first of the last 3 months: not stuck yet.
+    Case(
+        "KT113",
+        TARGET + M + monthly("100", "50", "55", first=9),
+        (5, 5),
+        TARGET + M + monthly("100", "50", "55", first=9),
+        config=Config(stuck_periods=2),
+        good_config=Config(),
+    ),
+    Case(
+        "KT114",
+        TARGET + M + monthly("100", "100", "100", "100", "100", "100"),
+        (5, 5),
+        TARGET + M + monthly("100", "100", "100", "100", "100", "101"),
+    ),
+    Case(
+        "KT114",
+        TARGET + M + monthly("100", "100", "100", first=9),
+        (5, 5),
+        TARGET + M + monthly("100", "100", "100", first=9),
+        config=Config(flat_periods=3),
+        good_config=Config(flat_periods=4),
+    ),
+    Case("KT115", TARGET + "    due: 2026-10-31\n", (5, 5), TARGET + "    due: 2026-12-31\n"),
+    Case(
+        "KT115",
+        TARGET + "    due: 2026-10-31\n",
+        (5, 5),
+        TARGET + "    due: 2026-10-31\n    archived: true\n",
+    ),
+    Case("KT050", TARGET + "    source: {csv: a.csv, sql: SELECT 1}\n", (12, 13), TARGET + SQL),
+    Case(
+        "KT051",
+        TARGET + "    source: {sql: DELETE FROM t, database: app}\n",
+        (12, 19),
+        TARGET + SQL,
+    ),
+    Case(
+        "KT052",
+        TARGET + '    source:\n      sql: SELECT 1\n      database: "postgresql://u:pw@h/db"\n',
+        (14, 17),
+        TARGET + SQL,
+    ),
+    Case(
+        "KT052",
+        TARGET + "    description: dashboard at https://bob:hunter2@bi.example.com/d/1\n",
+        (12, 18),
+        TARGET + "    description: dashboard at https://bi.example.com/d/1\n",
+    ),
+    Case("KT054", TARGET + "    source:\n      command: ./count --week\n", (13, 16), TARGET),
+    Case(
+        "KT056",
+        "    kind: qualitative\n    scale: [bad, good]\n    target: good\n" + SQL,
+        (15, 7),
+        "    kind: qualitative\n    scale: [bad, good]\n    target: good\n"
+        + SQL
+        + "      scale_map: {1: good}\n",
+        good_extra=QUANT,
+    ),
+    Case("KT057", TARGET + SQL + "      timeout: 0\n", (15, 16), TARGET + SQL),
 ]
+# Checked only by `check` and `collect` with kpitrack.toml and the disk (tests/test_collect.py).
+CONFIG_CODES = {"KT053", "KT055", "KT120", "KT121"}
 
 
 def _problems(case: Case, text: str, config: Config, *, good: bool = False) -> list[Problem]:
@@ -327,7 +470,7 @@ def test_rule_passes_on_fixed_input(case: Case) -> None:
 
 
 def test_every_rule_code_has_a_case() -> None:
-    assert {c.code for c in CASES} == set(RULES)
+    assert {c.code for c in CASES} | CONFIG_CODES == set(RULES)
 
 
 def test_docs_list_every_rule_code_with_its_severity() -> None:

@@ -48,6 +48,11 @@ def check(
     config = load_config_here()
     paths = resolve_paths(files or [], config, Path.cwd())
     workspace, problems = load_workspace(paths, config=config, as_of=day)
+    if any(k.source is not None for k in workspace.kpis):
+        from kpitrack.problems import sort_problems
+        from kpitrack.sources import config_problems
+
+        problems = sort_problems([*problems, *config_problems(workspace, config)])
     errors = sum(1 for p in problems if p.is_error)
     warnings = len(problems) - errors
 

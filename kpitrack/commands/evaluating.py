@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from kpitrack.cli import (
+    AllOption,
     AsOfOption,
     FailOnOption,
     FilesOption,
@@ -23,6 +24,7 @@ from kpitrack.cli import (
     app,
     command,
     complete_kpi,
+    drop_archived,
     emit,
     fail_on_matches,
     filter_results,
@@ -94,6 +96,7 @@ def _evaluate(
     as_of_text: str | None,
     filters: Mapping[str, Sequence[str] | None],
     fail_on: Sequence[str] | None,
+    show_all: bool = False,
 ) -> tuple[list[KpiResult], set[str], dt.date]:
     """Parse the shared options, load, evaluate, filter: (results worst first, --fail-on, as_of)."""
     from kpitrack.evaluate import evaluate, worst_first
@@ -102,7 +105,7 @@ def _evaluate(
     wanted = parse_fail_on(fail_on)
     workspace, config = load_for_evaluation(files, as_of)
     results = evaluate(workspace, as_of=as_of, config=config)
-    results = filter_results(results, workspace, **filters)
+    results = drop_archived(filter_results(results, workspace, **filters), show_all)
     return sorted(results, key=worst_first), wanted, as_of
 
 
@@ -191,11 +194,12 @@ def status(
     fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
+    show_all: AllOption = False,
 ) -> None:
     """Where each KPI stands: latest value, target, progress, trend, expected, status."""
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
     fmt = output_format(fmt, output)
-    results, wanted, day = _evaluate(files, as_of, filters, fail_on)
+    results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all)
     results = sort_results(results, sort)
     from kpitrack.evaluate import summary_counts
 
@@ -216,19 +220,17 @@ def overdue(
     fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
+    show_all: AllOption = False,
 ) -> None:
     """Overdue reports: missed periods, due since, days overdue (most overdue first)."""
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
+    from kpitrack.evaluate import overdue_first
+
     fmt = output_format(fmt, output)
-    results, wanted, day = _evaluate(files, as_of, filters, fail_on)
-    listed = sorted((r for r in results if r.overdue is not None), key=_days_overdue)
+    results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all)
+    listed = sorted((r for r in results if r.overdue is not None), key=overdue_first)
     listed = sort_results(listed, sort)
     _finish(listed, wanted, output, _render(fmt, listed, day, "overdue"))
-
-
-def _days_overdue(r: KpiResult) -> float:
-    days = r.overdue.days if r.overdue else None
-    return -float("inf") if days is None else -days
 
 
 @app.command()
@@ -244,11 +246,12 @@ def actions(
     fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
+    show_all: AllOption = False,
 ) -> None:
     """KPIs that need action, worst first, with their reasons and action plan."""
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
     fmt = output_format(fmt, output)
-    results, wanted, day = _evaluate(files, as_of, filters, fail_on)
+    results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all)
     listed = sort_results([r for r in results if r.needs_action], sort)
     _finish(listed, wanted, output, _render(fmt, listed, day, "actions"))
 

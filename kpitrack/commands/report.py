@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kpitrack.cli import (
+    AllOption,
     AsOfOption,
     FailOnOption,
     FilesOption,
@@ -20,6 +22,7 @@ from kpitrack.cli import (
     TagOption,
     app,
     command,
+    drop_archived,
     emit,
     fail_on_matches,
     filter_results,
@@ -35,15 +38,24 @@ from kpitrack.problems import ExitCode, UsageError
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from kpitrack.model import Config
+
 
 class ReportFormat(StrEnum):
     TABLE = "table"
     MARKDOWN = "markdown"
     HTML = "html"
     JSON = "json"
+    EMAIL = "email"
 
 
 PLAIN_WIDTH = 100
+
+
+def plain_text(renderable: RenderableType) -> str:
+    """Plain text of a fixed width, without colour or trailing spaces."""
+    text = renderable_to_text(renderable, width=PLAIN_WIDTH)
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
 def emit_table(renderable: RenderableType, output: Path | None) -> None:
@@ -52,8 +64,48 @@ def emit_table(renderable: RenderableType, output: Path | None) -> None:
     if output is None and make_console().is_terminal:
         emit(renderable, None)
         return
-    text = renderable_to_text(renderable, width=PLAIN_WIDTH)
-    emit("\n".join(line.rstrip() for line in text.splitlines()) + "\n", output)
+    emit(plain_text(renderable), output)
+
+
+def default_sender() -> str:
+    """`kpitrack <user@host>` when neither --from nor mail_from is given."""
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = "kpitrack"
+    return f"kpitrack <{user}@{socket.getfqdn() or 'localhost'}>"
+
+
+def mail_addresses(
+    to: list[str] | None, sender: str | None, config: Config
+) -> tuple[list[str], str]:
+    """Recipients and sender: the options, else kpitrack.toml's mail_to / mail_from."""
+    from kpitrack.render.report_email import AddressError, parse_addresses
+
+    def parse(values: Sequence[str], where: str) -> list[str]:
+        try:
+            return parse_addresses(values)
+        except AddressError as exc:
+            raise UsageError(f"{where}: {exc}") from None
+
+    toml = "kpitrack.toml"
+    recipients = parse(to, "--to") if to else parse(config.mail_to, f"{toml}: mail_to")
+    if not recipients:
+        raise UsageError(
+            "--format email needs a recipient: --to ADDRESS, or mail_to in kpitrack.toml"
+        )
+    if sender is not None:
+        senders = parse([sender], "--from")
+    elif config.mail_from is not None:
+        senders = parse([config.mail_from], f"{toml}: mail_from")
+    else:
+        senders = [default_sender()]
+    if len(senders) != 1:
+        raise UsageError("--from: give exactly one sender address")
+    return recipients, senders[0]
 
 
 @app.command("report")
@@ -77,9 +129,28 @@ def report(
         ReportFormat | None,
         typer.Option(
             "--format",
-            help="table (terminal), markdown (wikis, chat), html (one self-contained page) "
-            "or json. Default: from -o's extension (.md, .html, .json), else table.",
+            help="table (terminal), markdown (wikis, chat), html (one self-contained page), "
+            "json, or email (a whole mail for `sendmail -t`: plain text and HTML). "
+            "Default: from -o's extension (.md, .html, .json), else table.",
             show_default=False,
+        ),
+    ] = None,
+    to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--to",
+            metavar="ADDRESS",
+            help="--format email: recipient (repeatable or comma-separated). "
+            "Default: mail_to in kpitrack.toml.",
+        ),
+    ] = None,
+    sender: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="ADDRESS",
+            help="--format email: sender. Default: mail_from in kpitrack.toml, "
+            "else kpitrack <user@host>.",
         ),
     ] = None,
     output: OutputOption = None,
@@ -93,6 +164,7 @@ def report(
             "-o FILE is still written.",
         ),
     ] = False,
+    show_all: AllOption = False,
 ) -> None:
     """The weekly digest for cron: summary, what changed, status by objective, overdue
     reports and what needs action."""
@@ -108,7 +180,11 @@ def report(
     if start > day:
         raise UsageError(f"--since {start.isoformat()} is after --as-of {day.isoformat()}")
     wanted = parse_fail_on(fail_on)
+    if output_format is not ReportFormat.EMAIL and (to or sender is not None):
+        raise UsageError("--to and --from go with --format email")
     workspace, config = load_for_evaluation(files, day)
+    if output_format is ReportFormat.EMAIL:
+        recipients, mail_from = mail_addresses(to, sender, config)
 
     from kpitrack.evaluate import evaluate
 
@@ -120,6 +196,7 @@ def report(
         tags=tag,
         kpis=kpi,
     )
+    results = drop_archived(results, show_all)
     digest = build_report(workspace, as_of=day, since=start, config=config, results=results)
 
     # --quiet: when nothing needs action, print nothing and exit 0 (-o FILE is still written,
@@ -138,6 +215,19 @@ def report(
             from kpitrack.render.report_html import render_report_html
 
             emit(render_report_html(digest), output)
+        elif output_format is ReportFormat.EMAIL:
+            from kpitrack.render.report_email import render_report_email
+            from kpitrack.render.report_html import render_report_html
+            from kpitrack.render.report_rich import render_report_rich
+
+            message = render_report_email(
+                digest,
+                text=plain_text(render_report_rich(digest)),
+                html=render_report_html(digest),
+                to=recipients,
+                sender=mail_from,
+            )
+            emit(message, output)
         else:
             from kpitrack.render.report_json import render_report_json
 

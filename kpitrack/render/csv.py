@@ -7,6 +7,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from kpitrack.evaluate import action_words
 from kpitrack.model import KpiResult
 from kpitrack.render.json import date_json, number, value_json
 
@@ -89,7 +90,7 @@ def render_actions(results: Sequence[KpiResult]) -> str:
             str(r.status),
             ";".join(str(x) for x in r.reasons),
             r.overdue.days if r.overdue else None,
-            r.kpi.action,
+            action_words(r.kpi),
         ]
         for r in results
         if r.needs_action

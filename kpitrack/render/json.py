@@ -56,6 +56,19 @@ def overdue_json(overdue: OverdueInfo | None) -> dict[str, Any] | None:
     }
 
 
+def action_json(k: Kpi) -> str | dict[str, Any] | None:
+    """Plain-text actions as text; a mapping as {plan, owner, due, status}."""
+    plan = k.action_plan
+    if plan is None:
+        return k.action
+    return {
+        "plan": plan.plan,
+        "owner": plan.owner,
+        "due": date_json(plan.due),
+        "status": str(plan.status),
+    }
+
+
 def result_json(r: KpiResult) -> dict[str, Any]:
     """One KPI's evaluation as a JSON object (keys documented in the README)."""
     k = r.kpi
@@ -85,7 +98,7 @@ def result_json(r: KpiResult) -> dict[str, Any]:
         "gap": number(r.gap),
         "overdue": overdue_json(r.overdue),
         "reasons": [str(reason) for reason in r.reasons],
-        "action": k.action,
+        "action": action_json(k),
     }
 
 

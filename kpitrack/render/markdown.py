@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 
 from kpitrack.evaluate import (
+    action_words,
     format_percent,
     format_value,
     status_sentence,
@@ -90,22 +91,36 @@ def render_overdue(results: Sequence[KpiResult]) -> str:
     return table(header, rows)
 
 
+def action_owner(r: KpiResult) -> str | None:
+    """Who owes the action: the action plan's owner, else the KPI's owner."""
+    plan = r.kpi.action_plan
+    return plan.owner if plan is not None and plan.owner else r.kpi.owner
+
+
 def render_actions(results: Sequence[KpiResult]) -> str:
-    rows = [
-        [
-            r.kpi.id,
-            r.kpi.name,
-            r.kpi.owner or "—",
-            str(r.status),
-            ", ".join(str(x) for x in r.reasons),
-            r.kpi.action or "none",
-        ]
-        for r in results
-        if r.needs_action
-    ]
-    if not rows:
+    """One section per action owner (the plan's owner, else the KPI's), in the order of
+    each owner's worst KPI; KPIs with no owner at all come last."""
+    groups: dict[str | None, list[list[str]]] = {}
+    for r in results:
+        if not r.needs_action:
+            continue
+        groups.setdefault(action_owner(r), []).append(
+            [
+                r.kpi.id,
+                r.kpi.name,
+                str(r.status),
+                ", ".join(str(x) for x in r.reasons),
+                action_words(r.kpi) or "none",
+            ]
+        )
+    if not groups:
         return "Nothing needs action.\n"
-    return table(["KPI", "Name", "Owner", "Status", "Reasons", "Action plan"], rows)
+    header = ["KPI", "Name", "Status", "Reasons", "Action plan"]
+    sections = [
+        f"### {escape(owner) if owner is not None else 'No owner'}\n\n" + table(header, rows)
+        for owner, rows in sorted(groups.items(), key=lambda item: item[0] is None)
+    ]
+    return "\n".join(sections)
 
 
 def render_show(result: KpiResult) -> str:
@@ -121,7 +136,7 @@ def render_show(result: KpiResult) -> str:
         ("Frequency", str(kpi.frequency)),
         ("Owner", kpi.owner or "—"),
         ("Objective", kpi.objective or "—"),
-        ("Action plan", kpi.action or "none"),
+        ("Action plan", action_words(kpi) or "none"),
     ]
     out.append("".join(f"- **{k}:** {cell(v)}\n" for k, v in facts))
     if kpi.milestones:

@@ -1,17 +1,22 @@
-"""The report as one self-contained HTML page.
+"""The report as one self-contained HTML page that reads well in a browser, a mail client
+and on paper.
 
-No external requests: inline CSS, inline SVG sparklines and progress bars, no
-scripts, no links to stylesheets, fonts or images. Simple tables and styles a
-mail client keeps (badges and bars carry inline styles), plus `@media print`.
+Mail-safe: everything the reader needs is in the markup and inline styles — status pills
+are inline-styled text, progress bars are table cells, the trend is a text sparkline.
+The `<style>` block only adds layout (cards on narrow screens, print pagination), so a
+mail client that strips it (Gmail, Outlook) still shows every status, number and action.
+No SVG, no scripts, no external requests (no links, images, fonts or `url()`).
 All user text goes through `html.escape`.
+
+One function per section (`SECTIONS`); each returns its HTML fragments.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape as _escape
 
-from kpitrack.evaluate import format_percent
+from kpitrack.evaluate import action_words, format_percent
 from kpitrack.model import Kpi, KpiResult, Status
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
@@ -31,48 +36,78 @@ from kpitrack.render.report_common import (
 )
 from kpitrack.report import SUMMARY_ORDER, Report, StatusCounts
 
-# (text colour, background) per status; also the sparkline colour.
+# (text colour, background) per status: every pair has a contrast ratio of at least 4.5:1
+# (WCAG AA for normal text); the status is always written out too, never told by colour alone.
 STATUS_COLOURS: dict[Status, tuple[str, str]] = {
     Status.ACHIEVED: ("#0b5d1e", "#c9f0d3"),
-    Status.ON_TRACK: ("#1a7f37", "#dafbe1"),
-    Status.AT_RISK: ("#7d4e00", "#fff1c2"),
+    Status.ON_TRACK: ("#116329", "#dafbe1"),
+    Status.AT_RISK: ("#6f4400", "#fff1c2"),
     Status.OFF_TRACK: ("#a40e26", "#ffdce0"),
-    Status.NO_DATA: ("#57606a", "#eaeef2"),
+    Status.NO_DATA: ("#4d555e", "#eaeef2"),
 }
+TEXT, MUTED, BACKGROUND, HEADER_BG = "#1f2328", "#57606a", "#ffffff", "#f6f8fa"
+ALERT = "#a40e26"  # "no action plan"
 
-SPARK_WIDTH, SPARK_HEIGHT, SPARK_POINTS = 96, 24, 12
+SPARK_POINTS = 12
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 BAR_WIDTH, BAR_HEIGHT = 80, 8
+BAR_DONE, BAR_PROGRESS, BAR_EMPTY = "#1a7f37", "#0969da", "#d8dee4"
 
-CSS = """
-body { margin: 0; padding: 24px; background: #ffffff; color: #1f2328;
+# Below this width every data table turns into one card per row.
+NARROW = 820
+
+CSS = f"""
+body {{ margin: 0; padding: 24px; background: {BACKGROUND}; color: {TEXT};
   font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
-  font-size: 14px; line-height: 1.45; }
-.page { max-width: 980px; margin: 0 auto; }
-h1 { font-size: 22px; margin: 0 0 4px 0; }
-h2 { font-size: 17px; margin: 28px 0 8px 0; padding-bottom: 4px;
-  border-bottom: 1px solid #d0d7de; }
-h3 { font-size: 15px; margin: 18px 0 6px 0; }
-p { margin: 4px 0 10px 0; }
-table { border-collapse: collapse; width: 100%; margin: 4px 0 14px 0; }
-th, td { border: 1px solid #d0d7de; padding: 5px 8px; text-align: left; vertical-align: middle; }
-th { background: #f6f8fa; font-weight: 600; font-size: 13px; }
-td.num, th.num { text-align: right; white-space: nowrap; }
-td.nowrap { white-space: nowrap; }
-tr.total td { font-weight: 700; background: #f6f8fa; }
-.muted { color: #57606a; }
-.id { font-family: SFMono-Regular, Consolas, "Liberation Mono", Menlo, monospace;
-  font-size: 12px; color: #57606a; }
-.cards td { border: none; text-align: center; padding: 10px 4px; width: 20%; }
-.cards .n { font-size: 26px; font-weight: 700; line-height: 1.1; }
-svg { vertical-align: middle; }
-@media print {
-  body { padding: 0; font-size: 10pt; }
-  .page { max-width: none; }
-  h2 { page-break-after: avoid; break-after: avoid; }
-  tr, .cards { page-break-inside: avoid; break-inside: avoid; }
-  th, tr.total td { background: #ffffff; }
-  .badge { border: 1px solid #57606a; }
-}
+  font-size: 14px; line-height: 1.45; }}
+.page {{ max-width: 980px; margin: 0 auto; }}
+h1 {{ font-size: 22px; margin: 0 0 4px 0; }}
+h2 {{ font-size: 17px; margin: 28px 0 8px 0; padding-bottom: 4px;
+  border-bottom: 1px solid #d0d7de; }}
+h3 {{ font-size: 15px; margin: 18px 0 6px 0; }}
+p {{ margin: 4px 0 10px 0; }}
+table.grid {{ border-collapse: collapse; width: 100%; margin: 4px 0 14px 0; }}
+table.grid > tbody > tr > th, table.grid > tbody > tr > td {{ border: 1px solid #d0d7de;
+  padding: 5px 8px; text-align: left; vertical-align: middle; overflow-wrap: break-word; }}
+table.grid > tbody > tr > th {{ background: {HEADER_BG}; font-weight: 600; font-size: 13px; }}
+table.grid > tbody > tr > .num {{ text-align: right; white-space: nowrap; }}
+table.grid > tbody > tr > .nowrap {{ white-space: nowrap; }}
+tr.total > td {{ font-weight: 700; background: {HEADER_BG}; }}
+.muted {{ color: {MUTED}; }}
+.id {{ font-family: SFMono-Regular, Consolas, "Liberation Mono", Menlo, monospace;
+  font-size: 12px; color: {MUTED}; white-space: nowrap; }}
+table.cards {{ border-collapse: separate; border-spacing: 4px; width: 100%; margin: 8px 0; }}
+table.cards td {{ text-align: center; padding: 10px 4px; width: 20%; }}
+.cards .n {{ font-size: 26px; font-weight: 700; line-height: 1.1; }}
+@media screen and (max-width: {NARROW - 1}px) {{
+  body {{ padding: 12px; }}
+  table.grid, table.grid > tbody, table.grid > tbody > tr {{ display: block; width: auto; }}
+  table.grid {{ border: none; }}
+  table.grid > tbody > tr.head {{ display: none; }}
+  table.grid > tbody > tr {{ border: 1px solid #d0d7de; border-radius: 6px;
+    margin: 0 0 10px 0; padding: 6px 0; }}
+  table.grid > tbody > tr > td {{ display: block; border: none; padding: 2px 10px;
+    text-align: left; white-space: normal; }}
+  table.grid > tbody > tr > td.num {{ text-align: left; }}
+  table.grid > tbody > tr > td[data-label]::before {{ content: attr(data-label) ": ";
+    font-weight: 600; color: {MUTED}; }}
+  table.grid > tbody > tr > td.lead {{ font-weight: 600; }}
+  table.compact > tbody > tr > td {{ display: inline-block; padding: 2px 10px; }}
+  table.compact > tbody > tr > td.lead {{ display: block; }}
+  tr.total > td {{ background: transparent; }}
+  table.cards, table.cards > tbody {{ display: block; }}
+  table.cards > tbody > tr {{ display: flex; flex-wrap: wrap; gap: 4px; }}
+  table.cards td {{ display: block; flex: 1 1 88px; width: auto; padding: 6px 4px; }}
+  .cards .n {{ font-size: 20px; }}
+}}
+@media print {{
+  body {{ padding: 0; font-size: 10pt; }}
+  .page {{ max-width: none; }}
+  h2, h3 {{ page-break-after: avoid; break-after: avoid; }}
+  tr, .cards {{ page-break-inside: avoid; break-inside: avoid; }}
+  table.grid > tbody > tr > th, tr.total > td {{ background: #ffffff; }}
+  .badge {{ border: 1px solid {MUTED}; }}
+}}
 """.strip()
 
 
@@ -82,71 +117,66 @@ def e(text: str | None) -> str:
 
 
 def badge(status: Status) -> str:
+    """A status pill: inline-styled text, so it survives a mail client that drops `<style>`."""
     fg, bg = STATUS_COLOURS[status]
     return (
         f'<span class="badge" style="display:inline-block;padding:1px 8px;border-radius:10px;'
-        f'font-size:12px;font-weight:600;white-space:nowrap;color:{fg};background:{bg}">'
-        f"{_escape(str(status))}</span>"
+        f"font-size:12px;font-weight:600;white-space:nowrap;color:{fg};background-color:{bg};"
+        f'border:1px solid {bg}">{_escape(STATUS_LABELS[status])}</span>'
     )
 
 
 def progress_bar(progress: float | None) -> str:
-    """An inline SVG bar (clamped to 0–100%) followed by the unclamped percentage."""
+    """A bar of table cells (clamped to 0–100%) followed by the unclamped percentage."""
     if progress is None:
         return f'<span class="muted">{DASH}</span>'
-    filled = max(0.0, min(1.0, progress)) * BAR_WIDTH
-    colour = "#1a7f37" if progress >= 1 else "#0969da"
+    filled = round(max(0.0, min(1.0, progress)) * 100)
+    colour = BAR_DONE if progress >= 1 else BAR_PROGRESS
     label = _escape(format_percent(progress))
+    cell = (
+        'style="width:{w}%;height:{h}px;padding:0;border:0;background-color:{c};'
+        'font-size:1px;line-height:1px"'
+    )
+    cells = []
+    if filled > 0:
+        attrs = cell.format(w=filled, h=BAR_HEIGHT, c=colour)
+        cells.append(f'<td width="{filled}%" {attrs}>&nbsp;</td>')
+    if filled < 100:
+        attrs = cell.format(w=100 - filled, h=BAR_HEIGHT, c=BAR_EMPTY)
+        cells.append(f'<td width="{100 - filled}%" {attrs}>&nbsp;</td>')
     return (
-        f'<svg width="{BAR_WIDTH}" height="{BAR_HEIGHT}" viewBox="0 0 {BAR_WIDTH} {BAR_HEIGHT}" '
-        f'role="img" aria-label="progress {label}">'
-        f'<rect width="{BAR_WIDTH}" height="{BAR_HEIGHT}" rx="4" fill="#eaeef2"/>'
-        f'<rect width="{filled:.1f}" height="{BAR_HEIGHT}" rx="4" fill="{colour}"/></svg> '
-        f"{label}"
+        f'<table role="presentation" class="bar" width="{BAR_WIDTH}" cellpadding="0" '
+        f'cellspacing="0" border="0" style="display:inline-table;width:{BAR_WIDTH}px;'
+        f"height:{BAR_HEIGHT}px;border-collapse:collapse;margin:0 6px 0 0;"
+        f'vertical-align:middle"><tr>{"".join(cells)}</tr></table>{label}'
     )
 
 
-def sparkline(r: KpiResult) -> str:
-    """The last values as an inline SVG line, with the target as a dashed line."""
+def spark_text(r: KpiResult) -> str:
+    """The last values as block characters, lowest ▁ to highest █ (empty without data)."""
     kpi: Kpi = r.kpi
     values = [kpi.position(m.value) for m in r.history[-SPARK_POINTS:]]
     if not values:
+        return ""
+    low, high = min(values), max(values)
+    top = len(SPARK_BLOCKS) - 1
+    if high == low:
+        return SPARK_BLOCKS[top // 2] * len(values)
+    return "".join(SPARK_BLOCKS[round((v - low) / (high - low) * top)] for v in values)
+
+
+def sparkline(r: KpiResult) -> str:
+    """The trend as a text sparkline in the status colour, labelled for screen readers."""
+    text = spark_text(r)
+    if not text:
         return f'<span class="muted">{DASH}</span>'
-    try:
-        target: float | None = kpi.position(kpi.target)
-    except (ValueError, TypeError):
-        target = None
-    lows = [*values, *([target] if target is not None else [])]
-    low, high = min(lows), max(lows)
-    span = (high - low) or 1.0
-    pad = 3.0
-
-    def y(v: float) -> float:
-        return pad + (high - v) / span * (SPARK_HEIGHT - 2 * pad)
-
-    step = (SPARK_WIDTH - 2 * pad) / max(1, len(values) - 1)
-    points = [(pad + i * step, y(v)) for i, v in enumerate(values)]
+    values = [format_value(r.kpi, m.value) for m in r.history[-SPARK_POINTS:]]
+    label = _escape(f"trend of the last {len(values)} values: {', '.join(values)}", quote=True)
     colour = STATUS_COLOURS[r.status][0]
-    path = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in points)
-    last_x, last_y = points[-1]
-    target_line = (
-        f'<line x1="0" x2="{SPARK_WIDTH}" y1="{y(target):.1f}" y2="{y(target):.1f}" '
-        f'stroke="#8c959f" stroke-width="1" stroke-dasharray="3,2"/>'
-        if target is not None
-        else ""
-    )
-    line = (
-        f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.5" '
-        f'stroke-linejoin="round" stroke-linecap="round"/>'
-        if len(points) > 1
-        else ""
-    )
-    label = _escape(f"trend of the last {len(values)} values; dashed line: target")
     return (
-        f'<svg width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}" '
-        f'viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" role="img" aria-label="{label}">'
-        f'{target_line}{line}<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" '
-        f'fill="{colour}"/></svg>'
+        f'<span class="spark" role="img" aria-label="{label}" title="{label}" '
+        f'style="color:{colour};white-space:nowrap;letter-spacing:1px;'
+        f'font-family:Menlo,Consolas,&quot;DejaVu Sans Mono&quot;,monospace">{text}</span>'
     )
 
 
@@ -157,19 +187,38 @@ def table(
     numeric: Sequence[int] = (),
     total: Sequence[str] | None = None,
     nowrap: Sequence[int] = (),
+    compact: bool = False,
 ) -> str:
-    """A table from pre-escaped cells; `numeric` columns are right-aligned, `nowrap` kept whole."""
+    """A data table from pre-escaped cells.
+
+    `numeric` columns are right-aligned, `nowrap` kept whole. Headers are scoped; every
+    cell carries its column's name (`data-label`), shown before it when a narrow screen
+    turns each row into a card. The first column leads the card, without a label.
+    `compact` lets the cells of a card flow side by side (short numbers).
+    """
 
     def cls(i: int) -> str:
+        names = ["lead"] if i == 0 else []
         if i in numeric:
-            return ' class="num"'
-        return ' class="nowrap"' if i in nowrap else ""
+            names.append("num")
+        elif i in nowrap:
+            names.append("nowrap")
+        return f' class="{" ".join(names)}"' if names else ""
 
-    def tr(cells: Sequence[str], tag: str = "td", attrs: str = "") -> str:
-        inner = "".join(f"<{tag}{cls(i)}>{c}</{tag}>" for i, c in enumerate(cells))
+    def label(i: int) -> str:
+        return "" if i == 0 else f' data-label="{header[i]}"'
+
+    def tr(cells: Sequence[str], attrs: str = "") -> str:
+        inner = "".join(f"<td{cls(i)}{label(i)}>{c}</td>" for i, c in enumerate(cells))
         return f"<tr{attrs}>{inner}</tr>"
 
-    out = ["<table>", tr(header, "th")]
+    heads = "".join(f'<th scope="col"{cls(i)}>{h}</th>' for i, h in enumerate(header))
+    kind = "grid compact" if compact else "grid"
+    out = [
+        f'<table class="{kind}" width="100%" cellpadding="5" cellspacing="0" border="1" '
+        'style="border-collapse:collapse;border-color:#d0d7de">',
+        f'<tr class="head">{heads}</tr>',
+    ]
     out += [tr(row) for row in rows]
     if total is not None:
         out.append(tr(total, attrs=' class="total"'))
@@ -195,18 +244,28 @@ def _cards(report: Report) -> str:
     for status in SUMMARY_ORDER:
         fg, bg = STATUS_COLOURS[status]
         cells.append(
-            f'<td style="background:{bg};color:{fg}"><div class="n">'
+            f'<td style="background-color:{bg};color:{fg};text-align:center">'
+            f'<div class="n" style="font-size:22px;font-weight:700">'
             f"{report.summary.count(status)}</div>{_escape(STATUS_LABELS[status])}</td>"
         )
-    return '<table class="cards"><tr>' + "".join(cells) + "</tr></table>"
+    return (
+        '<table class="cards" role="presentation" width="100%" cellpadding="8" '
+        'cellspacing="4"><tr>' + "".join(cells) + "</tr></table>"
+    )
 
 
-def render_report_html(report: Report) -> str:
-    title = f"KPI report — {report.as_of.isoformat()}"
-    body: list[str] = [f"<h1>{_escape(title)}</h1>", f"<p>{e(headline(report))}</p>"]
-    body.append(_cards(report))
+# ---------------------------------------------------------------- sections
 
-    body.append("<h2>Summary</h2>")
+
+def section_heading(report: Report) -> list[str]:
+    return [
+        f"<h1>{_escape(title(report))}</h1>",
+        f"<p>{e(headline(report))}</p>",
+        _cards(report),
+    ]
+
+
+def section_summary(report: Report) -> list[str]:
     header = [
         "Owner",
         "KPIs",
@@ -214,113 +273,150 @@ def render_report_html(report: Report) -> str:
         "Overdue",
         "Needs action",
     ]
-    numeric = range(1, len(header))
     rows = [[e(owner_name(o.owner)), *_counts_cells(o.counts)] for o in report.owners]
     total = ["All", *_counts_cells(report.summary)]
-    body.append(table(header, rows, numeric=numeric, total=total))
+    numeric = range(1, len(header))
+    return ["<h2>Summary</h2>", table(header, rows, numeric=numeric, total=total, compact=True)]
 
-    body.append(f"<h2>What changed since {report.since.isoformat()}</h2>")
-    body.append(f'<p class="muted">Changes dated {_escape(window_text(report))}.</p>')
+
+def section_changes(report: Report) -> list[str]:
+    out = [
+        f"<h2>What changed since {report.since.isoformat()}</h2>",
+        f'<p class="muted">Changes dated {_escape(window_text(report))}.</p>',
+    ]
     if not report.changes:
-        body.append("<p>No status changes.</p>")
+        out.append("<p>No status changes.</p>")
     for kind in CHANGE_ORDER:
         changes = report.changes_of(kind)
         if not changes:
             continue
-        body.append(f"<h3>{_escape(CHANGE_TITLES[kind])}</h3>")
+        out.append(f"<h3>{_escape(CHANGE_TITLES[kind])}</h3>")
         rows = [
             [
                 kpi_cell(c.result.kpi),
                 e(owner_name(c.result.kpi.owner)),
-                f"{badge(c.before)} → {badge(c.after)}",
+                f'<span style="white-space:nowrap">{badge(c.before)} → {badge(c.after)}</span>',
                 e(format_latest(c.result)),
             ]
             for c in changes
         ]
-        body.append(table(["KPI", "Owner", "Status", "Latest"], rows))
-    body.append("<h3>New measurements</h3>")
+        out.append(table(["KPI", "Owner", "Status", "Latest"], rows))
+    out.append("<h3>New measurements</h3>")
     if report.new_measurements:
         rows = [
             [
-                n.measurement.date.isoformat(),
                 kpi_cell(n.kpi),
+                n.measurement.date.isoformat(),
                 e(format_value(n.kpi, n.measurement.value)),
                 e(n.measurement.note) or DASH,
                 e(n.measurement.by) or DASH,
             ]
             for n in report.new_measurements
         ]
-        body.append(table(["Date", "KPI", "Value", "Note", "By"], rows))
+        out.append(table(["KPI", "Date", "Value", "Note", "By"], rows, nowrap=(1,)))
     else:
-        body.append("<p>No new measurements.</p>")
+        out.append("<p>No new measurements.</p>")
+    return out
 
-    body.append("<h2>Status by objective</h2>")
+
+def section_objectives(report: Report) -> list[str]:
+    out = ["<h2>Status by objective</h2>"]
     if not report.objectives:
-        body.append("<p>No KPIs.</p>")
+        out.append("<p>No KPIs.</p>")
     for group in report.objectives:
         heading = e(group.title)
         if group.objective is not None:
             heading += f' <span class="id">{e(group.objective.id)}</span>'
-        body.append(f"<h3>{heading}</h3>")
+        out.append(f"<h3>{heading}</h3>")
         rows = [
             [
                 kpi_cell(r.kpi),
+                badge(r.status),
                 e(owner_name(r.kpi.owner)),
                 e(format_latest(r)),
                 e(format_target(r)),
                 progress_bar(r.progress),
                 sparkline(r),
-                badge(r.status),
             ]
             for r in group.results
         ]
-        header = ["KPI", "Owner", "Latest", "Target", "Progress", "Trend", "Status"]
-        body.append(table(header, rows, nowrap=range(2, len(header))))
+        header = ["KPI", "Status", "Owner", "Latest", "Target", "Progress", "Trend"]
+        out.append(table(header, rows, nowrap=(1, 5, 6)))
+    return out
 
-    body.append("<h2>Overdue reports</h2>")
-    if report.overdue:
-        rows = [
-            [
-                kpi_cell(r.kpi),
-                e(owner_name(r.kpi.owner)),
-                e(str(r.kpi.frequency)),
-                r.latest.date.isoformat() if r.latest else "never",
-                e(format_overdue(r)),
-            ]
-            for r in report.overdue
+
+def section_overdue(report: Report) -> list[str]:
+    out = ["<h2>Overdue reports</h2>"]
+    if not report.overdue:
+        return [*out, "<p>No overdue reports.</p>"]
+    rows = [
+        [
+            kpi_cell(r.kpi),
+            e(owner_name(r.kpi.owner)),
+            e(str(r.kpi.frequency)),
+            r.latest.date.isoformat() if r.latest else "never",
+            e(format_overdue(r)),
         ]
-        body.append(table(["KPI", "Owner", "Frequency", "Last report", "Overdue"], rows))
-    else:
-        body.append("<p>No overdue reports.</p>")
+        for r in report.overdue
+    ]
+    header = ["KPI", "Owner", "Frequency", "Last report", "Overdue"]
+    return [*out, table(header, rows, nowrap=(3,))]
 
-    body.append("<h2>Needs action</h2>")
-    if report.needs_action:
-        rows = [
-            [
-                kpi_cell(r.kpi),
-                e(owner_name(r.kpi.owner)),
-                badge(r.status),
-                e(format_reasons(r)),
-                e(r.kpi.action)
-                if r.kpi.action
-                else (
-                    '<strong style="color:#a40e26">no action plan</strong>'
-                    if lacks_action_plan(r)
-                    else DASH
-                ),
-            ]
-            for r in report.needs_action
+
+def action_plan(r: KpiResult) -> str:
+    if r.kpi.action:
+        return e(action_words(r.kpi) or "")
+    if lacks_action_plan(r):
+        return f'<strong style="color:{ALERT}">no action plan</strong>'
+    return DASH
+
+
+def section_needs_action(report: Report) -> list[str]:
+    out = ["<h2>Needs action</h2>"]
+    if not report.needs_action:
+        return [*out, "<p>Nothing needs action.</p>"]
+    rows = [
+        [
+            kpi_cell(r.kpi),
+            badge(r.status),
+            e(owner_name(r.kpi.owner)),
+            e(format_reasons(r)),
+            action_plan(r),
         ]
-        body.append(table(["KPI", "Owner", "Status", "Reasons", "Action plan"], rows))
-    else:
-        body.append("<p>Nothing needs action.</p>")
+        for r in report.needs_action
+    ]
+    header = ["KPI", "Status", "Owner", "Reasons", "Action plan"]
+    return [*out, table(header, rows, nowrap=(1,))]
 
-    body.append(f'<p class="muted">Generated by kpitrack as of {report.as_of.isoformat()}.</p>')
+
+def section_footer(report: Report) -> list[str]:
+    return [f'<p class="muted">Generated by kpitrack as of {report.as_of.isoformat()}.</p>']
+
+
+# The page, top to bottom: add a section by adding its function here.
+SECTIONS: tuple[Callable[[Report], list[str]], ...] = (
+    section_heading,
+    section_summary,
+    section_changes,
+    section_objectives,
+    section_overdue,
+    section_needs_action,
+    section_footer,
+)
+
+
+def title(report: Report) -> str:
+    return f"KPI report — {report.as_of.isoformat()}"
+
+
+def render_report_html(report: Report) -> str:
+    body = [fragment for section in SECTIONS for fragment in section(report)]
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="color-scheme" content="light">\n'
-        f"<title>{_escape(title)}</title>\n<style>\n{CSS}\n</style>\n</head>\n"
-        '<body>\n<div class="page">\n' + "\n".join(body) + "\n</div>\n</body>\n</html>\n"
+        f"<title>{_escape(title(report))}</title>\n<style>\n{CSS}\n</style>\n</head>\n"
+        f'<body style="margin:0;background-color:{BACKGROUND};color:{TEXT}">\n'
+        '<div class="page">\n' + "\n".join(body) + "\n</div>\n</body>\n</html>\n"
     )

@@ -9,7 +9,7 @@ Keys (documented in docs/report.md):
 - `changes`: `{"regressions", "improvements", "first_reports": [{"id", "from", "to"}],
   "new_measurements": [{"kpi", "date", "value", "note"?, "by"?}]}`.
 - `objectives`: `[{"id": str | null, "title", "kpis": [id], "summary": counts}]`.
-- `overdue`: KPI ids, never reported first, then most days overdue.
+- `overdue`: KPI ids, never reported first, then most days overdue, then worst status.
 - `needs_action`: KPI ids, worst first.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kpitrack.evaluate import format_percent
+from kpitrack.evaluate import action_words, format_percent
 from kpitrack.render.markdown import escape, table_lines
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
@@ -147,7 +147,7 @@ def render_report_markdown(report: Report) -> str:
                 escape(owner_name(r.kpi.owner)),
                 str(r.status),
                 escape(format_reasons(r)),
-                escape(r.kpi.action)
+                escape(action_words(r.kpi) or "")
                 if r.kpi.action
                 else ("**none**" if lacks_action_plan(r) else DASH),
             ]

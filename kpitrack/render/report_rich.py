@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from kpitrack.evaluate import format_percent
+from kpitrack.evaluate import action_words, format_percent
 from kpitrack.model import Kpi
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
@@ -162,7 +162,7 @@ def render_report_rich(report: Report) -> RenderableType:
         table = _table("KPI", "Owner", "Status", "Reasons", "Action plan")
         for r in report.needs_action:
             if r.kpi.action:
-                action = Text(one_line(r.kpi.action))
+                action = Text(one_line(action_words(r.kpi) or ""))
             elif lacks_action_plan(r):
                 action = Text("none", style="bold red")
             else:

@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kpitrack.evaluate import (
+    action_words,
     expected_position,
     format_number,
     format_percent,
@@ -393,7 +394,10 @@ def actions_table(results: Sequence[KpiResult]) -> RenderableType:
         Column("Reasons", reasons, 14, {"overflow": "fold"}),
         Column(
             "Action plan",
-            [Text(r.kpi.action) if r.kpi.action else Text("none", style="red") for r in rows],
+            [
+                Text(action_words(r.kpi) or "") if r.kpi.action else Text("none", style="red")
+                for r in rows
+            ],
             10,
             {"overflow": "fold"},
         ),
@@ -422,7 +426,7 @@ def _definition(result: KpiResult) -> Table:
         ("owner", kpi.owner),
         ("objective", kpi.objective),
         ("review", _review_words(kpi)),
-        ("action", kpi.action),
+        ("action", action_words(kpi)),
         ("tags", ", ".join(kpi.tags) if kpi.tags else None),
         ("description", kpi.description),
     ]

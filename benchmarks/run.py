@@ -1,0 +1,235 @@
+"""Paired, alternating benchmarks of kpitrack against its baselines (docs/PERFORMANCE.md).
+
+    python benchmarks/run.py                      # the issue's sizes: 100k, growth 10k vs 1M
+    python benchmarks/run.py --size 1000 --growth 1000 10000 --runs 3   # a quick look
+
+Each comparison runs both commands of a pair in turn, alternating which goes first,
+`--runs` times (at least 5 for the published table), and prints min/median/max of
+the time ratio and each side's peak RSS (from `os.wait4`'s rusage of that child).
+Workspaces are generated under benchmarks/data/ (git-ignored) when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import AS_OF, kpi_ids  # noqa: E402
+
+PY = sys.executable
+KPITRACK = [PY, "-m", "kpitrack"]
+
+# The baselines, run as separate processes like kpitrack itself.
+_FILES = (
+    "import sys, pathlib\nfiles = sorted(p for p in pathlib.Path(sys.argv[1]).rglob('*.yaml'))\n"
+)
+LOAD = _FILES + (
+    "import yaml\n"
+    "for p in files:\n"
+    "    yaml.load(p.read_text(encoding='utf-8'), Loader=yaml.CSafeLoader)\n"
+)
+EVENTS = _FILES + (
+    "import yaml\n"
+    "for p in files:\n"
+    "    for _ in yaml.parse(p.read_text(encoding='utf-8'), Loader=yaml.CSafeLoader):\n"
+    "        pass\n"
+)
+
+
+def run_once(cmd: Sequence[str], *, cwd: Path | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one run of `cmd`; its output is discarded."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(list(cmd), cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in (0, 1):  # 1: KPIs with problems is a normal status
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err.decode()[-2000:]}")
+    return elapsed, usage.ru_maxrss / 1024.0  # KiB on Linux
+
+
+def summary(values: Sequence[float]) -> str:
+    return f"{min(values):.3g} / {statistics.median(values):.3g} / {max(values):.3g}"
+
+
+def pair(
+    title: str,
+    a: tuple[str, Sequence[str]],
+    b: tuple[str, Sequence[str]],
+    runs: int,
+    *,
+    per: tuple[float, float] = (1.0, 1.0),
+    before_a: object = None,
+) -> list[float]:
+    """Alternate a and b `runs` times; print and return the ratios a/b (time per `per`)."""
+    ratios: list[float] = []
+    times: dict[str, list[float]] = {a[0]: [], b[0]: []}
+    rss: dict[str, list[float]] = {a[0]: [], b[0]: []}
+    for i in range(runs):
+        order = (a, b) if i % 2 == 0 else (b, a)
+        got: dict[str, float] = {}
+        for name, cmd in order:
+            if name == a[0] and callable(before_a):
+                before_a()
+            seconds, mib = run_once(cmd)
+            got[name] = seconds
+            times[name].append(seconds)
+            rss[name].append(mib)
+        ratios.append((got[a[0]] / per[0]) / (got[b[0]] / per[1]))
+    print(f"\n## {title}")
+    for name in (a[0], b[0]):
+        print(f"  {name:<44} s {summary(times[name]):<24} peak MiB {summary(rss[name])}")
+    print(f"  ratio {a[0]} / {b[0]}: min/median/max {summary(ratios)}")
+    return ratios
+
+
+def workspace(data: Path, measurements: int, kpis: int) -> Path:
+    out = data / f"{kpis}k-{measurements}"
+    ws = out / "workspace"
+    if not (out / "done").exists():
+        if out.exists():
+            shutil.rmtree(out)
+        # In a child process: a runner grown by a big generation would pass its peak
+        # RSS on to every command it starts (ru_maxrss survives fork and exec).
+        subprocess.run(
+            [PY, str(HERE / "generate.py"), "--kpis", str(kpis),
+             "--measurements", str(measurements), "--out", str(out)],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        (out / "done").write_text("ok\n")
+    return ws
+
+
+def status_cmd(ws: Path) -> list[str]:
+    return [*KPITRACK, "status", "-f", str(ws), "--as-of", AS_OF.isoformat(), "--format", "json"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=100_000, help="measurements (read/record)")
+    parser.add_argument("--kpis", type=int, default=1000)
+    parser.add_argument("--growth", type=int, nargs=2, default=(10_000, 1_000_000))
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=HERE / "data")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="read, record, startup, growth (default: all)"
+    )
+    args = parser.parse_args(argv)
+    parts = set(args.only or ("read", "record", "startup", "growth"))
+    runs = args.runs
+    print(
+        f"# kpitrack benchmarks: {runs} alternating runs per pair; python {sys.version.split()[0]}"
+    )
+    print(f"# {os.cpu_count()} CPUs; {os.uname().sysname} {os.uname().release}")
+    ws = workspace(args.data, args.size, args.kpis)
+
+    if "read" in parts:
+        status = ("kpitrack status --format json", status_cmd(ws))
+        pair(
+            f"read {args.size:,}: status vs yaml.load(CSafeLoader)",
+            status,
+            ("yaml.load(CSafeLoader)", [PY, "-c", LOAD, str(ws)]),
+            runs,
+        )
+        pair(
+            f"read {args.size:,}: status vs libyaml event iteration",
+            status,
+            ("yaml.parse events (floor)", [PY, "-c", EVENTS, str(ws)]),
+            runs,
+        )
+        hledger = shutil.which("hledger")
+        if hledger is None:
+            print("\n## read: status vs hledger bal --budget -M\n  skipped: hledger not installed")
+        else:
+            journal = ws.parent / "journal.ledger"
+            pair(
+                f"read {args.size:,}: status vs hledger bal --budget -M",
+                status,
+                (
+                    "hledger bal --budget -M",
+                    [hledger, "-f", str(journal), "bal", "--budget", "-M", "-e", AS_OF.isoformat()],
+                ),
+                runs,
+            )
+
+    if "record" in parts:
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "workspace"
+            shutil.copytree(ws, copy)
+            target = sorted((copy / "measurements").rglob("*.yaml"))[-1]
+            original = target.read_bytes()
+
+            def restore() -> None:
+                target.write_bytes(original)
+
+            kpi = kpi_ids(args.kpis)[0]
+            record = [
+                *KPITRACK,
+                "record",
+                kpi,
+                "42",
+                "--date",
+                AS_OF.isoformat(),
+                "--to",
+                str(target),
+                "-f",
+                str(copy),
+            ]
+            pair(
+                f"record into {args.size:,} vs status on the same workspace",
+                ("kpitrack record", record),
+                ("kpitrack status --format json", status_cmd(copy)),
+                runs,
+                before_a=restore,
+            )
+
+    if "startup" in parts:
+        with tempfile.TemporaryDirectory() as tmp:
+            one = Path(tmp) / "kpis.yaml"
+            one.write_text(
+                "kpis:\n  - id: one\n    name: One\n    measure: count\n"
+                "    target: 1\n    frequency: monthly\n",
+                encoding="utf-8",
+            )
+            sample = Path(__file__).resolve().parent.parent / "sample_kpis.yaml"
+            bare = ("python -c pass", [PY, "-c", "pass"])
+            for name, cmd in (
+                ("kpitrack --help", [*KPITRACK, "--help"]),
+                ("kpitrack --version", [*KPITRACK, "--version"]),
+                ("kpitrack check (one KPI)", [*KPITRACK, "check", "-f", str(one)]),
+                (
+                    "kpitrack status (sample)",
+                    [*KPITRACK, "status", "-f", str(sample), "--as-of", AS_OF.isoformat()],
+                ),
+            ):
+                pair(f"start-up: {name}", (name, cmd), bare, runs)
+
+    if "growth" in parts:
+        small, large = args.growth
+        ws_small = workspace(args.data, small, args.kpis)
+        ws_large = workspace(args.data, large, args.kpis)
+        pair(
+            f"growth: time per measurement, {large:,} vs {small:,}",
+            (f"status {large:,}", status_cmd(ws_large)),
+            (f"status {small:,}", status_cmd(ws_small)),
+            runs,
+            per=(large, small),
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

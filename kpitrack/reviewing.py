@@ -1,0 +1,254 @@
+"""`kpitrack review`: set a KPI's `last_reviewed`, locked, atomic and byte-preserving.
+
+The edit is a span edit of one line of the file that defines the KPI: the
+value of an existing `last_reviewed:` key is replaced in place (with the rest
+of that line, where an earlier review's note comment sits), or the key is
+inserted as a new line after the KPI's last key, at the indentation of its
+keys. Every other byte is kept. The write uses `kpitrack.writing`'s lock,
+orphan clean-up and atomic replace, and is verified twice before it lands:
+the new text must parse to the old document with only that value changed,
+and the workspace must load to the old one with only that KPI's
+`last_reviewed` changed and no new errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import re
+import stat
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from kpitrack.model import NOWHERE, Kpi, Workspace
+from kpitrack.problems import Problem, WriteError
+from kpitrack.writing import (
+    BOM,
+    LOCK_TIMEOUT,
+    WorkspaceLoads,
+    _content_end,
+    _decode_existing,
+    _read_existing,
+    _shape,
+    atomic_write_bytes,
+    file_lock,
+    measurement_key,
+    newline_of,
+    remove_orphaned_temp_files,
+    split_lines,
+)
+from kpitrack.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, parse
+
+REVIEW_KEY = "last_reviewed"
+_LINE_ENDINGS = ("\r\n", "\n", "\r", "\x85", "\u2028", "\u2029")
+
+
+def _refuse(path: str, why: str) -> WriteError:
+    return WriteError(f"{path}: cannot safely set {REVIEW_KEY}: {why}; file unchanged")
+
+
+def _root(text: str, path: str) -> Map:
+    try:
+        root, problems = parse(text, path)
+    except YamlFatal as exc:
+        raise _refuse(path, f"it is not valid YAML ({exc.problem.format()})") from None
+    if problems:
+        raise _refuse(path, f"it has errors ({problems[0].format()})")
+    if not isinstance(root, Map):
+        raise _refuse(path, "the file is not a mapping of objectives, kpis and measurements")
+    return root
+
+
+def _kpi_entry(root: Map, kpi_id: str, path: str) -> Map:
+    if root.flow:
+        raise _refuse(path, "the file is written in flow style ({...})")
+    kpis = root.get("kpis")
+    if not isinstance(kpis, Seq):
+        raise _refuse(path, "the file has no kpis list")
+    if kpis.flow:
+        raise _refuse(path, "'kpis' is written in flow style ([...]); write it as a block list")
+    for entry in kpis.items:
+        found = entry.get("id") if isinstance(entry, Map) else None
+        if isinstance(entry, Map) and isinstance(found, Scalar) and found.text == kpi_id:
+            if entry.flow:
+                raise _refuse(
+                    path,
+                    f"KPI '{kpi_id}' (line {entry.line}) is written in flow style ({{...}}); "
+                    "write it as a block mapping, one key per line",
+                )
+            return entry
+    raise _refuse(path, f"KPI '{kpi_id}' is not defined in this file")
+
+
+def _line_ending(line: str) -> str:
+    for ending in _LINE_ENDINGS:
+        if line.endswith(ending):
+            return ending
+    return ""
+
+
+def set_kpi_key(text: str, kpi_id: str, key: str, rendered: str, *, path: str) -> str:
+    """`text` with `key: rendered` in the block mapping of KPI `kpi_id`. Pure.
+
+    An existing `key:` line keeps everything up to its colon and gets
+    ` rendered` as the rest of the line; a missing key is inserted as a new line
+    after the KPI's last key. Raises WriteError when that cannot be done safely.
+    """
+    lines = split_lines(text)
+    entry = _kpi_entry(_root(text, path), kpi_id, path)
+    first_key = entry.items[0][0]
+    existing = next(((k, v) for k, v in entry.items if k.text == key), None)
+    if existing is not None:
+        key_node, value = existing
+        line = lines[key_node.line - 1]
+        colon = re.compile(rf"{re.escape(key)}[ \t]*:").match(line, key_node.column - 1)
+        if (
+            colon is None
+            or not isinstance(value, Scalar)
+            or not key_node.plain
+            or (value.text and (value.line != key_node.line or value.end_line != key_node.line))
+        ):
+            raise _refuse(path, f"KPI '{kpi_id}': {key} (line {key_node.line}) is not on one line")
+        lines[key_node.line - 1] = line[: colon.end()] + " " + rendered + _line_ending(line)
+        return "".join(lines)
+    end_line, end_column = _content_end(entry)
+    after = end_line if end_column > 1 else end_line - 1
+    if not 0 < after <= len(lines):
+        raise _refuse(path, f"could not find the end of KPI '{kpi_id}'")
+    newline = newline_of(text)
+    if not _line_ending(lines[after - 1]):
+        lines[after - 1] += newline
+    lines.insert(after, " " * (first_key.column - 1) + f"{key}: {rendered}" + newline)
+    return "".join(lines)
+
+
+def review_line(day: dt.date, note: str | None) -> str:
+    """The value written after `last_reviewed:`: the date, and the note as a comment."""
+    return day.isoformat() + (f"  # {note}" if note else "")
+
+
+def check_note(note: str | None) -> str | None:
+    """A review note: one line of printable text (it becomes a YAML comment)."""
+    if note is None or not note.strip():
+        return None
+    if any(not ch.isprintable() for ch in note):
+        raise ValueError("--note must be one line of printable text")
+    return note.strip()
+
+
+def _entry_shape(root: Node | None, kpi_id: str) -> tuple[object, str | None]:
+    """The document's shape with KPI `kpi_id`'s `last_reviewed` taken out, and that value."""
+    if not isinstance(root, Map):
+        return _shape(root), None
+    shapes: list[object] = []
+    value: str | None = None
+    for key, node in root.items:
+        if key.text != "kpis" or not isinstance(node, Seq):
+            shapes.append((_shape(key), _shape(node)))
+            continue
+        items: list[object] = []
+        for entry in node.items:
+            found = entry.get("id") if isinstance(entry, Map) else None
+            if isinstance(entry, Map) and isinstance(found, Scalar) and found.text == kpi_id:
+                kept = [(k, v) for k, v in entry.items if k.text != REVIEW_KEY]
+                reviewed = entry.get(REVIEW_KEY)
+                value = reviewed.text if isinstance(reviewed, Scalar) else None
+                items.append(("map", tuple((_shape(k), _shape(v)) for k, v in kept)))
+            else:
+                items.append(_shape(entry))
+        shapes.append((_shape(key), ("seq", tuple(items))))
+    return tuple(shapes), value
+
+
+def check_review_edit(old: str, new: str, kpi_id: str, day: dt.date, *, path: str) -> None:
+    """The new text must parse to the old document with only the KPI's review date changed."""
+    try:
+        new_root, problems = parse(new, path)
+    except YamlFatal as exc:
+        raise _refuse(path, f"the new text would not parse ({exc.problem.format()})") from None
+    if problems:
+        raise _refuse(path, "the new text would have errors")
+    old_shape, _ = _entry_shape(parse(old, path)[0], kpi_id)
+    new_shape, new_value = _entry_shape(new_root, kpi_id)
+    if old_shape != new_shape or new_value != day.isoformat():
+        raise _refuse(path, "the new text would change more than the review date")
+
+
+def _comparable(ws: Workspace) -> tuple[object, ...]:
+    """The workspace without positions (an inserted line moves the KPIs after it)."""
+
+    def plain(kpi: Kpi) -> Kpi:
+        milestones = tuple(dataclasses.replace(m, loc=NOWHERE) for m in kpi.milestones)
+        return dataclasses.replace(kpi, loc=NOWHERE, milestones=milestones)
+
+    return (
+        tuple(dataclasses.replace(o, loc=NOWHERE) for o in ws.objectives),
+        tuple(plain(k) for k in ws.kpis),
+        Counter(measurement_key(m) for m in ws.measurements),
+    )
+
+
+def verify_workspace(
+    loads: WorkspaceLoads, old: str, new: str, kpi_id: str, day: dt.date
+) -> list[Problem]:
+    """The workspace with the new text must be the old one with only the KPI's
+    `last_reviewed` set to `day`, and no new errors; returns the new warnings."""
+    texts, index = loads.texts(old)
+    before_ws, before = loads.load(texts)
+    texts[index] = (texts[index][0], new)
+    after_ws, after = loads.load(texts)
+    expected = Workspace(
+        objectives=before_ws.objectives,
+        kpis=tuple(
+            dataclasses.replace(k, last_reviewed=day) if k.id == kpi_id else k
+            for k in before_ws.kpis
+        ),
+        measurements=before_ws.measurements,
+    )
+
+    def sig(p: Problem) -> tuple[str, str, str]:
+        return (p.path, p.code, p.message)
+
+    old_errors = {sig(p) for p in before if p.is_error}
+    new_errors = [p for p in after if p.is_error and sig(p) not in old_errors]
+    if new_errors:
+        shown = "; ".join(p.format() for p in new_errors[:3])
+        raise _refuse(str(loads.target), f"the edit would add errors: {shown}")
+    if _comparable(after_ws) != _comparable(expected):
+        raise _refuse(
+            str(loads.target),
+            "after the edit the workspace would differ from the old one by more than "
+            f"KPI '{kpi_id}''s {REVIEW_KEY}",
+        )
+    old_warnings = {sig(p) for p in before if not p.is_error}
+    return [p for p in after if not p.is_error and sig(p) not in old_warnings]
+
+
+def write_review(
+    path: Path,
+    kpi_id: str,
+    day: dt.date,
+    *,
+    note: str | None = None,
+    loads: WorkspaceLoads | None = None,
+    timeout: float = LOCK_TIMEOUT,
+) -> Sequence[Problem]:
+    """Set `last_reviewed: day` on KPI `kpi_id` in the file at `path`, under the lock,
+    atomically; returns the warnings the edit brings. Raises WriteError, with the
+    file unchanged, when the edit is refused or fails."""
+    target = Path(os.path.realpath(path))
+    display = str(path)
+    with file_lock(target, timeout=timeout):
+        remove_orphaned_temp_files(target.parent)
+        data, info = _read_existing(target, path)
+        old, bom = _decode_existing(data, display)
+        if old is None or info is None:
+            raise _refuse(display, "the file does not exist")
+        new = set_kpi_key(old, kpi_id, REVIEW_KEY, review_line(day, note), path=display)
+        check_review_edit(old, new, kpi_id, day, path=display)
+        warnings = verify_workspace(loads, old, new, kpi_id, day) if loads is not None else []
+        payload = (BOM if bom else b"") + new.encode("utf-8")
+        atomic_write_bytes(target, payload, mode=stat.S_IMODE(info.st_mode))
+    return warnings

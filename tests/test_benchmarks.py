@@ -1,0 +1,73 @@
+"""Smoke test of benchmarks/: the generator's workspace is valid, the runner runs (no timings)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+from kpitrack.config import Config
+from kpitrack.loading import load_workspace, resolve_paths
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "benchmarks"
+
+
+def test_generated_workspace_is_valid_and_complete(tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCH))
+    try:
+        from generate import AS_OF, generate
+    finally:
+        sys.path.remove(str(BENCH))
+    ws = generate(tmp_path / "w", kpis=10, measurements=95)
+    paths = resolve_paths([ws], Config(), tmp_path)
+    assert len(paths) > 3  # split over files: objectives, per-team KPIs, per-year measurements
+    workspace, problems = load_workspace(paths, config=Config(), as_of=AS_OF)
+    assert [p for p in problems if p.is_error] == []
+    assert len(workspace.kpis) == 10
+    assert len(workspace.measurements) == 95
+    assert max(m.date for m in workspace.measurements) == AS_OF
+    journal = (tmp_path / "w" / "journal.ledger").read_text(encoding="utf-8")
+    assert journal.count("~ monthly") == 10
+    assert journal.count("\n    measured") == 10 + 95
+    assert isinstance(AS_OF, dt.date)
+
+
+def test_runner_runs_every_comparison_at_a_tiny_size(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "run.py"),
+            "--size",
+            "60",
+            "--kpis",
+            "6",
+            "--growth",
+            "30",
+            "60",
+            "--runs",
+            "1",
+            "--data",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for title in (
+        "status vs yaml.load(CSafeLoader)",
+        "status vs libyaml event iteration",
+        "status vs hledger",
+        "record into 60 vs status",
+        "start-up: kpitrack --help",
+        "start-up: kpitrack --version",
+        "start-up: kpitrack check",
+        "start-up: kpitrack status (sample)",
+        "growth: time per measurement",
+    ):
+        assert title in out, out
+    assert out.count("min/median/max") >= 8

@@ -1,0 +1,182 @@
+"""The fast reader (measurements as rows, straight from libyaml's events) must give exactly
+what the straightforward reader (a node per value) gives: same model, same problems with
+the same lines and columns, on the sample, the test workspaces and generated ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kpitrack import loading
+from kpitrack.config import Config
+from kpitrack.model import Workspace
+from kpitrack.problems import Problem
+from kpitrack.yamlnodes import parse_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF = dt.date(2026, 11, 25)
+EXAMPLES = 500 if os.environ.get("CI") == "true" else 100
+
+
+def both(sources: Sequence[tuple[str, str]]) -> tuple[tuple[Workspace, list[Problem]], ...]:
+    fast = loading.load_texts(sources, config=Config(), as_of=AS_OF)
+    saved = loading.parse_rows
+    loading.parse_rows = lambda *args: None  # type: ignore[assignment]
+    try:
+        straight = loading.load_texts(sources, config=Config(), as_of=AS_OF)
+    finally:
+        loading.parse_rows = saved
+    return fast, straight
+
+
+def assert_same(sources: Sequence[tuple[str, str]]) -> None:
+    (fast_ws, fast_problems), (ws, problems) = both(sources)
+    assert fast_problems == problems
+    assert fast_ws == ws
+    # Field by field too: equality of the dataclasses compares loc and order as well.
+    assert [
+        (m.kpi, m.date, m.value, m.note, m.by, m.loc, m.order) for m in fast_ws.measurements
+    ] == [(m.kpi, m.date, m.value, m.note, m.by, m.loc, m.order) for m in ws.measurements]
+
+
+def test_sample_and_test_workspaces_agree() -> None:
+    files = [ROOT / "sample_kpis.yaml", *sorted((ROOT / "tests" / "data").rglob("*.yaml"))]
+    assert len(files) >= 5
+    for path in files:
+        assert_same([(str(path), path.read_text(encoding="utf-8"))])
+    assert_same([(str(p), p.read_text(encoding="utf-8")) for p in files])
+
+
+def test_the_sample_is_read_as_rows() -> None:
+    text = (ROOT / "sample_kpis.yaml").read_text(encoding="utf-8")
+    fast = parse_rows(text, "sample_kpis.yaml")
+    assert fast is not None
+    _, rows = fast
+    lines = text.splitlines()
+    first = next(n for n, line in enumerate(lines, 1) if "{kpi: mrr, date: 2026-01-31" in line)
+    assert rows and rows[0][:5] == (first, 5, "mrr", "2026-01-31", "121500")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "{kpi: a, date: 2026-01-31, value: 1, extra: 2}",  # unknown key
+        "{kpi: a, date: 2026-01-31, value: 1, value: 2}",  # duplicate key
+        "{kpi: a, date: 2026-01-31, value: [1]}",  # not a scalar
+        "{kpi: a, date: 2026-01-31, value: &x 1}",  # anchor
+        "{kpi: a, date: 2026-01-31, value: !!str 1}",  # tag
+        "{kpi: a, date: 2026-01-31}",  # missing value
+        "[a, 2026-01-31, 1]",  # not a mapping
+    ],
+)
+def test_unusual_entries_go_to_the_full_reader(entry: str) -> None:
+    assert parse_rows(f"measurements:\n  - {entry}\n", "m.yaml") is None
+
+
+def test_a_second_measurements_list_goes_to_the_full_reader() -> None:
+    text = "measurements:\n  - {kpi: a, date: 2026-01-31, value: 1}\nmeasurements: []\n"
+    assert parse_rows(text, "m.yaml") is None
+
+
+KPIS = """\
+kpis:
+  - {id: n, name: N, measure: m, target: 10, frequency: monthly}
+  - {id: p, name: P, kind: progress, measure: m, frequency: monthly}
+  - id: q
+    name: Q
+    kind: qualitative
+    scale: [bad, ok, "~", good]
+    target: good
+    measure: m
+    frequency: weekly
+"""
+
+_VALUES = st.sampled_from(
+    ["5", "12.5", "-3", "150", "1e400", "0x10", '"7"', "''", "~", "null", "yes", "good",
+     "ok", "'good'", "bad", "'~'", "~", ".nan", "1_000", "[1]", "{a: 1}"]
+)  # fmt: skip
+_KPIS = st.sampled_from(["n", "p", "q", "zz", '"n"', "''", "N"])
+_DATES = st.sampled_from(
+    ["2026-01-31", "2026-02-30", "2026-10-01", "'2026-03-01'", "2026-1-1", "~", "2027-01-01"]
+)
+_TEXTS = st.sampled_from(["", "x", "~", "''", "hello world", "null", '"quoted"'])
+
+
+# Per KPI: valid values, and near misses the fast path must refuse (last ones).
+_VALID = {
+    "n": ["5", "12.5", "-3", "1e3", "0", "'5'", "~", ".nan", "1e400", "''"],
+    "p": ["0", "50", "100", "99.5", "150", "-1", "100.01"],
+    "q": ["bad", "ok", "good", "'~'", "'ok'", "~", "great", "''"],
+}
+
+
+@st.composite
+def entries(draw: st.DrawFn) -> str:
+    if draw(st.integers(0, 9)) < 8:  # mostly valid, so that whole files take the fast path
+        kpi = draw(st.sampled_from(sorted(_VALID)))
+        value = draw(st.sampled_from(_VALID[kpi]))
+        date = draw(st.sampled_from(["2026-01-31", "2026-10-01", "2027-01-01", "2026-02-30"]))
+        fields = [("kpi", kpi), ("date", date), ("value", value)]
+    else:
+        fields = [("kpi", draw(_KPIS)), ("date", draw(_DATES)), ("value", draw(_VALUES))]
+    if draw(st.booleans()):
+        fields.append(("note", draw(_TEXTS)))
+    if draw(st.booleans()):
+        fields.append(("by", draw(_TEXTS)))
+    if draw(st.integers(0, 19)) == 0:
+        fields.append(draw(st.sampled_from([("extra", "1"), ("kpi", "n"), ("value", "1")])))
+    if draw(st.integers(0, 19)) == 0:
+        fields.pop(draw(st.integers(0, len(fields) - 1)))
+    fields = draw(st.permutations(fields))
+    if draw(st.booleans()):
+        return "  - {" + ", ".join(f"{k}: {v}" for k, v in fields) + "}\n"
+    if not fields:
+        return "  - {}\n"
+    lines = [f"{k}: {v}" for k, v in fields]
+    return "  - " + "\n    ".join(lines) + "\n"
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    files=st.lists(st.lists(entries(), min_size=0, max_size=6), min_size=1, max_size=3),
+    kpis_first=st.booleans(),
+    extra=st.sampled_from(["", "# a comment\n", "objectives: []\n", "measurements: oops\n"]),
+)
+def test_generated_workspaces_agree(files: list[list[str]], kpis_first: bool, extra: str) -> None:
+    sources = [(f"m{i}.yaml", "measurements:\n" + "".join(body)) for i, body in enumerate(files)]
+    sources[-1] = (sources[-1][0], sources[-1][1] + extra)
+    kpis = ("kpis.yaml", KPIS)
+    assert_same([kpis, *sources] if kpis_first else [*sources, kpis])
+
+
+def test_remembered_parses_follow_the_exact_text() -> None:
+    """load_texts reuses the last load's parse of an unchanged file, never of a changed one."""
+    good = KPIS + "measurements:\n  - {kpi: n, date: 2026-01-31, value: 5}\n"
+    bad = KPIS + "measurements:\n  - {kpi: n, date: 2026-01-31, value: five}\n"
+    other = ("m.yaml", "measurements:\n  - {kpi: p, date: 2026-02-28, value: 40}\n")
+    for text, errors, count in ((good, 0, 2), (bad, 1, 1), (bad, 1, 1), (good, 0, 2)):
+        ws, problems = loading.load_texts(
+            [("kpis.yaml", text), other], config=Config(), as_of=AS_OF
+        )
+        assert len([p for p in problems if p.is_error]) == errors
+        assert len(ws.measurements) == count
+        if errors:
+            error = next(p for p in problems if p.is_error)
+            assert (error.line, error.column, error.code) == (12, 39, "KT016")
+    # A changed file under the same name, and a file renamed with the same text.
+    ws, _ = loading.load_texts(
+        [("kpis.yaml", good), ("m.yaml", other[1].replace("40", "41"))],
+        config=Config(),
+        as_of=AS_OF,
+    )
+    assert [m.value for m in ws.measurements] == [5.0, 41.0]
+    ws, _ = loading.load_texts(
+        [("kpis.yaml", good), ("n.yaml", other[1])], config=Config(), as_of=AS_OF
+    )
+    assert ws.measurements[-1].loc.path == "n.yaml"

@@ -1,0 +1,165 @@
+"""`kpitrack report --format email`: one RFC 5322 message for `sendmail -t`.
+
+Same workspace as test_report_cli.py (tests/data/report/kpis.yaml as of 2026-11-30):
+nps is off track, csat is at risk (summary: 1 off track, 1 at risk).
+"""
+
+from __future__ import annotations
+
+import email.utils
+from email.message import EmailMessage
+from email.parser import Parser
+from email.policy import default
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from kpitrack.cli import app
+from kpitrack.config import load_config
+from kpitrack.problems import UsageError
+from kpitrack.render.report_email import AddressError, parse_addresses
+
+DATA = Path(__file__).parent / "data" / "report" / "kpis.yaml"
+AS_OF = ["--as-of", "2026-11-30"]
+TEAM = "team@example.com"
+
+
+@pytest.fixture(autouse=True)
+def _in_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no kpitrack.toml unless a test writes one
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(app, ["report", "-f", str(DATA), *AS_OF, *args])
+
+
+def parse(text: str) -> EmailMessage:
+    message = Parser(policy=default).parsestr(text)
+    assert isinstance(message, EmailMessage)
+    assert message.defects == []
+    return message
+
+
+def mail(*args: str) -> EmailMessage:
+    result = run("--format", "email", *args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    return parse(result.stdout)
+
+
+def test_a_complete_multipart_alternative_message() -> None:
+    message = mail("--to", TEAM, "--from", "KPI bot <kpis@example.org>")
+    assert message.get_content_type() == "multipart/alternative"
+    assert message["MIME-Version"] == "1.0"
+    assert message["To"] == TEAM
+    assert message["From"] == "KPI bot <kpis@example.org>"
+    assert message["Subject"] == "KPI report — 2026-11-30: 1 off track, 1 at risk"
+    assert email.utils.parsedate_to_datetime(message["Date"]).tzinfo is not None
+    assert message["Message-ID"].startswith("<") and message["Message-ID"].endswith("@example.org>")
+    assert message["Auto-Submitted"] == "auto-generated"
+    parts = list(message.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+    assert all(p.get_content_charset() == "utf-8" for p in parts)
+
+
+def test_parts_are_the_plain_text_and_html_reports() -> None:
+    message = mail("--to", TEAM)
+    plain, html = (p.get_content() for p in message.iter_parts())
+    assert html == run("--format", "html").stdout
+    assert plain == run("--format", "table").stdout  # the plain-text view of a pipe
+    assert "KPI report — 2026-11-30" in plain
+
+
+def test_subject_counts_follow_the_filters() -> None:
+    message = mail("--to", TEAM, "--kpi", "signups,churn")
+    assert message["Subject"] == "KPI report — 2026-11-30: 0 off track, 0 at risk"
+
+
+def test_several_recipients_repeated_or_comma_separated() -> None:
+    message = mail("--to", "Ann <ann@example.com>, bob@example.com", "--to", TEAM)
+    names = email.utils.getaddresses([message["To"]])
+    assert [a for _, a in names] == ["ann@example.com", "bob@example.com", TEAM]
+
+
+def test_to_and_from_default_from_kpitrack_toml(tmp_path: Path) -> None:
+    (tmp_path / "kpitrack.toml").write_text(
+        'mail_to = ["a@example.com", "b@example.com"]\nmail_from = "kpis@example.org"\n'
+    )
+    message = mail()
+    assert message["To"] == "a@example.com, b@example.com"
+    assert message["From"] == "kpis@example.org"
+    overridden = mail("--to", TEAM, "--from", "me@example.net")
+    assert overridden["To"] == TEAM and overridden["From"] == "me@example.net"
+
+
+def test_mail_to_may_be_one_string(tmp_path: Path) -> None:
+    (tmp_path / "kpitrack.toml").write_text(f'mail_to = "{TEAM}"\n')
+    message = mail()
+    assert message["To"] == TEAM
+    assert "@" in message["From"]  # kpitrack <user@host>
+
+
+def test_quiet_prints_no_mail_when_nothing_needs_action() -> None:
+    result = run("--format", "email", "--to", TEAM, "--quiet", "--kpi", "signups,churn")
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+    loud = run("--format", "email", "--to", TEAM, "--quiet")
+    assert loud.exit_code == 0 and parse(loud.stdout)["Subject"].endswith("1 at risk")
+
+
+def test_output_file_holds_the_message(tmp_path: Path) -> None:
+    target = tmp_path / "report.eml"
+    result = run("--format", "email", "--to", TEAM, "-o", str(target))
+    assert result.exit_code == 0 and result.stdout == ""
+    assert parse(target.read_text(encoding="utf-8"))["To"] == TEAM
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "needs a recipient"),
+        (["--to", "team"], "--to: 'team' is not a mail address"),
+        (["--to", "a@b.c\nBcc: x@evil.example"], "cannot contain a line break"),
+        (["--to", TEAM, "--from", "me"], "--from: 'me' is not a mail address"),
+        (["--to", TEAM, "--from", "a@b.c, d@e.f"], "--from: give exactly one sender"),
+    ],
+)
+def test_bad_addresses_are_usage_errors(args: list[str], message: str) -> None:
+    result = run("--format", "email", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert message in result.stderr
+
+
+def test_to_and_from_need_the_email_format() -> None:
+    result = run("--format", "html", "--to", TEAM)
+    assert result.exit_code == 2 and "--to and --from go with --format email" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("mail_to = 3\n", "'mail_to' must be a mail address or a list of them"),
+        ('mail_to = [""]\n', "'mail_to' must be a mail address or a list of them"),
+        ("mail_from = ['a@b.c']\n", "'mail_from' must be a mail address"),
+    ],
+)
+def test_bad_mail_config_is_a_usage_error(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "kpitrack.toml").write_text(text)
+    with pytest.raises(UsageError, match=message):
+        load_config(tmp_path)
+
+
+def test_bad_address_in_kpitrack_toml_is_named(tmp_path: Path) -> None:
+    (tmp_path / "kpitrack.toml").write_text('mail_to = "team"\n')
+    result = run("--format", "email")
+    assert result.exit_code == 2
+    assert "kpitrack.toml: mail_to: 'team' is not a mail address" in result.stderr
+
+
+def test_parse_addresses() -> None:
+    assert parse_addresses(["Ann <ann@example.com>"]) == ["Ann <ann@example.com>"]
+    assert parse_addresses(["x@y.z,  u@v.w"]) == ["x@y.z", "u@v.w"]
+    for bad in ["", "@y.z", "x@", "x y@z.w", "a@b.c\r\nSubject: hi"]:
+        with pytest.raises(AddressError):
+            parse_addresses([bad])
