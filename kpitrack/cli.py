@@ -29,12 +29,46 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="kpitrack",
     help="KPI tracker for the terminal: KPI definitions and measurements in YAML, kept in git.",
-    no_args_is_help=True,
-    add_completion=False,
+    no_args_is_help=False,
+    invoke_without_command=True,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _plain_argument_names() -> None:
+    """Usage lines and help name arguments as `KPI`, `VALUE`, `[FOLDER]`, not this Typer's
+    `{KPI}` and `KPI <str>`. (Typer's argument display is not configurable; the change is
+    guarded so another Typer version keeps its own display.)"""
+    try:
+        from typer.core import TyperArgument
+    except ImportError:  # pragma: no cover - another Typer layout
+        return
+    if hasattr(TyperArgument, "_usage_display_name"):
+
+        def usage_name(self: TyperArgument) -> str:
+            name = str(self.metavar or str(self.name or "").upper())
+            return name if self.required else f"[{name}]"
+
+        TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+    if hasattr(TyperArgument, "display_type_rich"):
+        TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+    try:  # option errors say what was wrong, without pydantic's "Value error, " prefix
+        import typer._coercion as coercion
+    except ImportError:  # pragma: no cover - another Typer layout
+        return
+    original = getattr(coercion, "get_error_msg", None)
+    if callable(original):
+
+        def error_message(exc: object) -> str:
+            return str(original(exc)).removeprefix("Value error, ")
+
+        coercion.get_error_msg = error_message  # type: ignore[attr-defined]  # not re-exported
+
+
+_plain_argument_names()
 
 
 class OutputFormat(StrEnum):
@@ -42,6 +76,12 @@ class OutputFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
     MARKDOWN = "markdown"
+
+
+class ColorChoice(StrEnum):
+    AUTO = "auto"
+    ALWAYS = "always"
+    NEVER = "never"
 
 
 # ---------------------------------------------------------------- shared options
@@ -61,23 +101,88 @@ FilesOption = Annotated[
 AsOfOption = Annotated[
     str | None,
     typer.Option(
-        "--as-of", metavar="DATE", help="Evaluate as of this date (YYYY-MM-DD). Default: today."
+        "--as-of",
+        metavar="DATE",
+        help="Evaluate as of this date: YYYY-MM-DD, a period's last day (2026-W47, 2026-11, "
+        "2026-Q3, 2026), or today, yesterday, last-week, last-month. Default: today.",
     ),
 ]
+
+
+def _workspace_words(kind: str, incomplete: str) -> list[str]:
+    """Shell completion: KPI ids, objective ids, owners or tags of the workspace here
+    (kpitrack.toml's files or kpis.yaml); nothing when it cannot be read."""
+    try:
+        from kpitrack.loading import load_workspace, resolve_paths
+
+        config = load_config_here()
+        paths = resolve_paths([], config, Path.cwd())
+        workspace, _problems = load_workspace(paths, config=config, as_of=dt.date.today())
+    except Exception:  # completion must never fail loudly
+        return []
+    words: dict[str, list[str]] = {
+        "kpi": [k.id for k in workspace.kpis],
+        "objective": [o.id for o in workspace.objectives],
+        "owner": [k.owner for k in workspace.kpis if k.owner],
+        "tag": [t for k in workspace.kpis for t in k.tags],
+        "id": [k.id for k in workspace.kpis] + [o.id for o in workspace.objectives],
+    }
+    wanted = incomplete.casefold()
+    return sorted({w for w in words[kind] if w.casefold().startswith(wanted)})
+
+
+def complete_kpi(incomplete: str) -> list[str]:
+    return _workspace_words("kpi", incomplete)
+
+
+def complete_objective(incomplete: str) -> list[str]:
+    return _workspace_words("objective", incomplete)
+
+
+def complete_owner(incomplete: str) -> list[str]:
+    return _workspace_words("owner", incomplete)
+
+
+def complete_tag(incomplete: str) -> list[str]:
+    return _workspace_words("tag", incomplete)
+
+
+def complete_id(incomplete: str) -> list[str]:
+    return _workspace_words("id", incomplete)
+
+
 OwnerOption = Annotated[
     list[str] | None,
-    typer.Option("--owner", metavar="OWNER", help="Only KPIs with this owner. Repeatable."),
+    typer.Option(
+        "--owner",
+        metavar="OWNER",
+        help="Only KPIs with this owner (any case). Repeatable.",
+        autocompletion=complete_owner,
+    ),
 ]
 ObjectiveOption = Annotated[
     list[str] | None,
-    typer.Option("--objective", metavar="ID", help="Only KPIs of this objective id. Repeatable."),
+    typer.Option(
+        "--objective",
+        metavar="ID",
+        help="Only KPIs of this objective id. Repeatable.",
+        autocompletion=complete_objective,
+    ),
 ]
 TagOption = Annotated[
     list[str] | None,
-    typer.Option("--tag", metavar="TAG", help="Only KPIs with this tag. Repeatable."),
+    typer.Option(
+        "--tag",
+        metavar="TAG",
+        help="Only KPIs with this tag (any case). Repeatable.",
+        autocompletion=complete_tag,
+    ),
 ]
 KpiOption = Annotated[
-    list[str] | None, typer.Option("--kpi", metavar="KPI", help="Only this KPI id. Repeatable.")
+    list[str] | None,
+    typer.Option(
+        "--kpi", metavar="KPI", help="Only this KPI id. Repeatable.", autocompletion=complete_kpi
+    ),
 ]
 OutputOption = Annotated[
     Path | None,
@@ -116,14 +221,29 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
             "--version", callback=version_callback, is_eager=True, help="Show the version."
         ),
     ] = False,
+    color: Annotated[
+        ColorChoice,
+        typer.Option(
+            "--color",
+            case_sensitive=False,
+            help="Colour: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), "
+            "always (e.g. for `| less -R`) or never.",
+        ),
+    ] = ColorChoice.AUTO,
 ) -> None:
     """KPI tracker for the terminal: KPI definitions and measurements in YAML, kept in git."""
+    global COLOR_CHOICE
+    COLOR_CHOICE = color.value
+    if ctx.invoked_subcommand is None:  # bare `kpitrack`: the help, and success
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
 
 
 # ---------------------------------------------------------------- errors and exit codes
@@ -151,14 +271,37 @@ def handle_errors() -> Iterator[None]:
 # ---------------------------------------------------------------- inputs
 
 
+AS_OF_WORDS = ("today", "yesterday", "last-week", "last-month")
+
+
+def as_of_date(text: str, today: dt.date) -> dt.date:
+    """An --as-of value: YYYY-MM-DD; a period (2026-W47, 2026-11, 2026-Q3, 2026), meaning
+    its last day; or today, yesterday, last-week, last-month (the last day of the previous
+    ISO week or calendar month). ValueError with a readable message otherwise."""
+    from kpitrack.periods import parse_period
+
+    word = text.strip().lower()
+    if word == "today":
+        return today
+    if word == "yesterday":
+        return today - dt.timedelta(days=1)
+    if word == "last-week":
+        return today - dt.timedelta(days=today.isoweekday())
+    if word == "last-month":
+        return today.replace(day=1) - dt.timedelta(days=1)
+    try:
+        return parse_period(text).end
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or one of {', '.join(AS_OF_WORDS)}") from None
+
+
 def parse_as_of(text: str | None, option: str = "--as-of") -> dt.date:
     """The --as-of date; today only here, never below the CLI."""
+    today = dt.date.today()
     if text is None:
-        return dt.date.today()
-    from kpitrack.periods import parse_date
-
+        return today
     try:
-        return parse_date(text)
+        return as_of_date(text, today)
     except ValueError as exc:
         raise UsageError(f"{option}: {exc}") from None
 
@@ -193,6 +336,20 @@ def split_values(values: Sequence[str] | None) -> list[str]:
     return out
 
 
+def _check_known(option: str, wanted: Sequence[str], known: Sequence[str]) -> None:
+    """A usage error for a filter value (matched case-insensitively) that no KPI has."""
+    from kpitrack.suggest import closest
+
+    folded = {k.casefold(): k for k in known}
+    for value in wanted:
+        if value.casefold() not in folded:
+            match = closest(value.casefold(), folded)
+            hint = f" (did you mean '{folded[match]}'?)" if match else ""
+            choices = ", ".join(sorted(set(known), key=str.casefold)) or "none"
+            what = option.lstrip("-")
+            raise UsageError(f"{option}: no KPI has {what} '{value}'{hint} (known: {choices})")
+
+
 def drop_archived(results: Sequence[KpiResult], show_all: bool) -> list[KpiResult]:
     """Archived KPIs keep their history but leave the views, unless --all."""
     return list(results) if show_all else [r for r in results if not r.kpi.archived]
@@ -210,8 +367,11 @@ def filter_results(
     """Keep the KPIs matching every given filter (any value within one filter)."""
     from kpitrack.suggest import did_you_mean
 
-    owner_set, objective_set = set(split_values(owners)), set(split_values(objectives))
-    tag_set, kpi_set = set(split_values(tags)), set(split_values(kpis))
+    owner_set = {o.casefold() for o in split_values(owners)}
+    tag_set = {t.casefold() for t in split_values(tags)}
+    objective_set, kpi_set = set(split_values(objectives)), set(split_values(kpis))
+    _check_known("--owner", split_values(owners), [k.owner for k in workspace.kpis if k.owner])
+    _check_known("--tag", split_values(tags), [t for k in workspace.kpis for t in k.tags])
     known = {k.id for k in workspace.kpis}
     for kpi_id in sorted(kpi_set - known):
         raise UsageError(f"--kpi: no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
@@ -224,9 +384,9 @@ def filter_results(
     return [
         r
         for r in results
-        if (not owner_set or r.kpi.owner in owner_set)
+        if (not owner_set or (r.kpi.owner or "").casefold() in owner_set)
         and (not objective_set or r.kpi.objective in objective_set)
-        and (not tag_set or tag_set.intersection(r.kpi.tags))
+        and (not tag_set or tag_set.intersection(t.casefold() for t in r.kpi.tags))
         and (not kpi_set or r.kpi.id in kpi_set)
     ]
 
@@ -275,12 +435,28 @@ def fail_on_matches(results: Sequence[KpiResult], wanted: set[str]) -> list[KpiR
 # ---------------------------------------------------------------- output
 
 
+COLOR_CHOICE = "auto"  # --color: auto, always or never (set by the root callback)
+
+
+def color_wanted(stream: object) -> bool:
+    """Colour for `stream`: --color always/never first; then a non-empty NO_COLOR turns it
+    off and a non-empty FORCE_COLOR on; else only on a terminal."""
+    if COLOR_CHOICE != "auto":
+        return COLOR_CHOICE == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def make_console(*, stderr: bool = False) -> Console:
     """A console for stdout: colour only on a terminal and never with NO_COLOR."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    color = "NO_COLOR" not in os.environ and stream.isatty()
+    color = color_wanted(stream)
     return Console(
         file=stream,
         color_system="auto" if color else None,
@@ -288,22 +464,53 @@ def make_console(*, stderr: bool = False) -> Console:
         highlight=False,
         emoji=False,
         markup=False,
-        force_terminal=None if color else False,
+        force_terminal=color,
     )
 
 
-def renderable_to_text(renderable: RenderableType, width: int = 100) -> str:
-    """Plain text of a Rich renderable, for files: no colour, no escape codes."""
+def output_width() -> int:
+    """The width of output that is not a terminal (pipes, cron mail, -o files): $COLUMNS
+    when set, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    return columns if columns > 0 else 80
+
+
+def renderable_to_text(renderable: RenderableType, width: int | None = None) -> str:
+    """Plain text of a Rich renderable, for files and pipes: no colour, no escape codes,
+    no trailing spaces; the width of a pipe unless given."""
     from io import StringIO
 
     from rich.console import Console
 
     buffer = StringIO()
     console = Console(
-        file=buffer, width=width, color_system=None, no_color=True, highlight=False, emoji=False
+        file=buffer,
+        width=width or output_width(),
+        color_system=None,
+        no_color=True,
+        highlight=False,
+        emoji=False,
     )
     console.print(renderable)
-    return buffer.getvalue()
+    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+
+
+def format_from_extension(output: Path | None, given: str | None) -> str | None:
+    """The --format implied by -o's extension (.json, .csv, .md/.markdown, .html) when
+    --format is not given; else `given`."""
+    if given is not None or output is None:
+        return given
+    return {
+        ".json": "json",
+        ".csv": "csv",
+        ".md": "markdown",
+        ".markdown": "markdown",
+        ".html": "html",
+        ".htm": "html",
+    }.get(output.suffix.lower())
 
 
 def emit(content: str | RenderableType, output: Path | None) -> None:
@@ -317,8 +524,11 @@ def emit(content: str | RenderableType, output: Path | None) -> None:
     if isinstance(content, str):
         sys.stdout.write(content)
         sys.stdout.flush()
-    else:
+    elif sys.stdout.isatty() or color_wanted(sys.stdout):
         make_console().print(content)
+    else:  # a pipe: the same text as an -o file
+        sys.stdout.write(renderable_to_text(content))
+        sys.stdout.flush()
 
 
 def command(fn: Callable[..., None]) -> Callable[..., None]:
@@ -333,10 +543,107 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+ASCII_FALLBACKS = {
+    "…": "...",
+    "█": "#",
+    "░": ".",
+    "▏": "|",
+    "—": "-",
+    "–": "-",
+    "−": "-",
+    "→": "->",
+    "←": "<-",
+    "↑": "^",
+    "↓": "v",
+    "▲": "^",
+    "▼": "v",
+    "◆": "*",
+    "●": "*",
+    "·": ".",
+    "×": "x",
+    "≥": ">=",
+    "≤": "<=",
+    "✓": "ok",
+    "✗": "x",
+    "─": "-",
+    "━": "-",
+    "│": "|",
+    "┃": "|",
+    "“": '"',
+    "”": '"',
+    "‘": "'",
+    "’": "'",
+}
+
+
+def _ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a readable ASCII stand-in for characters the stream cannot hold."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    return "".join(ASCII_FALLBACKS.get(ch, "?") for ch in bad), exc.end
+
+
+def use_ascii_fallbacks() -> None:
+    """Give stdout and stderr ASCII fallbacks when their encoding cannot hold our symbols
+    (PYTHONIOENCODING=ascii or latin-1, an old Windows console)."""
+    import codecs
+
+    codecs.register_error("kpitrack-ascii", _ascii_fallback)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        try:
+            "…█—─│".encode(encoding)
+        except UnicodeEncodeError:
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="kpitrack-ascii")
+        except LookupError:
+            pass
+
+
+def _output_failed(exc: OSError) -> NoReturn:
+    """stdout cannot take the output (closed, disk full): one line, exit 2."""
+    import errno
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
+    reason = exc.strerror or errno.errorcode.get(exc.errno or 0, str(exc))
+    print(f"kpitrack: error: cannot write the output: {reason}", file=sys.stderr)
+    os._exit(int(ExitCode.USAGE))
+
+
+def _stdout_usable() -> bool:
+    """False when stdout is closed (`>&-`); a stream without a descriptor is usable."""
+    if sys.stdout is None:
+        return False
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError, AttributeError):
+        return True
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
 def main() -> None:
     """Console-script entry point."""
+    import errno
+
+    if not _stdout_usable():
+        print("kpitrack: error: standard output is closed", file=sys.stderr)
+        sys.exit(int(ExitCode.USAGE))
+    use_ascii_fallbacks()
     try:
-        app()
+        try:
+            app()
+        finally:
+            sys.stdout.flush()
     except KeyboardInterrupt:
         print("kpitrack: interrupted", file=sys.stderr)
         sys.exit(130)
@@ -345,15 +652,23 @@ def main() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EIO, errno.EBADF, errno.EDQUOT, errno.EFBIG):
+            _output_failed(exc)
+        _internal_error(exc)
     except Exception as exc:  # a bug: say so briefly, without a traceback
-        if os.environ.get("KPITRACK_DEBUG"):
-            raise
-        print(
-            f"kpitrack: internal error: {type(exc).__name__}: {exc} "
-            "(set KPITRACK_DEBUG=1 for the traceback)",
-            file=sys.stderr,
-        )
-        sys.exit(3)
+        _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> NoReturn:
+    if os.environ.get("KPITRACK_DEBUG"):
+        raise exc
+    print(
+        f"kpitrack: internal error: {type(exc).__name__}: {exc} "
+        "(set KPITRACK_DEBUG=1 for the traceback)",
+        file=sys.stderr,
+    )
+    sys.exit(3)
 
 
 # Register the commands (each module adds its commands to `app`).
@@ -366,3 +681,53 @@ from kpitrack.commands import recording as _recording  # noqa: E402, F401
 from kpitrack.commands import report as _report  # noqa: E402, F401
 from kpitrack.commands import review as _review  # noqa: E402, F401
 from kpitrack.commands import schema as _schema  # noqa: E402, F401
+
+# One-line summaries for `kpitrack --help`, short enough never to be cut with "...".
+SHORT_HELP = {
+    "check": "Check the KPI files; every problem, located.",
+    "status": "Where each KPI stands, worst first.",
+    "overdue": "KPIs whose reports are overdue.",
+    "actions": "KPIs that need action, with their plans.",
+    "show": "One KPI in depth: history, chart, why.",
+    "record": "Record one value for a KPI.",
+    "import": "Import values from a CSV file.",
+    "init": "Start a workspace: starter files.",
+    "report": "The weekly digest (for cron or a wiki).",
+    "rename": "Rename a KPI or objective id everywhere.",
+    "collect": "Collect values from each KPI's source.",
+    "review": "Record that a KPI was reviewed.",
+    "history": "Definition changes in git; moved goalposts.",
+    "diff": "KPIs changed between two git revisions.",
+    "schema": "The JSON Schema of the KPI files.",
+    "export": "Tidy rows for DuckDB or a BI tool.",
+}
+EXAMPLES = {
+    "check": ["kpitrack check", "kpitrack check -f kpis/ --format json"],
+    "status": ["kpitrack status --owner sales", "kpitrack status --fail-on off-track -o s.md"],
+    "overdue": ["kpitrack overdue", "kpitrack overdue --fail-on overdue  # cron"],
+    "actions": ["kpitrack actions --sort gap", "kpitrack actions --format markdown"],
+    "show": ["kpitrack show mrr", "kpitrack show mrr --as-of last-month --format json"],
+    "record": [
+        "kpitrack record mrr 125000 --note 'after the price change'",
+        "kpitrack record enps -12 --date 2026-W47   # last week's value",
+    ],
+    "import": ["kpitrack import values.csv --dry-run", "kpitrack import - < export.csv"],
+    "init": ["kpitrack init", "kpitrack init okrs/"],
+    "report": ["kpitrack report -o weekly.html", "kpitrack report --quiet  # cron mail"],
+    "rename": [
+        "kpitrack rename wau weekly-active-users --dry-run",
+        "kpitrack rename grow growth",
+    ],
+    "collect": ["kpitrack collect --dry-run", "kpitrack collect --kpi deploys"],
+    "review": ["kpitrack review mrr", "kpitrack review mrr --note 'pricing review'"],
+    "history": ["kpitrack history mrr", "kpitrack history --format csv -o history.csv"],
+    "diff": ["kpitrack diff HEAD~1", "kpitrack diff v1.0 v2.0 --format json"],
+    "schema": ["kpitrack schema > kpitrack.schema.json"],
+    "export": ["kpitrack export -o kpis.csv", "kpitrack export --evaluations --format jsonl"],
+}
+for _info in app.registered_commands:
+    _name = _info.name or (_info.callback.__name__ if _info.callback else "")
+    if _name in SHORT_HELP:
+        _info.short_help = SHORT_HELP[_name]
+    if _name in EXAMPLES:  # \b keeps Click from rewrapping the lines
+        _info.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[_name])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from kpitrack.model import (
     ActionStatus,
@@ -46,6 +46,7 @@ __all__ = [
     "overdue_info",
     "status_sentence",
     "summary_counts",
+    "summary_sentence",
     "worst_first",
 ]
 
@@ -310,16 +311,41 @@ def overdue_first(result: KpiResult) -> tuple[float, int]:
     return days, _WORST_RANK.get(result.status, 3)
 
 
+SUMMARY_STATUSES = (
+    Status.ACHIEVED,
+    Status.ON_TRACK,
+    Status.AT_RISK,
+    Status.OFF_TRACK,
+    Status.NO_DATA,
+)
+
+
 def summary_counts(results: Iterable[KpiResult]) -> dict[str, int]:
-    """Counts per status plus `overdue` and `needs-action`, keys in a fixed order."""
-    counts = {str(s): 0 for s in (Status.ON_TRACK, Status.AT_RISK, Status.OFF_TRACK)}
-    counts.update({str(Status.ACHIEVED): 0, str(Status.NO_DATA): 0, "overdue": 0})
-    counts["needs-action"] = 0
+    """`total`, the count per status (achieved → no-data), then `overdue` and
+    `needs-action`: the keys and order of every summary (status and report)."""
+    counts = {"total": 0, **{str(s): 0 for s in SUMMARY_STATUSES}}
+    counts.update({"overdue": 0, "needs-action": 0})
     for r in results:
+        counts["total"] += 1
         counts[str(r.status)] += 1
         counts["overdue"] += r.overdue is not None
         counts["needs-action"] += r.needs_action
     return counts
+
+
+def summary_sentence(counts: Mapping[str, int]) -> str:
+    """`5 KPIs: 1 achieved, 2 on track, 2 off track; 1 overdue; 2 need action.`: the one
+    summary line of status and report (statuses with no KPI are left out)."""
+    total = counts["total"]
+    parts = [
+        f"{counts[str(s)]} {str(s).replace('-', ' ')}" for s in SUMMARY_STATUSES if counts[str(s)]
+    ]
+    listed = f": {', '.join(parts)}" if parts else ""
+    verb = "needs" if counts["needs-action"] == 1 else "need"
+    return (
+        f"{total} KPI{'' if total == 1 else 's'}{listed}; {counts['overdue']} overdue; "
+        f"{counts['needs-action']} {verb} action."
+    )
 
 
 def format_number(value: float) -> str:
@@ -351,6 +377,8 @@ def format_value(kpi: Kpi, value: Value | None, *, unit: bool = False) -> str:
         return f"{kpi.scale[low]}–{kpi.scale[high]}" if high != low else kpi.scale[low]
     if unit and kpi.unit:
         return f"{text}%" if kpi.unit == "%" else f"{text} {kpi.unit}"
+    if unit and kpi.kind is Kind.PROGRESS:  # percent done, with or without `unit: "%"`
+        return f"{text}%"
     return text
 
 

@@ -10,6 +10,7 @@ lookups only, so 100k measurements load in well under a second.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import gc
 import os
 import stat
@@ -133,15 +134,15 @@ def resolve_paths(cli_paths: Sequence[Path], config: Config, cwd: Path) -> list[
             found.extend(_expand(full, full, given, listed=True))
         looked_for = f"{', '.join(config.files)} (kpitrack.toml's files)"
     else:
-        kpis = cwd / DEFAULT_FILES[0]
-        if not kpis.is_file():
+        kpis = _default_file(cwd, "kpis")
+        if kpis is None:
             raise UsageError(
                 f"no {DEFAULT_FILES[0]} in {cwd}: run `kpitrack init` to start one, "
                 "or name files or folders with -f"
             )
         found.append(kpis)
-        measurements = cwd / DEFAULT_FILES[1]
-        if measurements.is_file():
+        measurements = _default_file(cwd, "measurements")
+        if measurements is not None:
             found.append(measurements)
         looked_for = " and ".join(DEFAULT_FILES)
     unique: list[Path] = []
@@ -159,6 +160,35 @@ def resolve_paths(cli_paths: Sequence[Path], config: Config, cwd: Path) -> list[
     return unique
 
 
+def _default_file(cwd: Path, stem: str) -> Path | None:
+    """`stem`.yaml, else `stem`.yml, in `cwd`; a folder or a dangling link of that name is
+    a usage error that says what it is."""
+    for name in (f"{stem}.yaml", f"{stem}.yml"):
+        path = cwd / name
+        if path.is_file():
+            return path
+        if path.is_dir():
+            raise UsageError(
+                f"{name} in {cwd} is a folder, not a file: name it with -f {name} to read "
+                "the YAML files inside it"
+            )
+        if path.is_symlink():
+            raise UsageError(f"{name} in {cwd}: {_broken_link(path)}")
+    return None
+
+
+def _broken_link(path: Path) -> str:
+    """What is wrong with a symbolic link that leads to no file: a loop, or nothing."""
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return "symbolic link loop"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+    return "symbolic link to nothing"
+
+
 def _expand(display: Path, full: Path, given: Path, *, listed: bool = False) -> list[Path]:
     """A file as itself; a folder as every *.yaml/*.yml inside (recursive, sorted, no dot-files)."""
     if full.is_dir():
@@ -168,9 +198,15 @@ def _expand(display: Path, full: Path, given: Path, *, listed: bool = False) -> 
         return [display]
     else:
         where = " (listed in kpitrack.toml's files)" if listed else ""
+        if full.is_symlink():
+            raise UsageError(f"{given}: {_broken_link(full)}{where}")
         raise UsageError(f"no such file or folder: {given}{where}")
     out: list[Path] = []
-    for folder, dirs, files in os.walk(full):
+
+    def unreadable(error: OSError) -> None:
+        raise UsageError(f"{given}: cannot read folder {error.filename}: {error.strerror}")
+
+    for folder, dirs, files in os.walk(full, onerror=unreadable):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         rel = os.path.relpath(folder, full)
         base = display if rel == "." else display / rel

@@ -82,11 +82,11 @@ def periods_between(frequency: Frequency, first: dt.date, last: dt.date) -> int:
     return b.start.year - a.start.year
 
 
-DATE_PATTERN = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
-_WEEK = re.compile(r"(\d{4})-W(\d{2})")
-_QUARTER = re.compile(r"(\d{4})-Q([1-4])")
-_YEAR = re.compile(r"(\d{4})")
+DATE_PATTERN = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
+_WEEK = re.compile(r"(\d{4})-W(\d{2})", re.ASCII)
+_QUARTER = re.compile(r"(\d{4})-Q([1-4])", re.ASCII)
+_YEAR = re.compile(r"(\d{4})", re.ASCII)
 
 
 def parse_date(text: str) -> dt.date:

@@ -116,6 +116,15 @@ RULES: dict[str, Rule] = {
     )
 }
 
+# Codes `kpitrack import` prints about the CSV file itself (not about KPI files).
+CSV_RULES: dict[str, Rule] = {
+    r.code: r
+    for r in (
+        Rule("KT201", ERROR, "CSV header: unreadable, missing, unknown or duplicate column"),
+        Rule("KT202", ERROR, "CSV row: unreadable, too many fields, or a bad kpi/date/value"),
+    )
+}
+
 Out = list[Problem]
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")

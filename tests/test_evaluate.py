@@ -413,6 +413,7 @@ def test_worst_first() -> None:
 def test_summary_counts() -> None:
     results = [_result(Status.ON_TRACK, 4), _result(Status.OFF_TRACK, None, overdue=False)]
     assert summary_counts(results) == {
+        "total": 2,
         "on-track": 1,
         "at-risk": 0,
         "off-track": 1,

@@ -79,7 +79,7 @@ def test_status_table(workspace: Path) -> None:
     # worst first: at-risk latency and csat before achieved revenue
     assert out.index("latency") < out.index("csat") < out.index("revenue")
     assert "Monthly revenue" in out
-    assert "0 on track, 2 at risk, 0 off track, 1 achieved, 0 no data; 1 overdue" in out
+    assert "3 KPIs: 1 achieved, 2 at risk; 1 overdue; 2 need action." in out
 
 
 def test_status_json_shape(workspace: Path) -> None:
@@ -129,7 +129,8 @@ def test_status_sort(workspace: Path, sort: str, order: list[str]) -> None:
         (["--tag", "money"], ["revenue"]),
         (["--kpi", "csat", "--kpi", "revenue"], ["csat", "revenue"]),
         (["--kpi", "csat,latency"], ["latency", "csat"]),
-        (["--owner", "nobody"], []),
+        (["--owner", "SALES"], ["revenue"]),  # owners and tags match case-insensitively
+        (["--tag", "MONEY"], ["revenue"]),
     ],
 )
 def test_filters(workspace: Path, args: list[str], ids: list[str]) -> None:
@@ -145,6 +146,13 @@ def test_filters(workspace: Path, args: list[str], ids: list[str]) -> None:
         (["--objective", "growht"], "did you mean 'growth'?"),
         (["--as-of", "2026-02-30"], "not a real date"),
         (["--fail-on", "offtrack"], "did you mean 'off-track'?"),
+        # an owner or tag no KPI has is a mistake, not an empty (and silently passing) table
+        (["--owner", "sale"], "--owner: no KPI has owner 'sale' (did you mean 'sales'?)"),
+        (["--owner", "nobody"], "--owner: no KPI has owner 'nobody'"),
+        (["--tag", "nosuch"], "--tag: no KPI has tag 'nosuch'"),
+        (["--as-of", "٢٠٢٦-١١-٠١"], "not a date"),  # ASCII digits only
+        (["--as-of", "２０２６-１１-０１"], "not a date"),
+        (["--as-of", "lastweek"], "today, yesterday, last-week, last-month"),
     ],
 )
 def test_usage_errors_exit_2(workspace: Path, args: list[str], message: str) -> None:
@@ -276,6 +284,49 @@ def test_future_measurements_ignored_by_as_of(workspace: Path) -> None:
     revenue = json.loads(out)["kpis"][0]
     assert revenue["latest"] == {"date": "2026-09-30", "value": 90000}
     assert revenue["status"] == "off-track"
+
+
+GAPS = """\
+kpis:
+  - id: money
+    name: Money
+    measure: Sum of the invoices paid in the month, from the ledger
+    target: 100000
+    baseline: 0
+    unit: USD
+    frequency: monthly
+    owner: Finance
+  - id: share
+    name: Share
+    measure: Percent of active users who used the feature in the month
+    target: 50
+    baseline: 0
+    unit: "%"
+    frequency: monthly
+    owner: Product
+measurements:
+  - {kpi: money, date: 2026-10-31, value: 90000}
+  - {kpi: share, date: 2026-10-31, value: 10}
+"""
+
+
+@pytest.mark.parametrize("command", ["status", "actions", "overdue"])
+def test_sort_gap_is_relative_and_every_list_sorts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """USD 10,000 short of 100,000 is a smaller gap than 40 points short of 50%."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "kpis.yaml").write_text(GAPS, encoding="utf-8")
+    as_of = ["--as-of", "2026-12-31"]  # both off track and November overdue
+    code, out, err = invoke(command, *as_of, "--format", "json", "--sort", "gap")
+    assert code == 0, err
+    assert [k["id"] for k in json.loads(out)["kpis"]] == ["share", "money"]
+    code, out, _ = invoke(command, *as_of, "--format", "json", "--sort", "name")
+    assert [k["id"] for k in json.loads(out)["kpis"]] == ["money", "share"]
+
+
+def test_sort_help_says_gap_is_relative() -> None:
+    assert "relative" in invoke("status", "--help", columns=200)[1]
 
 
 SIGNUPS = """\

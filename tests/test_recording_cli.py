@@ -188,10 +188,14 @@ def test_record_target_file(ws: Path) -> None:
     assert run("record", "csat", "good", "--date", "2026-06-30", "-f", ".")[0] == 0
     assert "value: good" in (ws / "more.yaml").read_text()
     assert "csat" not in (ws / "measurements.yaml").read_text()
-    # ...else measurements.yaml beside the KPI's file (created when missing)...
+    # ...else the file holding the `measurements:` list...
+    assert run("record", "launch", "5", "--date", "2026-02-28", "-f", ".")[0] == 0
+    assert "kpi: launch" in (ws / "measurements.yaml").read_text()
+    # ...else the KPI's own file: never a file the workspace does not read...
     (ws / "measurements.yaml").unlink()
     assert run("record", "mrr", "5", "--date", "2026-02-28")[0] == 0
-    assert (ws / "measurements.yaml").read_text().startswith("measurements:\n  - kpi: mrr\n")
+    assert not (ws / "measurements.yaml").exists()
+    assert "measurements:\n  - kpi: mrr\n" in (ws / "kpis.yaml").read_text()
     # ...--to wins, and kpitrack.toml's measurements_file beats the rest.
     assert run("record", "mrr", "6", "--date", "2026-03-31", "--to", "x.yaml")[0] == 0
     assert "value: 6" in (ws / "x.yaml").read_text()
@@ -199,6 +203,120 @@ def test_record_target_file(ws: Path) -> None:
     (ws / "m").mkdir()
     assert run("record", "mrr", "7", "--date", "2026-04-30")[0] == 0
     assert "value: 7" in (ws / "m" / "2026.yaml").read_text()
+
+
+SINGLE = """\
+kpis:
+  - id: enps
+    name: eNPS
+    measure: Employee NPS from the monthly pulse survey
+    target: 30
+    frequency: monthly
+    owner: HR
+"""
+
+
+def test_record_and_import_write_where_status_reads(tmp_path: Path) -> None:
+    """A single-file workspace: record and import both write into that file (one rule),
+    and the next `status` with the same -f sees the value; no stray measurements.yaml."""
+    (tmp_path / "sample_kpis.yaml").write_text(SINGLE)
+    (tmp_path / "a.csv").write_text("kpi,date,value\nenps,2026-10-31,7\n")
+    env = {**os.environ, "NO_COLOR": "1"}
+    record = subprocess.run(
+        ["kpitrack", "record", "enps", "5", "-f", "sample_kpis.yaml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert record.returncode == 0, record.stderr
+    assert "in sample_kpis.yaml" in record.stdout
+    assert not (tmp_path / "measurements.yaml").exists()
+    imported = subprocess.run(
+        ["kpitrack", "import", "a.csv", "-f", "sample_kpis.yaml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr
+    status = subprocess.run(
+        ["kpitrack", "status", "-f", "sample_kpis.yaml", "--format", "json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert '"status": "no-data"' not in status.stdout
+    text = (tmp_path / "sample_kpis.yaml").read_text()
+    assert "value: 5" in text and "value: 7" in text
+
+
+@pytest.mark.parametrize("value", ["-12", "-0.5", "-1e3"])
+def test_record_negative_values(ws: Path, value: str) -> None:
+    code, _out, err = run("record", "mrr", value, "--date", "2026-02-28")
+    assert code == 0, err
+    stored = {"-12": "-12", "-0.5": "-0.5", "-1e3": "-1000"}[value]
+    assert f"value: {stored}" in (ws / "measurements.yaml").read_text()
+    assert run("record", "mrr", "-x")[0] == 2  # a dash word that is no number is no value
+
+
+def test_record_negative_value_through_the_entry_point(ws: Path) -> None:
+    done = subprocess.run(
+        ["kpitrack", "record", "mrr", "-12", "--date", "2026-02-28", "--by", "ann"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "value: -12" in (ws / "measurements.yaml").read_text()
+
+
+def test_record_current_period_counts_at_once(ws: Path) -> None:
+    """A value dated to the current period is stored as today and shown in the status."""
+    today = dt.date.today()
+    year, week, _ = today.isocalendar()
+    code, out, err = run("record", "launch", "40", "--date", f"{year}-W{week:02d}")
+    assert code == 0, err
+    assert f"on {today.isoformat()}" in out
+    assert "latest 40%" in out or "40" in out.splitlines()[1]
+    # a past period keeps its last day
+    code, out, _ = run("record", "launch", "30", "--date", "2026-W01")
+    assert "on 2026-01-04" in out
+
+
+def test_record_future_date_status_counts_it(ws: Path) -> None:
+    future = dt.date.today() + dt.timedelta(days=40)
+    code, out, err = run("record", "mrr", "99", "--date", future.isoformat())
+    assert code == 0, err
+    assert f"(as of {future.isoformat()})" in out
+    assert "99" in out.splitlines()[1]
+
+
+def test_record_by_defaults_to_git_user_or_user(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("USER", "ann")
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(ws.parent))
+    assert run("record", "mrr", "1", "--date", "2026-02-28")[0] == 0
+    assert "by: ann" in (ws / "measurements.yaml").read_text()
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q"], cwd=ws, check=True)
+    subprocess.run(["git", "config", "user.name", "Bea Git"], cwd=ws, check=True)
+    assert run("record", "mrr", "2", "--date", "2026-03-31")[0] == 0
+    assert "by: Bea Git" in (ws / "measurements.yaml").read_text()
+
+
+def test_record_refuses_non_ascii_dates(ws: Path) -> None:
+    before = sha(ws / "measurements.yaml")
+    for text in ("٢٠٢٦-١١-٠١", "２０２６-１１-０１"):
+        code, _, err = run("record", "mrr", "1", "--date", text)
+        assert code == 2 and "not a date" in err
+    assert sha(ws / "measurements.yaml") == before
 
 
 def test_concurrent_cli_records_all_land(ws: Path) -> None:
@@ -395,3 +513,59 @@ def test_a_write_loads_the_workspace_only_before_and_after(
     assert run("import", "in.csv")[0] == 0
     assert len(calls) == 2
     assert len(measurements(ws)) == 1 + 1 + 3
+
+
+@pytest.mark.parametrize(
+    "csv_text",
+    [
+        "KPI,Date,Value\nmrr,2026-02-28,50\n",
+        " Kpi ; DATE ; value \nmrr;2026-02-28;50\n",
+        "kpi\tdate\tvalue\nmrr\t2026-02-28\t50\n",
+    ],
+    ids=["capitals", "semicolons", "tabs"],
+)
+def test_import_headers_and_delimiters(ws: Path, csv_text: str) -> None:
+    (ws / "v.csv").write_text(csv_text)
+    code, out, err = run("import", "v.csv")
+    assert code == 0, err
+    assert "added 1 measurement(s)" in out
+    assert "value: 50" in (ws / "measurements.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("data", "hint"),
+    [
+        ("kpi,date,value,note\nmrr,2026-02-28,5,caf\xe9\n".encode("latin-1"), "iconv -f latin1"),
+        ("kpi,date,value,note\nmrr,2026-02-28,5,\u20ac\n".encode("cp1252"), "iconv -f cp1252"),
+        ("kpi,date,value\nmrr,2026-02-28,5\n".encode("utf-16"), "iconv -f utf-16"),
+    ],
+)
+def test_import_names_the_likely_encoding(ws: Path, data: bytes, hint: str) -> None:
+    (ws / "v.csv").write_bytes(data)
+    before = sha(ws / "measurements.yaml")
+    code, _, err = run("import", "v.csv")
+    assert code == 2
+    assert "not UTF-8 text" in err and hint in err and "-t utf-8" in err
+    assert sha(ws / "measurements.yaml") == before
+
+
+def test_import_refuses_non_ascii_dates(ws: Path) -> None:
+    (ws / "v.csv").write_text("kpi,date,value\nmrr,٢٠٢٦-٠٢-٢٨,5\n", encoding="utf-8")
+    code, _, err = run("import", "v.csv")
+    assert code == 2 and "KT202" in err and "not a date" in err
+
+
+def test_import_dry_run_cites_the_lines_the_entries_would_get(ws: Path) -> None:
+    """Warnings in a dry run name the lines the real import then gives the entries."""
+    (ws / "v.csv").write_text("kpi,date,value\nmrr,2026-01-20,41\n")  # KT105: same month
+    code, _, dry = run("import", "v.csv", "--dry-run")
+    assert code == 0
+    lines_before = len((ws / "measurements.yaml").read_text().splitlines())
+    code, _, real = run("import", "v.csv")
+    assert code == 0
+    dry_at = [line.split(" ")[0] for line in dry.splitlines() if "KT105" in line]
+    real_at = [line.split(" ")[0] for line in real.splitlines() if "KT105" in line]
+    assert dry_at and dry_at == real_at
+    cited = int(dry_at[0].split(":")[1])
+    assert cited <= len((ws / "measurements.yaml").read_text().splitlines())
+    assert lines_before < len((ws / "measurements.yaml").read_text().splitlines())

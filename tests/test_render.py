@@ -88,7 +88,7 @@ def test_markdown_status(results: list[KpiResult]) -> None:
         " | at-risk (overdue) |\n"
         "| docs | Docs coverage | — | — | — | 100% | — | — | no-data (overdue) |\n"
         "\n"
-        "0 on track, 1 at risk, 1 off track, 0 achieved, 1 no data; 2 overdue\n"
+        "3 KPIs: 1 at risk, 1 off track, 1 no data; 2 overdue; 3 need action.\n"
     )
 
 
@@ -193,7 +193,7 @@ def test_status_table_fits_and_keeps_status_column(results: list[KpiResult], wid
         assert word in out
     if width >= 100:  # long names are cut with an ellipsis on narrower terminals
         assert "[EU]" in out  # brackets shown as written, not read as markup
-    assert "0 on track, 1 at risk, 1 off track, 0 achieved, 1 no data; 2 overdue" in out
+    assert "3 KPIs: 1 at risk, 1 off track, 1 no data; 2 overdue; 3 need action." in out
 
 
 def test_status_table_with_long_names_keeps_status_at_80() -> None:

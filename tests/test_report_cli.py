@@ -227,3 +227,29 @@ def test_installed_entry_point_in_a_pipe_has_no_colour(tmp_path: Path) -> None:
     assert "\x1b" not in proc.stdout
     # A fixed width, whatever the environment says.
     assert max(len(line) for line in proc.stdout.splitlines()) > 60
+
+
+def test_status_and_report_summaries_share_words_and_keys(tmp_path: Path) -> None:
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from kpitrack.cli import app
+
+    (tmp_path / "kpis.yaml").write_text(
+        "kpis:\n"
+        "  - {id: a, name: A, measure: Sum of the invoices paid in the month, target: 10,\n"
+        "     frequency: monthly, owner: X}\n"
+        "measurements:\n  - {kpi: a, date: 2026-10-31, value: 2}\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    args = ["-f", str(tmp_path / "kpis.yaml"), "--as-of", "2026-11-10"]
+    status = runner.invoke(app, ["status", *args], env={"COLUMNS": "100"}).stdout
+    report = runner.invoke(app, ["report", *args], env={"COLUMNS": "100"}).stdout
+    line = "1 KPI: 1 off track; 0 overdue; 1 needs action."
+    assert line in status and line in report
+    sj = _json.loads(runner.invoke(app, ["status", *args, "--format", "json"]).stdout)
+    rj = _json.loads(runner.invoke(app, ["report", *args, "--format", "json"]).stdout)
+    assert list(sj["summary"]) == list(rj["summary"])
+    assert sj["summary"] == rj["summary"]

@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 
 from kpitrack.cli import FilesOption, app, command, parse_as_of, split_values
-from kpitrack.commands.recording import ToOption, load_for_writing, shown, target_for_import
+from kpitrack.commands.recording import ToOption, load_for_writing, measurement_target, shown
 from kpitrack.model import Kpi, Measurement, Value, Workspace
 from kpitrack.periods import Period
 from kpitrack.problems import ExitCode, UsageError
@@ -216,7 +216,7 @@ def collect(
     if good and not test:
         from kpitrack.writing import append_measurements, preview_append, workspace_verifier
 
-        target = target_for_import(loaded, to)
+        target = measurement_target(loaded, [o.kpi for o in good], to)
         loads = loaded.loads(target)
         entries: list[Measurement] = []
 

@@ -24,6 +24,7 @@ from kpitrack.cli import (
     TagOption,
     app,
     command,
+    complete_kpi,
     drop_archived,
     emit,
     fail_on_matches,
@@ -53,12 +54,41 @@ class SortKey(StrEnum):
 
 
 FormatOption = Annotated[
-    OutputFormat,
-    typer.Option("--format", help="Output format.", case_sensitive=False),
+    OutputFormat | None,
+    typer.Option(
+        "--format",
+        help="table, json, csv or markdown. Default: from -o's extension (.json, .csv, .md), "
+        "else table.",
+        case_sensitive=False,
+        show_default=False,
+    ),
 ]
+
+
+def output_format(fmt: OutputFormat | None, output: Path | None) -> OutputFormat:
+    """--format, else the format -o's extension names, else a table."""
+    from kpitrack.cli import format_from_extension
+
+    implied = format_from_extension(output, fmt.value if fmt else None)
+    if implied == "html":
+        raise UsageError("this command has no HTML format (only report has): use .md or .json")
+    return OutputFormat(implied or "table")
+
+
+SORT_HELP = (
+    "Row order: status (worst first), name, owner, progress (least first), gap (the "
+    "largest gap relative to the KPI's own span |target - baseline| first, so USD and %% "
+    "compare fairly), due (soonest first)."
+)
 SortOption = Annotated[
     SortKey,
-    typer.Option("--sort", help="Row order (status: worst first).", case_sensitive=False),
+    typer.Option("--sort", help=SORT_HELP, case_sensitive=False),
+]
+ListSortOption = Annotated[
+    SortKey | None,
+    typer.Option(
+        "--sort", help=SORT_HELP + " Default: this view's own order.", case_sensitive=False
+    ),
 ]
 
 
@@ -119,15 +149,35 @@ def _render(
     return renderer(results)
 
 
-def sort_results(results: Sequence[KpiResult], key: SortKey) -> list[KpiResult]:
-    """Results (given worst first) in the order asked for; ties keep worst-first order."""
+def relative_gap(r: KpiResult) -> float | None:
+    """The gap as a fraction of the KPI's span |target - baseline| (of |target| without a
+    baseline or span), so gaps in different units compare; None without a gap."""
+    if r.gap is None:
+        return None
+    target = r.kpi.position(r.kpi.target)
+    base = r.kpi.position(r.baseline) if r.baseline is not None else None
+    span = abs(target - base) if base is not None else 0.0
+    if not span:
+        span = abs(target)
+    return r.gap / span if span else r.gap
+
+
+def sort_results(results: Sequence[KpiResult], key: SortKey | None) -> list[KpiResult]:
+    """Results (given worst first) in the order asked for; ties keep the given order."""
+    if key is None:
+        return list(results)
     inf = float("inf")
+
+    def gap_key(r: KpiResult) -> float:
+        gap = relative_gap(r)
+        return inf if gap is None else -gap
+
     keys: dict[SortKey, Callable[[KpiResult], Any]] = {
         SortKey.STATUS: lambda r: 0,
         SortKey.NAME: lambda r: r.kpi.name.casefold(),
         SortKey.OWNER: lambda r: (r.kpi.owner is None, (r.kpi.owner or "").casefold()),
         SortKey.PROGRESS: lambda r: inf if r.progress is None else r.progress,
-        SortKey.GAP: lambda r: inf if r.gap is None else -r.gap,
+        SortKey.GAP: gap_key,
         SortKey.DUE: lambda r: (r.kpi.due is None, r.kpi.due or 0),
     }
     return sorted(results, key=keys[key])
@@ -143,7 +193,7 @@ def status(
     tag: TagOption = None,
     kpi: KpiOption = None,
     sort: SortOption = SortKey.STATUS,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
     show_all: AllOption = False,
@@ -151,6 +201,7 @@ def status(
 ) -> None:
     """Where each KPI stands: latest value, target, progress, trend, expected, status."""
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
+    fmt = output_format(fmt, output)
     results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all, rev)
     results = sort_results(results, sort)
     from kpitrack.evaluate import summary_counts
@@ -168,7 +219,8 @@ def overdue(
     objective: ObjectiveOption = None,
     tag: TagOption = None,
     kpi: KpiOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    sort: ListSortOption = None,
+    fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
     show_all: AllOption = False,
@@ -178,8 +230,10 @@ def overdue(
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
     from kpitrack.evaluate import overdue_first
 
+    fmt = output_format(fmt, output)
     results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all, rev)
     listed = sorted((r for r in results if r.overdue is not None), key=overdue_first)
+    listed = sort_results(listed, sort)
     _finish(listed, wanted, output, _render(fmt, listed, day, "overdue"))
 
 
@@ -192,7 +246,8 @@ def actions(
     objective: ObjectiveOption = None,
     tag: TagOption = None,
     kpi: KpiOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    sort: ListSortOption = None,
+    fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
     show_all: AllOption = False,
@@ -200,26 +255,41 @@ def actions(
 ) -> None:
     """KPIs that need action, worst first, with their reasons and action plan."""
     filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
+    fmt = output_format(fmt, output)
     results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all, rev)
-    listed = [r for r in results if r.needs_action]
+    listed = sort_results([r for r in results if r.needs_action], sort)
     _finish(listed, wanted, output, _render(fmt, listed, day, "actions"))
 
 
 @app.command()
 @command
 def show(
-    kpi_id: Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")],
+    kpi_id: Annotated[
+        str, typer.Argument(metavar="KPI", help="The KPI id.", autocompletion=complete_kpi)
+    ],
     files: FilesOption = None,
     as_of: AsOfOption = None,
-    fmt: FormatOption = OutputFormat.TABLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
     fail_on: FailOnOption = None,
     rev: RevOption = None,
+    all_history: Annotated[
+        bool, typer.Option("--all", help="The whole history, not only the last 12 values.")
+    ] = False,
+    pager: Annotated[
+        bool,
+        typer.Option(
+            "--pager/--no-pager",
+            help="On a terminal, page output longer than the screen through $PAGER "
+            "(default: less), as git does.",
+        ),
+    ] = True,
 ) -> None:
     """One KPI in depth: definition, milestones, history, chart, and why its status."""
     from kpitrack.evaluate import evaluate_kpi
     from kpitrack.suggest import did_you_mean
 
+    fmt = output_format(fmt, output)
     day, wanted = parse_as_of(as_of), parse_fail_on(fail_on)
     workspace, config = load_for_evaluation(files, day, rev)
     kpi = workspace.kpi(kpi_id)
@@ -227,15 +297,48 @@ def show(
         known = [k.id for k in workspace.kpis]
         raise UsageError(f"no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
     result = evaluate_kpi(kpi, workspace.measurements, as_of=day, config=config)
-    _finish([result], wanted, output, _render_show(fmt, result))
+    content = _render_show(fmt, result, all_history=all_history)
+    if pager and output is None and page_if_long(content):
+        _finish([result], wanted, None, "")
+        return
+    _finish([result], wanted, output, content)
 
 
-def _render_show(fmt: OutputFormat, result: KpiResult) -> str | RenderableType:
+def page_if_long(content: str | RenderableType) -> bool:
+    """On a terminal, show output taller than the screen through $PAGER (less -R by
+    default; git's habit); whether it was paged."""
+    import os
+
+    from kpitrack.cli import make_console
+
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        return False
+    console = make_console()
+    with console.capture() as capture:
+        console.print(content, end="" if isinstance(content, str) else "\n")
+    text = capture.get()
+    if text.count("\n") < console.height - 1:
+        return False
+    os.environ.setdefault("LESS", "FRX")  # like git: quit when it fits, keep colours
+    import pydoc
+
+    pydoc.pager(text)
+    return True
+
+
+def _render_show(
+    fmt: OutputFormat, result: KpiResult, *, all_history: bool = False
+) -> str | RenderableType:
     if fmt is OutputFormat.JSON:
-        from kpitrack.render.json import measurement_json, render_json
+        from kpitrack.render.json import definition_json, measurement_json, render_json
 
         history = [measurement_json(m) for m in result.history]
-        return render_json([result], as_of=result.as_of, history=history)
+        return render_json(
+            [result],
+            as_of=result.as_of,
+            definition=definition_json(result.kpi),
+            history=history,
+        )
     if fmt is OutputFormat.CSV:
         from kpitrack.render.csv import render_show
     elif fmt is OutputFormat.MARKDOWN:
@@ -243,5 +346,5 @@ def _render_show(fmt: OutputFormat, result: KpiResult) -> str | RenderableType:
     else:
         from kpitrack.render.table import show_view
 
-        return show_view(result)
+        return show_view(result, all_history=all_history)
     return render_show(result)

@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import io
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -20,7 +21,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kpitrack.cli import FilesOption, app, command, load_config_here, parse_as_of
+from kpitrack.cli import (
+    FilesOption,
+    app,
+    command,
+    complete_id,
+    complete_kpi,
+    load_config_here,
+    parse_as_of,
+)
 from kpitrack.model import Kind, Kpi, Measurement, Value, in_range
 from kpitrack.problems import InvalidWorkspaceError, Problem, Severity, UsageError, WriteError
 
@@ -29,6 +38,7 @@ if TYPE_CHECKING:
     from kpitrack.writing import WorkspaceLoads
 
 DEFAULT_MEASUREMENTS_FILE = "measurements.yaml"
+NEGATIVE_NUMBER = re.compile(r"-[0-9_.,]*[0-9][0-9_.,]*([eE][-+]?[0-9]+)?", re.ASCII)
 
 ToOption = Annotated[
     Path | None,
@@ -70,11 +80,16 @@ def parse_value(kpi: Kpi, text: str) -> Value:
     return number
 
 
-def parse_measurement_date(text: str) -> dt.date:
-    """A date or a period (2026-W44, 2026-10, 2026-Q3, 2026): the period's last day."""
+def parse_measurement_date(text: str, today: dt.date) -> dt.date:
+    """A date, or a period (2026-W44, 2026-10, 2026-Q3, 2026) stored as its last day;
+    the current period (the one holding `today`) is stored as today, so the value counts
+    at once instead of from the period's end in the future."""
     from kpitrack.periods import parse_period
 
-    return parse_period(text).end
+    period = parse_period(text)
+    if period.start != period.end and today in period:
+        return today
+    return period.end
 
 
 def _free_text(text: str | None, what: str) -> str | None:
@@ -155,32 +170,36 @@ def _configured_file(loaded: Loaded) -> Path | None:
     return path
 
 
-def target_for_record(loaded: Loaded, kpi: Kpi, to: Path | None) -> Path:
-    """--to; kpitrack.toml's measurements_file; the file holding the KPI's latest entry;
-    else measurements.yaml beside the KPI's file."""
+def _holds_measurements_list(text: str) -> bool:
+    """Whether a workspace file's text has a top-level `measurements:` key."""
+    import re
+
+    return re.search(r"^measurements[ \t]*:", text, re.MULTILINE) is not None
+
+
+def measurement_target(loaded: Loaded, kpis: Sequence[Kpi], to: Path | None) -> Path:
+    """The one rule `record` and `import` share for where new measurements go, always a
+    file the workspace reads: --to; else kpitrack.toml's measurements_file; else the file
+    that already holds the (first) KPI's latest measurement; else the file holding the
+    `measurements:` list; else the (first) KPI's own file."""
     if to is not None:
         return to
     configured = _configured_file(loaded)
     if configured is not None:
         return configured
-    mine = [m for m in loaded.workspace.measurements if m.kpi == kpi.id]
-    if mine:
-        latest = max(mine, key=lambda m: (m.date, m.order))
-        return _path_of(loaded, latest.loc.path)
-    return _kpi_folder(loaded, kpi) / DEFAULT_MEASUREMENTS_FILE
-
-
-def target_for_import(loaded: Loaded, to: Path | None) -> Path:
-    """--to; measurements_file; the workspace's only file holding measurements; else
-    measurements.yaml beside the first KPI's file."""
-    if to is not None:
-        return to
-    configured = _configured_file(loaded)
-    if configured is not None:
-        return configured
-    holding = sorted({m.loc.path for m in loaded.workspace.measurements})
-    if len(holding) == 1:
-        return _path_of(loaded, holding[0])
+    for kpi in kpis:
+        mine = [m for m in loaded.workspace.measurements if m.kpi == kpi.id]
+        if mine:
+            latest = max(mine, key=lambda m: (m.date, m.order))
+            return _path_of(loaded, latest.loc.path)
+    for display, text in loaded.texts:
+        if _holds_measurements_list(text):
+            return _path_of(loaded, display)
+    owner = kpis[0] if kpis else (loaded.workspace.kpis[0] if loaded.workspace.kpis else None)
+    if owner is not None and owner.loc.path:
+        return _path_of(loaded, owner.loc.path)
+    if loaded.paths:
+        return loaded.paths[0]
     return _kpi_folder(loaded, None) / DEFAULT_MEASUREMENTS_FILE
 
 
@@ -231,10 +250,45 @@ def _print_warnings(problems: Sequence[Problem]) -> None:
 # ---------------------------------------------------------------- record
 
 
-@app.command("record")
+def default_recorder() -> str | None:
+    """Who records, when --by is not given: `git config user.name` inside a git
+    repository, else $USER (or $USERNAME); None when neither is known."""
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is not None:
+        try:
+            inside = subprocess.run(
+                [git, "rev-parse", "--is-inside-work-tree"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+            if inside.returncode == 0 and inside.stdout.strip() == "true":
+                name = subprocess.run(
+                    [git, "config", "user.name"],
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                    check=False,
+                ).stdout.strip()
+                if name:
+                    return name
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return os.environ.get("USER") or os.environ.get("USERNAME") or None
+
+
+# A negative VALUE (-12, -0.5, -1e3) is not an option: record lets unknown dash words
+# through as arguments and refuses any that is not a number itself.
+@app.command("record", context_settings={"ignore_unknown_options": True})
 @command
 def record(
-    kpi_id: Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")],
+    kpi_id: Annotated[
+        str, typer.Argument(metavar="KPI", help="The KPI id.", autocompletion=complete_kpi)
+    ],
     value: Annotated[
         str, typer.Argument(metavar="VALUE", help="A number, or a scale label (qualitative).")
     ],
@@ -244,11 +298,21 @@ def record(
             "--date",
             metavar="DATE",
             help="The date the value describes: YYYY-MM-DD, or a period (2026-W44, 2026-10, "
-            "2026-Q3, 2026) stored as its last day. Default: today.",
+            "2026-Q3, 2026) stored as its last day, or as today when it is the current "
+            "period. For last week's value use its ISO week, e.g. --date 2026-W47. "
+            "Default: today.",
         ),
     ] = None,
-    note: Annotated[str | None, typer.Option("--note", help="Free text.")] = None,
-    by: Annotated[str | None, typer.Option("--by", help="Who recorded it.")] = None,
+    note: Annotated[str | None, typer.Option("--note", metavar="TEXT", help="Free text.")] = None,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            metavar="NAME",
+            help="Who recorded it. Default: `git config user.name` inside a git "
+            "repository, else $USER.",
+        ),
+    ] = None,
     to: ToOption = None,
     files: FilesOption = None,
 ) -> None:
@@ -258,13 +322,19 @@ def record(
     from kpitrack.writing import append_measurements, workspace_verifier
 
     today = parse_as_of(None)
+    if kpi_id.startswith("-"):
+        raise UsageError(f"no such option: {kpi_id}")
+    if value.startswith("-") and not NEGATIVE_NUMBER.fullmatch(value):
+        raise UsageError(f"no such option: {value}")
+    if by is None:
+        by = default_recorder()
     loaded = load_for_writing(files, today)
     kpi = loaded.workspace.kpi(kpi_id)
     if kpi is None:
         known = [k.id for k in loaded.workspace.kpis]
         raise UsageError(f"no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
     try:
-        day = parse_measurement_date(date) if date is not None else today
+        day = parse_measurement_date(date, today) if date is not None else today
     except ValueError as exc:
         raise UsageError(f"--date: {exc}") from None
     try:
@@ -274,7 +344,7 @@ def record(
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    target = target_for_record(loaded, kpi, to)
+    target = measurement_target(loaded, [kpi], to)
     verify = workspace_verifier(loaded.loads(target), lambda: [measurement])
     result = append_measurements(target, [measurement], verify=verify)
     _print_warnings(result.warnings)
@@ -288,8 +358,11 @@ def record(
     order = max((m.order for m in loaded.workspace.measurements), default=0) + 1
     appended = Measurement(kpi.id, day, parsed, measurement.note, measurement.by, order=order)
     history = [m for m in loaded.workspace.measurements if m.kpi == kpi.id] + [appended]
-    status = evaluate_kpi(kpi, history, as_of=today, config=loaded.config)
-    print(f"{kpi.id}: {status.status} — {status_sentence(status)}")
+    # A value dated in the future is shown as of its date, never ignored.
+    as_of = max(today, day)
+    status = evaluate_kpi(kpi, history, as_of=as_of, config=loaded.config)
+    when = "" if as_of == today else f" (as of {as_of.isoformat()})"
+    print(f"{kpi.id}: {status.status}{when} — {status_sentence(status)}")
 
 
 # ---------------------------------------------------------------- import
@@ -303,14 +376,23 @@ def _csv_problem(path: str, line: int, column: int, code: str, message: str) -> 
     return Problem(path, line, column, Severity.ERROR, code, message)
 
 
+def csv_delimiter(text: str) -> str:
+    """The delimiter of a CSV text, from its header line: `,`, `;` (spreadsheets in many
+    locales) or a tab, whichever it holds most (`,` on a tie)."""
+    header = text.split("\n", 1)[0]
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
 def read_csv_measurements(
-    text: str, path: str, workspace: Workspace
+    text: str, path: str, workspace: Workspace, today: dt.date | None = None
 ) -> tuple[list[Measurement], list[Problem]]:
     """Rows → measurements, every problem at once (line 1 is the header; column = field)."""
     from kpitrack.suggest import did_you_mean
 
     problems: list[Problem] = []
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text), strict=True)
     try:
         header = next(reader)
     except StopIteration:
@@ -391,7 +473,7 @@ def read_csv_measurements(
             )
         day: dt.date | None = None
         try:
-            day = parse_measurement_date(cell("date"))
+            day = parse_measurement_date(cell("date"), today or dt.date.today())
         except ValueError as exc:
             problems.append(_csv_problem(path, start, columns["date"] + 1, "KT202", f"date: {exc}"))
         value: Value | None = None
@@ -432,7 +514,23 @@ def _read_csv_source(source: str) -> tuple[str, str]:
         return name, data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise UsageError(f"{name}:{line}: not UTF-8 text") from None
+        raise UsageError(f"{name}:{line}: not UTF-8 text; {encoding_hint(data, name)}") from None
+
+
+def encoding_hint(data: bytes, name: str) -> str:
+    """How to convert a CSV that is not UTF-8, naming its likely encoding."""
+    shown_name = "FILE.csv" if name == "<stdin>" else name
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        source = "utf-16"
+        label = "UTF-16 (as Excel's 'Unicode text' saves)"
+    elif any(0x80 <= b <= 0x9F for b in data):
+        source, label = "cp1252", "Windows-1252 (as Excel on Windows saves)"
+    else:
+        source, label = "latin1", "Latin-1 (ISO-8859-1)"
+    return (
+        f"it looks like {label}; convert it with "
+        f"`iconv -f {source} -t utf-8 {shown_name} > utf8.csv` and import utf8.csv"
+    )
 
 
 def _drop_duplicates(
@@ -476,13 +574,14 @@ def import_csv(
     today = parse_as_of(None)
     name, text = _read_csv_source(source)
     loaded = load_for_writing(files, today)
-    rows, problems = read_csv_measurements(text, name, loaded.workspace)
+    rows, problems = read_csv_measurements(text, name, loaded.workspace, today)
     if problems:
         problems = sort_problems(problems)
         for problem in problems:
             print(problem.format(), file=sys.stderr)
         raise UsageError(f"{name}: {len(problems)} error(s); nothing imported")
-    target = target_for_import(loaded, to)
+    kpis = [k for k in (loaded.workspace.kpi(m.kpi) for m in rows) if k is not None]
+    target = measurement_target(loaded, kpis, to)
     chosen: list[Measurement] = []
     loads = loaded.loads(target)
 
@@ -539,8 +638,8 @@ kpis:
     owner: Product team
     objective: grow-usage
     indicator: leading
+    start: {today}         # reporting starts here: nothing is overdue before it
     # baseline: 600           # the value progress is counted from
-    # start: 2026-01-05       # the date the baseline holds
     # due: 2026-12-31         # reach the target by then (milestones: [{date, target}])
     # action: what is being done while the KPI is off track
 """
@@ -567,8 +666,15 @@ CONFIG_HEADER = """\
 """
 
 
-def starter_files() -> dict[str, bytes]:
-    """Name → bytes of the files `init` writes."""
+GITIGNORE_ENTRY = "*.lock"
+GITIGNORE = """\
+# kpitrack's lock sidecars (<file>.lock), taken while record and import write
+*.lock
+"""
+
+
+def starter_files(today: dt.date | None = None) -> dict[str, bytes]:
+    """Name → bytes of the files `init` writes (the example KPI starts `today`)."""
     import tomli_w
 
     from kpitrack.config import CONFIG_NAME, config_document
@@ -579,11 +685,14 @@ def starter_files() -> dict[str, bytes]:
     from kpitrack.schema import MODELINE, SCHEMA_FILE, schema_text
 
     return {
-        "kpis.yaml": (MODELINE + STARTER_KPIS).encode(),
+        "kpis.yaml": (
+            MODELINE + STARTER_KPIS.replace("{today}", (today or dt.date.today()).isoformat())
+        ).encode(),
         DEFAULT_MEASUREMENTS_FILE: (MODELINE + STARTER_MEASUREMENTS).encode(),
         CONFIG_NAME: (CONFIG_HEADER + tomli_w.dumps(document)).encode(),
         # The editors' schema that the modeline above names (yaml-language-server).
         SCHEMA_FILE: schema_text().encode(),
+        ".gitignore": GITIGNORE.encode(),
     }
 
 
@@ -601,15 +710,35 @@ def init_folder(folder: Path) -> tuple[list[Path], list[Path]]:
     kept: list[Path] = []
     for name, data in starter_files().items():
         path = folder / name
-        (created if create_new_file(path, data) else kept).append(path)
+        if create_new_file(path, data) or (name == ".gitignore" and _ignore_locks(path)):
+            created.append(path)
+        else:
+            kept.append(path)
     return created, kept
+
+
+def _ignore_locks(gitignore: Path) -> bool:
+    """Add `*.lock` to an existing .gitignore that lacks it; whether it was added."""
+    from kpitrack.writing import atomic_write_bytes
+
+    try:
+        data = gitignore.read_bytes()
+    except OSError:
+        return False
+    lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines()]
+    if GITIGNORE_ENTRY in lines:
+        return False
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    atomic_write_bytes(gitignore, data + GITIGNORE.encode())
+    return True
 
 
 @app.command("init")
 @command
 def init(
     folder: Annotated[
-        Path, typer.Argument(metavar="[FOLDER]", help="Where to start (default: here).")
+        Path, typer.Argument(metavar="FOLDER", help="Where to start (default: here).")
     ] = Path("."),
 ) -> None:
     """Write a starter kpis.yaml, measurements.yaml and kpitrack.toml; never overwrites."""
@@ -620,3 +749,87 @@ def init(
         print(f"left {path} alone: it already exists")
     if created:
         print("next: edit kpis.yaml, then `kpitrack check` and `kpitrack status`")
+
+
+# ---------------------------------------------------------------- rename
+
+
+@app.command("rename")
+@command
+def rename(
+    old_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="OLD", help="The KPI or objective id now.", autocompletion=complete_id
+        ),
+    ],
+    new_id: Annotated[str, typer.Argument(metavar="NEW", help="The id it gets.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the lines it would change; write nothing.")
+    ] = False,
+    files: FilesOption = None,
+) -> None:
+    """Rename a KPI or objective id everywhere: definition, references, measurements.
+
+    Locked and atomic like record; every other byte of the files stays as it is.
+
+    Example: kpitrack rename wau weekly-active-users --dry-run
+    """
+    from kpitrack.loading import load_texts
+    from kpitrack.renaming import IdKind, plan_rename, rename_in_files
+    from kpitrack.rules import SLUG
+    from kpitrack.suggest import did_you_mean
+
+    today = parse_as_of(None)
+    loaded = load_for_writing(files, today)
+    workspace = loaded.workspace
+    if workspace.kpi(old_id) is not None:
+        kind, known = IdKind.KPI, [k.id for k in workspace.kpis]
+    elif workspace.objective(old_id) is not None:
+        kind, known = IdKind.OBJECTIVE, [o.id for o in workspace.objectives]
+    else:
+        ids = [k.id for k in workspace.kpis] + [o.id for o in workspace.objectives]
+        raise UsageError(f"no KPI or objective '{old_id}'{did_you_mean(old_id, ids)}")
+    if not SLUG.fullmatch(new_id):
+        raise UsageError(
+            f"'{new_id}' is not a valid id (lowercase letters, digits, '-' and '_', "
+            "starting with a letter or digit)"
+        )
+    if new_id == old_id:
+        raise UsageError(f"'{old_id}' already has that id")
+    if new_id in known:
+        raise UsageError(f"there is already a {kind.value} '{new_id}'; nothing renamed")
+    errors_before = sum(p.is_error for p in loaded.problems)
+
+    def check(texts: list[tuple[str, str | None]]) -> None:
+        old_texts = dict(loaded.texts)
+        full = [(d, t if t is not None else old_texts[d]) for d, t in texts]
+        _ws, problems = load_texts(full, config=loaded.config, as_of=today)
+        if sum(p.is_error for p in problems) > errors_before:
+            raise InvalidWorkspaceError([p for p in problems if p.is_error])
+
+    what = "KPI" if kind is IdKind.KPI else "objective"
+    if dry_run:
+        plan = plan_rename(loaded.sources, kind, old_id, new_id)
+        check(
+            [
+                (d, next((n for p, _o, n, _c in plan if p == path), None))
+                for d, path in loaded.sources
+            ]
+        )
+        lines = 0
+        for path, _old, _new, changes in plan:
+            for change in changes:
+                print(f"{shown(path)}:{change.line}: -{change.old}")
+                print(f"{shown(path)}:{change.line}: +{change.new}")
+                lines += 1
+        print(
+            f"dry run: would rename {what} '{old_id}' to '{new_id}' on {lines} line(s) "
+            f"in {len(plan)} file(s); nothing written"
+        )
+        return
+    done = rename_in_files(loaded.sources, kind, old_id, new_id, check=check)
+    lines = sum(len(f.changes) for f in done)
+    for f in done:
+        print(f"{shown(f.path)}: {len(f.changes)} line(s)")
+    print(f"renamed {what} '{old_id}' to '{new_id}' on {lines} line(s) in {len(done)} file(s)")

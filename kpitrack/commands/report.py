@@ -27,6 +27,7 @@ from kpitrack.cli import (
     emit,
     fail_on_matches,
     filter_results,
+    format_from_extension,
     load_for_evaluation,
     make_console,
     parse_as_of,
@@ -126,13 +127,15 @@ def report(
     tag: TagOption = None,
     kpi: KpiOption = None,
     output_format: Annotated[
-        ReportFormat,
+        ReportFormat | None,
         typer.Option(
             "--format",
             help="table (terminal), markdown (wikis, chat), html (one self-contained page), "
-            "json, or email (a whole mail for `sendmail -t`: plain text and HTML).",
+            "json, or email (a whole mail for `sendmail -t`: plain text and HTML). "
+            "Default: from -o's extension (.md, .html, .json), else table.",
+            show_default=False,
         ),
-    ] = ReportFormat.TABLE,
+    ] = None,
     to: Annotated[
         list[str] | None,
         typer.Option(
@@ -176,6 +179,11 @@ def report(
     """The weekly digest for cron: summary, what changed, status by objective, overdue
     reports and what needs action."""
     from kpitrack.report import build_report, default_since
+
+    implied = format_from_extension(output, output_format.value if output_format else None)
+    if implied == "csv":
+        raise UsageError("report has no CSV format: use -o with .md, .html or .json")
+    output_format = ReportFormat(implied or "table")
 
     day = parse_as_of(as_of)
     start = parse_as_of(since, "--since") if since is not None else default_since(day)

@@ -102,6 +102,23 @@ def result_json(r: KpiResult) -> dict[str, Any]:
     }
 
 
+def definition_json(k: Kpi) -> dict[str, Any]:
+    """A KPI's definition beyond the figures: for `show --format json`."""
+    return {
+        "measure": k.measure,
+        "description": k.description,
+        "unit": k.unit,
+        "direction": str(k.direction),
+        "frequency": str(k.frequency),
+        "scale": list(k.scale) if k.scale else None,
+        "milestones": [
+            {"date": date_json(m.date), "target": value_json(m.target)} for m in k.milestones
+        ],
+        "tags": list(k.tags),
+        "action": k.action,
+    }
+
+
 def render_json(results: Iterable[KpiResult], *, as_of: dt.date, **extra: Any) -> str:
     """`{"as_of": ..., "kpis": [...]}` plus any extra top-level sections."""
     doc: dict[str, Any] = {"as_of": as_of.isoformat(), "kpis": [result_json(r) for r in results]}

@@ -11,6 +11,7 @@ from kpitrack.evaluate import (
     format_value,
     status_sentence,
     summary_counts,
+    summary_sentence,
 )
 from kpitrack.model import KpiResult
 
@@ -44,11 +45,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def summary_line(results: Sequence[KpiResult]) -> str:
-    c = summary_counts(results)
-    return (
-        f"{c['on-track']} on track, {c['at-risk']} at risk, {c['off-track']} off track, "
-        f"{c['achieved']} achieved, {c['no-data']} no data; {c['overdue']} overdue"
-    )
+    return summary_sentence(summary_counts(results))
 
 
 def render_status(results: Sequence[KpiResult]) -> str:

@@ -78,13 +78,13 @@ def owner_name(owner: str | None) -> str:
 
 
 def headline(report: Report) -> str:
-    """`12 KPIs: 2 achieved, 5 on track, ...; 3 overdue; 4 need action.`"""
+    """`12 KPIs: 2 achieved, 5 on track, ...; 3 overdue; 4 need action.` (as status says it)"""
+    from kpitrack.evaluate import summary_sentence
+
     s = report.summary
-    noun = "KPI" if s.total == 1 else "KPIs"
-    parts = [f"{n} {STATUS_LABELS[status]}" for status, n in s.by_status if n]
-    counts = f": {', '.join(parts)}" if parts else ""
-    verb = "needs" if s.needs_action == 1 else "need"
-    return f"{s.total} {noun}{counts}; {s.overdue} overdue; {s.needs_action} {verb} action."
+    counts = {"total": s.total, **{str(status): n for status, n in s.by_status}}
+    counts.update({"overdue": s.overdue, "needs-action": s.needs_action})
+    return summary_sentence(counts)
 
 
 def window_text(report: Report) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType
@@ -22,6 +24,7 @@ from kpitrack.evaluate import (
     format_value,
     status_sentence,
     summary_counts,
+    summary_sentence,
 )
 from kpitrack.model import Direction, Kind, Kpi, KpiResult, Status, Value
 
@@ -115,22 +118,8 @@ def gap_words(kpi: Kpi, gap: float) -> str:
 
 
 def summary_text(results: Sequence[KpiResult]) -> Text:
-    """`2 on track, 1 at risk, 1 off track, 0 achieved, 1 no data; 2 overdue`."""
-    counts = summary_counts(results)
-    text = Text()
-    parts = [
-        ("on-track", "on track"),
-        ("at-risk", "at risk"),
-        ("off-track", "off track"),
-        ("achieved", "achieved"),
-        ("no-data", "no data"),
-    ]
-    for i, (key, words) in enumerate(parts):
-        if i:
-            text.append(", ")
-        text.append(f"{counts[key]} {words}", style=STATUS_STYLE[Status(key)])
-    text.append(f"; {counts['overdue']} overdue")
-    return text
+    """The summary line, worded as everywhere (evaluate.summary_sentence)."""
+    return Text(summary_sentence(summary_counts(results)))
 
 
 def _table(title: str | None = None, *, padding: tuple[int, int] = (0, 1)) -> Table:
@@ -195,12 +184,21 @@ class StatusTable:
             # The box draws one space between columns; cells have no padding.
             return width - sum(widths.values()) - len(widths)
 
-        for drop in ("Gap", "Trend"):
-            if kpi_room() < self.MIN_KPI:
-                del widths[drop]
-        if kpi_room() < self.MIN_KPI:
-            widths["Owner"] = min(widths["Owner"], 8)
-        kpi_width = max(8, min(kpi_room(), 32))
+        # Ids are what users copy into `show` and `record`: never cut. Other columns
+        # go first (named in a footnote), and the status column always stays.
+        id_width = max((len(r.kpi.id) for r in rows), default=0)
+        min_kpi = max(self.MIN_KPI, id_width)
+        dropped: list[str] = []
+        for drop in ("Gap", "Trend", "Owner", "Expected", "Progress", "Target", "Latest"):
+            if kpi_room() >= min_kpi:
+                break
+            if drop == "Owner" and widths["Owner"] > 8:
+                widths["Owner"] = 8  # shortened before it goes
+                if kpi_room() >= min_kpi:
+                    break
+            del widths[drop]
+            dropped.append(drop)
+        kpi_width = max(min_kpi, min(kpi_room(), max(32, id_width)))
 
         table = _table(padding=(0, 0))
         table.add_column("KPI", width=kpi_width, no_wrap=True, overflow="ellipsis")
@@ -230,6 +228,22 @@ class StatusTable:
             table.add_row(kpi_cell(r.kpi), *(cells[name] for name in widths))
         yield table
         yield summary_text(rows)
+        if dropped:
+            yield dropped_note(dropped)
+
+
+def dropped_note(columns: Sequence[str]) -> Text:
+    """The footnote naming the columns a narrow table left out."""
+    return Text(
+        f"Not shown for width: {', '.join(columns)} (a wider terminal or --format json "
+        "shows them).",
+        style="dim",
+    )
+
+
+def id_width(results: Sequence[KpiResult]) -> int:
+    """The width of the longest KPI id: a KPI column is never narrower."""
+    return max((len(r.kpi.id) for r in results), default=8)
 
 
 def status_table(results: Sequence[KpiResult]) -> RenderableType:
@@ -245,32 +259,116 @@ def compact_value(kpi: Kpi, value: Value | None) -> str:
     return format_value(kpi, value)
 
 
+@dataclass(frozen=True)
+class Column:
+    """A column of a table that drops columns for width: header, add_column options,
+    the narrowest it may get, and one cell per row."""
+
+    name: str
+    cells: Sequence[RenderableType]
+    min_width: int
+    options: dict[str, Any]
+
+
+class FittedTable:
+    """A table that leaves out columns (in `drop_order`) rather than crush them when the
+    width is short, and names them in a footnote; the KPI column keeps whole ids."""
+
+    def __init__(self, columns: Sequence[Column], drop_order: Sequence[str]) -> None:
+        self.columns = list(columns)
+        self.drop_order = list(drop_order)
+
+    def __rich_console__(
+        self, console: Console, options: ConsoleOptions
+    ) -> Iterator[RenderableType]:
+        kept = list(self.columns)
+        gaps = 3  # one space of padding each side, and a separator, between columns
+
+        def need() -> int:
+            return sum(c.min_width for c in kept) + gaps * (len(kept) - 1)
+
+        dropped: list[str] = []
+        for name in self.drop_order:
+            if need() <= options.max_width:
+                break
+            kept = [c for c in kept if c.name != name]
+            dropped.append(name)
+        # Natural widths, then the foldable columns give way (widest first) to fit.
+        widths = [max([len(c.name), c.min_width, *map(_longest_line, c.cells)]) for c in kept]
+        excess = sum(widths) + gaps * (len(kept) - 1) - options.max_width
+        while excess > 0:
+            room = [
+                (widths[i] - c.min_width, i)
+                for i, c in enumerate(kept)
+                if c.options.get("overflow") == "fold" and widths[i] > c.min_width
+            ]
+            if not room:
+                break
+            _slack, i = max(room)
+            widths[i] -= 1
+            excess -= 1
+        table = _table()
+        for column, w in zip(kept, widths, strict=True):
+            table.add_column(column.name, width=w, **column.options)
+        for i in range(len(kept[0].cells) if kept else 0):
+            table.add_row(*(c.cells[i] for c in kept))
+        yield table
+        if dropped:
+            yield dropped_note(dropped)
+
+
+def _longest_line(cell: RenderableType) -> int:
+    text = cell.plain if isinstance(cell, Text) else str(cell)
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
 def overdue_table(results: Sequence[KpiResult]) -> RenderableType:
     """The overdue reports (results without `overdue` are skipped)."""
     rows = [r for r in results if r.overdue is not None]
     if not rows:
         return Text("No overdue reports.")
-    table = _table()
-    table.add_column("KPI", ratio=3, overflow="fold", min_width=8)
-    table.add_column("Owner", ratio=1, overflow="fold", min_width=5)
-    table.add_column("Frequency", overflow="fold")
-    table.add_column("Last report", no_wrap=True)
-    table.add_column("Missed", justify="right", no_wrap=True)
-    table.add_column("Due since", no_wrap=True)
-    table.add_column("Days", justify="right", no_wrap=True)
-    for r in rows:
-        o = r.overdue
-        assert o is not None
-        table.add_row(
-            kpi_cell(r.kpi),
-            Text(r.kpi.owner or "—"),
-            Text(str(r.kpi.frequency)),
-            Text(r.latest.date.isoformat() if r.latest else "never reported"),
-            Text("—" if o.never_reported else str(o.missed_periods)),
-            Text(o.due_since.isoformat() if o.due_since else "—"),
-            Text(str(o.days) if o.days is not None else "—", style="red"),
-        )
-    return table
+    infos = [r.overdue for r in rows if r.overdue is not None]
+    last = [r.latest.date.isoformat() if r.latest else "never reported" for r in rows]
+    columns = [
+        Column(
+            "KPI",
+            [kpi_cell(r.kpi) for r in rows],
+            max(8, id_width(rows)),
+            {"overflow": "fold"},
+        ),
+        Column("Owner", [Text(r.kpi.owner or "—") for r in rows], 8, {"overflow": "fold"}),
+        Column(
+            "Frequency",
+            [Text(str(r.kpi.frequency)) for r in rows],
+            max(len(str(r.kpi.frequency)) for r in rows),
+            {"overflow": "fold"},
+        ),
+        Column(
+            "Last report",
+            [Text(t) for t in last],
+            max(11, *(len(t) for t in last)),
+            {"no_wrap": True},
+        ),
+        Column(
+            "Missed",
+            [Text("—" if o.never_reported else str(o.missed_periods)) for o in infos],
+            6,
+            {"justify": "right", "no_wrap": True},
+        ),
+        Column(
+            "Due since",
+            [Text(o.due_since.isoformat() if o.due_since else "—") for o in infos],
+            10,
+            {"no_wrap": True},
+        ),
+        Column(
+            "Days",
+            [Text(str(o.days) if o.days is not None else "—", style="red") for o in infos],
+            4,
+            {"justify": "right", "no_wrap": True},
+        ),
+    ]
+    return FittedTable(columns, ("Frequency", "Owner", "Missed", "Last report", "Due since"))
 
 
 def actions_table(results: Sequence[KpiResult]) -> RenderableType:
@@ -278,24 +376,33 @@ def actions_table(results: Sequence[KpiResult]) -> RenderableType:
     rows = [r for r in results if r.needs_action]
     if not rows:
         return Text("Nothing needs action.")
-    table = _table()
-    table.add_column("KPI", ratio=2, overflow="fold", min_width=8)
-    table.add_column("Owner", ratio=1, overflow="fold", min_width=5)
-    table.add_column("Status", no_wrap=True, min_width=9)
-    table.add_column("Reasons", ratio=2, overflow="fold", min_width=10)
-    table.add_column("Action plan", ratio=3, overflow="fold", min_width=10)
+    reasons = []
     for r in rows:
-        reasons = Text(", ".join(str(x) for x in r.reasons))
+        text = Text(", ".join(str(x) for x in r.reasons))
         if r.overdue is not None and r.overdue.days is not None:
-            reasons.append(f" ({r.overdue.days} d overdue)", style="red")
-        table.add_row(
-            kpi_cell(r.kpi),
-            Text(r.kpi.owner or "—"),
-            status_text(r.status),
-            reasons,
-            Text(action_words(r.kpi) or "") if r.kpi.action else Text("none", style="red"),
-        )
-    return table
+            text.append(f" ({r.overdue.days} d overdue)", style="red")
+        reasons.append(text)
+    columns = [
+        Column(
+            "KPI",
+            [kpi_cell(r.kpi) for r in rows],
+            max(8, id_width(rows)),
+            {"overflow": "fold"},
+        ),
+        Column("Owner", [Text(r.kpi.owner or "—") for r in rows], 8, {"overflow": "fold"}),
+        Column("Status", [status_text(r.status) for r in rows], 9, {"no_wrap": True}),
+        Column("Reasons", reasons, 14, {"overflow": "fold"}),
+        Column(
+            "Action plan",
+            [
+                Text(action_words(r.kpi) or "") if r.kpi.action else Text("none", style="red")
+                for r in rows
+            ],
+            10,
+            {"overflow": "fold"},
+        ),
+    ]
+    return FittedTable(columns, ("Owner", "Action plan", "Reasons"))
 
 
 # ---------------------------------------------------------------- show
@@ -352,7 +459,11 @@ def _history(result: KpiResult, limit: int = 12) -> Table | None:
     if not result.history:
         return None
     shown = result.history[-limit:]
-    title = "History" if len(shown) == len(result.history) else f"History (last {limit})"
+    title = (
+        "History"
+        if len(shown) == len(result.history)
+        else f"History (last {limit} of {len(result.history)}; --all shows every one)"
+    )
     table = _table(title)
     table.add_column("Date", no_wrap=True)
     table.add_column("Value", justify="right", overflow="fold")
@@ -386,6 +497,8 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
     points = [((m.date - first).days, kpi.position(m.value)) for m in result.history]
     ys = path + [p for _, p in points]
     low, high = min(ys), max(ys)
+    if kpi.kind is Kind.QUALITATIVE and kpi.scale:  # the whole scale, every label
+        low, high = min(low, 0.0), max(high, float(len(kpi.scale) - 1))
     if high - low < 1e-12:
         low, high = low - 1, high + 1
     grid = [[" "] * width for _ in range(height)]
@@ -395,26 +508,37 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
 
     for x, y in enumerate(path):
         grid[row_of(y)][x] = "·"
+    for milestone in kpi.milestones:
+        if first <= milestone.date <= last:
+            x = round((milestone.date - first).days / span * (width - 1))
+            grid[row_of(kpi.position(milestone.target))][x] = "◆"
     for offset, y in points:
         grid[row_of(y)][round(offset / span * (width - 1))] = "●"
-    labels = [format_value(kpi, high), format_value(kpi, low)]
-    margin = max(len(label) for label in labels)
+    row_labels = {0: format_value(kpi, high), height - 1: format_value(kpi, low)}
+    if kpi.kind is Kind.QUALITATIVE and kpi.scale:  # every scale label on its row
+        row_labels = {}
+        for index, label in enumerate(kpi.scale):
+            if low <= index <= high:
+                row_labels.setdefault(row_of(float(index)), label)
+    margin = max((len(label) for label in row_labels.values()), default=1)
     text = Text()
     for i, row in enumerate(grid):
-        label = labels[0] if i == 0 else labels[1] if i == height - 1 else ""
+        label = row_labels.get(i, "")
         text.append(label.rjust(margin) + " ┤", style="dim")
         for ch in row:
-            text.append(ch, style="bold cyan" if ch == "●" else "dim" if ch == "·" else "")
+            style = "bold cyan" if ch == "●" else "dim" if ch == "·" else ""
+            text.append(ch, style="bold magenta" if ch == "◆" else style)
         text.append("\n")
     text.append(" " * margin + " └" + "─" * width + "\n", style="dim")
     left, right = first.isoformat(), last.isoformat()
     text.append(" " * (margin + 2) + left + right.rjust(width - len(left)), style="dim")
     text.append("\n")
-    text.append(" " * (margin + 2) + "● measured   · expected path", style="dim")
+    legend = "● measured   · expected path" + ("   ◆ milestone" if kpi.milestones else "")
+    text.append(" " * (margin + 2) + legend, style="dim")
     return text
 
 
-def show_view(result: KpiResult) -> RenderableType:
+def show_view(result: KpiResult, *, all_history: bool = False) -> RenderableType:
     """One KPI in depth: definition, milestones, history, chart, and why its status."""
     kpi = result.kpi
     title = Text(kpi.name, style="bold")
@@ -444,7 +568,7 @@ def show_view(result: KpiResult) -> RenderableType:
     milestones = _milestones(kpi)
     if milestones is not None:
         parts.append(milestones)
-    history = _history(result)
+    history = _history(result, limit=len(result.history) if all_history else 12)
     if history is not None:
         parts.append(history)
     parts += [chart(result), Text(""), why]
