@@ -301,8 +301,14 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(fn)
     def wrapper(*args: object, **kwargs: object) -> None:
-        with handle_errors():
-            fn(*args, **kwargs)
+        try:
+            with handle_errors():
+                fn(*args, **kwargs)
+        finally:
+            if "kpitrack.writing" in sys.modules:
+                # A write was committed: an interrupt after its rename is dropped
+                # here, once the result is printed (exit 0, not 130).
+                sys.modules["kpitrack.writing"].release_interrupts()
 
     return wrapper
 
