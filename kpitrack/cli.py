@@ -22,7 +22,7 @@ from kpitrack import __version__
 from kpitrack.problems import ExitCode, InvalidWorkspaceError, KpitrackError, UsageError
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
     from kpitrack.model import Config, KpiResult, Workspace
 
@@ -119,7 +119,9 @@ def _root(
 
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
     """Print `kpitrack: error: message` on stderr and exit."""
-    print(f"kpitrack: error: {message}", file=sys.stderr)
+    from kpitrack.textsafe import visible
+
+    print(f"kpitrack: error: {visible(message, line=True)}", file=sys.stderr)
     raise typer.Exit(int(code))
 
 
@@ -266,6 +268,23 @@ def make_console(*, stderr: bool = False) -> Console:
     )
 
 
+def visible_renderable(renderable: RenderableType) -> RenderableType:
+    """A renderable whose text (not its styling) has control characters escaped."""
+    from rich.segment import Segment
+
+    from kpitrack.textsafe import visible
+
+    class Visible:
+        def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            for segment in console.render(renderable, options):
+                if segment.control:
+                    yield segment
+                else:
+                    yield Segment(visible(segment.text), segment.style)
+
+    return Visible()
+
+
 def renderable_to_text(renderable: RenderableType, width: int = 100) -> str:
     """Plain text of a Rich renderable, for files: no colour, no escape codes."""
     from io import StringIO
@@ -276,7 +295,7 @@ def renderable_to_text(renderable: RenderableType, width: int = 100) -> str:
     console = Console(
         file=buffer, width=width, color_system=None, no_color=True, highlight=False, emoji=False
     )
-    console.print(renderable)
+    console.print(visible_renderable(renderable))
     return buffer.getvalue()
 
 
@@ -292,7 +311,7 @@ def emit(content: str | RenderableType, output: Path | None) -> None:
         sys.stdout.write(content)
         sys.stdout.flush()
     else:
-        make_console().print(content)
+        make_console().print(visible_renderable(content))
 
 
 def command(fn: Callable[..., None]) -> Callable[..., None]:

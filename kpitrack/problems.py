@@ -41,10 +41,13 @@ class Problem:
         return self.severity is Severity.ERROR
 
     def format(self) -> str:
-        """One line, always: line breaks in a path or message are shown escaped, so
-        text from a file can never forge another `path:line:column:` line."""
+        """One line, always: line breaks and control characters in a path or message
+        are shown escaped, so text from a file can never forge another
+        `path:line:column:` line nor reach the terminal as an escape sequence."""
+        from kpitrack.textsafe import visible
+
         line = f"{self.path}:{self.line}:{self.column}: {self.severity} {self.code} {self.message}"
-        return line.replace("\r", "\\r").replace("\n", "\\n")
+        return visible(line, line=True)
 
     def to_dict(self) -> dict[str, object]:
         return {
