@@ -370,6 +370,7 @@ def _acquire(fd: int, target: Path, lock: Path, timeout: float) -> None:
     In the main thread a blocking `flock` is interrupted by a one-shot timer at
     the deadline; elsewhere (no signals there) it falls back to polling.
     """
+
     def too_long() -> WriteError:
         return WriteError(
             f"{target}: another kpitrack is still writing it "

@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import os
 import sys
+import typing
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -347,6 +348,7 @@ def read_csv_measurements(
     known = [k.id for k in workspace.kpis]
     out: list[Measurement] = []
     line = reader.line_num + 1  # where the next row starts
+    rows_read = 0
     while True:
         try:
             row = next(reader)
@@ -356,6 +358,21 @@ def read_csv_measurements(
             problems.append(_csv_problem(path, line, 1, "KT202", f"unreadable CSV row: {exc}"))
             break
         start, line = line, reader.line_num + 1
+        rows_read += 1
+        if rows_read > MAX_CSV_ROWS:
+            problems.append(
+                _csv_problem(
+                    path, start, 1, "KT212", f"more than {MAX_CSV_ROWS:,} rows; split the CSV"
+                )
+            )
+            break
+        if len(problems) >= MAX_CSV_PROBLEMS:
+            problems.append(
+                _csv_problem(
+                    path, start, 1, "KT213", f"more than {MAX_CSV_PROBLEMS:,} problems; stopped"
+                )
+            )
+            break
         if not any(cell.strip() for cell in row):
             continue
         if len(row) > len(header):
@@ -415,19 +432,50 @@ def read_csv_measurements(
     return out, problems
 
 
+# CSV input is capped like YAML input: a file over the size cap or with more rows
+# than this is refused before any row is used (`import /dev/zero` must not eat memory).
+MAX_CSV_ROWS = 1_000_000
+MAX_CSV_PROBLEMS = 1_000
+
+
+def _read_capped(fh: typing.BinaryIO, name: str) -> bytes:
+    from kpitrack.yamlnodes import MAX_FILE_BYTES
+
+    data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise UsageError(
+            f"{name}: KT210 the CSV is over the limit of {MAX_FILE_BYTES:,} bytes; "
+            "split it; nothing imported"
+        )
+    return data
+
+
 def _read_csv_source(source: str) -> tuple[str, str]:
-    """(display name, text) of FILE.csv, or of stdin for `-`."""
+    """(display name, text) of FILE.csv, or of stdin for `-`; at most MAX_FILE_BYTES."""
+    import stat
+
     if source == "-":
-        data = sys.stdin.buffer.read()
         name = "<stdin>"
+        data = _read_capped(sys.stdin.buffer, name)
     else:
+        name = source
         try:
-            data = Path(source).read_bytes()
+            fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except FileNotFoundError:
             raise UsageError(f"no such file: {source}") from None
         except OSError as exc:
             raise UsageError(f"{source}: cannot read: {exc.strerror}") from None
-        name = source
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UsageError(
+                f"{source}: KT211 not a regular file (a device, pipe or folder); "
+                "use `-` to read standard input; nothing imported"
+            )
+        with os.fdopen(fd, "rb") as fh:
+            try:
+                data = _read_capped(fh, name)
+            except OSError as exc:
+                raise UsageError(f"{source}: cannot read: {exc.strerror}") from None
     try:
         return name, data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
