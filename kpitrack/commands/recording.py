@@ -27,7 +27,7 @@ from kpitrack.problems import InvalidWorkspaceError, Problem, Severity, UsageErr
 
 if TYPE_CHECKING:
     from kpitrack.model import Config, Workspace
-    from kpitrack.writing import WorkspaceLoads
+    from kpitrack.writing import Plan, WorkspaceLoads
 
 DEFAULT_MEASUREMENTS_FILE = "measurements.yaml"
 
@@ -224,6 +224,18 @@ def _existing_keys(
     return Counter(measurement_key(m) for m in workspace.measurements)
 
 
+def _unless_recorded(loads: WorkspaceLoads, measurement: Measurement) -> Plan:
+    """A plan that appends `measurement` unless the workspace holds it already."""
+    from kpitrack.writing import measurement_key
+
+    def plan(current: str | None) -> list[Measurement]:
+        if _existing_keys(loads, current)[measurement_key(measurement)]:
+            return []
+        return [measurement]
+
+    return plan
+
+
 def _print_warnings(problems: Sequence[Problem]) -> None:
     for problem in problems:
         print(problem.format(), file=sys.stderr)
@@ -252,6 +264,15 @@ def record(
     by: Annotated[str | None, typer.Option("--by", help="Who recorded it.")] = None,
     to: ToOption = None,
     files: FilesOption = None,
+    allow_duplicate: Annotated[
+        bool,
+        typer.Option(
+            "--allow-duplicate",
+            help="Append even when the workspace already holds this exact entry "
+            "(same KPI, date, value, note and by). Default: skip it, so a retried "
+            "record never writes it twice.",
+        ),
+    ] = False,
 ) -> None:
     """Append one measurement, validated first; prints the KPI's new status."""
     from kpitrack.evaluate import evaluate_kpi, status_sentence
@@ -276,21 +297,35 @@ def record(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     target = target_for_record(loaded, kpi, to)
-    verify = workspace_verifier(loaded.loads(target), lambda: [measurement])
-    result = append_measurements(target, [measurement], verify=verify)
+    loads = loaded.loads(target)
+    verify = workspace_verifier(loads, lambda: [measurement])
+    plan = (
+        [measurement] if allow_duplicate else _unless_recorded(loads, measurement)
+    )  # decided under the lock, against the file as it is then
+    result = append_measurements(target, plan, verify=verify)
     _print_warnings(result.warnings)
+    from kpitrack.textsafe import visible
+
+    if not result.added:
+        print(
+            f"already recorded: {kpi.id} = {visible(value.strip(), line=True)} "
+            f"on {day.isoformat()} "
+            f"(same note and by) in the workspace; nothing written "
+            "(--allow-duplicate records it again)"
+        )
+        return
     hint = _not_read_note(files, loaded.config, target)
     if hint:
         print(hint, file=sys.stderr)
     from kpitrack.evaluate import format_value
 
     text = format_value(kpi, parsed, unit=True)
-    print(f"recorded {kpi.id} = {text} on {day.isoformat()} in {shown(target)}")
+    print(visible(f"recorded {kpi.id} = {text} on {day.isoformat()} in {shown(target)}", line=True))
     order = max((m.order for m in loaded.workspace.measurements), default=0) + 1
     appended = Measurement(kpi.id, day, parsed, measurement.note, measurement.by, order=order)
     history = [m for m in loaded.workspace.measurements if m.kpi == kpi.id] + [appended]
     status = evaluate_kpi(kpi, history, as_of=today, config=loaded.config)
-    print(f"{kpi.id}: {status.status} — {status_sentence(status)}")
+    print(visible(f"{kpi.id}: {status.status} — {status_sentence(status)}", line=True))
 
 
 # ---------------------------------------------------------------- import
