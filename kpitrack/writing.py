@@ -579,6 +579,49 @@ def _content_end(node: Node) -> tuple[int, int]:
     return max(ends)
 
 
+_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
+_BLOCK_HEADER = re.compile(r"([|>])([1-9+-]*)")
+
+
+def _last_scalar(node: Node) -> Scalar | None:
+    """The scalar whose text ends the node (the last one in document order)."""
+    if isinstance(node, Scalar):
+        return node
+    children: list[Node] = list(node.items) if isinstance(node, Seq) else []
+    if isinstance(node, Map):
+        children = [n for pair in node.items for n in pair]
+    best: Scalar | None = None
+    for child in children:
+        found = _last_scalar(child)
+        if found is not None and (
+            best is None or (found.end_line, found.end_column) >= (best.end_line, best.end_column)
+        ):
+            best = found
+    return best
+
+
+def _end_line(head: str, root: Node, newline: str) -> str:
+    """`head` (text without a final line break) with one added.
+
+    A block scalar (`|`, `>`, `|+`) that ends the text without a line break
+    reads without a trailing newline; the added line break would become part
+    of its value. Its chomping is made `-` (strip), which reads the same text
+    with or without the break: the one byte before the insertion point that
+    must change for the value to stay as it was.
+    """
+    last = _last_scalar(root)
+    lines = split_lines(head)
+    if last is not None and not last.plain and 1 <= last.line <= len(lines):
+        line = lines[last.line - 1]
+        start = last.column - 1
+        m = _BLOCK_HEADER.match(line, start)
+        if m and "-" not in m[2]:
+            offset = sum(len(x) for x in lines[: last.line - 1])
+            header = m[1] + m[2].replace("+", "") + "-"
+            head = head[: offset + start] + header + head[offset + m.end() :]
+    return head + newline
+
+
 def _is_comment(line: str) -> bool:
     return line.lstrip(" \t").startswith("#")
 
@@ -663,7 +706,7 @@ def insert_measurements(
         # No list yet: add one at the end of the file, at the top-level indentation.
         indent = " " * (root.column - 1)
         style = EntryStyle(root.column - 1 + _child_offset(root), 1, False, False)
-        head = text if text.endswith(("\n", "\r", "\x85", "\u2028", "\u2029")) else text + newline
+        head = text if text.endswith(_BREAKS) else _end_line(text, root, newline)
         body = "".join(style.render(m, newline) for m in entries)
         return head + indent + "measurements:" + newline + body
     if isinstance(value, Scalar):
@@ -699,8 +742,8 @@ def insert_measurements(
         raise _refuse(path, "could not find the end of the measurements list")
     head_lines, tail_lines = lines[:after], lines[after:]
     head = "".join(head_lines)
-    if head and not head.endswith(("\n", "\r", "\x85", "\u2028", "\u2029")):
-        head += newline
+    if head and not head.endswith(_BREAKS):
+        head = _end_line(head, root, newline)
     body = "".join(style.render(m, newline) for m in entries)
     return head + body + "".join(tail_lines)
 
