@@ -38,6 +38,7 @@ from kpitrack.problems import (
     Problem,
     Severity,
     UsageError,
+    cap_problems,
     sort_problems,
 )
 from kpitrack.suggest import did_you_mean
@@ -301,7 +302,7 @@ def _load_all(
         files=tuple(display for display, _ in sources),
     )
     out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
-    return workspace, sort_problems(out)
+    return workspace, cap_problems(out)
 
 
 _ENTRY_NAMES = {"objectives": "objective", "kpis": "KPI", "measurements": "measurement"}

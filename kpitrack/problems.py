@@ -60,6 +60,40 @@ class Problem:
         }
 
 
+# At most this many problems are reported per file; the rest are counted (KT045).
+MAX_PROBLEMS_PER_FILE = 1000
+
+
+def cap_problems(problems: list[Problem], limit: int = MAX_PROBLEMS_PER_FILE) -> list[Problem]:
+    """Sorted problems with at most `limit` per file, plus one KT045 line per file
+    that had more, saying how many were left out."""
+    ordered = sort_problems(problems)
+    shown: dict[str, int] = {}
+    hidden: dict[str, list[Problem]] = {}
+    out: list[Problem] = []
+    for p in ordered:
+        if shown.get(p.path, 0) < limit:
+            shown[p.path] = shown.get(p.path, 0) + 1
+            out.append(p)
+        else:
+            hidden.setdefault(p.path, []).append(p)
+    for path, rest in hidden.items():
+        errors = sum(1 for p in rest if p.is_error)
+        first = rest[0]
+        out.append(
+            Problem(
+                path,
+                first.line,
+                first.column,
+                Severity.ERROR,
+                "KT045",
+                f"{len(rest):,} more problem(s) in this file not shown ({errors:,} error(s), "
+                f"{len(rest) - errors:,} warning(s)); fix the first {limit:,} and check again",
+            )
+        )
+    return sort_problems(out)
+
+
 def sort_problems(problems: list[Problem]) -> list[Problem]:
     """Sorted by file, line, column, then code; exact duplicates removed."""
     return sorted(set(problems), key=lambda p: (p.path, p.line, p.column, p.code, p.message))

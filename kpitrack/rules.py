@@ -33,7 +33,7 @@ from kpitrack.model import (
     in_range,
 )
 from kpitrack.periods import DATE_PATTERN, parse_date, period_containing
-from kpitrack.problems import Problem, Severity
+from kpitrack.problems import MAX_PROBLEMS_PER_FILE, Problem, Severity
 from kpitrack.suggest import did_you_mean
 from kpitrack.yamlnodes import YAML11_BOOLEANS, Map, Node, Scalar, Seq, scalar_value
 
@@ -80,6 +80,7 @@ RULES: dict[str, Rule] = {
         Rule("KT036", ERROR, "tags is not a list of text"),
         Rule("KT037", ERROR, "bad scale: not a list of at least two distinct labels"),
         Rule("KT038", ERROR, "start is after due"),
+        Rule("KT045", ERROR, "more problems in one file than are shown (the first 1,000)"),
         Rule("KT101", WARNING, "KPI without an owner"),
         Rule("KT102", WARNING, "KPI without an objective"),
         Rule("KT103", WARNING, "owner with more KPIs than the focus limit"),
@@ -358,10 +359,11 @@ def percent(out: Out, node: Node, what: str) -> float | None:
 
 
 def unknown_key(out: Out, key: Scalar, what: str, known: Iterable[str]) -> None:
-    """KT015."""
-    error(
-        out, key, "KT015", f"unknown key {quote(key.text)} in {what}{did_you_mean(key.text, known)}"
-    )
+    """KT015. The suggestion is looked for only while the problems can still be
+    shown (see problems.MAX_PROBLEMS_PER_FILE): a file of a million unknown
+    keys must not cost a million fuzzy matches."""
+    hint = did_you_mean(key.text, known) if len(out) < MAX_PROBLEMS_PER_FILE else ""
+    error(out, key, "KT015", f"unknown key {quote(key.text)} in {what}{hint}")
 
 
 def missing_key(out: Out, entry: Map, what: str, key: str, meaning: str) -> None:
