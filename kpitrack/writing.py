@@ -338,9 +338,13 @@ def file_lock(target: Path, *, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     flags = os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK  # NONBLOCK: a FIFO never hangs us
     try:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | flags, 0o666)
-    except PermissionError:
+    except PermissionError as denied:
         try:  # someone else's lock file: a read-only descriptor can still be flocked
             fd = os.open(lock, os.O_RDONLY | flags)
+        except FileNotFoundError:  # no lock file and no right to create one
+            raise WriteError(
+                f"{target}: cannot create lock file {lock}: {_reason(denied)}"
+            ) from None
         except OSError as exc:
             raise WriteError(f"{target}: cannot open lock file {lock}: {_reason(exc)}") from None
     except OSError as exc:
