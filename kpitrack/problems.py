@@ -66,7 +66,8 @@ MAX_PROBLEMS_PER_FILE = 1000
 
 def cap_problems(problems: list[Problem], limit: int = MAX_PROBLEMS_PER_FILE) -> list[Problem]:
     """Sorted problems with at most `limit` per file, plus one KT045 line per file
-    that had more, saying how many were left out."""
+    that had more, saying how many were left out: an error when an error was
+    left out, else a warning (left-out warnings never make a file invalid)."""
     ordered = sort_problems(problems)
     shown: dict[str, int] = {}
     hidden: dict[str, list[Problem]] = {}
@@ -85,7 +86,7 @@ def cap_problems(problems: list[Problem], limit: int = MAX_PROBLEMS_PER_FILE) ->
                 path,
                 first.line,
                 first.column,
-                Severity.ERROR,
+                Severity.ERROR if errors else Severity.WARNING,
                 "KT045",
                 f"{len(rest):,} more problem(s) in this file not shown ({errors:,} error(s), "
                 f"{len(rest) - errors:,} warning(s)); fix the first {limit:,} and check again",
