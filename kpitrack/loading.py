@@ -39,7 +39,6 @@ from kpitrack.problems import (
     Severity,
     UsageError,
     cap_problems,
-    sort_problems,
 )
 from kpitrack.suggest import did_you_mean
 from kpitrack.yamlnodes import (
