@@ -141,11 +141,12 @@ WORKER = textwrap.dedent(
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
         return code, err.getvalue()
 
-    for line in sys.stdin:
-        path, as_of = line.split()
-        check = run(["check", "-f", path, "--as-of", as_of])
-        status = run(["status", "-f", path, "--as-of", as_of])
-        print(json.dumps({"path": path, "check": check, "status": status}), flush=True)
+    with open(sys.argv[1], encoding="utf-8") as cases, open(sys.argv[2], "w") as results:
+        for line in cases:
+            path, as_of = line.split()
+            check = run(["check", "-f", path, "--as-of", as_of])
+            status = run(["status", "-f", path, "--as-of", as_of])
+            results.write(json.dumps({"path": path, "check": check, "status": status}) + "\\n")
     """
 )
 
@@ -163,31 +164,28 @@ def test_mutated_workspaces_in_worker_processes(tmp_path: Path) -> None:
     cases = make_cases(0, CASES, tmp_path)
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("KPITRACK_DEBUG", None)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=tmp_path,
-            env=env,
+    procs = []
+    for n in range(WORKERS):
+        # cases in, results out through files: no pipe can fill up and stall a worker
+        (tmp_path / f"cases{n}.txt").write_text(
+            "".join(f"{p} {AS_OF}\n" for p in cases[n::WORKERS]), encoding="utf-8"
         )
-        for _ in range(WORKERS)
-    ]
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", WORKER, f"cases{n}.txt", f"results{n}.jsonl"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=tmp_path,
+                env=env,
+            )
+        )
     results = []
     for n, proc in enumerate(procs):
-        mine = "".join(f"{p} {AS_OF}\n" for p in cases[n::WORKERS])
-        assert proc.stdin is not None
-        proc.stdin.write(mine)
-        proc.stdin.close()
-    for proc in procs:
-        assert proc.stdout is not None and proc.stderr is not None
-        out = proc.stdout.read()
-        err = proc.stderr.read()
-        proc.wait(timeout=600)
+        _out, err = proc.communicate(timeout=900)
         assert proc.returncode == 0, err[-3000:]
-        results += [json.loads(line) for line in out.splitlines()]
+        lines = (tmp_path / f"results{n}.jsonl").read_text(encoding="utf-8").splitlines()
+        results += [json.loads(line) for line in lines]
     assert len(results) == CASES
     for r in results:
         assert_case(r["path"], tuple(r["check"]), tuple(r["status"]))  # type: ignore[arg-type]
