@@ -22,7 +22,7 @@ from kpitrack import __version__
 from kpitrack.problems import ExitCode, InvalidWorkspaceError, KpitrackError, UsageError
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 
     from kpitrack.model import Config, KpiResult, Workspace
 
@@ -251,7 +251,9 @@ def _root(
 
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
     """Print `kpitrack: error: message` on stderr and exit."""
-    print(f"kpitrack: error: {message}", file=sys.stderr)
+    from kpitrack.textsafe import visible
+
+    print(f"kpitrack: error: {visible(message, line=True)}", file=sys.stderr)
     raise typer.Exit(int(code))
 
 
@@ -478,6 +480,23 @@ def output_width() -> int:
     return columns if columns > 0 else 80
 
 
+def visible_renderable(renderable: RenderableType) -> RenderableType:
+    """A renderable whose text (not its styling) has control characters escaped."""
+    from rich.segment import Segment
+
+    from kpitrack.textsafe import visible
+
+    class Visible:
+        def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            for segment in console.render(renderable, options):
+                if segment.control:
+                    yield segment
+                else:
+                    yield Segment(visible(segment.text), segment.style)
+
+    return Visible()
+
+
 def renderable_to_text(renderable: RenderableType, width: int | None = None) -> str:
     """Plain text of a Rich renderable, for files and pipes: no colour, no escape codes,
     no trailing spaces; the width of a pipe unless given."""
@@ -494,7 +513,7 @@ def renderable_to_text(renderable: RenderableType, width: int | None = None) -> 
         highlight=False,
         emoji=False,
     )
-    console.print(renderable)
+    console.print(visible_renderable(renderable))
     return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
 
 
@@ -525,7 +544,7 @@ def emit(content: str | RenderableType, output: Path | None) -> None:
         sys.stdout.write(content)
         sys.stdout.flush()
     elif sys.stdout.isatty() or color_wanted(sys.stdout):
-        make_console().print(content)
+        make_console().print(visible_renderable(content))
     else:  # a pipe: the same text as an -o file
         sys.stdout.write(renderable_to_text(content))
         sys.stdout.flush()
@@ -537,8 +556,14 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(fn)
     def wrapper(*args: object, **kwargs: object) -> None:
-        with handle_errors():
-            fn(*args, **kwargs)
+        try:
+            with handle_errors():
+                fn(*args, **kwargs)
+        finally:
+            if "kpitrack.writing" in sys.modules:
+                # A write was committed: an interrupt after its rename is dropped
+                # here, once the result is printed (exit 0, not 130).
+                sys.modules["kpitrack.writing"].release_interrupts()
 
     return wrapper
 

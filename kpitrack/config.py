@@ -52,6 +52,8 @@ def read_config(path: Path) -> Config:
         raise UsageError(f"{path}: cannot read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{path}: invalid TOML: arrays or tables nested too deep") from None
     return _config_from(data, path)
 
 
@@ -63,11 +65,15 @@ def _config_from(data: dict[str, Any], path: Path) -> Config:
     files = data.get("files", [])
     if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
         raise UsageError(f"{path}: 'files' must be a list of paths")
+    if any("\0" in f for f in files):
+        raise UsageError(f"{path}: 'files' holds a path with a NUL character")
     measurements_file = data.get("measurements_file")
     if measurements_file is not None and (
         not isinstance(measurements_file, str) or not measurements_file
     ):
         raise UsageError(f"{path}: 'measurements_file' must be a path")
+    if measurements_file is not None and "\0" in measurements_file:
+        raise UsageError(f"{path}: 'measurements_file' holds a NUL character")
     grace_days = _int(data, "grace_days", 3, path, minimum=0, maximum=MAX_GRACE_DAYS)
     focus_limit = _int(data, "focus_limit", 7, path, minimum=1)
     stuck_periods = _int(data, "stuck_periods", 3, path, minimum=1, maximum=1000)

@@ -39,7 +39,7 @@ from kpitrack.problems import (
     Problem,
     Severity,
     UsageError,
-    sort_problems,
+    cap_problems,
 )
 from kpitrack.suggest import did_you_mean
 from kpitrack.yamlnodes import (
@@ -403,7 +403,7 @@ def _load_all(
         files=files,
     )
     out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
-    return workspace, sort_problems(out)
+    return workspace, cap_problems(out)
 
 
 _ENTRY_NAMES = {"objectives": "objective", "kpis": "KPI", "measurements": "measurement"}

@@ -41,10 +41,13 @@ class Problem:
         return self.severity is Severity.ERROR
 
     def format(self) -> str:
-        """One line, always: line breaks in a path or message are shown escaped, so
-        text from a file can never forge another `path:line:column:` line."""
+        """One line, always: line breaks and control characters in a path or message
+        are shown escaped, so text from a file can never forge another
+        `path:line:column:` line nor reach the terminal as an escape sequence."""
+        from kpitrack.textsafe import visible
+
         line = f"{self.path}:{self.line}:{self.column}: {self.severity} {self.code} {self.message}"
-        return line.replace("\r", "\\r").replace("\n", "\\n")
+        return visible(line, line=True)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -55,6 +58,41 @@ class Problem:
             "code": self.code,
             "message": self.message,
         }
+
+
+# At most this many problems are reported per file; the rest are counted (KT045).
+MAX_PROBLEMS_PER_FILE = 1000
+
+
+def cap_problems(problems: list[Problem], limit: int = MAX_PROBLEMS_PER_FILE) -> list[Problem]:
+    """Sorted problems with at most `limit` per file, plus one KT045 line per file
+    that had more, saying how many were left out: an error when an error was
+    left out, else a warning (left-out warnings never make a file invalid)."""
+    ordered = sort_problems(problems)
+    shown: dict[str, int] = {}
+    hidden: dict[str, list[Problem]] = {}
+    out: list[Problem] = []
+    for p in ordered:
+        if shown.get(p.path, 0) < limit:
+            shown[p.path] = shown.get(p.path, 0) + 1
+            out.append(p)
+        else:
+            hidden.setdefault(p.path, []).append(p)
+    for path, rest in hidden.items():
+        errors = sum(1 for p in rest if p.is_error)
+        first = rest[0]
+        out.append(
+            Problem(
+                path,
+                first.line,
+                first.column,
+                Severity.ERROR if errors else Severity.WARNING,
+                "KT045",
+                f"{len(rest):,} more problem(s) in this file not shown ({errors:,} error(s), "
+                f"{len(rest) - errors:,} warning(s)); fix the first {limit:,} and check again",
+            )
+        )
+    return sort_problems(out)
 
 
 def sort_problems(problems: list[Problem]) -> list[Problem]:

@@ -38,7 +38,7 @@ from kpitrack.model import (
     in_range,
 )
 from kpitrack.periods import DATE_PATTERN, parse_date, period_containing
-from kpitrack.problems import Problem, Severity
+from kpitrack.problems import MAX_PROBLEMS_PER_FILE, Problem, Severity
 from kpitrack.suggest import did_you_mean
 from kpitrack.yamlnodes import YAML11_BOOLEANS, Map, Node, Scalar, Seq, scalar_value
 
@@ -96,6 +96,7 @@ RULES: dict[str, Rule] = {
         Rule("KT055", ERROR, "source CSV file unreadable or without the named column"),
         Rule("KT056", ERROR, "qualitative KPI's source without a valid scale_map"),
         Rule("KT057", ERROR, "source timeout that is not a number of seconds (0-3600]"),
+        Rule("KT045", ERROR, "more problems in one file than are shown (the first 1,000)"),
         Rule("KT101", WARNING, "KPI without an owner"),
         Rule("KT102", WARNING, "KPI without an objective"),
         Rule("KT103", WARNING, "owner with more KPIs than the focus limit"),
@@ -122,6 +123,10 @@ CSV_RULES: dict[str, Rule] = {
     for r in (
         Rule("KT201", ERROR, "CSV header: unreadable, missing, unknown or duplicate column"),
         Rule("KT202", ERROR, "CSV row: unreadable, too many fields, or a bad kpi/date/value"),
+        Rule("KT210", ERROR, "CSV input over the 32 MiB limit"),
+        Rule("KT211", ERROR, "CSV input that is a device, pipe or folder (other than -)"),
+        Rule("KT212", ERROR, "CSV input with more than 1,000,000 rows"),
+        Rule("KT213", ERROR, "CSV input with more than 1,000 row problems; reading stopped"),
     )
 }
 
@@ -447,10 +452,11 @@ def flag(out: Out, node: Node | None, what: str) -> bool:
 
 
 def unknown_key(out: Out, key: Scalar, what: str, known: Iterable[str]) -> None:
-    """KT015."""
-    error(
-        out, key, "KT015", f"unknown key {quote(key.text)} in {what}{did_you_mean(key.text, known)}"
-    )
+    """KT015. The suggestion is looked for only while the problems can still be
+    shown (see problems.MAX_PROBLEMS_PER_FILE): a file of a million unknown
+    keys must not cost a million fuzzy matches."""
+    hint = did_you_mean(key.text, known) if len(out) < MAX_PROBLEMS_PER_FILE else ""
+    error(out, key, "KT015", f"unknown key {quote(key.text)} in {what}{hint}")
 
 
 def missing_key(out: Out, entry: Map, what: str, key: str, meaning: str) -> None:

@@ -27,8 +27,10 @@ import math
 import os
 import re
 import secrets
+import signal
 import socket
 import stat
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -38,7 +40,17 @@ from typing import TYPE_CHECKING
 
 from kpitrack.model import Measurement, Value, Workspace
 from kpitrack.problems import Problem, WriteError
-from kpitrack.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, decode, parse, scalar_value
+from kpitrack.yamlnodes import (
+    MAX_FILE_BYTES,
+    Map,
+    Node,
+    Scalar,
+    Seq,
+    YamlFatal,
+    decode,
+    parse,
+    scalar_value,
+)
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -195,12 +207,78 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write an output file (reports, exports) atomically, keeping an existing file's mode."""
+    """Write an output file (`-o`: reports, exports) without harming what is there.
+
+    A character device (`/dev/null`, `/dev/stdout` on a terminal) or a FIFO
+    (`/dev/stdout` into a pipe, a named pipe) is opened and written, never
+    replaced. A regular file follows `record`'s rules: a read-only file or one
+    with several hard links is refused; otherwise it is replaced atomically,
+    keeping its mode. Anything else (a folder, a socket, a block device) is refused.
+    """
+    data = text.encode("utf-8")
     try:
-        mode: int | None = os.stat(path).st_mode & 0o7777
-    except OSError:
-        mode = None
-    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+        info: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    if info is not None and (stat.S_ISCHR(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
+        _write_stream(path, data)
+        return
+    if info is not None:
+        if not stat.S_ISREG(info.st_mode):
+            raise WriteError(f"{path}: not a regular file, a device or a pipe; nothing written")
+        _check_replaceable(Path(os.path.realpath(path)), info, path)
+    folder = Path(os.path.realpath(path)).parent
+    check_folder(folder, path)
+    atomic_write_bytes(path, data, mode=None if info is None else stat.S_IMODE(info.st_mode))
+
+
+def _write_stream(path: Path, data: bytes) -> None:
+    """Write to a device or FIFO by opening it, as a shell's `>` would (no create, no rename)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY)
+    except OSError as exc:
+        raise WriteError(f"{path}: cannot open for writing: {exc.strerror or exc}") from None
+    try:
+        _write_all(fd, data)
+    except OSError as exc:
+        raise WriteError(f"{path}: write failed: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+
+
+def check_folder(folder: Path, display: Path | str) -> None:
+    """The folder a write creates its temporary file in must exist and be writable.
+
+    Root passes `os.access` everywhere, so the mode bits count too: a 0555 folder
+    is refused like a 0444 file.
+    """
+    try:
+        info = os.stat(folder)
+    except FileNotFoundError:
+        raise WriteError(f"{display}: folder {folder} does not exist") from None
+    except OSError as exc:
+        raise WriteError(f"{display}: cannot reach folder {folder}: {exc.strerror}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise WriteError(f"{display}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK) or not info.st_mode & 0o222:
+        raise WriteError(
+            f"{display}: folder {folder} is read-only (permission denied); nothing written"
+        )
+
+
+def _check_replaceable(target: Path, info: os.stat_result, display: Path | str) -> None:
+    """A regular file a write would replace: not read-only, no other hard links."""
+    # Root passes os.access(W_OK) for any file, so look at the mode bits too:
+    # a rename would silently replace a file its owner made read-only.
+    if not os.access(target, os.W_OK) or not info.st_mode & 0o222:
+        raise WriteError(f"{display}: file is read-only; file unchanged")
+    if info.st_nlink > 1:
+        raise WriteError(
+            f"{display}: file has {info.st_nlink} hard links and a safe write would break "
+            "them; file unchanged"
+        )
 
 
 def create_new_file(path: Path, data: bytes) -> bool:
@@ -257,35 +335,91 @@ def file_lock(target: Path, *, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     different files of the same name.
     """
     lock = lock_path(target)
+    flags = os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK  # NONBLOCK: a FIFO never hangs us
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-    except PermissionError:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | flags, 0o666)
+    except PermissionError as denied:
         try:  # someone else's lock file: a read-only descriptor can still be flocked
-            fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC)
+            fd = os.open(lock, os.O_RDONLY | flags)
+        except FileNotFoundError:  # no lock file and no right to create one
+            raise WriteError(
+                f"{target}: cannot create lock file {lock}: {_reason(denied)}"
+            ) from None
         except OSError as exc:
-            raise WriteError(f"{target}: cannot open lock file {lock}: {exc.strerror}") from None
+            raise WriteError(f"{target}: cannot open lock file {lock}: {_reason(exc)}") from None
     except OSError as exc:
-        raise WriteError(f"{target}: cannot open lock file {lock}: {exc.strerror}") from None
+        raise WriteError(f"{target}: cannot open lock file {lock}: {_reason(exc)}") from None
     try:
-        deadline = time.monotonic() + timeout
-        delay = 0.002
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise WriteError(
-                        f"{target}: another kpitrack is still writing it "
-                        f"(waited {timeout:g} s for {lock}); file unchanged"
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
-            except OSError as exc:
-                raise WriteError(f"{target}: cannot lock {lock}: {exc.strerror}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise WriteError(f"{target}: lock file {lock} is not a regular file; file unchanged")
+        _acquire(fd, target, lock, timeout)
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+class _LockDeadline(Exception):
+    pass
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "it is a symbolic link (refused: a lock is never followed)"
+    return exc.strerror or str(exc)
+
+
+def _acquire(fd: int, target: Path, lock: Path, timeout: float) -> None:
+    """Take the flock, waiting in the kernel's queue (fair) until `timeout` seconds.
+
+    In the main thread a blocking `flock` is interrupted by a one-shot timer at
+    the deadline; elsewhere (no signals there) it falls back to polling.
+    """
+
+    def too_long() -> WriteError:
+        return WriteError(
+            f"{target}: another kpitrack is still writing it "
+            f"(waited {timeout:g} s for {lock}); file unchanged"
+        )
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    except OSError as exc:
+        raise WriteError(f"{target}: cannot lock {lock}: {exc.strerror}") from None
+    if threading.current_thread() is threading.main_thread() and timeout > 0:
+
+        def on_alarm(_signum: int, _frame: object) -> None:
+            raise _LockDeadline
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        old_timer = signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except _LockDeadline:
+            raise too_long() from None
+        except OSError as exc:
+            raise WriteError(f"{target}: cannot lock {lock}: {exc.strerror}") from None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            if old_timer[0] > 0:  # pragma: no cover - nobody else arms the timer
+                signal.setitimer(signal.ITIMER_REAL, *old_timer)
+        return
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise too_long() from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        except OSError as exc:
+            raise WriteError(f"{target}: cannot lock {lock}: {exc.strerror}") from None
 
 
 # ---------------------------------------------------------------- YAML text we write
@@ -449,6 +583,49 @@ def _content_end(node: Node) -> tuple[int, int]:
     return max(ends)
 
 
+_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
+_BLOCK_HEADER = re.compile(r"([|>])([1-9+-]*)")
+
+
+def _last_scalar(node: Node) -> Scalar | None:
+    """The scalar whose text ends the node (the last one in document order)."""
+    if isinstance(node, Scalar):
+        return node
+    children: list[Node] = list(node.items) if isinstance(node, Seq) else []
+    if isinstance(node, Map):
+        children = [n for pair in node.items for n in pair]
+    best: Scalar | None = None
+    for child in children:
+        found = _last_scalar(child)
+        if found is not None and (
+            best is None or (found.end_line, found.end_column) >= (best.end_line, best.end_column)
+        ):
+            best = found
+    return best
+
+
+def _end_line(head: str, root: Node, newline: str) -> str:
+    """`head` (text without a final line break) with one added.
+
+    A block scalar (`|`, `>`, `|+`) that ends the text without a line break
+    reads without a trailing newline; the added line break would become part
+    of its value. Its chomping is made `-` (strip), which reads the same text
+    with or without the break: the one byte before the insertion point that
+    must change for the value to stay as it was.
+    """
+    last = _last_scalar(root)
+    lines = split_lines(head)
+    if last is not None and not last.plain and 1 <= last.line <= len(lines):
+        line = lines[last.line - 1]
+        start = last.column - 1
+        m = _BLOCK_HEADER.match(line, start)
+        if m and "-" not in m[2]:
+            offset = sum(len(x) for x in lines[: last.line - 1])
+            header = m[1] + m[2].replace("+", "") + "-"
+            head = head[: offset + start] + header + head[offset + m.end() :]
+    return head + newline
+
+
 def _is_comment(line: str) -> bool:
     return line.lstrip(" \t").startswith("#")
 
@@ -533,7 +710,7 @@ def insert_measurements(
         # No list yet: add one at the end of the file, at the top-level indentation.
         indent = " " * (root.column - 1)
         style = EntryStyle(root.column - 1 + _child_offset(root), 1, False, False)
-        head = text if text.endswith(("\n", "\r", "\x85", "\u2028", "\u2029")) else text + newline
+        head = text if text.endswith(_BREAKS) else _end_line(text, root, newline)
         body = "".join(style.render(m, newline) for m in entries)
         return head + indent + "measurements:" + newline + body
     if isinstance(value, Scalar):
@@ -569,8 +746,8 @@ def insert_measurements(
         raise _refuse(path, "could not find the end of the measurements list")
     head_lines, tail_lines = lines[:after], lines[after:]
     head = "".join(head_lines)
-    if head and not head.endswith(("\n", "\r", "\x85", "\u2028", "\u2029")):
-        head += newline
+    if head and not head.endswith(_BREAKS):
+        head = _end_line(head, root, newline)
     body = "".join(style.render(m, newline) for m in entries)
     return head + body + "".join(tail_lines)
 
@@ -669,20 +846,56 @@ def _read_existing(target: Path, display: Path) -> tuple[bytes | None, os.stat_r
         raise WriteError(f"{display}: cannot read: {exc.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
         raise WriteError(f"{display}: not a regular file; file unchanged")
-    # Root passes os.access(W_OK) for any file, so look at the mode bits too:
-    # a rename would silently replace a file its owner made read-only.
-    if not os.access(target, os.W_OK) or not info.st_mode & 0o222:
-        raise WriteError(f"{display}: file is read-only; file unchanged")
-    if info.st_nlink > 1:
-        raise WriteError(
-            f"{display}: file has {info.st_nlink} hard links and a safe write would break "
-            "them; file unchanged"
-        )
+    _check_replaceable(target, info, display)
     try:
         with open(target, "rb") as fh:
             return fh.read(), info
     except OSError as exc:
         raise WriteError(f"{display}: cannot read: {exc.strerror}") from None
+
+
+def check_size(payload: bytes, display: str) -> None:
+    """Refuse a write whose result every reader would refuse (the read size cap)."""
+    if len(payload) > MAX_FILE_BYTES:
+        raise WriteError(
+            f"{display}: the file would be {len(payload):,} bytes, over the read limit of "
+            f"{MAX_FILE_BYTES:,} bytes; split the measurements into another file; file unchanged"
+        )
+
+
+# Signal masks to restore once the command that committed a write has finished.
+_HELD: list[set[int | signal.Signals] | None] = []
+_DEFERRED = {signal.SIGINT, signal.SIGTERM}
+
+
+def hold_interrupts() -> set[int | signal.Signals] | None:
+    """Block SIGINT and SIGTERM (main thread only); returns the mask to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+
+
+def restore_interrupts(mask: set[int | signal.Signals] | None) -> None:
+    """Restore the mask: an interrupt that arrived meanwhile is delivered now."""
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def release_interrupts() -> bool:
+    """After a committed write's command finished: drop interrupts that arrived after
+    the rename and restore the mask. Returns True when a write was committed."""
+    if not _HELD:
+        return False
+    mask = _HELD[0]
+    _HELD.clear()
+    if mask is not None:
+        handlers = {sig: signal.signal(sig, signal.SIG_IGN) for sig in _DEFERRED}
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+    return True
 
 
 def _decode_existing(data: bytes | None, display: str) -> tuple[str | None, bool]:
@@ -718,9 +931,12 @@ def preview_append(
     """
     target = Path(os.path.realpath(path))
     data, _info = _read_existing(target, path)
-    old, _bom = _decode_existing(data, str(path))
+    old, bom = _decode_existing(data, str(path))
     _todo, new = _new_text(old, entries, str(path))
-    if new is None or verify is None:
+    if new is None:
+        return []
+    check_size((BOM if bom else b"") + new.encode("utf-8"), str(path))
+    if verify is None:
         return []
     return verify(old, new)
 
@@ -740,8 +956,7 @@ def append_measurements(
     """
     target = Path(os.path.realpath(path))
     folder = target.parent
-    if not folder.is_dir():
-        raise WriteError(f"{path}: folder {folder} does not exist")
+    check_folder(folder, path)
     if target.exists() and not target.is_file():
         raise WriteError(f"{path}: not a regular file; nothing written")
     display = str(path)
@@ -754,8 +969,18 @@ def append_measurements(
             return AppendResult(target, (), created_file=False)
         warnings = verify(old, new) if verify is not None else []
         payload = (BOM if bom else b"") + new.encode("utf-8")
+        check_size(payload, display)
         mode = stat.S_IMODE(info.st_mode) if info is not None else None
-        atomic_write_bytes(target, payload, mode=mode)
+        held = hold_interrupts()
+        try:
+            atomic_write_bytes(target, payload, mode=mode)
+        except BaseException:
+            restore_interrupts(held)
+            raise
+        # The rename is done: an interrupt from now on must not turn a written
+        # entry into exit 130 (a retrying caller would write it twice). It stays
+        # pending until the command has printed its result (`release_interrupts`).
+        _HELD.append(held)
     return AppendResult(target, todo, created_file=data is None, warnings=tuple(warnings))
 
 

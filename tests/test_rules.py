@@ -255,6 +255,12 @@ CASES: list[Case] = [
         (12, 12),
         TARGET + "    start: 2026-01-01\n    due: 2026-12-31\n",
     ),
+    Case(  # 1,001 unknown keys: the first 1,000 are shown, the rest counted at the first left out
+        "KT045",
+        TARGET + "".join(f"    extra{i}: 1\n" for i in range(1001)),
+        (1012, 5),
+        TARGET,
+    ),
     # ------------------------------------------------------------ warnings
     Case("KT101", TARGET + K2 + "    objective: growth\n", (12, 5), TARGET + K2_FULL),
     Case("KT102", TARGET + K2 + "    owner: sales\n", (12, 5), TARGET + K2_FULL),

@@ -13,6 +13,7 @@ import io
 import os
 import re
 import sys
+import typing
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from kpitrack.problems import InvalidWorkspaceError, Problem, Severity, UsageErr
 
 if TYPE_CHECKING:
     from kpitrack.model import Config, Workspace
-    from kpitrack.writing import WorkspaceLoads
+    from kpitrack.writing import Plan, WorkspaceLoads
 
 DEFAULT_MEASUREMENTS_FILE = "measurements.yaml"
 NEGATIVE_NUMBER = re.compile(r"-[0-9_.,]*[0-9][0-9_.,]*([eE][-+]?[0-9]+)?", re.ASCII)
@@ -242,6 +243,18 @@ def _existing_keys(
     return Counter(measurement_key(m) for m in workspace.measurements)
 
 
+def _unless_recorded(loads: WorkspaceLoads, measurement: Measurement) -> Plan:
+    """A plan that appends `measurement` unless the workspace holds it already."""
+    from kpitrack.writing import measurement_key
+
+    def plan(current: str | None) -> list[Measurement]:
+        if _existing_keys(loads, current)[measurement_key(measurement)]:
+            return []
+        return [measurement]
+
+    return plan
+
+
 def _print_warnings(problems: Sequence[Problem]) -> None:
     for problem in problems:
         print(problem.format(), file=sys.stderr)
@@ -315,6 +328,15 @@ def record(
     ] = None,
     to: ToOption = None,
     files: FilesOption = None,
+    allow_duplicate: Annotated[
+        bool,
+        typer.Option(
+            "--allow-duplicate",
+            help="Append even when the workspace already holds this exact entry "
+            "(same KPI, date, value, note and by). Default: skip it, so a retried "
+            "record never writes it twice.",
+        ),
+    ] = False,
 ) -> None:
     """Append one measurement, validated first; prints the KPI's new status."""
     from kpitrack.evaluate import evaluate_kpi, status_sentence
@@ -345,16 +367,30 @@ def record(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     target = measurement_target(loaded, [kpi], to)
-    verify = workspace_verifier(loaded.loads(target), lambda: [measurement])
-    result = append_measurements(target, [measurement], verify=verify)
+    loads = loaded.loads(target)
+    verify = workspace_verifier(loads, lambda: [measurement])
+    plan = (
+        [measurement] if allow_duplicate else _unless_recorded(loads, measurement)
+    )  # decided under the lock, against the file as it is then
+    result = append_measurements(target, plan, verify=verify)
     _print_warnings(result.warnings)
+    from kpitrack.textsafe import visible
+
+    if not result.added:
+        print(
+            f"already recorded: {kpi.id} = {visible(value.strip(), line=True)} "
+            f"on {day.isoformat()} "
+            f"(same note and by) in the workspace; nothing written "
+            "(--allow-duplicate records it again)"
+        )
+        return
     hint = _not_read_note(files, loaded.config, target)
     if hint:
         print(hint, file=sys.stderr)
     from kpitrack.evaluate import format_value
 
     text = format_value(kpi, parsed, unit=True)
-    print(f"recorded {kpi.id} = {text} on {day.isoformat()} in {shown(target)}")
+    print(visible(f"recorded {kpi.id} = {text} on {day.isoformat()} in {shown(target)}", line=True))
     order = max((m.order for m in loaded.workspace.measurements), default=0) + 1
     appended = Measurement(kpi.id, day, parsed, measurement.note, measurement.by, order=order)
     history = [m for m in loaded.workspace.measurements if m.kpi == kpi.id] + [appended]
@@ -362,7 +398,7 @@ def record(
     as_of = max(today, day)
     status = evaluate_kpi(kpi, history, as_of=as_of, config=loaded.config)
     when = "" if as_of == today else f" (as of {as_of.isoformat()})"
-    print(f"{kpi.id}: {status.status}{when} — {status_sentence(status)}")
+    print(visible(f"{kpi.id}: {status.status}{when} — {status_sentence(status)}", line=True))
 
 
 # ---------------------------------------------------------------- import
@@ -429,6 +465,7 @@ def read_csv_measurements(
     known = [k.id for k in workspace.kpis]
     out: list[Measurement] = []
     line = reader.line_num + 1  # where the next row starts
+    rows_read = 0
     while True:
         try:
             row = next(reader)
@@ -438,6 +475,21 @@ def read_csv_measurements(
             problems.append(_csv_problem(path, line, 1, "KT202", f"unreadable CSV row: {exc}"))
             break
         start, line = line, reader.line_num + 1
+        rows_read += 1
+        if rows_read > MAX_CSV_ROWS:
+            problems.append(
+                _csv_problem(
+                    path, start, 1, "KT212", f"more than {MAX_CSV_ROWS:,} rows; split the CSV"
+                )
+            )
+            break
+        if len(problems) >= MAX_CSV_PROBLEMS:
+            problems.append(
+                _csv_problem(
+                    path, start, 1, "KT213", f"more than {MAX_CSV_PROBLEMS:,} problems; stopped"
+                )
+            )
+            break
         if not any(cell.strip() for cell in row):
             continue
         if len(row) > len(header):
@@ -497,19 +549,50 @@ def read_csv_measurements(
     return out, problems
 
 
+# CSV input is capped like YAML input: a file over the size cap or with more rows
+# than this is refused before any row is used (`import /dev/zero` must not eat memory).
+MAX_CSV_ROWS = 1_000_000
+MAX_CSV_PROBLEMS = 1_000
+
+
+def _read_capped(fh: typing.BinaryIO, name: str) -> bytes:
+    from kpitrack.yamlnodes import MAX_FILE_BYTES
+
+    data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise UsageError(
+            f"{name}: KT210 the CSV is over the limit of {MAX_FILE_BYTES:,} bytes; "
+            "split it; nothing imported"
+        )
+    return data
+
+
 def _read_csv_source(source: str) -> tuple[str, str]:
-    """(display name, text) of FILE.csv, or of stdin for `-`."""
+    """(display name, text) of FILE.csv, or of stdin for `-`; at most MAX_FILE_BYTES."""
+    import stat
+
     if source == "-":
-        data = sys.stdin.buffer.read()
         name = "<stdin>"
+        data = _read_capped(sys.stdin.buffer, name)
     else:
+        name = source
         try:
-            data = Path(source).read_bytes()
+            fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except FileNotFoundError:
             raise UsageError(f"no such file: {source}") from None
         except OSError as exc:
             raise UsageError(f"{source}: cannot read: {exc.strerror}") from None
-        name = source
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UsageError(
+                f"{source}: KT211 not a regular file (a device, pipe or folder); "
+                "use `-` to read standard input; nothing imported"
+            )
+        with os.fdopen(fd, "rb") as fh:
+            try:
+                data = _read_capped(fh, name)
+            except OSError as exc:
+                raise UsageError(f"{source}: cannot read: {exc.strerror}") from None
     try:
         return name, data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -22,7 +22,9 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~&])")
 def escape(text: str | None) -> str:
     """User text for a table cell, list item or heading: one line, Markdown syntax
     and HTML backslash-escaped (so `<script>` or `# heading` in a name stays text)."""
-    return _SPECIAL.sub(r"\\\1", " ".join((text or "").split()))
+    from kpitrack.textsafe import visible
+
+    return _SPECIAL.sub(r"\\\1", visible(" ".join((text or "").split()), line=True))
 
 
 cell = escape

@@ -1,0 +1,144 @@
+"""16 writer processes x 100 `record`s, mixed with importers and readers, on one file:
+every entry lands (1,600/1,600, none gives up on the lock) and no reader ever sees a
+torn or invalid file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from kpitrack.loading import load_texts
+from kpitrack.model import Config
+
+WRITERS, RECORDS = 16, 100
+IMPORTERS, IMPORT_ROWS = 2, 20
+READERS = 2
+
+KPIS = """\
+objectives:
+  - id: grow
+    title: Grow
+kpis:
+  - id: mrr
+    name: MRR
+    measure: Sum of active subscriptions at month end
+    target: 100
+    frequency: daily
+    owner: Sales
+    objective: grow
+"""
+
+# Each worker is one process running many writes in a loop. Writers use the locked
+# write path every command shares (`append_measurements`, as `record` calls it);
+# importers run the real `import` command through `kpitrack.cli:main`. (A full
+# `record` reloads and re-checks the whole workspace, ~0.2 s CPU at 1,000
+# entries: 1,600 of them would not fit the suite's time budget on 2 cores.)
+WORKER = textwrap.dedent(
+    """
+    import datetime as dt
+    import sys
+    from pathlib import Path
+
+    from kpitrack.cli import main
+    from kpitrack.model import Measurement
+    from kpitrack.writing import append_measurements
+
+    kind, who, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    failures = 0
+    for i in range(count):
+        if kind == "record":
+            # one entry per day: no same-period warnings piling up
+            day = dt.date(2020, 1, 1) + dt.timedelta(days=int(who[1:]) * count + i)
+            entry = Measurement("mrr", day, i, None, who)
+            try:
+                append_measurements(Path("measurements.yaml"), [entry])
+            except Exception as exc:
+                print(f"failed: {exc}", file=sys.stderr)
+                failures += 1
+            continue
+        sys.argv = ["kpitrack", "import", f"{who}.csv"]
+        try:
+            main()
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                failures += 1
+    print(f"failures={failures}", flush=True)
+    """
+)
+
+READER = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    sys.path.insert(0, os.environ["TESTS"])
+    from test_concurrency import check_text
+
+    path, stop = Path(sys.argv[1]), Path(sys.argv[2])
+    reads = 0
+    while not stop.exists():
+        check_text(path.read_bytes().decode("utf-8"))
+        reads += 1
+        time.sleep(0.2)  # leave the CPU to the writers
+    print(f"reads={reads}", flush=True)
+    """
+)
+
+
+def check_text(text: str) -> int:
+    """The file parses, loads without errors; returns its number of measurements."""
+    workspace, problems = load_texts(
+        [("kpis.yaml", KPIS), ("measurements.yaml", text)],
+        config=Config(),
+        as_of=__import__("datetime").date(2026, 1, 2),
+    )
+    errors = [p.format() for p in problems if p.is_error]
+    assert errors == [], errors
+    return len(workspace.measurements)
+
+
+def test_sixteen_writers_importers_and_readers(tmp_path: Path) -> None:
+    (tmp_path / "kpis.yaml").write_text(KPIS)
+    (tmp_path / "measurements.yaml").write_text("measurements:\n")
+    for n in range(IMPORTERS):
+        rows = "".join(
+            f"mrr,2025-12-{1 + i:02d},{i},imported by i{n}\n" for i in range(IMPORT_ROWS)
+        )
+        (tmp_path / f"i{n}.csv").write_text("kpi,date,value,note\n" + rows)
+    env = {**os.environ, "TESTS": str(Path(__file__).parent), "NO_COLOR": "1"}
+    stop = tmp_path / "stop"
+
+    def spawn(script: str, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-c", script, *args],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    readers = [
+        spawn(READER, str(tmp_path / "measurements.yaml"), str(stop)) for _ in range(READERS)
+    ]
+    workers = [spawn(WORKER, "record", f"w{n}", str(RECORDS)) for n in range(WRITERS)]
+    workers += [spawn(WORKER, "import", f"i{n}", "3") for n in range(IMPORTERS)]
+    try:
+        for proc in workers:
+            out, err = proc.communicate(timeout=600)
+            assert proc.returncode == 0, err
+            assert out.rstrip().endswith("failures=0"), err[-2000:]
+    finally:
+        stop.touch()
+        for proc in readers:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err[-2000:]
+            assert out.startswith("reads="), err[-2000:]
+    text = (tmp_path / "measurements.yaml").read_text()
+    # each importer runs its CSV three times: its rows are added once
+    assert check_text(text) == WRITERS * RECORDS + IMPORTERS * IMPORT_ROWS
+    for n in range(WRITERS):
+        assert text.count(f"by: w{n}\n") == RECORDS
+    assert [p for p in os.listdir(tmp_path) if p.startswith(".kpitrack-tmp-")] == []

@@ -1,0 +1,225 @@
+"""A hypothesis state machine over the write path.
+
+Random sequences of `record` and `import` (the core write function, as both
+commands call it) on randomly styled measurement files: flow and block entries,
+comments, CRLF, BOM, block scalars, no final newline, keys after the list.
+After every step: the file parses, the bytes before the insertion point are
+unchanged, and the entries read back are exactly the old ones plus those added.
+
+Adding a command is one rule: e.g. a `rename` rule would call the core rename,
+then map `self.expected` the same way (`self.expected = [rename(e) ...]`) and let
+`check_invariants` do the rest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import hypothesis.strategies as st
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from kpitrack.loading import load_texts
+from kpitrack.model import Config, Measurement
+from kpitrack.writing import BOM, TEMP_PREFIX, append_measurements, measurement_key, yaml_number
+
+HEAVY = os.environ.get("CI") == "true"
+EXAMPLES = 5000 if HEAVY else 150
+
+KPIS = """\
+objectives:
+  - id: grow
+    title: Grow
+kpis:
+  - id: mrr
+    name: MRR
+    measure: Sum of active subscriptions at month end
+    target: 100
+    frequency: monthly
+    owner: Sales
+    objective: grow
+  - id: csat
+    name: CSAT
+    measure: Median answer of the quarterly survey
+    kind: qualitative
+    scale: [poor, fair, good]
+    target: good
+    frequency: quarterly
+    owner: Support
+    objective: grow
+"""
+AS_OF = dt.date(2030, 1, 1)
+
+Row = tuple[str, str, object, str | None, str | None]
+
+texts = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12
+).filter(lambda t: t.strip() != "")
+measurements = st.builds(
+    Measurement,
+    kpi=st.just("mrr"),
+    date=st.dates(dt.date(2020, 1, 1), dt.date(2029, 12, 31)),
+    value=st.one_of(
+        st.integers(-(10**15), 10**15),
+        st.floats(-1e15, 1e15, allow_nan=False, allow_infinity=False),
+    ),
+    note=st.none() | texts,
+    by=st.none() | texts,
+) | st.builds(
+    Measurement,
+    kpi=st.just("csat"),
+    date=st.dates(dt.date(2020, 1, 1), dt.date(2029, 12, 31)),
+    value=st.sampled_from(["poor", "fair", "good"]),
+    note=st.none() | texts,
+    by=st.none(),
+)
+
+
+@st.composite
+def styled_files(draw: st.DrawFn) -> bytes:
+    """A measurements file in one of many styles, valid for KPIS."""
+    nl = draw(st.sampled_from(["\n", "\r\n"]))
+    dash = draw(st.sampled_from([0, 2, 4]))
+    flow = draw(st.booleans())
+    count = draw(st.integers(0, 3))
+    pad = " " * dash
+    lines: list[str] = []
+    if draw(st.booleans()):
+        lines.append("# measurements, kept by hand")
+    if draw(st.booleans()):
+        lines.append("kpis: []")
+    lines.append("measurements:")
+    for i in range(count):
+        day = f"2025-0{1 + i}-28"
+        if flow:
+            lines.append(f"{pad}- {{kpi: mrr, date: {day}, value: {i}}}")
+            continue
+        lines.append(f"{pad}- kpi: mrr")
+        lines.append(f"{pad}  date: {day}")
+        lines.append(f"{pad}  value: {i}" + draw(st.sampled_from(["", "   # why"])))
+        if i == count - 1:
+            note = draw(st.sampled_from(["none", "plain", "quoted", "|", ">", "|+", "|-"]))
+            if note == "plain":
+                lines.append(f"{pad}  note: a plain note")
+            elif note == "quoted":
+                lines.append(f"{pad}  note: 'single: quoted'")
+            elif note != "none":
+                lines.append(f"{pad}  note: {note}")
+                lines.append(f"{pad}    first line")
+                lines.append(f"{pad}    second line")
+    if draw(st.booleans()):
+        lines.append(f"{pad}# a comment after the list")
+    if draw(st.booleans()):
+        lines.append("objectives: []")
+    text = nl.join(lines)
+    if draw(st.booleans()):  # a final newline, or none
+        text += nl
+    data = text.encode()
+    return BOM + data if draw(st.booleans()) else data
+
+
+def read_rows(data: bytes) -> list[Row]:
+    text = data.decode("utf-8-sig")
+    workspace, problems = load_texts(
+        [("kpis.yaml", KPIS), ("m.yaml", text)], config=Config(), as_of=AS_OF
+    )
+    errors = [p.format() for p in problems if p.is_error]
+    assert errors == [], (errors, text)
+    return [(m.kpi, m.date.isoformat(), m.value, m.note, m.by) for m in workspace.measurements]
+
+
+def row_key(r: Row) -> tuple[str, str, str, str | None, str | None]:
+    value = r[2] if isinstance(r[2], str) else yaml_number(r[2])  # type: ignore[arg-type]
+    return (r[0], r[1], value, r[3], r[4])
+
+
+def row(m: Measurement) -> Row:
+    return (m.kpi, m.date.isoformat(), m.value, m.note, m.by)
+
+
+_LAST_BLOCK_HEADER = re.compile(rb"(: *[|>][1-9]?)\+?(\r?\n)(?!.*: *[|>])", re.DOTALL)
+
+
+def assert_inserted(old: bytes, new: bytes) -> None:
+    """`new` is `old` with whole lines inserted at one line start: every old byte
+    before and after the insertion point is unchanged. One exception: a file
+    without a final line break that ends in a block scalar gets that scalar's
+    chomping made `-` (so its value stays the same) and a line break."""
+    if new == old:
+        return
+    k = 0
+    while k < len(old) and k < len(new) and old[k] == new[k]:
+        k += 1
+    if k < len(old):
+        k = old.rfind(b"\n", 0, k) + 1
+        if new.startswith(old[:k]) and new.endswith(old[k:]):
+            return
+        assert not old.endswith(b"\n"), (old, new)
+        chomped = _LAST_BLOCK_HEADER.sub(rb"\1-\2", old, count=1)
+        assert new.startswith(chomped), (old, new)
+        return
+    assert new.startswith(old)
+
+
+class WritePath(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        # tmpfs when there is one: thousands of fsyncs cost nothing there
+        shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        self.folder = Path(tempfile.mkdtemp(prefix="kpitrack-sm-", dir=shm))
+        self.path = self.folder / "m.yaml"
+        self.expected: list[Row] = []
+        self.before = b""
+
+    @initialize(data=styled_files())
+    def start(self, data: bytes) -> None:
+        self.path.write_bytes(data)
+        self.expected = read_rows(data)
+        self.before = data
+
+    def _append(self, entries: list[Measurement]) -> None:
+        self.before = self.path.read_bytes()
+        result = append_measurements(self.path, entries)
+        self.expected += [row(m) for m in result.added]
+
+    @rule(m=measurements)
+    def record(self, m: Measurement) -> None:
+        self._append([m])
+
+    @rule(rows=st.lists(measurements, min_size=1, max_size=4))
+    def import_csv(self, rows: list[Measurement]) -> None:
+        # import's rule: entries already present (or repeated) are added once
+        def plan(current: str | None) -> list[Measurement]:
+            seen = {row_key(r) for r in self.expected}
+            out = []
+            for m in rows:
+                key = measurement_key(m)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(m)
+            return out
+
+        self.before = self.path.read_bytes()
+        result = append_measurements(self.path, plan)
+        self.expected += [row(m) for m in result.added]
+
+    @invariant()
+    def file_is_old_plus_added(self) -> None:
+        data = self.path.read_bytes()
+        assert read_rows(data) == self.expected
+        assert_inserted(self.before, data)
+        assert [p for p in os.listdir(self.folder) if p.startswith(TEMP_PREFIX)] == []
+
+    def teardown(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+WritePath.TestCase.settings = settings(
+    max_examples=EXAMPLES, stateful_step_count=3 if HEAVY else 6, deadline=None
+)
+test_write_path = WritePath.TestCase
