@@ -1,18 +1,17 @@
 """A hypothesis state machine over the write path.
 
 Random sequences of `record` and `import` (the core write function, as both
-commands call it) on randomly styled measurement files: flow and block entries,
-comments, CRLF, BOM, block scalars, no final newline, keys after the list.
-After every step: the file parses, the bytes before the insertion point are
-unchanged, and the entries read back are exactly the old ones plus those added.
-
-Adding a command is one rule: e.g. a `rename` rule would call the core rename,
-then map `self.expected` the same way (`self.expected = [rename(e) ...]`) and let
-`check_invariants` do the rest.
+commands call it) and `rename` (the core `rename_in_files` over the KPI file and
+the measurements file) on randomly styled measurement files: flow and block
+entries, comments, CRLF, BOM, block scalars, no final newline, keys after the list.
+After every step: the file parses and reads back as exactly the old entries plus
+those added (with renamed ids); an append changes no old byte before or after the
+insertion point, and a rename changes nothing but the id's bytes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -26,6 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from kpitrack.loading import load_texts
 from kpitrack.model import Config, Measurement
+from kpitrack.renaming import IdKind, rename_in_files
 from kpitrack.writing import BOM, TEMP_PREFIX, append_measurements, measurement_key, yaml_number
 
 HEAVY = os.environ.get("CI") == "true"
@@ -123,10 +123,10 @@ def styled_files(draw: st.DrawFn) -> bytes:
     return BOM + data if draw(st.booleans()) else data
 
 
-def read_rows(data: bytes) -> list[Row]:
+def read_rows(data: bytes, kpis: str = KPIS) -> list[Row]:
     text = data.decode("utf-8-sig")
     workspace, problems = load_texts(
-        [("kpis.yaml", KPIS), ("m.yaml", text)], config=Config(), as_of=AS_OF
+        [("kpis.yaml", kpis), ("m.yaml", text)], config=Config(), as_of=AS_OF
     )
     errors = [p.format() for p in problems if p.is_error]
     assert errors == [], (errors, text)
@@ -166,6 +166,24 @@ def assert_inserted(old: bytes, new: bytes) -> None:
     assert new.startswith(old)
 
 
+def assert_renamed(old: bytes, new: bytes, old_id: str, new_id: str) -> None:
+    """`new` is `old` with some occurrences of `old_id` replaced by `new_id`, each
+    inside one line, and every other byte unchanged."""
+    old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    assert len(old_lines) == len(new_lines), (old, new)
+    a, b = old_id.encode(), new_id.encode()
+    for before, after in zip(old_lines, new_lines, strict=True):
+        if before == after:
+            continue
+        # one id per line: the edited line is the old one with one occurrence swapped
+        swaps = {
+            before[:i] + b + before[i + len(a) :]
+            for i in range(len(before))
+            if before.startswith(a, i)
+        }
+        assert after in swaps, (before, after)
+
+
 class WritePath(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -173,8 +191,12 @@ class WritePath(RuleBasedStateMachine):
         shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
         self.folder = Path(tempfile.mkdtemp(prefix="kpitrack-sm-", dir=shm))
         self.path = self.folder / "m.yaml"
+        self.kpis_path = self.folder / "kpis.yaml"
+        self.kpis_path.write_text(KPIS, encoding="utf-8")
+        self.ids = {"mrr": "mrr", "csat": "csat"}  # generated id -> current id
         self.expected: list[Row] = []
         self.before = b""
+        self.renamed: tuple[str, str] | None = None
 
     @initialize(data=styled_files())
     def start(self, data: bytes) -> None:
@@ -182,8 +204,12 @@ class WritePath(RuleBasedStateMachine):
         self.expected = read_rows(data)
         self.before = data
 
+    def _current(self, m: Measurement) -> Measurement:
+        return dataclasses.replace(m, kpi=self.ids[m.kpi])
+
     def _append(self, entries: list[Measurement]) -> None:
-        self.before = self.path.read_bytes()
+        entries = [self._current(m) for m in entries]
+        self.before, self.renamed = self.path.read_bytes(), None
         result = append_measurements(self.path, entries)
         self.expected += [row(m) for m in result.added]
 
@@ -197,22 +223,38 @@ class WritePath(RuleBasedStateMachine):
         def plan(current: str | None) -> list[Measurement]:
             seen = {row_key(r) for r in self.expected}
             out = []
-            for m in rows:
+            for m in map(self._current, rows):
                 key = measurement_key(m)
                 if key not in seen:
                     seen.add(key)
                     out.append(m)
             return out
 
-        self.before = self.path.read_bytes()
+        self.before, self.renamed = self.path.read_bytes(), None
         result = append_measurements(self.path, plan)
         self.expected += [row(m) for m in result.added]
+
+    @rule(which=st.sampled_from(["mrr", "csat"]), new_id=st.sampled_from(["a", "b-2", "kpi_x"]))
+    def rename(self, which: str, new_id: str) -> None:
+        old_id = self.ids[which]
+        if new_id in self.ids.values():
+            return
+        self.before, self.renamed = self.path.read_bytes(), (old_id, new_id)
+        files = [("kpis.yaml", self.kpis_path), ("m.yaml", self.path)]
+        rename_in_files(files, IdKind.KPI, old_id, new_id)
+        self.ids[which] = new_id
+        self.expected = [
+            (new_id, r[1], r[2], r[3], r[4]) if r[0] == old_id else r for r in self.expected
+        ]
 
     @invariant()
     def file_is_old_plus_added(self) -> None:
         data = self.path.read_bytes()
-        assert read_rows(data) == self.expected
-        assert_inserted(self.before, data)
+        assert read_rows(data, self.kpis_path.read_text(encoding="utf-8")) == self.expected
+        if self.renamed is None:
+            assert_inserted(self.before, data)
+        else:
+            assert_renamed(self.before, data, *self.renamed)
         assert [p for p in os.listdir(self.folder) if p.startswith(TEMP_PREFIX)] == []
 
     def teardown(self) -> None:
