@@ -388,3 +388,23 @@ def test_overdue_list_order_days_then_worst_status_then_workspace_order(tmp_path
     assert ids == ["old", "bad", "risky", "calm", "calm2"]
     report = json.loads(CliRunner().invoke(app, ["report", *args]).stdout)
     assert report["overdue"] == ids
+
+
+def test_overdue_table_headers_stay_whole_at_80_columns() -> None:
+    sample = Path(__file__).parent.parent / "sample_kpis.yaml"
+    result = CliRunner().invoke(
+        app, ["overdue", "-f", str(sample), "--as-of", "2026-11-25"], env={"COLUMNS": "80"}
+    )
+    header = result.stdout.splitlines()[0].split()
+    assert header == [
+        "KPI",
+        "Owner",
+        "Frequency",
+        "Last",
+        "report",
+        "Missed",
+        "Due",
+        "since",
+        "Days",
+    ]
+    assert "first-response" in result.stdout.splitlines()

@@ -340,7 +340,7 @@ def overdue_table(results: Sequence[KpiResult]) -> RenderableType:
         Column(
             "Frequency",
             [Text(str(r.kpi.frequency)) for r in rows],
-            max(len(str(r.kpi.frequency)) for r in rows),
+            max(len("Frequency"), *(len(str(r.kpi.frequency)) for r in rows)),
             {"overflow": "fold"},
         ),
         Column(
