@@ -67,37 +67,46 @@ MAX_PROBLEMS_PER_FILE = 1000
 def cap_problems(problems: list[Problem], limit: int = MAX_PROBLEMS_PER_FILE) -> list[Problem]:
     """Sorted problems with at most `limit` per file, plus one KT045 line per file
     that had more, saying how many were left out: an error when an error was
-    left out, else a warning (left-out warnings never make a file invalid)."""
-    ordered = sort_problems(problems)
-    shown: dict[str, int] = {}
-    hidden: dict[str, list[Problem]] = {}
+    left out, else a warning (left-out warnings never make a file invalid).
+
+    A file over the limit is not sorted whole: its first `limit + 1` problems are
+    picked with a heap (n log limit), so a million problems cost one pass."""
+    import heapq
+
+    by_path: dict[str, set[Problem]] = {}
+    for p in problems:
+        by_path.setdefault(p.path, set()).add(p)
     out: list[Problem] = []
-    for p in ordered:
-        if shown.get(p.path, 0) < limit:
-            shown[p.path] = shown.get(p.path, 0) + 1
-            out.append(p)
-        else:
-            hidden.setdefault(p.path, []).append(p)
-    for path, rest in hidden.items():
-        errors = sum(1 for p in rest if p.is_error)
-        first = rest[0]
+    for path, found in by_path.items():
+        if len(found) <= limit:
+            out += found
+            continue
+        first = heapq.nsmallest(limit + 1, found, key=_problem_key)
+        shown, next_hidden = first[:limit], first[limit]
+        hidden = len(found) - limit
+        errors = sum(1 for p in found if p.is_error) - sum(1 for p in shown if p.is_error)
+        out += shown
         out.append(
             Problem(
                 path,
-                first.line,
-                first.column,
+                next_hidden.line,
+                next_hidden.column,
                 Severity.ERROR if errors else Severity.WARNING,
                 "KT045",
-                f"{len(rest):,} more problem(s) in this file not shown ({errors:,} error(s), "
-                f"{len(rest) - errors:,} warning(s)); fix the first {limit:,} and check again",
+                f"{hidden:,} more problem(s) in this file not shown ({errors:,} error(s), "
+                f"{hidden - errors:,} warning(s)); fix the first {limit:,} and check again",
             )
         )
     return sort_problems(out)
 
 
+def _problem_key(p: Problem) -> tuple[str, int, int, str, str]:
+    return (p.path, p.line, p.column, p.code, p.message)
+
+
 def sort_problems(problems: list[Problem]) -> list[Problem]:
     """Sorted by file, line, column, then code; exact duplicates removed."""
-    return sorted(set(problems), key=lambda p: (p.path, p.line, p.column, p.code, p.message))
+    return sorted(set(problems), key=_problem_key)
 
 
 class KpitrackError(Exception):
