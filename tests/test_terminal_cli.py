@@ -260,6 +260,30 @@ def test_unreadable_folder_gets_its_own_message(tmp_path: Path) -> None:
     assert "cannot read folder" in done.stderr and "Permission denied" in done.stderr
 
 
+def test_unreadable_folder_message_for_any_user(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same message when the folder cannot be listed, even running as root
+    (the listing is refused by a stand-in for os.scandir)."""
+    from typer.testing import CliRunner
+
+    from kpitrack.cli import app
+
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    (tmp_path / "d" / "a.yaml").write_text(KPIS, encoding="utf-8")
+    real_scandir = os.scandir
+
+    def scandir(path: str | os.PathLike[str] = ".") -> object:
+        if Path(path).name == "sub":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    done = CliRunner().invoke(app, ["status", "-f", str(tmp_path / "d")])
+    assert done.exit_code == 2
+    assert "cannot read folder" in done.stderr and "Permission denied" in done.stderr
+
+
 def test_ctrl_c_while_importing_exits_130_without_traceback(tmp_path: Path) -> None:
     """Ctrl-C landing while the entry point still imports Typer and Rich."""
     import sys
