@@ -283,32 +283,27 @@ def _reasons(
 _WORST_RANK = {Status.OFF_TRACK: 0, Status.AT_RISK: 1, Status.NO_DATA: 2}
 
 
+def _most_overdue_first(result: KpiResult) -> float:
+    """Most days overdue first; never reported counts as the most, not overdue last."""
+    overdue = result.overdue
+    if overdue is None:
+        return float("inf")
+    if overdue.days is None:
+        return float("-inf")
+    return -float(overdue.days)
+
+
 def worst_first(result: KpiResult) -> tuple[int, float]:
     """Sort key: off-track, at-risk, no-data, then the rest; within each, most days
     overdue first (never reported counts as the most). Use with a stable sort."""
-    rank = _WORST_RANK.get(result.status, 3)
-    overdue = result.overdue
-    if overdue is None:
-        days = float("inf")  # not overdue: last
-    elif overdue.days is None:
-        days = float("-inf")  # never reported: first
-    else:
-        days = -float(overdue.days)
-    return rank, days
+    return _WORST_RANK.get(result.status, 3), _most_overdue_first(result)
 
 
 def overdue_first(result: KpiResult) -> tuple[float, int]:
     """Sort key of the overdue list: most days overdue first (never reported counts
     as the most), then worst status first (off-track, at-risk, no-data, then the
     rest). Use with a stable sort, so ties keep workspace order."""
-    overdue = result.overdue
-    if overdue is None:
-        days = float("inf")  # not overdue: last
-    elif overdue.days is None:
-        days = float("-inf")  # never reported: first
-    else:
-        days = -float(overdue.days)
-    return days, _WORST_RANK.get(result.status, 3)
+    return _most_overdue_first(result), _WORST_RANK.get(result.status, 3)
 
 
 SUMMARY_STATUSES = (
