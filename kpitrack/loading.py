@@ -286,20 +286,26 @@ def _display(path: Path, cwd: Path) -> str:
 
 
 def load_texts(
-    sources: Sequence[tuple[str, str | Problem]], *, config: Config, as_of: dt.date
+    sources: Sequence[tuple[str, str | Problem]],
+    *,
+    config: Config,
+    as_of: dt.date,
+    memo: ParseMemo | None = None,
 ) -> tuple[Workspace, list[Problem]]:
-    """Load (display path, text) pairs: pure, no disk I/O. A Problem in place of a
-    text stands for a file that could not be read (see read_files).
+    """Load (display path, text) pairs: no disk I/O. A Problem in place of a text
+    stands for a file that could not be read (see read_files).
 
     The writers load the workspace again with only the target file's text changed:
-    each file's parse is remembered by its exact text for those loads, so the
-    unchanged files are not parsed twice."""
-    global _REMEMBERED
-    parses: dict[tuple[str, str], _Parsed] = {}
+    with a `memo` (an empty dict at first, then the same one for each load), a file
+    whose exact text the previous load parsed is not parsed again; the memo then
+    holds this load's parses."""
+    parses: ParseMemo | None = None if memo is None else {}
     try:
-        return _load(list(sources), config=config, as_of=as_of, parses=parses)
+        return _load(list(sources), config=config, as_of=as_of, memo=memo, parses=parses)
     finally:
-        _REMEMBERED = parses
+        if memo is not None and parses is not None:
+            memo.clear()
+            memo.update(parses)
 
 
 def load_valid_workspace(paths: Sequence[Path], *, config: Config, as_of: dt.date) -> Workspace:
@@ -316,8 +322,8 @@ def load_valid_workspace(paths: Sequence[Path], *, config: Config, as_of: dt.dat
 # A file's parse: the fast reader's (root, rows), or the full reader's (root, problems),
 # or the fatal problem that stopped it.
 _Parsed = tuple[Node | None, list[Row]] | tuple[Node | None, list[Problem], None] | Problem
-# The last load_texts' parses, by (display path, text).
-_REMEMBERED: dict[tuple[str, str], _Parsed] = {}
+# A load's parses by (display path, text), for the next load of the same files.
+ParseMemo = dict[tuple[str, str], _Parsed]
 
 
 def _load(
@@ -325,14 +331,15 @@ def _load(
     *,
     config: Config,
     as_of: dt.date,
-    parses: dict[tuple[str, str], _Parsed] | None = None,
+    memo: ParseMemo | None = None,
+    parses: ParseMemo | None = None,
 ) -> tuple[Workspace, list[Problem]]:
     # Nodes and model objects are acyclic: with a million of them alive, the cyclic
     # collector's full passes would cost more than the loading itself.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load_all(sources, config=config, as_of=as_of, parses=parses)
+        return _load_all(sources, config=config, as_of=as_of, memo=memo, parses=parses)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -354,7 +361,8 @@ def _load_all(
     *,
     config: Config,
     as_of: dt.date,
-    parses: dict[tuple[str, str], _Parsed] | None = None,
+    memo: ParseMemo | None = None,
+    parses: ParseMemo | None = None,
 ) -> tuple[Workspace, list[Problem]]:
     out: list[Problem] = []
     sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
@@ -371,7 +379,7 @@ def _load_all(
             out.append(text)
             complete = False
             continue
-        parsed = _REMEMBERED.get((display, text)) if parses is not None else None
+        parsed = memo.get((display, text)) if memo is not None else None
         if parsed is None:
             parsed = _parse_file(display, text, texts)
         if parses is not None:

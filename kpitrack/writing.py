@@ -55,6 +55,7 @@ from kpitrack.yamlnodes import (
 if TYPE_CHECKING:
     import datetime as dt
 
+    from kpitrack.loading import ParseMemo
     from kpitrack.model import Config
 
 TEMP_PREFIX = ".kpitrack-tmp-"
@@ -1040,9 +1041,12 @@ class WorkspaceLoads:
         config: Config,
         as_of: dt.date,
         known: tuple[Sequence[tuple[str, str]], LoadResult] | None = None,
+        memo: ParseMemo | None = None,
     ) -> None:
         self.sources, self.target = sources, target
         self.config, self.as_of = config, as_of
+        # Parses of the last load, so unchanged files are not parsed again.
+        self.memo: ParseMemo = {} if memo is None else memo
         self._done: dict[tuple[tuple[str, str], ...], LoadResult] = {}
         if known is not None:
             self._done[tuple(known[0])] = known[1]
@@ -1057,7 +1061,9 @@ class WorkspaceLoads:
         if done is None:
             from kpitrack.loading import load_texts
 
-            done = self._done[key] = load_texts(key, config=self.config, as_of=self.as_of)
+            done = self._done[key] = load_texts(
+                key, config=self.config, as_of=self.as_of, memo=self.memo
+            )
         return done
 
     def with_target(self, text: str | None) -> LoadResult:

@@ -156,27 +156,35 @@ def test_generated_workspaces_agree(files: list[list[str]], kpis_first: bool, ex
 
 
 def test_remembered_parses_follow_the_exact_text() -> None:
-    """load_texts reuses the last load's parse of an unchanged file, never of a changed one."""
+    """With a memo, load_texts reuses the previous load's parse of an unchanged file,
+    never of a changed one; without one it remembers nothing."""
     good = KPIS + "measurements:\n  - {kpi: n, date: 2026-01-31, value: 5}\n"
     bad = KPIS + "measurements:\n  - {kpi: n, date: 2026-01-31, value: five}\n"
     other = ("m.yaml", "measurements:\n  - {kpi: p, date: 2026-02-28, value: 40}\n")
+    memo: loading.ParseMemo = {}
+    kept = None
     for text, errors, count in ((good, 0, 2), (bad, 1, 1), (bad, 1, 1), (good, 0, 2)):
         ws, problems = loading.load_texts(
-            [("kpis.yaml", text), other], config=Config(), as_of=AS_OF
+            [("kpis.yaml", text), other], config=Config(), as_of=AS_OF, memo=memo
         )
         assert len([p for p in problems if p.is_error]) == errors
         assert len(ws.measurements) == count
         if errors:
             error = next(p for p in problems if p.is_error)
             assert (error.line, error.column, error.code) == (12, 39, "KT016")
+        assert set(memo) == {("kpis.yaml", text), other}
+        assert kept is None or memo[other] is kept  # the unchanged file was not parsed again
+        kept = memo[other]
     # A changed file under the same name, and a file renamed with the same text.
     ws, _ = loading.load_texts(
         [("kpis.yaml", good), ("m.yaml", other[1].replace("40", "41"))],
         config=Config(),
         as_of=AS_OF,
+        memo=memo,
     )
     assert [m.value for m in ws.measurements] == [5.0, 41.0]
     ws, _ = loading.load_texts(
-        [("kpis.yaml", good), ("n.yaml", other[1])], config=Config(), as_of=AS_OF
+        [("kpis.yaml", good), ("n.yaml", other[1])], config=Config(), as_of=AS_OF, memo=memo
     )
     assert ws.measurements[-1].loc.path == "n.yaml"
+    assert set(memo) == {("kpis.yaml", good), ("n.yaml", other[1])}

@@ -35,6 +35,7 @@ from kpitrack.model import Kind, Kpi, Measurement, Value, in_range
 from kpitrack.problems import InvalidWorkspaceError, Problem, Severity, UsageError, WriteError
 
 if TYPE_CHECKING:
+    from kpitrack.loading import ParseMemo
     from kpitrack.model import Config, Workspace
     from kpitrack.writing import Plan, WorkspaceLoads
 
@@ -115,6 +116,7 @@ class Loaded:
     texts: list[tuple[str, str]]  # (display path, text) the workspace was loaded from
     problems: list[Problem]  # its warnings
     as_of: dt.date
+    memo: ParseMemo  # its files' parses, for the loads that check a write
 
     def loads(self, target: Path) -> WorkspaceLoads:
         """Loads of this workspace with `target`'s text replaced, starting from this one."""
@@ -126,6 +128,7 @@ class Loaded:
             config=self.config,
             as_of=self.as_of,
             known=(self.texts, (self.workspace, self.problems)),
+            memo=self.memo,
         )
 
 
@@ -136,13 +139,14 @@ def load_for_writing(files: Sequence[Path] | None, as_of: dt.date) -> Loaded:
     config = load_config_here()
     paths = resolve_paths(files or [], config, Path.cwd())
     read = read_files(paths)
-    workspace, problems = load_texts(read, config=config, as_of=as_of)
+    memo: ParseMemo = {}
+    workspace, problems = load_texts(read, config=config, as_of=as_of, memo=memo)
     if any(p.is_error for p in problems):
         raise InvalidWorkspaceError(problems)
     # Without errors every file was read, so each entry holds its text.
     texts = [(shown, text) for shown, text in read if isinstance(text, str)]
     sources = list(zip(workspace.files, paths, strict=True))
-    return Loaded(workspace, config, paths, sources, texts, problems, as_of)
+    return Loaded(workspace, config, paths, sources, texts, problems, as_of, memo)
 
 
 def _path_of(loaded: Loaded, display: str) -> Path:
@@ -887,7 +891,7 @@ def rename(
     def check(texts: list[tuple[str, str | None]]) -> None:
         old_texts = dict(loaded.texts)
         full = [(d, t if t is not None else old_texts[d]) for d, t in texts]
-        _ws, problems = load_texts(full, config=loaded.config, as_of=today)
+        _ws, problems = load_texts(full, config=loaded.config, as_of=today, memo=loaded.memo)
         if sum(p.is_error for p in problems) > errors_before:
             raise InvalidWorkspaceError([p for p in problems if p.is_error])
 
