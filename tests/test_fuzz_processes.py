@@ -20,8 +20,6 @@ import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = os.environ.get("CI") == "true"
 CASES = 2000 if HEAVY else 200
@@ -198,8 +196,8 @@ def test_mutated_workspaces_as_separate_kpitrack_processes(tmp_path: Path) -> No
     exe = shutil.which("kpitrack", path=str(Path(sys.executable).parent)) or shutil.which(
         "kpitrack"
     )
-    if exe is None:
-        pytest.skip("the kpitrack command is not installed on PATH")
+    # The test command installs the package: a missing entry point is a broken install.
+    assert exe is not None, "the kpitrack command is not installed beside this Python"
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("KPITRACK_DEBUG", None)
     for path in make_cases(100_000, SEPARATE, tmp_path):

@@ -9,6 +9,10 @@ import typer
 from kpitrack.cli import FilesOption, OutputOption, app, command, emit, load_config_here
 from kpitrack.render.history import HistoryFormat, render_diff, render_history
 
+HistoryFormatOption = Annotated[
+    HistoryFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
+]
+
 
 @app.command("history")
 @command
@@ -17,9 +21,7 @@ def history_command(
         str | None, typer.Argument(metavar="[KPI]", help="Only this KPI (renames followed).")
     ] = None,
     files: FilesOption = None,
-    fmt: Annotated[
-        HistoryFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
-    ] = HistoryFormat.TABLE,
+    fmt: HistoryFormatOption = HistoryFormat.TABLE,
     output: OutputOption = None,
 ) -> None:
     """Every change to KPI definitions in git history, with moved goalposts flagged."""
@@ -49,9 +51,7 @@ def diff_command(
         typer.Argument(metavar="[REV2]", help="The newer revision. Default: the working tree."),
     ] = None,
     files: FilesOption = None,
-    fmt: Annotated[
-        HistoryFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
-    ] = HistoryFormat.TABLE,
+    fmt: HistoryFormatOption = HistoryFormat.TABLE,
     output: OutputOption = None,
 ) -> None:
     """KPIs and objectives added, removed and redefined between two revisions."""
