@@ -27,9 +27,10 @@ from kpitrack.model import (
     Kind,
     Kpi,
     Location,
-    Measurement,
+    Measurements,
     Milestone,
     Objective,
+    Series,
     Value,
     Workspace,
     in_range,
@@ -403,11 +404,11 @@ def _load_all(
     builder = _Builder(out, complete)
     objectives = builder.objectives(sections["objectives"])
     kpis = builder.kpis(sections["kpis"])
-    measurements = builder.measurements(measured)
+    measurements = builder.measurements(measured, files)
     workspace = Workspace(
         objectives=tuple(objectives),
         kpis=tuple(kpis),
-        measurements=tuple(measurements),
+        measurements=measurements,
         files=files,
     )
     out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
@@ -749,52 +750,59 @@ class _Builder:
 
     # ------------------------------------------------------------ measurements
 
-    def measurements(self, files: Sequence[list[Map] | _RowFile]) -> list[Measurement]:
-        """Measurements in reading order; the common, valid case takes a fast path.
+    def measurements(
+        self, files: Sequence[list[Map] | _RowFile], paths: Sequence[str]
+    ) -> Measurements:
+        """Measurements in reading order, as columns; the common, valid case takes a fast path.
 
         A file read as rows (yamlnodes.parse_rows) is checked row by row without any
         node; a row that is not plainly valid sends its file through the full reader,
-        whose nodes give every problem its line and column.
+        whose nodes give every problem its line and column. `paths` are the files in
+        reading order (a measurement's location refers to its file by position).
         """
-        result: list[Measurement] = []
-        dates: dict[str, dt.date | str] = {}
+        result = Measurements()
+        for path in paths:
+            result.path_index(path)
+        days: dict[str, int | str] = {}
         order = 0
         for source in files:
             if type(source) is _RowFile:
-                if self._rows(source, result, dates, order):
+                if self._rows(source, result, days, order):
                     order += len(source.rows)
                     source.rows, source.text = [], ""  # rows never coexist with the model
                     continue
                 entries = source.entries()
             else:
                 entries = source  # type: ignore[assignment]
-            self._entries(entries, result, dates, order)
+            self._entries(entries, result, days, order)
             order += len(entries)
         return result
 
     def _rows(
         self,
         source: _RowFile,
-        result: list[Measurement],
-        dates: dict[str, dt.date | str],
+        result: Measurements,
+        days: dict[str, int | str],
         order: int,
     ) -> bool:
         """Append the measurements of an all-valid row file; False (nothing appended) if any
         row needs the full reader's report."""
         kpis = self.kpis_by_id
-        parse_date, usable, typed = rules._parse_date, in_range, typed_value
-        date_type, qualitative, progress = dt.date, Kind.QUALITATIVE, Kind.PROGRESS
-        new_measurement, new_location = _maker(Measurement), _maker(Location)
-        path = source.path
-        start = len(result)
-        append = result.append
+        parse_day, usable, typed = _parse_day, in_range, typed_value
+        qualitative, progress = Kind.QUALITATIVE, Kind.PROGRESS
+        file = result.path_index(source.path)
+        series_for = result.series_for
+        # Each series' length before this file, to take the file back out if a row is bad.
+        before: dict[str, tuple[Series, int]] = {}
+        last_kpi: str | None = None
+        append: Callable[..., None] | None = None
         for line, column, kpi_id, date_text, value_text, plain, note, by in source.rows:
             order += 1
             kpi = kpis.get(kpi_id)
-            day = dates.get(date_text)
+            day = days.get(date_text)
             if day is None:
-                day = dates[date_text] = parse_date(date_text)
-            if kpi is None or type(day) is not date_type or value_text == "":
+                day = days[date_text] = parse_day(date_text)
+            if kpi is None or type(day) is not int or value_text == "":
                 break
             if kpi.kind is qualitative:
                 if value_text not in kpi.scale or (plain and typed(value_text, True) is None):
@@ -808,39 +816,31 @@ class _Builder:
                 value = float(number)  # type: ignore[arg-type]
                 if kpi.kind is progress and not 0.0 <= value <= 100.0:
                     break
-            append(
-                new_measurement(
-                    kpi=kpi.id,
-                    date=day,
-                    value=value,
-                    note=note,
-                    by=by,
-                    loc=new_location(path=path, line=line, column=column),
-                    order=order,
-                )
-            )
+            if kpi_id is not last_kpi:
+                series = series_for(kpi_id)
+                if kpi_id not in before:
+                    before[kpi_id] = (series, len(series))
+                append, last_kpi = series.append, kpi_id
+            append(day, value, note, by, file, line, column, order)  # type: ignore[misc]
         else:
+            result.added(len(source.rows))
             return True
-        del result[start:]
+        for series, length in before.values():
+            series.truncate(length)
         return False
 
     def _entries(
         self,
         entries: list[Map],
-        result: list[Measurement],
-        dates: dict[str, dt.date | str],
+        result: Measurements,
+        days: dict[str, int | str],
         order: int,
     ) -> None:
-        append = result.append
         kpis = self.kpis_by_id
-        parse_date, scalar, is_empty, usable = (
-            rules._parse_date,
-            Scalar,
-            rules.is_empty,
-            in_range,
-        )
-        date_type, qualitative, progress = dt.date, Kind.QUALITATIVE, Kind.PROGRESS
-        new_measurement, new_location = _maker(Measurement), _maker(Location)
+        parse_day, scalar, is_empty, usable = (_parse_day, Scalar, rules.is_empty, in_range)
+        qualitative, progress = Kind.QUALITATIVE, Kind.PROGRESS
+        dates: dict[str, dt.date | str] = {}
+        count = 0
         for entry in entries:
             order += 1
             kpi_node = date_node = value_node = note_node = by_node = None
@@ -872,11 +872,11 @@ class _Builder:
                 and (by_node is None or type(by_node) is scalar)
             ):
                 kpi = kpis.get(kpi_node.text)
-                day = dates.get(date_node.text)
+                day = days.get(date_node.text)
                 if day is None:
-                    day = dates[date_node.text] = parse_date(date_node.text)
+                    day = days[date_node.text] = parse_day(date_node.text)
                 value: Value | None = None
-                if kpi is not None and type(day) is date_type and not is_empty(value_node):
+                if kpi is not None and type(day) is int and not is_empty(value_node):
                     if kpi.kind is qualitative:
                         if value_node.text in kpi.scale:
                             value = value_node.text
@@ -890,19 +890,20 @@ class _Builder:
                 if value is not None:
                     note = None if note_node is None or is_empty(note_node) else note_node.text
                     by = None if by_node is None or is_empty(by_node) else by_node.text
-                    append(
-                        new_measurement(
-                            kpi=kpi_node.text,
-                            date=day,
-                            value=value,
-                            note=note,
-                            by=by,
-                            loc=new_location(path=entry.path, line=entry.line, column=entry.column),
-                            order=order,
-                        )
+                    result.series_for(kpi_node.text).append(
+                        day,  # type: ignore[arg-type]
+                        value,
+                        note,
+                        by,
+                        result.path_index(entry.path),
+                        entry.line,
+                        entry.column,
+                        order,
                     )
+                    count += 1
                     continue
             self._measurement(entry, nodes, bad_keys or [], dates)
+        result.added(count)
 
     def _measurement(
         self,
@@ -1029,22 +1030,10 @@ def _choice(
     return rules.choice(out, node, f"{what}: {key}", enum)
 
 
-def _maker(cls: type[T]) -> Callable[..., T]:
-    """A fast constructor for a frozen dataclass without slots: fills __dict__ directly.
-
-    Equivalent to calling the class (no __post_init__ on these), but without one
-    object.__setattr__ per field: this is the per-measurement cost at 100k entries.
-    """
-    if "__slots__" in vars(cls) or "__post_init__" in vars(cls):
-        return cls  # the shortcut would be wrong: use the real constructor
-    new = object.__new__
-
-    def make(**fields: object) -> T:
-        obj = new(cls)
-        obj.__dict__.update(fields)
-        return obj
-
-    return make
+def _parse_day(text: str) -> int | str:
+    """A date's text as its ordinal, or rules._parse_date's message why it is no date."""
+    day = rules._parse_date(text)
+    return day if isinstance(day, str) else day.toordinal()
 
 
 def _has_errors(out: list[Problem], since: int) -> bool:
