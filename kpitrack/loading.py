@@ -47,7 +47,7 @@ from kpitrack.yamlnodes import (
     MAX_FILE_BYTES,
     Map,
     Node,
-    Row,
+    Rows,
     Scalar,
     Seq,
     YamlFatal,
@@ -322,7 +322,7 @@ def load_valid_workspace(paths: Sequence[Path], *, config: Config, as_of: dt.dat
 
 # A file's parse: the fast reader's (root, rows), or the full reader's (root, problems),
 # or the fatal problem that stopped it.
-_Parsed = tuple[Node | None, list[Row]] | tuple[Node | None, list[Problem], None] | Problem
+_Parsed = tuple[Node | None, Rows] | tuple[Node | None, list[Problem], None] | Problem
 # A load's parses by (display path, text), for the next load of the same files.
 ParseMemo = dict[tuple[str, str], _Parsed]
 
@@ -460,7 +460,7 @@ class _RowFile:
 
     __slots__ = ("path", "rows", "text")
 
-    def __init__(self, path: str, text: str, rows: list[Row]) -> None:
+    def __init__(self, path: str, text: str, rows: Rows) -> None:
         self.path, self.text, self.rows = path, text, rows
 
     def entries(self) -> list[Map]:
@@ -769,7 +769,7 @@ class _Builder:
             if type(source) is _RowFile:
                 if self._rows(source, result, days, order):
                     order += len(source.rows)
-                    source.rows, source.text = [], ""  # rows never coexist with the model
+                    source.rows, source.text = Rows(), ""  # rows never coexist with the model
                     continue
                 entries = source.entries()
             else:
