@@ -36,8 +36,10 @@ from kpitrack.model import (
     in_range,
 )
 from kpitrack.problems import (
+    MAX_PROBLEMS_PER_FILE,
     InvalidWorkspaceError,
     Problem,
+    ProblemList,
     Severity,
     UsageError,
     cap_problems,
@@ -365,7 +367,7 @@ def _load_all(
     memo: ParseMemo | None = None,
     parses: ParseMemo | None = None,
 ) -> tuple[Workspace, list[Problem]]:
-    out: list[Problem] = []
+    out: list[Problem] = ProblemList()
     sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
     # Per file in reading order, its measurement entries: nodes, or rows (fast reader).
     measured: list[list[Map] | _RowFile] = []
@@ -431,10 +433,15 @@ def _collect(root: Node | None, sections: dict[str, list[Map]], out: list[Proble
             f"got {rules.shape(root)}",
         )
         return
+    unknown = 0
     for key, value in root.items:
         name = key.text
         entries = sections.get(name)
         if entries is None:
+            unknown += 1
+            if unknown > MAX_PROBLEMS_PER_FILE + 1 and isinstance(out, ProblemList):
+                out.omit(key.path, 1)  # beyond what can be shown: counted only
+                continue
             rules.error(
                 out,
                 key,
@@ -930,7 +937,7 @@ class _Builder:
                 day = rules.date(out, date_node, f"{what}: date", dates)
         if day is not None:
             what = f"{what} on {day}"
-        for key in bad_keys:
+        for key in _shown(bad_keys, out):
             rules.unknown_key(out, key, what, MEASUREMENT_KEYS)
         for name, node in zip(("kpi", "date", "value"), nodes, strict=False):
             if node is None:
@@ -975,9 +982,22 @@ def _fields(entry: Map, known: dict[str, str], out: list[Problem], kind: str) ->
 
 
 def _unknown_keys(entry: Map, known: dict[str, str], what: str, out: list[Problem]) -> None:
-    for key, _ in entry.items:
-        if key.text not in known:
-            rules.unknown_key(out, key, what, known)
+    unknown = [key for key, _ in entry.items if key.text not in known]
+    for key in _shown(unknown, out):
+        rules.unknown_key(out, key, what, known)
+
+
+def _shown(keys: list[Scalar], out: list[Problem]) -> list[Scalar]:
+    """The unknown keys of one mapping that need a Problem; the rest are counted in `out`.
+
+    Keys come in file order, one problem each: beyond the mapping's first
+    MAX_PROBLEMS_PER_FILE + 1, none can be shown nor be the first one left out
+    (cap_problems), so they cost a count, not a Problem and a suggestion each."""
+    keep = MAX_PROBLEMS_PER_FILE + 1
+    if len(keys) <= keep or not isinstance(out, ProblemList):
+        return keys
+    out.omit(keys[keep].path, len(keys) - keep)
+    return keys[:keep]
 
 
 def _missing(
