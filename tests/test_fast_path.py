@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from kpitrack import loading
 from kpitrack.config import Config
+from kpitrack.evaluate import evaluate, evaluate_kpi
 from kpitrack.model import Workspace
 from kpitrack.problems import Problem
 from kpitrack.yamlnodes import parse_rows
@@ -43,6 +44,11 @@ def assert_same(sources: Sequence[tuple[str, str]]) -> None:
     assert [
         (m.kpi, m.date, m.value, m.note, m.by, m.loc, m.order) for m in fast_ws.measurements
     ] == [(m.kpi, m.date, m.value, m.note, m.by, m.loc, m.order) for m in ws.measurements]
+    # Evaluation on the stored columns equals evaluation from plain Measurement objects.
+    plain = tuple(fast_ws.measurements)
+    assert evaluate(fast_ws, as_of=AS_OF) == [
+        evaluate_kpi(kpi, plain, as_of=AS_OF) for kpi in fast_ws.kpis
+    ]
 
 
 def test_sample_and_test_workspaces_agree() -> None:
