@@ -14,7 +14,8 @@ import errno
 import gc
 import os
 import stat
-from collections.abc import Callable, Sequence
+from array import array
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -57,6 +58,7 @@ from kpitrack.yamlnodes import (
     parse,
     parse_rows,
     scalar_value,
+    scan_rows,
     typed_value,
 )
 
@@ -349,7 +351,7 @@ def _load(
 
 
 def _parse_file(display: str, text: str, texts: dict[str, str]) -> _Parsed:
-    fast = parse_rows(text, display, texts)
+    fast = scan_rows(text, display, texts) or parse_rows(text, display, texts)
     if fast is not None:
         return fast
     try:
@@ -801,34 +803,67 @@ class _Builder:
         series_for = result.series_for
         # Each series' length before this file, to take the file back out if a row is bad.
         before: dict[str, tuple[Series, int]] = {}
+        numbers: dict[str, float] = {}  # plain value text → its number (checked in range)
         last_kpi: str | None = None
-        append: Callable[..., None] | None = None
+        labels: tuple[str, ...] | None = None
+        percent = False
         for line, column, kpi_id, date_text, value_text, plain, note, by in source.rows:
             order += 1
-            kpi = kpis.get(kpi_id)
-            day = days.get(date_text)
-            if day is None:
-                day = days[date_text] = parse_day(date_text)
-            if kpi is None or type(day) is not int or value_text == "":
-                break
-            if kpi.kind is qualitative:
-                if value_text not in kpi.scale or (plain and typed(value_text, True) is None):
+            if kpi_id is not last_kpi:  # rows of one KPI usually come together
+                kpi = kpis.get(kpi_id)
+                if kpi is None:
                     break
-                value: Value = kpi.scale[kpi.scale.index(value_text)]
-            else:
-                number = typed(value_text, plain)
-                kind = type(number)
-                if (kind is not float and kind is not int) or not usable(number):  # type: ignore[arg-type]
-                    break
-                value = float(number)  # type: ignore[arg-type]
-                if kpi.kind is progress and not 0.0 <= value <= 100.0:
-                    break
-            if kpi_id is not last_kpi:
                 series = series_for(kpi_id)
                 if kpi_id not in before:
                     before[kpi_id] = (series, len(series))
-                append, last_kpi = series.append, kpi_id
-            append(day, value, note, by, file, line, column, order)  # type: ignore[misc]
+                labels = kpi.scale if kpi.kind is qualitative else None
+                if labels is not None and type(series.values) is array:
+                    series.values = list(series.values)
+                percent = kpi.kind is progress
+                add_day, add_value, add_note, add_by = (
+                    series.dates.append,
+                    series.values.append,
+                    series.notes.append,
+                    series.bys.append,
+                )
+                add_file, add_line, add_column, add_order = (
+                    series.files.append,
+                    series.lines.append,
+                    series.columns.append,
+                    series.orders.append,
+                )
+                last_kpi = kpi_id
+            day = days.get(date_text)
+            if day is None:
+                day = days[date_text] = parse_day(date_text)
+            if type(day) is not int or value_text == "":
+                break
+            value: Value
+            if labels is not None:
+                if value_text not in labels or (plain and typed(value_text, True) is None):
+                    break
+                value = labels[labels.index(value_text)]
+            else:
+                known = numbers.get(value_text) if plain else None
+                if known is None:
+                    number = typed(value_text, plain)
+                    kind = type(number)
+                    if (kind is not float and kind is not int) or not usable(number):  # type: ignore[arg-type]
+                        break
+                    known = float(number)  # type: ignore[arg-type]
+                    if plain:
+                        numbers[value_text] = known
+                if percent and not 0.0 <= known <= 100.0:
+                    break
+                value = known
+            add_day(day)
+            add_value(value)  # type: ignore[arg-type]
+            add_note(note)
+            add_by(by)
+            add_file(file)
+            add_line(line)
+            add_column(column)
+            add_order(order)
         else:
             result.added(len(source.rows))
             return True

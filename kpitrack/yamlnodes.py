@@ -280,6 +280,88 @@ def parse_rows(
     return root, rows
 
 
+# The one file shape `scan_rows` reads without libyaml: a measurements list in the flow
+# style `record` writes, plain ASCII words only. Any other line, and the file goes on.
+_WORD = r"[A-Za-z0-9_][A-Za-z0-9_.@/+-]*(?: [A-Za-z0-9_.@/+-]+)*"
+_COMMENT = r"(?: *#[ -~]*)?"
+_LINE = re.compile(
+    rf"(?:( *)- \{{kpi: ({_WORD}), date: ({_WORD}), value: (-?{_WORD})"
+    rf"(?:, note: ({_WORD}))?(?:, by: ({_WORD}))?\}}(?: *| +#[ -~]*))\n"
+    rf"|(measurements: *(?: #[ -~]*)?)\n"
+    rf"| *(?:#[ -~]*)?\n"
+)
+
+
+def scan_rows(
+    text: str, path: str, texts: dict[str, str] | None = None
+) -> tuple[Node | None, Rows] | None:
+    """`parse_rows` for the common file shape, read line by line with one regular
+    expression instead of libyaml's events: a file that holds only a `measurements:`
+    list of entries `- {kpi: ..., date: ..., value: ...[, note: ...][, by: ...]}` in that
+    order, each value a plain ASCII word or words, blank and comment lines between,
+    every line ending in a line feed. YAML reads such a file one way only, so the
+    rows are those `parse_rows` gives (tests/test_fast_path.py compares them); the root
+    node holds the `measurements` key and an empty list, located where libyaml locates
+    them. Anything else returns None and the caller uses `parse_rows` or `parse`."""
+    if not text.endswith("\n"):
+        return None
+    if texts is None:
+        texts = {}
+    shared = texts.setdefault
+    values: dict[str, str] = {}
+    share_value = values.setdefault
+    rows = Rows()
+    lines, columns, kpis, dates = rows.lines, rows.columns, rows.kpis, rows.dates
+    value_list, plains, notes, bys = rows.values, rows.plains, rows.notes, rows.bys
+    nulls = _NULLS
+    key_line = 0
+    indent: str | None = None
+    first_entry = 0
+    position = 0
+    line = 0
+    for match in _LINE.finditer(text):
+        if match.start() != position:
+            return None  # a line the pattern does not know
+        position = match.end()
+        line += 1
+        entry_indent, kpi, date, value, note, by, key = match.groups()
+        if kpi is None:
+            if key is not None:
+                if key_line:
+                    return None  # a second measurements key: the full reader reports it
+                key_line = line
+            continue
+        if not key_line:
+            return None
+        if indent != entry_indent:
+            if indent is not None:
+                return None
+            indent, first_entry = entry_indent, line
+        lines.append(line)
+        columns.append(len(entry_indent) + 3)
+        kpis.append(shared(kpi, kpi))
+        dates.append(shared(date, date))
+        value_list.append(share_value(value, value))
+        plains.append(1)
+        notes.append(None if note is None or note in nulls else shared(note, note))
+        bys.append(None if by is None or by in nulls else shared(by, by))
+    if position != len(text) or indent is None:
+        return None
+    key = Scalar.__new__(Scalar)
+    key.text, key.plain, key.path = "measurements", True, path
+    key.line = key.end_line = key_line
+    key.column, key.end_column = 1, len("measurements") + 1
+    seq = Seq.__new__(Seq)
+    seq.items, seq.flow, seq.path = [], False, path
+    seq.line, seq.column = first_entry, len(indent) + 1
+    seq.end_line, seq.end_column = line + 1, 1
+    root = Map.__new__(Map)
+    root.items, root.flow, root.path = [(key, seq)], False, path
+    root.line, root.column = key_line, 1
+    root.end_line, root.end_column = line + 1, 1
+    return root, rows
+
+
 def _row(
     events: Iterator[Any],
     start: Any,
