@@ -408,7 +408,7 @@ def record(
 # ---------------------------------------------------------------- import
 
 
-CSV_COLUMNS = ("kpi", "date", "value", "note", "by")
+CSV_COLUMNS = Measurement.FIELDS
 REQUIRED_COLUMNS = ("kpi", "date", "value")
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kpitrack.evaluate import action_words
-from kpitrack.model import KpiResult
+from kpitrack.model import KpiResult, Measurement
 from kpitrack.render.json import date_json, number, value_json
 
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection).
@@ -112,4 +112,4 @@ def render_actions(results: Sequence[KpiResult]) -> str:
 def render_show(result: KpiResult) -> str:
     """The KPI's history, one row per measurement."""
     rows = [[m.date.isoformat(), value_json(m.value), m.note, m.by] for m in result.history]
-    return _csv(("date", "value", "note", "by"), rows)
+    return _csv(Measurement.FIELDS[1:], rows)  # every field but the KPI shown
