@@ -204,9 +204,10 @@ def status(
     fmt = output_format(fmt, output)
     results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all, rev)
     results = sort_results(results, sort)
-    from kpitrack.evaluate import summary_counts
+    from kpitrack.model import StatusCounts
 
-    content = _render(fmt, results, day, "status", summary=summary_counts(results))
+    summary = StatusCounts.of(results).as_dict()
+    content = _render(fmt, results, day, "status", summary=summary)
     _finish(results, wanted, output, content)
 
 
