@@ -7,6 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from kpitrack.problems import UsageError
+from kpitrack.suggest import did_you_mean
+
 # A measured value: a finite number, or a scale label for qualitative KPIs.
 Value = float | str
 
@@ -253,6 +256,12 @@ class Measurement:
     order: int = 0
 
 
+def no_kpi_message(kpi_id: str, known: Iterable[str], *, option: str | None = None) -> str:
+    """The one wording of an unknown KPI id: `no KPI 'x' (did you mean 'y'?)`."""
+    prefix = f"{option}: " if option else ""
+    return f"{prefix}no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}"
+
+
 @dataclass(frozen=True)
 class Workspace:
     objectives: tuple[Objective, ...] = ()
@@ -265,6 +274,14 @@ class Workspace:
             if kpi.id == kpi_id:
                 return kpi
         return None
+
+    def require_kpi(self, kpi_id: str, *, option: str | None = None) -> Kpi:
+        """The KPI with this id, else a UsageError: `no KPI 'x' (did you mean 'y'?)`,
+        prefixed with the option that named it (`--kpi: no KPI 'x'`)."""
+        kpi = self.kpi(kpi_id)
+        if kpi is None:
+            raise UsageError(no_kpi_message(kpi_id, (k.id for k in self.kpis), option=option))
+        return kpi
 
     def objective(self, objective_id: str) -> Objective | None:
         for objective in self.objectives:

@@ -14,7 +14,9 @@ from kpitrack.model import (
     Reason,
     Status,
     StatusCounts,
+    Workspace,
 )
+from kpitrack.problems import UsageError
 
 AS_OF = dt.date(2026, 11, 25)
 
@@ -133,3 +135,42 @@ def test_status_counts_of_nothing() -> None:
     counts = StatusCounts.of([])
     assert counts.total == 0
     assert set(counts.as_dict().values()) == {0}
+
+
+# ---------------------------------------------------------------- Workspace.require_kpi
+
+
+def _workspace(*ids: str) -> Workspace:
+    return Workspace(
+        kpis=tuple(
+            Kpi(id=i, name=i, measure="a b c", target=1.0, frequency=Frequency.MONTHLY) for i in ids
+        )
+    )
+
+
+def test_require_kpi_returns_the_kpi() -> None:
+    ws = _workspace("revenue", "churn")
+    assert ws.require_kpi("churn") is ws.kpis[1]
+
+
+def test_require_kpi_suggests_the_closest_id() -> None:
+    with pytest.raises(UsageError) as caught:
+        _workspace("revenue", "churn").require_kpi("revenu")
+    assert str(caught.value) == "no KPI 'revenu' (did you mean 'revenue'?)"
+
+
+def test_require_kpi_without_a_close_id() -> None:
+    with pytest.raises(UsageError) as caught:
+        _workspace("revenue").require_kpi("zzz")
+    assert str(caught.value) == "no KPI 'zzz'"
+
+
+def test_require_kpi_names_the_option() -> None:
+    with pytest.raises(UsageError) as caught:
+        _workspace("revenue").require_kpi("revenux", option="--kpi")
+    assert str(caught.value) == "--kpi: no KPI 'revenux' (did you mean 'revenue'?)"
+
+
+def test_require_kpi_in_an_empty_workspace() -> None:
+    with pytest.raises(UsageError, match=r"^no KPI 'x'$"):
+        Workspace().require_kpi("x")
