@@ -40,7 +40,7 @@ from kpitrack.model import (
 from kpitrack.periods import DATE_PATTERN, parse_date, period_containing
 from kpitrack.problems import MAX_PROBLEMS_PER_FILE, Problem, Severity
 from kpitrack.suggest import did_you_mean
-from kpitrack.yamlnodes import YAML11_BOOLEANS, Map, Node, Scalar, Seq, scalar_value
+from kpitrack.yamlnodes import NULL_WORDS, YAML11_BOOLEANS, Map, Node, Scalar, Seq, scalar_value
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
@@ -166,12 +166,9 @@ def shape(node: Node) -> str:
 # ---------------------------------------------------------------- field rules
 
 
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-
-
 def is_empty(node: Node) -> bool:
     """A null or empty value (`key:`, `key: ~`, `key: ""`)."""
-    return type(node) is Scalar and (node.text == "" or (node.plain and node.text in _NULLS))
+    return type(node) is Scalar and (node.text == "" or (node.plain and node.text in NULL_WORDS))
 
 
 def empty_required(out: Out, node: Node, what: str) -> None:
