@@ -250,7 +250,7 @@ def _reasons(
         reasons.append(Reason.AT_RISK)
     if overdue is not None:
         reasons.append(Reason.OVERDUE)
-    if status in (Status.OFF_TRACK, Status.AT_RISK) and not (kpi.action or "").strip():
+    if status.behind and not (kpi.action or "").strip():
         reasons.append(Reason.NO_ACTION_PLAN)
     if kpi.due is not None and kpi.due < as_of and not met:
         reasons.append(Reason.PAST_DUE)

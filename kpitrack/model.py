@@ -89,6 +89,11 @@ class Status(StrEnum):
         return _WORST_TO_BEST.index(self)
 
     @property
+    def behind(self) -> bool:
+        """At risk or off track: short of where the KPI should be by now."""
+        return self is Status.AT_RISK or self is Status.OFF_TRACK
+
+    @property
     def attention(self) -> int:
         """Position in a worst-first list: off-track 0, at-risk 1, no-data 2, the rest 3."""
         return _ATTENTION.get(self, len(_ATTENTION))

@@ -33,7 +33,6 @@ from kpitrack.model import (
     Kpi,
     Location,
     Measurement,
-    Status,
     Workspace,
     in_range,
 )
@@ -866,7 +865,6 @@ def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Pr
     from kpitrack.evaluate import evaluate_kpi  # evaluate builds on the model, not on rules
 
     histories = _histories(ws, as_of)
-    bad = (Status.OFF_TRACK, Status.AT_RISK)
     stuck, flat = config.stuck_periods, config.flat_periods
     for kpi in ws.kpis:
         history = histories.get(kpi.id)
@@ -878,7 +876,7 @@ def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Pr
         if len(reports) >= stuck and not (kpi.action or "").strip():
             last = reports[-stuck:]
             if all(
-                evaluate_kpi(kpi, [*first, m], as_of=m.date, config=config).status in bad
+                evaluate_kpi(kpi, [*first, m], as_of=m.date, config=config).status.behind
                 for m in last
             ):
                 yield problem(

@@ -174,3 +174,7 @@ def test_require_kpi_names_the_option() -> None:
 def test_require_kpi_in_an_empty_workspace() -> None:
     with pytest.raises(UsageError, match=r"^no KPI 'x'$"):
         Workspace().require_kpi("x")
+
+
+def test_behind_is_at_risk_or_off_track() -> None:
+    assert {s for s in Status if s.behind} == {Status.AT_RISK, Status.OFF_TRACK}
