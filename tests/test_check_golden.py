@@ -1,9 +1,10 @@
 """`kpitrack check` over every YAML file under tests/ and the shipped sample, against the
-output recorded in tests/data/check/golden.json: codes, messages, lines and columns stay
+output recorded in tests/golden/check.json: codes, messages, lines and columns stay
 byte for byte what they were (the loader's rules moved into `rules.py` without a change).
 
 Regenerate after a deliberate change with `KPITRACK_UPDATE_GOLDEN=1 pytest
-tests/test_check_golden.py`, and review the diff of golden.json like code.
+tests/test_check_golden.py`, and review the diff of check.json like code. The files
+under tests/golden/ are invalid on purpose; tests/data/ holds valid ones only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typer.testing import CliRunner
 from kpitrack.cli import app
 
 ROOT = Path(__file__).parent.parent
-GOLDEN = ROOT / "tests" / "data" / "check" / "golden.json"
+GOLDEN = ROOT / "tests" / "golden" / "check.json"
 AS_OF = "2026-11-25"
 
 
