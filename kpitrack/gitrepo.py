@@ -330,7 +330,9 @@ def workspace_paths(
     if config_files:
         base = root or cwd
         return [Path(f) if Path(f).is_absolute() else base / f for f in config_files]
-    return [Path("kpis.yaml"), Path("measurements.yaml")]
+    from kpitrack.loading import DEFAULT_FILES
+
+    return [Path(f) for f in DEFAULT_FILES]
 
 
 def sources_at(
