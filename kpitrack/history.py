@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kpitrack.gitrepo import BlobReader, Commit, GitError, Repo, workspace_paths
-from kpitrack.model import Direction, Kpi, Status, Value, Workspace
+from kpitrack.model import Direction, Kpi, Value, Workspace
 
 if TYPE_CHECKING:
     from kpitrack.model import Config
@@ -147,7 +147,7 @@ def moved_goalpost(
         result = evaluate_kpi(before_kpi, before.measurements, as_of=day, config=config)
     except (ValueError, TypeError, ZeroDivisionError):
         return False
-    return result.status in (Status.AT_RISK, Status.OFF_TRACK)
+    return result.status.behind
 
 
 def compare(commit: Commit, before: Workspace, after: Workspace, config: Config) -> list[Change]:
