@@ -376,7 +376,7 @@ def filter_results(
     _check_known("--tag", split_values(tags), [t for k in workspace.kpis for t in k.tags])
     known = {k.id for k in workspace.kpis}
     for kpi_id in sorted(kpi_set - known):
-        raise UsageError(f"--kpi: no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
+        workspace.require_kpi(kpi_id, option="--kpi")
     known_objectives = {o.id for o in workspace.objectives}
     for objective_id in sorted(objective_set - known_objectives):
         raise UsageError(

@@ -11,6 +11,9 @@ from kpitrack.problems import UsageError
 
 CONFIG_NAME = "kpitrack.toml"
 
+# Every default is the one `Config()` holds (model.py); nothing here spells its own.
+DEFAULTS = Config()
+
 KNOWN_KEYS = {
     "files": "list of files or folders to read",
     "measurements_file": "file `record` and `import` write to",
@@ -21,7 +24,7 @@ KNOWN_KEYS = {
     "flat_periods": "periods with an unchanged value before a warning",
     "databases": "collect: database name = connection URL or SQLite path (${ENV} expanded)",
     "allow_commands": "collect: whether `command` sources may run",
-    "collect_timeout": "collect: seconds a source may take (default 30)",
+    "collect_timeout": f"collect: seconds a source may take (default {DEFAULTS.collect_timeout:g})",
     "mail_to": "recipients of `report --format email` (an address or a list)",
     "mail_from": "sender of `report --format email`",
 }
@@ -74,11 +77,12 @@ def _config_from(data: dict[str, Any], path: Path) -> Config:
         raise UsageError(f"{path}: 'measurements_file' must be a path")
     if measurements_file is not None and "\0" in measurements_file:
         raise UsageError(f"{path}: 'measurements_file' holds a NUL character")
-    grace_days = _int(data, "grace_days", 3, path, minimum=0, maximum=MAX_GRACE_DAYS)
-    focus_limit = _int(data, "focus_limit", 7, path, minimum=1)
-    stuck_periods = _int(data, "stuck_periods", 3, path, minimum=1, maximum=1000)
-    flat_periods = _int(data, "flat_periods", 6, path, minimum=2, maximum=1000)
-    tolerance = data.get("at_risk_tolerance", 0.10)
+    d = DEFAULTS
+    grace_days = _int(data, "grace_days", d.grace_days, path, minimum=0, maximum=MAX_GRACE_DAYS)
+    focus_limit = _int(data, "focus_limit", d.focus_limit, path, minimum=1)
+    stuck_periods = _int(data, "stuck_periods", d.stuck_periods, path, minimum=1, maximum=1000)
+    flat_periods = _int(data, "flat_periods", d.flat_periods, path, minimum=2, maximum=1000)
+    tolerance = data.get("at_risk_tolerance", DEFAULTS.at_risk_tolerance)
     if (
         isinstance(tolerance, bool)
         or not isinstance(tolerance, int | float)
@@ -94,10 +98,10 @@ def _config_from(data: dict[str, Any], path: Path) -> Config:
             f"{path}: [databases] must map names to connection URLs or SQLite paths, "
             'like app = "${APP_DB_URL}"'
         )
-    allow_commands = data.get("allow_commands", False)
+    allow_commands = data.get("allow_commands", DEFAULTS.allow_commands)
     if not isinstance(allow_commands, bool):
         raise UsageError(f"{path}: 'allow_commands' must be true or false")
-    collect_timeout = data.get("collect_timeout", 30)
+    collect_timeout = data.get("collect_timeout", DEFAULTS.collect_timeout)
     if (
         isinstance(collect_timeout, bool)
         or not isinstance(collect_timeout, int | float)
@@ -154,9 +158,9 @@ def config_document(
     *,
     files: list[str] | None = None,
     measurements_file: str | None = None,
-    grace_days: int = 3,
-    at_risk_tolerance: float = 0.10,
-    focus_limit: int = 7,
+    grace_days: int = DEFAULTS.grace_days,
+    at_risk_tolerance: float = DEFAULTS.at_risk_tolerance,
+    focus_limit: int = DEFAULTS.focus_limit,
 ) -> dict[str, Any]:
     """The data `kpitrack init` writes with tomli-w."""
     doc: dict[str, Any] = {}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from kpitrack.model import (
     ActionStatus,
@@ -22,6 +22,7 @@ from kpitrack.model import (
     OverdueInfo,
     Reason,
     Status,
+    StatusCounts,
     Value,
     Workspace,
 )
@@ -36,7 +37,6 @@ from kpitrack.periods import (
 EPSILON = 1e-9
 
 __all__ = [
-    "STATUS_ORDER",
     "action_words",
     "evaluate",
     "evaluate_kpi",
@@ -46,19 +46,9 @@ __all__ = [
     "overdue_first",
     "overdue_info",
     "status_sentence",
-    "summary_counts",
     "summary_sentence",
     "worst_first",
 ]
-
-# Best to worst, for "never worsens" comparisons and sorting.
-STATUS_ORDER: dict[Status, int] = {
-    Status.ACHIEVED: 0,
-    Status.ON_TRACK: 1,
-    Status.AT_RISK: 2,
-    Status.OFF_TRACK: 3,
-    Status.NO_DATA: 4,
-}
 
 
 def evaluate(workspace: Workspace, *, as_of: dt.date, config: Config = Config()) -> list[KpiResult]:
@@ -290,7 +280,7 @@ def _reasons(
         reasons.append(Reason.AT_RISK)
     if overdue is not None:
         reasons.append(Reason.OVERDUE)
-    if status in (Status.OFF_TRACK, Status.AT_RISK) and not (kpi.action or "").strip():
+    if status.behind and not (kpi.action or "").strip():
         reasons.append(Reason.NO_ACTION_PLAN)
     if kpi.due is not None and kpi.due < as_of and not met:
         reasons.append(Reason.PAST_DUE)
@@ -310,66 +300,23 @@ def _reasons(
 
 # ---------------------------------------------------------------- ordering and words
 
-_WORST_RANK = {Status.OFF_TRACK: 0, Status.AT_RISK: 1, Status.NO_DATA: 2}
+
+# The two list orders, defined once on KpiResult (with Status.attention and
+# OverdueInfo.most_overdue_first); named here as sort keys: sorted(results, key=worst_first).
+worst_first = KpiResult.worst_first
+overdue_first = KpiResult.overdue_first
 
 
-def _most_overdue_first(result: KpiResult) -> float:
-    """Most days overdue first; never reported counts as the most, not overdue last."""
-    overdue = result.overdue
-    if overdue is None:
-        return float("inf")
-    if overdue.days is None:
-        return float("-inf")
-    return -float(overdue.days)
-
-
-def worst_first(result: KpiResult) -> tuple[int, float]:
-    """Sort key: off-track, at-risk, no-data, then the rest; within each, most days
-    overdue first (never reported counts as the most). Use with a stable sort."""
-    return _WORST_RANK.get(result.status, 3), _most_overdue_first(result)
-
-
-def overdue_first(result: KpiResult) -> tuple[float, int]:
-    """Sort key of the overdue list: most days overdue first (never reported counts
-    as the most), then worst status first (off-track, at-risk, no-data, then the
-    rest). Use with a stable sort, so ties keep workspace order."""
-    return _most_overdue_first(result), _WORST_RANK.get(result.status, 3)
-
-
-SUMMARY_STATUSES = (
-    Status.ACHIEVED,
-    Status.ON_TRACK,
-    Status.AT_RISK,
-    Status.OFF_TRACK,
-    Status.NO_DATA,
-)
-
-
-def summary_counts(results: Iterable[KpiResult]) -> dict[str, int]:
-    """`total`, the count per status (achieved → no-data), then `overdue` and
-    `needs-action`: the keys and order of every summary (status and report)."""
-    counts = {"total": 0, **{str(s): 0 for s in SUMMARY_STATUSES}}
-    counts.update({"overdue": 0, "needs-action": 0})
-    for r in results:
-        counts["total"] += 1
-        counts[str(r.status)] += 1
-        counts["overdue"] += r.overdue is not None
-        counts["needs-action"] += r.needs_action
-    return counts
-
-
-def summary_sentence(counts: Mapping[str, int]) -> str:
+def summary_sentence(counts: StatusCounts) -> str:
     """`5 KPIs: 1 achieved, 2 on track, 2 off track; 1 overdue; 2 need action.`: the one
     summary line of status and report (statuses with no KPI are left out)."""
-    total = counts["total"]
-    parts = [
-        f"{counts[str(s)]} {str(s).replace('-', ' ')}" for s in SUMMARY_STATUSES if counts[str(s)]
-    ]
+    total = counts.total
+    parts = [f"{n} {str(s).replace('-', ' ')}" for s, n in counts.by_status if n]
     listed = f": {', '.join(parts)}" if parts else ""
-    verb = "needs" if counts["needs-action"] == 1 else "need"
+    verb = "needs" if counts.needs_action == 1 else "need"
     return (
-        f"{total} KPI{'' if total == 1 else 's'}{listed}; {counts['overdue']} overdue; "
-        f"{counts['needs-action']} {verb} action."
+        f"{total} KPI{'' if total == 1 else 's'}{listed}; {counts.overdue} overdue; "
+        f"{counts.needs_action} {verb} action."
     )
 
 

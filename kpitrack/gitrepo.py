@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -126,18 +126,29 @@ class Repo:
 
     def yaml_files(self, commit: str, repo_path: str) -> list[str]:
         """A file as itself, or a folder's *.yaml/*.yml files (sorted, no dot-files) at `commit`."""
-        files = self.list_files(commit, [repo_path])
-        if repo_path in files:
-            return [repo_path]
-        prefix = f"{repo_path}/" if repo_path else ""
-        out = [
-            f
-            for f in files
-            if f.startswith(prefix)
-            and f.endswith(YAML_SUFFIXES)
-            and not any(part.startswith(".") for part in f[len(prefix) :].split("/"))
-        ]
-        return sorted(out, key=lambda f: PurePosixPath(f).parts)
+        return select_yaml(self.list_files(commit, [repo_path]), repo_path)
+
+    def tree(self, commit: str, repo_paths: Sequence[str]) -> dict[str, str]:
+        """Blob id of every file under `repo_paths` at `commit` (all if empty): one process."""
+        args = ["ls-tree", "-r", "-z", "--full-tree", "--end-of-options", commit]
+        args += ["--", *[p for p in repo_paths if p]] if all(repo_paths) else []
+        out: dict[str, str] = {}
+        for record in run_git(args, self.root).stdout.decode("utf-8", "replace").split("\0"):
+            meta, tab, path = record.partition("\t")
+            fields = meta.split()
+            if tab and len(fields) == 3 and fields[1] == "blob":
+                out[path] = fields[2]
+        return out
+
+    def yaml_blobs(self, commit: str, repo_paths: Sequence[str]) -> list[tuple[str, str]]:
+        """(repository path, blob id) of the workspace files at `commit`, in the loader's
+        order: each path as itself or its folder's YAML files (as `yaml_files`), no repeats."""
+        tree = self.tree(commit, repo_paths)
+        out: dict[str, str] = {}
+        for repo_path in repo_paths:
+            for f in select_yaml(tree, repo_path):
+                out.setdefault(f, tree[f])
+        return list(out.items())
 
     def exists(self, commit: str, repo_path: str) -> bool:
         return bool(self.list_files(commit, [repo_path]))
@@ -192,6 +203,112 @@ class Repo:
         return found[0]
 
 
+def select_yaml(files: Iterable[str], repo_path: str) -> list[str]:
+    """`repo_path` itself if it is among `files`, else the YAML files below it (sorted, no
+    dot-files), as the loader expands a folder."""
+    files = list(files)
+    if repo_path in files:
+        return [repo_path]
+    prefix = f"{repo_path}/" if repo_path else ""
+    out = [
+        f
+        for f in files
+        if f.startswith(prefix)
+        and f.endswith(YAML_SUFFIXES)
+        and not any(part.startswith(".") for part in f[len(prefix) :].split("/"))
+    ]
+    return sorted(out, key=lambda f: PurePosixPath(f).parts)
+
+
+class _CatFile:
+    """One long-running `git cat-file --batch` or `--batch-check` process."""
+
+    def __init__(self, repo: Repo, mode: str) -> None:
+        exe = shutil.which("git")
+        if exe is None:
+            raise GitError("git is not installed (needed for --rev, history and diff)")
+        self.proc = subprocess.Popen(
+            [exe, "cat-file", mode],
+            cwd=repo.root,
+            env=_git_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def ask(self, name: str) -> list[str]:
+        """Send one object name; the header fields of the answer (`<id> <type> <size>`,
+        or `<name> missing`)."""
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(name.encode("utf-8") + b"\n")
+        stdin.flush()
+        return stdout.readline().decode("utf-8", "replace").split()
+
+    def close(self) -> None:
+        for stream in (self.proc.stdin, self.proc.stdout):
+            if stream is not None:
+                stream.close()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class BlobReader:
+    """Reads many files at many commits through two long-running `git cat-file`
+    processes: a history of N commits costs a handful of processes, not several per file
+    per commit. Use as a context manager."""
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        self._check = _CatFile(repo, "--batch-check")
+        try:
+            self._batch = _CatFile(repo, "--batch")
+        except BaseException:
+            self._check.close()
+            raise
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._check.close()
+        self._batch.close()
+
+    def yaml_blobs(self, commit: str, repo_paths: Sequence[str]) -> list[tuple[str, str]]:
+        """As `Repo.yaml_blobs`, without a process per commit when every path is a file."""
+        out: dict[str, str] = {}
+        for repo_path in repo_paths:
+            if not repo_path or any(c in repo_path for c in "\n\r"):
+                found = self.repo.yaml_blobs(commit, [repo_path])
+            else:
+                header = self._check.ask(f"{commit}:{repo_path}")
+                if len(header) == 3 and header[1] == "blob":
+                    found = [(repo_path, header[0])]
+                elif len(header) == 3 and header[1] == "tree":
+                    found = self.repo.yaml_blobs(commit, [repo_path])
+                else:
+                    found = []
+            for f, blob in found:
+                out.setdefault(f, blob)
+        return list(out.items())
+
+    def read(self, blob: str) -> bytes:
+        """The bytes of the blob with id `blob` (a hex object id)."""
+        if not blob or any(c not in "0123456789abcdef" for c in blob):
+            raise GitError(f"not a blob id: {blob!r}")
+        header = self._batch.ask(blob)
+        if len(header) != 3 or header[1] != "blob":
+            raise GitError(f"cannot read blob {blob[:7]}")
+        stdout = self._batch.proc.stdout
+        assert stdout is not None
+        data = stdout.read(int(header[2]))
+        stdout.read(1)  # the newline after the contents
+        return data
+
+
 def _parse_commits(data: bytes) -> list[Commit]:
     fields = data.decode("utf-8", "replace").replace("\n", "").split("\0")
     out = []
@@ -213,7 +330,9 @@ def workspace_paths(
     if config_files:
         base = root or cwd
         return [Path(f) if Path(f).is_absolute() else base / f for f in config_files]
-    return [Path("kpis.yaml"), Path("measurements.yaml")]
+    from kpitrack.loading import DEFAULT_FILES
+
+    return [Path(f) for f in DEFAULT_FILES]
 
 
 def sources_at(

@@ -15,8 +15,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpitrack.gitrepo import Commit, GitError, Repo, workspace_paths
-from kpitrack.model import Direction, Kpi, Status, Value, Workspace
+from kpitrack.gitrepo import BlobReader, Commit, GitError, Repo, workspace_paths
+from kpitrack.model import Direction, Kpi, Value, Workspace
 
 if TYPE_CHECKING:
     from kpitrack.model import Config
@@ -147,7 +147,7 @@ def moved_goalpost(
         result = evaluate_kpi(before_kpi, before.measurements, as_of=day, config=config)
     except (ValueError, TypeError, ZeroDivisionError):
         return False
-    return result.status in (Status.AT_RISK, Status.OFF_TRACK)
+    return result.status.behind
 
 
 def compare(commit: Commit, before: Workspace, after: Workspace, config: Config) -> list[Change]:
@@ -183,25 +183,46 @@ class Timeline:
     snapshots: list[Workspace]
 
 
-def _snapshot(repo: Repo, commit: str, repo_paths: Sequence[str]) -> Workspace:
-    from kpitrack.loading import load_texts
+class _Snapshots:
+    """Loads the workspace at many commits cheaply: one `ls-tree` per commit, blobs through
+    one `git cat-file --batch`, each distinct blob decoded once, a file whose text the
+    previous snapshot already parsed not parsed again, and an unchanged set of files
+    giving back the previous snapshot itself."""
 
-    files: list[str] = []
-    for path in repo_paths:
-        for f in repo.yaml_files(commit, path):
-            if f not in files:
-                files.append(f)
-    from kpitrack.model import Config as _Config
-    from kpitrack.yamlnodes import YamlFatal, decode
+    def __init__(self, repo: Repo, reader: BlobReader) -> None:
+        from kpitrack.loading import ParseMemo
 
-    sources: list[tuple[str, str]] = []
-    for f in files:
-        try:
-            sources.append((repo.display(f), decode(repo.read_blob(commit, f), f)))
-        except (YamlFatal, GitError):  # an unreadable past file is skipped, not fatal
-            continue
-    workspace, _ = load_texts(sources, config=_Config(), as_of=_FAR_FUTURE)
-    return workspace
+        self.repo = repo
+        self.reader = reader
+        self.texts: dict[str, str | None] = {}
+        self.memo: ParseMemo = {}
+        self.last: tuple[tuple[tuple[str, str], ...], Workspace] | None = None
+
+    def _text(self, repo_path: str, blob: str) -> str | None:
+        if blob not in self.texts:
+            from kpitrack.yamlnodes import YamlFatal, decode
+
+            try:
+                self.texts[blob] = decode(self.reader.read(blob), repo_path)
+            except (YamlFatal, GitError):  # an unreadable past file is skipped, not fatal
+                self.texts[blob] = None
+        return self.texts[blob]
+
+    def at(self, commit: str, repo_paths: Sequence[str]) -> Workspace:
+        from kpitrack.loading import load_texts
+        from kpitrack.model import Config as _Config
+
+        key = tuple(self.reader.yaml_blobs(commit, repo_paths))
+        if self.last is not None and self.last[0] == key:
+            return self.last[1]
+        sources: list[tuple[str, str]] = []
+        for repo_path, blob in key:
+            text = self._text(repo_path, blob)
+            if text is not None:
+                sources.append((self.repo.display(repo_path), text))
+        workspace, _ = load_texts(sources, config=_Config(), as_of=_FAR_FUTURE, memo=self.memo)
+        self.last = (key, workspace)
+        return workspace
 
 
 def timeline(repo: Repo, paths: Sequence[Path], *, until: str = "HEAD") -> Timeline:
@@ -210,9 +231,7 @@ def timeline(repo: Repo, paths: Sequence[Path], *, until: str = "HEAD") -> Timel
     repo_paths = [repo.repo_path(p) for p in paths]
     order = repo.first_parent(until)
     commits = {c.sha: c for c in repo.commits(repo_paths, until=until)}
-    head_files: list[str] = []
-    for path in repo_paths:
-        head_files.extend(f for f in repo.yaml_files(until, path) if f not in head_files)
+    head_files: list[str] = [f for f, _ in repo.yaml_blobs(until, repo_paths)]
     # Per followed file: (position, its path from that commit on), oldest first.
     moves: list[list[tuple[int, str]]] = []
     for f in head_files:
@@ -224,14 +243,16 @@ def timeline(repo: Repo, paths: Sequence[Path], *, until: str = "HEAD") -> Timel
         moves.append(steps)
     ordered = sorted((c for c in commits.values() if c.sha in order), key=lambda c: order[c.sha])
     snapshots = []
-    for c in ordered:
-        position = order[c.sha]
-        extra = []
-        for steps in moves:
-            known = [path for at, path in steps if at <= position]
-            if known:
-                extra.append(known[-1])
-        snapshots.append(_snapshot(repo, c.sha, [*repo_paths, *extra]))
+    with BlobReader(repo) as reader:
+        loader = _Snapshots(repo, reader)
+        for c in ordered:
+            position = order[c.sha]
+            extra = []
+            for steps in moves:
+                known = [path for at, path in steps if at <= position]
+                if known:
+                    extra.append(known[-1])
+            snapshots.append(loader.at(c.sha, [*repo_paths, *extra]))
     return Timeline(ordered, snapshots)
 
 

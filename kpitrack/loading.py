@@ -15,12 +15,13 @@ import gc
 import os
 import stat
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from kpitrack import rules
 from kpitrack.model import (
+    ActionPlan,
     Config,
     Direction,
     Frequency,
@@ -45,7 +46,6 @@ from kpitrack.problems import (
     UsageError,
     cap_problems,
 )
-from kpitrack.suggest import did_you_mean
 from kpitrack.yamlnodes import (
     MAX_FILE_BYTES,
     Map,
@@ -62,7 +62,7 @@ from kpitrack.yamlnodes import (
     typed_value,
 )
 
-SECTIONS = ("objectives", "kpis", "measurements")
+SECTIONS = rules.SECTION_NAMES  # the top-level keys of a file
 DEFAULT_FILES = ("kpis.yaml", "measurements.yaml")
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -116,6 +116,7 @@ MILESTONE_KEYS = {"date": "when the staged target holds", "target": "the staged 
 
 _KPI_REQUIRED = ("id", "name", "measure", "target", "frequency")
 T = TypeVar("T")
+U = TypeVar("U")
 
 _OBJECTIVE_REQUIRED = ("id", "title")
 _MEASUREMENT_REQUIRED = ("kpi", "date", "value")
@@ -427,13 +428,7 @@ def _collect(root: Node | None, sections: dict[str, list[Map]], out: list[Proble
     if root is None or (type(root) is Scalar and rules.is_empty(root)):
         return
     if type(root) is not Map:
-        rules.error(
-            out,
-            root,
-            "KT010",
-            "the top level must be a mapping with objectives, kpis and/or measurements, "
-            f"got {rules.shape(root)}",
-        )
+        rules.top_level_not_mapping(out, root)
         return
     unknown = 0
     for key, value in root.items:
@@ -444,13 +439,7 @@ def _collect(root: Node | None, sections: dict[str, list[Map]], out: list[Proble
             if unknown > MAX_PROBLEMS_PER_FILE + 1 and isinstance(out, ProblemList):
                 out.omit(key.path, 1)  # beyond what can be shown: counted only
                 continue
-            rules.error(
-                out,
-                key,
-                "KT011",
-                f"unknown top-level key {rules.quote(name)}{did_you_mean(name, SECTIONS)} "
-                "(expected objectives, kpis, measurements)",
-            )
+            rules.unknown_section(out, key)
             continue
         if type(value) is not Seq:
             if not rules.is_empty(value):
@@ -518,13 +507,7 @@ class _Builder:
         _unknown_keys(entry, OBJECTIVE_KEYS, what, out)
         _missing(entry, fields, _OBJECTIVE_REQUIRED, OBJECTIVE_KEYS, what, out)
         if obj_id is not None and id_node is not None:
-            first = self.objective_ids.get(obj_id)
-            if first is not None:
-                rules.error(
-                    out, id_node, "KT021", f"duplicate objective id '{obj_id}' (first at {first})"
-                )
-            else:
-                self.objective_ids[obj_id] = _loc(entry)
+            rules.duplicate_objective(out, id_node, obj_id, self.objective_ids, _loc(entry))
         title = _text(fields, "title", what, out, required=True)
         owner = _text(fields, "owner", what, out)
         description = _text(fields, "description", what, out)
@@ -554,20 +537,11 @@ class _Builder:
         kpi_id = rules.slug(out, id_node, "KPI id") if id_node is not None else None
         what = f"KPI '{kpi_id}'" if kpi_id else "KPI"
         _unknown_keys(entry, KPI_KEYS, what, out)
-        kind_node = fields.get("kind")
-        kind: Kind | None = Kind.QUANTITATIVE
-        if kind_node is not None and not rules.is_empty(kind_node):
-            kind = rules.choice(out, kind_node, f"{what}: kind", Kind)
+        kind = _kind(fields, what, out)
         required = _KPI_REQUIRED if kind is not Kind.PROGRESS else (*_KPI_REQUIRED[:3], "frequency")
         _missing(entry, fields, required, KPI_KEYS, what, out)
         if kpi_id is not None and id_node is not None:
-            first = self.kpi_ids.get(kpi_id)
-            if first is not None:
-                rules.error(
-                    out, id_node, "KT022", f"duplicate KPI id '{kpi_id}' (first at {first})"
-                )
-            else:
-                self.kpi_ids[kpi_id] = _loc(entry)
+            rules.duplicate_kpi(out, id_node, kpi_id, self.kpi_ids, _loc(entry))
 
         name = _text(fields, "name", what, out, required=True)
         measure = _text(fields, "measure", what, out, required=True)
@@ -576,94 +550,37 @@ class _Builder:
         indicator = _choice(fields, "indicator", what, Indicator, out)
         review = _choice(fields, "review", what, Frequency, out)
 
-        scale: tuple[str, ...] | None = ()
-        scale_node = fields.get("scale")
-        if kind is Kind.QUALITATIVE:
-            if scale_node is None or rules.is_empty(scale_node):
-                rules.error(
-                    out,
-                    scale_node or entry,
-                    "KT030",
-                    f"{what} is qualitative but has no scale (a list of labels, worst first)",
-                )
-                scale = None
-            else:
-                scale = rules.scale(out, scale_node, f"{what}: scale")
-        elif scale_node is not None and not rules.is_empty(scale_node):
-            out.append(
-                rules.problem(
-                    scale_node,
-                    Severity.WARNING,
-                    "KT109",
-                    f"{what}: scale is ignored because the KPI is not qualitative "
-                    "(add kind: qualitative)",
-                )
-            )
-
-        def value(node: Node, label: str) -> Value | None:
-            if kind is Kind.QUALITATIVE:
-                return rules.label(out, node, f"{what}: {label}", scale)
-            if kind is Kind.PROGRESS:
-                return rules.percent(out, node, f"{what}: {label}")
-            return rules.number(out, node, f"{what}: {label}")
-
-        target: Value | None = None
-        target_node = fields.get("target")
-        if target_node is not None and not rules.is_empty(target_node):
-            target = value(target_node, "target")
-        elif kind is Kind.PROGRESS:
-            target = 100.0  # SPEC §1: progress KPIs default to 100 (percent done)
-        elif target_node is not None:
-            rules.empty_required(out, target_node, f"{what}: target")
-        baseline_node = fields.get("baseline")
-        baseline = None
-        if baseline_node is not None and not rules.is_empty(baseline_node):
-            baseline = value(baseline_node, "baseline")
+        scale = rules.kpi_scale(out, entry, fields.get("scale"), kind, what)
+        value = _value_rule(kind, scale, what, out)
+        target = _target(fields, kind, what, value, out)
+        baseline = _optional(fields, "baseline", lambda node: value(node, "baseline"))
 
         start = _date(fields, "start", what, out)
         due = _date(fields, "due", what, out)
         last_reviewed = _date(fields, "last_reviewed", what, out)
-        if start is not None and due is not None and start > due:
-            rules.error(out, fields["start"], "KT038", f"{what}: start {start} is after due {due}")
+        if start is not None:
+            rules.start_after_due(out, fields["start"], what, start, due)
 
         milestones = self._milestones(fields.get("milestones"), what, due, value)
 
         objective = _text(fields, "objective", what, out)
-        if objective is not None and objective not in self.objective_ids and self.complete:
-            known = self.objective_ids
-            rules.error(
-                out,
-                fields["objective"],
-                "KT023",
-                f"{what}: unknown objective {rules.quote(objective)}"
-                f"{did_you_mean(objective, known)}",
-            )
+        if objective is not None and self.complete:
+            rules.unknown_objective(out, fields["objective"], what, objective, self.objective_ids)
         owner = _text(fields, "owner", what, out)
         unit = _text(fields, "unit", what, out)
-        action_node = fields.get("action")
-        action_plan = None
-        if action_node is not None and type(action_node) is not Scalar:
-            action_plan = rules.action(out, action_node, f"{what}: action", ACTION_KEYS)
-            action = action_plan.plan if action_plan is not None else None
-        else:
-            action = _text(fields, "action", what, out)
+        action, action_plan = _action(fields, what, out)
         archived = rules.flag(out, fields.get("archived"), f"{what}: archived")
         description = _text(fields, "description", what, out)
-        grace_node = fields.get("grace_days")
-        grace_days = None
-        if grace_node is not None and not rules.is_empty(grace_node):
-            grace_days = rules.whole_days(out, grace_node, f"{what}: grace_days")
-        tags_node = fields.get("tags")
-        tag_list: tuple[str, ...] | None = ()
-        if tags_node is not None and not rules.is_empty(tags_node):
-            tag_list = rules.tags(out, tags_node, f"{what}: tags")
+        grace_days = _optional(
+            fields, "grace_days", lambda node: rules.whole_days(out, node, f"{what}: grace_days")
+        )
+        tag_list = _optional(fields, "tags", lambda node: rules.tags(out, node, f"{what}: tags"))
         from kpitrack.sources import credential_problems, parse_source
 
         credential_problems(out, entry, what)
-        source_node = fields.get("source")
-        source = None
-        if source_node is not None and not rules.is_empty(source_node):
-            source = parse_source(out, source_node, what, kind, scale or ())
+        source = _optional(
+            fields, "source", lambda node: parse_source(out, node, what, kind, scale or ())
+        )
 
         if (
             _has_errors(out, before)
@@ -709,7 +626,7 @@ class _Builder:
         node: Node | None,
         what: str,
         due: dt.date | None,
-        value: object,
+        convert: _ValueRule,
     ) -> tuple[Milestone, ...] | None:
         out = self.out
         if node is None or rules.is_empty(node):
@@ -717,7 +634,6 @@ class _Builder:
         if type(node) is not Seq:
             rules.wrong_shape(out, node, f"{what}: milestones must be a list of {{date, target}}")
             return None
-        convert = value  # Callable[[Node, str], Value | None]
         result: list[Milestone] = []
         previous: dt.date | None = None
         for item in node.items:
@@ -736,22 +652,12 @@ class _Builder:
                 if rules.is_empty(target_node):
                     rules.empty_required(out, target_node, f"{what}: milestone target")
                 else:
-                    target = convert(target_node, "milestone target")  # type: ignore[operator]
+                    target = convert(target_node, "milestone target")
             if day is None:
                 continue
             # Date order and due are checked even when the target is wrong.
-            if previous is not None and day <= previous:
-                rules.error(
-                    out,
-                    fields["date"],
-                    "KT033",
-                    f"{what}: milestone {day} is not after the one before it ({previous}); "
-                    "list milestones in date order",
-                )
-            if due is not None and day > due:
-                rules.error(
-                    out, fields["date"], "KT034", f"{what}: milestone {day} is after due {due}"
-                )
+            rules.milestone_out_of_order(out, fields["date"], what, day, previous)
+            rules.milestone_after_due(out, fields["date"], what, day, due)
             previous = day
             if target is not None:
                 result.append(Milestone(date=day, target=target, loc=_loc(item)))
@@ -998,10 +904,7 @@ class _Builder:
             rules.text(out, by_node, f"{what}: by")
 
     def _unknown_kpi(self, node: Node, kpi_id: str, what: str) -> None:
-        hint = self.suggestions.get(kpi_id)
-        if hint is None:
-            hint = self.suggestions[kpi_id] = did_you_mean(kpi_id, self.kpi_ids)
-        rules.error(self.out, node, "KT024", f"{what}: unknown KPI {rules.quote(kpi_id)}{hint}")
+        rules.unknown_kpi(self.out, node, what, kpi_id, self.kpi_ids, self.suggestions)
 
 
 # ---------------------------------------------------------------- field helpers
@@ -1089,6 +992,66 @@ def _parse_day(text: str) -> int | str:
     """A date's text as its ordinal, or rules._parse_date's message why it is no date."""
     day = rules._parse_date(text)
     return day if isinstance(day, str) else day.toordinal()
+
+
+# Types one value of a KPI (target, baseline, a milestone's target) by the KPI's kind.
+_ValueRule = Callable[[Node, str], Value | None]
+
+
+def _kind(fields: dict[str, Node], what: str, out: list[Problem]) -> Kind | None:
+    """The KPI's kind: quantitative when absent or empty, None when not a kind (KT025)."""
+    node = fields.get("kind")
+    if node is None or rules.is_empty(node):
+        return Kind.QUANTITATIVE
+    return rules.choice(out, node, f"{what}: kind", Kind)
+
+
+def _value_rule(
+    kind: Kind | None, scale: tuple[str, ...] | None, what: str, out: list[Problem]
+) -> _ValueRule:
+    """A label on the scale (KT031), a percentage (KT032) or a number (KT016/KT017)."""
+
+    def value(node: Node, label: str) -> Value | None:
+        if kind is Kind.QUALITATIVE:
+            return rules.label(out, node, f"{what}: {label}", scale)
+        if kind is Kind.PROGRESS:
+            return rules.percent(out, node, f"{what}: {label}")
+        return rules.number(out, node, f"{what}: {label}")
+
+    return value
+
+
+def _target(
+    fields: dict[str, Node], kind: Kind | None, what: str, value: _ValueRule, out: list[Problem]
+) -> Value | None:
+    """The target; 100 for a progress KPI without one (SPEC §1); KT014 when empty."""
+    node = fields.get("target")
+    if node is not None and not rules.is_empty(node):
+        return value(node, "target")
+    if kind is Kind.PROGRESS:
+        return 100.0  # SPEC §1: progress KPIs default to 100 (percent done)
+    if node is not None:
+        rules.empty_required(out, node, f"{what}: target")
+    return None
+
+
+def _action(
+    fields: dict[str, Node], what: str, out: list[Problem]
+) -> tuple[str | None, ActionPlan | None]:
+    """`action` as text, or as a mapping {plan, owner, due, status} (KT065/KT066)."""
+    node = fields.get("action")
+    if node is None or type(node) is Scalar:
+        return _text(fields, "action", what, out), None
+    plan = rules.action(out, node, f"{what}: action", ACTION_KEYS)
+    return (plan.plan if plan is not None else None), plan
+
+
+def _optional(fields: dict[str, Node], key: str, read: Callable[[Node], U]) -> U | None:
+    """An optional key read by `read`; None when absent or empty."""
+    node = fields.get(key)
+    if node is None or rules.is_empty(node):
+        return None
+    return read(node)
 
 
 def _has_errors(out: list[Problem], since: int) -> bool:

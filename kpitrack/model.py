@@ -6,10 +6,13 @@ import bisect
 import datetime as dt
 import itertools
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, overload
+
+from kpitrack.problems import UsageError
+from kpitrack.suggest import did_you_mean
 
 # A measured value: a finite number, or a scale label for qualitative KPIs.
 Value = float | str
@@ -60,11 +63,55 @@ class Indicator(StrEnum):
 
 
 class Status(StrEnum):
+    """Where a KPI stands. Its orderings are defined here once:
+
+    - `rank`: how good it is, worst 0: no-data < off-track < at-risk < on-track < achieved
+      (tells an improvement from a regression, and "never worsens");
+    - `summary_order()`: best first, the order summaries count and show statuses in;
+    - `attention`: the order of the `actions` list, first 0: off-track, at-risk, no-data,
+      then the rest (on-track and achieved tie).
+    """
+
     NO_DATA = "no-data"
     ACHIEVED = "achieved"
     ON_TRACK = "on-track"
     AT_RISK = "at-risk"
     OFF_TRACK = "off-track"
+
+    @classmethod
+    def worst_to_best(cls) -> tuple[Status, ...]:
+        return _WORST_TO_BEST
+
+    @classmethod
+    def summary_order(cls) -> tuple[Status, ...]:
+        """Best first, as a reader scans a summary: achieved, on-track, ..., no-data."""
+        return _BEST_TO_WORST
+
+    @property
+    def rank(self) -> int:
+        """How good the status is: 0 for no-data (the worst) up to 4 for achieved."""
+        return _WORST_TO_BEST.index(self)
+
+    @property
+    def behind(self) -> bool:
+        """At risk or off track: short of where the KPI should be by now."""
+        return self is Status.AT_RISK or self is Status.OFF_TRACK
+
+    @property
+    def attention(self) -> int:
+        """Position in a worst-first list: off-track 0, at-risk 1, no-data 2, the rest 3."""
+        return _ATTENTION.get(self, len(_ATTENTION))
+
+
+_WORST_TO_BEST = (
+    Status.NO_DATA,
+    Status.OFF_TRACK,
+    Status.AT_RISK,
+    Status.ON_TRACK,
+    Status.ACHIEVED,
+)
+_BEST_TO_WORST = tuple(reversed(_WORST_TO_BEST))
+_ATTENTION = {Status.OFF_TRACK: 0, Status.AT_RISK: 1, Status.NO_DATA: 2}
 
 
 class Reason(StrEnum):
@@ -527,6 +574,12 @@ def _positions_of(series: Series) -> Iterator[tuple[int, int, Series]]:
     return ((order, n, series) for n, order in enumerate(series.orders))
 
 
+def no_kpi_message(kpi_id: str, known: Iterable[str], *, option: str | None = None) -> str:
+    """The one wording of an unknown KPI id: `no KPI 'x' (did you mean 'y'?)`."""
+    prefix = f"{option}: " if option else ""
+    return f"{prefix}no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}"
+
+
 @dataclass(frozen=True)
 class Workspace:
     objectives: tuple[Objective, ...] = ()
@@ -544,6 +597,14 @@ class Workspace:
             if kpi.id == kpi_id:
                 return kpi
         return None
+
+    def require_kpi(self, kpi_id: str, *, option: str | None = None) -> Kpi:
+        """The KPI with this id, else a UsageError: `no KPI 'x' (did you mean 'y'?)`,
+        prefixed with the option that named it (`--kpi: no KPI 'x'`)."""
+        kpi = self.kpi(kpi_id)
+        if kpi is None:
+            raise UsageError(no_kpi_message(kpi_id, (k.id for k in self.kpis), option=option))
+        return kpi
 
     def objective(self, objective_id: str) -> Objective | None:
         for objective in self.objectives:
@@ -588,6 +649,15 @@ class OverdueInfo:
     def never_reported(self) -> bool:
         return self.missed_periods is None
 
+    @staticmethod
+    def most_overdue_first(overdue: OverdueInfo | None) -> float:
+        """Sort key: never reported first, then most days overdue, not overdue last."""
+        if overdue is None:
+            return float("inf")
+        if overdue.days is None:
+            return float("-inf")
+        return -float(overdue.days)
+
 
 @dataclass(frozen=True)
 class KpiResult:
@@ -610,3 +680,49 @@ class KpiResult:
     @property
     def needs_action(self) -> bool:
         return bool(self.reasons)
+
+    def worst_first(self) -> tuple[int, float]:
+        """Sort key of `actions` (SPEC §4): off-track, at-risk, no-data, then the rest;
+        within each, most days overdue first. Use with a stable sort."""
+        return self.status.attention, OverdueInfo.most_overdue_first(self.overdue)
+
+    def overdue_first(self) -> tuple[float, int]:
+        """Sort key of the overdue list (SPEC §3): most days overdue first (never reported
+        counts as the most), then worst status first as in `worst_first`. Use with a
+        stable sort, so ties keep workspace order."""
+        return OverdueInfo.most_overdue_first(self.overdue), self.status.attention
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    """How many KPIs have each status, how many are overdue and how many need action:
+    the one summary of `status`, `report` and their JSON."""
+
+    total: int
+    by_status: tuple[tuple[Status, int], ...]  # every status, in Status.summary_order()
+    overdue: int
+    needs_action: int
+
+    def count(self, status: Status) -> int:
+        return dict(self.by_status)[status]
+
+    @classmethod
+    def of(cls, results: Iterable[KpiResult]) -> StatusCounts:
+        total = overdue = needs_action = 0
+        per_status = dict.fromkeys(Status.summary_order(), 0)
+        for r in results:
+            total += 1
+            per_status[r.status] += 1
+            overdue += r.overdue is not None
+            needs_action += r.needs_action
+        return cls(total, tuple(per_status.items()), overdue, needs_action)
+
+    def as_dict(self) -> dict[str, int]:
+        """`{"total", "achieved", "on-track", "at-risk", "off-track", "no-data", "overdue",
+        "needs-action"}`: the keys and order of every summary in JSON."""
+        return {
+            "total": self.total,
+            **{str(status): n for status, n in self.by_status},
+            "overdue": self.overdue,
+            "needs-action": self.needs_action,
+        }

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+from typing import TYPE_CHECKING
 
-from kpitrack.model import Location
+if TYPE_CHECKING:  # model.py raises UsageError: no import at run time
+    from kpitrack.model import Location
 
 
 class ExitCode(IntEnum):

@@ -4,7 +4,7 @@
 the window, evaluates (or takes the results it is handed) and returns a frozen
 `Report`. The renderers in `kpitrack/render/report_*.py` only format it.
 
-Status order, worst to best (used to tell improvements from regressions):
+Status order, worst to best (`Status.rank`, used to tell improvements from regressions):
 ``no-data < off-track < at-risk < on-track < achieved``. A change *from*
 `no-data` is neither: it is a KPI's **first report** and is listed apart, so
 that "no-data → off-track" is not announced as good news.
@@ -18,23 +18,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from kpitrack.model import Config, Kpi, KpiResult, Measurement, Objective, Status, Workspace
+from kpitrack.model import (
+    Config,
+    Kpi,
+    KpiResult,
+    Measurement,
+    Objective,
+    Status,
+    StatusCounts,
+    Workspace,
+)
 
 if TYPE_CHECKING:
     from kpitrack.history import Change
-
-# Worst first; the rank of a status is its index here.
-STATUS_ORDER: tuple[Status, ...] = (
-    Status.NO_DATA,
-    Status.OFF_TRACK,
-    Status.AT_RISK,
-    Status.ON_TRACK,
-    Status.ACHIEVED,
-)
-STATUS_RANK: dict[Status, int] = {status: rank for rank, status in enumerate(STATUS_ORDER)}
-
-# The order statuses are counted and shown in summaries: best first, as a reader scans them.
-SUMMARY_ORDER: tuple[Status, ...] = tuple(reversed(STATUS_ORDER))
 
 DEFAULT_WINDOW = dt.timedelta(days=7)
 
@@ -48,30 +44,6 @@ class ChangeKind(StrEnum):
     IMPROVED = "improved"
     REGRESSED = "regressed"
     FIRST_REPORT = "first-report"
-
-
-@dataclass(frozen=True)
-class StatusCounts:
-    """How many KPIs have each status, how many are overdue and how many need action."""
-
-    total: int
-    by_status: tuple[tuple[Status, int], ...]  # every status, in SUMMARY_ORDER
-    overdue: int
-    needs_action: int
-
-    def count(self, status: Status) -> int:
-        return dict(self.by_status)[status]
-
-    @classmethod
-    def of(cls, results: Sequence[KpiResult]) -> StatusCounts:
-        return cls(
-            total=len(results),
-            by_status=tuple(
-                (status, sum(1 for r in results if r.status is status)) for status in SUMMARY_ORDER
-            ),
-            overdue=sum(1 for r in results if r.overdue is not None),
-            needs_action=sum(1 for r in results if r.needs_action),
-        )
 
 
 @dataclass(frozen=True)
@@ -92,7 +64,7 @@ class StatusChange:
     def kind(self) -> ChangeKind:
         if self.before is Status.NO_DATA:
             return ChangeKind.FIRST_REPORT
-        if STATUS_RANK[self.after] > STATUS_RANK[self.before]:
+        if self.after.rank > self.before.rank:
             return ChangeKind.IMPROVED
         return ChangeKind.REGRESSED
 

@@ -33,14 +33,13 @@ from kpitrack.model import (
     Kpi,
     Location,
     Measurement,
-    Status,
     Workspace,
     in_range,
 )
 from kpitrack.periods import DATE_PATTERN, parse_date, period_containing
 from kpitrack.problems import MAX_PROBLEMS_PER_FILE, Problem, Severity
 from kpitrack.suggest import did_you_mean
-from kpitrack.yamlnodes import YAML11_BOOLEANS, Map, Node, Scalar, Seq, scalar_value
+from kpitrack.yamlnodes import NULL_WORDS, YAML11_BOOLEANS, Map, Node, Scalar, Seq, scalar_value
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
@@ -166,12 +165,9 @@ def shape(node: Node) -> str:
 # ---------------------------------------------------------------- field rules
 
 
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-
-
 def is_empty(node: Node) -> bool:
     """A null or empty value (`key:`, `key: ~`, `key: ""`)."""
-    return type(node) is Scalar and (node.text == "" or (node.plain and node.text in _NULLS))
+    return type(node) is Scalar and (node.text == "" or (node.plain and node.text in NULL_WORDS))
 
 
 def empty_required(out: Out, node: Node, what: str) -> None:
@@ -469,6 +465,154 @@ def wrong_shape(out: Out, node: Node, message: str) -> None:
     error(out, node, "KT012", f"{message}, got {shape(node)}")
 
 
+# ---------------------------------------------------------------- definition rules
+# Checks the loader makes across the fields of one entry, or across entries.
+
+SECTION_NAMES = ("objectives", "kpis", "measurements")
+
+
+def top_level_not_mapping(out: Out, root: Node) -> None:
+    """KT010: a file whose top level is not a mapping of sections."""
+    error(
+        out,
+        root,
+        "KT010",
+        "the top level must be a mapping with objectives, kpis and/or measurements, "
+        f"got {shape(root)}",
+    )
+
+
+def unknown_section(out: Out, key: Scalar) -> None:
+    """KT011: a top-level key other than objectives, kpis and measurements."""
+    name = key.text
+    error(
+        out,
+        key,
+        "KT011",
+        f"unknown top-level key {quote(name)}{did_you_mean(name, SECTION_NAMES)} "
+        "(expected objectives, kpis, measurements)",
+    )
+
+
+def duplicate_objective(
+    out: Out, node: Node, objective_id: str, seen: dict[str, Location], at: Location
+) -> None:
+    """KT021: an objective id defined twice. `seen` keeps where each id was first defined."""
+    first = seen.get(objective_id)
+    if first is None:
+        seen[objective_id] = at
+    else:
+        error(out, node, "KT021", f"duplicate objective id '{objective_id}' (first at {first})")
+
+
+def duplicate_kpi(
+    out: Out, node: Node, kpi_id: str, seen: dict[str, Location], at: Location
+) -> None:
+    """KT022: a KPI id defined twice. `seen` keeps where each id was first defined."""
+    first = seen.get(kpi_id)
+    if first is None:
+        seen[kpi_id] = at
+    else:
+        error(out, node, "KT022", f"duplicate KPI id '{kpi_id}' (first at {first})")
+
+
+def unknown_objective(
+    out: Out, node: Node, what: str, objective: str, known: Iterable[str]
+) -> None:
+    """KT023: a KPI's `objective` that no objective has as its id."""
+    if objective in known:
+        return
+    error(
+        out,
+        node,
+        "KT023",
+        f"{what}: unknown objective {quote(objective)}{did_you_mean(objective, known)}",
+    )
+
+
+def unknown_kpi(
+    out: Out,
+    node: Node,
+    what: str,
+    kpi_id: str,
+    known: Iterable[str],
+    hints: dict[str, str] | None = None,
+) -> None:
+    """KT024: a reference to a KPI id that no file defines. The caller has looked the id
+    up; `hints` remembers each id's did-you-mean (many rows may name the same typo)."""
+    hint = hints.get(kpi_id) if hints is not None else None
+    if hint is None:
+        hint = did_you_mean(kpi_id, known)
+        if hints is not None:
+            hints[kpi_id] = hint
+    error(out, node, "KT024", f"{what}: unknown KPI {quote(kpi_id)}{hint}")
+
+
+def no_scale(out: Out, at: Node, what: str) -> None:
+    """KT030: a qualitative KPI without a scale."""
+    error(
+        out, at, "KT030", f"{what} is qualitative but has no scale (a list of labels, worst first)"
+    )
+
+
+def ignored_scale(out: Out, node: Node, what: str) -> None:
+    """KT109: a scale on a KPI that is not qualitative (a warning: it is ignored)."""
+    out.append(
+        problem(
+            node,
+            WARNING,
+            "KT109",
+            f"{what}: scale is ignored because the KPI is not qualitative (add kind: qualitative)",
+        )
+    )
+
+
+def kpi_scale(
+    out: Out, entry: Map, node: Node | None, kind: Kind | None, what: str
+) -> tuple[str, ...] | None:
+    """A KPI's scale by its kind: KT030 (missing), KT037 (malformed), KT109 (ignored).
+
+    () for a KPI that is not qualitative, None when the scale is missing or wrong."""
+    qualitative = kind is Kind.QUALITATIVE
+    if node is None or is_empty(node):
+        if qualitative:
+            no_scale(out, node or entry, what)
+            return None
+        return ()
+    if not qualitative:
+        ignored_scale(out, node, what)
+        return ()
+    return scale(out, node, f"{what}: scale")
+
+
+def start_after_due(
+    out: Out, node: Node, what: str, start: dt.date | None, due: dt.date | None
+) -> None:
+    """KT038: a KPI whose tracking starts after its due date."""
+    if start is not None and due is not None and start > due:
+        error(out, node, "KT038", f"{what}: start {start} is after due {due}")
+
+
+def milestone_out_of_order(
+    out: Out, node: Node, what: str, day: dt.date, previous: dt.date | None
+) -> None:
+    """KT033: a milestone not after the one listed before it."""
+    if previous is not None and day <= previous:
+        error(
+            out,
+            node,
+            "KT033",
+            f"{what}: milestone {day} is not after the one before it ({previous}); "
+            "list milestones in date order",
+        )
+
+
+def milestone_after_due(out: Out, node: Node, what: str, day: dt.date, due: dt.date | None) -> None:
+    """KT034: a milestone dated after the KPI's due date."""
+    if due is not None and day > due:
+        error(out, node, "KT034", f"{what}: milestone {day} is after due {due}")
+
+
 # ---------------------------------------------------------------- workspace rules
 
 WorkspaceRule = Callable[[Workspace, Config, dt.date], Iterator[Problem]]
@@ -733,7 +877,6 @@ def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Pr
     from kpitrack.evaluate import evaluate_kpi  # evaluate builds on the model, not on rules
 
     histories = _histories(ws, as_of)
-    bad = (Status.OFF_TRACK, Status.AT_RISK)
     stuck, flat = config.stuck_periods, config.flat_periods
     for kpi in ws.kpis:
         history = histories.get(kpi.id)
@@ -745,7 +888,7 @@ def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Pr
         if len(reports) >= stuck and not (kpi.action or "").strip():
             last = reports[-stuck:]
             if all(
-                evaluate_kpi(kpi, [*first, m], as_of=m.date, config=config).status in bad
+                evaluate_kpi(kpi, [*first, m], as_of=m.date, config=config).status.behind
                 for m in last
             ):
                 yield problem(

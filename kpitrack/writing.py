@@ -40,8 +40,10 @@ from typing import TYPE_CHECKING
 
 from kpitrack.model import Measurement, Value, Workspace
 from kpitrack.problems import Problem, WriteError
+from kpitrack.yamlnodes import BOM as BOM  # the one BOM; renaming and reviewing import it here
 from kpitrack.yamlnodes import (
     MAX_FILE_BYTES,
+    NOT_TEXT_WORDS,
     Map,
     Node,
     Scalar,
@@ -65,7 +67,6 @@ LOCK_TIMEOUT = 60.0
 # A temporary file is an orphan when its writer (same host) is gone, or when it
 # is older than this whatever its name says (other hosts, other pid namespaces).
 ORPHAN_AGE = 3600.0
-BOM = b"\xef\xbb\xbf"
 MEASUREMENT_KEYS = ("kpi", "date", "value", "note", "by")
 
 # Called under the lock with the file's current text (None: no file yet); returns
@@ -426,11 +427,6 @@ def _acquire(fd: int, target: Path, lock: Path, timeout: float) -> None:
 # ---------------------------------------------------------------- YAML text we write
 
 
-_YAML11_WORDS = frozenset(
-    w
-    for s in ("yes", "no", "on", "off", "y", "n", "true", "false", "null")
-    for w in (s, s.title(), s.upper())
-)
 # Safe plain scalars: start with a letter (or non-ASCII), hold no YAML indicator
 # that could end or change the scalar in block or flow context.
 _PLAIN = re.compile(r"[^\W\d_][^:#,\[\]{}\"'\\`|>!&*%@?]*")
@@ -476,7 +472,7 @@ def yaml_scalar(text: str) -> str:
     if (
         _PLAIN.fullmatch(text)
         and text == text.strip()
-        and text not in _YAML11_WORDS
+        and text not in NOT_TEXT_WORDS
         and all(_printable(ch) for ch in text)
     ):
         return text

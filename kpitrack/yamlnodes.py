@@ -120,8 +120,8 @@ def decode(data: bytes, path: str, *, max_bytes: int = MAX_FILE_BYTES) -> str:
             "KT002",
             f"file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes",
         )
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    if data.startswith(BOM):
+        data = data[len(BOM) :]
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1
@@ -313,7 +313,7 @@ def scan_rows(
     rows = Rows()
     lines, columns, kpis, dates = rows.lines, rows.columns, rows.kpis, rows.dates
     value_list, plains, notes, bys = rows.values, rows.plains, rows.notes, rows.bys
-    nulls = _NULLS
+    nulls = NULL_WORDS
     key_line = 0
     indent: str | None = None
     first_entry = 0
@@ -416,7 +416,7 @@ def _row(
 def _empty(event: Any) -> bool:
     """rules.is_empty for a scalar event."""
     text: str = event.value
-    return text == "" or (not event.style and text in _NULLS)
+    return text == "" or (not event.style and text in NULL_WORDS)
 
 
 def _refuse_properties(event: Any, loc: Location) -> None:
@@ -551,13 +551,21 @@ def _build(
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 # A digit before the exponent is required: `e5` and `.e5` are text, not a float() crash.
 _FLOAT = re.compile(r"[-+]?((0|[1-9][0-9]*)(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
-_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-_TRUE = frozenset({"true", "True", "TRUE"})
-_FALSE = frozenset({"false", "False", "FALSE"})
+
+# ---------------------------------------------------------------- the YAML lexicon
+# Defined here once for the reader, the rules and the writer.
+
+BOM = b"\xef\xbb\xbf"  # allowed at the start of a file; kept when a file is rewritten
+NULL_WORDS = frozenset({"", "~", "null", "Null", "NULL"})  # plain: null
+TRUE_WORDS = frozenset({"true", "True", "TRUE"})
+FALSE_WORDS = frozenset({"false", "False", "FALSE"})
 # YAML 1.1 words that other tools read as booleans: kept as text, named in messages.
 YAML11_BOOLEANS = frozenset(
     w for s in ("yes", "no", "on", "off", "y", "n") for w in (s, s.title(), s.upper())
 )
+# Plain words some YAML reader (1.1 or 1.2) takes for null or a boolean: text that is
+# one of them must be written quoted.
+NOT_TEXT_WORDS = NULL_WORDS | TRUE_WORDS | FALSE_WORDS | YAML11_BOOLEANS
 
 
 def scalar_value(node: Scalar) -> bool | int | float | str | None:
@@ -572,11 +580,11 @@ def typed_value(text: str, plain: bool) -> bool | int | float | str | None:
     """scalar_value of a scalar's text and whether it is plain (unquoted)."""
     if not plain:
         return text
-    if text in _NULLS:
+    if text in NULL_WORDS:
         return None
-    if text in _TRUE:
+    if text in TRUE_WORDS:
         return True
-    if text in _FALSE:
+    if text in FALSE_WORDS:
         return False
     if _INT.fullmatch(text):
         if len(text) > 20:  # beyond any real measurement; avoids int-parsing limits

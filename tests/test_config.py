@@ -60,3 +60,26 @@ def test_written_document_reads_back(tmp_path: Path) -> None:
     assert config.files == ("kpis.yaml",)
     assert config.measurements_file == "measurements.yaml"
     assert (config.grace_days, config.at_risk_tolerance, config.focus_limit) == (3, 0.1, 7)
+
+
+# ---------------------------------------------------------------- one set of defaults
+
+
+def test_an_empty_kpitrack_toml_means_config_defaults(tmp_path: Path) -> None:
+    import dataclasses
+
+    from kpitrack.config import read_config
+    from kpitrack.model import Config
+
+    path = tmp_path / "kpitrack.toml"
+    path.write_text("", encoding="utf-8")
+    assert read_config(path) == dataclasses.replace(Config(), root=str(tmp_path))
+
+
+def test_init_writes_the_config_defaults() -> None:
+    defaults = Config()
+    assert config_document() == {
+        "grace_days": defaults.grace_days,
+        "at_risk_tolerance": defaults.at_risk_tolerance,
+        "focus_limit": defaults.focus_limit,
+    }

@@ -15,12 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpitrack.evaluate import (
-    STATUS_ORDER,
     evaluate,
     evaluate_kpi,
     expected_position,
     status_sentence,
-    summary_counts,
     worst_first,
 )
 from kpitrack.model import (
@@ -35,6 +33,7 @@ from kpitrack.model import (
     OverdueInfo,
     Reason,
     Status,
+    StatusCounts,
     Value,
     Workspace,
 )
@@ -412,7 +411,7 @@ def test_worst_first() -> None:
 
 def test_summary_counts() -> None:
     results = [_result(Status.ON_TRACK, 4), _result(Status.OFF_TRACK, None, overdue=False)]
-    assert summary_counts(results) == {
+    assert StatusCounts.of(results).as_dict() == {
         "total": 2,
         "on-track": 1,
         "at-risk": 0,
@@ -503,7 +502,7 @@ def test_more_progress_never_worsens_the_status(
     history = [m(BASE_DAY, first)]
     a = run(k, *history, m(latest, value, 1), as_of=latest, at_risk_tolerance=tolerance)
     b = run(k, *history, m(latest, improved, 1), as_of=latest, at_risk_tolerance=tolerance)
-    assert STATUS_ORDER[b.status] <= STATUS_ORDER[a.status]
+    assert b.status.rank >= a.status.rank
 
 
 @settings(max_examples=300)

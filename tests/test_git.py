@@ -480,3 +480,45 @@ def test_history_shows_reviews_and_archiving(
     assert code == 0
     found = [(r["field"], r["old"], r["new"]) for r in json.loads(out)["changes"]]
     assert found == [("last_reviewed", None, "2026-04-01"), ("archived", None, "true")]
+
+
+def test_batched_snapshots_equal_reading_each_commit(in_repo: Path) -> None:
+    """history reads every commit through two long-running `git cat-file` processes and
+    reuses parses; each snapshot must equal loading that commit's files one by one."""
+    import datetime as dt
+
+    from kpitrack.gitrepo import Repo, sources_at
+    from kpitrack.history import timeline
+    from kpitrack.loading import load_texts
+    from kpitrack.model import Config
+
+    repo = Repo.find(in_repo)
+    line = timeline(repo, [Path("teams"), Path("measurements")])
+    assert len(line.commits) == 7  # c1-c4 reach teams/ through `git log --follow`
+    for commit, snapshot in zip(line.commits, line.snapshots, strict=True):
+        # The straightforward way: every file of the commit, read with a process each.
+        folders = [p for p in ("teams", "kpis", "measurements") if repo.yaml_files(commit.sha, p)]
+        sources = sources_at(repo, commit.sha, [Path(p) for p in folders], defaults=False)
+        expected, _ = load_texts(sources, config=Config(), as_of=dt.date(2999, 12, 31))
+        assert sorted(snapshot.kpis, key=lambda k: k.id) == sorted(
+            expected.kpis, key=lambda k: k.id
+        )
+        assert snapshot.objectives == expected.objectives
+        assert list(snapshot.measurements) == list(expected.measurements)
+
+
+def test_blob_reader_reads_files_folders_and_missing_paths(in_repo: Path) -> None:
+    from kpitrack.gitrepo import BlobReader, Repo
+
+    repo = Repo.find(in_repo)
+    head = repo.resolve("HEAD")
+    with BlobReader(repo) as reader:
+        found = reader.yaml_blobs(head, ["teams", "measurements/2026.yaml", "nowhere.yaml"])
+        assert [path for path, _ in found] == ["teams/growth/team.yaml", "measurements/2026.yaml"]
+        for path, blob in found:
+            assert reader.read(blob) == repo.read_blob(head, path)
+        assert reader.yaml_blobs(head, ["teams"]) == repo.yaml_blobs(head, ["teams"])
+        with pytest.raises(Exception, match="not a blob id"):
+            reader.read("HEAD:teams")
+        with pytest.raises(Exception, match="cannot read blob"):
+            reader.read("0" * 40)

@@ -11,7 +11,6 @@ from report_fixtures import AS_OF, CONFIG, SINCE, build_workspace
 from kpitrack.evaluate import evaluate
 from kpitrack.model import Status
 from kpitrack.report import (
-    STATUS_ORDER,
     ChangeKind,
     Report,
     StatusChange,
@@ -44,7 +43,7 @@ def test_improvements_regressions_and_first_reports_apart(report: Report) -> Non
 
 
 def test_status_order_worst_first() -> None:
-    assert STATUS_ORDER == (
+    assert Status.worst_to_best() == (
         Status.NO_DATA,
         Status.OFF_TRACK,
         Status.AT_RISK,

@@ -146,3 +146,37 @@ def test_libyaml_nesting_cap_reads_as_our_nesting_limit(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(yaml, "parse", capped)
     assert "error KT002 nesting deeper than 64 levels" in fatal("[[[[")
+
+
+# ---------------------------------------------------------------- the one YAML lexicon
+
+
+def test_lexicon_words_type_as_documented() -> None:
+    from kpitrack.yamlnodes import FALSE_WORDS, NULL_WORDS, TRUE_WORDS, YAML11_BOOLEANS, typed_value
+
+    assert {typed_value(w, True) for w in NULL_WORDS} == {None}
+    assert {typed_value(w, True) for w in TRUE_WORDS} == {True}
+    assert {typed_value(w, True) for w in FALSE_WORDS} == {False}
+    assert {typed_value(w, True) for w in YAML11_BOOLEANS} == set(YAML11_BOOLEANS)  # text
+    assert {typed_value(w, False) for w in NULL_WORDS | TRUE_WORDS} == NULL_WORDS | TRUE_WORDS
+
+
+def test_every_not_text_word_is_written_quoted_and_read_back_as_text() -> None:
+    import yaml
+
+    from kpitrack.writing import yaml_scalar
+    from kpitrack.yamlnodes import NOT_TEXT_WORDS
+
+    for word in sorted(NOT_TEXT_WORDS):
+        written = yaml_scalar(word)
+        assert written.startswith('"'), word
+        assert yaml.safe_load(f"k: {written}") == {"k": word}  # PyYAML reads YAML 1.1
+
+
+def test_bom_is_stripped_on_reading_and_shared_with_the_writer() -> None:
+    from kpitrack import writing
+    from kpitrack.yamlnodes import BOM, decode
+
+    assert "\ufeff".encode() == BOM
+    assert writing.BOM is BOM
+    assert decode(BOM + b"kpis: []\n", "x.yaml") == "kpis: []\n"

@@ -147,7 +147,6 @@ def collect(
     from kpitrack.collect import SourceError, params_for, run_source
     from kpitrack.periods import parse_period, period_containing
     from kpitrack.sources import kpi_config_problems
-    from kpitrack.suggest import did_you_mean
 
     day = parse_as_of(as_of)
     loaded = load_for_writing(files, day)
@@ -163,11 +162,8 @@ def collect(
                 f"--period: {period_text} has not ended yet (it ends {wanted_period.end})"
             )
     ids = split_values(kpi_ids)
-    known = [k.id for k in workspace.kpis]
     for kpi_id in ids:
-        kpi = workspace.kpi(kpi_id)
-        if kpi is None:
-            raise UsageError(f"--kpi: no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
+        kpi = workspace.require_kpi(kpi_id, option="--kpi")
         if kpi.source is None:
             raise UsageError(f"--kpi: KPI '{kpi_id}' has no source to collect from")
     # Archived KPIs are not tracked any more: collected only when named with --kpi.

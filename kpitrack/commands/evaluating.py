@@ -204,9 +204,10 @@ def status(
     fmt = output_format(fmt, output)
     results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all, rev)
     results = sort_results(results, sort)
-    from kpitrack.evaluate import summary_counts
+    from kpitrack.model import StatusCounts
 
-    content = _render(fmt, results, day, "status", summary=summary_counts(results))
+    summary = StatusCounts.of(results).as_dict()
+    content = _render(fmt, results, day, "status", summary=summary)
     _finish(results, wanted, output, content)
 
 
@@ -287,15 +288,11 @@ def show(
 ) -> None:
     """One KPI in depth: definition, milestones, history, chart, and why its status."""
     from kpitrack.evaluate import evaluate_kpi
-    from kpitrack.suggest import did_you_mean
 
     fmt = output_format(fmt, output)
     day, wanted = parse_as_of(as_of), parse_fail_on(fail_on)
     workspace, config = load_for_evaluation(files, day, rev)
-    kpi = workspace.kpi(kpi_id)
-    if kpi is None:
-        known = [k.id for k in workspace.kpis]
-        raise UsageError(f"no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
+    kpi = workspace.require_kpi(kpi_id)
     result = evaluate_kpi(kpi, workspace.measurements, as_of=day, config=config)
     content = _render_show(fmt, result, all_history=all_history)
     if pager and output is None and page_if_long(content):

@@ -344,7 +344,6 @@ def record(
 ) -> None:
     """Append one measurement, validated first; prints the KPI's new status."""
     from kpitrack.evaluate import evaluate_kpi, status_sentence
-    from kpitrack.suggest import did_you_mean
     from kpitrack.writing import append_measurements, workspace_verifier
 
     today = parse_as_of(None)
@@ -355,10 +354,7 @@ def record(
     if by is None:
         by = default_recorder()
     loaded = load_for_writing(files, today)
-    kpi = loaded.workspace.kpi(kpi_id)
-    if kpi is None:
-        known = [k.id for k in loaded.workspace.kpis]
-        raise UsageError(f"no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
+    kpi = loaded.workspace.require_kpi(kpi_id)
     try:
         day = parse_measurement_date(date, today) if date is not None else today
     except ValueError as exc:

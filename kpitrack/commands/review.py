@@ -33,7 +33,6 @@ def review(
     from kpitrack.commands.recording import _path_of, _print_warnings, load_for_writing, shown
     from kpitrack.evaluate import evaluate_kpi
     from kpitrack.reviewing import check_note, write_review
-    from kpitrack.suggest import did_you_mean
 
     day = parse_as_of(date, "--date")
     today = parse_as_of(None)
@@ -44,10 +43,7 @@ def review(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     loaded = load_for_writing(files, day)
-    kpi = loaded.workspace.kpi(kpi_id)
-    if kpi is None:
-        known = [k.id for k in loaded.workspace.kpis]
-        raise UsageError(f"no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}")
+    kpi = loaded.workspace.require_kpi(kpi_id)
     target: Path = _path_of(loaded, kpi.loc.path)
     warnings = write_review(target, kpi.id, day, note=text, loads=loaded.loads(target))
     _print_warnings(warnings)

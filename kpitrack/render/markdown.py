@@ -10,10 +10,9 @@ from kpitrack.evaluate import (
     format_percent,
     format_value,
     status_sentence,
-    summary_counts,
     summary_sentence,
 )
-from kpitrack.model import KpiResult
+from kpitrack.model import KpiResult, StatusCounts
 
 # Characters that Markdown (CommonMark/GFM) could read as syntax or HTML inside a table cell.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~&])")
@@ -47,7 +46,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def summary_line(results: Sequence[KpiResult]) -> str:
-    return summary_sentence(summary_counts(results))
+    return summary_sentence(StatusCounts.of(results))
 
 
 def render_status(results: Sequence[KpiResult]) -> str:

@@ -81,10 +81,7 @@ def headline(report: Report) -> str:
     """`12 KPIs: 2 achieved, 5 on track, ...; 3 overdue; 4 need action.` (as status says it)"""
     from kpitrack.evaluate import summary_sentence
 
-    s = report.summary
-    counts = {"total": s.total, **{str(status): n for status, n in s.by_status}}
-    counts.update({"overdue": s.overdue, "needs-action": s.needs_action})
-    return summary_sentence(counts)
+    return summary_sentence(report.summary)
 
 
 def window_text(report: Report) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from html import escape as _escape
 
 from kpitrack.evaluate import action_words, format_percent
-from kpitrack.model import Kpi, KpiResult, Status
+from kpitrack.model import Kpi, KpiResult, Status, StatusCounts
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
     CHANGE_TITLES,
@@ -34,7 +34,7 @@ from kpitrack.render.report_common import (
     owner_name,
     window_text,
 )
-from kpitrack.report import SUMMARY_ORDER, Report, StatusCounts
+from kpitrack.report import Report
 
 # (text colour, background) per status: every pair has a contrast ratio of at least 4.5:1
 # (WCAG AA for normal text); the status is always written out too, never told by colour alone.
@@ -233,7 +233,7 @@ def kpi_cell(kpi: Kpi) -> str:
 def _counts_cells(counts: StatusCounts) -> list[str]:
     return [
         str(counts.total),
-        *(str(counts.count(s)) for s in SUMMARY_ORDER),
+        *(str(counts.count(s)) for s in Status.summary_order()),
         str(counts.overdue),
         str(counts.needs_action),
     ]
@@ -241,7 +241,7 @@ def _counts_cells(counts: StatusCounts) -> list[str]:
 
 def _cards(report: Report) -> str:
     cells = []
-    for status in SUMMARY_ORDER:
+    for status in Status.summary_order():
         fg, bg = STATUS_COLOURS[status]
         cells.append(
             f'<td style="background-color:{bg};color:{fg};text-align:center">'
@@ -269,7 +269,7 @@ def section_summary(report: Report) -> list[str]:
     header = [
         "Owner",
         "KPIs",
-        *(_escape(STATUS_LABELS[s].capitalize()) for s in SUMMARY_ORDER),
+        *(_escape(STATUS_LABELS[s].capitalize()) for s in Status.summary_order()),
         "Overdue",
         "Needs action",
     ]

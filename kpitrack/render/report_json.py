@@ -17,18 +17,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from kpitrack.model import StatusCounts
 from kpitrack.render.json import measurement_json, render_json
-from kpitrack.report import SUMMARY_ORDER, ChangeKind, Report, StatusChange, StatusCounts
+from kpitrack.report import ChangeKind, Report, StatusChange
 
 
 def counts_json(counts: StatusCounts) -> dict[str, int]:
     """`{"total", "achieved", "on-track", "at-risk", "off-track", "no-data", "overdue",
     "needs-action"}`."""
-    out = {"total": counts.total}
-    out.update({str(status): counts.count(status) for status in SUMMARY_ORDER})
-    out["overdue"] = counts.overdue
-    out["needs-action"] = counts.needs_action
-    return out
+    return counts.as_dict()
 
 
 def change_json(change: StatusChange) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kpitrack.evaluate import action_words, format_percent
+from kpitrack.model import Status, StatusCounts
 from kpitrack.render.markdown import escape, table_lines
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
@@ -21,7 +22,7 @@ from kpitrack.render.report_common import (
     owner_name,
     window_text,
 )
-from kpitrack.report import SUMMARY_ORDER, Report, StatusCounts
+from kpitrack.report import Report
 
 
 def code(text: str) -> str:
@@ -37,7 +38,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 def _counts_cells(counts: StatusCounts) -> list[str]:
     return [
         str(counts.total),
-        *(str(counts.count(status)) for status in SUMMARY_ORDER),
+        *(str(counts.count(status)) for status in Status.summary_order()),
         str(counts.overdue),
         str(counts.needs_action),
     ]
@@ -52,7 +53,7 @@ def render_report_markdown(report: Report) -> str:
     header = [
         "Owner",
         "KPIs",
-        *(STATUS_LABELS[s].capitalize() for s in SUMMARY_ORDER),
+        *(STATUS_LABELS[s].capitalize() for s in Status.summary_order()),
         "Overdue",
         "Needs action",
     ]

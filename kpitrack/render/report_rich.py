@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kpitrack.evaluate import action_words, format_percent
-from kpitrack.model import Kpi
+from kpitrack.model import Kpi, Status, StatusCounts
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
     CHANGE_TITLES,
@@ -29,7 +29,7 @@ from kpitrack.render.report_common import (
     window_text,
 )
 from kpitrack.render.table import STATUS_STYLE, status_text
-from kpitrack.report import SUMMARY_ORDER, Report, StatusCounts
+from kpitrack.report import Report
 
 
 def _heading(text: str) -> Text:
@@ -57,7 +57,7 @@ def _counts_row(counts: StatusCounts) -> list[Text]:
         Text(str(counts.total)),
         *(
             Text(str(n), style=STATUS_STYLE[s] if n else "")
-            for s, n in ((s, counts.count(s)) for s in SUMMARY_ORDER)
+            for s, n in ((s, counts.count(s)) for s in Status.summary_order())
         ),
         Text(str(counts.overdue)),
         Text(str(counts.needs_action)),
@@ -75,7 +75,7 @@ def render_report_rich(report: Report) -> RenderableType:
     summary = _table(
         "Owner",
         "KPIs",
-        *(STATUS_LABELS[s].replace(" ", "\n") for s in SUMMARY_ORDER),
+        *(STATUS_LABELS[s].replace(" ", "\n") for s in Status.summary_order()),
         "overdue",
         "needs\naction",
     )

@@ -23,10 +23,9 @@ from kpitrack.evaluate import (
     format_percent,
     format_value,
     status_sentence,
-    summary_counts,
     summary_sentence,
 )
-from kpitrack.model import Direction, Kind, Kpi, KpiResult, Status, Value
+from kpitrack.model import Direction, Kind, Kpi, KpiResult, Status, StatusCounts, Value
 
 STATUS_STYLE: dict[Status, str] = {
     Status.ACHIEVED: "bold green",
@@ -119,7 +118,7 @@ def gap_words(kpi: Kpi, gap: float) -> str:
 
 def summary_text(results: Sequence[KpiResult]) -> Text:
     """The summary line, worded as everywhere (evaluate.summary_sentence)."""
-    return Text(summary_sentence(summary_counts(results)))
+    return Text(summary_sentence(StatusCounts.of(results)))
 
 
 def _table(title: str | None = None, *, padding: tuple[int, int] = (0, 1)) -> Table:
