@@ -19,6 +19,7 @@ from kpitrack.model import (
     Kpi,
     KpiResult,
     Measurement,
+    Measurements,
     OverdueInfo,
     Reason,
     Status,
@@ -71,6 +72,10 @@ def evaluate_kpi(
     config: Config = Config(),
 ) -> KpiResult:
     """Evaluate one KPI from its own measurements (others and future-dated ones are ignored)."""
+    if isinstance(measurements, Measurements):  # a workspace's: read the KPI's columns only
+        series = measurements.series(kpi.id)
+        stored = () if series is None else series.until(as_of.toordinal())
+        return _evaluate(kpi, stored, as_of=as_of, config=config)
     history = tuple(
         sorted(
             (m for m in measurements if m.kpi == kpi.id and m.date <= as_of),

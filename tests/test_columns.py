@@ -93,6 +93,9 @@ def test_history_views_agree_with_sorted_tuples() -> None:
     plain = tuple(ws.measurements)
     results = evaluate(ws, as_of=AS_OF)
     assert results == [evaluate_kpi(k, plain, as_of=AS_OF) for k in ws.kpis]
+    # Handed the workspace's measurements, evaluate_kpi reads only the KPI's columns.
+    assert results == [evaluate_kpi(k, ws.measurements, as_of=AS_OF) for k in ws.kpis]
+    assert isinstance(evaluate_kpi(ws.kpis[0], ws.measurements, as_of=AS_OF).history, History)
     n = results[0]
     assert isinstance(n.history, History)
     assert [(x.date.isoformat(), x.value) for x in n.history] == [
