@@ -460,7 +460,10 @@ class Measurements(Sequence[Measurement]):
     """A workspace's measurements in reading order, kept as one `Series` per KPI.
 
     Iterating or indexing builds `Measurement` views; `series(kpi_id)` gives one KPI's
-    columns without building any. Built by the loader (`add`) or from Measurements."""
+    columns without building any. Built from any sequence of Measurements, or by the
+    loader (`series_for(kpi).append(...)` for each, then `added(count)`). Loaded
+    measurements come with strictly increasing `order`, which gives reading order;
+    made by hand, the order given is kept as it is."""
 
     __slots__ = ("_count", "_index", "_path_index", "_paths", "_series")
 
