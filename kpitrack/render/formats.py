@@ -31,29 +31,29 @@ if TYPE_CHECKING:
 class Renderer(Protocol):
     """What every view format module provides (module-level functions)."""
 
-    def status(self, results: Sequence[KpiResult], *, as_of: dt.date) -> Output:
+    def status(self, results: Sequence[KpiResult], /, *, as_of: dt.date) -> Output:
         """`kpitrack status`: every listed KPI, worst first."""
 
-    def overdue(self, results: Sequence[KpiResult], *, as_of: dt.date) -> Output:
+    def overdue(self, results: Sequence[KpiResult], /, *, as_of: dt.date) -> Output:
         """`kpitrack overdue`: the KPIs whose reports are overdue."""
 
-    def actions(self, results: Sequence[KpiResult], *, as_of: dt.date) -> Output:
+    def actions(self, results: Sequence[KpiResult], /, *, as_of: dt.date) -> Output:
         """`kpitrack actions`: the KPIs that need action, with their plans."""
 
-    def show(self, result: KpiResult, *, all_history: bool) -> Output:
+    def show(self, result: KpiResult, /, *, all_history: bool) -> Output:
         """`kpitrack show`: one KPI in depth."""
 
-    def history(self, changes: Sequence[Change]) -> Output:
+    def history(self, changes: Sequence[Change], /) -> Output:
         """`kpitrack history`: definition changes in git."""
 
-    def diff(self, rows: Sequence[DiffRow]) -> Output:
+    def diff(self, rows: Sequence[DiffRow], /) -> Output:
         """`kpitrack diff`: KPIs changed between two revisions."""
 
 
 class ReportRenderer(Protocol):
     """What every report format module provides."""
 
-    def report(self, report: Report) -> Output:
+    def report(self, report: Report, /) -> Output:
         """`kpitrack report`: the weekly digest."""
 
 
