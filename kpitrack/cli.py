@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
-from typing import Annotated, NoReturn
+from enum import StrEnum
+from typing import Annotated, Any, NoReturn, assert_never
 
 import typer
+import typer._click as click
+from typer.core import TyperGroup
+from typer.models import CommandInfo
 
 from kpitrack import __version__
 
@@ -31,6 +35,169 @@ from kpitrack.commands.output import ColorChoice, set_color_choice
 from kpitrack.problems import ExitCode, InvalidWorkspaceError, KpitrackError
 from kpitrack.select import FAIL_ON_VALUES as FAIL_ON_VALUES
 
+# ---------------------------------------------------------------- the commands
+
+
+class CommandName(StrEnum):
+    """Every command, in the order `kpitrack --help` lists them."""
+
+    CHECK = "check"
+    RECORD = "record"
+    IMPORT = "import"
+    INIT = "init"
+    RENAME = "rename"
+    COLLECT = "collect"
+    STATUS = "status"
+    OVERDUE = "overdue"
+    ACTIONS = "actions"
+    SHOW = "show"
+    EXPORT = "export"
+    HISTORY = "history"
+    DIFF = "diff"
+    REPORT = "report"
+    REVIEW = "review"
+    SCHEMA = "schema"
+
+    def function(self) -> Callable[..., None] | None:
+        """The command's function (its module is imported now); None for the commands
+        whose module still adds them to `app` itself when imported."""
+        match self:
+            case CommandName.CHECK:
+                from kpitrack.commands.check import check
+
+                return check
+            case CommandName.RECORD | CommandName.IMPORT | CommandName.INIT | CommandName.RENAME:
+                from kpitrack.commands import recording  # noqa: F401  (adds them to `app`)
+
+                return None
+            case CommandName.REVIEW:
+                from kpitrack.commands import review  # noqa: F401  (adds it to `app`)
+
+                return None
+            case CommandName.COLLECT:
+                from kpitrack.commands.collect import collect
+
+                return collect
+            case CommandName.STATUS:
+                from kpitrack.commands.evaluating import status
+
+                return status
+            case CommandName.OVERDUE:
+                from kpitrack.commands.evaluating import overdue
+
+                return overdue
+            case CommandName.ACTIONS:
+                from kpitrack.commands.evaluating import actions
+
+                return actions
+            case CommandName.SHOW:
+                from kpitrack.commands.evaluating import show
+
+                return show
+            case CommandName.EXPORT:
+                from kpitrack.commands.export import export
+
+                return export
+            case CommandName.HISTORY:
+                from kpitrack.commands.git import history_command
+
+                return history_command
+            case CommandName.DIFF:
+                from kpitrack.commands.git import diff_command
+
+                return diff_command
+            case CommandName.REPORT:
+                from kpitrack.commands.report import report
+
+                return report
+            case CommandName.SCHEMA:
+                from kpitrack.commands.schema import schema
+
+                return schema
+            case _:
+                assert_never(self)
+
+
+def _evaluate_annotations_once(fn: Callable[..., object]) -> None:
+    """Typer reads a command's signature about four times while it builds the command
+    line, evaluating the string annotations (`from __future__ import annotations`) each
+    time. Evaluate them once, here, into the function (and the function `command`
+    wraps)."""
+    import typing
+
+    hints = typing.get_type_hints(fn, include_extras=True)
+    target: object = fn
+    while target is not None:
+        target.__annotations__ = hints
+        target = getattr(target, "__wrapped__", None)
+
+
+def command_info(name: CommandName) -> CommandInfo:
+    """The command's registration: its function behind the error boundary, its one-line
+    summary and its examples."""
+    fn = name.function()
+    if fn is None:
+        info = next(i for i in app.registered_commands if i.name == name.value)
+    else:
+        info = CommandInfo(name=name.value, callback=command(fn))
+    if info.callback is not None:
+        _evaluate_annotations_once(info.callback)
+    info.short_help = SHORT_HELP[name]
+    if name in EXAMPLES:  # \b keeps Click from rewrapping the lines
+        info.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name])
+    return info
+
+
+class _Commands(MutableMapping[str, click.Command]):
+    """The group's commands by name, each built (its module imported, its signature read)
+    when it is first looked up."""
+
+    def __init__(self, built: Mapping[str, click.Command]) -> None:
+        self._built = dict(built)
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._built:
+            try:
+                which = CommandName(name)
+            except ValueError:
+                raise KeyError(name) from None
+            self._built[name] = typer.main.get_command_from_info(
+                command_info(which),
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+        return self._built[name]
+
+    def _names(self) -> list[str]:
+        names = [n.value for n in CommandName]
+        return names + [n for n in self._built if n not in names]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+
+class CommandGroup(TyperGroup):
+    """kpitrack's group: `kpitrack check` builds `check` alone, without importing and
+    reading the fifteen other commands (Click's lazy-loading pattern); `--help` and
+    shell completion build them all."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Commands(self.commands)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
 app = typer.Typer(
     name="kpitrack",
     help="KPI tracker for the terminal: KPI definitions and measurements in YAML, kept in git.",
@@ -40,6 +207,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=CommandGroup,
 )
 
 
@@ -281,76 +449,6 @@ def _internal_error(exc: Exception) -> NoReturn:
     sys.exit(int(ExitCode.INTERNAL))
 
 
-# ---------------------------------------------------------------- the commands
-
-# The order `kpitrack --help` lists them in.
-COMMAND_ORDER = (
-    "check",
-    "record",
-    "import",
-    "init",
-    "rename",
-    "collect",
-    "status",
-    "overdue",
-    "actions",
-    "show",
-    "export",
-    "history",
-    "diff",
-    "report",
-    "review",
-    "schema",
-)
-
-
-def _evaluate_annotations_once(fn: Callable[..., object]) -> None:
-    """Typer reads a command's signature about four times while it builds the command
-    line, evaluating the string annotations (`from __future__ import annotations`) each
-    time: 10-20 ms of every start-up for 16 commands. Evaluate them once, here, into the
-    function (and the function `command` wraps)."""
-    import typing
-
-    hints = typing.get_type_hints(fn, include_extras=True)
-    target: object = fn
-    while target is not None:
-        target.__annotations__ = hints
-        target = getattr(target, "__wrapped__", None)
-
-
-def _register_commands() -> None:
-    from kpitrack.commands import check, collect, evaluating, export, git, report, schema
-
-    commands: dict[str, Callable[..., None]] = {
-        "check": check.check,
-        "collect": collect.collect,
-        "status": evaluating.status,
-        "overdue": evaluating.overdue,
-        "actions": evaluating.actions,
-        "show": evaluating.show,
-        "export": export.export,
-        "history": git.history_command,
-        "diff": git.diff_command,
-        "report": report.report,
-        "schema": schema.schema,
-    }
-    for name, fn in commands.items():
-        app.command(name)(command(fn))
-    # record, import, init, rename and review still add themselves to `app` when imported.
-    from kpitrack.commands import recording, review  # noqa: F401
-
-    for info in [*app.registered_commands, app.registered_callback]:
-        if info is not None and info.callback is not None:
-            _evaluate_annotations_once(info.callback)
-    position = {name: i for i, name in enumerate(COMMAND_ORDER)}
-    app.registered_commands.sort(key=lambda info: position[info.name or ""])
-    for info in app.registered_commands:
-        name = info.name or ""
-        info.short_help = SHORT_HELP[name]
-        if name in EXAMPLES:  # \b keeps Click from rewrapping the lines
-            info.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name])
-
-
 # One-line summaries for `kpitrack --help`, short enough never to be cut with "...".
 SHORT_HELP = {
     "check": "Check the KPI files; every problem, located.",
@@ -394,5 +492,3 @@ EXAMPLES = {
     "schema": ["kpitrack schema > kpitrack.schema.json"],
     "export": ["kpitrack export -o kpis.csv", "kpitrack export --evaluations --format jsonl"],
 }
-
-_register_commands()

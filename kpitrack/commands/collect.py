@@ -10,7 +10,6 @@ makes the exit code 1; the other KPIs' values are still written.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
@@ -263,6 +262,8 @@ def collect(
                 for o in failed
             ],
         }
+        import json
+
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
         for o in good:
