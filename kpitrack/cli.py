@@ -2,9 +2,13 @@
 every command.
 
 Commands live in `kpitrack/commands/`, one module per area, each a plain function
-whose signature is its command line (shared options in `commands/options.py`);
-this module registers them explicitly, in the order `kpitrack --help` lists them,
-and is the one place where errors become messages and exit codes (`ExitCode`).
+whose signature is its command line (shared options in `commands/options.py`).
+This module names them all (`CommandName`, in the order `kpitrack --help` lists
+them, each with the function that runs it); a command's module is imported and its
+signature read only when that command is looked up, so `kpitrack check` pays for
+`check` alone. It is the one place where errors become messages and exit codes
+(`ExitCode`). A new command: a function in `commands/`, a `CommandName` member and
+its `case`, a line in `SHORT_HELP` (and `EXAMPLES`).
 """
 
 from __future__ import annotations

@@ -371,3 +371,46 @@ def test_short_commands_do_not_import_pydantic(tmp_path: Path) -> None:
         )
         assert done.returncode in (0, 1), done.stderr
         assert "PYDANTIC=False" in done.stderr, done.stderr
+
+
+# ---------------------------------------------------------------- command registration
+
+
+def test_help_lists_every_command_in_order() -> None:
+    from kpitrack.cli import SHORT_HELP, CommandName
+
+    out = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "100"}).stdout
+    listed = [line.split()[0] for line in out.split("Commands:\n", 1)[1].splitlines() if line]
+    assert listed == [str(n) for n in CommandName]
+    for name in CommandName:
+        assert f"  {name}" in out and SHORT_HELP[name] in out
+
+
+@pytest.mark.parametrize("name", ["check", "record", "review", "status", "history", "schema"])
+def test_each_command_is_registered_with_its_help(name: str) -> None:
+    result = CliRunner().invoke(app, [name, "--help"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert f"Usage: kpitrack {name} " in result.stdout
+    assert "Examples:" in result.stdout
+
+
+def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
+    one = tmp_path / "kpis.yaml"
+    one.write_text(
+        "kpis:\n  - {id: one, name: One, measure: count, target: 1, frequency: monthly}\n",
+        encoding="utf-8",
+    )
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('MODULES=%s\\n' % sorted("
+        "m for m in sys.modules if m.startswith('kpitrack.commands.'))))\n"
+        f"sys.argv = ['kpitrack', 'check', '-f', {str(one)!r}]\n"
+        "from kpitrack.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    loaded = done.stderr.split("MODULES=", 1)[1]
+    assert "'kpitrack.commands.check'" in loaded
+    for other in ("evaluating", "report", "collect", "recording", "export", "git", "review"):
+        assert f"'kpitrack.commands.{other}'" not in loaded
