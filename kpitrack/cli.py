@@ -157,7 +157,10 @@ class _Commands(MutableMapping[str, click.Command]):
     when it is first looked up."""
 
     def __init__(self, built: Mapping[str, click.Command]) -> None:
-        self._built = dict(built)
+        # Typer has already built the commands whose module added them to `app`; they
+        # are built again here, through `command_info`, with their summary and examples.
+        known = {n.value for n in CommandName}
+        self._built = {name: c for name, c in built.items() if name not in known}
 
     def __getitem__(self, name: str) -> click.Command:
         if name not in self._built:
@@ -191,8 +194,8 @@ class _Commands(MutableMapping[str, click.Command]):
 
 class CommandGroup(TyperGroup):
     """kpitrack's group: `kpitrack check` builds `check` alone, without importing and
-    reading the fifteen other commands (Click's lazy-loading pattern); `--help` and
-    shell completion build them all."""
+    reading the fifteen other commands (Click's lazy-loading pattern); shell completion
+    builds them all."""
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
@@ -200,6 +203,15 @@ class CommandGroup(TyperGroup):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `kpitrack --help`, laid out as TyperGroup lays it out, from
+        `SHORT_HELP` instead of from every built command (none is hidden or deprecated, and
+        a short help is shown whole), so `--help` imports no command module."""
+        from gettext import gettext
+
+        with formatter.section(gettext("Commands")):
+            formatter.write_dl([(name.value, SHORT_HELP[name].strip()) for name in CommandName])
 
 
 app = typer.Typer(

@@ -414,3 +414,17 @@ def test_a_command_imports_only_its_own_module(tmp_path: Path) -> None:
     assert "'kpitrack.commands.check'" in loaded
     for other in ("evaluating", "report", "collect", "recording", "export", "git", "review"):
         assert f"'kpitrack.commands.{other}'" not in loaded
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120])
+def test_the_command_list_is_typers_own_layout(columns: int) -> None:
+    from typer._click import Context, HelpFormatter
+    from typer.core import TyperGroup
+
+    group = typer.main.get_command(app)
+    ctx = Context(group, info_name="kpitrack")
+    ours, typers = HelpFormatter(width=columns), HelpFormatter(width=columns)
+    group.format_commands(ctx, ours)  # from SHORT_HELP: builds nothing
+    TyperGroup.format_commands(group, ctx, typers)  # Typer's: builds every command
+    assert ours.getvalue() == typers.getvalue()
+    assert "collect" in ours.getvalue()
