@@ -138,9 +138,12 @@ def test_drop_archived_and_split_values(sample: Any) -> None:
     assert split_values(["a,b", " c ", ",", "d"]) == ["a", "b", "c", "d"]
 
 
-def test_select_imports_no_shell() -> None:
+def test_select_and_the_text_renderers_import_no_shell() -> None:
+    modules = "select render.formats render.json render.csv render.markdown render.history"
+    modules += " render.report_json render.report_markdown render.report_html"
     code = (
-        "import sys, kpitrack.select, kpitrack.render.formats; "
+        "import sys\n"
+        f"for m in {modules.split()!r}: __import__('kpitrack.' + m)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'rich', 'click') "
         "or m.startswith(('kpitrack.cli', 'kpitrack.commands'))))"
     )
