@@ -10,7 +10,6 @@ makes the exit code 1; the other KPIs' values are still written.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,8 +18,8 @@ from typing import Annotated
 
 import typer
 
-from kpitrack.cli import FilesOption, app, command, parse_as_of, split_values
-from kpitrack.commands.recording import ToOption, load_for_writing, measurement_target, shown
+from kpitrack.commands.inputs import parse_as_of
+from kpitrack.commands.options import FilesOption, KpiOption, ToOption
 from kpitrack.model import Kpi, Measurement, Value, Workspace
 from kpitrack.periods import Period
 from kpitrack.problems import ExitCode, UsageError
@@ -88,13 +87,8 @@ def _value_text(kpi: Kpi, value: Value) -> str:
     return format_value(kpi, value, unit=True)
 
 
-@app.command("collect")
-@command
 def collect(
-    kpi_ids: Annotated[
-        list[str] | None,
-        typer.Option("--kpi", metavar="KPI", help="Only this KPI id. Repeatable."),
-    ] = None,
+    kpi_ids: KpiOption = None,
     period_text: Annotated[
         str | None,
         typer.Option(
@@ -145,7 +139,9 @@ def collect(
     values are still written), 2 on a usage error or invalid files.
     """
     from kpitrack.collect import SourceError, params_for, run_source
+    from kpitrack.commands.recording import load_for_writing, measurement_target, shown
     from kpitrack.periods import parse_period, period_containing
+    from kpitrack.select import split_values
     from kpitrack.sources import kpi_config_problems
 
     day = parse_as_of(as_of)
@@ -262,6 +258,8 @@ def collect(
                 for o in failed
             ],
         }
+        import json
+
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
         for o in good:
