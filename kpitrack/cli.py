@@ -29,7 +29,6 @@ from kpitrack import __version__
 
 # Re-exported for the modules that still import them from here (commands/recording.py
 # and commands/review.py); new code imports them from kpitrack.commands.*.
-from kpitrack.commands.coercion import use_plain_coercion
 from kpitrack.commands.inputs import load_config_here as load_config_here
 from kpitrack.commands.inputs import parse_as_of as parse_as_of
 from kpitrack.commands.options import FilesOption as FilesOption
@@ -258,7 +257,12 @@ def _plain_argument_names() -> None:
 
 
 _plain_argument_names()
-use_plain_coercion()
+try:  # conversion without pydantic; another Typer layout keeps Typer's own
+    from kpitrack.commands.coercion import use_plain_coercion
+except ImportError:  # pragma: no cover - tested with the pinned Typer only
+    pass
+else:
+    use_plain_coercion()
 
 
 def version_callback(value: bool) -> None:
