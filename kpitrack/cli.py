@@ -535,7 +535,7 @@ def format_from_extension(output: Path | None, given: str | None) -> str | None:
 def emit(content: str | RenderableType, output: Path | None) -> None:
     """Print to stdout, or write to `output` atomically."""
     if output is not None:
-        from kpitrack.writing import atomic_write_text
+        from kpitrack.atomicfile import atomic_write_text
 
         text = content if isinstance(content, str) else renderable_to_text(content)
         atomic_write_text(output, text)
@@ -560,10 +560,10 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
             with handle_errors():
                 fn(*args, **kwargs)
         finally:
-            if "kpitrack.writing" in sys.modules:
+            if "kpitrack.atomicfile" in sys.modules:
                 # A write was committed: an interrupt after its rename is dropped
                 # here, once the result is printed (exit 0, not 130).
-                sys.modules["kpitrack.writing"].release_interrupts()
+                sys.modules["kpitrack.atomicfile"].release_interrupts()
 
     return wrapper
 

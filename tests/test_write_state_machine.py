@@ -26,7 +26,9 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from kpitrack.loading import load_texts
 from kpitrack.model import Config, Measurement
 from kpitrack.renaming import IdKind, rename_in_files
-from kpitrack.writing import BOM, TEMP_PREFIX, append_measurements, measurement_key, yaml_number
+from kpitrack.atomicfile import BOM, TEMP_PREFIX
+from kpitrack.recording import append_measurements, measurement_key
+from kpitrack.yamlappend import yaml_number
 
 HEAVY = os.environ.get("CI") == "true"
 EXAMPLES = 5000 if HEAVY else 150

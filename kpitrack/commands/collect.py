@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 
 from kpitrack.cli import FilesOption, app, command, parse_as_of, split_values
-from kpitrack.commands.recording import ToOption, load_for_writing, measurement_target, shown
+from kpitrack.commands.recording import ToOption, shown
 from kpitrack.model import Kpi, Measurement, Value, Workspace
 from kpitrack.periods import Period
 from kpitrack.problems import ExitCode, UsageError
@@ -150,6 +150,8 @@ def collect(
     from kpitrack.suggest import did_you_mean
 
     day = parse_as_of(as_of)
+    from kpitrack.recording import load_for_writing, measurement_target
+
     loaded = load_for_writing(files, day)
     workspace, config = loaded.workspace, loaded.config
     wanted_period: Period | None = None
@@ -214,7 +216,7 @@ def collect(
     target: Path | None = None
     warnings: list[str] = []
     if good and not test:
-        from kpitrack.writing import append_measurements, preview_append, workspace_verifier
+        from kpitrack.recording import append_measurements, preview_append, workspace_verifier
 
         target = measurement_target(loaded, [o.kpi for o in good], to)
         loads = loaded.loads(target)
