@@ -438,27 +438,36 @@ def _append_elsewhere(
     timeout: float,
 ) -> Written:
     """A target outside the workspace: the workspace is checked with it added."""
-    loads = loaded.loads(target)
-    chosen: list[Measurement] = []
-
-    def plan(current: str | None) -> list[Measurement]:
-        chosen[:] = choose(loads.with_target(current)[0])
-        return chosen
-
-    verifier = workspace_verifier(loads, lambda: chosen)
+    plan = _Plan(loaded.loads(target), choose)
+    verifier = workspace_verifier(plan.loads, lambda: plan.chosen)
     if dry_run:
         warnings = preview_append(target, plan, verify=verifier)
-        return Written(Path(os.path.realpath(target)), tuple(chosen), tuple(warnings), False)
+        return Written(Path(os.path.realpath(target)), plan.chosen, tuple(warnings), False)
     result = append_measurements(target, plan, verify=verifier, timeout=timeout)
     return Written(result.path, result.added, result.warnings, result.created_file)
 
 
+class _Plan:
+    """A Plan that picks the entries under the lock from the workspace as it is then,
+    and keeps what it picked for the verifier and the outcome."""
+
+    def __init__(
+        self, loads: WorkspaceLoads, choose: Callable[[Workspace], Sequence[Measurement]]
+    ) -> None:
+        self.loads, self.choose = loads, choose
+        self.chosen: tuple[Measurement, ...] = ()
+
+    def __call__(self, current: str | None) -> tuple[Measurement, ...]:
+        self.chosen = tuple(self.choose(self.loads.with_target(current)[0]))
+        return self.chosen
+
+
 def _fresh(rows: Iterable[Measurement], workspace: Workspace) -> tuple[list[Measurement], int]:
     """Rows the workspace does not hold yet (a row repeated among them is added once),
-    and how many were left out. Only the rows' KPIs' measurements are looked at."""
+    and how many were left out. Only measurements of the rows' KPIs and dates are compared."""
     rows = list(rows)
-    kpis = {m.kpi for m in rows}
-    seen = Counter(measurement_key(m) for m in workspace.measurements if m.kpi in kpis)
+    days = {(m.kpi, m.date) for m in rows}
+    seen = Counter(measurement_key(m) for m in workspace.measurements if (m.kpi, m.date) in days)
     fresh: list[Measurement] = []
     for m in rows:
         key = measurement_key(m)
