@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from kpitrack import yamlnodes
+from kpitrack.inputs import free_text, parse_measurement_date, parse_value
 from kpitrack.model import Measurement, Value, Workspace
 from kpitrack.problems import InvalidWorkspaceError, KpitrackError, Problem, Severity, UsageError
 
@@ -150,7 +151,6 @@ def read_rows(
     lines: Iterator[str], path: str, workspace: Workspace, today: dt.date
 ) -> tuple[list[Measurement], list[Problem]]:
     """The rows of a CSV given as lines (with their endings), and its problems."""
-    from kpitrack.recording import free_text, parse_measurement_date, parse_value
     from kpitrack.suggest import did_you_mean
 
     first = next(lines, "")

@@ -40,16 +40,15 @@ from kpitrack.atomicfile import (
     read_existing,
     remove_orphaned_temp_files,
 )
+from kpitrack.inputs import free_text, parse_measurement_date, parse_value
 from kpitrack.loading import ParseMemo, load_texts, read_files, resolve_paths
 from kpitrack.model import (
     NOWHERE,
     Config,
-    Kind,
     Kpi,
     KpiResult,
     Location,
     Measurement,
-    Value,
     Workspace,
 )
 from kpitrack.problems import InvalidWorkspaceError, Problem, UsageError, WriteError
@@ -70,52 +69,6 @@ DEFAULT_MEASUREMENTS_FILE = "measurements.yaml"
 NEGATIVE_NUMBER = re.compile(r"-[0-9_.,]*[0-9][0-9_.,]*([eE][-+]?[0-9]+)?", re.ASCII)
 
 MeasurementKey = tuple[str, str, str, str | None, str | None]
-
-
-# ---------------------------------------------------------------- values, dates, text
-
-
-def parse_value(kpi: Kpi, text: str) -> Value:
-    """A value typed on the command line or in a CSV cell, checked against the KPI.
-    Raises ValueError with the reason."""
-    from kpitrack.yamlnodes import typed_value
-
-    raw = text.strip()
-    value: Value | None
-    if kpi.kind is Kind.QUALITATIVE:
-        value = raw
-    else:
-        number = typed_value(raw, True)
-        if isinstance(number, bool) or not isinstance(number, int | float):
-            raise ValueError(f"'{text}' is not a number (KPI '{kpi.id}' needs a number)")
-        value = number
-    problem = rules.measurement_value_problem(kpi, value, text)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
-
-
-def parse_measurement_date(text: str, today: dt.date) -> dt.date:
-    """A date, or a period (2026-W44, 2026-10, 2026-Q3, 2026) stored as its last day;
-    the current period (the one holding `today`) is stored as today, so the value counts
-    at once instead of from the period's end in the future."""
-    from kpitrack.periods import parse_period
-
-    period = parse_period(text)
-    if period.start != period.end and today in period:
-        return today
-    return period.end
-
-
-def free_text(text: str | None, what: str) -> str | None:
-    """A note or author: None when empty; ValueError when not valid UTF-8 text."""
-    if text is None or not text.strip():
-        return None
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"{what} is not valid UTF-8 text") from None
-    return text
 
 
 def measurement_key(m: Measurement) -> MeasurementKey:
@@ -392,9 +345,15 @@ def _append_locked(
         # file is parsed again; the others come from the load's memo).
         texts = list(loaded.texts)
         texts[index] = (display, old or "")
-        workspace, _problems = load_texts(
+        workspace, problems = load_texts(
             texts, config=loaded.config, as_of=loaded.as_of, memo=loaded.memo
         )
+        errors = [p for p in problems if p.is_error]
+        if errors:
+            raise WriteError(
+                f"{shown}: changed by another writer meanwhile and now has errors "
+                f"({errors[0].format()}); run `kpitrack check`; file unchanged"
+            )
     todo = tuple(choose(workspace))
     if not todo:
         return Written(real, (), (), created_file=False)

@@ -457,7 +457,8 @@ _MEASUREMENTS_KEY = re.compile(r"^measurements[ \t]*:", re.MULTILINE)
 # (another key, `...`, a plain scalar's continuation) leaves the decision to a full parse.
 _TOP_LEVEL = re.compile(r"^(?:[^\s#-]|-[^ \t\r\n])", re.MULTILINE)
 _DASH_PREFIX = re.compile(r" *- +")
-_EXOTIC_BREAKS = re.compile("[\r\x85\u2028\u2029]")
+# Line breaks other than LF and CRLF (libyaml also counts a lone CR, NEL, LS, PS).
+_EXOTIC_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
 def line_offsets(text: str) -> list[int]:

@@ -437,3 +437,19 @@ def test_span_edits() -> None:
     assert apply_edits("abcdef", [Edit(4, 5, "E"), Edit(0, 1, "A"), Edit(3, 3, "+")]) == "Abc+dEf"
     with pytest.raises(ValueError, match="overlapping"):
         apply_edits("abcdef", [Edit(0, 3, "x"), Edit(2, 4, "y")])
+
+
+def test_a_file_broken_by_another_writer_meanwhile_is_refused(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = recording.read_existing
+    broken = MEASUREMENTS + "  - kpi: nope\n    date: 2026-02-28\n    value: 1\n"
+
+    def sneaky(target: Path, display: Path) -> Any:
+        (ws / "measurements.yaml").write_text(broken)
+        return real(target, display)
+
+    monkeypatch.setattr(recording, "read_existing", sneaky)
+    with pytest.raises(WriteError, match="another writer meanwhile and now has errors"):
+        rec()
+    assert (ws / "measurements.yaml").read_text() == broken
