@@ -3,8 +3,8 @@
 No Typer, no Rich, no printing: functions take the parsed options and return
 frozen outcomes, or raise `KpitrackError`s that the shell turns into messages.
 
-- Values are checked against their KPI through `rules.measurement_value_problem`,
-  dates through `periods`.
+- Values, dates and free text are checked by `inputs` (numbers and labels against
+  their KPI through `rules.measurement_value_problem`).
 - `load_for_writing` loads the workspace once (one parse of each file);
   `measurement_target` is the one rule for which file gets new measurements.
 - `record` and `import_measurements` append under the target's lock. When the file
