@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from kpitrack.atomicfile import TEMP_PREFIX
 from kpitrack.cli import app
 from kpitrack.loading import load_valid_workspace, resolve_paths
 from kpitrack.model import Config
-from kpitrack.atomicfile import TEMP_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 FAR_FUTURE = dt.date(2100, 1, 1)

@@ -18,12 +18,12 @@ import pytest
 from typer.testing import CliRunner
 
 from kpitrack import atomicfile as writing
+from kpitrack.atomicfile import TEMP_PREFIX
 from kpitrack.cli import app
 from kpitrack.loading import load_texts
 from kpitrack.model import Config
 from kpitrack.problems import WriteError
 from kpitrack.reviewing import check_review_edit, set_kpi_key, write_review
-from kpitrack.atomicfile import TEMP_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 11, 25)

@@ -20,10 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpitrack import atomicfile as writing
+from kpitrack.atomicfile import TEMP_PREFIX, create_new_file, remove_orphaned_temp_files
 from kpitrack.loading import load_texts
 from kpitrack.model import Config, Measurement
 from kpitrack.problems import WriteError
-from kpitrack.atomicfile import TEMP_PREFIX, create_new_file, remove_orphaned_temp_files
 from kpitrack.recording import append_measurements
 from kpitrack.yamlappend import check_append, insert_measurements, yaml_scalar
 from kpitrack.yamlnodes import Map, Scalar, parse, scalar_value
