@@ -26,17 +26,8 @@ from typer.core import TyperGroup
 from typer.models import CommandInfo
 
 from kpitrack import __version__
-
-# Re-exported for the modules that still import them from here (commands/recording.py
-# and commands/review.py); new code imports them from kpitrack.commands.*.
-from kpitrack.commands.inputs import load_config_here as load_config_here
-from kpitrack.commands.inputs import parse_as_of as parse_as_of
-from kpitrack.commands.options import FilesOption as FilesOption
-from kpitrack.commands.options import complete_id as complete_id
-from kpitrack.commands.options import complete_kpi as complete_kpi
 from kpitrack.commands.output import ColorChoice, set_color_choice
 from kpitrack.problems import ExitCode, InvalidWorkspaceError, KpitrackError
-from kpitrack.select import FAIL_ON_VALUES as FAIL_ON_VALUES
 
 # ---------------------------------------------------------------- the commands
 
@@ -61,22 +52,33 @@ class CommandName(StrEnum):
     REVIEW = "review"
     SCHEMA = "schema"
 
-    def function(self) -> Callable[..., None] | None:
-        """The command's function (its module is imported now); None for the commands
-        whose module still adds them to `app` itself when imported."""
+    def function(self) -> Callable[..., None]:
+        """The command's function (its module is imported now)."""
         match self:
             case CommandName.CHECK:
                 from kpitrack.commands.check import check
 
                 return check
-            case CommandName.RECORD | CommandName.IMPORT | CommandName.INIT | CommandName.RENAME:
-                from kpitrack.commands import recording  # noqa: F401  (adds them to `app`)
+            case CommandName.RECORD:
+                from kpitrack.commands.recording import record
 
-                return None
+                return record
+            case CommandName.IMPORT:
+                from kpitrack.commands.recording import import_csv
+
+                return import_csv
+            case CommandName.INIT:
+                from kpitrack.commands.recording import init
+
+                return init
+            case CommandName.RENAME:
+                from kpitrack.commands.recording import rename
+
+                return rename
             case CommandName.REVIEW:
-                from kpitrack.commands import review  # noqa: F401  (adds it to `app`)
+                from kpitrack.commands.review import review
 
-                return None
+                return review
             case CommandName.COLLECT:
                 from kpitrack.commands.collect import collect
 
@@ -138,13 +140,12 @@ def _evaluate_annotations_once(fn: Callable[..., object]) -> None:
 def command_info(name: CommandName) -> CommandInfo:
     """The command's registration: its function behind the error boundary, its one-line
     summary and its examples."""
-    fn = name.function()
-    if fn is None:
-        info = next(i for i in app.registered_commands if i.name == name.value)
-    else:
-        info = CommandInfo(name=name.value, callback=command(fn))
-    if info.callback is not None:
-        _evaluate_annotations_once(info.callback)
+    info = CommandInfo(name=name.value, callback=command(name.function()))
+    if name is CommandName.RECORD:
+        # A negative VALUE (-12, -0.5) is an argument, not an unknown option.
+        info.context_settings = {"ignore_unknown_options": True}
+    assert info.callback is not None
+    _evaluate_annotations_once(info.callback)
     info.short_help = SHORT_HELP[name]
     if name in EXAMPLES:  # \b keeps Click from rewrapping the lines
         info.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name])
@@ -156,8 +157,8 @@ class _Commands(MutableMapping[str, click.Command]):
     when it is first looked up."""
 
     def __init__(self, built: Mapping[str, click.Command]) -> None:
-        # Typer has already built the commands whose module added them to `app`; they
-        # are built again here, through `command_info`, with their summary and examples.
+        # kpitrack's own commands are built here, through `command_info`; anything else
+        # added to `app` (by a plugin or a test) is kept as Typer built it.
         known = {n.value for n in CommandName}
         self._built = {name: c for name, c in built.items() if name not in known}
 
@@ -331,10 +332,10 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
             with handle_errors():
                 fn(*args, **kwargs)
         finally:
-            if "kpitrack.writing" in sys.modules:
+            if "kpitrack.atomicfile" in sys.modules:
                 # A write was committed: an interrupt after its rename is dropped
                 # here, once the result is printed (exit 0, not 130).
-                sys.modules["kpitrack.writing"].release_interrupts()
+                sys.modules["kpitrack.atomicfile"].release_interrupts()
 
     return wrapper
 

@@ -127,7 +127,6 @@ def test_the_graph_is_read() -> None:
     assert any(is_shell(m) for m in edges) and any(is_core(m) for m in edges)
 
 
-@pytest.mark.xfail(strict=True, reason="cli and commands/* import each other until the shell split")
 def test_no_import_cycle() -> None:
     cycle = find_cycle(graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])

@@ -1,3 +1,3 @@
 """The CLI commands, one module per area: plain functions whose signatures are their
-command lines, registered by `kpitrack.cli` (record, import, init, rename and review
-still add themselves to `kpitrack.cli.app`)."""
+command lines, registered by `kpitrack.cli` (`CommandName.function()`). They never
+import `kpitrack.cli`."""

@@ -139,12 +139,14 @@ def collect(
     values are still written), 2 on a usage error or invalid files.
     """
     from kpitrack.collect import SourceError, params_for, run_source
-    from kpitrack.commands.recording import load_for_writing, measurement_target, shown
+    from kpitrack.commands.recording import shown
     from kpitrack.periods import parse_period, period_containing
     from kpitrack.select import split_values
     from kpitrack.sources import kpi_config_problems
 
     day = parse_as_of(as_of)
+    from kpitrack.recording import load_for_writing, measurement_target
+
     loaded = load_for_writing(files, day)
     workspace, config = loaded.workspace, loaded.config
     wanted_period: Period | None = None
@@ -206,7 +208,7 @@ def collect(
     target: Path | None = None
     warnings: list[str] = []
     if good and not test:
-        from kpitrack.writing import append_measurements, preview_append, workspace_verifier
+        from kpitrack.recording import append_measurements, preview_append, workspace_verifier
 
         target = measurement_target(loaded, [o.kpi for o in good], to)
         loads = loaded.loads(target)

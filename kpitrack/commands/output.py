@@ -167,7 +167,7 @@ def emit(content: str | RenderableType, output: Path | None, *, width: int | Non
         return
     text = content if isinstance(content, str) else renderable_to_text(content, width)
     if output is not None:
-        from kpitrack.writing import atomic_write_text
+        from kpitrack.atomicfile import atomic_write_text
 
         atomic_write_text(output, text)
     else:

@@ -38,12 +38,12 @@ REPORT_WIDTH = 100
 
 def email_message(digest: Report, to: list[str], sender: str) -> str:
     """The whole mail: the table format's plain text and the HTML format as parts."""
-    from kpitrack.render import report_html, table
+    from kpitrack.render import report_html, report_rich
     from kpitrack.render.report_email import render_report_email
 
     return render_report_email(
         digest,
-        text=renderable_to_text(table.report(digest), width=REPORT_WIDTH),
+        text=renderable_to_text(report_rich.report(digest), width=REPORT_WIDTH),
         html=report_html.report(digest),
         to=to,
         sender=sender,

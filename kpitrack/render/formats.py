@@ -103,21 +103,21 @@ class ReportFormat(StrEnum):
         text and the HTML format (`render.report_email`)."""
         match self:
             case ReportFormat.TABLE:
-                from kpitrack.render import table
+                from kpitrack.render import report_rich
 
-                return table
+                return report_rich
             case ReportFormat.MARKDOWN:
-                from kpitrack.render import markdown
+                from kpitrack.render import report_markdown
 
-                return markdown
+                return report_markdown
             case ReportFormat.HTML:
                 from kpitrack.render import report_html
 
                 return report_html
             case ReportFormat.JSON:
-                from kpitrack.render import json
+                from kpitrack.render import report_json
 
-                return json
+                return report_json
             case ReportFormat.EMAIL:
                 return None
             case _:

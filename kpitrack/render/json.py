@@ -12,7 +12,6 @@ from kpitrack.model import Kpi, KpiResult, Measurement, OverdueInfo, Value
 
 if TYPE_CHECKING:
     from kpitrack.history import Change, DiffRow
-    from kpitrack.report import Report
 
 
 def _plain(value: float) -> float | int:
@@ -166,10 +165,3 @@ def history(changes: Sequence[Change]) -> str:
 def diff(rows: Sequence[DiffRow]) -> str:
     """`kpitrack diff --format json`: `{"changes": [...]}`."""
     return json.dumps({"changes": [r.to_dict() for r in rows]}, indent=2) + "\n"
-
-
-def report(digest: Report) -> str:
-    """`kpitrack report --format json` (`render.report_json`)."""
-    from kpitrack.render.report_json import render_report_json
-
-    return render_report_json(digest)

@@ -19,7 +19,6 @@ from kpitrack.model import KpiResult, StatusCounts
 
 if TYPE_CHECKING:
     from kpitrack.history import Change, DiffRow
-    from kpitrack.report import Report
 
 # Characters that Markdown (CommonMark/GFM) could read as syntax or HTML inside a table cell.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~&])")
@@ -191,10 +190,3 @@ def diff(rows: Sequence[DiffRow]) -> str:
 
     header = ["change", "kind", "id", "field", "old → new"]
     return table(header, [[r.change, r.kind, r.id, r.field or "", arrow(r)] for r in rows])
-
-
-def report(digest: Report) -> str:
-    """`kpitrack report --format markdown` (`render.report_markdown`)."""
-    from kpitrack.render.report_markdown import render_report_markdown
-
-    return render_report_markdown(digest)

@@ -174,3 +174,8 @@ def definitions_section(report: Report) -> list[str]:
     else:
         out += ["No definition changes.", ""]
     return out
+
+
+def report(digest: Report) -> str:
+    """`kpitrack report --format markdown`: the entry point `render.formats.ReportFormat` picks."""
+    return render_report_markdown(digest)

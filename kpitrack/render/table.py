@@ -30,7 +30,6 @@ from kpitrack.model import Direction, Kind, Kpi, KpiResult, Status, StatusCounts
 
 if TYPE_CHECKING:
     from kpitrack.history import Change, DiffRow
-    from kpitrack.report import Report
 
 STATUS_STYLE: dict[Status, str] = {
     Status.ACHIEVED: "bold green",
@@ -612,10 +611,3 @@ def diff(rows: Sequence[DiffRow]) -> RenderableType:
     for r in rows:
         view.add_row(r.change, r.kind, r.id, r.field or "", arrow(r))
     return view
-
-
-def report(digest: Report) -> RenderableType:
-    """`kpitrack report` for the terminal (`render.report_rich`)."""
-    from kpitrack.render.report_rich import render_report_rich
-
-    return render_report_rich(digest)
