@@ -24,7 +24,8 @@ import hypothesis.strategies as st
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from kpitrack.atomicfile import BOM, TEMP_PREFIX
+from kpitrack.atomicfile import TEMP_PREFIX
+from kpitrack.yamlnodes import BOM
 from kpitrack.loading import load_texts
 from kpitrack.model import Config, Measurement
 from kpitrack.recording import (
