@@ -25,7 +25,6 @@ from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from kpitrack.atomicfile import TEMP_PREFIX
-from kpitrack.yamlnodes import BOM
 from kpitrack.loading import load_texts
 from kpitrack.model import Config, Measurement
 from kpitrack.recording import (
@@ -36,6 +35,7 @@ from kpitrack.recording import (
 )
 from kpitrack.renaming import IdKind, rename_in_files
 from kpitrack.yamlappend import yaml_number
+from kpitrack.yamlnodes import BOM
 
 HEAVY = os.environ.get("CI") == "true"
 EXAMPLES = 5000 if HEAVY else 150
