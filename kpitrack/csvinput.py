@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from kpitrack import yamlnodes
-from kpitrack.inputs import free_text, parse_measurement_date, parse_value
 from kpitrack.model import Measurement, Value, Workspace, no_kpi_message
 from kpitrack.problems import InvalidWorkspaceError, KpitrackError, Problem, Severity, UsageError
+from kpitrack.userinput import free_text, parse_measurement_date, parse_value
 
 CSV_COLUMNS = ("kpi", "date", "value", "note", "by")
 REQUIRED_COLUMNS = ("kpi", "date", "value")

@@ -3,7 +3,7 @@
 No Typer, no Rich, no printing: functions take the parsed options and return
 frozen outcomes, or raise `KpitrackError`s that the shell turns into messages.
 
-- Values, dates and free text are checked by `inputs` (numbers and labels against
+- Values, dates and free text are checked by `userinput` (numbers and labels against
   their KPI through `rules.measurement_value_problem`).
 - `load_for_writing` loads the workspace once (one parse of each file);
   `measurement_target` is the one rule for which file gets new measurements.
@@ -40,7 +40,6 @@ from kpitrack.atomicfile import (
     read_existing,
     remove_orphaned_temp_files,
 )
-from kpitrack.inputs import free_text, parse_measurement_date, parse_value
 from kpitrack.loading import ParseMemo, load_texts, read_files, resolve_paths
 from kpitrack.model import (
     NOWHERE,
@@ -52,6 +51,7 @@ from kpitrack.model import (
     Workspace,
 )
 from kpitrack.problems import InvalidWorkspaceError, Problem, UsageError, WriteError
+from kpitrack.userinput import free_text, parse_measurement_date, parse_value
 from kpitrack.yamlappend import (
     BOM,
     check_append,
