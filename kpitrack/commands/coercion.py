@@ -100,7 +100,7 @@ def _leaf(annotation: Any, descriptor: TypeDescriptor) -> Convert | None:
             if isinstance(value, Path):
                 return coerce_cli_path(value, info, path_type=Path, param=param, ctx=ctx)
             checked = coerce_cli_path(value, info, path_type=None, param=param, ctx=ctx)
-            return Path(checked)  # type: ignore[arg-type]  # str, as path_type is None
+            return Path(str(checked))  # text, as path_type is None
 
         return path
     return None
@@ -162,4 +162,4 @@ def use_plain_coercion() -> None:
     def runtime_param(descriptor: TypeDescriptor) -> RuntimeParam:
         return plain_runtime_param(descriptor) or build_runtime_param(descriptor)
 
-    core.build_runtime_param = runtime_param  # type: ignore[attr-defined]  # not re-exported
+    vars(core)["build_runtime_param"] = runtime_param  # not re-exported by typer.core
