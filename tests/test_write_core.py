@@ -453,32 +453,3 @@ def test_a_file_broken_by_another_writer_meanwhile_is_refused(
     with pytest.raises(WriteError, match="another writer meanwhile and now has errors"):
         rec()
     assert (ws / "measurements.yaml").read_text() == broken
-
-
-WRITE_CORE = (
-    "atomicfile",
-    "yamlappend",
-    "recording",
-    "csvinput",
-    "inputs",
-    "starter",
-    "renaming",
-    "reviewing",
-)
-
-
-@pytest.mark.parametrize("module", WRITE_CORE)
-def test_the_write_core_does_not_import_the_shell(module: str) -> None:
-    """Below the shell: no Typer, no Rich, no kpitrack.cli or kpitrack.commands, even
-    inside functions."""
-    import ast
-
-    source = (Path(__file__).parent.parent / "kpitrack" / f"{module}.py").read_text()
-    imported: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module)
-    shell = ("typer", "rich", "kpitrack.cli", "kpitrack.commands")
-    assert [m for m in imported if m.startswith(shell)] == []
