@@ -208,26 +208,18 @@ def collect(
     target: Path | None = None
     warnings: list[str] = []
     if good and not test:
-        from kpitrack.recording import append_measurements, preview_append, workspace_verifier
+        from kpitrack.recording import append_to_workspace
 
         target = measurement_target(loaded, [o.kpi for o in good], to)
-        loads = loaded.loads(target)
-        entries: list[Measurement] = []
 
-        def plan(current: str | None) -> list[Measurement]:
-            # Under the lock, against the file as it is now: a value that another
+        def choose(now: Workspace) -> list[Measurement]:
+            # Under the lock, against the workspace as it is now: a value that another
             # run wrote meanwhile is not added twice.
-            now, _problems = loads.with_target(current)
-            entries[:] = [_measurement(o) for o in good if not _has_value(now, o.kpi, o.period)]
-            return entries
+            return [_measurement(o) for o in good if not _has_value(now, o.kpi, o.period)]
 
-        verify = workspace_verifier(loads, lambda: entries)
-        if dry_run:
-            problems = preview_append(target, plan, verify=verify)
-        else:
-            result = append_measurements(target, plan, verify=verify)
-            problems = list(result.warnings)
-        written = {(m.kpi, m.date) for m in entries}
+        result = append_to_workspace(loaded, target, choose, dry_run=dry_run)
+        problems = list(result.warnings)
+        written = {(m.kpi, m.date) for m in result.added}
         for o in good:
             o.written = not dry_run and (o.kpi.id, o.period.end) in written
         warnings = [p.format() for p in problems]
