@@ -15,7 +15,7 @@ frozen outcomes, or raise `KpitrackError`s that the shell turns into messages.
   over the KPIs that got values. When another writer changed the file meanwhile, it
   is loaded again (only that file is parsed) and the same steps follow.
 - `append_measurements` / `preview_append` / `workspace_verifier` are the general
-  engine (used by `collect`, and by writes to a file the workspace does not read):
+  engine (used for writes to a file the workspace does not read):
   a full parse of the file and a re-load of the workspace with its new text.
 """
 
