@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from write_fixtures import KPIS, MEASUREMENTS
 
 from kpitrack.atomicfile import TEMP_PREFIX
 from kpitrack.cli import app
@@ -20,44 +21,6 @@ from kpitrack.model import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 FAR_FUTURE = dt.date(2100, 1, 1)
-
-KPIS = """\
-objectives:
-  - id: grow
-    title: Grow the business
-kpis:
-  - id: mrr
-    name: Monthly recurring revenue
-    measure: Sum of active subscriptions at month end
-    target: 100
-    frequency: monthly
-    owner: Sales
-    objective: grow
-  - id: csat
-    name: Customer satisfaction
-    measure: Median answer of the quarterly customer survey
-    kind: qualitative
-    scale: [poor, fair, good, excellent]
-    target: good
-    frequency: quarterly
-    owner: Support
-    objective: grow
-  - id: launch
-    name: Launch readiness
-    measure: Percent of the launch checklist items done
-    kind: progress
-    frequency: weekly
-    owner: Product
-    objective: grow
-"""
-
-MEASUREMENTS = """\
-# kept by hand
-measurements:
-  - kpi: mrr
-    date: 2026-01-31
-    value: 40   # first
-"""
 
 
 def sha(path: Path) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from write_fixtures import KPIS, MEASUREMENTS
 
 from kpitrack import csvinput, recording, yamlappend, yamlnodes
 from kpitrack.csvinput import InvalidCsvError, open_csv, read_rows
@@ -28,44 +29,6 @@ from kpitrack.recording import (
 
 TODAY = dt.date(2026, 11, 29)
 CONFIG = Config()
-
-KPIS = """\
-objectives:
-  - id: grow
-    title: Grow
-kpis:
-  - id: mrr
-    name: Monthly recurring revenue
-    measure: Sum of active subscriptions at month end
-    target: 100
-    frequency: monthly
-    owner: Sales
-    objective: grow
-  - id: nps
-    name: Net promoter score
-    measure: Survey score from the quarterly customer survey
-    kind: qualitative
-    scale: [poor, fair, good, excellent]
-    target: good
-    frequency: quarterly
-    owner: Support
-    objective: grow
-  - id: launch
-    name: Launch readiness
-    measure: Percent of the launch checklist items done
-    kind: progress
-    frequency: weekly
-    owner: Product
-    objective: grow
-"""
-
-MEASUREMENTS = """\
-# kept by hand
-measurements:
-  - kpi: mrr
-    date: 2026-01-31
-    value: 40   # first
-"""
 
 
 @pytest.fixture
@@ -128,7 +91,7 @@ def test_record_refuses_a_duplicate_unless_allowed(ws: Path) -> None:
         ("mrr", ".inf", "is not a number"),
         ("mrr", "1e400", "not a finite number"),
         ("mrr", "true", "is not a number"),
-        ("nps", "great", "is not on the scale of KPI 'nps'"),
+        ("csat", "great", "is not on the scale of KPI 'csat'"),
         ("launch", "120", "outside 0–100"),
     ],
 )
@@ -154,7 +117,7 @@ def test_record_refuses_an_invalid_workspace(ws: Path) -> None:
 
 
 def test_record_values_of_every_kind(ws: Path) -> None:
-    assert rec("good", kpi="nps").measurement.value == "good"
+    assert rec("good", kpi="csat").measurement.value == "good"
     assert rec("55.5", kpi="launch").measurement.value == 55.5
     assert rec("-12").measurement.value == -12
 
@@ -183,13 +146,15 @@ def test_record_into_a_file_another_writer_changed_after_the_load(
 
 
 def test_target_file_choice(ws: Path) -> None:
-    (ws / "other.yaml").write_text("measurements:\n  - {kpi: nps, date: 2026-03-31, value: fair}\n")
+    (ws / "other.yaml").write_text(
+        "measurements:\n  - {kpi: csat, date: 2026-03-31, value: fair}\n"
+    )
     loaded = load_for_writing([ws], TODAY, config=CONFIG)
-    mrr, nps, launch = (loaded.workspace.kpi(k) for k in ("mrr", "nps", "launch"))
-    assert mrr is not None and nps is not None and launch is not None
+    mrr, csat, launch = (loaded.workspace.kpi(k) for k in ("mrr", "csat", "launch"))
+    assert mrr is not None and csat is not None and launch is not None
     assert measurement_target(loaded, [mrr], Path("x.yaml")) == Path("x.yaml")  # --to
     assert measurement_target(loaded, [mrr], None).name == "measurements.yaml"  # latest value
-    assert measurement_target(loaded, [nps], None).name == "other.yaml"
+    assert measurement_target(loaded, [csat], None).name == "other.yaml"
     # no value yet: the first file holding a measurements list
     assert measurement_target(loaded, [launch], None).name == "measurements.yaml"
     configured = Config(measurements_file="m2.yaml", root=str(ws))
@@ -212,7 +177,7 @@ def test_target_outside_the_workspace_gets_a_note(ws: Path) -> None:
 # ---------------------------------------------------------------- import
 
 
-CSV = "kpi,date,value,note\nmrr,2026-02-28,41,\nmrr,2026-03-31,42,x\nnps,2026-Q1,good,\n"
+CSV = "kpi,date,value,note\nmrr,2026-02-28,41,\nmrr,2026-03-31,42,x\ncsat,2026-Q1,good,\n"
 
 
 def imp(text: str, **kw: Any) -> ImportOutcome:
@@ -415,18 +380,18 @@ def test_rename_core(ws: Path) -> None:
     assert entries(ws)[0][0] == "income"
     with pytest.raises(UsageError, match="no KPI or objective 'mrr'"):
         rename("mrr", "x", today=TODAY, config=CONFIG)
-    with pytest.raises(UsageError, match="already a kpi 'nps'"):
-        rename("income", "nps", today=TODAY, config=CONFIG)
+    with pytest.raises(UsageError, match="already a kpi 'csat'"):
+        rename("income", "csat", today=TODAY, config=CONFIG)
 
 
 def test_review_core(ws: Path) -> None:
     from kpitrack.reviewing import review
 
-    outcome = review("nps", day=TODAY, today=TODAY, config=CONFIG, note="with the team")
-    assert outcome.kpi.id == "nps" and outcome.target.name == "kpis.yaml"
+    outcome = review("csat", day=TODAY, today=TODAY, config=CONFIG, note="with the team")
+    assert outcome.kpi.id == "csat" and outcome.target.name == "kpis.yaml"
     assert "    last_reviewed: 2026-11-29  # with the team\n" in (ws / "kpis.yaml").read_text()
     with pytest.raises(UsageError, match="after today"):
-        review("nps", day=TODAY + dt.timedelta(days=1), today=TODAY, config=CONFIG)
+        review("csat", day=TODAY + dt.timedelta(days=1), today=TODAY, config=CONFIG)
     with pytest.raises(UsageError, match="no KPI"):
         review("np", day=TODAY, today=TODAY, config=CONFIG)
 
