@@ -130,7 +130,7 @@ def _write_temp(folder: Path, data: bytes, mode: int | None, display: Path) -> P
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     except OSError as exc:
         raise WriteError(f"{display}: cannot write in {folder}: {exc.strerror or exc}") from None
-    try:
+    with _removed_on_failure(tmp, display):
         try:
             if mode is not None:
                 os.fchmod(fd, mode)
@@ -138,6 +138,15 @@ def _write_temp(folder: Path, data: bytes, mode: int | None, display: Path) -> P
             os.fsync(fd)
         finally:
             os.close(fd)
+    return tmp
+
+
+@contextlib.contextmanager
+def _removed_on_failure(tmp: Path, display: Path) -> Iterator[None]:
+    """On any failure inside: the temporary file removed, and an OSError turned into one
+    clear WriteError (the target is unchanged)."""
+    try:
+        yield
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -146,7 +155,6 @@ def _write_temp(folder: Path, data: bytes, mode: int | None, display: Path) -> P
                 f"{display}: write failed, file unchanged: {exc.strerror or exc}"
             ) from None
         raise
-    return tmp
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
@@ -158,16 +166,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
     target = Path(os.path.realpath(path))
     folder = target.parent
     tmp = _write_temp(folder, data, mode, path)
-    try:
+    with _removed_on_failure(tmp, path):
         os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(exc, OSError):
-            raise WriteError(
-                f"{path}: write failed, file unchanged: {exc.strerror or exc}"
-            ) from None
-        raise
     fsync_directory(folder)
 
 
