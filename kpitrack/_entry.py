@@ -10,6 +10,8 @@ def main() -> None:
     try:
         from kpitrack.cli import main as run
     except KeyboardInterrupt:
+        from kpitrack.problems import ExitCode
+
         sys.stderr.write("kpitrack: interrupted\n")
-        sys.exit(130)
+        sys.exit(int(ExitCode.INTERRUPTED))
     run()

@@ -1,30 +1,218 @@
-"""The command line: parse options, call the core once, render, write, map errors to exit codes.
+"""The command line: the Typer app, the one error boundary, and the registration of
+every command.
 
-Commands live in `kpitrack/commands/`, one module per area, each a thin layer
-over the core; this module holds the app, the options they share and the one
-place where errors become messages and exit codes.
+Commands live in `kpitrack/commands/`, one module per area, each a plain function
+whose signature is its command line (shared options in `commands/options.py`).
+This module names them all (`CommandName`, in the order `kpitrack --help` lists
+them, each with the function that runs it); a command's module is imported and its
+signature read only when that command is looked up, so `kpitrack check` pays for
+`check` alone. It is the one place where errors become messages and exit codes
+(`ExitCode`). A new command: a function in `commands/`, a `CommandName` member and
+its `case`, a line in `SHORT_HELP` (and `EXAMPLES`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated, Any, NoReturn, assert_never
 
 import typer
+import typer._click as click
+from typer.core import TyperGroup
+from typer.models import CommandInfo
 
 from kpitrack import __version__
-from kpitrack.problems import ExitCode, InvalidWorkspaceError, KpitrackError, UsageError
+from kpitrack.commands.output import ColorChoice, set_color_choice
+from kpitrack.problems import ExitCode, InvalidWorkspaceError, KpitrackError
 
-if TYPE_CHECKING:
-    from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+# ---------------------------------------------------------------- the commands
 
-    from kpitrack.model import Config, KpiResult, Workspace
+
+class CommandName(StrEnum):
+    """Every command, in the order `kpitrack --help` lists them."""
+
+    CHECK = "check"
+    RECORD = "record"
+    IMPORT = "import"
+    INIT = "init"
+    RENAME = "rename"
+    COLLECT = "collect"
+    STATUS = "status"
+    OVERDUE = "overdue"
+    ACTIONS = "actions"
+    SHOW = "show"
+    EXPORT = "export"
+    HISTORY = "history"
+    DIFF = "diff"
+    REPORT = "report"
+    REVIEW = "review"
+    SCHEMA = "schema"
+
+    def function(self) -> Callable[..., None]:
+        """The command's function (its module is imported now)."""
+        match self:
+            case CommandName.CHECK:
+                from kpitrack.commands.check import check
+
+                return check
+            case CommandName.RECORD:
+                from kpitrack.commands.recording import record
+
+                return record
+            case CommandName.IMPORT:
+                from kpitrack.commands.recording import import_csv
+
+                return import_csv
+            case CommandName.INIT:
+                from kpitrack.commands.recording import init
+
+                return init
+            case CommandName.RENAME:
+                from kpitrack.commands.recording import rename
+
+                return rename
+            case CommandName.REVIEW:
+                from kpitrack.commands.review import review
+
+                return review
+            case CommandName.COLLECT:
+                from kpitrack.commands.collect import collect
+
+                return collect
+            case CommandName.STATUS:
+                from kpitrack.commands.evaluating import status
+
+                return status
+            case CommandName.OVERDUE:
+                from kpitrack.commands.evaluating import overdue
+
+                return overdue
+            case CommandName.ACTIONS:
+                from kpitrack.commands.evaluating import actions
+
+                return actions
+            case CommandName.SHOW:
+                from kpitrack.commands.evaluating import show
+
+                return show
+            case CommandName.EXPORT:
+                from kpitrack.commands.export import export
+
+                return export
+            case CommandName.HISTORY:
+                from kpitrack.commands.git import history_command
+
+                return history_command
+            case CommandName.DIFF:
+                from kpitrack.commands.git import diff_command
+
+                return diff_command
+            case CommandName.REPORT:
+                from kpitrack.commands.report import report
+
+                return report
+            case CommandName.SCHEMA:
+                from kpitrack.commands.schema import schema
+
+                return schema
+            case _:
+                assert_never(self)
+
+
+def _evaluate_annotations_once(fn: Callable[..., object]) -> None:
+    """Typer reads a command's signature about four times while it builds the command
+    line, evaluating the string annotations (`from __future__ import annotations`) each
+    time. Evaluate them once, here, into the function (and the function `command`
+    wraps)."""
+    import typing
+
+    hints = typing.get_type_hints(fn, include_extras=True)
+    target: object = fn
+    while target is not None:
+        target.__annotations__ = hints
+        target = getattr(target, "__wrapped__", None)
+
+
+def command_info(name: CommandName) -> CommandInfo:
+    """The command's registration: its function behind the error boundary, its one-line
+    summary and its examples."""
+    info = CommandInfo(name=name.value, callback=command(name.function()))
+    if name is CommandName.RECORD:
+        # A negative VALUE (-12, -0.5) is an argument, not an unknown option.
+        info.context_settings = {"ignore_unknown_options": True}
+    assert info.callback is not None
+    _evaluate_annotations_once(info.callback)
+    info.short_help = SHORT_HELP[name]
+    if name in EXAMPLES:  # \b keeps Click from rewrapping the lines
+        info.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name])
+    return info
+
+
+class _Commands(MutableMapping[str, click.Command]):
+    """The group's commands by name, each built (its module imported, its signature read)
+    when it is first looked up."""
+
+    def __init__(self, built: Mapping[str, click.Command]) -> None:
+        # kpitrack's own commands are built here, through `command_info`; anything else
+        # added to `app` (by a plugin or a test) is kept as Typer built it.
+        known = {n.value for n in CommandName}
+        self._built = {name: c for name, c in built.items() if name not in known}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self._built:
+            try:
+                which = CommandName(name)
+            except ValueError:
+                raise KeyError(name) from None
+            self._built[name] = typer.main.get_command_from_info(
+                command_info(which),
+                pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode,
+            )
+        return self._built[name]
+
+    def _names(self) -> list[str]:
+        names = [n.value for n in CommandName]
+        return names + [n for n in self._built if n not in names]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+
+class CommandGroup(TyperGroup):
+    """kpitrack's group: `kpitrack check` builds `check` alone, without importing and
+    reading the fifteen other commands (Click's lazy-loading pattern); shell completion
+    builds them all."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = _Commands(self.commands)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `kpitrack --help`, laid out as TyperGroup lays it out, from
+        `SHORT_HELP` instead of from every built command (none is hidden or deprecated, and
+        a short help is shown whole), so `--help` imports no command module."""
+        from gettext import gettext
+
+        with formatter.section(gettext("Commands")):
+            formatter.write_dl([(name.value, SHORT_HELP[name].strip()) for name in CommandName])
+
 
 app = typer.Typer(
     name="kpitrack",
@@ -35,6 +223,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
+    cls=CommandGroup,
 )
 
 
@@ -69,154 +258,18 @@ def _plain_argument_names() -> None:
 
 
 _plain_argument_names()
-
-
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
-    MARKDOWN = "markdown"
-
-
-class ColorChoice(StrEnum):
-    AUTO = "auto"
-    ALWAYS = "always"
-    NEVER = "never"
-
-
-# ---------------------------------------------------------------- shared options
-
-FilesOption = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "-f",
-        "--file",
-        metavar="PATH",
-        readable=False,  # the loader reports an unreadable file as a located problem
-        help="A KPI file or folder (all *.yaml/*.yml inside). Repeatable. "
-        "Default: kpitrack.toml's files, else kpis.yaml (+ measurements.yaml).",
-        show_default=False,
-    ),
-]
-AsOfOption = Annotated[
-    str | None,
-    typer.Option(
-        "--as-of",
-        metavar="DATE",
-        help="Evaluate as of this date: YYYY-MM-DD, a period's last day (2026-W47, 2026-11, "
-        "2026-Q3, 2026), or today, yesterday, last-week, last-month. Default: today.",
-    ),
-]
-
-
-def _workspace_words(kind: str, incomplete: str) -> list[str]:
-    """Shell completion: KPI ids, objective ids, owners or tags of the workspace here
-    (kpitrack.toml's files or kpis.yaml); nothing when it cannot be read."""
-    try:
-        from kpitrack.loading import load_workspace, resolve_paths
-
-        config = load_config_here()
-        paths = resolve_paths([], config, Path.cwd())
-        workspace, _problems = load_workspace(paths, config=config, as_of=dt.date.today())
-    except Exception:  # completion must never fail loudly
-        return []
-    words: dict[str, list[str]] = {
-        "kpi": [k.id for k in workspace.kpis],
-        "objective": [o.id for o in workspace.objectives],
-        "owner": [k.owner for k in workspace.kpis if k.owner],
-        "tag": [t for k in workspace.kpis for t in k.tags],
-        "id": [k.id for k in workspace.kpis] + [o.id for o in workspace.objectives],
-    }
-    wanted = incomplete.casefold()
-    return sorted({w for w in words[kind] if w.casefold().startswith(wanted)})
-
-
-def complete_kpi(incomplete: str) -> list[str]:
-    return _workspace_words("kpi", incomplete)
-
-
-def complete_objective(incomplete: str) -> list[str]:
-    return _workspace_words("objective", incomplete)
-
-
-def complete_owner(incomplete: str) -> list[str]:
-    return _workspace_words("owner", incomplete)
-
-
-def complete_tag(incomplete: str) -> list[str]:
-    return _workspace_words("tag", incomplete)
-
-
-def complete_id(incomplete: str) -> list[str]:
-    return _workspace_words("id", incomplete)
-
-
-OwnerOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--owner",
-        metavar="OWNER",
-        help="Only KPIs with this owner (any case). Repeatable.",
-        autocompletion=complete_owner,
-    ),
-]
-ObjectiveOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--objective",
-        metavar="ID",
-        help="Only KPIs of this objective id. Repeatable.",
-        autocompletion=complete_objective,
-    ),
-]
-TagOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--tag",
-        metavar="TAG",
-        help="Only KPIs with this tag (any case). Repeatable.",
-        autocompletion=complete_tag,
-    ),
-]
-KpiOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--kpi", metavar="KPI", help="Only this KPI id. Repeatable.", autocompletion=complete_kpi
-    ),
-]
-OutputOption = Annotated[
-    Path | None,
-    typer.Option(
-        "-o", "--output", metavar="FILE", help="Write to this file (atomically) instead of stdout."
-    ),
-]
-RevOption = Annotated[
-    str | None,
-    typer.Option(
-        "--rev",
-        metavar="REV",
-        help="Read the files as they were at this git revision (no checkout).",
-    ),
-]
-FailOnOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--fail-on",
-        metavar="STATUS_OR_REASON",
-        help="Exit 1 when any listed KPI has this status or needs-action reason "
-        "(e.g. off-track, at-risk, overdue). Repeatable or comma-separated.",
-    ),
-]
-AllOption = Annotated[
-    bool,
-    typer.Option("--all", help="Include archived KPIs (archived: true), which are hidden."),
-]
+try:  # conversion without pydantic; another Typer layout keeps Typer's own
+    from kpitrack.commands.coercion import use_plain_coercion
+except ImportError:  # pragma: no cover - tested with the pinned Typer only
+    pass
+else:
+    use_plain_coercion()
 
 
 def version_callback(value: bool) -> None:
     if value:
         typer.echo(f"kpitrack {__version__}")
-        raise typer.Exit()
+        raise typer.Exit(int(ExitCode.OK))
 
 
 @app.callback()
@@ -239,11 +292,10 @@ def _root(
     ] = ColorChoice.AUTO,
 ) -> None:
     """KPI tracker for the terminal: KPI definitions and measurements in YAML, kept in git."""
-    global COLOR_CHOICE
-    COLOR_CHOICE = color.value
+    set_color_choice(color)
     if ctx.invoked_subcommand is None:  # bare `kpitrack`: the help, and success
         typer.echo(ctx.get_help())
-        raise typer.Exit()
+        raise typer.Exit(int(ExitCode.OK))
 
 
 # ---------------------------------------------------------------- errors and exit codes
@@ -270,286 +322,6 @@ def handle_errors() -> Iterator[None]:
         fail(str(exc), exc.exit_code)
 
 
-# ---------------------------------------------------------------- inputs
-
-
-AS_OF_WORDS = ("today", "yesterday", "last-week", "last-month")
-
-
-def as_of_date(text: str, today: dt.date) -> dt.date:
-    """An --as-of value: YYYY-MM-DD; a period (2026-W47, 2026-11, 2026-Q3, 2026), meaning
-    its last day; or today, yesterday, last-week, last-month (the last day of the previous
-    ISO week or calendar month). ValueError with a readable message otherwise."""
-    from kpitrack.periods import parse_period
-
-    word = text.strip().lower()
-    if word == "today":
-        return today
-    if word == "yesterday":
-        return today - dt.timedelta(days=1)
-    if word == "last-week":
-        return today - dt.timedelta(days=today.isoweekday())
-    if word == "last-month":
-        return today.replace(day=1) - dt.timedelta(days=1)
-    try:
-        return parse_period(text).end
-    except ValueError as exc:
-        raise ValueError(f"{exc}, or one of {', '.join(AS_OF_WORDS)}") from None
-
-
-def parse_as_of(text: str | None, option: str = "--as-of") -> dt.date:
-    """The --as-of date; today only here, never below the CLI."""
-    today = dt.date.today()
-    if text is None:
-        return today
-    try:
-        return as_of_date(text, today)
-    except ValueError as exc:
-        raise UsageError(f"{option}: {exc}") from None
-
-
-def load_config_here() -> Config:
-    from kpitrack.config import load_config
-
-    return load_config(Path.cwd())
-
-
-def load_for_evaluation(
-    files: Sequence[Path] | None, as_of: dt.date, rev: str | None = None
-) -> tuple[Workspace, Config]:
-    """Read and check the workspace; refuse it (exit 2, check's messages) when it has errors.
-    With `rev`, the files are read as they were at that git revision."""
-    from kpitrack.loading import load_valid_workspace, resolve_paths
-
-    config = load_config_here()
-    if rev is not None:
-        from kpitrack.revisions import load_valid_at
-
-        return load_valid_at(rev, files or [], config, as_of), config
-    paths = resolve_paths(files or [], config, Path.cwd())
-    return load_valid_workspace(paths, config=config, as_of=as_of), config
-
-
-def split_values(values: Sequence[str] | None) -> list[str]:
-    """Repeatable options that also accept comma-separated lists."""
-    out: list[str] = []
-    for value in values or []:
-        out.extend(v.strip() for v in value.split(",") if v.strip())
-    return out
-
-
-def _check_known(option: str, wanted: Sequence[str], known: Sequence[str]) -> None:
-    """A usage error for a filter value (matched case-insensitively) that no KPI has."""
-    from kpitrack.suggest import closest
-
-    folded = {k.casefold(): k for k in known}
-    for value in wanted:
-        if value.casefold() not in folded:
-            match = closest(value.casefold(), folded)
-            hint = f" (did you mean '{folded[match]}'?)" if match else ""
-            choices = ", ".join(sorted(set(known), key=str.casefold)) or "none"
-            what = option.lstrip("-")
-            raise UsageError(f"{option}: no KPI has {what} '{value}'{hint} (known: {choices})")
-
-
-def drop_archived(results: Sequence[KpiResult], show_all: bool) -> list[KpiResult]:
-    """Archived KPIs keep their history but leave the views, unless --all."""
-    return list(results) if show_all else [r for r in results if not r.kpi.archived]
-
-
-def filter_results(
-    results: Sequence[KpiResult],
-    workspace: Workspace,
-    *,
-    owners: Sequence[str] | None = None,
-    objectives: Sequence[str] | None = None,
-    tags: Sequence[str] | None = None,
-    kpis: Sequence[str] | None = None,
-) -> list[KpiResult]:
-    """Keep the KPIs matching every given filter (any value within one filter)."""
-    from kpitrack.suggest import did_you_mean
-
-    owner_set = {o.casefold() for o in split_values(owners)}
-    tag_set = {t.casefold() for t in split_values(tags)}
-    objective_set, kpi_set = set(split_values(objectives)), set(split_values(kpis))
-    _check_known("--owner", split_values(owners), [k.owner for k in workspace.kpis if k.owner])
-    _check_known("--tag", split_values(tags), [t for k in workspace.kpis for t in k.tags])
-    known = {k.id for k in workspace.kpis}
-    for kpi_id in sorted(kpi_set - known):
-        workspace.require_kpi(kpi_id, option="--kpi")
-    known_objectives = {o.id for o in workspace.objectives}
-    for objective_id in sorted(objective_set - known_objectives):
-        raise UsageError(
-            f"--objective: no objective '{objective_id}'"
-            f"{did_you_mean(objective_id, known_objectives)}"
-        )
-    return [
-        r
-        for r in results
-        if (not owner_set or (r.kpi.owner or "").casefold() in owner_set)
-        and (not objective_set or r.kpi.objective in objective_set)
-        and (not tag_set or tag_set.intersection(t.casefold() for t in r.kpi.tags))
-        and (not kpi_set or r.kpi.id in kpi_set)
-    ]
-
-
-FAIL_ON_VALUES = (
-    "no-data",
-    "achieved",
-    "on-track",
-    "at-risk",
-    "off-track",
-    "overdue",
-    "no-action-plan",
-    "past-due",
-    "review-due",
-    "action-overdue",
-    "action-done-still-off-track",
-    "needs-action",
-)
-
-
-def parse_fail_on(values: Sequence[str] | None) -> set[str]:
-    """--fail-on values: statuses, needs-action reasons, or `needs-action` for any reason."""
-    from kpitrack.suggest import did_you_mean
-
-    wanted = set(split_values(values))
-    for value in sorted(wanted - set(FAIL_ON_VALUES)):
-        raise UsageError(
-            f"--fail-on: unknown status or reason '{value}'{did_you_mean(value, FAIL_ON_VALUES)}"
-            f" (choose from {', '.join(FAIL_ON_VALUES)})"
-        )
-    return wanted
-
-
-def fail_on_matches(results: Sequence[KpiResult], wanted: set[str]) -> list[KpiResult]:
-    """The results that match any --fail-on value."""
-    matched = []
-    for r in results:
-        labels = {str(r.status), *(str(reason) for reason in r.reasons)}
-        if r.reasons:
-            labels.add("needs-action")
-        if labels & wanted:
-            matched.append(r)
-    return matched
-
-
-# ---------------------------------------------------------------- output
-
-
-COLOR_CHOICE = "auto"  # --color: auto, always or never (set by the root callback)
-
-
-def color_wanted(stream: object) -> bool:
-    """Colour for `stream`: --color always/never first; then a non-empty NO_COLOR turns it
-    off and a non-empty FORCE_COLOR on; else only on a terminal."""
-    if COLOR_CHOICE != "auto":
-        return COLOR_CHOICE == "always"
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
-def make_console(*, stderr: bool = False) -> Console:
-    """A console for stdout: colour only on a terminal and never with NO_COLOR."""
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    color = color_wanted(stream)
-    return Console(
-        file=stream,
-        color_system="auto" if color else None,
-        no_color=not color,
-        highlight=False,
-        emoji=False,
-        markup=False,
-        force_terminal=color,
-    )
-
-
-def output_width() -> int:
-    """The width of output that is not a terminal (pipes, cron mail, -o files): $COLUMNS
-    when set, else 80."""
-    try:
-        columns = int(os.environ.get("COLUMNS", ""))
-    except ValueError:
-        columns = 0
-    return columns if columns > 0 else 80
-
-
-def visible_renderable(renderable: RenderableType) -> RenderableType:
-    """A renderable whose text (not its styling) has control characters escaped."""
-    from rich.segment import Segment
-
-    from kpitrack.textsafe import visible
-
-    class Visible:
-        def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-            for segment in console.render(renderable, options):
-                if segment.control:
-                    yield segment
-                else:
-                    yield Segment(visible(segment.text), segment.style)
-
-    return Visible()
-
-
-def renderable_to_text(renderable: RenderableType, width: int | None = None) -> str:
-    """Plain text of a Rich renderable, for files and pipes: no colour, no escape codes,
-    no trailing spaces; the width of a pipe unless given."""
-    from io import StringIO
-
-    from rich.console import Console
-
-    buffer = StringIO()
-    console = Console(
-        file=buffer,
-        width=width or output_width(),
-        color_system=None,
-        no_color=True,
-        highlight=False,
-        emoji=False,
-    )
-    console.print(visible_renderable(renderable))
-    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
-
-
-def format_from_extension(output: Path | None, given: str | None) -> str | None:
-    """The --format implied by -o's extension (.json, .csv, .md/.markdown, .html) when
-    --format is not given; else `given`."""
-    if given is not None or output is None:
-        return given
-    return {
-        ".json": "json",
-        ".csv": "csv",
-        ".md": "markdown",
-        ".markdown": "markdown",
-        ".html": "html",
-        ".htm": "html",
-    }.get(output.suffix.lower())
-
-
-def emit(content: str | RenderableType, output: Path | None) -> None:
-    """Print to stdout, or write to `output` atomically."""
-    if output is not None:
-        from kpitrack.writing import atomic_write_text
-
-        text = content if isinstance(content, str) else renderable_to_text(content)
-        atomic_write_text(output, text)
-        return
-    if isinstance(content, str):
-        sys.stdout.write(content)
-        sys.stdout.flush()
-    elif sys.stdout.isatty() or color_wanted(sys.stdout):
-        make_console().print(visible_renderable(content))
-    else:  # a pipe: the same text as an -o file
-        sys.stdout.write(renderable_to_text(content))
-        sys.stdout.flush()
-
-
 def command(fn: Callable[..., None]) -> Callable[..., None]:
     """Wrap a command body so core errors become messages and exit codes."""
     import functools
@@ -560,13 +332,15 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
             with handle_errors():
                 fn(*args, **kwargs)
         finally:
-            if "kpitrack.writing" in sys.modules:
+            if "kpitrack.atomicfile" in sys.modules:
                 # A write was committed: an interrupt after its rename is dropped
                 # here, once the result is printed (exit 0, not 130).
-                sys.modules["kpitrack.writing"].release_interrupts()
+                sys.modules["kpitrack.atomicfile"].release_interrupts()
 
     return wrapper
 
+
+# ---------------------------------------------------------------- main
 
 ASCII_FALLBACKS = {
     "…": "...",
@@ -671,12 +445,12 @@ def main() -> None:
             sys.stdout.flush()
     except KeyboardInterrupt:
         print("kpitrack: interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(int(ExitCode.INTERRUPTED))
     except BrokenPipeError:
         # stdout closed early (`kpitrack status | head`): not an error.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(0)
+        sys.exit(int(ExitCode.OK))
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EIO, errno.EBADF, errno.EDQUOT, errno.EFBIG):
             _output_failed(exc)
@@ -693,19 +467,8 @@ def _internal_error(exc: Exception) -> NoReturn:
         "(set KPITRACK_DEBUG=1 for the traceback)",
         file=sys.stderr,
     )
-    sys.exit(3)
+    sys.exit(int(ExitCode.INTERNAL))
 
-
-# Register the commands (each module adds its commands to `app`).
-from kpitrack.commands import check as _check  # noqa: E402, F401
-from kpitrack.commands import collect as _collect  # noqa: E402, F401
-from kpitrack.commands import evaluating as _evaluating  # noqa: E402, F401
-from kpitrack.commands import export as _export  # noqa: E402, F401
-from kpitrack.commands import git as _git  # noqa: E402, F401
-from kpitrack.commands import recording as _recording  # noqa: E402, F401
-from kpitrack.commands import report as _report  # noqa: E402, F401
-from kpitrack.commands import review as _review  # noqa: E402, F401
-from kpitrack.commands import schema as _schema  # noqa: E402, F401
 
 # One-line summaries for `kpitrack --help`, short enough never to be cut with "...".
 SHORT_HELP = {
@@ -750,9 +513,3 @@ EXAMPLES = {
     "schema": ["kpitrack schema > kpitrack.schema.json"],
     "export": ["kpitrack export -o kpis.csv", "kpitrack export --evaluations --format jsonl"],
 }
-for _info in app.registered_commands:
-    _name = _info.name or (_info.callback.__name__ if _info.callback else "")
-    if _name in SHORT_HELP:
-        _info.short_help = SHORT_HELP[_name]
-    if _name in EXAMPLES:  # \b keeps Click from rewrapping the lines
-        _info.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[_name])

@@ -15,9 +15,13 @@ if TYPE_CHECKING:  # model.py raises UsageError: no import at run time
 
 
 class ExitCode(IntEnum):
+    """Every exit status of the `kpitrack` command (documented in the README)."""
+
     OK = 0
     PROBLEMS = 1  # check found problems, or --fail-on matched
     USAGE = 2  # bad options, no such file, unreadable or invalid input
+    INTERNAL = 3  # a bug: an unexpected exception, reported in one line
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, the shell's convention)
 
 
 class Severity(StrEnum):

@@ -4,11 +4,12 @@ The edit is pure and checked: `rename_id_in_text` finds the exact spans of the
 id (from the YAML reader's located nodes), replaces only those, re-parses the
 result and verifies that it equals the old document with only those ids
 changed. `rename_in_files` applies it to workspace files under the same lock
-and atomic replace as `record` (kpitrack.writing).
+and atomic replace as `record` (kpitrack.atomicfile); `rename` is the command's core.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
@@ -16,7 +17,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from kpitrack.problems import WriteError
+from kpitrack.atomicfile import atomic_write_bytes, file_lock
+from kpitrack.model import Config
+from kpitrack.problems import InvalidWorkspaceError, UsageError, WriteError
+from kpitrack.yamlappend import BOM, Edit, apply_edits, line_offsets, yaml_scalar
 from kpitrack.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, decode, parse
 
 
@@ -70,15 +74,6 @@ def _plain(node: Node | None, swap: dict[int, str], new_id: str) -> object:
     return None
 
 
-def _offsets(text: str) -> list[int]:
-    """Offset of the start of each line (index 0 = line 1)."""
-    starts = [0]
-    for index, ch in enumerate(text):
-        if ch == "\n":
-            starts.append(index + 1)
-    return starts
-
-
 def rename_id_in_text(
     text: str, path: str, kind: IdKind, old_id: str, new_id: str
 ) -> tuple[str, list[Change]]:
@@ -90,8 +85,6 @@ def rename_id_in_text(
     must equal the old document with only those scalars changed, else ValueError.
     Returns the new text and the changed lines (none: the text is returned as is).
     """
-    from kpitrack.writing import yaml_scalar
-
     root, problems = parse(text, path)
     if any(p.is_error for p in problems):
         raise ValueError(f"{path}: not valid YAML; nothing renamed")
@@ -99,20 +92,18 @@ def rename_id_in_text(
     if not nodes:
         return text, []
     replacement = yaml_scalar(new_id)
-    starts = _offsets(text)
-    spans = []
+    starts = line_offsets(text)
+    edits = []
     for node in nodes:
         if node.end_line != node.line:
             raise ValueError(f"{path}:{node.line}: the id spans several lines; nothing renamed")
         begin = starts[node.line - 1] + node.column - 1
         end = starts[node.end_line - 1] + node.end_column - 1
-        spans.append((begin, end, node))
-    new = text
-    for begin, end, node in sorted(spans, key=lambda s: s[0], reverse=True):
         quote = text[begin]
         # a slug needs no escaping: a quoted id keeps its quotes
         swapped = f"{quote}{new_id}{quote}" if not node.plain and quote in "'\"" else replacement
-        new = new[:begin] + swapped + new[end:]
+        edits.append(Edit(begin, end, swapped))
+    new = apply_edits(text, edits)
     new_root, new_problems = parse(new, path)
     swap = {id(node): new_id for node in nodes}
     if any(p.is_error for p in new_problems) or _plain(new_root, {}, new_id) != _plain(
@@ -172,8 +163,6 @@ def rename_in_files(
     write and may raise to refuse the rename (files unchanged)."""
     from contextlib import ExitStack
 
-    from kpitrack.writing import BOM, atomic_write_bytes, file_lock
-
     real = sorted({os.path.realpath(p) for _d, p in sources})
     with ExitStack() as stack:
         for real_path in real:
@@ -193,3 +182,75 @@ def rename_in_files(
         for target, payload, info in writes:
             atomic_write_bytes(target, payload, mode=stat.S_IMODE(info.st_mode))
     return [FileRename(path, tuple(changes)) for path, _o, _n, changes in plan]
+
+
+@dataclass(frozen=True)
+class RenameOutcome:
+    """What `rename` did (or, with `dry_run`, would do): the files and lines changed."""
+
+    kind: IdKind
+    old_id: str
+    new_id: str
+    files: tuple[FileRename, ...]
+    dry_run: bool
+
+    @property
+    def lines(self) -> int:
+        return sum(len(f.changes) for f in self.files)
+
+
+def rename(
+    old_id: str,
+    new_id: str,
+    *,
+    today: dt.date,
+    config: Config,
+    files: Sequence[Path] | None = None,
+    dry_run: bool = False,
+) -> RenameOutcome:
+    """Rename a KPI or objective id everywhere: definition, references, measurements.
+
+    Refused (UsageError) for an unknown id, an invalid or taken new id; the edited
+    workspace must load without new errors (InvalidWorkspaceError otherwise); files
+    are unchanged on any error.
+    """
+    from kpitrack.loading import load_texts
+    from kpitrack.recording import load_for_writing
+    from kpitrack.rules import SLUG
+    from kpitrack.suggest import did_you_mean
+
+    loaded = load_for_writing(files, today, config=config)
+    workspace = loaded.workspace
+    if workspace.kpi(old_id) is not None:
+        kind, known = IdKind.KPI, [k.id for k in workspace.kpis]
+    elif workspace.objective(old_id) is not None:
+        kind, known = IdKind.OBJECTIVE, [o.id for o in workspace.objectives]
+    else:
+        ids = [k.id for k in workspace.kpis] + [o.id for o in workspace.objectives]
+        raise UsageError(f"no KPI or objective '{old_id}'{did_you_mean(old_id, ids)}")
+    if not SLUG.fullmatch(new_id):
+        raise UsageError(
+            f"'{new_id}' is not a valid id (lowercase letters, digits, '-' and '_', "
+            "starting with a letter or digit)"
+        )
+    if new_id == old_id:
+        raise UsageError(f"'{old_id}' already has that id")
+    if new_id in known:
+        raise UsageError(f"there is already a {kind.value} '{new_id}'; nothing renamed")
+    errors_before = sum(p.is_error for p in loaded.problems)
+    old_texts = dict(loaded.texts)
+
+    def check(texts: list[tuple[str, str | None]]) -> None:
+        full = [(d, t if t is not None else old_texts[d]) for d, t in texts]
+        _ws, problems = load_texts(full, config=loaded.config, as_of=today, memo=loaded.memo)
+        if sum(p.is_error for p in problems) > errors_before:
+            raise InvalidWorkspaceError([p for p in problems if p.is_error])
+
+    if dry_run:
+        plan = plan_rename(loaded.sources, kind, old_id, new_id)
+        edited = {str(path): new for path, _old, new, _changes in plan}
+        check([(d, edited.get(str(path))) for d, path in loaded.sources])
+        done = [FileRename(path, tuple(changes)) for path, _o, _n, changes in plan]
+    else:
+        done = rename_in_files(loaded.sources, kind, old_id, new_id, check=check)
+    return RenameOutcome(kind, old_id, new_id, tuple(done), dry_run)

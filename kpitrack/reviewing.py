@@ -4,7 +4,8 @@ The edit is a span edit of one line of the file that defines the KPI: the
 value of an existing `last_reviewed:` key is replaced in place (with the rest
 of that line, where an earlier review's note comment sits), or the key is
 inserted as a new line after the KPI's last key, at the indentation of its
-keys. Every other byte is kept. The write uses `kpitrack.writing`'s lock,
+keys. Every other byte is kept (`yamlappend.apply_edits`, the span edit `rename`
+uses too). The write uses `kpitrack.atomicfile`'s lock,
 orphan clean-up and atomic replace, and is verified twice before it lands:
 the new text must parse to the old document with only that value changed,
 and the workspace must load to the old one with only that KPI's
@@ -20,23 +21,28 @@ import re
 import stat
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from kpitrack.model import NOWHERE, Kpi, Workspace
-from kpitrack.problems import Problem, WriteError
-from kpitrack.writing import (
-    BOM,
+from kpitrack.atomicfile import (
     LOCK_TIMEOUT,
-    WorkspaceLoads,
-    _content_end,
-    _decode_existing,
-    _read_existing,
-    _shape,
     atomic_write_bytes,
     file_lock,
-    measurement_key,
-    newline_of,
+    read_existing,
     remove_orphaned_temp_files,
+)
+from kpitrack.model import NOWHERE, Config, Kpi, KpiResult, Workspace
+from kpitrack.problems import Problem, UsageError, WriteError
+from kpitrack.recording import WorkspaceLoads, measurement_key
+from kpitrack.yamlappend import (
+    BOM,
+    Edit,
+    apply_edits,
+    content_end,
+    decode_existing,
+    line_offsets,
+    newline_of,
+    node_shape,
     split_lines,
 )
 from kpitrack.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, parse
@@ -97,6 +103,7 @@ def set_kpi_key(text: str, kpi_id: str, key: str, rendered: str, *, path: str) -
     after the KPI's last key. Raises WriteError when that cannot be done safely.
     """
     lines = split_lines(text)
+    starts = line_offsets(text)
     entry = _kpi_entry(_root(text, path), kpi_id, path)
     first_key = entry.items[0][0]
     existing = next(((k, v) for k, v in entry.items if k.text == key), None)
@@ -111,17 +118,18 @@ def set_kpi_key(text: str, kpi_id: str, key: str, rendered: str, *, path: str) -
             or (value.text and (value.line != key_node.line or value.end_line != key_node.line))
         ):
             raise _refuse(path, f"KPI '{kpi_id}': {key} (line {key_node.line}) is not on one line")
-        lines[key_node.line - 1] = line[: colon.end()] + " " + rendered + _line_ending(line)
-        return "".join(lines)
-    end_line, end_column = _content_end(entry)
+        start = starts[key_node.line - 1]
+        end = start + len(line) - len(_line_ending(line))
+        return apply_edits(text, [Edit(start + colon.end(), end, " " + rendered)])
+    end_line, end_column = content_end(entry)
     after = end_line if end_column > 1 else end_line - 1
     if not 0 < after <= len(lines):
         raise _refuse(path, f"could not find the end of KPI '{kpi_id}'")
     newline = newline_of(text)
+    added = " " * (first_key.column - 1) + f"{key}: {rendered}" + newline
     if not _line_ending(lines[after - 1]):
-        lines[after - 1] += newline
-    lines.insert(after, " " * (first_key.column - 1) + f"{key}: {rendered}" + newline)
-    return "".join(lines)
+        added = newline + added
+    return apply_edits(text, [Edit(starts[after], starts[after], added)])
 
 
 def review_line(day: dt.date, note: str | None) -> str:
@@ -138,15 +146,15 @@ def check_note(note: str | None) -> str | None:
     return note.strip()
 
 
-def _entry_shape(root: Node | None, kpi_id: str) -> tuple[object, str | None]:
+def _entrynode_shape(root: Node | None, kpi_id: str) -> tuple[object, str | None]:
     """The document's shape with KPI `kpi_id`'s `last_reviewed` taken out, and that value."""
     if not isinstance(root, Map):
-        return _shape(root), None
+        return node_shape(root), None
     shapes: list[object] = []
     value: str | None = None
     for key, node in root.items:
         if key.text != "kpis" or not isinstance(node, Seq):
-            shapes.append((_shape(key), _shape(node)))
+            shapes.append((node_shape(key), node_shape(node)))
             continue
         items: list[object] = []
         for entry in node.items:
@@ -155,10 +163,10 @@ def _entry_shape(root: Node | None, kpi_id: str) -> tuple[object, str | None]:
                 kept = [(k, v) for k, v in entry.items if k.text != REVIEW_KEY]
                 reviewed = entry.get(REVIEW_KEY)
                 value = reviewed.text if isinstance(reviewed, Scalar) else None
-                items.append(("map", tuple((_shape(k), _shape(v)) for k, v in kept)))
+                items.append(("map", tuple((node_shape(k), node_shape(v)) for k, v in kept)))
             else:
-                items.append(_shape(entry))
-        shapes.append((_shape(key), ("seq", tuple(items))))
+                items.append(node_shape(entry))
+        shapes.append((node_shape(key), ("seq", tuple(items))))
     return tuple(shapes), value
 
 
@@ -170,8 +178,8 @@ def check_review_edit(old: str, new: str, kpi_id: str, day: dt.date, *, path: st
         raise _refuse(path, f"the new text would not parse ({exc.problem.format()})") from None
     if problems:
         raise _refuse(path, "the new text would have errors")
-    old_shape, _ = _entry_shape(parse(old, path)[0], kpi_id)
-    new_shape, new_value = _entry_shape(new_root, kpi_id)
+    old_shape, _ = _entrynode_shape(parse(old, path)[0], kpi_id)
+    new_shape, new_value = _entrynode_shape(new_root, kpi_id)
     if old_shape != new_shape or new_value != day.isoformat():
         raise _refuse(path, "the new text would change more than the review date")
 
@@ -242,8 +250,8 @@ def write_review(
     display = str(path)
     with file_lock(target, timeout=timeout):
         remove_orphaned_temp_files(target.parent)
-        data, info = _read_existing(target, path)
-        old, bom = _decode_existing(data, display)
+        data, info = read_existing(target, path)
+        old, bom = decode_existing(data, display)
         if old is None or info is None:
             raise _refuse(display, "the file does not exist")
         new = set_kpi_key(old, kpi_id, REVIEW_KEY, review_line(day, note), path=display)
@@ -252,3 +260,48 @@ def write_review(
         payload = (BOM if bom else b"") + new.encode("utf-8")
         atomic_write_bytes(target, payload, mode=stat.S_IMODE(info.st_mode))
     return warnings
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """What `review` did: the file written, the warnings, the KPI's status after it."""
+
+    kpi: Kpi
+    day: dt.date
+    target: Path
+    warnings: tuple[Problem, ...]
+    result: KpiResult  # evaluated as of the review day, with the new last_reviewed
+
+
+def review(
+    kpi_id: str,
+    *,
+    day: dt.date,
+    today: dt.date,
+    config: Config,
+    note: str | None = None,
+    files: Sequence[Path] | None = None,
+) -> ReviewOutcome:
+    """Set KPI `kpi_id`'s `last_reviewed` to `day` in the file that defines it.
+
+    Raises UsageError for a day after today, a bad note or an unknown KPI,
+    InvalidWorkspaceError for a workspace with errors, WriteError when the edit is
+    refused (file unchanged)."""
+    from kpitrack.evaluate import evaluate_kpi
+    from kpitrack.recording import load_for_writing, require_kpi
+
+    if day > today:
+        raise UsageError(f"--date {day.isoformat()} is after today ({today.isoformat()})")
+    try:
+        text = check_note(note)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    loaded = load_for_writing(files, day, config=config)
+    kpi = require_kpi(loaded.workspace, kpi_id)
+    target = loaded.path_of(kpi.loc.path)
+    warnings = write_review(target, kpi.id, day, note=text, loads=loaded.loads(target))
+    history = [m for m in loaded.workspace.measurements if m.kpi == kpi.id]
+    result = evaluate_kpi(
+        dataclasses.replace(kpi, last_reviewed=day), history, as_of=day, config=loaded.config
+    )
+    return ReviewOutcome(kpi, day, target, tuple(warnings), result)

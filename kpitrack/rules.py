@@ -953,3 +953,22 @@ def check_workspace(ws: Workspace, *, config: Config, as_of: dt.date) -> list[Pr
     for rule in WORKSPACE_RULES:
         out.extend(rule(ws, config, as_of))
     return out
+
+
+def measurement_value_problem(kpi: Kpi, value: float | str, text: str) -> str | None:
+    """Why a typed value (`record`'s VALUE, a CSV cell: `text` as given) cannot be a
+    measurement of `kpi`, or None: a label on a qualitative KPI's scale; otherwise a
+    finite number of at most 1e15 in size, 0-100 for a progress KPI (as KT031/KT017/KT032
+    are for values read from YAML)."""
+    if kpi.kind is Kind.QUALITATIVE:
+        if isinstance(value, str) and value in kpi.scale:
+            return None
+        return (
+            f"'{text}' is not on the scale of KPI '{kpi.id}'"
+            f"{did_you_mean(str(value), kpi.scale)} (choose from {', '.join(kpi.scale)})"
+        )
+    if isinstance(value, str) or not in_range(value):
+        return f"'{text}' is not a finite number of at most 1e15 in size"
+    if kpi.kind is Kind.PROGRESS and not 0 <= value <= 100:
+        return f"'{text}' is outside 0–100 (KPI '{kpi.id}' is percent done)"
+    return None

@@ -199,7 +199,7 @@ def test_actions_views_show_the_action(workspace: Path, fmt: str) -> None:
 
 
 def test_fail_on_the_new_reasons(workspace: Path) -> None:
-    from kpitrack.cli import FAIL_ON_VALUES
+    from kpitrack.select import FAIL_ON_VALUES
 
     assert {str(r) for r in Reason} <= set(FAIL_ON_VALUES)
     code, _, err = invoke("actions", "--fail-on", "action-overdue")

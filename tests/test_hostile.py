@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from kpitrack import writing
+from kpitrack import atomicfile as writing
+from kpitrack.atomicfile import TEMP_PREFIX, atomic_write_text
 from kpitrack.cli import app
 from kpitrack.problems import WriteError
-from kpitrack.writing import TEMP_PREFIX, append_measurements, atomic_write_text
+from kpitrack.recording import append_measurements
 
 KPIS = """\
 objectives:
@@ -159,14 +160,16 @@ def test_a_write_that_would_nest_too_deep_is_refused(tmp_path: Path) -> None:
     from kpitrack.model import Measurement
 
     deep = Measurement("mrr", __import__("datetime").date(2026, 2, 1), 1, None, None)
-    monkey_depth = writing.parse
+    from kpitrack import yamlappend
+
+    monkey_depth = yamlappend.parse
 
     def shallow(text: str, path: str, **kw: Any) -> Any:
         return monkey_depth(text, path, max_depth=1)
 
     original = path.read_bytes()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(writing, "parse", shallow)
+        mp.setattr(yamlappend, "parse", shallow)
         with pytest.raises(WriteError, match="file unchanged"):
             append_measurements(path, [deep])
     assert path.read_bytes() == original
@@ -316,8 +319,8 @@ def test_import_refuses_devices_pipes_and_folders(ws: Path) -> None:
 
 
 def test_import_caps_csv_size_and_rows(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kpitrack import csvinput as recording
     from kpitrack import yamlnodes
-    from kpitrack.commands import recording
 
     rows = "".join(f"mrr,2026-0{1 + i % 9}-01,{i}\n" for i in range(5))
     (ws / "in.csv").write_text("kpi,date,value\n" + rows)

@@ -12,52 +12,15 @@ from typing import Any
 
 import pytest
 from typer.testing import CliRunner
+from write_fixtures import KPIS, MEASUREMENTS
 
+from kpitrack.atomicfile import TEMP_PREFIX
 from kpitrack.cli import app
 from kpitrack.loading import load_valid_workspace, resolve_paths
 from kpitrack.model import Config
-from kpitrack.writing import TEMP_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 FAR_FUTURE = dt.date(2100, 1, 1)
-
-KPIS = """\
-objectives:
-  - id: grow
-    title: Grow the business
-kpis:
-  - id: mrr
-    name: Monthly recurring revenue
-    measure: Sum of active subscriptions at month end
-    target: 100
-    frequency: monthly
-    owner: Sales
-    objective: grow
-  - id: csat
-    name: Customer satisfaction
-    measure: Median answer of the quarterly customer survey
-    kind: qualitative
-    scale: [poor, fair, good, excellent]
-    target: good
-    frequency: quarterly
-    owner: Support
-    objective: grow
-  - id: launch
-    name: Launch readiness
-    measure: Percent of the launch checklist items done
-    kind: progress
-    frequency: weekly
-    owner: Product
-    objective: grow
-"""
-
-MEASUREMENTS = """\
-# kept by hand
-measurements:
-  - kpi: mrr
-    date: 2026-01-31
-    value: 40   # first
-"""
 
 
 def sha(path: Path) -> str:
@@ -491,11 +454,9 @@ def test_record_refuses_values_out_of_range(ws: Path, value: str, message: str) 
     assert sha(ws / "measurements.yaml") == before
 
 
-def test_a_write_loads_the_workspace_only_before_and_after(
-    ws: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The command's own load doubles as the before-check (and as import's duplicate
-    check) when the file did not change meanwhile: two full loads, not four."""
+def test_a_write_loads_the_workspace_once(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command's own load is the before-check, import's duplicate check and the
+    base of the after-check when the file did not change meanwhile: one full load."""
     import kpitrack.loading as loading
 
     calls: list[int] = []
@@ -507,11 +468,11 @@ def test_a_write_loads_the_workspace_only_before_and_after(
 
     monkeypatch.setattr(loading, "_load", counting)
     assert run("record", "mrr", "41", "--date", "2026-02-28")[0] == 0
-    assert len(calls) == 2
+    assert len(calls) == 1
     calls.clear()
     (ws / "in.csv").write_text(CSV)
     assert run("import", "in.csv")[0] == 0
-    assert len(calls) == 2
+    assert len(calls) == 1
     assert len(measurements(ws)) == 1 + 1 + 3
 
 

@@ -20,16 +20,16 @@ from kpitrack.model import (
     Workspace,
 )
 from kpitrack.render import csv, markdown
+from kpitrack.render.table import actions as actions_table
 from kpitrack.render.table import (
-    actions_table,
     chart,
     gap_cell,
-    overdue_table,
     progress_bar,
-    show_view,
     sparkline,
-    status_table,
 )
+from kpitrack.render.table import overdue as overdue_table
+from kpitrack.render.table import show as show_view
+from kpitrack.render.table import status as status_table
 
 D = dt.date
 AS_OF = D(2026, 11, 25)
@@ -79,7 +79,7 @@ def text_of(renderable: RenderableType, width: int = 80) -> str:
 
 
 def test_markdown_status(results: list[KpiResult]) -> None:
-    assert markdown.render_status(results) == (
+    assert markdown.status(results) == (
         "| KPI | Name | Owner | Latest | Date | Target | Expected | Progress | Status |\n"
         "|---|---|---|---|---|---|---|---|---|\n"
         "| revenue | Revenue \\[EU\\] \\| net | sales | 95,000 USD | 2026-10-31 | 120,000 USD"
@@ -93,7 +93,7 @@ def test_markdown_status(results: list[KpiResult]) -> None:
 
 
 def test_markdown_overdue(results: list[KpiResult]) -> None:
-    assert markdown.render_overdue(results) == (
+    assert markdown.overdue(results) == (
         "| KPI | Name | Owner | Frequency | Last report | Missed | Due since | Days |\n"
         "|---|---|---|---|---|---|---|---|\n"
         "| csat | Customer satisfaction | support | quarterly | 2026-06-30 | 1 | 2026-10-03"
@@ -104,7 +104,7 @@ def test_markdown_overdue(results: list[KpiResult]) -> None:
 
 def test_markdown_actions(results: list[KpiResult]) -> None:
     header = "| KPI | Name | Status | Reasons | Action plan |\n|---|---|---|---|---|\n"
-    assert markdown.render_actions(results) == (
+    assert markdown.actions(results) == (
         "### sales\n\n" + header + "| revenue | Revenue \\[EU\\] \\| net | off-track"
         " | off-track, no-action-plan | none |\n"
         "\n### support\n\n" + header + "| csat | Customer satisfaction | at-risk"
@@ -115,12 +115,12 @@ def test_markdown_actions(results: list[KpiResult]) -> None:
 
 
 def test_markdown_empty_lists() -> None:
-    assert markdown.render_overdue([]) == "No overdue reports.\n"
-    assert markdown.render_actions([]) == "Nothing needs action.\n"
+    assert markdown.overdue([]) == "No overdue reports.\n"
+    assert markdown.actions([]) == "Nothing needs action.\n"
 
 
 def test_markdown_show(results: list[KpiResult]) -> None:
-    assert markdown.render_show(results[0]) == (
+    assert markdown.show(results[0]) == (
         "## Revenue \\[EU\\] \\| net (`revenue`)\n"
         "- **Measure:** sum of paid invoices\n"
         "- **Target:** 120,000 USD (increase)\n"
@@ -148,7 +148,7 @@ def test_markdown_show(results: list[KpiResult]) -> None:
 
 
 def test_csv_status(results: list[KpiResult]) -> None:
-    assert csv.render_status(results) == (
+    assert csv.status(results) == (
         "id,name,owner,objective,status,latest_date,latest_value,target,expected,progress,"
         "gap,due,missed_periods,due_since,days_overdue,reasons\n"
         "revenue,Revenue [EU] | net,sales,growth,off-track,2026-10-31,95000,120000,"
@@ -160,7 +160,7 @@ def test_csv_status(results: list[KpiResult]) -> None:
 
 
 def test_csv_overdue(results: list[KpiResult]) -> None:
-    assert csv.render_overdue(results) == (
+    assert csv.overdue(results) == (
         "id,name,owner,frequency,last_report,missed_periods,due_since,days_overdue\n"
         "csat,Customer satisfaction,support,quarterly,2026-06-30,1,2026-10-03,53\n"
         "docs,Docs coverage,,monthly,,never,,\n"
@@ -168,7 +168,7 @@ def test_csv_overdue(results: list[KpiResult]) -> None:
 
 
 def test_csv_actions_quotes_commas_and_quotes(results: list[KpiResult]) -> None:
-    assert csv.render_actions(results) == (
+    assert csv.actions(results) == (
         "id,name,owner,status,reasons,days_overdue,action\n"
         "revenue,Revenue [EU] | net,sales,off-track,off-track;no-action-plan,,\n"
         'csat,Customer satisfaction,support,at-risk,at-risk;overdue,53,"call, ""every"" customer"\n'
@@ -177,7 +177,7 @@ def test_csv_actions_quotes_commas_and_quotes(results: list[KpiResult]) -> None:
 
 
 def test_csv_show(results: list[KpiResult]) -> None:
-    assert csv.render_show(results[0]) == (
+    assert csv.show(results[0]) == (
         "date,value,note,by\n2026-09-30,90000,,\n2026-10-31,95000,good month,\n"
     )
 
@@ -335,10 +335,10 @@ def test_rich_markup_in_names_is_shown_as_written() -> None:
 
 def test_markdown_escapes_html_and_markdown_in_user_text() -> None:
     r = _one("Sales <script>alert(1)</script>\n# heading", "a & b|c")
-    status = markdown.render_status([r])
+    status = markdown.status([r])
     assert "<script>" not in status and "\\<script\\>" in status
     assert "a \\& b\\|c" in status
-    show = markdown.render_show(r)
+    show = markdown.show(r)
     assert "\n# heading" not in show
     assert show.startswith("## Sales \\<script\\>alert(1)\\</script\\> \\# heading (`k`)\n")
 

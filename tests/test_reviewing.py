@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from kpitrack import writing
+from kpitrack import atomicfile as writing
+from kpitrack.atomicfile import TEMP_PREFIX
 from kpitrack.cli import app
 from kpitrack.loading import load_texts
 from kpitrack.model import Config
 from kpitrack.problems import WriteError
 from kpitrack.reviewing import check_review_edit, set_kpi_key, write_review
-from kpitrack.writing import TEMP_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 11, 25)
@@ -221,7 +221,7 @@ REVIEWER = textwrap.dedent(
     from pathlib import Path
     from kpitrack.model import Measurement
     from kpitrack.reviewing import write_review
-    from kpitrack.writing import append_measurements
+    from kpitrack.recording import append_measurements
     path, kpi, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     print("ready", flush=True)
     i = 0

@@ -1,7 +1,8 @@
 """A hypothesis state machine over the write path.
 
-Random sequences of `record` and `import` (the core write function, as both
-commands call it) and `rename` (the core `rename_in_files` over the KPI file and
+Random sequences of `record` and `import` (the general append engine, and the
+path both commands take: one load of the workspace, then the append from the last
+entry's line) and `rename` (the core `rename_in_files` over the KPI file and
 the measurements file) on randomly styled measurement files: flow and block
 entries, comments, CRLF, BOM, block scalars, no final newline, keys after the list.
 After every step: the file parses and reads back as exactly the old entries plus
@@ -23,10 +24,18 @@ import hypothesis.strategies as st
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from kpitrack.atomicfile import TEMP_PREFIX
 from kpitrack.loading import load_texts
 from kpitrack.model import Config, Measurement
+from kpitrack.recording import (
+    append_measurements,
+    append_to_workspace,
+    load_for_writing,
+    measurement_key,
+)
 from kpitrack.renaming import IdKind, rename_in_files
-from kpitrack.writing import BOM, TEMP_PREFIX, append_measurements, measurement_key, yaml_number
+from kpitrack.yamlappend import yaml_number
+from kpitrack.yamlnodes import BOM
 
 HEAVY = os.environ.get("CI") == "true"
 EXAMPLES = 5000 if HEAVY else 150
@@ -216,6 +225,19 @@ class WritePath(RuleBasedStateMachine):
     @rule(m=measurements)
     def record(self, m: Measurement) -> None:
         self._append([m])
+
+    @rule(rows=st.lists(measurements, min_size=1, max_size=3))
+    def record_after_a_load(self, rows: list[Measurement]) -> None:
+        # the path `record` and `import` take: the workspace loaded once, the new
+        # entries placed from its last entry's line (only the lines after it parsed)
+        entries = [self._current(m) for m in rows]
+        self.before, self.renamed = self.path.read_bytes(), None
+        loaded = load_for_writing(
+            [self.kpis_path, self.path], AS_OF, config=Config(), cwd=self.folder
+        )
+        written = append_to_workspace(loaded, self.path, lambda _ws: entries)
+        assert written.added == tuple(entries)
+        self.expected += [row(m) for m in written.added]
 
     @rule(rows=st.lists(measurements, min_size=1, max_size=4))
     def import_csv(self, rows: list[Measurement]) -> None:

@@ -19,19 +19,13 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpitrack import writing
+from kpitrack import atomicfile as writing
+from kpitrack.atomicfile import TEMP_PREFIX, create_new_file, remove_orphaned_temp_files
 from kpitrack.loading import load_texts
 from kpitrack.model import Config, Measurement
 from kpitrack.problems import WriteError
-from kpitrack.writing import (
-    TEMP_PREFIX,
-    append_measurements,
-    check_append,
-    create_new_file,
-    insert_measurements,
-    remove_orphaned_temp_files,
-    yaml_scalar,
-)
+from kpitrack.recording import append_measurements
+from kpitrack.yamlappend import check_append, insert_measurements, yaml_scalar
 from kpitrack.yamlnodes import Map, Scalar, parse, scalar_value
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -404,7 +398,7 @@ WRITER = textwrap.dedent(
     import datetime as dt, sys
     from pathlib import Path
     from kpitrack.model import Measurement
-    from kpitrack.writing import append_measurements
+    from kpitrack.recording import append_measurements
     path, who, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     print("ready", flush=True)
     i = 0

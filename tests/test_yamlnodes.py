@@ -164,7 +164,7 @@ def test_lexicon_words_type_as_documented() -> None:
 def test_every_not_text_word_is_written_quoted_and_read_back_as_text() -> None:
     import yaml
 
-    from kpitrack.writing import yaml_scalar
+    from kpitrack.yamlappend import yaml_scalar
     from kpitrack.yamlnodes import NOT_TEXT_WORDS
 
     for word in sorted(NOT_TEXT_WORDS):
@@ -174,9 +174,9 @@ def test_every_not_text_word_is_written_quoted_and_read_back_as_text() -> None:
 
 
 def test_bom_is_stripped_on_reading_and_shared_with_the_writer() -> None:
-    from kpitrack import writing
+    from kpitrack import yamlappend
     from kpitrack.yamlnodes import BOM, decode
 
     assert "\ufeff".encode() == BOM
-    assert writing.BOM is BOM
+    assert yamlappend.BOM is BOM
     assert decode(BOM + b"kpis: []\n", "x.yaml") == "kpis: []\n"

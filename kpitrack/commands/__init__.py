@@ -1,1 +1,3 @@
-"""The CLI commands, one module per area; each registers its commands on `kpitrack.cli.app`."""
+"""The CLI commands, one module per area: plain functions whose signatures are their
+command lines, registered by `kpitrack.cli` (`CommandName.function()`). They never
+import `kpitrack.cli`."""

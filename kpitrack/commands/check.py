@@ -9,15 +9,9 @@ from typing import Annotated
 
 import typer
 
-from kpitrack.cli import (
-    AsOfOption,
-    FilesOption,
-    RevOption,
-    app,
-    command,
-    load_config_here,
-    parse_as_of,
-)
+from kpitrack.commands.inputs import load_config_here, parse_as_of
+from kpitrack.commands.options import AsOfOption, FilesOption, RevOption
+from kpitrack.problems import ExitCode
 
 
 class CheckFormat(StrEnum):
@@ -29,8 +23,6 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-@app.command("check")
-@command
 def check(
     files: FilesOption = None,
     as_of: AsOfOption = None,
@@ -51,7 +43,6 @@ def check(
     import json
 
     from kpitrack.loading import load_workspace, resolve_paths
-    from kpitrack.problems import ExitCode
 
     day = parse_as_of(as_of)
     config = load_config_here()

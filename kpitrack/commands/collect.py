@@ -10,7 +10,6 @@ makes the exit code 1; the other KPIs' values are still written.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
@@ -19,8 +18,8 @@ from typing import Annotated
 
 import typer
 
-from kpitrack.cli import FilesOption, app, command, parse_as_of, split_values
-from kpitrack.commands.recording import ToOption, load_for_writing, measurement_target, shown
+from kpitrack.commands.inputs import parse_as_of
+from kpitrack.commands.options import FilesOption, KpiOption, ToOption
 from kpitrack.model import Kpi, Measurement, Value, Workspace
 from kpitrack.periods import Period
 from kpitrack.problems import ExitCode, UsageError
@@ -88,13 +87,8 @@ def _value_text(kpi: Kpi, value: Value) -> str:
     return format_value(kpi, value, unit=True)
 
 
-@app.command("collect")
-@command
 def collect(
-    kpi_ids: Annotated[
-        list[str] | None,
-        typer.Option("--kpi", metavar="KPI", help="Only this KPI id. Repeatable."),
-    ] = None,
+    kpi_ids: KpiOption = None,
     period_text: Annotated[
         str | None,
         typer.Option(
@@ -145,10 +139,14 @@ def collect(
     values are still written), 2 on a usage error or invalid files.
     """
     from kpitrack.collect import SourceError, params_for, run_source
+    from kpitrack.commands.recording import shown
     from kpitrack.periods import parse_period, period_containing
+    from kpitrack.select import split_values
     from kpitrack.sources import kpi_config_problems
 
     day = parse_as_of(as_of)
+    from kpitrack.recording import load_for_writing, measurement_target
+
     loaded = load_for_writing(files, day)
     workspace, config = loaded.workspace, loaded.config
     wanted_period: Period | None = None
@@ -210,26 +208,18 @@ def collect(
     target: Path | None = None
     warnings: list[str] = []
     if good and not test:
-        from kpitrack.writing import append_measurements, preview_append, workspace_verifier
+        from kpitrack.recording import append_to_workspace
 
         target = measurement_target(loaded, [o.kpi for o in good], to)
-        loads = loaded.loads(target)
-        entries: list[Measurement] = []
 
-        def plan(current: str | None) -> list[Measurement]:
-            # Under the lock, against the file as it is now: a value that another
+        def choose(now: Workspace) -> list[Measurement]:
+            # Under the lock, against the workspace as it is now: a value that another
             # run wrote meanwhile is not added twice.
-            now, _problems = loads.with_target(current)
-            entries[:] = [_measurement(o) for o in good if not _has_value(now, o.kpi, o.period)]
-            return entries
+            return [_measurement(o) for o in good if not _has_value(now, o.kpi, o.period)]
 
-        verify = workspace_verifier(loads, lambda: entries)
-        if dry_run:
-            problems = preview_append(target, plan, verify=verify)
-        else:
-            result = append_measurements(target, plan, verify=verify)
-            problems = list(result.warnings)
-        written = {(m.kpi, m.date) for m in entries}
+        result = append_to_workspace(loaded, target, choose, dry_run=dry_run)
+        problems = list(result.warnings)
+        written = {(m.kpi, m.date) for m in result.added}
         for o in good:
             o.written = not dry_run and (o.kpi.id, o.period.end) in written
         warnings = [p.format() for p in problems]
@@ -262,6 +252,8 @@ def collect(
                 for o in failed
             ],
         }
+        import json
+
         sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     else:
         for o in good:

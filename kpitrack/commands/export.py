@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from kpitrack.cli import (
+from kpitrack.commands.inputs import evaluate_selected, parse_as_of
+from kpitrack.commands.options import (
     AsOfOption,
     FilesOption,
     KpiOption,
@@ -16,13 +17,8 @@ from kpitrack.cli import (
     OwnerOption,
     RevOption,
     TagOption,
-    app,
-    command,
-    emit,
-    filter_results,
-    load_for_evaluation,
-    parse_as_of,
 )
+from kpitrack.commands.output import emit
 
 
 class ExportFormat(StrEnum):
@@ -30,8 +26,6 @@ class ExportFormat(StrEnum):
     JSONL = "jsonl"
 
 
-@app.command("export")
-@command
 def export(
     files: FilesOption = None,
     as_of: AsOfOption = None,
@@ -55,7 +49,6 @@ def export(
     rev: RevOption = None,
 ) -> None:
     """Tidy rows: one per measurement with its KPI's metadata (or per KPI evaluation)."""
-    from kpitrack.evaluate import evaluate
     from kpitrack.export import (
         EVALUATION_COLUMNS,
         MEASUREMENT_COLUMNS,
@@ -66,14 +59,9 @@ def export(
     )
 
     day = parse_as_of(as_of)
-    workspace, config = load_for_evaluation(files, day, rev)
-    results = filter_results(
-        evaluate(workspace, as_of=day, config=config),
-        workspace,
-        owners=owner,
-        objectives=objective,
-        tags=tag,
-        kpis=kpi,
+    # Archived KPIs are exported too: their history is data.
+    results, workspace, _config = evaluate_selected(
+        files, day, rev, owners=owner, objectives=objective, tags=tag, kpis=kpi, show_all=True
     )
     columns: tuple[str, ...]
     if evaluations:

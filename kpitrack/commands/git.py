@@ -6,22 +6,22 @@ from typing import Annotated
 
 import typer
 
-from kpitrack.cli import FilesOption, OutputOption, app, command, emit, load_config_here
-from kpitrack.render.history import HistoryFormat, render_diff, render_history
+from kpitrack.commands.inputs import load_config_here
+from kpitrack.commands.options import FilesOption, OutputOption
+from kpitrack.commands.output import emit
+from kpitrack.render.formats import OutputFormat
 
 HistoryFormatOption = Annotated[
-    HistoryFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
+    OutputFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
 ]
 
 
-@app.command("history")
-@command
 def history_command(
     kpi_id: Annotated[
         str | None, typer.Argument(metavar="[KPI]", help="Only this KPI (renames followed).")
     ] = None,
     files: FilesOption = None,
-    fmt: HistoryFormatOption = HistoryFormat.TABLE,
+    fmt: HistoryFormatOption = OutputFormat.TABLE,
     output: OutputOption = None,
 ) -> None:
     """Every change to KPI definitions in git history, with moved goalposts flagged."""
@@ -39,11 +39,9 @@ def history_command(
                 f"no KPI '{kpi_id}' in the git history{did_you_mean(kpi_id, sorted(known))}"
             )
         changes = follow_id(changes, kpi_id)
-    emit(render_history(changes, fmt), output)
+    emit(fmt.renderer().history(changes), output)
 
 
-@app.command("diff")
-@command
 def diff_command(
     rev: Annotated[str, typer.Argument(metavar="REV", help="The older git revision.")],
     rev2: Annotated[
@@ -51,7 +49,7 @@ def diff_command(
         typer.Argument(metavar="[REV2]", help="The newer revision. Default: the working tree."),
     ] = None,
     files: FilesOption = None,
-    fmt: HistoryFormatOption = HistoryFormat.TABLE,
+    fmt: HistoryFormatOption = OutputFormat.TABLE,
     output: OutputOption = None,
 ) -> None:
     """KPIs and objectives added, removed and redefined between two revisions."""
@@ -71,4 +69,4 @@ def diff_command(
         after_sources = sources_at_rev(rev2, files or [], config, option="REV2")
     before, _ = load_texts(before_sources, config=config, as_of=day)
     after, _ = load_texts(after_sources, config=config, as_of=day)
-    emit(render_diff(diff_workspaces(before, after), fmt), output)
+    emit(fmt.renderer().diff(diff_workspaces(before, after)), output)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kpitrack.cli import (
+from kpitrack.commands.inputs import evaluate_selected, format_from_extension, parse_as_of
+from kpitrack.commands.options import (
     AllOption,
     AsOfOption,
     FailOnOption,
@@ -21,51 +20,34 @@ from kpitrack.cli import (
     OwnerOption,
     RevOption,
     TagOption,
-    app,
-    command,
-    drop_archived,
-    emit,
-    fail_on_matches,
-    filter_results,
-    format_from_extension,
-    load_for_evaluation,
-    make_console,
-    parse_as_of,
-    parse_fail_on,
-    renderable_to_text,
 )
+from kpitrack.commands.output import emit, renderable_to_text
 from kpitrack.problems import ExitCode, UsageError
+from kpitrack.render.formats import ReportFormat
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
-
     from kpitrack.model import Config
+    from kpitrack.render.formats import Output
+    from kpitrack.report import Report
+
+# The report's table format off a terminal (pipe, cron mail, -o FILE, the mail's text
+# part): plain text this wide whatever $COLUMNS says, so a mail never depends on the
+# environment it was sent from.
+REPORT_WIDTH = 100
 
 
-class ReportFormat(StrEnum):
-    TABLE = "table"
-    MARKDOWN = "markdown"
-    HTML = "html"
-    JSON = "json"
-    EMAIL = "email"
+def email_message(digest: Report, to: list[str], sender: str) -> str:
+    """The whole mail: the table format's plain text and the HTML format as parts."""
+    from kpitrack.render import report_html, report_rich
+    from kpitrack.render.report_email import render_report_email
 
-
-PLAIN_WIDTH = 100
-
-
-def plain_text(renderable: RenderableType) -> str:
-    """Plain text of a fixed width, without colour or trailing spaces."""
-    text = renderable_to_text(renderable, width=PLAIN_WIDTH)
-    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
-
-
-def emit_table(renderable: RenderableType, output: Path | None) -> None:
-    """Rich on a terminal; elsewhere (pipe, cron mail, -o FILE) plain text of a fixed width,
-    without colour or trailing spaces, so that the output does not depend on the environment."""
-    if output is None and make_console().is_terminal:
-        emit(renderable, None)
-        return
-    emit(plain_text(renderable), output)
+    return render_report_email(
+        digest,
+        text=renderable_to_text(report_rich.report(digest), width=REPORT_WIDTH),
+        html=report_html.report(digest),
+        to=to,
+        sender=sender,
+    )
 
 
 def default_sender() -> str:
@@ -109,8 +91,6 @@ def mail_addresses(
     return recipients, senders[0]
 
 
-@app.command("report")
-@command
 def report(
     files: FilesOption = None,
     as_of: AsOfOption = None,
@@ -179,6 +159,7 @@ def report(
     """The weekly digest for cron: summary, what changed, status by objective, overdue
     reports and what needs action."""
     from kpitrack.report import build_report, default_since
+    from kpitrack.select import parse_fail_on
 
     implied = format_from_extension(output, output_format.value if output_format else None)
     if implied == "csv":
@@ -192,21 +173,11 @@ def report(
     wanted = parse_fail_on(fail_on)
     if output_format is not ReportFormat.EMAIL and (to or sender is not None):
         raise UsageError("--to and --from go with --format email")
-    workspace, config = load_for_evaluation(files, day, rev)
+    results, workspace, config = evaluate_selected(
+        files, day, rev, owners=owner, objectives=objective, tags=tag, kpis=kpi, show_all=show_all
+    )
     if output_format is ReportFormat.EMAIL:
         recipients, mail_from = mail_addresses(to, sender, config)
-
-    from kpitrack.evaluate import evaluate
-
-    results = filter_results(
-        evaluate(workspace, as_of=day, config=config),
-        workspace,
-        owners=owner,
-        objectives=objective,
-        tags=tag,
-        kpis=kpi,
-    )
-    results = drop_archived(results, show_all)
     digest = build_report(workspace, as_of=day, since=start, config=config, results=results)
     from kpitrack.history import report_definitions
 
@@ -222,35 +193,15 @@ def report(
     # so a published report is never stale).
     silent = quiet and not digest.needs_action
     if output is not None or not silent:
-        if output_format is ReportFormat.TABLE:
-            from kpitrack.render.report_rich import render_report_rich
+        renderer = output_format.renderer()
+        content: Output = (
+            renderer.report(digest)
+            if renderer is not None
+            else email_message(digest, recipients, mail_from)
+        )
+        emit(content, output, width=REPORT_WIDTH)
 
-            emit_table(render_report_rich(digest), output)
-        elif output_format is ReportFormat.MARKDOWN:
-            from kpitrack.render.report_markdown import render_report_markdown
-
-            emit(render_report_markdown(digest), output)
-        elif output_format is ReportFormat.HTML:
-            from kpitrack.render.report_html import render_report_html
-
-            emit(render_report_html(digest), output)
-        elif output_format is ReportFormat.EMAIL:
-            from kpitrack.render.report_email import render_report_email
-            from kpitrack.render.report_html import render_report_html
-            from kpitrack.render.report_rich import render_report_rich
-
-            message = render_report_email(
-                digest,
-                text=plain_text(render_report_rich(digest)),
-                html=render_report_html(digest),
-                to=recipients,
-                sender=mail_from,
-            )
-            emit(message, output)
-        else:
-            from kpitrack.render.report_json import render_report_json
-
-            emit(render_report_json(digest), output)
+    from kpitrack.select import fail_on_matches
 
     matched = fail_on_matches(digest.results, wanted)
     if matched and not silent:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from kpitrack.cli import OutputOption, app, command, emit
+from kpitrack.commands.options import OutputOption
+from kpitrack.commands.output import emit
 
 
-@app.command("schema")
-@command
 def schema(output: OutputOption = None) -> None:
     """Print the JSON Schema (draft 2020-12) of the KPI file format, for editors.
 

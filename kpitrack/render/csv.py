@@ -1,15 +1,20 @@
-"""CSV for the status, overdue, actions and show views: one header row, LF line ends."""
+"""The `csv` format: status, overdue, actions, show, history and diff; one header row,
+LF line ends."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kpitrack.evaluate import action_words
 from kpitrack.model import KpiResult, Measurement
 from kpitrack.render.json import date_json, number, value_json
+
+if TYPE_CHECKING:
+    from kpitrack.history import Change, DiffRow
 
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -39,7 +44,7 @@ STATUS_HEADER = (
 )  # fmt: skip
 
 
-def render_status(results: Sequence[KpiResult]) -> str:
+def status(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> str:
     rows = []
     for r in results:
         o = r.overdue
@@ -72,7 +77,7 @@ def _missed(r: KpiResult) -> str | int | None:
     return "never" if r.overdue.never_reported else r.overdue.missed_periods
 
 
-def render_overdue(results: Sequence[KpiResult]) -> str:
+def overdue(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> str:
     header = ("id", "name", "owner", "frequency", "last_report", "missed_periods", "due_since")
     rows = [
         [
@@ -91,7 +96,7 @@ def render_overdue(results: Sequence[KpiResult]) -> str:
     return _csv((*header, "days_overdue"), rows)
 
 
-def render_actions(results: Sequence[KpiResult]) -> str:
+def actions(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> str:
     header = ("id", "name", "owner", "status", "reasons", "days_overdue", "action")
     rows = [
         [
@@ -109,7 +114,38 @@ def render_actions(results: Sequence[KpiResult]) -> str:
     return _csv(header, rows)
 
 
-def render_show(result: KpiResult) -> str:
-    """The KPI's history, one row per measurement."""
+def show(result: KpiResult, *, all_history: bool = True) -> str:
+    """The KPI's whole history, one row per measurement (data formats are never cut to
+    the last values, so `all_history` changes nothing here)."""
     rows = [[m.date.isoformat(), value_json(m.value), m.note, m.by] for m in result.history]
     return _csv(Measurement.FIELDS[1:], rows)  # every field but the KPI shown
+
+
+def history(changes: Sequence[Change]) -> str:
+    """`kpitrack history`: one row per definition change (booleans as true/false)."""
+    from kpitrack.render.history import COLUMNS, cell
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for c in changes:
+        row = c.to_dict()
+        writer.writerow(
+            [
+                "true" if row[k] is True else "false" if row[k] is False else cell(row[k])
+                for k in COLUMNS
+            ]
+        )
+    return buffer.getvalue()
+
+
+def diff(rows: Sequence[DiffRow]) -> str:
+    """`kpitrack diff`: one row per added, removed or redefined KPI or objective."""
+    from kpitrack.render.history import DIFF_COLUMNS, cell
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(DIFF_COLUMNS)
+    for r in rows:
+        writer.writerow([cell(r.to_dict()[k]) for k in DIFF_COLUMNS])
+    return buffer.getvalue()

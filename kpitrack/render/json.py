@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from kpitrack.model import Kpi, KpiResult, Measurement, OverdueInfo, Value
+
+if TYPE_CHECKING:
+    from kpitrack.history import Change, DiffRow
 
 
 def _plain(value: float) -> float | int:
@@ -124,3 +127,41 @@ def render_json(results: Iterable[KpiResult], *, as_of: dt.date, **extra: Any) -
     doc: dict[str, Any] = {"as_of": as_of.isoformat(), "kpis": [result_json(r) for r in results]}
     doc.update(extra)
     return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def status(results: Sequence[KpiResult], *, as_of: dt.date) -> str:
+    """`kpitrack status --format json`: the KPIs and the summary counts."""
+    from kpitrack.model import StatusCounts
+
+    return render_json(results, as_of=as_of, summary=StatusCounts.of(results).as_dict())
+
+
+def overdue(results: Sequence[KpiResult], *, as_of: dt.date) -> str:
+    """`kpitrack overdue --format json`: the listed KPIs."""
+    return render_json(results, as_of=as_of)
+
+
+def actions(results: Sequence[KpiResult], *, as_of: dt.date) -> str:
+    """`kpitrack actions --format json`: the listed KPIs."""
+    return render_json(results, as_of=as_of)
+
+
+def show(result: KpiResult, *, all_history: bool = True) -> str:
+    """`kpitrack show --format json`: the KPI, its definition and its whole history (data
+    is never cut to the last values, so `all_history` changes nothing here)."""
+    return render_json(
+        [result],
+        as_of=result.as_of,
+        definition=definition_json(result.kpi),
+        history=[measurement_json(m) for m in result.history],
+    )
+
+
+def history(changes: Sequence[Change]) -> str:
+    """`kpitrack history --format json`: `{"changes": [...]}`."""
+    return json.dumps({"changes": [c.to_dict() for c in changes]}, indent=2) + "\n"
+
+
+def diff(rows: Sequence[DiffRow]) -> str:
+    """`kpitrack diff --format json`: `{"changes": [...]}`."""
+    return json.dumps({"changes": [r.to_dict() for r in rows]}, indent=2) + "\n"

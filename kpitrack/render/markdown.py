@@ -1,9 +1,12 @@
-"""Markdown (GitHub tables) for the status, overdue, actions and show views."""
+"""The `markdown` format (GitHub tables): status, overdue, actions, show, history, diff
+and the report."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from kpitrack.evaluate import (
     action_words,
@@ -13,6 +16,9 @@ from kpitrack.evaluate import (
     summary_sentence,
 )
 from kpitrack.model import KpiResult, StatusCounts
+
+if TYPE_CHECKING:
+    from kpitrack.history import Change, DiffRow
 
 # Characters that Markdown (CommonMark/GFM) could read as syntax or HTML inside a table cell.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~&])")
@@ -49,7 +55,7 @@ def summary_line(results: Sequence[KpiResult]) -> str:
     return summary_sentence(StatusCounts.of(results))
 
 
-def render_status(results: Sequence[KpiResult]) -> str:
+def status(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> str:
     rows = [
         [
             r.kpi.id,
@@ -68,7 +74,7 @@ def render_status(results: Sequence[KpiResult]) -> str:
     return table([*header, "Status"], rows) + "\n" + summary_line(results) + "\n"
 
 
-def render_overdue(results: Sequence[KpiResult]) -> str:
+def overdue(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> str:
     rows = []
     for r in results:
         o = r.overdue
@@ -98,7 +104,7 @@ def action_owner(r: KpiResult) -> str | None:
     return plan.owner if plan is not None and plan.owner else r.kpi.owner
 
 
-def render_actions(results: Sequence[KpiResult]) -> str:
+def actions(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> str:
     """One section per action owner (the plan's owner, else the KPI's), in the order of
     each owner's worst KPI; KPIs with no owner at all come last."""
     groups: dict[str | None, list[list[str]]] = {}
@@ -124,8 +130,9 @@ def render_actions(results: Sequence[KpiResult]) -> str:
     return "\n".join(sections)
 
 
-def render_show(result: KpiResult) -> str:
-    """One KPI: definition, milestones, history and why its status."""
+def show(result: KpiResult, *, all_history: bool = True) -> str:
+    """One KPI: definition, milestones, its whole history and why its status (a document
+    is never cut to the last values, so `all_history` changes nothing here)."""
     kpi = result.kpi
     out = [f"## {escape(kpi.name)} (`{kpi.id}`)\n"]
     facts = [
@@ -155,3 +162,31 @@ def render_show(result: KpiResult) -> str:
     if result.reasons:
         out.append(f"\nNeeds action: {', '.join(str(r) for r in result.reasons)}\n")
     return "".join(out)
+
+
+def history(changes: Sequence[Change]) -> str:
+    """`kpitrack history` (and the report's definition section): one row per change."""
+    from kpitrack.render.history import cell as text
+
+    header = ["commit", "date", "author", "KPI", "field", "old → new", "moved goalpost"]
+    rows = [
+        [
+            escape(c.commit),
+            escape(c.date),
+            escape(c.author),
+            escape(c.kpi),
+            escape(c.field),
+            f"{escape(text(c.old) or '—')} → {escape(text(c.new) or '—')}",
+            "**moved goalpost**" if c.moved_goalpost else "",
+        ]
+        for c in changes
+    ]
+    return "\n".join(table_lines(header, rows)) + "\n"
+
+
+def diff(rows: Sequence[DiffRow]) -> str:
+    """`kpitrack diff`: one row per added, removed or redefined KPI or objective."""
+    from kpitrack.render.history import arrow
+
+    header = ["change", "kind", "id", "field", "old → new"]
+    return table(header, [[r.change, r.kind, r.id, r.field or "", arrow(r)] for r in rows])

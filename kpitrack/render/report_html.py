@@ -445,3 +445,8 @@ def render_report_html(report: Report) -> str:
         f'<body style="margin:0;background-color:{BACKGROUND};color:{TEXT}">\n'
         '<div class="page">\n' + "\n".join(body) + "\n</div>\n</body>\n</html>\n"
     )
+
+
+def report(digest: Report) -> str:
+    """The `html` report format's entry point (`render.formats.ReportFormat`)."""
+    return render_report_html(digest)

@@ -76,3 +76,8 @@ def definitions_json(report: Report) -> dict[str, Any]:
 
 def render_report_json(report: Report) -> str:
     return render_json(report.results, as_of=report.as_of, **report_sections(report))
+
+
+def report(digest: Report) -> str:
+    """`kpitrack report --format json`: the entry point `render.formats.ReportFormat` picks."""
+    return render_report_json(digest)

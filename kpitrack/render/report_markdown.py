@@ -166,11 +166,16 @@ def definitions_section(report: Report) -> list[str]:
     """The "Definitions changed since …" section: history rows, moved goalposts in bold."""
     if report.definitions is None:
         return []
-    from kpitrack.render.history import history_markdown
+    from kpitrack.render.markdown import history
 
     out = [f"## Definitions changed since {escape(report.definitions.since)}", ""]
     if report.definitions.changes:
-        out += [history_markdown(report.definitions.changes).rstrip("\n"), ""]
+        out += [history(report.definitions.changes).rstrip("\n"), ""]
     else:
         out += ["No definition changes.", ""]
     return out
+
+
+def report(digest: Report) -> str:
+    """`kpitrack report --format markdown`: the entry point `render.formats.ReportFormat` picks."""
+    return render_report_markdown(digest)

@@ -202,3 +202,9 @@ def definitions_section(report: Report) -> list[RenderableType]:
             Text("moved goalpost", style="bold red") if c.moved_goalpost else Text(""),
         )
     return [*parts, table]
+
+
+def report(digest: Report) -> RenderableType:
+    """`kpitrack report` for the terminal (the `table` format): the entry point
+    `render.formats.ReportFormat` picks."""
+    return render_report_rich(digest)

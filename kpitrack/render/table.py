@@ -1,4 +1,5 @@
-"""Rich renderables for the terminal: status, overdue, actions and show. Never prints.
+"""The `table` format: Rich renderables for the terminal (status, overdue, actions, show,
+history, diff and the report). Never prints.
 
 Every piece of user text goes through `rich.text.Text`, so a KPI name with
 `[brackets]` is shown as written, never read as markup.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType
@@ -26,6 +27,9 @@ from kpitrack.evaluate import (
     summary_sentence,
 )
 from kpitrack.model import Direction, Kind, Kpi, KpiResult, Status, StatusCounts, Value
+
+if TYPE_CHECKING:
+    from kpitrack.history import Change, DiffRow
 
 STATUS_STYLE: dict[Status, str] = {
     Status.ACHIEVED: "bold green",
@@ -245,7 +249,7 @@ def id_width(results: Sequence[KpiResult]) -> int:
     return max((len(r.kpi.id) for r in results), default=8)
 
 
-def status_table(results: Sequence[KpiResult]) -> RenderableType:
+def status(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> RenderableType:
     """One row per KPI, followed by the summary line."""
     return StatusTable(results)
 
@@ -321,7 +325,7 @@ def _longest_line(cell: RenderableType) -> int:
     return max((len(line) for line in text.splitlines()), default=0)
 
 
-def overdue_table(results: Sequence[KpiResult]) -> RenderableType:
+def overdue(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> RenderableType:
     """The overdue reports (results without `overdue` are skipped)."""
     rows = [r for r in results if r.overdue is not None]
     if not rows:
@@ -370,7 +374,7 @@ def overdue_table(results: Sequence[KpiResult]) -> RenderableType:
     return FittedTable(columns, ("Frequency", "Owner", "Missed", "Last report", "Due since"))
 
 
-def actions_table(results: Sequence[KpiResult]) -> RenderableType:
+def actions(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> RenderableType:
     """KPIs that need action, in the order given, with their reasons and action plan."""
     rows = [r for r in results if r.needs_action]
     if not rows:
@@ -537,7 +541,7 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
     return text
 
 
-def show_view(result: KpiResult, *, all_history: bool = False) -> RenderableType:
+def show(result: KpiResult, *, all_history: bool = False) -> RenderableType:
     """One KPI in depth: definition, milestones, history, chart, and why its status."""
     kpi = result.kpi
     title = Text(kpi.name, style="bold")
@@ -567,8 +571,43 @@ def show_view(result: KpiResult, *, all_history: bool = False) -> RenderableType
     milestones = _milestones(kpi)
     if milestones is not None:
         parts.append(milestones)
-    history = _history(result, limit=len(result.history) if all_history else 12)
-    if history is not None:
-        parts.append(history)
+    history_table = _history(result, limit=len(result.history) if all_history else 12)
+    if history_table is not None:
+        parts.append(history_table)
     parts += [chart(result), Text(""), why]
     return Group(*parts)
+
+
+# ---------------------------------------------------------------- git history, the report
+
+
+def history(changes: Sequence[Change]) -> RenderableType:
+    """`kpitrack history`: one row per definition change."""
+    from kpitrack.render.history import cell
+
+    table = Table(title="Definition changes")
+    for name in ("commit", "date", "author", "KPI", "field", "old → new", "moved goalpost"):
+        table.add_column(name)
+    for c in changes:
+        table.add_row(
+            c.commit,
+            c.date,
+            c.author,
+            c.kpi,
+            c.field,
+            f"{cell(c.old) or '—'} → {cell(c.new) or '—'}",
+            "MOVED GOALPOST" if c.moved_goalpost else "",
+        )
+    return table
+
+
+def diff(rows: Sequence[DiffRow]) -> RenderableType:
+    """`kpitrack diff`: one row per added, removed or redefined KPI or objective."""
+    from kpitrack.render.history import arrow
+
+    view = Table(title="Definition differences")
+    for name in ("change", "kind", "id", "field", "old → new"):
+        view.add_column(name)
+    for r in rows:
+        view.add_row(r.change, r.kind, r.id, r.field or "", arrow(r))
+    return view

@@ -1,0 +1,165 @@
+"""Option values converted without importing pydantic, the same way Typer does.
+
+Typer 0.29 converts each option value through a pydantic `TypeAdapter` that it
+builds when the command runs, so every command (not `--help` or `--version`)
+imports pydantic: about 60 ms, a third of a short command's start-up. For the
+annotations kpitrack's options have (str, Path, an Enum, and lists of str or
+Path) the adapter only wraps Typer's own conversion (`coerce_cli_path`,
+`coerce_cli_choice`, str()) in a `BeforeValidator` that returns the result
+unchanged; `plain_runtime_param` calls the same functions directly. A bool flag's
+value is already a bool (anything else is left to Typer's adapter). Any other
+annotation (an int with min/max, a Path option that takes `-`) still goes
+through Typer's adapter. `tests/test_coercion.py` checks, for every parameter of
+every command, that both give the same value or the same error message.
+
+Typer's layout is checked before anything is replaced: another Typer version
+keeps its own behaviour.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+from typer._coercion import RuntimeParam, TypeDescriptor, build_runtime_param
+
+Convert = Callable[[Any, Any, Any], Any]  # (value, parameter, context) -> value
+
+
+def _str(value: Any, param: Any, ctx: Any) -> str:
+    """Typer's `_parse_cli_str` (argv is already str; bytes are decoded the same way)."""
+    if isinstance(value, bytes):
+        from typer._click import _compat
+
+        encoding = _compat._get_argv_encoding()
+        try:
+            return value.decode(encoding)
+        except UnicodeError:
+            fs_encoding = sys.getfilesystemencoding()
+            if fs_encoding != encoding:
+                try:
+                    return value.decode(fs_encoding)
+                except UnicodeError:
+                    return value.decode("utf-8", "replace")
+            return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _leaf(annotation: Any, descriptor: TypeDescriptor) -> Convert | None:
+    """The converter of one value of `annotation`, or None to leave it to Typer."""
+    from typer._click.exceptions import BadParameter
+    from typer._click.utils import _escape_control_characters
+    from typer._param_types import coerce_cli_choice, coerce_cli_path, routes_to_path
+
+    info = descriptor.parameter_info
+    if info.parser is not None:
+        return None
+    if annotation is str:
+        return _str
+    if annotation is bool:
+        typer_way: RuntimeParam | None = None  # built on first need: it imports pydantic
+
+        def flag(value: Any, param: Any, ctx: Any) -> Any:
+            nonlocal typer_way
+            if isinstance(value, bool):
+                return value
+            if typer_way is None:  # text from an environment variable, say: Typer's parsing
+                typer_way = build_runtime_param(descriptor)
+            return typer_way._coerce_value(value, param=param, ctx=ctx)
+
+        return flag
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        choices = tuple(annotation)
+        case_sensitive = info.case_sensitive
+
+        def choice(value: Any, param: Any, ctx: Any) -> Any:
+            try:
+                return coerce_cli_choice(
+                    value, choices=choices, case_sensitive=case_sensitive, ctx=ctx
+                )
+            except ValueError as exc:  # what Typer reports from pydantic's ValidationError
+                raise BadParameter(
+                    _escape_control_characters(str(exc)), ctx=ctx, param=param
+                ) from exc
+
+        return choice
+    if (
+        annotation is Path
+        and routes_to_path(annotation, info)
+        and info.path_type is None
+        and not info.allow_dash
+    ):
+
+        def path(value: Any, param: Any, ctx: Any) -> Any:
+            # Typer makes the Path first (with pydantic) and then checks it; the checks
+            # and their messages are the same on the text, and Path(text) is the value.
+            if isinstance(value, Path):
+                return coerce_cli_path(value, info, path_type=Path, param=param, ctx=ctx)
+            checked = coerce_cli_path(value, info, path_type=None, param=param, ctx=ctx)
+            return Path(str(checked))  # text, as path_type is None
+
+        return path
+    return None
+
+
+def plain_converter(descriptor: TypeDescriptor) -> Convert | None:
+    """How to convert values of this parameter without pydantic, or None."""
+    if descriptor.file_annotation is not None:
+        return None
+    annotation: Any = descriptor.annotation
+    if get_origin(annotation) is list:
+        (item,) = get_args(annotation)
+        if isinstance(item, type) and issubclass(item, Enum):
+            return None  # a list of choices: errors are worded by pydantic's nesting
+        leaf = _leaf(item, descriptor)
+        if leaf is None:
+            return None
+
+        def each(value: Any, param: Any, ctx: Any) -> list[Any]:
+            values = value if isinstance(value, list | tuple) else [value]
+            return [leaf(v, param, ctx) for v in values]
+
+        return each
+    if get_origin(annotation) is not None:
+        return None
+    return _leaf(annotation, descriptor)
+
+
+@dataclass(frozen=True)
+class PlainRuntimeParam(RuntimeParam):
+    """Typer's runtime parameter, converting with `convert` instead of an adapter."""
+
+    convert: Convert
+
+    def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+        return self.convert(value, param, ctx)
+
+
+def plain_runtime_param(descriptor: TypeDescriptor) -> RuntimeParam | None:
+    """A Typer runtime parameter that converts without pydantic, or None."""
+    convert = plain_converter(descriptor)
+    if convert is None:
+        return None
+    return PlainRuntimeParam(
+        parameter_info=descriptor.parameter_info, annotation=descriptor.annotation, convert=convert
+    )
+
+
+def use_plain_coercion() -> None:
+    """Make Typer convert kpitrack's option values without pydantic (see the module's
+    docstring); a Typer without this layout is left as it is."""
+    import typer.core as core
+
+    if getattr(core, "build_runtime_param", None) is not build_runtime_param:
+        return  # pragma: no cover - another Typer layout (or already replaced)
+    if not hasattr(RuntimeParam, "_coerce_value"):
+        return  # pragma: no cover
+
+    def runtime_param(descriptor: TypeDescriptor) -> RuntimeParam:
+        return plain_runtime_param(descriptor) or build_runtime_param(descriptor)
+
+    vars(core)["build_runtime_param"] = runtime_param  # not re-exported by typer.core
