@@ -122,13 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=100_000, help="measurements (read/record)")
     parser.add_argument("--kpis", type=int, default=1000)
     parser.add_argument("--growth", type=int, nargs=2, default=(10_000, 1_000_000))
+    parser.add_argument(
+        "--hostile", type=int, default=1_000_000, help="unknown keys in one mapping (check)"
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--data", type=Path, default=HERE / "data")
     parser.add_argument(
-        "--only", nargs="*", default=None, help="read, record, startup, growth (default: all)"
+        "--only",
+        nargs="*",
+        default=None,
+        help="read, record, startup, growth, hostile (default: all)",
     )
     args = parser.parse_args(argv)
-    parts = set(args.only or ("read", "record", "startup", "growth"))
+    parts = set(args.only or ("read", "record", "startup", "growth", "hostile"))
     runs = args.runs
     print(
         f"# kpitrack benchmarks: {runs} alternating runs per pair; python {sys.version.split()[0]}"
@@ -228,7 +234,33 @@ def main(argv: list[str] | None = None) -> int:
             runs,
             per=(large, small),
         )
+
+    if "hostile" in parts:
+        folder = hostile_workspace(args.data, args.hostile)
+        pair(
+            f"hostile: check of {args.hostile:,} unknown keys in one mapping vs event iteration",
+            ("kpitrack check", [*KPITRACK, "check", "-f", str(folder)]),
+            ("yaml.parse events", [PY, "-c", EVENTS, str(folder)]),
+            runs,
+        )
     return 0
+
+
+def hostile_workspace(data: Path, keys: int) -> Path:
+    """A folder with one KPI file whose KPI has `keys` unknown keys (issue: many problems)."""
+    folder = data / f"hostile-{keys}"
+    path = folder / "kpis.yaml"
+    if not (folder / "done").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as f:
+            f.write(
+                "kpis:\n  - id: a\n    name: A\n    measure: a count of things\n"
+                "    target: 1\n    frequency: monthly\n"
+            )
+            for i in range(keys):
+                f.write(f"    extra{i}: 1\n")
+        (folder / "done").write_text("ok\n")
+    return folder
 
 
 if __name__ == "__main__":

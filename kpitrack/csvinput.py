@@ -24,7 +24,7 @@ from kpitrack.model import Measurement, Value, Workspace, no_kpi_message
 from kpitrack.problems import InvalidWorkspaceError, KpitrackError, Problem, Severity, UsageError
 from kpitrack.userinput import free_text, parse_measurement_date, parse_value
 
-CSV_COLUMNS = ("kpi", "date", "value", "note", "by")
+CSV_COLUMNS = Measurement.FIELDS
 REQUIRED_COLUMNS = ("kpi", "date", "value")
 MAX_CSV_ROWS = 1_000_000
 MAX_CSV_PROBLEMS = 1_000

@@ -14,10 +14,12 @@ from kpitrack.model import (
     ActionStatus,
     Config,
     Direction,
+    History,
     Kind,
     Kpi,
     KpiResult,
     Measurement,
+    Measurements,
     OverdueInfo,
     Reason,
     Status,
@@ -52,13 +54,14 @@ __all__ = [
 
 def evaluate(workspace: Workspace, *, as_of: dt.date, config: Config = Config()) -> list[KpiResult]:
     """One result per KPI, in workspace order."""
-    by_kpi: dict[str, list[Measurement]] = {}
-    for m in workspace.measurements:  # the one pass over all measurements
-        by_kpi.setdefault(m.kpi, []).append(m)
-    return [
-        evaluate_kpi(kpi, by_kpi.get(kpi.id, ()), as_of=as_of, config=config)
-        for kpi in workspace.kpis
-    ]
+    measurements = workspace.measurements
+    limit = as_of.toordinal()
+    results = []
+    for kpi in workspace.kpis:
+        series = measurements.series(kpi.id)
+        history: Sequence[Measurement] = () if series is None else series.until(limit)
+        results.append(_evaluate(kpi, history, as_of=as_of, config=config))
+    return results
 
 
 def evaluate_kpi(
@@ -69,14 +72,26 @@ def evaluate_kpi(
     config: Config = Config(),
 ) -> KpiResult:
     """Evaluate one KPI from its own measurements (others and future-dated ones are ignored)."""
+    if isinstance(measurements, Measurements):  # a workspace's: read the KPI's columns only
+        series = measurements.series(kpi.id)
+        stored = () if series is None else series.until(as_of.toordinal())
+        return _evaluate(kpi, stored, as_of=as_of, config=config)
     history = tuple(
         sorted(
             (m for m in measurements if m.kpi == kpi.id and m.date <= as_of),
             key=lambda m: (m.date, m.order),
         )
     )
+    return _evaluate(kpi, history, as_of=as_of, config=config)
+
+
+def _evaluate(
+    kpi: Kpi, history: Sequence[Measurement], *, as_of: dt.date, config: Config
+) -> KpiResult:
+    """Evaluate from the KPI's history: its measurements on or before as_of, sorted by
+    date, then file order. Only the entries the rules need are looked at."""
     latest = history[-1] if history else None
-    start = kpi.start or (history[0].date if history else None)
+    start = kpi.start or (_day(history, 0) if history else None)
     baseline = _baseline(kpi, history)
     if latest is None or baseline is None or start is None:
         status = Status.NO_DATA
@@ -126,6 +141,13 @@ def evaluate_kpi(
 # ---------------------------------------------------------------- the pieces
 
 
+def _day(history: Sequence[Measurement], position: int) -> dt.date:
+    """The date of one entry of a history, without building it when it is columns."""
+    if type(history) is History:
+        return history.day(position)
+    return history[position].date
+
+
 def _baseline(kpi: Kpi, history: Sequence[Measurement]) -> Value | None:
     """`baseline`; 0 for progress KPIs; else the earliest measurement's value.
 
@@ -138,8 +160,13 @@ def _baseline(kpi: Kpi, history: Sequence[Measurement]) -> Value | None:
         return 0.0
     if not history:
         return None
-    first_day = history[0].date
-    return [m for m in history if m.date == first_day][-1].value
+    first_day = _day(history, 0)
+    last = 0
+    while last + 1 < len(history) and _day(history, last + 1) == first_day:
+        last += 1
+    if type(history) is History:
+        return history.value(last)
+    return history[last].value
 
 
 def is_met(kpi: Kpi, value: float, target: float) -> bool:
@@ -214,7 +241,8 @@ def overdue_info(
 ) -> OverdueInfo | None:
     """Missed reports as of `as_of`, or None when the KPI is not overdue.
 
-    `history` holds the KPI's measurements on or before `as_of`; `start` is the
+    `history` holds the KPI's measurements on or before `as_of`, sorted by date (then
+    file order, as evaluate_kpi sorts them); `start` is the
     tracking start (the KPI's `start`, else its first measurement). With `until`
     (an achieved KPI's `due`), periods that start after it are not counted
     (tracking ended), but every period up to and including the one containing it
@@ -231,10 +259,17 @@ def overdue_info(
         last_due = period_containing(frequency, until)
     if last_due.start < first.start:
         return None  # no counted period has fallen due yet
-    reported = [m.date for m in history if first.start <= m.date <= last_due.end]
-    if reported and max(reported) >= last_due.start:
+    # The latest report in the counted periods: history is sorted by date, so it is the
+    # last entry dated on or before the last counted period's end, if it is in them.
+    position = len(history) - 1
+    while position >= 0 and _day(history, position) > last_due.end:
+        position -= 1
+    latest = _day(history, position) if position >= 0 else None
+    if latest is not None and latest < first.start:
+        latest = None
+    if latest is not None and latest >= last_due.start:
         return None
-    first_missed = period_containing(frequency, max(reported)).next() if reported else first
+    first_missed = period_containing(frequency, latest).next() if latest is not None else first
     missed = periods_between(frequency, first_missed.start, last_due.start) + 1
     due_since = first_missed.due(grace)
     return OverdueInfo(missed, due_since, (as_of - due_since).days)

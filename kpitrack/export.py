@@ -14,11 +14,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from kpitrack.model import Kpi, KpiResult, Workspace
+from kpitrack.model import Kpi, KpiResult, Measurement, Workspace
 from kpitrack.render.json import date_json, number, value_json
 
 KPI_COLUMNS = ("kpi", "name", "owner", "objective", "unit", "kind", "direction", "target", "due")
-MEASUREMENT_COLUMNS = (*KPI_COLUMNS, "date", "value", "note", "by")
+MEASUREMENT_COLUMNS = (*KPI_COLUMNS, *Measurement.FIELDS[1:])
 EVALUATION_COLUMNS = (
     "as_of",
     *KPI_COLUMNS,

@@ -14,6 +14,7 @@ import errno
 import gc
 import os
 import stat
+from array import array
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -28,16 +29,19 @@ from kpitrack.model import (
     Kind,
     Kpi,
     Location,
-    Measurement,
+    Measurements,
     Milestone,
     Objective,
+    Series,
     Value,
     Workspace,
     in_range,
 )
 from kpitrack.problems import (
+    MAX_PROBLEMS_PER_FILE,
     InvalidWorkspaceError,
     Problem,
+    ProblemList,
     Severity,
     UsageError,
     cap_problems,
@@ -46,7 +50,7 @@ from kpitrack.yamlnodes import (
     MAX_FILE_BYTES,
     Map,
     Node,
-    Row,
+    Rows,
     Scalar,
     Seq,
     YamlFatal,
@@ -54,6 +58,7 @@ from kpitrack.yamlnodes import (
     parse,
     parse_rows,
     scalar_value,
+    scan_rows,
     typed_value,
 )
 
@@ -322,7 +327,7 @@ def load_valid_workspace(paths: Sequence[Path], *, config: Config, as_of: dt.dat
 
 # A file's parse: the fast reader's (root, rows), or the full reader's (root, problems),
 # or the fatal problem that stopped it.
-_Parsed = tuple[Node | None, list[Row]] | tuple[Node | None, list[Problem], None] | Problem
+_Parsed = tuple[Node | None, Rows] | tuple[Node | None, list[Problem], None] | Problem
 # A load's parses by (display path, text), for the next load of the same files.
 ParseMemo = dict[tuple[str, str], _Parsed]
 
@@ -347,7 +352,7 @@ def _load(
 
 
 def _parse_file(display: str, text: str, texts: dict[str, str]) -> _Parsed:
-    fast = parse_rows(text, display, texts)
+    fast = scan_rows(text, display, texts) or parse_rows(text, display, texts)
     if fast is not None:
         return fast
     try:
@@ -365,7 +370,7 @@ def _load_all(
     memo: ParseMemo | None = None,
     parses: ParseMemo | None = None,
 ) -> tuple[Workspace, list[Problem]]:
-    out: list[Problem] = []
+    out: list[Problem] = ProblemList()
     sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
     # Per file in reading order, its measurement entries: nodes, or rows (fast reader).
     measured: list[list[Map] | _RowFile] = []
@@ -404,11 +409,11 @@ def _load_all(
     builder = _Builder(out, complete)
     objectives = builder.objectives(sections["objectives"])
     kpis = builder.kpis(sections["kpis"])
-    measurements = builder.measurements(measured)
+    measurements = builder.measurements(measured, files)
     workspace = Workspace(
         objectives=tuple(objectives),
         kpis=tuple(kpis),
-        measurements=tuple(measurements),
+        measurements=measurements,
         files=files,
     )
     out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
@@ -425,10 +430,15 @@ def _collect(root: Node | None, sections: dict[str, list[Map]], out: list[Proble
     if type(root) is not Map:
         rules.top_level_not_mapping(out, root)
         return
+    unknown = 0
     for key, value in root.items:
         name = key.text
         entries = sections.get(name)
         if entries is None:
+            unknown += 1
+            if unknown > MAX_PROBLEMS_PER_FILE + 1 and isinstance(out, ProblemList):
+                out.omit(key.path, 1)  # beyond what can be shown: counted only
+                continue
             rules.unknown_section(out, key)
             continue
         if type(value) is not Seq:
@@ -448,7 +458,7 @@ class _RowFile:
 
     __slots__ = ("path", "rows", "text")
 
-    def __init__(self, path: str, text: str, rows: list[Row]) -> None:
+    def __init__(self, path: str, text: str, rows: Rows) -> None:
         self.path, self.text, self.rows = path, text, rows
 
     def entries(self) -> list[Map]:
@@ -655,98 +665,130 @@ class _Builder:
 
     # ------------------------------------------------------------ measurements
 
-    def measurements(self, files: Sequence[list[Map] | _RowFile]) -> list[Measurement]:
-        """Measurements in reading order; the common, valid case takes a fast path.
+    def measurements(
+        self, files: Sequence[list[Map] | _RowFile], paths: Sequence[str]
+    ) -> Measurements:
+        """Measurements in reading order, as columns; the common, valid case takes a fast path.
 
         A file read as rows (yamlnodes.parse_rows) is checked row by row without any
         node; a row that is not plainly valid sends its file through the full reader,
-        whose nodes give every problem its line and column.
+        whose nodes give every problem its line and column. `paths` are the files in
+        reading order (a measurement's location refers to its file by position).
         """
-        result: list[Measurement] = []
-        dates: dict[str, dt.date | str] = {}
+        result = Measurements()
+        for path in paths:
+            result.path_index(path)
+        days: dict[str, int | str] = {}
         order = 0
         for source in files:
             if type(source) is _RowFile:
-                if self._rows(source, result, dates, order):
+                if self._rows(source, result, days, order):
                     order += len(source.rows)
-                    source.rows, source.text = [], ""  # rows never coexist with the model
+                    source.rows, source.text = Rows(), ""  # rows never coexist with the model
                     continue
                 entries = source.entries()
             else:
                 entries = source  # type: ignore[assignment]
-            self._entries(entries, result, dates, order)
+            self._entries(entries, result, days, order)
             order += len(entries)
         return result
 
     def _rows(
         self,
         source: _RowFile,
-        result: list[Measurement],
-        dates: dict[str, dt.date | str],
+        result: Measurements,
+        days: dict[str, int | str],
         order: int,
     ) -> bool:
         """Append the measurements of an all-valid row file; False (nothing appended) if any
         row needs the full reader's report."""
         kpis = self.kpis_by_id
-        parse_date, usable, typed = rules._parse_date, in_range, typed_value
-        date_type, qualitative, progress = dt.date, Kind.QUALITATIVE, Kind.PROGRESS
-        new_measurement, new_location = _maker(Measurement), _maker(Location)
-        path = source.path
-        start = len(result)
-        append = result.append
+        parse_day, usable, typed = _parse_day, in_range, typed_value
+        qualitative, progress = Kind.QUALITATIVE, Kind.PROGRESS
+        file = result.path_index(source.path)
+        series_for = result.series_for
+        # Each series' length before this file, to take the file back out if a row is bad.
+        before: dict[str, tuple[Series, int]] = {}
+        numbers: dict[str, float] = {}  # plain value text → its number (checked in range)
+        last_kpi: str | None = None
+        labels: tuple[str, ...] | None = None
+        percent = False
         for line, column, kpi_id, date_text, value_text, plain, note, by in source.rows:
             order += 1
-            kpi = kpis.get(kpi_id)
-            day = dates.get(date_text)
-            if day is None:
-                day = dates[date_text] = parse_date(date_text)
-            if kpi is None or type(day) is not date_type or value_text == "":
-                break
-            if kpi.kind is qualitative:
-                if value_text not in kpi.scale or (plain and typed(value_text, True) is None):
+            if kpi_id is not last_kpi:  # rows of one KPI usually come together
+                kpi = kpis.get(kpi_id)
+                if kpi is None:
                     break
-                value: Value = kpi.scale[kpi.scale.index(value_text)]
-            else:
-                number = typed(value_text, plain)
-                kind = type(number)
-                if (kind is not float and kind is not int) or not usable(number):  # type: ignore[arg-type]
-                    break
-                value = float(number)  # type: ignore[arg-type]
-                if kpi.kind is progress and not 0.0 <= value <= 100.0:
-                    break
-            append(
-                new_measurement(
-                    kpi=kpi.id,
-                    date=day,
-                    value=value,
-                    note=note,
-                    by=by,
-                    loc=new_location(path=path, line=line, column=column),
-                    order=order,
+                series = series_for(kpi_id)
+                if kpi_id not in before:
+                    before[kpi_id] = (series, len(series))
+                labels = kpi.scale if kpi.kind is qualitative else None
+                if labels is not None and type(series.values) is array:
+                    series.values = list(series.values)
+                percent = kpi.kind is progress
+                add_day, add_value, add_note, add_by = (
+                    series.dates.append,
+                    series.values.append,
+                    series.notes.append,
+                    series.bys.append,
                 )
-            )
+                add_file, add_line, add_column, add_order = (
+                    series.files.append,
+                    series.lines.append,
+                    series.columns.append,
+                    series.orders.append,
+                )
+                last_kpi = kpi_id
+            day = days.get(date_text)
+            if day is None:
+                day = days[date_text] = parse_day(date_text)
+            if type(day) is not int or value_text == "":
+                break
+            value: Value
+            if labels is not None:
+                if value_text not in labels or (plain and typed(value_text, True) is None):
+                    break
+                value = labels[labels.index(value_text)]
+            else:
+                known = numbers.get(value_text) if plain else None
+                if known is None:
+                    number = typed(value_text, plain)
+                    kind = type(number)
+                    if (kind is not float and kind is not int) or not usable(number):  # type: ignore[arg-type]
+                        break
+                    known = float(number)  # type: ignore[arg-type]
+                    if plain:
+                        numbers[value_text] = known
+                if percent and not 0.0 <= known <= 100.0:
+                    break
+                value = known
+            add_day(day)
+            add_value(value)  # type: ignore[arg-type]
+            add_note(note)
+            add_by(by)
+            add_file(file)
+            add_line(line)
+            add_column(column)
+            add_order(order)
         else:
+            result.added(len(source.rows))
             return True
-        del result[start:]
+        for series, length in before.values():
+            series.truncate(length)
         return False
 
     def _entries(
         self,
         entries: list[Map],
-        result: list[Measurement],
-        dates: dict[str, dt.date | str],
+        result: Measurements,
+        days: dict[str, int | str],
         order: int,
     ) -> None:
-        append = result.append
         kpis = self.kpis_by_id
-        parse_date, scalar, is_empty, usable = (
-            rules._parse_date,
-            Scalar,
-            rules.is_empty,
-            in_range,
-        )
-        date_type, qualitative, progress = dt.date, Kind.QUALITATIVE, Kind.PROGRESS
-        new_measurement, new_location = _maker(Measurement), _maker(Location)
+        parse_day, scalar, is_empty, usable = (_parse_day, Scalar, rules.is_empty, in_range)
+        qualitative, progress = Kind.QUALITATIVE, Kind.PROGRESS
+        dates: dict[str, dt.date | str] = {}
+        count = 0
         for entry in entries:
             order += 1
             kpi_node = date_node = value_node = note_node = by_node = None
@@ -778,11 +820,11 @@ class _Builder:
                 and (by_node is None or type(by_node) is scalar)
             ):
                 kpi = kpis.get(kpi_node.text)
-                day = dates.get(date_node.text)
+                day = days.get(date_node.text)
                 if day is None:
-                    day = dates[date_node.text] = parse_date(date_node.text)
+                    day = days[date_node.text] = parse_day(date_node.text)
                 value: Value | None = None
-                if kpi is not None and type(day) is date_type and not is_empty(value_node):
+                if kpi is not None and type(day) is int and not is_empty(value_node):
                     if kpi.kind is qualitative:
                         if value_node.text in kpi.scale:
                             value = value_node.text
@@ -796,19 +838,20 @@ class _Builder:
                 if value is not None:
                     note = None if note_node is None or is_empty(note_node) else note_node.text
                     by = None if by_node is None or is_empty(by_node) else by_node.text
-                    append(
-                        new_measurement(
-                            kpi=kpi_node.text,
-                            date=day,
-                            value=value,
-                            note=note,
-                            by=by,
-                            loc=new_location(path=entry.path, line=entry.line, column=entry.column),
-                            order=order,
-                        )
+                    result.series_for(kpi_node.text).append(
+                        day,  # type: ignore[arg-type]
+                        value,
+                        note,
+                        by,
+                        result.path_index(entry.path),
+                        entry.line,
+                        entry.column,
+                        order,
                     )
+                    count += 1
                     continue
             self._measurement(entry, nodes, bad_keys or [], dates)
+        result.added(count)
 
     def _measurement(
         self,
@@ -835,7 +878,7 @@ class _Builder:
                 day = rules.date(out, date_node, f"{what}: date", dates)
         if day is not None:
             what = f"{what} on {day}"
-        for key in bad_keys:
+        for key in _shown(bad_keys, out):
             rules.unknown_key(out, key, what, MEASUREMENT_KEYS)
         for name, node in zip(("kpi", "date", "value"), nodes, strict=False):
             if node is None:
@@ -877,9 +920,22 @@ def _fields(entry: Map, known: dict[str, str], out: list[Problem], kind: str) ->
 
 
 def _unknown_keys(entry: Map, known: dict[str, str], what: str, out: list[Problem]) -> None:
-    for key, _ in entry.items:
-        if key.text not in known:
-            rules.unknown_key(out, key, what, known)
+    unknown = [key for key, _ in entry.items if key.text not in known]
+    for key in _shown(unknown, out):
+        rules.unknown_key(out, key, what, known)
+
+
+def _shown(keys: list[Scalar], out: list[Problem]) -> list[Scalar]:
+    """The unknown keys of one mapping that need a Problem; the rest are counted in `out`.
+
+    Keys come in file order, one problem each: beyond the mapping's first
+    MAX_PROBLEMS_PER_FILE + 1, none can be shown nor be the first one left out
+    (cap_problems), so they cost a count, not a Problem and a suggestion each."""
+    keep = MAX_PROBLEMS_PER_FILE + 1
+    if len(keys) <= keep or not isinstance(out, ProblemList):
+        return keys
+    out.omit(keys[keep].path, len(keys) - keep)
+    return keys[:keep]
 
 
 def _missing(
@@ -930,6 +986,12 @@ def _choice(
             rules.empty_required(out, node, f"{what}: {key}")
         return None
     return rules.choice(out, node, f"{what}: {key}", enum)
+
+
+def _parse_day(text: str) -> int | str:
+    """A date's text as its ordinal, or rules._parse_date's message why it is no date."""
+    day = rules._parse_date(text)
+    return day if isinstance(day, str) else day.toordinal()
 
 
 # Types one value of a KPI (target, baseline, a milestone's target) by the KPI's kind.
@@ -990,24 +1052,6 @@ def _optional(fields: dict[str, Node], key: str, read: Callable[[Node], U]) -> U
     if node is None or rules.is_empty(node):
         return None
     return read(node)
-
-
-def _maker(cls: type[T]) -> Callable[..., T]:
-    """A fast constructor for a frozen dataclass without slots: fills __dict__ directly.
-
-    Equivalent to calling the class (no __post_init__ on these), but without one
-    object.__setattr__ per field: this is the per-measurement cost at 100k entries.
-    """
-    if "__slots__" in vars(cls) or "__post_init__" in vars(cls):
-        return cls  # the shortcut would be wrong: use the real constructor
-    new = object.__new__
-
-    def make(**fields: object) -> T:
-        obj = new(cls)
-        obj.__dict__.update(fields)
-        return obj
-
-    return make
 
 
 def _has_errors(out: list[Problem], since: int) -> bool:

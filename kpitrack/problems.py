@@ -70,27 +70,45 @@ class Problem:
 MAX_PROBLEMS_PER_FILE = 1000
 
 
+class ProblemList(list[Problem]):
+    """Problems found so far, plus per file a count of errors that were counted but
+    never made into a Problem, because they lie beyond what cap_problems can show
+    (a mapping with a million unknown keys: see loading._unknown_keys)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.omitted: dict[str, int] = {}
+
+    def omit(self, path: str, errors: int) -> None:
+        """`errors` more errors in `path`, each located after `MAX_PROBLEMS_PER_FILE + 1`
+        problems of that file that are in the list."""
+        self.omitted[path] = self.omitted.get(path, 0) + errors
+
+
 def cap_problems(problems: list[Problem], limit: int = MAX_PROBLEMS_PER_FILE) -> list[Problem]:
     """Sorted problems with at most `limit` per file, plus one KT045 line per file
     that had more, saying how many were left out: an error when an error was
     left out, else a warning (left-out warnings never make a file invalid).
+    A ProblemList's omitted errors count as left out.
 
     A file over the limit is not sorted whole: its first `limit + 1` problems are
     picked with a heap (n log limit), so a million problems cost one pass."""
     import heapq
 
+    omitted = problems.omitted if isinstance(problems, ProblemList) else {}
     by_path: dict[str, set[Problem]] = {}
     for p in problems:
         by_path.setdefault(p.path, set()).add(p)
     out: list[Problem] = []
     for path, found in by_path.items():
-        if len(found) <= limit:
+        extra = omitted.get(path, 0)
+        if len(found) + extra <= limit:
             out += found
             continue
         first = heapq.nsmallest(limit + 1, found, key=_problem_key)
         shown, next_hidden = first[:limit], first[limit]
-        hidden = len(found) - limit
-        errors = sum(1 for p in found if p.is_error) - sum(1 for p in shown if p.is_error)
+        hidden = len(found) - limit + extra
+        errors = sum(1 for p in found if p.is_error) - sum(1 for p in shown if p.is_error) + extra
         out += shown
         out.append(
             Problem(

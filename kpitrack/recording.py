@@ -48,6 +48,7 @@ from kpitrack.model import (
     KpiResult,
     Location,
     Measurement,
+    Measurements,
     Workspace,
 )
 from kpitrack.problems import InvalidWorkspaceError, Problem, UsageError, WriteError
@@ -257,8 +258,8 @@ def _new_warnings(
         for m in workspace.measurements
         if m.kpi in touched
     )
-    before = replace(workspace, measurements=mine)
-    with_new = replace(workspace, measurements=mine + tuple(added))
+    before = replace(workspace, measurements=Measurements(mine))
+    with_new = replace(workspace, measurements=Measurements(mine + tuple(added)))
     old = {_sig(p) for p in rules.check_workspace(before, config=config, as_of=as_of)}
     return [
         p

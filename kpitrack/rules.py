@@ -678,54 +678,71 @@ def objective_focus(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[P
 def same_period(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
     """KT105: only one measurement per period counts: the later date, then the later entry.
 
-    KPI by KPI, so the bookkeeping is one entry per period of one KPI at a time, not
-    one per measurement of the workspace.
+    KPI by KPI on the stored columns (dates as ordinals), so the bookkeeping is one entry
+    per period of one KPI at a time, and a Measurement is built only for a problem.
     """
     frequency = {k.id: k.frequency for k in ws.kpis}
-    groups: dict[str, list[Measurement]] = {}
-    for m in ws.measurements:
-        if m.date <= as_of and m.kpi in frequency:
-            groups.setdefault(m.kpi, []).append(m)
-    starts: dict[tuple[Frequency, dt.date], dt.date] = {}
-    for kpi_id, measurements in groups.items():
-        freq = frequency[kpi_id]
-        winners: dict[dt.date, Measurement] = {}
-        for m in measurements:
-            fk = (freq, m.date)
-            start = starts.get(fk)
-            if start is None:
-                start = starts[fk] = period_containing(freq, m.date).start
-            best = winners.get(start)
-            if best is None or (m.date, m.order) > (best.date, best.order):
-                winners[start] = m
-        if len(winners) == len(measurements):
+    limit = as_of.toordinal()
+    starts: dict[tuple[Frequency, int], int] = {}
+    for series in ws.measurements.all_series():
+        freq = frequency.get(series.kpi)
+        if freq is None:
             continue
-        for m in measurements:
-            w = winners[starts[freq, m.date]]
-            if w is m:
+        dates, orders = series.dates, series.orders
+        winners: dict[int, int] = {}  # period start (ordinal) → position of its winner
+        counted = 0
+        for i, day in enumerate(dates):
+            if day > limit:
                 continue
+            counted += 1
+            start = starts.get((freq, day))
+            if start is None:
+                start = starts[freq, day] = period_containing(
+                    freq, dt.date.fromordinal(day)
+                ).start.toordinal()
+            best = winners.get(start)
+            if (
+                best is None
+                or day > dates[best]
+                or (day == dates[best] and orders[i] > orders[best])
+            ):
+                winners[start] = i
+        if len(winners) == counted:
+            continue
+        for i, day in enumerate(dates):
+            if day > limit:
+                continue
+            w = winners[starts[freq, day]]
+            if w == i:
+                continue
+            m, winner = series[i], series[w]
             period = period_containing(freq, m.date)
             yield problem(
                 m.loc,
                 WARNING,
                 "KT105",
                 f"measurement of KPI '{m.kpi}' on {m.date}: the {period.frequency} period "
-                f"{period.label} has another measurement, on {w.date} at {w.loc}, which counts "
-                "instead (the later date, then the later entry, counts)",
+                f"{period.label} has another measurement, on {winner.date} at {winner.loc}, "
+                "which counts instead (the later date, then the later entry, counts)",
             )
 
 
 def after_as_of(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
     """KT106."""
-    for m in ws.measurements:
-        if m.date > as_of:
-            yield problem(
-                m.loc,
-                WARNING,
-                "KT106",
-                f"measurement of KPI '{m.kpi}' on {m.date} is dated after the as-of date "
-                f"{as_of} and is ignored until then",
-            )
+    limit = as_of.toordinal()
+    for series in ws.measurements.all_series():
+        if max(series.dates) <= limit:
+            continue
+        for i, day in enumerate(series.dates):
+            if day > limit:
+                m = series[i]
+                yield problem(
+                    m.loc,
+                    WARNING,
+                    "KT106",
+                    f"measurement of KPI '{m.kpi}' on {m.date} is dated after the as-of date "
+                    f"{as_of} and is ignored until then",
+                )
 
 
 def vague_measure(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
@@ -844,15 +861,10 @@ def period_reports(kpi: Kpi, history: Sequence[Measurement], count: int) -> list
     return reports[::-1]
 
 
-def _histories(ws: Workspace, as_of: dt.date) -> dict[str, list[Measurement]]:
-    """Each KPI's measurements on or before as_of, sorted: one pass over all measurements."""
-    by_kpi: dict[str, list[Measurement]] = {}
-    for m in ws.measurements:
-        if m.date <= as_of:
-            by_kpi.setdefault(m.kpi, []).append(m)
-    for ms in by_kpi.values():
-        ms.sort(key=lambda m: (m.date, m.order))
-    return by_kpi
+def _histories(ws: Workspace, as_of: dt.date) -> dict[str, Sequence[Measurement]]:
+    """Each KPI's measurements on or before as_of, sorted, as views on the stored columns."""
+    limit = as_of.toordinal()
+    return {s.kpi: s.until(limit) for s in ws.measurements.all_series()}
 
 
 def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from kpitrack import rules
@@ -40,12 +40,19 @@ def _err(out: list[Problem], at: Node | Location, code: str, message: str) -> No
     rules.error(out, at, code, message)
 
 
-def _scalars(node: Node) -> list[Scalar]:
-    if isinstance(node, Scalar):
-        return [node]
-    if isinstance(node, Seq):
-        return [s for item in node.items for s in _scalars(item)]
-    return [s for k, v in node.items for s in (k, *_scalars(v))]
+def _scalars(node: Node) -> Iterator[Scalar]:
+    """Every scalar (keys too) under `node`: one pass, no list per node."""
+    stack = [node]
+    while stack:
+        top = stack.pop()
+        if isinstance(top, Scalar):
+            yield top
+        elif isinstance(top, Seq):
+            stack.extend(top.items)
+        else:
+            for key, value in top.items:
+                yield key
+                stack.append(value)
 
 
 def credential_problems(out: list[Problem], entry: Node, what: str) -> None:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import gc
 import math
 import re
-from collections.abc import Iterator
-from typing import Any
+from array import array
+from collections.abc import Iterator, Sequence
+from typing import Any, overload
 
 import yaml
 
@@ -194,13 +195,65 @@ def parse(text: str, path: str, *, max_depth: int = MAX_DEPTH) -> tuple[Node | N
 Row = tuple[int, int, str, str, str, bool, "str | None", "str | None"]
 
 
+class Rows(Sequence[Row]):
+    """A file's rows as columns: about 45 bytes a row instead of a tuple and its own
+    line, column and value objects (~200 bytes), since every file's rows are held
+    until the KPIs they name are known. Indexing and iterating give `Row` tuples."""
+
+    __slots__ = ("bys", "columns", "dates", "kpis", "lines", "notes", "plains", "values")
+
+    def __init__(self) -> None:
+        self.lines = array("i")
+        self.columns = array("i")
+        self.kpis: list[str] = []
+        self.dates: list[str] = []
+        self.values: list[str] = []
+        self.plains = bytearray()
+        self.notes: list[str | None] = []
+        self.bys: list[str | None] = []
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Row]: ...
+    def __getitem__(self, index: int | slice) -> Row | list[Row]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return (
+            self.lines[index],
+            self.columns[index],
+            self.kpis[index],
+            self.dates[index],
+            self.values[index],
+            bool(self.plains[index]),
+            self.notes[index],
+            self.bys[index],
+        )
+
+    def __iter__(self) -> Iterator[Row]:
+        return zip(  # plain comes as 0 or 1
+            self.lines,
+            self.columns,
+            self.kpis,
+            self.dates,
+            self.values,
+            self.plains,
+            self.notes,
+            self.bys,
+            strict=True,
+        )
+
+
 class _Fallback(Exception):
     """The fast reader met something only the full node tree can report on."""
 
 
 def parse_rows(
     text: str, path: str, texts: dict[str, str] | None = None
-) -> tuple[Node | None, list[Row]] | None:
+) -> tuple[Node | None, Rows] | None:
     """Like `parse`, but the entries of the top-level `measurements` list come back as
     compact rows instead of nodes (the list's node is left empty).
 
@@ -209,7 +262,7 @@ def parse_rows(
     caller uses `parse`, which reports it with its exact location. `texts` shares one
     string per distinct KPI id, date, note and author (pass the same dict for every file).
     """
-    rows: list[Row] = []
+    rows = Rows()
     if texts is None:
         texts = {}
     gc_was_enabled = gc.isenabled()
@@ -227,8 +280,96 @@ def parse_rows(
     return root, rows
 
 
-def _row(events: Iterator[Any], start: Any, texts: dict[str, str]) -> Row:
-    """One flat measurement mapping, its MappingStartEvent already read."""
+# The one file shape `scan_rows` reads without libyaml: a measurements list in the flow
+# style `record` writes, plain ASCII words only. Any other line, and the file goes on.
+_WORD = r"[A-Za-z0-9_][A-Za-z0-9_.@/+-]*(?: [A-Za-z0-9_.@/+-]+)*"
+_COMMENT = r"(?: *#[ -~]*)?"
+_LINE = re.compile(
+    rf"(?:( *)- \{{kpi: ({_WORD}), date: ({_WORD}), value: (-?{_WORD})"
+    rf"(?:, note: ({_WORD}))?(?:, by: ({_WORD}))?\}}(?: *| +#[ -~]*))\n"
+    rf"|(measurements: *(?: #[ -~]*)?)\n"
+    rf"| *(?:#[ -~]*)?\n"
+)
+
+
+def scan_rows(
+    text: str, path: str, texts: dict[str, str] | None = None
+) -> tuple[Node | None, Rows] | None:
+    """`parse_rows` for the common file shape, read line by line with one regular
+    expression instead of libyaml's events: a file that holds only a `measurements:`
+    list of entries `- {kpi: ..., date: ..., value: ...[, note: ...][, by: ...]}` in that
+    order, each value a plain ASCII word or words, blank and comment lines between,
+    every line ending in a line feed. YAML reads such a file one way only, so the
+    rows are those `parse_rows` gives (tests/test_fast_path.py compares them); the root
+    node holds the `measurements` key and an empty list, located where libyaml locates
+    them. Anything else returns None and the caller uses `parse_rows` or `parse`."""
+    if not text.endswith("\n"):
+        return None
+    if texts is None:
+        texts = {}
+    shared = texts.setdefault
+    values: dict[str, str] = {}
+    share_value = values.setdefault
+    rows = Rows()
+    lines, columns, kpis, dates = rows.lines, rows.columns, rows.kpis, rows.dates
+    value_list, plains, notes, bys = rows.values, rows.plains, rows.notes, rows.bys
+    nulls = NULL_WORDS
+    key_line = 0
+    indent: str | None = None
+    first_entry = 0
+    position = 0
+    line = 0
+    for match in _LINE.finditer(text):
+        if match.start() != position:
+            return None  # a line the pattern does not know
+        position = match.end()
+        line += 1
+        entry_indent, kpi, date, value, note, by, key = match.groups()
+        if kpi is None:
+            if key is not None:
+                if key_line:
+                    return None  # a second measurements key: the full reader reports it
+                key_line = line
+            continue
+        if not key_line:
+            return None
+        if indent != entry_indent:
+            if indent is not None:
+                return None
+            indent, first_entry = entry_indent, line
+        lines.append(line)
+        columns.append(len(entry_indent) + 3)
+        kpis.append(shared(kpi, kpi))
+        dates.append(shared(date, date))
+        value_list.append(share_value(value, value))
+        plains.append(1)
+        notes.append(None if note is None or note in nulls else shared(note, note))
+        bys.append(None if by is None or by in nulls else shared(by, by))
+    if position != len(text) or indent is None:
+        return None
+    key = Scalar.__new__(Scalar)
+    key.text, key.plain, key.path = "measurements", True, path
+    key.line = key.end_line = key_line
+    key.column, key.end_column = 1, len("measurements") + 1
+    seq = Seq.__new__(Seq)
+    seq.items, seq.flow, seq.path = [], False, path
+    seq.line, seq.column = first_entry, len(indent) + 1
+    seq.end_line, seq.end_column = line + 1, 1
+    root = Map.__new__(Map)
+    root.items, root.flow, root.path = [(key, seq)], False, path
+    root.line, root.column = key_line, 1
+    root.end_line, root.end_column = line + 1, 1
+    return root, rows
+
+
+def _row(
+    events: Iterator[Any],
+    start: Any,
+    texts: dict[str, str],
+    rows: Rows,
+    values: dict[str, str],
+) -> None:
+    """Append one flat measurement mapping, its MappingStartEvent already read."""
     ScalarEvent, following = yaml.ScalarEvent, events.__next__
     kpi = date = value = note = by = None
     while True:
@@ -262,16 +403,14 @@ def _row(events: Iterator[Any], start: Any, texts: dict[str, str]) -> Row:
     if kpi is None or date is None or value is None:
         raise _Fallback
     shared = texts.setdefault
-    return (
-        start.line + 1,
-        start.column + 1,
-        shared(kpi.value, kpi.value),
-        shared(date.value, date.value),
-        value.value,
-        not value.style,
-        None if note is None or _empty(note) else shared(note.value, note.value),
-        None if by is None or _empty(by) else shared(by.value, by.value),
-    )
+    rows.lines.append(start.line + 1)
+    rows.columns.append(start.column + 1)
+    rows.kpis.append(shared(kpi.value, kpi.value))
+    rows.dates.append(shared(date.value, date.value))
+    rows.values.append(values.setdefault(value.value, value.value))
+    rows.plains.append(not value.style)
+    rows.notes.append(None if note is None or _empty(note) else shared(note.value, note.value))
+    rows.bys.append(None if by is None or _empty(by) else shared(by.value, by.value))
 
 
 def _empty(event: Any) -> bool:
@@ -293,7 +432,7 @@ def _build(
     path: str,
     max_depth: int,
     problems: list[Problem],
-    rows: list[Row] | None = None,
+    rows: Rows | None = None,
     texts: dict[str, str] | None = None,
 ) -> Node | None:
     ScalarEvent, MappingStart, SequenceStart = (
@@ -308,6 +447,7 @@ def _build(
     seen_keys: list[dict[str, int]] = []
     root: Node | None = None
     rows_seq: Map | Seq | None = None  # the measurements list whose entries become rows
+    values: dict[str, str] = {}  # one string per distinct value text in this file
     documents = 0
     for event in events:
         cls = type(event)
@@ -329,7 +469,7 @@ def _build(
             if rows is not None and stack and stack[-1] is rows_seq:
                 if cls is not MappingStart:
                     raise _Fallback
-                rows.append(_row(events, start, texts))  # type: ignore[arg-type]
+                _row(events, start, texts, rows, values)  # type: ignore[arg-type]
                 continue
             if len(stack) >= max_depth:
                 raise _fatal(_loc(path, start), "KT002", f"nesting deeper than {max_depth} levels")

@@ -46,6 +46,8 @@ def test_runner_runs_every_comparison_at_a_tiny_size(tmp_path: Path) -> None:
             "--growth",
             "30",
             "60",
+            "--hostile",
+            "50",
             "--runs",
             "1",
             "--data",
@@ -68,6 +70,7 @@ def test_runner_runs_every_comparison_at_a_tiny_size(tmp_path: Path) -> None:
         "start-up: kpitrack check",
         "start-up: kpitrack status (sample)",
         "growth: time per measurement",
+        "hostile: check of 50 unknown keys",
     ):
         assert title in out, out
-    assert out.count("min/median/max") >= 8
+    assert out.count("min/median/max") >= 9

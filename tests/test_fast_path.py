@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 
 from kpitrack import loading
 from kpitrack.config import Config
+from kpitrack.evaluate import evaluate, evaluate_kpi
 from kpitrack.model import Workspace
 from kpitrack.problems import Problem
-from kpitrack.yamlnodes import parse_rows
+from kpitrack.yamlnodes import Node, Scalar, Seq, parse_rows, scan_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2026, 11, 25)
@@ -26,12 +27,12 @@ EXAMPLES = 500 if os.environ.get("CI") == "true" else 100
 
 def both(sources: Sequence[tuple[str, str]]) -> tuple[tuple[Workspace, list[Problem]], ...]:
     fast = loading.load_texts(sources, config=Config(), as_of=AS_OF)
-    saved = loading.parse_rows
-    loading.parse_rows = lambda *args: None  # type: ignore[assignment]
+    saved = loading.parse_rows, loading.scan_rows
+    loading.parse_rows = loading.scan_rows = lambda *args: None  # type: ignore[assignment]
     try:
         straight = loading.load_texts(sources, config=Config(), as_of=AS_OF)
     finally:
-        loading.parse_rows = saved
+        loading.parse_rows, loading.scan_rows = saved
     return fast, straight
 
 
@@ -43,6 +44,11 @@ def assert_same(sources: Sequence[tuple[str, str]]) -> None:
     assert [
         (m.kpi, m.date, m.value, m.note, m.by, m.loc, m.order) for m in fast_ws.measurements
     ] == [(m.kpi, m.date, m.value, m.note, m.by, m.loc, m.order) for m in ws.measurements]
+    # Evaluation on the stored columns equals evaluation from plain Measurement objects.
+    plain = tuple(fast_ws.measurements)
+    assert evaluate(fast_ws, as_of=AS_OF) == [
+        evaluate_kpi(kpi, plain, as_of=AS_OF) for kpi in fast_ws.kpis
+    ]
 
 
 def test_sample_and_test_workspaces_agree() -> None:
@@ -188,3 +194,126 @@ def test_remembered_parses_follow_the_exact_text() -> None:
     )
     assert ws.measurements[-1].loc.path == "n.yaml"
     assert set(memo) == {("kpis.yaml", good), ("n.yaml", other[1])}
+
+
+# ---------------------------------------------------------------- the line scanner
+
+
+def _shape(node: Node | None) -> object:
+    """A node tree as plain data: kind, text, start and end."""
+    if node is None:
+        return None
+    where = (node.line, node.column, node.end_line, node.end_column)
+    if isinstance(node, Scalar):
+        return ("scalar", node.text, node.plain, where)
+    if isinstance(node, Seq):
+        return ("seq", node.flow, where, [_shape(i) for i in node.items])
+    return ("map", node.flow, where, [(_shape(k), _shape(v)) for k, v in node.items])
+
+
+def assert_scanned_like_parsed(text: str) -> bool:
+    """scan_rows gives exactly parse_rows' rows and root, or declines; True if it read."""
+    scanned = scan_rows(text, "m.yaml")
+    if scanned is None:
+        return False
+    parsed = parse_rows(text, "m.yaml")
+    assert parsed is not None
+    assert list(scanned[1]) == list(parsed[1])
+    assert _shape(scanned[0]) == _shape(parsed[0])
+    return True
+
+
+def test_the_record_style_is_scanned_without_libyaml() -> None:
+    text = (
+        "# written by record\n"
+        "measurements:  # comment\n"
+        "  - {kpi: mrr, date: 2026-01-31, value: 121500, by: ana}\n"
+        "\n"
+        "  # a comment line\n"
+        "  - {kpi: mrr, date: 2026-02-28, value: -3.5e2, note: late import, by: null}\n"
+        "  - {kpi: nps, date: 2026-02-28, value: good, note: ok}   # trailing\n"
+    )
+    assert assert_scanned_like_parsed(text)
+    _, rows = scan_rows(text, "m.yaml") or (None, [])
+    assert [r[:2] for r in rows] == [(3, 5), (6, 5), (7, 5)]
+    assert rows[1][6:] == ("late import", None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "measurements:\n  - {kpi: a, date: 2026-01-31, value: 1}",  # no final line feed
+        "measurements:\r\n  - {kpi: a, date: 2026-01-31, value: 1}\r\n",
+        "measurements:\n  - {kpi: a, date: 2026-01-31, value: 1}\n - {kpi: a, date: x, value: 1}\n",
+        "measurements:\n  - {kpi: a, value: 1, date: 2026-01-31}\n",  # another key order
+        "measurements:\n  - {kpi: a, date: 2026-01-31, value: '1'}\n",
+        "measurements:\n  - {kpi: a, date: 2026-01-31, value: 1, note: café}\n",
+        "measurements:\n\t- {kpi: a, date: 2026-01-31, value: 1}\n",
+        "measurements:\n",
+        "---\nmeasurements:\n  - {kpi: a, date: 2026-01-31, value: 1}\n",
+        "  - {kpi: a, date: 2026-01-31, value: 1}\nmeasurements:\n",
+        "measurements:\n  - {kpi: a, date: 2026-01-31, value: 1}\nmeasurements:\n",
+        "kpis: []\nmeasurements:\n  - {kpi: a, date: 2026-01-31, value: 1}\n",
+        "measurements:\n  - {kpi: a, date: 2026-01-31, value: 1}#x\n",
+    ],
+)
+def test_other_shapes_are_left_to_the_yaml_readers(text: str) -> None:
+    assert scan_rows(text, "m.yaml") is None
+
+
+_GOOD_WORDS = st.sampled_from(
+    ["a", "kpi-1", "2026-01-31", "2026-02-30", "5", "-3", "1e400", "-0", "null", "Null",
+     "good", "two words", "x_y.z@w/v+u", "yes", "1_000"]
+)  # fmt: skip
+_ODD_WORDS = st.sampled_from(
+    ["~", "-", "- a", "a:b", "a #b", "a,b", "'q'", '"q"', "[1]", "{}", "", "é", "a  b",
+     ".5", "#", "a ", "!x", "&a", "*a"]
+)  # fmt: skip
+_WORDS = st.one_of(_GOOD_WORDS, _GOOD_WORDS, _GOOD_WORDS, _GOOD_WORDS, _ODD_WORDS)
+
+
+@st.composite
+def scanned_lines(draw: st.DrawFn) -> str:
+    roll = draw(st.integers(0, 19))
+    if roll < 18:
+        indent = draw(st.sampled_from(["  "] * 12 + [" ", "", "    "]))
+        words = _GOOD_WORDS if draw(st.integers(0, 9)) < 8 else _WORDS
+        fields = [("kpi", draw(words)), ("date", draw(words)), ("value", draw(words))]
+        if draw(st.booleans()):
+            fields.append(("note", draw(words)))
+        if draw(st.booleans()):
+            fields.append(("by", draw(words)))
+        if draw(st.integers(0, 19)) == 0:
+            fields = draw(st.permutations(fields))
+        tail = draw(st.sampled_from(["", "", "", "", "", " ", "  # c", "#c", " #"]))
+        return f"{indent}- {{{', '.join(f'{k}: {v}' for k, v in fields)}}}{tail}\n"
+    return draw(
+        st.sampled_from(
+            ["\n", "# c\n", "  # c\n", "   \n", "measurements:\n", "kpis:\n", "---\n",
+             "  - {kpi: a, date: 2026-01-31, value: 1}\r\n", "\t\n", "x: 1\n"]
+        )
+    )  # fmt: skip
+
+
+@settings(max_examples=EXAMPLES * 3, deadline=None)
+@given(
+    head=st.sampled_from(["measurements:\n", "# c\nmeasurements: # c\n", "measurements: \n"]),
+    lines=st.lists(scanned_lines(), max_size=8),
+)
+def test_scanned_files_agree_with_the_event_reader(head: str, lines: list[str]) -> None:
+    assert_scanned_like_parsed(head + "".join(lines))
+
+
+def test_generated_benchmark_files_are_scanned(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
+    assert spec is not None and spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    ws = generate.generate(tmp_path, kpis=12, measurements=600, journal=False)
+    files = sorted((ws / "measurements").rglob("*.yaml"))
+    assert files
+    for path in files:
+        assert assert_scanned_like_parsed(path.read_text(encoding="utf-8"))
+    assert_same([(str(p), p.read_text(encoding="utf-8")) for p in sorted(ws.rglob("*.yaml"))])

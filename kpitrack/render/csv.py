@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from kpitrack.evaluate import action_words
-from kpitrack.model import KpiResult
+from kpitrack.model import KpiResult, Measurement
 from kpitrack.render.json import date_json, number, value_json
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def show(result: KpiResult, *, all_history: bool = True) -> str:
     """The KPI's whole history, one row per measurement (data formats are never cut to
     the last values, so `all_history` changes nothing here)."""
     rows = [[m.date.isoformat(), value_json(m.value), m.note, m.by] for m in result.history]
-    return _csv(("date", "value", "note", "by"), rows)
+    return _csv(Measurement.FIELDS[1:], rows)  # every field but the KPI shown
 
 
 def history(changes: Sequence[Change]) -> str:

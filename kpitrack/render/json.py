@@ -42,10 +42,10 @@ def date_json(day: dt.date | None) -> str | None:
 
 def measurement_json(m: Measurement) -> dict[str, Any]:
     out: dict[str, Any] = {"date": m.date.isoformat(), "value": value_json(m.value)}
-    if m.note is not None:
-        out["note"] = m.note
-    if m.by is not None:
-        out["by"] = m.by
+    for name in Measurement.FIELDS[3:]:  # note and by, when given
+        text = getattr(m, name)
+        if text is not None:
+            out[name] = text
     return out
 
 
