@@ -49,6 +49,7 @@ from kpitrack.model import (
     Location,
     Measurement,
     Measurements,
+    Series,
     Workspace,
 )
 from kpitrack.problems import InvalidWorkspaceError, Problem, UsageError, WriteError
@@ -174,10 +175,10 @@ def measurement_target(loaded: Loaded, kpis: Sequence[Kpi], to: Path | None) -> 
     if configured is not None:
         return configured
     for kpi in kpis:
-        mine = [m for m in loaded.workspace.measurements if m.kpi == kpi.id]
-        if mine:
-            latest = max(mine, key=lambda m: (m.date, m.order))
-            return loaded.path_of(latest.loc.path)
+        series = loaded.workspace.measurements.series(kpi.id)
+        if series is not None:
+            latest = max(range(len(series)), key=lambda i: (series.dates[i], series.orders[i]))
+            return loaded.path_of(series.paths[series.files[latest]])
     for display, text in loaded.texts:
         if _MEASUREMENTS_LIST.search(text):
             return loaded.path_of(display)
@@ -255,8 +256,8 @@ def _new_warnings(
     # Entries read after the new ones (later files) move down in reading order.
     mine = tuple(
         m if m.order <= after else replace(m, order=m.order + len(added))
-        for m in workspace.measurements
-        if m.kpi in touched
+        for kpi in touched
+        for m in workspace.measurements.series(kpi) or ()
     )
     before = replace(workspace, measurements=Measurements(mine))
     with_new = replace(workspace, measurements=Measurements(mine + tuple(added)))
@@ -286,11 +287,32 @@ class Written:
 
 
 def _last_entry(workspace: Workspace, display: str) -> tuple[int, int] | None:
-    """Line and column of the last measurement the load found in file `display`."""
-    for m in reversed(workspace.measurements):
-        if m.loc.path == display:
-            return (m.loc.line, m.loc.column) if m.loc is not NOWHERE else None
-    return None
+    """Line and column of the last measurement the load found in file `display` (read
+    from the columns: no Measurement is built)."""
+    found = _last_in_files(workspace, {display})
+    if found is None:
+        return None
+    series, i = found
+    if series.lines[i] == NOWHERE.line and series.paths[series.files[i]] == NOWHERE.path:
+        return None
+    return series.lines[i], series.columns[i]
+
+
+def _last_in_files(workspace: Workspace, paths: set[str]) -> tuple[Series, int] | None:
+    """The measurement read last (highest `order`) among those of files `paths`, as a
+    series and a position in it."""
+    best: tuple[Series, int] | None = None
+    for series in workspace.measurements.all_series():
+        wanted = {n for n, path in enumerate(series.paths) if path in paths}
+        if not wanted:
+            continue
+        files, orders = series.files, series.orders
+        for i in range(len(series) - 1, -1, -1):  # reading order: the last hit is the one
+            if files[i] in wanted:
+                if best is None or orders[i] > best[0].orders[best[1]]:
+                    best = (series, i)
+                break
+    return best
 
 
 def append_to_workspace(
@@ -369,7 +391,8 @@ def _append_locked(
     check_size(payload, str(shown))
     # The new entries come right after the target's (reading order breaks date ties).
     upto = {name for name, _path in loaded.sources[: index + 1]}
-    base = max((m.order for m in workspace.measurements if m.loc.path in upto), default=0)
+    latest = _last_in_files(workspace, upto)
+    base = latest[0].orders[latest[1]] if latest is not None else 0
     placed = [
         replace(m, loc=Location(display, line, column), order=base + 1 + i)
         for i, (m, (line, column)) in enumerate(zip(todo, positions, strict=True))
@@ -420,8 +443,19 @@ def _fresh(rows: Iterable[Measurement], workspace: Workspace) -> tuple[list[Meas
     """Rows the workspace does not hold yet (a row repeated among them is added once),
     and how many were left out. Only measurements of the rows' KPIs and dates are compared."""
     rows = list(rows)
-    days = {(m.kpi, m.date) for m in rows}
-    seen = Counter(measurement_key(m) for m in workspace.measurements if (m.kpi, m.date) in days)
+    days: dict[str, set[int]] = {}
+    for m in rows:
+        days.setdefault(m.kpi, set()).add(m.date.toordinal())
+    seen: Counter[MeasurementKey] = Counter()
+    for kpi, ordinals in days.items():
+        series = workspace.measurements.series(kpi)
+        if series is not None:
+            dates = series.dates
+            seen.update(
+                measurement_key(series.measurement(i))
+                for i in range(len(series))
+                if dates[i] in ordinals
+            )
     fresh: list[Measurement] = []
     for m in rows:
         key = measurement_key(m)
@@ -725,9 +759,10 @@ def record(
         return _fresh([measurement], workspace)[0]
 
     written = append_to_workspace(loaded, target, choose, timeout=timeout)
-    order = max((m.order for m in loaded.workspace.measurements), default=0) + 1
+    all_series = loaded.workspace.measurements.all_series()
+    order = max((max(s.orders) for s in all_series), default=0) + 1
     appended = replace(measurement, order=order)
-    history = [m for m in loaded.workspace.measurements if m.kpi == kpi.id] + [appended]
+    history = [*(loaded.workspace.measurements.series(kpi.id) or ()), appended]
     # A value dated in the future is shown as of its date, never ignored.
     as_of = max(today, day)
     result = evaluate_kpi(kpi, history, as_of=as_of, config=loaded.config)
