@@ -17,7 +17,7 @@ import stat
 from array import array
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from kpitrack import rules
 from kpitrack.model import (
@@ -726,9 +726,10 @@ class _Builder:
                 if labels is not None and type(series.values) is array:
                     series.values = list(series.values)
                 percent = kpi.kind is progress
-                add_day, add_value, add_note, add_by = (
+                # Labels go into a list, numbers into array('d'): both take a Value here.
+                add_value = cast("Callable[[Value], None]", series.values.append)
+                add_day, add_note, add_by = (
                     series.dates.append,
-                    series.values.append,
                     series.notes.append,
                     series.bys.append,
                 )
@@ -763,7 +764,7 @@ class _Builder:
                     break
                 value = known
             add_day(day)
-            add_value(value)  # type: ignore[arg-type]
+            add_value(value)
             add_note(note)
             add_by(by)
             add_file(file)
@@ -824,7 +825,7 @@ class _Builder:
                 if day is None:
                     day = days[date_node.text] = parse_day(date_node.text)
                 value: Value | None = None
-                if kpi is not None and type(day) is int and not is_empty(value_node):
+                if kpi is not None and isinstance(day, int) and not is_empty(value_node):
                     if kpi.kind is qualitative:
                         if value_node.text in kpi.scale:
                             value = value_node.text
@@ -835,11 +836,11 @@ class _Builder:
                             value = float(number)  # type: ignore[arg-type]
                             if kpi.kind is progress and not 0.0 <= value <= 100.0:
                                 value = None
-                if value is not None:
+                if value is not None and isinstance(day, int):
                     note = None if note_node is None or is_empty(note_node) else note_node.text
                     by = None if by_node is None or is_empty(by_node) else by_node.text
                     result.series_for(kpi_node.text).append(
-                        day,  # type: ignore[arg-type]
+                        day,
                         value,
                         note,
                         by,

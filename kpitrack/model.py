@@ -325,10 +325,12 @@ class Series(Sequence[Measurement]):
         column: int,
         order: int,
     ) -> None:
-        values = self.values
-        if type(value) is not float and type(values) is array:
-            values = self.values = list(values)  # labels (or exact ints) kept as given
-        values.append(value)  # type: ignore[arg-type]
+        if isinstance(self.values, array) and isinstance(value, float):
+            self.values.append(value)
+        else:
+            if isinstance(self.values, array):  # labels (or exact ints) are kept as given
+                self.values = list(self.values)
+            self.values.append(value)
         self.dates.append(ordinal)
         self.notes.append(note)
         self.bys.append(by)
@@ -441,6 +443,8 @@ class History(Sequence[Measurement]):
         return [dates[i] for i in self._index]
 
     def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
         return _same_items(self, other)
 
     def __hash__(self) -> int:
@@ -450,9 +454,7 @@ class History(Sequence[Measurement]):
         return f"History({list(self)!r})"
 
 
-def _same_items(a: Sequence[Measurement], b: object) -> bool:
-    if not isinstance(b, Sequence) or isinstance(b, str):
-        return NotImplemented  # type: ignore[no-any-return]
+def _same_items(a: Sequence[Measurement], b: Sequence[object]) -> bool:
     return len(a) == len(b) and all(x == y for x, y in zip(a, b, strict=True))
 
 
@@ -556,6 +558,8 @@ class Measurements(Sequence[Measurement]):
         return s.measurement(n)
 
     def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
         return _same_items(self, other)
 
     def __hash__(self) -> int:
