@@ -692,22 +692,15 @@ def default_recorder() -> str | None:
 
     git = shutil.which("git")
     if git is not None:
+
+        def output(*args: str) -> subprocess.CompletedProcess[str]:
+            command = [git, *args]
+            return subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+
         try:
-            inside = subprocess.run(
-                [git, "rev-parse", "--is-inside-work-tree"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=False,
-            )
+            inside = output("rev-parse", "--is-inside-work-tree")
             if inside.returncode == 0 and inside.stdout.strip() == "true":
-                name = subprocess.run(
-                    [git, "config", "user.name"],
-                    capture_output=True,
-                    text=True,
-                    timeout=10,
-                    check=False,
-                ).stdout.strip()
+                name = output("config", "user.name").stdout.strip()
                 if name:
                     return name
         except (OSError, subprocess.SubprocessError):
