@@ -282,11 +282,16 @@ def parse_rows(
 
 # The one file shape `scan_rows` reads without libyaml: a measurements list in the flow
 # style `record` writes, plain ASCII words only. Any other line, and the file goes on.
-_WORD = r"[A-Za-z0-9_][A-Za-z0-9_.@/+-]*(?: [A-Za-z0-9_.@/+-]+)*"
+# Inside a flow-context plain scalar these characters mean nothing special (none of
+# `,?[]{}`, `: `, ` #`, and the indicators only count as a first character).
+_WORD = r"[A-Za-z0-9_][A-Za-z0-9_.@/+=$%;()'-]*(?: [A-Za-z0-9_.@/+=$%;()'-]+)*"
+# A double-quoted scalar without escapes: printable ASCII but `"` and backslash.
+_QUOTED = r'"([ !#-\[\]-~]*)"'
 _COMMENT = r"(?: *#[ -~]*)?"
 _LINE = re.compile(
     rf"(?:( *)- \{{kpi: ({_WORD}), date: ({_WORD}), value: (-?{_WORD})"
-    rf"(?:, note: ({_WORD}))?(?:, by: ({_WORD}))?\}}(?: *| +#[ -~]*))\n"
+    rf"(?:, note: (?:({_WORD})|{_QUOTED}))?(?:, by: (?:({_WORD})|{_QUOTED}))?\}}"
+    rf"(?: *| +#[ -~]*))\n"
     rf"|(measurements: *(?: #[ -~]*)?)\n"
     rf"| *(?:#[ -~]*)?\n"
 )
@@ -298,7 +303,8 @@ def scan_rows(
     """`parse_rows` for the common file shape, read line by line with one regular
     expression instead of libyaml's events: a file that holds only a `measurements:`
     list of entries `- {kpi: ..., date: ..., value: ...[, note: ...][, by: ...]}` in that
-    order, each value a plain ASCII word or words, blank and comment lines between,
+    order, each value a plain ASCII word or words (`note` and `by` may also be double
+    quoted, in printable ASCII without escapes), blank and comment lines between,
     every line ending in a line feed. YAML reads such a file one way only, so the
     rows are those `parse_rows` gives (tests/test_fast_path.py compares them); the root
     node holds the `measurements` key and an empty list, located where libyaml locates
@@ -324,7 +330,7 @@ def scan_rows(
             return None  # a line the pattern does not know
         position = match.end()
         line += 1
-        entry_indent, kpi, date, value, note, by, key = match.groups()
+        entry_indent, kpi, date, value, note, quoted_note, by, quoted_by, key = match.groups()
         if kpi is None:
             if key is not None:
                 if key_line:
@@ -343,8 +349,16 @@ def scan_rows(
         dates.append(shared(date, date))
         value_list.append(share_value(value, value))
         plains.append(1)
-        notes.append(None if note is None or note in nulls else shared(note, note))
-        bys.append(None if by is None or by in nulls else shared(by, by))
+        if note is None:  # quoted (its text as written: no escapes) or absent
+            note = quoted_note or None  # an empty "" is no note, as rules.is_empty says
+        elif note in nulls:
+            note = None
+        notes.append(None if note is None else shared(note, note))
+        if by is None:
+            by = quoted_by or None
+        elif by in nulls:
+            by = None
+        bys.append(None if by is None else shared(by, by))
     if position != len(text) or indent is None:
         return None
     key = Scalar.__new__(Scalar)

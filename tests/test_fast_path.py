@@ -239,6 +239,24 @@ def test_the_record_style_is_scanned_without_libyaml() -> None:
     assert rows[1][6:] == ("late import", None)
 
 
+def test_quoted_notes_as_record_writes_them_are_scanned() -> None:
+    """`record --note` quotes a note with commas, colons or a YAML word: such a file is
+    still read line by line, and gives the event reader's rows."""
+    text = (
+        "measurements:\n"
+        '  - {kpi: mrr, date: 2026-01-31, value: 1, note: "Q3 close, adjusted: +2%", by: ana}\n'
+        '  - {kpi: mrr, date: 2026-02-28, value: 2, note: "null", by: ""}\n'
+        "  - {kpi: mrr, date: 2026-03-31, value: 3, note: it's (est.) 5%}\n"
+    )
+    assert assert_scanned_like_parsed(text)
+    _, rows = scan_rows(text, "m.yaml") or (None, [])
+    assert [r[6:] for r in rows] == [
+        ("Q3 close, adjusted: +2%", "ana"),
+        ("null", None),
+        ("it's (est.) 5%", None),
+    ]
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -263,11 +281,13 @@ def test_other_shapes_are_left_to_the_yaml_readers(text: str) -> None:
 
 _GOOD_WORDS = st.sampled_from(
     ["a", "kpi-1", "2026-01-31", "2026-02-30", "5", "-3", "1e400", "-0", "null", "Null",
-     "good", "two words", "x_y.z@w/v+u", "yes", "1_000"]
+     "good", "two words", "x_y.z@w/v+u", "yes", "1_000", "it's (est.) 5% a=b; $3",
+     '"quoted, with: #specials {}[]"', '""', '"null"', '"~"', '" pad "', "'single'"]
 )  # fmt: skip
 _ODD_WORDS = st.sampled_from(
     ["~", "-", "- a", "a:b", "a #b", "a,b", "'q'", '"q"', "[1]", "{}", "", "é", "a  b",
-     ".5", "#", "a ", "!x", "&a", "*a"]
+     ".5", "#", "a ", "!x", "&a", "*a", '"a\\"b"', '"é"', '"a\\nb"', "a?b", "(x", "%x",
+     "a ?", "'", "a'b'"]
 )  # fmt: skip
 _WORDS = st.one_of(_GOOD_WORDS, _GOOD_WORDS, _GOOD_WORDS, _GOOD_WORDS, _ODD_WORDS)
 
