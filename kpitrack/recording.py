@@ -255,9 +255,14 @@ def _new_warnings(
     touched = {m.kpi for m in added}
     # Entries read after the new ones (later files) move down in reading order.
     mine = tuple(
-        m if m.order <= after else replace(m, order=m.order + len(added))
-        for kpi in touched
-        for m in workspace.measurements.series(kpi) or ()
+        sorted(
+            (
+                m if m.order <= after else replace(m, order=m.order + len(added))
+                for kpi in touched
+                for m in workspace.measurements.series(kpi) or ()
+            ),
+            key=lambda m: m.order,  # reading order, as the whole workspace has them
+        )
     )
     before = replace(workspace, measurements=Measurements(mine))
     with_new = replace(workspace, measurements=Measurements(mine + tuple(added)))
