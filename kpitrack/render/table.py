@@ -325,6 +325,16 @@ def _longest_line(cell: RenderableType) -> int:
     return max((len(line) for line in text.splitlines()), default=0)
 
 
+def kpi_and_owner_columns(rows: Sequence[KpiResult]) -> list[Column]:
+    """The first two columns of the overdue and actions tables."""
+    return [
+        Column(
+            "KPI", [kpi_cell(r.kpi) for r in rows], max(8, id_width(rows)), {"overflow": "fold"}
+        ),
+        Column("Owner", [Text(r.kpi.owner or "—") for r in rows], 8, {"overflow": "fold"}),
+    ]
+
+
 def overdue(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> RenderableType:
     """The overdue reports (results without `overdue` are skipped)."""
     rows = [r for r in results if r.overdue is not None]
@@ -333,13 +343,7 @@ def overdue(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> Re
     infos = [r.overdue for r in rows if r.overdue is not None]
     last = [r.latest.date.isoformat() if r.latest else "never reported" for r in rows]
     columns = [
-        Column(
-            "KPI",
-            [kpi_cell(r.kpi) for r in rows],
-            max(8, id_width(rows)),
-            {"overflow": "fold"},
-        ),
-        Column("Owner", [Text(r.kpi.owner or "—") for r in rows], 8, {"overflow": "fold"}),
+        *kpi_and_owner_columns(rows),
         Column(
             "Frequency",
             [Text(str(r.kpi.frequency)) for r in rows],
@@ -386,13 +390,7 @@ def actions(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> Re
             text.append(f" ({r.overdue.days} d overdue)", style="red")
         reasons.append(text)
     columns = [
-        Column(
-            "KPI",
-            [kpi_cell(r.kpi) for r in rows],
-            max(8, id_width(rows)),
-            {"overflow": "fold"},
-        ),
-        Column("Owner", [Text(r.kpi.owner or "—") for r in rows], 8, {"overflow": "fold"}),
+        *kpi_and_owner_columns(rows),
         Column("Status", [status_text(r.status) for r in rows], 9, {"no_wrap": True}),
         Column("Reasons", reasons, 14, {"overflow": "fold"}),
         Column(
