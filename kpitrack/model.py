@@ -401,7 +401,25 @@ class Series(Sequence[Measurement]):
         return History(self, array("i", index))
 
 
-class History(Sequence[Measurement]):
+class MeasurementView(Sequence[Measurement]):
+    """A sequence of Measurements built on demand: equal to any sequence holding equal
+    Measurements in the same order (a list, a tuple, another view)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(x == y for x, y in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self)!r})"
+
+
+class History(MeasurementView):
     """Some of a series' measurements in a given order (an evaluation's history):
     a Measurement is built only for the entries that are looked at."""
 
@@ -442,23 +460,8 @@ class History(Sequence[Measurement]):
         dates = self._series.dates
         return [dates[i] for i in self._index]
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return _same_items(self, other)
 
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return f"History({list(self)!r})"
-
-
-def _same_items(a: Sequence[Measurement], b: Sequence[object]) -> bool:
-    return len(a) == len(b) and all(x == y for x, y in zip(a, b, strict=True))
-
-
-class Measurements(Sequence[Measurement]):
+class Measurements(MeasurementView):
     """A workspace's measurements in reading order, kept as one `Series` per KPI.
 
     Iterating or indexing builds `Measurement` views; `series(kpi_id)` gives one KPI's
@@ -556,17 +559,6 @@ class Measurements(Sequence[Measurement]):
             return tuple(s.measurement(n) for s, n in positions[index])
         s, n = positions[index]
         return s.measurement(n)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Sequence) or isinstance(other, str):
-            return NotImplemented
-        return _same_items(self, other)
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return f"Measurements({list(self)!r})"
 
 
 def _order(m: Measurement) -> int:
