@@ -498,22 +498,24 @@ def duplicate_objective(
     out: Out, node: Node, objective_id: str, seen: dict[str, Location], at: Location
 ) -> None:
     """KT021: an objective id defined twice. `seen` keeps where each id was first defined."""
-    first = seen.get(objective_id)
-    if first is None:
-        seen[objective_id] = at
-    else:
-        error(out, node, "KT021", f"duplicate objective id '{objective_id}' (first at {first})")
+    _duplicate_id(out, node, "KT021", f"objective id '{objective_id}'", objective_id, seen, at)
 
 
 def duplicate_kpi(
     out: Out, node: Node, kpi_id: str, seen: dict[str, Location], at: Location
 ) -> None:
     """KT022: a KPI id defined twice. `seen` keeps where each id was first defined."""
-    first = seen.get(kpi_id)
+    _duplicate_id(out, node, "KT022", f"KPI id '{kpi_id}'", kpi_id, seen, at)
+
+
+def _duplicate_id(
+    out: Out, node: Node, code: str, what: str, key: str, seen: dict[str, Location], at: Location
+) -> None:
+    first = seen.get(key)
     if first is None:
-        seen[kpi_id] = at
+        seen[key] = at
     else:
-        error(out, node, "KT022", f"duplicate KPI id '{kpi_id}' (first at {first})")
+        error(out, node, code, f"duplicate {what} (first at {first})")
 
 
 def unknown_objective(
