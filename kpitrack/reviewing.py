@@ -43,6 +43,7 @@ from kpitrack.yamlappend import (
     line_offsets,
     newline_of,
     node_shape,
+    parse_root,
     split_lines,
 )
 from kpitrack.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, parse
@@ -56,12 +57,7 @@ def _refuse(path: str, why: str) -> WriteError:
 
 
 def _root(text: str, path: str) -> Map:
-    try:
-        root, problems = parse(text, path)
-    except YamlFatal as exc:
-        raise _refuse(path, f"it is not valid YAML ({exc.problem.format()})") from None
-    if problems:
-        raise _refuse(path, f"it has errors ({problems[0].format()})")
+    root = parse_root(text, path, _refuse)
     if not isinstance(root, Map):
         raise _refuse(path, "the file is not a mapping of objectives, kpis and measurements")
     return root

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kpitrack.model import Measurement, Value
@@ -279,13 +279,17 @@ def _style_of(seq: Seq, text_lines: list[str]) -> EntryStyle:
     return EntryStyle(dash, 1, False, False)
 
 
-def parse_root(text: str, path: str) -> Node | None:
+def parse_root(
+    text: str, path: str, refused: Callable[[str, str], WriteError] = refuse
+) -> Node | None:
+    """The file's root node; `refused(path, why)` is raised for a file that is not valid
+    YAML or has errors (the edits never touch such a file)."""
     try:
         root, problems = parse(text, path)
     except YamlFatal as exc:
-        raise refuse(path, f"it is not valid YAML ({exc.problem.format()})") from None
+        raise refused(path, f"it is not valid YAML ({exc.problem.format()})") from None
     if problems:
-        raise refuse(path, f"it has errors ({problems[0].format()})")
+        raise refused(path, f"it has errors ({problems[0].format()})")
     return root
 
 
