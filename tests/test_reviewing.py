@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from write_fixtures import python_process
 
 from kpitrack import atomicfile as writing
 from kpitrack.atomicfile import TEMP_PREFIX
@@ -237,14 +238,7 @@ REVIEWER = textwrap.dedent(
 
 
 def _process(path: Path, kpi: str, count: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-c", REVIEWER, str(path), kpi, str(count)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    return python_process(REVIEWER, str(path), kpi, str(count))
 
 
 def _load(text: str) -> tuple[dict[str, dt.date | None], int]:

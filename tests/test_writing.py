@@ -18,6 +18,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from write_fixtures import python_process
 
 from kpitrack import atomicfile as writing
 from kpitrack.atomicfile import TEMP_PREFIX, create_new_file, remove_orphaned_temp_files
@@ -411,14 +412,7 @@ WRITER = textwrap.dedent(
 
 
 def _writer(path: Path, who: str, count: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(path), who, str(count)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    return python_process(WRITER, str(path), who, str(count))
 
 
 def test_concurrent_writers_all_land(mfile: Path) -> None:

@@ -1,7 +1,27 @@
-"""The small workspace the write tests share: a quantitative, a qualitative and a progress
-KPI under one objective, and a hand-kept measurements file with a comment."""
+"""What the write tests share: a small workspace (a quantitative, a qualitative and a
+progress KPI under one objective, and a hand-kept measurements file with a comment), and
+a way to start a Python writer process."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def python_process(script: str, *args: str) -> subprocess.Popen[str]:
+    """`python -c script args...` with this checkout importable, stdout and stderr piped."""
+    return subprocess.Popen(
+        [sys.executable, "-c", script, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
 
 KPIS = """\
 objectives:
