@@ -29,7 +29,6 @@ from kpitrack.recording import append_measurements
 from kpitrack.yamlappend import check_append, insert_measurements, yaml_scalar
 from kpitrack.yamlnodes import Map, Scalar, parse, scalar_value
 
-ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 12, 31)
 
 KPIS = """\
