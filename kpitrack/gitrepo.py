@@ -7,6 +7,7 @@ line can become a git option. Nothing here touches the working tree or the index
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -26,6 +27,10 @@ MAX_REV_LENGTH = 256
 
 class GitError(UsageError):
     """Git is missing, the folder is not in a repository, or a revision is not one."""
+
+
+class GitStopped(GitError):
+    """A long-running `git cat-file` ended before it answered."""
 
 
 @dataclass(frozen=True)
@@ -241,14 +246,21 @@ class _CatFile:
         or `<name> missing`)."""
         stdin, stdout = self.proc.stdin, self.proc.stdout
         assert stdin is not None and stdout is not None
-        stdin.write(name.encode("utf-8") + b"\n")
-        stdin.flush()
-        return stdout.readline().decode("utf-8", "replace").split()
+        try:
+            stdin.write(name.encode("utf-8") + b"\n")
+            stdin.flush()
+        except BrokenPipeError:
+            raise GitStopped("git cat-file stopped unexpectedly") from None
+        line = stdout.readline()
+        if not line:  # the process ended: no answer is not the same as `missing`
+            raise GitStopped("git cat-file stopped unexpectedly")
+        return line.decode("utf-8", "replace").split()
 
     def close(self) -> None:
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
-                stream.close()
+                with contextlib.suppress(OSError):  # a process that died: nothing to flush to
+                    stream.close()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -304,8 +316,10 @@ class BlobReader:
             raise GitError(f"cannot read blob {blob[:7]}")
         stdout = self._batch.proc.stdout
         assert stdout is not None
-        data = stdout.read(int(header[2]))
-        stdout.read(1)  # the newline after the contents
+        size = int(header[2])
+        data = stdout.read(size)
+        if len(data) != size or stdout.read(1) != b"\n":  # the newline after the contents
+            raise GitStopped(f"cannot read blob {blob[:7]}: git cat-file stopped unexpectedly")
         return data
 
 

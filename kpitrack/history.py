@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpitrack.gitrepo import BlobReader, Commit, GitError, Repo, workspace_paths
+from kpitrack.gitrepo import BlobReader, Commit, GitError, GitStopped, Repo, workspace_paths
 from kpitrack.model import Direction, Kpi, Value, Workspace
 
 if TYPE_CHECKING:
@@ -204,6 +204,8 @@ class _Snapshots:
 
             try:
                 self.texts[blob] = decode(self.reader.read(blob), repo_path)
+            except GitStopped:
+                raise
             except (YamlFatal, GitError):  # an unreadable past file is skipped, not fatal
                 self.texts[blob] = None
         return self.texts[blob]

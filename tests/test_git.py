@@ -522,3 +522,20 @@ def test_blob_reader_reads_files_folders_and_missing_paths(in_repo: Path) -> Non
             reader.read("HEAD:teams")
         with pytest.raises(Exception, match="cannot read blob"):
             reader.read("0" * 40)
+
+
+def test_blob_reader_says_so_when_git_stops(in_repo: Path) -> None:
+    """A cat-file process that dies is an error, never files silently missing."""
+    from kpitrack.gitrepo import BlobReader, GitStopped, Repo
+
+    repo = Repo.find(in_repo)
+    head = repo.resolve("HEAD")
+    with BlobReader(repo) as reader:
+        (_path, blob), *_ = reader.yaml_blobs(head, ["measurements/2026.yaml"])
+        for process in (reader._check.proc, reader._batch.proc):
+            process.kill()
+            process.wait()
+        with pytest.raises(GitStopped):
+            reader.yaml_blobs(head, ["measurements/2026.yaml"])
+        with pytest.raises(GitStopped):
+            reader.read(blob)
