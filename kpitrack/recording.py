@@ -307,10 +307,12 @@ def _last_in_files(workspace: Workspace, paths: set[str]) -> tuple[Series, int] 
     """The measurement read last (highest `order`) among those of files `paths`, as a
     series and a position in it."""
     best: tuple[Series, int] | None = None
-    for series in workspace.measurements.all_series():
-        wanted = {n for n, path in enumerate(series.paths) if path in paths}
-        if not wanted:
-            continue
+    every = workspace.measurements.all_series()
+    # Every series of a workspace shares one list of file paths.
+    wanted = {n for n, path in enumerate(every[0].paths) if path in paths} if every else set()
+    if not wanted:
+        return None
+    for series in every:
         files, orders = series.files, series.orders
         for i in range(len(series) - 1, -1, -1):  # reading order: the last hit is the one
             if files[i] in wanted:
