@@ -2,7 +2,9 @@
 
 The small public API (the loader is imported lazily, so `kpitrack --help` stays fast)::
 
-    from kpitrack import evaluate, load_valid_workspace
+    from kpitrack.evaluation import evaluate
+
+    from kpitrack import load_valid_workspace
     workspace = load_valid_workspace([Path("kpis.yaml")], config=Config(), as_of=day)
     results = evaluate(workspace, as_of=day)
 """
@@ -24,19 +26,19 @@ __all__ = [
 ]
 
 # Imported eagerly (it is light: no YAML, no Rich): the function shares its name
-# with the submodule, and only an eager import keeps `kpitrack.evaluate` the function.
-from kpitrack.evaluate import evaluate
+# with the submodule, and only an eager import keeps `kpitrack.evaluation.evaluate` the function.
+from kpitrack.evaluation.evaluate import evaluate
 
 if TYPE_CHECKING:
-    from kpitrack.loading import load_valid_workspace, load_workspace
-    from kpitrack.model import Config, KpiResult, Workspace
+    from kpitrack.reading.loading import load_valid_workspace, load_workspace
+    from kpitrack.domain.model import Config, KpiResult, Workspace
 
 _LAZY = {
-    "load_workspace": "kpitrack.loading",
-    "load_valid_workspace": "kpitrack.loading",
-    "Config": "kpitrack.model",
-    "KpiResult": "kpitrack.model",
-    "Workspace": "kpitrack.model",
+    "load_workspace": "kpitrack.reading.loading",
+    "load_valid_workspace": "kpitrack.reading.loading",
+    "Config": "kpitrack.domain.model",
+    "KpiResult": "kpitrack.domain.model",
+    "Workspace": "kpitrack.domain.model",
 }
 
 

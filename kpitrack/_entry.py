@@ -10,7 +10,7 @@ def main() -> None:
     try:
         from kpitrack.cli import main as run
     except KeyboardInterrupt:
-        from kpitrack.problems import ExitCode
+        from kpitrack.domain.problems import ExitCode
 
         sys.stderr.write("kpitrack: interrupted\n")
         sys.exit(int(ExitCode.INTERRUPTED))

@@ -27,7 +27,7 @@ from typer.models import CommandInfo
 
 from kpitrack import __version__
 from kpitrack.commands.output import ColorChoice, set_color_choice
-from kpitrack.problems import ExitCode, InvalidWorkspaceError, KpitrackError
+from kpitrack.domain.problems import ExitCode, InvalidWorkspaceError, KpitrackError
 
 # ---------------------------------------------------------------- the commands
 
@@ -303,7 +303,7 @@ def _root(
 
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
     """Print `kpitrack: error: message` on stderr and exit."""
-    from kpitrack.textsafe import visible
+    from kpitrack.domain.textsafe import visible
 
     print(f"kpitrack: error: {visible(message, line=True)}", file=sys.stderr)
     raise typer.Exit(int(code))
@@ -332,10 +332,10 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
             with handle_errors():
                 fn(*args, **kwargs)
         finally:
-            if "kpitrack.atomicfile" in sys.modules:
+            if "kpitrack.writing.atomicfile" in sys.modules:
                 # A write was committed: an interrupt after its rename is dropped
                 # here, once the result is printed (exit 0, not 130).
-                sys.modules["kpitrack.atomicfile"].release_interrupts()
+                sys.modules["kpitrack.writing.atomicfile"].release_interrupts()
 
     return wrapper
 

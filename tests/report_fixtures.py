@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kpitrack.model import (
+from kpitrack.domain.model import (
     Config,
     Direction,
     Frequency,

@@ -45,7 +45,7 @@ def test_load_and_evaluate_the_sample() -> None:
 
 def test_evaluate_is_the_function_whatever_was_imported_first() -> None:
     code = (
-        "import kpitrack.evaluate, kpitrack.render.report_common; "
+        "import kpitrack.evaluation.evaluate, kpitrack.render.report_common; "
         "from kpitrack import evaluate; import kpitrack; "
         "print(callable(evaluate), callable(kpitrack.evaluate))"
     )
@@ -67,7 +67,7 @@ def test_help_does_not_import_the_core() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = out.stdout
     for heavy in (
-        "kpitrack.loading",
+        "kpitrack.reading.loading",
         "kpitrack.render.report_html",
         "yaml",
         "rich.table",

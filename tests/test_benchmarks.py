@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kpitrack.config import Config
-from kpitrack.loading import load_workspace, resolve_paths
+from kpitrack.reading.config import Config
+from kpitrack.reading.loading import load_workspace, resolve_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"

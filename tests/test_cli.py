@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from kpitrack import __version__, cli
-from kpitrack.problems import ExitCode
+from kpitrack.domain.problems import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()

@@ -20,9 +20,15 @@ import pytest
 from typer.testing import CliRunner
 
 from kpitrack.cli import app
-from kpitrack.collect import Params, SourceError, _run_sqlalchemy, _run_sqlite, expand_env
-from kpitrack.periods import parse_period
-from kpitrack.sources import sql_problem
+from kpitrack.writing.collecting import (
+    Params,
+    SourceError,
+    _run_sqlalchemy,
+    _run_sqlite,
+    expand_env,
+)
+from kpitrack.domain.periods import parse_period
+from kpitrack.reading.sources import sql_problem
 
 AS_OF = "2026-11-25"  # a Wednesday: the latest ended ISO week is 2026-W47 (Nov 16-22)
 PY = sys.executable

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from kpitrack import loading
-from kpitrack.config import Config
-from kpitrack.evaluate import evaluate, evaluate_kpi
-from kpitrack.model import History, Location, Measurement, Measurements, Workspace
-from kpitrack.problems import MAX_PROBLEMS_PER_FILE, Problem, ProblemList, cap_problems
-from kpitrack.yamlnodes import Scalar
+from kpitrack.reading import loading
+from kpitrack.reading.config import Config
+from kpitrack.evaluation.evaluate import evaluate, evaluate_kpi
+from kpitrack.domain.model import History, Location, Measurement, Measurements, Workspace
+from kpitrack.domain.problems import MAX_PROBLEMS_PER_FILE, Problem, ProblemList, cap_problems
+from kpitrack.reading.yamlnodes import Scalar
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2026, 11, 25)
@@ -152,7 +152,7 @@ def test_many_unknown_keys_give_the_same_report_as_one_problem_each(
 
 
 def test_the_cap_counts_omitted_errors() -> None:
-    from kpitrack.problems import Severity
+    from kpitrack.domain.problems import Severity
 
     found = ProblemList()
     found.extend(Problem("f", i, 1, Severity.WARNING, "KT106", "w") for i in range(1, 1003))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kpitrack import rules
-from kpitrack.model import Kind, Location
-from kpitrack.problems import Problem, Severity
-from kpitrack.yamlnodes import Map, Node, Scalar, parse
+from kpitrack.reading import rules
+from kpitrack.domain.model import Kind, Location
+from kpitrack.domain.problems import Problem, Severity
+from kpitrack.reading.yamlnodes import Map, Node, Scalar, parse
 
 D = dt.date
 

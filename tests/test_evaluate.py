@@ -14,14 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpitrack.evaluate import (
+from kpitrack.evaluation.evaluate import (
     evaluate,
     evaluate_kpi,
     expected_position,
     status_sentence,
     worst_first,
 )
-from kpitrack.model import (
+from kpitrack.domain.model import (
     Config,
     Direction,
     Frequency,
@@ -526,7 +526,7 @@ def test_a_later_as_of_never_unmisses_a_period(
     first missed period and at least as many missed periods. (A report dated in a period not
     yet due at the first as-of date is a new report for a later period, so such
     measurements are left out: the most recent due period decides.)"""
-    from kpitrack.periods import latest_period_due_before
+    from kpitrack.domain.periods import latest_period_due_before
 
     k = kpi(frequency=frequency, grace_days=grace)
     if start is not None:
@@ -680,7 +680,7 @@ def test_overdue_does_not_depend_on_a_later_value_achieving_the_target(
     """A KPI's overdue result never changes when the only difference is a later
     measurement that makes it achieved, for as-of dates whose latest owed period
     is at most the one containing `due`."""
-    from kpitrack.periods import latest_period_due_before, period_containing
+    from kpitrack.domain.periods import latest_period_due_before, period_containing
 
     due = start + dt.timedelta(days=due_after)
     k = kpi(frequency=frequency, start=start, due=due, baseline=0, grace_days=grace)

@@ -13,12 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpitrack import loading
-from kpitrack.config import Config
-from kpitrack.evaluate import evaluate, evaluate_kpi
-from kpitrack.model import Workspace
-from kpitrack.problems import Problem
-from kpitrack.yamlnodes import Node, Scalar, Seq, parse_rows, scan_rows
+from kpitrack.reading import loading
+from kpitrack.reading.config import Config
+from kpitrack.evaluation.evaluate import evaluate, evaluate_kpi
+from kpitrack.domain.model import Workspace
+from kpitrack.domain.problems import Problem
+from kpitrack.reading.yamlnodes import Node, Scalar, Seq, parse_rows, scan_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2026, 11, 25)

@@ -434,9 +434,9 @@ def test_history_of_an_unknown_kpi(in_repo: Path) -> None:
 def test_rename_detected_with_milestones_on_other_lines() -> None:
     import datetime as dt
 
-    from kpitrack.history import renames
-    from kpitrack.loading import load_texts
-    from kpitrack.model import Config
+    from kpitrack.git.changes import renames
+    from kpitrack.reading.loading import load_texts
+    from kpitrack.domain.model import Config
 
     old = (
         "kpis:\n  - id: a\n    name: A\n    measure: count of things per month\n"
@@ -487,10 +487,10 @@ def test_batched_snapshots_equal_reading_each_commit(in_repo: Path) -> None:
     reuses parses; each snapshot must equal loading that commit's files one by one."""
     import datetime as dt
 
-    from kpitrack.gitrepo import Repo, sources_at
-    from kpitrack.history import timeline
-    from kpitrack.loading import load_texts
-    from kpitrack.model import Config
+    from kpitrack.git.gitrepo import Repo, sources_at
+    from kpitrack.git.changes import timeline
+    from kpitrack.reading.loading import load_texts
+    from kpitrack.domain.model import Config
 
     repo = Repo.find(in_repo)
     line = timeline(repo, [Path("teams"), Path("measurements")])
@@ -508,7 +508,7 @@ def test_batched_snapshots_equal_reading_each_commit(in_repo: Path) -> None:
 
 
 def test_blob_reader_reads_files_folders_and_missing_paths(in_repo: Path) -> None:
-    from kpitrack.gitrepo import BlobReader, Repo
+    from kpitrack.git.gitrepo import BlobReader, Repo
 
     repo = Repo.find(in_repo)
     head = repo.resolve("HEAD")
@@ -526,7 +526,7 @@ def test_blob_reader_reads_files_folders_and_missing_paths(in_repo: Path) -> Non
 
 def test_blob_reader_says_so_when_git_stops(in_repo: Path) -> None:
     """A cat-file process that dies is an error, never files silently missing."""
-    from kpitrack.gitrepo import BlobReader, GitStopped, Repo
+    from kpitrack.git.gitrepo import BlobReader, GitStopped, Repo
 
     repo = Repo.find(in_repo)
     head = repo.resolve("HEAD")

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from kpitrack.cli import app
-from kpitrack.config import read_config
-from kpitrack.evaluate import evaluate_kpi
-from kpitrack.loading import load_texts
-from kpitrack.model import (
+from kpitrack.reading.config import read_config
+from kpitrack.evaluation.evaluate import evaluate_kpi
+from kpitrack.reading.loading import load_texts
+from kpitrack.domain.model import (
     ActionPlan,
     ActionStatus,
     Config,
@@ -22,7 +22,7 @@ from kpitrack.model import (
     Measurement,
     Reason,
 )
-from kpitrack.problems import UsageError
+from kpitrack.domain.problems import UsageError
 
 AS_OF = dt.date(2026, 11, 25)
 D = dt.date
@@ -199,7 +199,7 @@ def test_actions_views_show_the_action(workspace: Path, fmt: str) -> None:
 
 
 def test_fail_on_the_new_reasons(workspace: Path) -> None:
-    from kpitrack.select import FAIL_ON_VALUES
+    from kpitrack.evaluation.select import FAIL_ON_VALUES
 
     assert {str(r) for r in Reason} <= set(FAIL_ON_VALUES)
     code, _, err = invoke("actions", "--fail-on", "action-overdue")

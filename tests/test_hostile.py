@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from kpitrack import atomicfile as writing
-from kpitrack.atomicfile import TEMP_PREFIX, atomic_write_text
+from kpitrack.writing import atomicfile as writing
+from kpitrack.writing.atomicfile import TEMP_PREFIX, atomic_write_text
 from kpitrack.cli import app
-from kpitrack.problems import WriteError
-from kpitrack.recording import append_measurements
+from kpitrack.domain.problems import WriteError
+from kpitrack.writing.recording import append_measurements
 
 KPIS = """\
 objectives:
@@ -157,10 +157,10 @@ def test_a_write_that_would_nest_too_deep_is_refused(tmp_path: Path) -> None:
     # A document at the nesting limit plus an entry nested deeper would not read back.
     path = tmp_path / "m.yaml"
     path.write_text("measurements:\n  - kpi: mrr\n    date: 2026-01-31\n    value: 1\n")
-    from kpitrack.model import Measurement
+    from kpitrack.domain.model import Measurement
 
     deep = Measurement("mrr", __import__("datetime").date(2026, 2, 1), 1, None, None)
-    from kpitrack import yamlappend
+    from kpitrack.writing import yamlappend
 
     monkey_depth = yamlappend.parse
 
@@ -211,7 +211,7 @@ def test_check_lines_escape_quoted_file_text(ws: Path) -> None:
 
 
 def test_visible_helper() -> None:
-    from kpitrack.textsafe import visible
+    from kpitrack.domain.textsafe import visible
 
     assert visible("a\x1b[2Jb\u202e\tc\nd") == "a\\x1b[2Jb\\u202e\tc\nd"
     assert visible("a\tb\nc\rd\x85", line=True) == "a\\tb\\nc\\rd\\x85"
@@ -287,7 +287,7 @@ def test_the_blocking_lock_gives_up_at_its_deadline(ws: Path) -> None:
 def _m(value: float) -> Any:
     import datetime as dt
 
-    from kpitrack.model import Measurement
+    from kpitrack.domain.model import Measurement
 
     return Measurement("mrr", dt.date(2026, 2, 28), value, None, None)
 
@@ -319,8 +319,8 @@ def test_import_refuses_devices_pipes_and_folders(ws: Path) -> None:
 
 
 def test_import_caps_csv_size_and_rows(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kpitrack import csvinput as recording
-    from kpitrack import yamlnodes
+    from kpitrack.writing import csvinput as recording
+    from kpitrack.reading import yamlnodes
 
     rows = "".join(f"mrr,2026-0{1 + i % 9}-01,{i}\n" for i in range(5))
     (ws / "in.csv").write_text("kpi,date,value\n" + rows)
@@ -438,8 +438,8 @@ def test_append_after_a_block_scalar_without_final_newline(ws: Path, indicator: 
     assert run("check", *AS_OF)[0] == 0
     code, _out, err = run("record", "mrr", "5", "--date", "2026-02-28")
     assert (code, err) == (0, "")
-    from kpitrack.config import Config
-    from kpitrack.loading import load_valid_workspace, resolve_paths
+    from kpitrack.reading.config import Config
+    from kpitrack.reading.loading import load_valid_workspace, resolve_paths
 
     workspace = load_valid_workspace(
         resolve_paths([], Config(), ws),

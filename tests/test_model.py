@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from kpitrack.model import (
+from kpitrack.domain.model import (
     Frequency,
     Kpi,
     KpiResult,
@@ -16,7 +16,7 @@ from kpitrack.model import (
     StatusCounts,
     Workspace,
 )
-from kpitrack.problems import UsageError
+from kpitrack.domain.problems import UsageError
 
 AS_OF = dt.date(2026, 11, 25)
 

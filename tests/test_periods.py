@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from kpitrack.model import Frequency
-from kpitrack.periods import (
+from kpitrack.domain.model import Frequency
+from kpitrack.domain.periods import (
     Period,
     add_frequency,
     latest_period_due_before,

@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 from write_fixtures import KPIS, MEASUREMENTS
 
-from kpitrack.atomicfile import TEMP_PREFIX
+from kpitrack.writing.atomicfile import TEMP_PREFIX
 from kpitrack.cli import app
-from kpitrack.loading import load_valid_workspace, resolve_paths
-from kpitrack.model import Config
+from kpitrack.reading.loading import load_valid_workspace, resolve_paths
+from kpitrack.domain.model import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 FAR_FUTURE = dt.date(2100, 1, 1)
@@ -395,7 +395,7 @@ def test_init_writes_a_valid_starter(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert code == 0
     for name in ("kpis.yaml", "measurements.yaml", "kpitrack.toml"):
         assert f"created {folder / name}" in out
-    from kpitrack.config import read_config
+    from kpitrack.reading.config import read_config
 
     config = read_config(folder / "kpitrack.toml")
     assert config.measurements_file == "measurements.yaml"
@@ -457,7 +457,7 @@ def test_record_refuses_values_out_of_range(ws: Path, value: str, message: str) 
 def test_a_write_loads_the_workspace_once(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The command's own load is the before-check, import's duplicate check and the
     base of the after-check when the file did not change meanwhile: one full load."""
-    import kpitrack.loading as loading
+    import kpitrack.reading.loading as loading
 
     calls: list[int] = []
     real = loading._load  # every load of a workspace goes through it

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpitrack.renaming import IdKind, rename_id_in_text
+from kpitrack.writing.renaming import IdKind, rename_id_in_text
 
 KPIS = """\
 # Our KPIs

@@ -8,8 +8,8 @@ from io import StringIO
 import pytest
 from rich.console import Console, RenderableType
 
-from kpitrack.evaluate import evaluate, evaluate_kpi, worst_first
-from kpitrack.model import (
+from kpitrack.evaluation.evaluate import evaluate, evaluate_kpi, worst_first
+from kpitrack.domain.model import (
     Direction,
     Frequency,
     Kind,

@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 from report_fixtures import AS_OF, CONFIG, SINCE, build_workspace
 
-from kpitrack.evaluate import evaluate
-from kpitrack.model import Status
-from kpitrack.report import (
+from kpitrack.evaluation.evaluate import evaluate
+from kpitrack.domain.model import Status
+from kpitrack.reports.digest import (
     ChangeKind,
     Report,
     StatusChange,

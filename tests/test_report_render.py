@@ -14,8 +14,8 @@ import pytest
 from report_fixtures import AS_OF, CONFIG, SINCE, build_workspace
 from rich.console import Console
 
-from kpitrack.evaluate import format_percent
-from kpitrack.model import Kpi, KpiResult, Measurement, Status, Workspace
+from kpitrack.evaluation.evaluate import format_percent
+from kpitrack.domain.model import Kpi, KpiResult, Measurement, Status, Workspace
 from kpitrack.render.report_common import STATUS_LABELS
 from kpitrack.render.report_html import (
     ALERT,
@@ -34,7 +34,7 @@ from kpitrack.render.report_html import (
 from kpitrack.render.report_json import render_report_json
 from kpitrack.render.report_markdown import escape, render_report_markdown
 from kpitrack.render.report_rich import render_report_rich
-from kpitrack.report import Report, build_report
+from kpitrack.reports.digest import Report, build_report
 
 GOLDEN = Path(__file__).parent / "data" / "report" / "report.md"
 NASTY = '<script>alert("x")</script> | [bold]R&D[/bold] `code` *star*'

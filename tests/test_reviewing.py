@@ -18,13 +18,13 @@ import pytest
 from typer.testing import CliRunner
 from write_fixtures import python_process
 
-from kpitrack import atomicfile as writing
-from kpitrack.atomicfile import TEMP_PREFIX
+from kpitrack.writing import atomicfile as writing
+from kpitrack.writing.atomicfile import TEMP_PREFIX
 from kpitrack.cli import app
-from kpitrack.loading import load_texts
-from kpitrack.model import Config
-from kpitrack.problems import WriteError
-from kpitrack.reviewing import check_review_edit, set_kpi_key, write_review
+from kpitrack.reading.loading import load_texts
+from kpitrack.domain.model import Config
+from kpitrack.domain.problems import WriteError
+from kpitrack.writing.reviewing import check_review_edit, set_kpi_key, write_review
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 11, 25)
@@ -220,9 +220,9 @@ REVIEWER = textwrap.dedent(
     """
     import datetime as dt, sys
     from pathlib import Path
-    from kpitrack.model import Measurement
-    from kpitrack.reviewing import write_review
-    from kpitrack.recording import append_measurements
+    from kpitrack.domain.model import Measurement
+    from kpitrack.writing.reviewing import write_review
+    from kpitrack.writing.recording import append_measurements
     path, kpi, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     print("ready", flush=True)
     i = 0

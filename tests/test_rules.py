@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from kpitrack.loading import load_texts
-from kpitrack.model import Config
-from kpitrack.problems import Problem
-from kpitrack.rules import CSV_RULES, RULES
+from kpitrack.reading.loading import load_texts
+from kpitrack.domain.model import Config
+from kpitrack.domain.problems import Problem
+from kpitrack.reading.rules import CSV_RULES, RULES
 
 AS_OF = dt.date(2026, 11, 25)
 DOCS = Path(__file__).parent.parent / "README.md"  # the Rule codes table

@@ -12,7 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from kpitrack.cli import app
-from kpitrack.schema import MODELINE, schema_text
+from kpitrack.reading.schema import MODELINE, schema_text
 
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is not installed")
 

@@ -1,4 +1,4 @@
-"""The shell's parts without a command line around them: selection (kpitrack.select), the
+"""The shell's parts without a command line around them: selection (kpitrack.evaluation.select), the
 renderer dispatch of every format and view, the one emit, the exit codes, and option
 values converted without pydantic exactly as Typer converts them."""
 
@@ -18,14 +18,14 @@ from rich.table import Table
 from typer.testing import CliRunner
 
 from kpitrack.cli import app
-from kpitrack.evaluate import evaluate
-from kpitrack.history import Change, DiffRow
-from kpitrack.loading import load_valid_workspace
-from kpitrack.model import Config, KpiResult, Reason, Status
-from kpitrack.problems import ExitCode, UsageError
+from kpitrack.evaluation.evaluate import evaluate
+from kpitrack.git.changes import Change, DiffRow
+from kpitrack.reading.loading import load_valid_workspace
+from kpitrack.domain.model import Config, KpiResult, Reason, Status
+from kpitrack.domain.problems import ExitCode, UsageError
 from kpitrack.render.formats import OutputFormat, ReportFormat
-from kpitrack.report import build_report
-from kpitrack.select import (
+from kpitrack.reports.digest import build_report
+from kpitrack.evaluation.select import (
     FAIL_ON_VALUES,
     FailOn,
     drop_archived,
@@ -139,7 +139,9 @@ def test_drop_archived_and_split_values(sample: Any) -> None:
 
 
 def test_select_and_the_text_renderers_import_no_shell() -> None:
-    modules = "select render.formats render.json render.csv render.markdown render.history"
+    modules = (
+        "evaluation.select render.formats render.json render.csv render.markdown render.history"
+    )
     modules += " render.report_json render.report_markdown render.report_html"
     code = (
         "import sys\n"

@@ -12,12 +12,14 @@ from typing import Any
 import pytest
 from write_fixtures import KPIS, MEASUREMENTS
 
-from kpitrack import csvinput, recording, yamlappend, yamlnodes
-from kpitrack.csvinput import InvalidCsvError, open_csv, read_rows
-from kpitrack.loading import load_texts
-from kpitrack.model import Config, Measurement
-from kpitrack.problems import InvalidWorkspaceError, UsageError, WriteError
-from kpitrack.recording import (
+from kpitrack.writing import csvinput, recording, yamlappend
+
+from kpitrack.reading import yamlnodes
+from kpitrack.writing.csvinput import InvalidCsvError, open_csv, read_rows
+from kpitrack.reading.loading import load_texts
+from kpitrack.domain.model import Config, Measurement
+from kpitrack.domain.problems import InvalidWorkspaceError, UsageError, WriteError
+from kpitrack.writing.recording import (
     ImportOutcome,
     RecordOutcome,
     import_measurements,
@@ -358,7 +360,7 @@ def test_record_parses_only_the_lines_it_appends_after(
 
 
 def test_init_folder_creates_and_never_replaces(tmp_path: Path) -> None:
-    from kpitrack.starter import init_folder
+    from kpitrack.writing.starter import init_folder
 
     created, kept = init_folder(tmp_path / "new")
     assert {p.name for p in created} >= {"kpis.yaml", "measurements.yaml", "kpitrack.toml"}
@@ -370,7 +372,7 @@ def test_init_folder_creates_and_never_replaces(tmp_path: Path) -> None:
 
 
 def test_rename_core(ws: Path) -> None:
-    from kpitrack.renaming import IdKind, rename
+    from kpitrack.writing.renaming import IdKind, rename
 
     dry = rename("mrr", "income", today=TODAY, config=CONFIG, dry_run=True)
     assert dry.kind is IdKind.KPI and dry.lines == 2 and dry.dry_run
@@ -385,7 +387,7 @@ def test_rename_core(ws: Path) -> None:
 
 
 def test_review_core(ws: Path) -> None:
-    from kpitrack.reviewing import review
+    from kpitrack.writing.reviewing import review
 
     outcome = review("csat", day=TODAY, today=TODAY, config=CONFIG, note="with the team")
     assert outcome.kpi.id == "csat" and outcome.target.name == "kpis.yaml"
@@ -397,7 +399,7 @@ def test_review_core(ws: Path) -> None:
 
 
 def test_span_edits() -> None:
-    from kpitrack.yamlappend import Edit, apply_edits
+    from kpitrack.writing.yamlappend import Edit, apply_edits
 
     assert apply_edits("abcdef", [Edit(4, 5, "E"), Edit(0, 1, "A"), Edit(3, 3, "+")]) == "Abc+dEf"
     with pytest.raises(ValueError, match="overlapping"):

@@ -24,18 +24,18 @@ import hypothesis.strategies as st
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from kpitrack.atomicfile import TEMP_PREFIX
-from kpitrack.loading import load_texts
-from kpitrack.model import Config, Measurement
-from kpitrack.recording import (
+from kpitrack.writing.atomicfile import TEMP_PREFIX
+from kpitrack.reading.loading import load_texts
+from kpitrack.domain.model import Config, Measurement
+from kpitrack.writing.recording import (
     append_measurements,
     append_to_workspace,
     load_for_writing,
     measurement_key,
 )
-from kpitrack.renaming import IdKind, rename_in_files
-from kpitrack.yamlappend import yaml_number
-from kpitrack.yamlnodes import BOM
+from kpitrack.writing.renaming import IdKind, rename_in_files
+from kpitrack.writing.yamlappend import yaml_number
+from kpitrack.reading.yamlnodes import BOM
 
 HEAVY = os.environ.get("CI") == "true"
 EXAMPLES = 5000 if HEAVY else 150

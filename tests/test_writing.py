@@ -20,14 +20,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from write_fixtures import python_process
 
-from kpitrack import atomicfile as writing
-from kpitrack.atomicfile import TEMP_PREFIX, create_new_file, remove_orphaned_temp_files
-from kpitrack.loading import load_texts
-from kpitrack.model import Config, Measurement
-from kpitrack.problems import WriteError
-from kpitrack.recording import append_measurements
-from kpitrack.yamlappend import check_append, insert_measurements, yaml_scalar
-from kpitrack.yamlnodes import Map, Scalar, parse, scalar_value
+from kpitrack.writing import atomicfile as writing
+from kpitrack.writing.atomicfile import TEMP_PREFIX, create_new_file, remove_orphaned_temp_files
+from kpitrack.reading.loading import load_texts
+from kpitrack.domain.model import Config, Measurement
+from kpitrack.domain.problems import WriteError
+from kpitrack.writing.recording import append_measurements
+from kpitrack.writing.yamlappend import check_append, insert_measurements, yaml_scalar
+from kpitrack.reading.yamlnodes import Map, Scalar, parse, scalar_value
 
 AS_OF = dt.date(2026, 12, 31)
 
@@ -397,8 +397,8 @@ WRITER = textwrap.dedent(
     """
     import datetime as dt, sys
     from pathlib import Path
-    from kpitrack.model import Measurement
-    from kpitrack.recording import append_measurements
+    from kpitrack.domain.model import Measurement
+    from kpitrack.writing.recording import append_measurements
     path, who, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     print("ready", flush=True)
     i = 0

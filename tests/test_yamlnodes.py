@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from kpitrack.model import Location
-from kpitrack.yamlnodes import Map, Scalar, Seq, YamlFatal, decode, parse, scalar_value
+from kpitrack.domain.model import Location
+from kpitrack.reading.yamlnodes import Map, Scalar, Seq, YamlFatal, decode, parse, scalar_value
 
 
 def fatal(text: str) -> str:
@@ -152,7 +152,13 @@ def test_libyaml_nesting_cap_reads_as_our_nesting_limit(monkeypatch: pytest.Monk
 
 
 def test_lexicon_words_type_as_documented() -> None:
-    from kpitrack.yamlnodes import FALSE_WORDS, NULL_WORDS, TRUE_WORDS, YAML11_BOOLEANS, typed_value
+    from kpitrack.reading.yamlnodes import (
+        FALSE_WORDS,
+        NULL_WORDS,
+        TRUE_WORDS,
+        YAML11_BOOLEANS,
+        typed_value,
+    )
 
     assert {typed_value(w, True) for w in NULL_WORDS} == {None}
     assert {typed_value(w, True) for w in TRUE_WORDS} == {True}
@@ -164,8 +170,8 @@ def test_lexicon_words_type_as_documented() -> None:
 def test_every_not_text_word_is_written_quoted_and_read_back_as_text() -> None:
     import yaml
 
-    from kpitrack.yamlappend import yaml_scalar
-    from kpitrack.yamlnodes import NOT_TEXT_WORDS
+    from kpitrack.writing.yamlappend import yaml_scalar
+    from kpitrack.reading.yamlnodes import NOT_TEXT_WORDS
 
     for word in sorted(NOT_TEXT_WORDS):
         written = yaml_scalar(word)
@@ -174,8 +180,8 @@ def test_every_not_text_word_is_written_quoted_and_read_back_as_text() -> None:
 
 
 def test_bom_is_stripped_on_reading_and_shared_with_the_writer() -> None:
-    from kpitrack import yamlappend
-    from kpitrack.yamlnodes import BOM, decode
+    from kpitrack.writing import yamlappend
+    from kpitrack.reading.yamlnodes import BOM, decode
 
     assert "\ufeff".encode() == BOM
     assert yamlappend.BOM is BOM

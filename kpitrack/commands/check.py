@@ -11,7 +11,7 @@ import typer
 
 from kpitrack.commands.inputs import load_config_here, parse_as_of
 from kpitrack.commands.options import AsOfOption, FilesOption, RevOption
-from kpitrack.problems import ExitCode
+from kpitrack.domain.problems import ExitCode
 
 
 class CheckFormat(StrEnum):
@@ -42,12 +42,12 @@ def check(
     """
     import json
 
-    from kpitrack.loading import load_workspace, resolve_paths
+    from kpitrack.reading.loading import load_workspace, resolve_paths
 
     day = parse_as_of(as_of)
     config = load_config_here()
     if rev is not None:
-        from kpitrack.revisions import load_at
+        from kpitrack.git.revisions import load_at
 
         workspace, problems, file_count = load_at(rev, files or [], config, day)
     else:
@@ -55,8 +55,8 @@ def check(
         workspace, problems = load_workspace(paths, config=config, as_of=day)
         file_count = len(paths)
     if any(k.source is not None for k in workspace.kpis):
-        from kpitrack.problems import sort_problems
-        from kpitrack.sources import config_problems
+        from kpitrack.domain.problems import sort_problems
+        from kpitrack.reading.sources import config_problems
 
         problems = sort_problems([*problems, *config_problems(workspace, config)])
     errors = sum(1 for p in problems if p.is_error)

@@ -20,9 +20,9 @@ import typer
 
 from kpitrack.commands.inputs import parse_as_of
 from kpitrack.commands.options import FilesOption, KpiOption, ToOption
-from kpitrack.model import Kpi, Measurement, Value, Workspace
-from kpitrack.periods import Period
-from kpitrack.problems import ExitCode, UsageError
+from kpitrack.domain.model import Kpi, Measurement, Value, Workspace
+from kpitrack.domain.periods import Period
+from kpitrack.domain.problems import ExitCode, UsageError
 
 COLLECTED_BY = "collect"
 
@@ -52,7 +52,7 @@ def periods_to_collect(
 
     With `wanted` (--period), the KPI's period holding that period's last day.
     """
-    from kpitrack.periods import period_containing
+    from kpitrack.domain.periods import period_containing
 
     if wanted is not None:
         period = period_containing(kpi.frequency, wanted.end)
@@ -82,7 +82,7 @@ def _measurement(outcome: Outcome) -> Measurement:
 
 
 def _value_text(kpi: Kpi, value: Value) -> str:
-    from kpitrack.evaluate import format_value
+    from kpitrack.evaluation.evaluate import format_value
 
     return format_value(kpi, value, unit=True)
 
@@ -138,14 +138,14 @@ def collect(
     Exit 0 when every source gave its value, 1 when a source failed (the other
     values are still written), 2 on a usage error or invalid files.
     """
-    from kpitrack.collect import SourceError, params_for, run_source
+    from kpitrack.writing.collecting import SourceError, params_for, run_source
     from kpitrack.commands.recording import shown
-    from kpitrack.periods import parse_period, period_containing
-    from kpitrack.select import split_values
-    from kpitrack.sources import kpi_config_problems
+    from kpitrack.domain.periods import parse_period, period_containing
+    from kpitrack.evaluation.select import split_values
+    from kpitrack.reading.sources import kpi_config_problems
 
     day = parse_as_of(as_of)
-    from kpitrack.recording import load_for_writing, measurement_target
+    from kpitrack.writing.recording import load_for_writing, measurement_target
 
     loaded = load_for_writing(files, day)
     workspace, config = loaded.workspace, loaded.config
@@ -208,7 +208,7 @@ def collect(
     target: Path | None = None
     warnings: list[str] = []
     if good and not test:
-        from kpitrack.recording import append_to_workspace
+        from kpitrack.writing.recording import append_to_workspace
 
         target = measurement_target(loaded, [o.kpi for o in good], to)
 

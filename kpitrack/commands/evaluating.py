@@ -32,16 +32,16 @@ from kpitrack.commands.options import (
     complete_kpi,
 )
 from kpitrack.commands.output import emit, page_if_long
-from kpitrack.problems import ExitCode, UsageError
+from kpitrack.domain.problems import ExitCode, UsageError
 from kpitrack.render.formats import OutputFormat
 
 if TYPE_CHECKING:
     import datetime as dt
     from pathlib import Path
 
-    from kpitrack.model import KpiResult
+    from kpitrack.domain.model import KpiResult
     from kpitrack.render.formats import Output, Renderer
-    from kpitrack.select import FailOn
+    from kpitrack.evaluation.select import FailOn
 
 
 class SortKey(StrEnum):
@@ -78,8 +78,8 @@ def _evaluate(
     rev: str | None = None,
 ) -> tuple[list[KpiResult], FailOn, dt.date]:
     """Parse the shared options, load, evaluate, filter: (results worst first, --fail-on, as_of)."""
-    from kpitrack.evaluate import worst_first
-    from kpitrack.select import parse_fail_on
+    from kpitrack.evaluation.evaluate import worst_first
+    from kpitrack.evaluation.select import parse_fail_on
 
     as_of = parse_as_of(as_of_text)
     wanted = parse_fail_on(fail_on)
@@ -96,7 +96,7 @@ def finish(
     content: Output,
 ) -> None:
     """Write the output, then exit 1 when a listed KPI matches --fail-on."""
-    from kpitrack.select import fail_on_matches
+    from kpitrack.evaluation.select import fail_on_matches
 
     emit(content, output)
     matched = fail_on_matches(listed, fail_on)
@@ -170,7 +170,7 @@ class ListView(StrEnum):
             case ListView.STATUS:
                 return list(worst_first)
             case ListView.OVERDUE:
-                from kpitrack.evaluate import overdue_first
+                from kpitrack.evaluation.evaluate import overdue_first
 
                 return sorted((r for r in worst_first if r.overdue is not None), key=overdue_first)
             case ListView.ACTIONS:
@@ -247,8 +247,8 @@ def show(
     ] = True,
 ) -> None:
     """One KPI in depth: definition, milestones, history, chart, and why its status."""
-    from kpitrack.evaluate import evaluate_kpi
-    from kpitrack.select import parse_fail_on
+    from kpitrack.evaluation.evaluate import evaluate_kpi
+    from kpitrack.evaluation.select import parse_fail_on
 
     chosen = output_format(fmt, output)
     day, wanted = parse_as_of(as_of), parse_fail_on(fail_on)

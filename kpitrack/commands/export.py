@@ -49,7 +49,7 @@ def export(
     rev: RevOption = None,
 ) -> None:
     """Tidy rows: one per measurement with its KPI's metadata (or per KPI evaluation)."""
-    from kpitrack.export import (
+    from kpitrack.reports.export import (
         EVALUATION_COLUMNS,
         MEASUREMENT_COLUMNS,
         evaluation_rows,

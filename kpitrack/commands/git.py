@@ -25,15 +25,15 @@ def history_command(
     output: OutputOption = None,
 ) -> None:
     """Every change to KPI definitions in git history, with moved goalposts flagged."""
-    from kpitrack.history import follow_id, history
+    from kpitrack.git.changes import follow_id, history
 
     config = load_config_here()
     known: set[str] = set()
     changes = history(files or [], config, known=known)
     if kpi_id is not None:
         if kpi_id not in known:
-            from kpitrack.problems import UsageError
-            from kpitrack.suggest import did_you_mean
+            from kpitrack.domain.problems import UsageError
+            from kpitrack.domain.suggest import did_you_mean
 
             raise UsageError(
                 f"no KPI '{kpi_id}' in the git history{did_you_mean(kpi_id, sorted(known))}"
@@ -56,9 +56,9 @@ def diff_command(
     import datetime as dt
     from pathlib import Path
 
-    from kpitrack.history import diff_workspaces
-    from kpitrack.loading import load_texts, read_files, resolve_paths
-    from kpitrack.revisions import sources_at_rev
+    from kpitrack.git.changes import diff_workspaces
+    from kpitrack.reading.loading import load_texts, read_files, resolve_paths
+    from kpitrack.git.revisions import sources_at_rev
 
     config = load_config_here()
     day = dt.date(2999, 12, 31)  # as-of dependent warnings do not matter here

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpitrack.problems import UsageError
+from kpitrack.domain.problems import UsageError
 
 if TYPE_CHECKING:
-    from kpitrack.model import Config, KpiResult, Workspace
+    from kpitrack.domain.model import Config, KpiResult, Workspace
 
 AS_OF_WORDS = ("today", "yesterday", "last-week", "last-month")
 
@@ -20,7 +20,7 @@ def as_of_date(text: str, today: dt.date) -> dt.date:
     """An --as-of value: YYYY-MM-DD; a period (2026-W47, 2026-11, 2026-Q3, 2026), meaning
     its last day; or today, yesterday, last-week, last-month (the last day of the previous
     ISO week or calendar month). ValueError with a readable message otherwise."""
-    from kpitrack.periods import parse_period
+    from kpitrack.domain.periods import parse_period
 
     word = text.strip().lower()
     if word == "today":
@@ -49,7 +49,7 @@ def parse_as_of(text: str | None, option: str = "--as-of") -> dt.date:
 
 
 def load_config_here() -> Config:
-    from kpitrack.config import load_config
+    from kpitrack.reading.config import load_config
 
     return load_config(Path.cwd())
 
@@ -59,11 +59,11 @@ def load_for_evaluation(
 ) -> tuple[Workspace, Config]:
     """Read and check the workspace; refuse it (exit 2, check's messages) when it has errors.
     With `rev`, the files are read as they were at that git revision."""
-    from kpitrack.loading import load_valid_workspace, resolve_paths
+    from kpitrack.reading.loading import load_valid_workspace, resolve_paths
 
     config = load_config_here()
     if rev is not None:
-        from kpitrack.revisions import load_valid_at
+        from kpitrack.git.revisions import load_valid_at
 
         return load_valid_at(rev, files or [], config, as_of), config
     paths = resolve_paths(files or [], config, Path.cwd())
@@ -83,8 +83,8 @@ def evaluate_selected(
 ) -> tuple[list[KpiResult], Workspace, Config]:
     """Load the valid workspace, evaluate every KPI as of `as_of`, keep those the filters
     select (archived ones only with `show_all`); in the workspace's order."""
-    from kpitrack.evaluate import evaluate
-    from kpitrack.select import drop_archived, filter_results
+    from kpitrack.evaluation.evaluate import evaluate
+    from kpitrack.evaluation.select import drop_archived, filter_results
 
     workspace, config = load_for_evaluation(files, as_of, rev)
     results = filter_results(

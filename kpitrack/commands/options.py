@@ -22,7 +22,7 @@ def _workspace_words(kind: str, incomplete: str) -> list[str]:
     (kpitrack.toml's files or kpis.yaml); nothing when it cannot be read."""
     try:
         from kpitrack.commands.inputs import load_config_here
-        from kpitrack.loading import load_workspace, resolve_paths
+        from kpitrack.reading.loading import load_workspace, resolve_paths
 
         config = load_config_here()
         paths = resolve_paths([], config, Path.cwd())
@@ -92,7 +92,7 @@ RevOption = Annotated[
     ),
 ]
 
-# ---------------------------------------------------------------- filters (kpitrack.select)
+# ---------------------------------------------------------------- filters (kpitrack.evaluation.select)
 
 OwnerOption = Annotated[
     list[str] | None,

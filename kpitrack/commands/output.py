@@ -119,7 +119,7 @@ def visible_renderable(renderable: RenderableType) -> RenderableType:
     whose lines never end in spaces."""
     from rich.segment import Segment
 
-    from kpitrack.textsafe import visible
+    from kpitrack.domain.textsafe import visible
 
     class Visible:
         def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -167,7 +167,7 @@ def emit(content: str | RenderableType, output: Path | None, *, width: int | Non
         return
     text = content if isinstance(content, str) else renderable_to_text(content, width)
     if output is not None:
-        from kpitrack.atomicfile import atomic_write_text
+        from kpitrack.writing.atomicfile import atomic_write_text
 
         atomic_write_text(output, text)
     else:

@@ -13,7 +13,7 @@ import typer
 
 from kpitrack.commands.inputs import load_config_here, parse_as_of
 from kpitrack.commands.options import FilesOption, ToOption, complete_id, complete_kpi
-from kpitrack.problems import Problem, UsageError
+from kpitrack.domain.problems import Problem, UsageError
 
 
 def shown(path: Path) -> str:
@@ -74,10 +74,10 @@ def record(
     ] = False,
 ) -> None:
     """Append one measurement, validated first; prints the KPI's new status."""
-    from kpitrack.evaluate import format_value, status_sentence
-    from kpitrack.recording import NEGATIVE_NUMBER, default_recorder
-    from kpitrack.recording import record as record_value
-    from kpitrack.textsafe import visible
+    from kpitrack.evaluation.evaluate import format_value, status_sentence
+    from kpitrack.writing.recording import NEGATIVE_NUMBER, default_recorder
+    from kpitrack.writing.recording import record as record_value
+    from kpitrack.domain.textsafe import visible
 
     today = parse_as_of(None)
     if kpi_id.startswith("-"):
@@ -129,7 +129,7 @@ def import_csv(
     files: FilesOption = None,
 ) -> None:
     """Append many measurements from CSV: all or nothing; exact duplicates are skipped."""
-    from kpitrack.recording import import_measurements
+    from kpitrack.writing.recording import import_measurements
 
     outcome = import_measurements(
         source,
@@ -162,7 +162,7 @@ def init(
     ] = Path("."),
 ) -> None:
     """Write a starter kpis.yaml, measurements.yaml and kpitrack.toml; never overwrites."""
-    from kpitrack.starter import init_folder
+    from kpitrack.writing.starter import init_folder
 
     created, kept = init_folder(folder)
     for path in created:
@@ -192,8 +192,8 @@ def rename(
 
     Example: kpitrack rename wau weekly-active-users --dry-run
     """
-    from kpitrack.renaming import IdKind
-    from kpitrack.renaming import rename as rename_id
+    from kpitrack.writing.renaming import IdKind
+    from kpitrack.writing.renaming import rename as rename_id
 
     outcome = rename_id(
         old_id,

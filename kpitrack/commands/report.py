@@ -22,13 +22,13 @@ from kpitrack.commands.options import (
     TagOption,
 )
 from kpitrack.commands.output import emit, renderable_to_text
-from kpitrack.problems import ExitCode, UsageError
+from kpitrack.domain.problems import ExitCode, UsageError
 from kpitrack.render.formats import ReportFormat
 
 if TYPE_CHECKING:
-    from kpitrack.model import Config
+    from kpitrack.domain.model import Config
     from kpitrack.render.formats import Output
-    from kpitrack.report import Report
+    from kpitrack.reports.digest import Report
 
 # The report's table format off a terminal (pipe, cron mail, -o FILE, the mail's text
 # part): plain text this wide whatever $COLUMNS says, so a mail never depends on the
@@ -158,8 +158,8 @@ def report(
 ) -> None:
     """The weekly digest for cron: summary, what changed, status by objective, overdue
     reports and what needs action."""
-    from kpitrack.report import build_report, default_since
-    from kpitrack.select import parse_fail_on
+    from kpitrack.reports.digest import build_report, default_since
+    from kpitrack.evaluation.select import parse_fail_on
 
     implied = format_from_extension(output, output_format.value if output_format else None)
     if implied == "csv":
@@ -179,7 +179,7 @@ def report(
     if output_format is ReportFormat.EMAIL:
         recipients, mail_from = mail_addresses(to, sender, config)
     digest = build_report(workspace, as_of=day, since=start, config=config, results=results)
-    from kpitrack.history import report_definitions
+    from kpitrack.git.changes import report_definitions
 
     definitions = report_definitions(
         files or [], config, since=start, as_of=day, rev=rev, since_rev=since_rev
@@ -201,7 +201,7 @@ def report(
         )
         emit(content, output, width=REPORT_WIDTH)
 
-    from kpitrack.select import fail_on_matches
+    from kpitrack.evaluation.select import fail_on_matches
 
     matched = fail_on_matches(digest.results, wanted)
     if matched and not silent:

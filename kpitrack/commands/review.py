@@ -28,7 +28,7 @@ def review(
 ) -> None:
     """Set the KPI's last_reviewed to today (or --date) in the file that defines it:
     one line changed or added, under a lock, atomically; the rest of the file is kept."""
-    from kpitrack.reviewing import review as review_kpi
+    from kpitrack.writing.reviewing import review as review_kpi
 
     day = parse_as_of(date, "--date")
     outcome = review_kpi(

@@ -12,6 +12,6 @@ def schema(output: OutputOption = None) -> None:
     Save it next to your KPI files and start each file with
     `# yaml-language-server: $schema=kpitrack.schema.json`.
     """
-    from kpitrack.schema import schema_text
+    from kpitrack.reading.schema import schema_text
 
     emit(schema_text(), output)

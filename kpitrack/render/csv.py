@@ -9,12 +9,12 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from kpitrack.evaluate import action_words
-from kpitrack.model import KpiResult, Measurement
+from kpitrack.evaluation.evaluate import action_words
+from kpitrack.domain.model import KpiResult, Measurement
 from kpitrack.render.json import date_json, number, value_json
 
 if TYPE_CHECKING:
-    from kpitrack.history import Change, DiffRow
+    from kpitrack.git.changes import Change, DiffRow
 
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")

@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 
     from rich.console import RenderableType
 
-    from kpitrack.history import Change, DiffRow
-    from kpitrack.model import KpiResult
-    from kpitrack.report import Report
+    from kpitrack.git.changes import Change, DiffRow
+    from kpitrack.domain.model import KpiResult
+    from kpitrack.reports.digest import Report
 
     Output = str | RenderableType
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kpitrack.history import DiffRow
+    from kpitrack.git.changes import DiffRow
 
 COLUMNS = ("commit", "date", "author", "kpi", "field", "old", "new", "moved_goalpost")
 DIFF_COLUMNS = ("change", "kind", "id", "field", "old", "new")

@@ -8,10 +8,10 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from kpitrack.model import Kpi, KpiResult, Measurement, OverdueInfo, Value
+from kpitrack.domain.model import Kpi, KpiResult, Measurement, OverdueInfo, Value
 
 if TYPE_CHECKING:
-    from kpitrack.history import Change, DiffRow
+    from kpitrack.git.changes import Change, DiffRow
 
 
 def _plain(value: float) -> float | int:
@@ -131,7 +131,7 @@ def render_json(results: Iterable[KpiResult], *, as_of: dt.date, **extra: Any) -
 
 def status(results: Sequence[KpiResult], *, as_of: dt.date) -> str:
     """`kpitrack status --format json`: the KPIs and the summary counts."""
-    from kpitrack.model import StatusCounts
+    from kpitrack.domain.model import StatusCounts
 
     return render_json(results, as_of=as_of, summary=StatusCounts.of(results).as_dict())
 

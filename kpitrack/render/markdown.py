@@ -8,17 +8,17 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kpitrack.evaluate import (
+from kpitrack.evaluation.evaluate import (
     action_words,
     format_percent,
     format_value,
     status_sentence,
     summary_sentence,
 )
-from kpitrack.model import KpiResult, StatusCounts
+from kpitrack.domain.model import KpiResult, StatusCounts
 
 if TYPE_CHECKING:
-    from kpitrack.history import Change, DiffRow
+    from kpitrack.git.changes import Change, DiffRow
 
 # Characters that Markdown (CommonMark/GFM) could read as syntax or HTML inside a table cell.
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~&])")
@@ -27,7 +27,7 @@ _SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~&])")
 def escape(text: str | None) -> str:
     """User text for a table cell, list item or heading: one line, Markdown syntax
     and HTML backslash-escaped (so `<script>` or `# heading` in a name stays text)."""
-    from kpitrack.textsafe import visible
+    from kpitrack.domain.textsafe import visible
 
     return _SPECIAL.sub(r"\\\1", visible(" ".join((text or "").split()), line=True))
 

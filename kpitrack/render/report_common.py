@@ -5,9 +5,9 @@ Everything here returns unescaped text; each renderer escapes for its format.
 
 from __future__ import annotations
 
-from kpitrack.evaluate import format_value as _format_value
-from kpitrack.model import Kpi, KpiResult, Reason, Status, Value
-from kpitrack.report import ChangeKind, Report
+from kpitrack.evaluation.evaluate import format_value as _format_value
+from kpitrack.domain.model import Kpi, KpiResult, Reason, Status, Value
+from kpitrack.reports.digest import ChangeKind, Report
 
 STATUS_LABELS: dict[Status, str] = {
     Status.ACHIEVED: "achieved",
@@ -79,7 +79,7 @@ def owner_name(owner: str | None) -> str:
 
 def headline(report: Report) -> str:
     """`12 KPIs: 2 achieved, 5 on track, ...; 3 overdue; 4 need action.` (as status says it)"""
-    from kpitrack.evaluate import summary_sentence
+    from kpitrack.evaluation.evaluate import summary_sentence
 
     return summary_sentence(report.summary)
 

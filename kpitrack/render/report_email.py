@@ -14,8 +14,8 @@ import email.utils
 from collections.abc import Sequence
 from email.message import EmailMessage
 
-from kpitrack.model import Status
-from kpitrack.report import Report
+from kpitrack.domain.model import Status
+from kpitrack.reports.digest import Report
 
 
 class AddressError(ValueError):

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from html import escape as _escape
 
-from kpitrack.evaluate import action_words, format_percent
-from kpitrack.model import Kpi, KpiResult, Status, StatusCounts
+from kpitrack.evaluation.evaluate import action_words, format_percent
+from kpitrack.domain.model import Kpi, KpiResult, Status, StatusCounts
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
     CHANGE_TITLES,
@@ -34,7 +34,7 @@ from kpitrack.render.report_common import (
     owner_name,
     window_text,
 )
-from kpitrack.report import Report
+from kpitrack.reports.digest import Report
 
 # (text colour, background) per status: every pair has a contrast ratio of at least 4.5:1
 # (WCAG AA for normal text); the status is always written out too, never told by colour alone.

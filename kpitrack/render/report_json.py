@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kpitrack.model import StatusCounts
+from kpitrack.domain.model import StatusCounts
 from kpitrack.render.json import measurement_json, render_json
-from kpitrack.report import ChangeKind, Report, StatusChange
+from kpitrack.reports.digest import ChangeKind, Report, StatusChange
 
 
 def counts_json(counts: StatusCounts) -> dict[str, int]:

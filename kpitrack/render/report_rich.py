@@ -10,8 +10,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from kpitrack.evaluate import action_words, format_percent
-from kpitrack.model import Kpi, Status, StatusCounts
+from kpitrack.evaluation.evaluate import action_words, format_percent
+from kpitrack.domain.model import Kpi, Status, StatusCounts
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
     CHANGE_TITLES,
@@ -29,7 +29,7 @@ from kpitrack.render.report_common import (
     window_text,
 )
 from kpitrack.render.table import STATUS_STYLE, status_text
-from kpitrack.report import Report
+from kpitrack.reports.digest import Report
 
 
 def _heading(text: str) -> Text:

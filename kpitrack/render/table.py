@@ -17,7 +17,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from kpitrack.evaluate import (
+from kpitrack.evaluation.evaluate import (
     action_words,
     expected_position,
     format_number,
@@ -26,10 +26,10 @@ from kpitrack.evaluate import (
     status_sentence,
     summary_sentence,
 )
-from kpitrack.model import Direction, Kind, Kpi, KpiResult, Status, StatusCounts, Value
+from kpitrack.domain.model import Direction, Kind, Kpi, KpiResult, Status, StatusCounts, Value
 
 if TYPE_CHECKING:
-    from kpitrack.history import Change, DiffRow
+    from kpitrack.git.changes import Change, DiffRow
 
 STATUS_STYLE: dict[Status, str] = {
     Status.ACHIEVED: "bold green",

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kpitrack import rules
-from kpitrack.model import Kind, Kpi, Value
+from kpitrack.reading import rules
+from kpitrack.domain.model import Kind, Kpi, Value
 
 
 def parse_value(kpi: Kpi, text: str) -> Value:
     """A value typed on the command line or in a CSV cell, checked against the KPI.
     Raises ValueError with the reason."""
-    from kpitrack.yamlnodes import typed_value
+    from kpitrack.reading.yamlnodes import typed_value
 
     raw = text.strip()
     value: Value | None
@@ -34,7 +34,7 @@ def parse_measurement_date(text: str, today: dt.date) -> dt.date:
     """A date, or a period (2026-W44, 2026-10, 2026-Q3, 2026) stored as its last day;
     the current period (the one holding `today`) is stored as today, so the value counts
     at once instead of from the period's end in the future."""
-    from kpitrack.periods import parse_period
+    from kpitrack.domain.periods import parse_period
 
     period = parse_period(text)
     if period.start != period.end and today in period:

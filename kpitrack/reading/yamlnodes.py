@@ -19,8 +19,8 @@ from typing import Any, overload
 
 import yaml
 
-from kpitrack.model import Location
-from kpitrack.problems import Problem, Severity
+from kpitrack.domain.model import Location
+from kpitrack.domain.problems import Problem, Severity
 
 try:  # the libyaml-backed parser, about ten times faster than the pure-Python one
     from yaml import CSafeLoader as _Loader

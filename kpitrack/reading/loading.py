@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar, cast
 
-from kpitrack import rules
-from kpitrack.model import (
+from kpitrack.reading import rules
+from kpitrack.domain.model import (
     ActionPlan,
     Config,
     Direction,
@@ -37,7 +37,7 @@ from kpitrack.model import (
     Workspace,
     in_range,
 )
-from kpitrack.problems import (
+from kpitrack.domain.problems import (
     MAX_PROBLEMS_PER_FILE,
     InvalidWorkspaceError,
     Problem,
@@ -46,7 +46,7 @@ from kpitrack.problems import (
     UsageError,
     cap_problems,
 )
-from kpitrack.yamlnodes import (
+from kpitrack.reading.yamlnodes import (
     MAX_FILE_BYTES,
     Map,
     Node,
@@ -575,7 +575,7 @@ class _Builder:
             fields, "grace_days", lambda node: rules.whole_days(out, node, f"{what}: grace_days")
         )
         tag_list = _optional(fields, "tags", lambda node: rules.tags(out, node, f"{what}: tags"))
-        from kpitrack.sources import credential_problems, parse_source
+        from kpitrack.reading.sources import credential_problems, parse_source
 
         credential_problems(out, entry, what)
         source = _optional(

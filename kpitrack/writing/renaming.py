@@ -4,7 +4,7 @@ The edit is pure and checked: `rename_id_in_text` finds the exact spans of the
 id (from the YAML reader's located nodes), replaces only those, re-parses the
 result and verifies that it equals the old document with only those ids
 changed. `rename_in_files` applies it to workspace files under the same lock
-and atomic replace as `record` (kpitrack.atomicfile); `rename` is the command's core.
+and atomic replace as `record` (kpitrack.writing.atomicfile); `rename` is the command's core.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from kpitrack.atomicfile import atomic_write_bytes, file_lock
-from kpitrack.model import Config
-from kpitrack.problems import InvalidWorkspaceError, UsageError, WriteError
-from kpitrack.yamlappend import BOM, Edit, apply_edits, line_offsets, yaml_scalar
-from kpitrack.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, decode, parse
+from kpitrack.writing.atomicfile import atomic_write_bytes, file_lock
+from kpitrack.domain.model import Config
+from kpitrack.domain.problems import InvalidWorkspaceError, UsageError, WriteError
+from kpitrack.writing.yamlappend import BOM, Edit, apply_edits, line_offsets, yaml_scalar
+from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, decode, parse
 
 
 class IdKind(StrEnum):
@@ -214,10 +214,10 @@ def rename(
     workspace must load without new errors (InvalidWorkspaceError otherwise); files
     are unchanged on any error.
     """
-    from kpitrack.loading import load_texts
-    from kpitrack.recording import load_for_writing
-    from kpitrack.rules import SLUG
-    from kpitrack.suggest import did_you_mean
+    from kpitrack.reading.loading import load_texts
+    from kpitrack.writing.recording import load_for_writing
+    from kpitrack.reading.rules import SLUG
+    from kpitrack.domain.suggest import did_you_mean
 
     loaded = load_for_writing(files, today, config=config)
     workspace = loaded.workspace

@@ -13,11 +13,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kpitrack.model import Reason, Status
-from kpitrack.problems import UsageError
+from kpitrack.domain.model import Reason, Status
+from kpitrack.domain.problems import UsageError
 
 if TYPE_CHECKING:
-    from kpitrack.model import KpiResult, Workspace
+    from kpitrack.domain.model import KpiResult, Workspace
 
 NEEDS_ACTION = "needs-action"  # --fail-on: any needs-action reason
 
@@ -43,7 +43,7 @@ def split_values(values: Iterable[str] | None) -> list[str]:
 
 def _check_known(option: str, wanted: Sequence[str], known: Sequence[str]) -> None:
     """A usage error for a filter value (matched case-insensitively) that no KPI has."""
-    from kpitrack.suggest import closest
+    from kpitrack.domain.suggest import closest
 
     folded = {k.casefold(): k for k in known}
     for value in wanted:
@@ -74,7 +74,7 @@ def filter_results(
     Owners and tags match in any case; KPI and objective ids exactly. A value that no
     KPI (or objective) has is a `UsageError` with a did-you-mean hint, never an empty
     list: a typo must not look like "nothing to report"."""
-    from kpitrack.suggest import did_you_mean
+    from kpitrack.domain.suggest import did_you_mean
 
     owner_set = {o.casefold() for o in split_values(owners)}
     tag_set = {t.casefold() for t in split_values(tags)}
@@ -127,7 +127,7 @@ def parse_fail_on(values: Sequence[str] | None) -> FailOn:
     """--fail-on values (repeatable or comma-separated): statuses, needs-action reasons,
     or `needs-action` for any reason. An unknown value is a `UsageError` with a
     did-you-mean hint and the list of accepted values."""
-    from kpitrack.suggest import did_you_mean
+    from kpitrack.domain.suggest import did_you_mean
 
     wanted = set(split_values(values))
     for value in sorted(wanted - set(FAIL_ON_VALUES)):

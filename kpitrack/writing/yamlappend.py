@@ -21,10 +21,10 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from kpitrack.model import Measurement, Value
-from kpitrack.problems import WriteError
-from kpitrack.yamlnodes import BOM as BOM  # the one BOM; the writers import it from here
-from kpitrack.yamlnodes import (
+from kpitrack.domain.model import Measurement, Value
+from kpitrack.domain.problems import WriteError
+from kpitrack.reading.yamlnodes import BOM as BOM  # the one BOM; the writers import it from here
+from kpitrack.reading.yamlnodes import (
     NOT_TEXT_WORDS,
     Map,
     Node,

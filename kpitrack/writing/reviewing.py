@@ -5,7 +5,7 @@ value of an existing `last_reviewed:` key is replaced in place (with the rest
 of that line, where an earlier review's note comment sits), or the key is
 inserted as a new line after the KPI's last key, at the indentation of its
 keys. Every other byte is kept (`yamlappend.apply_edits`, the span edit `rename`
-uses too). The write uses `kpitrack.atomicfile`'s lock,
+uses too). The write uses `kpitrack.writing.atomicfile`'s lock,
 orphan clean-up and atomic replace, and is verified twice before it lands:
 the new text must parse to the old document with only that value changed,
 and the workspace must load to the old one with only that KPI's
@@ -24,17 +24,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kpitrack.atomicfile import (
+from kpitrack.writing.atomicfile import (
     LOCK_TIMEOUT,
     atomic_write_bytes,
     file_lock,
     read_existing,
     remove_orphaned_temp_files,
 )
-from kpitrack.model import NOWHERE, Config, Kpi, KpiResult, Workspace
-from kpitrack.problems import Problem, UsageError, WriteError
-from kpitrack.recording import WorkspaceLoads, measurement_key
-from kpitrack.yamlappend import (
+from kpitrack.domain.model import NOWHERE, Config, Kpi, KpiResult, Workspace
+from kpitrack.domain.problems import Problem, UsageError, WriteError
+from kpitrack.writing.recording import WorkspaceLoads, measurement_key
+from kpitrack.writing.yamlappend import (
     BOM,
     Edit,
     apply_edits,
@@ -46,7 +46,7 @@ from kpitrack.yamlappend import (
     parse_root,
     split_lines,
 )
-from kpitrack.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, parse
+from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, parse
 
 REVIEW_KEY = "last_reviewed"
 _LINE_ENDINGS = ("\r\n", "\n", "\r", "\x85", "\u2028", "\u2029")
@@ -283,8 +283,8 @@ def review(
     Raises UsageError for a day after today, a bad note or an unknown KPI,
     InvalidWorkspaceError for a workspace with errors, WriteError when the edit is
     refused (file unchanged)."""
-    from kpitrack.evaluate import evaluate_kpi
-    from kpitrack.recording import load_for_writing, require_kpi
+    from kpitrack.evaluation.evaluate import evaluate_kpi
+    from kpitrack.writing.recording import load_for_writing, require_kpi
 
     if day > today:
         raise UsageError(f"--date {day.isoformat()} is after today ({today.isoformat()})")

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar, overload
 
-from kpitrack.problems import UsageError
-from kpitrack.suggest import did_you_mean
+from kpitrack.domain.problems import UsageError
+from kpitrack.domain.suggest import did_you_mean
 
 # A measured value: a finite number, or a scale label for qualitative KPIs.
 Value = float | str

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from kpitrack.model import (
+from kpitrack.domain.model import (
     Config,
     Kpi,
     KpiResult,
@@ -30,7 +30,7 @@ from kpitrack.model import (
 )
 
 if TYPE_CHECKING:
-    from kpitrack.history import Change
+    from kpitrack.git.changes import Change
 
 DEFAULT_WINDOW = dt.timedelta(days=7)
 
@@ -148,7 +148,7 @@ def build_report(
     """
     if since > as_of:
         raise ValueError(f"since ({since}) is after as_of ({as_of})")
-    from kpitrack.evaluate import evaluate, overdue_first, worst_first
+    from kpitrack.evaluation.evaluate import evaluate, overdue_first, worst_first
 
     if results is None:
         results = evaluate(workspace, as_of=as_of, config=config)

@@ -11,7 +11,7 @@ from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # model.py raises UsageError: no import at run time
-    from kpitrack.model import Location
+    from kpitrack.domain.model import Location
 
 
 class ExitCode(IntEnum):
@@ -50,7 +50,7 @@ class Problem:
         """One line, always: line breaks and control characters in a path or message
         are shown escaped, so text from a file can never forge another
         `path:line:column:` line nor reach the terminal as an escape sequence."""
-        from kpitrack.textsafe import visible
+        from kpitrack.domain.textsafe import visible
 
         line = f"{self.path}:{self.line}:{self.column}: {self.severity} {self.code} {self.message}"
         return visible(line, line=True)

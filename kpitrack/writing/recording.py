@@ -31,8 +31,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from kpitrack import atomicfile, rules
-from kpitrack.atomicfile import (
+from kpitrack.writing import atomicfile
+
+from kpitrack.reading import rules
+from kpitrack.writing.atomicfile import (
     LOCK_TIMEOUT,
     check_folder,
     check_size,
@@ -40,8 +42,8 @@ from kpitrack.atomicfile import (
     read_existing,
     remove_orphaned_temp_files,
 )
-from kpitrack.loading import ParseMemo, load_texts, read_files, resolve_paths
-from kpitrack.model import (
+from kpitrack.reading.loading import ParseMemo, load_texts, read_files, resolve_paths
+from kpitrack.domain.model import (
     NOWHERE,
     Config,
     Kpi,
@@ -52,9 +54,9 @@ from kpitrack.model import (
     Series,
     Workspace,
 )
-from kpitrack.problems import InvalidWorkspaceError, Problem, UsageError, WriteError
-from kpitrack.userinput import free_text, parse_measurement_date, parse_value
-from kpitrack.yamlappend import (
+from kpitrack.domain.problems import InvalidWorkspaceError, Problem, UsageError, WriteError
+from kpitrack.writing.userinput import free_text, parse_measurement_date, parse_value
+from kpitrack.writing.yamlappend import (
     BOM,
     check_append,
     decode_existing,
@@ -131,7 +133,7 @@ def load_for_writing(
     kpitrack.toml is looked up from `cwd`."""
     cwd = cwd or Path.cwd()
     if config is None:
-        from kpitrack.config import load_config
+        from kpitrack.reading.config import load_config
 
         config = load_config(cwd)
     paths = resolve_paths(files or [], config, cwd)
@@ -736,7 +738,7 @@ def record(
     Raises UsageError for a bad KPI, value or date, InvalidWorkspaceError for a
     workspace with errors, WriteError when the write is refused (file unchanged).
     """
-    from kpitrack.evaluate import evaluate_kpi
+    from kpitrack.evaluation.evaluate import evaluate_kpi
 
     loaded = load_for_writing(files, today, config=config)
     kpi = require_kpi(loaded.workspace, kpi_id)
@@ -807,7 +809,7 @@ def import_measurements(
     that cannot be read (missing, over the caps, not UTF-8), InvalidWorkspaceError,
     WriteError; nothing is written in any of these cases.
     """
-    from kpitrack.csvinput import open_csv, read_measurements
+    from kpitrack.writing.csvinput import open_csv, read_measurements
 
     csv_source = open_csv(source, stdin if stdin is not None else _stdin())
     try:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from kpitrack.model import (
+from kpitrack.domain.model import (
     MAX_GRACE_DAYS,
     ActionPlan,
     ActionStatus,
@@ -36,10 +36,18 @@ from kpitrack.model import (
     Workspace,
     in_range,
 )
-from kpitrack.periods import DATE_PATTERN, parse_date, period_containing
-from kpitrack.problems import MAX_PROBLEMS_PER_FILE, Problem, Severity
-from kpitrack.suggest import did_you_mean
-from kpitrack.yamlnodes import NULL_WORDS, YAML11_BOOLEANS, Map, Node, Scalar, Seq, scalar_value
+from kpitrack.domain.periods import DATE_PATTERN, parse_date, period_containing
+from kpitrack.domain.problems import MAX_PROBLEMS_PER_FILE, Problem, Severity
+from kpitrack.domain.suggest import did_you_mean
+from kpitrack.reading.yamlnodes import (
+    NULL_WORDS,
+    YAML11_BOOLEANS,
+    Map,
+    Node,
+    Scalar,
+    Seq,
+    scalar_value,
+)
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
@@ -876,7 +884,9 @@ def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Pr
     The status of each period is the KPI's evaluation as of that period's report,
     from the KPI's own measurements up to it.
     """
-    from kpitrack.evaluate import evaluate_kpi  # evaluate builds on the model, not on rules
+    from kpitrack.evaluation.evaluate import (
+        evaluate_kpi,
+    )  # evaluate builds on the model, not on rules
 
     histories = _histories(ws, as_of)
     stuck, flat = config.stuck_periods, config.flat_periods

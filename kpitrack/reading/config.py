@@ -6,8 +6,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from kpitrack.model import MAX_GRACE_DAYS, Config
-from kpitrack.problems import UsageError
+from kpitrack.domain.model import MAX_GRACE_DAYS, Config
+from kpitrack.domain.problems import UsageError
 
 CONFIG_NAME = "kpitrack.toml"
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from kpitrack.problems import UsageError
+from kpitrack.domain.problems import UsageError
 
 if TYPE_CHECKING:
-    from kpitrack.problems import Problem
+    from kpitrack.domain.problems import Problem
 
 YAML_SUFFIXES = (".yaml", ".yml")
 MAX_REV_LENGTH = 256
@@ -344,7 +344,7 @@ def workspace_paths(
     if config_files:
         base = root or cwd
         return [Path(f) if Path(f).is_absolute() else base / f for f in config_files]
-    from kpitrack.loading import DEFAULT_FILES
+    from kpitrack.reading.loading import DEFAULT_FILES
 
     return [Path(f) for f in DEFAULT_FILES]
 
@@ -356,8 +356,8 @@ def sources_at(
 
     `defaults`: the paths are kpitrack's default files, where measurements.yaml is optional.
     """
-    from kpitrack.problems import Problem, Severity
-    from kpitrack.yamlnodes import YamlFatal, decode
+    from kpitrack.domain.problems import Problem, Severity
+    from kpitrack.reading.yamlnodes import YamlFatal, decode
 
     found: list[str] = []
     for i, path in enumerate(paths):

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpitrack.gitrepo import Repo, sources_at, workspace_paths
-from kpitrack.problems import InvalidWorkspaceError
+from kpitrack.git.gitrepo import Repo, sources_at, workspace_paths
+from kpitrack.domain.problems import InvalidWorkspaceError
 
 if TYPE_CHECKING:
-    from kpitrack.model import Config, Workspace
-    from kpitrack.problems import Problem
+    from kpitrack.domain.model import Config, Workspace
+    from kpitrack.domain.problems import Problem
 
 
 def _paths(files: Sequence[Path], config: Config, cwd: Path) -> tuple[list[Path], bool]:
@@ -36,7 +36,7 @@ def load_at(
     rev: str, files: Sequence[Path], config: Config, as_of: dt.date
 ) -> tuple[Workspace, list[Problem], int]:
     """The workspace at `rev`, its problems, and how many files were read."""
-    from kpitrack.loading import load_texts
+    from kpitrack.reading.loading import load_texts
 
     sources = sources_at_rev(rev, files, config)
     workspace, problems = load_texts(sources, config=config, as_of=as_of)

@@ -31,8 +31,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from kpitrack.problems import WriteError
-from kpitrack.yamlnodes import MAX_FILE_BYTES
+from kpitrack.domain.problems import WriteError
+from kpitrack.reading.yamlnodes import MAX_FILE_BYTES
 
 TEMP_PREFIX = ".kpitrack-tmp-"
 LOCK_SUFFIX = ".lock"

@@ -1,6 +1,6 @@
 """A KPI's `source`: where `kpitrack collect` gets its value (sql, csv or command).
 
-This module reads and checks the `source` mapping; `kpitrack.collect` runs it.
+This module reads and checks the `source` mapping; `kpitrack.writing.collecting` runs it.
 The checks that need kpitrack.toml or the disk (an unknown database name, a
 CSV file without the named column, command sources not allowed) are in
 `config_problems`, which `check` and `collect` call; loading stays pure.
@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from kpitrack import rules
-from kpitrack.model import Config, Kind, Kpi, Location, Source, Workspace
-from kpitrack.problems import Problem, Severity
-from kpitrack.yamlnodes import Map, Node, Scalar, Seq
+from kpitrack.reading import rules
+from kpitrack.domain.model import Config, Kind, Kpi, Location, Source, Workspace
+from kpitrack.domain.problems import Problem, Severity
+from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq
 
 SOURCE_KINDS = ("sql", "csv", "command")
 SOURCE_KEYS = {
@@ -381,7 +381,7 @@ def kpi_config_problems(kpi: Kpi, config: Config) -> list[Problem]:
         return out
     what = f"KPI '{kpi.id}': source"
     if source.kind == "sql" and source.database not in databases:
-        from kpitrack.suggest import did_you_mean
+        from kpitrack.domain.suggest import did_you_mean
 
         known = ", ".join(databases) or "none"
         _err(

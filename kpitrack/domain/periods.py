@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from kpitrack.model import MAX_DATE, MIN_DATE, Frequency, date_in_range
+from kpitrack.domain.model import MAX_DATE, MIN_DATE, Frequency, date_in_range
 
 ONE_DAY = dt.timedelta(days=1)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from kpitrack.atomicfile import atomic_write_bytes, create_new_file
-from kpitrack.problems import WriteError
-from kpitrack.recording import DEFAULT_MEASUREMENTS_FILE
+from kpitrack.writing.atomicfile import atomic_write_bytes, create_new_file
+from kpitrack.domain.problems import WriteError
+from kpitrack.writing.recording import DEFAULT_MEASUREMENTS_FILE
 
 STARTER_KPIS = """\
 # kpitrack KPI definitions. Run `kpitrack check` after editing this file.
@@ -72,12 +72,12 @@ def starter_files(today: dt.date | None = None) -> dict[str, bytes]:
     """Name → bytes of the files `init` writes (the example KPI starts `today`)."""
     import tomli_w
 
-    from kpitrack.config import CONFIG_NAME, config_document
+    from kpitrack.reading.config import CONFIG_NAME, config_document
 
     document = config_document(
         files=["kpis.yaml", DEFAULT_MEASUREMENTS_FILE], measurements_file=DEFAULT_MEASUREMENTS_FILE
     )
-    from kpitrack.schema import MODELINE, SCHEMA_FILE, schema_text
+    from kpitrack.reading.schema import MODELINE, SCHEMA_FILE, schema_text
 
     return {
         "kpis.yaml": (

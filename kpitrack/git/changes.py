@@ -15,12 +15,12 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpitrack.gitrepo import BlobReader, Commit, GitError, GitStopped, Repo, workspace_paths
-from kpitrack.model import Direction, Kpi, Value, Workspace
+from kpitrack.git.gitrepo import BlobReader, Commit, GitError, GitStopped, Repo, workspace_paths
+from kpitrack.domain.model import Direction, Kpi, Value, Workspace
 
 if TYPE_CHECKING:
-    from kpitrack.model import Config
-    from kpitrack.report import DefinitionChanges
+    from kpitrack.domain.model import Config
+    from kpitrack.reports.digest import DefinitionChanges
 
 # Problems that depend on the as-of date do not matter for a past snapshot.
 _FAR_FUTURE = dt.date(2999, 12, 31)
@@ -141,7 +141,7 @@ def moved_goalpost(
         return False
     if not easier:
         return False
-    from kpitrack.evaluate import evaluate_kpi
+    from kpitrack.evaluation.evaluate import evaluate_kpi
 
     try:
         result = evaluate_kpi(before_kpi, before.measurements, as_of=day, config=config)
@@ -190,7 +190,7 @@ class _Snapshots:
     giving back the previous snapshot itself."""
 
     def __init__(self, repo: Repo, reader: BlobReader) -> None:
-        from kpitrack.loading import ParseMemo
+        from kpitrack.reading.loading import ParseMemo
 
         self.repo = repo
         self.reader = reader
@@ -200,7 +200,7 @@ class _Snapshots:
 
     def _text(self, repo_path: str, blob: str) -> str | None:
         if blob not in self.texts:
-            from kpitrack.yamlnodes import YamlFatal, decode
+            from kpitrack.reading.yamlnodes import YamlFatal, decode
 
             try:
                 self.texts[blob] = decode(self.reader.read(blob), repo_path)
@@ -211,8 +211,8 @@ class _Snapshots:
         return self.texts[blob]
 
     def at(self, commit: str, repo_paths: Sequence[str]) -> Workspace:
-        from kpitrack.loading import load_texts
-        from kpitrack.model import Config as _Config
+        from kpitrack.reading.loading import load_texts
+        from kpitrack.domain.model import Config as _Config
 
         key = tuple(self.reader.yaml_blobs(commit, repo_paths))
         if self.last is not None and self.last[0] == key:
@@ -307,8 +307,8 @@ def report_definitions(
     """The report's definition section: changes committed after `since` up to `as_of`
     (or after the commit `since_rev`), up to `rev` or HEAD. None outside a git repository
     (or without git, or in a repository without commits) unless `since_rev` asks for git."""
-    from kpitrack.gitrepo import GitError
-    from kpitrack.report import DefinitionChanges
+    from kpitrack.git.gitrepo import GitError
+    from kpitrack.reports.digest import DefinitionChanges
 
     try:
         repo = Repo.find(Path.cwd().resolve())

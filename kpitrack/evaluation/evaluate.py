@@ -10,7 +10,7 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
 
-from kpitrack.model import (
+from kpitrack.domain.model import (
     ActionStatus,
     Config,
     Direction,
@@ -27,7 +27,7 @@ from kpitrack.model import (
     Value,
     Workspace,
 )
-from kpitrack.periods import (
+from kpitrack.domain.periods import (
     add_frequency,
     latest_period_due_before,
     period_containing,

@@ -19,10 +19,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from kpitrack import yamlnodes
-from kpitrack.model import Measurement, Value, Workspace, no_kpi_message
-from kpitrack.problems import InvalidWorkspaceError, KpitrackError, Problem, Severity, UsageError
-from kpitrack.userinput import free_text, parse_measurement_date, parse_value
+from kpitrack.reading import yamlnodes
+from kpitrack.domain.model import Measurement, Value, Workspace, no_kpi_message
+from kpitrack.domain.problems import (
+    InvalidWorkspaceError,
+    KpitrackError,
+    Problem,
+    Severity,
+    UsageError,
+)
+from kpitrack.writing.userinput import free_text, parse_measurement_date, parse_value
 
 CSV_COLUMNS = Measurement.FIELDS
 REQUIRED_COLUMNS = ("kpi", "date", "value")
@@ -151,7 +157,7 @@ def read_rows(
     lines: Iterator[str], path: str, workspace: Workspace, today: dt.date
 ) -> tuple[list[Measurement], list[Problem]]:
     """The rows of a CSV given as lines (with their endings), and its problems."""
-    from kpitrack.suggest import did_you_mean
+    from kpitrack.domain.suggest import did_you_mean
 
     first = next(lines, "")
     delimiter = csv_delimiter(first)

@@ -26,9 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kpitrack.model import Config, Kind, Kpi, Source, Value, in_range
-from kpitrack.periods import Period, parse_date
-from kpitrack.sources import csv_header, kpi_folder, sql_problem
+from kpitrack.domain.model import Config, Kind, Kpi, Source, Value, in_range
+from kpitrack.domain.periods import Period, parse_date
+from kpitrack.reading.sources import csv_header, kpi_folder, sql_problem
 
 MAX_OUTPUT_BYTES = 64 * 1024
 MAX_CSV_BYTES = 64 * 1024 * 1024

@@ -1,0 +1,1 @@
+"""The vocabulary: frozen model types, problems and errors, periods, safe text."""

@@ -1,0 +1,1 @@
+"""Evaluation: pure functions of a workspace and an explicit as-of date."""

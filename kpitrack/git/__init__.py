@@ -1,0 +1,1 @@
+"""Git: the repository's past, read through one batched git process."""

@@ -1,0 +1,1 @@
+"""Reports: the digest's sections and export rows, built once for every renderer."""

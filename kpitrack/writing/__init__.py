@@ -1,0 +1,1 @@
+"""Writing: appends and edits that lose nothing (lock, temp file, fsync, replace)."""
