@@ -30,8 +30,8 @@ __all__ = [
 from kpitrack.evaluation.evaluate import evaluate
 
 if TYPE_CHECKING:
-    from kpitrack.reading.loading import load_valid_workspace, load_workspace
     from kpitrack.domain.model import Config, KpiResult, Workspace
+    from kpitrack.reading.loading import load_valid_workspace, load_workspace
 
 _LAZY = {
     "load_workspace": "kpitrack.reading.loading",

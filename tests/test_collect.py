@@ -20,6 +20,8 @@ import pytest
 from typer.testing import CliRunner
 
 from kpitrack.cli import app
+from kpitrack.domain.periods import parse_period
+from kpitrack.reading.sources import sql_problem
 from kpitrack.writing.collecting import (
     Params,
     SourceError,
@@ -27,8 +29,6 @@ from kpitrack.writing.collecting import (
     _run_sqlite,
     expand_env,
 )
-from kpitrack.domain.periods import parse_period
-from kpitrack.reading.sources import sql_problem
 
 AS_OF = "2026-11-25"  # a Wednesday: the latest ended ISO week is 2026-W47 (Nov 16-22)
 PY = sys.executable

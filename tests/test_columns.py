@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from kpitrack.reading import loading
-from kpitrack.reading.config import Config
-from kpitrack.evaluation.evaluate import evaluate, evaluate_kpi
 from kpitrack.domain.model import History, Location, Measurement, Measurements, Workspace
 from kpitrack.domain.problems import MAX_PROBLEMS_PER_FILE, Problem, ProblemList, cap_problems
+from kpitrack.evaluation.evaluate import evaluate, evaluate_kpi
+from kpitrack.reading import loading
+from kpitrack.reading.config import Config
 from kpitrack.reading.yamlnodes import Scalar
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,8 +10,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from kpitrack.reading.loading import load_texts
 from kpitrack.domain.model import Config
+from kpitrack.reading.loading import load_texts
 
 WRITERS, RECORDS = 16, 100
 IMPORTERS, IMPORT_ROWS = 2, 20

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from kpitrack.reading.config import config_document, find_config, load_config
 from kpitrack.domain.model import Config
 from kpitrack.domain.problems import UsageError
+from kpitrack.reading.config import config_document, find_config, load_config
 
 
 def test_defaults_without_a_config(tmp_path: Path) -> None:
@@ -68,8 +68,8 @@ def test_written_document_reads_back(tmp_path: Path) -> None:
 def test_an_empty_kpitrack_toml_means_config_defaults(tmp_path: Path) -> None:
     import dataclasses
 
-    from kpitrack.reading.config import read_config
     from kpitrack.domain.model import Config
+    from kpitrack.reading.config import read_config
 
     path = tmp_path / "kpitrack.toml"
     path.write_text("", encoding="utf-8")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kpitrack.reading import rules
 from kpitrack.domain.model import Kind, Location
 from kpitrack.domain.problems import Problem, Severity
+from kpitrack.reading import rules
 from kpitrack.reading.yamlnodes import Map, Node, Scalar, parse
 
 D = dt.date

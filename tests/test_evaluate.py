@@ -14,13 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpitrack.evaluation.evaluate import (
-    evaluate,
-    evaluate_kpi,
-    expected_position,
-    status_sentence,
-    worst_first,
-)
 from kpitrack.domain.model import (
     Config,
     Direction,
@@ -36,6 +29,13 @@ from kpitrack.domain.model import (
     StatusCounts,
     Value,
     Workspace,
+)
+from kpitrack.evaluation.evaluate import (
+    evaluate,
+    evaluate_kpi,
+    expected_position,
+    status_sentence,
+    worst_first,
 )
 
 D = dt.date

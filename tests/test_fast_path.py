@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpitrack.reading import loading
-from kpitrack.reading.config import Config
-from kpitrack.evaluation.evaluate import evaluate, evaluate_kpi
 from kpitrack.domain.model import Workspace
 from kpitrack.domain.problems import Problem
+from kpitrack.evaluation.evaluate import evaluate, evaluate_kpi
+from kpitrack.reading import loading
+from kpitrack.reading.config import Config
 from kpitrack.reading.yamlnodes import Node, Scalar, Seq, parse_rows, scan_rows
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -434,9 +434,9 @@ def test_history_of_an_unknown_kpi(in_repo: Path) -> None:
 def test_rename_detected_with_milestones_on_other_lines() -> None:
     import datetime as dt
 
+    from kpitrack.domain.model import Config
     from kpitrack.git.changes import renames
     from kpitrack.reading.loading import load_texts
-    from kpitrack.domain.model import Config
 
     old = (
         "kpis:\n  - id: a\n    name: A\n    measure: count of things per month\n"
@@ -487,10 +487,10 @@ def test_batched_snapshots_equal_reading_each_commit(in_repo: Path) -> None:
     reuses parses; each snapshot must equal loading that commit's files one by one."""
     import datetime as dt
 
-    from kpitrack.git.gitrepo import Repo, sources_at
-    from kpitrack.git.changes import timeline
-    from kpitrack.reading.loading import load_texts
     from kpitrack.domain.model import Config
+    from kpitrack.git.changes import timeline
+    from kpitrack.git.gitrepo import Repo, sources_at
+    from kpitrack.reading.loading import load_texts
 
     repo = Repo.find(in_repo)
     line = timeline(repo, [Path("teams"), Path("measurements")])

@@ -10,9 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from kpitrack.cli import app
-from kpitrack.reading.config import read_config
-from kpitrack.evaluation.evaluate import evaluate_kpi
-from kpitrack.reading.loading import load_texts
 from kpitrack.domain.model import (
     ActionPlan,
     ActionStatus,
@@ -23,6 +20,9 @@ from kpitrack.domain.model import (
     Reason,
 )
 from kpitrack.domain.problems import UsageError
+from kpitrack.evaluation.evaluate import evaluate_kpi
+from kpitrack.reading.config import read_config
+from kpitrack.reading.loading import load_texts
 
 AS_OF = dt.date(2026, 11, 25)
 D = dt.date

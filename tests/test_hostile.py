@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from kpitrack.writing import atomicfile as writing
-from kpitrack.writing.atomicfile import TEMP_PREFIX, atomic_write_text
 from kpitrack.cli import app
 from kpitrack.domain.problems import WriteError
+from kpitrack.writing import atomicfile as writing
+from kpitrack.writing.atomicfile import TEMP_PREFIX, atomic_write_text
 from kpitrack.writing.recording import append_measurements
 
 KPIS = """\
@@ -319,8 +319,8 @@ def test_import_refuses_devices_pipes_and_folders(ws: Path) -> None:
 
 
 def test_import_caps_csv_size_and_rows(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kpitrack.writing import csvinput as recording
     from kpitrack.reading import yamlnodes
+    from kpitrack.writing import csvinput as recording
 
     rows = "".join(f"mrr,2026-0{1 + i % 9}-01,{i}\n" for i in range(5))
     (ws / "in.csv").write_text("kpi,date,value\n" + rows)

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpitrack.reading.loading import load_texts, load_valid_workspace, load_workspace, resolve_paths
 from kpitrack.domain.model import Config, Direction, Frequency, Indicator, Kind, Location
 from kpitrack.domain.problems import InvalidWorkspaceError, UsageError
+from kpitrack.reading.loading import load_texts, load_valid_workspace, load_workspace, resolve_paths
 
 DATA = Path(__file__).parent / "data" / "check"
 AS_OF = dt.date(2026, 11, 25)

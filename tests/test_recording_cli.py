@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 from write_fixtures import KPIS, MEASUREMENTS
 
-from kpitrack.writing.atomicfile import TEMP_PREFIX
 from kpitrack.cli import app
-from kpitrack.reading.loading import load_valid_workspace, resolve_paths
 from kpitrack.domain.model import Config
+from kpitrack.reading.loading import load_valid_workspace, resolve_paths
+from kpitrack.writing.atomicfile import TEMP_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 FAR_FUTURE = dt.date(2100, 1, 1)

@@ -8,7 +8,6 @@ from io import StringIO
 import pytest
 from rich.console import Console, RenderableType
 
-from kpitrack.evaluation.evaluate import evaluate, evaluate_kpi, worst_first
 from kpitrack.domain.model import (
     Direction,
     Frequency,
@@ -19,6 +18,7 @@ from kpitrack.domain.model import (
     Milestone,
     Workspace,
 )
+from kpitrack.evaluation.evaluate import evaluate, evaluate_kpi, worst_first
 from kpitrack.render import csv, markdown
 from kpitrack.render.table import actions as actions_table
 from kpitrack.render.table import (

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from report_fixtures import AS_OF, CONFIG, SINCE, build_workspace
 
-from kpitrack.evaluation.evaluate import evaluate
 from kpitrack.domain.model import Status
+from kpitrack.evaluation.evaluate import evaluate
 from kpitrack.reports.digest import (
     ChangeKind,
     Report,

@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 from report_fixtures import AS_OF, CONFIG, SINCE, build_workspace
 
-from kpitrack.reading.config import load_config
-from kpitrack.evaluation.evaluate import format_percent
-from kpitrack.reading.loading import load_valid_workspace
 from kpitrack.domain.model import Workspace
+from kpitrack.evaluation.evaluate import format_percent
+from kpitrack.reading.config import load_config
+from kpitrack.reading.loading import load_valid_workspace
 from kpitrack.render.report_common import STATUS_LABELS, one_line
 from kpitrack.render.report_html import render_report_html
 from kpitrack.reports.digest import Report, build_report

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from kpitrack.cli import app
-from kpitrack.reading.config import load_config
 from kpitrack.domain.problems import UsageError
+from kpitrack.reading.config import load_config
 from kpitrack.render.report_email import AddressError, parse_addresses
 
 DATA = Path(__file__).parent / "data" / "report" / "kpis.yaml"

@@ -18,12 +18,12 @@ import pytest
 from typer.testing import CliRunner
 from write_fixtures import python_process
 
-from kpitrack.writing import atomicfile as writing
-from kpitrack.writing.atomicfile import TEMP_PREFIX
 from kpitrack.cli import app
-from kpitrack.reading.loading import load_texts
 from kpitrack.domain.model import Config
 from kpitrack.domain.problems import WriteError
+from kpitrack.reading.loading import load_texts
+from kpitrack.writing import atomicfile as writing
+from kpitrack.writing.atomicfile import TEMP_PREFIX
 from kpitrack.writing.reviewing import check_review_edit, set_kpi_key, write_review
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kpitrack.reading.loading import load_texts
 from kpitrack.domain.model import Config
 from kpitrack.domain.problems import Problem
+from kpitrack.reading.loading import load_texts
 from kpitrack.reading.rules import CSV_RULES, RULES
 
 AS_OF = dt.date(2026, 11, 25)

@@ -18,13 +18,9 @@ from rich.table import Table
 from typer.testing import CliRunner
 
 from kpitrack.cli import app
-from kpitrack.evaluation.evaluate import evaluate
-from kpitrack.git.changes import Change, DiffRow
-from kpitrack.reading.loading import load_valid_workspace
 from kpitrack.domain.model import Config, KpiResult, Reason, Status
 from kpitrack.domain.problems import ExitCode, UsageError
-from kpitrack.render.formats import OutputFormat, ReportFormat
-from kpitrack.reports.digest import build_report
+from kpitrack.evaluation.evaluate import evaluate
 from kpitrack.evaluation.select import (
     FAIL_ON_VALUES,
     FailOn,
@@ -34,6 +30,10 @@ from kpitrack.evaluation.select import (
     parse_fail_on,
     split_values,
 )
+from kpitrack.git.changes import Change, DiffRow
+from kpitrack.reading.loading import load_valid_workspace
+from kpitrack.render.formats import OutputFormat, ReportFormat
+from kpitrack.reports.digest import build_report
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_kpis.yaml"

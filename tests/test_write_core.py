@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 from write_fixtures import KPIS, MEASUREMENTS
 
-from kpitrack.writing import csvinput, recording, yamlappend
-
-from kpitrack.reading import yamlnodes
-from kpitrack.writing.csvinput import InvalidCsvError, open_csv, read_rows
-from kpitrack.reading.loading import load_texts
 from kpitrack.domain.model import Config, Measurement
 from kpitrack.domain.problems import InvalidWorkspaceError, UsageError, WriteError
+from kpitrack.reading import yamlnodes
+from kpitrack.reading.loading import load_texts
+from kpitrack.writing import csvinput, recording, yamlappend
+from kpitrack.writing.csvinput import InvalidCsvError, open_csv, read_rows
 from kpitrack.writing.recording import (
     ImportOutcome,
     RecordOutcome,

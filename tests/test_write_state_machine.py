@@ -24,9 +24,10 @@ import hypothesis.strategies as st
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from kpitrack.writing.atomicfile import TEMP_PREFIX
-from kpitrack.reading.loading import load_texts
 from kpitrack.domain.model import Config, Measurement
+from kpitrack.reading.loading import load_texts
+from kpitrack.reading.yamlnodes import BOM
+from kpitrack.writing.atomicfile import TEMP_PREFIX
 from kpitrack.writing.recording import (
     append_measurements,
     append_to_workspace,
@@ -35,7 +36,6 @@ from kpitrack.writing.recording import (
 )
 from kpitrack.writing.renaming import IdKind, rename_in_files
 from kpitrack.writing.yamlappend import yaml_number
-from kpitrack.reading.yamlnodes import BOM
 
 HEAVY = os.environ.get("CI") == "true"
 EXAMPLES = 5000 if HEAVY else 150

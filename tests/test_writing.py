@@ -20,14 +20,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from write_fixtures import python_process
 
-from kpitrack.writing import atomicfile as writing
-from kpitrack.writing.atomicfile import TEMP_PREFIX, create_new_file, remove_orphaned_temp_files
-from kpitrack.reading.loading import load_texts
 from kpitrack.domain.model import Config, Measurement
 from kpitrack.domain.problems import WriteError
+from kpitrack.reading.loading import load_texts
+from kpitrack.reading.yamlnodes import Map, Scalar, parse, scalar_value
+from kpitrack.writing import atomicfile as writing
+from kpitrack.writing.atomicfile import TEMP_PREFIX, create_new_file, remove_orphaned_temp_files
 from kpitrack.writing.recording import append_measurements
 from kpitrack.writing.yamlappend import check_append, insert_measurements, yaml_scalar
-from kpitrack.reading.yamlnodes import Map, Scalar, parse, scalar_value
 
 AS_OF = dt.date(2026, 12, 31)
 

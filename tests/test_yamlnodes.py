@@ -170,8 +170,8 @@ def test_lexicon_words_type_as_documented() -> None:
 def test_every_not_text_word_is_written_quoted_and_read_back_as_text() -> None:
     import yaml
 
-    from kpitrack.writing.yamlappend import yaml_scalar
     from kpitrack.reading.yamlnodes import NOT_TEXT_WORDS
+    from kpitrack.writing.yamlappend import yaml_scalar
 
     for word in sorted(NOT_TEXT_WORDS):
         written = yaml_scalar(word)
@@ -180,8 +180,8 @@ def test_every_not_text_word_is_written_quoted_and_read_back_as_text() -> None:
 
 
 def test_bom_is_stripped_on_reading_and_shared_with_the_writer() -> None:
-    from kpitrack.writing import yamlappend
     from kpitrack.reading.yamlnodes import BOM, decode
+    from kpitrack.writing import yamlappend
 
     assert "\ufeff".encode() == BOM
     assert yamlappend.BOM is BOM

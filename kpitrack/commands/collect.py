@@ -138,11 +138,11 @@ def collect(
     Exit 0 when every source gave its value, 1 when a source failed (the other
     values are still written), 2 on a usage error or invalid files.
     """
-    from kpitrack.writing.collecting import SourceError, params_for, run_source
     from kpitrack.commands.recording import shown
     from kpitrack.domain.periods import parse_period, period_containing
     from kpitrack.evaluation.select import split_values
     from kpitrack.reading.sources import kpi_config_problems
+    from kpitrack.writing.collecting import SourceError, params_for, run_source
 
     day = parse_as_of(as_of)
     from kpitrack.writing.recording import load_for_writing, measurement_target

@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from kpitrack.domain.model import KpiResult
-    from kpitrack.render.formats import Output, Renderer
     from kpitrack.evaluation.select import FailOn
+    from kpitrack.render.formats import Output, Renderer
 
 
 class SortKey(StrEnum):

@@ -57,8 +57,8 @@ def diff_command(
     from pathlib import Path
 
     from kpitrack.git.changes import diff_workspaces
-    from kpitrack.reading.loading import load_texts, read_files, resolve_paths
     from kpitrack.git.revisions import sources_at_rev
+    from kpitrack.reading.loading import load_texts, read_files, resolve_paths
 
     config = load_config_here()
     day = dt.date(2999, 12, 31)  # as-of dependent warnings do not matter here

@@ -74,10 +74,10 @@ def record(
     ] = False,
 ) -> None:
     """Append one measurement, validated first; prints the KPI's new status."""
+    from kpitrack.domain.textsafe import visible
     from kpitrack.evaluation.evaluate import format_value, status_sentence
     from kpitrack.writing.recording import NEGATIVE_NUMBER, default_recorder
     from kpitrack.writing.recording import record as record_value
-    from kpitrack.domain.textsafe import visible
 
     today = parse_as_of(None)
     if kpi_id.startswith("-"):

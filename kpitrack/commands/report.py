@@ -158,8 +158,8 @@ def report(
 ) -> None:
     """The weekly digest for cron: summary, what changed, status by objective, overdue
     reports and what needs action."""
-    from kpitrack.reports.digest import build_report, default_since
     from kpitrack.evaluation.select import parse_fail_on
+    from kpitrack.reports.digest import build_report, default_since
 
     implied = format_from_extension(output, output_format.value if output_format else None)
     if implied == "csv":

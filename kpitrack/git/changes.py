@@ -15,8 +15,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpitrack.git.gitrepo import BlobReader, Commit, GitError, GitStopped, Repo, workspace_paths
 from kpitrack.domain.model import Direction, Kpi, Value, Workspace
+from kpitrack.git.gitrepo import BlobReader, Commit, GitError, GitStopped, Repo, workspace_paths
 
 if TYPE_CHECKING:
     from kpitrack.domain.model import Config
@@ -211,8 +211,8 @@ class _Snapshots:
         return self.texts[blob]
 
     def at(self, commit: str, repo_paths: Sequence[str]) -> Workspace:
-        from kpitrack.reading.loading import load_texts
         from kpitrack.domain.model import Config as _Config
+        from kpitrack.reading.loading import load_texts
 
         key = tuple(self.reader.yaml_blobs(commit, repo_paths))
         if self.last is not None and self.last[0] == key:

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpitrack.git.gitrepo import Repo, sources_at, workspace_paths
 from kpitrack.domain.problems import InvalidWorkspaceError
+from kpitrack.git.gitrepo import Repo, sources_at, workspace_paths
 
 if TYPE_CHECKING:
     from kpitrack.domain.model import Config, Workspace

@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar, cast
 
-from kpitrack.reading import rules
 from kpitrack.domain.model import (
     ActionPlan,
     Config,
@@ -46,6 +45,7 @@ from kpitrack.domain.problems import (
     UsageError,
     cap_problems,
 )
+from kpitrack.reading import rules
 from kpitrack.reading.yamlnodes import (
     MAX_FILE_BYTES,
     Map,

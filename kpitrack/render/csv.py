@@ -9,8 +9,8 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from kpitrack.evaluation.evaluate import action_words
 from kpitrack.domain.model import KpiResult, Measurement
+from kpitrack.evaluation.evaluate import action_words
 from kpitrack.render.json import date_json, number, value_json
 
 if TYPE_CHECKING:

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
     from rich.console import RenderableType
 
-    from kpitrack.git.changes import Change, DiffRow
     from kpitrack.domain.model import KpiResult
+    from kpitrack.git.changes import Change, DiffRow
     from kpitrack.reports.digest import Report
 
     Output = str | RenderableType

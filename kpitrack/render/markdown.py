@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from kpitrack.domain.model import KpiResult, StatusCounts
 from kpitrack.evaluation.evaluate import (
     action_words,
     format_percent,
@@ -15,7 +16,6 @@ from kpitrack.evaluation.evaluate import (
     status_sentence,
     summary_sentence,
 )
-from kpitrack.domain.model import KpiResult, StatusCounts
 
 if TYPE_CHECKING:
     from kpitrack.git.changes import Change, DiffRow

@@ -5,8 +5,8 @@ Everything here returns unescaped text; each renderer escapes for its format.
 
 from __future__ import annotations
 
-from kpitrack.evaluation.evaluate import format_value as _format_value
 from kpitrack.domain.model import Kpi, KpiResult, Reason, Status, Value
+from kpitrack.evaluation.evaluate import format_value as _format_value
 from kpitrack.reports.digest import ChangeKind, Report
 
 STATUS_LABELS: dict[Status, str] = {

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from html import escape as _escape
 
-from kpitrack.evaluation.evaluate import action_words, format_percent
 from kpitrack.domain.model import Kpi, KpiResult, Status, StatusCounts
+from kpitrack.evaluation.evaluate import action_words, format_percent
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
     CHANGE_TITLES,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kpitrack.evaluation.evaluate import action_words, format_percent
 from kpitrack.domain.model import Status, StatusCounts
+from kpitrack.evaluation.evaluate import action_words, format_percent
 from kpitrack.render.markdown import escape, table_lines
 from kpitrack.render.report_common import (
     CHANGE_ORDER,

@@ -10,8 +10,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from kpitrack.evaluation.evaluate import action_words, format_percent
 from kpitrack.domain.model import Kpi, Status, StatusCounts
+from kpitrack.evaluation.evaluate import action_words, format_percent
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
     CHANGE_TITLES,

@@ -17,6 +17,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from kpitrack.domain.model import Direction, Kind, Kpi, KpiResult, Status, StatusCounts, Value
 from kpitrack.evaluation.evaluate import (
     action_words,
     expected_position,
@@ -26,7 +27,6 @@ from kpitrack.evaluation.evaluate import (
     status_sentence,
     summary_sentence,
 )
-from kpitrack.domain.model import Direction, Kind, Kpi, KpiResult, Status, StatusCounts, Value
 
 if TYPE_CHECKING:
     from kpitrack.git.changes import Change, DiffRow

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from kpitrack.reading import yamlnodes
 from kpitrack.domain.model import Measurement, Value, Workspace, no_kpi_message
 from kpitrack.domain.problems import (
     InvalidWorkspaceError,
@@ -28,6 +27,7 @@ from kpitrack.domain.problems import (
     Severity,
     UsageError,
 )
+from kpitrack.reading import yamlnodes
 from kpitrack.writing.userinput import free_text, parse_measurement_date, parse_value
 
 CSV_COLUMNS = Measurement.FIELDS

@@ -31,18 +31,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from kpitrack.writing import atomicfile
-
-from kpitrack.reading import rules
-from kpitrack.writing.atomicfile import (
-    LOCK_TIMEOUT,
-    check_folder,
-    check_size,
-    file_lock,
-    read_existing,
-    remove_orphaned_temp_files,
-)
-from kpitrack.reading.loading import ParseMemo, load_texts, read_files, resolve_paths
 from kpitrack.domain.model import (
     NOWHERE,
     Config,
@@ -55,6 +43,17 @@ from kpitrack.domain.model import (
     Workspace,
 )
 from kpitrack.domain.problems import InvalidWorkspaceError, Problem, UsageError, WriteError
+from kpitrack.reading import rules
+from kpitrack.reading.loading import ParseMemo, load_texts, read_files, resolve_paths
+from kpitrack.writing import atomicfile
+from kpitrack.writing.atomicfile import (
+    LOCK_TIMEOUT,
+    check_folder,
+    check_size,
+    file_lock,
+    read_existing,
+    remove_orphaned_temp_files,
+)
 from kpitrack.writing.userinput import free_text, parse_measurement_date, parse_value
 from kpitrack.writing.yamlappend import (
     BOM,

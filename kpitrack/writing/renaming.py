@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from kpitrack.writing.atomicfile import atomic_write_bytes, file_lock
 from kpitrack.domain.model import Config
 from kpitrack.domain.problems import InvalidWorkspaceError, UsageError, WriteError
-from kpitrack.writing.yamlappend import BOM, Edit, apply_edits, line_offsets, yaml_scalar
 from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, decode, parse
+from kpitrack.writing.atomicfile import atomic_write_bytes, file_lock
+from kpitrack.writing.yamlappend import BOM, Edit, apply_edits, line_offsets, yaml_scalar
 
 
 class IdKind(StrEnum):
@@ -214,10 +214,10 @@ def rename(
     workspace must load without new errors (InvalidWorkspaceError otherwise); files
     are unchanged on any error.
     """
-    from kpitrack.reading.loading import load_texts
-    from kpitrack.writing.recording import load_for_writing
-    from kpitrack.reading.rules import SLUG
     from kpitrack.domain.suggest import did_you_mean
+    from kpitrack.reading.loading import load_texts
+    from kpitrack.reading.rules import SLUG
+    from kpitrack.writing.recording import load_for_writing
 
     loaded = load_for_writing(files, today, config=config)
     workspace = loaded.workspace

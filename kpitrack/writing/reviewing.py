@@ -24,6 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from kpitrack.domain.model import NOWHERE, Config, Kpi, KpiResult, Workspace
+from kpitrack.domain.problems import Problem, UsageError, WriteError
+from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, parse
 from kpitrack.writing.atomicfile import (
     LOCK_TIMEOUT,
     atomic_write_bytes,
@@ -31,8 +34,6 @@ from kpitrack.writing.atomicfile import (
     read_existing,
     remove_orphaned_temp_files,
 )
-from kpitrack.domain.model import NOWHERE, Config, Kpi, KpiResult, Workspace
-from kpitrack.domain.problems import Problem, UsageError, WriteError
 from kpitrack.writing.recording import WorkspaceLoads, measurement_key
 from kpitrack.writing.yamlappend import (
     BOM,
@@ -46,7 +47,6 @@ from kpitrack.writing.yamlappend import (
     parse_root,
     split_lines,
 )
-from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, parse
 
 REVIEW_KEY = "last_reviewed"
 _LINE_ENDINGS = ("\r\n", "\n", "\r", "\x85", "\u2028", "\u2029")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from kpitrack.writing.atomicfile import atomic_write_bytes, create_new_file
 from kpitrack.domain.problems import WriteError
+from kpitrack.writing.atomicfile import atomic_write_bytes, create_new_file
 from kpitrack.writing.recording import DEFAULT_MEASUREMENTS_FILE
 
 STARTER_KPIS = """\

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kpitrack.reading import rules
 from kpitrack.domain.model import Kind, Kpi, Value
+from kpitrack.reading import rules
 
 
 def parse_value(kpi: Kpi, text: str) -> Value:
