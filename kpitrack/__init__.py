@@ -30,7 +30,8 @@ __all__ = [
 from kpitrack.evaluation.evaluate import evaluate
 
 if TYPE_CHECKING:
-    from kpitrack.domain.model import Config, KpiResult, Workspace
+    from kpitrack.domain.model import Config, KpiResult
+    from kpitrack.domain.workspace import Workspace
     from kpitrack.reading.loading import load_valid_workspace, load_workspace
 
 _LAZY = {
@@ -38,7 +39,7 @@ _LAZY = {
     "load_valid_workspace": "kpitrack.reading.loading",
     "Config": "kpitrack.domain.model",
     "KpiResult": "kpitrack.domain.model",
-    "Workspace": "kpitrack.domain.model",
+    "Workspace": "kpitrack.domain.workspace",
 }
 
 

@@ -28,8 +28,8 @@ from kpitrack.domain.model import (
     Measurement,
     Objective,
     Value,
-    Workspace,
 )
+from kpitrack.domain.workspace import Workspace
 
 AS_OF = dt.date(2026, 11, 30)
 SINCE = dt.date(2026, 11, 23)

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kpitrack.domain.model import History, Location, Measurement, Measurements, Workspace
+from kpitrack.domain.model import Location, Measurement
 from kpitrack.domain.problems import MAX_PROBLEMS_PER_FILE, Problem, ProblemList, cap_problems
+from kpitrack.domain.series import History, Measurements
+from kpitrack.domain.workspace import Workspace
 from kpitrack.evaluation.evaluate import evaluate, evaluate_kpi
 from kpitrack.reading import loading
 from kpitrack.reading.config import Config

@@ -28,8 +28,8 @@ from kpitrack.domain.model import (
     Status,
     StatusCounts,
     Value,
-    Workspace,
 )
+from kpitrack.domain.workspace import Workspace
 from kpitrack.evaluation.evaluate import (
     evaluate,
     evaluate_kpi,

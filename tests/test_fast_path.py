@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kpitrack.domain.model import Workspace
 from kpitrack.domain.problems import Problem
+from kpitrack.domain.workspace import Workspace
 from kpitrack.evaluation.evaluate import evaluate, evaluate_kpi
 from kpitrack.reading import loading
 from kpitrack.reading.config import Config

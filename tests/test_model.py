@@ -14,9 +14,9 @@ from kpitrack.domain.model import (
     Reason,
     Status,
     StatusCounts,
-    Workspace,
 )
 from kpitrack.domain.problems import UsageError
+from kpitrack.domain.workspace import Workspace
 
 AS_OF = dt.date(2026, 11, 25)
 

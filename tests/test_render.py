@@ -8,16 +8,8 @@ from io import StringIO
 import pytest
 from rich.console import Console, RenderableType
 
-from kpitrack.domain.model import (
-    Direction,
-    Frequency,
-    Kind,
-    Kpi,
-    KpiResult,
-    Measurement,
-    Milestone,
-    Workspace,
-)
+from kpitrack.domain.model import Direction, Frequency, Kind, Kpi, KpiResult, Measurement, Milestone
+from kpitrack.domain.workspace import Workspace
 from kpitrack.evaluation.evaluate import evaluate, evaluate_kpi, worst_first
 from kpitrack.render import csv, markdown
 from kpitrack.render.table import actions as actions_table

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from report_fixtures import AS_OF, CONFIG, SINCE, build_workspace
 
-from kpitrack.domain.model import Workspace
+from kpitrack.domain.workspace import Workspace
 from kpitrack.evaluation.evaluate import format_percent
 from kpitrack.reading.config import load_config
 from kpitrack.reading.loading import load_valid_workspace

@@ -14,7 +14,8 @@ import pytest
 from report_fixtures import AS_OF, CONFIG, SINCE, build_workspace
 from rich.console import Console
 
-from kpitrack.domain.model import Kpi, KpiResult, Measurement, Status, Workspace
+from kpitrack.domain.model import Kpi, KpiResult, Measurement, Status
+from kpitrack.domain.workspace import Workspace
 from kpitrack.evaluation.evaluate import format_percent
 from kpitrack.render.report_common import STATUS_LABELS
 from kpitrack.render.report_html import (

@@ -20,9 +20,10 @@ import typer
 
 from kpitrack.commands.inputs import parse_as_of
 from kpitrack.commands.options import FilesOption, KpiOption, ToOption
-from kpitrack.domain.model import Kpi, Measurement, Value, Workspace
+from kpitrack.domain.model import Kpi, Measurement, Value
 from kpitrack.domain.periods import Period
 from kpitrack.domain.problems import ExitCode, UsageError
+from kpitrack.domain.workspace import Workspace
 
 COLLECTED_BY = "collect"
 

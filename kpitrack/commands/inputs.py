@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from kpitrack.domain.problems import UsageError
 
 if TYPE_CHECKING:
-    from kpitrack.domain.model import Config, KpiResult, Workspace
+    from kpitrack.domain.model import Config, KpiResult
+    from kpitrack.domain.workspace import Workspace
 
 AS_OF_WORDS = ("today", "yesterday", "last-week", "last-month")
 

@@ -92,7 +92,7 @@ RevOption = Annotated[
     ),
 ]
 
-# ---------------------------------------------------------------- filters (kpitrack.evaluation.select)
+# ---------------------------------------------------------------- filters (evaluation.select)
 
 OwnerOption = Annotated[
     list[str] | None,

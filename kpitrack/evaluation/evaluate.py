@@ -14,18 +14,15 @@ from kpitrack.domain.model import (
     ActionStatus,
     Config,
     Direction,
-    History,
     Kind,
     Kpi,
     KpiResult,
     Measurement,
-    Measurements,
     OverdueInfo,
     Reason,
     Status,
     StatusCounts,
     Value,
-    Workspace,
 )
 from kpitrack.domain.periods import (
     add_frequency,
@@ -33,6 +30,8 @@ from kpitrack.domain.periods import (
     period_containing,
     periods_between,
 )
+from kpitrack.domain.series import History, Measurements
+from kpitrack.domain.workspace import Workspace
 
 # Comparisons of floats that should be equal on paper (0.1 * 100 vs 10) use this slack.
 EPSILON = 1e-9

@@ -17,7 +17,8 @@ from kpitrack.domain.model import Reason, Status
 from kpitrack.domain.problems import UsageError
 
 if TYPE_CHECKING:
-    from kpitrack.domain.model import KpiResult, Workspace
+    from kpitrack.domain.model import KpiResult
+    from kpitrack.domain.workspace import Workspace
 
 NEEDS_ACTION = "needs-action"  # --fail-on: any needs-action reason
 

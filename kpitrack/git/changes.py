@@ -15,7 +15,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kpitrack.domain.model import Direction, Kpi, Value, Workspace
+from kpitrack.domain.model import Direction, Kpi, Value
+from kpitrack.domain.workspace import Workspace
 from kpitrack.git.gitrepo import BlobReader, Commit, GitError, GitStopped, Repo, workspace_paths
 
 if TYPE_CHECKING:

@@ -11,8 +11,9 @@ from kpitrack.domain.problems import InvalidWorkspaceError
 from kpitrack.git.gitrepo import Repo, sources_at, workspace_paths
 
 if TYPE_CHECKING:
-    from kpitrack.domain.model import Config, Workspace
+    from kpitrack.domain.model import Config
     from kpitrack.domain.problems import Problem
+    from kpitrack.domain.workspace import Workspace
 
 
 def _paths(files: Sequence[Path], config: Config, cwd: Path) -> tuple[list[Path], bool]:

@@ -33,12 +33,12 @@ from kpitrack.domain.model import (
     Kpi,
     Location,
     Measurement,
-    Workspace,
     in_range,
 )
 from kpitrack.domain.periods import DATE_PATTERN, parse_date, period_containing
 from kpitrack.domain.problems import MAX_PROBLEMS_PER_FILE, Problem, Severity
 from kpitrack.domain.suggest import did_you_mean
+from kpitrack.domain.workspace import Workspace
 from kpitrack.reading.yamlnodes import (
     NULL_WORDS,
     YAML11_BOOLEANS,

@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from kpitrack.domain.model import Config, Kind, Kpi, Location, Source, Workspace
+from kpitrack.domain.model import Config, Kind, Kpi, Location, Source
 from kpitrack.domain.problems import Problem, Severity
+from kpitrack.domain.workspace import Workspace
 from kpitrack.reading import rules
 from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq
 

@@ -26,8 +26,8 @@ from kpitrack.domain.model import (
     Objective,
     Status,
     StatusCounts,
-    Workspace,
 )
+from kpitrack.domain.workspace import Workspace
 
 if TYPE_CHECKING:
     from kpitrack.git.changes import Change

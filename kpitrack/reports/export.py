@@ -14,7 +14,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from kpitrack.domain.model import Kpi, KpiResult, Measurement, Workspace
+from kpitrack.domain.model import Kpi, KpiResult, Measurement
+from kpitrack.domain.workspace import Workspace
 from kpitrack.render.json import date_json, number, value_json
 
 KPI_COLUMNS = ("kpi", "name", "owner", "objective", "unit", "kind", "direction", "target", "due")

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from kpitrack.domain.model import Measurement, Value, Workspace, no_kpi_message
+from kpitrack.domain.model import Measurement, Value, no_kpi_message
 from kpitrack.domain.problems import (
     InvalidWorkspaceError,
     KpitrackError,
@@ -27,6 +27,7 @@ from kpitrack.domain.problems import (
     Severity,
     UsageError,
 )
+from kpitrack.domain.workspace import Workspace
 from kpitrack.reading import yamlnodes
 from kpitrack.writing.userinput import free_text, parse_measurement_date, parse_value
 

@@ -31,18 +31,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from kpitrack.domain.model import (
-    NOWHERE,
-    Config,
-    Kpi,
-    KpiResult,
-    Location,
-    Measurement,
-    Measurements,
-    Series,
-    Workspace,
-)
+from kpitrack.domain.model import NOWHERE, Config, Kpi, KpiResult, Location, Measurement
 from kpitrack.domain.problems import InvalidWorkspaceError, Problem, UsageError, WriteError
+from kpitrack.domain.series import Measurements, Series
+from kpitrack.domain.workspace import Workspace
 from kpitrack.reading import rules
 from kpitrack.reading.loading import ParseMemo, load_texts, read_files, resolve_paths
 from kpitrack.writing import atomicfile

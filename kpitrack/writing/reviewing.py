@@ -24,8 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kpitrack.domain.model import NOWHERE, Config, Kpi, KpiResult, Workspace
+from kpitrack.domain.model import NOWHERE, Config, Kpi, KpiResult
 from kpitrack.domain.problems import Problem, UsageError, WriteError
+from kpitrack.domain.workspace import Workspace
 from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, parse
 from kpitrack.writing.atomicfile import (
     LOCK_TIMEOUT,

@@ -1,0 +1,704 @@
+"""YAML nodes → model objects: each entry's keys checked and built in one pass,
+every problem located; an entry with an error is left out of the model."""
+
+from __future__ import annotations
+
+import datetime as dt
+from array import array
+from collections.abc import Callable, Sequence
+from typing import TypeVar, cast
+
+from kpitrack.domain.model import (
+    ActionPlan,
+    Direction,
+    Frequency,
+    Indicator,
+    Kind,
+    Kpi,
+    Location,
+    Milestone,
+    Objective,
+    Value,
+    in_range,
+)
+from kpitrack.domain.problems import (
+    MAX_PROBLEMS_PER_FILE,
+    Problem,
+    ProblemList,
+    Severity,
+)
+from kpitrack.domain.series import Measurements, Series
+from kpitrack.reading import rules
+from kpitrack.reading.yamlnodes import (
+    Map,
+    Node,
+    Rows,
+    Scalar,
+    Seq,
+    parse,
+    scalar_value,
+    typed_value,
+)
+
+SECTIONS = rules.SECTION_NAMES  # the top-level keys of a file
+
+OBJECTIVE_KEYS = {
+    "id": "a slug, unique in the workspace",
+    "title": "the strategic goal in words",
+    "owner": "",
+    "due": "",
+    "description": "",
+}
+KPI_KEYS = {
+    "id": "a slug, unique across the workspace",
+    "name": "a short title",
+    "measure": "how the value is obtained",
+    "target": "the value that counts as success",
+    "frequency": "daily, weekly, monthly, quarterly or yearly",
+    "kind": "",
+    "scale": "",
+    "direction": "",
+    "unit": "",
+    "indicator": "",
+    "owner": "",
+    "objective": "",
+    "baseline": "",
+    "start": "",
+    "due": "",
+    "milestones": "",
+    "review": "",
+    "last_reviewed": "",
+    "action": "",
+    "archived": "",
+    "grace_days": "",
+    "tags": "",
+    "description": "",
+    "source": "where `kpitrack collect` gets the value: sql, csv or command",
+}
+MEASUREMENT_KEYS = {
+    "kpi": "the id of a KPI",
+    "date": "the date the value describes",
+    "value": "the measured value",
+    "note": "",
+    "by": "",
+}
+ACTION_KEYS = {
+    "plan": "what will be done",
+    "owner": "",
+    "due": "",
+    "status": "",
+}
+MILESTONE_KEYS = {"date": "when the staged target holds", "target": "the staged target"}
+
+_KPI_REQUIRED = ("id", "name", "measure", "target", "frequency")
+T = TypeVar("T")
+U = TypeVar("U")
+
+_OBJECTIVE_REQUIRED = ("id", "title")
+_MEASUREMENT_REQUIRED = ("kpi", "date", "value")
+
+
+class _RowFile:
+    """A file's measurements as rows; its nodes are rebuilt only when a row has a problem."""
+
+    __slots__ = ("path", "rows", "text")
+
+    def __init__(self, path: str, text: str, rows: Rows) -> None:
+        self.path, self.text, self.rows = path, text, rows
+
+    def entries(self) -> list[Map]:
+        """The measurement entries as nodes, from the full reader (the rare error path)."""
+        root, _ = parse(self.text, self.path)  # parse_rows succeeded: no fatal error here
+        assert type(root) is Map
+        entries: list[Map] = []
+        for key, value in root.items:
+            if key.text == "measurements" and type(value) is Seq:
+                entries.extend(item for item in value.items if type(item) is Map)
+        return entries
+
+
+def _loc(node: Node) -> Location:
+    return Location(node.path, node.line, node.column)
+
+
+class _Builder:
+    """Entries → model objects. An entry with an error is left out of the model."""
+
+    def __init__(self, out: list[Problem], complete: bool) -> None:
+        self.out = out
+        self.complete = complete
+        self.objective_ids: dict[str, Location] = {}
+        self.kpi_ids: dict[str, Location] = {}  # every KPI id seen, valid or not
+        self.kpis_by_id: dict[str, Kpi] = {}
+        self.suggestions: dict[str, str] = {}
+
+    # ------------------------------------------------------------ objectives
+
+    def objectives(self, entries: list[Map]) -> list[Objective]:
+        result = []
+        for entry in entries:
+            objective = self._objective(entry)
+            if objective is not None:
+                result.append(objective)
+        return result
+
+    def _objective(self, entry: Map) -> Objective | None:
+        out = self.out
+        before = len(out)
+        fields = _fields(entry, OBJECTIVE_KEYS, out, "objective")
+        id_node = fields.get("id")
+        obj_id = rules.slug(out, id_node, "objective id") if id_node is not None else None
+        what = f"objective '{obj_id}'" if obj_id else "objective"
+        _unknown_keys(entry, OBJECTIVE_KEYS, what, out)
+        _missing(entry, fields, _OBJECTIVE_REQUIRED, OBJECTIVE_KEYS, what, out)
+        if obj_id is not None and id_node is not None:
+            rules.duplicate_objective(out, id_node, obj_id, self.objective_ids, _loc(entry))
+        title = _text(fields, "title", what, out, required=True)
+        owner = _text(fields, "owner", what, out)
+        description = _text(fields, "description", what, out)
+        due = _date(fields, "due", what, out)
+        if _has_errors(out, before) or obj_id is None or title is None:
+            return None
+        return Objective(
+            id=obj_id, title=title, owner=owner, due=due, description=description, loc=_loc(entry)
+        )
+
+    # ------------------------------------------------------------ KPIs
+
+    def kpis(self, entries: list[Map]) -> list[Kpi]:
+        result = []
+        for entry in entries:
+            kpi = self._kpi(entry)
+            if kpi is not None:
+                result.append(kpi)
+                self.kpis_by_id[kpi.id] = kpi
+        return result
+
+    def _kpi(self, entry: Map) -> Kpi | None:
+        out = self.out
+        before = len(out)
+        fields = _fields(entry, KPI_KEYS, out, "KPI")
+        id_node = fields.get("id")
+        kpi_id = rules.slug(out, id_node, "KPI id") if id_node is not None else None
+        what = f"KPI '{kpi_id}'" if kpi_id else "KPI"
+        _unknown_keys(entry, KPI_KEYS, what, out)
+        kind = _kind(fields, what, out)
+        required = _KPI_REQUIRED if kind is not Kind.PROGRESS else (*_KPI_REQUIRED[:3], "frequency")
+        _missing(entry, fields, required, KPI_KEYS, what, out)
+        if kpi_id is not None and id_node is not None:
+            rules.duplicate_kpi(out, id_node, kpi_id, self.kpi_ids, _loc(entry))
+
+        name = _text(fields, "name", what, out, required=True)
+        measure = _text(fields, "measure", what, out, required=True)
+        frequency = _choice(fields, "frequency", what, Frequency, out, required=True)
+        direction = _choice(fields, "direction", what, Direction, out) or Direction.INCREASE
+        indicator = _choice(fields, "indicator", what, Indicator, out)
+        review = _choice(fields, "review", what, Frequency, out)
+
+        scale = rules.kpi_scale(out, entry, fields.get("scale"), kind, what)
+        value = _value_rule(kind, scale, what, out)
+        target = _target(fields, kind, what, value, out)
+        baseline = _optional(fields, "baseline", lambda node: value(node, "baseline"))
+
+        start = _date(fields, "start", what, out)
+        due = _date(fields, "due", what, out)
+        last_reviewed = _date(fields, "last_reviewed", what, out)
+        if start is not None:
+            rules.start_after_due(out, fields["start"], what, start, due)
+
+        milestones = self._milestones(fields.get("milestones"), what, due, value)
+
+        objective = _text(fields, "objective", what, out)
+        if objective is not None and self.complete:
+            rules.unknown_objective(out, fields["objective"], what, objective, self.objective_ids)
+        owner = _text(fields, "owner", what, out)
+        unit = _text(fields, "unit", what, out)
+        action, action_plan = _action(fields, what, out)
+        archived = rules.flag(out, fields.get("archived"), f"{what}: archived")
+        description = _text(fields, "description", what, out)
+        grace_days = _optional(
+            fields, "grace_days", lambda node: rules.whole_days(out, node, f"{what}: grace_days")
+        )
+        tag_list = _optional(fields, "tags", lambda node: rules.tags(out, node, f"{what}: tags"))
+        from kpitrack.reading.sources import credential_problems, parse_source
+
+        credential_problems(out, entry, what)
+        source = _optional(
+            fields, "source", lambda node: parse_source(out, node, what, kind, scale or ())
+        )
+
+        if (
+            _has_errors(out, before)
+            or kpi_id is None
+            or name is None
+            or measure is None
+            or frequency is None
+            or kind is None
+            or target is None
+        ):
+            return None
+        return Kpi(
+            id=kpi_id,
+            name=name,
+            measure=measure,
+            target=target,
+            frequency=frequency,
+            kind=kind,
+            scale=scale or (),
+            direction=direction,
+            unit=unit,
+            indicator=indicator,
+            owner=owner,
+            objective=objective,
+            baseline=baseline,
+            start=start,
+            due=due,
+            milestones=milestones or (),
+            review=review,
+            last_reviewed=last_reviewed,
+            action=action,
+            action_plan=action_plan,
+            archived=archived,
+            grace_days=grace_days,
+            tags=tag_list or (),
+            description=description,
+            loc=_loc(entry),
+            source=source,
+        )
+
+    def _milestones(
+        self,
+        node: Node | None,
+        what: str,
+        due: dt.date | None,
+        convert: _ValueRule,
+    ) -> tuple[Milestone, ...] | None:
+        out = self.out
+        if node is None or rules.is_empty(node):
+            return ()
+        if type(node) is not Seq:
+            rules.wrong_shape(out, node, f"{what}: milestones must be a list of {{date, target}}")
+            return None
+        result: list[Milestone] = []
+        previous: dt.date | None = None
+        for item in node.items:
+            if type(item) is not Map:
+                rules.wrong_shape(out, item, f"{what}: each milestone must be a mapping")
+                continue
+            fields = _fields(item, MILESTONE_KEYS, out, "milestone")
+            _unknown_keys(item, MILESTONE_KEYS, f"a milestone of {what}", out)
+            _missing(
+                item, fields, ("date", "target"), MILESTONE_KEYS, f"a milestone of {what}", out
+            )
+            day = _date(fields, "date", f"{what}: milestone", out)
+            target_node = fields.get("target")
+            target = None
+            if target_node is not None:
+                if rules.is_empty(target_node):
+                    rules.empty_required(out, target_node, f"{what}: milestone target")
+                else:
+                    target = convert(target_node, "milestone target")
+            if day is None:
+                continue
+            # Date order and due are checked even when the target is wrong.
+            rules.milestone_out_of_order(out, fields["date"], what, day, previous)
+            rules.milestone_after_due(out, fields["date"], what, day, due)
+            previous = day
+            if target is not None:
+                result.append(Milestone(date=day, target=target, loc=_loc(item)))
+        return tuple(result)
+
+    # ------------------------------------------------------------ measurements
+
+    def measurements(
+        self, files: Sequence[list[Map] | _RowFile], paths: Sequence[str]
+    ) -> Measurements:
+        """Measurements in reading order, as columns; the common, valid case takes a fast path.
+
+        A file read as rows (yamlnodes.parse_rows) is checked row by row without any
+        node; a row that is not plainly valid sends its file through the full reader,
+        whose nodes give every problem its line and column. `paths` are the files in
+        reading order (a measurement's location refers to its file by position).
+        """
+        result = Measurements()
+        for path in paths:
+            result.path_index(path)
+        days: dict[str, int | str] = {}
+        order = 0
+        for source in files:
+            if type(source) is _RowFile:
+                if self._rows(source, result, days, order):
+                    order += len(source.rows)
+                    source.rows, source.text = Rows(), ""  # rows never coexist with the model
+                    continue
+                entries = source.entries()
+            else:
+                entries = source  # type: ignore[assignment]
+            self._entries(entries, result, days, order)
+            order += len(entries)
+        return result
+
+    def _rows(
+        self,
+        source: _RowFile,
+        result: Measurements,
+        days: dict[str, int | str],
+        order: int,
+    ) -> bool:
+        """Append the measurements of an all-valid row file; False (nothing appended) if any
+        row needs the full reader's report."""
+        kpis = self.kpis_by_id
+        parse_day, usable, typed = _parse_day, in_range, typed_value
+        qualitative, progress = Kind.QUALITATIVE, Kind.PROGRESS
+        file = result.path_index(source.path)
+        series_for = result.series_for
+        # Each series' length before this file, to take the file back out if a row is bad.
+        before: dict[str, tuple[Series, int]] = {}
+        numbers: dict[str, float] = {}  # plain value text → its number (checked in range)
+        last_kpi: str | None = None
+        labels: tuple[str, ...] | None = None
+        percent = False
+        for line, column, kpi_id, date_text, value_text, plain, note, by in source.rows:
+            order += 1
+            if kpi_id is not last_kpi:  # rows of one KPI usually come together
+                kpi = kpis.get(kpi_id)
+                if kpi is None:
+                    break
+                series = series_for(kpi_id)
+                if kpi_id not in before:
+                    before[kpi_id] = (series, len(series))
+                labels = kpi.scale if kpi.kind is qualitative else None
+                if labels is not None and type(series.values) is array:
+                    series.values = list(series.values)
+                percent = kpi.kind is progress
+                # Labels go into a list, numbers into array('d'): both take a Value here.
+                add_value = cast("Callable[[Value], None]", series.values.append)
+                add_day, add_note, add_by = (
+                    series.dates.append,
+                    series.notes.append,
+                    series.bys.append,
+                )
+                add_file, add_line, add_column, add_order = (
+                    series.files.append,
+                    series.lines.append,
+                    series.columns.append,
+                    series.orders.append,
+                )
+                last_kpi = kpi_id
+            day = days.get(date_text)
+            if day is None:
+                day = days[date_text] = parse_day(date_text)
+            if type(day) is not int or value_text == "":
+                break
+            value: Value
+            if labels is not None:
+                if value_text not in labels or (plain and typed(value_text, True) is None):
+                    break
+                value = labels[labels.index(value_text)]
+            else:
+                known = numbers.get(value_text) if plain else None
+                if known is None:
+                    number = typed(value_text, plain)
+                    kind = type(number)
+                    if (kind is not float and kind is not int) or not usable(number):  # type: ignore[arg-type]
+                        break
+                    known = float(number)  # type: ignore[arg-type]
+                    if plain:
+                        numbers[value_text] = known
+                if percent and not 0.0 <= known <= 100.0:
+                    break
+                value = known
+            add_day(day)
+            add_value(value)
+            add_note(note)
+            add_by(by)
+            add_file(file)
+            add_line(line)
+            add_column(column)
+            add_order(order)
+        else:
+            result.added(len(source.rows))
+            return True
+        for series, length in before.values():
+            series.truncate(length)
+        return False
+
+    def _entries(
+        self,
+        entries: list[Map],
+        result: Measurements,
+        days: dict[str, int | str],
+        order: int,
+    ) -> None:
+        kpis = self.kpis_by_id
+        parse_day, scalar, is_empty, usable = (_parse_day, Scalar, rules.is_empty, in_range)
+        qualitative, progress = Kind.QUALITATIVE, Kind.PROGRESS
+        dates: dict[str, dt.date | str] = {}
+        count = 0
+        for entry in entries:
+            order += 1
+            kpi_node = date_node = value_node = note_node = by_node = None
+            bad_keys: list[Scalar] | None = None
+            for key, node in entry.items:
+                k = key.text
+                if k == "kpi":
+                    kpi_node = node
+                elif k == "date":
+                    date_node = node
+                elif k == "value":
+                    value_node = node
+                elif k == "note":
+                    note_node = node
+                elif k == "by":
+                    by_node = node
+                elif bad_keys is None:
+                    bad_keys = [key]
+                else:
+                    bad_keys.append(key)
+            nodes = (kpi_node, date_node, value_node, note_node, by_node)
+            # Fast path: every field present, plain text, and valid.
+            if (
+                bad_keys is None
+                and type(kpi_node) is scalar
+                and type(date_node) is scalar
+                and type(value_node) is scalar
+                and (note_node is None or type(note_node) is scalar)
+                and (by_node is None or type(by_node) is scalar)
+            ):
+                kpi = kpis.get(kpi_node.text)
+                day = days.get(date_node.text)
+                if day is None:
+                    day = days[date_node.text] = parse_day(date_node.text)
+                value: Value | None = None
+                if kpi is not None and isinstance(day, int) and not is_empty(value_node):
+                    if kpi.kind is qualitative:
+                        if value_node.text in kpi.scale:
+                            value = value_node.text
+                    else:
+                        number = scalar_value(value_node)
+                        kind = type(number)
+                        if (kind is float or kind is int) and usable(number):  # type: ignore[arg-type]
+                            value = float(number)  # type: ignore[arg-type]
+                            if kpi.kind is progress and not 0.0 <= value <= 100.0:
+                                value = None
+                if value is not None and isinstance(day, int):
+                    note = None if note_node is None or is_empty(note_node) else note_node.text
+                    by = None if by_node is None or is_empty(by_node) else by_node.text
+                    result.series_for(kpi_node.text).append(
+                        day,
+                        value,
+                        note,
+                        by,
+                        result.path_index(entry.path),
+                        entry.line,
+                        entry.column,
+                        order,
+                    )
+                    count += 1
+                    continue
+            self._measurement(entry, nodes, bad_keys or [], dates)
+        result.added(count)
+
+    def _measurement(
+        self,
+        entry: Map,
+        nodes: tuple[Node | None, ...],
+        bad_keys: list[Scalar],
+        dates: dict[str, dt.date | str],
+    ) -> None:
+        """The slow path: report what is wrong with one measurement (it stays out of the model)."""
+        out = self.out
+        kpi_node, date_node, value_node, note_node, by_node = nodes
+        kpi_id: str | None = None
+        if kpi_node is not None:
+            if type(kpi_node) is Scalar and not rules.is_empty(kpi_node):
+                kpi_id = kpi_node.text
+            else:
+                kpi_id = rules.text(out, kpi_node, "measurement: kpi", required=True)
+        what = f"measurement of KPI '{kpi_id}'" if kpi_id else "measurement"
+        day = None
+        if date_node is not None:
+            if rules.is_empty(date_node):
+                rules.empty_required(out, date_node, f"{what}: date")
+            else:
+                day = rules.date(out, date_node, f"{what}: date", dates)
+        if day is not None:
+            what = f"{what} on {day}"
+        for key in _shown(bad_keys, out):
+            rules.unknown_key(out, key, what, MEASUREMENT_KEYS)
+        for name, node in zip(("kpi", "date", "value"), nodes, strict=False):
+            if node is None:
+                rules.missing_key(out, entry, what, name, MEASUREMENT_KEYS[name])
+        kpi = self.kpis_by_id.get(kpi_id) if kpi_id is not None else None
+        if kpi_id is not None and kpi is None and kpi_id not in self.kpi_ids:
+            if self.complete and kpi_node is not None:
+                where = f"measurement on {day}" if day is not None else "measurement"
+                self._unknown_kpi(kpi_node, kpi_id, where)
+        elif value_node is not None:
+            if rules.is_empty(value_node):
+                rules.empty_required(out, value_node, f"{what}: value")
+            # A KPI with errors of its own (kpi is None) has its values checked once it is fixed.
+            elif kpi is not None and kpi.kind is Kind.QUALITATIVE:
+                rules.label(out, value_node, f"{what}: value", kpi.scale)
+            elif kpi is not None and kpi.kind is Kind.PROGRESS:
+                rules.percent(out, value_node, f"{what}: value")
+            elif kpi is not None:
+                rules.number(out, value_node, f"{what}: value")
+        if note_node is not None:
+            rules.text(out, note_node, f"{what}: note")
+        if by_node is not None:
+            rules.text(out, by_node, f"{what}: by")
+
+    def _unknown_kpi(self, node: Node, kpi_id: str, what: str) -> None:
+        rules.unknown_kpi(self.out, node, what, kpi_id, self.kpi_ids, self.suggestions)
+
+
+# ---------------------------------------------------------------- field helpers
+
+
+def _fields(entry: Map, known: dict[str, str], out: list[Problem], kind: str) -> dict[str, Node]:
+    """The known keys of an entry (the first of duplicates; KT005 was reported)."""
+    fields: dict[str, Node] = {}
+    for key, value in entry.items:
+        if key.text in known and key.text not in fields:
+            fields[key.text] = value
+    return fields
+
+
+def _unknown_keys(entry: Map, known: dict[str, str], what: str, out: list[Problem]) -> None:
+    unknown = [key for key, _ in entry.items if key.text not in known]
+    for key in _shown(unknown, out):
+        rules.unknown_key(out, key, what, known)
+
+
+def _shown(keys: list[Scalar], out: list[Problem]) -> list[Scalar]:
+    """The unknown keys of one mapping that need a Problem; the rest are counted in `out`.
+
+    Keys come in file order, one problem each: beyond the mapping's first
+    MAX_PROBLEMS_PER_FILE + 1, none can be shown nor be the first one left out
+    (cap_problems), so they cost a count, not a Problem and a suggestion each."""
+    keep = MAX_PROBLEMS_PER_FILE + 1
+    if len(keys) <= keep or not isinstance(out, ProblemList):
+        return keys
+    out.omit(keys[keep].path, len(keys) - keep)
+    return keys[:keep]
+
+
+def _missing(
+    entry: Map,
+    fields: dict[str, Node],
+    required: Sequence[str],
+    known: dict[str, str],
+    what: str,
+    out: list[Problem],
+) -> None:
+    for key in required:
+        if key not in fields:
+            rules.missing_key(out, entry, what, key, known[key])
+
+
+def _text(
+    fields: dict[str, Node], key: str, what: str, out: list[Problem], *, required: bool = False
+) -> str | None:
+    node = fields.get(key)
+    if node is None:
+        return None
+    if not required and rules.is_empty(node):
+        return None
+    return rules.text(out, node, f"{what}: {key}", required=required)
+
+
+def _date(fields: dict[str, Node], key: str, what: str, out: list[Problem]) -> dt.date | None:
+    node = fields.get(key)
+    if node is None or rules.is_empty(node):
+        return None
+    return rules.date(out, node, f"{what}: {key}")
+
+
+def _choice(
+    fields: dict[str, Node],
+    key: str,
+    what: str,
+    enum: type[rules.E],
+    out: list[Problem],
+    *,
+    required: bool = False,
+) -> rules.E | None:
+    node = fields.get(key)
+    if node is None:
+        return None
+    if rules.is_empty(node):
+        if required:
+            rules.empty_required(out, node, f"{what}: {key}")
+        return None
+    return rules.choice(out, node, f"{what}: {key}", enum)
+
+
+def _parse_day(text: str) -> int | str:
+    """A date's text as its ordinal, or rules._parse_date's message why it is no date."""
+    day = rules._parse_date(text)
+    return day if isinstance(day, str) else day.toordinal()
+
+
+# Types one value of a KPI (target, baseline, a milestone's target) by the KPI's kind.
+_ValueRule = Callable[[Node, str], Value | None]
+
+
+def _kind(fields: dict[str, Node], what: str, out: list[Problem]) -> Kind | None:
+    """The KPI's kind: quantitative when absent or empty, None when not a kind (KT025)."""
+    node = fields.get("kind")
+    if node is None or rules.is_empty(node):
+        return Kind.QUANTITATIVE
+    return rules.choice(out, node, f"{what}: kind", Kind)
+
+
+def _value_rule(
+    kind: Kind | None, scale: tuple[str, ...] | None, what: str, out: list[Problem]
+) -> _ValueRule:
+    """A label on the scale (KT031), a percentage (KT032) or a number (KT016/KT017)."""
+
+    def value(node: Node, label: str) -> Value | None:
+        if kind is Kind.QUALITATIVE:
+            return rules.label(out, node, f"{what}: {label}", scale)
+        if kind is Kind.PROGRESS:
+            return rules.percent(out, node, f"{what}: {label}")
+        return rules.number(out, node, f"{what}: {label}")
+
+    return value
+
+
+def _target(
+    fields: dict[str, Node], kind: Kind | None, what: str, value: _ValueRule, out: list[Problem]
+) -> Value | None:
+    """The target; 100 for a progress KPI without one (SPEC §1); KT014 when empty."""
+    node = fields.get("target")
+    if node is not None and not rules.is_empty(node):
+        return value(node, "target")
+    if kind is Kind.PROGRESS:
+        return 100.0  # SPEC §1: progress KPIs default to 100 (percent done)
+    if node is not None:
+        rules.empty_required(out, node, f"{what}: target")
+    return None
+
+
+def _action(
+    fields: dict[str, Node], what: str, out: list[Problem]
+) -> tuple[str | None, ActionPlan | None]:
+    """`action` as text, or as a mapping {plan, owner, due, status} (KT065/KT066)."""
+    node = fields.get("action")
+    if node is None or type(node) is Scalar:
+        return _text(fields, "action", what, out), None
+    plan = rules.action(out, node, f"{what}: action", ACTION_KEYS)
+    return (plan.plan if plan is not None else None), plan
+
+
+def _optional(fields: dict[str, Node], key: str, read: Callable[[Node], U]) -> U | None:
+    """An optional key read by `read`; None when absent or empty."""
+    node = fields.get(key)
+    if node is None or rules.is_empty(node):
+        return None
+    return read(node)
+
+
+def _has_errors(out: list[Problem], since: int) -> bool:
+    return any(p.severity is Severity.ERROR for p in out[since:])

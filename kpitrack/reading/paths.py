@@ -1,0 +1,189 @@
+"""Which files a workspace reads (SPEC §4: -f paths, kpitrack.toml's `files`, the
+defaults) and reading them under the size cap, each failure a located problem."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Sequence
+from pathlib import Path
+
+from kpitrack.domain.model import (
+    Config,
+)
+from kpitrack.domain.problems import (
+    Problem,
+    Severity,
+    UsageError,
+)
+from kpitrack.reading.yamlnodes import (
+    MAX_FILE_BYTES,
+    YamlFatal,
+    decode,
+)
+
+DEFAULT_FILES = ("kpis.yaml", "measurements.yaml")
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+# ---------------------------------------------------------------- discovery
+
+
+def resolve_paths(cli_paths: Sequence[Path], config: Config, cwd: Path) -> list[Path]:
+    """The files to read (SPEC §4): -f paths, else kpitrack.toml's files, else the defaults."""
+    found: list[Path] = []
+    if cli_paths:
+        for path in cli_paths:
+            found.extend(_expand(path, path if path.is_absolute() else cwd / path, path))
+        looked_for = ", ".join(str(p) for p in cli_paths)
+    elif config.files:
+        root = Path(config.root) if config.root else cwd
+        for name in config.files:
+            given = Path(name)
+            full = given if given.is_absolute() else root / given
+            found.extend(_expand(full, full, given, listed=True))
+        looked_for = f"{', '.join(config.files)} (kpitrack.toml's files)"
+    else:
+        kpis = _default_file(cwd, "kpis")
+        if kpis is None:
+            raise UsageError(
+                f"no {DEFAULT_FILES[0]} in {cwd}: run `kpitrack init` to start one, "
+                "or name files or folders with -f"
+            )
+        found.append(kpis)
+        measurements = _default_file(cwd, "measurements")
+        if measurements is not None:
+            found.append(measurements)
+        looked_for = " and ".join(DEFAULT_FILES)
+    unique: list[Path] = []
+    seen: set[str] = set()
+    for path in found:
+        key = os.path.realpath(path if path.is_absolute() else cwd / path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    if not unique:
+        raise UsageError(
+            f"no *.yaml or *.yml files found in {looked_for}: run `kpitrack init` "
+            "or name files with -f"
+        )
+    return unique
+
+
+def _default_file(cwd: Path, stem: str) -> Path | None:
+    """`stem`.yaml, else `stem`.yml, in `cwd`; a folder or a dangling link of that name is
+    a usage error that says what it is."""
+    for name in (f"{stem}.yaml", f"{stem}.yml"):
+        path = cwd / name
+        if path.is_file():
+            return path
+        if path.is_dir():
+            raise UsageError(
+                f"{name} in {cwd} is a folder, not a file: name it with -f {name} to read "
+                "the YAML files inside it"
+            )
+        if path.is_symlink():
+            raise UsageError(f"{name} in {cwd}: {_broken_link(path)}")
+    return None
+
+
+def _broken_link(path: Path) -> str:
+    """What is wrong with a symbolic link that leads to no file: a loop, or nothing."""
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return "symbolic link loop"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop"
+    return "symbolic link to nothing"
+
+
+def _expand(display: Path, full: Path, given: Path, *, listed: bool = False) -> list[Path]:
+    """A file as itself; a folder as every *.yaml/*.yml inside (recursive, sorted, no dot-files)."""
+    if full.is_dir():
+        pass
+    elif full.exists():
+        # A file given by name is read (a FIFO or device is refused when it is read).
+        return [display]
+    else:
+        where = " (listed in kpitrack.toml's files)" if listed else ""
+        if full.is_symlink():
+            raise UsageError(f"{given}: {_broken_link(full)}{where}")
+        raise UsageError(f"no such file or folder: {given}{where}")
+    out: list[Path] = []
+
+    def unreadable(error: OSError) -> None:
+        raise UsageError(f"{given}: cannot read folder {error.filename}: {error.strerror}")
+
+    for folder, dirs, files in os.walk(full, onerror=unreadable):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        rel = os.path.relpath(folder, full)
+        base = display if rel == "." else display / rel
+        out.extend(
+            base / f
+            for f in files
+            if f.endswith(YAML_SUFFIXES)
+            and not f.startswith(".")
+            and os.path.isfile(os.path.join(folder, f))  # regular files: never block on a FIFO
+        )
+    return sorted(out, key=lambda p: p.parts)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_files(paths: Sequence[Path]) -> list[tuple[str, str | Problem]]:
+    """(display path, text) per file; a file that cannot be read or decoded gives its
+    located problem instead of its text."""
+    cwd = Path.cwd()
+    texts: list[tuple[str, str | Problem]] = []
+    for path in paths:
+        display = _display(path, cwd)
+        try:
+            data = _read_capped(path, display)
+            texts.append((display, decode(data, display)))
+        except YamlFatal as exc:
+            texts.append((display, exc.problem))
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            texts.append(
+                (display, Problem(display, 1, 1, Severity.ERROR, "KT002", f"cannot read: {reason}"))
+            )
+    return texts
+
+
+def _read_capped(path: Path, display: str) -> bytes:
+    """The file's bytes; a file over the size limit is refused before it is read.
+
+    Opened non-blocking and checked to be a regular file, so a FIFO or a device
+    named on the command line is refused instead of hanging or streaming forever.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise YamlFatal(Problem(display, 1, 1, Severity.ERROR, "KT002", "not a regular file"))
+        size = info.st_size
+        if size > MAX_FILE_BYTES:
+            raise YamlFatal(
+                Problem(
+                    display,
+                    1,
+                    1,
+                    Severity.ERROR,
+                    "KT002",
+                    f"file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes",
+                )
+            )
+        return f.read(MAX_FILE_BYTES + 1)  # decode() refuses a file that grew meanwhile
+
+
+def _display(path: Path, cwd: Path) -> str:
+    if path.is_absolute():
+        try:
+            return str(path.relative_to(cwd))
+        except ValueError:
+            return str(path)
+    return str(path)
