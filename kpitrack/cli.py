@@ -21,11 +21,11 @@ from enum import StrEnum
 from typing import Annotated, Any, NoReturn, assert_never
 
 import typer
-import typer._click as click
 from typer.core import TyperGroup
 from typer.models import CommandInfo
 
-from kpitrack import __version__
+from kpitrack import __version__, _typer
+from kpitrack._typer import Command, Context, HelpFormatter
 from kpitrack.commands.output import ColorChoice, set_color_choice
 from kpitrack.domain.problems import ExitCode, InvalidWorkspaceError, KpitrackError
 
@@ -152,17 +152,17 @@ def command_info(name: CommandName) -> CommandInfo:
     return info
 
 
-class _Commands(MutableMapping[str, click.Command]):
+class _Commands(MutableMapping[str, Command]):
     """The group's commands by name, each built (its module imported, its signature read)
     when it is first looked up."""
 
-    def __init__(self, built: Mapping[str, click.Command]) -> None:
+    def __init__(self, built: Mapping[str, Command]) -> None:
         # kpitrack's own commands are built here, through `command_info`; anything else
         # added to `app` (by a plugin or a test) is kept as Typer built it.
         known = {n.value for n in CommandName}
         self._built = {name: c for name, c in built.items() if name not in known}
 
-    def __getitem__(self, name: str) -> click.Command:
+    def __getitem__(self, name: str) -> Command:
         if name not in self._built:
             try:
                 which = CommandName(name)
@@ -185,7 +185,7 @@ class _Commands(MutableMapping[str, click.Command]):
     def __len__(self) -> int:
         return len(self._names())
 
-    def __setitem__(self, name: str, command: click.Command) -> None:
+    def __setitem__(self, name: str, command: Command) -> None:
         self._built[name] = command
 
     def __delitem__(self, name: str) -> None:
@@ -201,10 +201,10 @@ class CommandGroup(TyperGroup):
         super().__init__(**attrs)
         self.commands = _Commands(self.commands)
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return list(self.commands)
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
         """The command list of `kpitrack --help`, laid out as TyperGroup lays it out, from
         `SHORT_HELP` instead of from every built command (none is hidden or deprecated, and
         a short help is shown whole), so `--help` imports no command module."""
@@ -227,43 +227,7 @@ app = typer.Typer(
 )
 
 
-def _plain_argument_names() -> None:
-    """Usage lines and help name arguments as `KPI`, `VALUE`, `[FOLDER]`, not this Typer's
-    `{KPI}` and `KPI <str>`. (Typer's argument display is not configurable; the change is
-    guarded so another Typer version keeps its own display.)"""
-    try:
-        from typer.core import TyperArgument
-    except ImportError:  # pragma: no cover - another Typer layout
-        return
-    if hasattr(TyperArgument, "_usage_display_name"):
-
-        def usage_name(self: TyperArgument) -> str:
-            name = str(self.metavar or str(self.name or "").upper())
-            return name if self.required else f"[{name}]"
-
-        TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
-    if hasattr(TyperArgument, "display_type_rich"):
-        TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
-    try:  # option errors say what was wrong, without pydantic's "Value error, " prefix
-        import typer._coercion as coercion
-    except ImportError:  # pragma: no cover - another Typer layout
-        return
-    original = getattr(coercion, "get_error_msg", None)
-    if callable(original):
-
-        def error_message(exc: object) -> str:
-            return str(original(exc)).removeprefix("Value error, ")
-
-        coercion.get_error_msg = error_message  # type: ignore[attr-defined]  # not re-exported
-
-
-_plain_argument_names()
-try:  # conversion without pydantic; another Typer layout keeps Typer's own
-    from kpitrack.commands.coercion import use_plain_coercion
-except ImportError:  # pragma: no cover - tested with the pinned Typer only
-    pass
-else:
-    use_plain_coercion()
+_typer.apply()
 
 
 def version_callback(value: bool) -> None:

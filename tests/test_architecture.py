@@ -144,6 +144,98 @@ def test_only_the_shell_and_rich_renderers_import_rich(name: str) -> None:
     assert not bad, f"{name} imports {bad}"
 
 
+# ---------------------------------------------------------------- layers as folders
+
+# The layers, lowest first: the folder tree is the architecture picture
+# (docs/ARCHITECTURE.md). A module may import modules of its own layer and of the
+# layers below it, never above.
+LAYERS = (
+    "domain",
+    "evaluation",
+    "reading",
+    "writing",
+    "git",
+    "reports",
+    "notify",
+    "render",
+    "commands",
+    "shell",
+)
+# The package's own top-level modules: the shell and the public API facade.
+TOP_LEVEL = {
+    "kpitrack": "shell",
+    "kpitrack.cli": "shell",
+    "kpitrack._entry": "shell",
+    "kpitrack.__main__": "shell",
+    "kpitrack._typer": "shell",
+}
+
+
+def layer_of(name: str) -> str:
+    if name in TOP_LEVEL:
+        return TOP_LEVEL[name]
+    parts = name.split(".")
+    if len(parts) >= 2 and parts[1] in LAYERS:
+        return parts[1]
+    raise AssertionError(f"{name} is in no layer folder: move it into one of {LAYERS}")
+
+
+def upward_imports(edges: dict[str, set[str]]) -> list[str]:
+    rank = {layer: i for i, layer in enumerate(LAYERS)}
+    bad = []
+    for name, deps in sorted(edges.items()):
+        for dep in sorted(deps):
+            if rank[layer_of(dep)] > rank[layer_of(name)]:
+                bad.append(f"{name} ({layer_of(name)}) imports {dep} ({layer_of(dep)})")
+    return bad
+
+
+def test_every_module_is_in_a_layer_folder() -> None:
+    for name in graph():
+        layer_of(name)  # raises with the module's name
+    folders = {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    assert folders <= set(LAYERS), f"folders not in the layer list: {folders - set(LAYERS)}"
+
+
+def test_no_layer_imports_a_layer_above_it() -> None:
+    bad = upward_imports(graph())
+    assert not bad, "\n".join(bad)
+
+
+def test_the_architecture_doc_lists_the_layers_in_order() -> None:
+    doc = (PACKAGE.parent / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    picture = doc.split("```")[1]
+    found = [layer for layer in LAYERS if f"{layer}/" in picture or layer == "shell"]
+    positions = [picture.index(f"{layer}/") for layer in found if layer != "shell"]
+    assert found == list(LAYERS), f"the picture lacks {set(LAYERS) - set(found)}"
+    # The picture draws the highest layer first.
+    assert positions == sorted(positions, reverse=True), "layers out of order in the picture"
+
+
+def _clock_calls(path: Path) -> list[int]:
+    """Lines that read the clock: date.today(), datetime.now(), datetime.today()."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in {"today", "now", "utcnow"}
+        and isinstance(node.func.value, ast.Name | ast.Attribute)
+        and (getattr(node.func.value, "attr", None) or getattr(node.func.value, "id", ""))
+        in {"date", "datetime"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", sorted(m for m in graph() if layer_of(m) not in {"commands", "shell"})
+)
+def test_nothing_below_the_shell_reads_the_clock(name: str) -> None:
+    path = PACKAGE.parent.joinpath(*name.split("."))
+    path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    assert not _clock_calls(path), f"{name} reads the clock at lines {_clock_calls(path)}"
+
+
 def test_the_checks_can_fail() -> None:
     """The cycle finder and the layer rule catch what they are meant to catch."""
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
@@ -151,3 +243,14 @@ def test_the_checks_can_fail() -> None:
     assert is_shell("kpitrack.commands.check") and is_core("kpitrack.reading.loading")
     assert not is_core("kpitrack.render.table")
     assert any(m.startswith("rich") for m in external_imports("kpitrack.render.table"))
+    assert upward_imports({"kpitrack.domain.model": {"kpitrack.reading.rules"}}) != []
+    assert upward_imports({"kpitrack.reading.rules": {"kpitrack.domain.model"}}) == []
+    with pytest.raises(AssertionError, match="in no layer folder"):
+        layer_of("kpitrack.loose")
+    sample = PACKAGE.parent / "tests" / "data"
+    clock = sample / "_clock_probe.py"
+    clock.write_text("import datetime as dt\nx = dt.date.today()\ny = dt.datetime.now()\n")
+    try:
+        assert _clock_calls(clock) == [2, 3]
+    finally:
+        clock.unlink()

@@ -310,11 +310,12 @@ def _outcome(runtime: Any, value: Any, param: Any, ctx: Any) -> tuple[str, Any]:
         return "error", exc.format_message()
 
 
+@pytest.mark.typer_patches
 def test_option_values_convert_exactly_as_typer_does(tmp_path: Path) -> None:
     from typer._click import Context
     from typer._coercion import build_runtime_param
 
-    from kpitrack.commands.coercion import plain_runtime_param
+    from kpitrack._typer import plain_runtime_param
 
     (tmp_path / "file.yaml").write_text("kpis: []\n", encoding="utf-8")
     (tmp_path / "folder").mkdir()
@@ -356,6 +357,7 @@ def test_option_values_convert_exactly_as_typer_does(tmp_path: Path) -> None:
     assert fast >= 20 and checked > 300
 
 
+@pytest.mark.typer_patches
 def test_short_commands_do_not_import_pydantic(tmp_path: Path) -> None:
     one = tmp_path / "kpis.yaml"
     one.write_text(

@@ -391,6 +391,7 @@ def test_shell_completion_of_ids_owners_and_tags(tmp_path: Path) -> None:
     assert "--install-completion" in kt(tmp_path, "--help").stdout
 
 
+@pytest.mark.typer_patches
 @pytest.mark.parametrize(
     ("command", "usage"),
     [
@@ -408,6 +409,7 @@ def test_help_names_arguments_plainly(ws: Path, command: str, usage: str) -> Non
     assert "Examples:\n    kpitrack " + command in out
 
 
+@pytest.mark.typer_patches
 def test_top_level_help_is_not_cut_and_errors_have_no_value_error(ws: Path) -> None:
     out = kt(ws, "--help", environ=env(COLUMNS="80")).stdout
     commands = out.split("Commands:")[1]

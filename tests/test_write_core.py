@@ -361,11 +361,11 @@ def test_record_parses_only_the_lines_it_appends_after(
 def test_init_folder_creates_and_never_replaces(tmp_path: Path) -> None:
     from kpitrack.writing.starter import init_folder
 
-    created, kept = init_folder(tmp_path / "new")
+    created, kept = init_folder(tmp_path / "new", today=dt.date(2026, 11, 30))
     assert {p.name for p in created} >= {"kpis.yaml", "measurements.yaml", "kpitrack.toml"}
     assert kept == []
     (tmp_path / "new" / "kpis.yaml").write_text("mine\n")
-    created, kept = init_folder(tmp_path / "new")
+    created, kept = init_folder(tmp_path / "new", today=dt.date(2026, 11, 30))
     assert created == [] and (tmp_path / "new" / "kpis.yaml") in kept
     assert (tmp_path / "new" / "kpis.yaml").read_text() == "mine\n"
 

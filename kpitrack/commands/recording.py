@@ -162,9 +162,11 @@ def init(
     ] = Path("."),
 ) -> None:
     """Write a starter kpis.yaml, measurements.yaml and kpitrack.toml; never overwrites."""
+    import datetime as dt
+
     from kpitrack.writing.starter import init_folder
 
-    created, kept = init_folder(folder)
+    created, kept = init_folder(folder, today=dt.date.today())
     for path in created:
         print(f"created {path}")
     for path in kept:

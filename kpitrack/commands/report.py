@@ -38,6 +38,8 @@ REPORT_WIDTH = 100
 
 def email_message(digest: Report, to: list[str], sender: str) -> str:
     """The whole mail: the table format's plain text and the HTML format as parts."""
+    import datetime as dt
+
     from kpitrack.render import report_html, report_rich
     from kpitrack.render.report_email import render_report_email
 
@@ -47,6 +49,7 @@ def email_message(digest: Report, to: list[str], sender: str) -> str:
         html=report_html.report(digest),
         to=to,
         sender=sender,
+        now=dt.datetime.now().astimezone(),
     )
 
 

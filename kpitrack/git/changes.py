@@ -21,7 +21,6 @@ from kpitrack.git.gitrepo import BlobReader, Commit, GitError, GitStopped, Repo,
 
 if TYPE_CHECKING:
     from kpitrack.domain.model import Config
-    from kpitrack.reports.digest import DefinitionChanges
 
 # Problems that depend on the as-of date do not matter for a past snapshot.
 _FAR_FUTURE = dt.date(2999, 12, 31)
@@ -309,7 +308,6 @@ def report_definitions(
     (or after the commit `since_rev`), up to `rev` or HEAD. None outside a git repository
     (or without git, or in a repository without commits) unless `since_rev` asks for git."""
     from kpitrack.git.gitrepo import GitError
-    from kpitrack.reports.digest import DefinitionChanges
 
     try:
         repo = Repo.find(Path.cwd().resolve())
@@ -392,3 +390,11 @@ def diff_workspaces(before: Workspace, after: Workspace) -> list[DiffRow]:
                 if a != b:
                     out.append(DiffRow("redefined", kind, item.id, f.name, a, b))
     return out
+
+
+@dataclass(frozen=True)
+class DefinitionChanges:
+    """The report's "Definitions changed since <since>" section: history rows, oldest first."""
+
+    since: str  # a date, or the revision given to --since-rev
+    changes: tuple[Change, ...]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kpitrack.domain.model import KpiResult, Measurement
 from kpitrack.evaluation.evaluate import action_words
-from kpitrack.render.json import date_json, number, value_json
+from kpitrack.reports.jsonvalues import date_json, number, value_json
 
 if TYPE_CHECKING:
     from kpitrack.git.changes import Change, DiffRow

@@ -59,15 +59,14 @@ def render_report_email(
     html: str,
     to: Sequence[str],
     sender: str,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> str:
     """The whole message as text with `\\n` line ends, as `sendmail -t` reads it."""
     message = EmailMessage(policy=email.policy.default)
     message["From"] = sender
     message["To"] = ", ".join(to)
     message["Subject"] = subject(report)
-    when = now or dt.datetime.now().astimezone()
-    message["Date"] = email.utils.format_datetime(when)
+    message["Date"] = email.utils.format_datetime(now)
     domain = email.utils.parseaddr(sender)[1].rpartition("@")[2] or None
     message["Message-ID"] = email.utils.make_msgid("kpitrack", domain=domain)
     message["Auto-Submitted"] = "auto-generated"

@@ -30,7 +30,7 @@ from kpitrack.domain.model import (
 from kpitrack.domain.workspace import Workspace
 
 if TYPE_CHECKING:
-    from kpitrack.git.changes import Change
+    from kpitrack.git.changes import DefinitionChanges
 
 DEFAULT_WINDOW = dt.timedelta(days=7)
 
@@ -86,14 +86,6 @@ class ObjectiveGroup:
     @property
     def title(self) -> str:
         return self.objective.title if self.objective else "No objective"
-
-
-@dataclass(frozen=True)
-class DefinitionChanges:
-    """The report's "Definitions changed since <since>" section: history rows, oldest first."""
-
-    since: str  # a date, or the revision given to --since-rev
-    changes: tuple[Change, ...]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from kpitrack.domain.model import Kpi, KpiResult, Measurement
 from kpitrack.domain.workspace import Workspace
-from kpitrack.render.json import date_json, number, value_json
+from kpitrack.reports.jsonvalues import date_json, number, value_json
 
 KPI_COLUMNS = ("kpi", "name", "owner", "objective", "unit", "kind", "direction", "target", "due")
 MEASUREMENT_COLUMNS = (*KPI_COLUMNS, *Measurement.FIELDS[1:])

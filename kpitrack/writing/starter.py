@@ -68,7 +68,7 @@ GITIGNORE = """\
 """
 
 
-def starter_files(today: dt.date | None = None) -> dict[str, bytes]:
+def starter_files(*, today: dt.date) -> dict[str, bytes]:
     """Name → bytes of the files `init` writes (the example KPI starts `today`)."""
     import tomli_w
 
@@ -80,9 +80,7 @@ def starter_files(today: dt.date | None = None) -> dict[str, bytes]:
     from kpitrack.reading.schema import MODELINE, SCHEMA_FILE, schema_text
 
     return {
-        "kpis.yaml": (
-            MODELINE + STARTER_KPIS.replace("{today}", (today or dt.date.today()).isoformat())
-        ).encode(),
+        "kpis.yaml": (MODELINE + STARTER_KPIS.replace("{today}", today.isoformat())).encode(),
         DEFAULT_MEASUREMENTS_FILE: (MODELINE + STARTER_MEASUREMENTS).encode(),
         CONFIG_NAME: (CONFIG_HEADER + tomli_w.dumps(document)).encode(),
         # The editors' schema that the modeline above names (yaml-language-server).
@@ -91,8 +89,9 @@ def starter_files(today: dt.date | None = None) -> dict[str, bytes]:
     }
 
 
-def init_folder(folder: Path) -> tuple[list[Path], list[Path]]:
-    """Write the starter files into `folder`, never replacing one; (created, left alone)."""
+def init_folder(folder: Path, *, today: dt.date) -> tuple[list[Path], list[Path]]:
+    """Write the starter files into `folder`, never replacing one; (created, left alone).
+    The example KPI starts `today` (the shell's date: nothing below it reads the clock)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -101,7 +100,7 @@ def init_folder(folder: Path) -> tuple[list[Path], list[Path]]:
         raise WriteError(f"{folder}: not a folder")
     created: list[Path] = []
     kept: list[Path] = []
-    for name, data in starter_files().items():
+    for name, data in starter_files(today=today).items():
         path = folder / name
         if create_new_file(path, data) or (name == ".gitignore" and _ignore_locks(path)):
             created.append(path)

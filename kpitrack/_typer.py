@@ -1,23 +1,30 @@
-"""Option values converted without importing pydantic, the same way Typer does.
+"""The one module that touches Typer's private API (`typer._click`, `typer._coercion`,
+`typer._param_types`), for start-up speed and cosmetics the product does not depend on.
 
-Typer 0.29 converts each option value through a pydantic `TypeAdapter` that it
-builds when the command runs, so every command (not `--help` or `--version`)
-imports pydantic: about 60 ms, a third of a short command's start-up. For the
-annotations kpitrack's options have (str, Path, an Enum, and lists of str or
-Path) the adapter only wraps Typer's own conversion (`coerce_cli_path`,
-`coerce_cli_choice`, str()) in a `BeforeValidator` that returns the result
-unchanged; `plain_runtime_param` calls the same functions directly. A bool flag's
-value is already a bool (anything else is left to Typer's adapter). Any other
-annotation (an int with min/max, a Path option that takes `-`) still goes
-through Typer's adapter. `tests/test_coercion.py` checks, for every parameter of
-every command, that both give the same value or the same error message.
+`apply()` installs, each only when the Typer internals it replaces look as expected:
 
-Typer's layout is checked before anything is replaced: another Typer version
-keeps its own behaviour.
+1. **Option values converted without importing pydantic** (start-up). Typer 0.29
+   converts each option value through a pydantic `TypeAdapter` that it builds when the
+   command runs, so every command imports pydantic: about 60 ms, a third of a short
+   command's start-up. For the annotations kpitrack's options have (str, Path, an Enum,
+   and lists of str or Path) the adapter only wraps Typer's own conversion
+   (`coerce_cli_path`, `coerce_cli_choice`, str()) in a `BeforeValidator` that returns
+   the result unchanged; `plain_runtime_param` calls the same functions directly. A
+   bool flag's value is already a bool (anything else is left to Typer's adapter). Any
+   other annotation still goes through Typer's adapter. `tests/test_shell.py` checks,
+   for every parameter of every command, that both give the same value or the same
+   error message.
+2. **Plain argument names** (cosmetic): usage lines say `KPI`, `VALUE`, `[FOLDER]`
+   instead of `{KPI}` and `KPI <str>`.
+3. **Option errors without pydantic's "Value error, " prefix** (cosmetic).
+
+`KPITRACK_NO_TYPER_PATCHES=1` switches all three off; CI runs the CLI tests that way
+too, so the product is shown to work on Typer's own behaviour.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +32,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
+from typer._click import Command, Context, HelpFormatter
 from typer._coercion import RuntimeParam, TypeDescriptor, build_runtime_param
+
+# Click's types as Typer vendors them, for the shell's annotations.
+__all__ = ["Command", "Context", "HelpFormatter", "apply", "patches_enabled"]
 
 Convert = Callable[[Any, Any, Any], Any]  # (value, parameter, context) -> value
 
@@ -163,3 +174,55 @@ def use_plain_coercion() -> None:
         return plain_runtime_param(descriptor) or build_runtime_param(descriptor)
 
     vars(core)["build_runtime_param"] = runtime_param  # not re-exported by typer.core
+
+
+NO_PATCHES_ENV = "KPITRACK_NO_TYPER_PATCHES"
+_error_messages_patched = False
+
+
+def patches_enabled() -> bool:
+    """False when `KPITRACK_NO_TYPER_PATCHES` is set to anything but empty or 0."""
+    return os.environ.get(NO_PATCHES_ENV, "") in ("", "0")
+
+
+def use_plain_argument_names() -> None:
+    """Usage lines and help name arguments as `KPI`, `VALUE`, `[FOLDER]`, not this Typer's
+    `{KPI}` and `KPI <str>`. (Typer's argument display is not configurable.)"""
+    from typer.core import TyperArgument
+
+    if hasattr(TyperArgument, "_usage_display_name"):
+
+        def usage_name(self: TyperArgument) -> str:
+            name = str(self.metavar or str(self.name or "").upper())
+            return name if self.required else f"[{name}]"
+
+        vars_of = vars(TyperArgument)
+        if callable(vars_of.get("_usage_display_name")):
+            setattr(TyperArgument, "_usage_display_name", usage_name)  # noqa: B010
+    if callable(getattr(TyperArgument, "display_type_rich", None)):
+        setattr(TyperArgument, "display_type_rich", lambda self, ctx: None)  # noqa: B010
+
+
+def use_plain_error_messages() -> None:
+    """Option errors say what was wrong, without pydantic's "Value error, " prefix."""
+    import typer._coercion as coercion
+
+    global _error_messages_patched
+    original = getattr(coercion, "get_error_msg", None)
+    if callable(original) and not _error_messages_patched:
+
+        def error_message(exc: object) -> str:
+            return str(original(exc)).removeprefix("Value error, ")
+
+        vars(coercion)["get_error_msg"] = error_message
+        _error_messages_patched = True
+
+
+def apply() -> bool:
+    """Install the patches (unless switched off); whether they were installed."""
+    if not patches_enabled():
+        return False
+    use_plain_argument_names()
+    use_plain_error_messages()
+    use_plain_coercion()
+    return True
