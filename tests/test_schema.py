@@ -113,7 +113,7 @@ def test_init_writes_the_modeline_and_the_schema(
 
 
 def test_readme_shows_the_modeline() -> None:
-    assert MODELINE.strip() in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert MODELINE.strip() in (ROOT / "docs" / "tools.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
