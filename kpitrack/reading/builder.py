@@ -91,7 +91,6 @@ ACTION_KEYS = {
 MILESTONE_KEYS = {"date": "when the staged target holds", "target": "the staged target"}
 
 _KPI_REQUIRED = ("id", "name", "measure", "target", "frequency")
-T = TypeVar("T")
 U = TypeVar("U")
 
 _OBJECTIVE_REQUIRED = ("id", "title")
