@@ -20,6 +20,10 @@ import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.process]
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = os.environ.get("CI") == "true"
 CASES = 2000 if HEAVY else 200

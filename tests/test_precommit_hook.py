@@ -5,14 +5,20 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PRE_COMMIT = shutil.which("pre-commit")
+# The venv's own pre-commit first, so the test runs without the venv on PATH.
+PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which(
+    "pre-commit"
+)
 
 pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.process,
     pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed"),
     pytest.mark.skipif(PRE_COMMIT is None, reason="pre-commit is not installed"),
 ]

@@ -61,11 +61,15 @@ def chromium_path() -> str | None:
 
 
 CHROMIUM = chromium_path()
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium: install Debian's `chromium` package (.ci/run does) "
-    "or point KPITRACK_CHROMIUM at a Chromium binary",
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no Chromium: install Debian's `chromium` package (.ci/run does) "
+        "or point KPITRACK_CHROMIUM at a Chromium binary",
+    ),
+]
 
 
 def sample_report() -> Report:

@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -36,6 +37,8 @@ from kpitrack.writing.recording import (
 )
 from kpitrack.writing.renaming import IdKind, rename_in_files
 from kpitrack.writing.yamlappend import yaml_number
+
+pytestmark = [pytest.mark.slow]
 
 HEAVY = os.environ.get("CI") == "true"
 EXAMPLES = 5000 if HEAVY else 150
