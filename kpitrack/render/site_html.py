@@ -55,7 +55,6 @@ from kpitrack.reports.site import (
     Site,
     kpi_path,
     objective_path,
-    owner_path,
     relative,
 )
 
@@ -93,7 +92,7 @@ svg .target {{ stroke: #1a7f37; stroke-width: 1.5; stroke-dasharray: 2 3; fill: 
 svg .measured {{ stroke: #0969da; stroke-width: 2; fill: none; }}
 svg .point {{ fill: #0969da; }}
 svg .milestone {{ fill: #8250df; }}
-.legend span {{ white-space: nowrap; margin-right: 12px; }}
+.legend > span {{ white-space: nowrap; margin-right: 12px; }}
 .subtree {{ margin-left: 16px; padding-left: 12px; border-left: 2px solid #d0d7de; }}
 .built {{ font-size: 12px; }}
 @media screen and (max-width: 600px) {{
@@ -159,8 +158,8 @@ def kpi_link(page: str, r: KpiResult) -> str:
     return f'{link(page, kpi_path(kpi.id), t(kpi.name))}<br><span class="id">{t(kpi.id)}</span>'
 
 
-def owner_link(page: str, owner: str | None) -> str:
-    return link(page, owner_path(owner), t(owner_name(owner)))
+def owner_link(page: str, site: Site, owner: str | None) -> str:
+    return link(page, site.owner_path(owner), t(owner_name(owner)))
 
 
 def objective_link(page: str, site: Site, objective_id: str | None) -> str:
@@ -207,7 +206,7 @@ def kpi_rows(page: str, site: Site, results: Sequence[KpiResult], *, objective: 
         row = [
             kpi_link(page, r),
             badge(r.status),
-            owner_link(page, r.kpi.owner),
+            owner_link(page, site, r.kpi.owner),
             t(format_latest(r)),
             t(format_target(r)),
             progress_bar(r.progress),
@@ -295,7 +294,7 @@ def owners_table(page: str, site: Site) -> str:
         "Overdue",
         "Needs action",
     ]
-    rows = [[owner_link(page, o.owner), *_count_cells(o.counts)] for o in site.owners]
+    rows = [[owner_link(page, site, o.owner), *_count_cells(o.counts)] for o in site.owners]
     total = ["All", *_count_cells(site.digest.summary)]
     return table(header, rows, numeric=range(1, len(header)), total=total, compact=True)
 
@@ -339,7 +338,7 @@ def changes_section(page: str, site: Site) -> list[str]:
             [
                 kpi_link(page, c.result),
                 f'<span class="nowrap">{badge(c.before)} → {badge(c.after)}</span>',
-                owner_link(page, c.result.kpi.owner),
+                owner_link(page, site, c.result.kpi.owner),
                 t(format_latest(c.result)),
             ]
             for c in changes
@@ -371,7 +370,7 @@ def overdue_section(page: str, site: Site) -> list[str]:
     rows = [
         [
             kpi_link(page, r),
-            owner_link(page, r.kpi.owner),
+            owner_link(page, site, r.kpi.owner),
             t(str(r.kpi.frequency)),
             r.latest.date.isoformat() if r.latest else "never",
             t(format_overdue(r)),
@@ -390,7 +389,7 @@ def needs_action_section(page: str, site: Site) -> list[str]:
         [
             kpi_link(page, r),
             badge(r.status),
-            owner_link(page, r.kpi.owner),
+            owner_link(page, site, r.kpi.owner),
             t(format_reasons(r)),
             action_plan(r),
         ]
@@ -438,7 +437,7 @@ def definition(page: str, site: Site, kpi_page: KpiPage) -> str:
         _row("Milestones", milestones),
         _row("Frequency", t(str(kpi.frequency))),
         _row("Indicator", t(str(kpi.indicator)) if kpi.indicator else None),
-        _row("Owner", owner_link(page, kpi.owner)),
+        _row("Owner", link(page, kpi_page.owner_path, t(owner_name(kpi.owner)))),
         _row("Objective", link(page, kpi_page.objective_path, t(kpi_page.objective_title))),
         _row("Action plan", action_plan(r)),
         _row("Review", review),
@@ -549,13 +548,13 @@ def chart_figure(r: KpiResult, chart: Chart | None) -> str:
     if chart is None:
         return "<p>No measurements to chart yet.</p>"
     legend = [
-        '<span><b aria-hidden="true">●</b> measured</span>',
-        '<span><b aria-hidden="true">┄</b> expected path</span>',
+        '<span><span aria-hidden="true">●</span> measured</span>',
+        '<span><span aria-hidden="true">┄</span> expected path</span>',
     ]
     if r.kpi.due is not None:
-        legend.append('<span><b aria-hidden="true">┈</b> target</span>')
+        legend.append('<span><span aria-hidden="true">┈</span> target</span>')
     if chart.milestones:
-        legend.append('<span><b aria-hidden="true">◆</b> milestone</span>')
+        legend.append('<span><span aria-hidden="true">◆</span> milestone</span>')
     return (
         '<figure class="chart">'
         + chart_svg(r, chart)

@@ -16,10 +16,12 @@ empty). The objective tree with roll-up slots in at `objective_nodes`: a node's
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,23 +56,37 @@ def objective_path(objective_id: str | None) -> str:
 
 def owner_slug(owner: str | None) -> str:
     """An owner's name as a file name: ASCII letters and digits joined by `-`
-    ("R&D Team" → `r-d-team`). A name that loses letters on the way (accents kept as
-    their base letter, other scripts dropped) or is cut to length gets a short hash
-    of the name appended, so two owners never share a page and a name always gets
-    the same one."""
+    ("Customer Success" → `customer-success`). A name that loses letters on the way
+    (accents kept as their base letter, other scripts dropped) or is cut to length gets
+    a short hash of the name appended, so that it still names one owner; `owner_slugs`
+    does the same for names that would share a slug."""
     if owner is None:
         return NONE_SLUG
     ascii_name = unicodedata.normalize("NFKD", owner).encode("ascii", "ignore").decode("ascii")
     slug = _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")
     lossless = _NOT_SLUG.sub("-", owner.lower()).strip("-") == slug and len(slug) <= MAX_SLUG
-    if slug and lossless:
-        return slug
+    return slug if slug and lossless else _hashed(owner, slug)
+
+
+def _hashed(owner: str, slug: str) -> str:
     digest = hashlib.sha256(owner.encode("utf-8")).hexdigest()[:8]
     return f"{slug[:MAX_SLUG].rstrip('-')}-{digest}" if slug else f"owner-{digest}"
 
 
-def owner_path(owner: str | None) -> str:
-    return f"owner/{owner_slug(owner)}.html"
+def owner_slugs(owners: Iterable[str | None]) -> dict[str | None, str]:
+    """Each owner's slug; names that would share one ("R&D", "R D") each get the
+    hashed form, whatever their order, so every owner has a page of its own."""
+    plain = {owner: owner_slug(owner) for owner in owners}
+    count = Counter(plain.values())
+    return {
+        owner: slug if count[slug] == 1 or owner is None else _hashed(owner, slug)
+        for owner, slug in plain.items()
+    }
+
+
+def owner_path(owner: str | None, slugs: Mapping[str | None, str] | None = None) -> str:
+    slug = slugs[owner] if slugs is not None and owner in slugs else owner_slug(owner)
+    return f"owner/{slug}.html"
 
 
 def relative(from_page: str, to_page: str) -> str:
@@ -159,6 +175,14 @@ class Site:
     problems: tuple[Problem, ...]  # check's warnings (a workspace with errors is refused)
     provenance: Provenance
     built_at: str | None = None  # the one line that differs between two builds
+
+    @functools.cached_property
+    def _owner_paths(self) -> dict[str | None, str]:
+        return {page.owner: page.path for page in self.owners}
+
+    def owner_path(self, owner: str | None) -> str:
+        """The page of a (selected) KPI's owner."""
+        return self._owner_paths.get(owner) or owner_path(owner)
 
     def paths(self) -> list[str]:
         """Every page of the site."""
@@ -270,6 +294,7 @@ def build_site(
         results=results,
     )
     nodes = objective_nodes(workspace, digest.results)
+    slugs = owner_slugs(o.owner for o in digest.owners)
     objective_of = {r.kpi.id: node for node in walk(nodes) for r in node.results}
     by_kpi: dict[str, list[Change]] = {}
     if history is not None:
@@ -290,13 +315,13 @@ def build_site(
                 path=kpi_path(r.kpi.id),
                 objective_path=node.path,
                 objective_title=node.title,
-                owner_path=owner_path(r.kpi.owner),
+                owner_path=owner_path(r.kpi.owner, slugs),
                 chart=chart_of(r),
                 history=changes,
             )
         )
     owners = tuple(
-        OwnerPage(o.owner, owner_path(o.owner), members, o.counts)
+        OwnerPage(o.owner, owner_path(o.owner, slugs), members, o.counts)
         for o in digest.owners
         for members in [tuple(r for r in digest.results if r.kpi.owner == o.owner)]
     )
