@@ -183,6 +183,7 @@ def test_every_page_states_as_of_and_provenance() -> None:
         assert "built from commit <code" in html and "abababababab</code>" in html, name
     outside = sample_site()
     assert all("not in a git repository" in html for html in outside.values())
+    assert "Definition changes" not in outside[INDEX]
     assert "Not in a git repository: no definition history." in outside["kpi/mrr.html"]
 
 
@@ -483,6 +484,9 @@ def test_in_a_repository_pages_name_the_commit_and_the_history(ws: Path) -> None
     assert f'built from commit <code title="{head}">{head[:12]}</code></p>' in mrr
     words = " ".join(scan(mrr).text)
     assert "200000 → 150000" in words and "⚑ moved goalpost" in words
+    index = " ".join(scan((ws / "public" / "index.html").read_text(encoding="utf-8")).text)
+    this_week = index[index.index("Definition changes") : index.index("New measurements")]
+    assert "mrr target 200000 → 150000 2026-11-20" in this_week and "moved goalpost" in this_week
     churn = (ws / "public" / "kpi" / "churn.html").read_text(encoding="utf-8")
     assert "No change to this definition in the git history." in churn
     (ws / "kpis.yaml").write_text(text)  # uncommitted

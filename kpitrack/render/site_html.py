@@ -128,6 +128,7 @@ svg .milestone {{ fill: #8250df; }}
 CSS = REPORT_CSS + "\n" + SITE_CSS
 
 SITE_TITLE = "KPIs"
+MOVED_GOALPOST = '<strong class="alert">⚑ moved goalpost</strong>'
 DIRECTION_WORDS = {
     "increase": "increase: higher is better",
     "decrease": "decrease: lower is better",
@@ -163,10 +164,10 @@ def owner_link(page: str, site: Site, owner: str | None) -> str:
 
 
 def objective_link(page: str, site: Site, objective_id: str | None) -> str:
-    for node in site.objectives:
-        if node.objective is not None and node.objective.id == objective_id:
-            return link(page, node.path, t(node.title))
-    return link(page, objective_path(None), "No objective")
+    node = site.objective_node(objective_id)
+    if node is None:
+        return link(page, objective_path(None), "No objective")
+    return link(page, node.path, t(node.title))
 
 
 def provenance_text(site: Site) -> str:
@@ -344,6 +345,7 @@ def changes_section(page: str, site: Site) -> list[str]:
             for c in changes
         ]
         out.append(table(["KPI", "Status", "Owner", "Latest"], rows))
+    out += definition_changes(page, site)
     out.append("<h3>New measurements</h3>")
     if not digest.new_measurements:
         out.append("<p>No new measurements.</p>")
@@ -361,6 +363,27 @@ def changes_section(page: str, site: Site) -> list[str]:
     ]
     out.append(table(["KPI", "Date", "Value", "Note", "By"], rows, nowrap=(1,)))
     return out
+
+
+def definition_changes(page: str, site: Site) -> list[str]:
+    """This week's commits to the selected KPIs' definitions (in a git repository)."""
+    if site.definition_changes is None:
+        return []
+    out = ["<h3>Definition changes</h3>"]
+    if not site.definition_changes:
+        return [*out, "<p>No definition changes.</p>"]
+    rows = [
+        [
+            link(page, kpi_path(c.kpi), t(c.kpi)),
+            t(c.field),
+            f"{t(c.old) or DASH} → {t(c.new) or DASH}",
+            f"{t(c.date)} {t(c.commit)} {t(c.author)}",
+            MOVED_GOALPOST if c.moved_goalpost else "",
+        ]
+        for c in reversed(site.definition_changes)
+    ]
+    header = ["KPI", "Field", "Old → new", "Committed", "Moved goalpost"]
+    return [*out, table(header, rows)]
 
 
 def overdue_section(page: str, site: Site) -> list[str]:
@@ -600,7 +623,6 @@ def history_section(site: Site, kpi_page: KpiPage) -> list[str]:
         return [*out, "<p>Not in a git repository: no definition history.</p>"]
     if not kpi_page.history:
         return [*out, "<p>No change to this definition in the git history.</p>"]
-    flag = '<strong class="alert">⚑ moved goalpost</strong>'
     rows = [
         [
             t(c.commit),
@@ -609,7 +631,7 @@ def history_section(site: Site, kpi_page: KpiPage) -> list[str]:
             t(c.field)
             + (f' <span class="id">{t(c.kpi)}</span>' if c.kpi != kpi_page.result.kpi.id else ""),
             f"{t(c.old) or DASH} → {t(c.new) or DASH}",
-            flag if c.moved_goalpost else "",
+            MOVED_GOALPOST if c.moved_goalpost else "",
         ]
         for c in reversed(kpi_page.history)
     ]

@@ -175,6 +175,9 @@ class Site:
     problems: tuple[Problem, ...]  # check's warnings (a workspace with errors is refused)
     provenance: Provenance
     built_at: str | None = None  # the one line that differs between two builds
+    # Definition changes committed this week (after digest.since, up to as_of), of the
+    # selected KPIs, oldest first; None outside a git repository.
+    definition_changes: tuple[Change, ...] | None = None
 
     @functools.cached_property
     def _owner_paths(self) -> dict[str | None, str]:
@@ -193,6 +196,14 @@ class Site:
         out += [node.path for node in walk(self.objectives)]
         out += [page.path for page in self.owners]
         return out
+
+    @functools.cached_property
+    def _objective_nodes(self) -> dict[str, ObjectiveNode]:
+        return {n.objective.id: n for n in walk(self.objectives) if n.objective is not None}
+
+    def objective_node(self, objective_id: str | None) -> ObjectiveNode | None:
+        """The node (page) of an objective, None for "No objective" or one without a page."""
+        return None if objective_id is None else self._objective_nodes.get(objective_id)
 
     def kpi(self, kpi_id: str) -> KpiPage | None:
         for page in self.kpis:
@@ -325,7 +336,18 @@ def build_site(
         for o in digest.owners
         for members in [tuple(r for r in digest.results if r.kpi.owner == o.owner)]
     )
+    covered = {r.kpi.id for r in digest.results}
+    recent = (
+        None
+        if history is None
+        else tuple(
+            c
+            for c in history
+            if c.kpi in covered and digest.since < dt.date.fromisoformat(c.date) <= as_of
+        )
+    )
     return Site(
+        definition_changes=recent,
         as_of=as_of,
         digest=digest,
         kpis=tuple(pages),
