@@ -493,3 +493,15 @@ def test_in_a_repository_pages_name_the_commit_and_the_history(ws: Path) -> None
     assert build()[0] == 0
     index = (ws / "public" / "index.html").read_text(encoding="utf-8")
     assert "with uncommitted changes to the KPI files" in index
+
+
+def test_a_page_name_too_long_for_the_file_system_is_refused_before_writing(ws: Path) -> None:
+    long_id = "k" * 300
+    text = (ws / "kpis.yaml").read_text(encoding="utf-8")
+    text = text.replace("id: churn\n", f"id: {long_id}\n").replace(
+        "kpi: churn,", f"kpi: {long_id},"
+    )
+    (ws / "kpis.yaml").write_text(text)
+    code, _, err = build()
+    assert code == 2 and "the name is too long for a file (255 bytes)" in err
+    assert not (ws / "public").exists()

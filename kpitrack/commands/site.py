@@ -110,11 +110,12 @@ def site(
     pages = {path: html.encode("utf-8") for path, html in render_site(model).items()}
     outcome = write_site_folder(output, pages, workspace_files=own_files)
     removed = f", {len(outcome.removed)} removed" if outcome.removed else ""
+    plural = "" if len(pages) == 1 else "s"
     from kpitrack.domain.textsafe import visible
 
     typer.echo(
         visible(
-            f"kpitrack: wrote the site to {output}: {len(pages)} pages "
+            f"kpitrack: wrote the site to {output}: {len(pages)} page{plural} "
             f"({len(outcome.written)} written, {len(outcome.unchanged)} unchanged{removed}); "
             f"open {output / 'index.html'}",
             line=True,

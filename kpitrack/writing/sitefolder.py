@@ -33,6 +33,7 @@ from kpitrack.writing.atomicfile import (
 )
 
 MANIFEST = ".kpitrack-site"
+NAME_MAX = 255  # bytes in one file name: ext4, APFS, NTFS (and a KPI id has no limit)
 MANIFEST_HEADER = (
     "# Files written by `kpitrack site` into this folder; it removes only these.\n"
     "# Delete this file and kpitrack treats every file here as someone else's.\n"
@@ -114,6 +115,9 @@ def _conflicts(folder: Path, display: Path, names: Iterable[str], ours: set[str]
     out: list[str] = []
     for name in names:
         parts = PurePosixPath(name).parts
+        if any(len(part.encode("utf-8")) > NAME_MAX for part in parts):
+            out.append(f"{display / name}: the name is too long for a file ({NAME_MAX} bytes)")
+            continue
         for depth in range(1, len(parts)):  # every folder on the way must be a real folder
             sub = folder.joinpath(*parts[:depth])
             info = _existing(sub)
