@@ -418,7 +418,7 @@ def test_manifest_lines_cannot_reach_outside(tmp_path: Path) -> None:
     outside.write_text("keep\n")
     (folder / MANIFEST).write_text("../precious.html\n/etc/passwd\nold.html\n")
     (folder / "old.html").write_text("stale\n")
-    outcome = write_site_folder(folder, {"index.html": b"<p>new</p>\n"})
+    outcome = write_site_folder(folder, {"index.html": lambda: b"<p>new</p>\n"})
     assert outcome.removed == ("old.html",)
     assert outside.read_text() == "keep\n"
     assert read_manifest(folder) == {"index.html"}
@@ -428,7 +428,7 @@ def test_a_killed_build_s_pages_stay_ours(tmp_path: Path) -> None:
     """The manifest is written (old + new pages) before the pages: a build stopped half
     way leaves pages that the next build still recognises."""
     folder = tmp_path / "site"
-    write_site_folder(folder, {"a.html": b"a"})
+    write_site_folder(folder, {"a.html": lambda: b"a"})
     manifest_then: list[set[str]] = []
 
     import kpitrack.writing.sitefolder as sitefolder
@@ -442,7 +442,7 @@ def test_a_killed_build_s_pages_stay_ours(tmp_path: Path) -> None:
 
     sitefolder.atomic_write_bytes = spy  # type: ignore[assignment]
     try:
-        write_site_folder(folder, {"b.html": b"b", "kpi/c.html": b"c"})
+        write_site_folder(folder, {"b.html": lambda: b"b", "kpi/c.html": lambda: b"c"})
     finally:
         sitefolder.atomic_write_bytes = real
     assert manifest_then and all(m == {"a.html", "b.html", "kpi/c.html"} for m in manifest_then)

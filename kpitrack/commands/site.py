@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -50,6 +52,10 @@ def build_time(environ: dict[str, str] | os._Environ[str]) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _encoded(render: Callable[[], str]) -> bytes:
+    return render().encode("utf-8")
+
+
 def site(
     output: SiteFolderOption,
     files: FilesOption = None,
@@ -67,7 +73,7 @@ def site(
     from kpitrack.evaluation.evaluate import evaluate
     from kpitrack.evaluation.select import drop_archived, filter_results
     from kpitrack.reading.loading import load_workspace, resolve_paths
-    from kpitrack.render.site_html import render_site
+    from kpitrack.render.site_html import page_renderers
     from kpitrack.reports.site import build_site, git_sources
     from kpitrack.writing.sitefolder import check_output_folder, write_site_folder
 
@@ -107,7 +113,9 @@ def site(
         provenance=provenance,
         built_at=built_at,
     )
-    pages = {path: html.encode("utf-8") for path, html in render_site(model).items()}
+    pages = {
+        path: functools.partial(_encoded, render) for path, render in page_renderers(model).items()
+    }
     outcome = write_site_folder(output, pages, workspace_files=own_files)
     removed = f", {len(outcome.removed)} removed" if outcome.removed else ""
     plural = "" if len(pages) == 1 else "s"

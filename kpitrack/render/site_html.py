@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape as _escape
 
 from kpitrack.domain.model import Kind, KpiResult, Status, StatusCounts
@@ -736,17 +736,23 @@ def problems_html(site: Site, problems: Sequence[Problem]) -> str:
 # ---------------------------------------------------------------- the site
 
 
-def render_site(site: Site) -> dict[str, str]:
-    """Every page of the site, by its path (`index.html`, `kpi/mrr.html`, ...)."""
+def page_renderers(site: Site) -> dict[str, Callable[[], str]]:
+    """Every page of the site by its path, each as a function that renders it: the
+    command renders and writes one page at a time, never holding the whole site."""
     from kpitrack.reports.site import walk
 
-    pages = {INDEX: index_page(site)}
+    pages: dict[str, Callable[[], str]] = {INDEX: lambda: index_page(site)}
     if site.problems:
-        pages[PROBLEMS] = problems_html(site, site.problems)
+        pages[PROBLEMS] = lambda: problems_html(site, site.problems)
     for kpi_page in site.kpis:
-        pages[kpi_page.path] = kpi_html(site, kpi_page)
+        pages[kpi_page.path] = functools.partial(kpi_html, site, kpi_page)
     for node in walk(site.objectives):
-        pages[node.path] = objective_html(site, node)
+        pages[node.path] = functools.partial(objective_html, site, node)
     for owner in site.owners:
-        pages[owner.path] = owner_html(site, owner)
+        pages[owner.path] = functools.partial(owner_html, site, owner)
     return pages
+
+
+def render_site(site: Site) -> dict[str, str]:
+    """Every page of the site, rendered, by its path (`index.html`, `kpi/mrr.html`, ...)."""
+    return {path: render() for path, render in page_renderers(site).items()}

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -136,11 +136,12 @@ def _conflicts(folder: Path, display: Path, names: Iterable[str], ours: set[str]
 
 def write_site_folder(
     folder: Path,
-    files: Mapping[str, bytes],
+    files: Mapping[str, Callable[[], bytes]],
     *,
     workspace_files: Sequence[Path] = (),
 ) -> SiteWriteOutcome:
-    """Write `files` (relative POSIX path → bytes) into `folder`, creating it, as the
+    """Write `files` (relative POSIX path → a function giving its bytes, called once,
+    so that only one page is held at a time) into `folder`, creating it, as the
     module's docstring says. Raises UsageError or WriteError with nothing written
     when a file in the way is not ours."""
     for name in files:
@@ -165,7 +166,8 @@ def write_site_folder(
     written: list[str] = []
     unchanged: list[str] = []
     made: set[Path] = set()
-    for name, data in files.items():
+    for name, content in files.items():
+        data = content()
         target = root / name
         if target.parent not in made:
             try:
