@@ -186,7 +186,7 @@ def meta_line(site: Site) -> str:
 
 def crumbs(page: str, trail: Sequence[tuple[str, str]]) -> str:
     """Overview › … : (path, escaped label) pairs; the current page last, unlinked."""
-    parts = [link(page, INDEX, "Overview")]
+    parts = ["Overview" if page == INDEX else link(page, INDEX, "Overview")]
     for target, label in trail:
         parts.append(label if target == page else link(page, target, label))
     return f'<nav class="crumbs" aria-label="Breadcrumb">{" › ".join(parts)}</nav>'
