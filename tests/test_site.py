@@ -24,7 +24,7 @@ from site_fixtures import (
     scan,
     site_pages,
 )
-from support import invoke
+from support import invoke, run_process
 
 from kpitrack.domain.model import Config
 from kpitrack.evaluation.evaluate import evaluate
@@ -505,3 +505,17 @@ def test_a_page_name_too_long_for_the_file_system_is_refused_before_writing(ws: 
     code, _, err = build()
     assert code == 2 and "the name is too long for a file (255 bytes)" in err
     assert not (ws / "public").exists()
+
+
+@pytest.mark.process
+def test_the_installed_command_writes_the_site(ws: Path) -> None:
+    ran = run_process("site", "-o", "public", "--as-of", AS_OF, cwd=ws)
+    assert (ran.code, ran.stderr) == (0, "")
+    assert ran.stdout == (
+        "kpitrack: wrote the site to public: 24 pages (24 written, 0 unchanged); "
+        "open public/index.html\n"
+    )
+    assert broken_links(site_pages(ws / "public")) == []
+    again = run_process("site", "-o", "kpis.yaml", "--as-of", AS_OF, cwd=ws)
+    assert again.code == 2 and "Traceback" not in again.stderr
+    assert again.stderr.startswith("kpitrack: error: kpis.yaml: is a file, not a folder")
