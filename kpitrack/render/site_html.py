@@ -81,7 +81,7 @@ dl.def {{ display: grid; grid-template-columns: minmax(7em, max-content) minmax(
 dl.def dt {{ font-weight: 600; color: {MUTED}; }}
 dl.def dd {{ margin: 0; min-width: 0; }}
 ul.plain {{ margin: 4px 0 10px 0; padding-left: 20px; }}
-figure.chart {{ margin: 8px 0 6px 0; max-width: 720px; }}
+figure.chart {{ margin: 8px 0 6px 0; max-width: 600px; }}
 figure.chart svg {{ display: block; width: 100%; height: auto; }}
 figure.chart figcaption {{ font-size: 13px; color: {MUTED}; }}
 svg text {{ fill: currentColor; font-size: 12px;
@@ -96,6 +96,7 @@ svg .milestone {{ fill: #8250df; }}
 .subtree {{ margin-left: 16px; padding-left: 12px; border-left: 2px solid #d0d7de; }}
 .built {{ font-size: 12px; }}
 @media screen and (max-width: 600px) {{
+  svg text {{ font-size: 14px; }}
   dl.def {{ grid-template-columns: minmax(0, 1fr); gap: 0; }}
   dl.def dd {{ margin: 0 0 8px 0; }}
 }}
@@ -133,7 +134,7 @@ DIRECTION_WORDS = {
     "increase": "increase: higher is better",
     "decrease": "decrease: lower is better",
 }
-CHART_W, CHART_H = 640, 260
+CHART_W, CHART_H = 480, 220
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 92, 16, 14, 34
 
 
