@@ -123,6 +123,16 @@ def test_chart_path_has_the_expected_corners() -> None:
     assert [d.isoformat() for d, _ in chart.milestones] == days[1:4]
 
 
+def test_the_model_lists_every_page_the_renderer_writes() -> None:
+    from kpitrack.render.site_html import page_renderers
+
+    workspace, problems = load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)
+    results = evaluate(workspace, as_of=SAMPLE_AS_OF)
+    site = build_site(workspace, results, as_of=SAMPLE_AS_OF, config=Config(), problems=problems)
+    assert list(page_renderers(site)) == site.paths()
+    assert len(site.paths()) == len(set(site.paths())) == 25  # the archived KPI too
+
+
 def test_a_kpi_without_values_has_no_chart() -> None:
     pages = sample_site()
     assert "No measurements to chart yet." in pages["kpi/enps.html"]

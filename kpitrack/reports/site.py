@@ -205,12 +205,6 @@ class Site:
         """The node (page) of an objective, None for "No objective" or one without a page."""
         return None if objective_id is None else self._objective_nodes.get(objective_id)
 
-    def kpi(self, kpi_id: str) -> KpiPage | None:
-        for page in self.kpis:
-            if page.result.kpi.id == kpi_id:
-                return page
-        return None
-
 
 def walk(nodes: Sequence[ObjectiveNode]) -> list[ObjectiveNode]:
     """Every node of the objective tree, depth first."""
