@@ -529,3 +529,18 @@ def test_the_installed_command_writes_the_site(ws: Path) -> None:
     again = run_process("site", "-o", "kpis.yaml", "--as-of", AS_OF, cwd=ws)
     assert again.code == 2 and "Traceback" not in again.stderr
     assert again.stderr.startswith("kpitrack: error: kpis.yaml: is a file, not a folder")
+
+
+def test_pages_are_not_fsynced_one_by_one_but_the_manifest_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    write_site_folder(tmp_path / "one", {"index.html": lambda: b"1"})
+    with_one = len(synced)
+    synced.clear()
+    pages = {f"kpi/k{i}.html": (lambda i=i: str(i).encode()) for i in range(20)}
+    write_site_folder(tmp_path / "many", {"index.html": lambda: b"1", **pages})
+    assert len(synced) == with_one == 4  # the manifest twice: the file and its folder
+    assert (tmp_path / "many" / "kpi" / "k7.html").read_bytes() == b"7"
