@@ -44,7 +44,14 @@ from kpitrack.render.report_common import (
     owner_name,
 )
 from kpitrack.render.report_html import CSS as REPORT_CSS
-from kpitrack.render.report_html import MUTED, STATUS_COLOURS, badge, progress_bar, table
+from kpitrack.render.report_html import (
+    MUTED,
+    STATUS_COLOURS,
+    badge,
+    progress_bar,
+    sparkline,
+    table,
+)
 from kpitrack.reports.site import (
     INDEX,
     PROBLEMS,
@@ -115,6 +122,7 @@ svg .milestone {{ fill: #8250df; }}
   svg .target {{ stroke: #3fb950; }}
   svg .milestone {{ fill: #bc8cff; }}
   .subtree {{ border-left-color: {DARK_LINE}; }}
+  .spark {{ color: {DARK_TEXT} !important; }}
 }}
 @media screen and (prefers-color-scheme: dark) and (max-width: 819px) {{
   table.grid > tbody > tr {{ border-color: {DARK_LINE}; }}
@@ -200,7 +208,7 @@ def counts_sentence(counts: StatusCounts) -> str:
 def kpi_rows(page: str, site: Site, results: Sequence[KpiResult], *, objective: bool) -> str:
     if not results:
         return "<p>No KPIs.</p>"
-    header = ["KPI", "Status", "Owner", "Latest", "Target", "Progress"]
+    header = ["KPI", "Status", "Owner", "Latest", "Target", "Progress", "Trend"]
     if objective:
         header.insert(3, "Objective")
     rows = []
@@ -212,11 +220,12 @@ def kpi_rows(page: str, site: Site, results: Sequence[KpiResult], *, objective: 
             t(format_latest(r)),
             t(format_target(r)),
             progress_bar(r.progress),
+            sparkline(r),
         ]
         if objective:
             row.insert(3, objective_link(page, site, r.kpi.objective))
         rows.append(row)
-    return table(header, rows, nowrap=(1, len(header) - 1))
+    return table(header, rows, nowrap=(1, len(header) - 2, len(header) - 1))
 
 
 def action_plan(r: KpiResult) -> str:
