@@ -73,6 +73,7 @@ def pair(
     *,
     per: tuple[float, float] = (1.0, 1.0),
     before_a: object = None,
+    cwd: Path | None = None,
 ) -> list[float]:
     """Alternate a and b `runs` times; print and return the ratios a/b (time per `per`)."""
     ratios: list[float] = []
@@ -84,7 +85,7 @@ def pair(
         for name, cmd in order:
             if name == a[0] and callable(before_a):
                 before_a()
-            seconds, mib = run_once(cmd)
+            seconds, mib = run_once(cmd, cwd=cwd)
             got[name] = seconds
             times[name].append(seconds)
             rss[name].append(mib)

@@ -74,3 +74,18 @@ def test_runner_runs_every_comparison_at_a_tiny_size(tmp_path: Path) -> None:
     ):
         assert title in out, out
     assert out.count("min/median/max") >= 9
+
+
+def test_site_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    args = ["--size", "60", "--kpis", "6", "--runs", "1", "--data", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "site.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "site (first build) vs report --format html, 6 KPIs, 60 measurements" in result.stdout
+    assert "site (rebuild) vs report" in result.stdout
+    assert result.stdout.count("min/median/max") == 2 and "worst ratio" in result.stdout

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from kpitrack.domain.model import Kpi, KpiResult, Measurement, Status
 from kpitrack.domain.workspace import Workspace
-from kpitrack.evaluation.evaluate import format_percent
+from kpitrack.evaluation.evaluate import evaluate, format_percent
 from kpitrack.render.report_common import STATUS_LABELS
 from kpitrack.render.report_html import (
     ALERT,
@@ -209,6 +209,53 @@ def test_html_escapes_user_text() -> None:
     assert "script" not in checker.tags
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert any(NASTY in t for t in checker.text)
+
+
+HOSTILE_CONTROLS = "bell\x07 esc\x1b[31m rlo\u202eevil nul\x00"
+
+
+def hostile_site_workspace() -> Workspace:
+    """The nasty workspace, with control and bidi characters and `</svg>` in its text too."""
+    ws = nasty_workspace()
+    kpis = tuple(
+        dataclasses.replace(k, measure=f"{k.measure} {HOSTILE_CONTROLS} </svg></title>", unit="<u>")
+        if k.id == "csat"
+        else dataclasses.replace(k, unit="<b>")
+        for k in ws.kpis
+    )
+    return Workspace(objectives=ws.objectives, kpis=kpis, measurements=ws.measurements)
+
+
+def test_site_pages_escape_user_text() -> None:
+    """The report's escaping test, over every page of the site: names, owners, objective
+    titles, notes, recorders, units and measures, in text, attributes and chart labels."""
+    from site_fixtures import broken_links
+
+    from kpitrack.render.site_html import render_site
+    from kpitrack.reports.site import build_site
+
+    workspace = hostile_site_workspace()
+    results = evaluate(workspace, as_of=AS_OF, config=CONFIG)
+    site = build_site(workspace, results, as_of=AS_OF, config=CONFIG)
+    pages = render_site(site)
+    assert broken_links(pages) == []
+    # The nasty owner's page has a plain file name of its own, inside owner/.
+    for name in pages:
+        assert re.fullmatch(r"(kpi|objective|owner)/[a-z0-9_-]+\.html|index\.html", name), name
+    for name, page in pages.items():
+        checker = check_html(page)
+        assert "script" not in checker.tags and "u" not in checker.tags, name
+        assert "b" not in checker.tags, name
+        assert [u for u in checker.urls if EXTERNAL.match(u)] == [], name
+        assert "<script>" not in page and "\x1b" not in page and "\u202e" not in page, name
+        assert "\x00" not in page and "\x07" not in page, name
+    csat = pages["kpi/csat.html"]
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in csat
+    assert any(NASTY in t for t in check_html(csat).text)  # the note, shown as written
+    assert "bell\\x07 esc\\x1b[31m rlo\\u202eevil nul\\x00 &lt;/svg&gt;&lt;/title&gt;" in csat
+    assert check_html(csat).tags.count("svg") == 1
+    index = pages["index.html"]
+    assert any(NASTY in t for t in check_html(index).text)  # owner and objective title
 
 
 def test_html_sections_present() -> None:

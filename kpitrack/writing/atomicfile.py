@@ -122,8 +122,10 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _write_temp(folder: Path, data: bytes, mode: int | None, display: Path) -> Path:
-    """A fully written and fsynced temporary file in `folder`."""
+def _write_temp(
+    folder: Path, data: bytes, mode: int | None, display: Path, *, durable: bool = True
+) -> Path:
+    """A fully written (and, when `durable`, fsynced) temporary file in `folder`."""
     tmp = folder / _temp_name()
     try:
         # 0o666 lets the umask decide for a new file, like any other program's.
@@ -135,7 +137,8 @@ def _write_temp(folder: Path, data: bytes, mode: int | None, display: Path) -> P
             if mode is not None:
                 os.fchmod(fd, mode)
             _write_all(fd, data)
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
     return tmp
@@ -157,18 +160,23 @@ def _removed_on_failure(tmp: Path, display: Path) -> Iterator[None]:
         raise
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+def atomic_write_bytes(
+    path: Path, data: bytes, *, mode: int | None = None, durable: bool = True
+) -> None:
     """Write `data` to a temporary file beside `path`, fsync it, rename it over `path`.
 
     A symlink stays a symlink (its target is replaced). Any failure leaves `path`
-    as it was and no temporary file behind.
+    as it was and no temporary file behind. `durable=False` skips the two fsyncs: a
+    reader still sees the old file or the whole new one, never a part, but a power
+    cut may lose the write (for files that are rebuilt anyway, such as a site's pages).
     """
     target = Path(os.path.realpath(path))
     folder = target.parent
-    tmp = _write_temp(folder, data, mode, path)
+    tmp = _write_temp(folder, data, mode, path, durable=durable)
     with _removed_on_failure(tmp, path):
         os.replace(tmp, target)
-    fsync_directory(folder)
+    if durable:
+        fsync_directory(folder)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

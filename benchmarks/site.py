@@ -1,0 +1,71 @@
+"""`kpitrack site` against `kpitrack report --format html` on the same workspace
+(docs/PERFORMANCE.md; the issue's bound: the site within 3x the report).
+
+    python benchmarks/site.py                         # 1,000 KPIs, 100,000 measurements
+    python benchmarks/site.py --size 1000 --kpis 10 --runs 1   # a quick look
+
+The workspace comes from benchmarks/generate.py (under benchmarks/data/, git-ignored).
+Both commands run as separate processes in a folder outside any git repository,
+alternating which goes first (run.py's `pair`), `--runs` times: once with the site's
+folder removed before each run (a first build: every page written), once over the
+folder of the previous run (a rebuild: unchanged pages left alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate import AS_OF  # noqa: E402
+from run import KPITRACK, pair, workspace  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=100_000, help="measurements")
+    parser.add_argument("--kpis", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--data", type=Path, default=HERE / "data")
+    args = parser.parse_args(argv)
+    ws = workspace(args.data, args.size, args.kpis)
+    as_of = ["--as-of", AS_OF.isoformat()]
+    print(f"# kpitrack site vs report --format html: {args.runs} alternating runs per pair")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "public"
+        report = [*KPITRACK, "report", "-f", str(ws), *as_of, "--format", "html"]
+        report += ["-o", str(Path(tmp) / "report.html")]
+        site = [*KPITRACK, "site", "-f", str(ws), *as_of, "-o", str(out)]
+
+        def fresh() -> None:
+            shutil.rmtree(out, ignore_errors=True)
+
+        first = pair(
+            f"site (first build) vs report --format html, {args.kpis:,} KPIs, "
+            f"{args.size:,} measurements",
+            ("kpitrack site (empty folder)", site),
+            ("kpitrack report --format html", report),
+            args.runs,
+            before_a=fresh,
+            cwd=Path(tmp),
+        )
+        again = pair(
+            f"site (rebuild) vs report --format html, {args.kpis:,} KPIs, "
+            f"{args.size:,} measurements",
+            ("kpitrack site (rebuild)", site),
+            ("kpitrack report --format html", report),
+            args.runs,
+            cwd=Path(tmp),
+        )
+    worst = max(max(first), max(again))
+    print(f"\nworst ratio {worst:.2f} (bound: 3.0)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

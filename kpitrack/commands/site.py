@@ -1,0 +1,131 @@
+"""`kpitrack site`: the workspace as a static website (see docs/site.md)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kpitrack.commands.inputs import load_config_here, parse_as_of
+from kpitrack.commands.options import (
+    AllOption,
+    AsOfOption,
+    FilesOption,
+    KpiOption,
+    ObjectiveOption,
+    OwnerOption,
+    TagOption,
+)
+from kpitrack.domain.problems import UsageError
+
+SiteFolderOption = Annotated[
+    Path,
+    typer.Option(
+        "-o",
+        "--output",
+        metavar="FOLDER",
+        help="The folder to write the site into (created if missing). Only files an "
+        "earlier `kpitrack site` wrote there are replaced or removed.",
+        show_default=False,
+    ),
+]
+
+
+def build_time(environ: dict[str, str] | os._Environ[str]) -> str:
+    """The build-time line's time: SOURCE_DATE_EPOCH (reproducible builds) when set,
+    else now; in UTC to the minute."""
+    epoch = environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None and epoch.strip():
+        try:
+            when = dt.datetime.fromtimestamp(int(epoch.strip()), tz=dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise UsageError(
+                f"SOURCE_DATE_EPOCH: {epoch!r} is not a number of seconds since 1970"
+            ) from None
+    else:
+        when = dt.datetime.now(tz=dt.UTC)
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _encoded(render: Callable[[], str]) -> bytes:
+    return render().encode("utf-8")
+
+
+def site(
+    output: SiteFolderOption,
+    files: FilesOption = None,
+    as_of: AsOfOption = None,
+    owner: OwnerOption = None,
+    objective: ObjectiveOption = None,
+    tag: TagOption = None,
+    kpi: KpiOption = None,
+    show_all: AllOption = False,
+) -> None:
+    """Write the KPI workspace as a static website: an overview, one page per KPI,
+    objective and owner, and check's warnings. No server, no JavaScript, no external
+    requests: publish the folder on any static host."""
+    from kpitrack.domain.problems import InvalidWorkspaceError
+    from kpitrack.evaluation.evaluate import evaluate
+    from kpitrack.evaluation.select import drop_archived, filter_results
+    from kpitrack.reading.loading import load_workspace, resolve_paths
+    from kpitrack.render.site_html import page_renderers
+    from kpitrack.reports.site import build_site, git_sources
+    from kpitrack.writing.sitefolder import check_output_folder, write_site_folder
+
+    day = parse_as_of(as_of)
+    built_at = build_time(os.environ)
+    config = load_config_here()
+    cwd = Path.cwd()
+    paths = resolve_paths(files or [], config, cwd)
+    own_files = [p if p.is_absolute() else cwd / p for p in paths]
+    toml = Path(config.root) / "kpitrack.toml" if config.root else None
+    if toml is not None and toml.is_file():
+        own_files.append(toml)
+    check_output_folder(output, own_files)  # before the work: a wrong -o fails at once
+
+    workspace, problems = load_workspace(paths, config=config, as_of=day)
+    if any(p.is_error for p in problems):
+        raise InvalidWorkspaceError(problems)
+    results = drop_archived(
+        filter_results(
+            evaluate(workspace, as_of=day, config=config),
+            workspace,
+            owners=owner,
+            objectives=objective,
+            tags=tag,
+            kpis=kpi,
+        ),
+        show_all,
+    )
+    provenance, history = git_sources(files or [], config)
+    model = build_site(
+        workspace,
+        results,
+        as_of=day,
+        config=config,
+        problems=problems,
+        history=history,
+        provenance=provenance,
+        built_at=built_at,
+    )
+    pages = {
+        path: functools.partial(_encoded, render) for path, render in page_renderers(model).items()
+    }
+    outcome = write_site_folder(output, pages, workspace_files=own_files)
+    removed = f", {len(outcome.removed)} removed" if outcome.removed else ""
+    plural = "" if len(pages) == 1 else "s"
+    from kpitrack.domain.textsafe import visible
+
+    typer.echo(
+        visible(
+            f"kpitrack: wrote the site to {output}: {len(pages)} page{plural} "
+            f"({len(outcome.written)} written, {len(outcome.unchanged)} unchanged{removed}); "
+            f"open {output / 'index.html'}",
+            line=True,
+        )
+    )

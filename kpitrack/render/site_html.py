@@ -1,0 +1,768 @@
+"""The KPI site as HTML pages: `render_site(site)` gives every page's text by path.
+
+Self-contained: no scripts, no external requests (no fonts, images or `url()`); the
+CSS is inline in each page and the charts are inline SVG. Links are relative, so the
+site works from `file://` and from any sub-path of a web server. All user text goes
+through `html.escape` after `textsafe.visible` (control and bidi characters shown as
+escapes). Status is always written out (a pill with the word), never told by colour
+alone; every chart has a text summary (`role="img"`, `aria-label`, `<title>`) and
+its values in the measurements table below it.
+
+The table, status pill and progress bar come from the HTML report
+(`render/report_html.py`); its CSS is the base, with a dark colour scheme and the
+site's own pieces added.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Callable, Sequence
+from html import escape as _escape
+
+from kpitrack.domain.model import Kind, KpiResult, Status, StatusCounts
+from kpitrack.domain.problems import Problem
+from kpitrack.domain.textsafe import visible
+from kpitrack.evaluation.evaluate import (
+    action_words,
+    expected_position,
+    status_sentence,
+    summary_sentence,
+)
+from kpitrack.render.report_common import (
+    CHANGE_ORDER,
+    CHANGE_TITLES,
+    DASH,
+    STATUS_LABELS,
+    format_latest,
+    format_overdue,
+    format_reasons,
+    format_target,
+    format_value,
+    lacks_action_plan,
+    one_line,
+    owner_name,
+)
+from kpitrack.render.report_html import CSS as REPORT_CSS
+from kpitrack.render.report_html import (
+    MUTED,
+    STATUS_COLOURS,
+    badge,
+    progress_bar,
+    sparkline,
+    table,
+)
+from kpitrack.reports.site import (
+    INDEX,
+    PROBLEMS,
+    Chart,
+    KpiPage,
+    ObjectiveNode,
+    OwnerPage,
+    Site,
+    kpi_path,
+    objective_path,
+    relative,
+)
+
+DARK_BG, DARK_TEXT, DARK_MUTED, DARK_LINE, DARK_HEADER = (
+    "#0d1117",
+    "#e6edf3",
+    "#9198a1",
+    "#30363d",
+    "#161b22",
+)
+LINK, DARK_LINK = "#0550ae", "#4493f8"
+ALERT, DARK_ALERT = "#a40e26", "#ff7b72"
+
+SITE_CSS = f"""
+:root {{ color-scheme: light dark; }}
+a {{ color: {LINK}; }}
+h1, h2, h3, p, li, dd, td, th, figcaption {{ overflow-wrap: anywhere; }}
+nav.crumbs {{ font-size: 13px; margin: 0 0 10px 0; }}
+.meta {{ color: {MUTED}; font-size: 13px; }}
+.alert {{ color: {ALERT}; font-weight: 700; }}
+.status-line {{ margin: 6px 0 12px 0; }}
+dl.def {{ display: grid; grid-template-columns: minmax(7em, max-content) minmax(0, 1fr);
+  gap: 4px 16px; margin: 6px 0 14px 0; }}
+dl.def dt {{ font-weight: 600; color: {MUTED}; }}
+dl.def dd {{ margin: 0; min-width: 0; }}
+ul.plain {{ margin: 4px 0 10px 0; padding-left: 20px; }}
+figure.chart {{ margin: 8px 0 6px 0; max-width: 600px; }}
+figure.chart svg {{ display: block; width: 100%; height: auto; }}
+figure.chart figcaption {{ font-size: 13px; color: {MUTED}; }}
+svg text {{ fill: currentColor; font-size: 12px;
+  font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; }}
+svg .frame {{ stroke: {MUTED}; stroke-width: 1; fill: none; }}
+svg .expected {{ stroke: {MUTED}; stroke-width: 2; stroke-dasharray: 6 4; fill: none; }}
+svg .target {{ stroke: #1a7f37; stroke-width: 1.5; stroke-dasharray: 2 3; fill: none; }}
+svg .measured {{ stroke: #0969da; stroke-width: 2; fill: none; }}
+svg .point {{ fill: #0969da; }}
+svg .milestone {{ fill: #8250df; }}
+.legend > span {{ white-space: nowrap; margin-right: 12px; }}
+.subtree {{ margin-left: 16px; padding-left: 12px; border-left: 2px solid #d0d7de; }}
+.built {{ font-size: 12px; }}
+@media screen and (max-width: 600px) {{
+  svg text {{ font-size: 14px; }}
+  dl.def {{ grid-template-columns: minmax(0, 1fr); gap: 0; }}
+  dl.def dd {{ margin: 0 0 8px 0; }}
+}}
+@media (prefers-color-scheme: dark) {{
+  body {{ background: {DARK_BG}; color: {DARK_TEXT}; }}
+  a {{ color: {DARK_LINK}; }}
+  .muted, .id, .meta, dl.def dt, figure.chart figcaption {{ color: {DARK_MUTED}; }}
+  .alert {{ color: {DARK_ALERT}; }}
+  h2 {{ border-bottom-color: {DARK_LINE}; }}
+  table.grid {{ border-color: {DARK_LINE} !important; }}
+  table.grid > tbody > tr > th, table.grid > tbody > tr > td {{ border-color: {DARK_LINE}; }}
+  table.grid > tbody > tr > th, tr.total > td {{ background: {DARK_HEADER}; }}
+  svg .frame, svg .expected {{ stroke: {DARK_MUTED}; }}
+  svg .measured {{ stroke: {DARK_LINK}; }}
+  svg .point {{ fill: {DARK_LINK}; }}
+  svg .target {{ stroke: #3fb950; }}
+  svg .milestone {{ fill: #bc8cff; }}
+  .subtree {{ border-left-color: {DARK_LINE}; }}
+  .spark {{ color: {DARK_TEXT} !important; }}
+}}
+@media screen and (prefers-color-scheme: dark) and (max-width: 819px) {{
+  table.grid > tbody > tr {{ border-color: {DARK_LINE}; }}
+}}
+@media print {{
+  body {{ background: #ffffff; color: #000000; }}
+  nav.crumbs {{ display: none; }}
+  a {{ color: inherit; text-decoration: none; }}
+  figure.chart, dl.def {{ break-inside: avoid; page-break-inside: avoid; }}
+}}
+""".strip()
+CSS = REPORT_CSS + "\n" + SITE_CSS
+
+SITE_TITLE = "KPIs"
+MOVED_GOALPOST = '<strong class="alert">⚑ moved goalpost</strong>'
+DIRECTION_WORDS = {
+    "increase": "increase: higher is better",
+    "decrease": "decrease: lower is better",
+}
+CHART_W, CHART_H = 480, 220
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 92, 16, 14, 34
+
+
+@functools.lru_cache(maxsize=8192)
+def t(text: str | None) -> str:
+    """User text for HTML: on one line, control and bidi characters shown as escapes,
+    then escaped. (Cached: the same recorder, unit or value comes back thousands of
+    times in a large workspace.)"""
+    if not text:
+        return ""
+    return _escape(visible(one_line(text), line=True), quote=True)
+
+
+def link(page: str, target: str, label_html: str) -> str:
+    return f'<a href="{_escape(relative(page, target), quote=True)}">{label_html}</a>'
+
+
+# ---------------------------------------------------------------- shared pieces
+
+
+def kpi_link(page: str, r: KpiResult) -> str:
+    kpi = r.kpi
+    return f'{link(page, kpi_path(kpi.id), t(kpi.name))}<br><span class="id">{t(kpi.id)}</span>'
+
+
+def owner_link(page: str, site: Site, owner: str | None) -> str:
+    return link(page, site.owner_path(owner), t(owner_name(owner)))
+
+
+def objective_link(page: str, site: Site, objective_id: str | None) -> str:
+    node = site.objective_node(objective_id)
+    if node is None:
+        return link(page, objective_path(None), "No objective")
+    return link(page, node.path, t(node.title))
+
+
+def provenance_text(site: Site) -> str:
+    p = site.provenance
+    if not p.in_repository:
+        return "not in a git repository"
+    if p.commit is None:
+        return "in a git repository with no commits yet"
+    extra = " with uncommitted changes to the KPI files" if p.uncommitted else ""
+    return f'built from commit <code title="{p.commit}">{p.commit[:12]}</code>{extra}'
+
+
+def meta_line(site: Site) -> str:
+    return f'<p class="meta">As of {site.as_of.isoformat()} · {provenance_text(site)}</p>'
+
+
+def crumbs(page: str, trail: Sequence[tuple[str, str]]) -> str:
+    """Overview › … : (path, escaped label) pairs; the current page last, unlinked."""
+    parts = ["Overview" if page == INDEX else link(page, INDEX, "Overview")]
+    for target, label in trail:
+        parts.append(label if target == page else link(page, target, label))
+    return f'<nav class="crumbs" aria-label="Breadcrumb">{" › ".join(parts)}</nav>'
+
+
+def counts_sentence(counts: StatusCounts) -> str:
+    return _escape(summary_sentence(counts))
+
+
+def kpi_rows(page: str, site: Site, results: Sequence[KpiResult], *, objective: bool) -> str:
+    if not results:
+        return "<p>No KPIs.</p>"
+    header = ["KPI", "Status", "Owner", "Latest", "Target", "Progress", "Trend"]
+    if objective:
+        header.insert(3, "Objective")
+    rows = []
+    for r in results:
+        row = [
+            kpi_link(page, r),
+            badge(r.status),
+            owner_link(page, site, r.kpi.owner),
+            t(format_latest(r)),
+            t(format_target(r)),
+            progress_bar(r.progress),
+            sparkline(r),
+        ]
+        if objective:
+            row.insert(3, objective_link(page, site, r.kpi.objective))
+        rows.append(row)
+    return table(header, rows, nowrap=(1, len(header) - 2, len(header) - 1))
+
+
+def action_plan(r: KpiResult) -> str:
+    if r.kpi.action:
+        return t(action_words(r.kpi))
+    if lacks_action_plan(r):
+        return '<strong class="alert">⚠ no action plan</strong>'
+    return DASH
+
+
+def cards(counts: StatusCounts) -> str:
+    cells = []
+    for status in Status.summary_order():
+        fg, bg = STATUS_COLOURS[status]
+        cells.append(
+            f'<td style="background-color:{bg};color:{fg};text-align:center">'
+            f'<div class="n">{counts.count(status)}</div>{_escape(STATUS_LABELS[status])}</td>'
+        )
+    return '<table class="cards" role="presentation"><tr>' + "".join(cells) + "</tr></table>"
+
+
+def page_html(title: str, body: Sequence[str]) -> str:
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="color-scheme" content="light dark">\n'
+        '<meta name="generator" content="kpitrack site">\n'
+        f"<title>{title}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
+        '<div class="page">\n' + "\n".join(body) + "\n</div>\n</body>\n</html>\n"
+    )
+
+
+# ---------------------------------------------------------------- index
+
+
+def index_page(site: Site) -> str:
+    page = INDEX
+    digest = site.digest
+    body = [
+        crumbs(page, []),
+        f"<h1>{SITE_TITLE}</h1>",
+        meta_line(site),
+        f"<p>{counts_sentence(digest.summary)}</p>",
+        cards(digest.summary),
+    ]
+    if site.problems:
+        n = len(site.problems)
+        label = f"{n} problem{'' if n == 1 else 's'} found by check"
+        body.append(f"<p>⚠ {link(page, PROBLEMS, label)}</p>")
+    body += ["<h2>Owners</h2>", owners_table(page, site)]
+    body += ["<h2>Objectives</h2>", *objective_tree(page, site, site.objectives)]
+    body += changes_section(page, site)
+    body += overdue_section(page, site)
+    body += needs_action_section(page, site)
+    if site.built_at is not None:
+        body.append(f'<p class="muted built">Built {t(site.built_at)} by kpitrack.</p>')
+    return page_html(f"{SITE_TITLE} — {site.as_of.isoformat()}", body)
+
+
+def _count_cells(counts: StatusCounts) -> list[str]:
+    return [
+        str(counts.total),
+        *(str(counts.count(s)) for s in Status.summary_order()),
+        str(counts.overdue),
+        str(counts.needs_action),
+    ]
+
+
+def owners_table(page: str, site: Site) -> str:
+    if not site.owners:
+        return "<p>No KPIs.</p>"
+    header = [
+        "Owner",
+        "KPIs",
+        *(_escape(STATUS_LABELS[s].capitalize()) for s in Status.summary_order()),
+        "Overdue",
+        "Needs action",
+    ]
+    rows = [[owner_link(page, site, o.owner), *_count_cells(o.counts)] for o in site.owners]
+    total = ["All", *_count_cells(site.digest.summary)]
+    return table(header, rows, numeric=range(1, len(header)), total=total, compact=True)
+
+
+def objective_tree(page: str, site: Site, nodes: Sequence[ObjectiveNode]) -> list[str]:
+    if not nodes:
+        return ["<p>No objectives.</p>"]
+    out: list[str] = []
+    for node in nodes:
+        heading = link(page, node.path, t(node.title))
+        if node.objective is not None:
+            heading += f' <span class="id">{t(node.objective.id)}</span>'
+        out.append(f"<h3>{heading}</h3>")
+        if node.progress is not None:
+            out.append(f"<p>Progress {progress_bar(node.progress)}</p>")
+        if node.results:
+            out.append(f'<p class="muted">{counts_sentence(node.counts)}</p>')
+            out.append(kpi_rows(page, site, node.results, objective=False))
+        elif not node.children:
+            out.append('<p class="alert">⚠ No KPI measures this objective.</p>')
+        if node.children:
+            out.append('<div class="subtree">')
+            out += objective_tree(page, site, node.children)
+            out.append("</div>")
+    return out
+
+
+def changes_section(page: str, site: Site) -> list[str]:
+    digest = site.digest
+    out = [
+        f"<h2>This week: changes since {digest.since.isoformat()}</h2>",
+    ]
+    if not digest.changes:
+        out.append("<p>No status changes.</p>")
+    for kind in CHANGE_ORDER:
+        changes = digest.changes_of(kind)
+        if not changes:
+            continue
+        out.append(f"<h3>{_escape(CHANGE_TITLES[kind])}</h3>")
+        rows = [
+            [
+                kpi_link(page, c.result),
+                f'<span class="nowrap">{badge(c.before)} → {badge(c.after)}</span>',
+                owner_link(page, site, c.result.kpi.owner),
+                t(format_latest(c.result)),
+            ]
+            for c in changes
+        ]
+        out.append(table(["KPI", "Status", "Owner", "Latest"], rows))
+    out += definition_changes(page, site)
+    out.append("<h3>New measurements</h3>")
+    if not digest.new_measurements:
+        out.append("<p>No new measurements.</p>")
+        return out
+    rows = [
+        [
+            link(page, kpi_path(n.kpi.id), t(n.kpi.name))
+            + f'<br><span class="id">{t(n.kpi.id)}</span>',
+            n.measurement.date.isoformat(),
+            t(format_value(n.kpi, n.measurement.value)),
+            t(n.measurement.note) or DASH,
+            t(n.measurement.by) or DASH,
+        ]
+        for n in reversed(digest.new_measurements)
+    ]
+    out.append(table(["KPI", "Date", "Value", "Note", "By"], rows, nowrap=(1,)))
+    return out
+
+
+def definition_changes(page: str, site: Site) -> list[str]:
+    """This week's commits to the selected KPIs' definitions (in a git repository)."""
+    if site.definition_changes is None:
+        return []
+    out = ["<h3>Definition changes</h3>"]
+    if not site.definition_changes:
+        return [*out, "<p>No definition changes.</p>"]
+    rows = [
+        [
+            link(page, kpi_path(c.kpi), t(c.kpi)),
+            t(c.field),
+            f"{t(c.old) or DASH} → {t(c.new) or DASH}",
+            f"{t(c.date)} {t(c.commit)} {t(c.author)}",
+            MOVED_GOALPOST if c.moved_goalpost else "",
+        ]
+        for c in reversed(site.definition_changes)
+    ]
+    header = ["KPI", "Field", "Old → new", "Committed", "Moved goalpost"]
+    return [*out, table(header, rows)]
+
+
+def overdue_section(page: str, site: Site) -> list[str]:
+    out = ["<h2>Overdue reports</h2>"]
+    if not site.digest.overdue:
+        return [*out, "<p>No overdue reports.</p>"]
+    rows = [
+        [
+            kpi_link(page, r),
+            owner_link(page, site, r.kpi.owner),
+            t(str(r.kpi.frequency)),
+            r.latest.date.isoformat() if r.latest else "never",
+            t(format_overdue(r)),
+        ]
+        for r in site.digest.overdue
+    ]
+    header = ["KPI", "Owner", "Frequency", "Last report", "Overdue"]
+    return [*out, table(header, rows, nowrap=(3,))]
+
+
+def needs_action_section(page: str, site: Site) -> list[str]:
+    out = ["<h2>Needs action</h2>"]
+    if not site.digest.needs_action:
+        return [*out, "<p>Nothing needs action.</p>"]
+    rows = [
+        [
+            kpi_link(page, r),
+            badge(r.status),
+            owner_link(page, site, r.kpi.owner),
+            t(format_reasons(r)),
+            action_plan(r),
+        ]
+        for r in site.digest.needs_action
+    ]
+    header = ["KPI", "Status", "Owner", "Reasons", "Action plan"]
+    return [*out, table(header, rows, nowrap=(1,))]
+
+
+# ---------------------------------------------------------------- one KPI
+
+
+def _row(term: str, value_html: str | None) -> str:
+    if not value_html:
+        return ""
+    return f"<dt>{term}</dt><dd>{value_html}</dd>"
+
+
+def definition(page: str, site: Site, kpi_page: KpiPage) -> str:
+    r = kpi_page.result
+    kpi = r.kpi
+    milestones = ""
+    if kpi.milestones:
+        items = "".join(
+            f"<li>{m.date.isoformat()}: {t(format_value(kpi, m.target))}</li>"
+            for m in kpi.milestones
+        )
+        milestones = f'<ul class="plain">{items}</ul>'
+    review = None
+    if kpi.review is not None:
+        last = kpi.last_reviewed.isoformat() if kpi.last_reviewed else "never"
+        review = f"{t(str(kpi.review))}, last reviewed {last}"
+    kind = t(str(kpi.kind))
+    if kpi.scale:
+        kind += f" (scale, worst first: {t(', '.join(kpi.scale))})"
+    rows = [
+        _row("Measure", t(kpi.measure)),
+        _row("Target", t(format_target(r))),
+        _row("Direction", t(DIRECTION_WORDS[str(kpi.direction)])),
+        _row("Kind", kind),
+        _row("Unit", t(kpi.unit) if kpi.unit else None),
+        _row("Baseline", t(format_value(kpi, r.baseline)) if r.baseline is not None else None),
+        _row("Start", r.start.isoformat() if r.start else None),
+        _row("Due", kpi.due.isoformat() if kpi.due else "none: a standing target"),
+        _row("Milestones", milestones),
+        _row("Frequency", t(str(kpi.frequency))),
+        _row("Indicator", t(str(kpi.indicator)) if kpi.indicator else None),
+        _row("Owner", link(page, kpi_page.owner_path, t(owner_name(kpi.owner)))),
+        _row("Objective", link(page, kpi_page.objective_path, t(kpi_page.objective_title))),
+        _row("Action plan", action_plan(r)),
+        _row("Review", review),
+        _row("Tags", t(", ".join(kpi.tags)) if kpi.tags else None),
+        _row("Description", t(kpi.description) if kpi.description else None),
+        _row("Archived", "yes" if kpi.archived else None),
+    ]
+    return '<dl class="def">' + "".join(rows) + "</dl>"
+
+
+def standing(r: KpiResult) -> str:
+    rows = [
+        _row("Status", badge(r.status)),
+        _row("Latest", t(format_latest(r))),
+        _row("Expected", t(format_value(r.kpi, r.expected)) if r.expected is not None else None),
+        _row("Progress", progress_bar(r.progress)),
+        _row("Gap", t(format_value(r.kpi, r.gap)) if r.gap is not None and r.gap > 0 else None),
+        _row("Overdue", t(format_overdue(r)) if r.overdue is not None else None),
+        _row("Needs action", t(format_reasons(r)) if r.reasons else "no"),
+    ]
+    return '<dl class="def">' + "".join(rows) + "</dl>"
+
+
+def chart_summary(r: KpiResult, chart: Chart) -> str:
+    """The chart in words: its text alternative."""
+    kpi = r.kpi
+    first_day, first_value = chart.measured[0]
+    last_day, last_value = chart.measured[-1]
+    n = len(chart.measured)
+    values = (
+        f"{n} value{'' if n == 1 else 's'} from {first_day.isoformat()} "
+        f"({format_value(kpi, kpi.label(first_value))}) to {last_day.isoformat()} "
+        f"({format_value(kpi, kpi.label(last_value))})"
+    )
+    expected = ""
+    if r.expected is not None and r.latest is not None:
+        expected = f"; expected {format_value(kpi, r.expected)} on {r.latest.date.isoformat()}"
+    milestones = f"; {len(chart.milestones)} milestone(s)" if chart.milestones else ""
+    return (
+        f"Chart of {kpi.name}: {values}; target {format_target(r)}{expected}{milestones}; "
+        f"status {STATUS_LABELS[r.status]}."
+    )
+
+
+def _num(x: float) -> str:
+    text = f"{x:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+def chart_svg(r: KpiResult, chart: Chart) -> str:
+    kpi = r.kpi
+    plot_w = CHART_W - PAD_LEFT - PAD_RIGHT
+    plot_h = CHART_H - PAD_TOP - PAD_BOTTOM
+    span = max(1, (chart.last - chart.first).days)
+
+    def x(day: dt.date) -> str:
+        return _num(PAD_LEFT + (day - chart.first).days / span * plot_w)
+
+    def y(value: float) -> str:
+        return _num(PAD_TOP + (chart.high - value) / (chart.high - chart.low) * plot_h)
+
+    summary = t(chart_summary(r, chart))
+    out = [
+        f'<svg viewBox="0 0 {CHART_W} {CHART_H}" role="img" aria-label="{summary}" '
+        'xmlns="http://www.w3.org/2000/svg" focusable="false">',
+        f"<title>{summary}</title>",
+        f'<rect class="frame" x="{PAD_LEFT}" y="{PAD_TOP}" width="{plot_w}" height="{plot_h}"/>',
+    ]
+    # Value labels on the left: the scale's labels, or the top, the bottom and the target.
+    if kpi.kind is Kind.QUALITATIVE and kpi.scale:
+        ticks = [float(i) for i in range(len(kpi.scale)) if chart.low <= i <= chart.high]
+    else:
+        ticks = [chart.high, chart.low]
+        if all(abs(float(y(chart.target)) - float(y(v))) > 14 for v in ticks):
+            ticks.append(chart.target)
+    for v in ticks:
+        label = t(format_value(kpi, kpi.label(v)))
+        out.append(
+            f'<text x="{PAD_LEFT - 6}" y="{y(v)}" text-anchor="end" '
+            f'dominant-baseline="middle">{label}</text>'
+        )
+    bottom = _num(CHART_H - PAD_BOTTOM + 18)
+    out.append(f'<text x="{PAD_LEFT}" y="{bottom}" text-anchor="start">{chart.first}</text>')
+    out.append(
+        f'<text x="{CHART_W - PAD_RIGHT}" y="{bottom}" text-anchor="end">{chart.last}</text>'
+    )
+    if kpi.due is not None:  # the target as a line, when the path does not already end on it
+        out.append(
+            f'<line class="target" x1="{PAD_LEFT}" y1="{y(chart.target)}" '
+            f'x2="{CHART_W - PAD_RIGHT}" y2="{y(chart.target)}"/>'
+        )
+    path = " ".join(f"{x(d)},{y(v)}" for d, v in chart.expected)
+    out.append(f'<polyline class="expected" points="{path}"/>')
+    for d, v in chart.milestones:
+        cx, cy = float(x(d)), float(y(v))
+        diamond = f"{_num(cx)},{_num(cy - 6)} {_num(cx + 6)},{_num(cy)} "
+        diamond += f"{_num(cx)},{_num(cy + 6)} {_num(cx - 6)},{_num(cy)}"
+        out.append(f'<polygon class="milestone" points="{diamond}"/>')
+    if len(chart.measured) > 1:
+        values = " ".join(f"{x(d)},{y(v)}" for d, v in chart.measured)
+        out.append(f'<polyline class="measured" points="{values}"/>')
+    out += [f'<circle class="point" cx="{x(d)}" cy="{y(v)}" r="3.5"/>' for d, v in chart.measured]
+    out.append("</svg>")
+    return "".join(out)
+
+
+def chart_figure(r: KpiResult, chart: Chart | None) -> str:
+    if chart is None:
+        return "<p>No measurements to chart yet.</p>"
+    legend = [
+        '<span><span aria-hidden="true">●</span> measured</span>',
+        '<span><span aria-hidden="true">┄</span> expected path</span>',
+    ]
+    if r.kpi.due is not None:
+        legend.append('<span><span aria-hidden="true">┈</span> target</span>')
+    if chart.milestones:
+        legend.append('<span><span aria-hidden="true">◆</span> milestone</span>')
+    return (
+        '<figure class="chart">'
+        + chart_svg(r, chart)
+        + f'<figcaption><span class="legend">{"".join(legend)}</span><br>'
+        + f"{t(chart_summary(r, chart))} The values are in the table below.</figcaption>"
+        + "</figure>"
+    )
+
+
+def measurements_table(r: KpiResult) -> str:
+    """Every measurement, newest first, with the value expected on its date: the chart's
+    data table. The markup is `report_html.table`'s, built row by row here because this
+    table holds every measurement of the workspace."""
+    if not r.history:
+        return "<p>No measurements on or before the as-of date.</p>"
+    kpi = r.kpi
+    base = kpi.position(r.baseline) if r.baseline is not None else None
+    # Without a due date the expected value is the target on every date.
+    standing_target = t(format_value(kpi, kpi.target)) if kpi.due is None else None
+    header = ["Date", "Value", "Expected", "Note", "By"]
+    out = [table(header, [], nowrap=(0,)).removesuffix("\n</table>")]
+    for m in reversed(r.history):
+        expected = DASH
+        if standing_target is not None:
+            expected = standing_target
+        elif base is not None:
+            position = expected_position(kpi, m.date, start=r.start, baseline=base)
+            expected = t(format_value(kpi, kpi.label(position)))
+        out.append(
+            f'<tr><td class="lead nowrap">{m.date.isoformat()}</td>'
+            f'<td data-label="Value">{t(format_value(kpi, m.value))}</td>'
+            f'<td data-label="Expected">{expected}</td>'
+            f'<td data-label="Note">{t(m.note) or DASH}</td>'
+            f'<td data-label="By">{t(m.by) or DASH}</td></tr>'
+        )
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def history_section(site: Site, kpi_page: KpiPage) -> list[str]:
+    out = ["<h2>Definition history</h2>"]
+    if kpi_page.history is None:
+        return [*out, "<p>Not in a git repository: no definition history.</p>"]
+    if not kpi_page.history:
+        return [*out, "<p>No change to this definition in the git history.</p>"]
+    rows = [
+        [
+            t(c.commit),
+            t(c.date),
+            t(c.author),
+            t(c.field)
+            + (f' <span class="id">{t(c.kpi)}</span>' if c.kpi != kpi_page.result.kpi.id else ""),
+            f"{t(c.old) or DASH} → {t(c.new) or DASH}",
+            MOVED_GOALPOST if c.moved_goalpost else "",
+        ]
+        for c in reversed(kpi_page.history)
+    ]
+    header = ["Commit", "Date", "Author", "Field", "Old → new", "Moved goalpost"]
+    moved = sum(1 for c in kpi_page.history if c.moved_goalpost)
+    note = (
+        f'<p class="alert">⚑ {moved} moved goalpost{"" if moved == 1 else "s"}: the target '
+        "made easier or the due date pushed out while the KPI was behind.</p>"
+        if moved
+        else ""
+    )
+    return [*out, note, table(header, rows, nowrap=(0, 1))]
+
+
+def kpi_html(site: Site, kpi_page: KpiPage) -> str:
+    r = kpi_page.result
+    kpi = r.kpi
+    page = kpi_page.path
+    objective_label = t(kpi_page.objective_title)
+    body = [
+        crumbs(page, [(kpi_page.objective_path, objective_label), (page, t(kpi.name))]),
+        f'<h1>{t(kpi.name)} <span class="id">{t(kpi.id)}</span></h1>',
+        meta_line(site),
+        f'<p class="status-line">{badge(r.status)} {t(status_sentence(r))}</p>',
+        standing(r),
+        "<h2>Chart</h2>",
+        chart_figure(r, kpi_page.chart),
+        "<h2>Definition</h2>",
+        definition(page, site, kpi_page),
+        f'<h2 id="measurements">Measurements ({len(r.history)})</h2>',
+        measurements_table(r),
+        *history_section(site, kpi_page),
+    ]
+    return page_html(f"{t(kpi.name)} — {SITE_TITLE}", body)
+
+
+# ---------------------------------------------------------------- objectives, owners, problems
+
+
+def objective_html(site: Site, node: ObjectiveNode) -> str:
+    page = node.path
+    objective = node.objective
+    body = [crumbs(page, [(page, t(node.title))])]
+    heading = t(node.title)
+    if objective is not None:
+        heading += f' <span class="id">{t(objective.id)}</span>'
+    body += [f"<h1>{heading}</h1>", meta_line(site)]
+    if objective is not None:
+        rows = [
+            _row("Owner", t(objective.owner) if objective.owner else None),
+            _row("Due", objective.due.isoformat() if objective.due else None),
+            _row("Description", t(objective.description) if objective.description else None),
+        ]
+        if any(rows):
+            body.append('<dl class="def">' + "".join(rows) + "</dl>")
+    else:
+        body.append("<p>KPIs that name no objective.</p>")
+    if node.progress is not None:
+        body.append(f"<p>Progress {progress_bar(node.progress)}</p>")
+    body.append(f"<p>{counts_sentence(node.counts)}</p>")
+    body += ["<h2>KPIs</h2>", kpi_rows(page, site, node.results, objective=False)]
+    if node.children:
+        body += ["<h2>Objectives under it</h2>", *objective_tree(page, site, node.children)]
+    return page_html(f"{t(node.title)} — {SITE_TITLE}", body)
+
+
+def owner_html(site: Site, owner: OwnerPage) -> str:
+    page = owner.path
+    name = t(owner_name(owner.owner))
+    body = [
+        crumbs(page, [(page, name)]),
+        f"<h1>{name}</h1>",
+        meta_line(site),
+        f"<p>{counts_sentence(owner.counts)}</p>",
+        "<h2>KPIs</h2>",
+        kpi_rows(page, site, owner.results, objective=True),
+    ]
+    return page_html(f"{name} — {SITE_TITLE}", body)
+
+
+def problems_html(site: Site, problems: Sequence[Problem]) -> str:
+    page = PROBLEMS
+    rows = [
+        [
+            f'<span class="id">{t(f"{p.path}:{p.line}:{p.column}")}</span>',
+            t(str(p.severity)),
+            t(p.code),
+            t(p.message),
+        ]
+        for p in problems
+    ]
+    body = [
+        crumbs(page, [(page, "Problems")]),
+        "<h1>Problems found by check</h1>",
+        meta_line(site),
+        f"<p>{len(problems)} warning(s); `kpitrack check` lists the same.</p>",
+        table(["Where", "Severity", "Code", "Message"], rows, nowrap=(1, 2)),
+    ]
+    return page_html(f"Problems — {SITE_TITLE}", body)
+
+
+# ---------------------------------------------------------------- the site
+
+
+def page_renderers(site: Site) -> dict[str, Callable[[], str]]:
+    """Every page of the site by its path, each as a function that renders it: the
+    command renders and writes one page at a time, never holding the whole site."""
+    from kpitrack.reports.site import walk
+
+    pages: dict[str, Callable[[], str]] = {INDEX: lambda: index_page(site)}
+    if site.problems:
+        pages[PROBLEMS] = lambda: problems_html(site, site.problems)
+    for kpi_page in site.kpis:
+        pages[kpi_page.path] = functools.partial(kpi_html, site, kpi_page)
+    for node in walk(site.objectives):
+        pages[node.path] = functools.partial(objective_html, site, node)
+    for owner in site.owners:
+        pages[owner.path] = functools.partial(owner_html, site, owner)
+    return pages
+
+
+def render_site(site: Site) -> dict[str, str]:
+    """Every page of the site, rendered, by its path (`index.html`, `kpi/mrr.html`, ...)."""
+    return {path: render() for path, render in page_renderers(site).items()}

@@ -1,0 +1,381 @@
+"""The KPI site (`kpitrack site`): every page, its path and its links, built once from
+the evaluated workspace. No HTML here: `kpitrack/render/site_html.py` formats it.
+
+Paths are relative to the site's root folder and stable: a KPI's page is
+`kpi/<id>.html`, an objective's `objective/<id>.html`, an owner's
+`owner/<slug>.html` (ids are slugs already; an owner's free-text name is made
+one, see `owner_slug`). KPIs without an objective or an owner get
+`objective/_none.html` and `owner/_none.html`: a slug never starts with `_`, so
+these never collide with a real id.
+
+Objectives are listed flat, each with its KPIs (`ObjectiveNode.children` stays
+empty). The objective tree with roll-up slots in at `objective_nodes`: a node's
+`children` and `progress` are the places it fills.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kpitrack.domain.model import (
+    Config,
+    KpiResult,
+    Objective,
+    StatusCounts,
+)
+from kpitrack.domain.problems import Problem
+from kpitrack.domain.workspace import Workspace
+from kpitrack.reports.digest import Report, build_report
+
+if TYPE_CHECKING:
+    from kpitrack.git.changes import Change
+
+INDEX = "index.html"
+PROBLEMS = "problems.html"
+NONE_SLUG = "_none"  # the "No objective" and "no owner" pages
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+MAX_SLUG = 60
+
+
+def kpi_path(kpi_id: str) -> str:
+    return f"kpi/{kpi_id}.html"
+
+
+def objective_path(objective_id: str | None) -> str:
+    return f"objective/{objective_id or NONE_SLUG}.html"
+
+
+def owner_slug(owner: str | None) -> str:
+    """An owner's name as a file name: ASCII letters and digits joined by `-`
+    ("Customer Success" → `customer-success`). A name that loses letters on the way
+    (accents kept as their base letter, other scripts dropped) or is cut to length gets
+    a short hash of the name appended, so that it still names one owner; `owner_slugs`
+    does the same for names that would share a slug."""
+    if owner is None:
+        return NONE_SLUG
+    ascii_name = unicodedata.normalize("NFKD", owner).encode("ascii", "ignore").decode("ascii")
+    slug = _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")
+    lossless = _NOT_SLUG.sub("-", owner.lower()).strip("-") == slug and len(slug) <= MAX_SLUG
+    return slug if slug and lossless else _hashed(owner, slug)
+
+
+def _hashed(owner: str, slug: str) -> str:
+    digest = hashlib.sha256(owner.encode("utf-8")).hexdigest()[:8]
+    return f"{slug[:MAX_SLUG].rstrip('-')}-{digest}" if slug else f"owner-{digest}"
+
+
+def owner_slugs(owners: Iterable[str | None]) -> dict[str | None, str]:
+    """Each owner's slug; names that would share one ("R&D", "R D") each get the
+    hashed form, whatever their order, so every owner has a page of its own."""
+    plain = {owner: owner_slug(owner) for owner in owners}
+    count = Counter(plain.values())
+    return {
+        owner: slug if count[slug] == 1 or owner is None else _hashed(owner, slug)
+        for owner, slug in plain.items()
+    }
+
+
+def owner_path(owner: str | None, slugs: Mapping[str | None, str] | None = None) -> str:
+    slug = slugs[owner] if slugs is not None and owner in slugs else owner_slug(owner)
+    return f"owner/{slug}.html"
+
+
+def relative(from_page: str, to_page: str) -> str:
+    """A link from one page to another (both relative to the site's root, no `..`),
+    relative, so the site works from any sub-path and from `file://`."""
+    from_folder = from_page.rpartition("/")[0]
+    to_folder, _, name = to_page.rpartition("/")
+    if from_folder == to_folder:
+        return name
+    return "../" * from_page.count("/") + to_page
+
+
+# ---------------------------------------------------------------- pages
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A KPI's chart as data: values and the expected path, as positions (scale
+    positions for qualitative KPIs). The expected path is straight between its
+    points, so the renderer draws exactly `expected_position` by joining them."""
+
+    first: dt.date
+    last: dt.date
+    low: float
+    high: float
+    target: float
+    measured: tuple[tuple[dt.date, float], ...]  # oldest first
+    expected: tuple[tuple[dt.date, float], ...]  # the path's corners, first to last
+    milestones: tuple[tuple[dt.date, float], ...]
+
+
+@dataclass(frozen=True)
+class KpiPage:
+    result: KpiResult
+    path: str
+    objective_path: str  # objective/<id>.html, or objective/_none.html
+    objective_title: str
+    owner_path: str
+    chart: Chart | None  # None without measurements
+    # The definition's changes in git, oldest first; None outside a git repository.
+    history: tuple[Change, ...] | None
+
+
+@dataclass(frozen=True)
+class ObjectiveNode:
+    """An objective's page: its KPIs. `objective` None is "No objective"."""
+
+    objective: Objective | None
+    path: str
+    results: tuple[KpiResult, ...]
+    counts: StatusCounts
+    # The roll-up fills these (objective tree); flat: no children, no rolled-up progress.
+    children: tuple[ObjectiveNode, ...] = ()
+    progress: float | None = None
+
+    @property
+    def title(self) -> str:
+        return self.objective.title if self.objective else "No objective"
+
+
+@dataclass(frozen=True)
+class OwnerPage:
+    owner: str | None  # None: KPIs without an owner
+    path: str
+    results: tuple[KpiResult, ...]
+    counts: StatusCounts
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What the site was built from: the git commit (None outside a repository or before
+    the first commit) and whether the workspace files had uncommitted changes."""
+
+    in_repository: bool
+    commit: str | None = None
+    uncommitted: bool = False
+
+
+@dataclass(frozen=True)
+class Site:
+    as_of: dt.date
+    digest: Report  # summary, changes this week, overdue, needs action
+    kpis: tuple[KpiPage, ...]  # workspace order
+    objectives: tuple[ObjectiveNode, ...]  # roots, workspace order; "No objective" last
+    owners: tuple[OwnerPage, ...]  # A→Z, "no owner" last
+    problems: tuple[Problem, ...]  # check's warnings (a workspace with errors is refused)
+    provenance: Provenance
+    built_at: str | None = None  # the one line that differs between two builds
+    # Definition changes committed this week (after digest.since, up to as_of), of the
+    # selected KPIs, oldest first; None outside a git repository.
+    definition_changes: tuple[Change, ...] | None = None
+
+    @functools.cached_property
+    def _owner_paths(self) -> dict[str | None, str]:
+        return {page.owner: page.path for page in self.owners}
+
+    def owner_path(self, owner: str | None) -> str:
+        """The page of a (selected) KPI's owner."""
+        return self._owner_paths.get(owner) or owner_path(owner)
+
+    def paths(self) -> list[str]:
+        """Every page of the site."""
+        out = [INDEX]
+        if self.problems:
+            out.append(PROBLEMS)
+        out += [page.path for page in self.kpis]
+        out += [node.path for node in walk(self.objectives)]
+        out += [page.path for page in self.owners]
+        return out
+
+    @functools.cached_property
+    def _objective_nodes(self) -> dict[str, ObjectiveNode]:
+        return {n.objective.id: n for n in walk(self.objectives) if n.objective is not None}
+
+    def objective_node(self, objective_id: str | None) -> ObjectiveNode | None:
+        """The node (page) of an objective, None for "No objective" or one without a page."""
+        return None if objective_id is None else self._objective_nodes.get(objective_id)
+
+
+def walk(nodes: Sequence[ObjectiveNode]) -> list[ObjectiveNode]:
+    """Every node of the objective tree, depth first."""
+    out: list[ObjectiveNode] = []
+    for node in nodes:
+        out.append(node)
+        out.extend(walk(node.children))
+    return out
+
+
+# ---------------------------------------------------------------- building it
+
+
+def chart_of(result: KpiResult) -> Chart | None:
+    """The chart of a KPI's values against its expected path (None without values)."""
+    from kpitrack.domain.model import Kind
+    from kpitrack.evaluation.evaluate import expected_position
+
+    kpi = result.kpi
+    if not result.history or result.start is None or result.baseline is None:
+        return None
+    base = kpi.position(result.baseline)
+    measured = tuple((m.date, kpi.position(m.value)) for m in result.history)
+    first = min(result.start, measured[0][0])
+    last = max(measured[-1][0], kpi.due or measured[-1][0])
+    corners = {first, last}
+    corners.add(result.start)
+    corners.update(m.date for m in kpi.milestones)
+    if kpi.due is not None:
+        corners.add(kpi.due)
+    expected = tuple(
+        (day, expected_position(kpi, day, start=result.start, baseline=base))
+        for day in sorted(d for d in corners if first <= d <= last)
+    )
+    milestones = tuple(
+        (m.date, kpi.position(m.target)) for m in kpi.milestones if first <= m.date <= last
+    )
+    target = kpi.position(kpi.target)
+    ys = [y for _, y in measured] + [y for _, y in expected] + [y for _, y in milestones]
+    ys.append(target)
+    low, high = min(ys), max(ys)
+    if kpi.kind is Kind.QUALITATIVE and kpi.scale:  # the whole scale
+        low, high = min(low, 0.0), max(high, float(len(kpi.scale) - 1))
+    if high - low < 1e-12:
+        low, high = low - 1, high + 1
+    return Chart(first, last, low, high, target, measured, expected, milestones)
+
+
+def objective_nodes(
+    workspace: Workspace, results: Sequence[KpiResult]
+) -> tuple[ObjectiveNode, ...]:
+    """The objectives as flat nodes, workspace order: every objective with a selected KPI,
+    and every objective no KPI measures at all; then "No objective" when a selected KPI
+    has none (or an unknown one). The roll-up tree replaces this function's body."""
+    measured = {k.objective for k in workspace.kpis}
+    known = {o.id for o in workspace.objectives}
+    nodes: list[ObjectiveNode] = []
+    for objective in workspace.objectives:
+        members = tuple(r for r in results if r.kpi.objective == objective.id)
+        if members or objective.id not in measured:
+            path = objective_path(objective.id)
+            nodes.append(ObjectiveNode(objective, path, members, StatusCounts.of(members)))
+    orphans = tuple(r for r in results if r.kpi.objective not in known)
+    if orphans:
+        nodes.append(ObjectiveNode(None, objective_path(None), orphans, StatusCounts.of(orphans)))
+    return tuple(nodes)
+
+
+def build_site(
+    workspace: Workspace,
+    results: Sequence[KpiResult],
+    *,
+    as_of: dt.date,
+    config: Config,
+    problems: Sequence[Problem] = (),
+    history: Sequence[Change] | None = None,
+    provenance: Provenance = Provenance(in_repository=False),
+    built_at: str | None = None,
+) -> Site:
+    """The site as of `as_of` for the KPIs in `results` (evaluated as of `as_of`,
+    filtered; workspace order). `history` is every definition change in git (None
+    outside a repository): each KPI page gets its own, renames followed."""
+    from kpitrack.git.changes import follow_id
+
+    # Each history is read three times (chart, table, changes): built once, as a tuple.
+    results = [replace(r, history=tuple(r.history)) for r in results]
+    digest = build_report(
+        workspace,
+        as_of=as_of,
+        since=as_of - dt.timedelta(days=7),
+        config=config,
+        results=results,
+    )
+    nodes = objective_nodes(workspace, digest.results)
+    slugs = owner_slugs(o.owner for o in digest.owners)
+    objective_of = {r.kpi.id: node for node in walk(nodes) for r in node.results}
+    by_kpi: dict[str, list[Change]] = {}
+    if history is not None:
+        for change in history:
+            by_kpi.setdefault(change.kpi, []).append(change)
+    pages = []
+    for r in digest.results:
+        node = objective_of[r.kpi.id]
+        if history is None:
+            changes: tuple[Change, ...] | None = None
+        elif any(c.field == "id" for c in by_kpi.get(r.kpi.id, ())):
+            changes = tuple(follow_id(history, r.kpi.id))  # renamed: its old ids too
+        else:
+            changes = tuple(by_kpi.get(r.kpi.id, ()))
+        pages.append(
+            KpiPage(
+                result=r,
+                path=kpi_path(r.kpi.id),
+                objective_path=node.path,
+                objective_title=node.title,
+                owner_path=owner_path(r.kpi.owner, slugs),
+                chart=chart_of(r),
+                history=changes,
+            )
+        )
+    owners = tuple(
+        OwnerPage(o.owner, owner_path(o.owner, slugs), members, o.counts)
+        for o in digest.owners
+        for members in [tuple(r for r in digest.results if r.kpi.owner == o.owner)]
+    )
+    covered = {r.kpi.id for r in digest.results}
+    recent = (
+        None
+        if history is None
+        else tuple(
+            c
+            for c in history
+            if c.kpi in covered and digest.since < dt.date.fromisoformat(c.date) <= as_of
+        )
+    )
+    return Site(
+        definition_changes=recent,
+        as_of=as_of,
+        digest=digest,
+        kpis=tuple(pages),
+        objectives=nodes,
+        owners=owners,
+        problems=tuple(sorted(problems)),
+        provenance=provenance,
+        built_at=built_at,
+    )
+
+
+def git_sources(files: Sequence[Path], config: Config) -> tuple[Provenance, list[Change] | None]:
+    """The commit the site is built from and the definitions' git history (None, and
+    `in_repository` False, outside a repository, without git, or when the workspace
+    files are not in the repository of the current folder)."""
+    from kpitrack.git.changes import history
+    from kpitrack.git.gitrepo import GitError, GitStopped, Repo, run_git, workspace_paths
+
+    try:
+        repo = Repo.find(Path.cwd().resolve())
+    except GitError:
+        return Provenance(in_repository=False), None
+    head = repo.head()
+    if head is None:  # no commit yet: a repository, with no history
+        return Provenance(in_repository=True), []
+    root = Path(config.root) if config.root else None
+    paths = workspace_paths(files, config.files, root, Path.cwd().resolve())
+    try:
+        repo_paths = [repo.repo_path(p) or "." for p in paths]
+        changes = history(files, config)
+    except GitStopped:
+        raise
+    except GitError:
+        return Provenance(in_repository=False), None
+    status = run_git(["status", "--porcelain", "-z", "--", *repo_paths], repo.root, check=False)
+    uncommitted = status.returncode == 0 and bool(status.stdout.strip(b"\0"))
+    return Provenance(in_repository=True, commit=head, uncommitted=uncommitted), changes

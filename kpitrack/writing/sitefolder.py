@@ -1,0 +1,221 @@
+"""Writing the KPI site's folder (`kpitrack site -o FOLDER`) without harming what is there.
+
+- Each page is written atomically (`atomicfile.atomic_write_bytes`: temporary file,
+  rename), so a web server never serves half a page; a page whose bytes are already
+  there is left alone (its modification time too), so a rebuild only touches what
+  changed. Pages are not fsynced one by one (a thousand fsyncs would be most of the
+  build's time, and a page is rebuilt by the next run anyway); the manifest is.
+- The folder's manifest, `.kpitrack-site`, lists every file kpitrack wrote there. A
+  file the site would write that exists but is not in the manifest is someone
+  else's: the whole write is refused, before anything is written. Pages of an
+  earlier build that the new one lacks (a KPI removed or renamed) are removed, and
+  only those: nothing kpitrack did not write is ever deleted.
+- The manifest is first written listing the old and the new pages together, and at
+  the end only the new ones, so a build killed half way leaves a manifest that still
+  covers every page it wrote.
+- The folder must not hold the workspace's own files, and `-o` must not be a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from kpitrack.domain.problems import UsageError, WriteError
+from kpitrack.writing.atomicfile import (
+    atomic_write_bytes,
+    check_folder,
+    remove_orphaned_temp_files,
+)
+
+MANIFEST = ".kpitrack-site"
+NAME_MAX = 255  # bytes in one file name: ext4, APFS, NTFS (and a KPI id has no limit)
+MANIFEST_HEADER = (
+    "# Files written by `kpitrack site` into this folder; it removes only these.\n"
+    "# Delete this file and kpitrack treats every file here as someone else's.\n"
+)
+
+
+@dataclass(frozen=True)
+class SiteWriteOutcome:
+    folder: Path
+    written: tuple[str, ...]  # new or changed pages
+    unchanged: tuple[str, ...]
+    removed: tuple[str, ...]  # stale pages of an earlier build
+
+
+def safe_relative(name: str) -> bool:
+    """A manifest line or page path that stays inside the folder: relative, no `..`."""
+    path = PurePosixPath(name)
+    return (
+        bool(name)
+        and not path.is_absolute()
+        and ".." not in path.parts
+        and "\\" not in name
+        and "\0" not in name
+        and path.as_posix() == name
+    )
+
+
+def read_manifest(folder: Path) -> set[str]:
+    """The files an earlier build wrote (lines that could escape the folder are ignored)."""
+    try:
+        text = (folder / MANIFEST).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return set()
+    except OSError as exc:
+        raise WriteError(f"{folder / MANIFEST}: cannot read: {exc.strerror or exc}") from None
+    lines = (line.strip() for line in text.splitlines())
+    return {line for line in lines if line and not line.startswith("#") and safe_relative(line)}
+
+
+def _manifest_bytes(names: Iterable[str]) -> bytes:
+    return (MANIFEST_HEADER + "".join(f"{n}\n" for n in sorted(names))).encode("utf-8")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_output_folder(folder: Path, workspace_files: Sequence[Path]) -> Path:
+    """The folder, resolved; refused when it is a file or holds a workspace file."""
+    try:
+        info = os.stat(folder)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise UsageError(f"{folder}: cannot use as the site's folder: {exc.strerror}") from None
+    if info is not None and not stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"{folder}: is a file, not a folder; the site is a folder of pages")
+    resolved = Path(os.path.realpath(folder))
+    for f in workspace_files:
+        if _inside(Path(os.path.realpath(f)), resolved):
+            raise UsageError(
+                f"{folder}: holds the workspace's file {f}; write the site into a folder "
+                "of its own (e.g. public/)"
+            )
+    return resolved
+
+
+def _existing(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None
+
+
+def _conflicts(folder: Path, display: Path, names: Iterable[str], ours: set[str]) -> list[str]:
+    """Why the site cannot be written: files in the way that are not ours."""
+    out: list[str] = []
+    for name in names:
+        parts = PurePosixPath(name).parts
+        if any(len(part.encode("utf-8")) > NAME_MAX for part in parts):
+            out.append(f"{display / name}: the name is too long for a file ({NAME_MAX} bytes)")
+            continue
+        for depth in range(1, len(parts)):  # every folder on the way must be a real folder
+            sub = folder.joinpath(*parts[:depth])
+            info = _existing(sub)
+            if info is not None and not stat.S_ISDIR(info.st_mode):
+                out.append(f"{display / PurePosixPath(*parts[:depth])} is not a folder")
+        info = _existing(folder / name)
+        if info is None:
+            continue
+        shown = display / name
+        if not stat.S_ISREG(info.st_mode):
+            out.append(f"{shown} is not a regular file")
+        elif name not in ours:
+            out.append(f"{shown} exists and was not written by kpitrack site")
+    return sorted(set(out))
+
+
+def write_site_folder(
+    folder: Path,
+    files: Mapping[str, Callable[[], bytes]],
+    *,
+    workspace_files: Sequence[Path] = (),
+) -> SiteWriteOutcome:
+    """Write `files` (relative POSIX path → a function giving its bytes, called once,
+    so that only one page is held at a time) into `folder`, creating it, as the
+    module's docstring says. Raises UsageError or WriteError with nothing written
+    when a file in the way is not ours."""
+    for name in files:
+        if not safe_relative(name) or name == MANIFEST:
+            raise ValueError(f"not a page path: {name!r}")
+    root = check_output_folder(folder, workspace_files)
+    ours = read_manifest(root) if root.is_dir() else set()
+    conflicts = _conflicts(root, folder, files, ours)
+    if conflicts:
+        more = f" (and {len(conflicts) - 3} more)" if len(conflicts) > 3 else ""
+        raise WriteError(
+            f"{'; '.join(conflicts[:3])}{more}: nothing written; move it away or choose "
+            "another folder"
+        )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"{folder}: cannot create the folder: {exc.strerror or exc}") from None
+    check_folder(root, folder)
+    atomic_write_bytes(root / MANIFEST, _manifest_bytes(ours | set(files)))
+
+    written: list[str] = []
+    unchanged: list[str] = []
+    made: set[Path] = set()
+    for name, content in files.items():
+        data = content()
+        target = root / name
+        if target.parent not in made:
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WriteError(
+                    f"{folder / name}: cannot create its folder: {exc.strerror or exc}"
+                ) from None
+            made.add(target.parent)
+            remove_orphaned_temp_files(target.parent)  # of a build that was killed
+        if _same_bytes(target, data):
+            unchanged.append(name)
+            continue
+        atomic_write_bytes(target, data, durable=False)
+        written.append(name)
+
+    atomic_write_bytes(root / MANIFEST, _manifest_bytes(files))
+    removed = _remove_stale(root, sorted(ours - set(files)))
+    return SiteWriteOutcome(folder, tuple(written), tuple(unchanged), tuple(removed))
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _remove_stale(root: Path, names: Sequence[str]) -> list[str]:
+    """Remove pages an earlier build wrote and this one does not (regular files only),
+    then their folders when that leaves them empty."""
+    removed: list[str] = []
+    for name in names:
+        path = root / name
+        info = _existing(path)
+        if info is None or not stat.S_ISREG(info.st_mode):
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(name)
+        parent = path.parent
+        while parent != root and _inside(parent, root):
+            with contextlib.suppress(OSError):
+                parent.rmdir()  # only when empty
+            parent = parent.parent
+    return removed
