@@ -120,6 +120,7 @@ class Reason(StrEnum):
     NO_DATA = "no-data"
     ACTION_OVERDUE = "action-overdue"
     ACTION_DONE_STILL_OFF_TRACK = "action-done-still-off-track"
+    FORECAST_MISS = "forecast-miss"
 
 
 class ActionStatus(StrEnum):
@@ -150,6 +151,24 @@ class Objective:
     due: dt.date | None = None
     description: str | None = None
     loc: Location = NOWHERE
+    # The objective this one serves (company → department → team), and its share there.
+    parent: str | None = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened (a launch, an outage, a price change), shown on charts.
+    `kpis` limits it to those KPIs; empty: it concerns every KPI."""
+
+    date: dt.date
+    title: str
+    kpis: tuple[str, ...] = ()
+    note: str | None = None
+    loc: Location = NOWHERE
+
+    def concerns(self, kpi_id: str) -> bool:
+        return not self.kpis or kpi_id in self.kpis
 
 
 @dataclass(frozen=True)
@@ -233,6 +252,9 @@ class Kpi:
     description: str | None = None
     loc: Location = NOWHERE
     source: Source | None = None
+    # Its share within its objective, and the KPIs that drive it (leading, short-term).
+    weight: float = 1.0
+    drivers: tuple[str, ...] = ()
 
     def position(self, value: Value) -> float:
         """A value as a number: the scale position (0 = worst) for qualitative KPIs."""
