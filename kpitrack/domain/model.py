@@ -342,6 +342,24 @@ class OverdueInfo:
 
 
 @dataclass(frozen=True)
+class Forecast:
+    """Where a KPI's trend leads (SPEC §7): the projected position on `at` (`due`, or the
+    end of the next period for a standing target), a band from the 25th and 75th
+    percentile slopes, and the date the central line crosses the target (within one year
+    after `at`), else None. Values are positions (scale positions for qualitative KPIs)."""
+
+    at: dt.date
+    value: float
+    low: float
+    high: float
+    reaches_target_on: dt.date | None
+    slope: float  # per day, the central line's
+    anchor: dt.date  # the latest per-period date: the band starts here
+    anchor_value: float  # the central line's value on `anchor`
+    points: int  # how many per-period values the line was fitted to
+
+
+@dataclass(frozen=True)
 class KpiResult:
     """Everything evaluation knows about one KPI as of one date."""
 
@@ -358,6 +376,10 @@ class KpiResult:
     reasons: tuple[Reason, ...] = ()
     # Measurements on or before as_of, oldest first (date, then file order).
     history: Sequence[Measurement] = field(default=())
+    # Where the trend leads (SPEC §7), None with fewer than 3 per-period values.
+    forecast: Forecast | None = None
+    # Each driver's id and status (filled in when the whole workspace is evaluated).
+    drivers: tuple[tuple[str, Status], ...] = ()
 
     @property
     def needs_action(self) -> bool:

@@ -60,6 +60,10 @@ def evaluate(workspace: Workspace, *, as_of: dt.date, config: Config = Config())
         series = measurements.series(kpi.id)
         history: Sequence[Measurement] = () if series is None else series.until(limit)
         results.append(_evaluate(kpi, history, as_of=as_of, config=config))
+    if any(kpi.drivers for kpi in workspace.kpis):
+        from kpitrack.evaluation.rollup import with_drivers
+
+        return with_drivers(results)
     return results
 
 
