@@ -32,6 +32,7 @@ from kpitrack.domain.periods import (
 )
 from kpitrack.domain.series import History, Measurements
 from kpitrack.domain.workspace import Workspace
+from kpitrack.evaluation.forecast import MIN_POINTS, forecast, forecast_misses
 
 # Comparisons of floats that should be equal on paper (0.1 * 100 vs 10) use this slack.
 EPSILON = 1e-9
@@ -121,10 +122,16 @@ def _evaluate(
     progress = _progress(value, base, target, met)
     gap = 0.0 if met else abs(target - value)
     expected = expected_position(kpi, latest.date, start=start, baseline=base)
+    if kpi.due is not None and as_of > kpi.due and not met:
+        expected = target  # SPEC §7: after the due date the target itself is expected
     status = _status(kpi, value, expected, met, config.at_risk_tolerance)
     # An achieved KPI owes no reports for periods after its due date.
     until = kpi.due if status is Status.ACHIEVED else None
     overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config, until=until)
+    projection = forecast(kpi, history, as_of=as_of) if len(history) >= MIN_POINTS else None
+    reasons = _reasons(kpi, status, overdue, met=met, as_of=as_of)
+    if forecast_misses(kpi, projection, achieved=status is Status.ACHIEVED):
+        reasons = (*reasons, Reason.FORECAST_MISS)
     return KpiResult(
         kpi=kpi,
         as_of=as_of,
@@ -136,8 +143,9 @@ def _evaluate(
         gap=gap,
         expected=kpi.label(expected),
         overdue=overdue,
-        reasons=_reasons(kpi, status, overdue, met=met, as_of=as_of),
+        reasons=reasons,
         history=history,
+        forecast=projection,
     )
 
 
