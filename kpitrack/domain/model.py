@@ -380,6 +380,8 @@ class KpiResult:
     forecast: Forecast | None = None
     # Each driver's id and status (filled in when the whole workspace is evaluated).
     drivers: tuple[tuple[str, Status], ...] = ()
+    # The workspace's events that concern this KPI, in date order (any date).
+    events: tuple[Event, ...] = ()
 
     @property
     def needs_action(self) -> bool:

@@ -6,6 +6,7 @@ All arithmetic on qualitative KPIs is done on scale positions (0 = worst);
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
@@ -14,6 +15,7 @@ from kpitrack.domain.model import (
     ActionStatus,
     Config,
     Direction,
+    Event,
     Kind,
     Kpi,
     KpiResult,
@@ -40,12 +42,15 @@ EPSILON = 1e-9
 __all__ = [
     "action_words",
     "evaluate",
+    "evaluate_in_context",
     "evaluate_kpi",
     "expected_position",
+    "forecast_words",
     "format_value",
     "is_met",
     "overdue_first",
     "overdue_info",
+    "reason_words",
     "status_sentence",
     "summary_sentence",
     "worst_first",
@@ -61,11 +66,36 @@ def evaluate(workspace: Workspace, *, as_of: dt.date, config: Config = Config())
         series = measurements.series(kpi.id)
         history: Sequence[Measurement] = () if series is None else series.until(limit)
         results.append(_evaluate(kpi, history, as_of=as_of, config=config))
+    if workspace.events:
+        results = [with_events(r, workspace.events) for r in results]
     if any(kpi.drivers for kpi in workspace.kpis):
         from kpitrack.evaluation.rollup import with_drivers
 
         return with_drivers(results)
     return results
+
+
+def with_events(result: KpiResult, events: Iterable[Event]) -> KpiResult:
+    """The result with the events that concern its KPI, in date order."""
+    mine = tuple(sorted((e for e in events if e.concerns(result.kpi.id)), key=lambda e: e.date))
+    return dataclasses.replace(result, events=mine) if mine else result
+
+
+def evaluate_in_context(
+    workspace: Workspace, kpi: Kpi, *, as_of: dt.date, config: Config = Config()
+) -> KpiResult:
+    """One KPI as `evaluate` sees it in its workspace: with its events and its drivers'
+    statuses, evaluating only the KPI and its drivers."""
+    result = with_events(
+        evaluate_kpi(kpi, workspace.measurements, as_of=as_of, config=config), workspace.events
+    )
+    drivers = []
+    for driver_id in kpi.drivers:
+        driver = workspace.kpi(driver_id)
+        if driver is not None:
+            status = evaluate_kpi(driver, workspace.measurements, as_of=as_of, config=config).status
+            drivers.append((driver_id, status))
+    return dataclasses.replace(result, drivers=tuple(drivers)) if drivers else result
 
 
 def evaluate_kpi(
@@ -408,3 +438,33 @@ def status_sentence(result: KpiResult) -> str:
     if result.status is Status.AT_RISK:
         tail = " (within one scale step)" if kpi.kind is Kind.QUALITATIVE else ""
     return f"{head}; latest {value}: {words}{tail}"
+
+
+def forecast_words(result: KpiResult) -> str | None:
+    """The forecast in words: `at this pace 182,000–195,000 USD by 2026-12-31 (target
+    200,000 USD); reaches the target around 2027-02-10`; None without a forecast."""
+    f, kpi = result.forecast, result.kpi
+    if f is None:
+        return None
+    low, high = format_value(kpi, f.low), format_value(kpi, f.high, unit=True)
+    band = high if low == format_value(kpi, f.high) else f"{low}–{high}"
+    target = format_value(kpi, kpi.target, unit=True)
+    words = f"at this pace {band} by {f.at.isoformat()} (target {target})"
+    if f.reaches_target_on is None:
+        return f"{words}; does not reach the target within a year after that"
+    if f.reaches_target_on <= f.anchor:
+        return f"{words}; the trend line meets the target already"
+    return f"{words}; reaches the target around {f.reaches_target_on.isoformat()}"
+
+
+def reason_words(result: KpiResult) -> str:
+    """The needs-action reasons for people: `at-risk, forecast-miss`, and for an at-risk or
+    off-track KPI with drivers, their statuses: `...; drivers: trials on-track, churn
+    off-track`."""
+    from kpitrack.evaluation.rollup import driver_words
+
+    text = ", ".join(str(reason) for reason in result.reasons)
+    drivers = driver_words(result)
+    if drivers:
+        return f"{text}; {drivers}" if text else drivers
+    return text

@@ -30,7 +30,10 @@ __all__ = [
     "Tree",
     "build_tree",
     "clamped",
+    "counts_words",
+    "descendants",
     "driver_words",
+    "objective_tree",
     "prune",
     "weakest",
     "with_drivers",
@@ -251,3 +254,31 @@ def driver_words(result: KpiResult) -> str | None:
     if not result.status.behind or not result.drivers:
         return None
     return "drivers: " + ", ".join(f"{d} {s}" for d, s in result.drivers)
+
+
+def objective_tree(
+    workspace: Workspace,
+    results: Sequence[KpiResult],
+    *,
+    owners: Sequence[str] | None = None,
+    objectives: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+) -> Tree:
+    """`kpitrack tree`'s view: the whole tree, or with filters only the KPIs they select
+    (an `--objective` selects its whole subtree) under the paths to their roots. Unknown
+    filter values are `UsageError`s, as for every listing (select.filter_results)."""
+    from kpitrack.evaluation.select import filter_results, split_values
+
+    tree = build_tree(workspace, results)
+    wanted = split_values(objectives)
+    if not (split_values(owners) or wanted or split_values(tags)):
+        return tree
+    subtree = sorted(descendants(workspace, wanted)) if wanted else None
+    kept = filter_results(results, workspace, owners=owners, objectives=subtree, tags=tags)
+    return prune(tree, [r.kpi.id for r in kept], wanted)
+
+
+def counts_words(counts: StatusCounts) -> list[str]:
+    """`["1 off-track", "2 on-track"]`: the statuses below an objective, worst first
+    (statuses without a KPI left out)."""
+    return [f"{counts.count(s)} {s}" for s in ROLLUP_ORDER if counts.count(s)]

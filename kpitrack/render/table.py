@@ -27,6 +27,7 @@ from kpitrack.evaluation.evaluate import (
     status_sentence,
     summary_sentence,
 )
+from kpitrack.evaluation.rollup import KpiNode, ObjectiveNode, Tree, counts_words
 
 if TYPE_CHECKING:
     from kpitrack.git.changes import Change, DiffRow
@@ -42,6 +43,7 @@ STATUS_STYLE: dict[Status, str] = {
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 8
 SPARK_WIDTH = 8
+TITLE_WIDTH = 24  # `tree`: titles wrap at this width (or the widest id) under their id
 
 
 # ---------------------------------------------------------------- small pieces
@@ -609,3 +611,72 @@ def diff(rows: Sequence[DiffRow]) -> RenderableType:
     for r in rows:
         view.add_row(r.change, r.kind, r.id, r.field or "", arrow(r))
     return view
+
+
+# ---------------------------------------------------------------- the objective tree
+
+
+def tree(view: Tree, *, as_of: dt.date | None = None) -> RenderableType:
+    """`kpitrack tree`: objectives (▾) with their roll-up, their KPIs (•) and each KPI's
+    drivers (↳) indented under them. Ids are never cut: titles fold, and narrow
+    terminals lose the Owner, then the KPIs, then the Progress column (named below)."""
+    rows: list[tuple[int, str, str, Status, float | None, str | None, str]] = []
+
+    def add_kpi(node: KpiNode, depth: int, mark: str) -> None:
+        r = node.result
+        rows.append((depth, mark, r.kpi.id, r.status, r.progress, r.kpi.owner, r.kpi.name))
+        for d in node.drivers:
+            add_kpi(d, depth + 1, "↳")
+
+    objective_rows: set[int] = set()
+    counts_cells: dict[int, str] = {}
+
+    def add_objective(node: ObjectiveNode) -> None:
+        o = node.objective
+        objective_rows.add(len(rows))
+        counts_cells[len(rows)] = "\n".join(counts_words(node.counts)) or "none"
+        rows.append((node.depth, "▾", o.id, node.status, node.progress, o.owner, o.title))
+        for k in node.kpis:
+            add_kpi(k, node.depth + 1, "•")
+        for child in node.children:
+            add_objective(child)
+
+    for root in view.roots:
+        add_objective(root)
+    if view.unassigned:
+        for k in view.unassigned:
+            add_kpi(k, 0, "•")
+    if not rows:
+        return Text("No objectives or KPIs.")
+    import textwrap
+
+    names: list[RenderableType] = []
+    widest = max(8, *(len("  " * row[0]) + 2 + len(row[2]) for row in rows))
+    # Titles wrap under their id, indented, within the widest id (at least TITLE_WIDTH).
+    room = max(widest, TITLE_WIDTH)
+    for i, (depth, mark, node_id, *_rest, title) in enumerate(rows):
+        head = f"{'  ' * depth}{mark} "
+        cell = Text(head, style="dim")
+        cell.append(node_id, style="bold" if i in objective_rows else "")
+        if title and title != node_id:
+            for line in textwrap.wrap(title, max(room - len(head), 12)):
+                cell.append("\n" + " " * len(head) + line, style="dim")
+        names.append(cell)
+    columns = [
+        Column("Objective / KPI", names, widest, {"overflow": "fold"}),
+        Column("Status", [status_text(row[3]) for row in rows], 9, {"no_wrap": True}),
+        Column(
+            "Progress",
+            [progress_bar(row[4], 6) for row in rows],
+            11,
+            {"no_wrap": True},
+        ),
+        Column("Owner", [Text(row[5] or "—") for row in rows], 8, {"overflow": "fold"}),
+        Column(
+            "KPIs",
+            [Text(counts_cells.get(i, "")) for i in range(len(rows))],
+            11,
+            {"no_wrap": True},
+        ),
+    ]
+    return FittedTable(columns, ("Owner", "KPIs", "Progress"))
