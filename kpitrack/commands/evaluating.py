@@ -77,25 +77,11 @@ def _evaluate(
     fail_on: Sequence[str] | None,
     show_all: bool = False,
     rev: str | None = None,
-) -> tuple[list[KpiResult], FailOn, dt.date]:
-    """Parse the shared options, load, evaluate, filter: (results worst first, --fail-on, as_of)."""
-    results, wanted, as_of, _tree = _evaluate_with_tree(
-        files, as_of_text, filters, fail_on, show_all, rev, tree=False
-    )
-    return results, wanted, as_of
-
-
-def _evaluate_with_tree(
-    files: Sequence[Path] | None,
-    as_of_text: str | None,
-    filters: Mapping[str, Sequence[str] | None],
-    fail_on: Sequence[str] | None,
-    show_all: bool = False,
-    rev: str | None = None,
     *,
-    tree: bool,
+    tree: bool = False,
 ) -> tuple[list[KpiResult], FailOn, dt.date, Tree | None]:
-    """`_evaluate`, and with `tree` the objective tree (its roll-up over every active KPI,
+    """Parse the shared options, load, evaluate, filter: (results worst first, --fail-on,
+    as_of), and with `tree` the objective tree (its roll-up over every active KPI,
     pruned to the listed KPIs' paths when a filter is given)."""
     from kpitrack.evaluation.evaluate import worst_first
     from kpitrack.evaluation.select import parse_fail_on
@@ -237,7 +223,7 @@ def list_command(view: ListView) -> Callable[..., None]:
         filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
         chosen = output_format(fmt, output)
         with_tree = view is ListView.STATUS and chosen is OutputFormat.JSON
-        results, wanted, day, tree = _evaluate_with_tree(
+        results, wanted, day, tree = _evaluate(
             files, as_of, filters, fail_on, show_all, rev, tree=with_tree
         )
         listed = sort_results(view.listed(results), sort)

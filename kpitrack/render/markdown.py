@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING
 from kpitrack.domain.model import KpiResult, StatusCounts
 from kpitrack.evaluation.evaluate import (
     action_words,
+    forecast_words,
     format_percent,
     format_value,
+    reason_words,
     status_sentence,
     summary_sentence,
 )
@@ -117,7 +119,7 @@ def actions(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> st
                 r.kpi.id,
                 r.kpi.name,
                 str(r.status),
-                ", ".join(str(x) for x in r.reasons),
+                reason_words(r),
                 action_words(r.kpi) or "none",
             ]
         )
@@ -159,9 +161,15 @@ def show(result: KpiResult, *, all_history: bool = True) -> str:
             for m in result.history
         ]
         out.append("\n### History\n\n" + table(["Date", "Value", "Note", "By"], rows))
+    if result.events:
+        rows = [[e.date.isoformat(), e.title, e.note or ""] for e in result.events]
+        out.append("\n### Events\n\n" + table(["Date", "Event", "Note"], rows))
     out.append(f"\n### Status: {result.status}\n\n{escape(status_sentence(result))}\n")
+    words = forecast_words(result)
+    if words is not None:
+        out.append(f"\nForecast: {escape(words)}\n")
     if result.reasons:
-        out.append(f"\nNeeds action: {', '.join(str(r) for r in result.reasons)}\n")
+        out.append(f"\nNeeds action: {escape(reason_words(result))}\n")
     return "".join(out)
 
 

@@ -65,7 +65,10 @@ def format_overdue(r: KpiResult) -> str:
 
 
 def format_reasons(r: KpiResult) -> str:
-    return ", ".join(str(reason) for reason in r.reasons)
+    """The reasons, and an at-risk or off-track KPI's drivers' statuses."""
+    from kpitrack.evaluation.evaluate import reason_words
+
+    return reason_words(r)
 
 
 def one_line(text: str | None) -> str:

@@ -21,9 +21,11 @@ from kpitrack.domain.model import Direction, Kind, Kpi, KpiResult, Status, Statu
 from kpitrack.evaluation.evaluate import (
     action_words,
     expected_position,
+    forecast_words,
     format_number,
     format_percent,
     format_value,
+    reason_words,
     status_sentence,
     summary_sentence,
 )
@@ -387,7 +389,7 @@ def actions(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> Re
         return Text("Nothing needs action.")
     reasons = []
     for r in rows:
-        text = Text(", ".join(str(x) for x in r.reasons))
+        text = Text(reason_words(r))
         if r.overdue is not None and r.overdue.days is not None:
             text.append(f" ({r.overdue.days} d overdue)", style="red")
         reasons.append(text)
@@ -492,13 +494,18 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
     if not result.history or result.start is None or result.baseline is None:
         return Text("(no measurements to chart)", style="dim")
     base = kpi.position(result.baseline)
+    forecast = result.forecast
     first = min(result.start, result.history[0].date)
     last = max(result.history[-1].date, kpi.due or result.history[-1].date)
+    if forecast is not None:
+        last = max(last, forecast.at)
     span = max(1, (last - first).days)
     days = [first + dt.timedelta(days=round(i * span / (width - 1))) for i in range(width)]
     path = [expected_position(kpi, d, start=result.start, baseline=base) for d in days]
     points = [((m.date - first).days, kpi.position(m.value)) for m in result.history]
     ys = path + [p for _, p in points]
+    if forecast is not None:
+        ys += [forecast.value, forecast.low, forecast.high]
     low, high = min(ys), max(ys)
     if kpi.kind is Kind.QUALITATIVE and kpi.scale:  # the whole scale, every label
         low, high = min(low, 0.0), max(high, float(len(kpi.scale) - 1))
@@ -511,6 +518,22 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
 
     for x, y in enumerate(path):
         grid[row_of(y)][x] = "·"
+
+    def column(day: dt.date) -> int:
+        return round((day - first).days / span * (width - 1))
+
+    if forecast is not None and result.latest is not None:
+        # The projection: from the latest value to the central value on `at`, and the
+        # band (low to high) on `at`.
+        x0, x1 = column(result.latest.date), column(forecast.at)
+        y0 = kpi.position(result.latest.value)
+        for x in range(x0 + 1, x1 + 1):
+            y = y0 + (forecast.value - y0) * (x - x0) / max(1, x1 - x0)
+            grid[row_of(y)][x] = "-"
+        top, bottom = sorted((row_of(forecast.high), row_of(forecast.low)))
+        for band_row in range(top, bottom + 1):
+            grid[band_row][x1] = "┆"
+        grid[row_of(forecast.value)][x1] = "-"
     for milestone in kpi.milestones:
         if first <= milestone.date <= last:
             x = round((milestone.date - first).days / span * (width - 1))
@@ -530,13 +553,24 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
         text.append(label.rjust(margin) + " ┤", style="dim")
         for ch in row:
             style = "bold cyan" if ch == "●" else "dim" if ch == "·" else ""
+            style = "cyan" if ch in "-┆" else style
             text.append(ch, style="bold magenta" if ch == "◆" else style)
         text.append("\n")
     text.append(" " * margin + " └" + "─" * width + "\n", style="dim")
+    shown_events = [e for e in result.events if first <= e.date <= last]
+    if shown_events:
+        ticks = [" "] * width
+        for e in shown_events:
+            ticks[column(e.date)] = "▲"
+        text.append(" " * (margin + 2) + "".join(ticks).rstrip() + "\n", style="bold yellow")
     left, right = first.isoformat(), last.isoformat()
     text.append(" " * (margin + 2) + left + right.rjust(width - len(left)), style="dim")
     text.append("\n")
     legend = "● measured   · expected path" + ("   ◆ milestone" if kpi.milestones else "")
+    if forecast is not None:
+        legend += "   - projection ┆ band"
+    if shown_events:
+        legend += "   ▲ event"
     text.append(" " * (margin + 2) + legend, style="dim")
     return text
 
@@ -564,9 +598,13 @@ def show(result: KpiResult, *, all_history: bool = False) -> RenderableType:
                 f"{o.missed_periods} {kpi.frequency} report(s) missed, "
                 f"due since {o.due_since}, {o.days} days"
             )
+    forecast = forecast_words(result)
+    if forecast is not None:
+        why.append("\nforecast: ", style="bold")
+        why.append(forecast)
     if result.reasons:
         why.append("\nneeds action: ", style="bold")
-        why.append(", ".join(str(r) for r in result.reasons))
+        why.append(reason_words(result))
     parts: list[RenderableType] = [title, _definition(result)]
     milestones = _milestones(kpi)
     if milestones is not None:
@@ -574,8 +612,23 @@ def show(result: KpiResult, *, all_history: bool = False) -> RenderableType:
     history_table = _history(result, limit=len(result.history) if all_history else 12)
     if history_table is not None:
         parts.append(history_table)
+    events = _events(result)
+    if events is not None:
+        parts.append(events)
     parts += [chart(result), Text(""), why]
     return Group(*parts)
+
+
+def _events(result: KpiResult) -> Table | None:
+    if not result.events:
+        return None
+    table = _table("Events")
+    table.add_column("Date", no_wrap=True)
+    table.add_column("Event", overflow="fold")
+    table.add_column("Note", ratio=1, overflow="fold")
+    for e in result.events:
+        table.add_row(Text(e.date.isoformat()), Text(e.title), Text(e.note or ""))
+    return table
 
 
 # ---------------------------------------------------------------- git history, the report
