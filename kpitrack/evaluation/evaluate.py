@@ -446,8 +446,10 @@ def forecast_words(result: KpiResult) -> str | None:
     f, kpi = result.forecast, result.kpi
     if f is None:
         return None
-    low, high = format_value(kpi, f.low), format_value(kpi, f.high, unit=True)
-    band = high if low == format_value(kpi, f.high) else f"{low}–{high}"
+    low, high = _projected(kpi, f.low), _projected(kpi, f.high)
+    band = _projected(kpi, f.high, unit=True)
+    if low != high:
+        band = f"{low}–{band}"
     target = format_value(kpi, kpi.target, unit=True)
     words = f"at this pace {band} by {f.at.isoformat()} (target {target})"
     if f.reaches_target_on is None:
@@ -455,6 +457,15 @@ def forecast_words(result: KpiResult) -> str | None:
     if f.reaches_target_on <= f.anchor:
         return f"{words}; the trend line meets the target already"
     return f"{words}; reaches the target around {f.reaches_target_on.isoformat()}"
+
+
+def _projected(kpi: Kpi, position: float, *, unit: bool = False) -> str:
+    """A projected position for words: the nearest label of a scale; a number rounded
+    (no decimals from 1,000, one from 100, else two)."""
+    if kpi.kind is Kind.QUALITATIVE and kpi.scale:
+        return kpi.scale[max(0, min(len(kpi.scale) - 1, round(position)))]
+    digits = 0 if abs(position) >= 1000 else 1 if abs(position) >= 100 else 2
+    return format_value(kpi, round(position, digits), unit=unit)
 
 
 def reason_words(result: KpiResult) -> str:

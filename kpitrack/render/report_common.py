@@ -65,10 +65,13 @@ def format_overdue(r: KpiResult) -> str:
 
 
 def format_reasons(r: KpiResult) -> str:
-    """The reasons, and an at-risk or off-track KPI's drivers' statuses."""
-    from kpitrack.evaluation.evaluate import reason_words
+    """The reasons; for an at-risk or off-track KPI also its drivers' statuses and its
+    forecast in words."""
+    from kpitrack.evaluation.evaluate import forecast_words, reason_words
 
-    return reason_words(r)
+    words = reason_words(r)
+    forecast = forecast_words(r) if r.status.behind else None
+    return f"{words}; forecast: {forecast}" if forecast else words
 
 
 def one_line(text: str | None) -> str:
