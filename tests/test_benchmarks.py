@@ -74,3 +74,19 @@ def test_runner_runs_every_comparison_at_a_tiny_size(tmp_path: Path) -> None:
     ):
         assert title in out, out
     assert out.count("min/median/max") >= 9
+
+
+def test_forecast_backtest_runs_at_a_tiny_size() -> None:
+    """The backtest runs and counts (its figures are measured in docs/evaluation.md,
+    never asserted)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        from forecast import NOISE_LEVELS, backtest, table
+    finally:
+        sys.path.remove(str(BENCH))
+    tallies = backtest(20, seed=1)
+    assert set(tallies) == set(NOISE_LEVELS)
+    noiseless = tallies[0.0]
+    assert noiseless.trials == 20 and noiseless.forecasts > 0
+    assert noiseless.holds_realised == noiseless.forecasts  # a straight line: always held
+    assert table(tallies).startswith("| noise (sd / span) |")
