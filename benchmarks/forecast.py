@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kpitrack.domain.model import Frequency, Kpi, Measurement  # noqa: E402
-from kpitrack.domain.periods import add_frequency, period_containing  # noqa: E402
-from kpitrack.evaluation.forecast import forecast  # noqa: E402
+from kpitrack.domain.model import Frequency, Kpi, Measurement
+from kpitrack.domain.periods import add_frequency, period_containing
+from kpitrack.evaluation.forecast import forecast
 
 AS_OF = dt.date(2026, 11, 25)
 NOISE_LEVELS = (0.0, 0.05, 0.1, 0.2, 0.4)
