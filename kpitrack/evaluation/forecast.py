@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import statistics
 from collections.abc import Sequence
 
 from kpitrack.domain.model import Direction, Forecast, Frequency, Kind, Kpi, Measurement
 from kpitrack.domain.periods import add_frequency, period_containing
+from kpitrack.domain.series import History
 
 __all__ = [
     "MIN_POINTS",
@@ -50,25 +50,50 @@ def per_period_values(
 ) -> list[tuple[dt.date, float]]:
     """(date, position) of the measurement that counts for each of the last `window`
     periods up to the one containing `as_of`, oldest first. `history` is the KPI's
-    measurements sorted by (date, file order); later ones than as_of are ignored."""
-    current = period_containing(kpi.frequency, as_of)
-    first = current
-    for _ in range(window - 1):
-        first = first.previous()
+    measurements sorted by (date, file order); later ones than as_of are ignored.
+
+    Walked back from the end: an entry counts for its period when it is the last one
+    in it, that is when it is dated before the period of the entry kept after it.
+    Only the dates and values of the entries looked at are read (a `History` builds
+    no Measurement)."""
+    frequency = kpi.frequency
+    current = period_containing(frequency, as_of)
+    first = period_containing(frequency, add_frequency(frequency, current.start, 1 - window))
+    columns = history if type(history) is History else None
     values: list[tuple[dt.date, float]] = []
-    seen_start: dt.date | None = None
-    for m in reversed(history):  # the last entry of a period is the one that counts
-        if m.date > as_of:
+    kept_start: dt.date | None = None  # the period start of the last entry kept
+    for position in range(len(history) - 1, -1, -1):
+        day = columns.day(position) if columns is not None else history[position].date
+        if day > as_of or (kept_start is not None and day >= kept_start):
             continue
-        if m.date < first.start:
+        if day < first.start:
             break
-        start = period_containing(kpi.frequency, m.date).start
-        if start == seen_start:
-            continue
-        seen_start = start
-        values.append((m.date, kpi.position(m.value)))
+        value = columns.value(position) if columns is not None else history[position].value
+        values.append((day, kpi.position(value)))
+        kept_start = _period_start(frequency, day)
     values.reverse()
     return values
+
+
+def _period_start(frequency: Frequency, day: dt.date) -> dt.date:
+    """`period_containing(frequency, day).start`, without building the period."""
+    if frequency is Frequency.DAILY:
+        return day
+    if frequency is Frequency.WEEKLY:
+        return day - dt.timedelta(days=day.weekday())
+    if frequency is Frequency.MONTHLY:
+        return day.replace(day=1)
+    if frequency is Frequency.QUARTERLY:
+        return dt.date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    return dt.date(day.year, 1, 1)
+
+
+def _median(sorted_values: Sequence[float]) -> float:
+    n = len(sorted_values)
+    middle = n // 2
+    if n % 2:
+        return sorted_values[middle]
+    return (sorted_values[middle - 1] + sorted_values[middle]) / 2
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -84,13 +109,14 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
 def fit(points: Sequence[tuple[dt.date, float]]) -> tuple[float, float, float, float]:
     """Theil–Sen through (day, value): (slope, intercept, 25th, 75th percentile slope),
     slopes per day, days as ordinals. Needs at least two points on distinct days."""
+    days = [d.toordinal() for d, _ in points]
+    values = [v for _, v in points]
+    n = len(points)
     slopes = sorted(
-        (points[j][1] - points[i][1]) / (points[j][0] - points[i][0]).days
-        for i in range(len(points))
-        for j in range(i + 1, len(points))
+        (values[j] - values[i]) / (days[j] - days[i]) for i in range(n) for j in range(i + 1, n)
     )
-    slope = statistics.median(slopes)
-    intercept = statistics.median(v - slope * d.toordinal() for d, v in points)
+    slope = _median(slopes)
+    intercept = _median(sorted(v - slope * d for d, v in zip(days, values, strict=True)))
     return slope, intercept, percentile(slopes, 0.25), percentile(slopes, 0.75)
 
 
