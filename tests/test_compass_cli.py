@@ -228,3 +228,27 @@ def test_report_in_every_format() -> None:
 def test_report_events_outside_the_window_are_left_out() -> None:
     doc = json.loads(run("report", *AS_OF, "--since", "2026-11-21", "--format", "json"))
     assert doc["events"] == []
+
+
+def test_event_titles_are_shown_as_written_never_as_markup_or_controls(tmp_path: Path) -> None:
+    text = (
+        Path(SAMPLE)
+        .read_text(encoding="utf-8")
+        .replace(
+            "title: API outage (42 minutes, database failover)",
+            'title: "[bold]outage[/bold] \\e]0;pwned\\a"',
+        )
+    )
+    sample = tmp_path / "kpis.yaml"
+    sample.write_text(text, encoding="utf-8")
+    args = ("-f", str(sample), "--as-of", "2026-11-25")
+    for fmt in ("table", "markdown", "json"):
+        out = run("show", "uptime", *args, "--format", fmt, "--no-pager")
+        assert "\x1b" not in out and "\x07" not in out
+        assert "outage" in out
+    table_out = run("show", "uptime", *args, "--no-pager")
+    assert "[bold]outage[/bold]" in table_out
+    html = run("report", *args, "--format", "html")
+    assert "[bold]outage[/bold]" in html  # HTML-escaped like every name (docs/SECURITY.md)
+    bad = invoke("check", "-f", str(sample), "--as-of", "2026-11-25")
+    assert bad.code == 0  # a title is free text

@@ -391,7 +391,7 @@ class _Builder:
         fields = _fields(entry, EVENT_KEYS, out, "event")
         day = _date(fields, "date", "event", out)
         title = _text(fields, "title", "event", out, required=True) if "title" in fields else None
-        what = f"event '{title}'" if title else "event"
+        what = f"event {rules.quote(title)}" if title else "event"
         if day is not None:
             what = f"{what} on {day}"
         _unknown_keys(entry, EVENT_KEYS, what, out)
