@@ -252,3 +252,10 @@ def test_event_titles_are_shown_as_written_never_as_markup_or_controls(tmp_path:
     assert "[bold]outage[/bold]" in html  # HTML-escaped like every name (docs/SECURITY.md)
     bad = invoke("check", "-f", str(sample), "--as-of", "2026-11-25")
     assert bad.code == 0  # a title is free text
+
+
+def test_status_json_objective_filter_keeps_the_named_objectives() -> None:
+    args = ("status", *AS_OF, "--format", "json", "--objective", "build-team,ship-reliably")
+    doc = json.loads(run(*args))
+    assert [o["id"] for o in doc["objectives"]] == ["ship-reliably", "build-team"]
+    assert {k["objective"] for k in doc["kpis"]} == {"ship-reliably", "build-team"}

@@ -94,10 +94,12 @@ def _evaluate(
     view = None
     if tree:
         from kpitrack.evaluation.rollup import build_tree, prune
+        from kpitrack.evaluation.select import split_values
 
         view = build_tree(workspace, everything)
         if any(filters.values()):
-            view = prune(view, [r.kpi.id for r in results], filters.get("objectives") or ())
+            named = split_values(filters.get("objectives"))
+            view = prune(view, [r.kpi.id for r in results], named)
     return sorted(results, key=worst_first), wanted, as_of, view
 
 
