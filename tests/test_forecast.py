@@ -25,7 +25,7 @@ from kpitrack.domain.model import (
     Status,
     Value,
 )
-from kpitrack.evaluation.evaluate import evaluate_kpi
+from kpitrack.evaluation.evaluate import evaluate_kpi, status_sentence
 from kpitrack.evaluation.forecast import (
     fit,
     forecast,
@@ -238,6 +238,7 @@ def test_after_due_expected_is_the_target() -> None:
     after = evaluate_kpi(k, history, as_of=day(20))
     assert after.expected == 100
     assert after.status is Status.OFF_TRACK
+    assert status_sentence(after) == "target ≥ 100 by 2026-01-19; latest 60: off track"
     # 95 is within the 10% tolerance of the target: at-risk.
     near = [Measurement("k", day(0), 0), Measurement("k", day(7), 95)]
     assert evaluate_kpi(k, near, as_of=day(20)).status is Status.AT_RISK

@@ -427,7 +427,7 @@ def status_sentence(result: KpiResult) -> str:
     expected = format_value(kpi, result.expected, unit=True)
     if kpi.due is None:
         head = f"standing target {op} {target}"
-    elif latest.date >= kpi.due:
+    elif latest.date >= kpi.due or result.as_of > kpi.due:  # after due: the target itself
         head = f"target {op} {target} by {kpi.due.isoformat()}"
     else:
         head = (
