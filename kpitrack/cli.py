@@ -45,6 +45,7 @@ class CommandName(StrEnum):
     OVERDUE = "overdue"
     ACTIONS = "actions"
     SHOW = "show"
+    TREE = "tree"
     EXPORT = "export"
     HISTORY = "history"
     DIFF = "diff"
@@ -100,6 +101,10 @@ class CommandName(StrEnum):
                 from kpitrack.commands.evaluating import show
 
                 return show
+            case CommandName.TREE:
+                from kpitrack.commands.tree import tree
+
+                return tree
             case CommandName.EXPORT:
                 from kpitrack.commands.export import export
 
@@ -446,6 +451,7 @@ SHORT_HELP = {
     "overdue": "KPIs whose reports are overdue.",
     "actions": "KPIs that need action, with their plans.",
     "show": "One KPI in depth: history, chart, why.",
+    "tree": "Objectives, their KPIs and drivers, rolled up.",
     "record": "Record one value for a KPI.",
     "import": "Import values from a CSV file.",
     "init": "Start a workspace: starter files.",
@@ -465,6 +471,7 @@ EXAMPLES = {
     "overdue": ["kpitrack overdue", "kpitrack overdue --fail-on overdue  # cron"],
     "actions": ["kpitrack actions --sort gap", "kpitrack actions --format markdown"],
     "show": ["kpitrack show mrr", "kpitrack show mrr --as-of last-month --format json"],
+    "tree": ["kpitrack tree", "kpitrack tree --owner sales --format markdown"],
     "record": [
         "kpitrack record mrr 125000 --note 'after the price change'",
         "kpitrack record enps -12 --date 2026-W47   # last week's value",

@@ -32,7 +32,16 @@ def test_load_and_evaluate_the_sample() -> None:
         "eng-hiring": "off-track",
         "enps": "no-data",
         "beta-signups": "achieved",  # archived: evaluated, hidden from the views
+        "paying-accounts": "on-track",  # and yet forecast to miss
     }
+    assert [str(x) for x in results["paying-accounts"].reasons] == ["forecast-miss"]
+    assert [(d, str(s)) for d, s in results["mrr"].drivers] == [
+        ("trial-conversion", "on-track"),
+        ("churn", "on-track"),
+    ]
+    assert [e.title for e in results["uptime"].events] == [
+        "API outage (42 minutes, database failover)"
+    ]
     assert [str(x) for x in results["first-response"].reasons] == [
         "off-track",
         "overdue",

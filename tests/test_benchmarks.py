@@ -89,3 +89,19 @@ def test_site_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
     assert "site (first build) vs report --format html, 6 KPIs, 60 measurements" in result.stdout
     assert "site (rebuild) vs report" in result.stdout
     assert result.stdout.count("min/median/max") == 2 and "worst ratio" in result.stdout
+
+
+def test_forecast_backtest_runs_at_a_tiny_size() -> None:
+    """The backtest runs and counts (its figures are measured in docs/evaluation.md,
+    never asserted)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        from forecast import NOISE_LEVELS, backtest, table
+    finally:
+        sys.path.remove(str(BENCH))
+    tallies = backtest(20, seed=1)
+    assert set(tallies) == set(NOISE_LEVELS)
+    noiseless = tallies[0.0]
+    assert noiseless.trials == 20 and noiseless.forecasts > 0
+    assert noiseless.holds_realised == noiseless.forecasts  # a straight line: always held
+    assert table(tallies).startswith("| noise (sd / span) |")

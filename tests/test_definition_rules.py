@@ -43,7 +43,8 @@ def test_top_level_not_mapping() -> None:
         1,
         4,
         ERR,
-        "the top level must be a mapping with objectives, kpis and/or measurements, got a list",
+        "the top level must be a mapping with objectives, kpis, measurements and/or events, "
+        "got a list",
     )
 
 
@@ -58,7 +59,7 @@ def test_unknown_section_suggests() -> None:
         1,
         ERR,
         "unknown top-level key 'kpi' (did you mean 'kpis'?) "
-        "(expected objectives, kpis, measurements)",
+        "(expected objectives, kpis, measurements, events)",
     )
 
 

@@ -136,3 +136,48 @@ def test_rename_refusals_change_nothing(ws: Path, args: list[str], message: str)
     assert done.returncode == 2
     assert message in done.stderr
     assert (sha(ws / "kpis.yaml"), sha(ws / "measurements.yaml")) == before
+
+
+LINKED = """\
+objectives:
+  - id: company
+    title: Company
+  - id: sales
+    title: Sales
+    parent: company   # serves the company
+kpis:
+  - id: mrr
+    name: MRR
+    measure: Sum of monthly recurring revenue
+    target: 100
+    frequency: monthly
+    objective: sales
+    drivers: [trials, churn]
+  - id: churn
+    name: Churn
+    measure: Share of customers lost in the month
+    target: 2
+    frequency: monthly
+    objective: sales
+    drivers:
+      - trials
+events:
+  - {date: 2026-03-01, title: Launch, kpis: [trials, mrr]}
+  - date: 2026-04-01
+    title: Outage
+"""
+
+
+def test_rename_kpi_rewrites_drivers_and_event_kpis() -> None:
+    new, changes = rename_id_in_text(LINKED, "k.yaml", IdKind.KPI, "trials", "trial-starts")
+    assert new == LINKED.replace("trials", "trial-starts")
+    assert [c.line for c in changes] == [14, 22, 24]
+
+
+def test_rename_objective_rewrites_parents() -> None:
+    new, changes = rename_id_in_text(LINKED, "k.yaml", IdKind.OBJECTIVE, "company", "acme")
+    assert new == LINKED.replace("id: company", "id: acme").replace(
+        "parent: company", "parent: acme"
+    )
+    assert [c.line for c in changes] == [2, 6]
+    assert "# serves the company" in new  # comments stay

@@ -60,6 +60,7 @@ def test_json_keys() -> None:
         "owners",
         "changes",
         "objectives",
+        "events",
         "overdue",
         "needs_action",
     }

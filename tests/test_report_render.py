@@ -419,6 +419,7 @@ def test_json_sections() -> None:
         "owners",
         "changes",
         "objectives",
+        "events",
         "overdue",
         "needs_action",
     ]
@@ -469,6 +470,10 @@ def test_json_sections() -> None:
             "overdue": 0,
             "needs-action": 0,
         },
+        "depth": 0,
+        "parent": None,
+        "progress": None,
+        "status": None,
     }
     assert doc["overdue"] == ["leads"]
     assert doc["needs_action"] == ["nps", "csat", "pipe", "docs", "leads"]

@@ -41,6 +41,11 @@ K2 = """\
 """
 K2_FULL = K2 + "    owner: sales\n    objective: growth\n"
 M = "measurements:\n"
+# An objective under `growth` (lines 1-4 of its own file) and a second one (lines 5-7).
+SUB = "objectives:\n  - id: sub\n    title: Sub\n    parent: growth\n"
+SUB2 = "  - id: sub-2\n    title: Sub 2\n    parent: growth\n"
+DRIVEN = "    drivers: [k2]\n"  # revenue is driven by k2 (line 12)
+M = "measurements:\n"
 # A quantitative KPI of the same objective in another file: keeps KT112 quiet in passing
 # cases whose only KPI in kpis.yaml is qualitative or progress.
 QUANT = [("more.yaml", "kpis:\n" + K2_FULL)]
@@ -126,6 +131,18 @@ CASES: list[Case] = [
     Case("KT017", "    target: 1e400\n", (11, 13), TARGET),
     Case("KT017", "    target: " + "9" * 4301 + "\n", (11, 13), TARGET),
     Case("KT018", TARGET + "    unit: [USD]\n", (12, 11), TARGET + "    unit: 42\n"),
+    Case(
+        "KT019",
+        TARGET + "events:\n  - {date: 2026-02-30, title: Launch}\n",
+        (13, 12),
+        TARGET + "events:\n  - {date: 2026-02-28, title: Launch}\n",
+    ),
+    Case(
+        "KT013",
+        TARGET + "events:\n  - {title: Launch}\n",
+        (13, 5),
+        TARGET + "events:\n  - {title: Launch, date: 2026-03-01, note: all KPIs}\n",
+    ),
     Case("KT019", TARGET + "    due: 2026-02-30\n", (12, 10), TARGET + "    due: 2026-12-28\n"),
     Case("KT019", TARGET + "    due: 31/12/2026\n", (12, 10), TARGET + '    due: "2026-12-31"\n'),
     Case(
@@ -166,6 +183,22 @@ CASES: list[Case] = [
         TARGET + M + "  - {kpi: revnue, date: 2026-01-31, value: 5}\n",
         (13, 11),
         TARGET + M + "  - {kpi: revenue, date: 2026-01-31, value: 5}\n",
+    ),
+    Case(
+        "KT023",
+        TARGET,
+        (4, 13),
+        TARGET,
+        extra=[("more.yaml", SUB.replace("growth", "growht"))],
+        good_extra=[("more.yaml", SUB)],
+        path="more.yaml",
+    ),
+    Case("KT024", TARGET + "    drivers: [k3]\n", (12, 15), TARGET + DRIVEN + K2_FULL),
+    Case(
+        "KT024",
+        TARGET + "events:\n  - {date: 2026-03-01, title: Launch, kpis: [revnue]}\n",
+        (13, 46),
+        TARGET + "events:\n  - {date: 2026-03-01, title: Launch, kpis: [revenue]}\n",
     ),
     Case("KT025", TARGET + "    direction: up\n", (12, 16), TARGET + "    direction: decrease\n"),
     Case("KT025", TARGET + "    kind: quantitive\n", (12, 11), TARGET + "    kind: quantitative\n"),
@@ -254,6 +287,47 @@ CASES: list[Case] = [
         TARGET + "    start: 2027-01-01\n    due: 2026-12-31\n",
         (12, 12),
         TARGET + "    start: 2026-01-01\n    due: 2026-12-31\n",
+    ),
+    Case("KT039", TARGET + "    weight: 0\n", (12, 13), TARGET + "    weight: 2.5\n"),
+    Case(
+        "KT039",
+        TARGET,
+        (5, 13),
+        TARGET,
+        extra=[("more.yaml", SUB + "    weight: -1\n")],
+        good_extra=[("more.yaml", SUB + "    weight: 1\n")],
+        path="more.yaml",
+    ),
+    Case(
+        "KT040",
+        TARGET,
+        (4, 13),
+        TARGET,
+        extra=[("more.yaml", SUB.replace("growth", "sub-2") + SUB2.replace("growth", "sub"))],
+        good_extra=[("more.yaml", SUB + SUB2.replace("growth", "sub"))],
+        path="more.yaml",
+    ),
+    Case(
+        "KT040",
+        TARGET,
+        (7, 13),
+        TARGET,
+        extra=[("more.yaml", SUB.replace("growth", "sub-2") + SUB2.replace("growth", "sub"))],
+        good_extra=[("more.yaml", SUB + SUB2.replace("growth", "sub"))],
+        path="more.yaml",
+    ),
+    Case("KT041", TARGET + "    drivers: [revenue]\n", (12, 15), TARGET + DRIVEN + K2_FULL),
+    Case(
+        "KT042",
+        TARGET + DRIVEN + K2_FULL + "    drivers: [revenue]\n",
+        (12, 15),
+        TARGET + DRIVEN + K2_FULL,
+    ),
+    Case(
+        "KT042",
+        TARGET + DRIVEN + K2_FULL + "    drivers: [revenue]\n",
+        (20, 15),
+        TARGET + DRIVEN + K2_FULL,
     ),
     Case(  # 1,001 unknown keys: the first 1,000 are shown, the rest counted at the first left out
         "KT045",
@@ -409,6 +483,12 @@ CASES: list[Case] = [
         TARGET + "    due: 2026-10-31\n",
         (5, 5),
         TARGET + "    due: 2026-10-31\n    archived: true\n",
+    ),
+    Case(
+        "KT116",
+        TARGET + DRIVEN + K2_FULL + "    archived: true\n",
+        (5, 5),
+        TARGET + DRIVEN + K2_FULL,
     ),
     Case("KT050", TARGET + "    source: {csv: a.csv, sql: SELECT 1}\n", (12, 13), TARGET + SQL),
     Case(

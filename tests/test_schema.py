@@ -86,6 +86,12 @@ KPI = {
         ({"kpis": [{**KPI, "action": {"plan": "fix", "status": "later"}}]}, "KT066"),
         ({"kpis": [{**KPI, "source": {"sql": "SELECT 1", "database": "a", "csv": "x"}}]}, "KT050"),
         ({"kpis": [{**KPI, "source": {"command": "./count"}}]}, "KT054"),
+        ({"kpis": [{**KPI, "weight": 0}]}, "KT039"),
+        ({"kpis": [{**KPI, "drivers": "other"}]}, "KT012"),
+        ({"objectives": [{"id": "a", "title": "A", "weight": -2}]}, "KT039"),
+        ({"events": [{"title": "Launch"}]}, "KT013"),
+        ({"events": [{"date": "2026-02-30x", "title": "Launch"}]}, "KT019"),
+        ({"events": [{"date": "2026-02-03", "title": "Launch", "kpi": ["x"]}]}, "KT015"),
     ],
 )
 def test_structurally_invalid_files_fail_both(
@@ -132,7 +138,23 @@ def test_readme_shows_the_modeline() -> None:
             }
         },
         {"source": {"command": ["./count-deploys", "--team", "web"]}},
+        {"weight": 2.5, "drivers": ["trials", "churn"]},
     ],
 )
 def test_optional_kpi_keys_pass(extra: dict[str, Any]) -> None:
     assert list(validator().iter_errors({"kpis": [{**KPI, **extra}]})) == []
+
+
+def test_alignment_keys_and_events_pass() -> None:
+    document = {
+        "objectives": [
+            {"id": "company", "title": "Grow"},
+            {"id": "sales", "title": "Sell", "parent": "company", "weight": 2},
+        ],
+        "kpis": [{**KPI, "objective": "sales", "weight": 3, "drivers": []}],
+        "events": [
+            {"date": "2026-03-01", "title": "Launch", "kpis": ["revenue"], "note": "v2"},
+            {"date": "2026-04-01", "title": "Outage"},
+        ],
+    }
+    assert list(validator().iter_errors(document)) == []

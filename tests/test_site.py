@@ -130,7 +130,7 @@ def test_the_model_lists_every_page_the_renderer_writes() -> None:
     results = evaluate(workspace, as_of=SAMPLE_AS_OF)
     site = build_site(workspace, results, as_of=SAMPLE_AS_OF, config=Config(), problems=problems)
     assert list(page_renderers(site)) == site.paths()
-    assert len(site.paths()) == len(set(site.paths())) == 25  # the archived KPI too
+    assert len(site.paths()) == len(set(site.paths())) == 28  # the archived KPI too
 
 
 def test_a_kpi_without_values_has_no_chart() -> None:
@@ -309,9 +309,9 @@ def test_objective_tree_slot_renders_children() -> None:
 def test_build_writes_the_sample_site(ws: Path) -> None:
     code, out, err = build()
     assert (code, err) == (0, "")
-    assert "public: 24 pages (24 written, 0 unchanged)" in out
+    assert "public: 27 pages (27 written, 0 unchanged)" in out
     pages = site_pages(ws / "public")
-    assert len(pages) == 24 and broken_links(pages) == []
+    assert len(pages) == 27 and broken_links(pages) == []
     manifest = read_manifest(ws / "public")
     assert manifest == set(pages)
     assert "Built 2026-09-21 " in pages[INDEX]
@@ -338,7 +338,7 @@ def test_rebuild_leaves_unchanged_pages_alone(ws: Path) -> None:
     page = ws / "public" / "kpi" / "mrr.html"
     before = os.stat(page)
     code, out, _ = build()
-    assert code == 0 and "(0 written, 24 unchanged)" in out
+    assert code == 0 and "(0 written, 27 unchanged)" in out
     after = os.stat(page)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
@@ -349,7 +349,11 @@ def test_stale_pages_are_removed_and_nothing_else(ws: Path) -> None:
     (public / "CNAME").write_text("kpis.example.com\n")
     (public / "kpi" / "notes.txt").write_text("mine\n")
     text = (ws / "kpis.yaml").read_text(encoding="utf-8")
-    (ws / "kpis.yaml").write_text(text.replace("id: churn\n", "id: logo-churn\n"))
+    (ws / "kpis.yaml").write_text(
+        text.replace("id: churn\n", "id: logo-churn\n").replace(
+            "[trial-conversion, churn]", "[trial-conversion, logo-churn]"
+        )
+    )
     (ws / "kpis.yaml").write_text(
         (ws / "kpis.yaml").read_text().replace("kpi: churn,", "kpi: logo-churn,")
     )
@@ -508,6 +512,7 @@ def test_in_a_repository_pages_name_the_commit_and_the_history(ws: Path) -> None
 def test_a_page_name_too_long_for_the_file_system_is_refused_before_writing(ws: Path) -> None:
     long_id = "k" * 300
     text = (ws / "kpis.yaml").read_text(encoding="utf-8")
+    text = text.replace("[trial-conversion, churn]", f"[trial-conversion, {long_id}]")
     text = text.replace("id: churn\n", f"id: {long_id}\n").replace(
         "kpi: churn,", f"kpi: {long_id},"
     )
@@ -522,7 +527,7 @@ def test_the_installed_command_writes_the_site(ws: Path) -> None:
     ran = run_process("site", "-o", "public", "--as-of", AS_OF, cwd=ws)
     assert (ran.code, ran.stderr) == (0, "")
     assert ran.stdout == (
-        "kpitrack: wrote the site to public: 24 pages (24 written, 0 unchanged); "
+        "kpitrack: wrote the site to public: 27 pages (27 written, 0 unchanged); "
         "open public/index.html\n"
     )
     assert broken_links(site_pages(ws / "public")) == []

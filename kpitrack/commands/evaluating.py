@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, assert_never
 import typer
 
 from kpitrack.commands.inputs import (
-    evaluate_selected,
+    evaluate_selected_and_all,
     format_from_extension,
     load_for_evaluation,
     parse_as_of,
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from kpitrack.domain.model import KpiResult
+    from kpitrack.evaluation.rollup import Tree
     from kpitrack.evaluation.select import FailOn
     from kpitrack.render.formats import Output, Renderer
 
@@ -76,17 +77,30 @@ def _evaluate(
     fail_on: Sequence[str] | None,
     show_all: bool = False,
     rev: str | None = None,
-) -> tuple[list[KpiResult], FailOn, dt.date]:
-    """Parse the shared options, load, evaluate, filter: (results worst first, --fail-on, as_of)."""
+    *,
+    tree: bool = False,
+) -> tuple[list[KpiResult], FailOn, dt.date, Tree | None]:
+    """Parse the shared options, load, evaluate, filter: (results worst first, --fail-on,
+    as_of), and with `tree` the objective tree (its roll-up over every active KPI,
+    pruned to the listed KPIs' paths when a filter is given)."""
     from kpitrack.evaluation.evaluate import worst_first
     from kpitrack.evaluation.select import parse_fail_on
 
     as_of = parse_as_of(as_of_text)
     wanted = parse_fail_on(fail_on)
-    results, _workspace, _config = evaluate_selected(
+    results, workspace, _config, everything = evaluate_selected_and_all(
         files, as_of, rev, **filters, show_all=show_all
     )
-    return sorted(results, key=worst_first), wanted, as_of
+    view = None
+    if tree:
+        from kpitrack.evaluation.rollup import build_tree, prune
+        from kpitrack.evaluation.select import split_values
+
+        view = build_tree(workspace, everything)
+        if any(filters.values()):
+            named = split_values(filters.get("objectives"))
+            view = prune(view, [r.kpi.id for r in results], named)
+    return sorted(results, key=worst_first), wanted, as_of, view
 
 
 def finish(
@@ -210,8 +224,16 @@ def list_command(view: ListView) -> Callable[..., None]:
     ) -> None:
         filters = {"owners": owner, "objectives": objective, "tags": tag, "kpis": kpi}
         chosen = output_format(fmt, output)
-        results, wanted, day = _evaluate(files, as_of, filters, fail_on, show_all, rev)
+        with_tree = view is ListView.STATUS and chosen is OutputFormat.JSON
+        results, wanted, day, tree = _evaluate(
+            files, as_of, filters, fail_on, show_all, rev, tree=with_tree
+        )
         listed = sort_results(view.listed(results), sort)
+        if tree is not None:  # `status --format json`: the roll-up beside the KPIs
+            from kpitrack.render import json as json_format
+
+            finish(listed, wanted, output, json_format.status(listed, as_of=day, tree=tree))
+            return
         finish(listed, wanted, output, view.render(chosen.renderer(), listed, day))
 
     run.__name__ = run.__qualname__ = view.value
@@ -247,14 +269,14 @@ def show(
     ] = True,
 ) -> None:
     """One KPI in depth: definition, milestones, history, chart, and why its status."""
-    from kpitrack.evaluation.evaluate import evaluate_kpi
+    from kpitrack.evaluation.evaluate import evaluate_in_context
     from kpitrack.evaluation.select import parse_fail_on
 
     chosen = output_format(fmt, output)
     day, wanted = parse_as_of(as_of), parse_fail_on(fail_on)
     workspace, config = load_for_evaluation(files, day, rev)
     kpi = workspace.require_kpi(kpi_id)
-    result = evaluate_kpi(kpi, workspace.measurements, as_of=day, config=config)
+    result = evaluate_in_context(workspace, kpi, as_of=day, config=config)
     content = chosen.renderer().show(result, all_history=all_history)
     if pager and output is None and page_if_long(content):
         finish([result], wanted, None, "")

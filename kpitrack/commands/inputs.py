@@ -84,19 +84,46 @@ def evaluate_selected(
 ) -> tuple[list[KpiResult], Workspace, Config]:
     """Load the valid workspace, evaluate every KPI as of `as_of`, keep those the filters
     select (archived ones only with `show_all`); in the workspace's order."""
+    results, workspace, config, _everything = evaluate_selected_and_all(
+        files,
+        as_of,
+        rev,
+        owners=owners,
+        objectives=objectives,
+        tags=tags,
+        kpis=kpis,
+        show_all=show_all,
+    )
+    return results, workspace, config
+
+
+def evaluate_selected_and_all(
+    files: Sequence[Path] | None,
+    as_of: dt.date,
+    rev: str | None,
+    *,
+    owners: Sequence[str] | None,
+    objectives: Sequence[str] | None,
+    tags: Sequence[str] | None,
+    kpis: Sequence[str] | None,
+    show_all: bool,
+) -> tuple[list[KpiResult], Workspace, Config, list[KpiResult]]:
+    """`evaluate_selected`, and every KPI's result too (for the objective roll-up, which
+    is always over every active KPI)."""
     from kpitrack.evaluation.evaluate import evaluate
     from kpitrack.evaluation.select import drop_archived, filter_results
 
     workspace, config = load_for_evaluation(files, as_of, rev)
+    everything = evaluate(workspace, as_of=as_of, config=config)
     results = filter_results(
-        evaluate(workspace, as_of=as_of, config=config),
+        everything,
         workspace,
         owners=owners,
         objectives=objectives,
         tags=tags,
         kpis=kpis,
     )
-    return drop_archived(results, show_all), workspace, config
+    return drop_archived(results, show_all), workspace, config, everything
 
 
 def format_from_extension(output: Path | None, given: str | None) -> str | None:

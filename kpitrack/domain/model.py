@@ -120,6 +120,7 @@ class Reason(StrEnum):
     NO_DATA = "no-data"
     ACTION_OVERDUE = "action-overdue"
     ACTION_DONE_STILL_OFF_TRACK = "action-done-still-off-track"
+    FORECAST_MISS = "forecast-miss"
 
 
 class ActionStatus(StrEnum):
@@ -150,6 +151,24 @@ class Objective:
     due: dt.date | None = None
     description: str | None = None
     loc: Location = NOWHERE
+    # The objective this one serves (company → department → team), and its share there.
+    parent: str | None = None
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened (a launch, an outage, a price change), shown on charts.
+    `kpis` limits it to those KPIs; empty: it concerns every KPI."""
+
+    date: dt.date
+    title: str
+    kpis: tuple[str, ...] = ()
+    note: str | None = None
+    loc: Location = NOWHERE
+
+    def concerns(self, kpi_id: str) -> bool:
+        return not self.kpis or kpi_id in self.kpis
 
 
 @dataclass(frozen=True)
@@ -233,6 +252,9 @@ class Kpi:
     description: str | None = None
     loc: Location = NOWHERE
     source: Source | None = None
+    # Its share within its objective, and the KPIs that drive it (leading, short-term).
+    weight: float = 1.0
+    drivers: tuple[str, ...] = ()
 
     def position(self, value: Value) -> float:
         """A value as a number: the scale position (0 = worst) for qualitative KPIs."""
@@ -320,6 +342,24 @@ class OverdueInfo:
 
 
 @dataclass(frozen=True)
+class Forecast:
+    """Where a KPI's trend leads (SPEC §7): the projected position on `at` (`due`, or the
+    end of the next period for a standing target), a band from the 25th and 75th
+    percentile slopes, and the date the central line crosses the target (within one year
+    after `at`), else None. Values are positions (scale positions for qualitative KPIs)."""
+
+    at: dt.date
+    value: float
+    low: float
+    high: float
+    reaches_target_on: dt.date | None
+    slope: float  # per day, the central line's
+    anchor: dt.date  # the latest per-period date: the band starts here
+    anchor_value: float  # the central line's value on `anchor`
+    points: int  # how many per-period values the line was fitted to
+
+
+@dataclass(frozen=True)
 class KpiResult:
     """Everything evaluation knows about one KPI as of one date."""
 
@@ -336,6 +376,12 @@ class KpiResult:
     reasons: tuple[Reason, ...] = ()
     # Measurements on or before as_of, oldest first (date, then file order).
     history: Sequence[Measurement] = field(default=())
+    # Where the trend leads (SPEC §7), None with fewer than 3 per-period values.
+    forecast: Forecast | None = None
+    # Each driver's id and status (filled in when the whole workspace is evaluated).
+    drivers: tuple[tuple[str, Status], ...] = ()
+    # The workspace's events that concern this KPI, in date order (any date).
+    events: tuple[Event, ...] = ()
 
     @property
     def needs_action(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from kpitrack.domain.model import Kpi, Objective, no_kpi_message
+from kpitrack.domain.model import Event, Kpi, Objective, no_kpi_message
 from kpitrack.domain.problems import UsageError
 from kpitrack.domain.series import Measurements
 
@@ -21,6 +21,7 @@ class Workspace:
     # Any sequence of Measurements is kept as columns (a `Measurements`).
     measurements: Measurements = field(default_factory=_no_measurements)
     files: tuple[str, ...] = ()
+    events: tuple[Event, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.measurements, Measurements):

@@ -6,6 +6,7 @@ All arithmetic on qualitative KPIs is done on scale positions (0 = worst);
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
@@ -14,6 +15,7 @@ from kpitrack.domain.model import (
     ActionStatus,
     Config,
     Direction,
+    Event,
     Kind,
     Kpi,
     KpiResult,
@@ -32,6 +34,7 @@ from kpitrack.domain.periods import (
 )
 from kpitrack.domain.series import History, Measurements
 from kpitrack.domain.workspace import Workspace
+from kpitrack.evaluation.forecast import MIN_POINTS, forecast, forecast_misses
 
 # Comparisons of floats that should be equal on paper (0.1 * 100 vs 10) use this slack.
 EPSILON = 1e-9
@@ -39,12 +42,15 @@ EPSILON = 1e-9
 __all__ = [
     "action_words",
     "evaluate",
+    "evaluate_in_context",
     "evaluate_kpi",
     "expected_position",
+    "forecast_words",
     "format_value",
     "is_met",
     "overdue_first",
     "overdue_info",
+    "reason_words",
     "status_sentence",
     "summary_sentence",
     "worst_first",
@@ -60,7 +66,36 @@ def evaluate(workspace: Workspace, *, as_of: dt.date, config: Config = Config())
         series = measurements.series(kpi.id)
         history: Sequence[Measurement] = () if series is None else series.until(limit)
         results.append(_evaluate(kpi, history, as_of=as_of, config=config))
+    if workspace.events:
+        results = [with_events(r, workspace.events) for r in results]
+    if any(kpi.drivers for kpi in workspace.kpis):
+        from kpitrack.evaluation.rollup import with_drivers
+
+        return with_drivers(results)
     return results
+
+
+def with_events(result: KpiResult, events: Iterable[Event]) -> KpiResult:
+    """The result with the events that concern its KPI, in date order."""
+    mine = tuple(sorted((e for e in events if e.concerns(result.kpi.id)), key=lambda e: e.date))
+    return dataclasses.replace(result, events=mine) if mine else result
+
+
+def evaluate_in_context(
+    workspace: Workspace, kpi: Kpi, *, as_of: dt.date, config: Config = Config()
+) -> KpiResult:
+    """One KPI as `evaluate` sees it in its workspace: with its events and its drivers'
+    statuses, evaluating only the KPI and its drivers."""
+    result = with_events(
+        evaluate_kpi(kpi, workspace.measurements, as_of=as_of, config=config), workspace.events
+    )
+    drivers = []
+    for driver_id in kpi.drivers:
+        driver = workspace.kpi(driver_id)
+        if driver is not None:
+            status = evaluate_kpi(driver, workspace.measurements, as_of=as_of, config=config).status
+            drivers.append((driver_id, status))
+    return dataclasses.replace(result, drivers=tuple(drivers)) if drivers else result
 
 
 def evaluate_kpi(
@@ -117,10 +152,16 @@ def _evaluate(
     progress = _progress(value, base, target, met)
     gap = 0.0 if met else abs(target - value)
     expected = expected_position(kpi, latest.date, start=start, baseline=base)
+    if kpi.due is not None and as_of > kpi.due and not met:
+        expected = target  # SPEC §7: after the due date the target itself is expected
     status = _status(kpi, value, expected, met, config.at_risk_tolerance)
     # An achieved KPI owes no reports for periods after its due date.
     until = kpi.due if status is Status.ACHIEVED else None
     overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config, until=until)
+    projection = forecast(kpi, history, as_of=as_of) if len(history) >= MIN_POINTS else None
+    reasons = _reasons(kpi, status, overdue, met=met, as_of=as_of)
+    if forecast_misses(kpi, projection, achieved=status is Status.ACHIEVED):
+        reasons = (*reasons, Reason.FORECAST_MISS)
     return KpiResult(
         kpi=kpi,
         as_of=as_of,
@@ -132,8 +173,9 @@ def _evaluate(
         gap=gap,
         expected=kpi.label(expected),
         overdue=overdue,
-        reasons=_reasons(kpi, status, overdue, met=met, as_of=as_of),
+        reasons=reasons,
         history=history,
+        forecast=projection,
     )
 
 
@@ -385,7 +427,7 @@ def status_sentence(result: KpiResult) -> str:
     expected = format_value(kpi, result.expected, unit=True)
     if kpi.due is None:
         head = f"standing target {op} {target}"
-    elif latest.date >= kpi.due:
+    elif latest.date >= kpi.due or result.as_of > kpi.due:  # after due: the target itself
         head = f"target {op} {target} by {kpi.due.isoformat()}"
     else:
         head = (
@@ -396,3 +438,44 @@ def status_sentence(result: KpiResult) -> str:
     if result.status is Status.AT_RISK:
         tail = " (within one scale step)" if kpi.kind is Kind.QUALITATIVE else ""
     return f"{head}; latest {value}: {words}{tail}"
+
+
+def forecast_words(result: KpiResult) -> str | None:
+    """The forecast in words: `at this pace 182,000–195,000 USD by 2026-12-31 (target
+    200,000 USD); reaches the target around 2027-02-10`; None without a forecast."""
+    f, kpi = result.forecast, result.kpi
+    if f is None:
+        return None
+    low, high = _projected(kpi, f.low), _projected(kpi, f.high)
+    band = _projected(kpi, f.high, unit=True)
+    if low != high:
+        band = f"{low}–{band}"
+    target = format_value(kpi, kpi.target, unit=True)
+    words = f"at this pace {band} by {f.at.isoformat()} (target {target})"
+    if f.reaches_target_on is None:
+        return f"{words}; does not reach the target within a year after that"
+    if f.reaches_target_on <= f.anchor:
+        return f"{words}; the trend line meets the target already"
+    return f"{words}; reaches the target around {f.reaches_target_on.isoformat()}"
+
+
+def _projected(kpi: Kpi, position: float, *, unit: bool = False) -> str:
+    """A projected position for words: the nearest label of a scale; a number rounded
+    (no decimals from 1,000, one from 100, else two)."""
+    if kpi.kind is Kind.QUALITATIVE and kpi.scale:
+        return kpi.scale[max(0, min(len(kpi.scale) - 1, round(position)))]
+    digits = 0 if abs(position) >= 1000 else 1 if abs(position) >= 100 else 2
+    return format_value(kpi, round(position, digits), unit=unit)
+
+
+def reason_words(result: KpiResult) -> str:
+    """The needs-action reasons for people: `at-risk, forecast-miss`, and for an at-risk or
+    off-track KPI with drivers, their statuses: `...; drivers: trials on-track, churn
+    off-track`."""
+    from kpitrack.evaluation.rollup import driver_words
+
+    text = ", ".join(str(reason) for reason in result.reasons)
+    drivers = driver_words(result)
+    if drivers:
+        return f"{text}; {drivers}" if text else drivers
+    return text

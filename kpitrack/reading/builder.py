@@ -9,8 +9,10 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar, cast
 
 from kpitrack.domain.model import (
+    NOWHERE,
     ActionPlan,
     Direction,
+    Event,
     Frequency,
     Indicator,
     Kind,
@@ -48,6 +50,8 @@ OBJECTIVE_KEYS = {
     "owner": "",
     "due": "",
     "description": "",
+    "parent": "the id of the objective this one serves",
+    "weight": "its share within its parent (default 1)",
 }
 KPI_KEYS = {
     "id": "a slug, unique across the workspace",
@@ -74,6 +78,14 @@ KPI_KEYS = {
     "tags": "",
     "description": "",
     "source": "where `kpitrack collect` gets the value: sql, csv or command",
+    "weight": "its share within its objective (default 1)",
+    "drivers": "the ids of the KPIs that drive this one",
+}
+EVENT_KEYS = {
+    "date": "when it happened",
+    "title": "what happened, in a few words",
+    "kpis": "the ids of the KPIs it concerns (default: all)",
+    "note": "",
 }
 MEASUREMENT_KEYS = {
     "kpi": "the id of a KPI",
@@ -94,6 +106,7 @@ _KPI_REQUIRED = ("id", "name", "measure", "target", "frequency")
 U = TypeVar("U")
 
 _OBJECTIVE_REQUIRED = ("id", "title")
+_EVENT_REQUIRED = ("date", "title")
 _MEASUREMENT_REQUIRED = ("kpi", "date", "value")
 
 
@@ -130,6 +143,9 @@ class _Builder:
         self.kpi_ids: dict[str, Location] = {}  # every KPI id seen, valid or not
         self.kpis_by_id: dict[str, Kpi] = {}
         self.suggestions: dict[str, str] = {}
+        # References checked once every objective and KPI is known (see `links`).
+        self.parent_nodes: dict[str, Node] = {}  # objective id → its `parent` node
+        self.driver_nodes: dict[str, tuple[tuple[str, Node], ...]] = {}  # KPI id → drivers
 
     # ------------------------------------------------------------ objectives
 
@@ -156,10 +172,21 @@ class _Builder:
         owner = _text(fields, "owner", what, out)
         description = _text(fields, "description", what, out)
         due = _date(fields, "due", what, out)
+        parent = _optional(fields, "parent", lambda node: rules.slug(out, node, f"{what}: parent"))
+        weight = _optional(fields, "weight", lambda n: rules.weight(out, n, f"{what}: weight"))
         if _has_errors(out, before) or obj_id is None or title is None:
             return None
+        if parent is not None:
+            self.parent_nodes[obj_id] = fields["parent"]
         return Objective(
-            id=obj_id, title=title, owner=owner, due=due, description=description, loc=_loc(entry)
+            id=obj_id,
+            title=title,
+            owner=owner,
+            due=due,
+            description=description,
+            loc=_loc(entry),
+            parent=parent,
+            weight=1.0 if weight is None else weight,
         )
 
     # ------------------------------------------------------------ KPIs
@@ -225,6 +252,14 @@ class _Builder:
         source = _optional(
             fields, "source", lambda node: parse_source(out, node, what, kind, scale or ())
         )
+        weight = _optional(fields, "weight", lambda n: rules.weight(out, n, f"{what}: weight"))
+        drivers = _optional(
+            fields, "drivers", lambda node: rules.id_list(out, node, f"{what}: drivers")
+        )
+        if drivers and kpi_id is not None:
+            for driver, node in drivers:
+                if driver == kpi_id:
+                    rules.self_driver(out, node, what, kpi_id)
 
         if (
             _has_errors(out, before)
@@ -263,6 +298,8 @@ class _Builder:
             description=description,
             loc=_loc(entry),
             source=source,
+            weight=1.0 if weight is None else weight,
+            drivers=_remember(self.driver_nodes, kpi_id, drivers or ()),
         )
 
     def _milestones(
@@ -306,6 +343,73 @@ class _Builder:
             if target is not None:
                 result.append(Milestone(date=day, target=target, loc=_loc(item)))
         return tuple(result)
+
+    # ------------------------------------------------------------ links and events
+
+    def links(self, objectives: Sequence[Objective], kpis: Sequence[Kpi]) -> None:
+        """The references between objectives (`parent`) and between KPIs (`drivers`), once
+        all are known: unknown ids (KT023/KT024) and cycles (KT040/KT042, one error per
+        member, at its `parent` or `drivers` entry)."""
+        out = self.out
+        if self.complete:
+            for objective in objectives:
+                if objective.parent is not None:
+                    rules.unknown_parent(
+                        out,
+                        self.parent_nodes[objective.id],
+                        f"objective '{objective.id}'",
+                        objective.parent,
+                        self.objective_ids,
+                    )
+            for kpi_id, drivers in self.driver_nodes.items():
+                for driver, node in drivers:
+                    if driver not in self.kpi_ids:
+                        self._unknown_kpi(node, driver, f"KPI '{kpi_id}': drivers")
+        parents = {o.id: (o.parent,) for o in objectives if o.parent is not None}
+        for cycle in rules.cycles(parents):
+            at: dict[str, Node | Location] = {m: self.parent_nodes[m] for m in cycle}
+            rules.cycle_problems(out, "KT040", "objective", "parents", cycle, at)
+        drives = {k.id: k.drivers for k in kpis if k.drivers}
+        for cycle in rules.cycles(drives):
+            if len(cycle) == 1:
+                continue  # a KPI driving itself: KT041 already
+            at = {m: _driver_node(self.driver_nodes, m, cycle) for m in cycle}
+            rules.cycle_problems(out, "KT042", "KPI", "drivers", cycle, at)
+
+    def events(self, entries: list[Map]) -> list[Event]:
+        result = []
+        for entry in entries:
+            event = self._event(entry)
+            if event is not None:
+                result.append(event)
+        return result
+
+    def _event(self, entry: Map) -> Event | None:
+        out = self.out
+        before = len(out)
+        fields = _fields(entry, EVENT_KEYS, out, "event")
+        day = _date(fields, "date", "event", out)
+        title = _text(fields, "title", "event", out, required=True) if "title" in fields else None
+        what = f"event {rules.quote(title)}" if title else "event"
+        if day is not None:
+            what = f"{what} on {day}"
+        _unknown_keys(entry, EVENT_KEYS, what, out)
+        _missing(entry, fields, _EVENT_REQUIRED, EVENT_KEYS, what, out)
+        note = _text(fields, "note", what, out)
+        kpis = _optional(fields, "kpis", lambda node: rules.id_list(out, node, f"{what}: kpis"))
+        if kpis and self.complete:
+            for kpi_id, node in kpis:
+                if kpi_id not in self.kpi_ids:
+                    self._unknown_kpi(node, kpi_id, what)
+        if _has_errors(out, before) or day is None or title is None:
+            return None
+        return Event(
+            date=day,
+            title=title,
+            kpis=tuple(kpi_id for kpi_id, _ in kpis or ()),
+            note=note,
+            loc=_loc(entry),
+        )
 
     # ------------------------------------------------------------ measurements
 
@@ -697,6 +801,28 @@ def _optional(fields: dict[str, Node], key: str, read: Callable[[Node], U]) -> U
     if node is None or rules.is_empty(node):
         return None
     return read(node)
+
+
+def _remember(
+    nodes: dict[str, tuple[tuple[str, Node], ...]],
+    kpi_id: str,
+    drivers: tuple[tuple[str, Node], ...],
+) -> tuple[str, ...]:
+    """A KPI's driver ids; their nodes kept for the checks of `_Builder.links`."""
+    if drivers:
+        nodes[kpi_id] = drivers
+    return tuple(driver for driver, _ in drivers)
+
+
+def _driver_node(
+    nodes: dict[str, tuple[tuple[str, Node], ...]], kpi_id: str, cycle: list[str]
+) -> Node | Location:
+    """Where a KPI on a driver cycle names the next KPI of the cycle."""
+    following = cycle[(cycle.index(kpi_id) + 1) % len(cycle)]
+    for driver, node in nodes.get(kpi_id, ()):
+        if driver == following:
+            return node
+    return NOWHERE
 
 
 def _has_errors(out: list[Problem], since: int) -> bool:

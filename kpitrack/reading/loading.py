@@ -175,18 +175,26 @@ def _load_all(
     builder = _Builder(out, complete)
     objectives = builder.objectives(sections["objectives"])
     kpis = builder.kpis(sections["kpis"])
+    builder.links(objectives, kpis)
+    events = builder.events(sections["events"])
     measurements = builder.measurements(measured, files)
     workspace = Workspace(
         objectives=tuple(objectives),
         kpis=tuple(kpis),
         measurements=measurements,
         files=files,
+        events=tuple(events),
     )
     out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
     return workspace, cap_problems(out)
 
 
-_ENTRY_NAMES = {"objectives": "objective", "kpis": "KPI", "measurements": "measurement"}
+_ENTRY_NAMES = {
+    "objectives": "objective",
+    "kpis": "KPI",
+    "measurements": "measurement",
+    "events": "event",
+}
 
 
 def _collect(root: Node | None, sections: dict[str, list[Map]], out: list[Problem]) -> None:

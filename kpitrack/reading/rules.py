@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -92,6 +92,10 @@ RULES: dict[str, Rule] = {
         Rule("KT036", ERROR, "tags is not a list of text"),
         Rule("KT037", ERROR, "bad scale: not a list of at least two distinct labels"),
         Rule("KT038", ERROR, "start is after due"),
+        Rule("KT039", ERROR, "weight is not a positive number"),
+        Rule("KT040", ERROR, "objectives whose parents form a cycle"),
+        Rule("KT041", ERROR, "a KPI listed among its own drivers"),
+        Rule("KT042", ERROR, "KPIs whose drivers form a cycle"),
         Rule("KT065", ERROR, "action is not text or a mapping {plan, owner, due, status}"),
         Rule("KT066", ERROR, "action status is not open or done"),
         Rule("KT067", ERROR, "archived is not true or false"),
@@ -119,6 +123,7 @@ RULES: dict[str, Rule] = {
         Rule("KT113", WARNING, "KPI off track or at risk for stuck_periods periods, no action"),
         Rule("KT114", WARNING, "KPI value unchanged for flat_periods periods"),
         Rule("KT115", WARNING, "KPI past its due date and still active (archive it)"),
+        Rule("KT116", WARNING, "active KPI driven by an archived KPI"),
         Rule("KT120", WARNING, "source CSV file does not exist (yet)"),
         Rule("KT121", WARNING, "command source while kpitrack.toml does not allow commands"),
     )
@@ -476,7 +481,7 @@ def wrong_shape(out: Out, node: Node, message: str) -> None:
 # ---------------------------------------------------------------- definition rules
 # Checks the loader makes across the fields of one entry, or across entries.
 
-SECTION_NAMES = ("objectives", "kpis", "measurements")
+SECTION_NAMES = ("objectives", "kpis", "measurements", "events")
 
 
 def top_level_not_mapping(out: Out, root: Node) -> None:
@@ -485,20 +490,20 @@ def top_level_not_mapping(out: Out, root: Node) -> None:
         out,
         root,
         "KT010",
-        "the top level must be a mapping with objectives, kpis and/or measurements, "
+        "the top level must be a mapping with objectives, kpis, measurements and/or events, "
         f"got {shape(root)}",
     )
 
 
 def unknown_section(out: Out, key: Scalar) -> None:
-    """KT011: a top-level key other than objectives, kpis and measurements."""
+    """KT011: a top-level key other than objectives, kpis, measurements and events."""
     name = key.text
     error(
         out,
         key,
         "KT011",
         f"unknown top-level key {quote(name)}{did_you_mean(name, SECTION_NAMES)} "
-        "(expected objectives, kpis, measurements)",
+        "(expected objectives, kpis, measurements, events)",
     )
 
 
@@ -621,6 +626,97 @@ def milestone_after_due(out: Out, node: Node, what: str, day: dt.date, due: dt.d
     """KT034: a milestone dated after the KPI's due date."""
     if due is not None and day > due:
         error(out, node, "KT034", f"{what}: milestone {day} is after due {due}")
+
+
+def weight(out: Out, node: Node, what: str) -> float | None:
+    """KT039 (after KT016/KT017): a share within a parent, a number above 0."""
+    value = number(out, node, what)
+    if value is None:
+        return None
+    if value <= 0:
+        error(out, node, "KT039", f"{what} must be a number above 0, got '{_show(value)}'")
+        return None
+    return value
+
+
+def id_list(out: Out, node: Node, what: str) -> tuple[tuple[str, Node], ...] | None:
+    """KT012 / KT020: a list of ids (`drivers`, an event's `kpis`), each with its node."""
+    if type(node) is not Seq:
+        wrong_shape(out, node, f"{what} must be a list of KPI ids, like [a, b]")
+        return None
+    result: list[tuple[str, Node]] = []
+    for item in node.items:
+        value = slug(out, item, f"{what}: KPI id")
+        if value is not None:
+            result.append((value, item))
+    return tuple(result)
+
+
+def unknown_parent(out: Out, node: Node, what: str, parent: str, known: Iterable[str]) -> None:
+    """KT023: an objective's `parent` that no objective has as its id."""
+    if parent in known:
+        return
+    error(
+        out,
+        node,
+        "KT023",
+        f"{what}: unknown parent objective {quote(parent)}{did_you_mean(parent, known)}",
+    )
+
+
+def self_driver(out: Out, node: Node, what: str, kpi_id: str) -> None:
+    """KT041: a KPI that names itself among its drivers."""
+    error(out, node, "KT041", f"{what}: a KPI cannot drive itself; remove '{kpi_id}' from drivers")
+
+
+def cycles(links: Mapping[str, Sequence[str]]) -> list[list[str]]:
+    """Each cycle of a graph (id → the ids it points at), as the ids on it in order, once.
+    Ids outside `links` end a path. Deterministic: cycles come in the order of `links`."""
+    found: list[list[str]] = []
+    done: set[str] = set()
+    seen: set[frozenset[str]] = set()
+    for first in links:
+        if first in done:
+            continue
+        # Depth-first walk with an explicit stack: (id, index of the next link to follow).
+        path: list[str] = []
+        position: dict[str, int] = {}
+        stack: list[tuple[str, int]] = [(first, 0)]
+        while stack:
+            node, index = stack.pop()
+            if index == 0:
+                position[node] = len(path)
+                path.append(node)
+            targets = links.get(node, ())
+            if index < len(targets):
+                stack.append((node, index + 1))
+                nxt = targets[index]
+                if nxt in position:
+                    cycle = path[position[nxt] :]
+                    if frozenset(cycle) not in seen:
+                        found.append(cycle)
+                        seen.add(frozenset(cycle))
+                elif nxt not in done and nxt in links:
+                    stack.append((nxt, 0))
+                continue
+            done.add(node)
+            path.pop()
+            del position[node]
+    return found
+
+
+def cycle_problems(
+    out: Out, code: str, kind: str, key: str, cycle: list[str], at: dict[str, Node | Location]
+) -> None:
+    """KT040 / KT042: one error per member of a cycle, at its `parent`/`drivers` entry."""
+    shown = " → ".join([*cycle, cycle[0]])
+    for member in cycle:
+        error(
+            out,
+            at[member],
+            code,
+            f"{kind} '{member}': {key} form a cycle ({shown}); one of them must go",
+        )
 
 
 # ---------------------------------------------------------------- workspace rules
@@ -943,6 +1039,23 @@ def past_due_active(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[P
             )
 
 
+def archived_driver(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+    """KT116: an active KPI whose drivers include an archived KPI."""
+    archived = {k.id for k in ws.kpis if k.archived}
+    for kpi in ws.kpis:
+        if kpi.archived:
+            continue
+        for driver in kpi.drivers:
+            if driver in archived:
+                yield problem(
+                    kpi.loc,
+                    WARNING,
+                    "KT116",
+                    f"KPI '{kpi.id}' is driven by '{driver}', which is archived: "
+                    "remove it from drivers or name the KPI that replaces it",
+                )
+
+
 WORKSPACE_RULES: tuple[WorkspaceRule, ...] = (
     no_owner,
     no_objective,
@@ -956,6 +1069,7 @@ WORKSPACE_RULES: tuple[WorkspaceRule, ...] = (
     no_quantitative,
     stuck_and_flat,
     past_due_active,
+    archived_driver,
 )
 
 

@@ -7,10 +7,11 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from kpitrack.domain.model import Kpi, KpiResult, Measurement, OverdueInfo
-from kpitrack.reports.jsonvalues import date_json, number, value_json
+from kpitrack.domain.model import Event, Kpi, KpiResult, Measurement, OverdueInfo
+from kpitrack.reports.jsonvalues import date_json, number, plain, value_json
 
 if TYPE_CHECKING:
+    from kpitrack.evaluation.rollup import KpiNode, ObjectiveNode, Tree
     from kpitrack.git.changes import Change, DiffRow
 
 
@@ -76,7 +77,53 @@ def result_json(r: KpiResult) -> dict[str, Any]:
         "overdue": overdue_json(r.overdue),
         "reasons": [str(reason) for reason in r.reasons],
         "action": action_json(k),
+        "weight": plain(k.weight),
+        "drivers": [{"id": d, "status": str(s)} for d, s in r.drivers],
+        "forecast": forecast_json(r),
     }
+
+
+def forecast_json(r: KpiResult) -> dict[str, Any] | None:
+    """`{at, value, low, high, reaches_target_on}` (SPEC §7), or None; values are numbers
+    (scale positions for qualitative KPIs)."""
+    f = r.forecast
+    if f is None:
+        return None
+    return {
+        "at": f.at.isoformat(),
+        "value": number(f.value),
+        "low": number(f.low),
+        "high": number(f.high),
+        "reaches_target_on": date_json(f.reaches_target_on),
+    }
+
+
+def event_json(e: Event) -> dict[str, Any]:
+    return {"date": e.date.isoformat(), "title": e.title, "kpis": list(e.kpis), "note": e.note}
+
+
+def objective_json(node: ObjectiveNode) -> dict[str, Any]:
+    """One objective of the roll-up: `{id, title, owner, parent, weight, depth, status,
+    progress, counts, kpis, children}` (kpis and children as ids)."""
+    o = node.objective
+    return {
+        "id": o.id,
+        "title": o.title,
+        "owner": o.owner,
+        "parent": o.parent,
+        "weight": plain(o.weight),
+        "depth": node.depth,
+        "status": str(node.status),
+        "progress": number(node.progress),
+        "counts": node.counts.as_dict(),
+        "kpis": [k.result.kpi.id for k in node.kpis],
+        "children": [c.objective.id for c in node.children],
+    }
+
+
+def objectives_json(tree: Tree) -> list[dict[str, Any]]:
+    """Every objective of the tree, parents before their children."""
+    return [objective_json(node) for node in tree.objectives()]
 
 
 def definition_json(k: Kpi) -> dict[str, Any]:
@@ -103,11 +150,45 @@ def render_json(results: Iterable[KpiResult], *, as_of: dt.date, **extra: Any) -
     return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def status(results: Sequence[KpiResult], *, as_of: dt.date) -> str:
-    """`kpitrack status --format json`: the KPIs and the summary counts."""
+def status(results: Sequence[KpiResult], *, as_of: dt.date, tree: Tree | None = None) -> str:
+    """`kpitrack status --format json`: the KPIs and the summary counts; with the objective
+    tree, its roll-up as `objectives` beside them."""
     from kpitrack.domain.model import StatusCounts
 
-    return render_json(results, as_of=as_of, summary=StatusCounts.of(results).as_dict())
+    extra: dict[str, Any] = {"summary": StatusCounts.of(results).as_dict()}
+    if tree is not None:
+        extra["objectives"] = objectives_json(tree)
+    return render_json(results, as_of=as_of, **extra)
+
+
+def _kpi_node_json(node: KpiNode) -> dict[str, Any]:
+    r = node.result
+    return {
+        "id": r.kpi.id,
+        "name": r.kpi.name,
+        "owner": r.kpi.owner,
+        "status": str(r.status),
+        "progress": number(r.progress),
+        "weight": plain(r.kpi.weight),
+        "drivers": [_kpi_node_json(d) for d in node.drivers],
+    }
+
+
+def _tree_node_json(node: ObjectiveNode) -> dict[str, Any]:
+    out = objective_json(node)
+    out["kpis"] = [_kpi_node_json(k) for k in node.kpis]
+    out["children"] = [_tree_node_json(c) for c in node.children]
+    return out
+
+
+def tree(view: Tree, *, as_of: dt.date) -> str:
+    """`kpitrack tree --format json`: `{as_of, objectives: [nested], unassigned: [...]}`."""
+    doc = {
+        "as_of": as_of.isoformat(),
+        "objectives": [_tree_node_json(root) for root in view.roots],
+        "unassigned": [_kpi_node_json(k) for k in view.unassigned],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def overdue(results: Sequence[KpiResult], *, as_of: dt.date) -> str:
@@ -128,6 +209,7 @@ def show(result: KpiResult, *, all_history: bool = True) -> str:
         as_of=result.as_of,
         definition=definition_json(result.kpi),
         history=[measurement_json(m) for m in result.history],
+        events=[event_json(e) for e in result.events],
     )
 
 

@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING
 from kpitrack.domain.model import KpiResult, StatusCounts
 from kpitrack.evaluation.evaluate import (
     action_words,
+    forecast_words,
     format_percent,
     format_value,
+    reason_words,
     status_sentence,
     summary_sentence,
 )
+from kpitrack.evaluation.rollup import KpiNode, ObjectiveNode, Tree, counts_words
 
 if TYPE_CHECKING:
     from kpitrack.git.changes import Change, DiffRow
@@ -116,7 +119,7 @@ def actions(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> st
                 r.kpi.id,
                 r.kpi.name,
                 str(r.status),
-                ", ".join(str(x) for x in r.reasons),
+                reason_words(r),
                 action_words(r.kpi) or "none",
             ]
         )
@@ -158,9 +161,15 @@ def show(result: KpiResult, *, all_history: bool = True) -> str:
             for m in result.history
         ]
         out.append("\n### History\n\n" + table(["Date", "Value", "Note", "By"], rows))
+    if result.events:
+        rows = [[e.date.isoformat(), e.title, e.note or ""] for e in result.events]
+        out.append("\n### Events\n\n" + table(["Date", "Event", "Note"], rows))
     out.append(f"\n### Status: {result.status}\n\n{escape(status_sentence(result))}\n")
+    words = forecast_words(result)
+    if words is not None:
+        out.append(f"\nForecast: {escape(words)}\n")
     if result.reasons:
-        out.append(f"\nNeeds action: {', '.join(str(r) for r in result.reasons)}\n")
+        out.append(f"\nNeeds action: {escape(reason_words(result))}\n")
     return "".join(out)
 
 
@@ -190,3 +199,44 @@ def diff(rows: Sequence[DiffRow]) -> str:
 
     header = ["change", "kind", "id", "field", "old → new"]
     return table(header, [[r.change, r.kind, r.id, r.field or "", arrow(r)] for r in rows])
+
+
+def _tree_kpi(node: KpiNode, depth: int, lines: list[str], *, driver: bool = False) -> None:
+    r = node.result
+    owner = f", owner {escape(r.kpi.owner)}" if r.kpi.owner else ""
+    role = "driver " if driver else ""
+    lines.append(
+        f"{'  ' * depth}- {role}`{r.kpi.id}` {escape(r.kpi.name)} — {r.status}, "
+        f"{format_percent(r.progress)}{owner}"
+    )
+    for d in node.drivers:
+        _tree_kpi(d, depth + 1, lines, driver=True)
+
+
+def _tree_objective(node: ObjectiveNode, lines: list[str]) -> None:
+    o = node.objective
+    owner = f", owner {escape(o.owner)}" if o.owner else ""
+    counts = counts_words(node.counts)
+    below = f"; {node.counts.total} KPIs: {', '.join(counts)}" if counts else "; no KPIs"
+    lines.append(
+        f"{'  ' * node.depth}- **{o.id}** {escape(o.title)} — {node.status}, "
+        f"{format_percent(node.progress)}{owner}{below}"
+    )
+    for k in node.kpis:
+        _tree_kpi(k, node.depth + 1, lines)
+    for child in node.children:
+        _tree_objective(child, lines)
+
+
+def tree(view: Tree, *, as_of: dt.date) -> str:
+    """`kpitrack tree --format markdown`: the objective tree as a nested list."""
+    lines = [f"# Objectives as of {as_of.isoformat()}", ""]
+    for root in view.roots:
+        _tree_objective(root, lines)
+    if view.unassigned:
+        lines.append("- **No objective**")
+        for k in view.unassigned:
+            _tree_kpi(k, 1, lines)
+    if len(lines) == 2:
+        lines.append("No objectives or KPIs.")
+    return "\n".join(lines) + "\n"

@@ -65,7 +65,13 @@ def format_overdue(r: KpiResult) -> str:
 
 
 def format_reasons(r: KpiResult) -> str:
-    return ", ".join(str(reason) for reason in r.reasons)
+    """The reasons; for an at-risk or off-track KPI also its drivers' statuses and its
+    forecast in words."""
+    from kpitrack.evaluation.evaluate import forecast_words, reason_words
+
+    words = reason_words(r)
+    forecast = forecast_words(r) if r.status.behind else None
+    return f"{words}; forecast: {forecast}" if forecast else words
 
 
 def one_line(text: str | None) -> str:

@@ -165,18 +165,51 @@ def spark_text(r: KpiResult) -> str:
     return "".join(SPARK_BLOCKS[round((v - low) / (high - low) * top)] for v in values)
 
 
+def spark_events(r: KpiResult) -> dict[int, list[str]]:
+    """Events on the sparkline: the index of the first value on or after each event
+    concerning the KPI (within the values shown) → the events' words."""
+    shown = r.history[-SPARK_POINTS:]
+    marks: dict[int, list[str]] = {}
+    if not shown:
+        return marks
+    for ev in r.events:
+        if not shown[0].date <= ev.date <= shown[-1].date:
+            continue
+        index = next(i for i, m in enumerate(shown) if m.date >= ev.date)
+        marks.setdefault(index, []).append(f"{ev.date.isoformat()} {ev.title}")
+    return marks
+
+
+def _marked(text: str, marks: dict[int, list[str]]) -> str:
+    """The sparkline's characters, those after an event underlined in amber, titled."""
+    out = []
+    for i, ch in enumerate(text):
+        if i in marks:
+            words = _escape("event: " + "; ".join(marks[i]), quote=True)
+            out.append(f'<span title="{words}" style="border-bottom:2px solid #b45309">{ch}</span>')
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def sparkline(r: KpiResult) -> str:
-    """The trend as a text sparkline in the status colour, labelled for screen readers."""
+    """The trend as a text sparkline in the status colour, labelled for screen readers;
+    events are marked under the value that follows them."""
     text = spark_text(r)
     if not text:
         return f'<span class="muted">{DASH}</span>'
     values = [format_value(r.kpi, m.value) for m in r.history[-SPARK_POINTS:]]
-    label = _escape(f"trend of the last {len(values)} values: {', '.join(values)}", quote=True)
+    marks = spark_events(r)
+    words = f"trend of the last {len(values)} values: {', '.join(values)}"
+    if marks:
+        words += "; events: " + "; ".join(w for i in sorted(marks) for w in marks[i])
+    label = _escape(words, quote=True)
     colour = STATUS_COLOURS[r.status][0]
     return (
         f'<span class="spark" role="img" aria-label="{label}" title="{label}" '
         f'style="color:{colour};white-space:nowrap;letter-spacing:1px;'
-        f'font-family:Menlo,Consolas,&quot;DejaVu Sans Mono&quot;,monospace">{text}</span>'
+        f'font-family:Menlo,Consolas,&quot;DejaVu Sans Mono&quot;,monospace">'
+        f"{_marked(text, marks)}</span>"
     )
 
 
@@ -316,6 +349,18 @@ def section_changes(report: Report) -> list[str]:
         out.append(table(["KPI", "Date", "Value", "Note", "By"], rows, nowrap=(1,)))
     else:
         out.append("<p>No new measurements.</p>")
+    if report.events:
+        out.append("<h3>Events</h3>")
+        rows = [
+            [
+                ev.date.isoformat(),
+                e(ev.title),
+                e(", ".join(ev.kpis) or "all"),
+                e(ev.note) or DASH,
+            ]
+            for ev in report.events
+        ]
+        out.append(table(["Date", "Event", "KPIs", "Note"], rows, nowrap=(0,)))
     return out
 
 
@@ -327,7 +372,12 @@ def section_objectives(report: Report) -> list[str]:
         heading = e(group.title)
         if group.objective is not None:
             heading += f' <span class="id">{e(group.objective.id)}</span>'
-        out.append(f"<h3>{heading}</h3>")
+        if group.status is not None:
+            heading += f" {badge(group.status)} {e(format_percent(group.progress))}"
+        indent = f' style="margin-left:{group.depth * 1.5}em"' if group.depth else ""
+        out.append(f"<h3{indent}>{heading}</h3>")
+        if not group.results:
+            continue
         rows = [
             [
                 kpi_cell(r.kpi),

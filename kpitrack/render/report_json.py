@@ -8,7 +8,10 @@ Keys (documented in docs/report.md):
 - `owners`: `[{"owner": str | null, **counts}]`, owners A→Z, no owner last.
 - `changes`: `{"regressions", "improvements", "first_reports": [{"id", "from", "to"}],
   "new_measurements": [{"kpi", "date", "value", "note"?, "by"?}]}`.
-- `objectives`: `[{"id": str | null, "title", "kpis": [id], "summary": counts}]`.
+- `objectives`: `[{"id": str | null, "title", "kpis": [id], "summary": counts, "depth",
+  "parent", "progress", "status"}]` in the objective tree's order (parents first); `progress`
+  and `status` are the roll-up over every active KPI below (null for "No objective").
+- `events`: `[{"date", "title", "kpis", "note"}]` dated in the window, oldest first.
 - `overdue`: KPI ids, never reported first, then most days overdue, then worst status.
 - `needs_action`: KPI ids, worst first.
 """
@@ -18,8 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 from kpitrack.domain.model import StatusCounts
-from kpitrack.render.json import measurement_json, render_json
+from kpitrack.render.json import event_json, measurement_json, render_json
 from kpitrack.reports.digest import ChangeKind, Report, StatusChange
+from kpitrack.reports.jsonvalues import number
 
 
 def counts_json(counts: StatusCounts) -> dict[str, int]:
@@ -53,9 +57,14 @@ def report_sections(report: Report) -> dict[str, Any]:
                 "title": g.title,
                 "kpis": [r.kpi.id for r in g.results],
                 "summary": counts_json(g.counts),
+                "depth": g.depth,
+                "parent": g.objective.parent if g.objective else None,
+                "progress": number(g.progress),
+                "status": str(g.status) if g.status else None,
             }
             for g in report.objectives
         ],
+        "events": [event_json(e) for e in report.events],
         "overdue": [r.kpi.id for r in report.overdue],
         "needs_action": [r.kpi.id for r in report.needs_action],
         **definitions_json(report),

@@ -97,6 +97,18 @@ def render_report_markdown(report: Report) -> str:
         out += [*table(["Date", "KPI", "Value", "Note", "By"], rows), ""]
     else:
         out += ["No new measurements.", ""]
+    if report.events:
+        out += ["### Events", ""]
+        rows = [
+            [
+                e.date.isoformat(),
+                escape(e.title),
+                ", ".join(code(k) for k in e.kpis) or "all",
+                escape(e.note),
+            ]
+            for e in report.events
+        ]
+        out += [*table(["Date", "Event", "KPIs", "Note"], rows), ""]
 
     # Status by objective.
     out += ["## Status by objective", ""]
@@ -106,7 +118,11 @@ def render_report_markdown(report: Report) -> str:
         title = escape(group.title)
         if group.objective is not None:
             title += f" ({code(group.objective.id)})"
-        out += [f"### {title}", ""]
+        out += [f"###{'#' * min(group.depth, 3)} {title}", ""]
+        if group.status is not None:
+            out += [f"Objective: {group.status}, progress {format_percent(group.progress)}.", ""]
+        if not group.results:
+            continue
         rows = [
             [
                 code(r.kpi.id),

@@ -121,15 +121,30 @@ def render_report_rich(report: Report) -> RenderableType:
         parts.append(table)
     else:
         parts.append(Text("No new measurements."))
+    if report.events:
+        table = _table("Date", "Event", "KPIs", "Note")
+        for e in report.events:
+            table.add_row(
+                Text(e.date.isoformat()),
+                Text(one_line(e.title)),
+                Text(", ".join(e.kpis) or "all"),
+                Text(one_line(e.note)),
+            )
+        parts += [_subheading("Events"), table]
 
     parts.append(_heading("Status by objective"))
     if not report.objectives:
         parts.append(Text("No KPIs."))
     for group in report.objectives:
         table = _table("KPI", "Owner", "Latest", "Target", "Progress", "Status")
-        title = one_line(group.title)
+        title = "  " * group.depth + one_line(group.title)
         if group.objective is not None:
             title += f" ({group.objective.id})"
+        if group.status is not None:
+            title += f" — {group.status}, {format_percent(group.progress)}"
+        if not group.results:
+            parts.append(_subheading(title))
+            continue
         table.columns[4].justify = "right"
         for r in group.results:
             table.add_row(

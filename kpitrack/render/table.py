@@ -21,12 +21,15 @@ from kpitrack.domain.model import Direction, Kind, Kpi, KpiResult, Status, Statu
 from kpitrack.evaluation.evaluate import (
     action_words,
     expected_position,
+    forecast_words,
     format_number,
     format_percent,
     format_value,
+    reason_words,
     status_sentence,
     summary_sentence,
 )
+from kpitrack.evaluation.rollup import KpiNode, ObjectiveNode, Tree, counts_words
 
 if TYPE_CHECKING:
     from kpitrack.git.changes import Change, DiffRow
@@ -42,6 +45,7 @@ STATUS_STYLE: dict[Status, str] = {
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 BAR_WIDTH = 8
 SPARK_WIDTH = 8
+TITLE_WIDTH = 24  # `tree`: titles wrap at this width (or the widest id) under their id
 
 
 # ---------------------------------------------------------------- small pieces
@@ -385,7 +389,7 @@ def actions(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> Re
         return Text("Nothing needs action.")
     reasons = []
     for r in rows:
-        text = Text(", ".join(str(x) for x in r.reasons))
+        text = Text(reason_words(r))
         if r.overdue is not None and r.overdue.days is not None:
             text.append(f" ({r.overdue.days} d overdue)", style="red")
         reasons.append(text)
@@ -490,13 +494,18 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
     if not result.history or result.start is None or result.baseline is None:
         return Text("(no measurements to chart)", style="dim")
     base = kpi.position(result.baseline)
+    forecast = result.forecast
     first = min(result.start, result.history[0].date)
     last = max(result.history[-1].date, kpi.due or result.history[-1].date)
+    if forecast is not None:
+        last = max(last, forecast.at)
     span = max(1, (last - first).days)
     days = [first + dt.timedelta(days=round(i * span / (width - 1))) for i in range(width)]
     path = [expected_position(kpi, d, start=result.start, baseline=base) for d in days]
     points = [((m.date - first).days, kpi.position(m.value)) for m in result.history]
     ys = path + [p for _, p in points]
+    if forecast is not None:
+        ys += [forecast.value, forecast.low, forecast.high]
     low, high = min(ys), max(ys)
     if kpi.kind is Kind.QUALITATIVE and kpi.scale:  # the whole scale, every label
         low, high = min(low, 0.0), max(high, float(len(kpi.scale) - 1))
@@ -509,6 +518,22 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
 
     for x, y in enumerate(path):
         grid[row_of(y)][x] = "·"
+
+    def column(day: dt.date) -> int:
+        return round((day - first).days / span * (width - 1))
+
+    if forecast is not None and result.latest is not None:
+        # The projection: from the latest value to the central value on `at`, and the
+        # band (low to high) on `at`.
+        x0, x1 = column(result.latest.date), column(forecast.at)
+        y0 = kpi.position(result.latest.value)
+        for x in range(x0 + 1, x1 + 1):
+            y = y0 + (forecast.value - y0) * (x - x0) / max(1, x1 - x0)
+            grid[row_of(y)][x] = "-"
+        top, bottom = sorted((row_of(forecast.high), row_of(forecast.low)))
+        for band_row in range(top, bottom + 1):
+            grid[band_row][x1] = "┆"
+        grid[row_of(forecast.value)][x1] = "-"
     for milestone in kpi.milestones:
         if first <= milestone.date <= last:
             x = round((milestone.date - first).days / span * (width - 1))
@@ -528,13 +553,24 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
         text.append(label.rjust(margin) + " ┤", style="dim")
         for ch in row:
             style = "bold cyan" if ch == "●" else "dim" if ch == "·" else ""
+            style = "cyan" if ch in "-┆" else style
             text.append(ch, style="bold magenta" if ch == "◆" else style)
         text.append("\n")
     text.append(" " * margin + " └" + "─" * width + "\n", style="dim")
+    shown_events = [e for e in result.events if first <= e.date <= last]
+    if shown_events:
+        ticks = [" "] * width
+        for e in shown_events:
+            ticks[column(e.date)] = "▲"
+        text.append(" " * (margin + 2) + "".join(ticks).rstrip() + "\n", style="bold yellow")
     left, right = first.isoformat(), last.isoformat()
     text.append(" " * (margin + 2) + left + right.rjust(width - len(left)), style="dim")
     text.append("\n")
     legend = "● measured   · expected path" + ("   ◆ milestone" if kpi.milestones else "")
+    if forecast is not None:
+        legend += "   - projection ┆ band"
+    if shown_events:
+        legend += "   ▲ event"
     text.append(" " * (margin + 2) + legend, style="dim")
     return text
 
@@ -562,9 +598,13 @@ def show(result: KpiResult, *, all_history: bool = False) -> RenderableType:
                 f"{o.missed_periods} {kpi.frequency} report(s) missed, "
                 f"due since {o.due_since}, {o.days} days"
             )
+    forecast = forecast_words(result)
+    if forecast is not None:
+        why.append("\nforecast: ", style="bold")
+        why.append(forecast)
     if result.reasons:
         why.append("\nneeds action: ", style="bold")
-        why.append(", ".join(str(r) for r in result.reasons))
+        why.append(reason_words(result))
     parts: list[RenderableType] = [title, _definition(result)]
     milestones = _milestones(kpi)
     if milestones is not None:
@@ -572,8 +612,23 @@ def show(result: KpiResult, *, all_history: bool = False) -> RenderableType:
     history_table = _history(result, limit=len(result.history) if all_history else 12)
     if history_table is not None:
         parts.append(history_table)
+    events = _events(result)
+    if events is not None:
+        parts.append(events)
     parts += [chart(result), Text(""), why]
     return Group(*parts)
+
+
+def _events(result: KpiResult) -> Table | None:
+    if not result.events:
+        return None
+    table = _table("Events")
+    table.add_column("Date", no_wrap=True)
+    table.add_column("Event", overflow="fold")
+    table.add_column("Note", ratio=1, overflow="fold")
+    for e in result.events:
+        table.add_row(Text(e.date.isoformat()), Text(e.title), Text(e.note or ""))
+    return table
 
 
 # ---------------------------------------------------------------- git history, the report
@@ -609,3 +664,72 @@ def diff(rows: Sequence[DiffRow]) -> RenderableType:
     for r in rows:
         view.add_row(r.change, r.kind, r.id, r.field or "", arrow(r))
     return view
+
+
+# ---------------------------------------------------------------- the objective tree
+
+
+def tree(view: Tree, *, as_of: dt.date | None = None) -> RenderableType:
+    """`kpitrack tree`: objectives (▾) with their roll-up, their KPIs (•) and each KPI's
+    drivers (↳) indented under them. Ids are never cut: titles fold, and narrow
+    terminals lose the Owner, then the KPIs, then the Progress column (named below)."""
+    rows: list[tuple[int, str, str, Status, float | None, str | None, str]] = []
+
+    def add_kpi(node: KpiNode, depth: int, mark: str) -> None:
+        r = node.result
+        rows.append((depth, mark, r.kpi.id, r.status, r.progress, r.kpi.owner, r.kpi.name))
+        for d in node.drivers:
+            add_kpi(d, depth + 1, "↳")
+
+    objective_rows: set[int] = set()
+    counts_cells: dict[int, str] = {}
+
+    def add_objective(node: ObjectiveNode) -> None:
+        o = node.objective
+        objective_rows.add(len(rows))
+        counts_cells[len(rows)] = "\n".join(counts_words(node.counts)) or "none"
+        rows.append((node.depth, "▾", o.id, node.status, node.progress, o.owner, o.title))
+        for k in node.kpis:
+            add_kpi(k, node.depth + 1, "•")
+        for child in node.children:
+            add_objective(child)
+
+    for root in view.roots:
+        add_objective(root)
+    if view.unassigned:
+        for k in view.unassigned:
+            add_kpi(k, 0, "•")
+    if not rows:
+        return Text("No objectives or KPIs.")
+    import textwrap
+
+    names: list[RenderableType] = []
+    widest = max(8, *(len("  " * row[0]) + 2 + len(row[2]) for row in rows))
+    # Titles wrap under their id, indented, within the widest id (at least TITLE_WIDTH).
+    room = max(widest, TITLE_WIDTH)
+    for i, (depth, mark, node_id, *_rest, title) in enumerate(rows):
+        head = f"{'  ' * depth}{mark} "
+        cell = Text(head, style="dim")
+        cell.append(node_id, style="bold" if i in objective_rows else "")
+        if title and title != node_id:
+            for line in textwrap.wrap(title, max(room - len(head), 12)):
+                cell.append("\n" + " " * len(head) + line, style="dim")
+        names.append(cell)
+    columns = [
+        Column("Objective / KPI", names, widest, {"overflow": "fold"}),
+        Column("Status", [status_text(row[3]) for row in rows], 9, {"no_wrap": True}),
+        Column(
+            "Progress",
+            [progress_bar(row[4], 6) for row in rows],
+            11,
+            {"no_wrap": True},
+        ),
+        Column("Owner", [Text(row[5] or "—") for row in rows], 8, {"overflow": "fold"}),
+        Column(
+            "KPIs",
+            [Text(counts_cells.get(i, "")) for i in range(len(rows))],
+            11,
+            {"no_wrap": True},
+        ),
+    ]
+    return FittedTable(columns, ("Owner", "KPIs", "Progress"))

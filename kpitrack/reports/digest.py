@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from kpitrack.domain.model import (
     Config,
+    Event,
     Kpi,
     KpiResult,
     Measurement,
@@ -82,6 +83,11 @@ class ObjectiveGroup:
     objective: Objective | None
     results: tuple[KpiResult, ...]
     counts: StatusCounts
+    # The objective tree's roll-up (SPEC §7): its depth (0 for a root), progress and status
+    # over every active KPI below it. None for the "No objective" group.
+    depth: int = 0
+    progress: float | None = None
+    status: Status | None = None
 
     @property
     def title(self) -> str:
@@ -102,6 +108,8 @@ class Report:
     needs_action: tuple[KpiResult, ...]  # worst first
     # Definition changes from git history (kpitrack/history.py); None outside a repository.
     definitions: DefinitionChanges | None = None
+    # Events dated in (since, as_of] that concern a KPI covered, oldest first.
+    events: tuple[Event, ...] = ()
 
     def changes_of(self, kind: ChangeKind) -> tuple[StatusChange, ...]:
         return tuple(c for c in self.changes if c.kind is kind)
@@ -172,15 +180,12 @@ def build_report(
         for owner in owners
     )
 
-    groups: list[ObjectiveGroup] = []
-    known_objectives = {o.id for o in workspace.objectives}
-    for objective in (*workspace.objectives, None):
-        if objective is None:
-            members = tuple(r for r in current if r.kpi.objective not in known_objectives)
-        else:
-            members = tuple(r for r in current if r.kpi.objective == objective.id)
-        if members:
-            groups.append(ObjectiveGroup(objective, members, StatusCounts.of(members)))
+    groups = _objective_groups(workspace, current, as_of=as_of, config=config)
+    events = tuple(
+        e
+        for e in sorted(workspace.events, key=lambda e: e.date)
+        if since < e.date <= as_of and any(e.concerns(kpi_id) for kpi_id in covered)
+    )
 
     overdue = tuple(sorted((r for r in current if r.overdue is not None), key=overdue_first))
     needs_action = tuple(sorted((r for r in current if r.needs_action), key=worst_first))
@@ -196,4 +201,50 @@ def build_report(
         objectives=tuple(groups),
         overdue=overdue,
         needs_action=needs_action,
+        events=events,
     )
+
+
+def _objective_groups(
+    workspace: Workspace, current: Sequence[KpiResult], *, as_of: dt.date, config: Config
+) -> list[ObjectiveGroup]:
+    """The "Status by objective" groups in the objective tree's order (parents before
+    their children), each with the roll-up over every active KPI below it; an objective
+    is listed when it has a covered KPI or a listed objective below it (the path to the
+    root stays); the "No objective" group last."""
+    from kpitrack.evaluation.evaluate import evaluate
+    from kpitrack.evaluation.rollup import ObjectiveNode, build_tree
+
+    covered = {r.kpi.id for r in current}
+    everyone = list(current)
+    if any(not k.archived and k.id not in covered for k in workspace.kpis):
+        everyone = evaluate(workspace, as_of=as_of, config=config)  # the roll-up counts all
+    tree = build_tree(workspace, everyone)
+    groups: list[ObjectiveGroup] = []
+
+    def visit(node: ObjectiveNode) -> bool:
+        at = len(groups)
+        members = tuple(r for r in current if r.kpi.objective == node.objective.id)
+        groups.append(
+            ObjectiveGroup(
+                node.objective,
+                members,
+                StatusCounts.of(members),
+                depth=node.depth,
+                progress=node.progress,
+                status=node.status,
+            )
+        )
+        below = [visit(child) for child in node.children]
+        if not members and not any(below):
+            del groups[at:]
+            return False
+        return True
+
+    for root in tree.roots:
+        visit(root)
+    known_objectives = {o.id for o in workspace.objectives}
+    members = tuple(r for r in current if r.kpi.objective not in known_objectives)
+    if members:
+        groups.append(ObjectiveGroup(None, members, StatusCounts.of(members)))
+    return groups

@@ -10,7 +10,7 @@ from typing import Any
 from kpitrack.domain.model import Value
 
 
-def _plain(value: float) -> float | int:
+def plain(value: float) -> float | int:
     """Integral floats as ints (100, not 100.0) while they are exact."""
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
@@ -20,7 +20,7 @@ def number(value: float | None) -> float | int | None:
     so float noise such as 0.30000000000000004 does not show; never NaN or infinity."""
     if value is None or not math.isfinite(value):
         return None
-    return _plain(float(f"{value:.12g}"))
+    return plain(float(f"{value:.12g}"))
 
 
 def value_json(value: Value | None) -> Any:
@@ -29,11 +29,11 @@ def value_json(value: Value | None) -> Any:
         return value
     if not math.isfinite(value):
         return None
-    return _plain(float(value))
+    return plain(float(value))
 
 
 def date_json(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-__all__ = ["date_json", "number", "value_json"]
+__all__ = ["date_json", "number", "plain", "value_json"]

@@ -30,9 +30,10 @@ class IdKind(StrEnum):
 
 
 # Where an id of each kind stands: (section, key) pairs of the entries holding it.
+# A key holding a list (`drivers`, an event's `kpis`) names ids in its items.
 ID_FIELDS: dict[IdKind, tuple[tuple[str, str], ...]] = {
-    IdKind.KPI: (("kpis", "id"), ("measurements", "kpi")),
-    IdKind.OBJECTIVE: (("objectives", "id"), ("kpis", "objective")),
+    IdKind.KPI: (("kpis", "id"), ("measurements", "kpi"), ("kpis", "drivers"), ("events", "kpis")),
+    IdKind.OBJECTIVE: (("objectives", "id"), ("kpis", "objective"), ("objectives", "parent")),
 }
 
 
@@ -59,6 +60,10 @@ def id_nodes(root: Node | None, kind: IdKind, old_id: str) -> Iterator[Scalar]:
             node = entry.get(key)
             if isinstance(node, Scalar) and node.text == old_id:
                 yield node
+            elif isinstance(node, Seq):
+                for item in node.items:
+                    if isinstance(item, Scalar) and item.text == old_id:
+                        yield item
 
 
 def _plain(node: Node | None, swap: dict[int, str], new_id: str) -> object:
@@ -79,8 +84,9 @@ def rename_id_in_text(
 ) -> tuple[str, list[Change]]:
     """Rename `old_id` to `new_id` (a KPI or objective id) in one YAML file's text.
 
-    Only the exact spans of the id scalars in id positions (`kpis[].id` and
-    `measurements[].kpi` for a KPI; `objectives[].id` and `kpis[].objective` for an
+    Only the exact spans of the id scalars in id positions (`kpis[].id`,
+    `measurements[].kpi`, `kpis[].drivers[]` and `events[].kpis[]` for a KPI;
+    `objectives[].id`, `objectives[].parent` and `kpis[].objective` for an
     objective) are replaced; every other byte stays. The result is re-parsed and
     must equal the old document with only those scalars changed, else ValueError.
     Returns the new text and the changed lines (none: the text is returned as is).
