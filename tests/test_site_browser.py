@@ -70,7 +70,7 @@ BACKGROUND = {"light": "rgb(255, 255, 255)", "dark": "rgb(13, 17, 23)"}
 def test_every_page_loads_cleanly_and_fits(browser: Any, site: Path) -> None:
     """Each page is loaded once, then measured at each width in each colour scheme."""
     pages = pages_of(site)
-    assert len(pages) == 24
+    assert len(pages) == 27
     errors: list[str] = []
     failed: list[str] = []
     requests: list[str] = []
