@@ -13,7 +13,6 @@ import typer
 
 from kpitrack.commands.inputs import (
     evaluate_selected,
-    format_from_extension,
     load_for_evaluation,
     parse_as_of,
 )
@@ -32,8 +31,8 @@ from kpitrack.commands.options import (
     complete_kpi,
 )
 from kpitrack.commands.output import emit, page_if_long
-from kpitrack.domain.problems import ExitCode, UsageError
-from kpitrack.render.formats import OutputFormat
+from kpitrack.domain.problems import ExitCode
+from kpitrack.render.formats import OutputFormat, choose_format
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -53,12 +52,9 @@ class SortKey(StrEnum):
     DUE = "due"
 
 
-def output_format(fmt: OutputFormat | None, output: Path | None) -> OutputFormat:
-    """--format, else the format -o's extension names, else a table."""
-    implied = format_from_extension(output, fmt.value if fmt else None)
-    if implied == "html":
-        raise UsageError("this command has no HTML format (only report has): use .md or .json")
-    return OutputFormat(implied or "table")
+def output_format(fmt: str | None, output: Path | None) -> OutputFormat:
+    """--format, else the format -o's extension names, else text (a table)."""
+    return choose_format(fmt, output, OutputFormat, default=OutputFormat.TEXT)
 
 
 SORT_HELP = (

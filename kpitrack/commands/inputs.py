@@ -97,13 +97,3 @@ def evaluate_selected(
         kpis=kpis,
     )
     return drop_archived(results, show_all), workspace, config
-
-
-def format_from_extension(output: Path | None, given: str | None) -> str | None:
-    """The --format implied by -o's extension (.json, .csv, .md/.markdown, .html) when
-    --format is not given; else `given`."""
-    from kpitrack.render.formats import FORMAT_BY_EXTENSION
-
-    if given is not None or output is None:
-        return given
-    return FORMAT_BY_EXTENSION.get(output.suffix.lower())

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kpitrack.commands.inputs import evaluate_selected, format_from_extension, parse_as_of
+from kpitrack.commands.inputs import evaluate_selected, parse_as_of
 from kpitrack.commands.options import (
     AllOption,
     AsOfOption,
@@ -18,12 +18,13 @@ from kpitrack.commands.options import (
     ObjectiveOption,
     OutputOption,
     OwnerOption,
+    ReportFormatOption,
     RevOption,
     TagOption,
 )
 from kpitrack.commands.output import emit, renderable_to_text
 from kpitrack.domain.problems import ExitCode, UsageError
-from kpitrack.render.formats import ReportFormat
+from kpitrack.render.formats import ReportFormat, choose_format
 
 if TYPE_CHECKING:
     from kpitrack.domain.model import Config
@@ -106,16 +107,7 @@ def report(
     objective: ObjectiveOption = None,
     tag: TagOption = None,
     kpi: KpiOption = None,
-    output_format: Annotated[
-        ReportFormat | None,
-        typer.Option(
-            "--format",
-            help="table (terminal), markdown (wikis, chat), html (one self-contained page), "
-            "json, or email (a whole mail for `sendmail -t`: plain text and HTML). "
-            "Default: from -o's extension (.md, .html, .json), else table.",
-            show_default=False,
-        ),
-    ] = None,
+    fmt: ReportFormatOption = None,
     to: Annotated[
         list[str] | None,
         typer.Option(
@@ -161,10 +153,9 @@ def report(
     from kpitrack.evaluation.select import parse_fail_on
     from kpitrack.reports.digest import build_report, default_since
 
-    implied = format_from_extension(output, output_format.value if output_format else None)
-    if implied == "csv":
-        raise UsageError("report has no CSV format: use -o with .md, .html or .json")
-    output_format = ReportFormat(implied or "table")
+    output_format = choose_format(fmt, output, ReportFormat, default=ReportFormat.TEXT)
+    if output is not None and str(output) == "-":
+        output = None
 
     day = parse_as_of(as_of)
     start = parse_as_of(since, "--since") if since is not None else default_since(day)
