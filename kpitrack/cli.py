@@ -51,6 +51,7 @@ class CommandName(StrEnum):
     REPORT = "report"
     REVIEW = "review"
     SCHEMA = "schema"
+    HELP = "help"
 
     def function(self) -> Callable[..., None]:
         """The command's function (its module is imported now)."""
@@ -119,6 +120,10 @@ class CommandName(StrEnum):
                 from kpitrack.commands.schema import schema
 
                 return schema
+            case CommandName.HELP:
+                from kpitrack.commands.helping import help_command
+
+                return help_command
             case _:
                 assert_never(self)
 
@@ -149,6 +154,7 @@ def command_info(name: CommandName) -> CommandInfo:
     info.short_help = SHORT_HELP[name]
     if name in EXAMPLES:  # \b keeps Click from rewrapping the lines
         info.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name])
+    info.epilog = (info.epilog or "") + "\n\n--color auto|always|never works after the command too."
     return info
 
 
@@ -204,6 +210,9 @@ class CommandGroup(TyperGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, color_first(args))
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list of `kpitrack --help`, laid out as TyperGroup lays it out, from
         `SHORT_HELP` instead of from every built command (none is hidden or deprecated, and
@@ -239,7 +248,8 @@ def _plain_argument_names() -> None:
 
         def usage_name(self: TyperArgument) -> str:
             name = str(self.metavar or str(self.name or "").upper())
-            return name if self.required else f"[{name}]"
+            optional = not self.required and not name.startswith("[")
+            return f"[{name}]" if optional else name
 
         TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
     if hasattr(TyperArgument, "display_type_rich"):
@@ -266,6 +276,42 @@ else:
     use_plain_coercion()
 
 
+COLOR_HELP = (
+    "Colour: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), "
+    "always (e.g. for `| less -R`) or never. Before or after the command."
+)
+
+
+def color_first(args: list[str]) -> list[str]:
+    """The arguments with every `--color X` / `--color=X` given after the command moved
+    just before it, where the root option takes it: `kpitrack status --color never` works
+    as `git log --color` does, and the last one given wins. Nothing after `--` moves."""
+    i = 0
+    while i < len(args) and args[i].startswith("-"):  # the root's options
+        i += 2 if args[i] == "--color" else 1
+    if i >= len(args):
+        return args
+    head, command_name, tail = args[:i], args[i], args[i + 1 :]
+    moved: list[str] = []
+    rest: list[str] = []
+    j = 0
+    while j < len(tail):
+        arg = tail[j]
+        if arg == "--":
+            rest += tail[j:]
+            break
+        if arg == "--color" and j + 1 < len(tail):
+            moved += tail[j : j + 2]
+            j += 2
+        elif arg.startswith("--color="):
+            moved.append(arg)
+            j += 1
+        else:
+            rest.append(arg)
+            j += 1
+    return [*head, *moved, command_name, *rest]
+
+
 def version_callback(value: bool) -> None:
     if value:
         typer.echo(f"kpitrack {__version__}")
@@ -286,8 +332,7 @@ def _root(
         typer.Option(
             "--color",
             case_sensitive=False,
-            help="Colour: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), "
-            "always (e.g. for `| less -R`) or never.",
+            help=COLOR_HELP,
         ),
     ] = ColorChoice.AUTO,
 ) -> None:
@@ -488,6 +533,7 @@ SHORT_HELP = {
     "diff": "KPIs changed between two git revisions.",
     "schema": "The JSON Schema of the KPI files.",
     "export": "Tidy rows for DuckDB or a BI tool.",
+    "help": "Help on kpitrack or one command.",
 }
 EXAMPLES = {
     "check": ["kpitrack check", "kpitrack check -f kpis/ --format json"],
@@ -512,4 +558,5 @@ EXAMPLES = {
     "diff": ["kpitrack diff HEAD~1", "kpitrack diff v1.0 v2.0 --format json"],
     "schema": ["kpitrack schema > kpitrack.schema.json"],
     "export": ["kpitrack export -o kpis.csv", "kpitrack export --evaluations --format jsonl"],
+    "help": ["kpitrack help", "kpitrack help report"],
 }

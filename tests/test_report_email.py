@@ -49,7 +49,7 @@ def mail(*args: str) -> EmailMessage:
 
 
 def test_a_complete_multipart_alternative_message() -> None:
-    message = mail("--to", TEAM, "--from", "KPI bot <kpis@example.org>")
+    message = mail("--mail-to", TEAM, "--from", "KPI bot <kpis@example.org>")
     assert message.get_content_type() == "multipart/alternative"
     assert message["MIME-Version"] == "1.0"
     assert message["To"] == TEAM
@@ -64,7 +64,7 @@ def test_a_complete_multipart_alternative_message() -> None:
 
 
 def test_parts_are_the_plain_text_and_html_reports() -> None:
-    message = mail("--to", TEAM)
+    message = mail("--mail-to", TEAM)
     plain, html = (p.get_content() for p in message.iter_parts())
     assert html == run("--format", "html").stdout
     assert plain == run("--format", "table").stdout  # the plain-text view of a pipe
@@ -72,12 +72,12 @@ def test_parts_are_the_plain_text_and_html_reports() -> None:
 
 
 def test_subject_counts_follow_the_filters() -> None:
-    message = mail("--to", TEAM, "--kpi", "signups,churn")
+    message = mail("--mail-to", TEAM, "--kpi", "signups,churn")
     assert message["Subject"] == "KPI report — 2026-11-30: 0 off track, 0 at risk"
 
 
 def test_several_recipients_repeated_or_comma_separated() -> None:
-    message = mail("--to", "Ann <ann@example.com>, bob@example.com", "--to", TEAM)
+    message = mail("--mail-to", "Ann <ann@example.com>, bob@example.com", "--mail-to", TEAM)
     names = email.utils.getaddresses([message["To"]])
     assert [a for _, a in names] == ["ann@example.com", "bob@example.com", TEAM]
 
@@ -89,7 +89,7 @@ def test_to_and_from_default_from_kpitrack_toml(tmp_path: Path) -> None:
     message = mail()
     assert message["To"] == "a@example.com, b@example.com"
     assert message["From"] == "kpis@example.org"
-    overridden = mail("--to", TEAM, "--from", "me@example.net")
+    overridden = mail("--mail-to", TEAM, "--from", "me@example.net")
     assert overridden["To"] == TEAM and overridden["From"] == "me@example.net"
 
 
@@ -101,15 +101,15 @@ def test_mail_to_may_be_one_string(tmp_path: Path) -> None:
 
 
 def test_quiet_prints_no_mail_when_nothing_needs_action() -> None:
-    result = run("--format", "email", "--to", TEAM, "--quiet", "--kpi", "signups,churn")
+    result = run("--format", "email", "--mail-to", TEAM, "--quiet", "--kpi", "signups,churn")
     assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
-    loud = run("--format", "email", "--to", TEAM, "--quiet")
+    loud = run("--format", "email", "--mail-to", TEAM, "--quiet")
     assert loud.exit_code == 0 and parse(loud.stdout)["Subject"].endswith("1 at risk")
 
 
 def test_output_file_holds_the_message(tmp_path: Path) -> None:
     target = tmp_path / "report.eml"
-    result = run("--format", "email", "--to", TEAM, "-o", str(target))
+    result = run("--format", "email", "--mail-to", TEAM, "-o", str(target))
     assert result.exit_code == 0 and result.stdout == ""
     assert parse(target.read_text(encoding="utf-8"))["To"] == TEAM
 
@@ -118,10 +118,10 @@ def test_output_file_holds_the_message(tmp_path: Path) -> None:
     ("args", "message"),
     [
         ([], "needs a recipient"),
-        (["--to", "team"], "--to: 'team' is not a mail address"),
-        (["--to", "a@b.c\nBcc: x@evil.example"], "cannot contain a line break"),
-        (["--to", TEAM, "--from", "me"], "--from: 'me' is not a mail address"),
-        (["--to", TEAM, "--from", "a@b.c, d@e.f"], "--from: give exactly one sender"),
+        (["--mail-to", "team"], "--mail-to: 'team' is not a mail address"),
+        (["--mail-to", "a@b.c\nBcc: x@evil.example"], "cannot contain a line break"),
+        (["--mail-to", TEAM, "--from", "me"], "--from: 'me' is not a mail address"),
+        (["--mail-to", TEAM, "--from", "a@b.c, d@e.f"], "--from: give exactly one sender"),
     ],
 )
 def test_bad_addresses_are_usage_errors(args: list[str], message: str) -> None:
@@ -132,8 +132,8 @@ def test_bad_addresses_are_usage_errors(args: list[str], message: str) -> None:
 
 
 def test_to_and_from_need_the_email_format() -> None:
-    result = run("--format", "html", "--to", TEAM)
-    assert result.exit_code == 2 and "--to and --from go with --format email" in result.stderr
+    result = run("--format", "html", "--mail-to", TEAM)
+    assert result.exit_code == 2 and "--mail-to and --from go with --format email" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -96,4 +96,4 @@ def evaluate_selected(
         tags=tags,
         kpis=kpis,
     )
-    return drop_archived(results, show_all), workspace, config
+    return drop_archived(results, show_all, kpis), workspace, config

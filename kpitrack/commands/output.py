@@ -177,6 +177,11 @@ def emit(content: str | RenderableType, output: Path | None, *, width: int | Non
         sys.stdout.flush()
 
 
+def deprecated(old: str, new: str) -> None:
+    """One line on stderr for a deprecated spelling that still works (one release)."""
+    print(f"kpitrack: warning: {old} is deprecated; use {new}", file=sys.stderr)
+
+
 def page_if_long(content: str | RenderableType) -> bool:
     """On a terminal, show output taller than the screen through $PAGER (less -R by
     default; git's habit); whether it was paged."""

@@ -76,10 +76,10 @@ def mail_addresses(
             raise UsageError(f"{where}: {exc}") from None
 
     toml = "kpitrack.toml"
-    recipients = parse(to, "--to") if to else parse(config.mail_to, f"{toml}: mail_to")
+    recipients = parse(to, "--mail-to") if to else parse(config.mail_to, f"{toml}: mail_to")
     if not recipients:
         raise UsageError(
-            "--format email needs a recipient: --to ADDRESS, or mail_to in kpitrack.toml"
+            "--format email needs a recipient: --mail-to ADDRESS, or mail_to in kpitrack.toml"
         )
     if sender is not None:
         senders = parse([sender], "--from")
@@ -108,14 +108,18 @@ def report(
     tag: TagOption = None,
     kpi: KpiOption = None,
     fmt: ReportFormatOption = None,
-    to: Annotated[
+    mail_to: Annotated[
         list[str] | None,
         typer.Option(
-            "--to",
+            "--mail-to",
             metavar="ADDRESS",
             help="--format email: recipient (repeatable or comma-separated). "
             "Default: mail_to in kpitrack.toml.",
         ),
+    ] = None,
+    old_to: Annotated[
+        list[str] | None,
+        typer.Option("--to", metavar="ADDRESS", hidden=True, help="Deprecated: --mail-to."),
     ] = None,
     sender: Annotated[
         str | None,
@@ -154,6 +158,11 @@ def report(
     from kpitrack.reports.digest import build_report, default_since
 
     output_format = choose_format(fmt, output, ReportFormat, default=ReportFormat.TEXT)
+    if old_to:
+        from kpitrack.commands.output import deprecated
+
+        deprecated("report --to", "report --mail-to (--to names a FILE on the writers)")
+    to = [*(mail_to or []), *old_to] if old_to else mail_to
     if output is not None and str(output) == "-":
         output = None
 
@@ -163,7 +172,7 @@ def report(
         raise UsageError(f"--since {start.isoformat()} is after --as-of {day.isoformat()}")
     wanted = parse_fail_on(fail_on)
     if output_format is not ReportFormat.EMAIL and (to or sender is not None):
-        raise UsageError("--to and --from go with --format email")
+        raise UsageError("--mail-to and --from go with --format email")
     results, workspace, config = evaluate_selected(
         files, day, rev, owners=owner, objectives=objective, tags=tag, kpis=kpi, show_all=show_all
     )

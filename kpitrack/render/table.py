@@ -415,7 +415,9 @@ def _definition(result: KpiResult) -> Table:
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     direction = "lower is better" if kpi.direction is Direction.DECREASE else "higher is better"
+    archived = "yes: hidden from lists unless named with --kpi or given --all"
     rows: list[tuple[str, str | None]] = [
+        ("archived", archived if kpi.archived else None),
         ("measure", kpi.measure),
         ("kind", f"{kpi.kind}" + (f" ({kpi.indicator})" if kpi.indicator else "")),
         ("scale", " < ".join(kpi.scale) if kpi.scale else None),
@@ -463,7 +465,7 @@ def _history(result: KpiResult, limit: int = 12) -> Table | None:
     title = (
         "History"
         if len(shown) == len(result.history)
-        else f"History (last {limit} of {len(result.history)}; --all shows every one)"
+        else f"History (last {limit} of {len(result.history)}; --history all shows every one)"
     )
     table = _table(title)
     table.add_column("Date", no_wrap=True)
