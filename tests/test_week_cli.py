@@ -201,3 +201,30 @@ def test_status_kpi_shows_an_archived_kpi_named_explicitly(ws: Path) -> None:
     assert "beta-signups" not in listed.stdout  # filters other than --kpi leave it out
     owner = invoke("status", "--owner", "Product team", "--format", "json", *AS_OF)
     assert "beta-signups" not in owner.stdout
+
+
+# ---------------------------------------------------------------- item 15: init and config
+
+
+def test_init_folder_names_the_file_and_its_workspace_is_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    made = invoke("init", "okrs")
+    assert made.code == 0
+    assert "next: edit okrs/kpis.yaml" in made.stdout
+    monkeypatch.chdir(tmp_path / "okrs")
+    checked = invoke("check", "--strict")
+    assert checked.code == 0, checked.output
+    assert "warning" not in checked.output  # no KT111 (or any) warning on a fresh workspace
+    here = invoke("init")
+    assert "next:" not in here.stdout  # nothing created, nothing to edit
+
+
+def test_unknown_config_key_has_its_line_and_a_did_you_mean(ws: Path) -> None:
+    (ws / "kpitrack.toml").write_text(
+        '# settings\nfiles = ["kpis.yaml"]\n\nmail_frm = "kpis@example.org"\n', encoding="utf-8"
+    )
+    ran = invoke("status", *AS_OF)
+    assert ran.code == 2
+    assert "kpitrack.toml:4: unknown key 'mail_frm' (did you mean 'mail_from'?)" in ran.stderr

@@ -170,7 +170,9 @@ def init(
     for path in kept:
         print(f"left {path} alone: it already exists")
     if created:
-        print("next: edit kpis.yaml, then `kpitrack check` and `kpitrack status`")
+        where = folder / "kpis.yaml"
+        after = "" if folder.resolve() == Path.cwd().resolve() else f" (from {folder})"
+        print(f"next: edit {where}, then `kpitrack check` and `kpitrack status`{after}")
 
 
 def rename(
