@@ -543,7 +543,7 @@ EXAMPLES = {
     "show": ["kpitrack show mrr", "kpitrack show mrr --as-of last-month --format json"],
     "record": [
         "kpitrack record mrr 125000 --note 'after the price change'",
-        "kpitrack record enps -12 --date 2026-W47   # last week's value",
+        "kpitrack record enps -12 --date last-week   # last week's value",
     ],
     "import": ["kpitrack import values.csv --dry-run", "kpitrack import - < export.csv"],
     "init": ["kpitrack init", "kpitrack init okrs/"],

@@ -47,7 +47,7 @@ def record(
             metavar="DATE",
             help="The date the value describes: YYYY-MM-DD, or a period (2026-W44, 2026-10, "
             "2026-Q3, 2026) stored as its last day, or as today when it is the current "
-            "period. For last week's value use its ISO week, e.g. --date 2026-W47. "
+            "period; or today, yesterday, last-week, last-month (that period). "
             "Default: today.",
         ),
     ] = None,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kpitrack.commands.inputs import evaluate_selected, parse_as_of
+from kpitrack.commands.inputs import evaluate_selected, parse_as_of, parse_since
 from kpitrack.commands.options import (
     AllOption,
     AsOfOption,
@@ -100,7 +100,9 @@ def report(
         typer.Option(
             "--since",
             metavar="DATE",
-            help="Report changes after this date (YYYY-MM-DD). Default: a week before --as-of.",
+            help="Report changes after this date (YYYY-MM-DD), or from the first day of a "
+            "period (2026-W47, 2026-11) or of yesterday, last-week, last-month (counted "
+            "from --as-of). Default: a week before --as-of.",
         ),
     ] = None,
     owner: OwnerOption = None,
@@ -167,7 +169,7 @@ def report(
         output = None
 
     day = parse_as_of(as_of)
-    start = parse_as_of(since, "--since") if since is not None else default_since(day)
+    start = parse_since(since, day) if since is not None else default_since(day)
     if start > day:
         raise UsageError(f"--since {start.isoformat()} is after --as-of {day.isoformat()}")
     wanted = parse_fail_on(fail_on)
