@@ -28,6 +28,7 @@ TEAM = "team@example.com"
 @pytest.fixture(autouse=True)
 def _in_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # no kpitrack.toml unless a test writes one
+    monkeypatch.setenv("EMAIL", "kpis@example.net")  # no fallback warning unless asked
 
 
 def run(*args: str) -> Result:
@@ -67,8 +68,9 @@ def test_parts_are_the_plain_text_and_html_reports() -> None:
     message = mail("--mail-to", TEAM)
     plain, html = (p.get_content() for p in message.iter_parts())
     assert html == run("--format", "html").stdout
-    assert plain == run("--format", "table").stdout  # the plain-text view of a pipe
     assert "KPI report — 2026-11-30" in plain
+    assert "Summary" in plain and "Needs action" in plain
+    assert max(len(line) for line in plain.splitlines()) <= 78
 
 
 def test_subject_counts_follow_the_filters() -> None:
@@ -97,7 +99,7 @@ def test_mail_to_may_be_one_string(tmp_path: Path) -> None:
     (tmp_path / "kpitrack.toml").write_text(f'mail_to = "{TEAM}"\n')
     message = mail()
     assert message["To"] == TEAM
-    assert "@" in message["From"]  # kpitrack <user@host>
+    assert message["From"] == "kpis@example.net"  # $EMAIL
 
 
 def test_quiet_prints_no_mail_when_nothing_needs_action() -> None:
@@ -163,3 +165,51 @@ def test_parse_addresses() -> None:
     for bad in ["", "@y.z", "x@", "x y@z.w", "a@b.c\r\nSubject: hi"]:
         with pytest.raises(AddressError):
             parse_addresses([bad])
+
+
+def test_sender_falls_back_to_user_at_host_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("EMAIL")
+    result = run("--format", "email", "--mail-to", TEAM)
+    assert result.exit_code == 0
+    sender = parse(result.stdout)["From"]
+    assert sender.startswith("kpitrack <") and "@" in sender
+    assert f"warning: the mail is from {sender}" in result.stderr
+    assert "--from, mail_from in kpitrack.toml or $EMAIL" in result.stderr
+
+
+def test_email_env_comes_after_the_option_and_the_config(tmp_path: Path) -> None:
+    assert mail("--mail-to", TEAM)["From"] == "kpis@example.net"
+    assert mail("--mail-to", TEAM, "--from", "me@example.net")["From"] == "me@example.net"
+    (tmp_path / "kpitrack.toml").write_text('mail_from = "toml@example.org"\n')
+    assert mail("--mail-to", TEAM)["From"] == "toml@example.org"
+
+
+def test_bad_email_env_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMAIL", "not an address")
+    result = run("--format", "email", "--mail-to", TEAM)
+    assert result.exit_code == 2 and "$EMAIL:" in result.stderr
+
+
+def test_text_part_is_quoted_printable_or_7bit_wrapped_at_78() -> None:
+    result = run("--format", "email", "--mail-to", TEAM)
+    raw = result.stdout
+    plain_headers = raw.split('Content-Type: text/plain; charset="utf-8"\n', 1)[1]
+    assert plain_headers.startswith("Content-Transfer-Encoding: quoted-printable\n")
+    assert "base64" not in raw.split("text/html")[0]
+    assert all(len(line) <= 78 for line in raw.splitlines() if not line.startswith("Message-ID"))
+
+
+def test_ascii_text_part_is_7bit() -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from kpitrack.render.report_email import render_report_email
+
+    report = SimpleNamespace(
+        summary=SimpleNamespace(count=lambda status: 0), as_of=dt.date(2026, 11, 30)
+    )
+    raw = render_report_email(report, text="plain text\n", html="<p>x</p>", to=[TEAM], sender=TEAM)  # type: ignore[arg-type]
+    plain = raw.split('Content-Type: text/plain; charset="utf-8"\n', 1)[1]
+    assert plain.startswith("Content-Transfer-Encoding: 7bit\n\nplain text\n")

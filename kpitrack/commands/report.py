@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 # part): plain text this wide whatever $COLUMNS says, so a mail never depends on the
 # environment it was sent from.
 REPORT_WIDTH = 100
+# The mail's plain-text part: lines of at most 78 characters (RFC 5322's recommended
+# limit), so no mail client rewraps the tables.
+MAIL_WIDTH = 78
 
 
 def email_message(digest: Report, to: list[str], sender: str) -> str:
@@ -44,7 +47,7 @@ def email_message(digest: Report, to: list[str], sender: str) -> str:
 
     return render_report_email(
         digest,
-        text=renderable_to_text(report_rich.report(digest), width=REPORT_WIDTH),
+        text=renderable_to_text(report_rich.report(digest), width=MAIL_WIDTH),
         html=report_html.report(digest),
         to=to,
         sender=sender,
@@ -66,7 +69,8 @@ def default_sender() -> str:
 def mail_addresses(
     to: list[str] | None, sender: str | None, config: Config
 ) -> tuple[list[str], str]:
-    """Recipients and sender: the options, else kpitrack.toml's mail_to / mail_from."""
+    """Recipients and sender: the options, else kpitrack.toml's mail_to / mail_from; the
+    sender else $EMAIL, else `kpitrack <user@host>` with a warning on stderr."""
     from kpitrack.render.report_email import AddressError, parse_addresses
 
     def parse(values: Sequence[str], where: str) -> list[str]:
@@ -81,12 +85,21 @@ def mail_addresses(
         raise UsageError(
             "--format email needs a recipient: --mail-to ADDRESS, or mail_to in kpitrack.toml"
         )
+    import os
+
     if sender is not None:
         senders = parse([sender], "--from")
     elif config.mail_from is not None:
         senders = parse([config.mail_from], f"{toml}: mail_from")
+    elif os.environ.get("EMAIL", "").strip():
+        senders = parse([os.environ["EMAIL"]], "$EMAIL")
     else:
         senders = [default_sender()]
+        print(
+            f"kpitrack: warning: the mail is from {senders[0]}: set --from, mail_from in "
+            "kpitrack.toml or $EMAIL",
+            file=sys.stderr,
+        )
     if len(senders) != 1:
         raise UsageError("--from: give exactly one sender address")
     return recipients, senders[0]
@@ -128,8 +141,8 @@ def report(
         typer.Option(
             "--from",
             metavar="ADDRESS",
-            help="--format email: sender. Default: mail_from in kpitrack.toml, "
-            "else kpitrack <user@host>.",
+            help="--format email: sender. Default: mail_from in kpitrack.toml, else $EMAIL, "
+            "else kpitrack <user@host> (with a warning).",
         ),
     ] = None,
     output: OutputOption = None,
