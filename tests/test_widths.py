@@ -153,6 +153,7 @@ def test_status_at_80_keeps_owner_and_leaves_out_expected(ws: Path) -> None:
     note = text.split("Not shown for width:", 1)[1]
     assert "Expected" in note and "Owner" not in note
     assert "Product team" in text  # an owner wraps between words, never ends in "…"
+    assert re.search(r"Customer +[\d.]+ .*\n.*Success", text), text
 
 
 @pytest.mark.parametrize("columns", [60, 80])

@@ -181,7 +181,7 @@ class StatusTable:
         owners = [r.kpi.owner or "—" for r in rows]
         has_dates = any(r.latest for r in rows)
         widths = {
-            "Owner": fit(owners, "Owner", 14),
+            "Owner": max(fit(owners, "Owner", 14), max(map(_longest_word, owners), default=0)),
             "Latest": max(fit(latest, "Latest", 12), 10 if has_dates else 0),
             "Target": fit(targets, "Target", 12),
             "Progress": bar + 5,
@@ -211,11 +211,12 @@ class StatusTable:
         table.add_column("KPI", width=kpi_width, no_wrap=True, overflow="ellipsis")
         for name, w in widths.items():
             right = name in ("Expected", "Gap")
+            words = name == "Owner"  # wraps between words; nothing else wraps or is cut
             table.add_column(
                 name,
                 width=w,
-                no_wrap=True,
-                overflow="ellipsis",
+                no_wrap=not words,
+                overflow="fold" if words else "ellipsis",
                 justify="right" if right else "left",
             )
         for i, r in enumerate(rows):
