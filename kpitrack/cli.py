@@ -388,36 +388,74 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
 # ---------------------------------------------------------------- main
 
 ASCII_FALLBACKS = {
-    "…": "...",
+    # One ASCII character for each glyph kpitrack prints, so a table keeps its columns on
+    # a stream that cannot hold them (PYTHONIOENCODING=ascii): docs/terminal.md "ASCII".
+    "…": ".",
     "█": "#",
+    "▉": "+",
+    "▊": "+",
+    "▋": "+",
+    "▌": "+",
+    "▍": "+",
+    "▎": "+",
+    "▏": "+",
+    "▇": "#",
+    "▆": "=",
+    "▅": "=",
+    "▄": "-",
+    "▃": "-",
+    "▂": "_",
+    "▁": "_",
     "░": ".",
-    "▏": "|",
+    "·": ".",
     "—": "-",
     "–": "-",
     "−": "-",
-    "→": "->",
-    "←": "<-",
+    "→": ">",
+    "←": "<",
     "↑": "^",
     "↓": "v",
     "▲": "^",
     "▼": "v",
     "◆": "*",
-    "●": "*",
-    "·": ".",
+    "●": "o",
     "×": "x",
-    "≥": ">=",
-    "≤": "<=",
-    "✓": "ok",
+    "≥": ">",
+    "≤": "<",
+    "✓": "+",
     "✗": "x",
     "─": "-",
     "━": "-",
     "│": "|",
     "┃": "|",
+    "┤": "|",
+    "├": "|",
+    "└": "+",
+    "┘": "+",
+    "┌": "+",
+    "┐": "+",
+    "┼": "+",
     "“": '"',
     "”": '"',
     "‘": "'",
     "’": "'",
+    "§": "S",
 }
+
+
+def ascii_stand_in(ch: str) -> str:
+    """The same-width ASCII stand-in of one character: ours from ASCII_FALLBACKS, a
+    letter without its accent (é → e), else ? (?? for a double-width character)."""
+    import unicodedata
+
+    if ch in ASCII_FALLBACKS:
+        return ASCII_FALLBACKS[ch]
+    if unicodedata.combining(ch):
+        return ""  # an accent on the letter before it takes no column
+    base = unicodedata.normalize("NFKD", ch)[:1]
+    if base.isascii() and base.isprintable() and base:
+        return base
+    return "??" if unicodedata.east_asian_width(ch) in ("W", "F") else "?"
 
 
 def _ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
@@ -425,7 +463,7 @@ def _ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
     bad = exc.object[exc.start : exc.end]
-    return "".join(ASCII_FALLBACKS.get(ch, "?") for ch in bad), exc.end
+    return "".join(ascii_stand_in(ch) for ch in bad), exc.end
 
 
 def use_ascii_fallbacks() -> None:

@@ -190,3 +190,31 @@ def test_the_footnote_names_what_the_narrow_table_left_out(ws: Path) -> None:
     text = in_a_pipe(ws, 60, "overdue", *AS_OF)
     assert_fits(text, 60)
     assert "Not shown for width: Frequency, Owner" in " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("status", *AS_OF),
+        ("report", *AS_OF),
+        ("show", "mrr", *AS_OF),
+        ("actions", *AS_OF),
+    ],
+)
+def test_ascii_stand_ins_keep_every_column(ws: Path, args: tuple[str, ...]) -> None:
+    """Issue #22 item 6: on a stream that cannot hold our glyphs (PYTHONIOENCODING=ascii)
+    each one becomes one ASCII character, so every line keeps its width."""
+    wide = in_a_pipe(ws, 80, *args)
+    env = {**os.environ, "COLUMNS": "80", "PYTHONIOENCODING": "ascii"}
+    done = subprocess.run(command(*args), cwd=ws, env=env, capture_output=True)
+    assert done.returncode in (0, 1)
+    narrow = done.stdout.decode("ascii")  # raises if anything is not ASCII
+    assert narrow.count("?") == wide.count("?")  # every glyph has its own stand-in
+    assert [len(line) for line in narrow.splitlines()] == [len(line) for line in wide.splitlines()]
+
+
+def test_ascii_stand_in_of_letters_and_wide_characters() -> None:
+    from kpitrack.cli import ascii_stand_in
+
+    assert [ascii_stand_in(c) for c in "é▌…≥●"] == ["e", "+", ".", ">", "o"]
+    assert ascii_stand_in("界") == "??"  # two columns on a terminal, two characters here
