@@ -267,7 +267,29 @@ def _plain_argument_names() -> None:
         coercion.get_error_msg = error_message  # type: ignore[attr-defined]  # not re-exported
 
 
+def _quoted_bash_completions() -> None:
+    """bash inserts a completion as Typer's script hands it over, so `Product team` became
+    two arguments: quote a value that needs it (`'Product team'`). zsh, fish and
+    PowerShell quote what they insert themselves. Guarded: another Typer keeps its own."""
+    try:
+        from typer._completion_classes import BashComplete
+    except ImportError:  # pragma: no cover - another Typer layout
+        return
+    original = getattr(BashComplete, "format_completion", None)
+    if not callable(original):  # pragma: no cover
+        return
+
+    def format_completion(self: Any, item: Any) -> str:
+        import shlex
+
+        text = str(original(self, item))
+        return shlex.quote(text) if text else text
+
+    BashComplete.format_completion = format_completion  # type: ignore[method-assign]
+
+
 _plain_argument_names()
+_quoted_bash_completions()
 try:  # conversion without pydantic; another Typer layout keeps Typer's own
     from kpitrack.commands.coercion import use_plain_coercion
 except ImportError:  # pragma: no cover - tested with the pinned Typer only

@@ -7,14 +7,17 @@ from typing import Annotated
 import typer
 
 from kpitrack.commands.inputs import load_config_here
-from kpitrack.commands.options import FilesOption, FormatOption, OutputOption
+from kpitrack.commands.options import FilesOption, FormatOption, OutputOption, complete_kpi
 from kpitrack.commands.output import emit
 from kpitrack.render.formats import OutputFormat, choose_format
 
 
 def history_command(
     kpi_id: Annotated[
-        str | None, typer.Argument(metavar="[KPI]", help="Only this KPI (renames followed).")
+        str | None,
+        typer.Argument(
+            metavar="[KPI]", help="Only this KPI (renames followed).", autocompletion=complete_kpi
+        ),
     ] = None,
     files: FilesOption = None,
     fmt: FormatOption = None,

@@ -7,7 +7,7 @@ these takes the option with the same flags, help and completion everywhere.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -47,6 +47,28 @@ def _workspace_words(kind: str, incomplete: str) -> list[str]:
     }
     wanted = incomplete.casefold()
     return sorted({w for w in words[kind] if w.casefold().startswith(wanted)})
+
+
+def _matching(values: Iterable[str], incomplete: str) -> list[str]:
+    """The values that start with `incomplete` (any case), in their order."""
+    wanted = incomplete.casefold()
+    return [v for v in values if v.casefold().startswith(wanted)]
+
+
+def complete_fail_on(incomplete: str) -> list[str]:
+    """--fail-on: statuses and reasons; after a comma, the next one of a list."""
+    from kpitrack.evaluation.select import FAIL_ON_VALUES
+
+    head, comma, last = incomplete.rpartition(",")
+    done = {v.strip() for v in head.split(",")} if comma else set()
+    return [f"{head}{comma}{v}" for v in _matching(FAIL_ON_VALUES, last.strip()) if v not in done]
+
+
+def complete_date_word(incomplete: str) -> list[str]:
+    """--as-of, --since and --date: the date words (a date or period is typed)."""
+    from kpitrack.domain.periods import DATE_WORDS
+
+    return _matching(DATE_WORDS, incomplete)
 
 
 def complete_kpi(incomplete: str) -> list[str]:
@@ -90,6 +112,7 @@ AsOfOption = Annotated[
         metavar="DATE",
         help="Evaluate as of this date: YYYY-MM-DD, a period's last day (2026-W47, 2026-11, "
         "2026-Q3, 2026), or today, yesterday, last-week, last-month. Default: today.",
+        autocompletion=complete_date_word,
     ),
 ]
 RevOption = Annotated[
@@ -147,6 +170,7 @@ FailOnOption = Annotated[
         metavar="STATUS_OR_REASON",
         help="Exit 1 when any listed KPI has this status or needs-action reason "
         "(e.g. off-track, at-risk, overdue). Repeatable or comma-separated.",
+        autocompletion=complete_fail_on,
     ),
 ]
 
