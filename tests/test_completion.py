@@ -139,3 +139,8 @@ def test_owner_completion_in_a_real_bash_is_one_argument(ws: Path) -> None:
     assert "extra argument" not in shown
     assert "weekly-active-users" in shown and "mrr" not in shown.replace("Product team", "")
     assert code.strip() == "0"
+
+
+def test_since_and_record_date_words(ws: Path) -> None:
+    assert complete(ws, "kpitrack report --since last-m") == ["last-month"]
+    assert complete(ws, "kpitrack record mrr 5 --date yes") == ["yesterday"]

@@ -12,7 +12,13 @@ from typing import Annotated
 import typer
 
 from kpitrack.commands.inputs import load_config_here, parse_as_of
-from kpitrack.commands.options import FilesOption, ToOption, complete_id, complete_kpi
+from kpitrack.commands.options import (
+    FilesOption,
+    ToOption,
+    complete_date_word,
+    complete_id,
+    complete_kpi,
+)
 from kpitrack.domain.problems import Problem, UsageError
 
 
@@ -49,6 +55,7 @@ def record(
             "2026-Q3, 2026) stored as its last day, or as today when it is the current "
             "period; or today, yesterday, last-week, last-month (that period). "
             "Default: today.",
+            autocompletion=complete_date_word,
         ),
     ] = None,
     note: Annotated[str | None, typer.Option("--note", metavar="TEXT", help="Free text.")] = None,

@@ -21,6 +21,7 @@ from kpitrack.commands.options import (
     ReportFormatOption,
     RevOption,
     TagOption,
+    complete_date_word,
 )
 from kpitrack.commands.output import emit, renderable_to_text
 from kpitrack.domain.problems import ExitCode, UsageError
@@ -116,6 +117,7 @@ def report(
             help="Report changes after this date (YYYY-MM-DD), or from the first day of a "
             "period (2026-W47, 2026-11) or of yesterday, last-week, last-month (counted "
             "from --as-of). Default: a week before --as-of.",
+            autocompletion=complete_date_word,
         ),
     ] = None,
     owner: OwnerOption = None,
