@@ -26,6 +26,7 @@ from kpitrack.evaluation.evaluate import (
     format_value,
     status_sentence,
     summary_sentence,
+    unit_for,
 )
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ def gap_words(kpi: Kpi, gap: float) -> str:
         return f"{number} scale step" + ("" if number == "1" else "s")
     if kpi.unit == "%":
         return f"{number} points"
-    return f"{number} {kpi.unit}" if kpi.unit else number
+    return f"{number} {unit_for(kpi, gap)}" if kpi.unit else number
 
 
 def summary_text(results: Sequence[KpiResult]) -> Text:
