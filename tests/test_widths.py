@@ -29,12 +29,13 @@ kpis:
     measure: Distinct users who opened the app during the ISO week, from analytics
     target: 50000
     baseline: 20000
-    unit: user
-    unit_plural: users
+    unit: users
     frequency: weekly
     owner: Product team
     objective: grow-revenue
-    action: Onboarding emails for every new signup in the first week after the launch
+    start: 2026-01-05
+    due: 2026-12-31
+    action: Onboarding emails (re-engagement-sequence-v2) for every new signup
 measurements:
   - {kpi: weekly-active-users, date: 2026-11-22, value: 31000}
 """
@@ -66,6 +67,8 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _git(folder, "commit", "-qm", "first")
         text = (folder / "more.yaml").read_text(encoding="utf-8")
         text = text.replace("target: 50000", "target: 45000")
+        text = text.replace("due: 2026-12-31", "due: 2027-03-31")
+        text = text.replace("from analytics", "from the product analytics warehouse")
         (folder / "more.yaml").write_text(text, encoding="utf-8")
         _git(folder, "commit", "-qam", "an easier target")
     return folder
@@ -163,7 +166,7 @@ def test_actions_keeps_the_plan_and_breaks_no_word(ws: Path, columns: int) -> No
     assert_nothing_cut(text)
     assert "Action plan" in text.splitlines()[0]
     words = set(text.split())
-    plan = "Onboarding emails for every new signup in the first week after the launch"
+    plan = "Onboarding emails (re-engagement-sequence-v2) for every new signup"
     assert set(plan.split()) <= words, set(plan.split()) - words
 
 
@@ -178,12 +181,17 @@ def test_history_and_diff_at_80_cut_nothing(ws: Path, where: str, view: str) -> 
     assert_nothing_cut(text, ("weekly-active-users",))
     assert "weekly-active-users" in text and "…" not in text
     assert "50000" in text and "45000" in text
+    assert "2026-12-31" in text and "2027-03-31" in text
 
 
 def test_show_chart_fits_60_columns(ws: Path) -> None:
     text = on_terminal(ws, 60, "show", "mrr", "--no-pager", *AS_OF)
     assert_fits(text, 60)
-    assert "● measured" in text and "2026-12-31" in text
+    lines = text.splitlines()
+    axis = next(i for i, line in enumerate(lines) if "└" in line)
+    assert lines[axis].rstrip().endswith("─")  # the axis is one line, not wrapped
+    assert "2026-01-01" in lines[axis + 1] and "2026-12-31" in lines[axis + 1]
+    assert "● measured" in lines[axis + 2]
 
 
 def test_the_footnote_names_what_the_narrow_table_left_out(ws: Path) -> None:
