@@ -146,7 +146,7 @@ def _table(
 # ---------------------------------------------------------------- status, overdue, actions
 
 
-STATUS_DROP_ORDER = ("Trend", "Gap", "Expected", "Progress", "Owner", "Target", "Latest")
+STATUS_DROP_ORDER = ("Gap", "Trend", "Expected", "Progress", "Owner", "Target", "Latest")
 """The status table's columns, first left out first when the width is short."""
 
 
