@@ -24,7 +24,7 @@ SAMPLE = Path(__file__).parent.parent / "sample_kpis.yaml"
 AS_OF = ("--as-of", "2026-11-30")
 EXTRA = """\
 kpis:
-  - id: weekly-active-users
+  - id: mobile-app-weekly-active-users
     name: Weekly active users of the mobile app
     measure: Distinct users who opened the app during the ISO week, from analytics
     target: 50000
@@ -37,7 +37,7 @@ kpis:
     due: 2026-12-31
     action: Onboarding emails (re-engagement-sequence-v2) for every new signup
 measurements:
-  - {kpi: weekly-active-users, date: 2026-11-22, value: 31000}
+  - {kpi: mobile-app-weekly-active-users, date: 2026-11-22, value: 31000}
 """
 DATE = re.compile(r"\d{4}-\d\d-\d\d")
 
@@ -111,7 +111,7 @@ def in_a_pipe(ws: Path, columns: int, *args: str) -> str:
 
 
 IDS = (
-    "weekly-active-users",
+    "mobile-app-weekly-active-users",
     "first-response",
     "trial-conversion",
     "onboarding-revamp",
@@ -178,8 +178,8 @@ def test_history_and_diff_at_80_cut_nothing(ws: Path, where: str, view: str) -> 
     args = (view,) if view == "history" else (view, "HEAD~1")
     text = on_terminal(ws, 80, *args) if where == "terminal" else in_a_pipe(ws, 80, *args)
     assert_fits(text, 80)
-    assert_nothing_cut(text, ("weekly-active-users",))
-    assert "weekly-active-users" in text and "…" not in text
+    assert_nothing_cut(text, ("mobile-app-weekly-active-users",))
+    assert "mobile-app-weekly-active-users" in text and "…" not in text
     assert "50000" in text and "45000" in text
     assert "2026-12-31" in text and "2027-03-31" in text
 
