@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import command
-
-pytestmark = pytest.mark.process
+from tests.support import command, invoke
 
 KPIS = """\
 kpis:
@@ -38,22 +36,22 @@ measurements:
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Path:
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "kpis.yaml").write_text(KPIS, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
     return tmp_path
 
 
 def complete(ws: Path, line: str) -> list[str]:
-    """What kpitrack offers for the last word of `line`, through bash's protocol."""
+    """What kpitrack offers for the last word of `line`, through bash's protocol (the
+    environment variables Typer's bash script sets), in this process."""
     words = line.split(" ")
     env = {
-        **os.environ,
         "_KPITRACK_COMPLETE": "complete_bash",
         "COMP_WORDS": line,
         "COMP_CWORD": str(len(words) - 1),
     }
-    done = subprocess.run(command(), cwd=ws, env=env, capture_output=True, text=True)
-    return done.stdout.splitlines()
+    return invoke(env=env).stdout.splitlines()
 
 
 def test_kpi_arguments_of_history_and_review(ws: Path) -> None:
@@ -117,6 +115,7 @@ class Pty:
         os.close(self.master)
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
 def test_owner_completion_in_a_real_bash_is_one_argument(ws: Path) -> None:
     folder = str(Path(command()[0]).parent) if len(command()) == 1 else ""

@@ -58,6 +58,7 @@ def as_cron(line: str, *, home: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # three real cron-like runs of the report
 def test_documented_lines_run_under_cron(repo: Path, tmp_path: Path) -> None:
     lines = documented_lines()
     assert len(lines) == 3

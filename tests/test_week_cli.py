@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kpitrack.cli import color_first
-from tests.support import invoke, run_process
+from tests.support import invoke
 
 KPIS = """\
 objectives:
@@ -77,19 +77,16 @@ def test_color_after_the_command_moves_to_the_root(args: list[str], expected: li
     assert color_first(args) == expected
 
 
-@pytest.mark.process
 def test_color_after_the_subcommand_works_like_before_it(ws: Path) -> None:
-    always = run_process("status", *AS_OF, "--color", "always", cwd=ws, extra_env={"NO_COLOR": ""})
+    always = invoke("status", *AS_OF, "--color", "always", env={"NO_COLOR": "1"})
     assert always.code == 0, always.stderr
     assert "\x1b[" in always.stdout
-    never = run_process(
-        "status", "--color", "never", *AS_OF, cwd=ws, extra_env={"FORCE_COLOR": "1"}
-    )
+    never = invoke("status", "--color", "never", *AS_OF, env={"FORCE_COLOR": "1"})
     assert never.code == 0 and "\x1b[" not in never.stdout
     # the later one wins
-    last = run_process("--color", "always", "status", "--color", "never", *AS_OF, cwd=ws)
-    assert "\x1b[" not in last.stdout
-    bad = run_process("status", "--color", "sometimes", cwd=ws)
+    last = invoke("--color", "always", "status", "--color", "never", *AS_OF)
+    assert last.code == 0 and "\x1b[" not in last.stdout
+    bad = invoke("status", "--color", "sometimes")
     assert bad.code == 2 and "'sometimes' is not one of" in bad.stderr
 
 

@@ -206,7 +206,6 @@ def test_the_footnote_names_what_the_narrow_table_left_out(ws: Path) -> None:
         ("status", *AS_OF),
         ("report", *AS_OF),
         ("show", "mrr", *AS_OF),
-        ("actions", *AS_OF),
     ],
 )
 def test_ascii_stand_ins_keep_every_column(ws: Path, args: tuple[str, ...]) -> None:
