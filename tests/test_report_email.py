@@ -210,6 +210,6 @@ def test_ascii_text_part_is_7bit() -> None:
     report = SimpleNamespace(
         summary=SimpleNamespace(count=lambda status: 0), as_of=dt.date(2026, 11, 30)
     )
-    raw = render_report_email(report, text="plain text\n", html="<p>x</p>", to=[TEAM], sender=TEAM)  # type: ignore[arg-type]
+    raw = render_report_email(report, text="plain text\n", html="<p>x</p>", to=[TEAM], sender=TEAM)
     plain = raw.split('Content-Type: text/plain; charset="utf-8"\n', 1)[1]
     assert plain.startswith("Content-Transfer-Encoding: 7bit\n\nplain text\n")
