@@ -17,8 +17,10 @@
 2. **Plain argument names** (cosmetic): usage lines say `KPI`, `VALUE`, `[FOLDER]`
    instead of `{KPI}` and `KPI <str>`.
 3. **Option errors without pydantic's "Value error, " prefix** (cosmetic).
+4. **Quoted bash completions**: a completed owner with a space (`Product team`) is
+   inserted quoted; Typer's own bash script inserts it as two words.
 
-`KPITRACK_NO_TYPER_PATCHES=1` switches all three off; CI runs the CLI tests that way
+`KPITRACK_NO_TYPER_PATCHES=1` switches all of them off; CI runs the CLI tests that way
 too, so the product is shown to work on Typer's own behaviour.
 """
 
@@ -194,7 +196,8 @@ def use_plain_argument_names() -> None:
 
         def usage_name(self: TyperArgument) -> str:
             name = str(self.metavar or str(self.name or "").upper())
-            return name if self.required else f"[{name}]"
+            optional = not self.required and not name.startswith("[")
+            return f"[{name}]" if optional else name
 
         vars_of = vars(TyperArgument)
         if callable(vars_of.get("_usage_display_name")):
@@ -218,11 +221,32 @@ def use_plain_error_messages() -> None:
         _error_messages_patched = True
 
 
+def use_quoted_bash_completions() -> None:
+    """bash inserts a completion as Typer's script hands it over, so `Product team` became
+    two arguments: quote a value that needs it (`'Product team'`). zsh, fish and
+    PowerShell quote what they insert themselves."""
+    from typer._completion_classes import BashComplete
+
+    original = getattr(BashComplete, "format_completion", None)
+    if not callable(original) or getattr(BashComplete, "_kpitrack_quoted", False):
+        return
+
+    def format_completion(self: Any, item: Any) -> str:
+        import shlex
+
+        text = str(original(self, item))
+        return shlex.quote(text) if text else text
+
+    setattr(BashComplete, "format_completion", format_completion)  # noqa: B010
+    setattr(BashComplete, "_kpitrack_quoted", True)  # noqa: B010
+
+
 def apply() -> bool:
     """Install the patches (unless switched off); whether they were installed."""
     if not patches_enabled():
         return False
     use_plain_argument_names()
     use_plain_error_messages()
+    use_quoted_bash_completions()
     use_plain_coercion()
     return True

@@ -53,6 +53,7 @@ class CommandName(StrEnum):
     SITE = "site"
     REVIEW = "review"
     SCHEMA = "schema"
+    HELP = "help"
 
     def function(self) -> Callable[..., None]:
         """The command's function (its module is imported now)."""
@@ -129,6 +130,10 @@ class CommandName(StrEnum):
                 from kpitrack.commands.schema import schema
 
                 return schema
+            case CommandName.HELP:
+                from kpitrack.commands.helping import help_command
+
+                return help_command
             case _:
                 assert_never(self)
 
@@ -159,6 +164,7 @@ def command_info(name: CommandName) -> CommandInfo:
     info.short_help = SHORT_HELP[name]
     if name in EXAMPLES:  # \b keeps Click from rewrapping the lines
         info.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name])
+    info.epilog = (info.epilog or "") + "\n\n--color auto|always|never works after the command too."
     return info
 
 
@@ -214,6 +220,9 @@ class CommandGroup(TyperGroup):
     def list_commands(self, ctx: Context) -> list[str]:
         return list(self.commands)
 
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, color_first(args))
+
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
         """The command list of `kpitrack --help`, laid out as TyperGroup lays it out, from
         `SHORT_HELP` instead of from every built command (none is hidden or deprecated, and
@@ -240,6 +249,42 @@ app = typer.Typer(
 _typer.apply()
 
 
+COLOR_HELP = (
+    "Colour: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), "
+    "always (e.g. for `| less -R`) or never. Before or after the command."
+)
+
+
+def color_first(args: list[str]) -> list[str]:
+    """The arguments with every `--color X` / `--color=X` given after the command moved
+    just before it, where the root option takes it: `kpitrack status --color never` works
+    as `git log --color` does, and the last one given wins. Nothing after `--` moves."""
+    i = 0
+    while i < len(args) and args[i].startswith("-"):  # the root's options
+        i += 2 if args[i] == "--color" else 1
+    if i >= len(args):
+        return args
+    head, command_name, tail = args[:i], args[i], args[i + 1 :]
+    moved: list[str] = []
+    rest: list[str] = []
+    j = 0
+    while j < len(tail):
+        arg = tail[j]
+        if arg == "--":
+            rest += tail[j:]
+            break
+        if arg == "--color" and j + 1 < len(tail):
+            moved += tail[j : j + 2]
+            j += 2
+        elif arg.startswith("--color="):
+            moved.append(arg)
+            j += 1
+        else:
+            rest.append(arg)
+            j += 1
+    return [*head, *moved, command_name, *rest]
+
+
 def version_callback(value: bool) -> None:
     if value:
         typer.echo(f"kpitrack {__version__}")
@@ -260,8 +305,7 @@ def _root(
         typer.Option(
             "--color",
             case_sensitive=False,
-            help="Colour: auto (a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), "
-            "always (e.g. for `| less -R`) or never.",
+            help=COLOR_HELP,
         ),
     ] = ColorChoice.AUTO,
 ) -> None:
@@ -317,36 +361,78 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
 # ---------------------------------------------------------------- main
 
 ASCII_FALLBACKS = {
-    "…": "...",
+    # One ASCII character for each glyph kpitrack prints, so a table keeps its columns on
+    # a stream that cannot hold them (PYTHONIOENCODING=ascii): docs/terminal.md "ASCII".
+    "…": ".",
     "█": "#",
+    "▉": "+",
+    "▊": "+",
+    "▋": "+",
+    "▌": "+",
+    "▍": "+",
+    "▎": "+",
+    "▏": "+",
+    "▇": "#",
+    "▆": "=",
+    "▅": "=",
+    "▄": "-",
+    "▃": "-",
+    "▂": "_",
+    "▁": "_",
     "░": ".",
-    "▏": "|",
+    "·": ".",
     "—": "-",
     "–": "-",
     "−": "-",
-    "→": "->",
-    "←": "<-",
+    "→": ">",
+    "←": "<",
     "↑": "^",
     "↓": "v",
     "▲": "^",
     "▼": "v",
     "◆": "*",
-    "●": "*",
-    "·": ".",
+    "●": "o",
     "×": "x",
-    "≥": ">=",
-    "≤": "<=",
-    "✓": "ok",
+    "≥": ">",
+    "≤": "<",
+    "✓": "+",
     "✗": "x",
     "─": "-",
     "━": "-",
     "│": "|",
     "┃": "|",
+    "┤": "|",
+    "├": "|",
+    "└": "+",
+    "┘": "+",
+    "┌": "+",
+    "┐": "+",
+    "┼": "+",
     "“": '"',
     "”": '"',
     "‘": "'",
     "’": "'",
+    "§": "S",
+    "┆": ":",
+    "▾": "v",
+    "•": "*",
+    "↳": ">",
 }
+
+
+def ascii_stand_in(ch: str) -> str:
+    """The same-width ASCII stand-in of one character: ours from ASCII_FALLBACKS, a
+    letter without its accent (é → e), else ? (?? for a double-width character)."""
+    import unicodedata
+
+    if ch in ASCII_FALLBACKS:
+        return ASCII_FALLBACKS[ch]
+    if unicodedata.combining(ch):
+        return ""  # an accent on the letter before it takes no column
+    base = unicodedata.normalize("NFKD", ch)[:1]
+    if base.isascii() and base.isprintable() and base:
+        return base
+    return "??" if unicodedata.east_asian_width(ch) in ("W", "F") else "?"
 
 
 def _ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
@@ -354,7 +440,7 @@ def _ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
     if not isinstance(exc, UnicodeEncodeError):
         raise exc
     bad = exc.object[exc.start : exc.end]
-    return "".join(ASCII_FALLBACKS.get(ch, "?") for ch in bad), exc.end
+    return "".join(ascii_stand_in(ch) for ch in bad), exc.end
 
 
 def use_ascii_fallbacks() -> None:
@@ -464,6 +550,7 @@ SHORT_HELP = {
     "diff": "KPIs changed between two git revisions.",
     "schema": "The JSON Schema of the KPI files.",
     "export": "Tidy rows for DuckDB or a BI tool.",
+    "help": "Help on kpitrack or one command.",
 }
 EXAMPLES = {
     "check": ["kpitrack check", "kpitrack check -f kpis/ --format json"],
@@ -474,7 +561,7 @@ EXAMPLES = {
     "tree": ["kpitrack tree", "kpitrack tree --owner sales --format markdown"],
     "record": [
         "kpitrack record mrr 125000 --note 'after the price change'",
-        "kpitrack record enps -12 --date 2026-W47   # last week's value",
+        "kpitrack record enps -12 --date last-week   # last week's value",
     ],
     "import": ["kpitrack import values.csv --dry-run", "kpitrack import - < export.csv"],
     "init": ["kpitrack init", "kpitrack init okrs/"],
@@ -490,4 +577,5 @@ EXAMPLES = {
     "diff": ["kpitrack diff HEAD~1", "kpitrack diff v1.0 v2.0 --format json"],
     "schema": ["kpitrack schema > kpitrack.schema.json"],
     "export": ["kpitrack export -o kpis.csv", "kpitrack export --evaluations --format jsonl"],
+    "help": ["kpitrack help", "kpitrack help report"],
 }

@@ -28,6 +28,7 @@ TEAM = "team@example.com"
 @pytest.fixture(autouse=True)
 def _in_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # no kpitrack.toml unless a test writes one
+    monkeypatch.setenv("EMAIL", "kpis@example.net")  # no fallback warning unless asked
 
 
 def run(*args: str) -> Result:
@@ -49,7 +50,7 @@ def mail(*args: str) -> EmailMessage:
 
 
 def test_a_complete_multipart_alternative_message() -> None:
-    message = mail("--to", TEAM, "--from", "KPI bot <kpis@example.org>")
+    message = mail("--mail-to", TEAM, "--from", "KPI bot <kpis@example.org>")
     assert message.get_content_type() == "multipart/alternative"
     assert message["MIME-Version"] == "1.0"
     assert message["To"] == TEAM
@@ -64,20 +65,21 @@ def test_a_complete_multipart_alternative_message() -> None:
 
 
 def test_parts_are_the_plain_text_and_html_reports() -> None:
-    message = mail("--to", TEAM)
+    message = mail("--mail-to", TEAM)
     plain, html = (p.get_content() for p in message.iter_parts())
     assert html == run("--format", "html").stdout
-    assert plain == run("--format", "table").stdout  # the plain-text view of a pipe
     assert "KPI report — 2026-11-30" in plain
+    assert "Summary" in plain and "Needs action" in plain
+    assert max(len(line) for line in plain.splitlines()) <= 78
 
 
 def test_subject_counts_follow_the_filters() -> None:
-    message = mail("--to", TEAM, "--kpi", "signups,churn")
+    message = mail("--mail-to", TEAM, "--kpi", "signups,churn")
     assert message["Subject"] == "KPI report — 2026-11-30: 0 off track, 0 at risk"
 
 
 def test_several_recipients_repeated_or_comma_separated() -> None:
-    message = mail("--to", "Ann <ann@example.com>, bob@example.com", "--to", TEAM)
+    message = mail("--mail-to", "Ann <ann@example.com>, bob@example.com", "--mail-to", TEAM)
     names = email.utils.getaddresses([message["To"]])
     assert [a for _, a in names] == ["ann@example.com", "bob@example.com", TEAM]
 
@@ -89,7 +91,7 @@ def test_to_and_from_default_from_kpitrack_toml(tmp_path: Path) -> None:
     message = mail()
     assert message["To"] == "a@example.com, b@example.com"
     assert message["From"] == "kpis@example.org"
-    overridden = mail("--to", TEAM, "--from", "me@example.net")
+    overridden = mail("--mail-to", TEAM, "--from", "me@example.net")
     assert overridden["To"] == TEAM and overridden["From"] == "me@example.net"
 
 
@@ -97,19 +99,19 @@ def test_mail_to_may_be_one_string(tmp_path: Path) -> None:
     (tmp_path / "kpitrack.toml").write_text(f'mail_to = "{TEAM}"\n')
     message = mail()
     assert message["To"] == TEAM
-    assert "@" in message["From"]  # kpitrack <user@host>
+    assert message["From"] == "kpis@example.net"  # $EMAIL
 
 
 def test_quiet_prints_no_mail_when_nothing_needs_action() -> None:
-    result = run("--format", "email", "--to", TEAM, "--quiet", "--kpi", "signups,churn")
+    result = run("--format", "email", "--mail-to", TEAM, "--quiet", "--kpi", "signups,churn")
     assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
-    loud = run("--format", "email", "--to", TEAM, "--quiet")
+    loud = run("--format", "email", "--mail-to", TEAM, "--quiet")
     assert loud.exit_code == 0 and parse(loud.stdout)["Subject"].endswith("1 at risk")
 
 
 def test_output_file_holds_the_message(tmp_path: Path) -> None:
     target = tmp_path / "report.eml"
-    result = run("--format", "email", "--to", TEAM, "-o", str(target))
+    result = run("--format", "email", "--mail-to", TEAM, "-o", str(target))
     assert result.exit_code == 0 and result.stdout == ""
     assert parse(target.read_text(encoding="utf-8"))["To"] == TEAM
 
@@ -118,10 +120,10 @@ def test_output_file_holds_the_message(tmp_path: Path) -> None:
     ("args", "message"),
     [
         ([], "needs a recipient"),
-        (["--to", "team"], "--to: 'team' is not a mail address"),
-        (["--to", "a@b.c\nBcc: x@evil.example"], "cannot contain a line break"),
-        (["--to", TEAM, "--from", "me"], "--from: 'me' is not a mail address"),
-        (["--to", TEAM, "--from", "a@b.c, d@e.f"], "--from: give exactly one sender"),
+        (["--mail-to", "team"], "--mail-to: 'team' is not a mail address"),
+        (["--mail-to", "a@b.c\nBcc: x@evil.example"], "cannot contain a line break"),
+        (["--mail-to", TEAM, "--from", "me"], "--from: 'me' is not a mail address"),
+        (["--mail-to", TEAM, "--from", "a@b.c, d@e.f"], "--from: give exactly one sender"),
     ],
 )
 def test_bad_addresses_are_usage_errors(args: list[str], message: str) -> None:
@@ -132,8 +134,8 @@ def test_bad_addresses_are_usage_errors(args: list[str], message: str) -> None:
 
 
 def test_to_and_from_need_the_email_format() -> None:
-    result = run("--format", "html", "--to", TEAM)
-    assert result.exit_code == 2 and "--to and --from go with --format email" in result.stderr
+    result = run("--format", "html", "--mail-to", TEAM)
+    assert result.exit_code == 2 and "--mail-to and --from go with --format email" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -163,3 +165,58 @@ def test_parse_addresses() -> None:
     for bad in ["", "@y.z", "x@", "x y@z.w", "a@b.c\r\nSubject: hi"]:
         with pytest.raises(AddressError):
             parse_addresses([bad])
+
+
+def test_sender_falls_back_to_user_at_host_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("EMAIL")
+    result = run("--format", "email", "--mail-to", TEAM)
+    assert result.exit_code == 0
+    sender = parse(result.stdout)["From"]
+    assert sender.startswith("kpitrack <") and "@" in sender
+    assert f"warning: the mail is from {sender}" in result.stderr
+    assert "--from, mail_from in kpitrack.toml or $EMAIL" in result.stderr
+
+
+def test_email_env_comes_after_the_option_and_the_config(tmp_path: Path) -> None:
+    assert mail("--mail-to", TEAM)["From"] == "kpis@example.net"
+    assert mail("--mail-to", TEAM, "--from", "me@example.net")["From"] == "me@example.net"
+    (tmp_path / "kpitrack.toml").write_text('mail_from = "toml@example.org"\n')
+    assert mail("--mail-to", TEAM)["From"] == "toml@example.org"
+
+
+def test_bad_email_env_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMAIL", "not an address")
+    result = run("--format", "email", "--mail-to", TEAM)
+    assert result.exit_code == 2 and "$EMAIL:" in result.stderr
+
+
+def test_text_part_is_quoted_printable_or_7bit_wrapped_at_78() -> None:
+    result = run("--format", "email", "--mail-to", TEAM)
+    raw = result.stdout
+    plain_headers = raw.split('Content-Type: text/plain; charset="utf-8"\n', 1)[1]
+    assert plain_headers.startswith("Content-Transfer-Encoding: quoted-printable\n")
+    assert "base64" not in raw.split("text/html")[0]
+    assert all(len(line) <= 78 for line in raw.splitlines() if not line.startswith("Message-ID"))
+
+
+def test_ascii_text_part_is_7bit() -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from kpitrack.render.report_email import render_report_email
+
+    report = SimpleNamespace(
+        summary=SimpleNamespace(count=lambda status: 0), as_of=dt.date(2026, 11, 30)
+    )
+    raw = render_report_email(
+        report,
+        text="plain text\n",
+        html="<p>x</p>",
+        to=[TEAM],
+        sender=TEAM,
+        now=dt.datetime(2026, 11, 30, 7, 0, tzinfo=dt.UTC),
+    )
+    plain = raw.split('Content-Type: text/plain; charset="utf-8"\n', 1)[1]
+    assert plain.startswith("Content-Transfer-Encoding: 7bit\n\nplain text\n")

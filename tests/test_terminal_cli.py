@@ -433,8 +433,9 @@ def test_show_marks_milestones_and_every_scale_label(tmp_path: Path) -> None:
 
 def test_show_all_lists_the_whole_history(tmp_path: Path) -> None:
     short = kt(tmp_path, "show", "deploys", "-f", str(SAMPLE), *SHOW_AS_OF).stdout
-    assert "History (last 12 of" in short and "--all" in short
-    full = kt(tmp_path, "show", "deploys", "-f", str(SAMPLE), *SHOW_AS_OF, "--all").stdout
+    assert "History (last 12 of" in short and "--history all" in short
+    args = ("show", "deploys", "-f", str(SAMPLE), *SHOW_AS_OF, "--history", "all")
+    full = kt(tmp_path, *args).stdout
     assert "History\n" in full
     assert full.count("\n20") > short.count("\n20")
 

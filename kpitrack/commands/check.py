@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kpitrack.commands.inputs import load_config_here, parse_as_of
-from kpitrack.commands.options import AsOfOption, FilesOption, RevOption
+from kpitrack.commands.options import AsOfOption, CheckFormatOption, FilesOption, RevOption
 from kpitrack.domain.problems import ExitCode
-
-
-class CheckFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
 
 
 def _plural(count: int, word: str) -> str:
@@ -26,10 +20,7 @@ def _plural(count: int, word: str) -> str:
 def check(
     files: FilesOption = None,
     as_of: AsOfOption = None,
-    output_format: Annotated[
-        CheckFormat,
-        typer.Option("--format", help="text: one line per problem; json: an object."),
-    ] = CheckFormat.TEXT,
+    fmt: CheckFormatOption = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 on warnings too, not only on errors.")
     ] = False,
@@ -43,6 +34,9 @@ def check(
     import json
 
     from kpitrack.reading.loading import load_workspace, resolve_paths
+    from kpitrack.render.formats import CheckFormat, choose_format
+
+    output_format = choose_format(fmt, None, CheckFormat, default=CheckFormat.TEXT)
 
     day = parse_as_of(as_of)
     config = load_config_here()

@@ -12,25 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kpitrack.commands.inputs import parse_as_of
-from kpitrack.commands.options import FilesOption, KpiOption, ToOption
+from kpitrack.commands.options import CollectFormatOption, FilesOption, KpiOption, ToOption
 from kpitrack.domain.model import Kpi, Measurement, Value
 from kpitrack.domain.periods import Period
 from kpitrack.domain.problems import ExitCode, UsageError
 from kpitrack.domain.workspace import Workspace
+from kpitrack.render.formats import CollectFormat, choose_format
 
 COLLECTED_BY = "collect"
-
-
-class CollectFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
 
 
 @dataclass
@@ -120,9 +115,7 @@ def collect(
             "and show the value; write nothing.",
         ),
     ] = False,
-    output_format: Annotated[
-        CollectFormat, typer.Option("--format", help="text, or json: what was collected.")
-    ] = CollectFormat.TEXT,
+    fmt: CollectFormatOption = None,
     to: ToOption = None,
     as_of: Annotated[
         str | None,
@@ -226,7 +219,7 @@ def collect(
         warnings = [p.format() for p in problems]
 
     failed = [o for o in outcomes if o.error is not None]
-    if output_format is CollectFormat.JSON:
+    if choose_format(fmt, None, CollectFormat, default=CollectFormat.TEXT) is CollectFormat.JSON:
         document = {
             "as_of": day.isoformat(),
             "dry_run": dry_run,

@@ -13,7 +13,6 @@ import typer
 
 from kpitrack.commands.inputs import (
     evaluate_selected_and_all,
-    format_from_extension,
     load_for_evaluation,
     parse_as_of,
 )
@@ -31,9 +30,9 @@ from kpitrack.commands.options import (
     TagOption,
     complete_kpi,
 )
-from kpitrack.commands.output import emit, page_if_long
-from kpitrack.domain.problems import ExitCode, UsageError
-from kpitrack.render.formats import OutputFormat
+from kpitrack.commands.output import deprecated, emit, page_if_long
+from kpitrack.domain.problems import ExitCode
+from kpitrack.render.formats import OutputFormat, choose_format
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -54,17 +53,14 @@ class SortKey(StrEnum):
     DUE = "due"
 
 
-def output_format(fmt: OutputFormat | None, output: Path | None) -> OutputFormat:
-    """--format, else the format -o's extension names, else a table."""
-    implied = format_from_extension(output, fmt.value if fmt else None)
-    if implied == "html":
-        raise UsageError("this command has no HTML format (only report has): use .md or .json")
-    return OutputFormat(implied or "table")
+def output_format(fmt: str | None, output: Path | None) -> OutputFormat:
+    """--format, else the format -o's extension names, else text (a table)."""
+    return choose_format(fmt, output, OutputFormat, default=OutputFormat.TEXT)
 
 
 SORT_HELP = (
     "Row order: status (worst first), name, owner, progress (least first), gap (the "
-    "largest gap relative to the KPI's own span |target - baseline| first, so USD and %% "
+    "largest gap relative to the KPI's own span |target - baseline| first, so USD and % "
     "compare fairly), due (soonest first). Default: this view's own order."
 )
 SortOption = Annotated[SortKey | None, typer.Option("--sort", help=SORT_HELP, case_sensitive=False)]
@@ -246,6 +242,13 @@ overdue = list_command(ListView.OVERDUE)
 actions = list_command(ListView.ACTIONS)
 
 
+class HistoryShown(StrEnum):
+    """show --history: which values the History table lists."""
+
+    RECENT = "recent"
+    ALL = "all"
+
+
 def show(
     kpi_id: Annotated[
         str, typer.Argument(metavar="KPI", help="The KPI id.", autocompletion=complete_kpi)
@@ -256,8 +259,17 @@ def show(
     output: OutputOption = None,
     fail_on: FailOnOption = None,
     rev: RevOption = None,
+    history: Annotated[
+        HistoryShown,
+        typer.Option(
+            "--history",
+            case_sensitive=False,
+            help="The values the History table lists: recent (the last 12) or all.",
+        ),
+    ] = HistoryShown.RECENT,
     all_history: Annotated[
-        bool, typer.Option("--all", help="The whole history, not only the last 12 values.")
+        bool,
+        typer.Option("--all", hidden=True, help="Deprecated: --history all."),
     ] = False,
     pager: Annotated[
         bool,
@@ -273,11 +285,14 @@ def show(
     from kpitrack.evaluation.select import parse_fail_on
 
     chosen = output_format(fmt, output)
+    if all_history:
+        deprecated("show --all", "show --history all")
+        history = HistoryShown.ALL
     day, wanted = parse_as_of(as_of), parse_fail_on(fail_on)
     workspace, config = load_for_evaluation(files, day, rev)
     kpi = workspace.require_kpi(kpi_id)
     result = evaluate_in_context(workspace, kpi, as_of=day, config=config)
-    content = chosen.renderer().show(result, all_history=all_history)
+    content = chosen.renderer().show(result, all_history=history is HistoryShown.ALL)
     if pager and output is None and page_if_long(content):
         finish([result], wanted, None, "")
         return

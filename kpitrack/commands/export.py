@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -10,6 +9,7 @@ import typer
 from kpitrack.commands.inputs import evaluate_selected, parse_as_of
 from kpitrack.commands.options import (
     AsOfOption,
+    ExportFormatOption,
     FilesOption,
     KpiOption,
     ObjectiveOption,
@@ -19,11 +19,7 @@ from kpitrack.commands.options import (
     TagOption,
 )
 from kpitrack.commands.output import emit
-
-
-class ExportFormat(StrEnum):
-    CSV = "csv"
-    JSONL = "jsonl"
+from kpitrack.render.formats import ExportFormat, choose_format
 
 
 def export(
@@ -33,12 +29,7 @@ def export(
     objective: ObjectiveOption = None,
     tag: TagOption = None,
     kpi: KpiOption = None,
-    fmt: Annotated[
-        ExportFormat,
-        typer.Option(
-            "--format", help="csv (header row) or jsonl (one object a line).", case_sensitive=False
-        ),
-    ] = ExportFormat.CSV,
+    fmt: ExportFormatOption = None,
     evaluations: Annotated[
         bool,
         typer.Option(
@@ -58,6 +49,7 @@ def export(
         to_jsonl,
     )
 
+    chosen = choose_format(fmt, output, ExportFormat, default=ExportFormat.CSV)
     day = parse_as_of(as_of)
     # Archived KPIs are exported too: their history is data.
     results, workspace, _config = evaluate_selected(
@@ -69,4 +61,4 @@ def export(
     else:
         ids = {r.kpi.id for r in results}
         rows, columns = measurement_rows(workspace, ids), MEASUREMENT_COLUMNS
-    emit(to_csv(rows, columns) if fmt is ExportFormat.CSV else to_jsonl(rows), output)
+    emit(to_csv(rows, columns) if chosen is ExportFormat.CSV else to_jsonl(rows), output)

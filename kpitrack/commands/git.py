@@ -7,26 +7,26 @@ from typing import Annotated
 import typer
 
 from kpitrack.commands.inputs import load_config_here
-from kpitrack.commands.options import FilesOption, OutputOption
+from kpitrack.commands.options import FilesOption, FormatOption, OutputOption, complete_kpi
 from kpitrack.commands.output import emit
-from kpitrack.render.formats import OutputFormat
-
-HistoryFormatOption = Annotated[
-    OutputFormat, typer.Option("--format", help="Output format.", case_sensitive=False)
-]
+from kpitrack.render.formats import OutputFormat, choose_format
 
 
 def history_command(
     kpi_id: Annotated[
-        str | None, typer.Argument(metavar="[KPI]", help="Only this KPI (renames followed).")
+        str | None,
+        typer.Argument(
+            metavar="[KPI]", help="Only this KPI (renames followed).", autocompletion=complete_kpi
+        ),
     ] = None,
     files: FilesOption = None,
-    fmt: HistoryFormatOption = OutputFormat.TABLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
     """Every change to KPI definitions in git history, with moved goalposts flagged."""
     from kpitrack.git.changes import follow_id, history
 
+    chosen = choose_format(fmt, output, OutputFormat, default=OutputFormat.TEXT)
     config = load_config_here()
     known: set[str] = set()
     changes = history(files or [], config, known=known)
@@ -39,7 +39,7 @@ def history_command(
                 f"no KPI '{kpi_id}' in the git history{did_you_mean(kpi_id, sorted(known))}"
             )
         changes = follow_id(changes, kpi_id)
-    emit(fmt.renderer().history(changes), output)
+    emit(chosen.renderer().history(changes), output)
 
 
 def diff_command(
@@ -49,7 +49,7 @@ def diff_command(
         typer.Argument(metavar="[REV2]", help="The newer revision. Default: the working tree."),
     ] = None,
     files: FilesOption = None,
-    fmt: HistoryFormatOption = OutputFormat.TABLE,
+    fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
     """KPIs and objectives added, removed and redefined between two revisions."""
@@ -60,6 +60,7 @@ def diff_command(
     from kpitrack.git.revisions import sources_at_rev
     from kpitrack.reading.loading import load_texts, read_files, resolve_paths
 
+    chosen = choose_format(fmt, output, OutputFormat, default=OutputFormat.TEXT)
     config = load_config_here()
     day = dt.date(2999, 12, 31)  # as-of dependent warnings do not matter here
     before_sources = sources_at_rev(rev, files or [], config, option="REV")
@@ -69,4 +70,4 @@ def diff_command(
         after_sources = sources_at_rev(rev2, files or [], config, option="REV2")
     before, _ = load_texts(before_sources, config=config, as_of=day)
     after, _ = load_texts(after_sources, config=config, as_of=day)
-    emit(fmt.renderer().diff(diff_workspaces(before, after)), output)
+    emit(chosen.renderer().diff(diff_workspaces(before, after)), output)

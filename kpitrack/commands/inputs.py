@@ -14,28 +14,27 @@ if TYPE_CHECKING:
     from kpitrack.domain.model import Config, KpiResult
     from kpitrack.domain.workspace import Workspace
 
-AS_OF_WORDS = ("today", "yesterday", "last-week", "last-month")
-
 
 def as_of_date(text: str, today: dt.date) -> dt.date:
     """An --as-of value: YYYY-MM-DD; a period (2026-W47, 2026-11, 2026-Q3, 2026), meaning
     its last day; or today, yesterday, last-week, last-month (the last day of the previous
     ISO week or calendar month). ValueError with a readable message otherwise."""
-    from kpitrack.domain.periods import parse_period
+    from kpitrack.domain.periods import parse_span
 
-    word = text.strip().lower()
-    if word == "today":
-        return today
-    if word == "yesterday":
-        return today - dt.timedelta(days=1)
-    if word == "last-week":
-        return today - dt.timedelta(days=today.isoweekday())
-    if word == "last-month":
-        return today.replace(day=1) - dt.timedelta(days=1)
-    try:
-        return parse_period(text).end
-    except ValueError as exc:
-        raise ValueError(f"{exc}, or one of {', '.join(AS_OF_WORDS)}") from None
+    return parse_span(text, today).end
+
+
+def since_date(text: str, as_of: dt.date) -> dt.date:
+    """A --since value, counted from the as-of date: a date D means after D (the report's
+    half-open window); a span (a period such as 2026-W47, or a word: yesterday,
+    last-week, last-month) means from its first day on, so the window starts the day
+    before it. ValueError with a readable message otherwise."""
+    from kpitrack.domain.periods import ONE_DAY, parse_span, word_period
+
+    span = parse_span(text, as_of)
+    if word_period(text, as_of) is None and span.start == span.end:
+        return span.start  # a plain date: after it, as before
+    return span.start - ONE_DAY
 
 
 def parse_as_of(text: str | None, option: str = "--as-of") -> dt.date:
@@ -47,6 +46,14 @@ def parse_as_of(text: str | None, option: str = "--as-of") -> dt.date:
         return as_of_date(text, today)
     except ValueError as exc:
         raise UsageError(f"{option}: {exc}") from None
+
+
+def parse_since(text: str, as_of: dt.date) -> dt.date:
+    """The --since date (see `since_date`): words count from the as-of date."""
+    try:
+        return since_date(text, as_of)
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from None
 
 
 def load_config_here() -> Config:
@@ -123,7 +130,7 @@ def evaluate_selected_and_all(
         tags=tags,
         kpis=kpis,
     )
-    return drop_archived(results, show_all), workspace, config, everything
+    return drop_archived(results, show_all, kpis), workspace, config, everything
 
 
 def format_from_extension(output: Path | None, given: str | None) -> str | None:

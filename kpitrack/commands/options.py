@@ -7,12 +7,21 @@ these takes the option with the same flags, help and completion everywhere.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from kpitrack.render.formats import OutputFormat
+from kpitrack.render.formats import (
+    CheckFormat,
+    CollectFormat,
+    ExportFormat,
+    OutputFormat,
+    ReportFormat,
+    format_names,
+)
 
 # ---------------------------------------------------------------- completion
 
@@ -38,6 +47,28 @@ def _workspace_words(kind: str, incomplete: str) -> list[str]:
     }
     wanted = incomplete.casefold()
     return sorted({w for w in words[kind] if w.casefold().startswith(wanted)})
+
+
+def _matching(values: Iterable[str], incomplete: str) -> list[str]:
+    """The values that start with `incomplete` (any case), in their order."""
+    wanted = incomplete.casefold()
+    return [v for v in values if v.casefold().startswith(wanted)]
+
+
+def complete_fail_on(incomplete: str) -> list[str]:
+    """--fail-on: statuses and reasons; after a comma, the next one of a list."""
+    from kpitrack.evaluation.select import FAIL_ON_VALUES
+
+    head, comma, last = incomplete.rpartition(",")
+    done = {v.strip() for v in head.split(",")} if comma else set()
+    return [f"{head}{comma}{v}" for v in _matching(FAIL_ON_VALUES, last.strip()) if v not in done]
+
+
+def complete_date_word(incomplete: str) -> list[str]:
+    """--as-of, --since and --date: the date words (a date or period is typed)."""
+    from kpitrack.domain.periods import DATE_WORDS
+
+    return _matching(DATE_WORDS, incomplete)
 
 
 def complete_kpi(incomplete: str) -> list[str]:
@@ -81,6 +112,7 @@ AsOfOption = Annotated[
         metavar="DATE",
         help="Evaluate as of this date: YYYY-MM-DD, a period's last day (2026-W47, 2026-11, "
         "2026-Q3, 2026), or today, yesterday, last-week, last-month. Default: today.",
+        autocompletion=complete_date_word,
     ),
 ]
 RevOption = Annotated[
@@ -138,6 +170,7 @@ FailOnOption = Annotated[
         metavar="STATUS_OR_REASON",
         help="Exit 1 when any listed KPI has this status or needs-action reason "
         "(e.g. off-track, at-risk, overdue). Repeatable or comma-separated.",
+        autocompletion=complete_fail_on,
     ),
 ]
 
@@ -158,16 +191,63 @@ ToOption = Annotated[
 OutputOption = Annotated[
     Path | None,
     typer.Option(
-        "-o", "--output", metavar="FILE", help="Write to this file (atomically) instead of stdout."
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="Write to this file (atomically) instead of stdout; its extension names the "
+        "format; - is stdout.",
     ),
 ]
-FormatOption = Annotated[
-    OutputFormat | None,
-    typer.Option(
+
+
+def _format_completion(subset: type[StrEnum]) -> Callable[[str], list[str]]:
+    def complete(incomplete: str) -> list[str]:
+        return [n for n in format_names(subset) if n.startswith(incomplete.lower())]
+
+    return complete
+
+
+def _format_option(subset: type[StrEnum], help: str) -> Any:
+    """A --format option taking `subset`'s values of the one format vocabulary
+    (`render.formats.Format`; `table` still means `text`), parsed by
+    `render.formats.choose_format` so that -o's extension can decide too."""
+    return typer.Option(
         "--format",
-        help="table, json, csv or markdown. Default: from -o's extension (.json, .csv, .md), "
-        "else table.",
-        case_sensitive=False,
+        metavar="FORMAT",
+        help=help,
         show_default=False,
+        autocompletion=_format_completion(subset),
+    )
+
+
+FormatOption = Annotated[
+    str | None,
+    _format_option(
+        OutputFormat,
+        "text (a table; old name: table), json, csv or markdown. Default: the format -o's "
+        "extension names (.txt, .json, .csv, .md), else text.",
+    ),
+]
+ReportFormatOption = Annotated[
+    str | None,
+    _format_option(
+        ReportFormat,
+        "text (terminal; old name: table), markdown (wikis, chat), html (one self-contained "
+        "page), json, or email (a whole mail for `sendmail -t`: plain text and HTML). "
+        "Default: the format -o's extension names (.txt, .md, .html, .json, .eml), else text.",
+    ),
+]
+CheckFormatOption = Annotated[
+    str | None, _format_option(CheckFormat, "text: one line per problem; json: an object.")
+]
+CollectFormatOption = Annotated[
+    str | None, _format_option(CollectFormat, "text, or json: what was collected.")
+]
+ExportFormatOption = Annotated[
+    str | None,
+    _format_option(
+        ExportFormat,
+        "csv (header row) or jsonl (one object a line). Default: the format -o's extension "
+        "names (.csv, .jsonl), else csv.",
     ),
 ]

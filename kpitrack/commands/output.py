@@ -161,7 +161,9 @@ def emit(content: str | RenderableType, output: Path | None, *, width: int | Non
     """Print to stdout, or write to `output` atomically (see the module's docstring).
 
     `width`: the width of a renderable's plain text off a terminal; default `$COLUMNS`,
-    else 80."""
+    else 80. `-o -` is stdout."""
+    if output is not None and str(output) == "-":
+        output = None
     if not isinstance(content, str) and output is None and to_terminal():
         make_console().print(visible_renderable(content))
         return
@@ -173,6 +175,11 @@ def emit(content: str | RenderableType, output: Path | None, *, width: int | Non
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
+
+
+def deprecated(old: str, new: str) -> None:
+    """One line on stderr for a deprecated spelling that still works (one release)."""
+    print(f"kpitrack: warning: {old} is deprecated; use {new}", file=sys.stderr)
 
 
 def page_if_long(content: str | RenderableType) -> bool:

@@ -12,7 +12,13 @@ from typing import Annotated
 import typer
 
 from kpitrack.commands.inputs import load_config_here, parse_as_of
-from kpitrack.commands.options import FilesOption, ToOption, complete_id, complete_kpi
+from kpitrack.commands.options import (
+    FilesOption,
+    ToOption,
+    complete_date_word,
+    complete_id,
+    complete_kpi,
+)
 from kpitrack.domain.problems import Problem, UsageError
 
 
@@ -47,8 +53,9 @@ def record(
             metavar="DATE",
             help="The date the value describes: YYYY-MM-DD, or a period (2026-W44, 2026-10, "
             "2026-Q3, 2026) stored as its last day, or as today when it is the current "
-            "period. For last week's value use its ISO week, e.g. --date 2026-W47. "
+            "period; or today, yesterday, last-week, last-month (that period). "
             "Default: today.",
+            autocompletion=complete_date_word,
         ),
     ] = None,
     note: Annotated[str | None, typer.Option("--note", metavar="TEXT", help="Free text.")] = None,
@@ -172,7 +179,9 @@ def init(
     for path in kept:
         print(f"left {path} alone: it already exists")
     if created:
-        print("next: edit kpis.yaml, then `kpitrack check` and `kpitrack status`")
+        where = folder / "kpis.yaml"
+        after = "" if folder.resolve() == Path.cwd().resolve() else f" (from {folder})"
+        print(f"next: edit {where}, then `kpitrack check` and `kpitrack status`{after}")
 
 
 def rename(

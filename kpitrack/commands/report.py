@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kpitrack.commands.inputs import evaluate_selected, format_from_extension, parse_as_of
+from kpitrack.commands.inputs import evaluate_selected, parse_as_of, parse_since
 from kpitrack.commands.options import (
     AllOption,
     AsOfOption,
@@ -18,12 +18,14 @@ from kpitrack.commands.options import (
     ObjectiveOption,
     OutputOption,
     OwnerOption,
+    ReportFormatOption,
     RevOption,
     TagOption,
+    complete_date_word,
 )
 from kpitrack.commands.output import emit, renderable_to_text
 from kpitrack.domain.problems import ExitCode, UsageError
-from kpitrack.render.formats import ReportFormat
+from kpitrack.render.formats import ReportFormat, choose_format
 
 if TYPE_CHECKING:
     from kpitrack.domain.model import Config
@@ -34,6 +36,9 @@ if TYPE_CHECKING:
 # part): plain text this wide whatever $COLUMNS says, so a mail never depends on the
 # environment it was sent from.
 REPORT_WIDTH = 100
+# The mail's plain-text part: lines of at most 78 characters (RFC 5322's recommended
+# limit), so no mail client rewraps the tables.
+MAIL_WIDTH = 78
 
 
 def email_message(digest: Report, to: list[str], sender: str) -> str:
@@ -45,7 +50,7 @@ def email_message(digest: Report, to: list[str], sender: str) -> str:
 
     return render_report_email(
         digest,
-        text=renderable_to_text(report_rich.report(digest), width=REPORT_WIDTH),
+        text=renderable_to_text(report_rich.report(digest), width=MAIL_WIDTH),
         html=report_html.report(digest),
         to=to,
         sender=sender,
@@ -68,7 +73,8 @@ def default_sender() -> str:
 def mail_addresses(
     to: list[str] | None, sender: str | None, config: Config
 ) -> tuple[list[str], str]:
-    """Recipients and sender: the options, else kpitrack.toml's mail_to / mail_from."""
+    """Recipients and sender: the options, else kpitrack.toml's mail_to / mail_from; the
+    sender else $EMAIL, else `kpitrack <user@host>` with a warning on stderr."""
     from kpitrack.render.report_email import AddressError, parse_addresses
 
     def parse(values: Sequence[str], where: str) -> list[str]:
@@ -78,17 +84,26 @@ def mail_addresses(
             raise UsageError(f"{where}: {exc}") from None
 
     toml = "kpitrack.toml"
-    recipients = parse(to, "--to") if to else parse(config.mail_to, f"{toml}: mail_to")
+    recipients = parse(to, "--mail-to") if to else parse(config.mail_to, f"{toml}: mail_to")
     if not recipients:
         raise UsageError(
-            "--format email needs a recipient: --to ADDRESS, or mail_to in kpitrack.toml"
+            "--format email needs a recipient: --mail-to ADDRESS, or mail_to in kpitrack.toml"
         )
+    import os
+
     if sender is not None:
         senders = parse([sender], "--from")
     elif config.mail_from is not None:
         senders = parse([config.mail_from], f"{toml}: mail_from")
+    elif os.environ.get("EMAIL", "").strip():
+        senders = parse([os.environ["EMAIL"]], "$EMAIL")
     else:
         senders = [default_sender()]
+        print(
+            f"kpitrack: warning: the mail is from {senders[0]}: set --from, mail_from in "
+            "kpitrack.toml or $EMAIL",
+            file=sys.stderr,
+        )
     if len(senders) != 1:
         raise UsageError("--from: give exactly one sender address")
     return recipients, senders[0]
@@ -102,39 +117,37 @@ def report(
         typer.Option(
             "--since",
             metavar="DATE",
-            help="Report changes after this date (YYYY-MM-DD). Default: a week before --as-of.",
+            help="Report changes after this date (YYYY-MM-DD), or from the first day of a "
+            "period (2026-W47, 2026-11) or of yesterday, last-week, last-month (counted "
+            "from --as-of). Default: a week before --as-of.",
+            autocompletion=complete_date_word,
         ),
     ] = None,
     owner: OwnerOption = None,
     objective: ObjectiveOption = None,
     tag: TagOption = None,
     kpi: KpiOption = None,
-    output_format: Annotated[
-        ReportFormat | None,
-        typer.Option(
-            "--format",
-            help="table (terminal), markdown (wikis, chat), html (one self-contained page), "
-            "json, or email (a whole mail for `sendmail -t`: plain text and HTML). "
-            "Default: from -o's extension (.md, .html, .json), else table.",
-            show_default=False,
-        ),
-    ] = None,
-    to: Annotated[
+    fmt: ReportFormatOption = None,
+    mail_to: Annotated[
         list[str] | None,
         typer.Option(
-            "--to",
+            "--mail-to",
             metavar="ADDRESS",
             help="--format email: recipient (repeatable or comma-separated). "
             "Default: mail_to in kpitrack.toml.",
         ),
+    ] = None,
+    old_to: Annotated[
+        list[str] | None,
+        typer.Option("--to", metavar="ADDRESS", hidden=True, help="Deprecated: --mail-to."),
     ] = None,
     sender: Annotated[
         str | None,
         typer.Option(
             "--from",
             metavar="ADDRESS",
-            help="--format email: sender. Default: mail_from in kpitrack.toml, "
-            "else kpitrack <user@host>.",
+            help="--format email: sender. Default: mail_from in kpitrack.toml, else $EMAIL, "
+            "else kpitrack <user@host> (with a warning).",
         ),
     ] = None,
     output: OutputOption = None,
@@ -164,18 +177,22 @@ def report(
     from kpitrack.evaluation.select import parse_fail_on
     from kpitrack.reports.digest import build_report, default_since
 
-    implied = format_from_extension(output, output_format.value if output_format else None)
-    if implied == "csv":
-        raise UsageError("report has no CSV format: use -o with .md, .html or .json")
-    output_format = ReportFormat(implied or "table")
+    output_format = choose_format(fmt, output, ReportFormat, default=ReportFormat.TEXT)
+    if old_to:
+        from kpitrack.commands.output import deprecated
+
+        deprecated("report --to", "report --mail-to (--to names a FILE on the writers)")
+    to = [*(mail_to or []), *old_to] if old_to else mail_to
+    if output is not None and str(output) == "-":
+        output = None
 
     day = parse_as_of(as_of)
-    start = parse_as_of(since, "--since") if since is not None else default_since(day)
+    start = parse_since(since, day) if since is not None else default_since(day)
     if start > day:
         raise UsageError(f"--since {start.isoformat()} is after --as-of {day.isoformat()}")
     wanted = parse_fail_on(fail_on)
     if output_format is not ReportFormat.EMAIL and (to or sender is not None):
-        raise UsageError("--to and --from go with --format email")
+        raise UsageError("--mail-to and --from go with --format email")
     results, workspace, config = evaluate_selected(
         files, day, rev, owners=owner, objectives=objective, tags=tag, kpis=kpi, show_all=show_all
     )

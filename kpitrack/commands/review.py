@@ -8,12 +8,14 @@ from typing import Annotated
 import typer
 
 from kpitrack.commands.inputs import load_config_here, parse_as_of
-from kpitrack.commands.options import FilesOption
+from kpitrack.commands.options import FilesOption, complete_kpi
 from kpitrack.commands.recording import shown
 
 
 def review(
-    kpi_id: Annotated[str, typer.Argument(metavar="KPI", help="The KPI id.")],
+    kpi_id: Annotated[
+        str, typer.Argument(metavar="KPI", help="The KPI id.", autocompletion=complete_kpi)
+    ],
     date: Annotated[
         str | None,
         typer.Option(

@@ -234,6 +234,7 @@ class Kpi:
     scale: tuple[str, ...] = ()
     direction: Direction = Direction.INCREASE
     unit: str | None = None
+    unit_plural: str | None = None  # the unit for any value but exactly 1 (as declared)
     indicator: Indicator | None = None
     owner: str | None = None
     objective: str | None = None

@@ -137,6 +137,42 @@ def _parse_period(t: str, text: str) -> Period:
     )
 
 
+DATE_WORDS = ("today", "yesterday", "last-week", "last-month")
+"""Words a user may type for a date or a period, counted from a reference day (the
+as-of date, or today where there is none): docs/terminal.md "Date words"."""
+
+
+def word_period(text: str, reference: dt.date) -> Period | None:
+    """The span a date word names, counted from `reference`: today and yesterday are
+    days, last-week the previous ISO week, last-month the previous calendar month; None
+    when `text` is not one of DATE_WORDS."""
+    word = text.strip().lower()
+    if word == "today":
+        return Period(reference, reference, Frequency.DAILY)
+    if word == "yesterday":
+        day = reference - ONE_DAY
+        return Period(day, day, Frequency.DAILY)
+    if word == "last-week":
+        return period_containing(Frequency.WEEKLY, reference).previous()
+    if word == "last-month":
+        return period_containing(Frequency.MONTHLY, reference).previous()
+    return None
+
+
+def parse_span(text: str, reference: dt.date) -> Period:
+    """A date (a one-day span), a period (2026-W47, 2026-11, 2026-Q3, 2026) or a date
+    word counted from `reference`; ValueError with a readable message otherwise."""
+    period = word_period(text, reference)
+    if period is not None:
+        if not (date_in_range(period.start) and date_in_range(period.end)):
+            raise ValueError(f"'{text}' is outside the supported years")
+        return period
+    try:
+        return parse_period(text)
+    except ValueError as exc:
+        raise ValueError(f"{exc}, or one of {', '.join(DATE_WORDS)}") from None
+
+
 def add_frequency(frequency: Frequency, day: dt.date, count: int = 1) -> dt.date:
     """`day` moved by `count` periods (month ends clamp: Jan 31 + 1 month = Feb 28/29)."""
     if frequency is Frequency.DAILY:

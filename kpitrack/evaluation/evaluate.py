@@ -379,6 +379,15 @@ def format_percent(progress: float | None) -> str:
     return "—" if progress is None else f"{round(progress * 100)}%"
 
 
+def unit_for(kpi: Kpi, value: float) -> str:
+    """The unit as written for exactly 1, else the declared `unit_plural`, else the unit
+    as written: plurals are declared, never guessed (docs/terminal.md "Units")."""
+    unit = kpi.unit or ""
+    if abs(value) == 1 or kpi.unit_plural is None:
+        return unit
+    return kpi.unit_plural
+
+
 def format_value(kpi: Kpi, value: Value | None, *, unit: bool = False) -> str:
     """A value or position for people: a scale label where exact, else a number."""
     if value is None:
@@ -394,7 +403,9 @@ def format_value(kpi: Kpi, value: Value | None, *, unit: bool = False) -> str:
         high = min(len(kpi.scale) - 1, low + 1)
         return f"{kpi.scale[low]}–{kpi.scale[high]}" if high != low else kpi.scale[low]
     if unit and kpi.unit:
-        return f"{text}%" if kpi.unit == "%" else f"{text} {kpi.unit}"
+        if kpi.unit == "%":
+            return f"{text}%"
+        return f"{text} {unit_for(kpi, shown)}"
     if unit and kpi.kind is Kind.PROGRESS:  # percent done, with or without `unit: "%"`
         return f"{text}%"
     return text

@@ -56,9 +56,14 @@ def _check_known(option: str, wanted: Sequence[str], known: Sequence[str]) -> No
             raise UsageError(f"{option}: no KPI has {what} '{value}'{hint} (known: {choices})")
 
 
-def drop_archived(results: Sequence[KpiResult], show_all: bool) -> list[KpiResult]:
-    """Archived KPIs keep their history but leave the views, unless --all."""
-    return list(results) if show_all else [r for r in results if not r.kpi.archived]
+def drop_archived(
+    results: Sequence[KpiResult], show_all: bool, named: Sequence[str] | None = None
+) -> list[KpiResult]:
+    """Archived KPIs keep their history but leave the views, unless --all, or unless named
+    with --kpi (`named`): a KPI asked for by id is shown, as by `show` and `collect --kpi`
+    (docs/evaluation.md, the settled readings)."""
+    wanted = set(split_values(named))
+    return [r for r in results if show_all or not r.kpi.archived or r.kpi.id in wanted]
 
 
 def filter_results(
@@ -87,9 +92,10 @@ def filter_results(
         workspace.require_kpi(kpi_id, option="--kpi")
     known_objectives = {o.id for o in workspace.objectives}
     for objective_id in sorted(objective_set - known_objectives):
+        choices = ", ".join(sorted(known_objectives)) or "none"
         raise UsageError(
             f"--objective: no objective '{objective_id}'"
-            f"{did_you_mean(objective_id, known_objectives)}"
+            f"{did_you_mean(objective_id, known_objectives)} (known: {choices})"
         )
     return [
         r

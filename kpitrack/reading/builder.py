@@ -63,6 +63,7 @@ KPI_KEYS = {
     "scale": "",
     "direction": "",
     "unit": "",
+    "unit_plural": "the unit for values other than 1 (person → people)",
     "indicator": "",
     "owner": "",
     "objective": "",
@@ -239,6 +240,7 @@ class _Builder:
             rules.unknown_objective(out, fields["objective"], what, objective, self.objective_ids)
         owner = _text(fields, "owner", what, out)
         unit = _text(fields, "unit", what, out)
+        unit_plural = _text(fields, "unit_plural", what, out)
         action, action_plan = _action(fields, what, out)
         archived = rules.flag(out, fields.get("archived"), f"{what}: archived")
         description = _text(fields, "description", what, out)
@@ -281,6 +283,7 @@ class _Builder:
             scale=scale or (),
             direction=direction,
             unit=unit,
+            unit_plural=unit_plural,
             indicator=indicator,
             owner=owner,
             objective=objective,

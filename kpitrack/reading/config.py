@@ -57,14 +57,34 @@ def read_config(path: Path) -> Config:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
     except RecursionError:
         raise UsageError(f"{path}: invalid TOML: arrays or tables nested too deep") from None
-    return _config_from(data, path)
+    return _config_from(data, path, text=path.read_text(encoding="utf-8-sig"))
 
 
-def _config_from(data: dict[str, Any], path: Path) -> Config:
-    unknown = sorted(set(data) - set(KNOWN_KEYS))
+def key_line(text: str, key: str) -> int | None:
+    """The line (1-based) where a top-level `key = ...` of a TOML text is set, if found."""
+    import re
+
+    pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("["):
+            return None  # past the top-level keys
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _config_from(data: dict[str, Any], path: Path, *, text: str = "") -> Config:
+    unknown = sorted(set(data) - set(KNOWN_KEYS), key=lambda k: key_line(text, k) or 0)
     if unknown:
+        from kpitrack.domain.suggest import did_you_mean
+
         known = ", ".join(KNOWN_KEYS)
-        raise UsageError(f"{path}: unknown key '{unknown[0]}' (known keys: {known})")
+        line = key_line(text, unknown[0])
+        where = f"{path}:{line}" if line else str(path)
+        raise UsageError(
+            f"{where}: unknown key '{unknown[0]}'{did_you_mean(unknown[0], KNOWN_KEYS)} "
+            f"(known keys: {known})"
+        )
     files = data.get("files", [])
     if not isinstance(files, list) or not all(isinstance(f, str) and f for f in files):
         raise UsageError(f"{path}: 'files' must be a list of paths")

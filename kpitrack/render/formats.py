@@ -1,4 +1,5 @@
-"""The output formats and which renderer module serves each.
+"""The output formats: one vocabulary (`Format`), each command's subset of it, and which
+renderer module serves each.
 
 Every view format is one module with the same functions (`Renderer`): `table`
 (Rich renderables), `json`, `csv` and `markdown` (strings). The weekly report has
@@ -14,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol, assert_never
+from typing import TYPE_CHECKING, Protocol, TypeVar, assert_never
 
 if TYPE_CHECKING:
     import datetime as dt
+    from pathlib import Path
 
     from rich.console import RenderableType
 
@@ -60,7 +62,8 @@ class ReportRenderer(Protocol):
 class OutputFormat(StrEnum):
     """--format of status, overdue, actions, show, history and diff."""
 
-    TABLE = "table"
+    TEXT = "text"
+    TABLE = "text"  # the old spelling of the default (an alias: `TABLE is TEXT`)
     JSON = "json"
     CSV = "csv"
     MARKDOWN = "markdown"
@@ -68,7 +71,7 @@ class OutputFormat(StrEnum):
     def renderer(self) -> Renderer:
         """The module that renders every view in this format."""
         match self:
-            case OutputFormat.TABLE:
+            case OutputFormat.TEXT | OutputFormat.TABLE:
                 from kpitrack.render import table
 
                 return table
@@ -91,7 +94,8 @@ class OutputFormat(StrEnum):
 class ReportFormat(StrEnum):
     """--format of report."""
 
-    TABLE = "table"
+    TEXT = "text"
+    TABLE = "text"  # the old spelling of the default
     MARKDOWN = "markdown"
     HTML = "html"
     JSON = "json"
@@ -102,7 +106,7 @@ class ReportFormat(StrEnum):
         not a rendering of its own but a whole message wrapping the table format's plain
         text and the HTML format (`render.report_email`)."""
         match self:
-            case ReportFormat.TABLE:
+            case ReportFormat.TEXT | ReportFormat.TABLE:
                 from kpitrack.render import report_rich
 
                 return report_rich
@@ -124,11 +128,115 @@ class ReportFormat(StrEnum):
                 assert_never(self)
 
 
+class CheckFormat(StrEnum):
+    """--format of check."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+class CollectFormat(StrEnum):
+    """--format of collect."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+class ExportFormat(StrEnum):
+    """--format of export."""
+
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
+# ---------------------------------------------------------------- the one vocabulary
+
+F = TypeVar("F", bound=StrEnum)
+
+
+class Format(StrEnum):
+    """Every --format value any command takes; each command takes a subset (the enums
+    above, whose values all come from here). `text` is the default of the commands that
+    print for people: a Rich table on a terminal, the same as plain text elsewhere."""
+
+    TEXT = "text"
+    JSON = "json"
+    JSONL = "jsonl"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+    HTML = "html"
+    EMAIL = "email"
+
+
+FORMAT_ALIASES = {"table": Format.TEXT, "md": Format.MARKDOWN, "ndjson": Format.JSONL}
+"""Other spellings accepted for a format: `table` (the old name of `text`), short names."""
+
 FORMAT_BY_EXTENSION = {
-    ".json": "json",
-    ".csv": "csv",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".html": "html",
-    ".htm": "html",
+    ".txt": Format.TEXT,
+    ".text": Format.TEXT,
+    ".json": Format.JSON,
+    ".jsonl": Format.JSONL,
+    ".ndjson": Format.JSONL,
+    ".csv": Format.CSV,
+    ".md": Format.MARKDOWN,
+    ".markdown": Format.MARKDOWN,
+    ".html": Format.HTML,
+    ".htm": Format.HTML,
+    ".eml": Format.EMAIL,
 }
+"""The format each known `-o` extension names (docs/terminal.md "Output files")."""
+
+SUBSETS: tuple[type[StrEnum], ...] = (
+    OutputFormat,
+    ReportFormat,
+    CheckFormat,
+    CollectFormat,
+    ExportFormat,
+)
+
+
+def format_names(subset: type[StrEnum]) -> list[str]:
+    """The values a command's --format takes, in its enum's order (aliases left out)."""
+    return [member.value for member in subset]
+
+
+def parse_format(text: str, subset: type[F]) -> F:
+    """A --format value in `subset`: any case, `table` for `text`, `md` for `markdown`.
+    UsageError (exit 2) with the command's formats otherwise."""
+    from kpitrack.domain.problems import UsageError
+    from kpitrack.domain.suggest import did_you_mean
+
+    word = text.strip().lower()
+    word = FORMAT_ALIASES.get(word, word)
+    for member in subset:
+        if member.value == word:
+            return member
+    names = format_names(subset)
+    raise UsageError(
+        f"--format: {text!r} is not one of {', '.join(names)}{did_you_mean(word, names)}"
+    )
+
+
+def choose_format(given: str | None, output: Path | None, subset: type[F], *, default: F) -> F:
+    """The format of one run: --format when given; else the one -o's extension names
+    (FORMAT_BY_EXTENSION); else, with no -o, `-o -` or an -o without an extension, the
+    default. An extension that names no format, or a format this command does not have,
+    is a usage error: -o never writes a format other than the one its name says."""
+    from kpitrack.domain.problems import UsageError
+
+    if given is not None:
+        return parse_format(given, subset)
+    if output is None or str(output) == "-" or not output.suffix:
+        return default
+    suffix = output.suffix.lower()
+    names = ", ".join(format_names(subset))
+    known = FORMAT_BY_EXTENSION.get(suffix)
+    if known is None:
+        raise UsageError(
+            f"-o {output}: {suffix} names no format kpitrack knows; give --format ({names}) "
+            "or use a known extension"
+        )
+    for member in subset:
+        if member.value == known.value:
+            return member
+    raise UsageError(f"-o {output}: this command has no {known.value} format (only {names})")

@@ -132,6 +132,8 @@ def definition_json(k: Kpi) -> dict[str, Any]:
         "measure": k.measure,
         "description": k.description,
         "unit": k.unit,
+        "unit_plural": k.unit_plural,
+        "archived": k.archived,
         "direction": str(k.direction),
         "frequency": str(k.frequency),
         "scale": list(k.scale) if k.scale else None,

@@ -139,6 +139,7 @@ def show(result: KpiResult, *, all_history: bool = True) -> str:
     kpi = result.kpi
     out = [f"## {escape(kpi.name)} (`{kpi.id}`)\n"]
     facts = [
+        *([("Archived", "yes (hidden from lists unless named)")] if kpi.archived else []),
         ("Measure", kpi.measure),
         ("Target", format_value(kpi, kpi.target, unit=True) + f" ({kpi.direction})"),
         ("Baseline", format_value(kpi, result.baseline, unit=True)),

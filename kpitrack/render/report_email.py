@@ -1,7 +1,8 @@
 """The report as one complete mail message (RFC 5322), for `sendmail -t`.
 
-`multipart/alternative`: a plain-text part (the report's plain-text table view) and the
-HTML page, both UTF-8, built with Python's `email` package. Headers: From, To, Subject
+`multipart/alternative`: a plain-text part (the report's plain-text table view, 78
+columns, 7bit or quoted-printable) and the HTML page, both UTF-8, built with Python's
+`email` package. Headers: From, To, Subject
 (`KPI report — 2026-11-30: 3 off track, 2 at risk`), Date, Message-ID, MIME-Version and
 `Auto-Submitted: auto-generated` (RFC 3834: auto-responders do not answer it).
 """
@@ -70,6 +71,9 @@ def render_report_email(
     domain = email.utils.parseaddr(sender)[1].rpartition("@")[2] or None
     message["Message-ID"] = email.utils.make_msgid("kpitrack", domain=domain)
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text, charset="utf-8")
+    # Readable as it travels: 7bit when the text is ASCII, else quoted-printable (never
+    # base64), its lines as the caller wrapped them (78 characters: commands/report.py).
+    encoding = "7bit" if text.isascii() else "quoted-printable"
+    message.set_content(text, charset="utf-8", cte=encoding)
     message.add_alternative(html, subtype="html", charset="utf-8")
     return message.as_string()

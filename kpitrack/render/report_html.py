@@ -53,8 +53,16 @@ SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 BAR_WIDTH, BAR_HEIGHT = 80, 8
 BAR_DONE, BAR_PROGRESS, BAR_EMPTY = "#1a7f37", "#0969da", "#d8dee4"
 
-# Below this width every data table turns into one card per row.
+# Below this width every data table is one card per row (and so is every width when a
+# mail client drops the `<style>` block: the cards are inline styles).
 NARROW = 820
+CARD_STYLE = (
+    "display:block;border:1px solid #d0d7de;border-radius:6px;margin:0 0 10px 0;padding:6px 0"
+)
+CARD_LEAD_STYLE = "display:block;padding:2px 10px;font-weight:600"
+CARD_CELL_STYLE = "display:block;padding:2px 10px;overflow-wrap:break-word"
+CARD_FLOW_STYLE = "display:inline-block;padding:2px 10px"
+LABEL_STYLE = "font-weight:600;color:#57606a"
 
 CSS = f"""
 body {{ margin: 0; padding: 24px; background: {BACKGROUND}; color: {TEXT};
@@ -79,21 +87,20 @@ tr.total > td {{ font-weight: 700; background: {HEADER_BG}; }}
 table.cards {{ border-collapse: separate; border-spacing: 4px; width: 100%; margin: 8px 0; }}
 table.cards td {{ text-align: center; padding: 10px 4px; width: 20%; }}
 .cards .n {{ font-size: 26px; font-weight: 700; line-height: 1.1; }}
+@media print, screen and (min-width: {NARROW}px) {{
+  table.grid {{ display: table !important; border-collapse: collapse; }}
+  table.grid > tbody {{ display: table-row-group !important; }}
+  table.grid > tbody > tr, table.grid > tbody > tr.head {{ display: table-row !important;
+    border: none !important; padding: 0 !important; margin: 0 !important; }}
+  table.grid > tbody > tr > th, table.grid > tbody > tr > td {{
+    display: table-cell !important; padding: 5px 8px !important; font-weight: inherit; }}
+  table.grid > tbody > tr > td.lead {{ font-weight: 400 !important; }}
+  tr.total > td, tr.total > td.lead {{ font-weight: 700 !important; }}
+  table.grid .lbl {{ display: none !important; }}
+}}
 @media screen and (max-width: {NARROW - 1}px) {{
   body {{ padding: 12px; }}
-  table.grid, table.grid > tbody, table.grid > tbody > tr {{ display: block; width: auto; }}
-  table.grid {{ border: none; }}
-  table.grid > tbody > tr.head {{ display: none; }}
-  table.grid > tbody > tr {{ border: 1px solid #d0d7de; border-radius: 6px;
-    margin: 0 0 10px 0; padding: 6px 0; }}
-  table.grid > tbody > tr > td {{ display: block; border: none; padding: 2px 10px;
-    text-align: left; white-space: normal; }}
-  table.grid > tbody > tr > td.num {{ text-align: left; }}
-  table.grid > tbody > tr > td[data-label]::before {{ content: attr(data-label) ": ";
-    font-weight: 600; color: {MUTED}; }}
-  table.grid > tbody > tr > td.lead {{ font-weight: 600; }}
-  table.compact > tbody > tr > td {{ display: inline-block; padding: 2px 10px; }}
-  table.compact > tbody > tr > td.lead {{ display: block; }}
+  table.grid > tbody > tr > td {{ border: none; text-align: left; white-space: normal; }}
   tr.total > td {{ background: transparent; }}
   table.cards, table.cards > tbody {{ display: block; }}
   table.cards > tbody > tr {{ display: flex; flex-wrap: wrap; gap: 4px; }}
@@ -224,10 +231,14 @@ def table(
 ) -> str:
     """A data table from pre-escaped cells.
 
-    `numeric` columns are right-aligned, `nowrap` kept whole. Headers are scoped; every
-    cell carries its column's name (`data-label`), shown before it when a narrow screen
-    turns each row into a card. The first column leads the card, without a label.
-    `compact` lets the cells of a card flow side by side (short numbers).
+    `numeric` columns are right-aligned, `nowrap` kept whole. Headers are scoped.
+
+    Inline-safe (a mail client that strips `<style>` still gets a page that fits a
+    390 px phone): the inline styles make each row a card whose cells start with their
+    column's name (`.lbl`); the first column leads the card, without a label. `compact`
+    lets the cells of a card flow side by side (short numbers). The `<style>` block
+    turns the cards back into a grid on wide screens and on paper (`!important` over
+    the inline styles) and hides the labels there.
     """
 
     def cls(i: int) -> str:
@@ -238,24 +249,32 @@ def table(
             names.append("nowrap")
         return f' class="{" ".join(names)}"' if names else ""
 
+    def cell_style(i: int) -> str:
+        if i == 0:
+            return CARD_LEAD_STYLE
+        return CARD_FLOW_STYLE if compact else CARD_CELL_STYLE
+
     def label(i: int) -> str:
-        return "" if i == 0 else f' data-label="{header[i]}"'
+        return "" if i == 0 else f'<span class="lbl" style="{LABEL_STYLE}">{header[i]}: </span>'
 
     def tr(cells: Sequence[str], attrs: str = "") -> str:
-        inner = "".join(f"<td{cls(i)}{label(i)}>{c}</td>" for i, c in enumerate(cells))
-        return f"<tr{attrs}>{inner}</tr>"
+        inner = "".join(
+            f'<td{cls(i)} style="{cell_style(i)}">{label(i)}{c}</td>' for i, c in enumerate(cells)
+        )
+        return f'<tr{attrs} style="{CARD_STYLE}">{inner}</tr>'
 
     heads = "".join(f'<th scope="col"{cls(i)}>{h}</th>' for i, h in enumerate(header))
     kind = "grid compact" if compact else "grid"
     out = [
-        f'<table class="{kind}" width="100%" cellpadding="5" cellspacing="0" border="1" '
-        'style="border-collapse:collapse;border-color:#d0d7de">',
-        f'<tr class="head">{heads}</tr>',
+        f'<table class="{kind}" width="100%" cellpadding="5" cellspacing="0" border="0" '
+        'style="display:block;width:100%;border-collapse:collapse">',
+        '<tbody style="display:block">',
+        f'<tr class="head" style="display:none">{heads}</tr>',
     ]
     out += [tr(row) for row in rows]
     if total is not None:
         out.append(tr(total, attrs=' class="total"'))
-    out.append("</table>")
+    out.append("</tbody></table>")
     return "\n".join(out)
 
 

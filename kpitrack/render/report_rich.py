@@ -5,9 +5,7 @@ User text is always wrapped in `Text`, never parsed as markup.
 
 from __future__ import annotations
 
-from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from kpitrack.domain.model import Kpi, Status, StatusCounts
@@ -28,7 +26,13 @@ from kpitrack.render.report_common import (
     owner_name,
     window_text,
 )
-from kpitrack.render.table import STATUS_STYLE, status_text
+from kpitrack.render.table import (
+    STATUS_STYLE,
+    FittedTable,
+    keep_column,
+    status_text,
+    wrap_column,
+)
 from kpitrack.reports.digest import Report
 
 
@@ -45,13 +49,6 @@ def _kpi(kpi: Kpi) -> Text:
     return Text.assemble((kpi.id, "bold"), "\n", (one_line(kpi.name), "dim"))
 
 
-def _table(*columns: str) -> Table:
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, expand=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    return table
-
-
 def _counts_row(counts: StatusCounts) -> list[Text]:
     return [
         Text(str(counts.total)),
@@ -64,6 +61,37 @@ def _counts_row(counts: StatusCounts) -> list[Text]:
     ]
 
 
+SUMMARY_DROP_ORDER = ("achieved", "no\ndata")
+CHANGES_DROP_ORDER = ("Owner", "Latest")
+NEW_MEASUREMENTS_DROP_ORDER = ("By", "Note")
+OBJECTIVE_DROP_ORDER = ("Progress", "Owner", "Latest")
+OVERDUE_DROP_ORDER = ("Frequency", "Owner")
+NEEDS_ACTION_DROP_ORDER = ("Owner", "Status", "Reasons")
+DEFINITIONS_DROP_ORDER = ("Commit", "Date", "Moved goalpost")
+
+
+def _summary(report: Report) -> FittedTable:
+    """Owners and their counts; two-line headings keep it within 60 columns."""
+    headers = [
+        "KPIs",
+        *(STATUS_LABELS[s].replace(" ", "\n") for s in Status.summary_order()),
+        "overdue",
+        "needs\naction",
+    ]
+    owners = [Text(owner_name(o.owner)) for o in report.owners] + [Text("All")]
+    rows = [_counts_row(o.counts) for o in report.owners] + [_counts_row(report.summary)]
+    columns = [wrap_column("Owner", owners)]
+    for k, header in enumerate(headers):
+        columns.append(keep_column(header, [row[k] for row in rows], justify="right"))
+    return FittedTable(
+        columns,
+        SUMMARY_DROP_ORDER,
+        gap=1,
+        sections=[len(report.owners)],
+        row_styles=[""] * len(report.owners) + ["bold"],
+    )
+
+
 def render_report_rich(report: Report) -> RenderableType:
     parts: list[RenderableType] = [
         Text(f"KPI report — {report.as_of.isoformat()}", style="bold"),
@@ -71,22 +99,7 @@ def render_report_rich(report: Report) -> RenderableType:
     ]
 
     parts.append(_heading("Summary"))
-    # Two-line headings keep the table within 80 columns (cron mail, pipes).
-    summary = _table(
-        "Owner",
-        "KPIs",
-        *(STATUS_LABELS[s].replace(" ", "\n") for s in Status.summary_order()),
-        "overdue",
-        "needs\naction",
-    )
-    for col in summary.columns[1:]:
-        col.justify = "right"
-        col.no_wrap = True
-    for o in report.owners:
-        summary.add_row(Text(owner_name(o.owner)), *_counts_row(o.counts))
-    summary.add_section()
-    summary.add_row(Text("All"), *_counts_row(report.summary), style="bold")
-    parts.append(summary)
+    parts.append(_summary(report))
 
     parts.append(_heading(f"What changed since {report.since.isoformat()}"))
     parts.append(Text(f"Changes dated {window_text(report)}.", style="dim"))
@@ -96,47 +109,58 @@ def render_report_rich(report: Report) -> RenderableType:
         changes = report.changes_of(kind)
         if not changes:
             continue
-        table = _table("KPI", "Owner", "Status", "Latest")
-        for c in changes:
-            change = Text.assemble(status_text(c.before), " → ", status_text(c.after))
-            table.add_row(
-                _kpi(c.result.kpi),
-                Text(owner_name(c.result.kpi.owner)),
-                change,
-                Text(format_latest(c.result)),
-            )
+        table = FittedTable(
+            [
+                wrap_column("KPI", [_kpi(c.result.kpi) for c in changes]),
+                wrap_column("Owner", [Text(owner_name(c.result.kpi.owner)) for c in changes]),
+                wrap_column(
+                    "Status",
+                    [
+                        Text.assemble(status_text(c.before), " → ", status_text(c.after))
+                        for c in changes
+                    ],
+                ),
+                wrap_column("Latest", [Text(format_latest(c.result)) for c in changes]),
+            ],
+            CHANGES_DROP_ORDER,
+        )
         parts += [_subheading(CHANGE_TITLES[kind]), table]
     parts.append(_subheading("New measurements"))
     if report.new_measurements:
-        table = _table("Date", "KPI", "Value", "Note", "By")
-        for n in report.new_measurements:
-            m = n.measurement
-            table.add_row(
-                Text(m.date.isoformat()),
-                Text(n.kpi.id),
-                Text(format_value(n.kpi, m.value)),
-                Text(one_line(m.note)),
-                Text(one_line(m.by)),
+        new = report.new_measurements
+        parts.append(
+            FittedTable(
+                [
+                    keep_column("Date", [Text(n.measurement.date.isoformat()) for n in new]),
+                    wrap_column("KPI", [Text(n.kpi.id) for n in new]),
+                    wrap_column(
+                        "Value", [Text(format_value(n.kpi, n.measurement.value)) for n in new]
+                    ),
+                    wrap_column("Note", [Text(one_line(n.measurement.note)) for n in new]),
+                    wrap_column("By", [Text(one_line(n.measurement.by)) for n in new]),
+                ],
+                NEW_MEASUREMENTS_DROP_ORDER,
             )
-        parts.append(table)
+        )
     else:
         parts.append(Text("No new measurements."))
     if report.events:
-        table = _table("Date", "Event", "KPIs", "Note")
-        for e in report.events:
-            table.add_row(
-                Text(e.date.isoformat()),
-                Text(one_line(e.title)),
-                Text(", ".join(e.kpis) or "all"),
-                Text(one_line(e.note)),
-            )
+        events = report.events
+        table = FittedTable(
+            [
+                keep_column("Date", [Text(e.date.isoformat()) for e in events]),
+                wrap_column("Event", [Text(one_line(e.title)) for e in events]),
+                wrap_column("KPIs", [Text(", ".join(e.kpis) or "all") for e in events]),
+                wrap_column("Note", [Text(one_line(e.note)) for e in events]),
+            ],
+            ("Note", "KPIs"),
+        )
         parts += [_subheading("Events"), table]
 
     parts.append(_heading("Status by objective"))
     if not report.objectives:
         parts.append(Text("No KPIs."))
     for group in report.objectives:
-        table = _table("KPI", "Owner", "Latest", "Target", "Progress", "Status")
         title = "  " * group.depth + one_line(group.title)
         if group.objective is not None:
             title += f" ({group.objective.id})"
@@ -145,51 +169,66 @@ def render_report_rich(report: Report) -> RenderableType:
         if not group.results:
             parts.append(_subheading(title))
             continue
-        table.columns[4].justify = "right"
-        for r in group.results:
-            table.add_row(
-                _kpi(r.kpi),
-                Text(owner_name(r.kpi.owner)),
-                Text(format_latest(r)),
-                Text(format_target(r)),
-                Text(format_percent(r.progress)),
-                status_text(r.status),
-            )
+        results = group.results
+        table = FittedTable(
+            [
+                wrap_column("KPI", [_kpi(r.kpi) for r in results]),
+                wrap_column("Owner", [Text(owner_name(r.kpi.owner)) for r in results]),
+                wrap_column("Latest", [Text(format_latest(r)) for r in results]),
+                wrap_column("Target", [Text(format_target(r)) for r in results]),
+                keep_column(
+                    "Progress", [Text(format_percent(r.progress)) for r in results], justify="right"
+                ),
+                keep_column("Status", [status_text(r.status) for r in results]),
+            ],
+            OBJECTIVE_DROP_ORDER,
+        )
         parts += [_subheading(title), table]
 
     parts.append(_heading("Overdue reports"))
     if report.overdue:
-        table = _table("KPI", "Owner", "Frequency", "Last report", "Overdue")
-        for r in report.overdue:
-            table.add_row(
-                Text(r.kpi.id),
-                Text(owner_name(r.kpi.owner)),
-                Text(str(r.kpi.frequency)),
-                Text(r.latest.date.isoformat() if r.latest else "never"),
-                Text(format_overdue(r), style="red"),
+        late = report.overdue
+        parts.append(
+            FittedTable(
+                [
+                    wrap_column("KPI", [Text(r.kpi.id) for r in late]),
+                    wrap_column("Owner", [Text(owner_name(r.kpi.owner)) for r in late]),
+                    keep_column("Frequency", [Text(str(r.kpi.frequency)) for r in late]),
+                    keep_column(
+                        "Last report",
+                        [Text(r.latest.date.isoformat() if r.latest else "never") for r in late],
+                    ),
+                    wrap_column("Overdue", [Text(format_overdue(r), style="red") for r in late]),
+                ],
+                OVERDUE_DROP_ORDER,
             )
-        parts.append(table)
+        )
     else:
         parts.append(Text("No overdue reports."))
 
     parts.append(_heading("Needs action"))
     if report.needs_action:
-        table = _table("KPI", "Owner", "Status", "Reasons", "Action plan")
+        plans: list[Text] = []
         for r in report.needs_action:
             if r.kpi.action:
-                action = Text(one_line(action_words(r.kpi) or ""))
+                plans.append(Text(one_line(action_words(r.kpi) or "")))
             elif lacks_action_plan(r):
-                action = Text("none", style="bold red")
+                plans.append(Text("none", style="bold red"))
             else:
-                action = Text(DASH, style="dim")
-            table.add_row(
-                Text(r.kpi.id),
-                Text(owner_name(r.kpi.owner)),
-                status_text(r.status),
-                Text(format_reasons(r)),
-                action,
+                plans.append(Text(DASH, style="dim"))
+        needs = report.needs_action
+        parts.append(
+            FittedTable(
+                [
+                    wrap_column("KPI", [Text(r.kpi.id) for r in needs]),
+                    wrap_column("Owner", [Text(owner_name(r.kpi.owner)) for r in needs]),
+                    keep_column("Status", [status_text(r.status) for r in needs]),
+                    wrap_column("Reasons", [Text(format_reasons(r)) for r in needs]),
+                    wrap_column("Action plan", plans),
+                ],
+                NEEDS_ACTION_DROP_ORDER,
             )
-        parts.append(table)
+        )
     else:
         parts.append(Text("Nothing needs action."))
 
@@ -206,16 +245,24 @@ def definitions_section(report: Report) -> list[RenderableType]:
     ]
     if not report.definitions.changes:
         return [*parts, Text("No definition changes.")]
-    table = _table("Commit", "Date", "KPI", "Field", "Old → new", "Moved goalpost")
-    for c in report.definitions.changes:
-        table.add_row(
-            Text(c.commit),
-            Text(c.date),
-            Text(c.kpi),
-            Text(c.field),
-            Text(f"{c.old or DASH} → {c.new or DASH}"),
-            Text("moved goalpost", style="bold red") if c.moved_goalpost else Text(""),
-        )
+    changes = report.definitions.changes
+    table = FittedTable(
+        [
+            keep_column("Commit", [Text(c.commit) for c in changes]),
+            keep_column("Date", [Text(c.date) for c in changes]),
+            wrap_column("KPI", [Text(c.kpi) for c in changes]),
+            wrap_column("Field", [Text(c.field) for c in changes]),
+            wrap_column("Old → new", [Text(f"{c.old or DASH} → {c.new or DASH}") for c in changes]),
+            wrap_column(
+                "Moved goalpost",
+                [
+                    Text("moved goalpost", style="bold red") if c.moved_goalpost else Text("")
+                    for c in changes
+                ],
+            ),
+        ],
+        DEFINITIONS_DROP_ORDER,
+    )
     return [*parts, table]
 
 

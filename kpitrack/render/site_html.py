@@ -608,7 +608,7 @@ def measurements_table(r: KpiResult) -> str:
     # Without a due date the expected value is the target on every date.
     standing_target = t(format_value(kpi, kpi.target)) if kpi.due is None else None
     header = ["Date", "Value", "Expected", "Note", "By"]
-    out = [table(header, [], nowrap=(0,)).removesuffix("\n</table>")]
+    out = [table(header, [], nowrap=(0,)).removesuffix("\n</tbody></table>")]
     for m in reversed(r.history):
         expected = DASH
         if standing_target is not None:
@@ -623,7 +623,7 @@ def measurements_table(r: KpiResult) -> str:
             f'<td data-label="Note">{t(m.note) or DASH}</td>'
             f'<td data-label="By">{t(m.by) or DASH}</td></tr>'
         )
-    out.append("</table>")
+    out.append("</tbody></table>")
     return "\n".join(out)
 
 

@@ -28,6 +28,7 @@ from kpitrack.evaluation.evaluate import (
     reason_words,
     status_sentence,
     summary_sentence,
+    unit_for,
 )
 from kpitrack.evaluation.rollup import KpiNode, ObjectiveNode, Tree, counts_words
 
@@ -121,7 +122,7 @@ def gap_words(kpi: Kpi, gap: float) -> str:
         return f"{number} scale step" + ("" if number == "1" else "s")
     if kpi.unit == "%":
         return f"{number} points"
-    return f"{number} {kpi.unit}" if kpi.unit else number
+    return f"{number} {unit_for(kpi, gap)}" if kpi.unit else number
 
 
 def summary_text(results: Sequence[KpiResult]) -> Text:
@@ -129,7 +130,11 @@ def summary_text(results: Sequence[KpiResult]) -> Text:
     return Text(summary_sentence(StatusCounts.of(results)))
 
 
-def _table(title: str | None = None, *, padding: tuple[int, int] = (0, 1)) -> Table:
+def _table(
+    title: str | None = None,
+    *,
+    padding: tuple[int, int] | tuple[int, int, int, int] = (0, 1),
+) -> Table:
     return Table(
         title=title,
         padding=padding,
@@ -145,13 +150,17 @@ def _table(title: str | None = None, *, padding: tuple[int, int] = (0, 1)) -> Ta
 # ---------------------------------------------------------------- status, overdue, actions
 
 
+STATUS_DROP_ORDER = ("Gap", "Trend", "Expected", "Progress", "Owner", "Target", "Latest")
+"""The status table's columns, first left out first when the width is short."""
+
+
 class StatusTable:
     """The status table, laid out for the width it is given.
 
     Every column but the KPI's gets the width its content needs (capped); the
-    KPI column takes the rest. When that leaves the KPI column too narrow, the
-    gap column goes, then the sparkline, then owners are cut shorter: 80 columns
-    always keep the status column whole. Long names end in an ellipsis.
+    KPI column takes the rest. When that leaves the KPI column narrower than the
+    longest id, columns go in STATUS_DROP_ORDER and a footnote names them; the
+    status column always stays. Long names end in an ellipsis, ids never do.
     """
 
     MIN_KPI = 16
@@ -177,7 +186,7 @@ class StatusTable:
         owners = [r.kpi.owner or "—" for r in rows]
         has_dates = any(r.latest for r in rows)
         widths = {
-            "Owner": fit(owners, "Owner", 14),
+            "Owner": max(fit(owners, "Owner", 14), max(map(_longest_word, owners), default=0)),
             "Latest": max(fit(latest, "Latest", 12), 10 if has_dates else 0),
             "Target": fit(targets, "Target", 12),
             "Progress": bar + 5,
@@ -196,13 +205,9 @@ class StatusTable:
         id_width = max((len(r.kpi.id) for r in rows), default=0)
         min_kpi = max(self.MIN_KPI, id_width)
         dropped: list[str] = []
-        for drop in ("Gap", "Trend", "Owner", "Expected", "Progress", "Target", "Latest"):
+        for drop in STATUS_DROP_ORDER:
             if kpi_room() >= min_kpi:
                 break
-            if drop == "Owner" and widths["Owner"] > 8:
-                widths["Owner"] = 8  # shortened before it goes
-                if kpi_room() >= min_kpi:
-                    break
             del widths[drop]
             dropped.append(drop)
         kpi_width = max(min_kpi, min(kpi_room(), max(32, id_width)))
@@ -211,11 +216,12 @@ class StatusTable:
         table.add_column("KPI", width=kpi_width, no_wrap=True, overflow="ellipsis")
         for name, w in widths.items():
             right = name in ("Expected", "Gap")
+            words = name == "Owner"  # wraps between words; nothing else wraps or is cut
             table.add_column(
                 name,
                 width=w,
-                no_wrap=True,
-                overflow="ellipsis",
+                no_wrap=not words,
+                overflow="fold" if words else "ellipsis",
                 justify="right" if right else "left",
             )
         for i, r in enumerate(rows):
@@ -268,8 +274,8 @@ def compact_value(kpi: Kpi, value: Value | None) -> str:
 
 @dataclass(frozen=True)
 class Column:
-    """A column of a table that drops columns for width: header, add_column options,
-    the narrowest it may get, and one cell per row."""
+    """A column of a `FittedTable`: header (a newline makes a two-line header), one cell
+    per row, the narrowest it may get, and `add_column` options."""
 
     name: str
     cells: Sequence[RenderableType]
@@ -277,32 +283,80 @@ class Column:
     options: dict[str, Any]
 
 
-class FittedTable:
-    """A table that leaves out columns (in `drop_order`) rather than crush them when the
-    width is short, and names them in a footnote; the KPI column keeps whole ids."""
+def _plain(cell: RenderableType) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
 
-    def __init__(self, columns: Sequence[Column], drop_order: Sequence[str]) -> None:
+
+def _longest_line(cell: RenderableType) -> int:
+    return max((len(line) for line in _plain(cell).splitlines()), default=0)
+
+
+def _longest_word(cell: RenderableType) -> int:
+    return max((len(word) for word in _plain(cell).split()), default=0)
+
+
+def keep_column(name: str, cells: Sequence[RenderableType], **options: Any) -> Column:
+    """A column that is never cut or wrapped (ids, dates, numbers, statuses): it is as
+    wide as its widest line, or it is left out (docs/terminal.md "Width")."""
+    widest = max([_longest_line(name), *map(_longest_line, cells)])
+    return Column(name, cells, widest, {"no_wrap": True, **options})
+
+
+def wrap_column(
+    name: str, cells: Sequence[RenderableType], *, floor: int = 1, **options: Any
+) -> Column:
+    """A column of words (names, owners, plans, reasons): it wraps between words, never
+    inside one, so it is never narrower than its longest word (or header word), ids and
+    dates included."""
+    longest = max([floor, *(_longest_word(c) for c in [Text(name), *cells])])
+    return Column(name, cells, longest, {"overflow": "fold", **options})
+
+
+class FittedTable:
+    """The one width policy of every table (docs/terminal.md "Width"): ids and dates are
+    never cut; text columns wrap between words; when even that does not fit, whole
+    columns are left out in `drop_order` (each table's documented priority) and a
+    footnote names them. `gap`: the spaces between two columns."""
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        drop_order: Sequence[str],
+        *,
+        gap: int = 2,
+        note: bool = True,
+        title: str | None = None,
+        sections: Sequence[int] = (),
+        row_styles: Sequence[str] = (),
+    ) -> None:
         self.columns = list(columns)
         self.drop_order = list(drop_order)
+        self.gap = gap
+        self.note = note
+        self.title = title
+        self.sections = set(sections)  # a rule is drawn before these rows
+        self.row_styles = list(row_styles)
 
-    def __rich_console__(
-        self, console: Console, options: ConsoleOptions
-    ) -> Iterator[RenderableType]:
+    def layout(self, width: int) -> tuple[list[Column], list[int], list[str]]:
+        """The columns kept, their widths, and the names of those left out."""
         kept = list(self.columns)
-        gaps = 3  # one space of padding each side, and a separator, between columns
 
-        def need() -> int:
-            return sum(c.min_width for c in kept) + gaps * (len(kept) - 1)
+        def need(widths: Sequence[int]) -> int:
+            return sum(widths) + self.gap * (len(widths) - 1)
 
         dropped: list[str] = []
         for name in self.drop_order:
-            if need() <= options.max_width:
+            if need([c.min_width for c in kept]) <= width:
                 break
-            kept = [c for c in kept if c.name != name]
-            dropped.append(name)
-        # Natural widths, then the foldable columns give way (widest first) to fit.
-        widths = [max([len(c.name), c.min_width, *map(_longest_line, c.cells)]) for c in kept]
-        excess = sum(widths) + gaps * (len(kept) - 1) - options.max_width
+            if any(c.name == name for c in kept):
+                kept = [c for c in kept if c.name != name]
+                dropped.append(name.replace("\n", " "))
+        # Natural widths, then the wrapping columns give way (widest first) to fit.
+        widths = [
+            max([c.min_width, _longest_line(Text(c.name)), *map(_longest_line, c.cells)])
+            for c in kept
+        ]
+        excess = need(widths) - width
         while excess > 0:
             room = [
                 (widths[i] - c.min_width, i)
@@ -311,32 +365,38 @@ class FittedTable:
             ]
             if not room:
                 break
-            _slack, i = max(room)
+            _slack, i = max((widths[i], i) for _slack, i in room)  # the widest gives way
             widths[i] -= 1
             excess -= 1
-        table = _table()
+        return kept, widths, dropped
+
+    def __rich_console__(
+        self, console: Console, options: ConsoleOptions
+    ) -> Iterator[RenderableType]:
+        kept, widths, dropped = self.layout(options.max_width)
+        table = _table(self.title, padding=(0, self.gap - 1, 0, 0))  # + the 1-space divider
         for column, w in zip(kept, widths, strict=True):
             table.add_column(column.name, width=w, **column.options)
         for i in range(len(kept[0].cells) if kept else 0):
-            table.add_row(*(c.cells[i] for c in kept))
+            if i in self.sections:
+                table.add_section()
+            style = self.row_styles[i] if i < len(self.row_styles) else None
+            table.add_row(*(c.cells[i] for c in kept), style=style)
         yield table
-        if dropped:
+        if dropped and self.note:
             yield dropped_note(dropped)
-
-
-def _longest_line(cell: RenderableType) -> int:
-    text = cell.plain if isinstance(cell, Text) else str(cell)
-    return max((len(line) for line in text.splitlines()), default=0)
 
 
 def kpi_and_owner_columns(rows: Sequence[KpiResult]) -> list[Column]:
     """The first two columns of the overdue and actions tables."""
     return [
-        Column(
-            "KPI", [kpi_cell(r.kpi) for r in rows], max(8, id_width(rows)), {"overflow": "fold"}
-        ),
-        Column("Owner", [Text(r.kpi.owner or "—") for r in rows], 8, {"overflow": "fold"}),
+        wrap_column("KPI", [kpi_cell(r.kpi) for r in rows], floor=8),
+        wrap_column("Owner", [Text(r.kpi.owner or "—") for r in rows]),
     ]
+
+
+OVERDUE_DROP_ORDER = ("Frequency", "Owner", "Missed", "Last report", "Due since")
+ACTIONS_DROP_ORDER = ("Owner", "Status", "Reasons")  # reasons name the status too
 
 
 def overdue(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> RenderableType:
@@ -348,38 +408,23 @@ def overdue(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> Re
     last = [r.latest.date.isoformat() if r.latest else "never reported" for r in rows]
     columns = [
         *kpi_and_owner_columns(rows),
-        Column(
-            "Frequency",
-            [Text(str(r.kpi.frequency)) for r in rows],
-            max(len("Frequency"), *(len(str(r.kpi.frequency)) for r in rows)),
-            {"overflow": "fold"},
-        ),
-        Column(
-            "Last report",
-            [Text(t) for t in last],
-            max(11, *(len(t) for t in last)),
-            {"no_wrap": True},
-        ),
-        Column(
+        keep_column("Frequency", [Text(str(r.kpi.frequency)) for r in rows]),
+        wrap_column("Last report", [Text(t) for t in last]),
+        keep_column(
             "Missed",
             [Text("—" if o.never_reported else str(o.missed_periods)) for o in infos],
-            6,
-            {"justify": "right", "no_wrap": True},
+            justify="right",
         ),
-        Column(
-            "Due since",
-            [Text(o.due_since.isoformat() if o.due_since else "—") for o in infos],
-            10,
-            {"no_wrap": True},
+        keep_column(
+            "Due since", [Text(o.due_since.isoformat() if o.due_since else "—") for o in infos]
         ),
-        Column(
+        keep_column(
             "Days",
             [Text(str(o.days) if o.days is not None else "—", style="red") for o in infos],
-            4,
-            {"justify": "right", "no_wrap": True},
+            justify="right",
         ),
     ]
-    return FittedTable(columns, ("Frequency", "Owner", "Missed", "Last report", "Due since"))
+    return FittedTable(columns, OVERDUE_DROP_ORDER)
 
 
 def actions(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> RenderableType:
@@ -395,19 +440,17 @@ def actions(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> Re
         reasons.append(text)
     columns = [
         *kpi_and_owner_columns(rows),
-        Column("Status", [status_text(r.status) for r in rows], 9, {"no_wrap": True}),
-        Column("Reasons", reasons, 14, {"overflow": "fold"}),
-        Column(
+        keep_column("Status", [status_text(r.status) for r in rows]),
+        wrap_column("Reasons", reasons),
+        wrap_column(
             "Action plan",
             [
                 Text(action_words(r.kpi) or "") if r.kpi.action else Text("none", style="red")
                 for r in rows
             ],
-            10,
-            {"overflow": "fold"},
         ),
     ]
-    return FittedTable(columns, ("Owner", "Action plan", "Reasons"))
+    return FittedTable(columns, ACTIONS_DROP_ORDER)
 
 
 # ---------------------------------------------------------------- show
@@ -419,7 +462,9 @@ def _definition(result: KpiResult) -> Table:
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     direction = "lower is better" if kpi.direction is Direction.DECREASE else "higher is better"
+    archived = "yes: hidden from lists unless named with --kpi or given --all"
     rows: list[tuple[str, str | None]] = [
+        ("archived", archived if kpi.archived else None),
         ("measure", kpi.measure),
         ("kind", f"{kpi.kind}" + (f" ({kpi.indicator})" if kpi.indicator else "")),
         ("scale", " < ".join(kpi.scale) if kpi.scale else None),
@@ -467,7 +512,7 @@ def _history(result: KpiResult, limit: int = 12) -> Table | None:
     title = (
         "History"
         if len(shown) == len(result.history)
-        else f"History (last {limit} of {len(result.history)}; --all shows every one)"
+        else f"History (last {limit} of {len(result.history)}; --history all shows every one)"
     )
     table = _table(title)
     table.add_column("Date", no_wrap=True)
@@ -566,13 +611,42 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
     left, right = first.isoformat(), last.isoformat()
     text.append(" " * (margin + 2) + left + right.rjust(width - len(left)), style="dim")
     text.append("\n")
-    legend = "● measured   · expected path" + ("   ◆ milestone" if kpi.milestones else "")
-    if forecast is not None:
-        legend += "   - projection ┆ band"
-    if shown_events:
-        legend += "   ▲ event"
-    text.append(" " * (margin + 2) + legend, style="dim")
+    items = ["● measured", "· expected path"]
+    items += ["◆ milestone"] if kpi.milestones else []
+    items += ["- projection ┆ band"] if forecast is not None else []
+    items += ["▲ event"] if shown_events else []
+    lines = [items[0]]
+    for item in items[1:]:  # the legend wraps between items, within the plot's width
+        if len(lines[-1]) + 3 + len(item) <= max(width, len(item)):
+            lines[-1] += "   " + item
+        else:
+            lines.append(item)
+    text.append("\n".join(" " * (margin + 2) + line for line in lines), style="dim")
     return text
+
+
+CHART_WIDTH = 56  # the plot's columns on a wide terminal
+CHART_MIN_WIDTH = 24  # two dates under it, with room between them
+
+
+class Chart:
+    """The chart, as wide as the terminal allows (at most CHART_WIDTH plot columns), so it
+    never wraps: at 60 columns its lines are at most 60 characters."""
+
+    def __init__(self, result: KpiResult) -> None:
+        self.result = result
+
+    def __rich_console__(
+        self, console: Console, options: ConsoleOptions
+    ) -> Iterator[RenderableType]:
+        full = chart(self.result, width=CHART_WIDTH)
+        first = full.plain.splitlines()[0]
+        margin = first.index("┤") + 1 if "┤" in first else 0  # the value labels and axis
+        room = options.max_width - margin
+        if room >= CHART_WIDTH:
+            yield full
+        else:
+            yield chart(self.result, width=max(CHART_MIN_WIDTH, room))
 
 
 def show(result: KpiResult, *, all_history: bool = False) -> RenderableType:
@@ -615,7 +689,7 @@ def show(result: KpiResult, *, all_history: bool = False) -> RenderableType:
     events = _events(result)
     if events is not None:
         parts.append(events)
-    parts += [chart(result), Text(""), why]
+    parts += [Chart(result), Text(""), why]
     return Group(*parts)
 
 
@@ -634,36 +708,43 @@ def _events(result: KpiResult) -> Table | None:
 # ---------------------------------------------------------------- git history, the report
 
 
+HISTORY_DROP_ORDER = ("author", "commit", "date")
+DIFF_DROP_ORDER = ("kind", "field")
+
+
 def history(changes: Sequence[Change]) -> RenderableType:
     """`kpitrack history`: one row per definition change."""
     from kpitrack.render.history import cell
 
-    table = Table(title="Definition changes")
-    for name in ("commit", "date", "author", "KPI", "field", "old → new", "moved goalpost"):
-        table.add_column(name)
-    for c in changes:
-        table.add_row(
-            c.commit,
-            c.date,
-            c.author,
-            c.kpi,
-            c.field,
-            f"{cell(c.old) or '—'} → {cell(c.new) or '—'}",
-            "MOVED GOALPOST" if c.moved_goalpost else "",
-        )
-    return table
+    columns = [
+        keep_column("commit", [Text(c.commit) for c in changes]),
+        keep_column("date", [Text(c.date) for c in changes]),
+        wrap_column("author", [Text(c.author) for c in changes]),
+        wrap_column("KPI", [Text(c.kpi) for c in changes]),
+        wrap_column("field", [Text(c.field) for c in changes]),
+        wrap_column(
+            "old → new", [Text(f"{cell(c.old) or '—'} → {cell(c.new) or '—'}") for c in changes]
+        ),
+        wrap_column(
+            "moved goalpost",
+            [Text("MOVED GOALPOST" if c.moved_goalpost else "", style="bold red") for c in changes],
+        ),
+    ]
+    return FittedTable(columns, HISTORY_DROP_ORDER, title="Definition changes")
 
 
 def diff(rows: Sequence[DiffRow]) -> RenderableType:
     """`kpitrack diff`: one row per added, removed or redefined KPI or objective."""
     from kpitrack.render.history import arrow
 
-    view = Table(title="Definition differences")
-    for name in ("change", "kind", "id", "field", "old → new"):
-        view.add_column(name)
-    for r in rows:
-        view.add_row(r.change, r.kind, r.id, r.field or "", arrow(r))
-    return view
+    columns = [
+        keep_column("change", [Text(r.change) for r in rows]),
+        keep_column("kind", [Text(r.kind) for r in rows]),
+        wrap_column("id", [Text(r.id) for r in rows]),
+        wrap_column("field", [Text(r.field or "") for r in rows]),
+        wrap_column("old → new", [Text(arrow(r)) for r in rows]),
+    ]
+    return FittedTable(columns, DIFF_DROP_ORDER, title="Definition differences")
 
 
 # ---------------------------------------------------------------- the objective tree

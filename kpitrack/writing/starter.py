@@ -29,10 +29,11 @@ kpis:
     target: 1000
     direction: increase       # or decrease, when lower is better
     frequency: weekly
-    unit: users
+    unit: user
+    unit_plural: users        # the unit for values other than 1
     owner: Product team
     objective: grow-usage
-    indicator: leading
+    # indicator: leading      # or lagging; an objective wants a lagging KPI too
     start: {today}         # reporting starts here: nothing is overdue before it
     # baseline: 600           # the value progress is counted from
     # due: 2026-12-31         # reach the target by then (milestones: [{date, target}])

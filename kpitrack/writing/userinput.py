@@ -31,12 +31,13 @@ def parse_value(kpi: Kpi, text: str) -> Value:
 
 
 def parse_measurement_date(text: str, today: dt.date) -> dt.date:
-    """A date, or a period (2026-W44, 2026-10, 2026-Q3, 2026) stored as its last day;
+    """A date, or a period (2026-W44, 2026-10, 2026-Q3, 2026) stored as its last day, or a
+    date word counted from `today` (yesterday; last-week, last-month: that period);
     the current period (the one holding `today`) is stored as today, so the value counts
     at once instead of from the period's end in the future."""
-    from kpitrack.domain.periods import parse_period
+    from kpitrack.domain.periods import parse_span
 
-    period = parse_period(text)
+    period = parse_span(text, today)
     if period.start != period.end and today in period:
         return today
     return period.end
