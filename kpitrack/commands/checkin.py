@@ -124,14 +124,16 @@ def _show(renderable: RenderableType) -> None:
 
 
 def _ask(prompt: str) -> str:
-    """One answer; end of input (Ctrl-D) is an empty answer to a question and `q` to
-    the walk (the caller decides)."""
+    """One answer, read as a line from the terminal in its own line mode (backspace,
+    Ctrl-U and Ctrl-W edit). Not `input()`: GNU readline can miss a Ctrl-C that comes
+    while it sets the terminal up, and then waits for a key. End of input (Ctrl-D)
+    is an empty answer."""
+    sys.stdout.write(prompt)
     sys.stdout.flush()
-    try:
-        return input(prompt).strip()
-    except EOFError:
+    line = sys.stdin.readline()
+    if not line:
         print()
-        return ""
+    return line.strip()
 
 
 def _show_questions(session: Checkin) -> None:
@@ -232,7 +234,13 @@ def _write(session: Checkin, answers: list[Answer], repo: Repo | None, by: str |
     from kpitrack.render.checkin import statuses
     from kpitrack.writing.checkin import write_answers
 
-    outcome = write_answers(session, answers)
+    try:
+        outcome = write_answers(session, answers)
+    except KeyboardInterrupt:
+        # Once a file is renamed into place, interrupts wait until the result is
+        # printed (atomicfile.commit): one that gets here came before any rename.
+        print("\ninterrupted before the write: nothing written", file=sys.stderr)
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     for problem in outcome.warnings:
         print(problem.format(), file=sys.stderr)
     for written in outcome.written:

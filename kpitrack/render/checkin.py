@@ -82,7 +82,7 @@ def summary(answers: Sequence[Answer], shown: dict[Path, str]) -> RenderableType
     table.add_column("KPI", overflow="fold")
     table.add_column("period", no_wrap=True)
     table.add_column("date", no_wrap=True)
-    table.add_column("value", justify="right", overflow="fold")
+    table.add_column("value", justify="right", no_wrap=True)
     table.add_column("note", overflow="fold")
     if len(files) > 1:
         table.add_column("file", overflow="fold")

@@ -42,6 +42,7 @@ from kpitrack.writing.yamlappend import (
     decode_existing,
     refuse_amend,
     split_lines,
+    yaml_value,
 )
 
 
@@ -95,7 +96,9 @@ def counting_entry(workspace: Workspace, kpi: Kpi, period: Period) -> Measuremen
             f"(`kpitrack record {kpi.id} VALUE --date {period.label}` adds one)"
         )
     if len(found) > 1:
-        lines = "; ".join(f"{m.loc} ({m.date.isoformat()}, value {m.value})" for m in found)
+        lines = "; ".join(
+            f"{m.loc} ({m.date.isoformat()}, value {yaml_value(m.value)})" for m in found
+        )
         raise UsageError(
             f"KPI '{kpi.id}' has {len(found)} values for {period.label}: {lines}; "
             "amend cannot tell which one to correct: edit the file and remove one"

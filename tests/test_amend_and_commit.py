@@ -1,0 +1,283 @@
+"""`amend`, `--commit` (record, import, amend, review, checkin's via the same helper),
+`record --dry-run` and record's did-you-mean, through the installed entry point."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support import run_process
+
+pytestmark = pytest.mark.process
+
+KPIS = """\
+kpis:
+  - id: mrr
+    name: Monthly recurring revenue
+    measure: Sum of active subscriptions at month end
+    target: 100
+    frequency: monthly
+    owner: Sales
+  - id: csat
+    name: Customer satisfaction
+    measure: Median answer of the quarterly customer survey
+    kind: qualitative
+    scale: [poor, fair, good]
+    target: good
+    frequency: quarterly
+    owner: Support
+"""
+MEASUREMENTS = """\
+# kept by hand
+measurements:
+  - kpi: mrr
+    date: 2026-09-30
+    value: 80
+  - kpi: mrr
+    date: 2026-10-31
+    value: 1200   # a typo: 120
+  - {kpi: csat, date: 2026-09-30, value: fair}
+  - kpi: mrr
+    date: 2026-08-10
+    value: 70
+  - kpi: mrr
+    date: 2026-08-31
+    value: 75
+    note: recount
+"""
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    (tmp_path / "kpis.yaml").write_text(KPIS)
+    (tmp_path / "measurements.yaml").write_text(MEASUREMENTS)
+    (tmp_path / "kpitrack.toml").write_text(
+        'files = ["kpis.yaml", "measurements.yaml"]\nmeasurements_file = "measurements.yaml"\n'
+    )
+    return tmp_path
+
+
+def kt(folder: Path, *args: str, **extra: str):  # type: ignore[no-untyped-def]
+    return run_process(*args, cwd=folder, timeout=60, extra_env=extra or None)
+
+
+# ---------------------------------------------------------------- amend
+
+
+def test_amend_replaces_the_value_in_place(ws: Path) -> None:
+    ran = kt(ws, "amend", "mrr", "--date", "2026-10", "120")
+    assert ran.code == 0, ran.stderr
+    assert "amended mrr for 2026-10 in measurements.yaml:6: 1,200 → 120" in ran.stdout
+    assert "mrr: " in ran.stdout
+    assert (ws / "measurements.yaml").read_text() == MEASUREMENTS.replace(
+        "value: 1200   # a typo", "value: 120   # a typo"
+    )
+
+
+def test_amend_by_a_day_in_the_period_adds_a_note(ws: Path) -> None:
+    ran = kt(ws, "amend", "mrr", "--date", "2026-10-03", "120", "--note", "typo: fixed")
+    assert ran.code == 0, ran.stderr
+    assert (ws / "measurements.yaml").read_text() == MEASUREMENTS.replace(
+        "value: 1200   # a typo: 120\n", 'value: 120   # a typo: 120\n    note: "typo: fixed"\n'
+    )
+
+
+def test_amend_a_flow_entry_and_a_label(ws: Path) -> None:
+    ran = kt(ws, "amend", "csat", "--date", "2026-Q3", "good", "--note", "re-counted")
+    assert ran.code == 0, ran.stderr
+    assert (ws / "measurements.yaml").read_text() == MEASUREMENTS.replace(
+        "{kpi: csat, date: 2026-09-30, value: fair}",
+        "{kpi: csat, date: 2026-09-30, value: good, note: re-counted}",
+    )
+
+
+def test_amend_dry_run_shows_before_and_after(ws: Path) -> None:
+    ran = kt(ws, "amend", "mrr", "--date", "2026-10", "120", "--dry-run")
+    assert ran.code == 0, ran.stderr
+    assert ran.stdout == (
+        "measurements.yaml:6: -  - kpi: mrr\n"
+        "measurements.yaml:6: -    date: 2026-10-31\n"
+        "measurements.yaml:6: -    value: 1200   # a typo: 120\n"
+        "measurements.yaml:6: +  - kpi: mrr\n"
+        "measurements.yaml:6: +    date: 2026-10-31\n"
+        "measurements.yaml:6: +    value: 120   # a typo: 120\n"
+        "dry run: nothing written\n"
+    )
+    assert (ws / "measurements.yaml").read_text() == MEASUREMENTS
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["mrr", "--date", "2026-08", "71"],
+            "KPI 'mrr' has 2 values for 2026-08: measurements.yaml:10:5 (2026-08-10, value 70); "
+            "measurements.yaml:13:5 (2026-08-31, value 75)",
+        ),
+        (["mrr", "--date", "2026-11", "5"], "KPI 'mrr' has no value for 2026-11"),
+        (["mrrr", "--date", "2026-10", "5"], "did you mean 'mrr'"),
+        (["mrr", "--date", "2026-10", "lots"], "'lots' is not a number"),
+        (["csat", "--date", "2026-Q3", "superb"], "superb"),
+        (["mrr", "--date", "2026", "5"], "spans more than one monthly period"),
+        (["mrr", "--date", "2026-10", "5", "--not", "x"], "No such option: --not"),
+    ],
+)
+def test_amend_refusals_change_nothing(ws: Path, args: list[str], message: str) -> None:
+    ran = kt(ws, "amend", *args)
+    assert ran.code == 2, ran.output
+    assert message in ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert (ws / "measurements.yaml").read_text() == MEASUREMENTS
+
+
+def test_amend_to_a_negative_value(ws: Path) -> None:
+    ran = kt(ws, "amend", "mrr", "--date", "2026-10", "-5")
+    assert ran.code == 0, ran.stderr
+    assert "value: -5   # a typo" in (ws / "measurements.yaml").read_text()
+
+
+# ---------------------------------------------------------------- record
+
+
+def test_record_dry_run_writes_nothing(ws: Path) -> None:
+    ran = kt(ws, "record", "mrr", "130", "--date", "2026-11", "--dry-run")
+    assert ran.code == 0, ran.stderr
+    assert ran.stdout == (
+        "dry run: would record mrr = 130 on 2026-11-30 in measurements.yaml; nothing written\n"
+    )
+    ran = kt(ws, "record", "mrr", "80", "--date", "2026-09-30", "--dry-run", "--by", "")
+    assert "is already recorded; nothing written" in ran.stdout
+    assert (ws / "measurements.yaml").read_text() == MEASUREMENTS
+
+
+@pytest.mark.parametrize(
+    ("typo", "suggestion"), [("--notes", "--note"), ("--dat", "--date"), ("--dry", "--dry-run")]
+)
+def test_record_mistyped_options_get_a_did_you_mean(ws: Path, typo: str, suggestion: str) -> None:
+    ran = kt(ws, "record", "mrr", "-12", typo, "x")
+    assert ran.code == 2
+    assert f"No such option: {typo}" in ran.stderr and suggestion in ran.stderr
+    assert (ws / "measurements.yaml").read_text() == MEASUREMENTS
+    ran = kt(ws, "record", "mrr", "-12", "--note=-3", "--date", "2026-11")  # still values
+    assert ran.code == 0, ran.stderr
+
+
+# ---------------------------------------------------------------- --commit
+
+
+def git(folder: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+    done = subprocess.run(
+        ["git", *args], cwd=folder, env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+NO_GLOBAL = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+@pytest.fixture
+def repo(ws: Path) -> Path:
+    git(ws, "init", "-q", "-b", "main")
+    git(ws, "config", "user.name", "Lead")
+    git(ws, "config", "user.email", "lead@example.org")
+    git(ws, "add", ".")
+    git(ws, "commit", "-qm", "start")
+    return ws
+
+
+def test_record_commit_commits_only_the_file_written(repo: Path) -> None:
+    (repo / "kpis.yaml").write_text(KPIS + "# staged by the user\n")
+    git(repo, "add", "kpis.yaml")
+    (repo / "notes.txt").write_text("untracked\n")
+    ran = kt(
+        repo, "record", "mrr", "181000", "--date", "2026-11", "--by", "Ana", "--commit", **NO_GLOBAL
+    )
+    assert ran.code == 0, ran.stderr
+    assert "committed " in ran.stdout and "kpitrack: record mrr 181000 (2026-11)" in ran.stdout
+    log = git(repo, "log", "-1", "--format=%an <%ae>|%cn|%s", "--name-only")
+    assert (
+        log.splitlines()[0] == "Ana <lead@example.org>|Lead|kpitrack: record mrr 181000 (2026-11)"
+    )
+    assert log.split("\n", 1)[1].split() == ["measurements.yaml"]
+    status = git(repo, "status", "--porcelain")
+    assert "M  kpis.yaml" in status  # still staged, not committed
+    assert "measurements.yaml\n" not in status  # committed: clean (the .lock sidecar aside)
+
+
+def test_commit_outside_a_repository_is_a_usage_error_before_writing(ws: Path) -> None:
+    ran = kt(
+        ws, "record", "mrr", "5", "--commit", **NO_GLOBAL, GIT_CEILING_DIRECTORIES=str(ws.parent)
+    )
+    assert ran.code == 2
+    assert "--commit" in ran.stderr and "not inside a git repository" in ran.stderr
+    assert (ws / "measurements.yaml").read_text() == MEASUREMENTS
+
+
+def test_a_failing_commit_keeps_the_write_and_exits_1(repo: Path) -> None:
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'hook says no' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    ran = kt(repo, "record", "mrr", "5", "--date", "2026-11", "--commit", **NO_GLOBAL)
+    assert ran.code == 1
+    assert "written but not committed (measurements.yaml)" in ran.stderr
+    assert "hook says no" in ran.stderr
+    assert "recorded mrr = 5" in ran.stdout
+    assert "value: 5\n" in (repo / "measurements.yaml").read_text()
+    assert git(repo, "log", "--format=%s") == "start\n"
+
+
+def test_no_identity_is_a_failing_commit(ws: Path) -> None:
+    git(ws, "init", "-q", "-b", "main")
+    git(ws, "config", "user.useConfigOnly", "true")
+    ran = kt(
+        ws,
+        "review",
+        "mrr",
+        "--commit",
+        **NO_GLOBAL,
+        EMAIL="",
+        GIT_AUTHOR_EMAIL="",
+        GIT_COMMITTER_EMAIL="",
+    )
+    assert ran.code == 1, ran.output
+    assert "written but not committed (kpis.yaml)" in ran.stderr
+    assert "last_reviewed" in (ws / "kpis.yaml").read_text()
+
+
+def test_config_commit_true_is_the_default_and_no_commit_overrides(repo: Path) -> None:
+    with (repo / "kpitrack.toml").open("a") as fh:
+        fh.write("commit = true\n")
+    git(repo, "commit", "-qam", "commit by default")
+    ran = kt(repo, "amend", "mrr", "--date", "2026-10", "120", **NO_GLOBAL)
+    assert ran.code == 0, ran.stderr
+    assert git(repo, "log", "-1", "--format=%s") == "kpitrack: amend mrr 120 (2026-10), was 1200\n"
+    ran = kt(repo, "amend", "mrr", "--date", "2026-10", "121", "--no-commit", **NO_GLOBAL)
+    assert ran.code == 0 and "committed" not in ran.stdout
+    assert "measurements.yaml" in git(repo, "status", "--porcelain")
+
+
+def test_import_and_review_commit(repo: Path) -> None:
+    (repo / "in.csv").write_text("kpi,date,value\nmrr,2026-11-30,90\nmrr,2026-12-01,91\n")
+    ran = kt(repo, "import", "in.csv", "--commit", **NO_GLOBAL)
+    assert ran.code == 0, ran.stderr
+    assert git(repo, "log", "-1", "--format=%s") == "kpitrack: import 2 value(s) from in.csv\n"
+    assert "?? in.csv" in git(repo, "status", "--porcelain")
+    ran = kt(repo, "review", "csat", "--date", "2026-11-02", "--commit", **NO_GLOBAL)
+    assert ran.code == 0, ran.stderr
+    assert git(repo, "log", "-1", "--format=%s", "--name-only").split() == [
+        "kpitrack:",
+        "review",
+        "csat",
+        "(2026-11-02)",
+        "kpis.yaml",
+    ]
+
+
+def test_a_new_file_is_committed(repo: Path) -> None:
+    ran = kt(repo, "record", "mrr", "5", "--to", "new.yaml", "--commit", **NO_GLOBAL)
+    assert ran.code == 0, ran.stderr
+    assert git(repo, "log", "-1", "--format=", "--name-only").split() == ["new.yaml"]
