@@ -24,6 +24,7 @@ from kpitrack.domain.model import Config, Kpi, KpiResult, Measurement, Status, V
 from kpitrack.domain.periods import Period, period_containing
 from kpitrack.domain.problems import Problem, UsageError
 from kpitrack.domain.workspace import Workspace
+from kpitrack.writing.atomicfile import LOCK_TIMEOUT
 from kpitrack.writing.recording import (
     Loaded,
     Written,
@@ -212,7 +213,11 @@ class CheckinOutcome:
 
 
 def write_answers(
-    checkin: Checkin, answers: Sequence[Answer], *, dry_run: bool = False
+    checkin: Checkin,
+    answers: Sequence[Answer],
+    *,
+    dry_run: bool = False,
+    timeout: float = LOCK_TIMEOUT,
 ) -> CheckinOutcome:
     """Append every answer: one locked, atomic write per target file. Every file's write
     is checked first (a dry run of each), so a value refused in any file writes nothing
@@ -236,7 +241,10 @@ def write_answers(
     written = (
         checked
         if dry_run
-        else [append_to_workspace(loaded, t, choose(rows)) for t, rows in groups.items()]
+        else [
+            append_to_workspace(loaded, t, choose(rows), timeout=timeout)
+            for t, rows in groups.items()
+        ]
     )
     added = [m for w in written for m in w.added]
     base = max((max(s.orders) for s in loaded.workspace.measurements.all_series()), default=0)
