@@ -281,3 +281,24 @@ def test_a_new_file_is_committed(repo: Path) -> None:
     ran = kt(repo, "record", "mrr", "5", "--to", "new.yaml", "--commit", **NO_GLOBAL)
     assert ran.code == 0, ran.stderr
     assert git(repo, "log", "-1", "--format=", "--name-only").split() == ["new.yaml"]
+
+
+def test_collect_commit(tmp_path: Path) -> None:
+    from tests.test_collect import AS_OF, SIGNUPS_SQL, kpi, make_sqlite, workspace
+
+    make_sqlite(tmp_path / "app.db")
+    workspace(tmp_path, [kpi("signups", SIGNUPS_SQL)], toml='[databases]\napp = "app.db"\n')
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.name", "Lead")
+    git(tmp_path, "config", "user.email", "lead@example.org")
+    git(tmp_path, "add", "kpis.yaml", "measurements.yaml", "kpitrack.toml")
+    git(tmp_path, "commit", "-qm", "start")
+    ran = kt(tmp_path, "collect", "--as-of", AS_OF, "--commit", **NO_GLOBAL)
+    assert ran.code == 0, ran.output
+    assert git(tmp_path, "log", "-1", "--format=%s", "--name-only").split() == [
+        "kpitrack:",
+        "collect",
+        "1",
+        "value(s)",
+        "measurements.yaml",
+    ]
