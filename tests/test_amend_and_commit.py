@@ -98,12 +98,22 @@ def test_amend_dry_run_shows_before_and_after(ws: Path) -> None:
     ran = kt(ws, "amend", "mrr", "--date", "2026-10", "120", "--dry-run")
     assert ran.code == 0, ran.stderr
     assert ran.stdout == (
-        "measurements.yaml:6: -  - kpi: mrr\n"
-        "measurements.yaml:6: -    date: 2026-10-31\n"
-        "measurements.yaml:6: -    value: 1200   # a typo: 120\n"
-        "measurements.yaml:6: +  - kpi: mrr\n"
-        "measurements.yaml:6: +    date: 2026-10-31\n"
-        "measurements.yaml:6: +    value: 120   # a typo: 120\n"
+        "measurements.yaml:8: -    value: 1200   # a typo: 120\n"
+        "measurements.yaml:8: +    value: 120   # a typo: 120\n"
+        "dry run: nothing written\n"
+    )
+    assert (ws / "measurements.yaml").read_text() == MEASUREMENTS
+    ran = kt(ws, "amend", "csat", "--date", "2026-09-01", "good", "--note", "checked", "--dry-run")
+    assert ran.stdout == (
+        "measurements.yaml:9: -  - {kpi: csat, date: 2026-09-30, value: fair}\n"
+        "measurements.yaml:9: +  - {kpi: csat, date: 2026-09-30, value: good, note: checked}\n"
+        "dry run: nothing written\n"
+    )
+    ran = kt(ws, "amend", "mrr", "--date", "2026-09", "81", "--note", "checked", "--dry-run")
+    assert ran.stdout == (
+        "measurements.yaml:5: -    value: 80\n"
+        "measurements.yaml:5: +    value: 81\n"
+        "measurements.yaml:6: +    note: checked\n"
         "dry run: nothing written\n"
     )
     assert (ws / "measurements.yaml").read_text() == MEASUREMENTS

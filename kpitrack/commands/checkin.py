@@ -310,12 +310,20 @@ def amend(
     )
     for problem in outcome.warnings:
         print(problem.format(), file=sys.stderr)
-    kpi, where = outcome.kpi, f"{shown(outcome.target)}:{outcome.old.loc.line}"
-    if dry_run:
-        for line in outcome.before:
-            print(visible(f"{where}: -{line}", line=True))
-        for line in outcome.after:
-            print(visible(f"{where}: +{line}", line=True))
+    kpi, first = outcome.kpi, outcome.old.loc.line
+    where = f"{shown(outcome.target)}:{first}"
+    if dry_run:  # the entry's lines that change: before, then after
+        before, after = outcome.before, outcome.after
+        for n in range(max(len(before), len(after))):
+            old_line = before[n] if n < len(before) else None
+            new_line = after[n] if n < len(after) else None
+            if old_line == new_line:
+                continue
+            at = f"{shown(outcome.target)}:{first + n}"
+            if old_line is not None:
+                print(visible(f"{at}: -{old_line}", line=True))
+            if new_line is not None:
+                print(visible(f"{at}: +{new_line}", line=True))
         print("dry run: nothing written")
         return
     old = format_value(kpi, outcome.old.value, unit=True)

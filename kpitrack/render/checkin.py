@@ -79,7 +79,7 @@ def summary(answers: Sequence[Answer], shown: dict[Path, str]) -> RenderableType
     files = list(dict.fromkeys(shown[a.target] for a in answers))
     title = f"To be written to {files[0]}" if len(files) == 1 else "To be written"
     table = Table(title=visible(title, line=True), title_justify="left", padding=(0, 1))
-    table.add_column("KPI", overflow="fold")
+    table.add_column("KPI", no_wrap=True, overflow="fold")  # ids are cut last
     table.add_column("period", no_wrap=True)
     table.add_column("date", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
@@ -98,7 +98,7 @@ def summary(answers: Sequence[Answer], shown: dict[Path, str]) -> RenderableType
         if len(files) > 1:
             cells.append(_t(shown[a.target]))
         table.add_row(*cells)
-    return table
+    return Group(Text(""), table)
 
 
 def statuses(results: Sequence[KpiResult], today: dt.date) -> RenderableType:
