@@ -1,5 +1,6 @@
-"""`amend`, `--commit` (record, import, amend, review, checkin's via the same helper),
-`record --dry-run` and record's did-you-mean, through the installed entry point."""
+"""`amend`, `--commit` (record, import, amend, review, collect), `record --dry-run` and
+record's did-you-mean: each through the installed entry point, the many refusals
+in-process (the same code path, without a process start each)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import run_process
-
-pytestmark = pytest.mark.process
+from tests.support import invoke, run_process
 
 KPIS = """\
 kpis:
@@ -64,9 +63,22 @@ def kt(folder: Path, *args: str, **extra: str):  # type: ignore[no-untyped-def]
     return run_process(*args, cwd=folder, timeout=60, extra_env=extra or None)
 
 
+@pytest.fixture
+def here(ws: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(ws)
+    return ws
+
+
+def kt_in(folder: Path, *args: str):  # type: ignore[no-untyped-def]
+    """In-process, in `folder` (the `here` fixture's current folder)."""
+    assert Path.cwd() == folder
+    return invoke(*args)
+
+
 # ---------------------------------------------------------------- amend
 
 
+@pytest.mark.process
 def test_amend_replaces_the_value_in_place(ws: Path) -> None:
     ran = kt(ws, "amend", "mrr", "--date", "2026-10", "120")
     assert ran.code == 0, ran.stderr
@@ -77,16 +89,18 @@ def test_amend_replaces_the_value_in_place(ws: Path) -> None:
     )
 
 
-def test_amend_by_a_day_in_the_period_adds_a_note(ws: Path) -> None:
-    ran = kt(ws, "amend", "mrr", "--date", "2026-10-03", "120", "--note", "typo: fixed")
+def test_amend_by_a_day_in_the_period_adds_a_note(here: Path) -> None:
+    ws = here
+    ran = kt_in(ws, "amend", "mrr", "--date", "2026-10-03", "120", "--note", "typo: fixed")
     assert ran.code == 0, ran.stderr
     assert (ws / "measurements.yaml").read_text() == MEASUREMENTS.replace(
         "value: 1200   # a typo: 120\n", 'value: 120   # a typo: 120\n    note: "typo: fixed"\n'
     )
 
 
-def test_amend_a_flow_entry_and_a_label(ws: Path) -> None:
-    ran = kt(ws, "amend", "csat", "--date", "2026-Q3", "good", "--note", "re-counted")
+def test_amend_a_flow_entry_and_a_label(here: Path) -> None:
+    ws = here
+    ran = kt_in(ws, "amend", "csat", "--date", "2026-Q3", "good", "--note", "re-counted")
     assert ran.code == 0, ran.stderr
     assert (ws / "measurements.yaml").read_text() == MEASUREMENTS.replace(
         "{kpi: csat, date: 2026-09-30, value: fair}",
@@ -94,6 +108,7 @@ def test_amend_a_flow_entry_and_a_label(ws: Path) -> None:
     )
 
 
+@pytest.mark.process
 def test_amend_dry_run_shows_before_and_after(ws: Path) -> None:
     ran = kt(ws, "amend", "mrr", "--date", "2026-10", "120", "--dry-run")
     assert ran.code == 0, ran.stderr
@@ -135,16 +150,18 @@ def test_amend_dry_run_shows_before_and_after(ws: Path) -> None:
         (["mrr", "--date", "2026-10", "5", "--not", "x"], "No such option: --not"),
     ],
 )
-def test_amend_refusals_change_nothing(ws: Path, args: list[str], message: str) -> None:
-    ran = kt(ws, "amend", *args)
+def test_amend_refusals_change_nothing(here: Path, args: list[str], message: str) -> None:
+    ws = here
+    ran = kt_in(ws, "amend", *args)
     assert ran.code == 2, ran.output
     assert message in ran.stderr
     assert "Traceback" not in ran.stderr
     assert (ws / "measurements.yaml").read_text() == MEASUREMENTS
 
 
-def test_amend_to_a_negative_value(ws: Path) -> None:
-    ran = kt(ws, "amend", "mrr", "--date", "2026-10", "-5")
+def test_amend_to_a_negative_value(here: Path) -> None:
+    ws = here
+    ran = kt_in(ws, "amend", "mrr", "--date", "2026-10", "-5")
     assert ran.code == 0, ran.stderr
     assert "value: -5   # a typo" in (ws / "measurements.yaml").read_text()
 
@@ -152,6 +169,7 @@ def test_amend_to_a_negative_value(ws: Path) -> None:
 # ---------------------------------------------------------------- record
 
 
+@pytest.mark.process
 def test_record_dry_run_writes_nothing(ws: Path) -> None:
     ran = kt(ws, "record", "mrr", "130", "--date", "2026-11", "--dry-run")
     assert ran.code == 0, ran.stderr
@@ -166,13 +184,21 @@ def test_record_dry_run_writes_nothing(ws: Path) -> None:
 @pytest.mark.parametrize(
     ("typo", "suggestion"), [("--notes", "--note"), ("--dat", "--date"), ("--dry", "--dry-run")]
 )
-def test_record_mistyped_options_get_a_did_you_mean(ws: Path, typo: str, suggestion: str) -> None:
-    ran = kt(ws, "record", "mrr", "-12", typo, "x")
+def test_record_mistyped_options_get_a_did_you_mean(here: Path, typo: str, suggestion: str) -> None:
+    ran = kt_in(here, "record", "mrr", "-12", typo, "x")
     assert ran.code == 2
-    assert f"No such option: {typo}" in ran.stderr and suggestion in ran.stderr
-    assert (ws / "measurements.yaml").read_text() == MEASUREMENTS
-    ran = kt(ws, "record", "mrr", "-12", "--note=-3", "--date", "2026-11")  # still values
-    assert ran.code == 0, ran.stderr
+    assert f"No such option: {typo}" in ran.output and suggestion in ran.output
+    assert (here / "measurements.yaml").read_text() == MEASUREMENTS
+    ran = kt_in(here, "record", "mrr", "-12", "--note=-3", "--date", "2026-11")  # still values
+    assert ran.code == 0, ran.output
+    assert 'value: -12\n    note: "-3"' in (here / "measurements.yaml").read_text()
+
+
+@pytest.mark.process
+def test_record_did_you_mean_from_the_entry_point(ws: Path) -> None:
+    ran = kt(ws, "record", "mrr", "5", "--notes", "x")
+    assert ran.code == 2
+    assert "No such option: --notes (Possible options: --date, --note)" in ran.stderr
 
 
 # ---------------------------------------------------------------- --commit
@@ -199,6 +225,7 @@ def repo(ws: Path) -> Path:
     return ws
 
 
+@pytest.mark.process
 def test_record_commit_commits_only_the_file_written(repo: Path) -> None:
     (repo / "kpis.yaml").write_text(KPIS + "# staged by the user\n")
     git(repo, "add", "kpis.yaml")
@@ -218,6 +245,7 @@ def test_record_commit_commits_only_the_file_written(repo: Path) -> None:
     assert "measurements.yaml\n" not in status  # committed: clean (the .lock sidecar aside)
 
 
+@pytest.mark.process
 def test_commit_outside_a_repository_is_a_usage_error_before_writing(ws: Path) -> None:
     ran = kt(
         ws, "record", "mrr", "5", "--commit", **NO_GLOBAL, GIT_CEILING_DIRECTORIES=str(ws.parent)
@@ -227,6 +255,7 @@ def test_commit_outside_a_repository_is_a_usage_error_before_writing(ws: Path) -
     assert (ws / "measurements.yaml").read_text() == MEASUREMENTS
 
 
+@pytest.mark.process
 def test_a_failing_commit_keeps_the_write_and_exits_1(repo: Path) -> None:
     hook = repo / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\necho 'hook says no' >&2\nexit 1\n")
@@ -240,6 +269,7 @@ def test_a_failing_commit_keeps_the_write_and_exits_1(repo: Path) -> None:
     assert git(repo, "log", "--format=%s") == "start\n"
 
 
+@pytest.mark.process
 def test_no_identity_is_a_failing_commit(ws: Path) -> None:
     git(ws, "init", "-q", "-b", "main")
     git(ws, "config", "user.useConfigOnly", "true")
@@ -258,6 +288,7 @@ def test_no_identity_is_a_failing_commit(ws: Path) -> None:
     assert "last_reviewed" in (ws / "kpis.yaml").read_text()
 
 
+@pytest.mark.process
 def test_config_commit_true_is_the_default_and_no_commit_overrides(repo: Path) -> None:
     with (repo / "kpitrack.toml").open("a") as fh:
         fh.write("commit = true\n")
@@ -270,6 +301,7 @@ def test_config_commit_true_is_the_default_and_no_commit_overrides(repo: Path) -
     assert "measurements.yaml" in git(repo, "status", "--porcelain")
 
 
+@pytest.mark.process
 def test_import_and_review_commit(repo: Path) -> None:
     (repo / "in.csv").write_text("kpi,date,value\nmrr,2026-11-30,90\nmrr,2026-12-01,91\n")
     ran = kt(repo, "import", "in.csv", "--commit", **NO_GLOBAL)
@@ -287,12 +319,14 @@ def test_import_and_review_commit(repo: Path) -> None:
     ]
 
 
+@pytest.mark.process
 def test_a_new_file_is_committed(repo: Path) -> None:
     ran = kt(repo, "record", "mrr", "5", "--to", "new.yaml", "--commit", **NO_GLOBAL)
     assert ran.code == 0, ran.stderr
     assert git(repo, "log", "-1", "--format=", "--name-only").split() == ["new.yaml"]
 
 
+@pytest.mark.process
 def test_collect_commit(tmp_path: Path) -> None:
     from tests.test_collect import AS_OF, SIGNUPS_SQL, kpi, make_sqlite, workspace
 
