@@ -159,6 +159,33 @@ def test_amend_refusals_change_nothing(here: Path, args: list[str], message: str
     assert (ws / "measurements.yaml").read_text() == MEASUREMENTS
 
 
+def test_amend_to_the_same_value_writes_and_commits_nothing(here: Path) -> None:
+    ran = kt_in(here, "amend", "mrr", "--date", "2026-09", "80", "--commit")
+    assert ran.code == 2 and "not inside a git repository" in ran.output  # checked first
+    git(here, "init", "-q", "-b", "main")
+    ran = kt_in(here, "amend", "mrr", "--date", "2026-09", "80.0", "--commit")
+    assert ran.code == 0, ran.output
+    assert "mrr for 2026-09 in measurements.yaml:3 already reads 80; nothing written" in ran.stdout
+    assert "committed" not in ran.stdout
+    assert (here / "measurements.yaml").read_text() == MEASUREMENTS
+
+
+def test_config_commit_must_be_true_or_false(tmp_path: Path) -> None:
+    from kpitrack.domain.problems import UsageError
+    from kpitrack.reading.config import read_config
+
+    (tmp_path / "kpitrack.toml").write_text("commit = true\n")
+    assert read_config(tmp_path / "kpitrack.toml").commit is True
+    (tmp_path / "kpitrack.toml").write_text('commit = "yes"\n')
+    with pytest.raises(UsageError, match="'commit' must be true or false"):
+        read_config(tmp_path / "kpitrack.toml")
+
+
+def test_a_dry_run_needs_no_repository(here: Path) -> None:
+    ran = kt_in(here, "record", "mrr", "5", "--dry-run", "--commit")
+    assert ran.code == 0, ran.output
+
+
 def test_amend_to_a_negative_value(here: Path) -> None:
     ws = here
     ran = kt_in(ws, "amend", "mrr", "--date", "2026-10", "-5")

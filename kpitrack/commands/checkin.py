@@ -328,6 +328,15 @@ def amend(
         return
     old = format_value(kpi, outcome.old.value, unit=True)
     new = format_value(kpi, outcome.new.value, unit=True)
+    if not outcome.changed:
+        print(
+            visible(
+                f"{kpi.id} for {outcome.period.label} in {where} already reads {new}; "
+                "nothing written",
+                line=True,
+            )
+        )
+        return
     print(
         visible(f"amended {kpi.id} for {outcome.period.label} in {where}: {old} → {new}", line=True)
     )

@@ -60,6 +60,7 @@ class AmendOutcome:
     warnings: tuple[Problem, ...]
     result: KpiResult  # the KPI's status with the corrected value
     dry_run: bool
+    changed: bool  # False: the entry already read so; nothing was written
 
 
 def kpi_period(kpi: Kpi, text: str) -> Period:
@@ -136,13 +137,13 @@ def amend(
     real = Path(os.path.realpath(target))
     check_folder(real.parent, target)
     if dry_run:
-        placed, before, after, warnings = _edit(
+        placed, before, after, warnings, changed = _edit(
             loaded, kpi, period, real, target, parsed, new_note, write=False
         )
     else:
         with file_lock(real, timeout=timeout):
             remove_orphaned_temp_files(real.parent)
-            placed, before, after, warnings = _edit(
+            placed, before, after, warnings, changed = _edit(
                 loaded, kpi, period, real, target, parsed, new_note, write=True
             )
     new = replace(placed, value=parsed, note=new_note if new_note is not None else placed.note)
@@ -150,7 +151,7 @@ def amend(
     as_of = max(today, new.date)
     result = evaluate_kpi(kpi, history, as_of=as_of, config=loaded.config)
     return AmendOutcome(
-        kpi, period, placed, new, target, before, after, tuple(warnings), result, dry_run
+        kpi, period, placed, new, target, before, after, tuple(warnings), result, dry_run, changed
     )
 
 
@@ -168,10 +169,11 @@ def _edit(
     note: str | None,
     *,
     write: bool,
-) -> tuple[Measurement, tuple[str, ...], tuple[str, ...], list[Problem]]:
+) -> tuple[Measurement, tuple[str, ...], tuple[str, ...], list[Problem], bool]:
     """Read the file (under the lock when writing), find the entry again, edit and
-    verify; with `write`, replace the file. Returns the entry, its lines before and
-    after, and the new warnings."""
+    verify; with `write`, replace the file (unless the edit changes nothing). Returns
+    the entry, its lines before and after, the new warnings and whether the text
+    changed."""
     index = loaded.index_of(real)
     if index is None:  # pragma: no cover - the entry was read from a workspace file
         raise WriteError(f"{shown}: not among the workspace's files; file unchanged")
@@ -230,8 +232,9 @@ def _edit(
     end_old = last - (len(new_lines) - len(old_lines))
     before = tuple(line.rstrip("\r\n") for line in old_lines[first - 1 : end_old])
     after = tuple(line.rstrip("\r\n") for line in new_lines[first - 1 : last])
-    if write:
+    changed = new_text != old_text
+    if write and changed:
         payload = (BOM if bom else b"") + new_text.encode("utf-8")
         atomicfile.check_size(payload, str(shown))
         atomicfile.commit(real, payload, mode=stat.S_IMODE(info.st_mode))
-    return entry, before, after, warnings
+    return entry, before, after, warnings, changed
