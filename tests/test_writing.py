@@ -571,3 +571,35 @@ def test_sigkill_never_tears_an_amended_file(mfile: Path) -> None:
     assert values <= {10, 1000, 1001} and len(values) > 1  # the amends did land between kills
     _amend_or_checkin("amend", mfile.parent, mfile)  # the next write removes the leftovers
     assert temp_files(mfile.parent) == []
+
+
+AMEND_LOOP = textwrap.dedent(
+    """\
+    import datetime as dt, sys
+    from pathlib import Path
+    from kpitrack.domain.model import Config
+    from kpitrack.writing.amending import amend
+    folder, who = Path(sys.argv[1]), sys.argv[2]
+    for i in range(int(sys.argv[3])):
+        amend("mrr", str(i), date="2026-02", today=dt.date(2026, 12, 31), config=Config(),
+              files=[folder / "kpis.yaml", folder / "measurements.yaml"], note=who)
+    """
+)
+
+
+@pytest.mark.slow
+def test_amends_and_appends_at_once_all_land(mfile: Path) -> None:
+    """Amenders and appenders on one file: every append lands, and the amended entry
+    ends as one amender's last value (an amend never loses another writer's entry)."""
+    (mfile.parent / "kpis.yaml").write_text(KPIS)
+    procs = [python_process(AMEND_LOOP, str(mfile.parent), f"a{n}", "15") for n in range(2)]
+    procs += [_writer(mfile, f"w{n}", 15) for n in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    rows = load(mfile.read_text())
+    for n in range(2):
+        assert [r[2] for r in rows if r[4] == f"w{n}"] == list(range(15))
+    february = [r for r in rows if r[1].month == 2]  # the writers write January 1-15
+    assert len(february) == 1 and february[0][2] == 14 and february[0][3] in {"a0", "a1"}
+    assert temp_files(mfile.parent) == []
