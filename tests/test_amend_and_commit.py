@@ -373,3 +373,73 @@ def test_collect_commit(tmp_path: Path) -> None:
         "value(s)",
         "measurements.yaml",
     ]
+
+
+# ---------------------------------------------------------------- the text edit (pure)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "note", "expected"),
+    [
+        (  # no final line break: the note's line gets one before it
+            "measurements:\n  - kpi: mrr\n    date: 2026-01-31\n    value: 5",
+            6,
+            "hi",
+            "measurements:\n  - kpi: mrr\n    date: 2026-01-31\n    value: 6\n    note: hi",
+        ),
+        (  # CRLF kept, the comment after the value kept, the comment after the entry too
+            "measurements:\r\n  - kpi: mrr\r\n    date: 2026-01-31\r\n    value: 5 # c\r\n"
+            "  # next\r\n",
+            6.5,
+            "no",
+            "measurements:\r\n  - kpi: mrr\r\n    date: 2026-01-31\r\n    value: 6.5 # c\r\n"
+            '    note: "no"\r\n  # next\r\n',
+        ),
+        (  # an existing note is replaced, other keys stay in their order
+            "measurements:\n- value: 5\n  note: old   # why\n  kpi: mrr\n  date: 2026-01-31\n",
+            7,
+            "new: text",
+            'measurements:\n- value: 7\n  note: "new: text"   # why\n  kpi: mrr\n'
+            "  date: 2026-01-31\n",
+        ),
+        (  # without a note, only the value changes
+            "measurements:\n  - { kpi: mrr, date: 2026-01-31, value: 5, note: kept }\n",
+            -1,
+            None,
+            "measurements:\n  - { kpi: mrr, date: 2026-01-31, value: -1, note: kept }\n",
+        ),
+    ],
+)
+def test_amend_entry_edits_only_the_value_and_note(
+    text: str, value: float, note: str | None, expected: str
+) -> None:
+    from kpitrack.writing.yamlappend import amend_entry
+
+    column = 3 if "\n- " in text else 5
+    new, _first, _last = amend_entry(
+        text, entry_line=2, entry_column=column, value=value, note=note, path="m.yaml"
+    )
+    assert new == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (
+            "measurements:\n  - kpi: mrr\n    date: 2026-01-31\n    value: 5\n    note: |\n"
+            "      two\n      lines\n",
+            "block scalar",
+        ),
+        (
+            "measurements:\n  - kpi: mrr\n    date: 2026-01-31\n    value: 5\n    note: a plain\n"
+            "      note on two lines\n",
+            "not written on one line",
+        ),
+    ],
+)
+def test_amend_entry_refuses_what_it_cannot_edit_safely(text: str, why: str) -> None:
+    from kpitrack.domain.problems import WriteError
+    from kpitrack.writing.yamlappend import amend_entry
+
+    with pytest.raises(WriteError, match=why):
+        amend_entry(text, entry_line=2, entry_column=5, value=6, note="x", path="m.yaml")

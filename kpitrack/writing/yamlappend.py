@@ -613,13 +613,17 @@ def amend_entry(
         if node is None:
             return None
         if (
+            isinstance(node, Scalar)
+            and not node.plain
+            and text[offset(node.line, node.column)] in "|>"
+        ):
+            raise refuse_amend(path, f"its {key} (line {node.line}) is a block scalar")
+        if (
             not isinstance(node, Scalar)
             or node.line != node.end_line
             or node.end_column <= node.column
         ):
-            raise refuse_amend(path, f"its {key} (line {entry.line}) is not written on one line")
-        if not node.plain and text[offset(node.line, node.column)] in "|>":
-            raise refuse_amend(path, f"its {key} (line {node.line}) is a block scalar")
+            raise refuse_amend(path, f"its {key} (line {node.line}) is not written on one line")
         return node
 
     edits: list[Edit] = []
@@ -644,10 +648,14 @@ def amend_entry(
             end_line, end_column = content_end(entry)
             lines = split_lines(text)
             after = end_line if end_column > 1 else end_line - 1
-            if not 0 < after <= len(lines) or not lines[after - 1].endswith(_BREAKS):
+            if not 0 < after <= len(lines):
                 raise refuse_amend(path, "could not find the end of the entry")
-            added = " " * (first_key.column - 1) + f"note: {rendered}" + newline_of(text)
-            edits.append(Edit(starts[after], starts[after], added))
+            newline = newline_of(text)
+            added = " " * (first_key.column - 1) + f"note: {rendered}"
+            if lines[after - 1].endswith(_BREAKS):
+                edits.append(Edit(starts[after], starts[after], added + newline))
+            else:  # the entry ends the file, without a final line break
+                edits.append(Edit(starts[after], starts[after], newline + added))
     new = apply_edits(text, edits)
     last_line = content_end(entry)[0] + (
         1 if note is not None and entry.get("note") is None and not entry.flow else 0
