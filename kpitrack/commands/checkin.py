@@ -106,7 +106,9 @@ def checkin(
         from kpitrack.render.checkin import summary
 
         _show(summary(answers, names))
-        files_words = ", ".join(dict.fromkeys(names.values()))
+        from kpitrack.domain.textsafe import visible
+
+        files_words = visible(", ".join(dict.fromkeys(names.values())), line=True)
         if _ask(f"Write {len(answers)} value(s) to {files_words}? [y/N] ").lower() not in YES:
             print("nothing written")
             return
