@@ -35,10 +35,11 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from typer._click import Command, Context, HelpFormatter
+from typer._click.exceptions import NoSuchOption
 from typer._coercion import RuntimeParam, TypeDescriptor, build_runtime_param
 
 # Click's types as Typer vendors them, for the shell's annotations.
-__all__ = ["Command", "Context", "HelpFormatter", "apply", "patches_enabled"]
+__all__ = ["Command", "Context", "HelpFormatter", "NoSuchOption", "apply", "patches_enabled"]
 
 Convert = Callable[[Any, Any, Any], Any]  # (value, parameter, context) -> value
 

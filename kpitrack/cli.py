@@ -21,11 +21,11 @@ from enum import StrEnum
 from typing import Annotated, Any, NoReturn, assert_never
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandInfo
 
 from kpitrack import __version__, _typer
-from kpitrack._typer import Command, Context, HelpFormatter
+from kpitrack._typer import Command, Context, HelpFormatter, NoSuchOption
 from kpitrack.commands.output import ColorChoice, set_color_choice
 from kpitrack.domain.problems import ExitCode, InvalidWorkspaceError, KpitrackError
 
@@ -37,6 +37,8 @@ class CommandName(StrEnum):
 
     CHECK = "check"
     RECORD = "record"
+    CHECKIN = "checkin"
+    AMEND = "amend"
     IMPORT = "import"
     INIT = "init"
     RENAME = "rename"
@@ -66,6 +68,14 @@ class CommandName(StrEnum):
                 from kpitrack.commands.recording import record
 
                 return record
+            case CommandName.CHECKIN:
+                from kpitrack.commands.checkin import checkin
+
+                return checkin
+            case CommandName.AMEND:
+                from kpitrack.commands.checkin import amend
+
+                return amend
             case CommandName.IMPORT:
                 from kpitrack.commands.recording import import_csv
 
@@ -156,9 +166,11 @@ def command_info(name: CommandName) -> CommandInfo:
     """The command's registration: its function behind the error boundary, its one-line
     summary and its examples."""
     info = CommandInfo(name=name.value, callback=command(name.function()))
-    if name is CommandName.RECORD:
-        # A negative VALUE (-12, -0.5) is an argument, not an unknown option.
+    if name in (CommandName.RECORD, CommandName.AMEND):
+        # A negative VALUE (-12, -0.5) is an argument, not an unknown option; any other
+        # unknown option still gets Click's "No such option ... (Possible options: ...)".
         info.context_settings = {"ignore_unknown_options": True}
+        info.cls = NegativeValueCommand
     assert info.callback is not None
     _evaluate_annotations_once(info.callback)
     info.short_help = SHORT_HELP[name]
@@ -166,6 +178,40 @@ def command_info(name: CommandName) -> CommandInfo:
         info.epilog = "\b\nExamples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name])
     info.epilog = (info.epilog or "") + "\n\n--color auto|always|never works after the command too."
     return info
+
+
+class NegativeValueCommand(TyperCommand):
+    """A command whose VALUE may be negative (`record enps -12`): with Click's
+    ignore_unknown_options a word like -12 reaches the arguments, and so would a
+    mistyped option; this parser lets through only numbers and refuses any other
+    unknown option as Click does, with its did-you-mean (`--notes` → `--note`)."""
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        from difflib import get_close_matches
+
+        from kpitrack.writing.recording import NEGATIVE_NUMBER
+
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperOption):
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not (param.is_flag or param.count)
+        skip = False
+        for token in args:
+            if skip:
+                skip = False
+                continue
+            if token == "--":
+                break
+            if not token.startswith("-") or token == "-" or NEGATIVE_NUMBER.fullmatch(token):
+                continue
+            name = token.split("=", 1)[0] if token.startswith("--") else token[:2]
+            if name in takes_value:
+                skip = takes_value[name] and name == token
+                continue
+            longs = [n for n in takes_value if n.startswith("--")]
+            raise NoSuchOption(name, possibilities=get_close_matches(name, longs), ctx=ctx)
+        return super().parse_args(ctx, args)
 
 
 class _Commands(MutableMapping[str, Command]):
@@ -539,6 +585,8 @@ SHORT_HELP = {
     "show": "One KPI in depth: history, chart, why.",
     "tree": "Objectives, their KPIs and drivers, rolled up.",
     "record": "Record one value for a KPI.",
+    "checkin": "Enter every value due, KPI by KPI.",
+    "amend": "Correct the value recorded for a period.",
     "import": "Import values from a CSV file.",
     "init": "Start a workspace: starter files.",
     "report": "The weekly digest (for cron or a wiki).",
@@ -562,6 +610,11 @@ EXAMPLES = {
     "record": [
         "kpitrack record mrr 125000 --note 'after the price change'",
         "kpitrack record enps -12 --date last-week   # last week's value",
+    ],
+    "checkin": ["kpitrack checkin", "kpitrack checkin --owner sales --commit"],
+    "amend": [
+        "kpitrack amend mrr --date 2026-10 181000 --dry-run",
+        "kpitrack amend csat --date 2026-Q3 good --note 'survey re-counted'",
     ],
     "import": ["kpitrack import values.csv --dry-run", "kpitrack import - < export.csv"],
     "init": ["kpitrack init", "kpitrack init okrs/"],

@@ -20,7 +20,7 @@ PACKAGE = Path(kpitrack.__file__).parent
 # The shell: the command line, its commands and the renderers that build Rich objects.
 SHELL = {"kpitrack.cli", "kpitrack._entry", "kpitrack.__main__", "kpitrack._typer"}
 SHELL_PACKAGES = ("kpitrack.commands",)
-RICH_RENDERERS = {"kpitrack.render.table", "kpitrack.render.report_rich"}
+RICH_RENDERERS = {"kpitrack.render.table", "kpitrack.render.report_rich", "kpitrack.render.checkin"}
 FORBIDDEN_IN_CORE = ("typer", "click", "kpitrack.cli", "kpitrack.commands")
 
 

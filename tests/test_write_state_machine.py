@@ -2,12 +2,14 @@
 
 Random sequences of `record` and `import` (the general append engine, and the
 path both commands take: one load of the workspace, then the append from the last
-entry's line) and `rename` (the core `rename_in_files` over the KPI file and
-the measurements file) on randomly styled measurement files: flow and block
-entries, comments, CRLF, BOM, block scalars, no final newline, keys after the list.
-After every step: the file parses and reads back as exactly the old entries plus
-those added (with renamed ids); an append changes no old byte before or after the
-insertion point, and a rename changes nothing but the id's bytes.
+entry's line), `checkin`'s write of a sitting's answers, `amend` (the value and
+note of one entry replaced in place) and `rename` (the core `rename_in_files` over
+the KPI file and the measurements file) on randomly styled measurement files: flow
+and block entries, comments, CRLF, BOM, block scalars, no final newline, keys after
+the list. After every step: the file parses and reads back as exactly the old
+entries plus those added (with renamed ids, amended values); an append changes no
+old byte before or after the insertion point, an amend only the lines of its entry,
+and a rename nothing but the id's bytes.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from kpitrack.domain.model import Config, Measurement
+from kpitrack.domain.model import Config, Frequency, Measurement
+from kpitrack.domain.periods import period_containing
+from kpitrack.domain.problems import UsageError, WriteError
 from kpitrack.reading.loading import load_texts
 from kpitrack.reading.yamlnodes import BOM
 from kpitrack.writing.atomicfile import TEMP_PREFIX
@@ -178,6 +182,24 @@ def assert_inserted(old: bytes, new: bytes) -> None:
     assert new.startswith(old)
 
 
+def assert_amended(old: bytes, new: bytes) -> None:
+    """`new` is `old` with a few lines of one entry changed (the value's, the note's)
+    and at most one line added (a new note): every other line unchanged."""
+    old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    head = 0
+    while head < min(len(old_lines), len(new_lines)) and old_lines[head] == new_lines[head]:
+        head += 1
+    tail = 0
+    while (
+        tail < min(len(old_lines), len(new_lines)) - head
+        and old_lines[-1 - tail] == new_lines[-1 - tail]
+    ):
+        tail += 1
+    changed_old = len(old_lines) - head - tail
+    changed_new = len(new_lines) - head - tail
+    assert changed_old <= 2 and 0 <= changed_new - changed_old <= 1, (old, new)
+
+
 def assert_renamed(old: bytes, new: bytes, old_id: str, new_id: str) -> None:
     """`new` is `old` with some occurrences of `old_id` replaced by `new_id`, each
     inside one line, and every other byte unchanged."""
@@ -209,6 +231,7 @@ class WritePath(RuleBasedStateMachine):
         self.expected: list[Row] = []
         self.before = b""
         self.renamed: tuple[str, str] | None = None
+        self.amended = False
 
     @initialize(data=styled_files())
     def start(self, data: bytes) -> None:
@@ -221,7 +244,7 @@ class WritePath(RuleBasedStateMachine):
 
     def _append(self, entries: list[Measurement]) -> None:
         entries = [self._current(m) for m in entries]
-        self.before, self.renamed = self.path.read_bytes(), None
+        self.before, self.renamed, self.amended = self.path.read_bytes(), None, False
         result = append_measurements(self.path, entries)
         self.expected += [row(m) for m in result.added]
 
@@ -234,7 +257,7 @@ class WritePath(RuleBasedStateMachine):
         # the path `record` and `import` take: the workspace loaded once, the new
         # entries placed from its last entry's line (only the lines after it parsed)
         entries = [self._current(m) for m in rows]
-        self.before, self.renamed = self.path.read_bytes(), None
+        self.before, self.renamed, self.amended = self.path.read_bytes(), None, False
         loaded = load_for_writing(
             [self.kpis_path, self.path], AS_OF, config=Config(), cwd=self.folder
         )
@@ -255,7 +278,7 @@ class WritePath(RuleBasedStateMachine):
                     out.append(m)
             return out
 
-        self.before, self.renamed = self.path.read_bytes(), None
+        self.before, self.renamed, self.amended = self.path.read_bytes(), None, False
         result = append_measurements(self.path, plan)
         self.expected += [row(m) for m in result.added]
 
@@ -265,6 +288,7 @@ class WritePath(RuleBasedStateMachine):
         if new_id in self.ids.values():
             return
         self.before, self.renamed = self.path.read_bytes(), (old_id, new_id)
+        self.amended = False
         files = [("kpis.yaml", self.kpis_path), ("m.yaml", self.path)]
         rename_in_files(files, IdKind.KPI, old_id, new_id)
         self.ids[which] = new_id
@@ -272,11 +296,71 @@ class WritePath(RuleBasedStateMachine):
             (new_id, r[1], r[2], r[3], r[4]) if r[0] == old_id else r for r in self.expected
         ]
 
+    @rule(rows=st.lists(measurements, min_size=1, max_size=3))
+    def checkin(self, rows: list[Measurement]) -> None:
+        # a sitting's answers: one write per target file, exact duplicates left out
+        from kpitrack.writing.checkin import Answer, Checkin, Due, Owed, write_answers
+
+        self.before, self.renamed, self.amended = self.path.read_bytes(), None, False
+        loaded = load_for_writing(
+            [self.kpis_path, self.path], AS_OF, config=Config(), cwd=self.folder
+        )
+        answers = []
+        for m in map(self._current, rows):
+            kpi = loaded.workspace.require_kpi(m.kpi)
+            owed = Owed(kpi, period_containing(kpi.frequency, m.date), Due.CURRENT, m.date)
+            answers.append(Answer(owed, m, self.path))
+        outcome = write_answers(Checkin(loaded, AS_OF, ()), answers)
+        self.expected += [row(m) for w in outcome.written for m in w.added]
+
+    @rule(
+        data=st.data(),
+        number=st.integers(-(10**9), 10**9),
+        label=st.sampled_from(["poor", "fair", "good"]),
+        note=st.none() | texts,
+    )
+    def amend(self, data: st.DataObject, number: int, label: str, note: str | None) -> None:
+        from kpitrack.writing.amending import amend
+
+        if not self.expected:
+            return
+        i = data.draw(st.integers(0, len(self.expected) - 1))
+        kpi_id, day = self.expected[i][0], dt.date.fromisoformat(self.expected[i][1])
+        generated = next(g for g, current in self.ids.items() if current == kpi_id)
+        frequency = Frequency.MONTHLY if generated == "mrr" else Frequency.QUARTERLY
+        period = period_containing(frequency, day)
+        same = [
+            r for r in self.expected if r[0] == kpi_id and dt.date.fromisoformat(r[1]) in period
+        ]
+        value: object = number if generated == "mrr" else label
+        self.before, self.renamed, self.amended = self.path.read_bytes(), None, True
+        try:
+            amend(
+                kpi_id,
+                str(value),
+                date=day.isoformat(),
+                today=AS_OF,
+                config=Config(),
+                files=[self.kpis_path, self.path],
+                note=note,
+            )
+        except UsageError:
+            assert len(same) > 1  # two entries in the period: refused
+            return
+        except WriteError as exc:
+            assert "block scalar" in str(exc) or "one line" in str(exc), exc
+            return
+        assert len(same) == 1
+        old = self.expected[i]
+        self.expected[i] = (old[0], old[1], value, note if note is not None else old[3], old[4])
+
     @invariant()
     def file_is_old_plus_added(self) -> None:
         data = self.path.read_bytes()
         assert read_rows(data, self.kpis_path.read_text(encoding="utf-8")) == self.expected
-        if self.renamed is None:
+        if self.amended:
+            assert_amended(self.before, data)
+        elif self.renamed is None:
             assert_inserted(self.before, data)
         else:
             assert_renamed(self.before, data, *self.renamed)

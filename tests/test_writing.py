@@ -467,3 +467,146 @@ def test_sigkill_never_tears_the_file(mfile: Path) -> None:
     append_measurements(mfile, [m(1)])
     assert temp_files(mfile.parent) == []
     assert len(seen_sizes) > 1  # the writers did get to write between kills
+
+
+# ---------------------------------------------------------------- amend and checkin
+
+
+def _amend_or_checkin(
+    which: str, folder: Path, mfile: Path, value: int = 11, timeout: float = 60
+) -> object:
+    """One write of `amend` (the January entry's value) or `checkin` (a value for the
+    first period mrr owes), through their cores."""
+    from kpitrack.writing.amending import amend
+    from kpitrack.writing.checkin import answer, start_checkin, write_answers
+
+    files = [folder / "kpis.yaml", mfile]
+    if which == "amend":
+        return amend(
+            "mrr",
+            str(value),
+            date="2026-01",
+            today=AS_OF,
+            config=Config(),
+            files=files,
+            timeout=timeout,
+        )
+    session = start_checkin(today=AS_OF, config=Config(), files=files, kpis=["mrr"])
+    [owes] = session.kpis
+    owed = owes.owed[0]
+    entered = [answer(owes, owed, value, owed.date, "n", None)]
+    return write_answers(session, entered, timeout=timeout)
+
+
+@pytest.mark.parametrize("which", ["amend", "checkin"])
+@pytest.mark.parametrize("failing", ["write", "fsync", "replace"])
+def test_amend_and_checkin_disk_errors_leave_the_file_intact(
+    mfile: Path, monkeypatch: pytest.MonkeyPatch, failing: str, which: str
+) -> None:
+    (mfile.parent / "kpis.yaml").write_text(KPIS)
+    before = sha(mfile)
+
+    def full_disk(*args: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, failing, full_disk)
+    with pytest.raises(WriteError, match="No space left"):
+        _amend_or_checkin(which, mfile.parent, mfile)
+    monkeypatch.undo()
+    assert sha(mfile) == before
+    assert temp_files(mfile.parent) == []
+    _amend_or_checkin(which, mfile.parent, mfile)  # and the next try lands
+    assert sha(mfile) != before
+
+
+@pytest.mark.parametrize("which", ["amend", "checkin"])
+def test_amend_and_checkin_refuse_a_read_only_file_and_wait_for_the_lock(
+    mfile: Path, which: str
+) -> None:
+    (mfile.parent / "kpis.yaml").write_text(KPIS)
+    before = sha(mfile)
+    os.chmod(mfile, 0o444)
+    with pytest.raises(WriteError, match="read-only"):
+        _amend_or_checkin(which, mfile.parent, mfile)
+    os.chmod(mfile, 0o644)
+    assert sha(mfile) == before
+    with writing.file_lock(mfile), pytest.raises(WriteError, match="lock"):
+        _amend_or_checkin(which, mfile.parent, mfile, timeout=0.2)
+    assert sha(mfile) == before
+
+
+AMENDER = textwrap.dedent(
+    """\
+    import datetime as dt, sys
+    from pathlib import Path
+    from kpitrack.domain.model import Config
+    from kpitrack.writing.amending import amend
+    folder = Path(sys.argv[1])
+    print("ready", flush=True)
+    i = int(sys.argv[2])
+    while True:
+        amend("mrr", str(1000 + i % 2), date="2026-01", today=dt.date(2026, 12, 31),
+              config=Config(), files=[folder / "kpis.yaml", folder / "measurements.yaml"],
+              note="x" * (i % 3))
+        i += 1
+    """
+)
+
+
+@pytest.mark.slow
+def test_sigkill_never_tears_an_amended_file(mfile: Path) -> None:
+    (mfile.parent / "kpis.yaml").write_text(KPIS)
+    filler = "".join(
+        f"  - kpi: mrr\n    date: 2025-01-01\n    value: {i}\n    note: filler {i}\n"
+        for i in range(1000)
+    )
+    mfile.write_text(BLOCK.replace("  # - kpi: mrr", filler + "  # - kpi: mrr"))
+    rng = random.Random(99)
+    values = set()
+    for n in range(6):
+        proc = python_process(AMENDER, str(mfile.parent), str(n))
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.3, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+        rows = load(mfile.read_text())
+        assert len(rows) == 1002  # whole entries, never torn
+        values.add(rows[0][2])
+    assert values <= {10, 1000, 1001} and len(values) > 1  # the amends did land between kills
+    _amend_or_checkin("amend", mfile.parent, mfile)  # the next write removes the leftovers
+    assert temp_files(mfile.parent) == []
+
+
+AMEND_LOOP = textwrap.dedent(
+    """\
+    import datetime as dt, sys
+    from pathlib import Path
+    from kpitrack.domain.model import Config
+    from kpitrack.writing.amending import amend
+    folder, who = Path(sys.argv[1]), sys.argv[2]
+    for i in range(int(sys.argv[3])):
+        amend("mrr", str(i), date="2026-02", today=dt.date(2026, 12, 31), config=Config(),
+              files=[folder / "kpis.yaml", folder / "measurements.yaml"], note=who)
+    """
+)
+
+
+@pytest.mark.slow
+def test_amends_and_appends_at_once_all_land(mfile: Path) -> None:
+    """Amenders and appenders on one file: every append lands, and the amended entry
+    ends as one amender's last value (an amend never loses another writer's entry)."""
+    (mfile.parent / "kpis.yaml").write_text(KPIS)
+    procs = [python_process(AMEND_LOOP, str(mfile.parent), f"a{n}", "15") for n in range(2)]
+    procs += [_writer(mfile, f"w{n}", 15) for n in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    rows = load(mfile.read_text())
+    for n in range(2):
+        assert [r[2] for r in rows if r[4] == f"w{n}"] == list(range(15))
+    february = [r for r in rows if r[1].month == 2]  # the writers write January 1-15
+    assert len(february) == 1 and february[0][2] == 14 and february[0][3] in {"a0", "a1"}
+    assert temp_files(mfile.parent) == []

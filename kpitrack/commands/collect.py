@@ -18,7 +18,13 @@ from typing import Annotated
 import typer
 
 from kpitrack.commands.inputs import parse_as_of
-from kpitrack.commands.options import CollectFormatOption, FilesOption, KpiOption, ToOption
+from kpitrack.commands.options import (
+    CollectFormatOption,
+    CommitOption,
+    FilesOption,
+    KpiOption,
+    ToOption,
+)
 from kpitrack.domain.model import Kpi, Measurement, Value
 from kpitrack.domain.periods import Period
 from kpitrack.domain.problems import ExitCode, UsageError
@@ -126,6 +132,7 @@ def collect(
         ),
     ] = None,
     files: FilesOption = None,
+    commit: CommitOption = None,
 ) -> None:
     """Collect due values from each KPI's source (sql, csv, command) and append them.
 
@@ -143,6 +150,9 @@ def collect(
 
     loaded = load_for_writing(files, day)
     workspace, config = loaded.workspace, loaded.config
+    from kpitrack.commands.gitcommit import commit_after_write, commit_repository
+
+    repo = commit_repository(commit, config, dry_run=dry_run or test)
     wanted_period: Period | None = None
     if period_text is not None:
         try:
@@ -270,6 +280,9 @@ def collect(
         name = o.kpi.source.name if o.kpi.source else "no source"
         line = f"kpitrack: collect: KPI '{o.kpi.id}' {o.period.label} ({name}): {o.error}"
         print(line.replace("\r", "\\r").replace("\n", "\\n"), file=sys.stderr)
+    if target is not None and any(o.written for o in good):
+        count = sum(1 for o in good if o.written)
+        commit_after_write(repo, [target], f"kpitrack: collect {count} value(s)", author=None)
     sys.stdout.flush()
     if failed:
         raise typer.Exit(int(ExitCode.PROBLEMS))

@@ -186,6 +186,16 @@ ToOption = Annotated[
     ),
 ]
 
+CommitOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--commit/--no-commit",
+        help="After a successful write, git commit exactly the files written (nothing "
+        "else you staged). Default: kpitrack.toml's commit, else no commit.",
+        show_default=False,
+    ),
+]
+
 # ---------------------------------------------------------------- output
 
 OutputOption = Annotated[

@@ -13,6 +13,7 @@ import typer
 
 from kpitrack.commands.inputs import load_config_here, parse_as_of
 from kpitrack.commands.options import (
+    CommitOption,
     FilesOption,
     ToOption,
     complete_date_word,
@@ -79,8 +80,13 @@ def record(
             "record never writes it twice.",
         ),
     ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check everything and show the entry; write nothing.")
+    ] = False,
+    commit: CommitOption = None,
 ) -> None:
     """Append one measurement, validated first; prints the KPI's new status."""
+    from kpitrack.commands.gitcommit import commit_after_write, commit_repository
     from kpitrack.domain.textsafe import visible
     from kpitrack.evaluation.evaluate import format_value, status_sentence
     from kpitrack.writing.recording import NEGATIVE_NUMBER, default_recorder
@@ -91,20 +97,31 @@ def record(
         raise UsageError(f"no such option: {kpi_id}")
     if value.startswith("-") and not NEGATIVE_NUMBER.fullmatch(value):
         raise UsageError(f"no such option: {value}")
+    config = load_config_here()
+    repo = commit_repository(commit, config, dry_run=dry_run)
     outcome = record_value(
         kpi_id,
         value,
         today=today,
-        config=load_config_here(),
+        config=config,
         date=date,
         note=note,
         by=by if by is not None else default_recorder(),
         to=to,
         files=files,
         allow_duplicate=allow_duplicate,
+        dry_run=dry_run,
     )
     _print_warnings(outcome.warnings)
     kpi, day = outcome.kpi, outcome.measurement.date.isoformat()
+    if dry_run:
+        text = format_value(kpi, outcome.measurement.value, unit=True)
+        what = f"{kpi.id} = {text} on {day} in {shown(outcome.target)}"
+        if outcome.written:
+            print(visible(f"dry run: would record {what}; nothing written", line=True))
+        else:
+            print(visible(f"dry run: {what} is already recorded; nothing written", line=True))
+        return
     if not outcome.written:
         print(
             f"already recorded: {kpi.id} = {visible(value.strip(), line=True)} on {day} "
@@ -119,6 +136,10 @@ def record(
     when = "" if outcome.as_of == today else f" (as of {outcome.as_of.isoformat()})"
     status = f"{outcome.result.status}{when} — {status_sentence(outcome.result)}"
     print(visible(f"{kpi.id}: {status}", line=True))
+    from kpitrack.git.committing import values_message
+
+    message = values_message("record", [kpi], [outcome.measurement])
+    commit_after_write(repo, [outcome.target], message, author=by)
 
 
 def import_csv(
@@ -134,14 +155,18 @@ def import_csv(
         bool, typer.Option("--dry-run", help="Validate and report; write nothing.")
     ] = False,
     files: FilesOption = None,
+    commit: CommitOption = None,
 ) -> None:
     """Append many measurements from CSV: all or nothing; exact duplicates are skipped."""
+    from kpitrack.commands.gitcommit import commit_after_write, commit_repository
     from kpitrack.writing.recording import import_measurements
 
+    config = load_config_here()
+    repo = commit_repository(commit, config, dry_run=dry_run)
     outcome = import_measurements(
         source,
         today=parse_as_of(None),
-        config=load_config_here(),
+        config=config,
         to=to,
         files=files,
         dry_run=dry_run,
@@ -161,6 +186,10 @@ def import_csv(
         f"added {len(outcome.added)} measurement(s) to {target}, "
         f"skipped {outcome.skipped} duplicate(s)"
     )
+    if outcome.added:
+        count = len(outcome.added)
+        message = f"kpitrack: import {count} value(s) from {Path(outcome.source).name}"
+        commit_after_write(repo, [outcome.target], message, author=None)
 
 
 def init(

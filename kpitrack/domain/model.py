@@ -318,6 +318,8 @@ class Config:
     # Defaults for `report --format email`: To and From.
     mail_to: tuple[str, ...] = ()
     mail_from: str | None = None
+    # Whether writes commit the files they changed (`--commit` by default).
+    commit: bool = False
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ KNOWN_KEYS = {
     "collect_timeout": f"collect: seconds a source may take (default {DEFAULTS.collect_timeout:g})",
     "mail_to": "recipients of `report --format email` (an address or a list)",
     "mail_from": "sender of `report --format email`",
+    "commit": "whether writes (record, checkin, amend, import, review) commit what they wrote",
 }
 
 
@@ -129,6 +130,9 @@ def _config_from(data: dict[str, Any], path: Path, *, text: str = "") -> Config:
     ):
         raise UsageError(f"{path}: 'collect_timeout' must be a number of seconds from 0 to 3600")
     mail_to, mail_from = _mail(data, path)
+    commit = data.get("commit", DEFAULTS.commit)
+    if not isinstance(commit, bool):
+        raise UsageError(f"{path}: 'commit' must be true or false")
     return Config(
         files=tuple(files),
         measurements_file=measurements_file,
@@ -143,6 +147,7 @@ def _config_from(data: dict[str, Any], path: Path, *, text: str = "") -> Config:
         root=str(path.parent),
         mail_to=mail_to,
         mail_from=mail_from,
+        commit=commit,
     )
 
 

@@ -720,9 +720,11 @@ def record(
     to: Path | None = None,
     files: Sequence[Path] | None = None,
     allow_duplicate: bool = False,
+    dry_run: bool = False,
     timeout: float = LOCK_TIMEOUT,
 ) -> RecordOutcome:
-    """Append one measurement (validated first) and evaluate its KPI with it.
+    """Append one measurement (validated first) and evaluate its KPI with it; with
+    `dry_run` every check runs and nothing is written (`written` says what would be).
 
     An exact duplicate (same KPI, date, value, note and by) of a measurement in the
     workspace is left out (decided under the lock) unless `allow_duplicate`.
@@ -751,7 +753,7 @@ def record(
             return [measurement]
         return _fresh([measurement], workspace)[0]
 
-    written = append_to_workspace(loaded, target, choose, timeout=timeout)
+    written = append_to_workspace(loaded, target, choose, dry_run=dry_run, timeout=timeout)
     all_series = loaded.workspace.measurements.all_series()
     order = max((max(s.orders) for s in all_series), default=0) + 1
     appended = replace(measurement, order=order)
@@ -759,7 +761,7 @@ def record(
     # A value dated in the future is shown as of its date, never ignored.
     as_of = max(today, day)
     result = evaluate_kpi(kpi, history, as_of=as_of, config=loaded.config)
-    hint = not_read_note(files, loaded.config, target) if written.added else None
+    hint = not_read_note(files, loaded.config, target) if written.added and not dry_run else None
     return RecordOutcome(
         kpi, measurement, target, bool(written.added), written.warnings, hint, result, as_of
     )

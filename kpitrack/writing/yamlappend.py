@@ -565,3 +565,99 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
         at = edit.end
     out.append(text[at:])
     return "".join(out)
+
+
+# ---------------------------------------------------------------- amending one entry
+
+
+def _entry_at(root: Node | None, line: int, column: int, path: str) -> Map:
+    """The `measurements` entry that starts at `line`, `column`."""
+    seq = root.get("measurements") if isinstance(root, Map) else None
+    if isinstance(seq, Seq):
+        for item in seq.items:
+            if isinstance(item, Map) and (item.line, item.column) == (line, column):
+                return item
+    raise refuse_amend(path, f"no measurement starts at line {line}")
+
+
+def refuse_amend(path: str, why: str) -> WriteError:
+    return WriteError(f"{path}: cannot safely amend the measurement: {why}; file unchanged")
+
+
+def amend_entry(
+    text: str,
+    *,
+    entry_line: int,
+    entry_column: int,
+    value: Value,
+    note: str | None,
+    path: str,
+) -> tuple[str, int, int]:
+    """`text` with the value (and, when `note` is given, the note) of the measurement
+    starting at `entry_line`, `entry_column` replaced in place. Pure.
+
+    Only the scalar's characters change (a comment after it stays); a note the entry
+    lacks is added as a key after its last one, in the entry's style (a line in a
+    block entry, `, note: ...` in a flow one). Returns the new text and the first and
+    last line of the entry in it. Raises WriteError when that cannot be done safely
+    (a value written over several lines, a block scalar note)."""
+    root = parse_root(text, path, refuse_amend)
+    entry = _entry_at(root, entry_line, entry_column, path)
+    starts = line_offsets(text)
+
+    def offset(line: int, column: int) -> int:
+        return starts[line - 1] + column - 1
+
+    def one_line(key: str) -> Scalar | None:
+        node = entry.get(key)
+        if node is None:
+            return None
+        if (
+            isinstance(node, Scalar)
+            and not node.plain
+            and text[offset(node.line, node.column)] in "|>"
+        ):
+            raise refuse_amend(path, f"its {key} (line {node.line}) is a block scalar")
+        if (
+            not isinstance(node, Scalar)
+            or node.line != node.end_line
+            or node.end_column <= node.column
+        ):
+            raise refuse_amend(path, f"its {key} (line {node.line}) is not written on one line")
+        return node
+
+    edits: list[Edit] = []
+    old_value = one_line("value")
+    if old_value is None:
+        raise refuse_amend(path, "the entry has no value")
+    start = offset(old_value.line, old_value.column)
+    edits.append(Edit(start, offset(old_value.end_line, old_value.end_column), yaml_value(value)))
+    if note is not None:
+        rendered = yaml_scalar(note)
+        old_note = one_line("note")
+        if old_note is not None:
+            begin = offset(old_note.line, old_note.column)
+            edits.append(Edit(begin, offset(old_note.end_line, old_note.end_column), rendered))
+        elif entry.flow:
+            last = entry.items[-1][1]
+            end_line, end_column = content_end(last)
+            at = offset(end_line, end_column)
+            edits.append(Edit(at, at, f", note: {rendered}"))
+        else:
+            first_key = entry.items[0][0]
+            end_line, end_column = content_end(entry)
+            lines = split_lines(text)
+            after = end_line if end_column > 1 else end_line - 1
+            if not 0 < after <= len(lines):
+                raise refuse_amend(path, "could not find the end of the entry")
+            newline = newline_of(text)
+            added = " " * (first_key.column - 1) + f"note: {rendered}"
+            if lines[after - 1].endswith(_BREAKS):
+                edits.append(Edit(starts[after], starts[after], added + newline))
+            else:  # the entry ends the file, without a final line break
+                edits.append(Edit(starts[after], starts[after], newline + added))
+    new = apply_edits(text, edits)
+    last_line = content_end(entry)[0] + (
+        1 if note is not None and entry.get("note") is None and not entry.flow else 0
+    )
+    return new, entry.line, last_line
