@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -91,118 +93,130 @@ def mail_addresses(
     return recipients, senders[0]
 
 
-def report(
-    files: FilesOption = None,
-    as_of: AsOfOption = None,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            metavar="DATE",
-            help="Report changes after this date (YYYY-MM-DD). Default: a week before --as-of.",
-        ),
-    ] = None,
-    owner: OwnerOption = None,
-    objective: ObjectiveOption = None,
-    tag: TagOption = None,
-    kpi: KpiOption = None,
-    output_format: Annotated[
-        ReportFormat | None,
-        typer.Option(
-            "--format",
-            help="table (terminal), markdown (wikis, chat), html (one self-contained page), "
-            "json, or email (a whole mail for `sendmail -t`: plain text and HTML). "
-            "Default: from -o's extension (.md, .html, .json), else table.",
-            show_default=False,
-        ),
-    ] = None,
-    to: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--to",
-            metavar="ADDRESS",
-            help="--format email: recipient (repeatable or comma-separated). "
-            "Default: mail_to in kpitrack.toml.",
-        ),
-    ] = None,
-    sender: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            metavar="ADDRESS",
-            help="--format email: sender. Default: mail_from in kpitrack.toml, "
-            "else kpitrack <user@host>.",
-        ),
-    ] = None,
-    output: OutputOption = None,
-    fail_on: FailOnOption = None,
-    rev: RevOption = None,
-    since_rev: Annotated[
-        str | None,
-        typer.Option(
-            "--since-rev",
-            metavar="REV",
-            help="List definition changes made after this git revision instead of --since.",
-        ),
-    ] = None,
-    quiet: Annotated[
-        bool,
-        typer.Option(
-            "-q",
-            "--quiet",
-            help="Print nothing at all (exit 0) unless some KPI needs action. "
-            "-o FILE is still written.",
-        ),
-    ] = False,
-    show_all: AllOption = False,
-) -> None:
-    """The weekly digest for cron: summary, what changed, status by objective, overdue
-    reports and what needs action."""
-    from kpitrack.evaluation.select import parse_fail_on
-    from kpitrack.reports.digest import build_report, default_since
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        metavar="DATE",
+        help="Report changes after this date (YYYY-MM-DD). Default: a week before --as-of.",
+    ),
+]
+ReportFormatOption = Annotated[
+    ReportFormat | None,
+    typer.Option(
+        "--format",
+        help="table (terminal), markdown (wikis, chat), html (one self-contained page), "
+        "json, or email (a whole mail for `sendmail -t`: plain text and HTML). "
+        "Default: from -o's extension (.md, .html, .json), else table.",
+        show_default=False,
+    ),
+]
+ToOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--to",
+        metavar="ADDRESS",
+        help="--format email: recipient (repeatable or comma-separated). "
+        "Default: mail_to in kpitrack.toml.",
+    ),
+]
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        metavar="ADDRESS",
+        help="--format email: sender. Default: mail_from in kpitrack.toml, "
+        "else kpitrack <user@host>.",
+    ),
+]
+SinceRevOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since-rev",
+        metavar="REV",
+        help="List definition changes made after this git revision instead of --since.",
+    ),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "-q",
+        "--quiet",
+        help="Print nothing at all (exit 0) unless some KPI needs action. "
+        "-o FILE is still written.",
+    ),
+]
 
+
+def _format(output_format: ReportFormat | None, output: Path | None) -> ReportFormat:
+    """--format, else -o's extension, else table; CSV is refused."""
     implied = format_from_extension(output, output_format.value if output_format else None)
     if implied == "csv":
         raise UsageError("report has no CSV format: use -o with .md, .html or .json")
-    output_format = ReportFormat(implied or "table")
+    return ReportFormat(implied or "table")
+
+
+def _window(as_of: str | None, since: str | None) -> tuple[dt.date, dt.date]:
+    from kpitrack.reports.digest import default_since
 
     day = parse_as_of(as_of)
     start = parse_as_of(since, "--since") if since is not None else default_since(day)
     if start > day:
         raise UsageError(f"--since {start.isoformat()} is after --as-of {day.isoformat()}")
+    return day, start
+
+
+def _publish(
+    digest: Report, output_format: ReportFormat, output: Path | None, mail: tuple[list[str], str]
+) -> None:
+    renderer = output_format.renderer()
+    content: Output = (
+        renderer.report(digest) if renderer is not None else email_message(digest, *mail)
+    )
+    emit(content, output, width=REPORT_WIDTH)
+
+
+def report(
+    files: FilesOption = None,
+    as_of: AsOfOption = None,
+    since: SinceOption = None,
+    owner: OwnerOption = None,
+    objective: ObjectiveOption = None,
+    tag: TagOption = None,
+    kpi: KpiOption = None,
+    output_format: ReportFormatOption = None,
+    to: ToOption = None,
+    sender: FromOption = None,
+    output: OutputOption = None,
+    fail_on: FailOnOption = None,
+    rev: RevOption = None,
+    since_rev: SinceRevOption = None,
+    quiet: QuietOption = False,
+    show_all: AllOption = False,
+) -> None:
+    """The weekly digest for cron: summary, what changed, status by objective, overdue
+    reports and what needs action."""
+    from kpitrack.evaluation.select import fail_on_matches, parse_fail_on
+    from kpitrack.reports.digest import GitScope, build_report
+
+    fmt = _format(output_format, output)
+    day, start = _window(as_of, since)
     wanted = parse_fail_on(fail_on)
-    if output_format is not ReportFormat.EMAIL and (to or sender is not None):
+    if fmt is not ReportFormat.EMAIL and (to or sender is not None):
         raise UsageError("--to and --from go with --format email")
     results, workspace, config = evaluate_selected(
         files, day, rev, owners=owner, objectives=objective, tags=tag, kpis=kpi, show_all=show_all
     )
-    if output_format is ReportFormat.EMAIL:
-        recipients, mail_from = mail_addresses(to, sender, config)
-    digest = build_report(workspace, as_of=day, since=start, config=config, results=results)
-    from kpitrack.git.changes import report_definitions
-
-    definitions = report_definitions(
-        files or [], config, since=start, as_of=day, rev=rev, since_rev=since_rev
+    mail = mail_addresses(to, sender, config) if fmt is ReportFormat.EMAIL else ([], "")
+    scope = GitScope(tuple(files or ()), rev, since_rev)
+    digest = build_report(
+        workspace, as_of=day, since=start, config=config, results=results, git=scope
     )
-    if definitions is not None:
-        import dataclasses
-
-        digest = dataclasses.replace(digest, definitions=definitions)
-
     # --quiet: when nothing needs action, print nothing and exit 0 (-o FILE is still written,
     # so a published report is never stale).
     silent = quiet and not digest.needs_action
     if output is not None or not silent:
-        renderer = output_format.renderer()
-        content: Output = (
-            renderer.report(digest)
-            if renderer is not None
-            else email_message(digest, recipients, mail_from)
-        )
-        emit(content, output, width=REPORT_WIDTH)
-
-    from kpitrack.evaluation.select import fail_on_matches
-
+        _publish(digest, fmt, output, mail)
     matched = fail_on_matches(digest.results, wanted)
     if matched and not silent:
         ids = ", ".join(r.kpi.id for r in matched)

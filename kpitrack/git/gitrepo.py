@@ -33,6 +33,25 @@ class GitStopped(GitError):
     """A long-running `git cat-file` ended before it answered."""
 
 
+class BlobTooLarge(GitError):
+    """A file at a revision is over the size limit: refused from its size, never read."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"file is {size:,} bytes, over the limit of {limit:,} bytes")
+        self.size = size
+        self.limit = limit
+
+
+def nearest_folder(path: Path, cwd: Path) -> Path:
+    """The folder `git -C` should run in for `path`: itself if it is a folder, else its
+    nearest existing parent (a file may be missing from the working tree)."""
+    full = Path(os.path.normpath(path if path.is_absolute() else cwd / path))
+    for candidate in (full, *full.parents):
+        if candidate.is_dir():
+            return candidate
+    return cwd
+
+
 @dataclass(frozen=True)
 class Commit:
     sha: str
@@ -82,12 +101,22 @@ class Repo:
     cwd: Path
 
     @classmethod
-    def find(cls, cwd: Path) -> Repo:
-        proc = run_git(["rev-parse", "--show-toplevel"], cwd, check=False)
+    def find(cls, cwd: Path, *, at: Path | None = None) -> Repo:
+        """The repository holding the folder `at` (default `cwd`), as `git -C at` finds it;
+        paths are shown relative to `cwd`."""
+        where = cwd if at is None else at
+        proc = run_git(["rev-parse", "--show-toplevel"], where, check=False)
         if proc.returncode != 0:
-            raise GitError(f"{cwd} is not inside a git repository")
+            raise GitError(f"{where} is not inside a git repository")
         root = Path(proc.stdout.decode("utf-8").strip())
         return cls(root=root, cwd=cwd)
+
+    @classmethod
+    def of_paths(cls, paths: Sequence[Path], cwd: Path) -> Repo:
+        """The repository of the workspace files (the first path's nearest existing
+        folder), not of the current folder: `history -f /srv/kpis/kpis.yaml` works from
+        anywhere, as `git -C /srv/kpis` would."""
+        return cls.find(cwd, at=nearest_folder(paths[0] if paths else cwd, cwd))
 
     def resolve(self, rev: str, option: str = "--rev") -> str:
         """The full commit id of `rev`; a usage error for anything that is not a commit."""
@@ -158,8 +187,20 @@ class Repo:
     def exists(self, commit: str, repo_path: str) -> bool:
         return bool(self.list_files(commit, [repo_path]))
 
-    def read_blob(self, commit: str, repo_path: str) -> bytes:
-        """The bytes of `repo_path` at `commit` (`git show` of one blob)."""
+    def blob_size(self, commit: str, repo_path: str) -> int:
+        """The size in bytes of `repo_path` at `commit`, without reading it."""
+        proc = run_git(["cat-file", "-s", f"{commit}:{repo_path}"], self.root, check=False)
+        if proc.returncode != 0:
+            raise GitError(f"cannot read {repo_path} at {commit[:7]}")
+        return int(proc.stdout.decode("ascii").strip())
+
+    def read_blob(self, commit: str, repo_path: str, *, limit: int | None = None) -> bytes:
+        """The bytes of `repo_path` at `commit`. With `limit`, a blob over that many bytes
+        is refused (BlobTooLarge) from its size alone, before any of it is read."""
+        if limit is not None:
+            size = self.blob_size(commit, repo_path)
+            if size > limit:
+                raise BlobTooLarge(size, limit)
         proc = run_git(["cat-file", "blob", f"{commit}:{repo_path}"], self.root, check=False)
         if proc.returncode != 0:
             raise GitError(f"cannot read {repo_path} at {commit[:7]}")
@@ -199,13 +240,6 @@ class Repo:
     def head(self) -> str | None:
         proc = run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], self.cwd, check=False)
         return proc.stdout.decode("ascii").strip() if proc.returncode == 0 else None
-
-    def commit_info(self, commit: str) -> Commit:
-        proc = run_git(
-            ["log", "-1", "--format=%H%x00%aI%x00%an", "-z", "--end-of-options", commit], self.root
-        )
-        found = _parse_commits(proc.stdout)
-        return found[0]
 
 
 def select_yaml(files: Iterable[str], repo_path: str) -> list[str]:
@@ -307,10 +341,24 @@ class BlobReader:
                 out.setdefault(f, blob)
         return list(out.items())
 
-    def read(self, blob: str) -> bytes:
-        """The bytes of the blob with id `blob` (a hex object id)."""
+    def size(self, blob: str) -> int:
+        """The size of the blob with id `blob`, from `--batch-check` (nothing is read)."""
         if not blob or any(c not in "0123456789abcdef" for c in blob):
             raise GitError(f"not a blob id: {blob!r}")
+        header = self._check.ask(blob)
+        if len(header) != 3 or header[1] != "blob":
+            raise GitError(f"cannot read blob {blob[:7]}")
+        return int(header[2])
+
+    def read(self, blob: str, *, limit: int | None = None) -> bytes:
+        """The bytes of the blob with id `blob` (a hex object id). With `limit`, a blob
+        over that size is refused (BlobTooLarge) before any of it is read."""
+        if not blob or any(c not in "0123456789abcdef" for c in blob):
+            raise GitError(f"not a blob id: {blob!r}")
+        if limit is not None:
+            size = self.size(blob)
+            if size > limit:
+                raise BlobTooLarge(size, limit)
         header = self._batch.ask(blob)
         if len(header) != 3 or header[1] != "blob":
             raise GitError(f"cannot read blob {blob[:7]}")
@@ -357,7 +405,7 @@ def sources_at(
     `defaults`: the paths are kpitrack's default files, where measurements.yaml is optional.
     """
     from kpitrack.domain.problems import Problem, Severity
-    from kpitrack.reading.yamlnodes import YamlFatal, decode
+    from kpitrack.reading.yamlnodes import MAX_FILE_BYTES, YamlFatal, decode
 
     found: list[str] = []
     for i, path in enumerate(paths):
@@ -372,9 +420,108 @@ def sources_at(
     for repo_path in found:
         display = repo.display(repo_path)
         try:
-            out.append((display, decode(repo.read_blob(commit, repo_path), display)))
+            data = repo.read_blob(commit, repo_path, limit=MAX_FILE_BYTES)
+            out.append((display, decode(data, display)))
         except YamlFatal as exc:
             out.append((display, exc.problem))
         except GitError as exc:
             out.append((display, Problem(display, 1, 1, Severity.ERROR, "KT002", str(exc))))
+    return out
+
+
+# ---------------------------------------------------------------- what each commit changed
+
+_NO_BLOB = "0" * 40
+
+
+@dataclass(frozen=True)
+class Touch:
+    """A commit on the first-parent line and the files it changed under the pathspecs
+    (blob id after the commit, None when the file was deleted)."""
+
+    commit: Commit
+    parent: str | None
+    files: tuple[tuple[str, str | None], ...]
+    added: frozenset[str] = frozenset()
+
+
+def log_raw(
+    repo: Repo, pathspecs: Sequence[str], *, until: str, base: str | None = None
+) -> list[Touch]:
+    """The first-parent commits up to `until` (after `base`, when given) that changed a
+    file under `pathspecs`, oldest first, each with the blobs it changed: one
+    `git log --raw` (no file contents read)."""
+    args = [
+        "log",
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--reverse",
+        "--raw",
+        "-z",
+        "--no-renames",
+        "--no-abbrev",
+        "--format=%x01%H%x00%P%x00%aI%x00%an%x00",
+        "--end-of-options",
+        f"{base}..{until}" if base is not None else until,
+        "--",
+        *[p or "." for p in pathspecs],
+    ]
+    out: list[Touch] = []
+    for chunk in run_git(args, repo.root).stdout.decode("utf-8", "replace").split("\x01"):
+        fields = chunk.split("\0")
+        if len(fields) < 4:
+            continue
+        sha, parents, date, author = fields[:4]
+        files: list[tuple[str, str | None]] = []
+        added: set[str] = set()
+        rest = fields[4:]
+        i = 0
+        while i + 1 < len(rest):
+            meta = rest[i].lstrip("\n")
+            if not meta.startswith(":"):
+                i += 1
+                continue
+            parts = meta[1:].split()
+            path = rest[i + 1]
+            i += 2
+            if len(parts) < 5 or parts[1] == "160000":  # a submodule is not a file
+                continue
+            blob = parts[3]
+            if parts[4].startswith("A"):
+                added.add(path)
+            files.append((path, None if blob == _NO_BLOB or parts[1] == "000000" else blob))
+        first = parents.split()[0] if parents.split() else None
+        out.append(Touch(Commit(sha, date, author), first, tuple(files), frozenset(added)))
+    return out
+
+
+def renamed_into(repo: Repo, pairs: Sequence[tuple[str | None, str]]) -> dict[str, str]:
+    """Files a commit renamed (new path -> old path), over the whole tree, for the given
+    (first parent, commit) pairs: one `git diff-tree --stdin -M` process."""
+    lines = [f"{commit} {parent}" for parent, commit in pairs if parent is not None]
+    if not lines:
+        return {}
+    exe = shutil.which("git")
+    if exe is None:
+        raise GitError("git is not installed (needed for --rev, history and diff)")
+    proc = subprocess.run(
+        [exe, "-c", "core.quotepath=false", "diff-tree", "--stdin", "-r", "-M", "-z", "--raw"],
+        cwd=repo.root,
+        env=_git_env(),
+        input="\n".join(lines).encode("ascii") + b"\n",
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise GitError("git diff-tree failed")
+    fields = proc.stdout.decode("utf-8", "replace").split("\0")
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(fields):
+        meta = fields[i].lstrip("\n")
+        if meta.startswith(":") and meta.split()[-1].startswith("R") and i + 2 < len(fields):
+            out[fields[i + 2]] = fields[i + 1]
+            i += 3
+            continue
+        i += 1
     return out

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from kpitrack.domain.model import Config
+from kpitrack.domain.model import Config, Kpi, Objective
 from kpitrack.domain.problems import (
     MAX_PROBLEMS_PER_FILE,
     InvalidWorkspaceError,
@@ -23,6 +25,7 @@ from kpitrack.domain.problems import (
     ProblemList,
     cap_problems,
 )
+from kpitrack.domain.series import Measurements
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reading import rules
 from kpitrack.reading.builder import SECTIONS, _Builder, _RowFile
@@ -41,10 +44,16 @@ from kpitrack.reading.yamlnodes import (
 
 __all__ = [
     "DEFAULT_FILES",
+    "FileDefinitions",
     "ParseMemo",
+    "build_measurements",
+    "combine_definitions",
+    "file_definitions",
     "load_texts",
     "load_valid_workspace",
     "load_workspace",
+    "may_define",
+    "parse_file",
     "read_files",
     "resolve_paths",
 ]
@@ -217,3 +226,129 @@ def _collect(root: Node | None, sections: dict[str, list[Map]], out: list[Proble
                 entries.append(item)
             else:
                 rules.wrong_shape(out, item, f"each {entry} must be a mapping (key: value)")
+
+
+# ---------------------------------------------------------------- definitions alone (git history)
+
+
+# A file that holds neither section cannot define an objective or a KPI. Without a
+# backslash no double-quoted escape can spell the key either, so such a file need not
+# be parsed to know it defines nothing (the history of a measurement file is not read).
+_DEFINITION_WORDS = re.compile(r"kpis|objectives")
+
+
+@dataclass(frozen=True)
+class FileDefinitions:
+    """What one file defines, built as `load_texts` builds it but alone: per entry, its id
+    (None when the id is not a valid slug) and the model object (None when the entry has
+    an error of its own). The checks that need the other files (duplicate ids, unknown
+    objectives) are `combine_definitions`' job. `fatal`: the file does not parse (None:
+    not known, the file was not parsed since it defines nothing)."""
+
+    objectives: tuple[tuple[str | None, Objective | None], ...] = ()
+    kpis: tuple[tuple[str | None, Kpi | None], ...] = ()
+    fatal: bool | None = False
+
+
+def may_define(text: str) -> bool:
+    """False when the text certainly defines no objective and no KPI."""
+    return "\\" in text or _DEFINITION_WORDS.search(text) is not None
+
+
+def parse_file(display: str, text: str) -> _Parsed:
+    """One file's parse, as `load_texts` makes it (for `build_measurements`)."""
+    return _parse_file(display, text, {})
+
+
+def file_definitions(display: str, text: str) -> FileDefinitions:
+    """The objectives and KPIs of one file, without the workspace rules."""
+    if not may_define(text):
+        return FileDefinitions(fatal=None)
+    parsed = _parse_file(display, text, {})
+    if isinstance(parsed, Problem):
+        return FileDefinitions(fatal=True)
+    sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
+    out: list[Problem] = ProblemList()
+    _collect(parsed[0], sections, out)
+    builder = _Builder(out, complete=False)
+    objectives: list[tuple[str | None, Objective | None]] = []
+    for entry in sections["objectives"]:
+        seen = len(builder.objective_ids)
+        objective = builder._objective(entry)
+        grew = len(builder.objective_ids) > seen
+        objectives.append((next(reversed(builder.objective_ids)) if grew else None, objective))
+    kpis: list[tuple[str | None, Kpi | None]] = []
+    for entry in sections["kpis"]:
+        seen = len(builder.kpi_ids)
+        kpi = builder._kpi(entry)
+        grew = len(builder.kpi_ids) > seen
+        kpis.append((next(reversed(builder.kpi_ids)) if grew else None, kpi))
+    return FileDefinitions(tuple(objectives), tuple(kpis))
+
+
+def combine_definitions(
+    files: Sequence[FileDefinitions], complete: Callable[[], bool]
+) -> tuple[tuple[Objective, ...], tuple[Kpi, ...]]:
+    """The objectives and KPIs `load_texts` would give for these files in this order:
+    a repeated id keeps its first definition; a KPI naming an unknown objective is left
+    out when every file was read (`complete`, asked only then)."""
+    objective_ids: set[str] = set()
+    objectives: list[Objective] = []
+    for f in files:
+        for oid, objective in f.objectives:
+            if oid is None or oid in objective_ids:
+                continue
+            objective_ids.add(oid)
+            if objective is not None:
+                objectives.append(objective)
+    kpi_ids: set[str] = set()
+    kpis: list[Kpi] = []
+    known: bool | None = None
+    for f in files:
+        for kid, kpi in f.kpis:
+            if kid is None or kid in kpi_ids:
+                continue
+            kpi_ids.add(kid)
+            if kpi is None:
+                continue
+            if kpi.objective is not None and kpi.objective not in objective_ids:
+                if known is None:
+                    known = complete()
+                if known:
+                    continue
+            kpis.append(kpi)
+    return tuple(objectives), tuple(kpis)
+
+
+def build_measurements(
+    parses: Sequence[tuple[str, str, _Parsed]], kpis: Sequence[Kpi]
+) -> Measurements:
+    """The measurements of parsed files ((display, text, parse) in reading order) for
+    these KPIs, as `load_texts` builds them, without the workspace rules."""
+    out: list[Problem] = ProblemList()
+    sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
+    measured: list[list[Map] | _RowFile] = []
+    for display, text, parsed in parses:
+        if isinstance(parsed, Problem):
+            continue
+        if len(parsed) == 2:
+            root, rows = parsed
+            if rows:
+                measured.append(_RowFile(display, text, rows))
+            _collect(root, sections, out)
+            continue
+        before = len(sections["measurements"])
+        _collect(parsed[0], sections, out)
+        if len(sections["measurements"]) > before:
+            measured.append(sections["measurements"][before:])
+    builder = _Builder(out, complete=False)
+    for kpi in kpis:
+        builder.kpis_by_id[kpi.id] = kpi
+        builder.kpi_ids.setdefault(kpi.id, kpi.loc)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return builder.measurements(measured, tuple(display for display, _, _ in parses))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
