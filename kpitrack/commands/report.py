@@ -29,6 +29,7 @@ from kpitrack.render.formats import ReportFormat
 
 if TYPE_CHECKING:
     from kpitrack.domain.model import Config
+    from kpitrack.evaluation.select import FailOn
     from kpitrack.render.formats import Output
     from kpitrack.reports.digest import Report
 
@@ -148,12 +149,29 @@ QuietOption = Annotated[
 ]
 
 
-def _format(output_format: ReportFormat | None, output: Path | None) -> ReportFormat:
-    """--format, else -o's extension, else table; CSV is refused."""
+def _format(
+    output_format: ReportFormat | None, output: Path | None, mail_options: bool
+) -> ReportFormat:
+    """--format, else -o's extension, else table; CSV is refused, and --to/--from
+    (`mail_options`) go with email only."""
     implied = format_from_extension(output, output_format.value if output_format else None)
     if implied == "csv":
         raise UsageError("report has no CSV format: use -o with .md, .html or .json")
-    return ReportFormat(implied or "table")
+    fmt = ReportFormat(implied or "table")
+    if fmt is not ReportFormat.EMAIL and mail_options:
+        raise UsageError("--to and --from go with --format email")
+    return fmt
+
+
+def _fail_on(digest: Report, wanted: FailOn, silent: bool) -> None:
+    """--fail-on: exit 1 naming the KPIs that match (not under a silent --quiet)."""
+    from kpitrack.evaluation.select import fail_on_matches
+
+    matched = fail_on_matches(digest.results, wanted)
+    if matched and not silent:
+        ids = ", ".join(r.kpi.id for r in matched)
+        print(f"kpitrack: --fail-on matched {len(matched)} KPI(s): {ids}", file=sys.stderr)
+        raise typer.Exit(int(ExitCode.PROBLEMS))
 
 
 def _window(as_of: str | None, since: str | None) -> tuple[dt.date, dt.date]:
@@ -196,19 +214,17 @@ def report(
 ) -> None:
     """The weekly digest for cron: summary, what changed, status by objective, overdue
     reports and what needs action."""
-    from kpitrack.evaluation.select import fail_on_matches, parse_fail_on
+    from kpitrack.evaluation.select import parse_fail_on
     from kpitrack.reports.digest import GitScope, build_report
 
-    fmt = _format(output_format, output)
+    fmt = _format(output_format, output, bool(to) or sender is not None)
     day, start = _window(as_of, since)
     wanted = parse_fail_on(fail_on)
-    if fmt is not ReportFormat.EMAIL and (to or sender is not None):
-        raise UsageError("--to and --from go with --format email")
     results, workspace, config = evaluate_selected(
         files, day, rev, owners=owner, objectives=objective, tags=tag, kpis=kpi, show_all=show_all
     )
     mail = mail_addresses(to, sender, config) if fmt is ReportFormat.EMAIL else ([], "")
-    scope = GitScope(tuple(files or ()), rev, since_rev)
+    scope = GitScope(tuple(files) if files else (), rev, since_rev)
     digest = build_report(
         workspace, as_of=day, since=start, config=config, results=results, git=scope
     )
@@ -217,8 +233,4 @@ def report(
     silent = quiet and not digest.needs_action
     if output is not None or not silent:
         _publish(digest, fmt, output, mail)
-    matched = fail_on_matches(digest.results, wanted)
-    if matched and not silent:
-        ids = ", ".join(r.kpi.id for r in matched)
-        print(f"kpitrack: --fail-on matched {len(matched)} KPI(s): {ids}", file=sys.stderr)
-        raise typer.Exit(int(ExitCode.PROBLEMS))
+    _fail_on(digest, wanted, silent)

@@ -126,7 +126,7 @@ class Repo:
             raise GitError(f"{option}: {rev!r} is not a git revision")
         proc = run_git(
             ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
-            self.cwd,
+            self.root,
             check=False,
         )
         if proc.returncode != 0:
@@ -238,7 +238,9 @@ class Repo:
         return set(proc.stdout.decode("ascii").split())
 
     def head(self) -> str | None:
-        proc = run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], self.cwd, check=False)
+        proc = run_git(
+            ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], self.root, check=False
+        )
         return proc.stdout.decode("ascii").strip() if proc.returncode == 0 else None
 
 
