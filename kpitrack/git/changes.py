@@ -40,6 +40,7 @@ from kpitrack.git.gitrepo import (
 if TYPE_CHECKING:
     from kpitrack.domain.model import Config
     from kpitrack.reading.loading import FileDefinitions
+    from kpitrack.reading.loading import Parsed as _Parsed
 
 FIELDS = (
     "target",
@@ -236,8 +237,8 @@ class _Blobs:
         self.reader = reader
         self.defs: dict[tuple[str, str], FileDefinitions | None] = {}
         self.fatal: dict[tuple[str, str], bool] = {}
-        self.parses: dict[tuple[str, str], tuple[str, str, object] | None] = {}
-        self.built: tuple[tuple[tuple[str, str], ...], tuple[Kpi, ...], Measurements] | None = None
+        self.parses: dict[tuple[str, str], tuple[str, str, _Parsed] | None] = {}
+        self.built: tuple[tuple[tuple[str, str], ...], Kpi, Measurements] | None = None
 
     def text(self, repo_path: str, blob: str) -> str | None:
         """The file's text; None for a file that cannot be read as text (too large,
@@ -263,7 +264,7 @@ class _Blobs:
                 self.fatal[key] = found.fatal
         return self.defs[key]
 
-    def parse(self, repo_path: str, blob: str) -> tuple[str, str, object] | None:
+    def parse(self, repo_path: str, blob: str) -> tuple[str, str, _Parsed] | None:
         key = (repo_path, blob)
         if key not in self.parses:
             from kpitrack.domain.problems import Problem
@@ -301,18 +302,18 @@ class _Blobs:
         )
         return _Snapshot(key, defs, kpis, {k.id: k for k in kpis})
 
-    def measurements(self, snapshot: _Snapshot, extra: Sequence[Kpi] = ()) -> Measurements:
-        """The measurements of the snapshot's files for its KPIs (and `extra` ones)."""
+    def measurements(self, snapshot: _Snapshot, kpi: Kpi) -> Measurements:
+        """The measurements of one KPI (under this definition) in the snapshot's files:
+        the files are parsed once per blob, only this KPI's entries are built."""
         from kpitrack.reading.loading import build_measurements
 
-        kpis = (*snapshot.kpis, *extra)
-        if self.built is not None and self.built[0] == snapshot.key and self.built[1] == kpis:
+        if self.built is not None and self.built[0] == snapshot.key and self.built[1] == kpi:
             return self.built[2]
         parses = [self.parse(path, blob) for path, blob in snapshot.key]
         keep = set(snapshot.key)
         self.parses = {k: v for k, v in self.parses.items() if k in keep}
-        found = build_measurements([p for p in parses if p is not None], kpis)  # type: ignore[misc]
-        self.built = (snapshot.key, kpis, found)
+        found = build_measurements([p for p in parses if p is not None], [kpi], only=kpi.id)
+        self.built = (snapshot.key, kpi, found)
         return found
 
 
@@ -335,8 +336,8 @@ def _compare(
         renamed = match_renames(
             gone,
             came,
-            lambda i: values_of(blobs.measurements(before), i),
-            lambda i: values_of(blobs.measurements(after), i),
+            lambda i: values_of(blobs.measurements(before, before.by_id[i]), i),
+            lambda i: values_of(blobs.measurements(after, after.by_id[i]), i),
         )
     back = {new: old for old, new in renamed.items()}
 
@@ -347,12 +348,10 @@ def _compare(
     for kpi in after.kpis:
         old_id = back.get(kpi.id, kpi.id)
         previous = before.by_id.get(old_id)
-        extra: tuple[Kpi, ...] = ()
         if previous is None:  # new, or added back after a removal: compare with the last
             previous = removed.get(kpi.id)
             if previous is None:
                 continue
-            extra = (previous,)
         elif previous is kpi:
             continue
         if old_id != kpi.id:
@@ -361,7 +360,7 @@ def _compare(
             a, b = field_text(previous, name), field_text(kpi, name)
             if a != b:
                 flag = _easier(name, previous, kpi) and behind(
-                    previous, blobs.measurements(before, extra), day, config
+                    previous, blobs.measurements(before, previous), day, config
                 )
                 out.append(row(kpi.id, name, a, b, flag))
     for kpi in gone:

@@ -105,6 +105,7 @@ def load_valid_workspace(paths: Sequence[Path], *, config: Config, as_of: dt.dat
 _Parsed = tuple[Node | None, Rows] | tuple[Node | None, list[Problem], None] | Problem
 # A load's parses by (display path, text), for the next load of the same files.
 ParseMemo = dict[tuple[str, str], _Parsed]
+Parsed = _Parsed
 
 
 def _load(
@@ -320,11 +321,32 @@ def combine_definitions(
     return tuple(objectives), tuple(kpis)
 
 
+def _rows_of(rows: Rows, kpi_id: str) -> Rows:
+    out = Rows()
+    for i, kpi in enumerate(rows.kpis):
+        if kpi == kpi_id:
+            out.lines.append(rows.lines[i])
+            out.columns.append(rows.columns[i])
+            out.kpis.append(kpi)
+            out.dates.append(rows.dates[i])
+            out.values.append(rows.values[i])
+            out.plains.append(rows.plains[i])
+            out.notes.append(rows.notes[i])
+            out.bys.append(rows.bys[i])
+    return out
+
+
+def _names(entry: Map, kpi_id: str) -> bool:
+    node = entry.get("kpi")
+    return type(node) is Scalar and node.text == kpi_id
+
+
 def build_measurements(
-    parses: Sequence[tuple[str, str, _Parsed]], kpis: Sequence[Kpi]
+    parses: Sequence[tuple[str, str, _Parsed]], kpis: Sequence[Kpi], *, only: str | None = None
 ) -> Measurements:
     """The measurements of parsed files ((display, text, parse) in reading order) for
-    these KPIs, as `load_texts` builds them, without the workspace rules."""
+    these KPIs, as `load_texts` builds them, without the workspace rules. `only`: just
+    that KPI's measurements (the others are not built)."""
     out: list[Problem] = ProblemList()
     sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
     measured: list[list[Map] | _RowFile] = []
@@ -333,14 +355,19 @@ def build_measurements(
             continue
         if len(parsed) == 2:
             root, rows = parsed
+            if only is not None:
+                rows = _rows_of(rows, only)
             if rows:
                 measured.append(_RowFile(display, text, rows))
             _collect(root, sections, out)
             continue
         before = len(sections["measurements"])
         _collect(parsed[0], sections, out)
-        if len(sections["measurements"]) > before:
-            measured.append(sections["measurements"][before:])
+        entries = sections["measurements"][before:]
+        if only is not None:
+            entries = [e for e in entries if _names(e, only)]
+        if entries:
+            measured.append(entries)
     builder = _Builder(out, complete=False)
     for kpi in kpis:
         builder.kpis_by_id[kpi.id] = kpi
