@@ -94,10 +94,15 @@ def test_history_reads_only_changed_blobs(tmp_path: Path, monkeypatch: pytest.Mo
         reads.append(blob)
         return real_read(self, blob, limit=limit)
 
-    def definitions(display: str, text: str) -> loading.FileDefinitions:
+    def definitions(
+        display: str,
+        text: str,
+        parse: loading.Parsed | None = None,
+        memo: loading.EntryMemo | None = None,
+    ) -> loading.FileDefinitions:
         if loading.may_define(text):
             parsed.append(display)
-        return real_definitions(display, text)
+        return real_definitions(display, text, parse, memo)
 
     monkeypatch.setattr(BlobReader, "read", read)
     monkeypatch.setattr(loading, "file_definitions", definitions)

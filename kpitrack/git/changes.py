@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from kpitrack.domain.model import Direction, Kpi, Value
+from kpitrack.domain.model import Direction, Kpi, Objective, Value
 from kpitrack.domain.series import Measurements
 from kpitrack.domain.workspace import Workspace
 from kpitrack.git.gitrepo import (
@@ -39,7 +39,7 @@ from kpitrack.git.gitrepo import (
 
 if TYPE_CHECKING:
     from kpitrack.domain.model import Config
-    from kpitrack.reading.loading import FileDefinitions
+    from kpitrack.reading.loading import EntryMemo, FileDefinitions
     from kpitrack.reading.loading import Parsed as _Parsed
 
 FIELDS = (
@@ -220,9 +220,10 @@ class _Snapshot:
     """The definitions at one commit: the files (path, blob) and the KPIs they define."""
 
     key: tuple[tuple[str, str], ...]
-    defs: tuple[FileDefinitions | None, ...]
+    defs: tuple[FileDefinitions, ...]  # of the files that define something
     kpis: tuple[Kpi, ...]
     by_id: dict[str, Kpi]
+    asked: bool = False  # the KPIs depend on whether every file parses
 
 
 _EMPTY = _Snapshot((), (), (), {})
@@ -232,12 +233,18 @@ class _Blobs:
     """Each blob read and its definitions built once; a file's measurements parsed only
     when a comparison needs them (and kept only for the latest snapshot)."""
 
-    def __init__(self, repo: Repo, reader: BlobReader) -> None:
+    def __init__(
+        self, repo: Repo, reader: BlobReader, seed: dict[str, FileDefinitions] | None = None
+    ) -> None:
         self.repo = repo
         self.reader = reader
+        self.seed = seed or {}
         self.defs: dict[tuple[str, str], FileDefinitions | None] = {}
         self.fatal: dict[tuple[str, str], bool] = {}
         self.parses: dict[tuple[str, str], tuple[str, str, _Parsed] | None] = {}
+        self.texts: dict[tuple[str, str], str | None] = {}
+        self.entries: EntryMemo = {}
+        self.asked = False
         self.built: tuple[tuple[tuple[str, str], ...], Kpi, Measurements] | None = None
 
     def text(self, repo_path: str, blob: str) -> str | None:
@@ -245,23 +252,35 @@ class _Blobs:
         binary, not UTF-8): it takes no part, as when it was loaded whole."""
         from kpitrack.reading.yamlnodes import MAX_FILE_BYTES, YamlFatal, decode
 
+        key = (repo_path, blob)
+        if key in self.texts:
+            return self.texts[key]
         try:
-            return decode(self.reader.read(blob, limit=MAX_FILE_BYTES), repo_path)
+            text: str | None = decode(self.reader.read(blob, limit=MAX_FILE_BYTES), repo_path)
         except GitStopped:
             raise
         except (YamlFatal, GitError):
-            return None
+            text = None
+        self.texts[key] = text
+        return text
 
     def definitions(self, repo_path: str, blob: str) -> FileDefinitions | None:
         key = (repo_path, blob)
+        if key not in self.defs and blob in self.seed:
+            self.defs[key] = self.seed[blob]
+            self.fatal[key] = False
         if key not in self.defs:
-            from kpitrack.reading.loading import file_definitions
+            from kpitrack.reading.loading import NOTHING, file_definitions, may_define
 
             text = self.text(repo_path, blob)
-            found = None if text is None else file_definitions(self.repo.display(repo_path), text)
+            found: FileDefinitions | None = None
+            if text is not None and not may_define(text):
+                found = NOTHING
+            elif text is not None:
+                parsed = self.parse(repo_path, blob)
+                assert parsed is not None
+                found = file_definitions(parsed[0], text, parsed[2], self.entries)
             self.defs[key] = found
-            if found is not None and found.fatal is not None:
-                self.fatal[key] = found.fatal
         return self.defs[key]
 
     def parse(self, repo_path: str, blob: str) -> tuple[str, str, _Parsed] | None:
@@ -280,6 +299,7 @@ class _Blobs:
 
     def complete(self, key: Sequence[tuple[str, str]]) -> bool:
         """Every file of the snapshot parses (as `load_texts`' `complete`)."""
+        self.asked = True
         for repo_path, blob in key:
             if self.definitions(repo_path, blob) is None:
                 continue
@@ -289,29 +309,47 @@ class _Blobs:
                 return False
         return True
 
+    def _keep(self, key: tuple[tuple[str, str], ...]) -> None:
+        """Texts and parses are kept for the files of the latest snapshot only."""
+        keep = set(key)
+        self.texts = {k: v for k, v in self.texts.items() if k in keep}
+        self.parses = {k: v for k, v in self.parses.items() if k in keep}
+
     def snapshot(self, key: tuple[tuple[str, str], ...], previous: _Snapshot) -> _Snapshot:
+        """The definitions at a commit. When the files that define something are the same
+        as before (only measurement files changed), the previous KPIs are kept as they
+        are, unless they depended on every file parsing (an unknown objective)."""
         from kpitrack.reading.loading import combine_definitions
 
-        defs = tuple(self.definitions(path, blob) for path, blob in key)
-        if len(defs) == len(previous.defs) and all(
-            a is b for a, b in zip(defs, previous.defs, strict=True)
+        found = [self.definitions(path, blob) for path, blob in key]
+        defs = tuple(d for d in found if d is not None and (d.objectives or d.kpis))
+        self._keep(key + previous.key)
+        if (
+            not previous.asked
+            and len(defs) == len(previous.defs)
+            and all(a is b for a, b in zip(defs, previous.defs, strict=True))
         ):
             return _Snapshot(key, defs, previous.kpis, previous.by_id)
+        self.asked = False
         _, kpis = combine_definitions(
-            [d for d in defs if d is not None], lambda: self.complete(key)
+            [d for d in found if d is not None], lambda: self.complete(key)
         )
-        return _Snapshot(key, defs, kpis, {k.id: k for k in kpis})
+        return _Snapshot(key, defs, kpis, {k.id: k for k in kpis}, self.asked)
 
     def measurements(self, snapshot: _Snapshot, kpi: Kpi) -> Measurements:
         """The measurements of one KPI (under this definition) in the snapshot's files:
-        the files are parsed once per blob, only this KPI's entries are built."""
+        a file whose text does not name the KPI is not parsed (without a backslash no
+        escape can spell the id); the others are parsed once per blob."""
         from kpitrack.reading.loading import build_measurements
 
         if self.built is not None and self.built[0] == snapshot.key and self.built[1] == kpi:
             return self.built[2]
-        parses = [self.parse(path, blob) for path, blob in snapshot.key]
-        keep = set(snapshot.key)
-        self.parses = {k: v for k, v in self.parses.items() if k in keep}
+        parses = []
+        for path, blob in snapshot.key:
+            text = self.text(path, blob)
+            if text is None or (kpi.id not in text and "\\" not in text):
+                continue
+            parses.append(self.parse(path, blob))
         found = build_measurements([p for p in parses if p is not None], [kpi], only=kpi.id)
         self.built = (snapshot.key, kpi, found)
         return found
@@ -352,7 +390,7 @@ def _compare(
             previous = removed.get(kpi.id)
             if previous is None:
                 continue
-        elif previous is kpi:
+        elif previous is kpi or previous == kpi:
             continue
         if old_id != kpi.id:
             out.append(row(kpi.id, "id", old_id, kpi.id, False))
@@ -427,12 +465,24 @@ def _moves(repo: Repo, repo_paths: Sequence[str], touches: Sequence[Touch], unti
     return _Moves(tuple(steps), frozenset(commits), order)
 
 
-def _files_at(tree: dict[str, str], paths: Sequence[str]) -> tuple[tuple[str, str], ...]:
-    out: dict[str, str] = {}
-    for repo_path in paths:
-        for f in select_yaml(tree, repo_path):
-            out.setdefault(f, tree[f])
-    return tuple(out.items())
+class _Files:
+    """The workspace files at each commit, in the loader's order: the selection is made
+    again only when a file was added or removed (or the followed paths moved)."""
+
+    def __init__(self) -> None:
+        self.chosen: tuple[tuple[str, ...], list[str]] | None = None
+
+    def changed(self) -> None:
+        self.chosen = None
+
+    def at(self, tree: dict[str, str], paths: Sequence[str]) -> tuple[tuple[str, str], ...]:
+        wanted = tuple(paths)
+        if self.chosen is None or self.chosen[0] != wanted:
+            found: dict[str, None] = {}
+            for repo_path in wanted:
+                found.update(dict.fromkeys(select_yaml(tree, repo_path)))
+            self.chosen = (wanted, list(found))
+        return tuple((f, tree[f]) for f in self.chosen[1])
 
 
 def _walk(
@@ -444,6 +494,7 @@ def _walk(
     since_rev: str | None = None,
     window: Callable[[Commit], bool] | None = None,
     known: set[str] | None = None,
+    seed: dict[str, FileDefinitions] | None = None,
 ) -> list[Change]:
     """The definition changes of the first-parent commits up to `until` that touched the
     workspace paths: after `since_rev` when given; with `window`, only the commits from
@@ -466,24 +517,33 @@ def _walk(
     out: list[Change] = []
     removed: dict[str, Kpi] = {}
     with BlobReader(repo) as reader:
-        blobs = _Blobs(repo, reader)
+        from kpitrack.reading.yamlnodes import MAX_FILE_BYTES
+
+        wanted = [b for b in tree.values() if b not in (seed or {})]
+        wanted += [b for t in touches for _, b in t.files if b is not None]
+        reader.prefetch(wanted, MAX_FILE_BYTES)
+        files = _Files()
+        blobs = _Blobs(repo, reader, seed)
         previous = _EMPTY
         if tree:
             previous = blobs.snapshot(
-                _files_at(tree, [*repo_paths, *moves.active(start or "")]), _EMPTY
+                files.at(tree, [*repo_paths, *moves.active(start or "")]), _EMPTY
             )
         for touch in touches:
             for path, blob in touch.files:
                 if blob is None:
                     tree.pop(path, None)
+                    files.changed()
                 else:
+                    if path not in tree:
+                        files.changed()
                     tree[path] = blob
             sha = touch.commit.sha
             if sha not in moves.commits and not any(
                 _covered(p, repo_paths) for p, _ in touch.files
             ):
                 continue
-            key = _files_at(tree, [*repo_paths, *moves.active(sha)])
+            key = files.at(tree, [*repo_paths, *moves.active(sha)])
             if key == previous.key:
                 continue
             snapshot = blobs.snapshot(key, previous)
@@ -511,6 +571,33 @@ def history(
     return _walk(repo, paths, config, until=until, known=known)
 
 
+def seed_from(workspace: Workspace, cwd: Path) -> dict[str, FileDefinitions]:
+    """What each file of a loaded, valid workspace defines, by the git blob id of its
+    bytes on disk: a file unchanged since a commit need not be read from git and parsed
+    again (the report's start-of-window snapshot is mostly the working tree)."""
+    import hashlib
+
+    from kpitrack.reading.loading import FileDefinitions
+
+    objectives: dict[str, list[tuple[str | None, Objective | None]]] = {}
+    kpis: dict[str, list[tuple[str | None, Kpi | None]]] = {}
+    for o in workspace.objectives:
+        objectives.setdefault(o.loc.path, []).append((o.id, o))
+    for k in workspace.kpis:
+        kpis.setdefault(k.loc.path, []).append((k.id, k))
+    out: dict[str, FileDefinitions] = {}
+    for display in workspace.files:
+        path = Path(display)
+        try:
+            data = (path if path.is_absolute() else cwd / path).read_bytes()
+        except OSError:
+            continue
+        blob = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False)
+        defs = FileDefinitions(tuple(objectives.get(display, ())), tuple(kpis.get(display, ())))
+        out[blob.hexdigest()] = defs
+    return out
+
+
 def follow_id(changes: Sequence[Change], kpi_id: str) -> list[Change]:
     """The changes of one KPI, following its renames back through history."""
     ids = {kpi_id}
@@ -528,16 +615,19 @@ def report_definitions(
     as_of: dt.date,
     rev: str | None = None,
     since_rev: str | None = None,
+    workspace: Workspace | None = None,
 ) -> DefinitionChanges:
     """The report's definition section: changes committed after `since` up to `as_of`
     (or after the commit `since_rev`), up to `rev` or HEAD, in the repository of the
     workspace files. Only the window's commits are read. Outside a repository (or
     without git, or before the first commit) the section says why it is empty, unless
-    `since_rev` asks for git (then a usage error)."""
+    `since_rev` asks for git (then a usage error). `workspace`: the working tree's files,
+    loaded and valid (the report's); files git holds unchanged are taken from it."""
     cwd = Path.cwd().resolve()
     root = Path(config.root) if config.root else None
     paths = workspace_paths(files, config.files, root, cwd)
     label = since_rev if since_rev is not None else since.isoformat()
+    seed = seed_from(workspace, cwd) if workspace is not None and rev is None else None
     try:
         repo = Repo.of_paths(paths, cwd)
     except GitError as exc:
@@ -556,15 +646,14 @@ def report_definitions(
         )
     if since_rev is not None:
         base = repo.resolve(since_rev, "--since-rev")
-        return DefinitionChanges(
-            label, tuple(_walk(repo, paths, config, until=until, since_rev=base))
-        )
+        found = _walk(repo, paths, config, until=until, since_rev=base, seed=seed)
+        return DefinitionChanges(label, tuple(found))
 
     def in_window(commit: Commit) -> bool:
         return dt.datetime.fromisoformat(commit.date).date() > since
 
     try:
-        found = _walk(repo, paths, config, until=until, window=in_window)
+        found = _walk(repo, paths, config, until=until, window=in_window, seed=seed)
     except GitStopped:
         raise
     except GitError as exc:  # e.g. workspace files outside this repository

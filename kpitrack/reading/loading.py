@@ -235,7 +235,7 @@ def _collect(root: Node | None, sections: dict[str, list[Map]], out: list[Proble
 # A file that holds neither section cannot define an objective or a KPI. Without a
 # backslash no double-quoted escape can spell the key either, so such a file need not
 # be parsed to know it defines nothing (the history of a measurement file is not read).
-_DEFINITION_WORDS = re.compile(r"kpis|objectives")
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -253,7 +253,7 @@ class FileDefinitions:
 
 def may_define(text: str) -> bool:
     """False when the text certainly defines no objective and no KPI."""
-    return "\\" in text or _DEFINITION_WORDS.search(text) is not None
+    return "\\" in text or "kpis" in text or "objectives" in text
 
 
 def parse_file(display: str, text: str) -> _Parsed:
@@ -261,11 +261,32 @@ def parse_file(display: str, text: str) -> _Parsed:
     return _parse_file(display, text, {})
 
 
-def file_definitions(display: str, text: str) -> FileDefinitions:
-    """The objectives and KPIs of one file, without the workspace rules."""
+NOTHING = FileDefinitions(fatal=None)
+
+
+# A KPI entry built before, by (file, line, column, the entry's exact text): the same
+# text at the same place builds the same KPI, so a file where one KPI changed rebuilds
+# only that one (git history reads many versions of one file).
+EntryMemo = dict[tuple[str, int, int, str], tuple[str | None, Kpi | None]]
+
+
+def _entry_text(entry: Map, text: str, starts: list[int]) -> str:
+    """The whole lines the entry spans (whole lines: however columns are counted, every
+    character of the entry is in them)."""
+    end = starts[entry.end_line] if entry.end_line < len(starts) else len(text)
+    return text[starts[entry.line - 1] : end]
+
+
+def file_definitions(
+    display: str, text: str, parsed: _Parsed | None = None, memo: EntryMemo | None = None
+) -> FileDefinitions:
+    """The objectives and KPIs of one file, without the workspace rules (`parsed`: the
+    file's parse when the caller has it; `memo`: KPI entries built before). A file that
+    cannot define anything gives NOTHING, unparsed."""
     if not may_define(text):
-        return FileDefinitions(fatal=None)
-    parsed = _parse_file(display, text, {})
+        return NOTHING
+    if parsed is None:
+        parsed = _parse_file(display, text, {})
     if isinstance(parsed, Problem):
         return FileDefinitions(fatal=True)
     sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
@@ -279,11 +300,30 @@ def file_definitions(display: str, text: str) -> FileDefinitions:
         grew = len(builder.objective_ids) > seen
         objectives.append((next(reversed(builder.objective_ids)) if grew else None, objective))
     kpis: list[tuple[str | None, Kpi | None]] = []
+    starts = [0, *(m.end() for m in _LINE_END.finditer(text))] if memo is not None else []
     for entry in sections["kpis"]:
+        key = (
+            (display, entry.line, entry.column, _entry_text(entry, text, starts))
+            if memo is not None
+            else None
+        )
+        known = memo.get(key) if memo is not None and key is not None else None
+        if known is not None:
+            kid, kpi = known
+            if kid is not None and kid in builder.kpi_ids:  # a repeated id in this file
+                kpis.append((None, None))
+                continue
+            if kid is not None:
+                builder.kpi_ids[kid] = entry.loc
+            kpis.append((kid, kpi))
+            continue
         seen = len(builder.kpi_ids)
         kpi = builder._kpi(entry)
         grew = len(builder.kpi_ids) > seen
-        kpis.append((next(reversed(builder.kpi_ids)) if grew else None, kpi))
+        kid = next(reversed(builder.kpi_ids)) if grew else None
+        kpis.append((kid, kpi))
+        if memo is not None and key is not None and grew:
+            memo[key] = (kid, kpi)
     return FileDefinitions(tuple(objectives), tuple(kpis))
 
 

@@ -212,17 +212,23 @@ def build_report(
         objectives=tuple(groups),
         overdue=overdue,
         needs_action=needs_action,
-        definitions=_definitions(git, config, since=since, as_of=as_of),
+        definitions=_definitions(git, workspace, config, since=since, as_of=as_of),
     )
 
 
 def _definitions(
-    git: GitScope | None, config: Config, *, since: dt.date, as_of: dt.date
+    git: GitScope | None, workspace: Workspace, config: Config, *, since: dt.date, as_of: dt.date
 ) -> DefinitionChanges | None:
     if git is None:
         return None
     from kpitrack.git.changes import report_definitions
 
     return report_definitions(
-        git.files, config, since=since, as_of=as_of, rev=git.rev, since_rev=git.since_rev
+        git.files,
+        config,
+        since=since,
+        as_of=as_of,
+        rev=git.rev,
+        since_rev=git.since_rev,
+        workspace=workspace,
     )
