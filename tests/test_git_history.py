@@ -356,3 +356,32 @@ def test_commit_info_is_gone() -> None:
     from kpitrack.git import gitrepo
 
     assert not hasattr(gitrepo.Repo, "commit_info")
+
+
+def test_diff_from_definitions_equals_diff_of_loaded_workspaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#23: diff reads definitions only (values only to tell a rename); it gives the rows
+    of comparing the two fully loaded workspaces."""
+    import datetime as dt
+
+    from kpitrack.git.changes import diff_sources, diff_workspaces
+    from kpitrack.git.gitrepo import Repo, sources_at
+    from kpitrack.reading.loading import load_texts
+
+    repo = build_history(tmp_path, commits=30, seed=11)
+    monkeypatch.chdir(repo)
+    git_repo = Repo.find(repo)
+    paths = [Path("kpis"), Path("measurements")]
+    day = dt.date(2999, 12, 31)
+    found = 0
+    for a, b in [("HEAD~30", "HEAD"), ("HEAD~20", "HEAD~5"), ("HEAD~9", "HEAD~8")]:
+        old = sources_at(git_repo, git_repo.resolve(a), paths, defaults=False)
+        new = sources_at(git_repo, git_repo.resolve(b), paths, defaults=False)
+        expected = diff_workspaces(
+            load_texts(old, config=Config(), as_of=day)[0],
+            load_texts(new, config=Config(), as_of=day)[0],
+        )
+        assert diff_sources(old, new) == expected
+        found += len(expected)
+    assert found

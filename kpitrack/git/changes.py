@@ -811,3 +811,82 @@ def diff_workspaces(before: Workspace, after: Workspace) -> list[DiffRow]:
         *_diff_items("objective", before.objectives, after.objectives, {}),
         *_diff_items("kpi", before.kpis, after.kpis, renames(before, after)),
     ]
+
+
+class _Side:
+    """One side of a diff from its file texts: the definitions (measurement files are not
+    parsed) and, when a rename needs them, one KPI's values."""
+
+    def __init__(self, sources: Sequence[tuple[str, object]]) -> None:
+        from kpitrack.reading.loading import combine_definitions, file_definitions
+
+        self.texts = [(d, t) for d, t in sources if isinstance(t, str)]
+        self.unread = len(self.texts) < len(sources)
+        self.parses: dict[int, tuple[str, str, _Parsed]] = {}
+        defs = [file_definitions(d, t) for d, t in self.texts]
+        objectives, kpis = combine_definitions(defs, self.complete)
+        self.workspace = Workspace(objectives=objectives, kpis=kpis)
+
+    def parse(self, i: int) -> tuple[str, str, _Parsed]:
+        if i not in self.parses:
+            from kpitrack.reading.loading import parse_file
+
+            display, text = self.texts[i]
+            self.parses[i] = (display, text, parse_file(display, text))
+        return self.parses[i]
+
+    def complete(self) -> bool:
+        from kpitrack.domain.problems import Problem
+
+        return not self.unread and not any(
+            isinstance(self.parse(i)[2], Problem) for i in range(len(self.texts))
+        )
+
+    def values(self, kpi_id: str) -> Values:
+        from kpitrack.reading.loading import build_measurements
+
+        kpi = self.workspace.kpi(kpi_id)
+        if kpi is None:
+            return ()
+        parses = [
+            self.parse(i)
+            for i, (_, text) in enumerate(self.texts)
+            if kpi_id in text or "\\" in text
+        ]
+        return values_of(build_measurements(parses, [kpi], only=kpi_id), kpi_id)
+
+
+def diff_sources(
+    before: Sequence[tuple[str, object]], after: Sequence[tuple[str, object]]
+) -> list[DiffRow]:
+    """As `diff_workspaces` for two sets of (display path, text) files, reading only what
+    the comparison needs: definitions, and the values of a KPI only to tell a rename."""
+    old, new = _Side(before), _Side(after)
+    old_ids = {k.id for k in old.workspace.kpis}
+    new_ids = {k.id for k in new.workspace.kpis}
+    renamed = match_renames(
+        [k for k in old.workspace.kpis if k.id not in new_ids],
+        [k for k in new.workspace.kpis if k.id not in old_ids],
+        old.values,
+        new.values,
+    )
+    return [
+        *_diff_items("objective", old.workspace.objectives, new.workspace.objectives, {}),
+        *_diff_items("kpi", old.workspace.kpis, new.workspace.kpis, renamed),
+    ]
+
+
+def diff_revisions(
+    files: Sequence[Path], config: Config, rev: str, rev2: str | None
+) -> list[DiffRow]:
+    """`kpitrack diff REV [REV2]`: the workspace files at REV against REV2, or against
+    the working tree, in the repository of the files."""
+    from kpitrack.git.revisions import sources_at_rev
+    from kpitrack.reading.loading import read_files, resolve_paths
+
+    before = sources_at_rev(rev, files, config, option="REV")
+    if rev2 is None:
+        after = read_files(resolve_paths(files, config, Path.cwd()))
+    else:
+        after = sources_at_rev(rev2, files, config, option="REV2")
+    return diff_sources(before, after)
