@@ -51,13 +51,13 @@ def _data(text: str | bytes) -> bytes:
     return b"data %d\n" % len(raw) + raw + b"\n"
 
 
-def build_repository(root: Path, *, commits: int, measurements: int) -> Path:
+def build_repository(root: Path, *, commits: int, measurements: int, kpis: int = KPIS) -> Path:
     """The repository at `root`; returns the workspace folder inside it."""
     if root.exists():
         shutil.rmtree(root)
     scratch = Path(tempfile.mkdtemp(prefix="kpitrack-git-"))
     try:
-        ws = generate(scratch, kpis=KPIS, measurements=measurements, journal=False)
+        ws = generate(scratch, kpis=kpis, measurements=measurements, journal=False)
         files = {
             p.relative_to(scratch).as_posix(): p.read_text(encoding="utf-8")
             for p in sorted(ws.rglob("*.yaml"))
@@ -71,7 +71,7 @@ def build_repository(root: Path, *, commits: int, measurements: int) -> Path:
         ["git", "fast-import", "--quiet"], cwd=root, env=env, stdin=subprocess.PIPE
     )
     assert proc.stdin is not None
-    ids = kpi_ids(KPIS)
+    ids = kpi_ids(kpis)
     start = dt.datetime.combine(AS_OF, dt.time(12)) - dt.timedelta(days=commits - 1)
     recent: dict[str, list[str]] = {team: ["measurements:"] for team in TEAMS}
     for n in range(commits):
@@ -80,7 +80,7 @@ def build_repository(root: Path, *, commits: int, measurements: int) -> Path:
         if n > 0:
             team = TEAMS[n % len(TEAMS)]
             for k in range(5):
-                kpi = ids[(n * 5 + k) % KPIS]
+                kpi = ids[(n * 5 + k) % kpis]
                 day = AS_OF - dt.timedelta(days=(n * 7 + k) % 300)
                 recent[team].append(f"  - {{kpi: {kpi}, date: {day.isoformat()}, value: {n % 97}}}")
             path = f"workspace/measurements/recent/{team}.yaml"
@@ -148,9 +148,9 @@ def compare(
     return {"cpu": cpu, "wall": wall}
 
 
-def bench(commits: int, measurements: int, runs: int, data: Path) -> None:
+def bench(commits: int, measurements: int, runs: int, data: Path, kpis: int = KPIS) -> None:
     repo = data / f"git-{commits}-{measurements}"
-    ws = build_repository(repo, commits=commits, measurements=measurements)
+    ws = build_repository(repo, commits=commits, measurements=measurements, kpis=kpis)
     outside = data / f"git-{commits}-{measurements}-copy"
     if outside.exists():
         shutil.rmtree(outside)
@@ -158,11 +158,12 @@ def bench(commits: int, measurements: int, runs: int, data: Path) -> None:
     day = ["--as-of", AS_OF.isoformat()]
     status = [*KPITRACK, "status", "-f", "workspace", *day, "--format", "json"]
     history = [*KPITRACK, "history", "-f", "workspace", "--format", "json"]
-    diff = [*KPITRACK, "diff", "HEAD~50", "-f", "workspace", "--format", "json"]
+    back = min(50, commits - 1)
+    diff = [*KPITRACK, "diff", f"HEAD~{back}", "-f", "workspace", "--format", "json"]
     report = [*KPITRACK, "report", "-f", "workspace", *day, "--format", "json"]
     size = f"{commits:,} commits, {measurements:,} measurements"
     compare(f"history / status ({size})", history, status, runs, cwd=repo)
-    compare(f"diff HEAD~50 / status ({size})", diff, status, runs, cwd=repo)
+    compare(f"diff HEAD~{back} / status ({size})", diff, status, runs, cwd=repo)
     env_note = f"report in the repository / outside ({size})"
     compare(env_note, report, report, runs, cwd=repo, cwd_b=outside)
 
@@ -176,13 +177,14 @@ def main(argv: list[str] | None = None) -> int:
         help="COMMITS:MEASUREMENTS pairs",
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--kpis", type=int, default=KPIS)
     parser.add_argument("--data", type=Path, default=HERE / "data")
     args = parser.parse_args(argv)
     print("| comparison | CPU ratio | wall ratio | CPU | baseline CPU | peak RSS |")
     print("|---|---|---|---|---|---|")
     for spec in args.sizes:
         commits, measurements = (int(x) for x in spec.split(":"))
-        bench(commits, measurements, args.runs, args.data)
+        bench(commits, measurements, args.runs, args.data, args.kpis)
     return 0
 
 

@@ -385,3 +385,26 @@ def test_diff_from_definitions_equals_diff_of_loaded_workspaces(
         assert diff_sources(old, new) == expected
         found += len(expected)
     assert found
+
+
+@pytest.mark.slow
+@pytest.mark.process
+def test_git_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:
+    """benchmarks/git.py generates its repositories and runs every comparison (no timings
+    are asserted)."""
+    import subprocess
+    import sys
+
+    script = Path(kpitrack.__file__).parent.parent / "benchmarks" / "git.py"
+    args = ["--sizes", "30:300", "--runs", "1", "--kpis", "16", "--data", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("|")]
+    assert len(lines) == 2 + 3  # header, rule, three comparisons
+    assert "history / status (30 commits, 300 measurements)" in done.stdout
