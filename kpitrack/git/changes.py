@@ -500,16 +500,18 @@ def _walk(
     workspace paths: after `since_rev` when given; with `window`, only the commits from
     the first one it accepts (the files as they were just before it are the start)."""
     repo_paths = [repo.repo_path(p) for p in paths]
+    if window is not None:  # only the window's commits: from the first one it accepts
+        line = repo.first_parent_commits(until)
+        first = next((i for i, c in enumerate(line) if window(c)), None)
+        if first is None:
+            return []
+        since_rev = line[first - 1].sha if first > 0 else None
     touches = log_raw(repo, repo_paths, until=until, base=since_rev)
     moves = _moves(repo, repo_paths, touches, until)
     pathspecs = repo_paths
     if moves.steps:
         pathspecs = [*repo_paths, *moves.paths()]
         touches = log_raw(repo, pathspecs, until=until, base=since_rev)
-    if window is not None:
-        touches = touches[
-            next((i for i, t in enumerate(touches) if window(t.commit)), len(touches)) :
-        ]
     if not touches:
         return []
     start = touches[0].parent if (window is not None or since_rev is not None) else None

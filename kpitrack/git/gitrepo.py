@@ -232,6 +232,11 @@ class Repo:
         proc = run_git(args, self.root)
         return {sha: i for i, sha in enumerate(proc.stdout.decode("ascii").split())}
 
+    def first_parent_commits(self, until: str) -> list[Commit]:
+        """The first-parent line up to `until`, oldest first (no diffs: one quick log)."""
+        args = ["log", "--first-parent", "--reverse", "--format=%H%x00%aI%x00%an", "-z"]
+        return _parse_commits(run_git([*args, "--end-of-options", until, "--"], self.root).stdout)
+
     def reachable(self, rev: str) -> set[str]:
         """Every commit reachable from `rev`."""
         proc = run_git(["rev-list", "--end-of-options", rev, "--"], self.root)
