@@ -701,8 +701,10 @@ def _user(value: object) -> object:
         return value
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, tuple):
+    if isinstance(value, tuple | list):
         return [_user(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _user(v) for k, v in value.items()}
     return str(value)
 
 
