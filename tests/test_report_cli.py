@@ -63,6 +63,8 @@ def test_json_keys() -> None:
         "events",
         "overdue",
         "needs_action",
+        # always there: the files' repository's changes, or why there are none (#22.2)
+        "definitions_changed",
     }
     assert doc["as_of"] == "2026-11-30"
     assert doc["since"] == "2026-11-23"  # default: a week before

@@ -52,22 +52,9 @@ def diff_command(
     fmt: FormatOption = None,
     output: OutputOption = None,
 ) -> None:
-    """KPIs and objectives added, removed and redefined between two revisions."""
-    import datetime as dt
-    from pathlib import Path
-
-    from kpitrack.git.changes import diff_workspaces
-    from kpitrack.git.revisions import sources_at_rev
-    from kpitrack.reading.loading import load_texts, read_files, resolve_paths
+    """KPIs and objectives added, removed, renamed and redefined between two revisions."""
+    from kpitrack.git.changes import diff_revisions
 
     chosen = choose_format(fmt, output, OutputFormat, default=OutputFormat.TEXT)
     config = load_config_here()
-    day = dt.date(2999, 12, 31)  # as-of dependent warnings do not matter here
-    before_sources = sources_at_rev(rev, files or [], config, option="REV")
-    if rev2 is None:
-        after_sources = read_files(resolve_paths(files or [], config, Path.cwd()))
-    else:
-        after_sources = sources_at_rev(rev2, files or [], config, option="REV2")
-    before, _ = load_texts(before_sources, config=config, as_of=day)
-    after, _ = load_texts(after_sources, config=config, as_of=day)
-    emit(chosen.renderer().diff(diff_workspaces(before, after)), output)
+    emit(chosen.renderer().diff(diff_revisions(files or [], config, rev, rev2)), output)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -29,6 +31,7 @@ from kpitrack.render.formats import ReportFormat, choose_format
 
 if TYPE_CHECKING:
     from kpitrack.domain.model import Config
+    from kpitrack.evaluation.select import FailOn
     from kpitrack.render.formats import Output
     from kpitrack.reports.digest import Report
 
@@ -43,8 +46,6 @@ MAIL_WIDTH = 78
 
 def email_message(digest: Report, to: list[str], sender: str) -> str:
     """The whole mail: the table format's plain text and the HTML format as parts."""
-    import datetime as dt
-
     from kpitrack.render import report_html, report_rich
     from kpitrack.render.report_email import render_report_email
 
@@ -109,118 +110,91 @@ def mail_addresses(
     return recipients, senders[0]
 
 
-def report(
-    files: FilesOption = None,
-    as_of: AsOfOption = None,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            metavar="DATE",
-            help="Report changes after this date (YYYY-MM-DD), or from the first day of a "
-            "period (2026-W47, 2026-11) or of yesterday, last-week, last-month (counted "
-            "from --as-of). Default: a week before --as-of.",
-            autocompletion=complete_date_word,
-        ),
-    ] = None,
-    owner: OwnerOption = None,
-    objective: ObjectiveOption = None,
-    tag: TagOption = None,
-    kpi: KpiOption = None,
-    fmt: ReportFormatOption = None,
-    mail_to: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--mail-to",
-            metavar="ADDRESS",
-            help="--format email: recipient (repeatable or comma-separated). "
-            "Default: mail_to in kpitrack.toml.",
-        ),
-    ] = None,
-    old_to: Annotated[
-        list[str] | None,
-        typer.Option("--to", metavar="ADDRESS", hidden=True, help="Deprecated: --mail-to."),
-    ] = None,
-    sender: Annotated[
-        str | None,
-        typer.Option(
-            "--from",
-            metavar="ADDRESS",
-            help="--format email: sender. Default: mail_from in kpitrack.toml, else $EMAIL, "
-            "else kpitrack <user@host> (with a warning).",
-        ),
-    ] = None,
-    output: OutputOption = None,
-    fail_on: FailOnOption = None,
-    rev: RevOption = None,
-    since_rev: Annotated[
-        str | None,
-        typer.Option(
-            "--since-rev",
-            metavar="REV",
-            help="List definition changes made after this git revision instead of --since.",
-        ),
-    ] = None,
-    quiet: Annotated[
-        bool,
-        typer.Option(
-            "-q",
-            "--quiet",
-            help="Print nothing at all (exit 0) unless some KPI needs action. "
-            "-o FILE is still written.",
-        ),
-    ] = False,
-    show_all: AllOption = False,
-) -> None:
-    """The weekly digest for cron: summary, what changed, status by objective, overdue
-    reports and what needs action."""
-    from kpitrack.evaluation.select import parse_fail_on
-    from kpitrack.reports.digest import build_report, default_since
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        metavar="DATE",
+        help="Report changes after this date (YYYY-MM-DD), or from the first day of a "
+        "period (2026-W47, 2026-11) or of yesterday, last-week, last-month (counted "
+        "from --as-of). Default: a week before --as-of.",
+        autocompletion=complete_date_word,
+    ),
+]
+MailToOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mail-to",
+        metavar="ADDRESS",
+        help="--format email: recipient (repeatable or comma-separated). "
+        "Default: mail_to in kpitrack.toml.",
+    ),
+]
+OldToOption = Annotated[
+    list[str] | None,
+    typer.Option("--to", metavar="ADDRESS", hidden=True, help="Deprecated: --mail-to."),
+]
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        metavar="ADDRESS",
+        help="--format email: sender. Default: mail_from in kpitrack.toml, else $EMAIL, "
+        "else kpitrack <user@host> (with a warning).",
+    ),
+]
+SinceRevOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since-rev",
+        metavar="REV",
+        help="List definition changes made after this git revision instead of --since.",
+    ),
+]
+QuietOption = Annotated[
+    bool,
+    typer.Option(
+        "-q",
+        "--quiet",
+        help="Print nothing at all (exit 0) unless some KPI needs action. "
+        "-o FILE is still written.",
+    ),
+]
 
+
+def _recipients(mail_to: list[str] | None, old_to: list[str] | None) -> list[str] | None:
+    """--mail-to, with the deprecated --to (which warns) added."""
+    if not old_to:
+        return mail_to
+    from kpitrack.commands.output import deprecated
+
+    deprecated("report --to", "report --mail-to (--to names a FILE on the writers)")
+    return [*(mail_to or []), *old_to]
+
+
+def _format(
+    fmt: str | None, output: Path | None, mail_options: bool
+) -> tuple[ReportFormat, Path | None]:
+    """--format, else -o's extension, else text (`-o -` is stdout); --mail-to and --from
+    (`mail_options`) go with email only."""
     output_format = choose_format(fmt, output, ReportFormat, default=ReportFormat.TEXT)
-    if old_to:
-        from kpitrack.commands.output import deprecated
+    if output_format is not ReportFormat.EMAIL and mail_options:
+        raise UsageError("--mail-to and --from go with --format email")
+    return output_format, None if output is not None and str(output) == "-" else output
 
-        deprecated("report --to", "report --mail-to (--to names a FILE on the writers)")
-    to = [*(mail_to or []), *old_to] if old_to else mail_to
-    if output is not None and str(output) == "-":
-        output = None
+
+def _window(as_of: str | None, since: str | None) -> tuple[dt.date, dt.date]:
+    from kpitrack.reports.digest import default_since
 
     day = parse_as_of(as_of)
     start = parse_since(since, day) if since is not None else default_since(day)
     if start > day:
         raise UsageError(f"--since {start.isoformat()} is after --as-of {day.isoformat()}")
-    wanted = parse_fail_on(fail_on)
-    if output_format is not ReportFormat.EMAIL and (to or sender is not None):
-        raise UsageError("--mail-to and --from go with --format email")
-    results, workspace, config = evaluate_selected(
-        files, day, rev, owners=owner, objectives=objective, tags=tag, kpis=kpi, show_all=show_all
-    )
-    if output_format is ReportFormat.EMAIL:
-        recipients, mail_from = mail_addresses(to, sender, config)
-    digest = build_report(workspace, as_of=day, since=start, config=config, results=results)
-    from kpitrack.git.changes import report_definitions
+    return day, start
 
-    definitions = report_definitions(
-        files or [], config, since=start, as_of=day, rev=rev, since_rev=since_rev
-    )
-    if definitions is not None:
-        import dataclasses
 
-        digest = dataclasses.replace(digest, definitions=definitions)
-
-    # --quiet: when nothing needs action, print nothing and exit 0 (-o FILE is still written,
-    # so a published report is never stale).
-    silent = quiet and not digest.needs_action
-    if output is not None or not silent:
-        renderer = output_format.renderer()
-        content: Output = (
-            renderer.report(digest)
-            if renderer is not None
-            else email_message(digest, recipients, mail_from)
-        )
-        emit(content, output, width=REPORT_WIDTH)
-
+def _fail_on(digest: Report, wanted: FailOn, silent: bool) -> None:
+    """--fail-on: exit 1 naming the KPIs that match (not under a silent --quiet)."""
     from kpitrack.evaluation.select import fail_on_matches
 
     matched = fail_on_matches(digest.results, wanted)
@@ -228,3 +202,57 @@ def report(
         ids = ", ".join(r.kpi.id for r in matched)
         print(f"kpitrack: --fail-on matched {len(matched)} KPI(s): {ids}", file=sys.stderr)
         raise typer.Exit(int(ExitCode.PROBLEMS))
+
+
+def _publish(
+    digest: Report, output_format: ReportFormat, output: Path | None, mail: tuple[list[str], str]
+) -> None:
+    renderer = output_format.renderer()
+    content: Output = (
+        renderer.report(digest) if renderer is not None else email_message(digest, *mail)
+    )
+    emit(content, output, width=REPORT_WIDTH)
+
+
+def report(
+    files: FilesOption = None,
+    as_of: AsOfOption = None,
+    since: SinceOption = None,
+    owner: OwnerOption = None,
+    objective: ObjectiveOption = None,
+    tag: TagOption = None,
+    kpi: KpiOption = None,
+    fmt: ReportFormatOption = None,
+    mail_to: MailToOption = None,
+    old_to: OldToOption = None,
+    sender: FromOption = None,
+    output: OutputOption = None,
+    fail_on: FailOnOption = None,
+    rev: RevOption = None,
+    since_rev: SinceRevOption = None,
+    quiet: QuietOption = False,
+    show_all: AllOption = False,
+) -> None:
+    """The weekly digest for cron: summary, what changed, status by objective, overdue
+    reports and what needs action."""
+    from kpitrack.evaluation.select import parse_fail_on
+    from kpitrack.reports.digest import GitScope, build_report
+
+    to = _recipients(mail_to, old_to)
+    output_format, output = _format(fmt, output, bool(to) or sender is not None)
+    day, start = _window(as_of, since)
+    wanted = parse_fail_on(fail_on)
+    results, workspace, config = evaluate_selected(
+        files, day, rev, owners=owner, objectives=objective, tags=tag, kpis=kpi, show_all=show_all
+    )
+    mail = mail_addresses(to, sender, config) if output_format is ReportFormat.EMAIL else ([], "")
+    scope = GitScope(tuple(files) if files else (), rev, since_rev)
+    digest = build_report(
+        workspace, as_of=day, since=start, config=config, results=results, git=scope
+    )
+    # --quiet: when nothing needs action, print nothing and exit 0 (-o FILE is still written,
+    # so a published report is never stale).
+    silent = quiet and not digest.needs_action
+    if output is not None or not silent:
+        _publish(digest, output_format, output, mail)
+    _fail_on(digest, wanted, silent)

@@ -33,6 +33,25 @@ class GitStopped(GitError):
     """A long-running `git cat-file` ended before it answered."""
 
 
+class BlobTooLarge(GitError):
+    """A file at a revision is over the size limit: refused from its size, never read."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"file is {size:,} bytes, over the limit of {limit:,} bytes")
+        self.size = size
+        self.limit = limit
+
+
+def nearest_folder(path: Path, cwd: Path) -> Path:
+    """The folder `git -C` should run in for `path`: itself if it is a folder, else its
+    nearest existing parent (a file may be missing from the working tree)."""
+    full = Path(os.path.normpath(path if path.is_absolute() else cwd / path))
+    for candidate in (full, *full.parents):
+        if candidate.is_dir():
+            return candidate
+    return cwd
+
+
 @dataclass(frozen=True)
 class Commit:
     sha: str
@@ -82,12 +101,22 @@ class Repo:
     cwd: Path
 
     @classmethod
-    def find(cls, cwd: Path) -> Repo:
-        proc = run_git(["rev-parse", "--show-toplevel"], cwd, check=False)
+    def find(cls, cwd: Path, *, at: Path | None = None) -> Repo:
+        """The repository holding the folder `at` (default `cwd`), as `git -C at` finds it;
+        paths are shown relative to `cwd`."""
+        where = cwd if at is None else at
+        proc = run_git(["rev-parse", "--show-toplevel"], where, check=False)
         if proc.returncode != 0:
-            raise GitError(f"{cwd} is not inside a git repository")
+            raise GitError(f"{where} is not inside a git repository")
         root = Path(proc.stdout.decode("utf-8").strip())
         return cls(root=root, cwd=cwd)
+
+    @classmethod
+    def of_paths(cls, paths: Sequence[Path], cwd: Path) -> Repo:
+        """The repository of the workspace files (the first path's nearest existing
+        folder), not of the current folder: `history -f /srv/kpis/kpis.yaml` works from
+        anywhere, as `git -C /srv/kpis` would."""
+        return cls.find(cwd, at=nearest_folder(paths[0] if paths else cwd, cwd))
 
     def resolve(self, rev: str, option: str = "--rev") -> str:
         """The full commit id of `rev`; a usage error for anything that is not a commit."""
@@ -97,7 +126,7 @@ class Repo:
             raise GitError(f"{option}: {rev!r} is not a git revision")
         proc = run_git(
             ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
-            self.cwd,
+            self.root,
             check=False,
         )
         if proc.returncode != 0:
@@ -158,8 +187,20 @@ class Repo:
     def exists(self, commit: str, repo_path: str) -> bool:
         return bool(self.list_files(commit, [repo_path]))
 
-    def read_blob(self, commit: str, repo_path: str) -> bytes:
-        """The bytes of `repo_path` at `commit` (`git show` of one blob)."""
+    def blob_size(self, commit: str, repo_path: str) -> int:
+        """The size in bytes of `repo_path` at `commit`, without reading it."""
+        proc = run_git(["cat-file", "-s", f"{commit}:{repo_path}"], self.root, check=False)
+        if proc.returncode != 0:
+            raise GitError(f"cannot read {repo_path} at {commit[:7]}")
+        return int(proc.stdout.decode("ascii").strip())
+
+    def read_blob(self, commit: str, repo_path: str, *, limit: int | None = None) -> bytes:
+        """The bytes of `repo_path` at `commit`. With `limit`, a blob over that many bytes
+        is refused (BlobTooLarge) from its size alone, before any of it is read."""
+        if limit is not None:
+            size = self.blob_size(commit, repo_path)
+            if size > limit:
+                raise BlobTooLarge(size, limit)
         proc = run_git(["cat-file", "blob", f"{commit}:{repo_path}"], self.root, check=False)
         if proc.returncode != 0:
             raise GitError(f"cannot read {repo_path} at {commit[:7]}")
@@ -191,21 +232,21 @@ class Repo:
         proc = run_git(args, self.root)
         return {sha: i for i, sha in enumerate(proc.stdout.decode("ascii").split())}
 
+    def first_parent_commits(self, until: str) -> list[Commit]:
+        """The first-parent line up to `until`, oldest first (no diffs: one quick log)."""
+        args = ["log", "--first-parent", "--reverse", "--format=%H%x00%aI%x00%an", "-z"]
+        return _parse_commits(run_git([*args, "--end-of-options", until, "--"], self.root).stdout)
+
     def reachable(self, rev: str) -> set[str]:
         """Every commit reachable from `rev`."""
         proc = run_git(["rev-list", "--end-of-options", rev, "--"], self.root)
         return set(proc.stdout.decode("ascii").split())
 
     def head(self) -> str | None:
-        proc = run_git(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], self.cwd, check=False)
-        return proc.stdout.decode("ascii").strip() if proc.returncode == 0 else None
-
-    def commit_info(self, commit: str) -> Commit:
         proc = run_git(
-            ["log", "-1", "--format=%H%x00%aI%x00%an", "-z", "--end-of-options", commit], self.root
+            ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], self.root, check=False
         )
-        found = _parse_commits(proc.stdout)
-        return found[0]
+        return proc.stdout.decode("ascii").strip() if proc.returncode == 0 else None
 
 
 def select_yaml(files: Iterable[str], repo_path: str) -> list[str]:
@@ -281,13 +322,45 @@ class BlobReader:
         except BaseException:
             self._check.close()
             raise
+        self._sizes: dict[str, int] = {}
+        self._stream: _Stream | None = None
 
     def __enter__(self) -> BlobReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._stream is not None:
+            self._stream.close()
         self._check.close()
         self._batch.close()
+
+    def prefetch(self, blobs: Sequence[str], limit: int) -> None:
+        """Blobs about to be read in about this order: their sizes are asked in one
+        `--batch-check` pass, and those within `limit` are streamed by one more
+        `git cat-file --batch` fed all at once, so a history costs no round trip per
+        file. `read` takes them from the stream; anything else is asked as before."""
+        wanted = [b for b in dict.fromkeys(blobs) if _is_object_id(b)]
+        if not wanted:
+            return
+        exe = shutil.which("git")
+        if exe is None:
+            raise GitError("git is not installed (needed for --rev, history and diff)")
+        proc = subprocess.run(
+            [exe, "cat-file", "--batch-check"],
+            cwd=self.repo.root,
+            env=_git_env(),
+            input="".join(f"{b}\n" for b in wanted).encode("ascii"),
+            capture_output=True,
+            check=False,
+        )
+        for line in proc.stdout.decode("utf-8", "replace").splitlines():
+            fields = line.split()
+            if len(fields) == 3 and fields[1] == "blob":
+                self._sizes[fields[0]] = int(fields[2])
+        small = [b for b in wanted if self._sizes.get(b, limit + 1) <= limit]
+        if self._stream is not None:
+            self._stream.close()
+        self._stream = _Stream(self.repo, small) if small else None
 
     def yaml_blobs(self, commit: str, repo_paths: Sequence[str]) -> list[tuple[str, str]]:
         """As `Repo.yaml_blobs`, without a process per commit when every path is a file."""
@@ -307,10 +380,28 @@ class BlobReader:
                 out.setdefault(f, blob)
         return list(out.items())
 
-    def read(self, blob: str) -> bytes:
-        """The bytes of the blob with id `blob` (a hex object id)."""
+    def size(self, blob: str) -> int:
+        """The size of the blob with id `blob`, from `--batch-check` (nothing is read)."""
         if not blob or any(c not in "0123456789abcdef" for c in blob):
             raise GitError(f"not a blob id: {blob!r}")
+        header = self._check.ask(blob)
+        if len(header) != 3 or header[1] != "blob":
+            raise GitError(f"cannot read blob {blob[:7]}")
+        return int(header[2])
+
+    def read(self, blob: str, *, limit: int | None = None) -> bytes:
+        """The bytes of the blob with id `blob` (a hex object id). With `limit`, a blob
+        over that size is refused (BlobTooLarge) before any of it is read."""
+        if not _is_object_id(blob):
+            raise GitError(f"not a blob id: {blob!r}")
+        if limit is not None:
+            size = self._sizes[blob] if blob in self._sizes else self.size(blob)
+            if size > limit:
+                raise BlobTooLarge(size, limit)
+        if self._stream is not None:
+            streamed = self._stream.take(blob)
+            if streamed is not None:
+                return streamed
         header = self._batch.ask(blob)
         if len(header) != 3 or header[1] != "blob":
             raise GitError(f"cannot read blob {blob[:7]}")
@@ -321,6 +412,76 @@ class BlobReader:
         if len(data) != size or stdout.read(1) != b"\n":  # the newline after the contents
             raise GitStopped(f"cannot read blob {blob[:7]}: git cat-file stopped unexpectedly")
         return data
+
+
+def _is_object_id(name: str) -> bool:
+    return bool(name) and all(c in "0123456789abcdef" for c in name)
+
+
+class _Stream:
+    """One `git cat-file --batch` given a known list of blob ids at once (a thread
+    writes them while the answers are read in order, as they are taken)."""
+
+    def __init__(self, repo: Repo, blobs: Sequence[str]) -> None:
+        import threading
+
+        exe = shutil.which("git")
+        if exe is None:
+            raise GitError("git is not installed (needed for --rev, history and diff)")
+        self.pending = list(blobs)
+        self.ahead: dict[str, bytes] = {}
+        self.waiting = set(blobs)
+        self.proc = subprocess.Popen(
+            [exe, "cat-file", "--batch"],
+            cwd=repo.root,
+            env=_git_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        payload = "".join(f"{b}\n" for b in blobs).encode("ascii")
+        self.writer = threading.Thread(target=self._write, args=(payload,), daemon=True)
+        self.writer.start()
+        self.position = 0
+
+    def _write(self, payload: bytes) -> None:
+        stdin = self.proc.stdin
+        assert stdin is not None
+        with contextlib.suppress(OSError):
+            stdin.write(payload)
+            stdin.close()
+
+    def take(self, blob: str) -> bytes | None:
+        """The blob's bytes if it is (still) in the stream, reading up to it."""
+        if blob in self.ahead:
+            return self.ahead.pop(blob)
+        if blob not in self.waiting:
+            return None
+        stdout = self.proc.stdout
+        assert stdout is not None
+        while self.position < len(self.pending):
+            name = self.pending[self.position]
+            self.position += 1
+            self.waiting.discard(name)
+            header = stdout.readline().split()
+            if len(header) != 3 or header[1] != b"blob":
+                raise GitStopped("git cat-file stopped unexpectedly")
+            size = int(header[2])
+            data = stdout.read(size)
+            if len(data) != size or stdout.read(1) != b"\n":
+                raise GitStopped("git cat-file stopped unexpectedly")
+            if name == blob:
+                return data
+            self.ahead[name] = data
+        return None
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.writer.join(timeout=10)
 
 
 def _parse_commits(data: bytes) -> list[Commit]:
@@ -357,7 +518,7 @@ def sources_at(
     `defaults`: the paths are kpitrack's default files, where measurements.yaml is optional.
     """
     from kpitrack.domain.problems import Problem, Severity
-    from kpitrack.reading.yamlnodes import YamlFatal, decode
+    from kpitrack.reading.yamlnodes import MAX_FILE_BYTES, YamlFatal, decode
 
     found: list[str] = []
     for i, path in enumerate(paths):
@@ -372,9 +533,108 @@ def sources_at(
     for repo_path in found:
         display = repo.display(repo_path)
         try:
-            out.append((display, decode(repo.read_blob(commit, repo_path), display)))
+            data = repo.read_blob(commit, repo_path, limit=MAX_FILE_BYTES)
+            out.append((display, decode(data, display)))
         except YamlFatal as exc:
             out.append((display, exc.problem))
         except GitError as exc:
             out.append((display, Problem(display, 1, 1, Severity.ERROR, "KT002", str(exc))))
+    return out
+
+
+# ---------------------------------------------------------------- what each commit changed
+
+_NO_BLOB = "0" * 40
+
+
+@dataclass(frozen=True)
+class Touch:
+    """A commit on the first-parent line and the files it changed under the pathspecs
+    (blob id after the commit, None when the file was deleted)."""
+
+    commit: Commit
+    parent: str | None
+    files: tuple[tuple[str, str | None], ...]
+    added: frozenset[str] = frozenset()
+
+
+def log_raw(
+    repo: Repo, pathspecs: Sequence[str], *, until: str, base: str | None = None
+) -> list[Touch]:
+    """The first-parent commits up to `until` (after `base`, when given) that changed a
+    file under `pathspecs`, oldest first, each with the blobs it changed: one
+    `git log --raw` (no file contents read)."""
+    args = [
+        "log",
+        "--first-parent",
+        "--diff-merges=first-parent",
+        "--reverse",
+        "--raw",
+        "-z",
+        "--no-renames",
+        "--no-abbrev",
+        "--format=%x01%H%x00%P%x00%aI%x00%an%x00",
+        "--end-of-options",
+        f"{base}..{until}" if base is not None else until,
+        "--",
+        *[p or "." for p in pathspecs],
+    ]
+    out: list[Touch] = []
+    for chunk in run_git(args, repo.root).stdout.decode("utf-8", "replace").split("\x01"):
+        fields = chunk.split("\0")
+        if len(fields) < 4:
+            continue
+        sha, parents, date, author = fields[:4]
+        files: list[tuple[str, str | None]] = []
+        added: set[str] = set()
+        rest = fields[4:]
+        i = 0
+        while i + 1 < len(rest):
+            meta = rest[i].lstrip("\n")
+            if not meta.startswith(":"):
+                i += 1
+                continue
+            parts = meta[1:].split()
+            path = rest[i + 1]
+            i += 2
+            if len(parts) < 5 or parts[1] == "160000":  # a submodule is not a file
+                continue
+            blob = parts[3]
+            if parts[4].startswith("A"):
+                added.add(path)
+            files.append((path, None if blob == _NO_BLOB or parts[1] == "000000" else blob))
+        first = parents.split()[0] if parents.split() else None
+        out.append(Touch(Commit(sha, date, author), first, tuple(files), frozenset(added)))
+    return out
+
+
+def renamed_into(repo: Repo, pairs: Sequence[tuple[str | None, str]]) -> dict[str, str]:
+    """Files a commit renamed (new path -> old path), over the whole tree, for the given
+    (first parent, commit) pairs: one `git diff-tree --stdin -M` process."""
+    lines = [f"{commit} {parent}" for parent, commit in pairs if parent is not None]
+    if not lines:
+        return {}
+    exe = shutil.which("git")
+    if exe is None:
+        raise GitError("git is not installed (needed for --rev, history and diff)")
+    proc = subprocess.run(
+        [exe, "-c", "core.quotepath=false", "diff-tree", "--stdin", "-r", "-M", "-z", "--raw"],
+        cwd=repo.root,
+        env=_git_env(),
+        input="\n".join(lines).encode("ascii") + b"\n",
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise GitError("git diff-tree failed")
+    fields = proc.stdout.decode("utf-8", "replace").split("\0")
+    out: dict[str, str] = {}
+    i = 0
+    while i < len(fields):
+        meta = fields[i].lstrip("\n")
+        if meta.startswith(":") and meta.split()[-1].startswith("R") and i + 2 < len(fields):
+            out[fields[i + 2]] = fields[i + 1]
+            i += 3
+            continue
+        i += 1
     return out

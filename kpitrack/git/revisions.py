@@ -27,9 +27,9 @@ def sources_at_rev(
 ) -> list[tuple[str, str | Problem]]:
     """(display path, text) of the workspace files at `rev`."""
     cwd = Path.cwd().resolve()
-    repo = Repo.find(cwd)
-    commit = repo.resolve(rev, option)
     paths, defaults = _paths(files, config, cwd)
+    repo = Repo.of_paths(paths, cwd)
+    commit = repo.resolve(rev, option)
     return sources_at(repo, commit, paths, defaults=defaults)
 
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from kpitrack.domain.model import Config
+from kpitrack.domain.model import Config, Kpi, Objective
 from kpitrack.domain.problems import (
     MAX_PROBLEMS_PER_FILE,
     InvalidWorkspaceError,
@@ -23,6 +25,7 @@ from kpitrack.domain.problems import (
     ProblemList,
     cap_problems,
 )
+from kpitrack.domain.series import Measurements
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reading import rules
 from kpitrack.reading.builder import SECTIONS, _Builder, _RowFile
@@ -41,10 +44,16 @@ from kpitrack.reading.yamlnodes import (
 
 __all__ = [
     "DEFAULT_FILES",
+    "FileDefinitions",
     "ParseMemo",
+    "build_measurements",
+    "combine_definitions",
+    "file_definitions",
     "load_texts",
     "load_valid_workspace",
     "load_workspace",
+    "may_define",
+    "parse_file",
     "read_files",
     "resolve_paths",
 ]
@@ -96,6 +105,7 @@ def load_valid_workspace(paths: Sequence[Path], *, config: Config, as_of: dt.dat
 _Parsed = tuple[Node | None, Rows] | tuple[Node | None, list[Problem], None] | Problem
 # A load's parses by (display path, text), for the next load of the same files.
 ParseMemo = dict[tuple[str, str], _Parsed]
+Parsed = _Parsed
 
 
 def _load(
@@ -225,3 +235,195 @@ def _collect(root: Node | None, sections: dict[str, list[Map]], out: list[Proble
                 entries.append(item)
             else:
                 rules.wrong_shape(out, item, f"each {entry} must be a mapping (key: value)")
+
+
+# ---------------------------------------------------------------- definitions alone (git history)
+
+
+# A file that holds neither section cannot define an objective or a KPI. Without a
+# backslash no double-quoted escape can spell the key either, so such a file need not
+# be parsed to know it defines nothing (the history of a measurement file is not read).
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class FileDefinitions:
+    """What one file defines, built as `load_texts` builds it but alone: per entry, its id
+    (None when the id is not a valid slug) and the model object (None when the entry has
+    an error of its own). The checks that need the other files (duplicate ids, unknown
+    objectives) are `combine_definitions`' job. `fatal`: the file does not parse (None:
+    not known, the file was not parsed since it defines nothing)."""
+
+    objectives: tuple[tuple[str | None, Objective | None], ...] = ()
+    kpis: tuple[tuple[str | None, Kpi | None], ...] = ()
+    fatal: bool | None = False
+
+
+def may_define(text: str) -> bool:
+    """False when the text certainly defines no objective and no KPI."""
+    return "\\" in text or "kpis" in text or "objectives" in text
+
+
+def parse_file(display: str, text: str) -> _Parsed:
+    """One file's parse, as `load_texts` makes it (for `build_measurements`)."""
+    return _parse_file(display, text, {})
+
+
+NOTHING = FileDefinitions(fatal=None)
+
+
+# A KPI entry built before, by (file, line, column, the entry's exact text): the same
+# text at the same place builds the same KPI, so a file where one KPI changed rebuilds
+# only that one (git history reads many versions of one file).
+EntryMemo = dict[tuple[str, int, int, str], tuple[str | None, Kpi | None]]
+
+
+def _entry_text(entry: Map, text: str, starts: list[int]) -> str:
+    """The whole lines the entry spans (whole lines: however columns are counted, every
+    character of the entry is in them)."""
+    end = starts[entry.end_line] if entry.end_line < len(starts) else len(text)
+    return text[starts[entry.line - 1] : end]
+
+
+def file_definitions(
+    display: str, text: str, parsed: _Parsed | None = None, memo: EntryMemo | None = None
+) -> FileDefinitions:
+    """The objectives and KPIs of one file, without the workspace rules (`parsed`: the
+    file's parse when the caller has it; `memo`: KPI entries built before). A file that
+    cannot define anything gives NOTHING, unparsed."""
+    if not may_define(text):
+        return NOTHING
+    if parsed is None:
+        parsed = _parse_file(display, text, {})
+    if isinstance(parsed, Problem):
+        return FileDefinitions(fatal=True)
+    sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
+    out: list[Problem] = ProblemList()
+    _collect(parsed[0], sections, out)
+    builder = _Builder(out, complete=False)
+    objectives: list[tuple[str | None, Objective | None]] = []
+    for entry in sections["objectives"]:
+        seen = len(builder.objective_ids)
+        objective = builder._objective(entry)
+        grew = len(builder.objective_ids) > seen
+        objectives.append((next(reversed(builder.objective_ids)) if grew else None, objective))
+    kpis: list[tuple[str | None, Kpi | None]] = []
+    starts = [0, *(m.end() for m in _LINE_END.finditer(text))] if memo is not None else []
+    for entry in sections["kpis"]:
+        key = (
+            (display, entry.line, entry.column, _entry_text(entry, text, starts))
+            if memo is not None
+            else None
+        )
+        known = memo.get(key) if memo is not None and key is not None else None
+        if known is not None:
+            kid, kpi = known
+            if kid is not None and kid in builder.kpi_ids:  # a repeated id in this file
+                kpis.append((None, None))
+                continue
+            if kid is not None:
+                builder.kpi_ids[kid] = entry.loc
+            kpis.append((kid, kpi))
+            continue
+        seen = len(builder.kpi_ids)
+        kpi = builder._kpi(entry)
+        grew = len(builder.kpi_ids) > seen
+        kid = next(reversed(builder.kpi_ids)) if grew else None
+        kpis.append((kid, kpi))
+        if memo is not None and key is not None and grew:
+            memo[key] = (kid, kpi)
+    return FileDefinitions(tuple(objectives), tuple(kpis))
+
+
+def combine_definitions(
+    files: Sequence[FileDefinitions], complete: Callable[[], bool]
+) -> tuple[tuple[Objective, ...], tuple[Kpi, ...]]:
+    """The objectives and KPIs `load_texts` would give for these files in this order:
+    a repeated id keeps its first definition; a KPI naming an unknown objective is left
+    out when every file was read (`complete`, asked only then)."""
+    objective_ids: set[str] = set()
+    objectives: list[Objective] = []
+    for f in files:
+        for oid, objective in f.objectives:
+            if oid is None or oid in objective_ids:
+                continue
+            objective_ids.add(oid)
+            if objective is not None:
+                objectives.append(objective)
+    kpi_ids: set[str] = set()
+    kpis: list[Kpi] = []
+    known: bool | None = None
+    for f in files:
+        for kid, kpi in f.kpis:
+            if kid is None or kid in kpi_ids:
+                continue
+            kpi_ids.add(kid)
+            if kpi is None:
+                continue
+            if kpi.objective is not None and kpi.objective not in objective_ids:
+                if known is None:
+                    known = complete()
+                if known:
+                    continue
+            kpis.append(kpi)
+    return tuple(objectives), tuple(kpis)
+
+
+def _rows_of(rows: Rows, kpi_id: str) -> Rows:
+    out = Rows()
+    for i, kpi in enumerate(rows.kpis):
+        if kpi == kpi_id:
+            out.lines.append(rows.lines[i])
+            out.columns.append(rows.columns[i])
+            out.kpis.append(kpi)
+            out.dates.append(rows.dates[i])
+            out.values.append(rows.values[i])
+            out.plains.append(rows.plains[i])
+            out.notes.append(rows.notes[i])
+            out.bys.append(rows.bys[i])
+    return out
+
+
+def _names(entry: Map, kpi_id: str) -> bool:
+    node = entry.get("kpi")
+    return type(node) is Scalar and node.text == kpi_id
+
+
+def build_measurements(
+    parses: Sequence[tuple[str, str, _Parsed]], kpis: Sequence[Kpi], *, only: str | None = None
+) -> Measurements:
+    """The measurements of parsed files ((display, text, parse) in reading order) for
+    these KPIs, as `load_texts` builds them, without the workspace rules. `only`: just
+    that KPI's measurements (the others are not built)."""
+    out: list[Problem] = ProblemList()
+    sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
+    measured: list[list[Map] | _RowFile] = []
+    for display, text, parsed in parses:
+        if isinstance(parsed, Problem):
+            continue
+        if len(parsed) == 2:
+            root, rows = parsed
+            if only is not None:
+                rows = _rows_of(rows, only)
+            if rows:
+                measured.append(_RowFile(display, text, rows))
+            _collect(root, sections, out)
+            continue
+        before = len(sections["measurements"])
+        _collect(parsed[0], sections, out)
+        entries = sections["measurements"][before:]
+        if only is not None:
+            entries = [e for e in entries if _names(e, only)]
+        if entries:
+            measured.append(entries)
+    builder = _Builder(out, complete=False)
+    for kpi in kpis:
+        builder.kpis_by_id[kpi.id] = kpi
+        builder.kpi_ids.setdefault(kpi.id, kpi.loc)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return builder.measurements(measured, tuple(display for display, _, _ in parses))
+    finally:
+        if gc_was_enabled:
+            gc.enable()

@@ -13,7 +13,19 @@ DIFF_COLUMNS = ("change", "kind", "id", "field", "old", "new")
 
 
 def cell(value: object) -> str:
-    return "" if value is None else str(value)
+    """A value as the user wrote it in YAML: text as is, whole numbers without `.0`,
+    true/false, lists `[a, b]` and short mappings `{plan: x, due: 2026-11-30}`."""
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(cell(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {cell(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def arrow(r: DiffRow) -> str:

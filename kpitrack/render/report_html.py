@@ -467,6 +467,8 @@ def section_definitions(report: Report) -> list[str]:
     if report.definitions is None:
         return []
     out = [f"<h2>Definitions changed since {e(report.definitions.since)}</h2>"]
+    if report.definitions.unavailable is not None:
+        return [*out, f"<p>Not available: {e(report.definitions.unavailable)}.</p>"]
     if not report.definitions.changes:
         return [*out, "<p>No definition changes.</p>"]
     flag = f'<strong style="color:{ALERT}">moved goalpost</strong>'

@@ -72,15 +72,17 @@ def report_sections(report: Report) -> dict[str, Any]:
 
 
 def definitions_json(report: Report) -> dict[str, Any]:
-    """`definitions_changed`: `{"since", "changes": [history rows]}`, only in a repository."""
+    """`definitions_changed`: `{"since", "changes": [history rows]}`; outside a repository
+    `changes` is empty and `unavailable` says why."""
     if report.definitions is None:
         return {}
-    return {
-        "definitions_changed": {
-            "since": report.definitions.since,
-            "changes": [c.to_dict() for c in report.definitions.changes],
-        }
+    section: dict[str, Any] = {
+        "since": report.definitions.since,
+        "changes": [c.to_dict() for c in report.definitions.changes],
     }
+    if report.definitions.unavailable is not None:
+        section["unavailable"] = report.definitions.unavailable
+    return {"definitions_changed": section}
 
 
 def render_report_json(report: Report) -> str:

@@ -185,7 +185,9 @@ def definitions_section(report: Report) -> list[str]:
     from kpitrack.render.markdown import history
 
     out = [f"## Definitions changed since {escape(report.definitions.since)}", ""]
-    if report.definitions.changes:
+    if report.definitions.unavailable is not None:
+        out += [f"Not available: {escape(report.definitions.unavailable)}.", ""]
+    elif report.definitions.changes:
         out += [history(report.definitions.changes).rstrip("\n"), ""]
     else:
         out += ["No definition changes.", ""]

@@ -243,6 +243,8 @@ def definitions_section(report: Report) -> list[RenderableType]:
     parts: list[RenderableType] = [
         _heading(f"Definitions changed since {report.definitions.since}")
     ]
+    if report.definitions.unavailable is not None:
+        return [*parts, Text(f"Not available: {report.definitions.unavailable}.")]
     if not report.definitions.changes:
         return [*parts, Text("No definition changes.")]
     changes = report.definitions.changes

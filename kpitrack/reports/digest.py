@@ -29,9 +29,10 @@ from kpitrack.domain.model import (
     StatusCounts,
 )
 from kpitrack.domain.workspace import Workspace
+from kpitrack.git.changes import DefinitionChanges
 
 if TYPE_CHECKING:
-    from kpitrack.git.changes import DefinitionChanges
+    from pathlib import Path
 
 DEFAULT_WINDOW = dt.timedelta(days=7)
 
@@ -95,6 +96,17 @@ class ObjectiveGroup:
 
 
 @dataclass(frozen=True)
+class GitScope:
+    """Where the report's "Definitions changed" section reads git history: the workspace
+    files (their repository, not the current folder's), up to `rev` (default HEAD), after
+    `since_rev` instead of the report's since date when given."""
+
+    files: tuple[Path, ...] = ()
+    rev: str | None = None
+    since_rev: str | None = None
+
+
+@dataclass(frozen=True)
 class Report:
     as_of: dt.date
     since: dt.date
@@ -106,7 +118,8 @@ class Report:
     objectives: tuple[ObjectiveGroup, ...]  # workspace order, "No objective" last
     overdue: tuple[KpiResult, ...]  # never reported first, most days, then worst status
     needs_action: tuple[KpiResult, ...]  # worst first
-    # Definition changes from git history (kpitrack/history.py); None outside a repository.
+    # Definition changes from git history (kpitrack/git/changes.py); None when not asked
+    # for (build_report without `git`); outside a repository it says why it is empty.
     definitions: DefinitionChanges | None = None
     # Events dated in (since, as_of] that concern a KPI covered, oldest first.
     events: tuple[Event, ...] = ()
@@ -139,12 +152,15 @@ def build_report(
     config: Config,
     results: Sequence[KpiResult] | None = None,
     previous: Sequence[KpiResult] | None = None,
+    git: GitScope | None = None,
 ) -> Report:
     """The digest as of `as_of`, with what changed after `since` up to and including `as_of`.
 
     `results` are the KPIs to report on, evaluated as of `as_of` (the CLI passes
     them filtered); None evaluates every KPI. `previous` are the results as of
-    `since`; None evaluates them. Only KPIs in `results` are reported on.
+    `since`; None evaluates them. Only KPIs in `results` are reported on. With `git`,
+    the "Definitions changed" section is read from the git history of the workspace
+    files (only the window's commits; see docs/git.md).
     """
     if since > as_of:
         raise ValueError(f"since ({since}) is after as_of ({as_of})")
@@ -202,6 +218,25 @@ def build_report(
         overdue=overdue,
         needs_action=needs_action,
         events=events,
+        definitions=_definitions(git, workspace, config, since=since, as_of=as_of),
+    )
+
+
+def _definitions(
+    git: GitScope | None, workspace: Workspace, config: Config, *, since: dt.date, as_of: dt.date
+) -> DefinitionChanges | None:
+    if git is None:
+        return None
+    from kpitrack.git.changes import report_definitions
+
+    return report_definitions(
+        git.files,
+        config,
+        since=since,
+        as_of=as_of,
+        rev=git.rev,
+        since_rev=git.since_rev,
+        workspace=workspace,
     )
 
 
