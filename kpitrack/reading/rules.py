@@ -15,10 +15,14 @@ stable. KT001-KT005 come from the YAML reader (`yamlnodes.py`).
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import operator
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import compress, repeat
 from typing import TypeVar
 
 from kpitrack.domain.model import (
@@ -36,7 +40,8 @@ from kpitrack.domain.model import (
     in_range,
 )
 from kpitrack.domain.periods import DATE_PATTERN, parse_date, period_containing
-from kpitrack.domain.problems import MAX_PROBLEMS_PER_FILE, Problem, Severity
+from kpitrack.domain.problems import MAX_PROBLEMS_PER_FILE, Problem, ProblemList, Severity
+from kpitrack.domain.series import Series
 from kpitrack.domain.suggest import did_you_mean
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reading.yamlnodes import (
@@ -625,7 +630,7 @@ def milestone_after_due(out: Out, node: Node, what: str, day: dt.date, due: dt.d
 
 # ---------------------------------------------------------------- workspace rules
 
-WorkspaceRule = Callable[[Workspace, Config, dt.date], Iterator[Problem]]
+WorkspaceRule = Callable[[Workspace, Config, dt.date], Iterable[Problem]]
 
 
 def no_owner(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
@@ -737,22 +742,65 @@ def same_period(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Probl
             )
 
 
-def after_as_of(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
-    """KT106."""
+def after_as_of(
+    ws: Workspace, config: Config, as_of: dt.date, *, capped: bool = True
+) -> ProblemList:
+    """KT106. A file's measurements dated after the as-of date beyond its first
+    MAX_PROBLEMS_PER_FILE + 1 (by line and column) can never be shown nor be the first
+    one left out (problems.cap_problems), so with `capped` they are counted, not made:
+    an as-of date before most of the data costs a count, not a Problem per entry."""
     limit = as_of.toordinal()
-    for series in ws.measurements.all_series():
-        if max(series.dates) <= limit:
-            continue
-        for i, day in enumerate(series.dates):
-            if day > limit:
-                m = series[i]
-                yield problem(
+    found = ProblemList()
+    late = [s for s in ws.measurements.all_series() if s.dates and max(s.dates) > limit]
+    if not late:
+        return found
+    after = limit.__lt__
+    counts: Counter[int] = Counter()
+    for series in late:
+        counts.update(compress(series.files, map(after, series.dates)))
+    keep = MAX_PROBLEMS_PER_FILE + 1
+    crowded: dict[int, list[int]] = {f: [] for f, n in counts.items() if capped and n > keep}
+    if crowded:  # where each crowded file's first `keep` late entries end
+        for series in late:
+            mask = list(map(after, series.dates))
+            for file, key in zip(
+                compress(series.files, mask), compress(_positions(series), mask), strict=True
+            ):
+                if file in crowded:
+                    crowded[file].append(key)
+    last_shown = {file: heapq.nsmallest(keep, keys)[-1] for file, keys in crowded.items()}
+    crowded.clear()
+    made: Counter[int] = Counter()
+    for series in late:
+        mask = list(map(after, series.dates))
+        for i, file, key in zip(
+            compress(range(len(mask)), mask),
+            compress(series.files, mask),
+            compress(_positions(series), mask),
+            strict=True,
+        ):
+            bound = last_shown.get(file)
+            if bound is not None and key > bound:
+                continue
+            made[file] += 1
+            m = series[i]
+            found.append(
+                problem(
                     m.loc,
                     WARNING,
                     "KT106",
                     f"measurement of KPI '{m.kpi}' on {m.date} is dated after the as-of date "
                     f"{as_of} and is ignored until then",
                 )
+            )
+    for file in last_shown:
+        found.omit_warnings(late[0].paths[file], counts[file] - made[file])
+    return found
+
+
+def _positions(series: Series) -> Iterator[int]:
+    """Each entry's (line, column) as one number that sorts the same way."""
+    return map(operator.add, map(operator.mul, series.lines, repeat(1 << 32)), series.columns)
 
 
 def vague_measure(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
@@ -959,11 +1007,18 @@ WORKSPACE_RULES: tuple[WorkspaceRule, ...] = (
 )
 
 
-def check_workspace(ws: Workspace, *, config: Config, as_of: dt.date) -> list[Problem]:
-    """Every workspace rule's problems (the field rules ran while loading)."""
-    out: list[Problem] = []
+def check_workspace(
+    ws: Workspace, *, config: Config, as_of: dt.date, capped: bool = True
+) -> ProblemList:
+    """Every workspace rule's problems (the field rules ran while loading). With `capped`,
+    problems that cap_problems could never show may be counted instead of made (see
+    after_as_of); without it every problem is made (to compare two results)."""
+    out = ProblemList()
     for rule in WORKSPACE_RULES:
-        out.extend(rule(ws, config, as_of))
+        if rule is after_as_of:
+            out.extend(after_as_of(ws, config, as_of, capped=capped))
+        else:
+            out.extend(rule(ws, config, as_of))
     return out
 
 
