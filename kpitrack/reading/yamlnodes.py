@@ -280,35 +280,110 @@ def parse_rows(
     return root, rows
 
 
-# The one file shape `scan_rows` reads without libyaml: a measurements list in the flow
-# style `record` writes, plain ASCII words only. Any other line, and the file goes on.
+# The file shapes `scan_rows` reads without libyaml: a measurements list of flow entries
+# (`record`'s style) or block entries (hand-written), each value a plain word or words,
+# or a quoted scalar on one line. Any other line, and the file goes on to libyaml.
+# Printable non-ASCII text (YAML's printable set, without the line breaks NEL, LS, PS
+# and the BOM): inside plain and quoted scalars and comments alike.
+_NA = "\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
 # Inside a flow-context plain scalar these characters mean nothing special (none of
 # `,?[]{}`, `: `, ` #`, and the indicators only count as a first character).
-_WORD = r"[A-Za-z0-9_][A-Za-z0-9_.@/+=$%;()'-]*(?: [A-Za-z0-9_.@/+=$%;()'-]+)*"
-# A double-quoted scalar without escapes: printable ASCII but `"` and backslash.
-_QUOTED = r'"([ !#-\[\]-~]*)"'
-_COMMENT = r"(?: *#[ -~]*)?"
+_FIRST = rf"[A-Za-z0-9_{_NA}]"
+_INNER = rf"[A-Za-z0-9_.@/+=$%;()'{_NA}-]"
+_WORD = rf"{_FIRST}{_INNER}*+(?: {_INNER}++)*+"
+# A block-context plain scalar may also hold the flow indicators after its first character.
+_BLOCK_INNER = rf"[A-Za-z0-9_.@/+=$%;()',\[\]{{}}{_NA}-]"
+_BLOCK_WORD = rf"{_FIRST}{_BLOCK_INNER}*+(?: {_BLOCK_INNER}++)*+"
+# Any quoted scalar on one line (unquoted by _unquote): double quoted, escapes allowed;
+# single quoted, '' for a quote.
+_DQ_TEXT = rf"[ !#-\[\]-~{_NA}]*+"
+_SQ_TEXT = rf"[ -&(-~{_NA}]*+"
+_ANY_QUOTED = rf""""{_DQ_TEXT}(?:\\[!-~]{_DQ_TEXT})*+"|'{_SQ_TEXT}(?:''{_SQ_TEXT})*+'"""
+_FLOW_SCALAR = rf"{_WORD}|{_ANY_QUOTED}"
+_BLOCK_SCALAR = rf"{_BLOCK_WORD}|{_ANY_QUOTED}"
+_COMMENT_TEXT = rf"[\t -~{_NA}]*"
+_END = rf"(?: *| +#{_COMMENT_TEXT})\r?\n"  # the rest of an entry's line
 _LINE = re.compile(
+    # 1-8: the record style, which takes the quickest path below
     rf"(?:( *)- \{{kpi: ({_WORD}), date: ({_WORD}), value: (-?{_WORD})"
-    rf"(?:, note: (?:({_WORD})|{_QUOTED}))?(?:, by: (?:({_WORD})|{_QUOTED}))?\}}"
-    rf"(?: *| +#[ -~]*))\n"
-    rf"|(measurements: *(?: #[ -~]*)?)\n"
-    rf"| *(?:#[ -~]*)?\n"
+    rf"(?:, note: (?:({_WORD})|({_ANY_QUOTED})))?(?:, by: (?:({_WORD})|({_ANY_QUOTED})))?\}}{_END})"
+    # 9: the key line
+    rf"|(measurements: *(?: #{_COMMENT_TEXT})?)\r?\n"
+    # a blank or comment line
+    rf"| *(?:#{_COMMENT_TEXT})?\r?\n"
+    # 10-15: a flow entry with quoted scalars anywhere
+    rf"|(?:( *)- \{{kpi: ({_FLOW_SCALAR}), date: ({_FLOW_SCALAR}), value: (-?{_FLOW_SCALAR})"
+    rf"(?:, note: ({_FLOW_SCALAR}))?(?:, by: ({_FLOW_SCALAR}))?\}}{_END})"
+    # 16-21: a block entry, one key a line in this order, aligned under the first
+    rf"|(?:( *)- kpi: ({_BLOCK_SCALAR}){_END}"
+    rf"\16  date: ({_BLOCK_SCALAR}){_END}"
+    rf"\16  value: (-?{_BLOCK_SCALAR}){_END}"
+    rf"(?:\16  note: ({_BLOCK_SCALAR}){_END})?"
+    rf"(?:\16  by: ({_BLOCK_SCALAR}){_END})?)"
 )
+_ESCAPE = re.compile(
+    r'\\(?:([0abtnvfre "/\\N_LP\t])|x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))'
+)
+_ESCAPED = {
+    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
+    "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85",
+    "_": "\xa0", "L": "\u2028", "P": "\u2029",
+}  # fmt: skip
+
+
+class _Decline(Exception):
+    """A scalar the line scanner leaves to libyaml (an escape it does not know)."""
+
+
+def _unescape(match: re.Match[str]) -> str:
+    short, *codes = match.groups()
+    if short is not None:
+        return _ESCAPED[short]
+    code = int(next(c for c in codes if c is not None), 16)
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        raise _Decline  # libyaml refuses it: its error is reported by the full reader
+    return chr(code)
+
+
+def _unquote(token: str) -> str:
+    """A quoted scalar token's text, as libyaml reads it; _Decline for an escape it refuses."""
+    if token[0] == "'":
+        return token[1:-1].replace("''", "'")
+    body = token[1:-1]
+    return _strict_unescape(body) if "\\" in body else body
+
+
+def _strict_unescape(body: str) -> str:
+    """Every backslash of a double-quoted scalar starts a known escape, else _Decline."""
+    out: list[str] = []
+    position = 0
+    while True:
+        backslash = body.find("\\", position)
+        if backslash < 0:
+            out.append(body[position:])
+            return "".join(out)
+        match = _ESCAPE.match(body, backslash)
+        if match is None:
+            raise _Decline
+        out.append(body[position:backslash])
+        out.append(_unescape(match))
+        position = match.end()
 
 
 def scan_rows(
     text: str, path: str, texts: dict[str, str] | None = None
 ) -> tuple[Node | None, Rows] | None:
-    """`parse_rows` for the common file shape, read line by line with one regular
+    """`parse_rows` for the common file shapes, read line by line with one regular
     expression instead of libyaml's events: a file that holds only a `measurements:`
-    list of entries `- {kpi: ..., date: ..., value: ...[, note: ...][, by: ...]}` in that
-    order, each value a plain ASCII word or words (`note` and `by` may also be double
-    quoted, in printable ASCII without escapes), blank and comment lines between,
-    every line ending in a line feed. YAML reads such a file one way only, so the
-    rows are those `parse_rows` gives (tests/test_fast_path.py compares them); the root
-    node holds the `measurements` key and an empty list, located where libyaml locates
-    them. Anything else returns None and the caller uses `parse_rows` or `parse`."""
+    list of entries, each either on one line, `- {kpi: ..., date: ..., value: ...[, note:
+    ...][, by: ...]}`, or in block style, one `key: value` a line in that order aligned
+    under `- kpi:`; each value a plain word or words (printable, non-ASCII too) or a
+    quoted scalar on one line (double quoted with escapes, or single quoted); blank and
+    comment lines between and trailing comments; every line ending in a line feed (LF or
+    CRLF). YAML reads such a file one way only, so the rows are those `parse_rows` gives
+    (tests/test_fast_path.py compares them); the root node holds the `measurements` key
+    and an empty list, located where libyaml locates them. Anything else returns None and
+    the caller uses `parse_rows` or `parse`."""
     if not text.endswith("\n"):
         return None
     if texts is None:
@@ -320,6 +395,13 @@ def scan_rows(
     lines, columns, kpis, dates = rows.lines, rows.columns, rows.kpis, rows.dates
     value_list, plains, notes, bys = rows.values, rows.plains, rows.notes, rows.bys
     nulls = NULL_WORDS
+    quotes = "'\""
+    unquoted: dict[str, str] = {}  # quoted token → its text
+
+    def unquote(token: str) -> str:
+        text = unquoted[token] = _unquote(token)
+        return text
+
     key_line = 0
     indent: str | None = None
     first_entry = 0
@@ -330,12 +412,63 @@ def scan_rows(
             return None  # a line the pattern does not know
         position = match.end()
         line += 1
-        entry_indent, kpi, date, value, note, quoted_note, by, quoted_by, key = match.groups()
+        (
+            entry_indent, kpi, date, value, note, quoted_note, by, quoted_by, key,
+            flow_indent, flow_kpi, flow_date, flow_value, flow_note, flow_by,
+            block_indent, block_kpi, block_date, block_value, block_note, block_by,
+        ) = match.groups()  # fmt: skip
         if kpi is None:
-            if key is not None:
-                if key_line:
-                    return None  # a second measurements key: the full reader reports it
-                key_line = line
+            if flow_kpi is not None:
+                entry_indent, kpi, date, value = flow_indent, flow_kpi, flow_date, flow_value
+                note, by = flow_note, flow_by
+                more = 0
+            elif block_kpi is not None:
+                entry_indent, kpi, date, value = block_indent, block_kpi, block_date, block_value
+                note, by = block_note, block_by
+                more = 2 + (note is not None) + (by is not None)
+            else:
+                if key is not None:
+                    if key_line:
+                        return None  # a second measurements key: the full reader reports it
+                    key_line = line
+                continue
+            if not key_line:
+                return None
+            # Quoted scalars to their text (each distinct one unquoted once).
+            plain = True
+            try:
+                if kpi[0] in quotes:
+                    kpi = unquoted.get(kpi) or unquote(kpi)
+                if date[0] in quotes:
+                    date = unquoted.get(date) or unquote(date)
+                if value[0] in quotes:
+                    value = unquoted.get(value) or unquote(value)
+                    plain = False
+                if note is not None:
+                    if note[0] in quotes:
+                        note = unquoted.get(note) or unquote(note) or None
+                    elif note in nulls:
+                        note = None
+                if by is not None:
+                    if by[0] in quotes:
+                        by = unquoted.get(by) or unquote(by) or None
+                    elif by in nulls:
+                        by = None
+            except _Decline:
+                return None
+            if indent != entry_indent:
+                if indent is not None:
+                    return None
+                indent, first_entry = entry_indent, line
+            lines.append(line)
+            columns.append(len(entry_indent) + 3)
+            kpis.append(shared(kpi, kpi))
+            dates.append(shared(date, date))
+            value_list.append(share_value(value, value))
+            plains.append(plain)
+            notes.append(None if note is None else shared(note, note))
+            bys.append(None if by is None else shared(by, by))
+            line += more
             continue
         if not key_line:
             return None
@@ -349,13 +482,21 @@ def scan_rows(
         dates.append(shared(date, date))
         value_list.append(share_value(value, value))
         plains.append(1)
-        if note is None:  # quoted (its text as written: no escapes) or absent
-            note = quoted_note or None  # an empty "" is no note, as rules.is_empty says
+        if note is None:  # quoted or absent
+            if quoted_note is not None:
+                try:  # an empty "" is no note, as rules.is_empty says
+                    note = unquoted.get(quoted_note) or unquote(quoted_note) or None
+                except _Decline:
+                    return None
         elif note in nulls:
             note = None
         notes.append(None if note is None else shared(note, note))
         if by is None:
-            by = quoted_by or None
+            if quoted_by is not None:
+                try:
+                    by = unquoted.get(quoted_by) or unquote(quoted_by) or None
+                except _Decline:
+                    return None
         elif by in nulls:
             by = None
         bys.append(None if by is None else shared(by, by))
