@@ -266,6 +266,19 @@ else:
     use_plain_coercion()
 
 
+def use_row_cache(wanted: bool) -> None:
+    """The warm-start cache of large measurement files' rows (docs/PERFORMANCE.md), unless
+    --no-cache or KPITRACK_NO_CACHE (any value but empty or 0) turns it off."""
+    import os
+
+    from kpitrack.reading import rowcache
+
+    if not wanted or os.environ.get("KPITRACK_NO_CACHE", "") not in ("", "0"):
+        rowcache.use(None)
+    else:
+        rowcache.use(rowcache.RowCache(rowcache.default_folder(os.environ)))
+
+
 def version_callback(value: bool) -> None:
     if value:
         typer.echo(f"kpitrack {__version__}")
@@ -290,9 +303,18 @@ def _root(
             "always (e.g. for `| less -R`) or never.",
         ),
     ] = ColorChoice.AUTO,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Read every file afresh: no rows from (or to) the cache in "
+            "$XDG_CACHE_HOME/kpitrack (also KPITRACK_NO_CACHE=1).",
+        ),
+    ] = False,
 ) -> None:
     """KPI tracker for the terminal: KPI definitions and measurements in YAML, kept in git."""
     set_color_choice(color)
+    use_row_cache(not no_cache)
     if ctx.invoked_subcommand is None:  # bare `kpitrack`: the help, and success
         typer.echo(ctx.get_help())
         raise typer.Exit(int(ExitCode.OK))

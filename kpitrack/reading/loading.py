@@ -24,9 +24,10 @@ from kpitrack.domain.problems import (
     cap_problems,
 )
 from kpitrack.domain.workspace import Workspace
-from kpitrack.reading import rules
+from kpitrack.reading import rowcache, rules
 from kpitrack.reading.builder import SECTIONS, _Builder, _RowFile
 from kpitrack.reading.paths import DEFAULT_FILES, read_files, resolve_paths
+from kpitrack.reading.rowcache import RowCache
 from kpitrack.reading.yamlnodes import (
     Map,
     Node,
@@ -53,8 +54,14 @@ __all__ = [
 def load_workspace(
     paths: Sequence[Path], *, config: Config, as_of: dt.date
 ) -> tuple[Workspace, list[Problem]]:
-    """Read the files and load them; unreadable files become located problems."""
-    return _load(read_files(paths), config=config, as_of=as_of)
+    """Read the files and load them; unreadable files become located problems. Large
+    measurement files' rows come from the row cache when one is in use (rowcache.use)."""
+    cache = rowcache.active()
+    try:
+        return _load(read_files(paths), config=config, as_of=as_of, cache=cache)
+    finally:
+        if cache is not None:
+            cache.evict()
 
 
 def load_texts(
@@ -105,21 +112,30 @@ def _load(
     as_of: dt.date,
     memo: ParseMemo | None = None,
     parses: ParseMemo | None = None,
+    cache: RowCache | None = None,
 ) -> tuple[Workspace, list[Problem]]:
     # Nodes and model objects are acyclic: with a million of them alive, the cyclic
     # collector's full passes would cost more than the loading itself.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load_all(sources, config=config, as_of=as_of, memo=memo, parses=parses)
+        return _load_all(sources, config=config, as_of=as_of, memo=memo, parses=parses, cache=cache)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _parse_file(display: str, text: str, texts: dict[str, str]) -> _Parsed:
+def _parse_file(
+    display: str, text: str, texts: dict[str, str], cache: RowCache | None = None
+) -> _Parsed:
+    if cache is not None:
+        cached = cache.get(text, display, texts)
+        if cached is not None:
+            return cached
     fast = scan_rows(text, display, texts) or parse_rows(text, display, texts)
     if fast is not None:
+        if cache is not None:
+            cache.put(text, *fast)
         return fast
     try:
         root, found = parse(text, display)
@@ -135,6 +151,7 @@ def _load_all(
     as_of: dt.date,
     memo: ParseMemo | None = None,
     parses: ParseMemo | None = None,
+    cache: RowCache | None = None,
 ) -> tuple[Workspace, list[Problem]]:
     out: list[Problem] = ProblemList()
     sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
@@ -153,7 +170,7 @@ def _load_all(
             continue
         parsed = memo.get((display, text)) if memo is not None else None
         if parsed is None:
-            parsed = _parse_file(display, text, texts)
+            parsed = _parse_file(display, text, texts, cache)
         if parses is not None:
             parses[display, text] = parsed
         if isinstance(parsed, Problem):
