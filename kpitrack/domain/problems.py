@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import IntEnum, StrEnum
+from enum import IntEnum
 from typing import TYPE_CHECKING
+
+from kpitrack.domain.codes import KT045
+from kpitrack.domain.codes import Severity as Severity  # the vocabulary of problems
 
 if TYPE_CHECKING:  # model.py raises UsageError: no import at run time
     from kpitrack.domain.model import Location
@@ -23,11 +26,6 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad options, no such file, unreadable or invalid input
     INTERNAL = 3  # a bug: an unexpected exception, reported in one line
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, the shell's convention)
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
 
 
 @dataclass(frozen=True, order=True)
@@ -134,7 +132,7 @@ def cap_problems(problems: list[Problem], limit: int = MAX_PROBLEMS_PER_FILE) ->
                 next_hidden.line,
                 next_hidden.column,
                 Severity.ERROR if errors else Severity.WARNING,
-                "KT045",
+                KT045,
                 f"{hidden:,} more problem(s) in this file not shown ({errors:,} error(s), "
                 f"{hidden - errors:,} warning(s)); fix the first {limit:,} and check again",
             )

@@ -19,6 +19,7 @@ from typing import Any, overload
 
 import yaml
 
+from kpitrack.domain.codes import KT001, KT002, KT003, KT004, KT005, Rule
 from kpitrack.domain.model import Location
 from kpitrack.domain.problems import Problem, Severity
 
@@ -108,8 +109,8 @@ def _loc(path: str, mark: Any) -> Location:
     return Location(path, mark.line + 1, mark.column + 1)
 
 
-def _fatal(loc: Location, code: str, message: str) -> YamlFatal:
-    return YamlFatal(Problem.at(loc, Severity.ERROR, code, message))
+def _fatal(loc: Location, code: Rule, message: str) -> YamlFatal:
+    return YamlFatal(Problem.at(loc, code.severity, code, message))
 
 
 def decode(data: bytes, path: str, *, max_bytes: int = MAX_FILE_BYTES) -> str:
@@ -117,7 +118,7 @@ def decode(data: bytes, path: str, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     if len(data) > max_bytes:
         raise _fatal(
             Location(path, 1, 1),
-            "KT002",
+            KT002,
             f"file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes",
         )
     if data.startswith(BOM):
@@ -125,14 +126,14 @@ def decode(data: bytes, path: str, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1
-        raise _fatal(Location(path, line, 1), "KT002", "binary file: NUL byte, not UTF-8 text")
+        raise _fatal(Location(path, line, 1), KT002, "binary file: NUL byte, not UTF-8 text")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         # The bytes before the bad one are valid: count lines and columns in characters.
         raise _fatal(
             _position(data[: exc.start].decode("utf-8"), path),
-            "KT002",
+            KT002,
             f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
         ) from None
 
@@ -165,25 +166,25 @@ def parse(text: str, path: str, *, max_depth: int = MAX_DEPTH) -> tuple[Node | N
         if "maximum nesting depth" in str(exc.problem):
             # libyaml 0.2.5+ caps nesting itself (at 1000), sometimes before our own cap is hit.
             raise _fatal(
-                _loc(path, mark), "KT002", f"nesting deeper than {max_depth} levels"
+                _loc(path, mark), KT002, f"nesting deeper than {max_depth} levels"
             ) from None
         what = exc.problem or "invalid YAML"
         if exc.context:
             what = f"{exc.context}: {what}" if exc.problem else exc.context
-        raise _fatal(_loc(path, mark), "KT001", f"YAML syntax error: {what}") from None
+        raise _fatal(_loc(path, mark), KT001, f"YAML syntax error: {what}") from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         character = exc.character
         what = f"#x{character:04x}" if isinstance(character, int) else repr(character)
         raise _fatal(
             _position(text[: exc.position], path),
-            "KT001",
+            KT001,
             f"YAML syntax error: control character {what} is not allowed",
         ) from None
     except yaml.YAMLError as exc:
         message = " ".join(str(exc).split())
-        raise _fatal(Location(path, 1, 1), "KT001", f"YAML syntax error: {message}") from None
+        raise _fatal(Location(path, 1, 1), KT001, f"YAML syntax error: {message}") from None
     except (ValueError, RecursionError, MemoryError) as exc:  # pragma: no cover - defensive
-        raise _fatal(Location(path, 1, 1), "KT001", f"unreadable YAML: {exc}") from None
+        raise _fatal(Location(path, 1, 1), KT001, f"unreadable YAML: {exc}") from None
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -576,10 +577,10 @@ def _empty(event: Any) -> bool:
 
 def _refuse_properties(event: Any, loc: Location) -> None:
     if event.anchor is not None:
-        raise _fatal(loc, "KT003", f"anchors and aliases are not allowed (&{event.anchor})")
+        raise _fatal(loc, KT003, f"anchors and aliases are not allowed (&{event.anchor})")
     tag = getattr(event, "tag", None)
     if tag is not None and tag != "!":
-        raise _fatal(loc, "KT003", f"explicit tags are not allowed ({tag})")
+        raise _fatal(loc, KT003, f"explicit tags are not allowed ({tag})")
 
 
 def _build(
@@ -627,7 +628,7 @@ def _build(
                 _row(events, start, texts, rows, values)  # type: ignore[arg-type]
                 continue
             if len(stack) >= max_depth:
-                raise _fatal(_loc(path, start), "KT002", f"nesting deeper than {max_depth} levels")
+                raise _fatal(_loc(path, start), KT002, f"nesting deeper than {max_depth} levels")
             container: Map | Seq = Map.__new__(Map) if cls is MappingStart else Seq.__new__(Seq)
             container.items = []
             container.flow = bool(event.flow_style)
@@ -656,7 +657,7 @@ def _build(
         elif cls is yaml.AliasEvent:
             raise _fatal(
                 _loc(path, event.start_mark),
-                "KT003",
+                KT003,
                 f"anchors and aliases are not allowed (*{event.anchor})",
             )
         elif cls is yaml.DocumentStartEvent:
@@ -664,7 +665,7 @@ def _build(
             if documents > 1:
                 raise _fatal(
                     _loc(path, event.start_mark),
-                    "KT004",
+                    KT004,
                     "a file holds one YAML document; found a second",
                 )
             continue
@@ -683,9 +684,9 @@ def _build(
             pending[-1] = None
             continue
         if type(node) is not Scalar:
-            raise _fatal(node.loc, "KT004", "mapping keys must be plain text")
+            raise _fatal(node.loc, KT004, "mapping keys must be plain text")
         if node.plain and node.text == "<<":
-            raise _fatal(node.loc, "KT003", "merge keys (<<) are not allowed")
+            raise _fatal(node.loc, KT003, "merge keys (<<) are not allowed")
         seen = seen_keys[-1]
         first = seen.get(node.text)
         if first is not None:
@@ -693,7 +694,7 @@ def _build(
                 Problem.at(
                     node.loc,
                     Severity.ERROR,
-                    "KT005",
+                    KT005,
                     f"duplicate key '{node.text}' (first at line {first})",
                 )
             )
