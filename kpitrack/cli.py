@@ -271,12 +271,12 @@ def use_row_cache(wanted: bool) -> None:
     --no-cache or KPITRACK_NO_CACHE (any value but empty or 0) turns it off."""
     import os
 
-    from kpitrack.reading import rowcache
+    from kpitrack import reading
 
     if not wanted or os.environ.get("KPITRACK_NO_CACHE", "") not in ("", "0"):
-        rowcache.use(None)
+        reading.row_cache_folder = None
     else:
-        rowcache.use(rowcache.RowCache(rowcache.default_folder(os.environ)))
+        reading.row_cache_folder = reading.default_row_cache_folder(os.environ)
 
 
 def version_callback(value: bool) -> None:

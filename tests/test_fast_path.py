@@ -26,6 +26,11 @@ AS_OF = dt.date(2026, 11, 25)
 EXAMPLES = 500 if os.environ.get("CI") == "true" else 100
 
 
+@pytest.fixture(autouse=True)
+def _scan_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loading, "SCAN_MIN_CHARS", 0)  # the generated files are small
+
+
 def both(sources: Sequence[tuple[str, str]]) -> tuple[tuple[Workspace, list[Problem]], ...]:
     fast = loading.load_texts(sources, config=Config(), as_of=AS_OF)
     saved = loading.parse_rows, loading.scan_rows

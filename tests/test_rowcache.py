@@ -15,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kpitrack import reading
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.workspace import Workspace
-from kpitrack.reading import loading, rowcache
+from kpitrack.reading import loading
 from kpitrack.reading.config import Config
 from kpitrack.reading.rowcache import RowCache
 from tests.support import invoke
@@ -34,9 +35,10 @@ kpis:
 
 @pytest.fixture(autouse=True)
 def _small_files_cached(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(rowcache, "MIN_TEXT", 0)  # the test files are small
+    monkeypatch.setattr(reading, "ROW_CACHE_MIN_CHARS", 0)  # the test files are small
+    folder = reading.row_cache_folder
     yield
-    rowcache.use(None)
+    reading.row_cache_folder = folder
 
 
 def load(sources: list[tuple[str, str]], cache: RowCache | None) -> tuple[Workspace, list[Problem]]:
@@ -198,11 +200,12 @@ def test_an_unusable_cache_folder_only_turns_the_cache_off(tmp_path: Path) -> No
 
 
 def test_the_cache_lives_in_the_user_cache_folder() -> None:
-    assert rowcache.default_folder({"XDG_CACHE_HOME": "/x/cache"}) == Path("/x/cache/kpitrack")
-    home = Path(os.path.expanduser("~"))
-    assert rowcache.default_folder({}) == home / ".cache" / "kpitrack"
+    folder = reading.default_row_cache_folder
+    assert folder({"XDG_CACHE_HOME": "/x/cache"}) == "/x/cache/kpitrack"
+    home = os.path.expanduser("~")
+    assert folder({}) == os.path.join(home, ".cache", "kpitrack")
     # A relative XDG_CACHE_HOME (against the XDG spec) would land in the workspace: ignored.
-    assert rowcache.default_folder({"XDG_CACHE_HOME": "cache"}) == home / ".cache" / "kpitrack"
+    assert folder({"XDG_CACHE_HOME": "cache"}) == os.path.join(home, ".cache", "kpitrack")
 
 
 @pytest.mark.parametrize(

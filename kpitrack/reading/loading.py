@@ -14,7 +14,9 @@ import datetime as dt
 import gc
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from kpitrack import reading
 from kpitrack.domain.model import Config
 from kpitrack.domain.problems import (
     MAX_PROBLEMS_PER_FILE,
@@ -24,10 +26,9 @@ from kpitrack.domain.problems import (
     cap_problems,
 )
 from kpitrack.domain.workspace import Workspace
-from kpitrack.reading import rowcache, rules
+from kpitrack.reading import rules
 from kpitrack.reading.builder import SECTIONS, _Builder, _RowFile
 from kpitrack.reading.paths import DEFAULT_FILES, read_files, resolve_paths
-from kpitrack.reading.rowcache import RowCache
 from kpitrack.reading.yamlnodes import (
     Map,
     Node,
@@ -39,6 +40,9 @@ from kpitrack.reading.yamlnodes import (
     parse_rows,
     scan_rows,
 )
+
+if TYPE_CHECKING:
+    from kpitrack.reading.rowcache import RowCache
 
 __all__ = [
     "DEFAULT_FILES",
@@ -56,9 +60,17 @@ def load_workspace(
 ) -> tuple[Workspace, list[Problem]]:
     """Read the files and load them; unreadable files become located problems. Large
     measurement files' rows come from the row cache when one is in use (rowcache.use)."""
-    cache = rowcache.active()
+    sources = read_files(paths)
+    cache = None
+    folder = reading.row_cache_folder
+    if folder is not None and any(
+        isinstance(text, str) and len(text) >= reading.ROW_CACHE_MIN_CHARS for _, text in sources
+    ):
+        from kpitrack.reading.rowcache import RowCache
+
+        cache = RowCache(Path(folder))
     try:
-        return _load(read_files(paths), config=config, as_of=as_of, cache=cache)
+        return _load(sources, config=config, as_of=as_of, cache=cache)
     finally:
         if cache is not None:
             cache.evict()
@@ -125,6 +137,11 @@ def _load(
             gc.enable()
 
 
+# Below this size a file goes straight to libyaml's events: as quick for a few entries,
+# and a command on a small workspace does not pay for compiling the scanner's pattern.
+SCAN_MIN_CHARS = 2048
+
+
 def _parse_file(
     display: str, text: str, texts: dict[str, str], cache: RowCache | None = None
 ) -> _Parsed:
@@ -132,7 +149,9 @@ def _parse_file(
         cached = cache.get(text, display, texts)
         if cached is not None:
             return cached
-    fast = scan_rows(text, display, texts) or parse_rows(text, display, texts)
+    fast = (scan_rows(text, display, texts) if len(text) >= SCAN_MIN_CHARS else None) or (
+        parse_rows(text, display, texts)
+    )
     if fast is not None:
         if cache is not None:
             cache.put(text, *fast)

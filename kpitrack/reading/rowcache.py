@@ -16,8 +16,9 @@ pull request, cannot change a number. No pickle, no marshal: arrays of integers 
 UTF-8 strings. The folder is bounded (`max_bytes`): after a write, the least recently
 used files go first. Any OS error turns the cache off for the process, never the load.
 
-Only files of at least `MIN_TEXT` characters whose parse is rows alone (a file holding
-only a `measurements` list) are cached: a small file is quicker to scan than to look up.
+Only files of at least `reading.ROW_CACHE_MIN_CHARS` characters whose parse is rows
+alone (a file holding only a `measurements` list) are cached: a small file is quicker
+to scan than to look up, and a command on small files never imports this module.
 """
 
 from __future__ import annotations
@@ -27,42 +28,22 @@ import os
 import struct
 import sys
 from array import array
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from kpitrack import reading
 
 if TYPE_CHECKING:
     from kpitrack.reading.yamlnodes import Node, Rows
 
 FORMAT = 1
 MAGIC = b"kpitrack rows\x00\x00\x00"  # 16 bytes
-MIN_TEXT = 64 * 1024
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 SUFFIX = ".rows"
 _HEADER = struct.Struct("<16sIBxxxQ32s")  # magic, format, byte order, payload size, MAC
 _MARKS = struct.Struct("<13q")  # root, key and list: line, column, end line, end column; flows
 _COUNTS = struct.Struct("<QQQ")  # rows, strings, string bytes
 _ORDER = 1 if sys.byteorder == "little" else 2
-
-_active: RowCache | None = None
-
-
-def use(cache: RowCache | None) -> None:
-    """Set the process's cache (the shell does, from --no-cache and the environment)."""
-    global _active
-    _active = cache
-
-
-def active() -> RowCache | None:
-    return _active
-
-
-def default_folder(environ: Mapping[str, str]) -> Path:
-    """`$XDG_CACHE_HOME/kpitrack` when that is an absolute path, else `~/.cache/kpitrack`."""
-    base = environ.get("XDG_CACHE_HOME", "")
-    if not base or not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "kpitrack"
 
 
 class RowCache:
@@ -132,7 +113,7 @@ class RowCache:
 
     def get(self, text: str, path: str, texts: dict[str, str]) -> tuple[Node, Rows] | None:
         """The cached parse of `text` (display path `path`), or None."""
-        if len(text) < MIN_TEXT or self.off:
+        if len(text) < reading.ROW_CACHE_MIN_CHARS or self.off:
             return None
         named = self._path(text)
         if named is None:
@@ -153,7 +134,7 @@ class RowCache:
 
     def put(self, text: str, root: Node | None, rows: Rows) -> None:
         """Remember the parse of `text` when it is rows alone (see the module's docstring)."""
-        if len(text) < MIN_TEXT or self.off or not rows:
+        if len(text) < reading.ROW_CACHE_MIN_CHARS or self.off or not rows:
             return
         marks = _marks(root)
         if marks is None:

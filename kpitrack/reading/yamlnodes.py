@@ -10,6 +10,7 @@ strictly (YAML 1.2 core-ish: `no`, `0755`, `1:30` and `.nan` stay text).
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import re
@@ -285,26 +286,30 @@ def parse_rows(
 # (`record`'s style) or block entries (hand-written), each value a plain word or words,
 # or a quoted scalar on one line. Any other line, and the file goes on to libyaml.
 # Printable non-ASCII text (YAML's printable set, without the line breaks NEL, LS, PS
-# and the BOM): inside plain and quoted scalars and comments alike.
-_NA = "\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
+# and the BOM) is allowed inside plain and quoted scalars and comments alike. The
+# classes below refuse ASCII characters only, so any non-ASCII one matches them: a text
+# holding a non-ASCII character YAML does not print (_NOT_TEXT) is declined before.
+# (A class spelling out the allowed non-ASCII ranges takes the regular expression
+# compiler a tenth of a second or more: start-up time.)
+_NOT_TEXT = "[\x80-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
 # Inside a flow-context plain scalar these characters mean nothing special (none of
 # `,?[]{}`, `: `, ` #`, and the indicators only count as a first character).
-_FIRST = rf"[A-Za-z0-9_{_NA}]"
-_INNER = rf"[A-Za-z0-9_.@/+=$%;()'{_NA}-]"
+_FIRST = r"[^\x00-/:-@\[-^`{-\x7f]"  # letters, digits, _, non-ASCII
+_INNER = r"[^\x00-#&*,:<>?\[-^`{-\x7f]"  # and .@/+=$%;()'-
 _WORD = rf"{_FIRST}{_INNER}*+(?: {_INNER}++)*+"
 # A block-context plain scalar may also hold the flow indicators after its first character.
-_BLOCK_INNER = rf"[A-Za-z0-9_.@/+=$%;()',\[\]{{}}{_NA}-]"
+_BLOCK_INNER = r"[^\x00-#&*:<>?\\^`|~\x7f]"  # and ,[]{}
 _BLOCK_WORD = rf"{_FIRST}{_BLOCK_INNER}*+(?: {_BLOCK_INNER}++)*+"
 # Any quoted scalar on one line (unquoted by _unquote): double quoted, escapes allowed;
 # single quoted, '' for a quote.
-_DQ_TEXT = rf"[ !#-\[\]-~{_NA}]*+"
-_SQ_TEXT = rf"[ -&(-~{_NA}]*+"
+_DQ_TEXT = r'[^\x00-\x1f"\\\x7f]*+'
+_SQ_TEXT = r"[^\x00-\x1f'\x7f]*+"
 _ANY_QUOTED = rf""""{_DQ_TEXT}(?:\\[!-~]{_DQ_TEXT})*+"|'{_SQ_TEXT}(?:''{_SQ_TEXT})*+'"""
 _FLOW_SCALAR = rf"{_WORD}|{_ANY_QUOTED}"
 _BLOCK_SCALAR = rf"{_BLOCK_WORD}|{_ANY_QUOTED}"
-_COMMENT_TEXT = rf"[\t -~{_NA}]*"
+_COMMENT_TEXT = r"[^\x00-\x08\n-\x1f\x7f]*"
 _END = rf"(?: *| +#{_COMMENT_TEXT})\r?\n"  # the rest of an entry's line
-_LINE = re.compile(
+_LINE_PATTERN = (
     # 1-8: the record style, which takes the quickest path below
     rf"(?:( *)- \{{kpi: ({_WORD}), date: ({_WORD}), value: (-?{_WORD})"
     rf"(?:, note: (?:({_WORD})|({_ANY_QUOTED})))?(?:, by: (?:({_WORD})|({_ANY_QUOTED})))?\}}{_END})"
@@ -322,6 +327,18 @@ _LINE = re.compile(
     rf"(?:\16  note: ({_BLOCK_SCALAR}){_END})?"
     rf"(?:\16  by: ({_BLOCK_SCALAR}){_END})?)"
 )
+
+
+@functools.cache
+def _line() -> re.Pattern[str]:
+    return re.compile(_LINE_PATTERN)  # compiled when the first file is scanned (start-up)
+
+
+@functools.cache
+def _not_text() -> re.Pattern[str]:
+    return re.compile(_NOT_TEXT)  # compiled when a non-ASCII file first needs it
+
+
 _ESCAPE = re.compile(
     r'\\(?:([0abtnvfre "/\\N_LP\t])|x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))'
 )
@@ -387,6 +404,8 @@ def scan_rows(
     the caller uses `parse_rows` or `parse`."""
     if not text.endswith("\n"):
         return None
+    if not text.isascii() and _not_text().search(text):
+        return None  # a character YAML does not print, or a line break of its own
     if texts is None:
         texts = {}
     shared = texts.setdefault
@@ -408,7 +427,7 @@ def scan_rows(
     first_entry = 0
     position = 0
     line = 0
-    for match in _LINE.finditer(text):
+    for match in _line().finditer(text):
         if match.start() != position:
             return None  # a line the pattern does not know
         position = match.end()
