@@ -418,3 +418,23 @@ def test_generated_benchmark_files_are_scanned(tmp_path: Path, shape: str) -> No
     for path in files:
         assert assert_scanned_like_parsed(path.read_bytes().decode("utf-8"))
     assert_same([(str(p), p.read_text(encoding="utf-8")) for p in sorted(ws.rglob("*.yaml"))])
+
+
+_SPECIAL = [*range(0x80, 0x100), *range(0x2026, 0x202B), 0xD7FF, 0xD800, 0xDFFF, 0xE000,
+            *range(0xFEFE, 0xFF01), *range(0xFFFC, 0x10001), 0x1F600, 0x10FFFF]  # fmt: skip
+
+
+@pytest.mark.parametrize("code", _SPECIAL, ids=hex)
+def test_every_kind_of_non_ascii_character_is_scanned_as_libyaml_reads_it(code: int) -> None:
+    """The scanner's classes let any non-ASCII character through and decline a text that
+    holds one YAML does not print (C1 controls, NEL, LS, PS, BOM, U+FFFE/FFFF, a lone
+    surrogate): in plain and quoted scalars, block entries and comments alike."""
+    c = chr(code)
+    printable = code >= 0xA0 and code not in (0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF)
+    printable = printable and not 0xD800 <= code <= 0xDFFF
+    for entry in (
+        f"  - {{kpi: a, date: 2026-01-31, value: 1, note: x{c}y}}  # {c}\n",
+        f"  - {{kpi: a, date: 2026-01-31, value: 1, note: \"{c}\", by: '{c}'}}\n",
+        f"  - kpi: a\n    date: 2026-01-31\n    value: 1\n    note: {c}x, y  # {c}\n",
+    ):
+        assert assert_scanned_like_parsed("measurements:\n" + entry) is printable
