@@ -438,3 +438,32 @@ def test_every_kind_of_non_ascii_character_is_scanned_as_libyaml_reads_it(code: 
         f"  - kpi: a\n    date: 2026-01-31\n    value: 1\n    note: {c}x, y  # {c}\n",
     ):
         assert assert_scanned_like_parsed("measurements:\n" + entry) is printable
+
+
+def test_a_valid_load_skips_the_warning_rules_an_invalid_one_reports_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """load_valid_workspace (every evaluating command) discards warnings: the workspace
+    rules, which give only warnings, run only when an error is reported with them."""
+    good = tmp_path / "good.yaml"
+    good.write_text(KPIS + "measurements:\n  - {kpi: n, date: 2099-01-31, value: 5}\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(KPIS + "measurements:\n  - {kpi: n, date: 2099-01-31, value: five}\n")
+    assert all(not r.__name__.startswith("_") for r in loading.rules.WORKSPACE_RULES)
+    _, expected = loading.load_workspace([bad], config=Config(), as_of=AS_OF)
+    assert {p.code for p in expected} >= {"KT016", "KT101"}  # an error and warnings
+    ws, warned = loading.load_workspace([good], config=Config(), as_of=AS_OF)
+    assert warned and not any(p.is_error for p in warned)
+    calls: list[int] = []
+    check = loading.rules.check_workspace
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return check(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loading.rules, "check_workspace", counted)
+    assert loading.load_valid_workspace([good], config=Config(), as_of=AS_OF) == ws
+    assert calls == []
+    with pytest.raises(loading.InvalidWorkspaceError) as raised:
+        loading.load_valid_workspace([bad], config=Config(), as_of=AS_OF)
+    assert raised.value.problems == expected and calls == [1]

@@ -56,10 +56,12 @@ __all__ = [
 
 
 def load_workspace(
-    paths: Sequence[Path], *, config: Config, as_of: dt.date
+    paths: Sequence[Path], *, config: Config, as_of: dt.date, warnings: bool = True
 ) -> tuple[Workspace, list[Problem]]:
     """Read the files and load them; unreadable files become located problems. Large
-    measurement files' rows come from the row cache when one is in use (rowcache.use)."""
+    measurement files' rows come from the row cache when the shell set its folder
+    (kpitrack.reading.row_cache_folder). Without `warnings`, the workspace rules (which
+    give warnings only) run only when there is an error."""
     sources = read_files(paths)
     cache = None
     folder = reading.row_cache_folder
@@ -70,7 +72,7 @@ def load_workspace(
 
         cache = RowCache(Path(folder))
     try:
-        return _load(sources, config=config, as_of=as_of, cache=cache)
+        return _load(sources, config=config, as_of=as_of, cache=cache, warnings=warnings)
     finally:
         if cache is not None:
             cache.evict()
@@ -100,8 +102,11 @@ def load_texts(
 
 
 def load_valid_workspace(paths: Sequence[Path], *, config: Config, as_of: dt.date) -> Workspace:
-    """Load, or raise InvalidWorkspaceError with check's problems when there is any error."""
-    workspace, problems = load_workspace(paths, config=config, as_of=as_of)
+    """Load, or raise InvalidWorkspaceError with check's problems when there is any error.
+
+    The rules over the whole workspace (rules.check_workspace) give warnings only, which
+    a valid load discards: they run only when there is an error to report beside them."""
+    workspace, problems = load_workspace(paths, config=config, as_of=as_of, warnings=False)
     if any(p.is_error for p in problems):
         raise InvalidWorkspaceError(problems)
     return workspace
@@ -125,13 +130,22 @@ def _load(
     memo: ParseMemo | None = None,
     parses: ParseMemo | None = None,
     cache: RowCache | None = None,
+    warnings: bool = True,
 ) -> tuple[Workspace, list[Problem]]:
     # Nodes and model objects are acyclic: with a million of them alive, the cyclic
     # collector's full passes would cost more than the loading itself.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load_all(sources, config=config, as_of=as_of, memo=memo, parses=parses, cache=cache)
+        return _load_all(
+            sources,
+            config=config,
+            as_of=as_of,
+            memo=memo,
+            parses=parses,
+            cache=cache,
+            warnings=warnings,
+        )
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -171,6 +185,7 @@ def _load_all(
     memo: ParseMemo | None = None,
     parses: ParseMemo | None = None,
     cache: RowCache | None = None,
+    warnings: bool = True,
 ) -> tuple[Workspace, list[Problem]]:
     out: list[Problem] = ProblemList()
     sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
@@ -218,7 +233,8 @@ def _load_all(
         measurements=measurements,
         files=files,
     )
-    out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
+    if warnings or any(p.is_error for p in out):
+        out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
     return workspace, cap_problems(out)
 
 
