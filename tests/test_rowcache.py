@@ -208,6 +208,13 @@ def test_the_cache_lives_in_the_user_cache_folder() -> None:
     assert folder({"XDG_CACHE_HOME": "cache"}) == os.path.join(home, ".cache", "kpitrack")
 
 
+def test_without_a_home_folder_there_is_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`~` that cannot be expanded would be a folder named `~` in the current folder."""
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)
+    assert reading.default_row_cache_folder({}) is None
+    assert reading.default_row_cache_folder({"XDG_CACHE_HOME": "/x"}) == "/x/kpitrack"
+
+
 @pytest.mark.parametrize(
     ("args", "env", "cached"),
     [

@@ -10,10 +10,11 @@ row_cache_folder: str | None = None
 ROW_CACHE_MIN_CHARS = 64 * 1024
 
 
-def default_row_cache_folder(environ: Mapping[str, str]) -> str:
+def default_row_cache_folder(environ: Mapping[str, str]) -> str | None:
     """`$XDG_CACHE_HOME/kpitrack` when that is an absolute path, else `~/.cache/kpitrack`
-    (a relative one, against the XDG spec, could point into the workspace: ignored)."""
+    (a relative one, against the XDG spec, could point into the workspace: ignored);
+    None (no cache) when there is no home folder to put it in."""
     base = environ.get("XDG_CACHE_HOME", "")
     if not base or not os.path.isabs(base):
         base = os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "kpitrack")
+    return os.path.join(base, "kpitrack") if os.path.isabs(base) else None
