@@ -30,7 +30,41 @@ def kpi_ids(kpis: int) -> list[str]:
     return [f"kpi-{i:05d}" for i in range(kpis)]
 
 
-def generate(out: Path, *, kpis: int, measurements: int, journal: bool = True) -> Path:
+# How measurement entries are written: `record`'s flow lines, or the shapes people write
+# by hand (docs/PERFORMANCE.md compares each with `record`).
+SHAPES = ("record", "block", "comments", "crlf", "unicode", "quoted", "hand")
+
+
+def entry(shape: str, kpi: str, day: str, value: int, k: int) -> str:
+    """One measurement entry in the given shape, without its final line feed."""
+    if shape == "record":
+        return f"  - {{kpi: {kpi}, date: {day}, value: {value}, by: loader}}"
+    if shape == "block":
+        return f"  - kpi: {kpi}\n    date: {day}\n    value: {value}\n    by: loader"
+    if shape == "comments":
+        comment = "  # checked against the warehouse\n" if k % 10 == 0 else ""
+        return f"{comment}  - {{kpi: {kpi}, date: {day}, value: {value}, by: loader}}  # ok"
+    if shape == "crlf":
+        return f"  - {{kpi: {kpi}, date: {day}, value: {value}, by: loader}}"
+    if shape == "unicode":
+        return f"  - {{kpi: {kpi}, date: {day}, value: {value}, note: Zoë's café ✓, by: Jürgen}}"
+    if shape == "quoted":
+        return (
+            f'  - {{kpi: {kpi}, date: {day}, value: {value}, note: "late, \\"adjusted\\": Q3", '
+            "by: 'loader'}"
+        )
+    if shape == "hand":
+        comment = "  # Prüfung: ok\n" if k % 10 == 0 else ""
+        return (
+            f"{comment}  - kpi: {kpi}  # {k}\n    date: '{day}'\n    value: {value}\n"
+            f'    note: "Zoë: \\"ok\\""\n    by: Jürgen'
+        )
+    raise ValueError(f"unknown shape {shape!r}")
+
+
+def generate(
+    out: Path, *, kpis: int, measurements: int, journal: bool = True, shape: str = "record"
+) -> Path:
     """Write the workspace under `out` (the folder to pass to `-f`) and return it."""
     ws = out / "workspace"
     (ws / "kpis").mkdir(parents=True, exist_ok=True)
@@ -71,7 +105,7 @@ def generate(out: Path, *, kpis: int, measurements: int, journal: bool = True) -
             day = AS_OF - dt.timedelta(days=step * (count - 1 - k))
             value = target_of[kpi] - 40 + (i * 7 + k * 13) % 80
             files.setdefault((day.year, team_of[kpi]), []).append(
-                f"  - {{kpi: {kpi}, date: {day.isoformat()}, value: {value}, by: loader}}"
+                entry(shape, kpi, day.isoformat(), value, k)
             )
             if journal:
                 entries.append((day, kpi, value))
@@ -79,7 +113,9 @@ def generate(out: Path, *, kpis: int, measurements: int, journal: bool = True) -
         folder = ws / "measurements" / str(year)
         folder.mkdir(parents=True, exist_ok=True)
         text = "measurements:\n" + "\n".join(body) + "\n"
-        (folder / f"{team}.yaml").write_text(text, encoding="utf-8")
+        if shape in ("crlf", "hand"):
+            text = text.replace("\n", "\r\n")
+        (folder / f"{team}.yaml").write_bytes(text.encode("utf-8"))
 
     if journal:
         entries.sort()
@@ -98,9 +134,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--measurements", type=int, default=100_000)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--no-journal", action="store_true", help="skip the hledger journal")
+    parser.add_argument("--shape", choices=SHAPES, default="record", help="measurement entries")
     args = parser.parse_args(argv)
     ws = generate(
-        args.out, kpis=args.kpis, measurements=args.measurements, journal=not args.no_journal
+        args.out,
+        kpis=args.kpis,
+        measurements=args.measurements,
+        journal=not args.no_journal,
+        shape=args.shape,
     )
     print(ws)
 

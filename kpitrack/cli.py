@@ -331,6 +331,19 @@ def color_first(args: list[str]) -> list[str]:
     return [*head, *moved, command_name, *rest]
 
 
+def use_row_cache(wanted: bool) -> None:
+    """The warm-start cache of large measurement files' rows (docs/PERFORMANCE.md), unless
+    --no-cache or KPITRACK_NO_CACHE (any value but empty or 0) turns it off."""
+    import os
+
+    from kpitrack import reading
+
+    if not wanted or os.environ.get("KPITRACK_NO_CACHE", "") not in ("", "0"):
+        reading.row_cache_folder = None
+    else:
+        reading.row_cache_folder = reading.default_row_cache_folder(os.environ)
+
+
 def version_callback(value: bool) -> None:
     if value:
         typer.echo(f"kpitrack {__version__}")
@@ -354,9 +367,18 @@ def _root(
             help=COLOR_HELP,
         ),
     ] = ColorChoice.AUTO,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Read every file afresh: no rows from (or to) the cache in "
+            "$XDG_CACHE_HOME/kpitrack (also KPITRACK_NO_CACHE=1).",
+        ),
+    ] = False,
 ) -> None:
     """KPI tracker for the terminal: KPI definitions and measurements in YAML, kept in git."""
     set_color_choice(color)
+    use_row_cache(not no_cache)
     if ctx.invoked_subcommand is None:  # bare `kpitrack`: the help, and success
         typer.echo(ctx.get_help())
         raise typer.Exit(int(ExitCode.OK))

@@ -18,11 +18,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def _cache_home(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("cache-home"))
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, _cache_home: str) -> None:
     # No colour codes in captured output, and no debug re-raising unless a test asks.
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("KPITRACK_DEBUG", raising=False)
+    # The row cache (docs/PERFORMANCE.md) in a folder of the test run, never the user's.
+    monkeypatch.setenv("XDG_CACHE_HOME", _cache_home)
+    monkeypatch.delenv("KPITRACK_NO_CACHE", raising=False)
 
 
 # Hypothesis profiles: `ci` (selected when CI=true) runs the heavy property tests

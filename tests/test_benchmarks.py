@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from kpitrack.reading.config import Config
 from kpitrack.reading.loading import load_workspace, resolve_paths
 
@@ -34,6 +36,7 @@ def test_generated_workspace_is_valid_and_complete(tmp_path: Path) -> None:
     assert isinstance(AS_OF, dt.date)
 
 
+@pytest.mark.slow  # some forty kpitrack processes
 def test_runner_runs_every_comparison_at_a_tiny_size(tmp_path: Path) -> None:
     result = subprocess.run(
         [
@@ -50,6 +53,8 @@ def test_runner_runs_every_comparison_at_a_tiny_size(tmp_path: Path) -> None:
             "50",
             "--runs",
             "1",
+            "--sizes",
+            "60",
             "--data",
             str(tmp_path),
         ],
@@ -71,9 +76,18 @@ def test_runner_runs_every_comparison_at_a_tiny_size(tmp_path: Path) -> None:
         "start-up: kpitrack status (sample)",
         "growth: time per measurement",
         "hostile: check of 50 unknown keys",
+        *(f"{c} 60 / status --format json" for c in ("show", "overdue", "actions", "check")),
+        *(f"{c} 60 / status --format json" for c in ("report", "export csv")),
+        "record into 60 / status",
+        "import 6 rows into 60 / status",
+        *(f"shape {s} (60)" for s in ("block", "comments", "crlf", "unicode", "quoted", "hand")),
+        "(60, most data after it) / as-of after all data",
+        "warm start 60: second status / status without the cache",
+        "warm start 60: second status / DuckDB",
+        "| comparison (A / B) | ratio |",
     ):
         assert title in out, out
-    assert out.count("min/median/max") >= 9
+    assert out.count("min/median/max") >= 25  # hledger's pair is skipped without hledger
 
 
 def test_site_benchmark_runs_at_a_tiny_size(tmp_path: Path) -> None:

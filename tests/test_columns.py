@@ -165,3 +165,46 @@ def test_the_cap_counts_omitted_errors() -> None:
     assert "7 more problem(s) in this file not shown (5 error(s), 2 warning(s))" in (
         capped[-1].message
     )
+
+
+def _future_workspace(late: int) -> list[tuple[str, str]]:
+    """Two KPIs whose measurements interleave, `late` of them dated after AS_OF in one
+    file, with a same-period warning before them and an error after them."""
+    kpis = "".join(
+        f"  - {{id: {k}, name: {k}, measure: a count of things, target: 10, "
+        f"frequency: daily, owner: me, objective: o}}\n"
+        for k in ("a", "b")
+    )
+    head = f"objectives:\n  - {{id: o, title: O}}\nkpis:\n{kpis}measurements:\n"
+    lines = ["  - {kpi: a, date: 2026-01-01, value: 1}", "  - {kpi: a, date: 2026-01-01, value: 2}"]
+    day = AS_OF + dt.timedelta(days=1)
+    for i in range(late):
+        kpi = "ab"[i % 2]
+        lines.append(f"  - {{kpi: {kpi}, date: {day + dt.timedelta(days=i // 2)}, value: {i}}}")
+    lines.append("  - {kpi: nope, date: 2026-01-02, value: 1}")
+    return [("ws.yaml", head + "\n".join(lines) + "\n"), ("other.yaml", head.replace("a,", "c,"))]
+
+
+@pytest.mark.parametrize("late", [5, 998, 1000, 1001, 1002, 1700])
+def test_measurements_after_the_as_of_date_are_counted_past_the_cap(
+    late: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An as-of date before most of the data: KT106 past a file's cap are counted, not
+    made, and the report (every message, the KT045 count and location) is unchanged."""
+    sources = _future_workspace(late)
+    _, capped = loading.load_texts(sources, config=Config(), as_of=AS_OF)
+    workspace, _ = loading.load_texts(sources, config=Config(), as_of=AS_OF)
+    made = loading.rules.after_as_of(workspace, Config(), AS_OF)
+    assert len(made) == min(late, MAX_PROBLEMS_PER_FILE + 1)
+    assert sum(made.omitted_warnings.values()) == late - len(made)
+    check = loading.rules.check_workspace
+
+    def uncapped(ws: Workspace, *, config: Config, as_of: dt.date) -> list[Problem]:
+        return list(check(ws, config=config, as_of=as_of, capped=False))
+
+    monkeypatch.setattr(loading.rules, "check_workspace", uncapped)
+    _, straight = loading.load_texts(sources, config=Config(), as_of=AS_OF)
+    assert capped == straight
+    shown = [p.code for p in capped if p.path == "ws.yaml"]
+    assert shown.count("KT106") == min(late, MAX_PROBLEMS_PER_FILE - 1)
+    assert shown[-1] == ("KT045" if late >= MAX_PROBLEMS_PER_FILE - 1 else "KT024")

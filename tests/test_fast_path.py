@@ -9,6 +9,7 @@ import datetime as dt
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +25,11 @@ from kpitrack.reading.yamlnodes import Node, Scalar, Seq, parse_rows, scan_rows
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2026, 11, 25)
 EXAMPLES = 500 if os.environ.get("CI") == "true" else 100
+
+
+@pytest.fixture(autouse=True)
+def _scan_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loading, "SCAN_MIN_CHARS", 0)  # the generated files are small
 
 
 def both(sources: Sequence[tuple[str, str]]) -> tuple[tuple[Workspace, list[Problem]], ...]:
@@ -113,7 +119,10 @@ _KPIS = st.sampled_from(["n", "p", "q", "zz", '"n"', "''", "N"])
 _DATES = st.sampled_from(
     ["2026-01-31", "2026-02-30", "2026-10-01", "'2026-03-01'", "2026-1-1", "~", "2027-01-01"]
 )
-_TEXTS = st.sampled_from(["", "x", "~", "''", "hello world", "null", '"quoted"'])
+_TEXTS = st.sampled_from(
+    ["", "x", "~", "''", "hello world", "null", '"quoted"', "café ✓", "'it''s'", '"a\\"b\\u00e9"',
+     '"\\q"', "Zoë, Jürgen"]
+)  # fmt: skip
 
 
 # Per KPI: valid values, and near misses the fast path must refuse (last ones).
@@ -155,10 +164,15 @@ def entries(draw: st.DrawFn) -> str:
     files=st.lists(st.lists(entries(), min_size=0, max_size=6), min_size=1, max_size=3),
     kpis_first=st.booleans(),
     extra=st.sampled_from(["", "# a comment\n", "objectives: []\n", "measurements: oops\n"]),
+    crlf=st.sampled_from([False, False, True]),
 )
-def test_generated_workspaces_agree(files: list[list[str]], kpis_first: bool, extra: str) -> None:
+def test_generated_workspaces_agree(
+    files: list[list[str]], kpis_first: bool, extra: str, crlf: bool
+) -> None:
     sources = [(f"m{i}.yaml", "measurements:\n" + "".join(body)) for i, body in enumerate(files)]
     sources[-1] = (sources[-1][0], sources[-1][1] + extra)
+    if crlf:
+        sources = [(name, text.replace("\n", "\r\n")) for name, text in sources]
     kpis = ("kpis.yaml", KPIS)
     assert_same([kpis, *sources] if kpis_first else [*sources, kpis])
 
@@ -263,11 +277,21 @@ def test_quoted_notes_as_record_writes_them_are_scanned() -> None:
     "text",
     [
         "measurements:\n  - {kpi: a, date: 2026-01-31, value: 1}",  # no final line feed
-        "measurements:\r\n  - {kpi: a, date: 2026-01-31, value: 1}\r\n",
         "measurements:\n  - {kpi: a, date: 2026-01-31, value: 1}\n - {kpi: a, date: x, value: 1}\n",
         "measurements:\n  - {kpi: a, value: 1, date: 2026-01-31}\n",  # another key order
-        "measurements:\n  - {kpi: a, date: 2026-01-31, value: '1'}\n",
-        "measurements:\n  - {kpi: a, date: 2026-01-31, value: 1, note: café}\n",
+        "measurements:\r  - {kpi: a, date: 2026-01-31, value: 1}\r",  # CR alone
+        'measurements:\n  - {kpi: a, date: 2026-01-31, value: 1, note: "\\q"}\n',
+        'measurements:\n  - {kpi: a, date: 2026-01-31, value: 1, note: "\\ud800"}\n',
+        "measurements:\n  - {kpi: a, date: 2026-01-31, value: 1, note: a\u2028b}\n",
+        "measurements:\n  - {kpi: a, date: 2026-01-31, value: 1, note: a\x85b}\n",
+        "measurements:\n  - kpi: a\n    value: 1\n    date: 2026-01-31\n",  # key order
+        "measurements:\n  - kpi: a\n    date: 2026-01-31\n    value: 1\n      more\n",
+        "measurements:\n  - kpi: a\n    date: 2026-01-31\n    value: 1\n    extra: 2\n",
+        "measurements:\n  - kpi: a\n    # c\n    date: 2026-01-31\n    value: 1\n",
+        "measurements:\n  - kpi: a\n   date: 2026-01-31\n   value: 1\n",  # misaligned
+        "measurements:\n  - kpi: a\n    date: 2026-01-31\n    value:\n",  # empty value
+        "measurements:\n  - kpi: a\n    date: 2026-01-31\n    value: 1\n    note: x\n"
+        "    by: y\n    by: z\n",
         "measurements:\n\t- {kpi: a, date: 2026-01-31, value: 1}\n",
         "measurements:\n",
         "---\nmeasurements:\n  - {kpi: a, date: 2026-01-31, value: 1}\n",
@@ -281,15 +305,41 @@ def test_other_shapes_are_left_to_the_yaml_readers(text: str) -> None:
     assert scan_rows(text, "m.yaml") is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "measurements:\r\n  - {kpi: a, date: 2026-01-31, value: 1}\r\n",
+        "measurements:\n  - {kpi: a, date: 2026-01-31, value: '1'}\n",
+        "measurements:\n  - {kpi: a, date: 2026-01-31, value: 1, note: café au lait}\n",
+        "measurements:\n  - {kpi: a, date: '2026-01-31', value: 1, note: 'it''s', by: \"Zoë\"}\n",
+        "# Ünïcödé\nmeasurements:\n"
+        '  - {kpi: a, date: 2026-01-31, value: 1, note: "a\\"b\\u00e9\\n"}\n',
+        "measurements:\n  - kpi: a\n    date: 2026-01-31\n    value: 1\n",
+        "measurements:\n- kpi: a  # first\n  date: 2026-01-31\n  value: -1.5  # est.\n"
+        "  note: late, adjusted [Q3] {x}\n  by: Zoë\n\n# next\n- kpi: b\n  date: 2026-02-28\n"
+        "  value: '7'\n  by: \"ana\"\n",
+        "measurements:\r\n  - kpi: a\r\n    date: 2026-01-31\r\n    value: 1\r\n"
+        "    note: null\r\n  - {kpi: a, date: 2026-02-28, value: 2}\r\n",
+    ],
+)
+def test_hand_written_shapes_are_scanned_like_the_event_reader_reads_them(text: str) -> None:
+    assert assert_scanned_like_parsed(text)
+
+
 _GOOD_WORDS = st.sampled_from(
     ["a", "kpi-1", "2026-01-31", "2026-02-30", "5", "-3", "1e400", "-0", "null", "Null",
      "good", "two words", "x_y.z@w/v+u", "yes", "1_000", "it's (est.) 5% a=b; $3",
-     '"quoted, with: #specials {}[]"', '""', '"null"', '"~"', '" pad "', "'single'"]
+     '"quoted, with: #specials {}[]"', '""', '"null"', '"~"', '" pad "', "'single'",
+     "café", "Zoë Ünal", "日本語", "\xa0nbsp", "emoji \U0001f600", "''", "'it''s'",
+     "'2026-01-31'", '"2026-01-31"', '"5"', "'5'", '"a\\"b"', '"tab\\tnew\\nline"',
+     '"\\u00e9\\x41\\U0001F600\\N\\_\\L\\P\\e\\0\\ \\/\\\\"', "'x, y: #z'", '"é, ü"']
 )  # fmt: skip
 _ODD_WORDS = st.sampled_from(
     ["~", "-", "- a", "a:b", "a #b", "a,b", "'q'", '"q"', "[1]", "{}", "", "é", "a  b",
      ".5", "#", "a ", "!x", "&a", "*a", '"a\\"b"', '"é"', '"a\\nb"', "a?b", "(x", "%x",
-     "a ?", "'", "a'b'"]
+     "a ?", "'", "a'b'", '"\\q"', '"\\ud800"', '"\\x4"', "a\u2028b", "a\x85b", "\ufeffa",
+     "a]b", "x{y}", "a, b", ",a", "]a", "a\tb", "'a\tb'", "a#b", '"a', "'a''", "-x", "--",
+     "a: b", "a:", "?a", "|", ">", "@a", "`a"]
 )  # fmt: skip
 _WORDS = st.one_of(_GOOD_WORDS, _GOOD_WORDS, _GOOD_WORDS, _GOOD_WORDS, _ODD_WORDS)
 
@@ -307,12 +357,19 @@ def scanned_lines(draw: st.DrawFn) -> str:
             fields.append(("by", draw(words)))
         if draw(st.integers(0, 19)) == 0:
             fields = draw(st.permutations(fields))
-        tail = draw(st.sampled_from(["", "", "", "", "", " ", "  # c", "#c", " #"]))
+        tails = st.sampled_from(["", "", "", "", "", " ", "  # c", "#c", " #", " # é\t"])
+        if draw(st.booleans()):  # block style: a key a line
+            keys = [f"{k}: {v}{draw(tails)}" for k, v in fields]
+            if draw(st.integers(0, 9)) == 0:  # misaligned, a comment or a continuation
+                where = draw(st.integers(1, len(keys)))
+                keys.insert(where, draw(st.sampled_from(["   x: 1", "  # c", "  more", ""])))
+            return f"{indent}- " + "".join(f"{k}\n{indent}  " for k in keys)[: -len(indent) - 2]
+        tail = draw(tails)
         return f"{indent}- {{{', '.join(f'{k}: {v}' for k, v in fields)}}}{tail}\n"
     return draw(
         st.sampled_from(
             ["\n", "# c\n", "  # c\n", "   \n", "measurements:\n", "kpis:\n", "---\n",
-             "  - {kpi: a, date: 2026-01-31, value: 1}\r\n", "\t\n", "x: 1\n"]
+             "  - {kpi: a, date: 2026-01-31, value: 1}\r\n", "\t\n", "x: 1\n", "# ü\n"]
         )
     )  # fmt: skip
 
@@ -321,21 +378,94 @@ def scanned_lines(draw: st.DrawFn) -> str:
 @given(
     head=st.sampled_from(["measurements:\n", "# c\nmeasurements: # c\n", "measurements: \n"]),
     lines=st.lists(scanned_lines(), max_size=8),
+    crlf=st.sampled_from([False, False, True]),
 )
-def test_scanned_files_agree_with_the_event_reader(head: str, lines: list[str]) -> None:
-    assert_scanned_like_parsed(head + "".join(lines))
+def test_scanned_files_agree_with_the_event_reader(head: str, lines: list[str], crlf: bool) -> None:
+    text = head + "".join(lines)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    assert_scanned_like_parsed(text)
 
 
-def test_generated_benchmark_files_are_scanned(tmp_path: Path) -> None:
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(lines=st.lists(scanned_lines(), min_size=1, max_size=6))
+def test_hand_written_shapes_are_mostly_scanned(lines: list[str]) -> None:
+    """Not a correctness property (declining is always correct) but the speed one: of
+    generated files whose every entry is good, the scanner reads them all."""
+    text = "measurements:\n" + "".join(lines)
+    good = all(
+        line.lstrip().startswith("- ") and scan_rows("measurements:\n" + line, "m.yaml")
+        for line in lines
+    )
+    if good and len({len(x) - len(x.lstrip(" ")) for x in lines}) == 1:
+        assert assert_scanned_like_parsed(text)
+
+
+def _generate() -> Any:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("generate", ROOT / "benchmarks" / "generate.py")
     assert spec is not None and spec.loader is not None
     generate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generate)
-    ws = generate.generate(tmp_path, kpis=12, measurements=600, journal=False)
+    return generate
+
+
+@pytest.mark.parametrize("shape", _generate().SHAPES)
+def test_generated_benchmark_files_are_scanned(tmp_path: Path, shape: str) -> None:
+    """Every benchmarked shape, record's and the hand-written ones, is read by the scanner."""
+    ws = _generate().generate(tmp_path, kpis=12, measurements=600, journal=False, shape=shape)
     files = sorted((ws / "measurements").rglob("*.yaml"))
     assert files
     for path in files:
-        assert assert_scanned_like_parsed(path.read_text(encoding="utf-8"))
+        assert assert_scanned_like_parsed(path.read_bytes().decode("utf-8"))
     assert_same([(str(p), p.read_text(encoding="utf-8")) for p in sorted(ws.rglob("*.yaml"))])
+
+
+_SPECIAL = [*range(0x80, 0x100), *range(0x2026, 0x202B), 0xD7FF, 0xD800, 0xDFFF, 0xE000,
+            *range(0xFEFE, 0xFF01), *range(0xFFFC, 0x10001), 0x1F600, 0x10FFFF]  # fmt: skip
+
+
+@pytest.mark.parametrize("code", _SPECIAL, ids=hex)
+def test_every_kind_of_non_ascii_character_is_scanned_as_libyaml_reads_it(code: int) -> None:
+    """The scanner's classes let any non-ASCII character through and decline a text that
+    holds one YAML does not print (C1 controls, NEL, LS, PS, BOM, U+FFFE/FFFF, a lone
+    surrogate): in plain and quoted scalars, block entries and comments alike."""
+    c = chr(code)
+    printable = code >= 0xA0 and code not in (0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF)
+    printable = printable and not 0xD800 <= code <= 0xDFFF
+    for entry in (
+        f"  - {{kpi: a, date: 2026-01-31, value: 1, note: x{c}y}}  # {c}\n",
+        f"  - {{kpi: a, date: 2026-01-31, value: 1, note: \"{c}\", by: '{c}'}}\n",
+        f"  - kpi: a\n    date: 2026-01-31\n    value: 1\n    note: {c}x, y  # {c}\n",
+    ):
+        assert assert_scanned_like_parsed("measurements:\n" + entry) is printable
+
+
+def test_a_valid_load_skips_the_warning_rules_an_invalid_one_reports_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """load_valid_workspace (every evaluating command) discards warnings: the workspace
+    rules, which give only warnings, run only when an error is reported with them."""
+    good = tmp_path / "good.yaml"
+    good.write_text(KPIS + "measurements:\n  - {kpi: n, date: 2099-01-31, value: 5}\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(KPIS + "measurements:\n  - {kpi: n, date: 2099-01-31, value: five}\n")
+    assert all(not r.__name__.startswith("_") for r in loading.rules.WORKSPACE_RULES)
+    _, expected = loading.load_workspace([bad], config=Config(), as_of=AS_OF)
+    assert {p.code for p in expected} >= {"KT016", "KT101"}  # an error and warnings
+    ws, warned = loading.load_workspace([good], config=Config(), as_of=AS_OF)
+    assert warned and not any(p.is_error for p in warned)
+    calls: list[int] = []
+    check = loading.rules.check_workspace
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return check(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loading.rules, "check_workspace", counted)
+    assert loading.load_valid_workspace([good], config=Config(), as_of=AS_OF) == ws
+    assert calls == []
+    with pytest.raises(loading.InvalidWorkspaceError) as raised:
+        loading.load_valid_workspace([bad], config=Config(), as_of=AS_OF)
+    assert raised.value.problems == expected and calls == [1]

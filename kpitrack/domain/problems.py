@@ -6,9 +6,13 @@ The core never prints and never exits: it raises a `KpitrackError` subclass and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import IntEnum, StrEnum
+from enum import IntEnum
 from typing import TYPE_CHECKING
+
+from kpitrack.domain.codes import KT045
+from kpitrack.domain.codes import Severity as Severity  # the vocabulary of problems
 
 if TYPE_CHECKING:  # model.py raises UsageError: no import at run time
     from kpitrack.domain.model import Location
@@ -22,11 +26,6 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad options, no such file, unreadable or invalid input
     INTERNAL = 3  # a bug: an unexpected exception, reported in one line
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, the shell's convention)
-
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
 
 
 @dataclass(frozen=True, order=True)
@@ -71,18 +70,33 @@ MAX_PROBLEMS_PER_FILE = 1000
 
 
 class ProblemList(list[Problem]):
-    """Problems found so far, plus per file a count of errors that were counted but
-    never made into a Problem, because they lie beyond what cap_problems can show
-    (a mapping with a million unknown keys: see loading._unknown_keys)."""
+    """Problems found so far, plus per file a count of errors and of warnings that were
+    counted but never made into a Problem, because they lie beyond what cap_problems
+    can show (a mapping with a million unknown keys: see builder._shown; a million
+    measurements dated after the as-of date: see rules.after_as_of)."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, problems: Iterable[Problem] = ()) -> None:
+        super().__init__(problems)
         self.omitted: dict[str, int] = {}
+        self.omitted_warnings: dict[str, int] = {}
 
     def omit(self, path: str, errors: int) -> None:
         """`errors` more errors in `path`, each located after `MAX_PROBLEMS_PER_FILE + 1`
         problems of that file that are in the list."""
         self.omitted[path] = self.omitted.get(path, 0) + errors
+
+    def omit_warnings(self, path: str, warnings: int) -> None:
+        """`warnings` more warnings in `path`, located as `omit`'s errors are."""
+        self.omitted_warnings[path] = self.omitted_warnings.get(path, 0) + warnings
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        """Add problems; another ProblemList's counts are added to this one's."""
+        super().extend(problems)
+        if isinstance(problems, ProblemList):
+            for path, count in problems.omitted.items():
+                self.omit(path, count)
+            for path, count in problems.omitted_warnings.items():
+                self.omit_warnings(path, count)
 
 
 def cap_problems(problems: list[Problem], limit: int = MAX_PROBLEMS_PER_FILE) -> list[Problem]:
@@ -96,18 +110,20 @@ def cap_problems(problems: list[Problem], limit: int = MAX_PROBLEMS_PER_FILE) ->
     import heapq
 
     omitted = problems.omitted if isinstance(problems, ProblemList) else {}
+    omitted_warnings = problems.omitted_warnings if isinstance(problems, ProblemList) else {}
     by_path: dict[str, set[Problem]] = {}
     for p in problems:
         by_path.setdefault(p.path, set()).add(p)
     out: list[Problem] = []
     for path, found in by_path.items():
         extra = omitted.get(path, 0)
-        if len(found) + extra <= limit:
+        extra_warnings = omitted_warnings.get(path, 0)
+        if len(found) + extra + extra_warnings <= limit:
             out += found
             continue
         first = heapq.nsmallest(limit + 1, found, key=_problem_key)
         shown, next_hidden = first[:limit], first[limit]
-        hidden = len(found) - limit + extra
+        hidden = len(found) - limit + extra + extra_warnings
         errors = sum(1 for p in found if p.is_error) - sum(1 for p in shown if p.is_error) + extra
         out += shown
         out.append(
@@ -116,7 +132,7 @@ def cap_problems(problems: list[Problem], limit: int = MAX_PROBLEMS_PER_FILE) ->
                 next_hidden.line,
                 next_hidden.column,
                 Severity.ERROR if errors else Severity.WARNING,
-                "KT045",
+                KT045,
                 f"{hidden:,} more problem(s) in this file not shown ({errors:,} error(s), "
                 f"{hidden - errors:,} warning(s)); fix the first {limit:,} and check again",
             )

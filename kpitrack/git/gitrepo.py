@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from kpitrack.domain.codes import KT002
 from kpitrack.domain.problems import UsageError
 
 if TYPE_CHECKING:
@@ -538,7 +539,7 @@ def sources_at(
         except YamlFatal as exc:
             out.append((display, exc.problem))
         except GitError as exc:
-            out.append((display, Problem(display, 1, 1, Severity.ERROR, "KT002", str(exc))))
+            out.append((display, Problem(display, 1, 1, Severity.ERROR, KT002, str(exc))))
     return out
 
 

@@ -8,6 +8,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from typing import TypeVar, cast
 
+from kpitrack.domain import codes
 from kpitrack.domain.model import (
     NOWHERE,
     ActionPlan,
@@ -21,7 +22,6 @@ from kpitrack.domain.model import (
     Milestone,
     Objective,
     Value,
-    in_range,
 )
 from kpitrack.domain.problems import (
     MAX_PROBLEMS_PER_FILE,
@@ -38,8 +38,6 @@ from kpitrack.reading.yamlnodes import (
     Scalar,
     Seq,
     parse,
-    scalar_value,
-    typed_value,
 )
 
 SECTIONS = rules.SECTION_NAMES  # the top-level keys of a file
@@ -371,13 +369,13 @@ class _Builder:
         parents = {o.id: (o.parent,) for o in objectives if o.parent is not None}
         for cycle in rules.cycles(parents):
             at: dict[str, Node | Location] = {m: self.parent_nodes[m] for m in cycle}
-            rules.cycle_problems(out, "KT040", "objective", "parents", cycle, at)
+            rules.cycle_problems(out, codes.KT040, "objective", "parents", cycle, at)
         drives = {k.id: k.drivers for k in kpis if k.drivers}
         for cycle in rules.cycles(drives):
             if len(cycle) == 1:
                 continue  # a KPI driving itself: KT041 already
             at = {m: _driver_node(self.driver_nodes, m, cycle) for m in cycle}
-            rules.cycle_problems(out, "KT042", "KPI", "drivers", cycle, at)
+            rules.cycle_problems(out, codes.KT042, "KPI", "drivers", cycle, at)
 
     def events(self, entries: list[Map]) -> list[Event]:
         result = []
@@ -454,7 +452,12 @@ class _Builder:
         """Append the measurements of an all-valid row file; False (nothing appended) if any
         row needs the full reader's report."""
         kpis = self.kpis_by_id
-        parse_day, usable, typed = _parse_day, in_range, typed_value
+        parse_day, number_in, percent_ok, label_ok = (
+            _parse_day,
+            rules.finite_number,
+            rules.is_percent,
+            rules.on_scale,
+        )
         qualitative, progress = Kind.QUALITATIVE, Kind.PROGRESS
         file = result.path_index(source.path)
         series_for = result.series_for
@@ -498,20 +501,18 @@ class _Builder:
                 break
             value: Value
             if labels is not None:
-                if value_text not in labels or (plain and typed(value_text, True) is None):
+                if not label_ok(value_text, plain, labels):
                     break
                 value = labels[labels.index(value_text)]
             else:
                 known = numbers.get(value_text) if plain else None
                 if known is None:
-                    number = typed(value_text, plain)
-                    kind = type(number)
-                    if (kind is not float and kind is not int) or not usable(number):  # type: ignore[arg-type]
+                    known = number_in(value_text, plain)
+                    if known is None:
                         break
-                    known = float(number)  # type: ignore[arg-type]
                     if plain:
                         numbers[value_text] = known
-                if percent and not 0.0 <= known <= 100.0:
+                if percent and not percent_ok(known):
                     break
                 value = known
             add_day(day)
@@ -537,7 +538,8 @@ class _Builder:
         order: int,
     ) -> None:
         kpis = self.kpis_by_id
-        parse_day, scalar, is_empty, usable = (_parse_day, Scalar, rules.is_empty, in_range)
+        parse_day, scalar, is_empty = (_parse_day, Scalar, rules.is_empty)
+        number_in, percent_ok, label_ok = rules.finite_number, rules.is_percent, rules.on_scale
         qualitative, progress = Kind.QUALITATIVE, Kind.PROGRESS
         dates: dict[str, dt.date | str] = {}
         count = 0
@@ -578,15 +580,12 @@ class _Builder:
                 value: Value | None = None
                 if kpi is not None and isinstance(day, int) and not is_empty(value_node):
                     if kpi.kind is qualitative:
-                        if value_node.text in kpi.scale:
+                        if label_ok(value_node.text, value_node.plain, kpi.scale):
                             value = value_node.text
                     else:
-                        number = scalar_value(value_node)
-                        kind = type(number)
-                        if (kind is float or kind is int) and usable(number):  # type: ignore[arg-type]
-                            value = float(number)  # type: ignore[arg-type]
-                            if kpi.kind is progress and not 0.0 <= value <= 100.0:
-                                value = None
+                        value = number_in(value_node.text, value_node.plain)
+                        if value is not None and kpi.kind is progress and not percent_ok(value):
+                            value = None
                 if value is not None and isinstance(day, int):
                     note = None if note_node is None or is_empty(note_node) else note_node.text
                     by = None if by_node is None or is_empty(by_node) else by_node.text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +49,8 @@ def load_config(start: Path | None = None) -> Config:
 
 
 def read_config(path: Path) -> Config:
+    import tomllib  # only when there is a kpitrack.toml (start-up)
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as exc:

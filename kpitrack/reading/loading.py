@@ -16,7 +16,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from kpitrack import reading
 from kpitrack.domain.model import Config, Kpi, Objective
 from kpitrack.domain.problems import (
     MAX_PROBLEMS_PER_FILE,
@@ -42,6 +44,9 @@ from kpitrack.reading.yamlnodes import (
     scan_rows,
 )
 
+if TYPE_CHECKING:
+    from kpitrack.reading.rowcache import RowCache
+
 __all__ = [
     "DEFAULT_FILES",
     "FileDefinitions",
@@ -60,10 +65,26 @@ __all__ = [
 
 
 def load_workspace(
-    paths: Sequence[Path], *, config: Config, as_of: dt.date
+    paths: Sequence[Path], *, config: Config, as_of: dt.date, warnings: bool = True
 ) -> tuple[Workspace, list[Problem]]:
-    """Read the files and load them; unreadable files become located problems."""
-    return _load(read_files(paths), config=config, as_of=as_of)
+    """Read the files and load them; unreadable files become located problems. Large
+    measurement files' rows come from the row cache when the shell set its folder
+    (kpitrack.reading.row_cache_folder). Without `warnings`, the workspace rules (which
+    give warnings only) run only when there is an error."""
+    sources = read_files(paths)
+    cache = None
+    folder = reading.row_cache_folder
+    if folder is not None and any(
+        isinstance(text, str) and len(text) >= reading.ROW_CACHE_MIN_CHARS for _, text in sources
+    ):
+        from kpitrack.reading.rowcache import RowCache
+
+        cache = RowCache(Path(folder))
+    try:
+        return _load(sources, config=config, as_of=as_of, cache=cache, warnings=warnings)
+    finally:
+        if cache is not None:
+            cache.evict()
 
 
 def load_texts(
@@ -90,8 +111,11 @@ def load_texts(
 
 
 def load_valid_workspace(paths: Sequence[Path], *, config: Config, as_of: dt.date) -> Workspace:
-    """Load, or raise InvalidWorkspaceError with check's problems when there is any error."""
-    workspace, problems = load_workspace(paths, config=config, as_of=as_of)
+    """Load, or raise InvalidWorkspaceError with check's problems when there is any error.
+
+    The rules over the whole workspace (rules.check_workspace) give warnings only, which
+    a valid load discards: they run only when there is an error to report beside them."""
+    workspace, problems = load_workspace(paths, config=config, as_of=as_of, warnings=False)
     if any(p.is_error for p in problems):
         raise InvalidWorkspaceError(problems)
     return workspace
@@ -115,21 +139,46 @@ def _load(
     as_of: dt.date,
     memo: ParseMemo | None = None,
     parses: ParseMemo | None = None,
+    cache: RowCache | None = None,
+    warnings: bool = True,
 ) -> tuple[Workspace, list[Problem]]:
     # Nodes and model objects are acyclic: with a million of them alive, the cyclic
     # collector's full passes would cost more than the loading itself.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load_all(sources, config=config, as_of=as_of, memo=memo, parses=parses)
+        return _load_all(
+            sources,
+            config=config,
+            as_of=as_of,
+            memo=memo,
+            parses=parses,
+            cache=cache,
+            warnings=warnings,
+        )
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _parse_file(display: str, text: str, texts: dict[str, str]) -> _Parsed:
-    fast = scan_rows(text, display, texts) or parse_rows(text, display, texts)
+# Below this size a file goes straight to libyaml's events: as quick for a few entries,
+# and a command on a small workspace does not pay for compiling the scanner's pattern.
+SCAN_MIN_CHARS = 2048
+
+
+def _parse_file(
+    display: str, text: str, texts: dict[str, str], cache: RowCache | None = None
+) -> _Parsed:
+    if cache is not None:
+        cached = cache.get(text, display, texts)
+        if cached is not None:
+            return cached
+    fast = (scan_rows(text, display, texts) if len(text) >= SCAN_MIN_CHARS else None) or (
+        parse_rows(text, display, texts)
+    )
     if fast is not None:
+        if cache is not None:
+            cache.put(text, *fast)
         return fast
     try:
         root, found = parse(text, display)
@@ -145,6 +194,8 @@ def _load_all(
     as_of: dt.date,
     memo: ParseMemo | None = None,
     parses: ParseMemo | None = None,
+    cache: RowCache | None = None,
+    warnings: bool = True,
 ) -> tuple[Workspace, list[Problem]]:
     out: list[Problem] = ProblemList()
     sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
@@ -163,7 +214,7 @@ def _load_all(
             continue
         parsed = memo.get((display, text)) if memo is not None else None
         if parsed is None:
-            parsed = _parse_file(display, text, texts)
+            parsed = _parse_file(display, text, texts, cache)
         if parses is not None:
             parses[display, text] = parsed
         if isinstance(parsed, Problem):
@@ -195,7 +246,8 @@ def _load_all(
         files=files,
         events=tuple(events),
     )
-    out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
+    if warnings or any(p.is_error for p in out):
+        out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
     return workspace, cap_problems(out)
 
 

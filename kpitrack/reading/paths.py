@@ -9,6 +9,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
+from kpitrack.domain.codes import KT002
 from kpitrack.domain.model import (
     Config,
 )
@@ -149,7 +150,7 @@ def read_files(paths: Sequence[Path]) -> list[tuple[str, str | Problem]]:
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             texts.append(
-                (display, Problem(display, 1, 1, Severity.ERROR, "KT002", f"cannot read: {reason}"))
+                (display, Problem(display, 1, 1, Severity.ERROR, KT002, f"cannot read: {reason}"))
             )
     return texts
 
@@ -164,7 +165,7 @@ def _read_capped(path: Path, display: str) -> bytes:
     with open(fd, "rb") as f:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise YamlFatal(Problem(display, 1, 1, Severity.ERROR, "KT002", "not a regular file"))
+            raise YamlFatal(Problem(display, 1, 1, Severity.ERROR, KT002, "not a regular file"))
         size = info.st_size
         if size > MAX_FILE_BYTES:
             raise YamlFatal(
@@ -173,7 +174,7 @@ def _read_capped(path: Path, display: str) -> bytes:
                     1,
                     1,
                     Severity.ERROR,
-                    "KT002",
+                    KT002,
                     f"file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes",
                 )
             )

@@ -15,12 +15,64 @@ stable. KT001-KT005 come from the YAML reader (`yamlnodes.py`).
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import operator
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
+from itertools import compress, repeat
 from typing import TypeVar
 
+from kpitrack.domain.codes import (
+    KT010,
+    KT011,
+    KT012,
+    KT013,
+    KT014,
+    KT015,
+    KT016,
+    KT017,
+    KT018,
+    KT019,
+    KT020,
+    KT021,
+    KT022,
+    KT023,
+    KT024,
+    KT025,
+    KT030,
+    KT031,
+    KT032,
+    KT033,
+    KT034,
+    KT035,
+    KT036,
+    KT037,
+    KT038,
+    KT039,
+    KT041,
+    KT065,
+    KT066,
+    KT067,
+    KT101,
+    KT102,
+    KT103,
+    KT104,
+    KT105,
+    KT106,
+    KT107,
+    KT108,
+    KT109,
+    KT110,
+    KT111,
+    KT112,
+    KT113,
+    KT114,
+    KT115,
+    KT116,
+    Rule,
+)
 from kpitrack.domain.model import (
     MAX_GRACE_DAYS,
     ActionPlan,
@@ -36,7 +88,8 @@ from kpitrack.domain.model import (
     in_range,
 )
 from kpitrack.domain.periods import DATE_PATTERN, parse_date, period_containing
-from kpitrack.domain.problems import MAX_PROBLEMS_PER_FILE, Problem, Severity
+from kpitrack.domain.problems import MAX_PROBLEMS_PER_FILE, Problem, ProblemList, Severity
+from kpitrack.domain.series import Series
 from kpitrack.domain.suggest import did_you_mean
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reading.yamlnodes import (
@@ -47,100 +100,16 @@ from kpitrack.reading.yamlnodes import (
     Scalar,
     Seq,
     scalar_value,
+    typed_value,
 )
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 
 
-@dataclass(frozen=True)
-class Rule:
-    code: str
-    severity: Severity
-    summary: str
-
-
-RULES: dict[str, Rule] = {
-    r.code: r
-    for r in (
-        Rule("KT001", ERROR, "YAML syntax error"),
-        Rule("KT002", ERROR, "file too large, binary, not UTF-8, or nested too deep"),
-        Rule("KT003", ERROR, "anchors, aliases, explicit tags and merge keys are refused"),
-        Rule("KT004", ERROR, "a second YAML document, or a mapping key that is not text"),
-        Rule("KT005", ERROR, "duplicate mapping key"),
-        Rule("KT010", ERROR, "the top level of a file is not a mapping"),
-        Rule("KT011", ERROR, "unknown top-level key"),
-        Rule("KT012", ERROR, "a section, entry or field has the wrong shape (list or mapping)"),
-        Rule("KT013", ERROR, "a required key is missing"),
-        Rule("KT014", ERROR, "a required key is empty"),
-        Rule("KT015", ERROR, "unknown key"),
-        Rule("KT016", ERROR, "not a number where a number belongs"),
-        Rule("KT017", ERROR, "not a finite number (NaN, infinity, out of range)"),
-        Rule("KT018", ERROR, "not text where text belongs"),
-        Rule("KT019", ERROR, "not a real date (YYYY-MM-DD)"),
-        Rule("KT020", ERROR, "an id that is not a slug [a-z0-9][a-z0-9_-]*"),
-        Rule("KT021", ERROR, "duplicate objective id"),
-        Rule("KT022", ERROR, "duplicate KPI id"),
-        Rule("KT023", ERROR, "reference to an unknown objective"),
-        Rule("KT024", ERROR, "reference to an unknown KPI"),
-        Rule("KT025", ERROR, "bad frequency, kind, direction, indicator or review"),
-        Rule("KT030", ERROR, "qualitative KPI without a scale"),
-        Rule("KT031", ERROR, "label not on the KPI's scale"),
-        Rule("KT032", ERROR, "progress value outside 0-100"),
-        Rule("KT033", ERROR, "milestones out of date order"),
-        Rule("KT034", ERROR, "milestone after the KPI's due date"),
-        Rule("KT035", ERROR, "grace_days is not a non-negative whole number"),
-        Rule("KT036", ERROR, "tags is not a list of text"),
-        Rule("KT037", ERROR, "bad scale: not a list of at least two distinct labels"),
-        Rule("KT038", ERROR, "start is after due"),
-        Rule("KT039", ERROR, "weight is not a positive number"),
-        Rule("KT040", ERROR, "objectives whose parents form a cycle"),
-        Rule("KT041", ERROR, "a KPI listed among its own drivers"),
-        Rule("KT042", ERROR, "KPIs whose drivers form a cycle"),
-        Rule("KT065", ERROR, "action is not text or a mapping {plan, owner, due, status}"),
-        Rule("KT066", ERROR, "action status is not open or done"),
-        Rule("KT067", ERROR, "archived is not true or false"),
-        Rule("KT050", ERROR, "a source that is not one well-formed sql, csv or command source"),
-        Rule("KT051", ERROR, "source SQL that is not one read-only SELECT/WITH statement"),
-        Rule("KT052", ERROR, "a connection URL or password in a KPI file"),
-        Rule("KT053", ERROR, "source database not named in kpitrack.toml [databases]"),
-        Rule("KT054", ERROR, "source command that is not a list of program and arguments"),
-        Rule("KT055", ERROR, "source CSV file unreadable or without the named column"),
-        Rule("KT056", ERROR, "qualitative KPI's source without a valid scale_map"),
-        Rule("KT057", ERROR, "source timeout that is not a number of seconds (0-3600]"),
-        Rule("KT045", ERROR, "more problems in one file than are shown (the first 1,000)"),
-        Rule("KT101", WARNING, "KPI without an owner"),
-        Rule("KT102", WARNING, "KPI without an objective"),
-        Rule("KT103", WARNING, "owner with more KPIs than the focus limit"),
-        Rule("KT104", WARNING, "objective with more KPIs than the focus limit"),
-        Rule("KT105", WARNING, "two measurements of one KPI in the same period"),
-        Rule("KT106", WARNING, "measurement dated after the as-of date"),
-        Rule("KT107", WARNING, "measure too vague to reproduce (fewer than three words)"),
-        Rule("KT108", WARNING, "milestone that moves away from the target"),
-        Rule("KT109", WARNING, "scale given for a KPI that is not qualitative (ignored)"),
-        Rule("KT110", WARNING, "objective with lagging KPIs but no leading one"),
-        Rule("KT111", WARNING, "objective with leading KPIs but no lagging one"),
-        Rule("KT112", WARNING, "objective with no quantitative KPI"),
-        Rule("KT113", WARNING, "KPI off track or at risk for stuck_periods periods, no action"),
-        Rule("KT114", WARNING, "KPI value unchanged for flat_periods periods"),
-        Rule("KT115", WARNING, "KPI past its due date and still active (archive it)"),
-        Rule("KT116", WARNING, "active KPI driven by an archived KPI"),
-        Rule("KT120", WARNING, "source CSV file does not exist (yet)"),
-        Rule("KT121", WARNING, "command source while kpitrack.toml does not allow commands"),
-    )
-}
-
-# Codes `kpitrack import` prints about the CSV file itself (not about KPI files).
-CSV_RULES: dict[str, Rule] = {
-    r.code: r
-    for r in (
-        Rule("KT201", ERROR, "CSV header: unreadable, missing, unknown or duplicate column"),
-        Rule("KT202", ERROR, "CSV row: unreadable, too many fields, or a bad kpi/date/value"),
-        Rule("KT210", ERROR, "CSV input over the 32 MiB limit"),
-        Rule("KT211", ERROR, "CSV input that is a device, pipe or folder (other than -)"),
-        Rule("KT212", ERROR, "CSV input with more than 1,000,000 rows"),
-        Rule("KT213", ERROR, "CSV input with more than 1,000 row problems; reading stopped"),
-    )
-}
+# The registry of codes lives in the vocabulary (kpitrack/domain/codes.py), below the
+# YAML reader that reports KT001-KT005; RULES and CSV_RULES are that registry.
+from kpitrack.domain.codes import CSV_RULES as CSV_RULES  # noqa: E402
+from kpitrack.domain.codes import RULES as RULES  # noqa: E402
 
 Out = list[Problem]
 
@@ -150,13 +119,14 @@ _NUMBER_LIKE = re.compile(r"\s*[-+]?(\d[\d_,]*)?(\.\d*)?([eE][-+]?\d+)?\s*")
 MIN_MEASURE_WORDS = 3
 
 
-def problem(node_or_loc: Node | Location, severity: Severity, code: str, message: str) -> Problem:
-    n = node_or_loc
-    return Problem(n.path, n.line, n.column, severity, code, message)
+def problem(at: Node | Location, rule: Rule, message: str) -> Problem:
+    """A problem of `rule` at a node or location, with the registry's severity."""
+    return Problem(at.path, at.line, at.column, rule.severity, rule, message)
 
 
-def error(out: Out, at: Node | Location, code: str, message: str) -> None:
-    out.append(Problem(at.path, at.line, at.column, ERROR, code, message))
+def error(out: Out, at: Node | Location, rule: Rule, message: str) -> None:
+    """Append a problem of `rule` (an error rule: the field rules below)."""
+    out.append(Problem(at.path, at.line, at.column, rule.severity, rule, message))
 
 
 def quote(text: str, limit: int = 40) -> str:
@@ -183,15 +153,40 @@ def is_empty(node: Node) -> bool:
     return type(node) is Scalar and (node.text == "" or (node.plain and node.text in NULL_WORDS))
 
 
+# ---------------------------------------------------------------- value checks
+# One check per value rule: the field rules below report with them, and the fast paths
+# (builder's rows and entries), `record`/`import` (measurement_value_problem) and
+# `collect` call them, so a value is accepted by exactly the same test everywhere.
+
+
+def finite_number(text: str, plain: bool) -> float | None:
+    """KT016/KT017: the number a scalar holds (plain decimal, at most 1e15 in size), or None."""
+    number = typed_value(text, plain)
+    kind = type(number)
+    if (kind is float or kind is int) and in_range(number):  # type: ignore[arg-type]
+        return float(number)  # type: ignore[arg-type]
+    return None
+
+
+def is_percent(value: float) -> bool:
+    """KT032: a progress value, from 0 to 100 (percent done)."""
+    return 0.0 <= value <= 100.0
+
+
+def on_scale(text: str, plain: bool, labels: Sequence[str]) -> bool:
+    """KT031 (and KT014): a label on the KPI's scale; an empty or null scalar is none."""
+    return text in labels and text != "" and not (plain and text in NULL_WORDS)
+
+
 def empty_required(out: Out, node: Node, what: str) -> None:
     """KT014."""
-    error(out, node, "KT014", f"{what} is empty")
+    error(out, node, KT014, f"{what} is empty")
 
 
 def text(out: Out, node: Node, what: str, *, required: bool = False) -> str | None:
     """KT018 (and KT014): free text. Any scalar is taken as written (`owner: 42` is '42')."""
     if type(node) is not Scalar:
-        error(out, node, "KT018", f"{what} must be text, got {shape(node)}")
+        error(out, node, KT018, f"{what} must be text, got {shape(node)}")
         return None
     if required and (node.text.strip() == "" or is_empty(node)):
         empty_required(out, node, what)
@@ -208,7 +203,7 @@ def slug(out: Out, node: Node, what: str) -> str | None:
         error(
             out,
             node,
-            "KT020",
+            KT020,
             f"{what} {quote(value)} is not a valid id: use lowercase letters, digits, "
             "'-' and '_', starting with a letter or digit",
         )
@@ -219,18 +214,18 @@ def slug(out: Out, node: Node, what: str) -> str | None:
 def number(out: Out, node: Node, what: str) -> float | None:
     """KT016 / KT017: a finite number, plain (unquoted) in the YAML."""
     if type(node) is not Scalar:
-        error(out, node, "KT016", f"{what} must be a number, got {shape(node)}")
+        error(out, node, KT016, f"{what} must be a number, got {shape(node)}")
         return None
+    result = finite_number(node.text, node.plain)
+    if result is not None:
+        return result
     value = scalar_value(node)
     kind = type(value)
     if kind is int or kind is float:
-        result = float(value)  # type: ignore[arg-type]
-        if in_range(result):
-            return result
         error(
             out,
             node,
-            "KT017",
+            KT017,
             f"{what} must be a finite number, {quote(node.text)} is out of range "
             "(at most 1e15 in size)",
         )
@@ -240,18 +235,18 @@ def number(out: Out, node: Node, what: str) -> float | None:
         message = f"{what} must be a number, got the boolean {raw}"
     elif value is None:
         message = f"{what} must be a number, got nothing"
-        error(out, node, "KT014", f"{what} is empty")
+        error(out, node, KT014, f"{what} is empty")
         return None
     elif node.plain and raw in YAML11_BOOLEANS:
         message = f"{what} must be a number, got {quote(raw)} (YAML 1.1 tools read it as a boolean)"
     elif _NONFINITE.fullmatch(raw.strip()):
-        error(out, node, "KT017", f"{what} must be a finite number, got {quote(raw)}")
+        error(out, node, KT017, f"{what} must be a finite number, got {quote(raw)}")
         return None
     elif not node.plain and _NUMBER_LIKE.fullmatch(raw) and any(c.isdigit() for c in raw):
         message = f"{what} must be a number, got the quoted text {quote(raw)} (remove the quotes)"
     else:
         message = f"{what} must be a number, got {quote(raw)}"
-    error(out, node, "KT016", message)
+    error(out, node, KT016, message)
     return None
 
 
@@ -260,7 +255,7 @@ def date(
 ) -> dt.date | None:
     """KT019: a real calendar date, YYYY-MM-DD (plain or quoted)."""
     if type(node) is not Scalar:
-        error(out, node, "KT019", f"{what} must be a date (YYYY-MM-DD), got {shape(node)}")
+        error(out, node, KT019, f"{what} must be a date (YYYY-MM-DD), got {shape(node)}")
         return None
     raw = node.text
     found = cache.get(raw) if cache is not None else None
@@ -269,7 +264,7 @@ def date(
         if cache is not None:
             cache[raw] = found
     if type(found) is str:
-        error(out, node, "KT019", f"{what} {found}")
+        error(out, node, KT019, f"{what} {found}")
         return None
     return found  # type: ignore[return-value]
 
@@ -293,7 +288,7 @@ def choice(out: Out, node: Node, what: str, enum: type[E]) -> E | None:
     """KT025: one of an enum's values, with a did-you-mean."""
     options = [str(e) for e in enum]
     if type(node) is not Scalar:
-        error(out, node, "KT025", f"{what} must be one of {', '.join(options)}, got {shape(node)}")
+        error(out, node, KT025, f"{what} must be one of {', '.join(options)}, got {shape(node)}")
         return None
     raw = node.text
     try:
@@ -304,7 +299,7 @@ def choice(out: Out, node: Node, what: str, enum: type[E]) -> E | None:
     error(
         out,
         node,
-        "KT025",
+        KT025,
         f"{what} must be one of {', '.join(options)}, got {quote(raw)}{hint}",
     )
     return None
@@ -319,7 +314,7 @@ def whole_days(out: Out, node: Node, what: str) -> int | None:
     error(
         out,
         node,
-        "KT035",
+        KT035,
         f"{what} must be a whole number of days from 0 to {MAX_GRACE_DAYS}, got {got}",
     )
     return None
@@ -331,14 +326,14 @@ def tags(out: Out, node: Node, what: str) -> tuple[str, ...] | None:
         error(
             out,
             node,
-            "KT036",
+            KT036,
             f"{what} must be a list of text, like [sales, q4], got {shape(node)}",
         )
         return None
     result: list[str] = []
     for item in node.items:
         if type(item) is not Scalar or is_empty(item):
-            error(out, item, "KT036", f"{what} must be a list of text, got {shape(item)} in it")
+            error(out, item, KT036, f"{what} must be a list of text, got {shape(item)} in it")
             return None
         result.append(item.text)
     return tuple(result)
@@ -350,7 +345,7 @@ def scale(out: Out, node: Node, what: str) -> tuple[str, ...] | None:
         error(
             out,
             node,
-            "KT037",
+            KT037,
             f"{what} must be a list of labels, worst first, like [poor, fair, good], "
             f"got {shape(node)}",
         )
@@ -359,15 +354,15 @@ def scale(out: Out, node: Node, what: str) -> tuple[str, ...] | None:
     seen: set[str] = set()
     for item in node.items:
         if type(item) is not Scalar or is_empty(item):
-            error(out, item, "KT037", f"{what}: each label must be text, got {shape(item)}")
+            error(out, item, KT037, f"{what}: each label must be text, got {shape(item)}")
             return None
         if item.text in seen:
-            error(out, item, "KT037", f"{what}: label {quote(item.text)} appears twice")
+            error(out, item, KT037, f"{what}: label {quote(item.text)} appears twice")
             return None
         seen.add(item.text)
         labels.append(item.text)
     if len(labels) < 2:
-        error(out, node, "KT037", f"{what} needs at least two labels, got {len(labels)}")
+        error(out, node, KT037, f"{what} needs at least two labels, got {len(labels)}")
         return None
     return tuple(labels)
 
@@ -375,17 +370,17 @@ def scale(out: Out, node: Node, what: str) -> tuple[str, ...] | None:
 def label(out: Out, node: Node, what: str, labels: tuple[str, ...] | None) -> str | None:
     """KT031: a label on the KPI's scale (None scale: already reported; accept the text)."""
     if type(node) is not Scalar:
-        error(out, node, "KT031", f"{what} must be a label on the scale, got {shape(node)}")
+        error(out, node, KT031, f"{what} must be a label on the scale, got {shape(node)}")
         return None
     if is_empty(node):
         empty_required(out, node, what)
         return None
     raw = node.text
-    if labels is not None and raw not in labels:
+    if labels is not None and not on_scale(raw, node.plain, labels):
         error(
             out,
             node,
-            "KT031",
+            KT031,
             f"{what} {quote(raw)} is not on the scale ({', '.join(labels)})"
             f"{did_you_mean(raw, labels)}",
         )
@@ -398,8 +393,8 @@ def percent(out: Out, node: Node, what: str) -> float | None:
     value = number(out, node, what)
     if value is None:
         return None
-    if not 0.0 <= value <= 100.0:
-        error(out, node, "KT032", f"{what} must be from 0 to 100 (percent done), got {node.text}")  # type: ignore[union-attr]
+    if not is_percent(value):
+        error(out, node, KT032, f"{what} must be from 0 to 100 (percent done), got {node.text}")  # type: ignore[union-attr]
         return None
     return value
 
@@ -410,7 +405,7 @@ def action(out: Out, node: Node, what: str, known: dict[str, str]) -> ActionPlan
         error(
             out,
             node,
-            "KT065",
+            KT065,
             f"{what} must be text or a mapping {{plan, owner, due, status}}, got {shape(node)}",
         )
         return None
@@ -423,7 +418,7 @@ def action(out: Out, node: Node, what: str, known: dict[str, str]) -> ActionPlan
     plan_node = fields.get("plan")
     plan = None
     if plan_node is None or is_empty(plan_node):
-        error(out, plan_node or node, "KT065", f"{what} needs a plan: what will be done")
+        error(out, plan_node or node, KT065, f"{what} needs a plan: what will be done")
     else:
         plan = text(out, plan_node, f"{what}: plan", required=True)
     owner_node = fields.get("owner")
@@ -442,7 +437,7 @@ def action(out: Out, node: Node, what: str, known: dict[str, str]) -> ActionPlan
             status = ActionStatus(raw)
         else:
             got = quote(raw) if raw is not None else shape(status_node)
-            error(out, status_node, "KT066", f"{what}: status must be open or done, got {got}")
+            error(out, status_node, KT066, f"{what}: status must be open or done, got {got}")
     if plan is None or any(p.severity is ERROR for p in out[before:]):
         return None
     return ActionPlan(plan=plan, owner=owner, due=due, status=status)
@@ -456,7 +451,7 @@ def flag(out: Out, node: Node | None, what: str) -> bool:
     if type(value) is bool:
         return value
     got = quote(node.text) if type(node) is Scalar else shape(node)
-    error(out, node, "KT067", f"{what} must be true or false, got {got}")
+    error(out, node, KT067, f"{what} must be true or false, got {got}")
     return False
 
 
@@ -465,17 +460,17 @@ def unknown_key(out: Out, key: Scalar, what: str, known: Iterable[str]) -> None:
     shown (see problems.MAX_PROBLEMS_PER_FILE): a file of a million unknown
     keys must not cost a million fuzzy matches."""
     hint = did_you_mean(key.text, known) if len(out) < MAX_PROBLEMS_PER_FILE else ""
-    error(out, key, "KT015", f"unknown key {quote(key.text)} in {what}{hint}")
+    error(out, key, KT015, f"unknown key {quote(key.text)} in {what}{hint}")
 
 
 def missing_key(out: Out, entry: Map, what: str, key: str, meaning: str) -> None:
     """KT013."""
-    error(out, entry, "KT013", f"{what} has no '{key}' ({meaning})")
+    error(out, entry, KT013, f"{what} has no '{key}' ({meaning})")
 
 
 def wrong_shape(out: Out, node: Node, message: str) -> None:
     """KT012."""
-    error(out, node, "KT012", f"{message}, got {shape(node)}")
+    error(out, node, KT012, f"{message}, got {shape(node)}")
 
 
 # ---------------------------------------------------------------- definition rules
@@ -489,7 +484,7 @@ def top_level_not_mapping(out: Out, root: Node) -> None:
     error(
         out,
         root,
-        "KT010",
+        KT010,
         "the top level must be a mapping with objectives, kpis, measurements and/or events, "
         f"got {shape(root)}",
     )
@@ -501,7 +496,7 @@ def unknown_section(out: Out, key: Scalar) -> None:
     error(
         out,
         key,
-        "KT011",
+        KT011,
         f"unknown top-level key {quote(name)}{did_you_mean(name, SECTION_NAMES)} "
         "(expected objectives, kpis, measurements, events)",
     )
@@ -511,18 +506,18 @@ def duplicate_objective(
     out: Out, node: Node, objective_id: str, seen: dict[str, Location], at: Location
 ) -> None:
     """KT021: an objective id defined twice. `seen` keeps where each id was first defined."""
-    _duplicate_id(out, node, "KT021", f"objective id '{objective_id}'", objective_id, seen, at)
+    _duplicate_id(out, node, KT021, f"objective id '{objective_id}'", objective_id, seen, at)
 
 
 def duplicate_kpi(
     out: Out, node: Node, kpi_id: str, seen: dict[str, Location], at: Location
 ) -> None:
     """KT022: a KPI id defined twice. `seen` keeps where each id was first defined."""
-    _duplicate_id(out, node, "KT022", f"KPI id '{kpi_id}'", kpi_id, seen, at)
+    _duplicate_id(out, node, KT022, f"KPI id '{kpi_id}'", kpi_id, seen, at)
 
 
 def _duplicate_id(
-    out: Out, node: Node, code: str, what: str, key: str, seen: dict[str, Location], at: Location
+    out: Out, node: Node, code: Rule, what: str, key: str, seen: dict[str, Location], at: Location
 ) -> None:
     first = seen.get(key)
     if first is None:
@@ -540,7 +535,7 @@ def unknown_objective(
     error(
         out,
         node,
-        "KT023",
+        KT023,
         f"{what}: unknown objective {quote(objective)}{did_you_mean(objective, known)}",
     )
 
@@ -560,14 +555,12 @@ def unknown_kpi(
         hint = did_you_mean(kpi_id, known)
         if hints is not None:
             hints[kpi_id] = hint
-    error(out, node, "KT024", f"{what}: unknown KPI {quote(kpi_id)}{hint}")
+    error(out, node, KT024, f"{what}: unknown KPI {quote(kpi_id)}{hint}")
 
 
 def no_scale(out: Out, at: Node, what: str) -> None:
     """KT030: a qualitative KPI without a scale."""
-    error(
-        out, at, "KT030", f"{what} is qualitative but has no scale (a list of labels, worst first)"
-    )
+    error(out, at, KT030, f"{what} is qualitative but has no scale (a list of labels, worst first)")
 
 
 def ignored_scale(out: Out, node: Node, what: str) -> None:
@@ -575,8 +568,7 @@ def ignored_scale(out: Out, node: Node, what: str) -> None:
     out.append(
         problem(
             node,
-            WARNING,
-            "KT109",
+            KT109,
             f"{what}: scale is ignored because the KPI is not qualitative (add kind: qualitative)",
         )
     )
@@ -605,7 +597,7 @@ def start_after_due(
 ) -> None:
     """KT038: a KPI whose tracking starts after its due date."""
     if start is not None and due is not None and start > due:
-        error(out, node, "KT038", f"{what}: start {start} is after due {due}")
+        error(out, node, KT038, f"{what}: start {start} is after due {due}")
 
 
 def milestone_out_of_order(
@@ -616,7 +608,7 @@ def milestone_out_of_order(
         error(
             out,
             node,
-            "KT033",
+            KT033,
             f"{what}: milestone {day} is not after the one before it ({previous}); "
             "list milestones in date order",
         )
@@ -625,7 +617,7 @@ def milestone_out_of_order(
 def milestone_after_due(out: Out, node: Node, what: str, day: dt.date, due: dt.date | None) -> None:
     """KT034: a milestone dated after the KPI's due date."""
     if due is not None and day > due:
-        error(out, node, "KT034", f"{what}: milestone {day} is after due {due}")
+        error(out, node, KT034, f"{what}: milestone {day} is after due {due}")
 
 
 def weight(out: Out, node: Node, what: str) -> float | None:
@@ -634,7 +626,7 @@ def weight(out: Out, node: Node, what: str) -> float | None:
     if value is None:
         return None
     if value <= 0:
-        error(out, node, "KT039", f"{what} must be a number above 0, got '{_show(value)}'")
+        error(out, node, KT039, f"{what} must be a number above 0, got '{_show(value)}'")
         return None
     return value
 
@@ -659,14 +651,14 @@ def unknown_parent(out: Out, node: Node, what: str, parent: str, known: Iterable
     error(
         out,
         node,
-        "KT023",
+        KT023,
         f"{what}: unknown parent objective {quote(parent)}{did_you_mean(parent, known)}",
     )
 
 
 def self_driver(out: Out, node: Node, what: str, kpi_id: str) -> None:
     """KT041: a KPI that names itself among its drivers."""
-    error(out, node, "KT041", f"{what}: a KPI cannot drive itself; remove '{kpi_id}' from drivers")
+    error(out, node, KT041, f"{what}: a KPI cannot drive itself; remove '{kpi_id}' from drivers")
 
 
 def cycles(links: Mapping[str, Sequence[str]]) -> list[list[str]]:
@@ -706,7 +698,7 @@ def cycles(links: Mapping[str, Sequence[str]]) -> list[list[str]]:
 
 
 def cycle_problems(
-    out: Out, code: str, kind: str, key: str, cycle: list[str], at: dict[str, Node | Location]
+    out: Out, code: Rule, kind: str, key: str, cycle: list[str], at: dict[str, Node | Location]
 ) -> None:
     """KT040 / KT042: one error per member of a cycle, at its `parent`/`drivers` entry."""
     shown = " → ".join([*cycle, cycle[0]])
@@ -721,23 +713,21 @@ def cycle_problems(
 
 # ---------------------------------------------------------------- workspace rules
 
-WorkspaceRule = Callable[[Workspace, Config, dt.date], Iterator[Problem]]
+WorkspaceRule = Callable[[Workspace, Config, dt.date], Iterable[Problem]]
 
 
 def no_owner(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
     """KT101."""
     for kpi in ws.kpis:
         if not kpi.owner:
-            yield problem(kpi.loc, WARNING, "KT101", f"KPI '{kpi.id}' has no owner")
+            yield problem(kpi.loc, KT101, f"KPI '{kpi.id}' has no owner")
 
 
 def no_objective(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
     """KT102."""
     for kpi in ws.kpis:
         if not kpi.objective:
-            yield problem(
-                kpi.loc, WARNING, "KT102", f"KPI '{kpi.id}' is not linked to an objective"
-            )
+            yield problem(kpi.loc, KT102, f"KPI '{kpi.id}' is not linked to an objective")
 
 
 def _over_limit(
@@ -759,8 +749,7 @@ def owner_focus(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Probl
     for owner, members in _over_limit(ws.kpis, lambda k: k.owner, limit):
         yield problem(
             members[limit].loc,
-            WARNING,
-            "KT103",
+            KT103,
             f"owner {quote(owner)} has {len(members)} KPIs, more than the focus limit of {limit}",
         )
 
@@ -774,8 +763,7 @@ def objective_focus(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[P
         loc = found.loc if found else members[limit].loc
         yield problem(
             loc,
-            WARNING,
-            "KT104",
+            KT104,
             f"objective '{objective_id}' has {len(members)} KPIs, "
             f"more than the focus limit of {limit}",
         )
@@ -825,30 +813,71 @@ def same_period(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Probl
             period = period_containing(freq, m.date)
             yield problem(
                 m.loc,
-                WARNING,
-                "KT105",
+                KT105,
                 f"measurement of KPI '{m.kpi}' on {m.date}: the {period.frequency} period "
                 f"{period.label} has another measurement, on {winner.date} at {winner.loc}, "
                 "which counts instead (the later date, then the later entry, counts)",
             )
 
 
-def after_as_of(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
-    """KT106."""
+def after_as_of(
+    ws: Workspace, config: Config, as_of: dt.date, *, capped: bool = True
+) -> ProblemList:
+    """KT106. A file's measurements dated after the as-of date beyond its first
+    MAX_PROBLEMS_PER_FILE + 1 (by line and column) can never be shown nor be the first
+    one left out (problems.cap_problems), so with `capped` they are counted, not made:
+    an as-of date before most of the data costs a count, not a Problem per entry."""
     limit = as_of.toordinal()
-    for series in ws.measurements.all_series():
-        if max(series.dates) <= limit:
-            continue
-        for i, day in enumerate(series.dates):
-            if day > limit:
-                m = series[i]
-                yield problem(
+    found = ProblemList()
+    late = [s for s in ws.measurements.all_series() if s.dates and max(s.dates) > limit]
+    if not late:
+        return found
+    after = limit.__lt__
+    counts: Counter[int] = Counter()
+    for series in late:
+        counts.update(compress(series.files, map(after, series.dates)))
+    keep = MAX_PROBLEMS_PER_FILE + 1
+    crowded: dict[int, list[int]] = {f: [] for f, n in counts.items() if capped and n > keep}
+    if crowded:  # where each crowded file's first `keep` late entries end
+        for series in late:
+            mask = list(map(after, series.dates))
+            for file, key in zip(
+                compress(series.files, mask), compress(_positions(series), mask), strict=True
+            ):
+                if file in crowded:
+                    crowded[file].append(key)
+    last_shown = {file: heapq.nsmallest(keep, keys)[-1] for file, keys in crowded.items()}
+    crowded.clear()
+    made: Counter[int] = Counter()
+    for series in late:
+        mask = list(map(after, series.dates))
+        for i, file, key in zip(
+            compress(range(len(mask)), mask),
+            compress(series.files, mask),
+            compress(_positions(series), mask),
+            strict=True,
+        ):
+            bound = last_shown.get(file)
+            if bound is not None and key > bound:
+                continue
+            made[file] += 1
+            m = series[i]
+            found.append(
+                problem(
                     m.loc,
-                    WARNING,
-                    "KT106",
+                    KT106,
                     f"measurement of KPI '{m.kpi}' on {m.date} is dated after the as-of date "
                     f"{as_of} and is ignored until then",
                 )
+            )
+    for file in last_shown:
+        found.omit_warnings(late[0].paths[file], counts[file] - made[file])
+    return found
+
+
+def _positions(series: Series) -> Iterator[int]:
+    """Each entry's (line, column) as one number that sorts the same way."""
+    return map(operator.add, map(operator.mul, series.lines, repeat(1 << 32)), series.columns)
 
 
 def vague_measure(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
@@ -858,8 +887,7 @@ def vague_measure(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Pro
         if words < MIN_MEASURE_WORDS:
             yield problem(
                 kpi.loc,
-                WARNING,
-                "KT107",
+                KT107,
                 f"KPI '{kpi.id}': measure {quote(kpi.measure)} is too vague to reproduce "
                 f"({words} word{'s' if words != 1 else ''}); say how the value is obtained",
             )
@@ -887,8 +915,7 @@ def milestones_away(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[P
             if why:
                 yield problem(
                     ms.loc,
-                    WARNING,
-                    "KT108",
+                    KT108,
                     f"KPI '{kpi.id}': milestone {ms.date} ({_show(ms.target)}) moves away "
                     f"from the target: {why}",
                 )
@@ -927,10 +954,9 @@ def indicator_balance(ws: Workspace, config: Config, as_of: dt.date) -> Iterator
         if len(stated) != 1:
             continue
         (only,) = stated
-        code, missing = ("KT110", "leading") if only is Indicator.LAGGING else ("KT111", "lagging")
+        code, missing = (KT110, "leading") if only is Indicator.LAGGING else (KT111, "lagging")
         yield problem(
             _objective_loc(ws, objective_id, members[0]),
-            WARNING,
             code,
             f"objective '{objective_id}': its KPIs are all {only}; add a {missing} KPI "
             f"({'what predicts the result' if missing == 'leading' else 'the result itself'})",
@@ -943,8 +969,7 @@ def no_quantitative(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[P
         if all(kpi.kind is not Kind.QUANTITATIVE for kpi in members):
             yield problem(
                 _objective_loc(ws, objective_id, members[0]),
-                WARNING,
-                "KT112",
+                KT112,
                 f"objective '{objective_id}' has no quantitative KPI: add one that counts "
                 "or measures the result",
             )
@@ -1001,8 +1026,7 @@ def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Pr
             ):
                 yield problem(
                     kpi.loc,
-                    WARNING,
-                    "KT113",
+                    KT113,
                     f"KPI '{kpi.id}' has been off track or at risk for {stuck} reported "
                     f"periods (since {last[0].date}) with no action plan: add an action",
                 )
@@ -1011,8 +1035,7 @@ def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Pr
             if len({kpi.position(m.value) for m in last}) == 1:
                 yield problem(
                     kpi.loc,
-                    WARNING,
-                    "KT114",
+                    KT114,
                     f"KPI '{kpi.id}' has not changed for {flat} reported periods "
                     f"(since {last[0].date}): review whether it still says anything",
                 )
@@ -1032,8 +1055,7 @@ def past_due_active(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[P
         if kpi.due is not None and kpi.due < as_of and not kpi.archived:
             yield problem(
                 kpi.loc,
-                WARNING,
-                "KT115",
+                KT115,
                 f"KPI '{kpi.id}' was due {kpi.due} and is still active: set a new due date "
                 "or add `archived: true` (keeps its history, hides it from status)",
             )
@@ -1049,8 +1071,7 @@ def archived_driver(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[P
             if driver in archived:
                 yield problem(
                     kpi.loc,
-                    WARNING,
-                    "KT116",
+                    KT116,
                     f"KPI '{kpi.id}' is driven by '{driver}', which is archived: "
                     "remove it from drivers or name the KPI that replaces it",
                 )
@@ -1073,11 +1094,18 @@ WORKSPACE_RULES: tuple[WorkspaceRule, ...] = (
 )
 
 
-def check_workspace(ws: Workspace, *, config: Config, as_of: dt.date) -> list[Problem]:
-    """Every workspace rule's problems (the field rules ran while loading)."""
-    out: list[Problem] = []
+def check_workspace(
+    ws: Workspace, *, config: Config, as_of: dt.date, capped: bool = True
+) -> ProblemList:
+    """Every workspace rule's problems (the field rules ran while loading). With `capped`,
+    problems that cap_problems could never show may be counted instead of made (see
+    after_as_of); without it every problem is made (to compare two results)."""
+    out = ProblemList()
     for rule in WORKSPACE_RULES:
-        out.extend(rule(ws, config, as_of))
+        if rule is after_as_of:
+            out.extend(after_as_of(ws, config, as_of, capped=capped))
+        else:
+            out.extend(rule(ws, config, as_of))
     return out
 
 
@@ -1095,6 +1123,6 @@ def measurement_value_problem(kpi: Kpi, value: float | str, text: str) -> str | 
         )
     if isinstance(value, str) or not in_range(value):
         return f"'{text}' is not a finite number of at most 1e15 in size"
-    if kpi.kind is Kind.PROGRESS and not 0 <= value <= 100:
+    if kpi.kind is Kind.PROGRESS and not is_percent(value):
         return f"'{text}' is outside 0–100 (KPI '{kpi.id}' is percent done)"
     return None

@@ -13,6 +13,19 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from kpitrack.domain.codes import (
+    KT050,
+    KT051,
+    KT052,
+    KT053,
+    KT054,
+    KT055,
+    KT056,
+    KT057,
+    KT120,
+    KT121,
+    Rule,
+)
 from kpitrack.domain.model import Config, Kind, Kpi, Location, Source
 from kpitrack.domain.problems import Problem, Severity
 from kpitrack.domain.workspace import Workspace
@@ -37,7 +50,7 @@ _URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@"
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-def _err(out: list[Problem], at: Node | Location, code: str, message: str) -> None:
+def _err(out: list[Problem], at: Node | Location, code: Rule, message: str) -> None:
     rules.error(out, at, code, message)
 
 
@@ -63,7 +76,7 @@ def credential_problems(out: list[Problem], entry: Node, what: str) -> None:
             _err(
                 out,
                 scalar,
-                "KT052",
+                KT052,
                 f"{what}: a URL with a password in a KPI file; credentials belong in "
                 "kpitrack.toml [databases] (or ${ENV_VARIABLE} there), never in KPI files",
             )
@@ -82,7 +95,7 @@ def parse_source(
         _err(
             out,
             node,
-            "KT050",
+            KT050,
             f"{where} must be a mapping with one of sql, csv or command, got {rules.shape(node)}",
         )
         return None
@@ -98,7 +111,7 @@ def parse_source(
         _err(
             out,
             node,
-            "KT050",
+            KT050,
             f"{where} needs exactly one of sql, csv or command, found {found}",
         )
         return None
@@ -113,7 +126,7 @@ def parse_source(
             _err(
                 out,
                 fields[field],
-                "KT050",
+                KT050,
                 f"{where}: '{field}' does not apply to a {source_kind} source",
             )
 
@@ -124,7 +137,7 @@ def parse_source(
                 _err(
                     out,
                     node,
-                    "KT050",
+                    KT050,
                     f"{where}: a {source_kind} source needs '{key}' ({SOURCE_KEYS[key]})",
                 )
             return None
@@ -132,7 +145,7 @@ def parse_source(
             _err(
                 out,
                 value,
-                "KT050",
+                KT050,
                 f"{where}: {key} must be non-empty text, got {rules.shape(value)}",
             )
             return None
@@ -147,13 +160,13 @@ def parse_source(
         if sql is not None:
             problem = sql_problem(sql)
             if problem:
-                _err(out, fields["sql"], "KT051", f"{where}: {problem}")
+                _err(out, fields["sql"], KT051, f"{where}: {problem}")
         if database is not None and _URL.match(database.strip()):
             if not _URL_WITH_PASSWORD.search(database):  # else credential_problems did
                 _err(
                     out,
                     fields["database"],
-                    "KT052",
+                    KT052,
                     f"{where}: database must be a name from kpitrack.toml [databases], not a "
                     "connection URL: connection strings and credentials stay out of KPI files",
                 )
@@ -165,14 +178,14 @@ def parse_source(
         filter_node = fields.get("filter")
         if filter_node is not None:
             if not isinstance(filter_node, Map) or not filter_node.items:
-                _err(out, filter_node, "KT050", f"{where}: filter must be a mapping column: value")
+                _err(out, filter_node, KT050, f"{where}: filter must be a mapping column: value")
             else:
                 for key, value in filter_node.items:
                     if not isinstance(value, Scalar):
                         _err(
                             out,
                             value,
-                            "KT050",
+                            KT050,
                             f"{where}: filter value of '{key.text}' must be text",
                         )
                     else:
@@ -192,14 +205,14 @@ def parse_source(
             _err(
                 out,
                 argv_node,
-                "KT054",
+                KT054,
                 f"{where}: command must be a non-empty list of program and arguments, "
                 f"got {rules.shape(argv_node)}{hint}",
             )
         else:
             argv = tuple(i.text for i in argv_node.items if isinstance(i, Scalar))
             if "\0" in "".join(argv):
-                _err(out, argv_node, "KT054", f"{where}: command holds a NUL character")
+                _err(out, argv_node, KT054, f"{where}: command holds a NUL character")
     timeout = None
     timeout_node = fields.get("timeout")
     if timeout_node is not None:
@@ -209,7 +222,7 @@ def parse_source(
             _err(
                 out,
                 timeout_node,
-                "KT057",
+                KT057,
                 f"{where}: timeout must be a number of seconds above 0 and at most "
                 f"{MAX_TIMEOUT:g}, got {rules.shape(timeout_node)}",
             )
@@ -222,26 +235,26 @@ def parse_source(
             _err(
                 out,
                 node,
-                "KT056",
+                KT056,
                 f"{where}: a qualitative KPI's source needs a scale_map from the source's "
                 f"output to a label of the scale ({', '.join(scale)})",
             )
         elif not isinstance(map_node, Map) or not map_node.items:
-            _err(out, map_node, "KT056", f"{where}: scale_map must be a mapping output: label")
+            _err(out, map_node, KT056, f"{where}: scale_map must be a mapping output: label")
         else:
             for key, value in map_node.items:
                 if not isinstance(value, Scalar) or value.text not in scale:
                     _err(
                         out,
                         value,
-                        "KT056",
+                        KT056,
                         f"{where}: scale_map maps '{key.text}' to "
                         f"{rules.shape(value)}, which is not on the scale ({', '.join(scale)})",
                     )
                 else:
                     scale_map.append((key.text.strip(), value.text))
     elif map_node is not None:
-        _err(out, map_node, "KT056", f"{where}: scale_map applies only to qualitative KPIs")
+        _err(out, map_node, KT056, f"{where}: scale_map applies only to qualitative KPIs")
     if any(p.is_error for p in out[before:]):
         return None
     locs = tuple((key, value.loc) for key, value in fields.items())
@@ -388,7 +401,7 @@ def kpi_config_problems(kpi: Kpi, config: Config) -> list[Problem]:
         _err(
             out,
             source.where("database"),
-            "KT053",
+            KT053,
             f"{what}: unknown database '{source.database}'"
             f"{did_you_mean(source.database or '', databases)} "
             f"(kpitrack.toml [databases] names: {known})",
@@ -402,14 +415,14 @@ def kpi_config_problems(kpi: Kpi, config: Config) -> list[Problem]:
                 Problem.at(
                     source.where("csv"),
                     Severity.WARNING,
-                    "KT120",
+                    KT120,
                     f"{what}: CSV file {path} does not exist (yet); collect will fail "
                     "until it does",
                 )
             )
             return out
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
-            _err(out, source.where("csv"), "KT055", f"{what}: cannot read {path}: {exc}")
+            _err(out, source.where("csv"), KT055, f"{what}: cannot read {path}: {exc}")
             return out
         wanted = [
             ("date_column", source.date_column),
@@ -421,7 +434,7 @@ def kpi_config_problems(kpi: Kpi, config: Config) -> list[Problem]:
                 _err(
                     out,
                     source.where(key),
-                    "KT055",
+                    KT055,
                     f"{what}: {path} has no column '{column}' "
                     f"(its columns: {', '.join(header) or 'none'})",
                 )
@@ -430,7 +443,7 @@ def kpi_config_problems(kpi: Kpi, config: Config) -> list[Problem]:
             Problem.at(
                 source.where("command"),
                 Severity.WARNING,
-                "KT121",
+                KT121,
                 f"{what}: command sources run only when kpitrack.toml sets "
                 "allow_commands = true; collect reports this one as failed",
             )

@@ -10,6 +10,7 @@ strictly (YAML 1.2 core-ish: `no`, `0755`, `1:30` and `.nan` stay text).
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import re
@@ -19,6 +20,7 @@ from typing import Any, overload
 
 import yaml
 
+from kpitrack.domain.codes import KT001, KT002, KT003, KT004, KT005, Rule
 from kpitrack.domain.model import Location
 from kpitrack.domain.problems import Problem, Severity
 
@@ -108,8 +110,8 @@ def _loc(path: str, mark: Any) -> Location:
     return Location(path, mark.line + 1, mark.column + 1)
 
 
-def _fatal(loc: Location, code: str, message: str) -> YamlFatal:
-    return YamlFatal(Problem.at(loc, Severity.ERROR, code, message))
+def _fatal(loc: Location, code: Rule, message: str) -> YamlFatal:
+    return YamlFatal(Problem.at(loc, code.severity, code, message))
 
 
 def decode(data: bytes, path: str, *, max_bytes: int = MAX_FILE_BYTES) -> str:
@@ -117,7 +119,7 @@ def decode(data: bytes, path: str, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     if len(data) > max_bytes:
         raise _fatal(
             Location(path, 1, 1),
-            "KT002",
+            KT002,
             f"file is {len(data):,} bytes, over the limit of {max_bytes:,} bytes",
         )
     if data.startswith(BOM):
@@ -125,14 +127,14 @@ def decode(data: bytes, path: str, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1
-        raise _fatal(Location(path, line, 1), "KT002", "binary file: NUL byte, not UTF-8 text")
+        raise _fatal(Location(path, line, 1), KT002, "binary file: NUL byte, not UTF-8 text")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         # The bytes before the bad one are valid: count lines and columns in characters.
         raise _fatal(
             _position(data[: exc.start].decode("utf-8"), path),
-            "KT002",
+            KT002,
             f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be decoded",
         ) from None
 
@@ -165,25 +167,25 @@ def parse(text: str, path: str, *, max_depth: int = MAX_DEPTH) -> tuple[Node | N
         if "maximum nesting depth" in str(exc.problem):
             # libyaml 0.2.5+ caps nesting itself (at 1000), sometimes before our own cap is hit.
             raise _fatal(
-                _loc(path, mark), "KT002", f"nesting deeper than {max_depth} levels"
+                _loc(path, mark), KT002, f"nesting deeper than {max_depth} levels"
             ) from None
         what = exc.problem or "invalid YAML"
         if exc.context:
             what = f"{exc.context}: {what}" if exc.problem else exc.context
-        raise _fatal(_loc(path, mark), "KT001", f"YAML syntax error: {what}") from None
+        raise _fatal(_loc(path, mark), KT001, f"YAML syntax error: {what}") from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         character = exc.character
         what = f"#x{character:04x}" if isinstance(character, int) else repr(character)
         raise _fatal(
             _position(text[: exc.position], path),
-            "KT001",
+            KT001,
             f"YAML syntax error: control character {what} is not allowed",
         ) from None
     except yaml.YAMLError as exc:
         message = " ".join(str(exc).split())
-        raise _fatal(Location(path, 1, 1), "KT001", f"YAML syntax error: {message}") from None
+        raise _fatal(Location(path, 1, 1), KT001, f"YAML syntax error: {message}") from None
     except (ValueError, RecursionError, MemoryError) as exc:  # pragma: no cover - defensive
-        raise _fatal(Location(path, 1, 1), "KT001", f"unreadable YAML: {exc}") from None
+        raise _fatal(Location(path, 1, 1), KT001, f"unreadable YAML: {exc}") from None
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -280,37 +282,137 @@ def parse_rows(
     return root, rows
 
 
-# The one file shape `scan_rows` reads without libyaml: a measurements list in the flow
-# style `record` writes, plain ASCII words only. Any other line, and the file goes on.
+# The file shapes `scan_rows` reads without libyaml: a measurements list of flow entries
+# (`record`'s style) or block entries (hand-written), each value a plain word or words,
+# or a quoted scalar on one line. Any other line, and the file goes on to libyaml.
+# Printable non-ASCII text (YAML's printable set, without the line breaks NEL, LS, PS
+# and the BOM) is allowed inside plain and quoted scalars and comments alike. The
+# classes below refuse ASCII characters only, so any non-ASCII one matches them: a text
+# holding a non-ASCII character YAML does not print (_NOT_TEXT) is declined before.
+# (A class spelling out the allowed non-ASCII ranges takes the regular expression
+# compiler a tenth of a second or more: start-up time.)
+# In UTF-8: a C1 control (NEL among them), LS or PS, the BOM, U+FFFE or U+FFFF (a lone
+# surrogate cannot be encoded at all). Searched in the encoded text: a class of
+# characters with surrogate ranges makes the search ten times slower.
+_NOT_TEXT = rb"\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbb\xbf|\xef\xbf[\xbe\xbf]"
 # Inside a flow-context plain scalar these characters mean nothing special (none of
 # `,?[]{}`, `: `, ` #`, and the indicators only count as a first character).
-_WORD = r"[A-Za-z0-9_][A-Za-z0-9_.@/+=$%;()'-]*(?: [A-Za-z0-9_.@/+=$%;()'-]+)*"
-# A double-quoted scalar without escapes: printable ASCII but `"` and backslash.
-_QUOTED = r'"([ !#-\[\]-~]*)"'
-_COMMENT = r"(?: *#[ -~]*)?"
-_LINE = re.compile(
+_FIRST = r"[^\x00-/:-@\[-^`{-\x7f]"  # letters, digits, _, non-ASCII
+_INNER = r"[^\x00-#&*,:<>?\[-^`{-\x7f]"  # and .@/+=$%;()'-
+_WORD = rf"{_FIRST}{_INNER}*+(?: {_INNER}++)*+"
+# A block-context plain scalar may also hold the flow indicators after its first character.
+_BLOCK_INNER = r"[^\x00-#&*:<>?\\^`|~\x7f]"  # and ,[]{}
+_BLOCK_WORD = rf"{_FIRST}{_BLOCK_INNER}*+(?: {_BLOCK_INNER}++)*+"
+# Any quoted scalar on one line (unquoted by _unquote): double quoted, escapes allowed;
+# single quoted, '' for a quote.
+_DQ_TEXT = r'[^\x00-\x1f"\\\x7f]*+'
+_SQ_TEXT = r"[^\x00-\x1f'\x7f]*+"
+_ANY_QUOTED = rf""""{_DQ_TEXT}(?:\\[!-~]{_DQ_TEXT})*+"|'{_SQ_TEXT}(?:''{_SQ_TEXT})*+'"""
+_FLOW_SCALAR = rf"{_WORD}|{_ANY_QUOTED}"
+_BLOCK_SCALAR = rf"{_BLOCK_WORD}|{_ANY_QUOTED}"
+_COMMENT_TEXT = r"[^\x00-\x08\n-\x1f\x7f]*"
+_END = rf"(?: *| +#{_COMMENT_TEXT})\r?\n"  # the rest of an entry's line
+_LINE_PATTERN = (
+    # 1-8: the record style, which takes the quickest path below
     rf"(?:( *)- \{{kpi: ({_WORD}), date: ({_WORD}), value: (-?{_WORD})"
-    rf"(?:, note: (?:({_WORD})|{_QUOTED}))?(?:, by: (?:({_WORD})|{_QUOTED}))?\}}"
-    rf"(?: *| +#[ -~]*))\n"
-    rf"|(measurements: *(?: #[ -~]*)?)\n"
-    rf"| *(?:#[ -~]*)?\n"
+    rf"(?:, note: (?:({_WORD})|({_ANY_QUOTED})))?(?:, by: (?:({_WORD})|({_ANY_QUOTED})))?\}}{_END})"
+    # 9: the key line
+    rf"|(measurements: *(?: #{_COMMENT_TEXT})?)\r?\n"
+    # a blank or comment line
+    rf"| *(?:#{_COMMENT_TEXT})?\r?\n"
+    # 10-15: a flow entry with quoted scalars anywhere
+    rf"|(?:( *)- \{{kpi: ({_FLOW_SCALAR}), date: ({_FLOW_SCALAR}), value: (-?{_FLOW_SCALAR})"
+    rf"(?:, note: ({_FLOW_SCALAR}))?(?:, by: ({_FLOW_SCALAR}))?\}}{_END})"
+    # 16-21: a block entry, one key a line in this order, aligned under the first
+    rf"|(?:( *)- kpi: ({_BLOCK_SCALAR}){_END}"
+    rf"\16  date: ({_BLOCK_SCALAR}){_END}"
+    rf"\16  value: (-?{_BLOCK_SCALAR}){_END}"
+    rf"(?:\16  note: ({_BLOCK_SCALAR}){_END})?"
+    rf"(?:\16  by: ({_BLOCK_SCALAR}){_END})?)"
 )
+
+
+@functools.cache
+def _line() -> re.Pattern[str]:
+    return re.compile(_LINE_PATTERN)  # compiled when the first file is scanned (start-up)
+
+
+@functools.cache
+def _not_text() -> re.Pattern[bytes]:
+    return re.compile(_NOT_TEXT)  # compiled when a non-ASCII file first needs it
+
+
+_ESCAPE = re.compile(
+    r'\\(?:([0abtnvfre "/\\N_LP\t])|x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))'
+)
+_ESCAPED = {
+    "0": "\0", "a": "\a", "b": "\b", "t": "\t", "\t": "\t", "n": "\n", "v": "\v", "f": "\f",
+    "r": "\r", "e": "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", "N": "\x85",
+    "_": "\xa0", "L": "\u2028", "P": "\u2029",
+}  # fmt: skip
+
+
+class _Decline(Exception):
+    """A scalar the line scanner leaves to libyaml (an escape it does not know)."""
+
+
+def _unescape(match: re.Match[str]) -> str:
+    short, *codes = match.groups()
+    if short is not None:
+        return _ESCAPED[short]
+    code = int(next(c for c in codes if c is not None), 16)
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        raise _Decline  # libyaml refuses it: its error is reported by the full reader
+    return chr(code)
+
+
+def _unquote(token: str) -> str:
+    """A quoted scalar token's text, as libyaml reads it; _Decline for an escape it refuses."""
+    if token[0] == "'":
+        return token[1:-1].replace("''", "'")
+    body = token[1:-1]
+    return _strict_unescape(body) if "\\" in body else body
+
+
+def _strict_unescape(body: str) -> str:
+    """Every backslash of a double-quoted scalar starts a known escape, else _Decline."""
+    out: list[str] = []
+    position = 0
+    while True:
+        backslash = body.find("\\", position)
+        if backslash < 0:
+            out.append(body[position:])
+            return "".join(out)
+        match = _ESCAPE.match(body, backslash)
+        if match is None:
+            raise _Decline
+        out.append(body[position:backslash])
+        out.append(_unescape(match))
+        position = match.end()
 
 
 def scan_rows(
     text: str, path: str, texts: dict[str, str] | None = None
 ) -> tuple[Node | None, Rows] | None:
-    """`parse_rows` for the common file shape, read line by line with one regular
+    """`parse_rows` for the common file shapes, read line by line with one regular
     expression instead of libyaml's events: a file that holds only a `measurements:`
-    list of entries `- {kpi: ..., date: ..., value: ...[, note: ...][, by: ...]}` in that
-    order, each value a plain ASCII word or words (`note` and `by` may also be double
-    quoted, in printable ASCII without escapes), blank and comment lines between,
-    every line ending in a line feed. YAML reads such a file one way only, so the
-    rows are those `parse_rows` gives (tests/test_fast_path.py compares them); the root
-    node holds the `measurements` key and an empty list, located where libyaml locates
-    them. Anything else returns None and the caller uses `parse_rows` or `parse`."""
+    list of entries, each either on one line, `- {kpi: ..., date: ..., value: ...[, note:
+    ...][, by: ...]}`, or in block style, one `key: value` a line in that order aligned
+    under `- kpi:`; each value a plain word or words (printable, non-ASCII too) or a
+    quoted scalar on one line (double quoted with escapes, or single quoted); blank and
+    comment lines between and trailing comments; every line ending in a line feed (LF or
+    CRLF). YAML reads such a file one way only, so the rows are those `parse_rows` gives
+    (tests/test_fast_path.py compares them); the root node holds the `measurements` key
+    and an empty list, located where libyaml locates them. Anything else returns None and
+    the caller uses `parse_rows` or `parse`."""
     if not text.endswith("\n"):
         return None
+    if not text.isascii():
+        try:
+            if _not_text().search(text.encode("utf-8")):
+                return None  # a character YAML does not print, or a line break of its own
+        except UnicodeEncodeError:
+            return None  # a lone surrogate
     if texts is None:
         texts = {}
     shared = texts.setdefault
@@ -320,22 +422,80 @@ def scan_rows(
     lines, columns, kpis, dates = rows.lines, rows.columns, rows.kpis, rows.dates
     value_list, plains, notes, bys = rows.values, rows.plains, rows.notes, rows.bys
     nulls = NULL_WORDS
+    quotes = "'\""
+    unquoted: dict[str, str] = {}  # quoted token → its text
+
+    def unquote(token: str) -> str:
+        text = unquoted[token] = _unquote(token)
+        return text
+
     key_line = 0
     indent: str | None = None
     first_entry = 0
     position = 0
     line = 0
-    for match in _LINE.finditer(text):
+    for match in _line().finditer(text):
         if match.start() != position:
             return None  # a line the pattern does not know
         position = match.end()
         line += 1
-        entry_indent, kpi, date, value, note, quoted_note, by, quoted_by, key = match.groups()
+        (
+            entry_indent, kpi, date, value, note, quoted_note, by, quoted_by, key,
+            flow_indent, flow_kpi, flow_date, flow_value, flow_note, flow_by,
+            block_indent, block_kpi, block_date, block_value, block_note, block_by,
+        ) = match.groups()  # fmt: skip
         if kpi is None:
-            if key is not None:
-                if key_line:
-                    return None  # a second measurements key: the full reader reports it
-                key_line = line
+            if flow_kpi is not None:
+                entry_indent, kpi, date, value = flow_indent, flow_kpi, flow_date, flow_value
+                note, by = flow_note, flow_by
+                more = 0
+            elif block_kpi is not None:
+                entry_indent, kpi, date, value = block_indent, block_kpi, block_date, block_value
+                note, by = block_note, block_by
+                more = 2 + (note is not None) + (by is not None)
+            else:
+                if key is not None:
+                    if key_line:
+                        return None  # a second measurements key: the full reader reports it
+                    key_line = line
+                continue
+            if not key_line:
+                return None
+            # Quoted scalars to their text (each distinct one unquoted once).
+            plain = True
+            try:
+                if kpi[0] in quotes:
+                    kpi = unquoted.get(kpi) or unquote(kpi)
+                if date[0] in quotes:
+                    date = unquoted.get(date) or unquote(date)
+                if value[0] in quotes:
+                    value = unquoted.get(value) or unquote(value)
+                    plain = False
+                if note is not None:
+                    if note[0] in quotes:
+                        note = unquoted.get(note) or unquote(note) or None
+                    elif note in nulls:
+                        note = None
+                if by is not None:
+                    if by[0] in quotes:
+                        by = unquoted.get(by) or unquote(by) or None
+                    elif by in nulls:
+                        by = None
+            except _Decline:
+                return None
+            if indent != entry_indent:
+                if indent is not None:
+                    return None
+                indent, first_entry = entry_indent, line
+            lines.append(line)
+            columns.append(len(entry_indent) + 3)
+            kpis.append(shared(kpi, kpi))
+            dates.append(shared(date, date))
+            value_list.append(share_value(value, value))
+            plains.append(plain)
+            notes.append(None if note is None else shared(note, note))
+            bys.append(None if by is None else shared(by, by))
+            line += more
             continue
         if not key_line:
             return None
@@ -349,13 +509,21 @@ def scan_rows(
         dates.append(shared(date, date))
         value_list.append(share_value(value, value))
         plains.append(1)
-        if note is None:  # quoted (its text as written: no escapes) or absent
-            note = quoted_note or None  # an empty "" is no note, as rules.is_empty says
+        if note is None:  # quoted or absent
+            if quoted_note is not None:
+                try:  # an empty "" is no note, as rules.is_empty says
+                    note = unquoted.get(quoted_note) or unquote(quoted_note) or None
+                except _Decline:
+                    return None
         elif note in nulls:
             note = None
         notes.append(None if note is None else shared(note, note))
         if by is None:
-            by = quoted_by or None
+            if quoted_by is not None:
+                try:
+                    by = unquoted.get(quoted_by) or unquote(quoted_by) or None
+                except _Decline:
+                    return None
         elif by in nulls:
             by = None
         bys.append(None if by is None else shared(by, by))
@@ -435,10 +603,10 @@ def _empty(event: Any) -> bool:
 
 def _refuse_properties(event: Any, loc: Location) -> None:
     if event.anchor is not None:
-        raise _fatal(loc, "KT003", f"anchors and aliases are not allowed (&{event.anchor})")
+        raise _fatal(loc, KT003, f"anchors and aliases are not allowed (&{event.anchor})")
     tag = getattr(event, "tag", None)
     if tag is not None and tag != "!":
-        raise _fatal(loc, "KT003", f"explicit tags are not allowed ({tag})")
+        raise _fatal(loc, KT003, f"explicit tags are not allowed ({tag})")
 
 
 def _build(
@@ -486,7 +654,7 @@ def _build(
                 _row(events, start, texts, rows, values)  # type: ignore[arg-type]
                 continue
             if len(stack) >= max_depth:
-                raise _fatal(_loc(path, start), "KT002", f"nesting deeper than {max_depth} levels")
+                raise _fatal(_loc(path, start), KT002, f"nesting deeper than {max_depth} levels")
             container: Map | Seq = Map.__new__(Map) if cls is MappingStart else Seq.__new__(Seq)
             container.items = []
             container.flow = bool(event.flow_style)
@@ -515,7 +683,7 @@ def _build(
         elif cls is yaml.AliasEvent:
             raise _fatal(
                 _loc(path, event.start_mark),
-                "KT003",
+                KT003,
                 f"anchors and aliases are not allowed (*{event.anchor})",
             )
         elif cls is yaml.DocumentStartEvent:
@@ -523,7 +691,7 @@ def _build(
             if documents > 1:
                 raise _fatal(
                     _loc(path, event.start_mark),
-                    "KT004",
+                    KT004,
                     "a file holds one YAML document; found a second",
                 )
             continue
@@ -542,9 +710,9 @@ def _build(
             pending[-1] = None
             continue
         if type(node) is not Scalar:
-            raise _fatal(node.loc, "KT004", "mapping keys must be plain text")
+            raise _fatal(node.loc, KT004, "mapping keys must be plain text")
         if node.plain and node.text == "<<":
-            raise _fatal(node.loc, "KT003", "merge keys (<<) are not allowed")
+            raise _fatal(node.loc, KT003, "merge keys (<<) are not allowed")
         seen = seen_keys[-1]
         first = seen.get(node.text)
         if first is not None:
@@ -552,7 +720,7 @@ def _build(
                 Problem.at(
                     node.loc,
                     Severity.ERROR,
-                    "KT005",
+                    KT005,
                     f"duplicate key '{node.text}' (first at line {first})",
                 )
             )

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from kpitrack.domain.model import Config, Kind, Kpi, Source, Value, in_range
 from kpitrack.domain.periods import Period, parse_date
+from kpitrack.reading.rules import is_percent
 from kpitrack.reading.sources import csv_header, kpi_folder, sql_problem
 
 MAX_OUTPUT_BYTES = 64 * 1024
@@ -118,7 +119,7 @@ def to_value(kpi: Kpi, source: Source, raw: object) -> Value:
     if not finite:
         shown = repr(number) if len(repr(number)) <= 40 else repr(number)[:37] + "..."
         raise SourceError(f"the source gave {shown}, not a finite number of at most 1e15")
-    if kpi.kind is Kind.PROGRESS and not 0 <= number <= 100:
+    if kpi.kind is Kind.PROGRESS and not is_percent(number):
         raise SourceError(f"the source gave {number!r}, outside 0-100 (percent done)")
     return number
 

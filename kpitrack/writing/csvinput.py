@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from kpitrack.domain.codes import KT201, KT202, KT212, KT213
 from kpitrack.domain.model import Measurement, Value, no_kpi_message
 from kpitrack.domain.problems import (
     InvalidWorkspaceError,
@@ -174,11 +175,11 @@ def read_rows(
     except StopIteration:
         header = []
     except csv.Error as exc:
-        return [], [csv_problem(path, 1, 1, "KT201", f"unreadable CSV: {exc}")]
+        return [], [csv_problem(path, 1, 1, KT201, f"unreadable CSV: {exc}")]
     names = [h.strip().lower() for h in header]
     if not any(names):
         return [], [
-            csv_problem(path, 1, 1, "KT201", "no header row: expected kpi,date,value[,note[,by]]")
+            csv_problem(path, 1, 1, KT201, "no header row: expected kpi,date,value[,note[,by]]")
         ]
     problems: list[Problem] = []
     columns: dict[str, int] = {}
@@ -189,18 +190,18 @@ def read_rows(
                     path,
                     1,
                     index + 1,
-                    "KT201",
+                    KT201,
                     f"unknown column '{header[index]}'{did_you_mean(name, CSV_COLUMNS)} "
                     "(expected kpi,date,value[,note[,by]])",
                 )
             )
         elif name in columns:
-            problems.append(csv_problem(path, 1, index + 1, "KT201", f"duplicate column '{name}'"))
+            problems.append(csv_problem(path, 1, index + 1, KT201, f"duplicate column '{name}'"))
         else:
             columns[name] = index
     for name in REQUIRED_COLUMNS:
         if name not in columns:
-            problems.append(csv_problem(path, 1, 1, "KT201", f"missing column '{name}'"))
+            problems.append(csv_problem(path, 1, 1, KT201, f"missing column '{name}'"))
     if problems:
         return [], problems
     known = [k.id for k in workspace.kpis]
@@ -213,21 +214,21 @@ def read_rows(
         except StopIteration:
             break
         except csv.Error as exc:
-            problems.append(csv_problem(path, line, 1, "KT202", f"unreadable CSV row: {exc}"))
+            problems.append(csv_problem(path, line, 1, KT202, f"unreadable CSV row: {exc}"))
             break
         start, line = line, reader.line_num + 1
         rows_read += 1
         if rows_read > MAX_CSV_ROWS:
             problems.append(
                 csv_problem(
-                    path, start, 1, "KT212", f"more than {MAX_CSV_ROWS:,} rows; split the CSV"
+                    path, start, 1, KT212, f"more than {MAX_CSV_ROWS:,} rows; split the CSV"
                 )
             )
             break
         if len(problems) >= MAX_CSV_PROBLEMS:
             problems.append(
                 csv_problem(
-                    path, start, 1, "KT213", f"more than {MAX_CSV_PROBLEMS:,} problems; stopped"
+                    path, start, 1, KT213, f"more than {MAX_CSV_PROBLEMS:,} problems; stopped"
                 )
             )
             break
@@ -239,7 +240,7 @@ def read_rows(
                     path,
                     start,
                     len(header) + 1,
-                    "KT202",
+                    KT202,
                     f"{len(row)} fields, but the header has {len(header)}",
                 )
             )
@@ -249,14 +250,14 @@ def read_rows(
         kpi_text = cells["kpi"].strip()
         kpi = workspace.kpi(kpi_text)
         if not kpi_text:
-            problems.append(csv_problem(path, start, columns["kpi"] + 1, "KT202", "kpi: empty"))
+            problems.append(csv_problem(path, start, columns["kpi"] + 1, KT202, "kpi: empty"))
         elif kpi is None:
             problems.append(
                 csv_problem(
                     path,
                     start,
                     columns["kpi"] + 1,
-                    "KT202",
+                    KT202,
                     no_kpi_message(kpi_text, known, option="kpi"),
                 )
             )
@@ -264,14 +265,14 @@ def read_rows(
         try:
             day = parse_measurement_date(cells["date"], today)
         except ValueError as exc:
-            problems.append(csv_problem(path, start, columns["date"] + 1, "KT202", f"date: {exc}"))
+            problems.append(csv_problem(path, start, columns["date"] + 1, KT202, f"date: {exc}"))
         value: Value | None = None
         if kpi is not None:
             try:
                 value = parse_value(kpi, cells["value"])
             except ValueError as exc:
                 problems.append(
-                    csv_problem(path, start, columns["value"] + 1, "KT202", f"value: {exc}")
+                    csv_problem(path, start, columns["value"] + 1, KT202, f"value: {exc}")
                 )
         note: str | None = None
         by: str | None = None
@@ -279,7 +280,7 @@ def read_rows(
             note = free_text(cells.get("note"), "note")
             by = free_text(cells.get("by"), "by")
         except ValueError as exc:
-            problems.append(csv_problem(path, start, 1, "KT202", str(exc)))
+            problems.append(csv_problem(path, start, 1, KT202, str(exc)))
         if len(problems) > row_problems or kpi is None or day is None or value is None:
             continue
         out.append(Measurement(kpi.id, day, value, note, by))

@@ -259,10 +259,10 @@ def _new_warnings(
     )
     before = replace(workspace, measurements=Measurements(mine))
     with_new = replace(workspace, measurements=Measurements(mine + tuple(added)))
-    old = {_sig(p) for p in rules.check_workspace(before, config=config, as_of=as_of)}
+    old = {_sig(p) for p in rules.check_workspace(before, config=config, as_of=as_of, capped=False)}
     return [
         p
-        for p in rules.check_workspace(with_new, config=config, as_of=as_of)
+        for p in rules.check_workspace(with_new, config=config, as_of=as_of, capped=False)
         if not p.is_error and _sig(p) not in old
     ]
 

@@ -1,0 +1,243 @@
+"""The warm-start cache of measurement rows (kpitrack/reading/rowcache.py): cached and
+cold loads give the same workspace and problems; a stale, corrupt, truncated, foreign
+or crafted cache file is never trusted; the folder stays bounded; --no-cache and
+KPITRACK_NO_CACHE turn it off."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kpitrack import reading
+from kpitrack.domain.problems import Problem
+from kpitrack.domain.workspace import Workspace
+from kpitrack.reading import loading
+from kpitrack.reading.config import Config
+from kpitrack.reading.rowcache import RowCache
+from tests.support import invoke
+
+AS_OF = dt.date(2026, 11, 25)
+KPIS = """\
+kpis:
+  - {id: n, name: N, measure: a count of things, target: 10, frequency: monthly}
+  - {id: p, name: P, kind: progress, measure: a count of things, frequency: monthly}
+  - {id: q, name: Q, kind: qualitative, scale: [bad, ok, good], target: good,
+     measure: a count of things, frequency: weekly}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _small_files_cached(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(reading, "ROW_CACHE_MIN_CHARS", 0)  # the test files are small
+    folder = reading.row_cache_folder
+    yield
+    reading.row_cache_folder = folder
+
+
+def load(sources: list[tuple[str, str]], cache: RowCache | None) -> tuple[Workspace, list[Problem]]:
+    return loading._load(list(sources), config=Config(), as_of=AS_OF, cache=cache)
+
+
+def same(a: tuple[Workspace, list[Problem]], b: tuple[Workspace, list[Problem]]) -> None:
+    assert a[1] == b[1]
+    assert a[0] == b[0]
+    fields = [
+        [(m.kpi, m.date, m.value, m.note, m.by, m.loc, m.order) for m in ws.measurements]
+        for ws in (a[0], b[0])
+    ]
+    assert fields[0] == fields[1]
+
+
+_WORDS = ["n", "p", "q", "zz", "2026-01-31", "2026-02-30", "5", "-3.5", "150", "good",
+          "'5'", '"ok"', "~", "null", "café ✓", '"a\\"b"', "'it''s'", "x y", "1e400"]  # fmt: skip
+
+
+@st.composite
+def measurement_files(draw: st.DrawFn) -> str:
+    lines = ["# measurements", "measurements:"]
+    for _ in range(draw(st.integers(1, 8))):
+        kpi = draw(st.sampled_from(_WORDS[:4]))
+        date = draw(st.sampled_from(["2026-01-31", "2026-10-01", "2027-01-01", *_WORDS]))
+        value = draw(st.sampled_from(_WORDS))
+        extra = draw(st.sampled_from(["", ", note: late", ", by: ana", ", note: 'x', by: ~"]))
+        if draw(st.booleans()):
+            lines.append(f"  - {{kpi: {kpi}, date: {date}, value: {value}{extra}}}")
+        else:
+            lines.append(f"  - kpi: {kpi}\n    date: {date}\n    value: {value}")
+            lines += [f"    {pair}" for pair in extra.split(", ")[1:]]
+    text = "\n".join(lines) + "\n"
+    return text.replace("\n", "\r\n") if draw(st.integers(0, 4)) == 0 else text
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files=st.lists(measurement_files(), min_size=1, max_size=3))
+def test_cached_and_cold_loads_are_identical(files: list[str], tmp_path_factory: Any) -> None:
+    folder = tmp_path_factory.mktemp("cache")
+    sources = [("kpis.yaml", KPIS), *((f"m{i}.yaml", t) for i, t in enumerate(files))]
+    cold = load(sources, None)
+    first = RowCache(folder)
+    same(load(sources, first), cold)  # fills the cache
+    warm = RowCache(folder)
+    same(load(sources, warm), cold)  # reads it
+    assert warm.hits == first.writes + first.hits  # every file written is read back
+    assert warm.writes == 0
+
+
+def _files(tmp_path: Path) -> list[tuple[str, str]]:
+    body = "".join(
+        f"  - {{kpi: n, date: 2026-{month:02d}-28, value: {month}, note: n{month}}}\n"
+        for month in range(1, 13)
+    )
+    return [("kpis.yaml", KPIS), ("m.yaml", "measurements:\n" + body)]
+
+
+def _cache_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.rows"))
+
+
+def test_an_edited_file_is_never_served_the_old_rows(tmp_path: Path) -> None:
+    sources = _files(tmp_path)
+    load(sources, RowCache(tmp_path))
+    edited = [sources[0], (sources[1][0], sources[1][1].replace("value: 3,", "value: 33,"))]
+    cache = RowCache(tmp_path)
+    ws, _ = load(edited, cache)
+    assert cache.hits == 0 and cache.writes == 1
+    assert [m.value for m in ws.measurements][2] == 33.0
+    assert len(_cache_files(tmp_path)) == 2  # one per content
+
+
+def _mutations(data: bytes) -> Iterator[tuple[str, bytes]]:
+    yield "empty", b""
+    for cut in (1, 16, 63, len(data) // 2, len(data) - 1):
+        yield f"truncated at {cut}", data[:cut]
+    for at in (0, 20, 70, len(data) // 2, len(data) - 1):
+        flipped = bytearray(data)
+        flipped[at] ^= 0x41
+        yield f"byte {at} flipped", bytes(flipped)
+    yield "longer", data + b"\x00"
+    yield "not ours", b"kpitrack rows\x00\x00\x00" + os.urandom(200)
+
+
+def test_a_corrupt_truncated_or_foreign_cache_file_is_ignored_and_rebuilt(
+    tmp_path: Path,
+) -> None:
+    sources = _files(tmp_path)
+    cold = load(sources, None)
+    load(sources, RowCache(tmp_path))
+    (cached,) = _cache_files(tmp_path)
+    good = cached.read_bytes()
+    for why, data in _mutations(good):
+        cached.write_bytes(data)
+        cache = RowCache(tmp_path)
+        same(load(sources, cache), cold)
+        assert cache.hits == 0, why
+        assert cache.writes == 1 and cached.read_bytes() == good, why  # rebuilt
+
+
+def test_a_cache_file_from_another_cache_folder_is_not_trusted(tmp_path: Path) -> None:
+    """A well-formed file written elsewhere (another secret: a copy from another machine or
+    one crafted in a pull request) is ignored."""
+    sources = _files(tmp_path)
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    load(sources, RowCache(mine))
+    crafted = [(sources[0]), (sources[1][0], sources[1][1].replace("value: 3,", "value: 99,"))]
+    load(crafted, RowCache(theirs))
+    (their_file,) = _cache_files(theirs)
+    (my_file,) = _cache_files(mine)
+    my_file.write_bytes(their_file.read_bytes())  # their rows under my file's name
+    cache = RowCache(mine)
+    ws, _ = load(sources, cache)
+    assert cache.hits == 0
+    assert [m.value for m in ws.measurements][2] == 3.0
+
+
+def test_another_kpitrack_version_does_not_read_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kpitrack
+
+    sources = _files(tmp_path)
+    load(sources, RowCache(tmp_path))
+    monkeypatch.setattr(kpitrack, "__version__", "0.0.0-other")
+    cache = RowCache(tmp_path)
+    load(sources, cache)
+    assert cache.hits == 0 and cache.writes == 1
+    assert len(_cache_files(tmp_path)) == 2
+
+
+def test_the_folder_is_bounded_and_the_oldest_files_go_first(tmp_path: Path) -> None:
+    sources = _files(tmp_path)
+    texts = [sources[1][1].replace("note: n1}", f"note: v{i}}}") for i in range(6)]
+    for i, text in enumerate(texts):
+        before = set(_cache_files(tmp_path))
+        load([sources[0], ("m.yaml", text)], RowCache(tmp_path))
+        (new,) = set(_cache_files(tmp_path)) - before
+        os.utime(new, ns=(i * 10**9, i * 10**9))  # used in order i
+    size = _cache_files(tmp_path)[0].stat().st_size
+    cache = RowCache(tmp_path, max_bytes=3 * size)
+    load([sources[0], ("m.yaml", texts[0] + "\n")], cache)  # one more file
+    cache.evict()
+    left = _cache_files(tmp_path)
+    assert len(left) == 3
+    assert max(p.stat().st_mtime_ns for p in left) > 5 * 10**9  # the new one stays
+    assert sorted(p.stat().st_mtime_ns for p in left)[0] == 4 * 10**9  # 0-3 evicted
+
+
+def test_an_unusable_cache_folder_only_turns_the_cache_off(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    cache = RowCache(blocker / "kpitrack")
+    sources = _files(tmp_path)
+    same(load(sources, cache), load(sources, None))
+    assert cache.off and cache.writes == 0
+
+
+def test_the_cache_lives_in_the_user_cache_folder() -> None:
+    folder = reading.default_row_cache_folder
+    assert folder({"XDG_CACHE_HOME": "/x/cache"}) == "/x/cache/kpitrack"
+    home = os.path.expanduser("~")
+    assert folder({}) == os.path.join(home, ".cache", "kpitrack")
+    # A relative XDG_CACHE_HOME (against the XDG spec) would land in the workspace: ignored.
+    assert folder({"XDG_CACHE_HOME": "cache"}) == os.path.join(home, ".cache", "kpitrack")
+
+
+def test_without_a_home_folder_there_is_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`~` that cannot be expanded would be a folder named `~` in the current folder."""
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)
+    assert reading.default_row_cache_folder({}) is None
+    assert reading.default_row_cache_folder({"XDG_CACHE_HOME": "/x"}) == "/x/kpitrack"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "cached"),
+    [
+        ((), {}, True),
+        (("--no-cache",), {}, False),
+        ((), {"KPITRACK_NO_CACHE": "1"}, False),
+        ((), {"KPITRACK_NO_CACHE": "0"}, True),
+    ],
+)
+def test_no_cache_and_the_environment_switch_turn_it_off(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    env: dict[str, str],
+    cached: bool,
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    for name, text in _files(tmp_path):
+        (tmp_path / name).write_text(text)
+    argv = [*args, "status", "-f", str(tmp_path), "--as-of", "2026-11-25", "--format", "json"]
+    first = invoke(*argv, env=env)
+    assert first.code == 0, first.output
+    assert bool(_cache_files(home / "kpitrack")) is cached
+    again = invoke(*argv, env=env)
+    assert again.stdout == first.stdout
