@@ -8,10 +8,15 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     # No colour codes in captured output, and no debug re-raising unless a test asks.
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("KPITRACK_DEBUG", raising=False)
+    # Never the user's local kpitrack config (~/.config/kpitrack/config.toml).
+    monkeypatch.delenv("KPITRACK_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-user-config"))
 
 
 # Hypothesis profiles: `ci` (selected when CI=true) runs the heavy property tests
