@@ -142,6 +142,7 @@ def run_capped(
     deadline = time.monotonic() + timeout
     out = bytearray()
     err = bytearray()
+    err_total = 0
     failure: str | None = None
     with selectors.DefaultSelector() as selector:
         selector.register(proc.stdout, selectors.EVENT_READ, out)
@@ -156,14 +157,16 @@ def run_capped(
                 if not chunk:
                     selector.unregister(key.fileobj)
                     continue
-                buffer: bytearray = key.data
-                buffer += chunk
-                if buffer is out and len(out) > MAX_OUTPUT_BYTES:
-                    failure = f"the command wrote over {MAX_OUTPUT_BYTES:,} bytes"
-                elif buffer is err and len(err) > MAX_STDERR_BYTES:
-                    failure = f"the command wrote over {MAX_STDERR_BYTES:,} bytes to stderr"
-                if len(err) > 8192:  # keep the tail for the message
-                    del err[: len(err) - 8192]
+                if key.data is out:
+                    out += chunk
+                    if len(out) > MAX_OUTPUT_BYTES:
+                        failure = f"the command wrote over {MAX_OUTPUT_BYTES:,} bytes"
+                else:
+                    err_total += len(chunk)
+                    err += chunk
+                    del err[: max(0, len(err) - 8192)]  # the tail is enough for the message
+                    if err_total > MAX_STDERR_BYTES:
+                        failure = f"the command wrote over {MAX_STDERR_BYTES:,} bytes to stderr"
     if failure is None:
         try:
             status = proc.wait(max(0.0, deadline - time.monotonic()))

@@ -198,8 +198,8 @@ def resolve(kpi: Kpi, spec: CsvSpec, ctx: SourceContext) -> Path:
     real = Path(os.path.realpath(lexical))
     folders = [Path(os.path.abspath(f)) for f in ctx.local.source_folders]
     roots = folders if written.is_absolute() else [Path(os.path.abspath(ctx.root)), *folders]
-    if not any(
-        _inside(lexical, root) and _inside(real, Path(os.path.realpath(root))) for root in roots
+    if not any(_inside(lexical, root) for root in roots) or not any(
+        _inside(real, Path(os.path.realpath(root))) for root in roots
     ):
         raise Refused(
             f"csv {excerpt(spec.path, 60)} is outside the workspace (absolute, '..' or a "

@@ -161,10 +161,10 @@ class SqlKind:
         except MissingVariable as exc:
             raise SourceError(str(exc)) from None
         timeout = ctx.timeout(source)
+        path = _sqlite_path(url, ctx.root)
+        if path is not None:
+            return run_sqlite(path, spec.sql, params, timeout)
         try:
-            path = _sqlite_path(url, ctx.root)
-            if path is not None:
-                return run_sqlite(path, spec.sql, params, timeout)
             if _POSTGRES_URL.match(url) or (_DSN.match(url) and "://" not in url):
                 return run_postgres(_libpq(url), spec.sql, params, timeout)
             return run_sqlalchemy(url, spec.sql, params, timeout)
@@ -225,14 +225,16 @@ def _scalar_row(rows: Sequence[Sequence[object]]) -> object:
 
 def run_sqlite(path: Path, sql: str, params: Params, timeout: float) -> object:
     """One statement on a read-only connection, interrupted at the deadline."""
+    # Messages never show the path: the local config's value is never printed (a value
+    # without a scheme may be a mistyped URL with a password).
     if not path.is_file():
-        raise SourceError(f"cannot open SQLite database {path}: no such file")
+        raise SourceError("cannot open SQLite database: no such file")
     uri = "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
     deadline = time.monotonic() + timeout
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=timeout)
     except sqlite3.Error as exc:
-        raise SourceError(f"cannot open SQLite database {path}: {exc}") from None
+        raise SourceError(f"cannot open SQLite database: {exc}") from None
     try:
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQLITE_MAX_LENGTH)
         conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
