@@ -24,63 +24,80 @@ class CollectFormat(StrEnum):
     JSON = "json"
 
 
+PeriodOption = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        metavar="PERIOD",
+        help="Collect this period (2026-W47, 2026-11, 2026-Q4, 2026 or a date) instead "
+        "of the latest ended ones; each KPI takes its own period holding its last day.",
+    ),
+]
+
+MaxPeriodsOption = Annotated[
+    int,
+    typer.Option(
+        "--max-periods",
+        metavar="N",
+        min=1,
+        max=366,
+        help="Backfill: look back this many ended periods for missing values.",
+    ),
+]
+
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Run the sources and report; write nothing.")
+]
+
+TestOption = Annotated[
+    bool,
+    typer.Option(
+        "--test",
+        help="Run each source once for the latest ended period (even if it has a value) "
+        "and show the value; write nothing.",
+    ),
+]
+
+CollectFormatOption = Annotated[
+    CollectFormat, typer.Option("--format", help="text, or json: what was collected.")
+]
+
+CollectAsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="DATE",
+        help="Collect as of this date: periods that ended before it. Default: today.",
+    ),
+]
+
+AllowCommandsOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-commands",
+        help="Let `command` sources run for this run (like allow_commands = true in "
+        "the local config).",
+    ),
+]
+
+QuietOption = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Print nothing on stdout; errors still go to stderr."),
+]
+
+
 def collect(
     kpi_ids: KpiOption = None,
-    period_text: Annotated[
-        str | None,
-        typer.Option(
-            "--period",
-            metavar="PERIOD",
-            help="Collect this period (2026-W47, 2026-11, 2026-Q4, 2026 or a date) instead "
-            "of the latest ended ones; each KPI takes its own period holding its last day.",
-        ),
-    ] = None,
-    max_periods: Annotated[
-        int,
-        typer.Option(
-            "--max-periods",
-            metavar="N",
-            min=1,
-            max=366,
-            help="Backfill: look back this many ended periods for missing values.",
-        ),
-    ] = 1,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Run the sources and report; write nothing.")
-    ] = False,
-    test: Annotated[
-        bool,
-        typer.Option(
-            "--test",
-            help="Run each source once for the latest ended period (even if it has a value) "
-            "and show the value; write nothing.",
-        ),
-    ] = False,
-    output_format: Annotated[
-        CollectFormat, typer.Option("--format", help="text, or json: what was collected.")
-    ] = CollectFormat.TEXT,
+    period_text: PeriodOption = None,
+    max_periods: MaxPeriodsOption = 1,
+    dry_run: DryRunOption = False,
+    test: TestOption = False,
+    output_format: CollectFormatOption = CollectFormat.TEXT,
     to: ToOption = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            metavar="DATE",
-            help="Collect as of this date: periods that ended before it. Default: today.",
-        ),
-    ] = None,
+    as_of: CollectAsOfOption = None,
     files: FilesOption = None,
-    allow_commands: Annotated[
-        bool,
-        typer.Option(
-            "--allow-commands",
-            help="Let `command` sources run for this run (like allow_commands = true in "
-            "the local config).",
-        ),
-    ] = False,
-    quiet: Annotated[
-        bool,
-        typer.Option("--quiet", "-q", help="Print nothing on stdout; errors still go to stderr."),
-    ] = False,
+    allow_commands: AllowCommandsOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Collect due values from each KPI's source (sql, csv, command) and append them.
 
