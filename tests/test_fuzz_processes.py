@@ -32,7 +32,7 @@ SEEDS = [
     ROOT / "sample_kpis.yaml",
     ROOT / "tests/data/report/kpis.yaml",
     ROOT / "tests/data/check/valid.yaml",
-    ROOT / "tests/data/check/sources.yaml",  # sql, csv and command sources
+    ROOT / "tests/data/fuzz/sources.yaml",  # sql, csv and command sources
 ]
 
 HOSTILE = [
