@@ -477,9 +477,9 @@ def test_timeout_kills_a_setsid_grandchild(here: Path, orphaned: bool) -> None:
         f"while not os.path.exists({str(pidfile)!r}): time.sleep(0.01)\n"
         "time.sleep(120)\n"
     )
-    workspace(here, [_command_kpi(program, timeout=5)], toml="allow_commands = true\n")
+    workspace(here, [_command_kpi(program, timeout=3)], toml="allow_commands = true\n")
     result = run()
-    assert result.exit_code == 1 and "timed out after 5 s" in result.output, result.output
+    assert result.exit_code == 1 and "timed out after 3 s" in result.output, result.output
     pid = int(pidfile.read_text())
     for _ in range(100):
         if _gone(pid):
