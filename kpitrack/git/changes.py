@@ -744,21 +744,23 @@ def user_field(obj: object, name: str) -> object:
 
 
 def _source(kpi: Kpi) -> object:
+    """The source as its keys were written: the kind's own keys (`sql`, `database`;
+    `csv`, `date_column`, ...; `command`), then `timeout` and `scale_map`."""
+    import dataclasses
+
     s = kpi.source
     if s is None:
         return None
-    main: object = {"sql": s.sql, "csv": s.csv, "command": s.command}.get(s.kind)
-    return _mapping(
-        [
-            (s.kind, main),
-            ("database", s.database),
-            ("date_column", s.date_column),
-            ("value_column", s.value_column),
-            ("filter", dict(s.filter) or None),
-            ("timeout", s.timeout),
-            ("scale_map", dict(s.scale_map) or None),
-        ]
-    )
+    # Each kind's spec is a frozen dataclass whose first field is the kind's main key.
+    pairs: list[tuple[str, object]] = []
+    if dataclasses.is_dataclass(s.spec):
+        for i, f in enumerate(dataclasses.fields(s.spec)):
+            value = getattr(s.spec, f.name)
+            if isinstance(value, tuple) and value and isinstance(value[0], tuple):
+                value = dict(value)  # a filter: column -> value
+            pairs.append((s.kind if i == 0 else f.name, value or None))
+    pairs += [("timeout", s.timeout), ("scale_map", dict(s.scale_map) or None)]
+    return _mapping(pairs)
 
 
 class _Item(Protocol):
