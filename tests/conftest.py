@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from support import free_port
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -19,10 +26,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     # No colour codes in captured output, and no debug re-raising unless a test asks.
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("KPITRACK_DEBUG", raising=False)
+    # Never the user's local kpitrack config (~/.config/kpitrack/config.toml).
+    monkeypatch.delenv("KPITRACK_CONFIG", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.getbasetemp() / "no-user-config"))
 
 
 # Hypothesis profiles: `ci` (selected when CI=true) runs the heavy property tests
@@ -35,3 +47,100 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
+
+
+# ---------------------------------------------------------------- a real PostgreSQL server
+# Shared by the collect tests (tests/test_collect.py, tests/test_sources_security.py).
+# Started once per session as an unprivileged user when run as root (initdb refuses root).
+
+
+def _working(program: str) -> bool:
+    try:
+        done = subprocess.run([program, "--version"], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and b"PostgreSQL" in done.stdout
+
+
+def _pg_bin() -> Path | None:
+    """A folder with working initdb and pg_ctl: Debian's, then PATH's."""
+    candidates = [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]
+    for name in ("initdb",):
+        found = shutil.which(name)
+        if found:
+            candidates.append(Path(found).parent)
+    for folder in candidates:
+        if _working(str(folder / "initdb")) and _working(str(folder / "pg_ctl")):
+            return folder
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    pytest.importorskip("sqlalchemy", reason="the sql extra (sqlalchemy) is not installed")
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed")
+    folder = _pg_bin()
+    if folder is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl); install postgresql")
+    prefix: list[str] = []
+    base = Path(tempfile.mkdtemp(prefix="kpitrack-pg-"))
+    if os.geteuid() == 0:  # initdb refuses root: run the server as an unprivileged user
+        runuser = shutil.which("runuser")
+        if runuser is None:
+            pytest.skip("running as root without runuser to start PostgreSQL unprivileged")
+        try:
+            shutil.chown(base, "postgres")
+        except LookupError:
+            shutil.rmtree(base, ignore_errors=True)
+            pytest.skip("running as root, and no 'postgres' user to run PostgreSQL as")
+        prefix = [runuser, "-u", "postgres", "--"]
+    data, port = base / "data", free_port()
+    try:
+        subprocess.run(
+            [*prefix, str(folder / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(
+            [
+                *prefix,
+                str(folder / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(base / "log"),
+                "-w",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.skip(f"could not start PostgreSQL: {exc}")
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    try:
+        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres", autocommit=True) as c:
+            c.execute("CREATE TABLE users (id int, created_at date)")
+            c.execute(
+                "INSERT INTO users SELECT i, date '2026-11-16' + (i % 7) "
+                "FROM generate_series(1, 12) i"
+            )
+            # A function that writes: it passes the statement check, so only the
+            # read-only session stands between it and the data.
+            c.execute(
+                "CREATE FUNCTION wipe() RETURNS int LANGUAGE sql AS 'DELETE FROM users RETURNING 1'"
+            )
+        yield url
+    finally:
+        subprocess.run(
+            [*prefix, str(folder / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
+        shutil.rmtree(base, ignore_errors=True)

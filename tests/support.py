@@ -9,6 +9,7 @@ installed there, `python -m kpitrack` runs the same code.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -76,3 +77,10 @@ def run_process(
 def command(*args: str) -> Sequence[str]:
     """argv for the installed entry point with `args` (for Popen and pty tests)."""
     return [*entry_point(), *args]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

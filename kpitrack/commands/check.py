@@ -42,25 +42,16 @@ def check(
     """
     import json
 
-    from kpitrack.reading.loading import load_workspace, resolve_paths
+    from kpitrack.commands.inputs import source_context
+    from kpitrack.reports.checking import check_workspace
 
     day = parse_as_of(as_of)
     config = load_config_here()
-    if rev is not None:
-        from kpitrack.git.revisions import load_at
-
-        workspace, problems, file_count = load_at(rev, files or [], config, day)
-    else:
-        paths = resolve_paths(files or [], config, Path.cwd())
-        workspace, problems = load_workspace(paths, config=config, as_of=day)
-        file_count = len(paths)
-    if any(k.source is not None for k in workspace.kpis):
-        from kpitrack.domain.problems import sort_problems
-        from kpitrack.reading.sources import config_problems
-
-        problems = sort_problems([*problems, *config_problems(workspace, config)])
-    errors = sum(1 for p in problems if p.is_error)
-    warnings = len(problems) - errors
+    outcome = check_workspace(
+        files or [], config, source_context(config), as_of=day, cwd=Path.cwd(), rev=rev
+    )
+    workspace, problems, file_count = outcome.workspace, outcome.problems, outcome.file_count
+    errors, warnings = outcome.errors, outcome.warnings
 
     if output_format is CheckFormat.JSON:
         document = {

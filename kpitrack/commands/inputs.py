@@ -13,6 +13,7 @@ from kpitrack.domain.problems import UsageError
 if TYPE_CHECKING:
     from kpitrack.domain.model import Config, KpiResult
     from kpitrack.domain.workspace import Workspace
+    from kpitrack.reading.sources import SourceContext
 
 AS_OF_WORDS = ("today", "yesterday", "last-week", "last-month")
 
@@ -107,3 +108,18 @@ def format_from_extension(output: Path | None, given: str | None) -> str | None:
     if given is not None or output is None:
         return given
     return FORMAT_BY_EXTENSION.get(output.suffix.lower())
+
+
+def source_context(config: Config, *, allow_commands: bool = False) -> SourceContext:
+    """The local config (and --allow-commands) for the workspace of `config`."""
+    import dataclasses
+    import os
+
+    from kpitrack.reading.localconfig import load_local_config
+    from kpitrack.reading.sources import SourceContext
+
+    root = Path(config.root) if config.root else Path.cwd()
+    local = load_local_config(root, os.environ)
+    if allow_commands:
+        local = dataclasses.replace(local, allow_commands=True)
+    return SourceContext(local=local, root=root, environ=os.environ, config=config)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
@@ -171,16 +171,16 @@ class ActionPlan:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a KPI's value comes from, for `kpitrack collect` (kind: sql, csv or command)."""
+    """Where a KPI's value comes from, for `kpitrack collect`.
+
+    `kind` names the source kind (sql, csv, command: one module each under
+    `kpitrack/reading/sources/`); `spec` is that kind's own frozen settings.
+    """
 
     kind: str
-    sql: str | None = None
-    database: str | None = None
-    csv: str | None = None
-    date_column: str | None = None
-    value_column: str | None = None
-    filter: tuple[tuple[str, str], ...] = ()
-    command: tuple[str, ...] = ()
+    spec: Hashable
+    # What a note names after the kind: the database name, the CSV path, the program.
+    label: str = ""
     timeout: float | None = None
     # Qualitative KPIs: the source's output text → a label on the scale.
     scale_map: tuple[tuple[str, str], ...] = ()
@@ -191,11 +191,7 @@ class Source:
     @property
     def name(self) -> str:
         """How a note names the source: `sql: app`, `csv: deploys.csv`, `command: count`."""
-        if self.kind == "sql":
-            return f"sql: {self.database}"
-        if self.kind == "csv":
-            return f"csv: {self.csv}"
-        return f"command: {self.command[0] if self.command else ''}"
+        return f"{self.kind}: {self.label}"
 
     def where(self, key: str) -> Location:
         for name, loc in self.locs:
@@ -284,12 +280,9 @@ class Config:
     focus_limit: int = 7
     stuck_periods: int = 3
     flat_periods: int = 6
-    # [databases]: name → connection URL as written (${ENV} expanded when used).
-    databases: tuple[tuple[str, str], ...] = ()
-    # Whether `command` sources may run (only kpitrack.toml can allow it).
-    allow_commands: bool = False
-    # Seconds a source may take before `collect` gives up on it.
-    collect_timeout: float = 30.0
+    # Seconds a source may take: only lowers the local config's ceiling
+    # (databases, allow_commands and the ceiling are local: reading/localconfig.py).
+    collect_timeout: float | None = None
     # The folder holding kpitrack.toml; relative paths in it are resolved from here.
     root: str | None = None
     # Defaults for `report --format email`: To and From.

@@ -22,9 +22,9 @@ KNOWN_KEYS = {
     "focus_limit": "most KPIs per owner or objective before a warning",
     "stuck_periods": "periods off track or at risk without an action plan before a warning",
     "flat_periods": "periods with an unchanged value before a warning",
-    "databases": "collect: database name = connection URL or SQLite path (${ENV} expanded)",
-    "allow_commands": "collect: whether `command` sources may run",
-    "collect_timeout": f"collect: seconds a source may take (default {DEFAULTS.collect_timeout:g})",
+    "collect_timeout": (
+        "collect: seconds a source may take; only lowers the local config's collect_timeout"
+    ),
     "mail_to": "recipients of `report --format email` (an address or a list)",
     "mail_from": "sender of `report --format email`",
 }
@@ -61,6 +61,16 @@ def read_config(path: Path) -> Config:
 
 
 def _config_from(data: dict[str, Any], path: Path) -> Config:
+    from kpitrack.reading.localconfig import LOCAL_CONFIG_NAME, POWER_KEYS
+
+    power = [key for key in POWER_KEYS if key in data]
+    if power:
+        raise UsageError(
+            f"{path}: '{power[0]}' is not read from kpitrack.toml: the repository carries this "
+            f"file, and '{power[0]}' grants power or holds secrets. Move it to "
+            f"{LOCAL_CONFIG_NAME} next to it (git-ignored) or to ~/.config/kpitrack/config.toml "
+            "(or the file $KPITRACK_CONFIG names); see docs/SECURITY.md"
+        )
     unknown = sorted(set(data) - set(KNOWN_KEYS))
     if unknown:
         known = ", ".join(KNOWN_KEYS)
@@ -89,20 +99,8 @@ def _config_from(data: dict[str, Any], path: Path) -> Config:
         or not (0 <= tolerance <= 1)
     ):
         raise UsageError(f"{path}: 'at_risk_tolerance' must be a number from 0 to 1, like 0.1")
-    databases = data.get("databases", {})
-    if not isinstance(databases, dict) or not all(
-        isinstance(name, str) and isinstance(url, str) and url.strip()
-        for name, url in databases.items()
-    ):
-        raise UsageError(
-            f"{path}: [databases] must map names to connection URLs or SQLite paths, "
-            'like app = "${APP_DB_URL}"'
-        )
-    allow_commands = data.get("allow_commands", DEFAULTS.allow_commands)
-    if not isinstance(allow_commands, bool):
-        raise UsageError(f"{path}: 'allow_commands' must be true or false")
-    collect_timeout = data.get("collect_timeout", DEFAULTS.collect_timeout)
-    if (
+    collect_timeout = data.get("collect_timeout")
+    if collect_timeout is not None and (
         isinstance(collect_timeout, bool)
         or not isinstance(collect_timeout, int | float)
         or not 0 < collect_timeout <= 3600
@@ -117,9 +115,7 @@ def _config_from(data: dict[str, Any], path: Path) -> Config:
         focus_limit=focus_limit,
         stuck_periods=stuck_periods,
         flat_periods=flat_periods,
-        databases=tuple(databases.items()),
-        allow_commands=allow_commands,
-        collect_timeout=float(collect_timeout),
+        collect_timeout=None if collect_timeout is None else float(collect_timeout),
         root=str(path.parent),
         mail_to=mail_to,
         mail_from=mail_from,

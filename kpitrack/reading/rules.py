@@ -96,11 +96,15 @@ RULES: dict[str, Rule] = {
         Rule("KT066", ERROR, "action status is not open or done"),
         Rule("KT067", ERROR, "archived is not true or false"),
         Rule("KT050", ERROR, "a source that is not one well-formed sql, csv or command source"),
-        Rule("KT051", ERROR, "source SQL that is not one read-only SELECT/WITH statement"),
+        Rule("KT051", ERROR, "source SQL that does not start with SELECT or WITH"),
         Rule("KT052", ERROR, "a connection URL or password in a KPI file"),
-        Rule("KT053", ERROR, "source database not named in kpitrack.toml [databases]"),
+        Rule("KT053", ERROR, "source database not named in the local config's [databases]"),
         Rule("KT054", ERROR, "source command that is not a list of program and arguments"),
-        Rule("KT055", ERROR, "source CSV file unreadable or without the named column"),
+        Rule(
+            "KT055",
+            ERROR,
+            "source CSV file outside the workspace, unreadable or without the named column",
+        ),
         Rule("KT056", ERROR, "qualitative KPI's source without a valid scale_map"),
         Rule("KT057", ERROR, "source timeout that is not a number of seconds (0-3600]"),
         Rule("KT045", ERROR, "more problems in one file than are shown (the first 1,000)"),
@@ -120,7 +124,7 @@ RULES: dict[str, Rule] = {
         Rule("KT114", WARNING, "KPI value unchanged for flat_periods periods"),
         Rule("KT115", WARNING, "KPI past its due date and still active (archive it)"),
         Rule("KT120", WARNING, "source CSV file does not exist (yet)"),
-        Rule("KT121", WARNING, "command source while kpitrack.toml does not allow commands"),
+        Rule("KT121", WARNING, "command source while the local config does not allow commands"),
     )
 }
 

@@ -61,10 +61,13 @@ CONFIG_HEADER = """\
 """
 
 
-GITIGNORE_ENTRY = "*.lock"
+GITIGNORE_ENTRIES = ("*.lock", "kpitrack.local.toml")
 GITIGNORE = """\
 # kpitrack's lock sidecars (<file>.lock), taken while record and import write
 *.lock
+# The local config: database URLs, allow_commands, notification targets (docs/SECURITY.md).
+# kpitrack refuses it while git tracks it.
+kpitrack.local.toml
 """
 
 
@@ -110,15 +113,18 @@ def init_folder(folder: Path, *, today: dt.date) -> tuple[list[Path], list[Path]
 
 
 def _ignore_locks(gitignore: Path) -> bool:
-    """Add `*.lock` to an existing .gitignore that lacks it; whether it was added."""
+    """Add `*.lock` and `kpitrack.local.toml` to an existing .gitignore that lacks them;
+    whether one was added."""
     try:
         data = gitignore.read_bytes()
     except OSError:
         return False
-    lines = [line.strip() for line in data.decode("utf-8", "replace").splitlines()]
-    if GITIGNORE_ENTRY in lines:
+    lines = {line.strip() for line in data.decode("utf-8", "replace").splitlines()}
+    missing = [entry for entry in GITIGNORE_ENTRIES if entry not in lines]
+    if not missing:
         return False
     if data and not data.endswith(b"\n"):
         data += b"\n"
-    atomic_write_bytes(gitignore, data + GITIGNORE.encode())
+    added = [line for line in GITIGNORE.splitlines() if line.strip() not in lines]
+    atomic_write_bytes(gitignore, data + ("\n".join(added) + "\n").encode())
     return True
