@@ -49,6 +49,7 @@ class CommandName(StrEnum):
     HISTORY = "history"
     DIFF = "diff"
     REPORT = "report"
+    NOTIFY = "notify"
     REVIEW = "review"
     SCHEMA = "schema"
 
@@ -115,6 +116,10 @@ class CommandName(StrEnum):
                 from kpitrack.commands.report import report
 
                 return report
+            case CommandName.NOTIFY:
+                from kpitrack.commands.notify import notify
+
+                return notify
             case CommandName.SCHEMA:
                 from kpitrack.commands.schema import schema
 
@@ -445,6 +450,7 @@ SHORT_HELP = {
     "import": "Import values from a CSV file.",
     "init": "Start a workspace: starter files.",
     "report": "The weekly digest (for cron or a wiki).",
+    "notify": "Post the week's changes to team chats.",
     "rename": "Rename a KPI or objective id everywhere.",
     "collect": "Collect values from each KPI's source.",
     "review": "Record that a KPI was reviewed.",
@@ -466,6 +472,10 @@ EXAMPLES = {
     "import": ["kpitrack import values.csv --dry-run", "kpitrack import - < export.csv"],
     "init": ["kpitrack init", "kpitrack init okrs/"],
     "report": ["kpitrack report -o weekly.html", "kpitrack report --quiet  # cron mail"],
+    "notify": [
+        "kpitrack notify --dry-run",
+        "kpitrack collect && kpitrack notify --quiet  # cron",
+    ],
     "rename": [
         "kpitrack rename wau weekly-active-users --dry-run",
         "kpitrack rename grow growth",

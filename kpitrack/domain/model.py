@@ -288,6 +288,8 @@ class Config:
     # Defaults for `report --format email`: To and From.
     mail_to: tuple[str, ...] = ()
     mail_from: str | None = None
+    # Where the published report lives (`notify` links to `<site_url>/kpi/<id>.html`).
+    site_url: str | None = None
 
 
 @dataclass(frozen=True)
