@@ -19,8 +19,11 @@ import datetime as dt
 import json
 import os
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -278,8 +281,9 @@ class Hook:
         return [json.loads(body) for _path, _headers, body in self.received]
 
 
-@pytest.fixture
-def hook() -> Iterator[Hook]:
+@contextmanager
+def serving(tls: ssl.SSLContext | None = None) -> Iterator[Hook]:
+    """A Hook server in a thread for the `with` block (HTTPS with `tls`)."""
     state = Hook()
     lock = threading.Lock()
 
@@ -307,8 +311,15 @@ def hook() -> Iterator[Hook]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # a refused TLS handshake is expected in the TLS test
+
+    server = Server(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     state.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -317,6 +328,12 @@ def hook() -> Iterator[Hook]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def hook() -> Iterator[Hook]:
+    with serving() as state:
+        yield state
 
 
 def target(url: str, kind: TargetKind = TargetKind.WEBHOOK, name: str = "team") -> Target:
@@ -412,6 +429,78 @@ def test_nothing_listening_is_retried_then_fails() -> None:
     with pytest.raises(SendError, match=r"cannot connect.*after 3 tries") as caught:
         post_json(target(f"http://127.0.0.1:{port}/hooks/{SECRET}"), b"{}", sleep=Sleeps())
     assert SECRET not in str(caught.value)
+
+
+def test_proxies_come_from_the_environment(hook: Hook, monkeypatch: pytest.MonkeyPatch) -> None:
+    with serving() as proxy:
+        monkeypatch.setenv("http_proxy", f"http://127.0.0.1:{proxy.port}")
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        assert post_json(target(hook.url()), b"{}") == 1
+    assert hook.received == []
+    ((path, _headers, _body),) = proxy.received
+    assert path == hook.url()  # a proxy is asked for the absolute URL
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (openssl)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    try:
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"openssl cannot make a certificate: {exc}")
+    return cert, key
+
+
+def test_tls_is_verified(certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    cert, key = certificate
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    with serving(tls) as server:
+        url = f"https://127.0.0.1:{server.port}/hooks/{SECRET}"
+        with pytest.raises(SendError, match=r"'team': TLS: .*certificate") as caught:
+            post_json(target(url), b"{}", sleep=Sleeps())
+        assert SECRET not in str(caught.value) and server.received == []
+        # The same server, once its certificate is trusted: delivered.
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        assert post_json(target(url), b"{}") == 1
+    assert len(server.received) == 1
+
+
+def test_google_chat_text_stays_under_its_limit() -> None:
+    import dataclasses
+
+    cs = change_set()
+    many = dataclasses.replace(cs, changes=cs.changes * 8)  # 40 lines
+    text = payload(TargetKind.GOOGLECHAT, many)["text"]
+    assert len(text) <= 4000 and "more (kpitrack report lists them all)" in text
+    assert text.endswith("4 need action.")
+    assert len(payload(TargetKind.MATTERMOST, many)["text"]) > 4000
 
 
 def test_a_failing_target_does_not_stop_the_others(hook: Hook) -> None:

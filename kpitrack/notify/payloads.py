@@ -36,6 +36,9 @@ MAX_KPIS = 40
 # Chat tools cap text blocks (Slack: 3,000 characters per section); names are cut here.
 MAX_NAME = 150
 SLACK_SECTION_LIMIT = 3000
+# Text messages: Google Chat takes 4,096 characters, Mattermost 16,383 (kept under both).
+GOOGLECHAT_TEXT_LIMIT = 4000
+MATTERMOST_TEXT_LIMIT = 16000
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
 
@@ -326,16 +329,41 @@ def _text_message(
     escape: Callable[[str], str],
     link: Callable[[str, str], str],
     heading_of_title: str,
+    limit: int,
 ) -> str:
-    lines = [f"{heading_of_title}{title(cs)}"]
+    """The message as text, cut to `limit` characters by leaving out KPI lines from the
+    end (counted in "… and N more")."""
     sections, left_out = _listed(cs)
-    for heading, members in sections:
-        lines += ["", bold(heading)]
-        lines += ["- " + _line(c, escape, link, _backticks) for c in members]
+    lines = [
+        (heading, ["- " + _line(c, escape, link, _backticks) for c in members])
+        for heading, members in sections
+    ]
+    while True:
+        text = _join_text(cs, lines, left_out, bold=bold, heading_of_title=heading_of_title)
+        if len(text) <= limit or not lines:
+            return text
+        members = lines[-1][1]
+        members.pop()
+        left_out += 1
+        if not members:
+            lines.pop()
+
+
+def _join_text(
+    cs: ChangeSet,
+    sections: list[tuple[str, list[str]]],
+    left_out: int,
+    *,
+    bold: Callable[[str], str],
+    heading_of_title: str,
+) -> str:
+    out = [f"{heading_of_title}{title(cs)}"]
+    for heading, lines in sections:
+        out += ["", bold(heading), *lines]
     if left_out:
-        lines += ["", _more(left_out)]
-    lines += ["", summary_sentence(cs.summary)]
-    return "\n".join(lines)
+        out += ["", _more(left_out)]
+    out += ["", summary_sentence(cs.summary)]
+    return "\n".join(out)
 
 
 def mattermost_payload(cs: ChangeSet) -> dict[str, Any]:
@@ -347,6 +375,7 @@ def mattermost_payload(cs: ChangeSet) -> dict[str, Any]:
             escape=escape_markdown,
             link=_md_link,
             heading_of_title="#### ",
+            limit=MATTERMOST_TEXT_LIMIT,
         )
     }
 
@@ -355,7 +384,12 @@ def googlechat_payload(cs: ChangeSet) -> dict[str, Any]:
     """`{"text": ...}` in Google Chat's text format: *bold*, <url|text> links."""
     return {
         "text": _text_message(
-            cs, bold=lambda s: f"*{s}*", escape=escape_slack, link=_slack_link, heading_of_title=""
+            cs,
+            bold=lambda s: f"*{s}*",
+            escape=escape_slack,
+            link=_slack_link,
+            heading_of_title="",
+            limit=GOOGLECHAT_TEXT_LIMIT,
         )
     }
 

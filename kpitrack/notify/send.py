@@ -31,7 +31,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from kpitrack.domain.problems import KpitrackError, UsageError
+from kpitrack.domain.problems import ExitCode, KpitrackError, UsageError
 from kpitrack.domain.textsafe import visible
 from kpitrack.notify.payloads import ChangeSet, TargetKind, payload
 from kpitrack.reading.localconfig import MissingVariable, expand_env
@@ -53,6 +53,8 @@ TARGET_KEYS = {
 
 class SendError(KpitrackError):
     """A target refused the message or could not be reached (exit 1 after the others)."""
+
+    exit_code = ExitCode.PROBLEMS
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,8 @@ def post_json(
             if isinstance(reason, TimeoutError):
                 last = f"no connection within {timeout:g} s"
             elif isinstance(reason, ssl.SSLError):
-                text = _scrub(str(getattr(reason, "reason", None) or reason), target.url)
+                said = getattr(reason, "verify_message", None) or getattr(reason, "reason", None)
+                text = _scrub(str(said or reason), target.url)
                 raise SendError(f"notify target '{target.name}': TLS: {text}") from None
             else:
                 last = "cannot connect: " + _scrub(
@@ -315,7 +318,7 @@ class Delivery:
     changes: int  # KPIs that changed among the target's
     tries: int = 0
     error: str | None = None  # FAILED: the message, naming the target, never the URL
-    body: str | None = None  # the JSON sent (DRY_RUN: that would be sent), indented
+    body: str | None = None  # the JSON sent (DRY_RUN: that would be sent, indented)
 
 
 def deliver(
@@ -340,7 +343,10 @@ def deliver(
         if not count and not always:
             out.append(Delivery(target, Outcome.NOTHING, 0))
             continue
-        body = json.dumps(payload(target.kind, mine), ensure_ascii=False, indent=2)
+        # Indented for people (--dry-run), compact on the wire.
+        body = json.dumps(
+            payload(target.kind, mine), ensure_ascii=False, indent=2 if dry_run else None
+        )
         if dry_run:
             out.append(Delivery(target, Outcome.DRY_RUN, count, body=body))
             continue
