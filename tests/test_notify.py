@@ -678,3 +678,18 @@ def test_the_url_never_appears_in_any_output(workspace: Path, hook: Hook) -> Non
     for _code, out, err in outputs:
         assert SECRET not in out and SECRET not in err
         assert "/hooks/" not in out + err
+
+
+@pytest.mark.process
+def test_the_installed_command_posts(workspace: Path, hook: Hook) -> None:
+    from support import run_process
+
+    local_targets(workspace, table("t", "googlechat"))
+    ran = run_process(
+        "notify", "--as-of", "2026-11-30", cwd=workspace, extra_env={"HOOK_URL": hook.url()}
+    )
+    assert ran.code == 0, ran.stderr
+    assert ran.stdout.startswith("notify: sent 5 changed KPIs to 't' (googlechat, http://")
+    (body,) = hook.bodies()
+    assert isinstance(body, dict) and body["text"].startswith("kpitrack: 5 KPIs changed")
+    assert SECRET not in ran.stdout + ran.stderr

@@ -25,6 +25,28 @@ if TYPE_CHECKING:
     from kpitrack.notify.send import Delivery, Target
 
 
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        metavar="DATE",
+        help="Changes after this date (YYYY-MM-DD). Default: a week before --as-of.",
+    ),
+]
+DryRunOption = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Print each target's payload (JSON) instead of sending it."),
+]
+OnlyChangesOption = Annotated[
+    bool,
+    typer.Option(
+        "--only-changes/--always",
+        help="Post only to targets whose KPIs changed (default), or --always post the summary.",
+    ),
+]
+QuietOption = Annotated[bool, typer.Option("-q", "--quiet", help="Print only failures (for cron).")]
+
+
 def notify_targets(config: Config) -> tuple[Target, ...]:
     """The `[[notify]]` targets of the local config (never kpitrack.toml or KPI files)."""
     import os
@@ -68,33 +90,14 @@ def print_deliveries(deliveries: list[Delivery], *, quiet: bool) -> bool:
 def notify(
     files: FilesOption = None,
     as_of: AsOfOption = None,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            metavar="DATE",
-            help="Changes after this date (YYYY-MM-DD). Default: a week before --as-of.",
-        ),
-    ] = None,
+    since: SinceOption = None,
     owner: OwnerOption = None,
     objective: ObjectiveOption = None,
     tag: TagOption = None,
     kpi: KpiOption = None,
-    dry_run: Annotated[
-        bool,
-        typer.Option("--dry-run", help="Print each target's payload (JSON) instead of sending it."),
-    ] = False,
-    only_changes: Annotated[
-        bool,
-        typer.Option(
-            "--only-changes/--always",
-            help="Post only to targets whose KPIs changed (default), or --always post the summary.",
-        ),
-    ] = True,
-    quiet: Annotated[
-        bool,
-        typer.Option("-q", "--quiet", help="Print only failures (for cron)."),
-    ] = False,
+    dry_run: DryRunOption = False,
+    only_changes: OnlyChangesOption = True,
+    quiet: QuietOption = False,
     fail_on: FailOnOption = None,
     show_all: AllOption = False,
 ) -> None:
