@@ -575,7 +575,12 @@ def test_notify_nothing_changed_posts_nothing(workspace: Path, hook: Hook) -> No
 
 
 def test_notify_dry_run_prints_payloads_and_sends_nothing(workspace: Path, hook: Hook) -> None:
-    local_targets(workspace, table("t", "teams"), table("w", "webhook"))
+    local_targets(
+        workspace,
+        table("t", "teams"),
+        table("none", "slack", extra='owner = "nobody"'),
+        table("w", "webhook"),
+    )
     code, out, err = run("--dry-run", url=hook.url())
     assert code == 0, err
     assert hook.received == []
@@ -584,6 +589,7 @@ def test_notify_dry_run_prints_payloads_and_sends_nothing(workspace: Path, hook:
     second, _ = decoder.raw_decode(out[end:].lstrip())
     assert first["type"] == "message" and second["version"] == 1
     assert f"would send 5 changed KPIs to 't' (teams, http://127.0.0.1:{hook.port}/…)" in err
+    assert "nothing to send to 'none'" in err  # stdout holds only the payloads
     assert SECRET not in out + err
 
 

@@ -67,9 +67,9 @@ def notify_targets(config: Config) -> tuple[Target, ...]:
     return targets
 
 
-def print_deliveries(deliveries: list[Delivery], *, quiet: bool) -> bool:
-    """Each target's line (failures on stderr; --dry-run's JSON on stdout); whether any
-    target failed."""
+def print_deliveries(deliveries: list[Delivery], *, quiet: bool, dry_run: bool) -> bool:
+    """Each target's line (failures on stderr; with --dry-run every line goes to stderr
+    and stdout holds only the payloads); whether any target failed."""
     from kpitrack.notify.send import Outcome
     from kpitrack.render.notify import delivery_line
 
@@ -82,7 +82,7 @@ def print_deliveries(deliveries: list[Delivery], *, quiet: bool) -> bool:
             print(delivery_line(d), file=sys.stderr)
             sys.stdout.write(f"{d.body}\n")
         elif not quiet:
-            print(delivery_line(d))
+            print(delivery_line(d), file=sys.stderr if dry_run else sys.stdout)
     sys.stdout.flush()
     return failed
 
@@ -119,7 +119,7 @@ def notify(
     )
     change_set, digest = change_set_of(workspace, results, as_of=day, since=start, config=config)
     deliveries = deliver(targets, change_set, always=not only_changes, dry_run=dry_run)
-    failed = print_deliveries(deliveries, quiet=quiet)
+    failed = print_deliveries(deliveries, quiet=quiet, dry_run=dry_run)
     matched = fail_on_matches(digest.results, wanted)
     if matched:
         ids = ", ".join(r.kpi.id for r in matched)
