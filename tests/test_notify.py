@@ -103,15 +103,29 @@ def test_the_change_set_uses_the_reports_window_and_changes() -> None:
     assert all(c.link is None for c in cs.changes)
 
 
-def test_a_reason_that_is_new_is_reported_whatever_it_is() -> None:
-    """Reasons are handled generically: any reason gained that is not a status or
-    `overdue` (here review-due, via a later as-of) comes through."""
-    cs = change_set()
-    assert all(
-        r not in {Reason.OFF_TRACK, Reason.AT_RISK, Reason.NO_DATA, Reason.OVERDUE}
-        for c in cs.changes
-        for r in c.new_reasons
+def test_a_reason_that_is_new_is_reported_whatever_it_is(tmp_path: Path) -> None:
+    """Reasons are handled generically: here review-due, gained on 2026-11-26, comes
+    through on a KPI whose status did not change; reasons that repeat a status or
+    `overdue` are never listed as new."""
+    kpis = tmp_path / "kpis.yaml"
+    kpis.write_text(
+        KPIS.replace(
+            'unit: "%", owner: platform, objective: ops}',
+            'unit: "%", owner: platform, objective: ops,\n'
+            "     review: monthly, last_reviewed: 2026-10-25}",
+        ),
+        encoding="utf-8",
     )
+    workspace = load_valid_workspace([kpis], config=Config(), as_of=AS_OF)
+    results = evaluate(workspace, as_of=AS_OF, config=Config())
+    cs, _ = change_set_of(workspace, results, as_of=AS_OF, since=SINCE, config=Config())
+    uptime = next(c for c in cs.changes if c.result.kpi.id == "uptime")
+    assert uptime.new_reasons == (Reason.REVIEW_DUE,) and uptime.status_change is None
+    assert "new: review-due" in payload(TargetKind.MATTERMOST, cs)["text"]
+    said_elsewhere = {Reason.OFF_TRACK, Reason.AT_RISK, Reason.NO_DATA, Reason.OVERDUE}
+    assert not said_elsewhere.intersection(r for c in cs.changes for r in c.new_reasons)
+    csat = next(c for c in cs.changes if c.result.kpi.id == "csat")
+    assert Reason.OFF_TRACK in csat.result.reasons and csat.new_reasons == ()
 
 
 def test_target_filters_narrow_the_change_set() -> None:
