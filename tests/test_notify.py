@@ -405,6 +405,25 @@ def test_404_is_not_retried_and_the_url_is_not_shown(hook: Hook) -> None:
     assert sleeps == [] and len(hook.received) == 1
 
 
+def test_a_token_echoed_alone_is_not_shown(hook: Hook) -> None:
+    hook.script["/hooks/x"] = [(403, {}, f"invalid token {SECRET} for team")]
+    with pytest.raises(SendError) as caught:
+        post_json(target(hook.url("/hooks/x") + f"?token={SECRET}"), b"{}")
+    assert str(caught.value) == "notify target 'team': HTTP 403 Forbidden: invalid token … for team"
+
+
+@pytest.mark.parametrize(
+    ("retry", "waits"),
+    [("1", [1.0, 1.0]), ("3600", [60.0, 60.0]), ("Wed, 21 Oct 2026 07:28:00 GMT", [1.0, 2.0])],
+)
+def test_429_waits_capped_or_backs_off(hook: Hook, retry: str, waits: list[float]) -> None:
+    hook.script[f"/hooks/{SECRET}"] = [(429, {"Retry-After": retry}, "")] * 3
+    sleeps = Sleeps()
+    with pytest.raises(SendError, match=r"HTTP 429 Too Many Requests \(after 3 tries\)"):
+        post_json(target(hook.url()), b"{}", sleep=sleeps)
+    assert sleeps == waits and len(hook.received) == 3
+
+
 def test_a_redirect_is_not_followed(hook: Hook) -> None:
     hook.script[f"/hooks/{SECRET}"] = [(302, {"Location": hook.url("/elsewhere")}, "")]
     with pytest.raises(SendError, match="HTTP 302"):

@@ -202,21 +202,19 @@ def _opener() -> urllib.request.OpenerDirector:
 
 
 def _scrub(text: str, url: str) -> str:
-    """`text` on one line, without the URL or any of its secret parts."""
+    """`text` on one line, without the URL or any part of it that may be secret: the whole
+    URL, its path and query, credentials, and every path segment and query value of six
+    characters or more (as written and percent-decoded)."""
+    from urllib.parse import parse_qsl, unquote
+
     parts = urlsplit(url)
-    secrets = [url, url.rstrip("/")]
-    if parts.path not in ("", "/"):
-        secrets.append(parts.path + (f"?{parts.query}" if parts.query else ""))
-        secrets.append(parts.path)
-    if parts.query:
-        secrets.append(parts.query)
-    if parts.password:
-        secrets.append(parts.password)
-    if parts.username:
-        secrets.append(parts.username)
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "…")
+    secrets = {url, url.rstrip("/"), parts.path, parts.query, parts.username, parts.password}
+    secrets.add(parts.path + (f"?{parts.query}" if parts.query else ""))
+    pieces = [*parts.path.split("/"), *(v for _k, v in parse_qsl(parts.query))]
+    secrets.update(p for p in pieces if len(p) >= 6)
+    secrets.update(unquote(s) for s in list(secrets) if s)
+    for secret in sorted((s for s in secrets if s and s != "/"), key=len, reverse=True):
+        text = text.replace(secret, "…")
     return visible(" ".join(text.split()), line=True)
 
 
