@@ -53,6 +53,7 @@ class CommandName(StrEnum):
     DIFF = "diff"
     REPORT = "report"
     SITE = "site"
+    NOTIFY = "notify"
     REVIEW = "review"
     SCHEMA = "schema"
     HELP = "help"
@@ -136,6 +137,10 @@ class CommandName(StrEnum):
                 from kpitrack.commands.site import site
 
                 return site
+            case CommandName.NOTIFY:
+                from kpitrack.commands.notify import notify
+
+                return notify
             case CommandName.SCHEMA:
                 from kpitrack.commands.schema import schema
 
@@ -613,6 +618,7 @@ SHORT_HELP = {
     "init": "Start a workspace: starter files.",
     "report": "The weekly digest (for cron or a wiki).",
     "site": "The KPIs as a static website (a folder).",
+    "notify": "Post the week's changes to team chats.",
     "rename": "Rename a KPI or objective id everywhere.",
     "collect": "Collect values from each KPI's source.",
     "review": "Record that a KPI was reviewed.",
@@ -642,6 +648,10 @@ EXAMPLES = {
     "init": ["kpitrack init", "kpitrack init okrs/"],
     "report": ["kpitrack report -o weekly.html", "kpitrack report --quiet  # cron mail"],
     "site": ["kpitrack site -o public/", "kpitrack site -o public/ --owner Finance"],
+    "notify": [
+        "kpitrack notify --dry-run",
+        "kpitrack collect && kpitrack notify --quiet  # cron",
+    ],
     "rename": [
         "kpitrack rename wau weekly-active-users --dry-run",
         "kpitrack rename grow growth",

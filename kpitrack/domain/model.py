@@ -313,6 +313,8 @@ class Config:
     mail_from: str | None = None
     # Whether writes commit the files they changed (`--commit` by default).
     commit: bool = False
+    # Where the published report lives (`notify` links to `<site_url>/kpi/<id>.html`).
+    site_url: str | None = None
 
 
 @dataclass(frozen=True)

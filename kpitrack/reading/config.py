@@ -27,6 +27,7 @@ KNOWN_KEYS = {
     "mail_to": "recipients of `report --format email` (an address or a list)",
     "mail_from": "sender of `report --format email`",
     "commit": "whether writes (record, checkin, amend, import, review) commit what they wrote",
+    "site_url": "where the published pages live: `notify` links to <site_url>/kpi/<id>.html",
 }
 
 
@@ -134,6 +135,7 @@ def _config_from(data: dict[str, Any], path: Path, *, text: str = "") -> Config:
     commit = data.get("commit", DEFAULTS.commit)
     if not isinstance(commit, bool):
         raise UsageError(f"{path}: 'commit' must be true or false")
+    site_url = _site_url(data, path)
     return Config(
         files=tuple(files),
         measurements_file=measurements_file,
@@ -147,7 +149,36 @@ def _config_from(data: dict[str, Any], path: Path, *, text: str = "") -> Config:
         mail_to=mail_to,
         mail_from=mail_from,
         commit=commit,
+        site_url=site_url,
     )
+
+
+def _site_url(data: dict[str, Any], path: Path) -> str | None:
+    """`site_url`: an http(s) URL without a query or fragment; kept without its trailing /."""
+    from urllib.parse import urlsplit
+
+    value = data.get("site_url")
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else ""
+    try:
+        parts = urlsplit(text)
+        _ = parts.port
+    except ValueError:
+        text = ""
+        parts = urlsplit(text)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.query
+        or parts.fragment
+        or any(ch.isspace() or ord(ch) < 32 for ch in text)
+    ):
+        raise UsageError(
+            f"{path}: 'site_url' must be an http:// or https:// address without ? or #, "
+            "like https://kpis.example.com"
+        )
+    return text.rstrip("/")
 
 
 def _mail(data: dict[str, Any], path: Path) -> tuple[tuple[str, ...], str | None]:
