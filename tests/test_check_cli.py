@@ -6,10 +6,10 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support import entry_point
 from typer.testing import CliRunner, Result
 
 from kpitrack.cli import app
@@ -283,8 +283,7 @@ def test_every_file_checked_even_when_one_is_broken() -> None:
 
 
 def test_installed_command() -> None:
-    exe = shutil.which("kpitrack")
-    command = [exe] if exe else [sys.executable, "-m", "kpitrack"]
+    command = entry_point()
     write("kpis.yaml", KPI.replace("target: 100", "target: no"))
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("KPITRACK_DEBUG", None)

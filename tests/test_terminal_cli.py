@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support import entry_point
 
 KPIS = """\
 kpis:
@@ -44,7 +45,7 @@ def kt(
     ws: Path, *args: str, environ: dict[str, str] | None = None, **kw: object
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["kpitrack", *args],
+        [*entry_point(), *args],
         cwd=ws,
         capture_output=True,
         text=True,
@@ -74,7 +75,7 @@ def test_full_stdout_is_an_io_error_exit_2(ws: Path) -> None:
         pytest.skip("no /dev/full on this system")
     with open("/dev/full", "w") as full:
         done = subprocess.run(
-            ["kpitrack", "status", *AS_OF],
+            [*entry_point(), "status", *AS_OF],
             cwd=ws,
             stdout=full,
             stderr=subprocess.PIPE,
@@ -334,7 +335,7 @@ def _on_a_terminal(ws: Path, *args: str, **extra: str) -> str:
     pty = pytest.importorskip("pty")
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        ["kpitrack", *args],
+        [*entry_point(), *args],
         cwd=ws,
         stdin=follower,
         stdout=follower,
