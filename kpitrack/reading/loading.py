@@ -117,7 +117,8 @@ def _load(
             gc.enable()
 
 
-def _parse_file(display: str, text: str, texts: dict[str, str]) -> _Parsed:
+def parse_file(display: str, text: str, texts: dict[str, str]) -> _Parsed:
+    """One file's parse as a load makes it: the fast readers' rows, else nodes."""
     fast = scan_rows(text, display, texts) or parse_rows(text, display, texts)
     if fast is not None:
         return fast
@@ -153,7 +154,7 @@ def _load_all(
             continue
         parsed = memo.get((display, text)) if memo is not None else None
         if parsed is None:
-            parsed = _parse_file(display, text, texts)
+            parsed = parse_file(display, text, texts)
         if parses is not None:
             parses[display, text] = parsed
         if isinstance(parsed, Problem):

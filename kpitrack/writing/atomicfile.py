@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from kpitrack.domain.problems import WriteError
+from kpitrack.reading.paths import escaping_link
 from kpitrack.reading.yamlnodes import MAX_FILE_BYTES
 
 TEMP_PREFIX = ".kpitrack-tmp-"
@@ -227,17 +228,45 @@ def check_folder(folder: Path, display: Path | str) -> None:
         raise WriteError(f"{display}: cannot reach folder {folder}: {exc.strerror}") from None
     if not stat.S_ISDIR(info.st_mode):
         raise WriteError(f"{display}: {folder} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK) or not info.st_mode & 0o222:
+    if not os.access(folder, os.W_OK | os.X_OK) or not info.st_mode & stat.S_IWUSR:
         raise WriteError(
             f"{display}: folder {folder} is read-only (permission denied); nothing written"
         )
+
+
+def check_writable(path: Path, display: Path | str | None = None) -> Path:
+    """The one permission rule every writer (record, import, collect, review, rename,
+    init) follows before it takes a lock; returns the file's resolved path.
+
+    Refused with a WriteError, nothing written and no lock file left: a path reached
+    through a symbolic link that leads out of the repository (`paths.escaping_link`);
+    a folder that is missing, not a folder or lacks the owner's write bit; a file that
+    is not a regular file, lacks the owner's write bit or has other hard links. The
+    mode bits count even for root, who passes every `access()` check.
+    """
+    shown = path if display is None else display
+    escape = escaping_link(path, Path.cwd())
+    if escape is not None:
+        raise WriteError(f"{shown}: {escape}; nothing written")
+    target = Path(os.path.realpath(path))
+    check_folder(target.parent, shown)
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise WriteError(f"{shown}: cannot write: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise WriteError(f"{shown}: not a regular file; nothing written")
+    check_replaceable(target, info, shown)
+    return target
 
 
 def check_replaceable(target: Path, info: os.stat_result, display: Path | str) -> None:
     """A regular file a write would replace: not read-only, no other hard links."""
     # Root passes os.access(W_OK) for any file, so look at the mode bits too:
     # a rename would silently replace a file its owner made read-only.
-    if not os.access(target, os.W_OK) or not info.st_mode & 0o222:
+    if not os.access(target, os.W_OK) or not info.st_mode & stat.S_IWUSR:
         raise WriteError(f"{display}: file is read-only; file unchanged")
     if info.st_nlink > 1:
         raise WriteError(

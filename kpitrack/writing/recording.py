@@ -40,8 +40,8 @@ from kpitrack.reading.loading import ParseMemo, load_texts, read_files, resolve_
 from kpitrack.writing import atomicfile
 from kpitrack.writing.atomicfile import (
     LOCK_TIMEOUT,
-    check_folder,
     check_size,
+    check_writable,
     file_lock,
     read_existing,
     remove_orphaned_temp_files,
@@ -159,10 +159,18 @@ _MEASUREMENTS_LIST = re.compile(r"^measurements[ \t]*:", re.MULTILINE)
 
 def measurement_target(loaded: Loaded, kpis: Sequence[Kpi], to: Path | None) -> Path:
     """The one rule `record`, `import` and `collect` share for where new measurements go,
-    always a file the workspace reads: --to; else kpitrack.toml's measurements_file; else
+    always a file the workspace reads: --to (refused with a UsageError when the workspace
+    does not read it); else kpitrack.toml's measurements_file; else
     the file that already holds the (first) KPI's latest measurement; else the file
     holding the `measurements:` list; else the (first) KPI's own file."""
     if to is not None:
+        if loaded.index_of(to) is None:
+            read = ", ".join(display for display, _path in loaded.sources)
+            raise UsageError(
+                f"--to {to}: not a file the workspace reads, so what is written there would "
+                f"not count; the files read are: {read} (name one of them, or add the file "
+                "to kpitrack.toml's files or pass it with -f)"
+            )
         return to
     configured = _configured_file(loaded)
     if configured is not None:
@@ -332,11 +340,8 @@ def append_to_workspace(
     index = loaded.index_of(target)
     if index is None:
         return _append_elsewhere(loaded, target, choose, dry_run=dry_run, timeout=timeout)
-    real = Path(os.path.realpath(target))
+    real = check_writable(target)
     display = loaded.sources[index][0]
-    check_folder(real.parent, target)
-    if real.exists() and not real.is_file():
-        raise WriteError(f"{target}: not a regular file; nothing written")
     if dry_run:
         return _append_locked(loaded, index, real, target, choose, dry_run=True, display=display)
     with file_lock(real, timeout=timeout):
@@ -531,11 +536,8 @@ def append_measurements(
     text, returning the entries to add (to skip duplicates of what is there now).
     Raises WriteError, with the file unchanged, when the append is refused or fails.
     """
-    target = Path(os.path.realpath(path))
+    target = check_writable(path)
     folder = target.parent
-    check_folder(folder, path)
-    if target.exists() and not target.is_file():
-        raise WriteError(f"{path}: not a regular file; nothing written")
     display = str(path)
     with file_lock(target, timeout=timeout):
         remove_orphaned_temp_files(folder)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import re
 import stat
 from collections import Counter
@@ -31,6 +30,7 @@ from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, parse
 from kpitrack.writing.atomicfile import (
     LOCK_TIMEOUT,
     atomic_write_bytes,
+    check_writable,
     file_lock,
     read_existing,
     remove_orphaned_temp_files,
@@ -243,7 +243,7 @@ def write_review(
     """Set `last_reviewed: day` on KPI `kpi_id` in the file at `path`, under the lock,
     atomically; returns the warnings the edit brings. Raises WriteError, with the
     file unchanged, when the edit is refused or fails."""
-    target = Path(os.path.realpath(path))
+    target = check_writable(path)
     display = str(path)
     with file_lock(target, timeout=timeout):
         remove_orphaned_temp_files(target.parent)
