@@ -154,7 +154,7 @@ def test_target_file_choice(ws: Path) -> None:
     mrr, csat, launch = (loaded.workspace.kpi(k) for k in ("mrr", "csat", "launch"))
     assert mrr is not None and csat is not None and launch is not None
     assert measurement_target(loaded, [mrr], ws / "other.yaml") == ws / "other.yaml"  # --to
-    with pytest.raises(UsageError, match="not a file the workspace reads.*other.yaml"):
+    with pytest.raises(UsageError, match=r"not a file the workspace reads.*other\.yaml"):
         measurement_target(loaded, [mrr], Path("x.yaml"))  # --to a file nobody reads
     assert measurement_target(loaded, [mrr], None).name == "measurements.yaml"  # latest value
     assert measurement_target(loaded, [csat], None).name == "other.yaml"

@@ -352,6 +352,24 @@ def file_lock(target: Path, *, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+@contextlib.contextmanager
+def writers_done(paths: list[Path], *, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the locks of these files (symlinks resolved, sorted as `rename` takes them)
+    whose lock file exists, creating none: inside, no writer that holds several locks
+    (`rename`) is half-way through. A lock that cannot be opened is skipped."""
+    with contextlib.ExitStack() as stack:
+        for real in sorted({os.path.realpath(p) for p in paths}):
+            lock = lock_path(Path(real))
+            try:
+                fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                continue
+            stack.callback(os.close, fd)
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                _acquire(fd, Path(real), lock, timeout)
+        yield
+
+
 class _LockDeadline(Exception):
     pass
 

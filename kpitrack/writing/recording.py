@@ -45,6 +45,7 @@ from kpitrack.writing.atomicfile import (
     file_lock,
     read_existing,
     remove_orphaned_temp_files,
+    writers_done,
 )
 from kpitrack.writing.userinput import free_text, parse_measurement_date, parse_value
 from kpitrack.writing.yamlappend import (
@@ -131,6 +132,12 @@ def load_for_writing(
     read = read_files(paths)
     memo: ParseMemo = {}
     workspace, problems = load_texts(read, config=config, as_of=as_of, memo=memo)
+    if any(p.is_error for p in problems):
+        # Perhaps read half-way through a `rename` of several files: read again once
+        # no writer holds a lock of these files.
+        with writers_done(paths):
+            read = read_files(paths)
+        workspace, problems = load_texts(read, config=config, as_of=as_of, memo=memo)
     if any(p.is_error for p in problems):
         raise InvalidWorkspaceError(problems)
     # Without errors every file was read, so each entry holds its text.
@@ -365,8 +372,9 @@ def _append_locked(
     if old != loaded.texts[index][1]:
         # Another writer changed the file since the load: load it again (only this
         # file is parsed again; the others come from the load's memo).
-        texts = list(loaded.texts)
-        texts[index] = (display, old or "")
+        # The other files are read again too, under this lock: a `rename` that changed
+        # this file changed them as well, and is done (it holds every lock it needs).
+        texts, _index = workspace_texts(loaded.sources, real, old or "")
         workspace, problems = load_texts(
             texts, config=loaded.config, as_of=loaded.as_of, memo=loaded.memo
         )

@@ -1,0 +1,318 @@
+"""Files, links and writers (issue #21's file and writer items, #22 items 8 and 9, the
+`rename` and `export` rows of #23): symbolic links out of the repository, one permission
+rule for every writer, `rename` atomic across files, one CSV writer, `record --to`, and
+the low items (a chart on a short series, block scalars at the end of a file, U+202E in
+`rename --dry-run`, a signal after `record`'s result, `report --to` addresses)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from support import invoke
+
+KPIS = """\
+objectives:
+  - id: grow
+    title: Grow
+kpis:
+  - id: a
+    name: Alpha
+    measure: Count of alphas at month end
+    target: 100
+    frequency: daily
+    owner: Sales
+    objective: grow
+  - id: c
+    name: Gamma
+    measure: Count of gammas at month end
+    target: 100
+    frequency: daily
+    owner: Sales
+    objective: grow
+"""
+
+MEASUREMENTS = """\
+measurements:
+  - {kpi: a, date: 2026-01-01, value: 1}
+  - {kpi: c, date: 2026-01-01, value: 1}
+  - {kpi: a, date: 2026-01-02, value: 2}
+"""
+
+
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    (folder / ".git").mkdir()  # a repository, as far as finding its root goes
+    (folder / "kpis.yaml").write_text(KPIS)
+    (folder / "measurements.yaml").write_text(MEASUREMENTS)
+    monkeypatch.chdir(folder)
+    return folder
+
+
+# ---------------------------------------------------------------- rename vs record
+
+WORKER = textwrap.dedent(
+    """
+    import contextlib, io, sys
+    import typer.main
+    from kpitrack.cli import main
+
+    _build, _built = typer.main.get_command, {}
+    typer.main.get_command = lambda app: _built.get(id(app)) or _built.setdefault(
+        id(app), _build(app)
+    )
+    kind, count = sys.argv[1], int(sys.argv[2])
+    failures = []
+
+    def cli(*args):
+        sys.argv = ["kpitrack", *args]
+        err = io.StringIO()
+        code = 0
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+                main()
+        except SystemExit as exc:
+            code = exc.code or 0
+        if code != 0:
+            failures.append(f"{args}: {code}: {err.getvalue().strip()}")
+
+    for i in range(count):
+        if kind == "rename":
+            cli("rename", "a", "b")
+            cli("rename", "b", "a")
+        else:
+            cli("record", "c", str(i), "--date", f"2026-02-{i % 28 + 1:02d}",
+                "--allow-duplicate")
+    print("\\n".join(failures))
+    sys.exit(1 if failures else 0)
+    """
+)
+
+
+@pytest.mark.process
+def test_rename_is_atomic_for_a_concurrent_record(ws: Path) -> None:
+    """A record running while `rename` rewrites kpis.yaml and measurements.yaml never
+    sees one file renamed and the other not (KT024 on today's main)."""
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, kind, str(count)],
+            cwd=ws,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for kind, count in (("rename", 12), ("record", 30))
+    ]
+    outputs = [w.communicate(timeout=300)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    text = (ws / "measurements.yaml").read_text()
+    assert text.count("kpi: c,") == 31
+    assert "kpi: b" not in text and "id: b\n" not in (ws / "kpis.yaml").read_text()
+
+
+# ---------------------------------------------------------------- links out of the repository
+
+SECRET = "https://x-access-token:ghp_SECRET@github.com"
+SHADOW = "root:$6$saltsalt$hashhash:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"
+
+
+def _outside(ws: Path) -> Path:
+    outside = ws.parent / "outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "git-credentials").write_text(SECRET + "\n")
+    (outside / "shadow").write_text(SHADOW)
+    return outside
+
+
+def test_check_refuses_links_out_of_the_repository_without_printing_them(ws: Path) -> None:
+    _outside(ws)
+    (ws / "kpis").mkdir()
+    (ws / "kpis" / "a.yaml").symlink_to("../../outside/git-credentials")
+    (ws / "kpis" / "b.yaml").symlink_to("../../outside/shadow")
+    ran = invoke("check", "-f", "kpis.yaml", "-f", "kpis")
+    assert ran.code == 1
+    lines = ran.output.splitlines()
+    a = [line for line in lines if line.startswith("kpis/a.yaml")]
+    b = [line for line in lines if line.startswith("kpis/b.yaml")]
+    assert len(a) == 1 and len(b) == 1
+    assert (
+        "kpis/a.yaml:1:1: error KT002 symbolic link kpis/a.yaml -> ../../outside/git-credentials"
+        in a[0]
+    )
+    assert "outside the repository" in a[0]
+    assert "ghp_" not in ran.output and "x-access-token" not in ran.output
+    assert "root" not in ran.output.replace(str(ws), "") and "daemon" not in ran.output
+
+
+def test_a_folder_link_out_of_the_repository_is_refused_too(ws: Path) -> None:
+    outside = _outside(ws)
+    (outside / "k.yaml").write_text(KPIS.replace("id: a\n", "id: z\n"))
+    (ws / "more").symlink_to(outside)
+    ran = invoke("check", "-f", "kpis.yaml", "-f", "more/k.yaml")
+    assert ran.code == 1
+    assert "symbolic link more -> " in ran.output and "KT002" in ran.output
+
+
+def test_links_inside_the_repository_are_read(ws: Path) -> None:
+    (ws / "sub").mkdir()
+    (ws / "sub" / "m.yaml").symlink_to("../measurements.yaml")
+    ran = invoke("check", "-f", "kpis.yaml", "-f", "sub/m.yaml")
+    assert ran.code == 0, ran.output
+
+
+def test_outside_a_repository_the_workspace_folder_is_the_boundary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "kpis.yaml").write_text(KPIS)
+    (tmp_path / "secret.txt").write_text(SECRET + "\n")
+    (folder / "measurements.yaml").symlink_to("../secret.txt")
+    monkeypatch.chdir(folder)
+    ran = invoke("check")
+    assert ran.code == 1
+    assert "outside the workspace folder" in ran.output and "ghp_" not in ran.output
+    (folder / "measurements.yaml").unlink()
+    (folder / "real.yaml").write_text(MEASUREMENTS)
+    (folder / "measurements.yaml").symlink_to("real.yaml")
+    assert invoke("check").code == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("record", "a", "5", "--date", "2026-02-01"),
+        ("record", "a", "5", "--date", "2026-02-01", "--to", "measurements.yaml"),
+        ("import", "in.csv"),
+        ("rename", "a", "b"),
+        ("review", "a", "--date", "2026-02-01"),
+    ],
+)
+def test_writers_never_write_through_a_link_out_of_the_repository(
+    ws: Path, args: tuple[str, ...]
+) -> None:
+    outside = _outside(ws)
+    (outside / "m.yaml").write_text(MEASUREMENTS)
+    (ws / "measurements.yaml").unlink()
+    (ws / "measurements.yaml").symlink_to("../outside/m.yaml")
+    (ws / "in.csv").write_text("kpi,date,value\na,2026-02-01,5\n")
+    ran = invoke(*args)
+    assert ran.code == 2, ran.output
+    assert "symbolic link measurements.yaml -> ../outside/m.yaml" in ran.output
+    assert (outside / "m.yaml").read_text() == MEASUREMENTS
+    assert sorted(p.name for p in outside.iterdir()) == ["git-credentials", "m.yaml", "shadow"]
+    assert (ws / "kpis.yaml").read_text() == KPIS
+    assert not list(ws.glob("*.lock"))
+
+
+def test_the_core_writers_refuse_a_link_out_of_the_repository(ws: Path) -> None:
+    from kpitrack.domain.problems import WriteError
+    from kpitrack.writing.atomicfile import check_writable
+    from kpitrack.writing.recording import append_measurements
+    from kpitrack.writing.renaming import IdKind, rename_in_files
+
+    outside = _outside(ws)
+    (outside / "m.yaml").write_text(MEASUREMENTS)
+    link = ws / "linked.yaml"
+    link.symlink_to("../outside/m.yaml")
+    with pytest.raises(WriteError, match="leads outside the repository"):
+        check_writable(link)
+    with pytest.raises(WriteError, match="leads outside the repository"):
+        append_measurements(link, [])
+    with pytest.raises(WriteError, match="leads outside the repository"):
+        rename_in_files([("linked.yaml", link)], IdKind.KPI, "a", "b")
+    assert (outside / "m.yaml").read_text() == MEASUREMENTS
+    assert not (outside / "m.yaml.lock").exists()
+
+
+# ---------------------------------------------------------------- one permission rule
+
+READ_ONLY = "read-only"
+
+
+def _no_locks(ws: Path) -> None:
+    assert not list(ws.rglob("*.lock"))
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("record", "a", "5", "--date", "2026-02-01"),
+        ("rename", "a", "b"),
+        ("review", "a", "--date", "2026-02-01"),
+        ("import", "../in.csv"),
+    ],
+)
+def test_every_writer_refuses_a_read_only_folder(ws: Path, args: tuple[str, ...]) -> None:
+    """Root too (this suite runs as root in CI): the owner's write bit counts."""
+    (ws.parent / "in.csv").write_text("kpi,date,value\na,2026-02-01,5\n")
+    before = {p.name: p.read_bytes() for p in ws.iterdir() if p.is_file()}
+    ws.chmod(0o555)
+    try:
+        ran = invoke(*args)
+    finally:
+        ws.chmod(0o755)
+    assert ran.code == 2, ran.output
+    assert "folder" in ran.output and "read-only (permission denied); nothing written" in ran.output
+    assert {p.name: p.read_bytes() for p in ws.iterdir() if p.is_file()} == before
+    _no_locks(ws)
+
+
+@pytest.mark.parametrize(
+    ("args", "file"),
+    [
+        (("record", "a", "5", "--date", "2026-02-01"), "measurements.yaml"),
+        (("rename", "a", "b"), "kpis.yaml"),
+        (("rename", "a", "b"), "measurements.yaml"),
+        (("review", "a", "--date", "2026-02-01"), "kpis.yaml"),
+    ],
+)
+def test_every_writer_refuses_a_read_only_file(ws: Path, args: tuple[str, ...], file: str) -> None:
+    before = {p.name: p.read_bytes() for p in ws.iterdir() if p.is_file()}
+    (ws / file).chmod(0o444)
+    ran = invoke(*args)
+    assert ran.code == 2, ran.output
+    assert f"{file}: file is read-only; file unchanged" in ran.output
+    assert {p.name: p.read_bytes() for p in ws.iterdir() if p.is_file()} == before
+    _no_locks(ws)
+
+
+def test_init_refuses_a_read_only_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "new"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        ran = invoke("init", str(folder))
+    finally:
+        folder.chmod(0o755)
+    assert ran.code == 2, ran.output
+    assert "read-only (permission denied); nothing written" in ran.output
+    assert list(folder.iterdir()) == []
+
+
+def test_a_folder_writable_by_others_but_not_its_owner_is_read_only(ws: Path) -> None:
+    ws.chmod(0o575)  # the owner's bit is the rule, for root and everyone
+    try:
+        ran = invoke("record", "a", "5", "--date", "2026-02-01")
+    finally:
+        ws.chmod(0o755)
+    assert ran.code == 2 and "read-only" in ran.output
+
+
+# ---------------------------------------------------------------- record --to
+
+
+def test_record_to_a_file_the_workspace_does_not_read_is_refused(ws: Path) -> None:
+    ran = invoke("record", "a", "5", "--date", "2026-02-01", "--to", "new.yaml")
+    assert ran.code == 2
+    assert "--to new.yaml: not a file the workspace reads" in ran.stderr
+    assert "kpis.yaml, measurements.yaml" in ran.stderr
+    assert not (ws / "new.yaml").exists() and not (ws / "new.yaml.lock").exists()
+    ran = invoke("record", "a", "5", "--date", "2026-02-01", "--to", "kpis.yaml")
+    assert ran.code == 0, ran.output
+    assert "kpi: a" in (ws / "kpis.yaml").read_text().split("measurements:")[1]
