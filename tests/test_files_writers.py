@@ -6,6 +6,8 @@ the low items (a chart on a short series, block scalars at the end of a file, U+
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -316,3 +318,121 @@ def test_record_to_a_file_the_workspace_does_not_read_is_refused(ws: Path) -> No
     ran = invoke("record", "a", "5", "--date", "2026-02-01", "--to", "kpis.yaml")
     assert ran.code == 0, ran.output
     assert "kpi: a" in (ws / "kpis.yaml").read_text().split("measurements:")[1]
+
+
+# ---------------------------------------------------------------- one CSV writer
+
+FORMULAS = ['=HYPERLINK("http://x")', "+cmd|' /C calc'!A0", "@SUM(A1)", "-2+3", "\tx", "\rx"]
+
+
+def _cells(text: str) -> list[str]:
+    import csv
+    import io
+
+    return [cell for row in csv.reader(io.StringIO(text, newline="")) for cell in row]
+
+
+def _dangerous(cells: list[str]) -> list[str]:
+    from kpitrack.domain.csvout import FORMULA_STARTS
+
+    return [c for c in cells if c.startswith(FORMULA_STARTS) and not _number(c)]
+
+
+def _number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def test_export_neutralises_formulas_and_keeps_numbers(ws: Path) -> None:
+    notes = "".join(
+        f"  - {{kpi: a, date: 2026-01-{i + 3:02d}, value: -{i + 1}, "
+        f"note: {_yaml(f)}, by: {_yaml(f)}}}\n"
+        for i, f in enumerate(FORMULAS)
+    )
+    (ws / "measurements.yaml").write_text(MEASUREMENTS + notes)
+    (ws / "kpis.yaml").write_text(
+        KPIS.replace(
+            "owner: Sales\n    objective: grow\n  - id: c",
+            "owner: '=1+1'\n    objective: grow\n  - id: c",
+        )
+    )
+    ran = invoke("export", "--as-of", "2026-02-01")
+    assert ran.code == 0, ran.output
+    cells = _cells(ran.stdout)
+    assert _dangerous(cells) == []
+    assert "'=1+1" in cells and "'@SUM(A1)" in cells and "'-2+3" in cells
+    assert "-1" in cells and "-6" in cells  # numbers stay numbers
+    out = ws.parent / "out.csv"
+    assert invoke("export", "--as-of", "2026-02-01", "-o", str(out)).code == 0
+    assert out.read_bytes().decode() == ran.stdout
+
+
+def _yaml(text: str) -> str:
+    import json
+
+    return json.dumps(text)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_history_and_diff_csv_neutralise_formulas(ws: Path) -> None:
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "=evil()",
+        "GIT_AUTHOR_EMAIL": "e@example.com",
+        "GIT_COMMITTER_NAME": "x",
+        "GIT_COMMITTER_EMAIL": "x@example.com",
+    }
+    (ws / ".git").rmdir()
+
+    def git(*args: str, date: str) -> None:
+        env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"{date}T12:00:00+00:00"
+        subprocess.run(["git", *args], cwd=ws, env=env, check=True, capture_output=True)
+
+    git("init", "-q", ".", date="2026-01-01")
+    git("add", ".", date="2026-01-01")
+    git("commit", "-qm", "one", date="2026-01-01")
+    changed = (
+        KPIS.replace("name: Alpha", "name: \"+cmd|' /C calc'!A0\"")
+        .replace(
+            "owner: Sales\n    objective: grow\n  - id: c",
+            "owner: '@SUM(A1)'\n    objective: grow\n  - id: c",
+        )
+        .replace(
+            "target: 100\n    frequency: daily\n    owner: Sales",
+            "target: -5\n    frequency: daily\n    owner: Sales",
+            1,
+        )
+    )
+    (ws / "kpis.yaml").write_text(changed)
+    git("commit", "-qam", "two", date="2026-01-02")
+    history = invoke("history", "--format", "csv")
+    assert history.code == 0, history.output
+    cells = _cells(history.stdout)
+    assert "'=evil()" in cells, history.stdout
+    assert _dangerous(cells) == []
+    diff = invoke("diff", "HEAD~1", "--format", "csv")
+    assert diff.code == 0, diff.output
+    cells = _cells(diff.stdout)
+    assert "'+cmd|' /C calc'!A0" in cells and "'@SUM(A1)" in cells
+    assert _dangerous(cells) == []
+
+
+def test_export_streams_its_rows() -> None:
+    """The CSV and JSONL writers yield their output while the rows are still coming:
+    an endless row source gives chunks (a writer that built the output first would never
+    return)."""
+    import itertools
+
+    from kpitrack.reports.export import to_csv, to_jsonl
+
+    def endless() -> itertools.count[dict[str, object]]:
+        return ({"kpi": "a", "note": f"=n{i}"} for i in itertools.count())  # type: ignore[return-value]
+
+    chunks = list(itertools.islice(to_csv(endless(), ["kpi", "note"]), 3))
+    assert chunks[0].startswith("kpi,note\na,'=n0\n") and len(chunks) == 3
+    assert len(list(itertools.islice(to_jsonl(endless()), 3))) == 3

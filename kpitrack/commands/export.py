@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,7 +19,7 @@ from kpitrack.commands.options import (
     RevOption,
     TagOption,
 )
-from kpitrack.commands.output import emit
+from kpitrack.commands.output import emit_chunks
 
 
 class ExportFormat(StrEnum):
@@ -64,9 +65,11 @@ def export(
         files, day, rev, owners=owner, objectives=objective, tags=tag, kpis=kpi, show_all=True
     )
     columns: tuple[str, ...]
+    rows: Iterable[dict[str, Any]]
     if evaluations:
         rows, columns = evaluation_rows(results, day), EVALUATION_COLUMNS
     else:
         ids = {r.kpi.id for r in results}
         rows, columns = measurement_rows(workspace, ids), MEASUREMENT_COLUMNS
-    emit(to_csv(rows, columns) if fmt is ExportFormat.CSV else to_jsonl(rows), output)
+    # Streamed: the output is never held whole in memory.
+    emit_chunks(to_csv(rows, columns) if fmt is ExportFormat.CSV else to_jsonl(rows), output)

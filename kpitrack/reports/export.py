@@ -1,19 +1,19 @@
 """`kpitrack export`: tidy rows for DuckDB, a warehouse or a BI tool (SPEC §6).
 
 Measurement rows: one per measurement, with its KPI's metadata. Evaluation rows
-(`--evaluations`): one per KPI as of the as-of date. CSV values are plain text
-(empty for null); JSONL lines are JSON objects with the same keys, in the same order.
+(`--evaluations`): one per KPI as of the as-of date. CSV goes through the one CSV
+writer (`domain.csvout`: empty for null, formulas neutralised); JSONL lines are JSON
+objects with the same keys, in the same order. Both are made row by row (streamed).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from kpitrack.domain.csvout import csv_rows
 from kpitrack.domain.model import Kpi, KpiResult, Measurement
 from kpitrack.domain.workspace import Workspace
 from kpitrack.render.json import date_json, number, value_json
@@ -49,20 +49,20 @@ def _kpi_fields(k: Kpi) -> dict[str, Any]:
     }
 
 
-def measurement_rows(workspace: Workspace, kpi_ids: set[str]) -> list[dict[str, Any]]:
-    """One row per measurement of the given KPIs, in file order."""
-    by_id = {k.id: k for k in workspace.kpis}
-    return [
-        {
-            **_kpi_fields(by_id[m.kpi]),
-            "date": m.date.isoformat(),
-            "value": value_json(m.value),
-            "note": m.note,
-            "by": m.by,
-        }
-        for m in workspace.measurements
-        if m.kpi in kpi_ids and m.kpi in by_id
-    ]
+def measurement_rows(workspace: Workspace, kpi_ids: set[str]) -> Iterator[dict[str, Any]]:
+    """One row per measurement of the given KPIs, in file order, made as they are
+    read (each KPI's own fields are made once)."""
+    fields = {k.id: _kpi_fields(k) for k in workspace.kpis if k.id in kpi_ids}
+    for m in workspace.measurements:
+        kpi = fields.get(m.kpi)
+        if kpi is not None:
+            yield {
+                **kpi,
+                "date": m.date.isoformat(),
+                "value": value_json(m.value),
+                "note": m.note,
+                "by": m.by,
+            }
 
 
 def evaluation_rows(results: Sequence[KpiResult], as_of: dt.date) -> list[dict[str, Any]]:
@@ -85,22 +85,18 @@ def evaluation_rows(results: Sequence[KpiResult], as_of: dt.date) -> list[dict[s
     ]
 
 
-def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str]:
+    """The rows as CSV through the one CSV writer (formulas neutralised), in chunks."""
+    return csv_rows(columns, ([row[c] for c in columns] for row in rows))
+
+
+def to_jsonl(rows: Iterable[dict[str, Any]], *, batch: int = 1024) -> Iterator[str]:
+    """The rows as JSON Lines, in chunks of up to `batch` lines."""
+    chunk: list[str] = []
     for row in rows:
-        writer.writerow([_csv_cell(row[c]) for c in columns])
-    return buffer.getvalue()
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def to_jsonl(rows: Sequence[dict[str, Any]]) -> str:
-    return "".join(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n" for row in rows)
+        chunk.append(json.dumps(row, ensure_ascii=False, allow_nan=False) + "\n")
+        if len(chunk) >= batch:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)

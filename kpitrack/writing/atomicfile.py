@@ -28,7 +28,7 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from kpitrack.domain.problems import WriteError
@@ -123,8 +123,10 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _write_temp(folder: Path, data: bytes, mode: int | None, display: Path) -> Path:
-    """A fully written and fsynced temporary file in `folder`."""
+def _write_temp(
+    folder: Path, data: bytes | Iterable[bytes], mode: int | None, display: Path
+) -> Path:
+    """A fully written and fsynced temporary file in `folder` (`data` may come in pieces)."""
     tmp = folder / _temp_name()
     try:
         # 0o666 lets the umask decide for a new file, like any other program's.
@@ -135,7 +137,8 @@ def _write_temp(folder: Path, data: bytes, mode: int | None, display: Path) -> P
         try:
             if mode is not None:
                 os.fchmod(fd, mode)
-            _write_all(fd, data)
+            for piece in (data,) if isinstance(data, bytes) else data:
+                _write_all(fd, piece)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -158,7 +161,9 @@ def _removed_on_failure(tmp: Path, display: Path) -> Iterator[None]:
         raise
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+def atomic_write_bytes(
+    path: Path, data: bytes | Iterable[bytes], *, mode: int | None = None
+) -> None:
     """Write `data` to a temporary file beside `path`, fsync it, rename it over `path`.
 
     A symlink stays a symlink (its target is replaced). Any failure leaves `path`
@@ -172,7 +177,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
     fsync_directory(folder)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str | Iterable[str]) -> None:
     """Write an output file (`-o`: reports, exports) without harming what is there.
 
     A character device (`/dev/null`, `/dev/stdout` on a terminal) or a FIFO
@@ -180,8 +185,11 @@ def atomic_write_text(path: Path, text: str) -> None:
     replaced. A regular file follows `record`'s rules: a read-only file or one
     with several hard links is refused; otherwise it is replaced atomically,
     keeping its mode. Anything else (a folder, a socket, a block device) is refused.
+    `text` may come in pieces (export streams its rows): they are written as they come.
     """
-    data = text.encode("utf-8")
+    data = (
+        text.encode("utf-8") if isinstance(text, str) else (piece.encode("utf-8") for piece in text)
+    )
     try:
         info: os.stat_result | None = os.stat(path)
     except FileNotFoundError:
@@ -200,14 +208,15 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, data, mode=None if info is None else stat.S_IMODE(info.st_mode))
 
 
-def _write_stream(path: Path, data: bytes) -> None:
+def _write_stream(path: Path, data: bytes | Iterable[bytes]) -> None:
     """Write to a device or FIFO by opening it, as a shell's `>` would (no create, no rename)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY)
     except OSError as exc:
         raise WriteError(f"{path}: cannot open for writing: {exc.strerror or exc}") from None
     try:
-        _write_all(fd, data)
+        for piece in (data,) if isinstance(data, bytes) else data:
+            _write_all(fd, piece)
     except OSError as exc:
         raise WriteError(f"{path}: write failed: {exc.strerror or exc}") from None
     finally:
