@@ -436,3 +436,63 @@ def test_export_streams_its_rows() -> None:
     chunks = list(itertools.islice(to_csv(endless(), ["kpi", "note"]), 3))
     assert chunks[0].startswith("kpi,note\na,'=n0\n") and len(chunks) == 3
     assert len(list(itertools.islice(to_jsonl(endless()), 3))) == 3
+
+
+# ---------------------------------------------------------------- rename: read once
+
+
+def test_rename_parses_each_file_once_and_never_builds_nodes_for_measurements(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#23: rename read its files twice and built a node per scalar of the measurement
+    files (552 MiB at 100k). Now each file is parsed once (by the load), the id is found
+    by a scan of the text at the rows' positions, and the edited record-style lines are
+    checked line by line instead of parsing the file again."""
+    from kpitrack.reading import loading, yamlnodes
+    from kpitrack.writing import renaming
+
+    rows = "".join(
+        f"  - {{kpi: {'a' if i % 2 else 'c'}, date: 2025-{i % 12 + 1:02d}-01, value: {i}}}\n"
+        for i in range(2000)
+    )
+    (ws / "measurements.yaml").write_text(MEASUREMENTS + rows)
+    parsed: list[str] = []
+    real_parse_file, real_parse = loading.parse_file, yamlnodes.parse
+
+    def counting(display: str, text: str, texts: dict[str, str]) -> object:
+        parsed.append(display)
+        return real_parse_file(display, text, texts)
+
+    def no_nodes(text: str, path: str, **kw: object) -> object:
+        assert "measurements" not in path, "a node tree of the measurements file was built"
+        return real_parse(text, path)
+
+    monkeypatch.setattr(loading, "parse_file", counting)
+    monkeypatch.setattr(renaming, "parse_file", counting)
+    monkeypatch.setattr(renaming, "parse", no_nodes)
+    monkeypatch.setattr(loading, "parse", no_nodes)
+    ran = invoke("rename", "a", "alpha")
+    assert ran.code == 0, ran.output
+    assert sorted(parsed) == ["kpis.yaml", "kpis.yaml", "measurements.yaml"]
+    text = (ws / "measurements.yaml").read_text()
+    assert text.count("kpi: alpha,") == 1002 and "kpi: a," not in text
+    assert text == (MEASUREMENTS + rows).replace("kpi: a,", "kpi: alpha,")
+
+
+def test_rename_of_block_and_quoted_entries_takes_the_careful_way(ws: Path) -> None:
+    (ws / "measurements.yaml").write_text(
+        "measurements:\n"
+        "  - kpi: a\n    date: 2026-01-01\n    value: 1\n"
+        "  - {kpi: 'a', date: 2026-01-02, value: 2}\n"
+        '  - {date: 2026-01-03, kpi: "a", value: 3}\n'
+        '  - {kpi: c, date: 2026-01-03, value: 3, note: "kpi: a"}\n'
+    )
+    ran = invoke("rename", "a", "alpha")
+    assert ran.code == 0, ran.output
+    assert (ws / "measurements.yaml").read_text() == (
+        "measurements:\n"
+        "  - kpi: alpha\n    date: 2026-01-01\n    value: 1\n"
+        "  - {kpi: 'alpha', date: 2026-01-02, value: 2}\n"
+        '  - {date: 2026-01-03, kpi: "alpha", value: 3}\n'
+        '  - {kpi: c, date: 2026-01-03, value: 3, note: "kpi: a"}\n'
+    )

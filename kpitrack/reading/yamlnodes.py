@@ -296,6 +296,9 @@ _LINE = re.compile(
     rf"| *(?:#[ -~]*)?\n"
 )
 
+# One line of that shape, public for the writers that check an edit line by line.
+RECORD_LINE = _LINE
+
 
 def scan_rows(
     text: str, path: str, texts: dict[str, str] | None = None

@@ -17,12 +17,23 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import accumulate
 from pathlib import Path
 
 from kpitrack.domain.model import Config
 from kpitrack.domain.problems import InvalidWorkspaceError, UsageError, WriteError
 from kpitrack.reading.loading import ParseMemo, load_texts, parse_file
-from kpitrack.reading.yamlnodes import Map, Node, Rows, Scalar, Seq, YamlFatal, decode, parse
+from kpitrack.reading.yamlnodes import (
+    RECORD_LINE,
+    Map,
+    Node,
+    Rows,
+    Scalar,
+    Seq,
+    YamlFatal,
+    decode,
+    parse,
+)
 from kpitrack.writing.atomicfile import (
     check_writable,
     commit,
@@ -171,14 +182,28 @@ _KPI_KEY = re.compile(r"\{?[ \t]*kpi[ \t]*:[ \t]+")
 _AFTER_PLAIN = frozenset(",}] \t\r\n#")
 
 
-def _line_starts(text: str) -> list[int]:
-    """The offset of each line's start (index 0 is line 1), lines as libyaml counts them."""
-    if _EXOTIC_BREAKS.search(text):
-        return line_offsets(text)
-    return [0, *(m.end() for m in _NEWLINE.finditer(text))]
+class _LineStarts:
+    """The offset where each line starts, lines as libyaml counts them: `starts[n - 1]`
+    for line n, `len(starts)` lines. Without exotic line breaks, computed from the
+    lengths of the LF-separated lines (C speed, no object per line kept)."""
+
+    def __init__(self, text: str) -> None:
+        self._exact: list[int] | None = None
+        if _EXOTIC_BREAKS.search(text):
+            self._exact = line_offsets(text)
+            self._ends: list[int] = []
+        else:
+            self._ends = list(accumulate(map(len, text.split("\n"))))
+
+    def __len__(self) -> int:
+        return len(self._exact) if self._exact is not None else len(self._ends)
+
+    def __getitem__(self, index: int) -> int:
+        if self._exact is not None:
+            return self._exact[index]
+        return 0 if index == 0 else self._ends[index - 1] + index  # + the LFs before it
 
 
-_NEWLINE = re.compile("\n")
 _EXOTIC_BREAKS = re.compile("\r(?!\n)|[\x85\u2028\u2029]")
 
 
@@ -215,6 +240,9 @@ class _FileEdit:
     rows: list[int]  # renamed rows of the old parse's rows
     kind: IdKind
     old_id: str
+    reparsed: tuple[Node | None, Rows] | None = (
+        None  # the edited text's parse, when known without parsing it
+    )
 
 
 def _edit_file(
@@ -235,7 +263,7 @@ def _edit_file(
         hits = [i for i, kpi in enumerate(rows.kpis) if kpi == old_id]
     if not nodes and not hits:
         return None
-    starts = _line_starts(text)
+    starts = _LineStarts(text)
     replacement = yaml_scalar(new_id)
     edits: list[Edit] = []
     lines: dict[int, list[Edit]] = {}
@@ -266,6 +294,7 @@ def _edit_file(
     except ValueError:
         return _slow_edit(display, text, parsed, kind, old_id, new_id)
     changes = []
+    local = bool(hits) and not nodes
     for line in sorted(lines):
         begin = starts[line - 1]
         end = starts[line] if line < len(starts) else len(text)
@@ -273,7 +302,45 @@ def _edit_file(
         shifted = [Edit(e.start - begin, e.end - begin, e.text) for e in lines[line]]
         new_line = apply_edits(old_line, shifted)
         changes.append(Change(line, old_line.splitlines()[0], new_line.splitlines()[0]))
-    return _FileEdit(display, Path(display), text, new, changes, parsed, nodes, hits, kind, old_id)
+        local = local and _same_record_line(old_line, new_line, old_id, new_id)
+    planned = _FileEdit(
+        display, Path(display), text, new, changes, parsed, nodes, hits, kind, old_id
+    )
+    if local and isinstance(rows, Rows):
+        # Every renamed entry is a whole one-line flow mapping of the shape `record` writes,
+        # and it still is with only its id changed: such a line reads the same way in any
+        # file, so the edited file's parse is the old one with those ids changed.
+        planned.reparsed = (root, _renamed_rows(rows, hits, new_id))
+    return planned
+
+
+def _same_record_line(old_line: str, new_line: str, old_id: str, new_id: str) -> bool:
+    """Whether both lines are whole record-style entries (the fast reader's line shape)
+    that differ only in the `kpi` value, old_id before and new_id after."""
+    before, after = RECORD_LINE.fullmatch(old_line), RECORD_LINE.fullmatch(new_line)
+    if before is None or after is None:
+        return False
+    old_groups, new_groups = list(before.groups()), list(after.groups())
+    if old_groups[1] != old_id or new_groups[1] != new_id:
+        return False
+    old_groups[1] = new_groups[1] = ""
+    return old_groups == new_groups
+
+
+def _renamed_rows(rows: Rows, hits: Sequence[int], new_id: str) -> Rows:
+    """The rows with the kpi of `hits` changed; the other columns are shared."""
+    out = Rows()
+    out.lines, out.columns, out.dates, out.values = (
+        rows.lines,
+        rows.columns,
+        rows.dates,
+        rows.values,
+    )
+    out.plains, out.notes, out.bys = rows.plains, rows.notes, rows.bys
+    out.kpis = list(rows.kpis)
+    for i in hits:
+        out.kpis[i] = new_id
+    return out
 
 
 def _slow_edit(
@@ -459,6 +526,9 @@ def _verify(
     if not plan:
         return
     edited = {edit.display: edit.new for edit in plan}
+    for edit in plan:
+        if edit.reparsed is not None:
+            memo[edit.display, edit.new] = edit.reparsed
     full = [(display, edited.get(display, text)) for display, text in texts]
     _workspace, problems = load_texts(full, config=config, as_of=as_of, memo=memo)
     del _workspace
