@@ -334,8 +334,11 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
         finally:
             if "kpitrack.writing.atomicfile" in sys.modules:
                 # A write was committed: an interrupt after its rename is dropped
-                # here, once the result is printed (exit 0, not 130).
-                sys.modules["kpitrack.writing.atomicfile"].release_interrupts()
+                # here, once the result is printed (exit 0, not 130); in the kpitrack
+                # process, interrupts stay ignored until it exits.
+                sys.modules["kpitrack.writing.atomicfile"].release_interrupts(
+                    until_exit=_PROCESS[0]
+                )
 
     return wrapper
 
@@ -430,9 +433,15 @@ def _stdout_usable() -> bool:
     return True
 
 
+# Whether this is the kpitrack process itself (main), which exits after one command.
+_PROCESS = [False]
+
+
 def main() -> None:
     """Console-script entry point."""
     import errno
+
+    _PROCESS[0] = True
 
     if not _stdout_usable():
         print("kpitrack: error: standard output is closed", file=sys.stderr)

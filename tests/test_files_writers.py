@@ -496,3 +496,107 @@ def test_rename_of_block_and_quoted_entries_takes_the_careful_way(ws: Path) -> N
         '  - {date: 2026-01-03, kpi: "alpha", value: 3}\n'
         '  - {kpi: c, date: 2026-01-03, value: 3, note: "kpi: a"}\n'
     )
+
+
+# ---------------------------------------------------------------- low items of #21
+
+SIGNAL_AFTER_RESULT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from kpitrack import cli
+    from kpitrack.writing import atomicfile
+
+    real = atomicfile.release_interrupts
+    which = signal.SIGTERM if sys.argv[1] == "TERM" else signal.SIGINT
+
+    def release(**kw):
+        done = real(**kw)
+        os.kill(os.getpid(), which)  # the result is printed, the process not yet gone
+        sys.stdout.flush()
+        return done
+
+    atomicfile.release_interrupts = release
+    sys.argv = ["kpitrack", "record", "a", "7", "--date", "2026-02-01"]
+    cli.main()
+    """
+)
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("which", ["INT", "TERM"])
+def test_a_signal_after_record_printed_its_result_exits_0(ws: Path, which: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SIGNAL_AFTER_RESULT, which],
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    assert "recorded a = 7" in done.stdout
+    assert (ws / "measurements.yaml").read_text().count("value: 7}") == 1
+
+
+def test_show_charts_a_milestone_between_two_samples(ws: Path) -> None:
+    (ws / "kpis.yaml").write_text(
+        "kpis:\n  - id: k0\n    name: K zero\n    measure: Count of things at month end\n"
+        "    target: 5\n    frequency: monthly\n    owner: Sales\n"
+        "    milestones:\n      - {date: 2026-12-31, target: 100}\n"
+    )
+    (ws / "measurements.yaml").write_text(
+        "measurements:\n  - {kpi: k0, date: 2026-06-13, value: 0}\n"
+        "  - {kpi: k0, date: 2027-06-30, value: 1}\n"
+    )
+    assert invoke("check", "--as-of", "2027-07-01").code == 0
+    ran = invoke("show", "k0", "--as-of", "2027-07-01")
+    assert ran.code == 0, ran.output
+    assert "◆" in ran.stdout and "100 ┤" in ran.stdout
+
+
+@pytest.mark.parametrize("command", ["record", "import"])
+def test_append_after_a_block_scalar_and_a_comment_without_final_newline(
+    ws: Path, command: str
+) -> None:
+    old = (
+        "measurements:\n  - kpi: a\n    date: 2026-01-05\n    value: 1\n"
+        "    note: |\n      one\n    # c"
+    )
+    (ws / "measurements.yaml").write_text(old)
+    assert invoke("check", "--as-of", "2026-03-01").code == 0
+    (ws / "in.csv").write_text("kpi,date,value\na,2026-02-01,5\n")
+    args = (
+        ("record", "a", "5", "--date", "2026-02-01")
+        if command == "record"
+        else ("import", "in.csv")
+    )
+    ran = invoke(*args)
+    assert ran.code == 0, ran.output
+    new = (ws / "measurements.yaml").read_text()
+    assert new.startswith(old + "\n")  # every old byte kept, `|` not turned into `|-`
+    from kpitrack.reading.yamlnodes import parse
+
+    root, _ = parse(new, "m.yaml")
+    assert "one\n" in [s.text for s in _scalars(root)]
+
+
+def _scalars(node: object) -> list[object]:
+    from kpitrack.reading.yamlnodes import Map, Scalar, Seq
+
+    if isinstance(node, Scalar):
+        return [node]
+    if isinstance(node, Seq):
+        return [s for item in node.items for s in _scalars(item)]
+    if isinstance(node, Map):
+        return [s for k, v in node.items for s in (*_scalars(k), *_scalars(v))]
+    return []
+
+
+def test_rename_dry_run_escapes_bidi_overrides(ws: Path) -> None:
+    (ws / "measurements.yaml").write_text(
+        MEASUREMENTS + '  - {kpi: a, date: 2026-01-03, value: 3, note: "\u202eevil"}\n'
+    )
+    assert "\u202e" in (ws / "measurements.yaml").read_text()  # the raw character
+    ran = invoke("rename", "a", "alpha", "--dry-run")
+    assert ran.code == 0, ran.output
+    assert "\u202e" not in ran.stdout
+    assert "\\u202e" in ran.stdout

@@ -487,9 +487,13 @@ def restore_interrupts(mask: set[int | signal.Signals] | None) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
-def release_interrupts() -> bool:
+def release_interrupts(*, until_exit: bool = False) -> bool:
     """After a committed write's command finished: drop interrupts that arrived after
-    the rename and restore the mask. Returns True when a write was committed."""
+    the rename and restore the mask. Returns True when a write was committed.
+
+    `until_exit` (the `kpitrack` process, which exits right after): SIGINT and SIGTERM
+    stay ignored from here on, so a signal between the printed result and the exit
+    cannot turn a committed write into exit 130 or a death by signal."""
     if not _HELD:
         return False
     mask = _HELD[0]
@@ -499,8 +503,9 @@ def release_interrupts() -> bool:
         try:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
+            if not until_exit:
+                for sig, handler in handlers.items():
+                    signal.signal(sig, handler)
     return True
 
 
