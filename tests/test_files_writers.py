@@ -600,3 +600,33 @@ def test_rename_dry_run_escapes_bidi_overrides(ws: Path) -> None:
     assert ran.code == 0, ran.output
     assert "\u202e" not in ran.stdout
     assert "\\u202e" in ran.stdout
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "Ann\u2028Bcc: x@evil.example <a@example.com>",
+        "Ann\u2029x@evil.example",
+        "Ann\x85Bcc: x@evil.example",
+        "a@example.com\x0bBcc: x@evil.example",
+        "a@example.com\x0c",
+        "Ann\u200e <a@example.com>",
+        "Team: a@example.com, x@evil.example;",
+        "a@example.com <x@evil.example>",
+        "a@example.com,,b@example.com",
+        '"Ann <a@example.com>',
+    ],
+)
+def test_report_refuses_odd_addresses(ws: Path, to: str) -> None:
+    ran = invoke("report", "--format", "email", "--to", to, "--from", "me@example.com")
+    assert ran.code == 2, ran.output
+    assert ran.stdout == "" and "kpitrack: error: --to:" in ran.stderr
+    assert "\u2028" not in ran.stderr and "\x85" not in ran.stderr
+
+
+def test_report_still_takes_plain_and_named_addresses(ws: Path) -> None:
+    to = 'Ann <a@example.com>, b@example.com, "Ops, team" <o@example.com>'
+    ran = invoke("report", "--format", "email", "--to", to, "--from", "me@example.com")
+    assert ran.code == 0, ran.output
+    header = next(line for line in ran.stdout.splitlines() if line.startswith("To:"))
+    assert header == 'To: Ann <a@example.com>, b@example.com, "Ops, team" <o@example.com>'
