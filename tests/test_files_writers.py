@@ -630,3 +630,29 @@ def test_report_still_takes_plain_and_named_addresses(ws: Path) -> None:
     assert ran.code == 0, ran.output
     header = next(line for line in ran.stdout.splitlines() if line.startswith("To:"))
     assert header == 'To: Ann <a@example.com>, b@example.com, "Ops, team" <o@example.com>'
+
+
+def test_export_csv_fast_path_equals_the_row_by_row_writer(ws: Path) -> None:
+    import datetime as dt
+
+    from kpitrack.domain.model import Config
+    from kpitrack.reading.loading import load_workspace
+    from kpitrack.reports.export import (
+        MEASUREMENT_COLUMNS,
+        measurement_csv,
+        measurement_rows,
+        to_csv,
+    )
+
+    notes = "".join(
+        f"  - {{kpi: {'a' if i % 2 else 'c'}, date: 2026-01-{i + 3:02d}, value: {i - 3}, "
+        f"note: {_yaml(f)}, by: {_yaml(f)}}}\n"
+        for i, f in enumerate([*FORMULAS, 'a "quoted", text', "plain"])
+    )
+    (ws / "measurements.yaml").write_text(MEASUREMENTS + notes)
+    workspace, _ = load_workspace(
+        [ws / "kpis.yaml", ws / "measurements.yaml"], config=Config(), as_of=dt.date(2026, 3, 1)
+    )
+    for ids in ({"a", "c"}, {"c"}):
+        fast = "".join(measurement_csv(workspace, ids, batch=3))
+        assert fast == "".join(to_csv(measurement_rows(workspace, ids), MEASUREMENT_COLUMNS))

@@ -54,6 +54,7 @@ def export(
         EVALUATION_COLUMNS,
         MEASUREMENT_COLUMNS,
         evaluation_rows,
+        measurement_csv,
         measurement_rows,
         to_csv,
         to_jsonl,
@@ -66,10 +67,13 @@ def export(
     )
     columns: tuple[str, ...]
     rows: Iterable[dict[str, Any]]
+    ids = {r.kpi.id for r in results}
     if evaluations:
         rows, columns = evaluation_rows(results, day), EVALUATION_COLUMNS
+    elif fmt is ExportFormat.CSV:  # the common case, made without a dict per row
+        emit_chunks(measurement_csv(workspace, ids), output)
+        return
     else:
-        ids = {r.kpi.id for r in results}
         rows, columns = measurement_rows(workspace, ids), MEASUREMENT_COLUMNS
     # Streamed: the output is never held whole in memory.
     emit_chunks(to_csv(rows, columns) if fmt is ExportFormat.CSV else to_jsonl(rows), output)

@@ -17,10 +17,13 @@ from typing import Any
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
+_FIRST = frozenset(FORMULA_STARTS)
+
+
 def neutralise(cell: Any) -> Any:
     """A text cell that a spreadsheet would run as a formula gets a leading `'`;
     numbers stay numbers, other text is left as it is."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+    if isinstance(cell, str) and cell[:1] in _FIRST:
         return "'" + cell
     return cell
 
@@ -28,6 +31,8 @@ def neutralise(cell: Any) -> Any:
 def csv_cell(value: Any) -> Any:
     """A value as its CSV cell: empty for None, true/false, numbers as they are, text
     neutralised."""
+    if value.__class__ is str:
+        return "'" + value if value[:1] in _FIRST else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -47,6 +52,25 @@ class _Line:
     def write(self, text: str) -> int:
         self.text = text
         return len(text)
+
+
+class CsvLine:
+    """Formats one row at a time as a CSV line (cells as `csv_cell` makes them), for
+    writers that stream or that reuse a formatted part of a row: joining two lines'
+    cells with a comma is the CSV of the joined rows."""
+
+    def __init__(self) -> None:
+        self._line = _Line()
+        self._write = csv.writer(self._line, lineterminator="\n").writerow
+
+    def __call__(self, cells: Iterable[Any]) -> str:
+        """The row as one line, ending in LF."""
+        self._write([csv_cell(v) for v in cells])
+        return self._line.text
+
+    def prefix(self, cells: Iterable[Any]) -> str:
+        """The row's cells followed by the comma that separates them from more cells."""
+        return self(cells)[:-1] + ","
 
 
 def csv_rows(

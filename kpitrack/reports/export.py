@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from kpitrack.domain.csvout import csv_rows
+from kpitrack.domain.csvout import CsvLine, csv_rows
 from kpitrack.domain.model import Kpi, KpiResult, Measurement
 from kpitrack.domain.workspace import Workspace
 from kpitrack.render.json import date_json, number, value_json
@@ -83,6 +83,27 @@ def evaluation_rows(results: Sequence[KpiResult], as_of: dt.date) -> list[dict[s
         }
         for r in results
     ]
+
+
+def measurement_csv(workspace: Workspace, kpi_ids: set[str], *, batch: int = 1024) -> Iterator[str]:
+    """`measurement_rows` as CSV, in chunks: each KPI's own cells are formatted once,
+    each measurement adds its date, value, note and by (all through the one CSV writer)."""
+    line = CsvLine()
+    prefixes = {
+        k.id: line.prefix(_kpi_fields(k)[c] for c in KPI_COLUMNS)
+        for k in workspace.kpis
+        if k.id in kpi_ids
+    }
+    chunk = [line(MEASUREMENT_COLUMNS)]
+    for m in workspace.measurements:
+        prefix = prefixes.get(m.kpi)
+        if prefix is not None:
+            chunk.append(prefix + line((m.date.isoformat(), value_json(m.value), m.note, m.by)))
+            if len(chunk) >= batch:
+                yield "".join(chunk)
+                chunk = []
+    if chunk:
+        yield "".join(chunk)
 
 
 def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str]:
