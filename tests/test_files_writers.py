@@ -632,7 +632,7 @@ def test_report_still_takes_plain_and_named_addresses(ws: Path) -> None:
     assert header == 'To: Ann <a@example.com>, b@example.com, "Ops, team" <o@example.com>'
 
 
-def test_export_csv_fast_path_equals_the_row_by_row_writer(ws: Path) -> None:
+def test_export_fast_paths_equal_the_row_by_row_writers(ws: Path) -> None:
     import datetime as dt
 
     from kpitrack.domain.model import Config
@@ -640,8 +640,10 @@ def test_export_csv_fast_path_equals_the_row_by_row_writer(ws: Path) -> None:
     from kpitrack.reports.export import (
         MEASUREMENT_COLUMNS,
         measurement_csv,
+        measurement_jsonl,
         measurement_rows,
         to_csv,
+        to_jsonl,
     )
 
     notes = "".join(
@@ -656,3 +658,5 @@ def test_export_csv_fast_path_equals_the_row_by_row_writer(ws: Path) -> None:
     for ids in ({"a", "c"}, {"c"}):
         fast = "".join(measurement_csv(workspace, ids, batch=3))
         assert fast == "".join(to_csv(measurement_rows(workspace, ids), MEASUREMENT_COLUMNS))
+        fast = "".join(measurement_jsonl(workspace, ids, batch=3))
+        assert fast == "".join(to_jsonl(measurement_rows(workspace, ids)))

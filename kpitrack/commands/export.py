@@ -52,10 +52,9 @@ def export(
     """Tidy rows: one per measurement with its KPI's metadata (or per KPI evaluation)."""
     from kpitrack.reports.export import (
         EVALUATION_COLUMNS,
-        MEASUREMENT_COLUMNS,
         evaluation_rows,
         measurement_csv,
-        measurement_rows,
+        measurement_jsonl,
         to_csv,
         to_jsonl,
     )
@@ -70,10 +69,9 @@ def export(
     ids = {r.kpi.id for r in results}
     if evaluations:
         rows, columns = evaluation_rows(results, day), EVALUATION_COLUMNS
-    elif fmt is ExportFormat.CSV:  # the common case, made without a dict per row
-        emit_chunks(measurement_csv(workspace, ids), output)
+    else:  # one row per measurement, made without a dict per row
+        made = measurement_csv if fmt is ExportFormat.CSV else measurement_jsonl
+        emit_chunks(made(workspace, ids), output)
         return
-    else:
-        rows, columns = measurement_rows(workspace, ids), MEASUREMENT_COLUMNS
     # Streamed: the output is never held whole in memory.
     emit_chunks(to_csv(rows, columns) if fmt is ExportFormat.CSV else to_jsonl(rows), output)
