@@ -660,3 +660,47 @@ def test_export_fast_paths_equal_the_row_by_row_writers(ws: Path) -> None:
         assert fast == "".join(to_csv(measurement_rows(workspace, ids), MEASUREMENT_COLUMNS))
         fast = "".join(measurement_jsonl(workspace, ids, batch=3))
         assert fast == "".join(to_jsonl(measurement_rows(workspace, ids)))
+
+
+def _as_nobody() -> bool:
+    """Whether this (root) process can run this Python as user nobody."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return False
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", "import kpitrack"],
+            preexec_fn=lambda: os.setuid(65534),
+            capture_output=True,
+            timeout=30,
+        )
+    except OSError:
+        return False
+    return done.returncode == 0
+
+
+@pytest.mark.process
+@pytest.mark.skipif(not _as_nobody(), reason="needs root and a Python that user nobody can run")
+def test_the_permission_rule_holds_for_a_non_root_user(tmp_path: Path) -> None:
+    """The same refusals for an ordinary user (the other tests run as whoever runs the
+    suite: root in CI's container)."""
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    (folder / "kpis.yaml").write_text(KPIS)
+    (folder / "measurements.yaml").write_text(MEASUREMENTS)
+    for path in (tmp_path, folder, folder / "kpis.yaml", folder / "measurements.yaml"):
+        os.chown(path, 65534, 65534)
+    tmp_path.chmod(0o755)
+    folder.chmod(0o555)
+    for args in (("record", "a", "5", "--date", "2026-02-01"), ("rename", "a", "b")):
+        done = subprocess.run(
+            [sys.executable, "-m", "kpitrack", *args],
+            cwd=folder,
+            preexec_fn=lambda: os.setuid(65534),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "read-only (permission denied); nothing written" in done.stderr
+    folder.chmod(0o755)
+    assert not list(folder.glob("*.lock"))
