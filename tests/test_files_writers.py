@@ -160,6 +160,17 @@ def test_a_folder_link_out_of_the_repository_is_refused_too(ws: Path) -> None:
     assert "symbolic link more -> " in ran.output and "KT002" in ran.output
 
 
+def test_a_link_into_the_git_folder_is_refused(ws: Path) -> None:
+    (ws / ".git" / "config").write_text(
+        '[http "https://github.com/"]\n\textraheader = AUTHORIZATION: basic c2VjcmV0\n'
+    )
+    (ws / "conf.yaml").symlink_to(".git/config")
+    ran = invoke("check", "-f", "kpis.yaml", "-f", "conf.yaml")
+    assert ran.code == 1
+    assert "symbolic link conf.yaml -> .git/config leads into the repository's .git" in ran.output
+    assert "c2VjcmV0" not in ran.output and "AUTHORIZATION" not in ran.output
+
+
 def test_links_inside_the_repository_are_read(ws: Path) -> None:
     (ws / "sub").mkdir()
     (ws / "sub" / "m.yaml").symlink_to("../measurements.yaml")

@@ -151,8 +151,9 @@ def escaping_link(path: Path, cwd: Path) -> str | None:
     """Why `path` must not be read or written: it is reached through a symbolic link
     that leads outside the repository holding it (outside any repository: outside the
     current folder when the path lies under it, else outside the file's own folder).
-    None when the path stays inside. The reason names the link and where it points,
-    never anything the target holds."""
+    A link into the repository's `.git` folder is refused too (CI checkouts keep a
+    token in .git/config). None when the path stays inside. The reason names the link
+    and where it points, never anything the target holds."""
     full = Path(os.path.abspath(path if path.is_absolute() else cwd / path))
     real = os.path.realpath(full)
     if real == str(full):
@@ -164,8 +165,13 @@ def escaping_link(path: Path, cwd: Path) -> str | None:
         boundary, what = Path(os.path.abspath(cwd)), "the workspace folder"
     else:
         boundary, what = full.parent, "the file's folder"
+    where = f"leads outside {what} ({boundary})"
     if _inside(real, os.path.realpath(boundary)):
-        return None
+        git_dir = os.path.realpath(root / ".git") if root is not None else None
+        if git_dir is None or not _inside(real, git_dir):
+            return None
+        # git's own files hold credentials (CI checkouts keep a token in .git/config)
+        where = f"leads into the repository's .git folder ({git_dir})"
     link = full
     for candidate in (*reversed(full.parents), full):
         inside = _inside(str(candidate), str(boundary)) and candidate != boundary
@@ -177,10 +183,7 @@ def escaping_link(path: Path, cwd: Path) -> str | None:
     except OSError:
         points_to = real
     shown = _display(link, cwd)
-    return (
-        f"symbolic link {shown} -> {points_to} leads outside {what} ({boundary}); "
-        "refused, not followed"
-    )
+    return f"symbolic link {shown} -> {points_to} {where}; refused, not followed"
 
 
 # ---------------------------------------------------------------- reading
