@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -441,8 +442,8 @@ def test_export_streams_its_rows() -> None:
 
     from kpitrack.reports.export import to_csv, to_jsonl
 
-    def endless() -> itertools.count[dict[str, object]]:
-        return ({"kpi": "a", "note": f"=n{i}"} for i in itertools.count())  # type: ignore[return-value]
+    def endless() -> Iterator[dict[str, object]]:
+        return ({"kpi": "a", "note": f"=n{i}"} for i in itertools.count())
 
     chunks = list(itertools.islice(to_csv(endless(), ["kpi", "note"]), 3))
     assert chunks[0].startswith("kpi,note\na,'=n0\n") and len(chunks) == 3
@@ -715,3 +716,27 @@ def test_the_permission_rule_holds_for_a_non_root_user(tmp_path: Path) -> None:
         assert "read-only (permission denied); nothing written" in done.stderr
     folder.chmod(0o755)
     assert not list(folder.glob("*.lock"))
+
+
+def test_rename_plans_again_when_another_writer_came_first(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record that lands between rename's load and its locks is renamed too."""
+    from kpitrack.writing import renaming
+
+    real = renaming.check_writable
+    appended: list[str] = []
+
+    def record_meanwhile(path: Path, display: Path | str | None = None) -> Path:
+        if not appended:
+            appended.append("yes")
+            with (ws / "measurements.yaml").open("a") as f:
+                f.write("  - {kpi: a, date: 2026-01-09, value: 9}\n")
+        return real(path, display)
+
+    monkeypatch.setattr(renaming, "check_writable", record_meanwhile)
+    ran = invoke("rename", "a", "alpha")
+    assert ran.code == 0, ran.output
+    text = (ws / "measurements.yaml").read_text()
+    assert "kpi: a," not in text and text.count("kpi: alpha,") == 3
+    assert "date: 2026-01-09, value: 9" in text

@@ -1,10 +1,15 @@
 """Renaming a KPI or objective id everywhere, as a byte-preserving text edit.
 
-The edit is pure and checked: `rename_id_in_text` finds the exact spans of the
-id (from the YAML reader's located nodes), replaces only those, re-parses the
-result and verifies that it equals the old document with only those ids
-changed. `rename_in_files` applies it to workspace files under the same lock
-and atomic replace as `record` (kpitrack.writing.atomicfile); `rename` is the command's core.
+`rename` (the command's core) reads the workspace once: the plan comes from the
+load's parses (`_edit_file`: the definitions' id scalars from the nodes; for the
+measurements, a scan of the text at each row with the old id), the edited
+record-style lines are checked line by line, any other edited file is parsed
+again and compared (`_reads_back`), and the edited workspace must load without
+errors. `_write` then checks every target with the writers' permission rule,
+locks them all (sorted), re-reads them under the locks and replaces them.
+`rename_id_in_text` is the careful, pure way for one text (the full node reader,
+re-parse and compare): the fallback for entry shapes the scan does not know.
+`rename_in_files` renames in given files without a workspace load.
 """
 
 from __future__ import annotations
@@ -139,27 +144,6 @@ def rename_id_in_text(
 class FileRename:
     path: Path
     changes: tuple[Change, ...]
-
-
-def plan_rename(
-    sources: Sequence[tuple[str, Path]], kind: IdKind, old_id: str, new_id: str
-) -> list[tuple[Path, str, str, list[Change]]]:
-    """(path, old text, new text, changes) of every workspace file the rename touches
-    (each file read and parsed with the full reader: the simple, slow way)."""
-    out = []
-    for display, path in sources:
-        old = _read_text(path, display)
-        try:
-            new, changes = rename_id_in_text(old, display, kind, old_id, new_id)
-        except ValueError as exc:
-            raise WriteError(f"{exc}") from None
-        if changes:
-            out.append((path, old, new, changes))
-    return out
-
-
-def _read_text(path: Path, display: str) -> str:
-    return _read(path, display)[0]
 
 
 def _read(path: Path, display: str) -> tuple[str, bool]:
