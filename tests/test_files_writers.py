@@ -13,6 +13,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support import invoke
@@ -591,7 +592,7 @@ def test_append_after_a_block_scalar_and_a_comment_without_final_newline(
     assert "one\n" in [s.text for s in _scalars(root)]
 
 
-def _scalars(node: object) -> list[object]:
+def _scalars(node: object) -> list[Any]:
     from kpitrack.reading.yamlnodes import Map, Scalar, Seq
 
     if isinstance(node, Scalar):
@@ -722,9 +723,9 @@ def test_rename_plans_again_when_another_writer_came_first(
     ws: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A record that lands between rename's load and its locks is renamed too."""
-    from kpitrack.writing import renaming
+    from kpitrack.writing import atomicfile, renaming
 
-    real = renaming.check_writable
+    real = atomicfile.check_writable
     appended: list[str] = []
 
     def record_meanwhile(path: Path, display: Path | str | None = None) -> Path:
