@@ -433,15 +433,19 @@ def _stdout_usable() -> bool:
     return True
 
 
-# Whether this is the kpitrack process itself (main), which exits after one command.
+# Whether this run is the kpitrack process itself, which exits after its one command
+# (see main's `process`).
 _PROCESS = [False]
 
 
-def main() -> None:
-    """Console-script entry point."""
+def main(*, process: bool = False) -> None:
+    """Console-script entry point. `process`: this is the `kpitrack` process itself
+    (`_entry`, `python -m kpitrack`), which exits right after the command: once a write
+    is committed, SIGINT and SIGTERM stay ignored until then. Callers that run commands
+    in their own process (tests, workers) leave it False and keep their handlers."""
     import errno
 
-    _PROCESS[0] = True
+    _PROCESS[0] = process
 
     if not _stdout_usable():
         print("kpitrack: error: standard output is closed", file=sys.stderr)

@@ -520,7 +520,7 @@ def test_rename_of_block_and_quoted_entries_takes_the_careful_way(ws: Path) -> N
 SIGNAL_AFTER_RESULT = textwrap.dedent(
     """
     import os, signal, sys
-    from kpitrack import cli
+    from kpitrack import _entry
     from kpitrack.writing import atomicfile
 
     real = atomicfile.release_interrupts
@@ -534,7 +534,7 @@ SIGNAL_AFTER_RESULT = textwrap.dedent(
 
     atomicfile.release_interrupts = release
     sys.argv = ["kpitrack", "record", "a", "7", "--date", "2026-02-01"]
-    cli.main()
+    _entry.main()  # the console script's entry point
     """
 )
 
@@ -552,6 +552,25 @@ def test_a_signal_after_record_printed_its_result_exits_0(ws: Path, which: str) 
     assert done.returncode == 0, (done.returncode, done.stderr)
     assert "recorded a = 7" in done.stdout
     assert (ws / "measurements.yaml").read_text().count("value: 7}") == 1
+
+
+def test_in_process_callers_keep_their_interrupt_handlers(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the kpitrack process itself ignores interrupts after a committed write; a
+    caller running commands in its own process (tests, workers) keeps its handlers (and
+    the processes it starts do not inherit an ignored SIGINT)."""
+    import signal
+
+    from kpitrack import cli
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    monkeypatch.setattr(sys, "argv", ["kpitrack", "record", "a", "7", "--date", "2026-02-01"])
+    with pytest.raises(SystemExit) as done:
+        cli.main()
+    assert done.value.code in (0, None)
+    assert "value: 7}" in (ws / "measurements.yaml").read_text()
+    assert {sig: signal.getsignal(sig) for sig in before} == before
 
 
 def test_show_charts_a_milestone_between_two_samples(ws: Path) -> None:
