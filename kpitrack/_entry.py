@@ -14,4 +14,4 @@ def main() -> None:
 
         sys.stderr.write("kpitrack: interrupted\n")
         sys.exit(int(ExitCode.INTERRUPTED))
-    run()
+    run(process=True)

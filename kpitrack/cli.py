@@ -425,8 +425,11 @@ def command(fn: Callable[..., None]) -> Callable[..., None]:
         finally:
             if "kpitrack.writing.atomicfile" in sys.modules:
                 # A write was committed: an interrupt after its rename is dropped
-                # here, once the result is printed (exit 0, not 130).
-                sys.modules["kpitrack.writing.atomicfile"].release_interrupts()
+                # here, once the result is printed (exit 0, not 130); in the kpitrack
+                # process, interrupts stay ignored until it exits.
+                sys.modules["kpitrack.writing.atomicfile"].release_interrupts(
+                    until_exit=_PROCESS[0]
+                )
 
     return wrapper
 
@@ -563,9 +566,19 @@ def _stdout_usable() -> bool:
     return True
 
 
-def main() -> None:
-    """Console-script entry point."""
+# Whether this run is the kpitrack process itself, which exits after its one command
+# (see main's `process`).
+_PROCESS = [False]
+
+
+def main(*, process: bool = False) -> None:
+    """Console-script entry point. `process`: this is the `kpitrack` process itself
+    (`_entry`, `python -m kpitrack`), which exits right after the command: once a write
+    is committed, SIGINT and SIGTERM stay ignored until then. Callers that run commands
+    in their own process (tests, workers) leave it False and keep their handlers."""
     import errno
+
+    _PROCESS[0] = process
 
     if not _stdout_usable():
         print("kpitrack: error: standard output is closed", file=sys.stderr)

@@ -159,8 +159,10 @@ def test_record_target_file(ws: Path) -> None:
     assert run("record", "mrr", "5", "--date", "2026-02-28")[0] == 0
     assert not (ws / "measurements.yaml").exists()
     assert "measurements:\n  - kpi: mrr\n" in (ws / "kpis.yaml").read_text()
-    # ...--to wins, and kpitrack.toml's measurements_file beats the rest.
-    assert run("record", "mrr", "6", "--date", "2026-03-31", "--to", "x.yaml")[0] == 0
+    # ...--to wins (a file the workspace reads), and kpitrack.toml's measurements_file
+    # beats the rest.
+    (ws / "x.yaml").write_text("")
+    assert run("record", "mrr", "6", "--date", "2026-03-31", "--to", "x.yaml", "-f", ".")[0] == 0
     assert "value: 6" in (ws / "x.yaml").read_text()
     (ws / "kpitrack.toml").write_text('measurements_file = "m/2026.yaml"\n')
     (ws / "m").mkdir()
@@ -372,7 +374,13 @@ def test_import_dry_run_writes_nothing(ws: Path) -> None:
 
 
 def test_import_from_stdin_to_a_new_file(ws: Path) -> None:
-    code, out, _ = run("import", "-", "--to", "imported.yaml", stdin=CSV)
+    code, _, err = run("import", "-", "--to", "imported.yaml", stdin=CSV)
+    assert code == 2
+    assert "not a file the workspace reads" in err and "measurements.yaml" in err
+    assert not (ws / "imported.yaml").exists()
+    (ws / "imported.yaml").write_text("")
+    files = ("-f", "kpis.yaml", "-f", "measurements.yaml", "-f", "imported.yaml")
+    code, out, _ = run("import", "-", "--to", "imported.yaml", *files, stdin=CSV)
     assert code == 0, out
     assert len(measurements(ws, "kpis.yaml", "imported.yaml")) == 3
 
@@ -438,7 +446,7 @@ def test_record_to_a_folder_is_refused_without_leaving_a_lock(ws: Path) -> None:
     (ws / "folder.yaml").mkdir()
     code, _, err = run("record", "mrr", "5", "--to", "folder.yaml")
     assert code == 2
-    assert "not a regular file" in err
+    assert "not a file the workspace reads" in err
     assert not (ws / "folder.yaml.lock").exists()
 
 

@@ -153,7 +153,9 @@ def test_target_file_choice(ws: Path) -> None:
     loaded = load_for_writing([ws], TODAY, config=CONFIG)
     mrr, csat, launch = (loaded.workspace.kpi(k) for k in ("mrr", "csat", "launch"))
     assert mrr is not None and csat is not None and launch is not None
-    assert measurement_target(loaded, [mrr], Path("x.yaml")) == Path("x.yaml")  # --to
+    assert measurement_target(loaded, [mrr], ws / "other.yaml") == ws / "other.yaml"  # --to
+    with pytest.raises(UsageError, match=r"not a file the workspace reads.*other\.yaml"):
+        measurement_target(loaded, [mrr], Path("x.yaml"))  # --to a file nobody reads
     assert measurement_target(loaded, [mrr], None).name == "measurements.yaml"  # latest value
     assert measurement_target(loaded, [csat], None).name == "other.yaml"
     # no value yet: the first file holding a measurements list
@@ -169,10 +171,11 @@ def test_target_is_the_kpi_file_in_a_single_file_workspace(ws: Path) -> None:
     assert "measurements:" in (ws / "kpis.yaml").read_text()
 
 
-def test_target_outside_the_workspace_gets_a_note(ws: Path) -> None:
-    outcome = rec(to=Path("elsewhere.yaml"))
-    assert outcome.written and outcome.note is not None and "not among" in outcome.note
-    assert "value: 41" in (ws / "elsewhere.yaml").read_text()
+def test_target_outside_the_workspace_is_refused(ws: Path) -> None:
+    with pytest.raises(UsageError, match=r"--to elsewhere.yaml: not a file the workspace reads"):
+        rec(to=Path("elsewhere.yaml"))
+    assert not (ws / "elsewhere.yaml").exists()
+    assert not (ws / "elsewhere.yaml.lock").exists()
 
 
 # ---------------------------------------------------------------- import

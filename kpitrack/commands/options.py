@@ -181,8 +181,9 @@ ToOption = Annotated[
     typer.Option(
         "--to",
         metavar="FILE",
-        help="The YAML file to append to. Default: kpitrack.toml's measurements_file, "
-        "else the file that already holds the measurements, else measurements.yaml.",
+        help="The YAML file to append to, one the workspace reads. Default: kpitrack.toml's "
+        "measurements_file, else the file that already holds the measurements, else "
+        "measurements.yaml.",
     ),
 ]
 

@@ -182,6 +182,19 @@ def deprecated(old: str, new: str) -> None:
     print(f"kpitrack: warning: {old} is deprecated; use {new}", file=sys.stderr)
 
 
+def emit_chunks(chunks: Iterable[str], output: Path | None) -> None:
+    """`emit` for output made piece by piece (export): streamed to stdout, or into the
+    `-o` file's temporary file, never held whole in memory."""
+    if output is not None:
+        from kpitrack.writing.atomicfile import atomic_write_text
+
+        atomic_write_text(output, chunks)
+        return
+    for chunk in chunks:
+        sys.stdout.write(chunk)
+    sys.stdout.flush()
+
+
 def page_if_long(content: str | RenderableType) -> bool:
     """On a terminal, show output taller than the screen through $PAGER (less -R by
     default; git's habit); whether it was paged."""

@@ -21,6 +21,7 @@ from kpitrack.commands.options import (
     complete_kpi,
 )
 from kpitrack.domain.problems import Problem, UsageError
+from kpitrack.domain.textsafe import visible
 
 
 def shown(path: Path) -> str:
@@ -247,14 +248,15 @@ def rename(
     count = len(outcome.files)
     if dry_run:
         for f in outcome.files:
-            for change in f.changes:
-                print(f"{shown(f.path)}:{change.line}: -{change.old}")
-                print(f"{shown(f.path)}:{change.line}: +{change.new}")
+            where = visible(shown(f.path), line=True)
+            for change in f.changes:  # file text: escaped like every other line we print
+                print(f"{where}:{change.line}: -{visible(change.old, line=True)}")
+                print(f"{where}:{change.line}: +{visible(change.new, line=True)}")
         print(
             f"dry run: would rename {what} '{old_id}' to '{new_id}' on {outcome.lines} "
             f"line(s) in {count} file(s); nothing written"
         )
         return
     for f in outcome.files:
-        print(f"{shown(f.path)}: {len(f.changes)} line(s)")
+        print(f"{visible(shown(f.path), line=True)}: {len(f.changes)} line(s)")
     print(f"renamed {what} '{old_id}' to '{new_id}' on {outcome.lines} line(s) in {count} file(s)")

@@ -166,9 +166,12 @@ def _load(
 SCAN_MIN_CHARS = 2048
 
 
-def _parse_file(
-    display: str, text: str, texts: dict[str, str], cache: RowCache | None = None
+def parse_file(
+    display: str, text: str, texts: dict[str, str] | None = None, cache: RowCache | None = None
 ) -> _Parsed:
+    """One file's parse as a load makes it: cached rows, the fast readers' rows, else
+    nodes. `texts`: the load's shared strings (one per distinct id, date, note)."""
+    texts = {} if texts is None else texts
     if cache is not None:
         cached = cache.get(text, display, texts)
         if cached is not None:
@@ -214,7 +217,7 @@ def _load_all(
             continue
         parsed = memo.get((display, text)) if memo is not None else None
         if parsed is None:
-            parsed = _parse_file(display, text, texts, cache)
+            parsed = parse_file(display, text, texts, cache)
         if parses is not None:
             parses[display, text] = parsed
         if isinstance(parsed, Problem):
@@ -316,11 +319,6 @@ def may_define(text: str) -> bool:
     return "\\" in text or "kpis" in text or "objectives" in text
 
 
-def parse_file(display: str, text: str) -> _Parsed:
-    """One file's parse, as `load_texts` makes it (for `build_measurements`)."""
-    return _parse_file(display, text, {})
-
-
 NOTHING = FileDefinitions(fatal=None)
 
 
@@ -346,7 +344,7 @@ def file_definitions(
     if not may_define(text):
         return NOTHING
     if parsed is None:
-        parsed = _parse_file(display, text, {})
+        parsed = parse_file(display, text, {})
     if isinstance(parsed, Problem):
         return FileDefinitions(fatal=True)
     sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}

@@ -132,6 +132,61 @@ def _expand(display: Path, full: Path, given: Path, *, listed: bool = False) -> 
     return sorted(out, key=lambda p: p.parts)
 
 
+# ---------------------------------------------------------------- links out of the workspace
+
+
+def repository_root(start: Path) -> Path | None:
+    """The nearest folder at or above `start` (taken as written, links not resolved)
+    that holds `.git` (a folder, or a file in a worktree or submodule). No git is run."""
+    for folder in (start, *start.parents):
+        if os.path.lexists(folder / ".git"):
+            return folder
+    return None
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def escaping_link(path: Path, cwd: Path) -> str | None:
+    """Why `path` must not be read or written: it is reached through a symbolic link
+    that leads outside the repository holding it (outside any repository: outside the
+    current folder when the path lies under it, else outside the file's own folder).
+    A link into the repository's `.git` folder is refused too (CI checkouts keep a
+    token in .git/config). None when the path stays inside. The reason names the link
+    and where it points, never anything the target holds."""
+    full = Path(os.path.abspath(path if path.is_absolute() else cwd / path))
+    real = os.path.realpath(full)
+    if real == str(full):
+        return None  # no link on the way
+    root = repository_root(full.parent)
+    if root is not None:
+        boundary, what = root, "the repository"
+    elif _inside(str(full), str(Path(os.path.abspath(cwd)))):
+        boundary, what = Path(os.path.abspath(cwd)), "the workspace folder"
+    else:
+        boundary, what = full.parent, "the file's folder"
+    where = f"leads outside {what} ({boundary})"
+    if _inside(real, os.path.realpath(boundary)):
+        git_dir = os.path.realpath(root / ".git") if root is not None else None
+        if git_dir is None or not _inside(real, git_dir):
+            return None
+        # git's own files hold credentials (CI checkouts keep a token in .git/config)
+        where = f"leads into the repository's .git folder ({git_dir})"
+    link = full
+    for candidate in (*reversed(full.parents), full):
+        inside = _inside(str(candidate), str(boundary)) and candidate != boundary
+        if inside and os.path.islink(candidate):
+            link = candidate
+            break
+    try:
+        points_to = os.readlink(link)
+    except OSError:
+        points_to = real
+    shown = _display(link, cwd)
+    return f"symbolic link {shown} -> {points_to} {where}; refused, not followed"
+
+
 # ---------------------------------------------------------------- reading
 
 
@@ -142,6 +197,10 @@ def read_files(paths: Sequence[Path]) -> list[tuple[str, str | Problem]]:
     texts: list[tuple[str, str | Problem]] = []
     for path in paths:
         display = _display(path, cwd)
+        escape = escaping_link(path, cwd)
+        if escape is not None:
+            texts.append((display, Problem(display, 1, 1, KT002.severity, KT002, escape)))
+            continue
         try:
             data = _read_capped(path, display)
             texts.append((display, decode(data, display)))

@@ -337,6 +337,11 @@ def _line() -> re.Pattern[str]:
     return re.compile(_LINE_PATTERN)  # compiled when the first file is scanned (start-up)
 
 
+def record_line() -> re.Pattern[str]:
+    """One line of the scanner's shape, for the writers that check an edit line by line."""
+    return _line()
+
+
 @functools.cache
 def _not_text() -> re.Pattern[bytes]:
     return re.compile(_NOT_TEXT)  # compiled when a non-ASCII file first needs it

@@ -3,12 +3,11 @@ LF line ends."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from kpitrack.domain.csvout import FORMULA_STARTS, csv_text, neutralise
 from kpitrack.domain.model import KpiResult, Measurement
 from kpitrack.evaluation.evaluate import action_words
 from kpitrack.reports.jsonvalues import date_json, number, value_json
@@ -16,25 +15,9 @@ from kpitrack.reports.jsonvalues import date_json, number, value_json
 if TYPE_CHECKING:
     from kpitrack.git.changes import Change, DiffRow
 
-# A spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-
-
-def neutralise(cell: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula gets a leading `'`
-    (OWASP's advice); numbers stay numbers, other text is left as it is."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
-        return "'" + cell
-    return cell
-
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if v is None else neutralise(v) for v in row])
-    return buffer.getvalue()
+    return csv_text(header, rows)
 
 
 STATUS_HEADER = (
@@ -125,27 +108,37 @@ def history(changes: Sequence[Change]) -> str:
     """`kpitrack history`: one row per definition change (booleans as true/false)."""
     from kpitrack.render.history import COLUMNS, cell
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    rows = []
     for c in changes:
         row = c.to_dict()
-        writer.writerow(
-            [
-                "true" if row[k] is True else "false" if row[k] is False else cell(row[k])
-                for k in COLUMNS
-            ]
-        )
-    return buffer.getvalue()
+        rows.append([_data(row[k], cell) for k in COLUMNS])
+    return csv_text(COLUMNS, rows)
+
+
+def _data(value: object, cell: Callable[[object], str]) -> object:
+    """Booleans, numbers and None as themselves (numbers are never neutralised), the
+    rest as the text `cell` gives."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return cell(value)
 
 
 def diff(rows: Sequence[DiffRow]) -> str:
     """`kpitrack diff`: one row per added, removed or redefined KPI or objective."""
     from kpitrack.render.history import DIFF_COLUMNS, cell
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(DIFF_COLUMNS)
-    for r in rows:
-        writer.writerow([cell(r.to_dict()[k]) for k in DIFF_COLUMNS])
-    return buffer.getvalue()
+    return csv_text(
+        DIFF_COLUMNS, ([_data(r.to_dict()[k], cell) for k in DIFF_COLUMNS] for r in rows)
+    )
+
+
+__all__ = [
+    "FORMULA_STARTS",
+    "actions",
+    "diff",
+    "history",
+    "neutralise",
+    "overdue",
+    "show",
+    "status",
+]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import email.policy
 import email.utils
+import unicodedata
 from collections.abc import Sequence
 from email.message import EmailMessage
 
@@ -35,22 +36,80 @@ def parse_addresses(values: Sequence[str]) -> list[str]:
     """Mail addresses from option or config values; each may list several, comma-separated.
 
     `Ann <ann@example.com>` and `ann@example.com` are both fine. Raises AddressError for
-    anything else, including text with line breaks (no header injection).
+    anything odd: a line break or separator of any Unicode kind (CR, LF, VT, FF, NEL,
+    U+2028, U+2029, ...) or any other control or format character (no header
+    injection), group syntax (`Team: a@x, b@y;`), a part that
+    `email.utils.getaddresses` reads as anything but exactly one address
+    (`a@x <b@y>`), an address with spaces, brackets or quotes, or without a local part
+    and a domain.
     """
     out: list[str] = []
     for value in values:
-        if any(c in value for c in "\r\n\0"):
-            raise AddressError(f"{value!r}: a mail address cannot contain a line break")
-        pairs = email.utils.getaddresses([value])
-        if not pairs or all(not addr for _, addr in pairs):
+        odd = next((c for c in value if unicodedata.category(c) in _ODD_CATEGORIES), None)
+        if odd is not None:
+            raise AddressError(
+                f"{value!r}: a mail address cannot contain a line break or another control "
+                f"character (found U+{ord(odd):04X})"
+            )
+        parts = _top_level_parts(value)
+        if not parts:
             raise AddressError(f"{value!r} is not a mail address")
-        for name, addr in pairs:
+        for part in parts:
+            pairs = email.utils.getaddresses([part])
+            if len(pairs) != 1 or not pairs[0][1]:
+                raise AddressError(f"{part!r} is not one mail address (like team@example.com)")
+            name, addr = pairs[0]
             local, at, domain = addr.rpartition("@")
-            if not at or not local or not domain or any(c.isspace() for c in addr):
-                shown = addr or value
-                raise AddressError(f"{shown!r} is not a mail address (like team@example.com)")
+            if not at or not local or not domain or any(c in _NOT_IN_ADDRESS for c in addr):
+                raise AddressError(f"{addr!r} is not a mail address (like team@example.com)")
             out.append(email.utils.formataddr((name, addr)) if name else addr)
     return out
+
+
+# Cc: controls (CR, LF, VT, FF, NEL, tab, ...), Cf: format characters (bidi controls,
+# zero-width), Zl/Zp: the line and paragraph separators U+2028/U+2029.
+_ODD_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+_NOT_IN_ADDRESS = frozenset(' <>()[]:;,"\\')
+
+
+def _top_level_parts(value: str) -> list[str]:
+    """The comma-separated parts of an address list (commas inside quotes or angle
+    brackets do not count); AddressError for group syntax, unbalanced quotes or
+    brackets, or an empty part."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    angle = 0
+    for c in value:
+        if quoted:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                quoted = False
+        elif c == '"':
+            quoted = True
+        elif c == "<":
+            angle += 1
+        elif c == ">":
+            angle -= 1
+            if angle < 0:
+                raise AddressError(f"{value!r}: unbalanced '>'")
+        elif angle == 0 and c in ":;":
+            raise AddressError(f"{value!r}: group syntax ({c!r}) is not accepted in an address")
+        elif angle == 0 and c == ",":
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(c)
+    if quoted or angle:
+        raise AddressError(f"{value!r}: unbalanced quotes or angle brackets")
+    parts.append("".join(current))
+    stripped = [part.strip() for part in parts]
+    if any(not part for part in stripped):
+        raise AddressError(f"{value!r}: an empty address in the list")
+    return stripped
 
 
 def render_report_email(

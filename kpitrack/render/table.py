@@ -548,7 +548,10 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
     days = [first + dt.timedelta(days=round(i * span / (width - 1))) for i in range(width)]
     path = [expected_position(kpi, d, start=result.start, baseline=base) for d in days]
     points = [((m.date - first).days, kpi.position(m.value)) for m in result.history]
-    ys = path + [p for _, p in points]
+    marks = [
+        (m.date, kpi.position(m.target)) for m in kpi.milestones if first <= m.date <= last
+    ]  # a milestone between two samples of the path still gets a row
+    ys = path + [p for _, p in points] + [p for _, p in marks]
     if forecast is not None:
         ys += [forecast.value, forecast.low, forecast.high]
     low, high = min(ys), max(ys)
@@ -559,13 +562,17 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
     grid = [[" "] * width for _ in range(height)]
 
     def row_of(y: float) -> int:
-        return height - 1 - round((y - low) / (high - low) * (height - 1))
+        row = height - 1 - round((y - low) / (high - low) * (height - 1))
+        return min(height - 1, max(0, row))
+
+    def column_of(offset: int) -> int:
+        return min(width - 1, max(0, round(offset / span * (width - 1))))
 
     for x, y in enumerate(path):
         grid[row_of(y)][x] = "·"
 
     def column(day: dt.date) -> int:
-        return round((day - first).days / span * (width - 1))
+        return column_of((day - first).days)
 
     if forecast is not None and result.latest is not None:
         # The projection: from the latest value to the central value on `at`, and the
@@ -579,12 +586,10 @@ def chart(result: KpiResult, *, width: int = 56, height: int = 10) -> Text:
         for band_row in range(top, bottom + 1):
             grid[band_row][x1] = "┆"
         grid[row_of(forecast.value)][x1] = "-"
-    for milestone in kpi.milestones:
-        if first <= milestone.date <= last:
-            x = round((milestone.date - first).days / span * (width - 1))
-            grid[row_of(kpi.position(milestone.target))][x] = "◆"
+    for day, y in marks:
+        grid[row_of(y)][column(day)] = "◆"
     for offset, y in points:
-        grid[row_of(y)][round(offset / span * (width - 1))] = "●"
+        grid[row_of(y)][column_of(offset)] = "●"
     row_labels = {0: format_value(kpi, high), height - 1: format_value(kpi, low)}
     if kpi.kind is Kind.QUALITATIVE and kpi.scale:  # every scale label on its row
         row_labels = {}

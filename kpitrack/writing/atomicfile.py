@@ -28,10 +28,11 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from kpitrack.domain.problems import WriteError
+from kpitrack.reading.paths import escaping_link
 from kpitrack.reading.yamlnodes import MAX_FILE_BYTES
 
 TEMP_PREFIX = ".kpitrack-tmp-"
@@ -123,9 +124,15 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _write_temp(
-    folder: Path, data: bytes, mode: int | None, display: Path, *, durable: bool = True
+    folder: Path,
+    data: bytes | Iterable[bytes],
+    mode: int | None,
+    display: Path,
+    *,
+    durable: bool = True,
 ) -> Path:
-    """A fully written (and, when `durable`, fsynced) temporary file in `folder`."""
+    """A fully written (and, when `durable`, fsynced) temporary file in `folder` (`data`
+    may come in pieces)."""
     tmp = folder / _temp_name()
     try:
         # 0o666 lets the umask decide for a new file, like any other program's.
@@ -136,7 +143,8 @@ def _write_temp(
         try:
             if mode is not None:
                 os.fchmod(fd, mode)
-            _write_all(fd, data)
+            for piece in (data,) if isinstance(data, bytes) else data:
+                _write_all(fd, piece)
             if durable:
                 os.fsync(fd)
         finally:
@@ -161,7 +169,11 @@ def _removed_on_failure(tmp: Path, display: Path) -> Iterator[None]:
 
 
 def atomic_write_bytes(
-    path: Path, data: bytes, *, mode: int | None = None, durable: bool = True
+    path: Path,
+    data: bytes | Iterable[bytes],
+    *,
+    mode: int | None = None,
+    durable: bool = True,
 ) -> None:
     """Write `data` to a temporary file beside `path`, fsync it, rename it over `path`.
 
@@ -179,7 +191,7 @@ def atomic_write_bytes(
         fsync_directory(folder)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str | Iterable[str]) -> None:
     """Write an output file (`-o`: reports, exports) without harming what is there.
 
     A character device (`/dev/null`, `/dev/stdout` on a terminal) or a FIFO
@@ -187,8 +199,11 @@ def atomic_write_text(path: Path, text: str) -> None:
     replaced. A regular file follows `record`'s rules: a read-only file or one
     with several hard links is refused; otherwise it is replaced atomically,
     keeping its mode. Anything else (a folder, a socket, a block device) is refused.
+    `text` may come in pieces (export streams its rows): they are written as they come.
     """
-    data = text.encode("utf-8")
+    data = (
+        text.encode("utf-8") if isinstance(text, str) else (piece.encode("utf-8") for piece in text)
+    )
     try:
         info: os.stat_result | None = os.stat(path)
     except FileNotFoundError:
@@ -207,14 +222,15 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, data, mode=None if info is None else stat.S_IMODE(info.st_mode))
 
 
-def _write_stream(path: Path, data: bytes) -> None:
+def _write_stream(path: Path, data: bytes | Iterable[bytes]) -> None:
     """Write to a device or FIFO by opening it, as a shell's `>` would (no create, no rename)."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOCTTY)
     except OSError as exc:
         raise WriteError(f"{path}: cannot open for writing: {exc.strerror or exc}") from None
     try:
-        _write_all(fd, data)
+        for piece in (data,) if isinstance(data, bytes) else data:
+            _write_all(fd, piece)
     except OSError as exc:
         raise WriteError(f"{path}: write failed: {exc.strerror or exc}") from None
     finally:
@@ -235,17 +251,45 @@ def check_folder(folder: Path, display: Path | str) -> None:
         raise WriteError(f"{display}: cannot reach folder {folder}: {exc.strerror}") from None
     if not stat.S_ISDIR(info.st_mode):
         raise WriteError(f"{display}: {folder} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK) or not info.st_mode & 0o222:
+    if not os.access(folder, os.W_OK | os.X_OK) or not info.st_mode & stat.S_IWUSR:
         raise WriteError(
             f"{display}: folder {folder} is read-only (permission denied); nothing written"
         )
+
+
+def check_writable(path: Path, display: Path | str | None = None) -> Path:
+    """The one permission rule every writer (record, import, collect, review, rename,
+    init) follows before it takes a lock; returns the file's resolved path.
+
+    Refused with a WriteError, nothing written and no lock file left: a path reached
+    through a symbolic link that leads out of the repository (`paths.escaping_link`);
+    a folder that is missing, not a folder or lacks the owner's write bit; a file that
+    is not a regular file, lacks the owner's write bit or has other hard links. The
+    mode bits count even for root, who passes every `access()` check.
+    """
+    shown = path if display is None else display
+    escape = escaping_link(path, Path.cwd())
+    if escape is not None:
+        raise WriteError(f"{shown}: {escape}; nothing written")
+    target = Path(os.path.realpath(path))
+    check_folder(target.parent, shown)
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return target
+    except OSError as exc:
+        raise WriteError(f"{shown}: cannot write: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise WriteError(f"{shown}: not a regular file; nothing written")
+    check_replaceable(target, info, shown)
+    return target
 
 
 def check_replaceable(target: Path, info: os.stat_result, display: Path | str) -> None:
     """A regular file a write would replace: not read-only, no other hard links."""
     # Root passes os.access(W_OK) for any file, so look at the mode bits too:
     # a rename would silently replace a file its owner made read-only.
-    if not os.access(target, os.W_OK) or not info.st_mode & 0o222:
+    if not os.access(target, os.W_OK) or not info.st_mode & stat.S_IWUSR:
         raise WriteError(f"{display}: file is read-only; file unchanged")
     if info.st_nlink > 1:
         raise WriteError(
@@ -329,6 +373,24 @@ def file_lock(target: Path, *, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def writers_done(paths: list[Path], *, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the locks of these files (symlinks resolved, sorted as `rename` takes them)
+    whose lock file exists, creating none: inside, no writer that holds several locks
+    (`rename`) is half-way through. A lock that cannot be opened is skipped."""
+    with contextlib.ExitStack() as stack:
+        for real in sorted({os.path.realpath(p) for p in paths}):
+            lock = lock_path(Path(real))
+            try:
+                fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW | os.O_NONBLOCK)
+            except OSError:
+                continue
+            stack.callback(os.close, fd)
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                _acquire(fd, Path(real), lock, timeout)
+        yield
 
 
 class _LockDeadline(Exception):
@@ -439,9 +501,13 @@ def restore_interrupts(mask: set[int | signal.Signals] | None) -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
-def release_interrupts() -> bool:
+def release_interrupts(*, until_exit: bool = False) -> bool:
     """After a committed write's command finished: drop interrupts that arrived after
-    the rename and restore the mask. Returns True when a write was committed."""
+    the rename and restore the mask. Returns True when a write was committed.
+
+    `until_exit` (the `kpitrack` process, which exits right after): SIGINT and SIGTERM
+    stay ignored from here on, so a signal between the printed result and the exit
+    cannot turn a committed write into exit 130 or a death by signal."""
     if not _HELD:
         return False
     mask = _HELD[0]
@@ -451,8 +517,9 @@ def release_interrupts() -> bool:
         try:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
+            if not until_exit:
+                for sig, handler in handlers.items():
+                    signal.signal(sig, handler)
     return True
 
 

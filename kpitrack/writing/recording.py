@@ -40,11 +40,12 @@ from kpitrack.reading.loading import ParseMemo, load_texts, read_files, resolve_
 from kpitrack.writing import atomicfile
 from kpitrack.writing.atomicfile import (
     LOCK_TIMEOUT,
-    check_folder,
     check_size,
+    check_writable,
     file_lock,
     read_existing,
     remove_orphaned_temp_files,
+    writers_done,
 )
 from kpitrack.writing.userinput import free_text, parse_measurement_date, parse_value
 from kpitrack.writing.yamlappend import (
@@ -132,6 +133,12 @@ def load_for_writing(
     memo: ParseMemo = {}
     workspace, problems = load_texts(read, config=config, as_of=as_of, memo=memo)
     if any(p.is_error for p in problems):
+        # Perhaps read half-way through a `rename` of several files: read again once
+        # no writer holds a lock of these files.
+        with writers_done(paths):
+            read = read_files(paths)
+        workspace, problems = load_texts(read, config=config, as_of=as_of, memo=memo)
+    if any(p.is_error for p in problems):
         raise InvalidWorkspaceError(problems)
     # Without errors every file was read, so each entry holds its text.
     texts = [(shown, text) for shown, text in read if isinstance(text, str)]
@@ -159,10 +166,18 @@ _MEASUREMENTS_LIST = re.compile(r"^measurements[ \t]*:", re.MULTILINE)
 
 def measurement_target(loaded: Loaded, kpis: Sequence[Kpi], to: Path | None) -> Path:
     """The one rule `record`, `import` and `collect` share for where new measurements go,
-    always a file the workspace reads: --to; else kpitrack.toml's measurements_file; else
+    always a file the workspace reads: --to (refused with a UsageError when the workspace
+    does not read it); else kpitrack.toml's measurements_file; else
     the file that already holds the (first) KPI's latest measurement; else the file
     holding the `measurements:` list; else the (first) KPI's own file."""
     if to is not None:
+        if loaded.index_of(to) is None:
+            read = ", ".join(display for display, _path in loaded.sources)
+            raise UsageError(
+                f"--to {to}: not a file the workspace reads, so what is written there would "
+                f"not count; the files read are: {read} (name one of them, or add the file "
+                "to kpitrack.toml's files or pass it with -f)"
+            )
         return to
     configured = _configured_file(loaded)
     if configured is not None:
@@ -332,11 +347,8 @@ def append_to_workspace(
     index = loaded.index_of(target)
     if index is None:
         return _append_elsewhere(loaded, target, choose, dry_run=dry_run, timeout=timeout)
-    real = Path(os.path.realpath(target))
+    real = check_writable(target)
     display = loaded.sources[index][0]
-    check_folder(real.parent, target)
-    if real.exists() and not real.is_file():
-        raise WriteError(f"{target}: not a regular file; nothing written")
     if dry_run:
         return _append_locked(loaded, index, real, target, choose, dry_run=True, display=display)
     with file_lock(real, timeout=timeout):
@@ -360,8 +372,9 @@ def _append_locked(
     if old != loaded.texts[index][1]:
         # Another writer changed the file since the load: load it again (only this
         # file is parsed again; the others come from the load's memo).
-        texts = list(loaded.texts)
-        texts[index] = (display, old or "")
+        # The other files are read again too, under this lock: a `rename` that changed
+        # this file changed them as well, and is done (it holds every lock it needs).
+        texts, _index = workspace_texts(loaded.sources, real, old or "")
         workspace, problems = load_texts(
             texts, config=loaded.config, as_of=loaded.as_of, memo=loaded.memo
         )
@@ -531,11 +544,8 @@ def append_measurements(
     text, returning the entries to add (to skip duplicates of what is there now).
     Raises WriteError, with the file unchanged, when the append is refused or fails.
     """
-    target = Path(os.path.realpath(path))
+    target = check_writable(path)
     folder = target.parent
-    check_folder(folder, path)
-    if target.exists() and not target.is_file():
-        raise WriteError(f"{path}: not a regular file; nothing written")
     display = str(path)
     with file_lock(target, timeout=timeout):
         remove_orphaned_temp_files(folder)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import re
 import stat
 from collections import Counter
@@ -30,7 +29,8 @@ from kpitrack.domain.workspace import Workspace
 from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, parse
 from kpitrack.writing.atomicfile import (
     LOCK_TIMEOUT,
-    atomic_write_bytes,
+    check_writable,
+    commit,
     file_lock,
     read_existing,
     remove_orphaned_temp_files,
@@ -243,7 +243,7 @@ def write_review(
     """Set `last_reviewed: day` on KPI `kpi_id` in the file at `path`, under the lock,
     atomically; returns the warnings the edit brings. Raises WriteError, with the
     file unchanged, when the edit is refused or fails."""
-    target = Path(os.path.realpath(path))
+    target = check_writable(path)
     display = str(path)
     with file_lock(target, timeout=timeout):
         remove_orphaned_temp_files(target.parent)
@@ -255,7 +255,7 @@ def write_review(
         check_review_edit(old, new, kpi_id, day, path=display)
         warnings = verify_workspace(loads, old, new, kpi_id, day) if loads is not None else []
         payload = (BOM if bom else b"") + new.encode("utf-8")
-        atomic_write_bytes(target, payload, mode=stat.S_IMODE(info.st_mode))
+        commit(target, payload, mode=stat.S_IMODE(info.st_mode))  # interrupts held after it
     return warnings
 
 

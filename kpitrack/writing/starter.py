@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from kpitrack.domain.problems import WriteError
-from kpitrack.writing.atomicfile import atomic_write_bytes, create_new_file
+from kpitrack.writing.atomicfile import (
+    atomic_write_bytes,
+    check_folder,
+    check_writable,
+    create_new_file,
+)
 from kpitrack.writing.recording import DEFAULT_MEASUREMENTS_FILE
 
 STARTER_KPIS = """\
@@ -106,6 +112,8 @@ def init_folder(folder: Path, *, today: dt.date) -> tuple[list[Path], list[Path]
     kept: list[Path] = []
     for name, data in starter_files(today=today).items():
         path = folder / name
+        if not os.path.lexists(path):
+            check_folder(folder, path)  # the writers' permission rule (mode bits, also root)
         if create_new_file(path, data) or (name == ".gitignore" and _ignore_locks(path)):
             created.append(path)
         else:
@@ -127,5 +135,6 @@ def _ignore_locks(gitignore: Path) -> bool:
     if data and not data.endswith(b"\n"):
         data += b"\n"
     added = [line for line in GITIGNORE.splitlines() if line.strip() not in lines]
+    check_writable(gitignore)
     atomic_write_bytes(gitignore, data + ("\n".join(added) + "\n").encode())
     return True

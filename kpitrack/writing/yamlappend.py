@@ -227,7 +227,10 @@ def _end_line(head: str, root: Node, newline: str) -> str:
     """
     last = _last_scalar(root)
     lines = split_lines(head)
-    if last is not None and not last.plain and 1 <= last.line <= len(lines):
+    ends_open = last is not None and not last.text.endswith(_BREAKS)
+    # A block scalar whose value already ends in a line break (a comment or a blank
+    # line follows it) is closed: the added break after that cannot change it.
+    if last is not None and ends_open and not last.plain and 1 <= last.line <= len(lines):
         line = lines[last.line - 1]
         start = last.column - 1
         m = _BLOCK_HEADER.match(line, start)
