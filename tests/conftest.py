@@ -93,7 +93,7 @@ def postgres_url() -> Iterator[str]:
     prefix: list[str] = []
     base = Path(tempfile.mkdtemp(prefix="kpitrack-pg-"))
     if os.geteuid() == 0:  # initdb refuses root: run the server as an unprivileged user
-        runuser = shutil.which("runuser")
+        runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
         if runuser is None:
             pytest.skip("running as root without runuser to start PostgreSQL unprivileged")
         try:
