@@ -349,7 +349,7 @@ def test_import_and_review_commit(repo: Path) -> None:
 @pytest.mark.process
 def test_a_new_file_is_committed(repo: Path) -> None:
     # A file git does not track yet; --to must name a file the workspace reads.
-    (repo / "new.yaml").write_text("measurements: []\n")
+    (repo / "new.yaml").write_text("measurements:\n")
     files = ("-f", "kpis.yaml", "-f", "measurements.yaml", "-f", "new.yaml")
     ran = kt(repo, "record", "mrr", "5", *files, "--to", "new.yaml", "--commit", **NO_GLOBAL)
     assert ran.code == 0, ran.stderr
