@@ -550,3 +550,25 @@ def test_pages_are_not_fsynced_one_by_one_but_the_manifest_is(
     write_site_folder(tmp_path / "many", {"index.html": lambda: b"1", **pages})
     assert len(synced) == with_one == 4  # the manifest twice: the file and its folder
     assert (tmp_path / "many" / "kpi" / "k7.html").read_bytes() == b"7"
+
+
+def test_objectives_follow_the_tree_with_rolled_up_progress() -> None:
+    """#26 with the alignment work: the index and the objective pages follow the
+    objective tree (children under their parent), each with its roll-up."""
+    from kpitrack.evaluation.rollup import build_tree
+
+    workspace, problems = load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)
+    results = evaluate(workspace, as_of=SAMPLE_AS_OF)
+    site = build_site(workspace, results, as_of=SAMPLE_AS_OF, config=Config(), problems=problems)
+    roots = {n.objective.id: n for n in site.objectives if n.objective is not None}
+    company = roots["brightpath-2026"]
+    assert [c.objective.id for c in company.children if c.objective] == [
+        "grow-revenue",
+        "delight-customers",
+    ]
+    assert "grow-revenue" not in roots  # a child, not listed again at the top
+    rolled = {n.objective.id: n.progress for n in build_tree(workspace, results).objectives()}
+    assert company.progress == rolled["brightpath-2026"] and company.progress is not None
+    assert company.children[0].progress == rolled["grow-revenue"]
+    index = sample_site()["index.html"]
+    assert index.index("brightpath-2026") < index.index("grow-revenue")

@@ -8,9 +8,9 @@ one, see `owner_slug`). KPIs without an objective or an owner get
 `objective/_none.html` and `owner/_none.html`: a slug never starts with `_`, so
 these never collide with a real id.
 
-Objectives are listed flat, each with its KPIs (`ObjectiveNode.children` stays
-empty). The objective tree with roll-up slots in at `objective_nodes`: a node's
-`children` and `progress` are the places it fills.
+Objectives follow the objective tree (`objective_nodes`): each node has its KPIs, its
+child objectives and the rolled-up progress of the KPIs below it (over the KPIs the
+site covers: with filters, the selected ones).
 """
 
 from __future__ import annotations
@@ -256,17 +256,33 @@ def chart_of(result: KpiResult) -> Chart | None:
 def objective_nodes(
     workspace: Workspace, results: Sequence[KpiResult]
 ) -> tuple[ObjectiveNode, ...]:
-    """The objectives as flat nodes, workspace order: every objective with a selected KPI,
-    and every objective no KPI measures at all; then "No objective" when a selected KPI
-    has none (or an unknown one). The roll-up tree replaces this function's body."""
+    """The objective tree (docs/evaluation.md, "Roll-up"): each objective under its
+    parent, with the rolled-up progress of the KPIs in `results` below it; listed when
+    it has a selected KPI, a listed objective below it, or no KPI measures it at all.
+    Then "No objective" when a selected KPI has none (or an unknown one)."""
+    from kpitrack.evaluation.rollup import ObjectiveNode as RollupNode
+    from kpitrack.evaluation.rollup import build_tree
+
     measured = {k.objective for k in workspace.kpis}
     known = {o.id for o in workspace.objectives}
-    nodes: list[ObjectiveNode] = []
-    for objective in workspace.objectives:
+
+    def node(rolled: RollupNode) -> ObjectiveNode | None:
+        objective = rolled.objective
+        children = tuple(n for n in (node(c) for c in rolled.children) if n is not None)
         members = tuple(r for r in results if r.kpi.objective == objective.id)
-        if members or objective.id not in measured:
-            path = objective_path(objective.id)
-            nodes.append(ObjectiveNode(objective, path, members, StatusCounts.of(members)))
+        if not (members or children or objective.id not in measured):
+            return None
+        return ObjectiveNode(
+            objective,
+            objective_path(objective.id),
+            members,
+            StatusCounts.of(members),
+            children=children,
+            progress=rolled.progress,
+        )
+
+    tree = build_tree(workspace, results)
+    nodes = [n for n in (node(root) for root in tree.roots) if n is not None]
     orphans = tuple(r for r in results if r.kpi.objective not in known)
     if orphans:
         nodes.append(ObjectiveNode(None, objective_path(None), orphans, StatusCounts.of(orphans)))
