@@ -99,6 +99,9 @@ svg .target {{ stroke: #1a7f37; stroke-width: 1.5; stroke-dasharray: 2 3; fill: 
 svg .measured {{ stroke: #0969da; stroke-width: 2; fill: none; }}
 svg .point {{ fill: #0969da; }}
 svg .milestone {{ fill: #8250df; }}
+svg .projection {{ stroke: #0969da; stroke-width: 2; stroke-dasharray: 3 3; fill: none; }}
+svg .band {{ stroke: #0969da; stroke-width: 6; stroke-opacity: 0.35; }}
+svg .event {{ stroke: #9a6700; stroke-width: 1.5; stroke-dasharray: 1 3; }}
 .legend > span {{ white-space: nowrap; margin-right: 12px; }}
 .subtree {{ margin-left: 16px; padding-left: 12px; border-left: 2px solid #d0d7de; }}
 .built {{ font-size: 12px; }}
@@ -121,6 +124,8 @@ svg .milestone {{ fill: #8250df; }}
   svg .point {{ fill: {DARK_LINK}; }}
   svg .target {{ stroke: #3fb950; }}
   svg .milestone {{ fill: #bc8cff; }}
+  svg .projection, svg .band {{ stroke: {DARK_LINK}; }}
+  svg .event {{ stroke: #d29922; }}
   .subtree {{ border-left-color: {DARK_LINE}; }}
   .spark {{ color: {DARK_TEXT} !important; }}
 }}
@@ -509,9 +514,19 @@ def chart_summary(r: KpiResult, chart: Chart) -> str:
     if r.expected is not None and r.latest is not None:
         expected = f"; expected {format_value(kpi, r.expected)} on {r.latest.date.isoformat()}"
     milestones = f"; {len(chart.milestones)} milestone(s)" if chart.milestones else ""
+    projection = ""
+    if chart.forecast is not None:
+        at, _, low, high = chart.forecast
+        projection = (
+            f"; projected {format_value(kpi, kpi.label(low))} to "
+            f"{format_value(kpi, kpi.label(high))} by {at.isoformat()}"
+        )
+    events = ""
+    if chart.events:
+        events = "; events: " + ", ".join(f"{d.isoformat()} {title}" for d, title in chart.events)
     return (
-        f"Chart of {kpi.name}: {values}; target {format_target(r)}{expected}{milestones}; "
-        f"status {STATUS_LABELS[r.status]}."
+        f"Chart of {kpi.name}: {values}; target {format_target(r)}{expected}{milestones}"
+        f"{projection}{events}; status {STATUS_LABELS[r.status]}."
     )
 
 
@@ -573,6 +588,18 @@ def chart_svg(r: KpiResult, chart: Chart) -> str:
         values = " ".join(f"{x(d)},{y(v)}" for d, v in chart.measured)
         out.append(f'<polyline class="measured" points="{values}"/>')
     out += [f'<circle class="point" cx="{x(d)}" cy="{y(v)}" r="3.5"/>' for d, v in chart.measured]
+    if chart.forecast is not None:
+        at, value, low, high = chart.forecast
+        d0, v0 = chart.measured[-1]
+        out.append(
+            f'<line class="projection" x1="{x(d0)}" y1="{y(v0)}" x2="{x(at)}" y2="{y(value)}"/>'
+        )
+        out.append(f'<line class="band" x1="{x(at)}" y1="{y(low)}" x2="{x(at)}" y2="{y(high)}"/>')
+    for d, title in chart.events:
+        out.append(
+            f'<line class="event" x1="{x(d)}" y1="{PAD_TOP}" x2="{x(d)}" '
+            f'y2="{CHART_H - PAD_BOTTOM}"><title>{t(d.isoformat() + " " + title)}</title></line>'
+        )
     out.append("</svg>")
     return "".join(out)
 
@@ -588,6 +615,10 @@ def chart_figure(r: KpiResult, chart: Chart | None) -> str:
         legend.append('<span><span aria-hidden="true">┈</span> target</span>')
     if chart.milestones:
         legend.append('<span><span aria-hidden="true">◆</span> milestone</span>')
+    if chart.forecast is not None:
+        legend.append('<span><span aria-hidden="true">┆</span> projection and band</span>')
+    if chart.events:
+        legend.append('<span><span aria-hidden="true">│</span> event</span>')
     return (
         '<figure class="chart">'
         + chart_svg(r, chart)

@@ -116,6 +116,11 @@ class Chart:
     measured: tuple[tuple[dt.date, float], ...]  # oldest first
     expected: tuple[tuple[dt.date, float], ...]  # the path's corners, first to last
     milestones: tuple[tuple[dt.date, float], ...]
+    # The projection (docs/evaluation.md, "Forecast"): from the latest value to
+    # (at, value), with the band (low, high) on `at`; None without a forecast.
+    forecast: tuple[dt.date, float, float, float] | None = None
+    # Events concerning the KPI that fall on the chart: (date, title).
+    events: tuple[tuple[dt.date, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,6 +235,10 @@ def chart_of(result: KpiResult) -> Chart | None:
     measured = tuple((m.date, kpi.position(m.value)) for m in result.history)
     first = min(result.start, measured[0][0])
     last = max(measured[-1][0], kpi.due or measured[-1][0])
+    f = result.forecast
+    forecast = (f.at, f.value, f.low, f.high) if f is not None else None
+    if forecast is not None:
+        last = max(last, forecast[0])
     corners = {first, last}
     corners.add(result.start)
     corners.update(m.date for m in kpi.milestones)
@@ -245,12 +254,15 @@ def chart_of(result: KpiResult) -> Chart | None:
     target = kpi.position(kpi.target)
     ys = [y for _, y in measured] + [y for _, y in expected] + [y for _, y in milestones]
     ys.append(target)
+    if forecast is not None:
+        ys += list(forecast[1:])
     low, high = min(ys), max(ys)
     if kpi.kind is Kind.QUALITATIVE and kpi.scale:  # the whole scale
         low, high = min(low, 0.0), max(high, float(len(kpi.scale) - 1))
     if high - low < 1e-12:
         low, high = low - 1, high + 1
-    return Chart(first, last, low, high, target, measured, expected, milestones)
+    events = tuple((e.date, e.title) for e in result.events if first <= e.date <= last)
+    return Chart(first, last, low, high, target, measured, expected, milestones, forecast, events)
 
 
 def objective_nodes(
