@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -28,6 +28,8 @@ class Ran:
     code: int
     stdout: str
     stderr: str
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
+    """An in-process run's exception other than the exit (`SystemExit`), if any."""
 
     @property
     def output(self) -> str:
@@ -37,7 +39,10 @@ class Ran:
 def invoke(*args: str, stdin: str | None = None, env: Mapping[str, str] | None = None) -> Ran:
     """Run kpitrack in this process (fast; the same code path as the entry point)."""
     result = CliRunner().invoke(app, list(args), input=stdin, env=dict(env or {}))
-    return Ran(result.exit_code, result.stdout, result.stderr)
+    raised = result.exception
+    if isinstance(raised, SystemExit):
+        raised = None
+    return Ran(result.exit_code, result.stdout, result.stderr, raised)
 
 
 def entry_point() -> list[str]:
