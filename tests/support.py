@@ -62,8 +62,9 @@ def run_process(
     stdin: str | None = None,
     timeout: float = 60,
     extra_env: Mapping[str, str] | None = None,
+    encoding: str | None = None,
 ) -> Ran:
-    """Run the installed entry point as a real process."""
+    """Run the installed entry point as a real process (`encoding` decodes its output)."""
     base = dict(os.environ if env is None else env)
     base.update(extra_env or {})
     done = subprocess.run(
@@ -73,6 +74,7 @@ def run_process(
         input=stdin,
         capture_output=True,
         text=True,
+        encoding=encoding,
         timeout=timeout,
         check=False,
     )
