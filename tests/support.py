@@ -8,6 +8,7 @@ installed there, `python -m kpitrack` runs the same code.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import subprocess
@@ -19,6 +20,11 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from kpitrack.cli import app
+
+SAMPLE_DATE = dt.date(2026, 11, 25)
+"""The day the tests read the shipped `sample_kpis.yaml` on (a Wednesday)."""
+AS_OF = ("--as-of", SAMPLE_DATE.isoformat())
+"""The same day as command-line arguments."""
 
 
 @dataclass(frozen=True)

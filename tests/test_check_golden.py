@@ -14,11 +14,10 @@ import os
 from pathlib import Path
 
 import pytest
-from support import invoke
+from support import AS_OF, invoke
 
 ROOT = Path(__file__).parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "check.json"
-AS_OF = "2026-11-25"
 
 
 def _cases() -> list[str]:
@@ -33,7 +32,7 @@ def _cases() -> list[str]:
 
 
 def _run(case: str) -> dict[str, object]:
-    ran = invoke("check", "--as-of", AS_OF, "-f", case)
+    ran = invoke("check", *AS_OF, "-f", case)
     return {"exit": ran.code, "stdout": ran.stdout, "stderr": ran.stderr}
 
 

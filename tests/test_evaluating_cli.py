@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 import support
-
-AS_OF = ["--as-of", "2026-11-25"]
+from support import AS_OF
 
 WORKSPACE = """\
 objectives:

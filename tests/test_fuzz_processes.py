@@ -21,7 +21,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-from support import entry_point, run_process
+from support import SAMPLE_DATE, entry_point, run_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.process]
 
@@ -30,7 +30,7 @@ HEAVY = os.environ.get("CI") == "true"
 CASES = 2000 if HEAVY else 200
 WORKERS = 2
 SEPARATE = 24 if HEAVY else 6
-AS_OF = "2026-11-25"
+AS_OF = SAMPLE_DATE.isoformat()
 
 SEEDS = [
     ROOT / "sample_kpis.yaml",

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support import AS_OF as SAMPLE_AS_OF
 from support import Ran, command, invoke, run_process
 
 KPIS = """\
@@ -410,7 +411,7 @@ def test_top_level_help_is_not_cut_and_errors_have_no_value_error(ws: Path) -> N
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_kpis.yaml"
-SHOW_AS_OF = ["--as-of", "2026-11-25", "--no-pager"]
+SHOW_AS_OF = [*SAMPLE_AS_OF, "--no-pager"]
 
 
 def test_show_marks_milestones_and_every_scale_label(tmp_path: Path) -> None:
