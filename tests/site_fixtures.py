@@ -7,14 +7,15 @@ exists, and a `#fragment` an id on that page.
 
 from __future__ import annotations
 
-import datetime as dt
 import posixpath
 from html.parser import HTMLParser
 from pathlib import Path
 
+from support import SAMPLE_DATE
+
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "sample_kpis.yaml"
-SAMPLE_AS_OF = dt.date(2026, 11, 25)
+SAMPLE_AS_OF = SAMPLE_DATE
 EPOCH = "1790000000"  # SOURCE_DATE_EPOCH of the tests' builds: 2026-09-21 ...
 
 

@@ -8,17 +8,23 @@ installed there, `python -m kpitrack` runs the same code.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from kpitrack.cli import app
+
+SAMPLE_DATE = dt.date(2026, 11, 25)
+"""The day the tests read the shipped `sample_kpis.yaml` on (a Wednesday)."""
+AS_OF = ("--as-of", SAMPLE_DATE.isoformat())
+"""The same day as command-line arguments."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class Ran:
     code: int
     stdout: str
     stderr: str
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
+    """An in-process run's exception other than the exit (`SystemExit`), if any."""
 
     @property
     def output(self) -> str:
@@ -37,7 +45,10 @@ class Ran:
 def invoke(*args: str, stdin: str | None = None, env: Mapping[str, str] | None = None) -> Ran:
     """Run kpitrack in this process (fast; the same code path as the entry point)."""
     result = CliRunner().invoke(app, list(args), input=stdin, env=dict(env or {}))
-    return Ran(result.exit_code, result.stdout, result.stderr)
+    raised = result.exception
+    if isinstance(raised, SystemExit):
+        raised = None
+    return Ran(result.exit_code, result.stdout, result.stderr, raised)
 
 
 def entry_point() -> list[str]:
@@ -57,8 +68,9 @@ def run_process(
     stdin: str | None = None,
     timeout: float = 60,
     extra_env: Mapping[str, str] | None = None,
+    encoding: str | None = None,
 ) -> Ran:
-    """Run the installed entry point as a real process."""
+    """Run the installed entry point as a real process (`encoding` decodes its output)."""
     base = dict(os.environ if env is None else env)
     base.update(extra_env or {})
     done = subprocess.run(
@@ -68,6 +80,7 @@ def run_process(
         input=stdin,
         capture_output=True,
         text=True,
+        encoding=encoding,
         timeout=timeout,
         check=False,
     )

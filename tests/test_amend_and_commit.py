@@ -9,8 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from tests.support import invoke, run_process
+from support import invoke, run_process
 
 KPIS = """\
 kpis:

@@ -5,17 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from support import entry_point
-from typer.testing import CliRunner, Result
-
-from kpitrack.cli import app
+from support import Ran, invoke, run_process
 
 DATA = Path(__file__).parent / "data" / "check"
-runner = CliRunner()
 
 KPI = """\
 kpis:
@@ -37,8 +32,8 @@ def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
 
 
-def check(*args: str) -> Result:
-    return runner.invoke(app, ["check", "--as-of", "2026-11-25", *args])
+def check(*args: str) -> Ran:
+    return invoke("check", "--as-of", "2026-11-25", *args)
 
 
 def write(name: str, text: str | bytes) -> Path:
@@ -58,7 +53,7 @@ def test_clean_workspace_exit_0_summary_on_stderr() -> None:
     shutil.copy(DATA / "valid.yaml", "kpis.yaml")
     shutil.copy(DATA / "measurements.yaml", "measurements.yaml")
     result = check()
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.output
     assert result.stdout == ""
     assert result.stderr == "ok: 2 files, 4 KPIs, 7 measurements\n"
 
@@ -66,7 +61,7 @@ def test_clean_workspace_exit_0_summary_on_stderr() -> None:
 def test_problems_one_line_each_then_summary() -> None:
     write("kpis.yaml", KPI.replace("target: 100", "target: lots").replace("    owner: sales\n", ""))
     result = check()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert result.stdout == (
         "kpis.yaml:5:13: error KT016 KPI 'revenue': target must be a number, got 'lots'\n"
     )
@@ -76,17 +71,17 @@ def test_problems_one_line_each_then_summary() -> None:
 def test_warnings_alone_exit_0_unless_strict() -> None:
     write("kpis.yaml", KPI.replace("    owner: sales\n", ""))
     result = check()
-    assert result.exit_code == 0
+    assert result.code == 0
     assert result.stdout == "kpis.yaml:2:5: warning KT101 KPI 'revenue' has no owner\n"
     assert result.stderr == "0 errors, 1 warning in 1 file\n"
-    assert check("--strict").exit_code == 1
+    assert check("--strict").code == 1
 
 
 def test_json_format() -> None:
     bad = "measurements:\n  - {kpi: revenue, date: 2026-01-31, value: no}\n"
     write("kpis.yaml", KPI.replace("    owner: sales\n", "") + bad)
     result = check("--format", "json")
-    assert result.exit_code == 1
+    assert result.code == 1
     doc = json.loads(result.stdout)
     assert doc["errors"] == 1 and doc["warnings"] == 1
     assert doc["problems"][0] == {
@@ -104,27 +99,27 @@ def test_json_format() -> None:
 def test_json_clean() -> None:
     write("kpis.yaml", KPI)
     result = check("--format", "json")
-    assert result.exit_code == 0
+    assert result.code == 0
     assert json.loads(result.stdout) == {"problems": [], "errors": 0, "warnings": 0}
 
 
 def test_as_of_controls_future_warning() -> None:
     write("kpis.yaml", KPI + "measurements:\n  - {kpi: revenue, date: 2026-12-01, value: 5}\n")
     assert "KT106" in check().stdout
-    result = runner.invoke(app, ["check", "--as-of", "2026-12-01"])
-    assert result.exit_code == 0 and result.stdout == ""
+    result = invoke("check", "--as-of", "2026-12-01")
+    assert result.code == 0 and result.stdout == ""
 
 
 def test_bad_as_of_is_a_usage_error() -> None:
     write("kpis.yaml", KPI)
-    result = runner.invoke(app, ["check", "--as-of", "2026-02-30"])
-    assert result.exit_code == 2
+    result = invoke("check", "--as-of", "2026-02-30")
+    assert result.code == 2
     assert "--as-of: '2026-02-30' is not a real date" in result.stderr
 
 
 def test_bad_format_is_a_usage_error() -> None:
     write("kpis.yaml", KPI)
-    assert check("--format", "xml").exit_code == 2
+    assert check("--format", "xml").code == 2
 
 
 # ---------------------------------------------------------------- discovery
@@ -132,13 +127,13 @@ def test_bad_format_is_a_usage_error() -> None:
 
 def test_missing_file_exit_2() -> None:
     result = check("-f", "nope.yaml")
-    assert result.exit_code == 2
+    assert result.code == 2
     assert result.stderr == "kpitrack: error: no such file or folder: nope.yaml\n"
 
 
 def test_no_default_files_exit_2() -> None:
     result = check()
-    assert result.exit_code == 2
+    assert result.code == 2
     assert "kpitrack init" in result.stderr
 
 
@@ -148,7 +143,7 @@ def test_folder_recursive_sorted_and_files_counted() -> None:
     write("ws/measurements/2026.yaml", "measurements: 5\n")
     write("ws/readme.md", "not yaml")
     result = check("-f", "ws")
-    assert result.exit_code == 1
+    assert result.code == 1
     assert [line.split(":")[0] for line in result.stdout.splitlines()] == [
         str(Path("ws/kpis/a.yml")),
         str(Path("ws/kpis/b.yaml")),
@@ -165,7 +160,7 @@ def test_config_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")  # the config is found in a parent folder
     result = check()
-    assert result.exit_code == 0
+    assert result.code == 0
     defs = tmp_path / "defs"  # outside the current folder: shown in full
     assert result.stdout.splitlines() == [
         f"{defs / 'k.yaml'}:10:5: warning KT104 objective 'growth' has 2 KPIs, "
@@ -179,7 +174,7 @@ def test_config_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_config_with_missing_file_exit_2() -> None:
     write("kpitrack.toml", 'files = ["gone.yaml"]\n')
     result = check()
-    assert result.exit_code == 2
+    assert result.code == 2
     assert "no such file or folder: gone.yaml" in result.stderr
 
 
@@ -236,7 +231,7 @@ def test_hostile_input_gives_a_located_error(
 ) -> None:
     write("kpis.yaml", data)
     result = check()
-    assert result.exit_code == 1, result.output
+    assert result.code == 1, result.output
     first = result.stdout.splitlines()[0]
     where = f"kpis.yaml:{line}:{column}:" if column else f"kpis.yaml:{line}:"
     assert first.startswith(where), result.stdout
@@ -248,7 +243,7 @@ def test_unsafe_tag_runs_nothing(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     write("kpis.yaml", f'kpis: !!python/object/apply:os.system ["touch {marker}"]\n')
     result = check()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert result.stdout.startswith("kpis.yaml:1:7: error KT003 explicit tags are not allowed")
     assert not marker.exists()
 
@@ -259,7 +254,7 @@ def test_bom_and_crlf_accepted_with_line_numbers() -> None:
     result = check()
     assert result.stdout.startswith("kpis.yaml:5:13: error KT016 ")
     write("kpis.yaml", b"\xef\xbb\xbf" + KPI.replace("\n", "\r\n").encode())
-    assert check().exit_code == 0
+    assert check().code == 0
 
 
 def test_50_mb_file_refused_with_the_limit() -> None:
@@ -267,7 +262,7 @@ def test_50_mb_file_refused_with_the_limit() -> None:
         f.write(b"kpis: []\n# ")
         f.write(b"x" * (50 * 1024 * 1024))
     result = check()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert result.stdout.startswith("kpis.yaml:1:1: error KT002 file is 52,428,811 bytes, ")
     assert "over the limit of 33,554,432 bytes" in result.stdout
 
@@ -283,19 +278,11 @@ def test_every_file_checked_even_when_one_is_broken() -> None:
 
 
 def test_installed_command() -> None:
-    command = entry_point()
     write("kpis.yaml", KPI.replace("target: 100", "target: no"))
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("KPITRACK_DEBUG", None)
-    proc = subprocess.run(
-        [*command, "check", "--as-of", "2026-11-25"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 1
+    proc = run_process("check", "--as-of", "2026-11-25", env=env)
+    assert proc.code == 1
     assert proc.stdout == (
         "kpis.yaml:5:13: error KT016 KPI 'revenue': target must be a number, got 'no' "
         "(YAML 1.1 tools read it as a boolean)\n"
@@ -310,9 +297,9 @@ def test_a_fifo_in_a_folder_is_skipped_and_a_named_fifo_is_refused() -> None:
     write("ws/kpis.yaml", KPI)
     os.mkfifo("ws/pipe.yaml")
     result = check("-f", "ws")  # would block forever if the FIFO were opened
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.output
     result = check("-f", "ws/pipe.yaml")
-    assert result.exit_code == 1
+    assert result.code == 1
     assert result.stdout.startswith("ws/pipe.yaml:1:1: error KT002 not a regular file")
 
 
@@ -323,7 +310,7 @@ def test_a_line_break_in_a_value_cannot_forge_a_problem_line() -> None:
         "    date: nope\n    value: 1\n",
     )
     result = check()
-    assert result.exit_code == 1
+    assert result.code == 1
     lines = result.stdout.splitlines()
     assert lines and all(line.startswith("kpis.yaml:") for line in lines), lines
     assert "\\nevil.yaml:9:9" in result.stdout
@@ -332,7 +319,7 @@ def test_a_line_break_in_a_value_cannot_forge_a_problem_line() -> None:
 def test_a_control_character_is_located() -> None:
     write("kpis.yaml", KPI.replace("name: Revenue", "name: Rev\x01enue"))
     result = check()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert result.stdout.splitlines() == [
         "kpis.yaml:3:14: error KT001 YAML syntax error: control character #x0001 is not allowed"
     ]
@@ -376,18 +363,18 @@ def test_values_that_would_overflow_evaluation_are_refused(
 ) -> None:
     write("kpis.yaml", KPI.replace(old, new))
     result = check()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert expected in result.stdout.splitlines(), result.stdout
-    status = runner.invoke(app, ["status", "--as-of", "2026-11-25"])
-    assert status.exit_code == 2  # refused with check's messages, not an internal error
+    status = invoke("status", "--as-of", "2026-11-25")
+    assert status.code == 2  # refused with check's messages, not an internal error
 
 
 @pytest.mark.parametrize("day", ["0001-01-02", "9999-12-31"])
 def test_as_of_outside_the_supported_years_is_a_usage_error(day: str) -> None:
     write("kpis.yaml", KPI)
     for command in ("check", "status", "report"):
-        result = runner.invoke(app, [command, "--as-of", day])
-        assert result.exit_code == 2, (command, result.output)
+        result = invoke(command, "--as-of", day)
+        assert result.code == 2, (command, result.output)
         assert "outside the supported years 1900–9000" in result.stderr
 
 

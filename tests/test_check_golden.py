@@ -14,13 +14,10 @@ import os
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from kpitrack.cli import app
+from support import AS_OF, invoke
 
 ROOT = Path(__file__).parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "check.json"
-AS_OF = "2026-11-25"
 
 
 def _cases() -> list[str]:
@@ -35,8 +32,8 @@ def _cases() -> list[str]:
 
 
 def _run(case: str) -> dict[str, object]:
-    result = CliRunner().invoke(app, ["check", "--as-of", AS_OF, "-f", case])
-    return {"exit": result.exit_code, "stdout": result.stdout, "stderr": result.stderr}
+    ran = invoke("check", *AS_OF, "-f", case)
+    return {"exit": ran.code, "stdout": ran.stdout, "stderr": ran.stderr}
 
 
 @pytest.fixture(autouse=True)

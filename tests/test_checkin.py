@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 import pytest
+from support import command, run_process
 
 from kpitrack.domain.model import Config, Frequency
 from kpitrack.domain.periods import period_containing
 from kpitrack.domain.problems import UsageError, WriteError
 from kpitrack.writing.checkin import Due, start_checkin, write_answers
-from tests.support import command, run_process
 
 TODAY = dt.date(2026, 12, 9)  # a Wednesday in 2026-W50
 

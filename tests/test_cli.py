@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from support import invoke
 
 from kpitrack import __version__, cli
 from kpitrack.domain.problems import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
-runner = CliRunner()
 
 
 def test_exit_codes_are_the_documented_ones() -> None:
@@ -24,18 +23,18 @@ def test_exit_codes_are_the_documented_ones() -> None:
 
 
 def test_version_and_help() -> None:
-    result = runner.invoke(cli.app, ["--version"])
-    assert (result.exit_code, result.stdout) == (0, f"kpitrack {__version__}\n")
-    result = runner.invoke(cli.app, ["--help"])
-    assert result.exit_code == 0
+    result = invoke("--version")
+    assert (result.code, result.stdout) == (0, f"kpitrack {__version__}\n")
+    result = invoke("--help")
+    assert result.code == 0
     for command in ("check", "status", "overdue", "actions", "show", "record", "import"):
         assert command in result.stdout
     assert "init" in result.stdout and "report" in result.stdout
 
 
 def test_unknown_command_and_option_are_usage_errors() -> None:
-    assert runner.invoke(cli.app, ["stauts"]).exit_code == 2
-    assert runner.invoke(cli.app, ["status", "--colour"]).exit_code == 2
+    assert invoke("stauts").code == 2
+    assert invoke("status", "--colour").code == 2
 
 
 def _boom(*_args: object, **_kwargs: object) -> None:

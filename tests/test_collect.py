@@ -11,10 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import free_port
-from typer.testing import CliRunner
+from support import Ran, command, free_port, invoke
 
-from kpitrack.cli import app
 from kpitrack.domain.periods import parse_period
 from kpitrack.reading.localconfig import expand_env
 from kpitrack.reading.sources import Params, SourceError
@@ -63,8 +61,8 @@ database: app
 """
 
 
-def run(*args: str) -> Any:
-    return CliRunner().invoke(app, ["collect", "--as-of", AS_OF, *args])
+def run(*args: str) -> Ran:
+    return invoke("collect", "--as-of", AS_OF, *args)
 
 
 def entries(path: Path) -> list[dict[str, Any]]:
@@ -86,7 +84,7 @@ def test_sqlite_value_is_written_with_by_and_note_and_rerun_is_idempotent(here: 
     make_sqlite(here / "app.db")
     _, m = workspace(here, [kpi("signups", SIGNUPS_SQL)], toml='[databases]\napp = "app.db"\n')
     result = run()
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.output
     assert "signups 2026-W47: 12" in result.stdout
     assert m.read_text().startswith("# collected values below\nmeasurements:\n")
     [entry] = entries(m)
@@ -94,7 +92,7 @@ def test_sqlite_value_is_written_with_by_and_note_and_rerun_is_idempotent(here: 
     assert entry["by"] == "collect" and entry["note"] == "collected from sql: app"
     before = m.read_bytes()
     again = run()
-    assert again.exit_code == 0
+    assert again.code == 0
     assert again.stdout == ""  # quiet when nothing was added
     assert m.read_bytes() == before
 
@@ -107,34 +105,34 @@ def test_archived_kpis_are_collected_only_when_named(here: Path) -> None:
         toml='[databases]\napp = "app.db"\n',
     )
     result = run()
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.output
     assert entries(m) == []
     result = run("--kpi", "signups")
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.output
     assert [e["value"] for e in entries(m)] == [12]
 
 
 def test_backfill_max_periods_and_explicit_period(here: Path) -> None:
     make_sqlite(here / "app.db")
     _, m = workspace(here, [kpi("signups", SIGNUPS_SQL)], toml='[databases]\napp = "app.db"\n')
-    assert run("--max-periods", "2").exit_code == 0
+    assert run("--max-periods", "2").code == 0
     assert [(str(e["date"]), e["value"]) for e in entries(m)] == [
         ("2026-11-15", 5),
         ("2026-11-22", 12),
     ]
     result = run("--period", "2026-W45")
-    assert result.exit_code == 0
+    assert result.code == 0
     assert entries(m)[-1]["value"] == 0
     unfinished = run("--period", "2026-W48")
-    assert unfinished.exit_code == 2
+    assert unfinished.code == 2
     assert "has not ended" in unfinished.output
 
 
 def test_concurrent_collects_write_each_value_once(here: Path) -> None:
     make_sqlite(here / "app.db")
     _, m = workspace(here, [kpi("signups", SIGNUPS_SQL)], toml='[databases]\napp = "app.db"\n')
-    command = [PY, "-m", "kpitrack", "collect", "--as-of", AS_OF, "--max-periods", "2"]
-    procs = [subprocess.Popen(command, cwd=here, stdout=subprocess.PIPE) for _ in range(3)]
+    argv = command("collect", "--as-of", AS_OF, "--max-periods", "2")
+    procs = [subprocess.Popen(argv, cwd=here, stdout=subprocess.PIPE) for _ in range(3)]
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0]
     for p in procs:
         assert p.stdout is not None
@@ -150,7 +148,7 @@ def test_dry_run_and_test_write_nothing_and_json(here: Path) -> None:
     _, m = workspace(here, [kpi("signups", SIGNUPS_SQL)], toml='[databases]\napp = "app.db"\n')
     before = m.read_bytes()
     dry = run("--dry-run", "--format", "json")
-    assert dry.exit_code == 0
+    assert dry.code == 0
     doc = json.loads(dry.stdout)
     assert doc["dry_run"] is True
     assert doc["collected"] == [
@@ -164,10 +162,10 @@ def test_dry_run_and_test_write_nothing_and_json(here: Path) -> None:
         }
     ]
     assert m.read_bytes() == before
-    assert run().exit_code == 0
+    assert run().code == 0
     after = m.read_bytes()
     test = run("--test")  # runs even though the period has a value now
-    assert test.exit_code == 0
+    assert test.code == 0
     assert "signups 2026-W47: 12" in test.stdout and "nothing written" in test.stdout
     assert m.read_bytes() == after
     written = json.loads(run("--format", "json", "--period", "2026-W46").stdout)
@@ -182,7 +180,7 @@ def test_failure_is_per_kpi_exit_1_and_other_values_are_written(here: Path) -> N
         toml='[databases]\napp = "app.db"\ngone = "missing.db"\n',
     )
     result = run()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert "KPI 'down' 2026-W47 (sql: gone): cannot open SQLite database" in result.output
     assert [e["kpi"] for e in entries(m)] == ["signups"]
 
@@ -192,7 +190,7 @@ def test_nothing_partial_for_one_kpi(here: Path) -> None:
     source = "csv: deploys.csv\ndate_column: date\nvalue_column: count\n"
     _, m = workspace(here, [kpi("deploys", source)])
     result = run("--max-periods", "2")
-    assert result.exit_code == 1
+    assert result.code == 1
     assert "no row in 2026-W46" in result.output
     assert entries(m) == []
 
@@ -205,7 +203,7 @@ def test_sqlite_query_that_hangs_times_out(here: Path) -> None:
     )
     _, m = workspace(here, [kpi("slow", endless)], toml='[databases]\napp = "app.db"\n')
     result = run()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert "timed out after 1 s" in result.output
     assert entries(m) == []
 
@@ -214,10 +212,10 @@ def test_sqlite_write_is_refused_by_check_and_by_the_read_only_connection(here: 
     make_sqlite(here / "app.db")
     deleting = 'sql: "DELETE FROM users"\ndatabase: app\n'
     workspace(here, [kpi("evil", deleting)], toml='[databases]\napp = "app.db"\n')
-    checked = CliRunner().invoke(app, ["check"])
-    assert checked.exit_code == 1
+    checked = invoke("check")
+    assert checked.code == 1
     assert "error KT051" in checked.stdout
-    assert run().exit_code == 2  # the workspace is refused as a whole
+    assert run().code == 2  # the workspace is refused as a whole
     params = Params(parse_period("2026-W47"), parse_period("2026-W47").end)
     for sql in ("DELETE FROM users", "CREATE TABLE x (a)", "PRAGMA query_only = OFF"):
         with pytest.raises(SourceError):
@@ -233,10 +231,10 @@ def test_database_url_from_environment(here: Path, monkeypatch: pytest.MonkeyPat
     )
     monkeypatch.delenv("APP_DB_URL", raising=False)
     missing = run()
-    assert missing.exit_code == 1
+    assert missing.code == 1
     assert "environment variable APP_DB_URL is not set" in missing.output
     monkeypatch.setenv("APP_DB_URL", f"sqlite:///{here / 'app.db'}")
-    assert run().exit_code == 0
+    assert run().code == 0
     assert entries(m)[0]["value"] == 12
     assert expand_env("a${X}b", {"X": "1"}) == "a1b"
 
@@ -258,7 +256,7 @@ def test_qualitative_and_progress_values(here: Path) -> None:
         here, [qualitative, progress], toml='[databases]\napp = "sqlite+pysqlite:///app.db"\n'
     )
     result = run()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert "KPI 'rollout' 2026-W47 (sql: app): the source gave 140, outside 0-100" in result.output
     assert [(e["kpi"], e["value"]) for e in entries(m)] == [("mood", "good")]
 
@@ -276,7 +274,7 @@ def test_bad_collect_settings_are_usage_errors(here: Path, toml: str, message: s
     _, m = workspace(here, [kpi("signups", SIGNUPS_SQL)], toml=toml)
     before = m.read_bytes()
     result = run()
-    assert result.exit_code == 2
+    assert result.code == 2
     assert message in result.output
     assert m.read_bytes() == before
 
@@ -292,7 +290,7 @@ def test_csv_newest_row_of_the_period_matching_the_filter(here: Path) -> None:
     source = "csv: deploys.csv\ndate_column: date\nvalue_column: count\nfilter: {team: web}\n"
     _, m = workspace(here, [kpi("deploys", source)])
     result = run()
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.output
     assert [(e["value"], e["note"]) for e in entries(m)] == [(5, "collected from csv: deploys.csv")]
 
 
@@ -302,7 +300,7 @@ def test_csv_non_numeric_value_fails(here: Path) -> None:
         here, [kpi("deploys", "csv: deploys.csv\ndate_column: date\nvalue_column: count\n")]
     )
     result = run()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert "the source gave 'lots', not a number" in result.output
     assert entries(m) == []
 
@@ -322,16 +320,16 @@ def test_command_runs_only_when_kpitrack_toml_allows_it(here: Path) -> None:
         toml='[databases]\napp = "app.db"\n',
     )
     off = run()
-    assert off.exit_code == 1
+    assert off.code == 1
     assert "allow_commands = true" in off.output
     assert [e["kpi"] for e in entries(m)] == ["signups"]
-    checked = CliRunner().invoke(app, ["check"])
+    checked = invoke("check")
     assert "warning KT121" in checked.stdout
     (here / "kpitrack.local.toml").write_text(
         'allow_commands = true\n[databases]\napp = "app.db"\n'
     )
     on = run()
-    assert on.exit_code == 0, on.output
+    assert on.code == 0, on.output
     assert [(e["kpi"], e["value"], e["note"]) for e in entries(m)][-1] == (
         "cmd",
         7,
@@ -356,9 +354,9 @@ def test_command_failures(here: Path, program: str, message: str | None) -> None
     _, m = workspace(here, [kpi("cmd", source)], toml="allow_commands = true\n")
     result = run()
     if message is None:
-        assert result.exit_code == 0 and entries(m)[0]["value"] == 0
+        assert result.code == 0 and entries(m)[0]["value"] == 0
     else:
-        assert result.exit_code == 1
+        assert result.code == 1
         assert message in result.output
         assert entries(m) == []
 
@@ -367,7 +365,7 @@ def test_command_never_goes_through_a_shell(here: Path) -> None:
     source = "command: [echo, '5; touch pwned']\n"
     workspace(here, [kpi("cmd", source)], toml="allow_commands = true\n")
     result = run()
-    assert result.exit_code == 1  # `5; touch pwned` is one argument: not a number
+    assert result.code == 1  # `5; touch pwned` is one argument: not a number
     assert not (here / "pwned").exists()
 
 
@@ -390,8 +388,8 @@ def test_check_reports_located_source_problems(here: Path) -> None:
         "    source:\n      sql: SELECT 1\n      database: app\n"
     )
     workspace(here, [*kpis, qualitative], toml='[databases]\napp = "app.db"\n')
-    result = CliRunner().invoke(app, ["check"])
-    assert result.exit_code == 1
+    result = invoke("check")
+    assert result.code == 1
     out = result.stdout
     for line in (
         "kpis.yaml:10:17: error KT052 KPI 'a': a URL with a password in a KPI file",
@@ -406,7 +404,7 @@ def test_check_reports_located_source_problems(here: Path) -> None:
         assert line in out, out
     assert out.count("KT052") == 1
     (here / "deploys.csv").unlink()
-    missing = CliRunner().invoke(app, ["check"]).stdout
+    missing = invoke("check").stdout
     assert [line for line in missing.splitlines() if "KT120" in line] == [
         "kpis.yaml:35:12: warning KT120 KPI 'd': source: CSV file deploys.csv does not exist "
         "(yet); collect will fail until it does"
@@ -452,7 +450,7 @@ def test_postgresql_value_timeout_and_down(
         toml=f'[databases]\napp = "${{APP_DB_URL}}"\ndown = "{down}"\n',
     )
     result = run()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert "KPI 'slow' 2026-W47 (sql: app): the query timed out after 1 s" in result.output
     assert "KPI 'down' 2026-W47 (sql: down): cannot connect" in result.output
     assert [(e["kpi"], e["value"]) for e in entries(m)] == [("signups", 12)]

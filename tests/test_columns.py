@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from support import SAMPLE_DATE as AS_OF
 
 from kpitrack.domain.model import Location, Measurement
 from kpitrack.domain.problems import MAX_PROBLEMS_PER_FILE, Problem, ProblemList, cap_problems
@@ -20,7 +21,6 @@ from kpitrack.reading.config import Config
 from kpitrack.reading.yamlnodes import Scalar
 
 ROOT = Path(__file__).resolve().parent.parent
-AS_OF = dt.date(2026, 11, 25)
 
 
 def m(kpi: str, day: str, value: float | str, order: int = 0, **more: object) -> Measurement:

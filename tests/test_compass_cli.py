@@ -9,13 +9,14 @@ import re
 from pathlib import Path
 
 import pytest
+from support import AS_OF as SAMPLE_DAY
+from support import invoke
 
 from kpitrack.commands.report import REPORT_WIDTH
-from tests.support import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = str(ROOT / "sample_kpis.yaml")
-AS_OF = ("-f", SAMPLE, "--as-of", "2026-11-25")
+AS_OF = ("-f", SAMPLE, *SAMPLE_DAY)
 WIDTHS = (60, 80, 120)
 IDS = (
     "brightpath-2026",

@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from tests.support import command, invoke
+from support import command, invoke
 
 KPIS = """\
 kpis:

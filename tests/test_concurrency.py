@@ -64,13 +64,14 @@ WORKER = textwrap.dedent(
         id(app), _build(app)
     )
 
-    ENTRY_POINT = os.path.join(os.path.dirname(sys.executable), "kpitrack")
+    sys.path.insert(0, os.environ["TESTS"])
+    from support import command  # the entry point found beside sys.executable
     kind, who, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     failures = 0
 
     def cli(args, *, process):
         if process:
-            done = subprocess.run([ENTRY_POINT, *args], capture_output=True, text=True)
+            done = subprocess.run(command(*args), capture_output=True, text=True)
             return done.returncode, done.stderr
         sys.argv = ["kpitrack", *args]
         err = io.StringIO()

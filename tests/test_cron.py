@@ -11,8 +11,7 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-
-from tests.support import command
+from support import command
 
 pytestmark = pytest.mark.process
 

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from support import invoke
 
 from kpitrack.commands.inputs import as_of_date, since_date
 from kpitrack.domain.periods import parse_span
 from kpitrack.writing.userinput import parse_measurement_date
-from tests.support import invoke
 
 D = dt.date
 

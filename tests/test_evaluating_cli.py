@@ -6,11 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from kpitrack.cli import app
-
-AS_OF = ["--as-of", "2026-11-25"]
+import support
+from support import AS_OF
 
 WORKSPACE = """\
 objectives:
@@ -66,9 +63,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def invoke(*args: str, columns: int = 80) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": str(columns), "NO_COLOR": "1"})
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result.exit_code, result.stdout, result.stderr
+    ran = support.invoke(*args, env={"COLUMNS": str(columns), "NO_COLOR": "1"})
+    assert ran.exception is None, ran.exception
+    return ran.code, ran.stdout, ran.stderr
 
 
 def test_status_table(workspace: Path) -> None:
@@ -351,16 +348,16 @@ def test_overdue_show_and_report_agree_on_missed_periods(tmp_path: Path, april: 
     path.write_text(SIGNUPS.replace("VALUE", april), encoding="utf-8")
     args = ["-f", str(path), "--as-of", "2026-04-20", "--format", "json"]
     want = {"missed_periods": 2, "due_since": "2026-03-03", "days": 48}
-    result = CliRunner().invoke(app, ["overdue", *args])
-    assert result.exit_code == 0, result.output
+    result = support.invoke("overdue", *args)
+    assert result.code == 0, result.output
     assert [k["overdue"] for k in json.loads(result.stdout)["kpis"]] == [want]
-    result = CliRunner().invoke(app, ["show", "signups", *args])
+    result = support.invoke("show", "signups", *args)
     assert json.loads(result.stdout)["kpis"][0]["overdue"] == want
-    result = CliRunner().invoke(app, ["report", *args])
+    result = support.invoke("report", *args)
     report = json.loads(result.stdout)
     assert report["overdue"] == ["signups"]
     assert report["kpis"][0]["overdue"] == want
-    table = CliRunner().invoke(app, ["show", "signups", "-f", str(path), "--as-of", "2026-04-20"])
+    table = support.invoke("show", "signups", "-f", str(path), "--as-of", "2026-04-20")
     assert "2 monthly report(s) missed, due since 2026-03-03, 48 days" in table.stdout
 
 
@@ -384,16 +381,16 @@ def test_overdue_list_order_days_then_worst_status_then_workspace_order(tmp_path
     path = tmp_path / "kpis.yaml"
     path.write_text(ORDERING, encoding="utf-8")
     args = ["-f", str(path), "--as-of", "2026-11-25", "--format", "json"]
-    ids = [k["id"] for k in json.loads(CliRunner().invoke(app, ["overdue", *args]).stdout)["kpis"]]
+    ids = [k["id"] for k in json.loads(support.invoke("overdue", *args).stdout)["kpis"]]
     assert ids == ["old", "bad", "risky", "calm", "calm2"]
-    report = json.loads(CliRunner().invoke(app, ["report", *args]).stdout)
+    report = json.loads(support.invoke("report", *args).stdout)
     assert report["overdue"] == ids
 
 
 def test_overdue_table_headers_stay_whole_at_80_columns() -> None:
     sample = Path(__file__).parent.parent / "sample_kpis.yaml"
-    result = CliRunner().invoke(
-        app, ["overdue", "-f", str(sample), "--as-of", "2026-11-25"], env={"COLUMNS": "80"}
+    result = support.invoke(
+        "overdue", "-f", str(sample), "--as-of", "2026-11-25", env={"COLUMNS": "80"}
     )
     header = result.stdout.splitlines()[0].split()
     assert header == [

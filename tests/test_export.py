@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from kpitrack.cli import app
+import support
 
 KPIS = """\
 objectives:
@@ -50,8 +48,8 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+    ran = support.invoke(*args)
+    return ran.code, ran.stdout, ran.stderr
 
 
 def test_measurements_csv(workspace: Path) -> None:

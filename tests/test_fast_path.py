@@ -5,7 +5,6 @@ the same lines and columns, on the sample, the test workspaces and generated one
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import SAMPLE_DATE as AS_OF
 
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.workspace import Workspace
@@ -23,7 +23,6 @@ from kpitrack.reading.config import Config
 from kpitrack.reading.yamlnodes import Node, Scalar, Seq, parse_rows, scan_rows
 
 ROOT = Path(__file__).resolve().parent.parent
-AS_OF = dt.date(2026, 11, 25)
 EXAMPLES = 500 if os.environ.get("CI") == "true" else 100
 
 

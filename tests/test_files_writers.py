@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import invoke
+from support import command, invoke
 
 KPIS = """\
 objectives:
@@ -729,7 +729,7 @@ def test_the_permission_rule_holds_for_a_non_root_user(tmp_path: Path) -> None:
     folder.chmod(0o555)
     for args in (("record", "a", "5", "--date", "2026-02-01"), ("rename", "a", "b")):
         done = subprocess.run(
-            [sys.executable, "-m", "kpitrack", *args],
+            command(*args),
             cwd=folder,
             preexec_fn=lambda: os.setuid(65534),
             capture_output=True,

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support import invoke
 
 from kpitrack.domain.problems import UsageError
 from kpitrack.render.formats import (
@@ -18,7 +19,6 @@ from kpitrack.render.formats import (
     choose_format,
     parse_format,
 )
-from tests.support import invoke
 
 KPIS = """\
 kpis:

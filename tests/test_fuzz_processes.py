@@ -14,7 +14,6 @@ import json
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -22,6 +21,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+from support import SAMPLE_DATE, entry_point, run_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.process]
 
@@ -30,7 +30,7 @@ HEAVY = os.environ.get("CI") == "true"
 CASES = 2000 if HEAVY else 200
 WORKERS = 2
 SEPARATE = 24 if HEAVY else 6
-AS_OF = "2026-11-25"
+AS_OF = SAMPLE_DATE.isoformat()
 
 SEEDS = [
     ROOT / "sample_kpis.yaml",
@@ -220,24 +220,17 @@ def test_mutated_workspaces_in_worker_processes(tmp_path: Path) -> None:
 
 
 def test_mutated_workspaces_as_separate_kpitrack_processes(tmp_path: Path) -> None:
-    exe = shutil.which("kpitrack", path=str(Path(sys.executable).parent)) or shutil.which(
-        "kpitrack"
-    )
     # The test command installs the package: a missing entry point is a broken install.
-    assert exe is not None, "the kpitrack command is not installed beside this Python"
+    assert entry_point()[0] != sys.executable, (
+        "the kpitrack command is not installed beside this Python"
+    )
     env = {**os.environ, "NO_COLOR": "1"}
     env.pop("KPITRACK_DEBUG", None)
     for path in make_cases(100_000, SEPARATE, tmp_path):
         got = []
         for command in ("check", "status"):
-            proc = subprocess.run(
-                [exe, command, "-f", str(path), "--as-of", AS_OF],
-                capture_output=True,
-                text=True,
-                env=env,
-                cwd=tmp_path,
-                timeout=120,
-                check=False,
+            proc = run_process(
+                command, "-f", str(path), "--as-of", AS_OF, env=env, cwd=tmp_path, timeout=120
             )
-            got.append((proc.returncode, proc.stderr, proc.stdout))
+            got.append((proc.code, proc.stderr, proc.stdout))
         assert_case(str(path), got[0][:2], got[1][:2], got[0][2])

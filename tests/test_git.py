@@ -14,9 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from kpitrack.cli import app
+import support
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -137,8 +135,8 @@ def in_repo(repo: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"})
-    return result.exit_code, result.stdout, result.stderr
+    ran = support.invoke(*args, env={"COLUMNS": "200", "NO_COLOR": "1"})
+    return ran.code, ran.stdout, ran.stderr
 
 
 def sha(repo: Path, rev: str) -> str:

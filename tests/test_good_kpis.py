@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+import support
 
-from kpitrack.cli import app
 from kpitrack.domain.model import (
     ActionPlan,
     ActionStatus,
@@ -145,8 +144,8 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, [*args, "--as-of", "2026-11-25"])
-    return result.exit_code, result.stdout, result.stderr
+    ran = support.invoke(*args, "--as-of", "2026-11-25")
+    return ran.code, ran.stdout, ran.stderr
 
 
 def test_check_is_clean(workspace: Path) -> None:

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+import support
 
-from kpitrack.cli import app
 from kpitrack.domain.problems import WriteError
 from kpitrack.writing import atomicfile as writing
 from kpitrack.writing.atomicfile import TEMP_PREFIX, atomic_write_text
@@ -68,8 +67,8 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), input=stdin)
-    return result.exit_code, result.stdout, result.stderr
+    ran = support.invoke(*args, stdin=stdin)
+    return ran.code, ran.stdout, ran.stderr
 
 
 AS_OF = ("--as-of", "2026-02-10")
@@ -117,24 +116,8 @@ def test_output_follows_records_rules_for_regular_files(ws: Path) -> None:
 
 
 def test_output_to_dev_stdout_into_a_pipe(ws: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kpitrack",
-            "status",
-            *AS_OF,
-            "--format",
-            "csv",
-            "-o",
-            "/dev/stdout",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert (proc.returncode, proc.stderr) == (0, "")
+    proc = support.run_process("status", *AS_OF, "--format", "csv", "-o", "/dev/stdout")
+    assert (proc.code, proc.stderr) == (0, "")
     assert proc.stdout.startswith("id,name,owner")
 
 

@@ -6,15 +6,13 @@ import datetime as dt
 import hashlib
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+import support
 from write_fixtures import KPIS, MEASUREMENTS
 
-from kpitrack.cli import app
 from kpitrack.domain.model import Config
 from kpitrack.reading.loading import load_valid_workspace, resolve_paths
 from kpitrack.writing.atomicfile import TEMP_PREFIX
@@ -36,8 +34,8 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), input=stdin)
-    return result.exit_code, result.stdout, result.stderr
+    ran = support.invoke(*args, stdin=stdin)
+    return ran.code, ran.stdout, ran.stderr
 
 
 def measurements(
@@ -187,33 +185,18 @@ def test_record_and_import_write_where_status_reads(tmp_path: Path) -> None:
     (tmp_path / "sample_kpis.yaml").write_text(SINGLE)
     (tmp_path / "a.csv").write_text("kpi,date,value\nenps,2026-10-31,7\n")
     env = {**os.environ, "NO_COLOR": "1"}
-    record = subprocess.run(
-        ["kpitrack", "record", "enps", "5", "-f", "sample_kpis.yaml"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    record = support.run_process(
+        "record", "enps", "5", "-f", "sample_kpis.yaml", cwd=tmp_path, env=env
     )
-    assert record.returncode == 0, record.stderr
+    assert record.code == 0, record.stderr
     assert "in sample_kpis.yaml" in record.stdout
     assert not (tmp_path / "measurements.yaml").exists()
-    imported = subprocess.run(
-        ["kpitrack", "import", "a.csv", "-f", "sample_kpis.yaml"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    imported = support.run_process(
+        "import", "a.csv", "-f", "sample_kpis.yaml", cwd=tmp_path, env=env
     )
-    assert imported.returncode == 0, imported.stderr
-    status = subprocess.run(
-        ["kpitrack", "status", "-f", "sample_kpis.yaml", "--format", "json"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+    assert imported.code == 0, imported.stderr
+    status = support.run_process(
+        "status", "-f", "sample_kpis.yaml", "--format", "json", cwd=tmp_path, env=env
     )
     assert '"status": "no-data"' not in status.stdout
     text = (tmp_path / "sample_kpis.yaml").read_text()
@@ -230,13 +213,8 @@ def test_record_negative_values(ws: Path, value: str) -> None:
 
 
 def test_record_negative_value_through_the_entry_point(ws: Path) -> None:
-    done = subprocess.run(
-        ["kpitrack", "record", "mrr", "-12", "--date", "2026-02-28", "--by", "ann"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = support.run_process("record", "mrr", "-12", "--date", "2026-02-28", "--by", "ann")
+    assert done.code == 0, done.stderr
     assert "value: -12" in (ws / "measurements.yaml").read_text()
 
 
@@ -288,7 +266,7 @@ def test_concurrent_cli_records_all_land(ws: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "kpitrack", "record", "mrr", str(n), "--date", "2026-02-28"],
+            support.command("record", "mrr", str(n), "--date", "2026-02-28"),
             cwd=ws,
             env=env,
             stdout=subprocess.PIPE,

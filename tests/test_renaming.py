@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support import Ran, run_process
 
 from kpitrack.writing.renaming import IdKind, rename_id_in_text
 
@@ -89,13 +89,13 @@ def ws(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def kt(ws: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["kpitrack", *args], cwd=ws, capture_output=True, text=True, check=False)
+def kt(ws: Path, *args: str) -> Ran:
+    return run_process(*args, cwd=ws)
 
 
 def test_rename_command_everywhere(ws: Path) -> None:
     done = kt(ws, "rename", "wau", "weekly-active-users")
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     assert "on 3 line(s) in 2 file(s)" in done.stdout
     kpis = (ws / "kpis.yaml").read_text()
     assert "id: weekly-active-users    # weekly" in kpis
@@ -108,13 +108,13 @@ def test_rename_command_everywhere(ws: Path) -> None:
         .encode()
     )
     status = kt(ws, "show", "weekly-active-users", "--format", "json")
-    assert status.returncode == 0, status.stderr
+    assert status.code == 0, status.stderr
 
 
 def test_rename_dry_run_shows_lines_and_writes_nothing(ws: Path) -> None:
     before = sha(ws / "kpis.yaml"), sha(ws / "measurements.yaml")
     done = kt(ws, "rename", "grow", "growth", "--dry-run")
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     assert "kpis.yaml:3: -  - id: grow   # the one" in done.stdout
     assert "kpis.yaml:3: +  - id: growth   # the one" in done.stdout
     assert "nothing written" in done.stdout
@@ -133,7 +133,7 @@ def test_rename_dry_run_shows_lines_and_writes_nothing(ws: Path) -> None:
 def test_rename_refusals_change_nothing(ws: Path, args: list[str], message: str) -> None:
     before = sha(ws / "kpis.yaml"), sha(ws / "measurements.yaml")
     done = kt(ws, "rename", *args)
-    assert done.returncode == 2
+    assert done.code == 2
     assert message in done.stderr
     assert (sha(ws / "kpis.yaml"), sha(ws / "measurements.yaml")) == before
 

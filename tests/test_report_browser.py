@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from report_fixtures import AS_OF, CONFIG, SINCE, build_workspace
+from support import SAMPLE_DATE as SAMPLE_AS_OF
 
 from kpitrack.domain.workspace import Workspace
 from kpitrack.evaluation.evaluate import format_percent
@@ -35,7 +36,6 @@ from kpitrack.reports.digest import Report, build_report
 
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "sample_kpis.yaml"
-SAMPLE_AS_OF = dt.date(2026, 11, 25)
 WIDTHS = (320, 390, 768, 1280)
 FLAGS = [
     "--no-sandbox",

@@ -8,14 +8,10 @@ overdue, churn is on-track with nothing new.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
-
-from kpitrack.cli import app
+from support import Ran, invoke, run_process
 
 DATA = Path(__file__).parent / "data" / "report" / "kpis.yaml"
 AS_OF = ["--as-of", "2026-11-30"]
@@ -26,13 +22,13 @@ def _in_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # no kpitrack.toml from the repo or the user
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(app, ["report", "-f", str(DATA), *AS_OF, *args])
+def run(*args: str) -> Ran:
+    return invoke("report", "-f", str(DATA), *AS_OF, *args)
 
 
 def test_table_on_stdout_nothing_on_stderr() -> None:
     result = run()
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.output
     assert result.stderr == ""
     out = result.stdout
     assert "KPI report — 2026-11-30" in out
@@ -50,7 +46,7 @@ def test_deterministic_with_as_of() -> None:
 
 def test_json_keys() -> None:
     result = run("--format", "json")
-    assert result.exit_code == 0 and result.stderr == ""
+    assert result.code == 0 and result.stderr == ""
     doc = json.loads(result.stdout)
     assert set(doc) == {
         "as_of",
@@ -98,22 +94,22 @@ def test_since_option() -> None:
 
 def test_since_after_as_of_is_a_usage_error() -> None:
     result = run("--since", "2026-12-01")
-    assert result.exit_code == 2
+    assert result.code == 2
     assert result.stdout == ""
     assert "--since 2026-12-01 is after --as-of 2026-11-30" in result.stderr
 
 
 @pytest.mark.parametrize("args", [["--since", "2026-13-01"], ["--format", "pdf"]])
 def test_bad_options_exit_2(args: list[str]) -> None:
-    assert run(*args).exit_code == 2
+    assert run(*args).code == 2
 
 
 def test_markdown_and_html_formats() -> None:
     md = run("--format", "markdown")
-    assert md.exit_code == 0 and md.stderr == ""
+    assert md.code == 0 and md.stderr == ""
     assert md.stdout.startswith("# KPI report — 2026-11-30\n")
     html = run("--format", "html")
-    assert html.exit_code == 0 and html.stderr == ""
+    assert html.code == 0 and html.stderr == ""
     assert html.stdout.startswith("<!DOCTYPE html>")
     assert html.stdout.rstrip().endswith("</html>")
 
@@ -122,7 +118,7 @@ def test_markdown_and_html_formats() -> None:
 def test_output_file_is_written_and_stdout_stays_empty(tmp_path: Path, fmt: str) -> None:
     target = tmp_path / f"report.{fmt}"
     result = run("--format", fmt, "-o", str(target))
-    assert result.exit_code == 0
+    assert result.code == 0
     assert result.stdout == "" and result.stderr == ""
     text = target.read_text(encoding="utf-8")
     assert "2026-11-30" in text
@@ -143,32 +139,32 @@ def test_filters() -> None:
 
 def test_unknown_filter_value_is_a_usage_error() -> None:
     result = run("--kpi", "cast")
-    assert result.exit_code == 2
+    assert result.code == 2
     assert "no KPI 'cast'" in result.stderr
 
 
 def test_quiet_prints_nothing_when_nothing_needs_action() -> None:
     result = run("--quiet", "--kpi", "signups,churn")
-    assert result.exit_code == 0
+    assert result.code == 0
     assert result.stdout == "" and result.stderr == ""
 
 
 def test_quiet_prints_the_report_when_something_needs_action() -> None:
     quiet = run("--quiet", "--format", "markdown")
-    assert quiet.exit_code == 0 and quiet.stderr == ""
+    assert quiet.code == 0 and quiet.stderr == ""
     assert quiet.stdout == run("--format", "markdown").stdout
 
 
 def test_quiet_still_writes_the_output_file(tmp_path: Path) -> None:
     target = tmp_path / "report.md"
     result = run("-q", "--kpi", "signups", "--format", "markdown", "-o", str(target))
-    assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+    assert result.code == 0 and result.stdout == "" and result.stderr == ""
     assert "`signups`" in target.read_text(encoding="utf-8")
 
 
 def test_fail_on_matches_exit_1() -> None:
     result = run("--fail-on", "off-track", "--format", "json")
-    assert result.exit_code == 1
+    assert result.code == 1
     assert json.loads(result.stdout)["as_of"] == "2026-11-30"  # the report is still printed
     assert "nps" in result.stderr
 
@@ -185,47 +181,40 @@ def test_fail_on_matches_exit_1() -> None:
 )
 def test_fail_on_values(fail_on: str, code: int) -> None:
     result = run("--fail-on", fail_on)
-    assert result.exit_code == code
+    assert result.code == code
     if code == 0:
         assert result.stderr == ""
 
 
 def test_fail_on_only_looks_at_the_filtered_kpis() -> None:
-    assert run("--fail-on", "off-track", "--owner", "support").exit_code == 0
+    assert run("--fail-on", "off-track", "--owner", "support").code == 0
 
 
 def test_fail_on_unknown_value_exit_2() -> None:
     result = run("--fail-on", "offtrack")
-    assert result.exit_code == 2
+    assert result.code == 2
     assert "did you mean" in result.stderr
 
 
 def test_quiet_with_nothing_needing_action_exits_0_even_if_fail_on_matches() -> None:
     result = run("--quiet", "--kpi", "signups", "--fail-on", "on-track")
-    assert result.exit_code == 0
+    assert result.code == 0
     assert result.stdout == "" and result.stderr == ""
 
 
 def test_invalid_workspace_exit_2_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("kpis:\n  - id: x\n    name: X\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["report", "-f", str(bad), *AS_OF])
-    assert result.exit_code == 2
+    result = invoke("report", "-f", str(bad), *AS_OF)
+    assert result.code == 2
     assert "Traceback" not in result.output
     assert "bad.yaml:" in result.stderr
 
 
 def test_installed_entry_point_in_a_pipe_has_no_colour(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "TERM": "xterm-256color", "COLUMNS": "60"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "kpitrack", "report", "-f", str(DATA), *AS_OF],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = run_process("report", "-f", str(DATA), *AS_OF, env=env, cwd=tmp_path)
+    assert proc.code == 0, proc.stderr
     assert proc.stderr == ""
     assert "\x1b" not in proc.stdout
     # A fixed width, whatever the environment says.
@@ -235,10 +224,6 @@ def test_installed_entry_point_in_a_pipe_has_no_colour(tmp_path: Path) -> None:
 def test_status_and_report_summaries_share_words_and_keys(tmp_path: Path) -> None:
     import json as _json
 
-    from typer.testing import CliRunner
-
-    from kpitrack.cli import app
-
     (tmp_path / "kpis.yaml").write_text(
         "kpis:\n"
         "  - {id: a, name: A, measure: Sum of the invoices paid in the month, target: 10,\n"
@@ -246,13 +231,12 @@ def test_status_and_report_summaries_share_words_and_keys(tmp_path: Path) -> Non
         "measurements:\n  - {kpi: a, date: 2026-10-31, value: 2}\n",
         encoding="utf-8",
     )
-    runner = CliRunner()
     args = ["-f", str(tmp_path / "kpis.yaml"), "--as-of", "2026-11-10"]
-    status = runner.invoke(app, ["status", *args], env={"COLUMNS": "100"}).stdout
-    report = runner.invoke(app, ["report", *args], env={"COLUMNS": "100"}).stdout
+    status = invoke("status", *args, env={"COLUMNS": "100"}).stdout
+    report = invoke("report", *args, env={"COLUMNS": "100"}).stdout
     line = "1 KPI: 1 off track; 0 overdue; 1 needs action."
     assert line in status and line in report
-    sj = _json.loads(runner.invoke(app, ["status", *args, "--format", "json"]).stdout)
-    rj = _json.loads(runner.invoke(app, ["report", *args, "--format", "json"]).stdout)
+    sj = _json.loads(invoke("status", *args, "--format", "json").stdout)
+    rj = _json.loads(invoke("report", *args, "--format", "json").stdout)
     assert list(sj["summary"]) == list(rj["summary"])
     assert sj["summary"] == rj["summary"]

@@ -13,9 +13,8 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from support import Ran, invoke
 
-from kpitrack.cli import app
 from kpitrack.domain.problems import UsageError
 from kpitrack.reading.config import load_config
 from kpitrack.render.report_email import AddressError, parse_addresses
@@ -31,8 +30,8 @@ def _in_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EMAIL", "kpis@example.net")  # no fallback warning unless asked
 
 
-def run(*args: str) -> Result:
-    return CliRunner().invoke(app, ["report", "-f", str(DATA), *AS_OF, *args])
+def run(*args: str) -> Ran:
+    return invoke("report", "-f", str(DATA), *AS_OF, *args)
 
 
 def parse(text: str) -> EmailMessage:
@@ -44,7 +43,7 @@ def parse(text: str) -> EmailMessage:
 
 def mail(*args: str) -> EmailMessage:
     result = run("--format", "email", *args)
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.output
     assert result.stderr == ""
     return parse(result.stdout)
 
@@ -104,15 +103,15 @@ def test_mail_to_may_be_one_string(tmp_path: Path) -> None:
 
 def test_quiet_prints_no_mail_when_nothing_needs_action() -> None:
     result = run("--format", "email", "--mail-to", TEAM, "--quiet", "--kpi", "signups,churn")
-    assert result.exit_code == 0 and result.stdout == "" and result.stderr == ""
+    assert result.code == 0 and result.stdout == "" and result.stderr == ""
     loud = run("--format", "email", "--mail-to", TEAM, "--quiet")
-    assert loud.exit_code == 0 and parse(loud.stdout)["Subject"].endswith("1 at risk")
+    assert loud.code == 0 and parse(loud.stdout)["Subject"].endswith("1 at risk")
 
 
 def test_output_file_holds_the_message(tmp_path: Path) -> None:
     target = tmp_path / "report.eml"
     result = run("--format", "email", "--mail-to", TEAM, "-o", str(target))
-    assert result.exit_code == 0 and result.stdout == ""
+    assert result.code == 0 and result.stdout == ""
     assert parse(target.read_text(encoding="utf-8"))["To"] == TEAM
 
 
@@ -128,14 +127,14 @@ def test_output_file_holds_the_message(tmp_path: Path) -> None:
 )
 def test_bad_addresses_are_usage_errors(args: list[str], message: str) -> None:
     result = run("--format", "email", *args)
-    assert result.exit_code == 2
+    assert result.code == 2
     assert result.stdout == ""
     assert message in result.stderr
 
 
 def test_to_and_from_need_the_email_format() -> None:
     result = run("--format", "html", "--mail-to", TEAM)
-    assert result.exit_code == 2 and "--mail-to and --from go with --format email" in result.stderr
+    assert result.code == 2 and "--mail-to and --from go with --format email" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -155,7 +154,7 @@ def test_bad_mail_config_is_a_usage_error(tmp_path: Path, text: str, message: st
 def test_bad_address_in_kpitrack_toml_is_named(tmp_path: Path) -> None:
     (tmp_path / "kpitrack.toml").write_text('mail_to = "team"\n')
     result = run("--format", "email")
-    assert result.exit_code == 2
+    assert result.code == 2
     assert "kpitrack.toml: mail_to: 'team' is not a mail address" in result.stderr
 
 
@@ -172,7 +171,7 @@ def test_sender_falls_back_to_user_at_host_with_a_warning(
 ) -> None:
     monkeypatch.delenv("EMAIL")
     result = run("--format", "email", "--mail-to", TEAM)
-    assert result.exit_code == 0
+    assert result.code == 0
     sender = parse(result.stdout)["From"]
     assert sender.startswith("kpitrack <") and "@" in sender
     assert f"warning: the mail is from {sender}" in result.stderr
@@ -189,7 +188,7 @@ def test_email_env_comes_after_the_option_and_the_config(tmp_path: Path) -> None
 def test_bad_email_env_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EMAIL", "not an address")
     result = run("--format", "email", "--mail-to", TEAM)
-    assert result.exit_code == 2 and "$EMAIL:" in result.stderr
+    assert result.code == 2 and "$EMAIL:" in result.stderr
 
 
 def test_text_part_is_quoted_printable_or_7bit_wrapped_at_78() -> None:

@@ -9,16 +9,14 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+import support
 from write_fixtures import python_process
 
-from kpitrack.cli import app
 from kpitrack.domain.model import Config
 from kpitrack.domain.problems import WriteError
 from kpitrack.reading.loading import load_texts
@@ -293,8 +291,8 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
+    ran = support.invoke(*args)
+    return ran.code, ran.stdout, ran.stderr
 
 
 def test_review_clears_review_due(ws: Path) -> None:
@@ -347,7 +345,7 @@ def test_concurrent_cli_reviews_and_records_all_land(ws: Path) -> None:
     ]
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "kpitrack", *args],
+            support.command(*args),
             cwd=ws,
             env=env,
             stdout=subprocess.PIPE,

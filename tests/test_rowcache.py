@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import invoke
 
 from kpitrack import reading
 from kpitrack.domain.problems import Problem
@@ -21,7 +22,6 @@ from kpitrack.domain.workspace import Workspace
 from kpitrack.reading import loading
 from kpitrack.reading.config import Config
 from kpitrack.reading.rowcache import RowCache
-from tests.support import invoke
 
 AS_OF = dt.date(2026, 11, 25)
 KPIS = """\

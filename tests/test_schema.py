@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
+from support import invoke
 
-from kpitrack.cli import app
 from kpitrack.reading.schema import MODELINE, schema_text
 
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is not installed")
@@ -41,8 +40,8 @@ def validator() -> Any:
 
 
 def test_schema_command_prints_the_shipped_schema() -> None:
-    result = CliRunner().invoke(app, ["schema"])
-    assert result.exit_code == 0
+    result = invoke("schema")
+    assert result.code == 0
     schema = json.loads(result.stdout)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert result.stdout == schema_text()
@@ -50,8 +49,8 @@ def test_schema_command_prints_the_shipped_schema() -> None:
 
 @pytest.mark.parametrize("path", VALID_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_valid_files_pass(path: Path) -> None:
-    result = CliRunner().invoke(app, ["check", "-f", str(path)])
-    assert result.exit_code in (0, 1)  # warnings or references to other files are fine
+    result = invoke("check", "-f", str(path))
+    assert result.code in (0, 1)  # warnings or references to other files are fine
     assert all(code not in result.stdout for code in ("KT010", "KT011", "KT012", "KT013", "KT015"))
     data = as_json(yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {})
     errors = [e.message for e in validator().iter_errors(data)]
@@ -100,8 +99,8 @@ def test_structurally_invalid_files_fail_both(
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "kpis.yaml"
     path.write_text(yaml.safe_dump(document), encoding="utf-8")
-    result = CliRunner().invoke(app, ["check"])
-    assert result.exit_code == 1 and code in result.stdout
+    result = invoke("check")
+    assert result.code == 1 and code in result.stdout
     assert list(validator().iter_errors(document)) != []
 
 
@@ -109,13 +108,13 @@ def test_init_writes_the_modeline_and_the_schema(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert CliRunner().invoke(app, ["init"]).exit_code == 0
+    assert invoke("init").code == 0
     for name in ("kpis.yaml", "measurements.yaml"):
         assert (tmp_path / name).read_text(encoding="utf-8").startswith(MODELINE)
         data = as_json(yaml.safe_load((tmp_path / name).read_text(encoding="utf-8")))
         assert list(validator().iter_errors(data)) == []
     assert (tmp_path / "kpitrack.schema.json").read_text(encoding="utf-8") == schema_text()
-    assert CliRunner().invoke(app, ["check"]).exit_code == 0
+    assert invoke("check").code == 0
 
 
 def test_readme_shows_the_modeline() -> None:

@@ -15,7 +15,7 @@ import pytest
 import typer
 from rich.console import Console
 from rich.table import Table
-from typer.testing import CliRunner
+from support import invoke
 
 from kpitrack.cli import app
 from kpitrack.domain.model import Config, KpiResult, Reason, Status
@@ -215,8 +215,8 @@ def test_every_report_format_has_a_renderer_except_the_mail(fmt: ReportFormat) -
 
 
 def _invoke(*args: str, env: dict[str, str] | None = None) -> str:
-    result = CliRunner().invoke(app, list(args), env=env)
-    assert result.exit_code in (0, 1), result.output
+    result = invoke(*args, env=env)
+    assert result.code in (0, 1), result.output
     return result.stdout
 
 
@@ -387,7 +387,7 @@ def test_short_commands_do_not_import_pydantic(tmp_path: Path) -> None:
 def test_help_lists_every_command_in_order() -> None:
     from kpitrack.cli import SHORT_HELP, CommandName
 
-    out = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "100"}).stdout
+    out = invoke("--help", env={"COLUMNS": "100"}).stdout
     listed = [line.split()[0] for line in out.split("Commands:\n", 1)[1].splitlines() if line]
     assert listed == [str(n) for n in CommandName]
     for name in CommandName:
@@ -396,8 +396,8 @@ def test_help_lists_every_command_in_order() -> None:
 
 @pytest.mark.parametrize("name", ["check", "record", "review", "status", "history", "schema"])
 def test_each_command_is_registered_with_its_help(name: str) -> None:
-    result = CliRunner().invoke(app, [name, "--help"], env={"COLUMNS": "100"})
-    assert result.exit_code == 0, result.output
+    result = invoke(name, "--help", env={"COLUMNS": "100"})
+    assert result.code == 0, result.output
     assert f"Usage: kpitrack {name} " in result.stdout
     assert "Examples:" in result.stdout
 

@@ -66,7 +66,7 @@ def test_kpitrack_toml_cannot_grant_power(here: Path, toml: str, key: str) -> No
     _, m = workspace(here, [kpi("signups", SIGNUPS_SQL)], shared=toml)
     before = m.read_bytes()
     for result in (run(), run("--dry-run")):
-        assert result.exit_code == 2
+        assert result.code == 2
         assert f"'{key}' is not read from kpitrack.toml" in result.output
         assert "kpitrack.local.toml" in result.output
     code, output = check()
@@ -80,11 +80,11 @@ def test_local_file_tracked_by_git_is_refused(here: Path) -> None:
     git(here, "init", "-q")
     git(here, "add", "kpitrack.local.toml")
     result = run()
-    assert result.exit_code == 2
+    assert result.code == 2
     assert "git tracks this file" in result.output and "git rm --cached" in result.output
     assert entries(m) == []
     git(here, "rm", "-q", "--cached", "kpitrack.local.toml")
-    assert run().exit_code == 0
+    assert run().code == 0
     assert [e["value"] for e in entries(m)] == [12]
 
 
@@ -142,9 +142,9 @@ def test_init_ignores_the_local_file(tmp_path: Path) -> None:
 
 def test_allow_commands_flag(here: Path) -> None:
     workspace(here, [kpi("cmd", f"command: [{PY}, -c, 'print(4)']\n")])
-    assert run().exit_code == 1
+    assert run().code == 1
     result = run("--allow-commands")
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.output
     assert "cmd 2026-W47: 4" in result.stdout
 
 
@@ -183,9 +183,9 @@ def test_postgresql_payloads_leave_the_table_unchanged(
     for args in (("--dry-run",), ()):
         result = run(*args)
         if sql.startswith("SELECT set_config"):
-            assert result.exit_code in (0, 1)  # harmless: the session is rolled back
+            assert result.code in (0, 1)  # harmless: the session is rolled back
         else:
-            assert result.exit_code == 1, result.output
+            assert result.code == 1, result.output
         assert _users(postgres_url) == before == 12
     if not sql.startswith("SELECT set_config"):
         assert entries(m) == []
@@ -272,7 +272,7 @@ def test_sqlite_randomblob_and_two_statements_are_stopped(here: Path) -> None:
         here, [kpi("blob", blob), kpi("two", two)], toml='[databases]\napp = "app.db"\n'
     )
     result = run()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert "KPI 'blob' 2026-W47 (sql: app): query failed: string or blob too big" in result.output
     assert "KPI 'two' 2026-W47 (sql: app): query failed" in result.output
     count = sqlite3.connect(here / "app.db").execute("SELECT count(*) FROM users").fetchone()
@@ -292,7 +292,7 @@ def test_kpi_timeout_cannot_raise_the_local_ceiling(here: Path) -> None:
         shared="collect_timeout = 600\n",
     )
     result = run()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert "timed out after 1 s" in result.output
 
 
@@ -311,7 +311,7 @@ def test_kpi_timeout_cannot_raise_the_local_ceiling(here: Path) -> None:
 def test_database_values_are_never_printed_whole(here: Path, value: str) -> None:
     workspace(here, [kpi("signups", SIGNUPS_SQL)], toml=f"[databases]\napp = {json.dumps(value)}\n")
     result = run()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert "KPI 'signups'" in result.output
     assert "hunter2secret" not in result.output
 
@@ -339,7 +339,7 @@ def test_csv_source_cannot_read_the_environment(
     assert code == 1 and "error KT055" in output and "outside the workspace" in output
     assert "hunter2secret" not in output
     result = run()
-    assert result.exit_code == 1 and "hunter2secret" not in result.output
+    assert result.code == 1 and "hunter2secret" not in result.output
 
 
 @pytest.mark.parametrize(
@@ -356,14 +356,14 @@ def test_csv_path_stays_inside_the_workspace(here: Path, path: str) -> None:
     code, output = check()
     assert code == 1 and "outside the workspace" in output
     result = run()
-    assert result.exit_code == 1 and "outside the workspace" in result.output
+    assert result.code == 1 and "outside the workspace" in result.output
     assert entries(m) == []
     if path != "/proc/self/environ":  # the local config can allow the folder
         (here / "kpitrack.local.toml").write_text(
             f"source_folders = [{json.dumps(str(outside))}]\n"
         )
         allowed = run()
-        assert allowed.exit_code == 0, allowed.output
+        assert allowed.code == 0, allowed.output
         assert [e["value"] for e in entries(m)] == [4]
 
 
@@ -382,7 +382,7 @@ def test_csv_devices_fifos_and_caps(here: Path) -> None:
     assert code == 1
     assert "fifo.csv is not a regular file" in output and "zero is not a regular file" in output
     result = run()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert "big.csv: over the limit of 33,554,432 bytes" in result.output
     assert entries(m) == []
 
@@ -393,7 +393,7 @@ def test_csv_path_with_nul_is_a_located_error(here: Path) -> None:
     code, output = check()
     assert code == 1
     assert "kpis.yaml:9:12: error KT055 KPI 'nul': source: csv holds a NUL character" in output
-    assert run().exit_code == 2
+    assert run().code == 2
 
 
 def test_csv_cells_are_quoted_short_and_escaped(here: Path) -> None:
@@ -402,7 +402,7 @@ def test_csv_cells_are_quoted_short_and_escaped(here: Path) -> None:
     source = "csv: d.csv\ndate_column: date\nvalue_column: count\n"
     workspace(here, [kpi("esc", source)])
     result = run()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert "\x1b" not in result.output and "\x07" not in result.output
     assert "d.csv:2: '\\x1b]0;owned\\x07AAAAAAAAAAA...' is not a date" in result.output
     assert "A" * 30 not in result.output
@@ -417,7 +417,7 @@ def test_full_width_digits_are_refused(here: Path) -> None:
     source = "csv: d.csv\ndate_column: date\nvalue_column: count\n"
     _, m = workspace(here, [kpi("wide", source)])
     result = run()
-    assert result.exit_code == 1 and "not a number" in result.output
+    assert result.code == 1 and "not a number" in result.output
     assert entries(m) == []
 
 
@@ -432,7 +432,7 @@ def test_command_output_is_capped_while_reading(here: Path) -> None:
     flood = "import sys\nwhile True: sys.stdout.write('1' * 65536)"
     workspace(here, [_command_kpi(flood)], toml="allow_commands = true\n")
     result = run()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert "the command wrote over 65,536 bytes" in result.output
 
 
@@ -440,7 +440,7 @@ def test_command_stderr_is_capped_and_escaped(here: Path) -> None:
     flood = "import sys\nwhile True: sys.stderr.write('e' * 65536)"
     workspace(here, [_command_kpi(flood)], toml="allow_commands = true\n")
     result = run()
-    assert result.exit_code == 1
+    assert result.code == 1
     assert "over 1,048,576 bytes to stderr" in result.output
     noisy = "import sys\nsys.stderr.write('bad \\x1b[31mred\\x1b[0m\\n'); sys.exit(4)"
     workspace(here, [_command_kpi(noisy)], toml="allow_commands = true\n")
@@ -479,7 +479,7 @@ def test_timeout_kills_a_setsid_grandchild(here: Path, orphaned: bool) -> None:
     )
     workspace(here, [_command_kpi(program, timeout=3)], toml="allow_commands = true\n")
     result = run()
-    assert result.exit_code == 1 and "timed out after 3 s" in result.output, result.output
+    assert result.code == 1 and "timed out after 3 s" in result.output, result.output
     pid = int(pidfile.read_text())
     for _ in range(100):
         if _gone(pid):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from support import entry_point
+from support import AS_OF as SAMPLE_AS_OF
+from support import Ran, command, invoke, run_process
 
 KPIS = """\
 kpis:
@@ -42,22 +44,14 @@ def env(**extra: str) -> dict[str, str]:
 
 
 def kt(
-    ws: Path, *args: str, environ: dict[str, str] | None = None, **kw: object
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*entry_point(), *args],
-        cwd=ws,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=environ or env(),
-        **kw,  # type: ignore[arg-type]
-    )
+    ws: Path, *args: str, environ: dict[str, str] | None = None, encoding: str | None = None
+) -> Ran:
+    return run_process(*args, cwd=ws, env=environ or env(), encoding=encoding)
 
 
 def test_bare_kpitrack_prints_help_and_exits_0(ws: Path) -> None:
     done = kt(ws)
-    assert done.returncode == 0
+    assert done.code == 0
     assert "Usage: kpitrack" in done.stdout and "status" in done.stdout
 
 
@@ -65,7 +59,7 @@ def test_bare_kpitrack_prints_help_and_exits_0(ws: Path) -> None:
 def test_streams_that_cannot_encode_get_ascii_fallbacks(ws: Path, encoding: str) -> None:
     for args in (["status"], ["overdue"], ["actions"], ["show", "weekly-active-users"]):
         done = kt(ws, *args, *AS_OF, environ=env(PYTHONIOENCODING=encoding), encoding=encoding)
-        assert done.returncode == 0, done.stderr
+        assert done.code == 0, done.stderr
         assert "internal error" not in done.stderr
         assert "weekly-active-users" in done.stdout or "No overdue" in done.stdout
 
@@ -75,7 +69,7 @@ def test_full_stdout_is_an_io_error_exit_2(ws: Path) -> None:
         pytest.skip("no /dev/full on this system")
     with open("/dev/full", "w") as full:
         done = subprocess.run(
-            [*entry_point(), "status", *AS_OF],
+            command("status", *AS_OF),
             cwd=ws,
             stdout=full,
             stderr=subprocess.PIPE,
@@ -93,7 +87,7 @@ def test_closed_stdout_is_an_io_error_exit_2(ws: Path) -> None:
     if sh is None:
         pytest.skip("no sh")
     done = subprocess.run(
-        [sh, "-c", "kpitrack status --as-of 2026-11-10 >&-"],
+        [sh, "-c", shlex.join(command("status", "--as-of", "2026-11-10")) + " >&-"],
         cwd=ws,
         capture_output=True,
         text=True,
@@ -119,7 +113,7 @@ def test_no_color_counts_only_when_non_empty_and_color_options(ws: Path) -> None
 def test_as_of_accepts_periods_and_words(ws: Path) -> None:
     def summary(*args: str) -> str:
         done = kt(ws, "status", "--format", "json", *args)
-        assert done.returncode == 0, done.stderr
+        assert done.code == 0, done.stderr
         return done.stdout
 
     assert '"as_of": "2026-11-08"' in summary("--as-of", "2026-W45")
@@ -136,18 +130,18 @@ def test_as_of_accepts_periods_and_words(ws: Path) -> None:
 
 def test_init_ignores_locks_and_its_example_is_not_overdue(tmp_path: Path) -> None:
     done = kt(tmp_path, "init")
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     assert "*.lock" in (tmp_path / ".gitignore").read_text().splitlines()
     overdue = kt(tmp_path, "overdue", "--fail-on", "overdue")
-    assert overdue.returncode == 0, overdue.stdout + overdue.stderr
+    assert overdue.code == 0, overdue.stdout + overdue.stderr
     status = kt(tmp_path, "status", "--format", "json")
     assert '"overdue": 0' in status.stdout
     # an existing .gitignore gets the entry once, and keeps its lines
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / ".gitignore").write_text("build/")
-    assert kt(tmp_path, "init", "x").returncode == 0
+    assert kt(tmp_path, "init", "x").code == 0
     assert (tmp_path / "x" / ".gitignore").read_text().splitlines()[0] == "build/"
-    assert kt(tmp_path, "init", "x").returncode == 0
+    assert kt(tmp_path, "init", "x").code == 0
     assert (tmp_path / "x" / ".gitignore").read_text().count("*.lock") == 1
 
 
@@ -180,7 +174,7 @@ def test_ids_are_never_cut_and_dropped_columns_are_named(
 ) -> None:
     (tmp_path / "kpis.yaml").write_text(LONG, encoding="utf-8")
     done = kt(tmp_path, command, *AS_OF, environ=env(COLUMNS=columns))
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     lines = done.stdout.splitlines()
     firsts = [line.split()[:1] for line in lines]
     assert ["weekly-active-users-in-europe"] in firsts  # whole, on one line
@@ -199,12 +193,12 @@ def test_ids_are_never_cut_and_dropped_columns_are_named(
 )
 def test_output_format_from_the_extension(ws: Path, name: str, starts: str) -> None:
     done = kt(ws, "status", *AS_OF, "-o", name)
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     assert (ws / name).read_text(encoding="utf-8").lstrip().startswith(starts)
 
 
 def test_report_format_from_the_extension(ws: Path) -> None:
-    assert kt(ws, "report", *AS_OF, "-o", "weekly.html").returncode == 0
+    assert kt(ws, "report", *AS_OF, "-o", "weekly.html").code == 0
     assert (
         (ws / "weekly.html")
         .read_text(encoding="utf-8")
@@ -216,7 +210,7 @@ def test_report_format_from_the_extension(ws: Path) -> None:
 
 def test_o_file_and_pipe_are_the_same_text(ws: Path) -> None:
     piped = kt(ws, "status", *AS_OF).stdout
-    assert kt(ws, "status", *AS_OF, "-o", "s.txt").returncode == 0
+    assert kt(ws, "status", *AS_OF, "-o", "s.txt").code == 0
     assert (ws / "s.txt").read_text(encoding="utf-8") == piped
     assert all(line == line.rstrip() for line in piped.splitlines())
 
@@ -224,26 +218,26 @@ def test_o_file_and_pipe_are_the_same_text(ws: Path) -> None:
 def test_kpis_yml_is_found_like_kpis_yaml(tmp_path: Path) -> None:
     (tmp_path / "kpis.yml").write_text(KPIS, encoding="utf-8")
     done = kt(tmp_path, "status", *AS_OF)
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     assert "weekly-active-users" in done.stdout
 
 
 def test_folder_named_kpis_yaml_gets_its_own_message(tmp_path: Path) -> None:
     (tmp_path / "kpis.yaml").mkdir()
     done = kt(tmp_path, "status")
-    assert done.returncode == 2
+    assert done.code == 2
     assert "kpis.yaml in" in done.stderr and "is a folder, not a file" in done.stderr
 
 
 def test_symlink_loops_get_their_own_message(tmp_path: Path) -> None:
     (tmp_path / "loop").symlink_to("loop")
     done = kt(tmp_path, "status", "-f", "loop")
-    assert done.returncode == 2
+    assert done.code == 2
     assert "loop: symbolic link loop" in done.stderr
     (tmp_path / "kpis.yaml").symlink_to("kpis.yml")
     (tmp_path / "kpis.yml").symlink_to("kpis.yaml")
     done = kt(tmp_path, "status")
-    assert done.returncode == 2 and "symbolic link loop" in done.stderr
+    assert done.code == 2 and "symbolic link loop" in done.stderr
     (tmp_path / "gone").symlink_to("nowhere")
     assert "symbolic link to nothing" in kt(tmp_path, "status", "-f", "gone").stderr
 
@@ -257,7 +251,7 @@ def test_unreadable_folder_gets_its_own_message(tmp_path: Path) -> None:
         done = kt(tmp_path, "status", "-f", "d")
     finally:
         (tmp_path / "d" / "sub").chmod(0o755)
-    assert done.returncode == 2
+    assert done.code == 2
     assert "cannot read folder" in done.stderr and "Permission denied" in done.stderr
 
 
@@ -266,10 +260,6 @@ def test_unreadable_folder_message_for_any_user(
 ) -> None:
     """The same message when the folder cannot be listed, even running as root
     (the listing is refused by a stand-in for os.scandir)."""
-    from typer.testing import CliRunner
-
-    from kpitrack.cli import app
-
     (tmp_path / "d" / "sub").mkdir(parents=True)
     (tmp_path / "d" / "a.yaml").write_text(KPIS, encoding="utf-8")
     real_scandir = os.scandir
@@ -280,9 +270,9 @@ def test_unreadable_folder_message_for_any_user(
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    done = CliRunner().invoke(app, ["status", "-f", str(tmp_path / "d")])
-    assert done.exit_code == 2
-    assert "cannot read folder" in done.stderr and "Permission denied" in done.stderr
+    ran = invoke("status", "-f", str(tmp_path / "d"))
+    assert ran.code == 2
+    assert "cannot read folder" in ran.stderr and "Permission denied" in ran.stderr
 
 
 def test_ctrl_c_while_importing_exits_130_without_traceback(tmp_path: Path) -> None:
@@ -335,7 +325,7 @@ def _on_a_terminal(ws: Path, *args: str, **extra: str) -> str:
     pty = pytest.importorskip("pty")
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [*entry_point(), *args],
+        command(*args),
         cwd=ws,
         stdin=follower,
         stdout=follower,
@@ -421,7 +411,7 @@ def test_top_level_help_is_not_cut_and_errors_have_no_value_error(ws: Path) -> N
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_kpis.yaml"
-SHOW_AS_OF = ["--as-of", "2026-11-25", "--no-pager"]
+SHOW_AS_OF = [*SAMPLE_AS_OF, "--no-pager"]
 
 
 def test_show_marks_milestones_and_every_scale_label(tmp_path: Path) -> None:
@@ -457,7 +447,7 @@ def test_show_json_carries_the_definition(tmp_path: Path) -> None:
     import json
 
     done = kt(tmp_path, "show", "mrr", "-f", str(SAMPLE), "--as-of", "2026-11-25", "-o", "m.json")
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     doc = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
     definition = doc["definition"]
     assert definition["measure"] and definition["milestones"]

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from support import invoke
 
 from kpitrack.cli import color_first
-from tests.support import invoke
 
 KPIS = """\
 objectives:

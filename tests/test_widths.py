@@ -15,8 +15,7 @@ import termios
 from pathlib import Path
 
 import pytest
-
-from tests.support import command
+from support import command
 
 pytestmark = pytest.mark.process
 
