@@ -1,4 +1,4 @@
-"""record, import, init, rename (SPEC §4, §5; docs/writing.md): parse the options, call
+"""record, import, init, rename (docs/commands.md, docs/writing.md): parse the options, call
 the core once (`recording`, `starter`, `renaming`), print the outcome."""
 
 from __future__ import annotations
