@@ -8,7 +8,7 @@ them, each with the function that runs it); a command's module is imported and i
 signature read only when that command is looked up, so `kpitrack check` pays for
 `check` alone. It is the one place where errors become messages and exit codes
 (`ExitCode`). A new command: a function in `commands/`, a `CommandName` member and
-its `case`, a line in `SHORT_HELP` (and `EXAMPLES`).
+its row in `COMMAND_FUNCTIONS`, a line in `SHORT_HELP` (and `EXAMPLES`).
 """
 
 from __future__ import annotations
