@@ -8,7 +8,7 @@ them, each with the function that runs it); a command's module is imported and i
 signature read only when that command is looked up, so `kpitrack check` pays for
 `check` alone. It is the one place where errors become messages and exit codes
 (`ExitCode`). A new command: a function in `commands/`, a `CommandName` member and
-its `case`, a line in `SHORT_HELP` (and `EXAMPLES`).
+its row in `COMMAND_FUNCTIONS`, a line in `SHORT_HELP` (and `EXAMPLES`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, Any, NoReturn, assert_never
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer.core import TyperCommand, TyperGroup, TyperOption
@@ -60,97 +60,41 @@ class CommandName(StrEnum):
 
     def function(self) -> Callable[..., None]:
         """The command's function (its module is imported now)."""
-        match self:
-            case CommandName.CHECK:
-                from kpitrack.commands.check import check
+        import importlib
 
-                return check
-            case CommandName.RECORD:
-                from kpitrack.commands.recording import record
+        module, name = COMMAND_FUNCTIONS[self]
+        found: Callable[..., None] = getattr(
+            importlib.import_module(f"kpitrack.commands.{module}"), name
+        )
+        return found
 
-                return record
-            case CommandName.CHECKIN:
-                from kpitrack.commands.checkin import checkin
 
-                return checkin
-            case CommandName.AMEND:
-                from kpitrack.commands.checkin import amend
-
-                return amend
-            case CommandName.IMPORT:
-                from kpitrack.commands.recording import import_csv
-
-                return import_csv
-            case CommandName.INIT:
-                from kpitrack.commands.recording import init
-
-                return init
-            case CommandName.RENAME:
-                from kpitrack.commands.recording import rename
-
-                return rename
-            case CommandName.REVIEW:
-                from kpitrack.commands.review import review
-
-                return review
-            case CommandName.COLLECT:
-                from kpitrack.commands.collect import collect
-
-                return collect
-            case CommandName.STATUS:
-                from kpitrack.commands.evaluating import status
-
-                return status
-            case CommandName.OVERDUE:
-                from kpitrack.commands.evaluating import overdue
-
-                return overdue
-            case CommandName.ACTIONS:
-                from kpitrack.commands.evaluating import actions
-
-                return actions
-            case CommandName.SHOW:
-                from kpitrack.commands.evaluating import show
-
-                return show
-            case CommandName.TREE:
-                from kpitrack.commands.tree import tree
-
-                return tree
-            case CommandName.EXPORT:
-                from kpitrack.commands.export import export
-
-                return export
-            case CommandName.HISTORY:
-                from kpitrack.commands.git import history_command
-
-                return history_command
-            case CommandName.DIFF:
-                from kpitrack.commands.git import diff_command
-
-                return diff_command
-            case CommandName.REPORT:
-                from kpitrack.commands.report import report
-
-                return report
-            case CommandName.SITE:
-                from kpitrack.commands.site import site
-
-                return site
-            case CommandName.NOTIFY:
-                from kpitrack.commands.notify import notify
-
-                return notify
-            case CommandName.SCHEMA:
-                from kpitrack.commands.schema import schema
-
-                return schema
-            case CommandName.HELP:
-                from kpitrack.commands.helping import help_command
-
-                return help_command
-            case _:
-                assert_never(self)
+# Each command's module in kpitrack/commands/ and its function there (imported only when
+# the command is built: `kpitrack check` does not import the other commands).
+COMMAND_FUNCTIONS: dict[CommandName, tuple[str, str]] = {
+    CommandName.CHECK: ("check", "check"),
+    CommandName.RECORD: ("recording", "record"),
+    CommandName.CHECKIN: ("checkin", "checkin"),
+    CommandName.AMEND: ("checkin", "amend"),
+    CommandName.IMPORT: ("recording", "import_csv"),
+    CommandName.INIT: ("recording", "init"),
+    CommandName.RENAME: ("recording", "rename"),
+    CommandName.REVIEW: ("review", "review"),
+    CommandName.COLLECT: ("collect", "collect"),
+    CommandName.STATUS: ("evaluating", "status"),
+    CommandName.OVERDUE: ("evaluating", "overdue"),
+    CommandName.ACTIONS: ("evaluating", "actions"),
+    CommandName.SHOW: ("evaluating", "show"),
+    CommandName.TREE: ("tree", "tree"),
+    CommandName.EXPORT: ("export", "export"),
+    CommandName.HISTORY: ("git", "history_command"),
+    CommandName.DIFF: ("git", "diff_command"),
+    CommandName.REPORT: ("report", "report"),
+    CommandName.SITE: ("site", "site"),
+    CommandName.NOTIFY: ("notify", "notify"),
+    CommandName.SCHEMA: ("schema", "schema"),
+    CommandName.HELP: ("helping", "help_command"),
+}
 
 
 def _evaluate_annotations_once(fn: Callable[..., object]) -> None:
@@ -194,29 +138,42 @@ class NegativeValueCommand(TyperCommand):
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
         from difflib import get_close_matches
 
-        from kpitrack.writing.recording import NEGATIVE_NUMBER
+        takes_value = self._takes_value(ctx)
+        name = _unknown_option(args, takes_value)
+        if name is not None:
+            longs = [n for n in takes_value if n.startswith("--")]
+            raise NoSuchOption(name, possibilities=get_close_matches(name, longs), ctx=ctx)
+        return super().parse_args(ctx, args)
 
+    def _takes_value(self, ctx: Context) -> dict[str, bool]:
+        """Every option name of the command → whether it takes a value (not a flag)."""
         takes_value: dict[str, bool] = {}
         for param in self.get_params(ctx):
             if isinstance(param, TyperOption):
                 for name in (*param.opts, *param.secondary_opts):
                     takes_value[name] = not (param.is_flag or param.count)
-        skip = False
-        for token in args:
-            if skip:
-                skip = False
-                continue
-            if token == "--":
-                break
-            if not token.startswith("-") or token == "-" or NEGATIVE_NUMBER.fullmatch(token):
-                continue
-            name = token.split("=", 1)[0] if token.startswith("--") else token[:2]
-            if name in takes_value:
-                skip = takes_value[name] and name == token
-                continue
-            longs = [n for n in takes_value if n.startswith("--")]
-            raise NoSuchOption(name, possibilities=get_close_matches(name, longs), ctx=ctx)
-        return super().parse_args(ctx, args)
+        return takes_value
+
+
+def _unknown_option(args: list[str], takes_value: Mapping[str, bool]) -> str | None:
+    """The first option word in `args` (before `--`) that is not one of the command's
+    options and not a negative number; None when there is none."""
+    from kpitrack.writing.recording import NEGATIVE_NUMBER
+
+    skip = False
+    for token in args:
+        if skip:
+            skip = False
+            continue
+        if token == "--":
+            break
+        if not token.startswith("-") or token == "-" or NEGATIVE_NUMBER.fullmatch(token):
+            continue
+        name = token.split("=", 1)[0] if token.startswith("--") else token[:2]
+        if name not in takes_value:
+            return name
+        skip = takes_value[name] and name == token
+    return None
 
 
 class _Commands(MutableMapping[str, Command]):

@@ -9,6 +9,7 @@ The import graph is read from the source with `ast` (every `import` and
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -257,3 +258,96 @@ def test_the_checks_can_fail() -> None:
         assert _clock_calls(clock) == [2, 3]
     finally:
         clock.unlink()
+
+
+# ---------------------------------------------------------------- thin commands (#20)
+
+MAX_LINES = 60
+MAX_COMPLEXITY = 10
+THIN_FILES = [*sorted((PACKAGE / "commands").glob("*.py")), PACKAGE / "cli.py"]
+
+
+def _complexity(node: ast.AST) -> int:
+    """McCabe's count: 1, plus one per branch (if, loop, conditional expression, except,
+    with, assert, comprehension), plus one per extra operand of `and`/`or`. A nested
+    function or lambda counts towards the function around it too."""
+    branches = (ast.If, ast.For, ast.While, ast.IfExp, ast.ExceptHandler, ast.With, ast.Assert)
+    score = 1
+    for child in ast.walk(node):
+        if isinstance(child, (*branches, ast.comprehension)):
+            score += 1
+        elif isinstance(child, ast.BoolOp):
+            score += len(child.values) - 1
+    return score
+
+
+def _too_big(source: str) -> list[str]:
+    """Each function of `source` above MAX_LINES lines or MAX_COMPLEXITY, as
+    `name: N lines, complexity C`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            lines = (node.end_lineno or node.lineno) - node.lineno + 1
+            score = _complexity(node)
+            if lines > MAX_LINES or score > MAX_COMPLEXITY:
+                found.append(f"{node.name}: {lines} lines, complexity {score}")
+    return found
+
+
+@pytest.mark.parametrize("path", THIN_FILES, ids=lambda p: p.name)
+def test_commands_are_thin(path: Path) -> None:
+    """#20: every function in commands/ and cli.py parses options, calls the core and
+    hands over: at most 60 lines and McCabe complexity 10."""
+    assert not _too_big(path.read_text(encoding="utf-8")), _too_big(path.read_text("utf-8"))
+
+
+def test_the_thinness_check_can_fail() -> None:
+    eleven_branches = "def f(x):\n" + "".join(
+        f"    if x == {n}:\n        return {n}\n" for n in range(11)
+    )
+    assert _complexity(ast.parse(eleven_branches).body[0]) == 12
+    assert _too_big(eleven_branches) == ["f: 23 lines, complexity 12"]
+    complexity_ten = "def f(x):\n" + "".join(f"    if x == {n}:\n        pass\n" for n in range(9))
+    assert _too_big(complexity_ten) == []
+    assert _complexity(ast.parse("def g(a, b, c):\n    return a and b or c\n").body[0]) == 3
+    long_one = "def h():\n" + "    x = 1\n" * 60
+    assert _too_big(long_one) == ["h: 61 lines, complexity 1"]
+    assert _too_big("def h():\n" + "    x = 1\n" * 59) == []
+
+
+def test_every_command_has_its_function() -> None:
+    """cli.COMMAND_FUNCTIONS names each command's function (the table replaced a
+    `match` that mypy checked for exhaustiveness)."""
+    from kpitrack.cli import COMMAND_FUNCTIONS, CommandName
+
+    assert set(COMMAND_FUNCTIONS) == set(CommandName)
+    for name in CommandName:
+        module, function = COMMAND_FUNCTIONS[name]
+        assert (PACKAGE / "commands" / f"{module}.py").is_file(), name
+        assert callable(name.function()), name
+        assert name.function().__name__ == function
+
+
+# ---------------------------------------------------------------- doc citations (#20)
+
+SPEC_CITATION = re.compile(r"\bSPEC\b")
+
+
+def _spec_citations(text: str) -> list[int]:
+    """Lines that cite SPEC (`SPEC §3`, `SPEC's`...), a file not in the repository."""
+    return [n for n, line in enumerate(text.splitlines(), 1) if SPEC_CITATION.search(line)]
+
+
+def test_code_cites_the_projects_own_docs() -> None:
+    """#20: comments and docstrings cite docs/*.md, never the SPEC file."""
+    found = {
+        str(path.relative_to(PACKAGE.parent)): lines
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (lines := _spec_citations(path.read_text(encoding="utf-8")))
+    }
+    assert not found, found
+
+
+def test_the_citation_check_can_fail() -> None:
+    assert _spec_citations('"""Status (SPEC §3)."""\nx = 1\n# as SPEC\'s rule says') == [1, 3]
+    assert _spec_citations('_SPECIAL = 1\n"""docs/evaluation.md "Status"."""') == []

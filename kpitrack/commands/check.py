@@ -1,4 +1,5 @@
-"""Commands: check (SPEC §2): every problem at once, `path:line:column: severity CODE message`."""
+"""Commands: check (docs/rules.md): every problem at once,
+`path:line:column: severity CODE message`."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ write of all answers are `writing/checkin.py`'s. `amend` parses its options and 
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from kpitrack.git.gitrepo import Repo
+    from kpitrack.writing.amending import AmendOutcome
     from kpitrack.writing.checkin import Answer, Checkin, KpiOwes, Owed
 
 NOT_A_TERMINAL = (
@@ -40,6 +42,50 @@ NOT_A_TERMINAL = (
 )
 YES = ("y", "yes")
 T = TypeVar("T")
+
+
+ByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        metavar="NAME",
+        help="Who records the values. Default: `git config user.name` inside a git "
+        "repository, else $USER.",
+    ),
+]
+
+CheckinDryRunOption = Annotated[
+    bool,
+    typer.Option("--dry-run", help="Show what it would ask; ask nothing, write nothing."),
+]
+
+AmendKpiArgument = Annotated[
+    str, typer.Argument(metavar="KPI", help="The KPI id.", autocompletion=complete_kpi)
+]
+
+AmendValueArgument = Annotated[
+    str,
+    typer.Argument(metavar="VALUE", help="The corrected value: a number, or a scale label."),
+]
+
+AmendDateOption = Annotated[
+    str,
+    typer.Option(
+        "--date",
+        metavar="DATE",
+        help="The period whose value to correct: a date in it, or the period itself "
+        "(2026-W48, 2026-10, 2026-Q3).",
+    ),
+]
+
+AmendNoteOption = Annotated[
+    str | None,
+    typer.Option("--note", metavar="TEXT", help="Replace the note too (or add one)."),
+]
+
+AmendDryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Show the entry before and after; write nothing.")
+]
 
 
 class _Quit(Exception):
@@ -51,21 +97,10 @@ def checkin(
     objectives: ObjectiveOption = None,
     tags: TagOption = None,
     kpis: KpiOption = None,
-    by: Annotated[
-        str | None,
-        typer.Option(
-            "--by",
-            metavar="NAME",
-            help="Who records the values. Default: `git config user.name` inside a git "
-            "repository, else $USER.",
-        ),
-    ] = None,
+    by: ByOption = None,
     to: ToOption = None,
     files: FilesOption = None,
-    dry_run: Annotated[
-        bool,
-        typer.Option("--dry-run", help="Show what it would ask; ask nothing, write nothing."),
-    ] = False,
+    dry_run: CheckinDryRunOption = False,
     commit: CommitOption = None,
 ) -> None:
     """Enter every value that is due, KPI by KPI, on a terminal: overdue periods first,
@@ -99,23 +134,31 @@ def checkin(
     recorder = by if by is not None else default_recorder()
     try:
         answers = _walk(session, recorder)
-        if not answers:
-            print("no values entered; nothing written")
-            return
-        names = {a.target: shown(a.target) for a in answers}
-        from kpitrack.render.checkin import summary
-
-        _show(summary(answers, names))
-        from kpitrack.domain.textsafe import visible
-
-        files_words = visible(", ".join(dict.fromkeys(names.values())), line=True)
-        if _ask(f"Write {len(answers)} value(s) to {files_words}? [y/N] ").lower() not in YES:
-            print("nothing written")
-            return
+        confirmed = _confirmed(answers)
     except KeyboardInterrupt:
         print("\ninterrupted: nothing written", file=sys.stderr)
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    _write(session, answers, repo_for_commit, by)
+    if confirmed:
+        _write(session, answers, repo_for_commit, by)
+
+
+def _confirmed(answers: list[Answer]) -> bool:
+    """Show the summary of the answers and ask to write them; False (and why, printed)
+    when there is nothing to write or the answer is not yes."""
+    if not answers:
+        print("no values entered; nothing written")
+        return False
+    names = {a.target: shown(a.target) for a in answers}
+    from kpitrack.render.checkin import summary
+
+    _show(summary(answers, names))
+    from kpitrack.domain.textsafe import visible
+
+    files_words = visible(", ".join(dict.fromkeys(names.values())), line=True)
+    if _ask(f"Write {len(answers)} value(s) to {files_words}? [y/N] ").lower() not in YES:
+        print("nothing written")
+        return False
+    return True
 
 
 def _show(renderable: RenderableType) -> None:
@@ -260,37 +303,19 @@ def _write(session: Checkin, answers: list[Answer], repo: Repo | None, by: str |
 
 
 def amend(
-    kpi_id: Annotated[
-        str, typer.Argument(metavar="KPI", help="The KPI id.", autocompletion=complete_kpi)
-    ],
-    value: Annotated[
-        str,
-        typer.Argument(metavar="VALUE", help="The corrected value: a number, or a scale label."),
-    ],
-    date: Annotated[
-        str,
-        typer.Option(
-            "--date",
-            metavar="DATE",
-            help="The period whose value to correct: a date in it, or the period itself "
-            "(2026-W48, 2026-10, 2026-Q3).",
-        ),
-    ],
-    note: Annotated[
-        str | None,
-        typer.Option("--note", metavar="TEXT", help="Replace the note too (or add one)."),
-    ] = None,
+    kpi_id: AmendKpiArgument,
+    value: AmendValueArgument,
+    date: AmendDateOption,
+    note: AmendNoteOption = None,
     files: FilesOption = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the entry before and after; write nothing.")
-    ] = False,
+    dry_run: AmendDryRunOption = False,
     commit: CommitOption = None,
 ) -> None:
     """Correct the value recorded for a period: the entry that counts for it is changed
     in place (the rest of the file kept byte for byte; the old value stays in git)."""
     from kpitrack.commands.gitcommit import commit_after_write, commit_repository
     from kpitrack.domain.textsafe import visible
-    from kpitrack.evaluation.evaluate import format_value, status_sentence
+    from kpitrack.evaluation.evaluate import format_value
     from kpitrack.git.committing import value_words
     from kpitrack.writing.amending import amend as amend_value
     from kpitrack.writing.recording import NEGATIVE_NUMBER
@@ -312,38 +337,59 @@ def amend(
     )
     for problem in outcome.warnings:
         print(problem.format(), file=sys.stderr)
-    kpi, first = outcome.kpi, outcome.old.loc.line
-    where = f"{shown(outcome.target)}:{first}"
-    if dry_run:  # the entry's lines that change: before, then after
-        before, after = outcome.before, outcome.after
-        for n in range(max(len(before), len(after))):
-            old_line = before[n] if n < len(before) else None
-            new_line = after[n] if n < len(after) else None
-            if old_line == new_line:
-                continue
-            at = f"{shown(outcome.target)}:{first + n}"
-            if old_line is not None:
-                print(visible(f"{at}: -{old_line}", line=True))
-            if new_line is not None:
-                print(visible(f"{at}: +{new_line}", line=True))
+    if dry_run:
+        _show_amend_lines(outcome)
         print("dry run: nothing written")
         return
-    old = format_value(kpi, outcome.old.value, unit=True)
-    new = format_value(kpi, outcome.new.value, unit=True)
     if not outcome.changed:
         print(
             visible(
-                f"{kpi.id} for {outcome.period.label} in {where} already reads {new}; "
+                f"{outcome.kpi.id} for {outcome.period.label} in {_amend_where(outcome)} "
+                f"already reads {format_value(outcome.kpi, outcome.new.value, unit=True)}; "
                 "nothing written",
                 line=True,
             )
         )
         return
+    _show_amended(outcome, today)
+    old_words = value_words(outcome.kpi, outcome.old).rsplit(" (", 1)[0].split(" ", 1)[1]
+    message = f"kpitrack: amend {value_words(outcome.kpi, outcome.new)}, was {old_words}"
+    commit_after_write(repo, [outcome.target], message, author=None)
+
+
+def _amend_where(outcome: AmendOutcome) -> str:
+    """`file:line` of the entry that amend changes (or would change)."""
+    return f"{shown(outcome.target)}:{outcome.old.loc.line}"
+
+
+def _show_amend_lines(outcome: AmendOutcome) -> None:
+    """--dry-run: the entry's lines that change, each as `file:line: -old` then
+    `file:line: +new`."""
+    from kpitrack.domain.textsafe import visible
+
+    before, after, first = outcome.before, outcome.after, outcome.old.loc.line
+    for n in range(max(len(before), len(after))):
+        old_line = before[n] if n < len(before) else None
+        new_line = after[n] if n < len(after) else None
+        if old_line == new_line:
+            continue
+        at = f"{shown(outcome.target)}:{first + n}"
+        if old_line is not None:
+            print(visible(f"{at}: -{old_line}", line=True))
+        if new_line is not None:
+            print(visible(f"{at}: +{new_line}", line=True))
+
+
+def _show_amended(outcome: AmendOutcome, today: dt.date) -> None:
+    """The change (`old → new`) and the KPI's status after it."""
+    from kpitrack.domain.textsafe import visible
+    from kpitrack.evaluation.evaluate import format_value, status_sentence
+
+    kpi, where = outcome.kpi, _amend_where(outcome)
+    old = format_value(kpi, outcome.old.value, unit=True)
+    new = format_value(kpi, outcome.new.value, unit=True)
     print(
         visible(f"amended {kpi.id} for {outcome.period.label} in {where}: {old} → {new}", line=True)
     )
     when = "" if outcome.result.as_of == today else f" (as of {outcome.result.as_of.isoformat()})"
     print(visible(f"{kpi.id}: {outcome.result.status}{when} — {status_sentence(outcome.result)}"))
-    old_words = value_words(kpi, outcome.old).rsplit(" (", 1)[0].split(" ", 1)[1]
-    message = f"kpitrack: amend {value_words(kpi, outcome.new)}, was {old_words}"
-    commit_after_write(repo, [outcome.target], message, author=None)

@@ -9,7 +9,7 @@ added; `--quiet` prints nothing on stdout; failures always go to stderr (exit 1)
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +23,9 @@ from kpitrack.commands.options import (
 )
 from kpitrack.domain.problems import ExitCode
 from kpitrack.render.formats import CollectFormat, choose_format
+
+if TYPE_CHECKING:
+    from kpitrack.writing.collecting import CollectOutcome
 
 PeriodOption = Annotated[
     str | None,
@@ -102,9 +105,7 @@ def collect(
     values are still written), 2 on a usage error or invalid files.
     """
     from kpitrack.commands.gitcommit import commit_after_write, commit_repository
-    from kpitrack.commands.recording import shown
     from kpitrack.evaluation.select import split_values
-    from kpitrack.render.collect import collect_errors, collect_json, collect_text
     from kpitrack.writing.collecting import collect_due
     from kpitrack.writing.recording import load_for_writing
 
@@ -123,6 +124,20 @@ def collect(
         test=test,
         to=to,
     )
+    _show_collected(outcome, output_format, quiet=quiet)
+    if outcome.target is not None and outcome.added:
+        message = f"kpitrack: collect {outcome.added} value(s)"
+        commit_after_write(repo, [outcome.target], message, author=None)
+    if outcome.failed:
+        raise typer.Exit(int(ExitCode.PROBLEMS))
+
+
+def _show_collected(outcome: CollectOutcome, output_format: CollectFormat, *, quiet: bool) -> None:
+    """The outcome on stdout (JSON, or text unless --quiet); failures, and that no KPI
+    has a source (unless --quiet), on stderr."""
+    from kpitrack.commands.recording import shown
+    from kpitrack.render.collect import collect_errors, collect_json, collect_text
+
     target = shown(outcome.target) if outcome.target is not None else None
     if output_format is CollectFormat.JSON:
         sys.stdout.write(collect_json(outcome, target))
@@ -133,8 +148,3 @@ def collect(
         print("no KPI has a source: nothing to collect", file=sys.stderr)
     for line in collect_errors(outcome):
         print(line, file=sys.stderr)
-    if outcome.target is not None and outcome.added:
-        message = f"kpitrack: collect {outcome.added} value(s)"
-        commit_after_write(repo, [outcome.target], message, author=None)
-    if outcome.failed:
-        raise typer.Exit(int(ExitCode.PROBLEMS))

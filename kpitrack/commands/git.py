@@ -1,4 +1,4 @@
-"""Commands that read git history: history and diff (SPEC §6)."""
+"""Commands that read git history: history and diff (docs/git.md)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,12 +23,24 @@ from kpitrack.render.formats import (
     format_names,
 )
 
+if TYPE_CHECKING:
+    from kpitrack.domain.workspace import Workspace
+
 # ---------------------------------------------------------------- completion
 
 
 def _workspace_words(kind: str, incomplete: str) -> list[str]:
     """Shell completion: KPI ids, objective ids, owners or tags of the workspace here
     (kpitrack.toml's files or kpis.yaml); nothing when it cannot be read."""
+    workspace = _workspace_here()
+    if workspace is None:
+        return []
+    wanted = incomplete.casefold()
+    return sorted({w for w in _words(workspace, kind) if w.casefold().startswith(wanted)})
+
+
+def _workspace_here() -> Workspace | None:
+    """The workspace here, as completion reads it; None when it cannot be read."""
     try:
         from kpitrack.commands.inputs import load_config_here
         from kpitrack.reading.loading import load_workspace, resolve_paths
@@ -37,16 +49,20 @@ def _workspace_words(kind: str, incomplete: str) -> list[str]:
         paths = resolve_paths([], config, Path.cwd())
         workspace, _problems = load_workspace(paths, config=config, as_of=dt.date.today())
     except Exception:  # completion must never fail loudly
-        return []
-    words: dict[str, list[str]] = {
-        "kpi": [k.id for k in workspace.kpis],
-        "objective": [o.id for o in workspace.objectives],
-        "owner": [k.owner for k in workspace.kpis if k.owner],
-        "tag": [t for k in workspace.kpis for t in k.tags],
-        "id": [k.id for k in workspace.kpis] + [o.id for o in workspace.objectives],
+        return None
+    return workspace
+
+
+def _words(workspace: Workspace, kind: str) -> list[str]:
+    """The words of one kind: kpi, objective, owner, tag, or id (KPI and objective ids)."""
+    words: dict[str, Callable[[], list[str]]] = {
+        "kpi": lambda: [k.id for k in workspace.kpis],
+        "objective": lambda: [o.id for o in workspace.objectives],
+        "owner": lambda: [k.owner for k in workspace.kpis if k.owner],
+        "tag": lambda: [t for k in workspace.kpis for t in k.tags],
+        "id": lambda: [k.id for k in workspace.kpis] + [o.id for o in workspace.objectives],
     }
-    wanted = incomplete.casefold()
-    return sorted({w for w in words[kind] if w.casefold().startswith(wanted)})
+    return words[kind]()
 
 
 def _matching(values: Iterable[str], incomplete: str) -> list[str]:

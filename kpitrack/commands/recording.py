@@ -1,13 +1,14 @@
-"""record, import, init, rename (SPEC §4, §5; docs/writing.md): parse the options, call
+"""record, import, init, rename (docs/commands.md, docs/writing.md): parse the options, call
 the core once (`recording`, `starter`, `renaming`), print the outcome."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +23,9 @@ from kpitrack.commands.options import (
 )
 from kpitrack.domain.problems import Problem, UsageError
 from kpitrack.domain.textsafe import visible
+
+if TYPE_CHECKING:
+    from kpitrack.writing.recording import RecordOutcome
 
 
 def shown(path: Path) -> str:
@@ -41,63 +45,74 @@ def _print_warnings(problems: Sequence[Problem]) -> None:
 # A negative VALUE (-12, -0.5, -1e3) is not an option: record lets unknown dash words
 # through as arguments and refuses any that is not a number itself (cli.py registers it
 # with Click's ignore_unknown_options).
+RecordKpiArgument = Annotated[
+    str, typer.Argument(metavar="KPI", help="The KPI id.", autocompletion=complete_kpi)
+]
+
+RecordValueArgument = Annotated[
+    str, typer.Argument(metavar="VALUE", help="A number, or a scale label (qualitative).")
+]
+
+RecordDateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--date",
+        metavar="DATE",
+        help="The date the value describes: YYYY-MM-DD, or a period (2026-W44, 2026-10, "
+        "2026-Q3, 2026) stored as its last day, or as today when it is the current "
+        "period; or today, yesterday, last-week, last-month (that period). "
+        "Default: today.",
+        autocompletion=complete_date_word,
+    ),
+]
+
+RecordNoteOption = Annotated[str | None, typer.Option("--note", metavar="TEXT", help="Free text.")]
+
+RecordByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        metavar="NAME",
+        help="Who recorded it. Default: `git config user.name` inside a git "
+        "repository, else $USER.",
+    ),
+]
+
+AllowDuplicateOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-duplicate",
+        help="Append even when the workspace already holds this exact entry "
+        "(same KPI, date, value, note and by). Default: skip it, so a retried "
+        "record never writes it twice.",
+    ),
+]
+
+RecordDryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="Check everything and show the entry; write nothing.")
+]
+
+
 def record(
-    kpi_id: Annotated[
-        str, typer.Argument(metavar="KPI", help="The KPI id.", autocompletion=complete_kpi)
-    ],
-    value: Annotated[
-        str, typer.Argument(metavar="VALUE", help="A number, or a scale label (qualitative).")
-    ],
-    date: Annotated[
-        str | None,
-        typer.Option(
-            "--date",
-            metavar="DATE",
-            help="The date the value describes: YYYY-MM-DD, or a period (2026-W44, 2026-10, "
-            "2026-Q3, 2026) stored as its last day, or as today when it is the current "
-            "period; or today, yesterday, last-week, last-month (that period). "
-            "Default: today.",
-            autocompletion=complete_date_word,
-        ),
-    ] = None,
-    note: Annotated[str | None, typer.Option("--note", metavar="TEXT", help="Free text.")] = None,
-    by: Annotated[
-        str | None,
-        typer.Option(
-            "--by",
-            metavar="NAME",
-            help="Who recorded it. Default: `git config user.name` inside a git "
-            "repository, else $USER.",
-        ),
-    ] = None,
+    kpi_id: RecordKpiArgument,
+    value: RecordValueArgument,
+    date: RecordDateOption = None,
+    note: RecordNoteOption = None,
+    by: RecordByOption = None,
     to: ToOption = None,
     files: FilesOption = None,
-    allow_duplicate: Annotated[
-        bool,
-        typer.Option(
-            "--allow-duplicate",
-            help="Append even when the workspace already holds this exact entry "
-            "(same KPI, date, value, note and by). Default: skip it, so a retried "
-            "record never writes it twice.",
-        ),
-    ] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check everything and show the entry; write nothing.")
-    ] = False,
+    allow_duplicate: AllowDuplicateOption = False,
+    dry_run: RecordDryRunOption = False,
     commit: CommitOption = None,
 ) -> None:
     """Append one measurement, validated first; prints the KPI's new status."""
     from kpitrack.commands.gitcommit import commit_after_write, commit_repository
-    from kpitrack.domain.textsafe import visible
-    from kpitrack.evaluation.evaluate import format_value, status_sentence
-    from kpitrack.writing.recording import NEGATIVE_NUMBER, default_recorder
+    from kpitrack.git.committing import values_message
+    from kpitrack.writing.recording import default_recorder
     from kpitrack.writing.recording import record as record_value
 
     today = parse_as_of(None)
-    if kpi_id.startswith("-"):
-        raise UsageError(f"no such option: {kpi_id}")
-    if value.startswith("-") and not NEGATIVE_NUMBER.fullmatch(value):
-        raise UsageError(f"no such option: {value}")
+    _refuse_option_words(kpi_id, value)
     config = load_config_here()
     repo = commit_repository(commit, config, dry_run=dry_run)
     outcome = record_value(
@@ -114,33 +129,57 @@ def record(
         dry_run=dry_run,
     )
     _print_warnings(outcome.warnings)
-    kpi, day = outcome.kpi, outcome.measurement.date.isoformat()
     if dry_run:
-        text = format_value(kpi, outcome.measurement.value, unit=True)
-        what = f"{kpi.id} = {text} on {day} in {shown(outcome.target)}"
-        if outcome.written:
-            print(visible(f"dry run: would record {what}; nothing written", line=True))
-        else:
-            print(visible(f"dry run: {what} is already recorded; nothing written", line=True))
-        return
-    if not outcome.written:
+        _show_dry_record(outcome)
+    elif not outcome.written:
         print(
-            f"already recorded: {kpi.id} = {visible(value.strip(), line=True)} on {day} "
+            f"already recorded: {outcome.kpi.id} = {visible(value.strip(), line=True)} on "
+            f"{outcome.measurement.date.isoformat()} "
             "(same note and by) in the workspace; nothing written "
             "(--allow-duplicate records it again)"
         )
-        return
+    else:
+        _show_recorded(outcome, today)
+        message = values_message("record", [outcome.kpi], [outcome.measurement])
+        commit_after_write(repo, [outcome.target], message, author=by)
+
+
+def _refuse_option_words(kpi_id: str, value: str) -> None:
+    """A KPI id that starts with `-`, or a VALUE that does and is not a negative number,
+    is an unknown option (record lets unknown options through to take `-12`)."""
+    from kpitrack.writing.recording import NEGATIVE_NUMBER
+
+    if kpi_id.startswith("-"):
+        raise UsageError(f"no such option: {kpi_id}")
+    if value.startswith("-") and not NEGATIVE_NUMBER.fullmatch(value):
+        raise UsageError(f"no such option: {value}")
+
+
+def _show_dry_record(outcome: RecordOutcome) -> None:
+    """--dry-run: the entry record would append, or that it is already there."""
+    from kpitrack.evaluation.evaluate import format_value
+
+    kpi, day = outcome.kpi, outcome.measurement.date.isoformat()
+    text = format_value(kpi, outcome.measurement.value, unit=True)
+    what = f"{kpi.id} = {text} on {day} in {shown(outcome.target)}"
+    if outcome.written:
+        print(visible(f"dry run: would record {what}; nothing written", line=True))
+    else:
+        print(visible(f"dry run: {what} is already recorded; nothing written", line=True))
+
+
+def _show_recorded(outcome: RecordOutcome, today: dt.date) -> None:
+    """The appended entry and the KPI's status after it (its note, if any, on stderr)."""
+    from kpitrack.evaluation.evaluate import format_value, status_sentence
+
     if outcome.note:
         print(outcome.note, file=sys.stderr)
+    kpi, day = outcome.kpi, outcome.measurement.date.isoformat()
     text = format_value(kpi, outcome.measurement.value, unit=True)
     print(visible(f"recorded {kpi.id} = {text} on {day} in {shown(outcome.target)}", line=True))
     when = "" if outcome.as_of == today else f" (as of {outcome.as_of.isoformat()})"
     status = f"{outcome.result.status}{when} — {status_sentence(outcome.result)}"
     print(visible(f"{kpi.id}: {status}", line=True))
-    from kpitrack.git.committing import values_message
-
-    message = values_message("record", [kpi], [outcome.measurement])
-    commit_after_write(repo, [outcome.target], message, author=by)
 
 
 def import_csv(

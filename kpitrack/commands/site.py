@@ -7,7 +7,7 @@ import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +22,11 @@ from kpitrack.commands.options import (
     TagOption,
 )
 from kpitrack.domain.problems import UsageError
+
+if TYPE_CHECKING:
+    from kpitrack.domain.model import Config, KpiResult
+    from kpitrack.domain.workspace import Workspace
+    from kpitrack.writing.sitefolder import SiteWriteOutcome
 
 SiteFolderOption = Annotated[
     Path,
@@ -70,9 +75,7 @@ def site(
     objective and owner, and check's warnings. No server, no JavaScript, no external
     requests: publish the folder on any static host."""
     from kpitrack.domain.problems import InvalidWorkspaceError
-    from kpitrack.evaluation.evaluate import evaluate
-    from kpitrack.evaluation.select import drop_archived, filter_results
-    from kpitrack.reading.loading import load_workspace, resolve_paths
+    from kpitrack.reading.loading import load_workspace
     from kpitrack.render.site_html import page_renderers
     from kpitrack.reports.site import build_site, git_sources
     from kpitrack.writing.sitefolder import check_output_folder, write_site_folder
@@ -80,27 +83,21 @@ def site(
     day = parse_as_of(as_of)
     built_at = build_time(os.environ)
     config = load_config_here()
-    cwd = Path.cwd()
-    paths = resolve_paths(files or [], config, cwd)
-    own_files = [p if p.is_absolute() else cwd / p for p in paths]
-    toml = Path(config.root) / "kpitrack.toml" if config.root else None
-    if toml is not None and toml.is_file():
-        own_files.append(toml)
+    paths, own_files = _workspace_files(files or [], config)
     check_output_folder(output, own_files)  # before the work: a wrong -o fails at once
 
     workspace, problems = load_workspace(paths, config=config, as_of=day)
     if any(p.is_error for p in problems):
         raise InvalidWorkspaceError(problems)
-    results = drop_archived(
-        filter_results(
-            evaluate(workspace, as_of=day, config=config),
-            workspace,
-            owners=owner,
-            objectives=objective,
-            tags=tag,
-            kpis=kpi,
-        ),
-        show_all,
+    results = _selected(
+        workspace,
+        day,
+        config,
+        owners=owner,
+        objectives=objective,
+        tags=tag,
+        kpis=kpi,
+        show_all=show_all,
     )
     provenance, history = git_sources(files or [], config)
     model = build_site(
@@ -117,15 +114,62 @@ def site(
         path: functools.partial(_encoded, render) for path, render in page_renderers(model).items()
     }
     outcome = write_site_folder(output, pages, workspace_files=own_files)
-    removed = f", {len(outcome.removed)} removed" if outcome.removed else ""
-    plural = "" if len(pages) == 1 else "s"
+    typer.echo(_wrote_line(output, len(pages), outcome))
+
+
+def _workspace_files(files: list[Path], config: Config) -> tuple[list[Path], list[Path]]:
+    """The paths to read, and the workspace's own files (absolute, kpitrack.toml too):
+    the site folder must hold none of them."""
+    from kpitrack.reading.loading import resolve_paths
+
+    cwd = Path.cwd()
+    paths = resolve_paths(files, config, cwd)
+    own_files = [p if p.is_absolute() else cwd / p for p in paths]
+    toml = Path(config.root) / "kpitrack.toml" if config.root else None
+    if toml is not None and toml.is_file():
+        own_files.append(toml)
+    return paths, own_files
+
+
+def _selected(
+    workspace: Workspace,
+    day: dt.date,
+    config: Config,
+    *,
+    owners: list[str] | None,
+    objectives: list[str] | None,
+    tags: list[str] | None,
+    kpis: list[str] | None,
+    show_all: bool,
+) -> list[KpiResult]:
+    """The evaluated KPIs the site shows: --owner, --objective, --tag, --kpi, and the
+    archived ones only with --all."""
+    from kpitrack.evaluation.evaluate import evaluate
+    from kpitrack.evaluation.select import drop_archived, filter_results
+
+    return drop_archived(
+        filter_results(
+            evaluate(workspace, as_of=day, config=config),
+            workspace,
+            owners=owners,
+            objectives=objectives,
+            tags=tags,
+            kpis=kpis,
+        ),
+        show_all,
+    )
+
+
+def _wrote_line(output: Path, count: int, outcome: SiteWriteOutcome) -> str:
+    """`kpitrack: wrote the site to FOLDER: N pages (… written, … unchanged, … removed);
+    open FOLDER/index.html`."""
     from kpitrack.domain.textsafe import visible
 
-    typer.echo(
-        visible(
-            f"kpitrack: wrote the site to {output}: {len(pages)} page{plural} "
-            f"({len(outcome.written)} written, {len(outcome.unchanged)} unchanged{removed}); "
-            f"open {output / 'index.html'}",
-            line=True,
-        )
+    removed = f", {len(outcome.removed)} removed" if outcome.removed else ""
+    plural = "" if count == 1 else "s"
+    return visible(
+        f"kpitrack: wrote the site to {output}: {count} page{plural} "
+        f"({len(outcome.written)} written, {len(outcome.unchanged)} unchanged{removed}); "
+        f"open {output / 'index.html'}",
+        line=True,
     )

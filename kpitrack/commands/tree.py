@@ -1,4 +1,5 @@
-"""Command: tree — the objective tree with its roll-up (SPEC §7)."""
+"""Command: tree — the objective tree with its roll-up (docs/evaluation.md, "Objective
+tree and roll-up")."""
 
 from __future__ import annotations
 

@@ -341,10 +341,11 @@ class OverdueInfo:
 
 @dataclass(frozen=True)
 class Forecast:
-    """Where a KPI's trend leads (SPEC §7): the projected position on `at` (`due`, or the
-    end of the next period for a standing target), a band from the 25th and 75th
-    percentile slopes, and the date the central line crosses the target (within one year
-    after `at`), else None. Values are positions (scale positions for qualitative KPIs)."""
+    """Where a KPI's trend leads (docs/evaluation.md "Forecast"): the projected position
+    on `at` (`due`, or the end of the next period for a standing target), a band from
+    the 25th and 75th percentile slopes, and the date the central line crosses the
+    target (within one year after `at`), else None. Values are positions (scale
+    positions for qualitative KPIs)."""
 
     at: dt.date
     value: float
@@ -374,7 +375,8 @@ class KpiResult:
     reasons: tuple[Reason, ...] = ()
     # Measurements on or before as_of, oldest first (date, then file order).
     history: Sequence[Measurement] = field(default=())
-    # Where the trend leads (SPEC §7), None with fewer than 3 per-period values.
+    # Where the trend leads (docs/evaluation.md "Forecast"), None with fewer than 3
+    # per-period values.
     forecast: Forecast | None = None
     # Each driver's id and status (filled in when the whole workspace is evaluated).
     drivers: tuple[tuple[str, Status], ...] = ()
@@ -386,14 +388,14 @@ class KpiResult:
         return bool(self.reasons)
 
     def worst_first(self) -> tuple[int, float]:
-        """Sort key of `actions` (SPEC §4): off-track, at-risk, no-data, then the rest;
-        within each, most days overdue first. Use with a stable sort."""
+        """Sort key of `actions` (docs/evaluation.md "Ordering"): off-track, at-risk,
+        no-data, then the rest; within each, most days overdue first. Use with a stable sort."""
         return self.status.attention, OverdueInfo.most_overdue_first(self.overdue)
 
     def overdue_first(self) -> tuple[float, int]:
-        """Sort key of the overdue list (SPEC §3): most days overdue first (never reported
-        counts as the most), then worst status first as in `worst_first`. Use with a
-        stable sort, so ties keep workspace order."""
+        """Sort key of the overdue list (docs/evaluation.md "Ordering"): most days overdue
+        first (never reported counts as the most), then worst status first as in
+        `worst_first`. Use with a stable sort, so ties keep workspace order."""
         return OverdueInfo.most_overdue_first(self.overdue), self.status.attention
 
 

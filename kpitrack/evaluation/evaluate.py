@@ -1,4 +1,5 @@
-"""Where each KPI stands as of one date (SPEC §3). Pure: no I/O, never `date.today()`.
+"""Where each KPI stands as of one date (docs/evaluation.md "Status"). Pure: no I/O,
+never `date.today()`.
 
 All arithmetic on qualitative KPIs is done on scale positions (0 = worst);
 `Kpi.label` turns a position back into a label for display.
@@ -153,7 +154,8 @@ def _evaluate(
     gap = 0.0 if met else abs(target - value)
     expected = expected_position(kpi, latest.date, start=start, baseline=base)
     if kpi.due is not None and as_of > kpi.due and not met:
-        expected = target  # SPEC §7: after the due date the target itself is expected
+        # docs/evaluation.md "Expected path": after the due date the target itself is expected
+        expected = target
     status = _status(kpi, value, expected, met, config.at_risk_tolerance)
     # An achieved KPI owes no reports for periods after its due date.
     until = kpi.due if status is Status.ACHIEVED else None

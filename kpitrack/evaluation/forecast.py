@@ -1,10 +1,11 @@
-"""Where a KPI's trend leads (SPEC §7): a Theil–Sen line through its per-period values.
+"""Where a KPI's trend leads (docs/evaluation.md "Forecast"): a Theil–Sen line through
+its per-period values.
 
 Pure: the caller passes `as_of`; nothing here reads the clock or the disk.
 
 - **Per-period values**: for each of the KPI's last `WINDOW` reporting periods up to
   the one containing the as-of date, the measurement that counts for it (the later
-  date, then the later entry in file order, as for SPEC §2's same-period rule).
+  date, then the later entry in file order, as for docs/rules.md's KT105).
   Qualitative values are their scale positions.
 - **Line**: the slope is the median of the pairwise slopes (per day), the intercept
   the median of `value − slope × day` (days as ordinals).
@@ -180,8 +181,9 @@ def forecast(kpi: Kpi, history: Sequence[Measurement], *, as_of: dt.date) -> For
 
 
 def forecast_misses(kpi: Kpi, result_forecast: Forecast | None, *, achieved: bool) -> bool:
-    """SPEC §7's `forecast-miss`: the KPI has a `due` (on or after the as-of date: `at`
-    is `due`), is not achieved, and its whole band at `due` misses the target."""
+    """`forecast-miss` (docs/evaluation.md "Needs action"): the KPI has a `due` (on or
+    after the as-of date: `at` is `due`), is not achieved, and its whole band at `due`
+    misses the target."""
     if result_forecast is None or achieved or kpi.due is None or result_forecast.at != kpi.due:
         return False
     target = kpi.position(kpi.target)

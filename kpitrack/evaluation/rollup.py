@@ -1,4 +1,5 @@
-"""The objective tree and its roll-up (SPEC §7): pure, from evaluated results.
+"""The objective tree and its roll-up (docs/evaluation.md, "Objective tree and roll-up"):
+pure, from evaluated results.
 
 - An objective's **progress** is the weighted mean of its active KPIs' progress
   clamped to [0, 1] (a KPI with no data counts 0) and of its child objectives'
@@ -39,7 +40,8 @@ __all__ = [
     "with_drivers",
 ]
 
-# Worst first: the weakest-link order of SPEC §7 (not Status.rank, where no-data is worst).
+# Worst first: the weakest-link order of docs/evaluation.md, "Objective tree and roll-up"
+# (not Status.rank, where no-data is worst).
 ROLLUP_ORDER: tuple[Status, ...] = (
     Status.OFF_TRACK,
     Status.AT_RISK,

@@ -775,12 +775,12 @@ def _value_rule(
 def _target(
     fields: dict[str, Node], kind: Kind | None, what: str, value: _ValueRule, out: list[Problem]
 ) -> Value | None:
-    """The target; 100 for a progress KPI without one (SPEC §1); KT014 when empty."""
+    """The target; 100 for a progress KPI without one (docs/file-format.md); KT014 when empty."""
     node = fields.get("target")
     if node is not None and not rules.is_empty(node):
         return value(node, "target")
     if kind is Kind.PROGRESS:
-        return 100.0  # SPEC §1: progress KPIs default to 100 (percent done)
+        return 100.0  # docs/file-format.md: progress KPIs default to 100 (percent done)
     if node is not None:
         rules.empty_required(out, node, f"{what}: target")
     return None

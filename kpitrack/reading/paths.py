@@ -1,4 +1,4 @@
-"""Which files a workspace reads (SPEC §4: -f paths, kpitrack.toml's `files`, the
+"""Which files a workspace reads (docs/commands.md: -f paths, kpitrack.toml's `files`, the
 defaults) and reading them under the size cap, each failure a located problem."""
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def resolve_paths(cli_paths: Sequence[Path], config: Config, cwd: Path) -> list[Path]:
-    """The files to read (SPEC §4): -f paths, else kpitrack.toml's files, else the defaults."""
+    """The files to read (docs/commands.md): -f paths, else kpitrack.toml's files, else
+    the defaults."""
     found: list[Path] = []
     if cli_paths:
         for path in cli_paths:

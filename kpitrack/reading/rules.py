@@ -1,4 +1,4 @@
-"""The checks of SPEC §2: one small function per rule code, every problem at once.
+"""The checks of docs/rules.md: one small function per rule code, every problem at once.
 
 Two layers:
 

@@ -1,4 +1,4 @@
-"""JSON output: the stable, documented shape of SPEC §4."""
+"""JSON output: the stable, documented shape of docs/json.md."""
 
 from __future__ import annotations
 
@@ -84,8 +84,8 @@ def result_json(r: KpiResult) -> dict[str, Any]:
 
 
 def forecast_json(r: KpiResult) -> dict[str, Any] | None:
-    """`{at, value, low, high, reaches_target_on}` (SPEC §7), or None; values are numbers
-    (scale positions for qualitative KPIs)."""
+    """`{at, value, low, high, reaches_target_on}` (docs/evaluation.md "Forecast"), or
+    None; values are numbers (scale positions for qualitative KPIs)."""
     f = r.forecast
     if f is None:
         return None

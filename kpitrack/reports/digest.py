@@ -84,8 +84,9 @@ class ObjectiveGroup:
     objective: Objective | None
     results: tuple[KpiResult, ...]
     counts: StatusCounts
-    # The objective tree's roll-up (SPEC §7): its depth (0 for a root), progress and status
-    # over every active KPI below it. None for the "No objective" group.
+    # The objective tree's roll-up (docs/evaluation.md, "Objective tree and roll-up"):
+    # its depth (0 for a root), progress and status over every active KPI below it. None
+    # for the "No objective" group.
     depth: int = 0
     progress: float | None = None
     status: Status | None = None

@@ -1,4 +1,5 @@
-"""`kpitrack export`: tidy rows for DuckDB, a warehouse or a BI tool (SPEC §6).
+"""`kpitrack export`: tidy rows for DuckDB, a warehouse or a BI tool (docs/git.md,
+"kpitrack export").
 
 Measurement rows: one per measurement, with its KPI's metadata. Evaluation rows
 (`--evaluations`): one per KPI as of the as-of date. CSV goes through the one CSV

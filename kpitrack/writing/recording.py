@@ -1,4 +1,4 @@
-"""The write core of `record`, `import` and `collect` (SPEC §4, §5; docs/writing.md).
+"""The write core of `record`, `import` and `collect` (docs/commands.md, docs/writing.md).
 
 No Typer, no Rich, no printing: functions take the parsed options and return
 frozen outcomes, or raise `KpitrackError`s that the shell turns into messages.
