@@ -13,6 +13,35 @@ from pathlib import Path
 import pytest
 from support import free_port
 
+_PATCHES_OFF_TEST = "test_the_cli_tests_pass_with_the_typer_patches_off"
+_patches_off: list[subprocess.Popen[str]] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the patches-off CLI run (tests/test_without_typer_patches.py) in the
+    background as soon as it is known to be selected, so it overlaps the suite."""
+    if os.environ.get("KPITRACK_NO_TYPER_PATCHES", "") not in ("", "0"):
+        return
+    if any(item.name == _PATCHES_OFF_TEST for item in session.items):
+        from test_without_typer_patches import start_patches_off_run
+
+        _patches_off.append(start_patches_off_run())
+
+
+@pytest.fixture
+def patches_off_run() -> subprocess.Popen[str]:
+    if not _patches_off:  # selected on its own, say: start it now
+        from test_without_typer_patches import start_patches_off_run
+
+        _patches_off.append(start_patches_off_run())
+    return _patches_off[0]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for proc in _patches_off:  # a run cut short (-x, Ctrl-C) leaves no process behind
+        if proc.poll() is None:
+            proc.kill()
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """With Typer's patches switched off (KPITRACK_NO_TYPER_PATCHES, see kpitrack/_typer.py),

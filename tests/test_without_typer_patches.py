@@ -1,6 +1,11 @@
 """The product does not depend on kpitrack/_typer.py's patches of Typer internals: the
 command-line tests pass with them switched off (KPITRACK_NO_TYPER_PATCHES=1), apart
-from the tests of the patches themselves (marked `typer_patches`, skipped then)."""
+from the tests of the patches themselves (marked `typer_patches`, skipped then).
+
+The patches-off run is a second pytest process. conftest.py starts it as soon as
+collection has finished when this test is selected, so it runs on the machine's other
+core while the rest of the suite runs; the test collects its result.
+"""
 
 from __future__ import annotations
 
@@ -21,13 +26,13 @@ CLI_TESTS = [
     "test_terminal_cli.py",
     "test_shell.py",
 ]
+SKIP_REASON = "tests a Typer patch, and KPITRACK_NO_TYPER_PATCHES is set"
 
 
-@pytest.mark.slow
-@pytest.mark.process
-def test_the_cli_tests_pass_with_the_typer_patches_off() -> None:
+def start_patches_off_run() -> subprocess.Popen[str]:
+    """The CLI tests in a pytest process of their own, with the patches switched off."""
     env = {**os.environ, "KPITRACK_NO_TYPER_PATCHES": "1"}
-    done = subprocess.run(
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -39,14 +44,21 @@ def test_the_cli_tests_pass_with_the_typer_patches_off() -> None:
             *(str(TESTS / name) for name in CLI_TESTS),
         ],
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=900,
-        check=False,
     )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    assert " passed" in done.stdout
-    assert "tests a Typer patch, and KPITRACK_NO_TYPER_PATCHES is set" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.process
+def test_the_cli_tests_pass_with_the_typer_patches_off(
+    patches_off_run: subprocess.Popen[str],
+) -> None:
+    out, _ = patches_off_run.communicate(timeout=900)
+    assert patches_off_run.returncode == 0, out[-4000:]
+    assert " passed" in out
+    assert SKIP_REASON in out
 
 
 def test_the_switch_turns_the_patches_off() -> None:
