@@ -56,6 +56,7 @@ def complete(ws: Path, line: str) -> list[str]:
 def test_kpi_arguments_of_history_and_review(ws: Path) -> None:
     assert complete(ws, "kpitrack history we") == ["weekly-active-users"]
     assert complete(ws, "kpitrack review m") == ["mrr"]
+    assert complete(ws, "kpitrack amend m") == ["mrr"]
 
 
 def test_fail_on_values_and_lists(ws: Path) -> None:
@@ -70,6 +71,7 @@ def test_as_of_words(ws: Path) -> None:
     assert complete(ws, "kpitrack show mrr --as-of y") == ["yesterday"]
 
 
+@pytest.mark.typer_patches
 def test_owner_with_a_space_is_quoted_for_bash(ws: Path) -> None:
     assert complete(ws, "kpitrack status --owner Pro") == ["'Product team'"]
     assert complete(ws, "kpitrack status --owner Fin") == ["Finance"]
