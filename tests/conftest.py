@@ -9,37 +9,58 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support import free_port
 
-_PATCHES_OFF_TEST = "test_the_cli_tests_pass_with_the_typer_patches_off"
-_patches_off: list[subprocess.Popen[str]] = []
+# ---------------------------------------------------------------- background processes
+
+# The heaviest tests run one long child process each (a second pytest with Typer's
+# patches off, pre-commit building its hook environment, the benchmark runner). Each
+# is started as soon as collection shows the test is selected, so on a two-core machine
+# it runs beside the rest of the suite; the test then waits for it and checks it.
+# name of the test -> (its module, the function that starts its process)
+BACKGROUND = {
+    "test_the_cli_tests_pass_with_the_typer_patches_off": (
+        "test_without_typer_patches",
+        "start_patches_off_run",
+    ),
+    "test_hook_passes_a_good_file_and_fails_a_bad_one": ("test_precommit_hook", "start_good_run"),
+    "test_runner_runs_every_comparison_at_a_tiny_size": ("test_benchmarks", "start_runner"),
+}
+_started: dict[str, Any] = {}
+
+
+def _start(name: str) -> Any:
+    if name not in _started:
+        import importlib
+
+        module, function = BACKGROUND[name]
+        _started[name] = getattr(importlib.import_module(module), function)()
+    return _started[name]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start the patches-off CLI run (tests/test_without_typer_patches.py) in the
-    background as soon as it is known to be selected, so it overlaps the suite."""
-    if os.environ.get("KPITRACK_NO_TYPER_PATCHES", "") not in ("", "0"):
-        return
-    if any(item.name == _PATCHES_OFF_TEST for item in session.items):
-        from test_without_typer_patches import start_patches_off_run
-
-        _patches_off.append(start_patches_off_run())
+    patches_off = os.environ.get("KPITRACK_NO_TYPER_PATCHES", "") not in ("", "0")
+    for item in session.items:
+        if item.name in BACKGROUND and not patches_off:
+            _start(item.name)
 
 
 @pytest.fixture
-def patches_off_run() -> subprocess.Popen[str]:
-    if not _patches_off:  # selected on its own, say: start it now
-        from test_without_typer_patches import start_patches_off_run
-
-        _patches_off.append(start_patches_off_run())
-    return _patches_off[0]
+def background(request: pytest.FixtureRequest) -> Any:
+    """The test's own background process (see BACKGROUND), started now if need be."""
+    return _start(request.node.name)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for proc in _patches_off:  # a run cut short (-x, Ctrl-C) leaves no process behind
-        if proc.poll() is None:
+    for job in _started.values():  # a run cut short (-x, Ctrl-C) leaves no process behind
+        if hasattr(job, "close"):
+            job.close()
+            continue
+        proc = job[0] if isinstance(job, tuple) else job
+        if isinstance(proc, subprocess.Popen) and proc.poll() is None:
             proc.kill()
 
 

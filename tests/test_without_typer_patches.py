@@ -2,8 +2,8 @@
 command-line tests pass with them switched off (KPITRACK_NO_TYPER_PATCHES=1), apart
 from the tests of the patches themselves (marked `typer_patches`, skipped then).
 
-The patches-off run is a second pytest process. conftest.py starts it as soon as
-collection has finished when this test is selected, so it runs on the machine's other
+The patches-off run is a second pytest process. conftest.py (BACKGROUND) starts it
+as soon as collection has finished when this test is selected, so it runs on the machine's other
 core while the rest of the suite runs; the test collects its result.
 """
 
@@ -53,10 +53,10 @@ def start_patches_off_run() -> subprocess.Popen[str]:
 @pytest.mark.slow
 @pytest.mark.process
 def test_the_cli_tests_pass_with_the_typer_patches_off(
-    patches_off_run: subprocess.Popen[str],
+    background: subprocess.Popen[str],
 ) -> None:
-    out, _ = patches_off_run.communicate(timeout=900)
-    assert patches_off_run.returncode == 0, out[-4000:]
+    out, _ = background.communicate(timeout=900)
+    assert background.returncode == 0, out[-4000:]
     assert " passed" in out
     assert SKIP_REASON in out
 
