@@ -9,6 +9,7 @@ The import graph is read from the source with `ast` (every `import` and
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -39,9 +40,14 @@ def _type_checking_only(node: ast.If) -> bool:
     )
 
 
+@functools.cache
+def _parsed(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), str(path))
+
+
 def imports_of(path: Path, name: str) -> set[str]:
     """Every module `path` imports when it runs (absolute names)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    tree = _parsed(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
 
@@ -70,7 +76,17 @@ def imports_of(path: Path, name: str) -> set[str]:
     return found
 
 
+@functools.cache
+def _graph() -> dict[str, frozenset[str]]:
+    return {name: frozenset(deps) for name, deps in _build_graph().items()}
+
+
 def graph() -> dict[str, set[str]]:
+    """The import graph (read once per session; each caller gets its own copy)."""
+    return {name: set(deps) for name, deps in _graph().items()}
+
+
+def _build_graph() -> dict[str, set[str]]:
     modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
     out: dict[str, set[str]] = {}
     for name, path in modules.items():
