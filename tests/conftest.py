@@ -65,8 +65,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With Typer's patches switched off (KPITRACK_NO_TYPER_PATCHES, see kpitrack/_typer.py),
-    the tests of the patches themselves skip; every other test must pass as it is."""
+    """Every test that uses the real PostgreSQL server is marked `postgres` (so `-m "not
+    postgres"` leaves them out). With Typer's patches switched off
+    (KPITRACK_NO_TYPER_PATCHES, see kpitrack/_typer.py), the tests of the patches
+    themselves skip; every other test must pass as it is."""
+    for item in items:
+        if "postgres_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
     if os.environ.get("KPITRACK_NO_TYPER_PATCHES", "") in ("", "0"):
         return
     skip = pytest.mark.skip(reason="tests a Typer patch, and KPITRACK_NO_TYPER_PATCHES is set")
