@@ -92,9 +92,7 @@ def main() -> None:
     command = args.kpitrack.split() if args.kpitrack else [str(exe)]
     with tempfile.TemporaryDirectory(prefix="kpitrack-collect-bench-") as tmp:
         base = Path(tmp) / "base"
-        generate(
-            base, kpis=args.kpis, measurements=args.measurements, old_config=args.old_config
-        )
+        generate(base, kpis=args.kpis, measurements=args.measurements, old_config=args.old_config)
         as_of = ["--as-of", AS_OF.isoformat()]
         figures: dict[str, list[float]] = {"status": [], "collect --dry-run": [], "collect": []}
         for run in range(args.runs):
