@@ -274,12 +274,14 @@ def _one(
 
 
 def _write(session: Checkin, answers: list[Answer], repo: Repo | None, by: str | None) -> None:
-    from kpitrack.commands.gitcommit import commit_after_write
-    from kpitrack.git.committing import values_message
-    from kpitrack.render.checkin import statuses
-    from kpitrack.writing.checkin import write_answers
-
     try:
+        # The imports too: a Ctrl-C right after "y" lands while they load, before any
+        # file is touched, and must be reported as such.
+        from kpitrack.commands.gitcommit import commit_after_write
+        from kpitrack.git.committing import values_message
+        from kpitrack.render.checkin import statuses
+        from kpitrack.writing.checkin import write_answers
+
         outcome = write_answers(session, answers)
     except KeyboardInterrupt:
         # Once a file is renamed into place, interrupts wait until the result is
