@@ -43,7 +43,7 @@ def check(
     day = parse_as_of(as_of)
     config = load_config_here()
     outcome = check_workspace(
-        files or [], config, source_context(config), as_of=day, cwd=Path.cwd(), rev=rev
+        files or [], config, lambda: source_context(config), as_of=day, cwd=Path.cwd(), rev=rev
     )
     workspace, problems, file_count = outcome.workspace, outcome.problems, outcome.file_count
     errors, warnings = outcome.errors, outcome.warnings

@@ -8,14 +8,17 @@ named column, command sources not allowed). One function gathers both, sorted.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kpitrack.domain.model import Config
 from kpitrack.domain.problems import Problem, sort_problems
 from kpitrack.domain.workspace import Workspace
-from kpitrack.reading.sources import SourceContext
+
+if TYPE_CHECKING:
+    from kpitrack.reading.sources import SourceContext
 
 
 @dataclass(frozen=True)
@@ -36,13 +39,15 @@ class CheckOutcome:
 def check_workspace(
     files: Sequence[Path],
     config: Config,
-    ctx: SourceContext,
+    context: Callable[[], SourceContext],
     *,
     as_of: dt.date,
     cwd: Path,
     rev: str | None = None,
 ) -> CheckOutcome:
-    """Load the workspace (at git revision `rev` when given) and check it whole."""
+    """Load the workspace (at git revision `rev` when given) and check it whole.
+    `context` gives the sources' context (the local config): asked for, and the source
+    kinds imported, only when some KPI has a source."""
     if rev is not None:
         from kpitrack.git.revisions import load_at
 
@@ -56,5 +61,5 @@ def check_workspace(
     if any(k.source is not None for k in workspace.kpis):
         from kpitrack.reading.sources import source_problems
 
-        problems = sort_problems([*problems, *source_problems(workspace, ctx)])
+        problems = sort_problems([*problems, *source_problems(workspace, context())])
     return CheckOutcome(workspace, problems, file_count)
