@@ -32,8 +32,6 @@ def check(
     Problems go to stdout, one per line; the summary goes to stderr.
     Exit 0 when clean, 1 when there are errors (or warnings with --strict).
     """
-    import json
-
     from kpitrack.commands.inputs import source_context
     from kpitrack.render.formats import CheckFormat, choose_format
     from kpitrack.reports.checking import check_workspace
@@ -49,6 +47,8 @@ def check(
     errors, warnings = outcome.errors, outcome.warnings
 
     if output_format is CheckFormat.JSON:
+        import json
+
         document = {
             "problems": [p.to_dict() for p in problems],
             "errors": errors,

@@ -246,11 +246,11 @@ class _Builder:
             fields, "grace_days", lambda node: rules.whole_days(out, node, f"{what}: grace_days")
         )
         tag_list = _optional(fields, "tags", lambda node: rules.tags(out, node, f"{what}: tags"))
-        from kpitrack.reading.sources import credential_problems, parse_source
+        from kpitrack.reading import sources  # the kinds load only for a `source`
 
-        credential_problems(out, entry, what)
+        sources.credential_problems(out, entry, what)
         source = _optional(
-            fields, "source", lambda node: parse_source(out, node, what, kind, scale or ())
+            fields, "source", lambda node: sources.parse_source(out, node, what, kind, scale or ())
         )
         weight = _optional(fields, "weight", lambda n: rules.weight(out, n, f"{what}: weight"))
         drivers = _optional(

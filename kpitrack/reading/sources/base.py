@@ -7,10 +7,13 @@ Each kind is one module of this package holding one `SourceKind`:
 - `check` reports what needs the local config or the disk (`check` and `collect`);
 - `run` gets the raw value for one period (`collect`), raising `SourceError`.
 
-The keys every kind accepts (`timeout`, `scale_map`), the exactly-one-kind rule,
-the credential check (KT052) and turning raw output into a value live here. A new
-kind is one module that calls `register` plus its tests; its rule codes go into
-`rules.RULES` like every other code.
+The keys every kind accepts (`timeout`, `scale_map`), the exactly-one-kind rule and
+turning raw output into a value live here; the credential check (KT052), which every
+KPI gets, lives in `credentials.py`, apart from the kinds. A new kind is one module
+that calls `register`, its name in `BUILTIN_KINDS`, plus its tests; its rule codes go
+into `rules.RULES` like every other code. The kinds are imported (with sqlite3, csv,
+subprocess) when a source is first parsed, checked or run (`registered`), never for a
+workspace without sources.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import datetime as dt
 import decimal
 import math
 import re
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -32,15 +35,14 @@ from kpitrack.domain.textsafe import visible
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reading import rules
 from kpitrack.reading.localconfig import LocalConfig
-from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq
+from kpitrack.reading.sources.credentials import credential_problems as credential_problems
+from kpitrack.reading.yamlnodes import Map, Node, Scalar
 
 MAX_TIMEOUT = 3600.0
 COMMON_KEYS = {
     "timeout": "seconds the source may take (at most the local config's collect_timeout)",
     "scale_map": "qualitative KPIs: output → scale label",
 }
-# scheme://user:password@host — a credential written into a KPI file.
-_URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")
 # ASCII digits only: a full-width `１２` is refused here as `record` refuses it.
 _NUMBER = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?", re.ASCII)
 
@@ -114,12 +116,31 @@ class SourceKind(Protocol):
         ...
 
 
+# The kinds kpitrack ships, one module each, in the order messages name them
+# ("one of sql, csv or command").
+BUILTIN_KINDS = ("sql", "csv", "command")
 KINDS: dict[str, SourceKind] = {}
 
 
 def register(kind: SourceKind) -> SourceKind:
     KINDS[kind.kind] = kind
     return kind
+
+
+def registered() -> dict[str, SourceKind]:
+    """`KINDS` with every shipped kind in it, in `BUILTIN_KINDS` order (any other kind
+    registered after them): the kinds' modules are imported on the first call."""
+    if tuple(KINDS)[: len(BUILTIN_KINDS)] != BUILTIN_KINDS:
+        import importlib
+
+        for name in BUILTIN_KINDS:
+            importlib.import_module(f"kpitrack.reading.sources.{name}")
+        ordered = {name: KINDS.pop(name) for name in BUILTIN_KINDS}
+        others = dict(KINDS)
+        KINDS.clear()
+        KINDS.update(ordered)
+        KINDS.update(others)
+    return KINDS
 
 
 def excerpt(text: str, limit: int = 24) -> str:
@@ -131,41 +152,13 @@ def excerpt(text: str, limit: int = 24) -> str:
 # ---------------------------------------------------------------- parse
 
 
-def _scalars(node: Node) -> Iterator[Scalar]:
-    """Every scalar (keys too) under `node`: one pass, no list per node."""
-    stack = [node]
-    while stack:
-        top = stack.pop()
-        if isinstance(top, Scalar):
-            yield top
-        elif isinstance(top, Seq):
-            stack.extend(top.items)
-        else:
-            for key, value in top.items:
-                yield key
-                stack.append(value)
-
-
-def credential_problems(out: list[Problem], entry: Node, what: str) -> None:
-    """KT052: a URL with a password anywhere in a KPI's definition."""
-    for scalar in _scalars(entry):
-        if "://" in scalar.text and _URL_WITH_PASSWORD.search(scalar.text):
-            rules.error(
-                out,
-                scalar,
-                codes.KT052,
-                f"{what}: a URL with a password in a KPI file; credentials belong in the "
-                "local config's [databases] (or ${ENV_VARIABLE} there), never in KPI files",
-            )
-
-
 def text_field(
     out: list[Problem], fields: Mapping[str, Node], node: Map, where: str, kind: str, key: str
 ) -> str | None:
     """A required non-empty text key of a kind (KT050 when missing or not text)."""
     value = fields.get(key)
     if value is None:
-        described = KINDS[kind].keys.get(key, "")
+        described = registered()[kind].keys.get(key, "")
         rules.error(out, node, codes.KT050, f"{where}: a {kind} source needs '{key}' ({described})")
         return None
     if not isinstance(value, Scalar) or not value.text.strip():
@@ -188,7 +181,8 @@ def parse_source(
     """
     before = len(out)
     where = f"{what}: source"
-    names = ", ".join(list(KINDS)[:-1]) + " or " + list(KINDS)[-1]
+    known_kinds = registered()
+    names = ", ".join(list(known_kinds)[:-1]) + " or " + list(known_kinds)[-1]
     if not isinstance(node, Map):
         rules.error(
             out,
@@ -197,19 +191,19 @@ def parse_source(
             f"{where} must be a mapping with one of {names}, got {rules.shape(node)}",
         )
         return None
-    known = {key: text for k in KINDS.values() for key, text in k.keys.items()} | COMMON_KEYS
+    known = {key: text for k in known_kinds.values() for key, text in k.keys.items()} | COMMON_KEYS
     fields: dict[str, Node] = {}
     for key, value in node.items:
         if key.text not in known:
             rules.unknown_key(out, key, where, known)
         elif key.text not in fields:
             fields[key.text] = value
-    kinds = [k for k in KINDS if k in fields]
+    kinds = [k for k in known_kinds if k in fields]
     if len(kinds) != 1:
         found = " and ".join(kinds) if kinds else "none"
         rules.error(out, node, codes.KT050, f"{where} needs exactly one of {names}, found {found}")
         return None
-    source_kind = KINDS[kinds[0]]
+    source_kind = known_kinds[kinds[0]]
     for name, value in fields.items():
         if name not in source_kind.keys and name not in COMMON_KEYS:
             rules.error(
@@ -302,7 +296,7 @@ def source_problems(workspace: Workspace, ctx: SourceContext) -> list[Problem]:
 def kpi_source_problems(kpi: Kpi, ctx: SourceContext) -> list[Problem]:
     if kpi.source is None:
         return []
-    return KINDS[kpi.source.kind].check(kpi, kpi.source, ctx)
+    return registered()[kpi.source.kind].check(kpi, kpi.source, ctx)
 
 
 def kpi_folder(kpi: Kpi) -> Path:
@@ -322,7 +316,7 @@ def run_source(kpi: Kpi, params: Params, ctx: SourceContext) -> Value:
     source = kpi.source
     if source is None:
         raise SourceError(f"KPI '{kpi.id}' has no source")
-    raw = KINDS[source.kind].run(kpi, source, params, ctx)
+    raw = registered()[source.kind].run(kpi, source, params, ctx)
     return to_value(kpi, source, raw)
 
 

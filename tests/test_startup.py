@@ -1,0 +1,114 @@
+"""Start-up: `check` and `status` on a small workspace import only what they use
+(docs/PERFORMANCE.md "What makes start-up fast").
+
+Each run is a fresh Python process through the console script's entry function, which
+writes the modules it imported when it exits; no test here measures time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import AS_OF
+
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_kpis.yaml"
+
+# What only a data source needs (`collect`, or `check` of a KPI with a `source`).
+SOURCE_MODULES = {
+    "kpitrack.reading.sources.base",
+    "kpitrack.reading.sources.sql",
+    "kpitrack.reading.sources.csv",
+    "kpitrack.reading.sources.command",
+    "kpitrack.reading.localconfig",
+    "sqlite3",
+    "csv",
+    "tomllib",
+}
+
+
+def imported(*args: str, cwd: Path | None = None) -> tuple[int, set[str], str]:
+    """Run `kpitrack ARGS` in a new process: its exit code, every module it imported,
+    and its output (stdout, then stderr)."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('\\nMODULES=' + ' '.join(sorted(sys.modules))))\n"
+        f"sys.argv = ['kpitrack', *{list(args)!r}]\n"
+        "from kpitrack._entry import main\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "KPITRACK_NO_TYPER_PATCHES"}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+        env={**env, "KPITRACK_NO_CACHE": "1", "NO_COLOR": "1", "COLUMNS": "100"},
+    )
+    stderr, _, modules = done.stderr.rpartition("\nMODULES=")
+    return done.returncode, set(modules.split()), done.stdout + stderr
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(
+    ("args", "also_absent"),
+    [
+        # decimal: the sources' number parsing (Rich's table imports it too)
+        (("check", "-f", str(SAMPLE), *AS_OF), {"json", "rich", "decimal"}),
+        (("check", "-f", str(SAMPLE), *AS_OF, "--format", "json"), {"rich", "decimal"}),
+        (("status", "-f", str(SAMPLE), *AS_OF), set()),
+        (("status", "-f", str(SAMPLE), *AS_OF, "--format", "json"), {"rich", "decimal"}),
+    ],
+    ids=["check", "check-json", "status", "status-json"],
+)
+def test_the_sample_loads_no_source_kind(args: tuple[str, ...], also_absent: set[str]) -> None:
+    code, modules, output = imported(*args)
+    assert code in (0, 1), output
+    assert "kpitrack.reading.loading" in modules  # the run really read the workspace
+    assert modules & (SOURCE_MODULES | also_absent) == set()
+
+
+KPI = "kpis:\n  - id: deploys\n    name: Deploys\n    measure: count\n    target: 10\n"
+
+
+@pytest.mark.process
+def test_a_kpi_with_a_source_loads_the_kinds_and_is_checked(tmp_path: Path) -> None:
+    (tmp_path / "kpis.yaml").write_text(
+        KPI + "    frequency: monthly\n"
+        "    source:\n      csv: missing.csv\n      date_column: day\n      value_column: n\n",
+        encoding="utf-8",
+    )
+    code, modules, output = imported("check", "-f", "kpis.yaml", *AS_OF, cwd=tmp_path)
+    assert code == 0, output
+    # The source's own check (it needs the disk) ran: the kinds were loaded for it.
+    assert "kpis.yaml:8:12: warning KT120 KPI 'deploys': source: CSV file missing.csv" in output
+    assert {"kpitrack.reading.sources.csv", "kpitrack.reading.localconfig"} <= modules
+
+
+@pytest.mark.process
+def test_a_password_in_a_kpi_without_a_source_is_found_without_the_kinds(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "kpis.yaml").write_text(
+        KPI + "    frequency: monthly\n    description: see postgres://ana:s3cret@db/kpis\n",
+        encoding="utf-8",
+    )
+    code, modules, output = imported("check", "-f", "kpis.yaml", *AS_OF, cwd=tmp_path)
+    assert code == 1, output
+    assert "kpis.yaml:7:18: error KT052 KPI 'deploys': a URL with a password" in output
+    assert modules & SOURCE_MODULES == set()
+
+
+def test_the_kinds_keep_their_order_whichever_is_imported_first() -> None:
+    code = (
+        "import kpitrack.reading.sources.command, kpitrack.reading.sources.csv\n"
+        "from kpitrack.reading.sources import KINDS\n"
+        "print(' '.join(KINDS))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["sql", "csv", "command"]
