@@ -1,14 +1,28 @@
-"""The domain model: frozen dataclasses and enums. No I/O, no Rich, no YAML."""
+"""The domain model: frozen records and enums. No I/O, no Rich, no YAML.
+
+Each class is a frozen dataclass that writes its own `__init__` (`domain/records.py`:
+dataclasses would compile one per class at every start-up); a new field goes into
+the class's fields and its `__init__`, in the same place (`tests/test_records.py`
+fails otherwise)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import StrEnum
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
+from kpitrack.domain.records import Record
 from kpitrack.domain.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    # mypy checks each record as the frozen dataclass it behaves as (domain/records.py).
+    from dataclasses import dataclass as record
+else:
+    from kpitrack.domain.records import record
+
+_setattr = object.__setattr__  # how a record's __init__ sets its fields, as dataclasses do
 
 # A measured value: a finite number, or a scale label for qualitative KPIs.
 Value = float | str
@@ -128,13 +142,18 @@ class ActionStatus(StrEnum):
     DONE = "done"
 
 
-@dataclass(frozen=True, order=True, slots=True)
-class Location:
+@record(frozen=True, order=True, slots=True)
+class Location(Record):
     """Where something was written: 1-based line and column."""
 
     path: str
     line: int
     column: int
+
+    def __init__(self, path: str, line: int, column: int) -> None:
+        _setattr(self, "path", path)
+        _setattr(self, "line", line)
+        _setattr(self, "column", column)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}"
@@ -143,8 +162,10 @@ class Location:
 NOWHERE = Location("<none>", 0, 0)
 
 
-@dataclass(frozen=True)
-class Objective:
+@record(frozen=True)
+class Objective(Record):
+    """An objective: what a group of KPIs serves, in a tree of objectives (`parent`)."""
+
     id: str
     title: str
     owner: str | None = None
@@ -155,9 +176,29 @@ class Objective:
     parent: str | None = None
     weight: float = 1.0
 
+    def __init__(
+        self,
+        id: str,
+        title: str,
+        owner: str | None = None,
+        due: dt.date | None = None,
+        description: str | None = None,
+        loc: Location = NOWHERE,
+        parent: str | None = None,
+        weight: float = 1.0,
+    ) -> None:
+        _setattr(self, "id", id)
+        _setattr(self, "title", title)
+        _setattr(self, "owner", owner)
+        _setattr(self, "due", due)
+        _setattr(self, "description", description)
+        _setattr(self, "loc", loc)
+        _setattr(self, "parent", parent)
+        _setattr(self, "weight", weight)
 
-@dataclass(frozen=True)
-class Event:
+
+@record(frozen=True)
+class Event(Record):
     """Something that happened (a launch, an outage, a price change), shown on charts.
     `kpis` limits it to those KPIs; empty: it concerns every KPI."""
 
@@ -167,19 +208,40 @@ class Event:
     note: str | None = None
     loc: Location = NOWHERE
 
+    def __init__(
+        self,
+        date: dt.date,
+        title: str,
+        kpis: tuple[str, ...] = (),
+        note: str | None = None,
+        loc: Location = NOWHERE,
+    ) -> None:
+        _setattr(self, "date", date)
+        _setattr(self, "title", title)
+        _setattr(self, "kpis", kpis)
+        _setattr(self, "note", note)
+        _setattr(self, "loc", loc)
+
     def concerns(self, kpi_id: str) -> bool:
         return not self.kpis or kpi_id in self.kpis
 
 
-@dataclass(frozen=True)
-class Milestone:
+@record(frozen=True)
+class Milestone(Record):
+    """A staged target on the way to the KPI's target: `target` by `date`."""
+
     date: dt.date
     target: Value
     loc: Location = NOWHERE
 
+    def __init__(self, date: dt.date, target: Value, loc: Location = NOWHERE) -> None:
+        _setattr(self, "date", date)
+        _setattr(self, "target", target)
+        _setattr(self, "loc", loc)
 
-@dataclass(frozen=True)
-class ActionPlan:
+
+@record(frozen=True)
+class ActionPlan(Record):
     """An `action` written as a mapping: the plan, who owns it, by when, and whether it is done."""
 
     plan: str
@@ -187,9 +249,21 @@ class ActionPlan:
     due: dt.date | None = None
     status: ActionStatus = ActionStatus.OPEN
 
+    def __init__(
+        self,
+        plan: str,
+        owner: str | None = None,
+        due: dt.date | None = None,
+        status: ActionStatus = ActionStatus.OPEN,
+    ) -> None:
+        _setattr(self, "plan", plan)
+        _setattr(self, "owner", owner)
+        _setattr(self, "due", due)
+        _setattr(self, "status", status)
 
-@dataclass(frozen=True)
-class Source:
+
+@record(frozen=True)
+class Source(Record):
     """Where a KPI's value comes from, for `kpitrack collect`.
 
     `kind` names the source kind (sql, csv, command: one module each under
@@ -207,6 +281,24 @@ class Source:
     # Where each key's value was written, for located problems.
     locs: tuple[tuple[str, Location], ...] = ()
 
+    def __init__(
+        self,
+        kind: str,
+        spec: Hashable,
+        label: str = "",
+        timeout: float | None = None,
+        scale_map: tuple[tuple[str, str], ...] = (),
+        loc: Location = NOWHERE,
+        locs: tuple[tuple[str, Location], ...] = (),
+    ) -> None:
+        _setattr(self, "kind", kind)
+        _setattr(self, "spec", spec)
+        _setattr(self, "label", label)
+        _setattr(self, "timeout", timeout)
+        _setattr(self, "scale_map", scale_map)
+        _setattr(self, "loc", loc)
+        _setattr(self, "locs", locs)
+
     @property
     def name(self) -> str:
         """How a note names the source: `sql: app`, `csv: deploys.csv`, `command: count`."""
@@ -219,8 +311,10 @@ class Source:
         return self.loc
 
 
-@dataclass(frozen=True)
-class Kpi:
+@record(frozen=True)
+class Kpi(Record):
+    """One KPI as its file defines it."""
+
     id: str
     name: str
     measure: str
@@ -253,6 +347,68 @@ class Kpi:
     weight: float = 1.0
     drivers: tuple[str, ...] = ()
 
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        measure: str,
+        target: Value,
+        frequency: Frequency,
+        kind: Kind = Kind.QUANTITATIVE,
+        scale: tuple[str, ...] = (),
+        direction: Direction = Direction.INCREASE,
+        unit: str | None = None,
+        unit_plural: str | None = None,
+        indicator: Indicator | None = None,
+        owner: str | None = None,
+        objective: str | None = None,
+        baseline: Value | None = None,
+        start: dt.date | None = None,
+        due: dt.date | None = None,
+        milestones: tuple[Milestone, ...] = (),
+        review: Frequency | None = None,
+        last_reviewed: dt.date | None = None,
+        action: str | None = None,
+        action_plan: ActionPlan | None = None,
+        archived: bool = False,
+        grace_days: int | None = None,
+        tags: tuple[str, ...] = (),
+        description: str | None = None,
+        loc: Location = NOWHERE,
+        source: Source | None = None,
+        weight: float = 1.0,
+        drivers: tuple[str, ...] = (),
+    ) -> None:
+        _setattr(self, "id", id)
+        _setattr(self, "name", name)
+        _setattr(self, "measure", measure)
+        _setattr(self, "target", target)
+        _setattr(self, "frequency", frequency)
+        _setattr(self, "kind", kind)
+        _setattr(self, "scale", scale)
+        _setattr(self, "direction", direction)
+        _setattr(self, "unit", unit)
+        _setattr(self, "unit_plural", unit_plural)
+        _setattr(self, "indicator", indicator)
+        _setattr(self, "owner", owner)
+        _setattr(self, "objective", objective)
+        _setattr(self, "baseline", baseline)
+        _setattr(self, "start", start)
+        _setattr(self, "due", due)
+        _setattr(self, "milestones", milestones)
+        _setattr(self, "review", review)
+        _setattr(self, "last_reviewed", last_reviewed)
+        _setattr(self, "action", action)
+        _setattr(self, "action_plan", action_plan)
+        _setattr(self, "archived", archived)
+        _setattr(self, "grace_days", grace_days)
+        _setattr(self, "tags", tags)
+        _setattr(self, "description", description)
+        _setattr(self, "loc", loc)
+        _setattr(self, "source", source)
+        _setattr(self, "weight", weight)
+        _setattr(self, "drivers", drivers)
+
     def position(self, value: Value) -> float:
         """A value as a number: the scale position (0 = worst) for qualitative KPIs."""
         if isinstance(value, str):
@@ -268,8 +424,8 @@ class Kpi:
         return position
 
 
-@dataclass(frozen=True, slots=True)
-class Measurement:
+@record(frozen=True, slots=True)
+class Measurement(Record):
     """One measurement. A loaded workspace keeps its measurements as columns (see
     `Measurements`); a Measurement is the view built on demand from them."""
 
@@ -285,6 +441,24 @@ class Measurement:
     # Position in workspace reading order (files in order, then entries): breaks date ties.
     order: int = 0
 
+    def __init__(
+        self,
+        kpi: str,
+        date: dt.date,
+        value: Value,
+        note: str | None = None,
+        by: str | None = None,
+        loc: Location = NOWHERE,
+        order: int = 0,
+    ) -> None:
+        _setattr(self, "kpi", kpi)
+        _setattr(self, "date", date)
+        _setattr(self, "value", value)
+        _setattr(self, "note", note)
+        _setattr(self, "by", by)
+        _setattr(self, "loc", loc)
+        _setattr(self, "order", order)
+
 
 def no_kpi_message(kpi_id: str, known: Iterable[str], *, option: str | None = None) -> str:
     """The one wording of an unknown KPI id: `no KPI 'x' (did you mean 'y'?)`."""
@@ -292,8 +466,8 @@ def no_kpi_message(kpi_id: str, known: Iterable[str], *, option: str | None = No
     return f"{prefix}no KPI '{kpi_id}'{did_you_mean(kpi_id, known)}"
 
 
-@dataclass(frozen=True)
-class Config:
+@record(frozen=True)
+class Config(Record):
     """Defaults from kpitrack.toml (all optional)."""
 
     files: tuple[str, ...] = ()
@@ -316,14 +490,51 @@ class Config:
     # Where the published report lives (`notify` links to `<site_url>/kpi/<id>.html`).
     site_url: str | None = None
 
+    def __init__(
+        self,
+        files: tuple[str, ...] = (),
+        measurements_file: str | None = None,
+        grace_days: int = 3,
+        at_risk_tolerance: float = 0.10,
+        focus_limit: int = 7,
+        stuck_periods: int = 3,
+        flat_periods: int = 6,
+        collect_timeout: float | None = None,
+        root: str | None = None,
+        mail_to: tuple[str, ...] = (),
+        mail_from: str | None = None,
+        commit: bool = False,
+        site_url: str | None = None,
+    ) -> None:
+        _setattr(self, "files", files)
+        _setattr(self, "measurements_file", measurements_file)
+        _setattr(self, "grace_days", grace_days)
+        _setattr(self, "at_risk_tolerance", at_risk_tolerance)
+        _setattr(self, "focus_limit", focus_limit)
+        _setattr(self, "stuck_periods", stuck_periods)
+        _setattr(self, "flat_periods", flat_periods)
+        _setattr(self, "collect_timeout", collect_timeout)
+        _setattr(self, "root", root)
+        _setattr(self, "mail_to", mail_to)
+        _setattr(self, "mail_from", mail_from)
+        _setattr(self, "commit", commit)
+        _setattr(self, "site_url", site_url)
 
-@dataclass(frozen=True)
-class OverdueInfo:
+
+@record(frozen=True)
+class OverdueInfo(Record):
     """Missed reports. All None means `never reported` (no measurement and no start)."""
 
     missed_periods: int | None
     due_since: dt.date | None
     days: int | None
+
+    def __init__(
+        self, missed_periods: int | None, due_since: dt.date | None, days: int | None
+    ) -> None:
+        _setattr(self, "missed_periods", missed_periods)
+        _setattr(self, "due_since", due_since)
+        _setattr(self, "days", days)
 
     @property
     def never_reported(self) -> bool:
@@ -339,8 +550,8 @@ class OverdueInfo:
         return -float(overdue.days)
 
 
-@dataclass(frozen=True)
-class Forecast:
+@record(frozen=True)
+class Forecast(Record):
     """Where a KPI's trend leads (docs/evaluation.md "Forecast"): the projected position
     on `at` (`due`, or the end of the next period for a standing target), a band from
     the 25th and 75th percentile slopes, and the date the central line crosses the
@@ -357,9 +568,31 @@ class Forecast:
     anchor_value: float  # the central line's value on `anchor`
     points: int  # how many per-period values the line was fitted to
 
+    def __init__(
+        self,
+        at: dt.date,
+        value: float,
+        low: float,
+        high: float,
+        reaches_target_on: dt.date | None,
+        slope: float,
+        anchor: dt.date,
+        anchor_value: float,
+        points: int,
+    ) -> None:
+        _setattr(self, "at", at)
+        _setattr(self, "value", value)
+        _setattr(self, "low", low)
+        _setattr(self, "high", high)
+        _setattr(self, "reaches_target_on", reaches_target_on)
+        _setattr(self, "slope", slope)
+        _setattr(self, "anchor", anchor)
+        _setattr(self, "anchor_value", anchor_value)
+        _setattr(self, "points", points)
 
-@dataclass(frozen=True)
-class KpiResult:
+
+@record(frozen=True)
+class KpiResult(Record):
     """Everything evaluation knows about one KPI as of one date."""
 
     kpi: Kpi
@@ -383,6 +616,40 @@ class KpiResult:
     # The workspace's events that concern this KPI, in date order (any date).
     events: tuple[Event, ...] = ()
 
+    def __init__(
+        self,
+        kpi: Kpi,
+        as_of: dt.date,
+        status: Status,
+        latest: Measurement | None,
+        baseline: Value | None,
+        start: dt.date | None,
+        progress: float | None,
+        gap: float | None,
+        expected: Value | None,
+        overdue: OverdueInfo | None,
+        reasons: tuple[Reason, ...] = (),
+        history: Sequence[Measurement] = (),
+        forecast: Forecast | None = None,
+        drivers: tuple[tuple[str, Status], ...] = (),
+        events: tuple[Event, ...] = (),
+    ) -> None:
+        _setattr(self, "kpi", kpi)
+        _setattr(self, "as_of", as_of)
+        _setattr(self, "status", status)
+        _setattr(self, "latest", latest)
+        _setattr(self, "baseline", baseline)
+        _setattr(self, "start", start)
+        _setattr(self, "progress", progress)
+        _setattr(self, "gap", gap)
+        _setattr(self, "expected", expected)
+        _setattr(self, "overdue", overdue)
+        _setattr(self, "reasons", reasons)
+        _setattr(self, "history", history)
+        _setattr(self, "forecast", forecast)
+        _setattr(self, "drivers", drivers)
+        _setattr(self, "events", events)
+
     @property
     def needs_action(self) -> bool:
         return bool(self.reasons)
@@ -399,8 +666,8 @@ class KpiResult:
         return OverdueInfo.most_overdue_first(self.overdue), self.status.attention
 
 
-@dataclass(frozen=True)
-class StatusCounts:
+@record(frozen=True)
+class StatusCounts(Record):
     """How many KPIs have each status, how many are overdue and how many need action:
     the one summary of `status`, `report` and their JSON."""
 
@@ -408,6 +675,14 @@ class StatusCounts:
     by_status: tuple[tuple[Status, int], ...]  # every status, in Status.summary_order()
     overdue: int
     needs_action: int
+
+    def __init__(
+        self, total: int, by_status: tuple[tuple[Status, int], ...], overdue: int, needs_action: int
+    ) -> None:
+        _setattr(self, "total", total)
+        _setattr(self, "by_status", by_status)
+        _setattr(self, "overdue", overdue)
+        _setattr(self, "needs_action", needs_action)
 
     def count(self, status: Status) -> int:
         return dict(self.by_status)[status]
