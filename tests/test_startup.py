@@ -112,3 +112,29 @@ def test_the_kinds_keep_their_order_whichever_is_imported_first() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["sql", "csv", "command"]
+
+
+@pytest.mark.process
+@pytest.mark.parametrize("how", ["entry point", "python -m"])
+def test_the_collector_pauses_while_the_cli_loads_and_runs_for_the_command(how: str) -> None:
+    """Start-up objects are frozen (no collection scans them again); the command itself
+    runs with the collector on, as it was."""
+    start = (
+        "from kpitrack._entry import main\nmain()\n"
+        if how == "entry point"
+        else "import runpy\nrunpy.run_module('kpitrack', run_name='__main__')\n"
+    )
+    code = (
+        "import atexit, gc, sys\n"
+        "seen = []\n"
+        "gc.callbacks.append(lambda phase, info: seen.append(phase))\n"
+        "atexit.register(lambda: sys.stderr.write("
+        "'\\nGC=%s %s %s' % (gc.isenabled(), gc.get_freeze_count(), len(seen))))\n"
+        f"sys.argv = ['kpitrack', 'status', '-f', {str(SAMPLE)!r}, *{list(AS_OF)!r}]\n" + start
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    enabled, frozen, phases = done.stderr.rpartition("\nGC=")[2].split()
+    assert enabled == "True"
+    assert int(frozen) > 10_000  # typer, the CLI and the model: frozen once loaded
+    assert int(phases) > 0  # and the collector still ran during the command
