@@ -5,20 +5,34 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kpitrack.domain.model import MAX_DATE, MIN_DATE, Frequency, date_in_range
+from kpitrack.domain.records import Record
+
+if TYPE_CHECKING:
+    # mypy checks each record as the frozen dataclass it behaves as (domain/records.py).
+    from dataclasses import dataclass as record
+else:
+    from kpitrack.domain.records import record
+
+_setattr = object.__setattr__  # how a record's __init__ sets its fields
 
 ONE_DAY = dt.timedelta(days=1)
 
 
-@dataclass(frozen=True, order=True)
-class Period:
+@record(frozen=True, order=True)
+class Period(Record):
     """A reporting period, both ends inclusive."""
 
     start: dt.date
     end: dt.date
     frequency: Frequency
+
+    def __init__(self, start: dt.date, end: dt.date, frequency: Frequency) -> None:
+        _setattr(self, "start", start)
+        _setattr(self, "end", end)
+        _setattr(self, "frequency", frequency)
 
     def __contains__(self, day: object) -> bool:
         return isinstance(day, dt.date) and self.start <= day <= self.end

@@ -7,12 +7,20 @@ The core never prints and never exits: it raises a `KpitrackError` subclass and
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from kpitrack.domain.codes import KT045
 from kpitrack.domain.codes import Severity as Severity  # the vocabulary of problems
+from kpitrack.domain.records import Record
+
+if TYPE_CHECKING:
+    # mypy checks each record as the frozen dataclass it behaves as (domain/records.py).
+    from dataclasses import dataclass as record
+else:
+    from kpitrack.domain.records import record
+
+_setattr = object.__setattr__  # how a record's __init__ sets its fields
 
 if TYPE_CHECKING:  # model.py raises UsageError: no import at run time
     from kpitrack.domain.model import Location
@@ -28,14 +36,26 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, the shell's convention)
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
+@record(frozen=True, order=True)
+class Problem(Record):
+    """One problem: where it is, how bad, its code and what it says (sorted by place)."""
+
     path: str
     line: int
     column: int
     severity: Severity
     code: str
     message: str
+
+    def __init__(
+        self, path: str, line: int, column: int, severity: Severity, code: str, message: str
+    ) -> None:
+        _setattr(self, "path", path)
+        _setattr(self, "line", line)
+        _setattr(self, "column", column)
+        _setattr(self, "severity", severity)
+        _setattr(self, "code", code)
+        _setattr(self, "message", message)
 
     @classmethod
     def at(cls, loc: Location, severity: Severity, code: str, message: str) -> Problem:

@@ -19,10 +19,20 @@ loader reports both as errors; this module only never loops).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from kpitrack.domain.model import KpiResult, Objective, Status, StatusCounts
+from kpitrack.domain.records import Record
 from kpitrack.domain.workspace import Workspace
+
+if TYPE_CHECKING:
+    # mypy checks each record as the frozen dataclass it behaves as (domain/records.py).
+    from dataclasses import dataclass as record
+else:
+    from kpitrack.domain.records import record
+
+_setattr = object.__setattr__  # how a record's __init__ sets its fields
 
 __all__ = [
     "ROLLUP_ORDER",
@@ -64,16 +74,22 @@ def clamped(progress: float | None) -> float:
     return min(1.0, max(0.0, progress))
 
 
-@dataclass(frozen=True)
-class KpiNode:
+@record(frozen=True)
+class KpiNode(Record):
     """A KPI in the tree, with the KPIs that drive it (and theirs) under it."""
 
     result: KpiResult
     drivers: tuple[KpiNode, ...] = ()
 
+    def __init__(self, result: KpiResult, drivers: tuple[KpiNode, ...] = ()) -> None:
+        _setattr(self, "result", result)
+        _setattr(self, "drivers", drivers)
 
-@dataclass(frozen=True)
-class ObjectiveNode:
+
+@record(frozen=True)
+class ObjectiveNode(Record):
+    """An objective in the tree: its rolled-up progress and status, its KPIs and children."""
+
     objective: Objective
     depth: int  # 0 for a root
     progress: float | None
@@ -82,6 +98,26 @@ class ObjectiveNode:
     kpis: tuple[KpiNode, ...]  # its own active KPIs, workspace order
     children: tuple[ObjectiveNode, ...]
     path: tuple[str, ...]  # objective ids from the root down to this one
+
+    def __init__(
+        self,
+        objective: Objective,
+        depth: int,
+        progress: float | None,
+        status: Status,
+        counts: StatusCounts,
+        kpis: tuple[KpiNode, ...],
+        children: tuple[ObjectiveNode, ...],
+        path: tuple[str, ...],
+    ) -> None:
+        _setattr(self, "objective", objective)
+        _setattr(self, "depth", depth)
+        _setattr(self, "progress", progress)
+        _setattr(self, "status", status)
+        _setattr(self, "counts", counts)
+        _setattr(self, "kpis", kpis)
+        _setattr(self, "children", children)
+        _setattr(self, "path", path)
 
     @property
     def empty(self) -> bool:
@@ -95,10 +131,16 @@ class ObjectiveNode:
             yield from child.walk()
 
 
-@dataclass(frozen=True)
-class Tree:
+@record(frozen=True)
+class Tree(Record):
+    """The objective tree: its roots, and the active KPIs without a known objective."""
+
     roots: tuple[ObjectiveNode, ...]
     unassigned: tuple[KpiNode, ...]  # active KPIs without a (known) objective
+
+    def __init__(self, roots: tuple[ObjectiveNode, ...], unassigned: tuple[KpiNode, ...]) -> None:
+        _setattr(self, "roots", roots)
+        _setattr(self, "unassigned", unassigned)
 
     def objectives(self) -> list[ObjectiveNode]:
         """Every objective node in reading order (parents before their children)."""

@@ -10,11 +10,19 @@ come from the `Status` and `Reason` enums, so a new status or reason is accepted
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kpitrack.domain.model import Reason, Status
 from kpitrack.domain.problems import UsageError
+from kpitrack.domain.records import Record
+
+if TYPE_CHECKING:
+    # mypy checks each record as the frozen dataclass it behaves as (domain/records.py).
+    from dataclasses import dataclass as record
+else:
+    from kpitrack.domain.records import record
+
+_setattr = object.__setattr__  # how a record's __init__ sets its fields
 
 if TYPE_CHECKING:
     from kpitrack.domain.model import KpiResult
@@ -110,13 +118,23 @@ def filter_results(
 # ---------------------------------------------------------------- --fail-on
 
 
-@dataclass(frozen=True)
-class FailOn:
+@record(frozen=True)
+class FailOn(Record):
     """The parsed --fail-on values: which statuses and reasons fail a run."""
 
     statuses: frozenset[Status] = frozenset()
     reasons: frozenset[Reason] = frozenset()
     any_reason: bool = False  # `needs-action`
+
+    def __init__(
+        self,
+        statuses: frozenset[Status] = frozenset(),
+        reasons: frozenset[Reason] = frozenset(),
+        any_reason: bool = False,
+    ) -> None:
+        _setattr(self, "statuses", statuses)
+        _setattr(self, "reasons", reasons)
+        _setattr(self, "any_reason", any_reason)
 
     def __bool__(self) -> bool:
         return bool(self.statuses or self.reasons or self.any_reason)

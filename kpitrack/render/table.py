@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -18,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kpitrack.domain.model import Direction, Kind, Kpi, KpiResult, Status, StatusCounts, Value
+from kpitrack.domain.records import Record
 from kpitrack.evaluation.evaluate import (
     action_words,
     expected_position,
@@ -31,6 +31,14 @@ from kpitrack.evaluation.evaluate import (
     unit_for,
 )
 from kpitrack.evaluation.rollup import KpiNode, ObjectiveNode, Tree, counts_words
+
+if TYPE_CHECKING:
+    # mypy checks each record as the frozen dataclass it behaves as (domain/records.py).
+    from dataclasses import dataclass as record
+else:
+    from kpitrack.domain.records import record
+
+_setattr = object.__setattr__  # how a record's __init__ sets its fields
 
 if TYPE_CHECKING:
     from kpitrack.git.changes import Change, DiffRow
@@ -272,8 +280,8 @@ def compact_value(kpi: Kpi, value: Value | None) -> str:
     return format_value(kpi, value)
 
 
-@dataclass(frozen=True)
-class Column:
+@record(frozen=True)
+class Column(Record):
     """A column of a `FittedTable`: header (a newline makes a two-line header), one cell
     per row, the narrowest it may get, and `add_column` options."""
 
@@ -281,6 +289,14 @@ class Column:
     cells: Sequence[RenderableType]
     min_width: int
     options: dict[str, Any]
+
+    def __init__(
+        self, name: str, cells: Sequence[RenderableType], min_width: int, options: dict[str, Any]
+    ) -> None:
+        _setattr(self, "name", name)
+        _setattr(self, "cells", cells)
+        _setattr(self, "min_width", min_width)
+        _setattr(self, "options", options)
 
 
 def _plain(cell: RenderableType) -> str:

@@ -9,23 +9,38 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kpitrack.domain.model import Config
 from kpitrack.domain.problems import Problem, sort_problems
+from kpitrack.domain.records import Record
 from kpitrack.domain.workspace import Workspace
+
+if TYPE_CHECKING:
+    # mypy checks each record as the frozen dataclass it behaves as (domain/records.py).
+    from dataclasses import dataclass as record
+else:
+    from kpitrack.domain.records import record
+
+_setattr = object.__setattr__  # how a record's __init__ sets its fields
 
 if TYPE_CHECKING:
     from kpitrack.reading.sources import SourceContext
 
 
-@dataclass(frozen=True)
-class CheckOutcome:
+@record(frozen=True)
+class CheckOutcome(Record):
+    """What `check` found: the workspace, every problem (sorted) and how many files."""
+
     workspace: Workspace
     problems: list[Problem]
     file_count: int
+
+    def __init__(self, workspace: Workspace, problems: list[Problem], file_count: int) -> None:
+        _setattr(self, "workspace", workspace)
+        _setattr(self, "problems", problems)
+        _setattr(self, "file_count", file_count)
 
     @property
     def errors(self) -> int:
