@@ -1,7 +1,8 @@
-"""The warm-start cache of measurement rows (kpitrack/reading/rowcache.py): cached and
-cold loads give the same workspace and problems; a stale, corrupt, truncated, foreign
-or crafted cache file is never trusted; the folder stays bounded; --no-cache and
-KPITRACK_NO_CACHE turn it off."""
+"""The warm-start cache of checked measurement columns (kpitrack/reading/rowcache.py):
+cached and cold loads give the same workspace, problems and status, also when the KPI
+definitions changed in between; a stale, corrupt, truncated, foreign or crafted cache
+file is never trusted; the folder stays bounded; --no-cache and KPITRACK_NO_CACHE turn
+it off."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from hypothesis import strategies as st
 from support import invoke
 
 from kpitrack import reading
+from kpitrack.domain.model import Kind
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.workspace import Workspace
-from kpitrack.reading import loading
+from kpitrack.evaluation.evaluate import evaluate
+from kpitrack.reading import loading, rowcache
 from kpitrack.reading.config import Config
 from kpitrack.reading.rowcache import RowCache
+from kpitrack.render import json as render_json
 
 AS_OF = dt.date(2026, 11, 25)
 KPIS = """\
@@ -53,6 +57,18 @@ def same(a: tuple[Workspace, list[Problem]], b: tuple[Workspace, list[Problem]])
         for ws in (a[0], b[0])
     ]
     assert fields[0] == fields[1]
+    # The columns as the loader built them, in the same series order (the order KPIs
+    # were first measured), and the status the workspace gives.
+    columns = [
+        [
+            (s.kpi, s.dates, list(s.values), s.notes, s.bys, s.files, s.lines, s.columns, s.orders)
+            for s in ws.measurements.all_series()
+        ]
+        for ws in (a[0], b[0])
+    ]
+    assert columns[0] == columns[1]
+    statuses = [render_json.status(evaluate(ws, as_of=AS_OF), as_of=AS_OF) for ws in (a[0], b[0])]
+    assert statuses[0] == statuses[1]
 
 
 _WORDS = ["n", "p", "q", "zz", "2026-01-31", "2026-02-30", "5", "-3.5", "150", "good",
@@ -76,18 +92,93 @@ def measurement_files(draw: st.DrawFn) -> str:
     return text.replace("\n", "\r\n") if draw(st.integers(0, 4)) == 0 else text
 
 
+# The KPI definitions the checks consult, changed: a kind, a scale (other labels, or the
+# same labels in another order), a KPI removed or made invalid, and one that changes
+# nothing the checks read (its target).
+DEFINITIONS = {
+    "as is": KPIS,
+    "n qualitative": KPIS.replace(
+        "{id: n, name: N,", "{id: n, name: N, kind: qualitative, scale: ['5', '150', ok],"
+    ).replace(
+        "target: 10, frequency: monthly}\n  - {id: p", "target: ok, frequency: monthly}\n  - {id: p"
+    ),
+    "p quantitative": KPIS.replace("kind: progress, ", "target: 50, "),
+    "q scale reordered": KPIS.replace("[bad, ok, good]", "[ok, bad, good]"),
+    "q scale other": KPIS.replace("[bad, ok, good]", "[bad, meh, good]"),
+    "q removed": KPIS.split("  - {id: q")[0],
+    "n invalid": KPIS.replace("target: 10,", "target: ten,"),
+    "n target": KPIS.replace("target: 10,", "target: 12,"),
+}
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(files=st.lists(measurement_files(), min_size=1, max_size=3))
-def test_cached_and_cold_loads_are_identical(files: list[str], tmp_path_factory: Any) -> None:
+@given(
+    files=st.lists(measurement_files(), min_size=1, max_size=3),
+    before=st.sampled_from(sorted(DEFINITIONS)),
+    after=st.sampled_from(sorted(DEFINITIONS)),
+)
+def test_cached_and_cold_loads_are_identical(
+    files: list[str], before: str, after: str, tmp_path_factory: Any
+) -> None:
+    """Filled under some KPI definitions, read under the same or other ones: always the
+    cold load's model, problems, columns and status."""
     folder = tmp_path_factory.mktemp("cache")
-    sources = [("kpis.yaml", KPIS), *((f"m{i}.yaml", t) for i, t in enumerate(files))]
-    cold = load(sources, None)
+    measured = [(f"m{i}.yaml", t) for i, t in enumerate(files)]
+    sources = [("kpis.yaml", DEFINITIONS[after]), *measured]
+    filling = [("kpis.yaml", DEFINITIONS[before]), *measured]
     first = RowCache(folder)
-    same(load(sources, first), cold)  # fills the cache
+    same(load(filling, first), load(filling, None))  # fills the cache
+    cold = load(sources, None)
     warm = RowCache(folder)
     same(load(sources, warm), cold)  # reads it
-    assert warm.hits == first.writes + first.hits  # every file written is read back
-    assert warm.writes == 0
+    if before == after:
+        assert warm.hits == first.writes + first.hits  # every file written is read back
+        assert warm.writes == 0
+    again = RowCache(folder)
+    same(load(sources, again), cold)  # after a change: what the warm load wrote
+    assert again.writes == 0
+
+
+def test_a_changed_definition_is_never_served_the_old_checks(tmp_path: Path) -> None:
+    """The same measurement bytes under a KPI made qualitative, then removed: the cold
+    results (errors where the values no longer fit), never the cached columns."""
+    sources = _files(tmp_path)
+    load(sources, RowCache(tmp_path))
+    for change in ("n qualitative", "q removed", "n invalid"):
+        changed = [("kpis.yaml", DEFINITIONS[change]), sources[1]]
+        removed = change == "q removed"  # m.yaml names n only: its columns still hold
+        cache = RowCache(tmp_path)
+        result = load(changed, cache)
+        same(result, load(changed, None))
+        assert (cache.hits - cache.stale, cache.writes) == ((1, 0) if removed else (0, 0)), change
+    without = [("kpis.yaml", KPIS.replace("{id: n,", "{id: gone,")), sources[1]]
+    cache = RowCache(tmp_path)
+    workspace, problems = load(without, cache)
+    same((workspace, problems), load(without, None))
+    assert cache.stale == cache.hits == 1 and any(p.code == "KT024" for p in problems)
+    assert len(workspace.measurements) == 0
+
+
+def test_a_change_the_checks_do_not_read_keeps_the_cache(tmp_path: Path) -> None:
+    sources = _files(tmp_path)
+    load(sources, RowCache(tmp_path))
+    changed = [("kpis.yaml", DEFINITIONS["n target"]), sources[1]]
+    cache = RowCache(tmp_path)
+    same(load(changed, cache), load(changed, None))
+    assert (cache.hits, cache.stale, cache.writes) == (1, 0, 0)
+
+
+def test_only_files_of_measurements_alone_and_without_problems_are_cached(
+    tmp_path: Path,
+) -> None:
+    body = _files(tmp_path)[1][1]
+    mixed = KPIS.replace("kpis:\n", "kpis:\n") + body  # KPIs and measurements in one file
+    wrong = body.replace("value: 3,", "value: three,")
+    for sources in ([("all.yaml", mixed)], [("kpis.yaml", KPIS), ("m.yaml", wrong)]):
+        cache = RowCache(tmp_path)
+        same(load(sources, cache), load(sources, None))
+        assert cache.writes == 0
+        assert not _cache_files(tmp_path)
 
 
 def _files(tmp_path: Path) -> list[tuple[str, str]]:
@@ -139,6 +230,60 @@ def test_a_corrupt_truncated_or_foreign_cache_file_is_ignored_and_rebuilt(
         same(load(sources, cache), cold)
         assert cache.hits == 0, why
         assert cache.writes == 1 and cached.read_bytes() == good, why  # rebuilt
+
+
+def _crafted(checked: rowcache.CheckedFile) -> Iterator[tuple[str, rowcache.CheckedFile]]:
+    """Well-formed cache files, with the right MAC, that no load writes."""
+    import copy
+
+    def changed(why: str, change: Any) -> tuple[str, rowcache.CheckedFile]:
+        other = copy.deepcopy(checked)
+        change(other)
+        return why, other
+
+    yield changed("date 0", lambda c: c.dates.__setitem__(0, 0))
+    yield changed("date after 9999", lambda c: c.dates.__setitem__(0, 3652060))
+    yield changed("line 0", lambda c: c.lines.__setitem__(0, 0))
+    yield changed("column 0", lambda c: c.columns.__setitem__(0, 0))
+    yield changed("a run too long", lambda c: c.runs.__setitem__(1, c.runs[1] + 1))
+    yield changed("a run before the file", lambda c: c.runs.__setitem__(0, 0))
+    yield changed("a run past the file", lambda c: c.runs.__setitem__(0, c.count))
+    yield changed("rows miscounted", lambda c: setattr(c, "count", c.count + 1))
+    yield changed(
+        "a KPI twice", lambda c: (c.kpis.append(c.kpis[0]), c.segments.append(c.segments[0]))
+    )
+    yield changed(
+        "a label off the scale",
+        lambda c: c.kpis.__setitem__(0, (c.kpis[0][0], Kind.QUALITATIVE, ("a", "b"))),
+    )
+    yield changed(
+        "a scale for a number",
+        lambda c: c.kpis.__setitem__(0, (c.kpis[0][0], Kind.QUANTITATIVE, ("a",))),
+    )
+    yield changed(
+        "segments out of step",
+        lambda c: c.segments.__setitem__(0, (1, *c.segments[0][1:])),
+    )
+
+
+def test_a_crafted_cache_file_with_a_valid_mac_is_still_checked(tmp_path: Path) -> None:
+    """Every length, index, date and position is checked before a column is built: a
+    file no load writes is ignored even when it carries this folder's MAC."""
+    sources = _files(tmp_path)
+    cold = load(sources, None)
+    load(sources, RowCache(tmp_path))
+    (cached,) = _cache_files(tmp_path)
+    good = cached.read_bytes()
+    cache = RowCache(tmp_path)
+    checked = cache.get(cached, {})
+    assert checked is not None and checked.count == 12
+    for why, crafted in _crafted(checked):
+        cached.unlink()
+        cache.put(cached, crafted)
+        assert cache.get(cached, {}) is None, why
+        fresh = RowCache(tmp_path)
+        same(load(sources, fresh), cold)
+        assert fresh.hits == 0 and cached.read_bytes() == good, why
 
 
 def test_a_cache_file_from_another_cache_folder_is_not_trusted(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+import operator
 from array import array
 from collections.abc import Iterator, Sequence
 from typing import overload
@@ -133,7 +134,7 @@ class Series(Sequence[Measurement]):
         dates = self.dates
         count = len(dates)
         # Usually the file order is the date order: no sort, not even a copy.
-        if all(dates[i] <= dates[i + 1] for i in range(count - 1)):
+        if all(map(operator.le, dates, itertools.islice(dates, 1, None))):
             return History(self, range(bisect.bisect_right(dates, limit)))
         orders = self.orders
         index = sorted(

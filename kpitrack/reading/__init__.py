@@ -7,7 +7,7 @@ from collections.abc import Mapping
 # the size from which a file's rows are cached. Here, so that a command that reads only
 # small files never imports the cache.
 row_cache_folder: str | None = None
-ROW_CACHE_MIN_CHARS = 64 * 1024
+ROW_CACHE_MIN_CHARS = 8 * 1024
 
 
 def default_row_cache_folder(environ: Mapping[str, str]) -> str | None:

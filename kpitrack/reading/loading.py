@@ -166,22 +166,14 @@ def _load(
 SCAN_MIN_CHARS = 2048
 
 
-def parse_file(
-    display: str, text: str, texts: dict[str, str] | None = None, cache: RowCache | None = None
-) -> _Parsed:
-    """One file's parse as a load makes it: cached rows, the fast readers' rows, else
-    nodes. `texts`: the load's shared strings (one per distinct id, date, note)."""
+def parse_file(display: str, text: str, texts: dict[str, str] | None = None) -> _Parsed:
+    """One file's parse as a load makes it: the fast readers' rows, else nodes.
+    `texts`: the load's shared strings (one per distinct id, date, note)."""
     texts = {} if texts is None else texts
-    if cache is not None:
-        cached = cache.get(text, display, texts)
-        if cached is not None:
-            return cached
     fast = (scan_rows(text, display, texts) if len(text) >= SCAN_MIN_CHARS else None) or (
         parse_rows(text, display, texts)
     )
     if fast is not None:
-        if cache is not None:
-            cache.put(text, *fast)
         return fast
     try:
         root, found = parse(text, display)
@@ -215,9 +207,17 @@ def _load_all(
             out.append(text)
             complete = False
             continue
+        # A file whose checked columns are cached is rows alone: nothing to parse for now
+        # (a rows-only root adds no section entry and no problem).
+        cache_name = cache.name(text) if cache is not None else None
+        if cache_name is not None and cache is not None:
+            checked = cache.get(cache_name, texts)
+            if checked is not None:
+                measured.append(_RowFile(display, text, Rows(), cache_name, checked))
+                continue
         parsed = memo.get((display, text)) if memo is not None else None
         if parsed is None:
-            parsed = parse_file(display, text, texts, cache)
+            parsed = parse_file(display, text, texts)
         if parses is not None:
             parses[display, text] = parsed
         if isinstance(parsed, Problem):
@@ -227,7 +227,8 @@ def _load_all(
         if len(parsed) == 2:
             root, rows = parsed
             if rows:
-                measured.append(_RowFile(display, text, rows))
+                name = cache_name if _rows_alone(root) else None
+                measured.append(_RowFile(display, text, rows, name))
             _collect(root, sections, out)
             continue
         root, found, _ = parsed
@@ -241,7 +242,7 @@ def _load_all(
     kpis = builder.kpis(sections["kpis"])
     builder.links(objectives, kpis)
     events = builder.events(sections["events"])
-    measurements = builder.measurements(measured, files)
+    measurements = builder.measurements(measured, files, cache)
     workspace = Workspace(
         objectives=tuple(objectives),
         kpis=tuple(kpis),
@@ -252,6 +253,14 @@ def _load_all(
     if warnings or any(p.is_error for p in out):
         out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
     return workspace, cap_problems(out)
+
+
+def _rows_alone(root: Node | None) -> bool:
+    """Whether a rows parse's root is a `measurements` list alone (its rows are all)."""
+    if type(root) is not Map or len(root.items) != 1:
+        return False
+    key, seq = root.items[0]
+    return type(key) is Scalar and key.text == "measurements" and type(seq) is Seq and not seq.items
 
 
 _ENTRY_NAMES = {

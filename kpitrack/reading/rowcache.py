@@ -1,24 +1,37 @@
-"""A warm start: the compact rows of large measurement files, cached by their content.
+"""A warm start: the checked measurement columns of measurement files, cached by content.
 
-The scanner (`yamlnodes.scan_rows` / `parse_rows`) turns a measurement file into
-`Rows`; a second load of the same bytes can read them back instead. A cache file is
-named by a hash of the file's text, kpitrack's version and this format's version, so
-an edit, a checkout or another revision can never be served stale rows: other bytes
-are another name. It lives in the user's cache folder (the shell passes
-`$XDG_CACHE_HOME/kpitrack`, by default `~/.cache/kpitrack`), never in the workspace.
+A measurement file that holds only a `measurements` list, all of whose rows pass the
+builder's checks (`builder._Builder._rows`), ends up as a few rows appended to each of
+its KPIs' columns (`series.Series`). A second load of the same bytes reads those
+columns back (`array.frombytes`) instead of scanning and checking the file again.
 
-A cache file is trusted only when it proves it was written here: its payload carries a
-keyed hash (BLAKE2b) with a random secret kept in the cache folder (mode 0600), and a
-format version, kpitrack's version, the byte order and every length and index are
-checked before a row is built. A corrupt, truncated, foreign or crafted file is
-ignored (and replaced by the next write): a file copied in from elsewhere, such as a
-pull request, cannot change a number. No pickle, no marshal: arrays of integers and
-UTF-8 strings. The folder is bounded (`max_bytes`): after a write, the least recently
-used files go first. Any OS error turns the cache off for the process, never the load.
+- **Keyed by content.** A cache file is named by a SHA-256 hash of the file's text
+  (as UTF-8), kpitrack's version and this format's version: an edit, a checkout or
+  another revision is other bytes, hence another name, so stale columns are never
+  served. The file's place in the workspace (its path, its rows' reading order) is
+  not in the cache: the load supplies it.
+- **Checked against the definitions.** The checks depend on the KPI definitions the
+  rows name: whether each is a valid KPI, its kind and (qualitative) its scale. A cache
+  file records them for every KPI it holds (`CheckedFile.kpis`); the builder uses it
+  only when every one is as the current definitions say, else it scans and checks the
+  file again (and writes the new result). A changed, removed or invalid KPI can never
+  be served another definition's checks; a change to a KPI the file does not name
+  costs nothing.
+- **Never trusted blindly.** The payload carries an HMAC-SHA256 whose key is a random
+  secret kept in the cache folder (mode 0600); a format version, kpitrack's version,
+  the byte order and every length, index, date and position are checked before a
+  column is built. A corrupt, truncated, foreign or crafted file is ignored (and
+  replaced by the next write): a file copied in from elsewhere, such as a pull
+  request, cannot change a number. No pickle, no marshal: arrays of numbers and UTF-8
+  strings.
+- **Bounded.** After a run that wrote, the least recently used files go first
+  (`max_bytes`). Any OS error turns the cache off for the process, never the load.
 
-Only files of at least `reading.ROW_CACHE_MIN_CHARS` characters whose parse is rows
-alone (a file holding only a `measurements` list) are cached: a small file is quicker
-to scan than to look up, and a command on small files never imports this module.
+The shell passes the folder, `$XDG_CACHE_HOME/kpitrack` (by default
+`~/.cache/kpitrack`), never the workspace. Only files of at least
+`reading.ROW_CACHE_MIN_CHARS` characters are cached: a smaller file is quicker to scan
+than to look up, and a command on small files never imports this module. Files with a
+problem are never cached (they take the full reader, as without the cache).
 """
 
 from __future__ import annotations
@@ -32,18 +45,53 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kpitrack import reading
+from kpitrack.domain.model import Kind
 
 if TYPE_CHECKING:
-    from kpitrack.reading.yamlnodes import Node, Rows
+    from kpitrack.domain.series import Series
 
-FORMAT = 1
-MAGIC = b"kpitrack rows\x00\x00\x00"  # 16 bytes
+FORMAT = 2
+MAGIC = b"kpitrack cols\x00\x00\x00"  # 16 bytes
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 SUFFIX = ".rows"
 _HEADER = struct.Struct("<16sIBxxxQ32s")  # magic, format, byte order, payload size, MAC
-_MARKS = struct.Struct("<13q")  # root, key and list: line, column, end line, end column; flows
-_COUNTS = struct.Struct("<QQQ")  # rows, strings, string bytes
+_COUNTS = struct.Struct("<QQQQQ")  # rows, KPIs, runs, strings, string bytes
 _ORDER = 1 if sys.byteorder == "little" else 2
+KINDS = (Kind.QUANTITATIVE, Kind.PROGRESS, Kind.QUALITATIVE)  # a kind's code: its position
+_KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
+_MAX_ORDINAL = 3652059  # date.max.toordinal()
+
+
+class CheckedFile:
+    """One file's checked measurements, as the builder appends them: per KPI (in the
+    order the file first names them) a run of positions in the columns below, and
+    the definition it was checked against (`kpis`: id, kind, scale)."""
+
+    __slots__ = (
+        "bys",
+        "columns",
+        "count",
+        "dates",
+        "kpis",
+        "lines",
+        "notes",
+        "runs",
+        "segments",
+        "values",
+    )
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.kpis: list[tuple[str, Kind, tuple[str, ...]]] = []
+        # Per KPI: (first position, end position, first run, end run) in the columns.
+        self.segments: list[tuple[int, int, int, int]] = []
+        self.runs = array("q")  # (first order, length) pairs: reading order within the file
+        self.dates = array("i")
+        self.values = array("d")  # a number, or the position of a label on the scale
+        self.lines = array("i")
+        self.columns = array("i")
+        self.notes: list[str | None] = []
+        self.bys: list[str | None] = []
 
 
 class RowCache:
@@ -54,7 +102,9 @@ class RowCache:
         self.max_bytes = max_bytes
         self._secret: bytes | None = None
         self.off = False
-        self.hits = self.writes = 0
+        # Files read back; of them, checked against other definitions (the builder
+        # checks them again); files written.
+        self.hits = self.stale = self.writes = 0
 
     # ------------------------------------------------------------ the secret
 
@@ -87,70 +137,58 @@ class RowCache:
 
     # ------------------------------------------------------------ names and MACs
 
-    def _path(self, text: str) -> tuple[Path, bytes] | None:
-        key = self._key()
-        if key is None:
+    def name(self, text: str) -> Path | None:
+        """The cache file for this content (None: too small to cache, or the cache is off)."""
+        if len(text) < reading.ROW_CACHE_MIN_CHARS or self._key() is None:
             return None
-        from hashlib import blake2b
+        from hashlib import sha256
 
         from kpitrack import __version__
 
-        digest = blake2b(
-            text.encode("utf-8", "surrogatepass"),
-            digest_size=24,
-            person=f"rows{FORMAT}".encode(),
-            salt=__version__.encode()[:16],
-        )
-        return self.folder / (digest.hexdigest() + SUFFIX), key
+        digest = sha256(f"kpitrack rows {FORMAT} {__version__}\x00".encode())
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        return self.folder / (digest.hexdigest() + SUFFIX)
 
     @staticmethod
     def _mac(key: bytes, payload: bytes | memoryview) -> bytes:
-        from hashlib import blake2b
+        import hmac
 
-        return blake2b(payload, key=key, digest_size=32).digest()
+        return hmac.digest(key, payload, "sha256")
 
     # ------------------------------------------------------------ reading
 
-    def get(self, text: str, path: str, texts: dict[str, str]) -> tuple[Node, Rows] | None:
-        """The cached parse of `text` (display path `path`), or None."""
-        if len(text) < reading.ROW_CACHE_MIN_CHARS or self.off:
+    def get(self, name: Path, texts: dict[str, str]) -> CheckedFile | None:
+        """The checked columns cached under `name`, or None. `texts`: the load's shared
+        strings (one per distinct id, note, author)."""
+        key = self._key()
+        if key is None:
             return None
-        named = self._path(text)
-        if named is None:
-            return None
-        file, key = named
         try:
-            data = file.read_bytes()
+            data = name.read_bytes()
         except OSError:
             return None
-        found = _decode(data, key, path, texts)
+        found = _decode(data, key, texts)
         if found is not None:
             self.hits += 1
             with contextlib.suppress(OSError):
-                os.utime(file)  # recently used: evicted last
+                os.utime(name)  # recently used: evicted last
         return found
 
     # ------------------------------------------------------------ writing
 
-    def put(self, text: str, root: Node | None, rows: Rows) -> None:
-        """Remember the parse of `text` when it is rows alone (see the module's docstring)."""
-        if len(text) < reading.ROW_CACHE_MIN_CHARS or self.off or not rows:
+    def put(self, name: Path, checked: CheckedFile) -> None:
+        """Remember a file's checked columns under its name (see `name`)."""
+        key = self._key()
+        if key is None or not checked.count:
             return
-        marks = _marks(root)
-        if marks is None:
-            return
-        named = self._path(text)
-        if named is None:
-            return
-        file, key = named
-        payload = _encode(marks, rows)
+        payload = _encode(checked)
         header = _HEADER.pack(MAGIC, FORMAT, _ORDER, len(payload), self._mac(key, payload))
-        temp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+        temp = name.with_name(f".{name.name}.{os.getpid()}.tmp")
         try:
             with temp.open("wb") as f:
                 f.write(header)
                 f.write(payload)
-            os.replace(temp, file)
+            os.replace(temp, name)
             self.writes += 1
         except OSError:
             self.off = True
@@ -181,43 +219,70 @@ class RowCache:
             pass
 
 
+# ---------------------------------------------------------------- from the builder
+
+
+def checked_file(
+    segments: dict[str, tuple[Series, int]],
+    definitions: dict[str, tuple[Kind, tuple[str, ...]]],
+    base: int,
+) -> CheckedFile:
+    """What a file appended to each series (`segments`: KPI id → its series and length
+    before the file, in the order the file first names them), its reading order counted
+    from `base`; `definitions`: each KPI's kind and scale as checked."""
+    checked = CheckedFile()
+    runs = checked.runs
+    for kpi_id, (series, start) in segments.items():
+        first_run = len(runs) // 2
+        kind, scale = definitions[kpi_id]
+        values = series.values[start:]
+        if kind is Kind.QUALITATIVE:
+            values = array("d", map(scale.index, values))
+        orders = series.orders[start:]
+        n = len(orders)
+        if orders[-1] - orders[0] == n - 1:  # one run: rows of a KPI usually come together
+            runs.extend((orders[0] - base, n))
+        else:
+            run_start = previous = orders[0]
+            for order in orders[1:]:
+                if order != previous + 1:
+                    runs.extend((run_start - base, previous - run_start + 1))
+                    run_start = order
+                previous = order
+            runs.extend((run_start - base, previous - run_start + 1))
+        at = checked.count
+        checked.kpis.append((kpi_id, kind, scale if kind is Kind.QUALITATIVE else ()))
+        checked.segments.append((at, at + n, first_run, len(runs) // 2))
+        checked.count += n
+        checked.dates.extend(series.dates[start:])
+        checked.values.extend(values)  # type: ignore[arg-type]
+        checked.lines.extend(series.lines[start:])
+        checked.columns.extend(series.columns[start:])
+        checked.notes.extend(series.notes[start:])
+        checked.bys.extend(series.bys[start:])
+    return checked
+
+
 # ---------------------------------------------------------------- the format
 
 
-def _marks(root: Node | None) -> tuple[int, ...] | None:
-    """The 13 numbers that rebuild a rows-only root: None for any other root."""
-    from kpitrack.reading.yamlnodes import Map, Scalar, Seq
-
-    if type(root) is not Map or len(root.items) != 1:
-        return None
-    key, seq = root.items[0]
-    if type(key) is not Scalar or key.text != "measurements" or not key.plain:
-        return None
-    if type(seq) is not Seq or seq.items:
-        return None
-    return (
-        *(root.line, root.column, root.end_line, root.end_column),
-        *(key.line, key.column, key.end_line, key.end_column),
-        *(seq.line, seq.column, seq.end_line, seq.end_column),
-        int(root.flow) | int(seq.flow) << 1,
-    )
-
-
-def _encode(marks: tuple[int, ...], rows: Rows) -> bytes:
-    strings: dict[str | None, None] = dict.fromkeys(rows.kpis)
-    for column in (rows.dates, rows.values, rows.notes, rows.bys):
-        strings.update(dict.fromkeys(column))
+def _encode(checked: CheckedFile) -> bytes:
+    strings: dict[str | None, None] = {}
+    for kpi_id, _, scale in checked.kpis:
+        strings[kpi_id] = None
+        strings.update(dict.fromkeys(scale))
+    strings.update(dict.fromkeys(checked.notes))
+    strings.update(dict.fromkeys(checked.bys))
     table = [s for s in strings if s is not None]
-    index: dict[str | None, int] = {s: i for i, s in enumerate(table)}
-    index[None] = -1
+    index: dict[str | None, int] = {s: i for i, s in enumerate(table, 1)}
+    index[None] = 0
     encoded = [s.encode("utf-8", "surrogatepass") for s in table]
     lengths = array("q", map(len, encoded))
-    columns = [
-        rows.lines,
-        rows.columns,
-        *(array("i", map(index.__getitem__, c)) for c in (rows.kpis, rows.dates, rows.values)),
-        *(array("i", map(index.__getitem__, c)) for c in (rows.notes, rows.bys)),
-    ]
+    kpis = array("q")
+    scales = array("q")
+    for (kpi_id, kind, scale), segment in zip(checked.kpis, checked.segments, strict=True):
+        kpis.extend((index[kpi_id], _KIND_CODE[kind], len(scales), len(scale), *segment))
+        scales.extend(map(index.__getitem__, scale))
     blob = b"".join(encoded)
     from kpitrack import __version__
 
@@ -226,12 +291,21 @@ def _encode(marks: tuple[int, ...], rows: Rows) -> bytes:
         (
             struct.pack("<H", len(version)),
             version,
-            _MARKS.pack(*marks),
-            _COUNTS.pack(len(rows), len(table), len(blob)),
+            _COUNTS.pack(
+                checked.count, len(checked.kpis), len(checked.runs) // 2, len(table), len(blob)
+            ),
+            struct.pack("<Q", len(scales)),
             lengths.tobytes(),
             blob,
-            *(c.tobytes() for c in columns),
-            bytes(rows.plains),
+            kpis.tobytes(),
+            scales.tobytes(),
+            checked.runs.tobytes(),
+            checked.dates.tobytes(),
+            checked.values.tobytes(),
+            checked.lines.tobytes(),
+            checked.columns.tobytes(),
+            array("I", map(index.__getitem__, checked.notes)).tobytes(),
+            array("I", map(index.__getitem__, checked.bys)).tobytes(),
         )
     )
 
@@ -240,18 +314,17 @@ class _Invalid(Exception):
     pass
 
 
-def _decode(data: bytes, key: bytes, path: str, texts: dict[str, str]) -> tuple[Node, Rows] | None:
+def _decode(data: bytes, key: bytes, texts: dict[str, str]) -> CheckedFile | None:
     try:
-        return _decode_checked(data, key, path, texts)
+        return _decode_checked(data, key, texts)
     except (_Invalid, struct.error, ValueError, IndexError, UnicodeDecodeError, OverflowError):
         return None
 
 
-def _decode_checked(data: bytes, key: bytes, path: str, texts: dict[str, str]) -> tuple[Node, Rows]:
+def _decode_checked(data: bytes, key: bytes, texts: dict[str, str]) -> CheckedFile:
     from hmac import compare_digest
 
     from kpitrack import __version__
-    from kpitrack.reading.yamlnodes import Map, Rows, Scalar, Seq
 
     if len(data) < _HEADER.size:
         raise _Invalid
@@ -270,57 +343,85 @@ def _decode_checked(data: bytes, key: bytes, path: str, texts: dict[str, str]) -
         at += n
         return payload[at - n : at]
 
+    def numbers(code: str, n: int) -> array:  # type: ignore[type-arg]
+        column = array(code)
+        column.frombytes(take(n * column.itemsize))
+        return column
+
     (length,) = struct.unpack("<H", take(2))
     if bytes(take(length)) != __version__.encode():
         raise _Invalid
-    marks = _MARKS.unpack(take(_MARKS.size))
-    count, strings, blob_size = _COUNTS.unpack(take(_COUNTS.size))
-    lengths = array("q")
-    lengths.frombytes(take(strings * lengths.itemsize))
+    count, kpi_count, run_count, strings, blob_size = _COUNTS.unpack(take(_COUNTS.size))
+    (scale_count,) = struct.unpack("<Q", take(8))
+    lengths = numbers("q", strings)
     if strings and (min(lengths) < 0 or sum(lengths) != blob_size):
         raise _Invalid
     blob = bytes(take(blob_size))
     shared = texts.setdefault
-    table: list[str | None] = []
+    table: list[str | None] = [None]  # index 0: none (no note, no author)
     offset = 0
     for n in lengths:
         text = blob[offset : offset + n].decode("utf-8")
         offset += n
         table.append(shared(text, text))
-    table.append(None)  # index -1
-    rows = Rows()
-    if rows.lines.itemsize != 4:
-        raise _Invalid  # pragma: no cover - a platform with another int size
-    rows.lines.frombytes(take(count * 4))
-    rows.columns.frombytes(take(count * 4))
-    indexes = []
-    for optional in (False, False, False, True, True):
-        column = array("i")
-        column.frombytes(take(count * 4))
-        if count and (min(column) < (-1 if optional else 0) or max(column) >= len(table) - 1):
-            raise _Invalid
-        indexes.append(column)
-    plains = bytes(take(count))
-    if at != len(payload) or plains.translate(None, b"\x00\x01"):
+    kpis = numbers("q", kpi_count * 8)
+    scales = numbers("q", scale_count)
+    if scales and (min(scales) < 1 or max(scales) > strings):
         raise _Invalid
-    if count and (min(rows.lines) < 1 or min(rows.columns) < 1):
+    checked = CheckedFile()
+    checked.runs = runs = numbers("q", run_count * 2)
+    checked.count = count
+    checked.dates = numbers("i", count)
+    checked.values = numbers("d", count)
+    checked.lines = numbers("i", count)
+    checked.columns = numbers("i", count)
+    indexes = (numbers("I", count), numbers("I", count))  # unsigned: never from the end
+    if at != len(payload):
+        raise _Invalid
+    if count and (
+        min(checked.dates) < 1
+        or max(checked.dates) > _MAX_ORDINAL
+        or min(checked.lines) < 1
+        or min(checked.columns) < 1
+    ):
         raise _Invalid
     get = table.__getitem__
-    kpis, dates, values, notes, bys = (list(map(get, c)) for c in indexes)
-    rows.kpis, rows.dates, rows.values = kpis, dates, values  # type: ignore[assignment]
-    rows.notes, rows.bys = notes, bys
-    rows.plains = bytearray(plains)
-    if min(marks[:12]) < 1:
+    checked.notes, checked.bys = (list(map(get, c)) for c in indexes)  # IndexError if beyond
+    # Every KPI: a valid id and kind, a scale of known strings, a run of positions that
+    # continues the previous one, and runs of reading order within the file.
+    position = run = 0
+    seen: set[str] = set()
+    for i in range(0, len(kpis), 8):
+        name, kind, scale_at, scale_len, first, end, first_run, end_run = kpis[i : i + 8]
+        if not (1 <= name <= strings and 0 <= kind < len(KINDS)):
+            raise _Invalid
+        if scale_at < 0 or scale_len < 0 or scale_at + scale_len > len(scales):
+            raise _Invalid
+        if first != position or end <= first or first_run != run or end_run <= first_run:
+            raise _Invalid
+        if end_run > run_count:
+            raise _Invalid
+        rows = 0
+        for r in range(first_run, end_run):
+            start, length = runs[2 * r], runs[2 * r + 1]
+            if start < 1 or length < 1 or start + length - 1 > count:
+                raise _Invalid
+            rows += length
+        if rows != end - first:
+            raise _Invalid
+        kpi_id = table[name]
+        if kpi_id is None or kpi_id in seen:
+            raise _Invalid
+        seen.add(kpi_id)
+        labels = tuple(get(s) for s in scales[scale_at : scale_at + scale_len])
+        if KINDS[kind] is Kind.QUALITATIVE:
+            if any(v != int(v) or not 0 <= v < scale_len for v in checked.values[first:end]):
+                raise _Invalid
+        elif labels:
+            raise _Invalid
+        checked.kpis.append((kpi_id, KINDS[kind], labels))
+        checked.segments.append((first, end, first_run, end_run))
+        position, run = end, end_run
+    if position != count or run != run_count:
         raise _Invalid
-    root = Map.__new__(Map)
-    scalar = Scalar.__new__(Scalar)
-    seq = Seq.__new__(Seq)
-    root.line, root.column, root.end_line, root.end_column = marks[0:4]
-    scalar.line, scalar.column, scalar.end_line, scalar.end_column = marks[4:8]
-    seq.line, seq.column, seq.end_line, seq.end_column = marks[8:12]
-    root.flow, seq.flow = bool(marks[12] & 1), bool(marks[12] & 2)
-    root.path = scalar.path = seq.path = path
-    scalar.text, scalar.plain = "measurements", True
-    seq.items = []
-    root.items = [(scalar, seq)]
-    return root, rows
+    return checked
