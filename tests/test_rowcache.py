@@ -243,8 +243,6 @@ def _crafted(checked: rowcache.CheckedFile) -> Iterator[tuple[str, rowcache.Chec
 
     yield changed("date 0", lambda c: c.dates.__setitem__(0, 0))
     yield changed("date after 9999", lambda c: c.dates.__setitem__(0, 3652060))
-    yield changed("line 0", lambda c: c.lines.__setitem__(0, 0))
-    yield changed("column 0", lambda c: c.columns.__setitem__(0, 0))
     yield changed("a run too long", lambda c: c.runs.__setitem__(1, c.runs[1] + 1))
     yield changed("a run before the file", lambda c: c.runs.__setitem__(0, 0))
     yield changed("a run past the file", lambda c: c.runs.__setitem__(0, c.count))
@@ -256,6 +254,18 @@ def _crafted(checked: rowcache.CheckedFile) -> Iterator[tuple[str, rowcache.Chec
         "a label off the scale",
         lambda c: c.kpis.__setitem__(0, (c.kpis[0][0], Kind.QUALITATIVE, ("a", "b"))),
     )
+    thirteen = tuple(f"l{i}" for i in range(13))  # every value 1-12 a position on it
+
+    def label_at(position: float) -> Any:
+        def change(c: rowcache.CheckedFile) -> None:
+            c.kpis[0] = (c.kpis[0][0], Kind.QUALITATIVE, thirteen)
+            c.values[0] = position
+
+        return change
+
+    yield changed("a label before the scale", label_at(-1.0))
+    yield changed("a label at NaN", label_at(float("nan")))
+    yield changed("a label at infinity", label_at(float("inf")))
     yield changed(
         "a scale for a number",
         lambda c: c.kpis.__setitem__(0, (c.kpis[0][0], Kind.QUANTITATIVE, ("a",))),

@@ -598,9 +598,9 @@ class _Builder:
             checked.lines,
             checked.columns,
         )
-        notes, bys, runs = checked.notes, checked.bys, checked.runs
-        for (kpi_id, kind, _), (first, end, first_run, end_run) in zip(
-            checked.kpis, checked.segments, strict=True
+        notes, bys, runs, positions = checked.notes, checked.bys, checked.runs, checked.positions
+        for index, ((kpi_id, kind, _), (first, end, first_run, end_run)) in enumerate(
+            zip(checked.kpis, checked.segments, strict=True)
         ):
             series = series_for(kpi_id)
             series.dates.extend(dates[first:end])
@@ -608,8 +608,7 @@ class _Builder:
                 known = series.values
                 if type(known) is not list:
                     known = series.values = list(known)
-                labels = kpis[kpi_id].scale
-                known.extend([labels[int(v)] for v in values[first:end]])
+                known.extend(map(kpis[kpi_id].scale.__getitem__, positions[index]))
             else:
                 series.values.extend(values[first:end])
             series.notes += notes[first:end]

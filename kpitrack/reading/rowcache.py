@@ -37,6 +37,8 @@ problem are never cached (they take the full reader, as without the cache).
 from __future__ import annotations
 
 import contextlib
+import itertools
+import operator
 import os
 import struct
 import sys
@@ -75,6 +77,7 @@ class CheckedFile:
         "kpis",
         "lines",
         "notes",
+        "positions",
         "runs",
         "segments",
         "values",
@@ -92,6 +95,7 @@ class CheckedFile:
         self.columns = array("i")
         self.notes: list[str | None] = []
         self.bys: list[str | None] = []
+        self.positions: dict[int, array[int]] = {}  # per qualitative KPI: its labels' positions
 
 
 class RowCache:
@@ -310,6 +314,14 @@ def _encode(checked: CheckedFile) -> bytes:
     )
 
 
+def _strings(table: list[str | None], indexes: array[int]) -> list[str | None]:
+    """The strings at these (unsigned) indexes; IndexError for one beyond the table. Often
+    one for every row (every entry by one author, no entry with a note)."""
+    if indexes and min(indexes) == max(indexes):
+        return [table[indexes[0]]] * len(indexes)
+    return list(map(table.__getitem__, indexes))
+
+
 class _Invalid(Exception):
     pass
 
@@ -378,50 +390,51 @@ def _decode_checked(data: bytes, key: bytes, texts: dict[str, str]) -> CheckedFi
     indexes = (numbers("I", count), numbers("I", count))  # unsigned: never from the end
     if at != len(payload):
         raise _Invalid
-    if count and (
-        min(checked.dates) < 1
-        or max(checked.dates) > _MAX_ORDINAL
-        or min(checked.lines) < 1
-        or min(checked.columns) < 1
-    ):
+    # A date must be one (a day's ordinal); lines and columns are only shown, and the
+    # MAC proves this folder's own write: they are not read twice over.
+    if count and (min(checked.dates) < 1 or max(checked.dates) > _MAX_ORDINAL):
         raise _Invalid
     get = table.__getitem__
-    checked.notes, checked.bys = (list(map(get, c)) for c in indexes)  # IndexError if beyond
-    # Every KPI: a valid id and kind, a scale of known strings, a run of positions that
-    # continues the previous one, and runs of reading order within the file.
-    position = run = 0
-    seen: set[str] = set()
-    for i in range(0, len(kpis), 8):
-        name, kind, scale_at, scale_len, first, end, first_run, end_run = kpis[i : i + 8]
-        if not (1 <= name <= strings and 0 <= kind < len(KINDS)):
-            raise _Invalid
-        if scale_at < 0 or scale_len < 0 or scale_at + scale_len > len(scales):
-            raise _Invalid
-        if first != position or end <= first or first_run != run or end_run <= first_run:
-            raise _Invalid
-        if end_run > run_count:
-            raise _Invalid
-        rows = 0
-        for r in range(first_run, end_run):
-            start, length = runs[2 * r], runs[2 * r + 1]
-            if start < 1 or length < 1 or start + length - 1 > count:
-                raise _Invalid
-            rows += length
-        if rows != end - first:
-            raise _Invalid
-        kpi_id = table[name]
-        if kpi_id is None or kpi_id in seen:
-            raise _Invalid
-        seen.add(kpi_id)
-        labels = tuple(get(s) for s in scales[scale_at : scale_at + scale_len])
-        if KINDS[kind] is Kind.QUALITATIVE:
-            if any(v != int(v) or not 0 <= v < scale_len for v in checked.values[first:end]):
-                raise _Invalid
-        elif labels:
-            raise _Invalid
-        checked.kpis.append((kpi_id, KINDS[kind], labels))
-        checked.segments.append((first, end, first_run, end_run))
-        position, run = end, end_run
-    if position != count or run != run_count:
+    checked.notes, checked.bys = (_strings(table, c) for c in indexes)
+    # Every KPI: a valid id and kind, a scale of known strings (a qualitative KPI's
+    # alone), a part of the positions and runs that starts where the previous one ended,
+    # and runs of reading order within the file that hold as many rows as its part.
+    names, kinds, scale_ats, scale_lens = kpis[0::8], kpis[1::8], kpis[2::8], kpis[3::8]
+    firsts, ends, first_runs, end_runs = kpis[4::8], kpis[5::8], kpis[6::8], kpis[7::8]
+    if not kpi_count or min(names) < 1 or max(names) > strings:
         raise _Invalid
+    if min(kinds) < 0 or max(kinds) >= len(KINDS) or min(scale_ats) < 0 or min(scale_lens) < 0:
+        raise _Invalid
+    if max(map(operator.add, scale_ats, scale_lens)) > len(scales):
+        raise _Invalid
+    if firsts[0] != 0 or firsts[1:] != ends[:-1] or ends[-1] != count:
+        raise _Invalid
+    if first_runs[0] != 0 or first_runs[1:] != end_runs[:-1] or end_runs[-1] != run_count:
+        raise _Invalid
+    if not all(map(operator.lt, firsts, ends)) or not all(map(operator.lt, first_runs, end_runs)):
+        raise _Invalid
+    starts, lengths = runs[0::2], runs[1::2]
+    if min(starts) < 1 or min(lengths) < 1 or max(map(operator.add, starts, lengths)) > count + 1:
+        raise _Invalid
+    rows = [0, *itertools.accumulate(lengths)]
+    if list(map(rows.__getitem__, end_runs)) != ends.tolist():
+        raise _Invalid
+    ids = list(map(get, names))
+    if len(set(ids)) != kpi_count:
+        raise _Invalid
+    qualitative = KINDS.index(Kind.QUALITATIVE)
+    labels: list[tuple[str, ...]] = [()] * kpi_count
+    scaled = [i for i, kind in enumerate(kinds) if kind == qualitative]
+    if sum(scale_lens) != sum(scale_lens[i] for i in scaled):
+        raise _Invalid  # a scale for a KPI of numbers
+    for i in scaled:
+        at, n = scale_ats[i], scale_lens[i]
+        labels[i] = tuple(map(get, scales[at : at + n]))  # type: ignore[arg-type]
+        # A label's position: a whole number (ValueError, OverflowError) on the scale.
+        positions = array("I", map(int, checked.values[firsts[i] : ends[i]]))
+        if max(positions) >= n:
+            raise _Invalid
+        checked.positions[i] = positions
+    checked.kpis = list(zip(ids, map(KINDS.__getitem__, kinds), labels, strict=True))  # type: ignore[arg-type]
+    checked.segments = list(zip(firsts, ends, first_runs, end_runs, strict=True))
     return checked
