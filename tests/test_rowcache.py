@@ -45,6 +45,11 @@ def _small_files_cached(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reading.row_cache_folder = folder
 
 
+def files_only(folder: Path, **options: Any) -> RowCache:
+    """A cache of each file's checked columns alone (no whole-load entry)."""
+    return RowCache(folder, whole=False, **options)
+
+
 def load(sources: list[tuple[str, str]], cache: RowCache | None) -> tuple[Workspace, list[Problem]]:
     return loading._load(list(sources), config=Config(), as_of=AS_OF, cache=cache)
 
@@ -111,32 +116,50 @@ DEFINITIONS = {
 }
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Above this size a file is cached, below it read on every load: every KPI file, so
+# that the whole-load entry (named by the cached files) can meet changed definitions.
+LARGE = max(map(len, DEFINITIONS.values())) + 1
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     files=st.lists(measurement_files(), min_size=1, max_size=3),
     before=st.sampled_from(sorted(DEFINITIONS)),
     after=st.sampled_from(sorted(DEFINITIONS)),
+    whole=st.booleans(),
+    small_kpi_files=st.booleans(),
 )
 def test_cached_and_cold_loads_are_identical(
-    files: list[str], before: str, after: str, tmp_path_factory: Any
+    files: list[str],
+    before: str,
+    after: str,
+    whole: bool,
+    small_kpi_files: bool,
+    tmp_path_factory: Any,
 ) -> None:
     """Filled under some KPI definitions, read under the same or other ones: always the
-    cold load's model, problems, columns and status."""
+    cold load's model, problems, columns and status, from each file's entry or from the
+    whole load's."""
     folder = tmp_path_factory.mktemp("cache")
+    reading.ROW_CACHE_MIN_CHARS = LARGE if small_kpi_files else 0  # undone by the fixture
+    if small_kpi_files:
+        files = [f"# {'x' * LARGE}\n{text}" for text in files]
     measured = [(f"m{i}.yaml", t) for i, t in enumerate(files)]
     sources = [("kpis.yaml", DEFINITIONS[after]), *measured]
     filling = [("kpis.yaml", DEFINITIONS[before]), *measured]
-    first = RowCache(folder)
+    first = RowCache(folder, whole=whole)
     same(load(filling, first), load(filling, None))  # fills the cache
     cold = load(sources, None)
-    warm = RowCache(folder)
+    warm = RowCache(folder, whole=whole)
     same(load(sources, warm), cold)  # reads it
-    if before == after:
+    if before == after and first.whole_writes:
+        assert (warm.whole_hits, warm.hits, warm.writes, warm.whole_writes) == (1, 0, 0, 0)
+    elif before == after:
         assert warm.hits == first.writes + first.hits  # every file written is read back
-        assert warm.writes == 0
-    again = RowCache(folder)
+        assert warm.writes == warm.whole_writes == 0
+    again = RowCache(folder, whole=whole)
     same(load(sources, again), cold)  # after a change: what the warm load wrote
-    assert again.writes == 0
+    assert again.writes == again.whole_writes == 0
 
 
 def test_a_changed_definition_is_never_served_the_old_checks(tmp_path: Path) -> None:
@@ -195,9 +218,9 @@ def _cache_files(folder: Path) -> list[Path]:
 
 def test_an_edited_file_is_never_served_the_old_rows(tmp_path: Path) -> None:
     sources = _files(tmp_path)
-    load(sources, RowCache(tmp_path))
+    load(sources, files_only(tmp_path))
     edited = [sources[0], (sources[1][0], sources[1][1].replace("value: 3,", "value: 33,"))]
-    cache = RowCache(tmp_path)
+    cache = files_only(tmp_path)
     ws, _ = load(edited, cache)
     assert cache.hits == 0 and cache.writes == 1
     assert [m.value for m in ws.measurements][2] == 33.0
@@ -221,12 +244,12 @@ def test_a_corrupt_truncated_or_foreign_cache_file_is_ignored_and_rebuilt(
 ) -> None:
     sources = _files(tmp_path)
     cold = load(sources, None)
-    load(sources, RowCache(tmp_path))
+    load(sources, files_only(tmp_path))
     (cached,) = _cache_files(tmp_path)
     good = cached.read_bytes()
     for why, data in _mutations(good):
         cached.write_bytes(data)
-        cache = RowCache(tmp_path)
+        cache = files_only(tmp_path)
         same(load(sources, cache), cold)
         assert cache.hits == 0, why
         assert cache.writes == 1 and cached.read_bytes() == good, why  # rebuilt
@@ -281,17 +304,17 @@ def test_a_crafted_cache_file_with_a_valid_mac_is_still_checked(tmp_path: Path) 
     file no load writes is ignored even when it carries this folder's MAC."""
     sources = _files(tmp_path)
     cold = load(sources, None)
-    load(sources, RowCache(tmp_path))
+    load(sources, files_only(tmp_path))
     (cached,) = _cache_files(tmp_path)
     good = cached.read_bytes()
-    cache = RowCache(tmp_path)
+    cache = files_only(tmp_path)
     checked = cache.get(cached, {})
     assert checked is not None and checked.count == 12
     for why, crafted in _crafted(checked):
         cached.unlink()
         cache.put(cached, crafted)
         assert cache.get(cached, {}) is None, why
-        fresh = RowCache(tmp_path)
+        fresh = files_only(tmp_path)
         same(load(sources, fresh), cold)
         assert fresh.hits == 0 and cached.read_bytes() == good, why
 
@@ -301,13 +324,13 @@ def test_a_cache_file_from_another_cache_folder_is_not_trusted(tmp_path: Path) -
     one crafted in a pull request) is ignored."""
     sources = _files(tmp_path)
     mine, theirs = tmp_path / "mine", tmp_path / "theirs"
-    load(sources, RowCache(mine))
+    load(sources, files_only(mine))
     crafted = [(sources[0]), (sources[1][0], sources[1][1].replace("value: 3,", "value: 99,"))]
-    load(crafted, RowCache(theirs))
+    load(crafted, files_only(theirs))
     (their_file,) = _cache_files(theirs)
     (my_file,) = _cache_files(mine)
     my_file.write_bytes(their_file.read_bytes())  # their rows under my file's name
-    cache = RowCache(mine)
+    cache = files_only(mine)
     ws, _ = load(sources, cache)
     assert cache.hits == 0
     assert [m.value for m in ws.measurements][2] == 3.0
@@ -319,9 +342,9 @@ def test_another_kpitrack_version_does_not_read_the_file(
     import kpitrack
 
     sources = _files(tmp_path)
-    load(sources, RowCache(tmp_path))
+    load(sources, files_only(tmp_path))
     monkeypatch.setattr(kpitrack, "__version__", "0.0.0-other")
-    cache = RowCache(tmp_path)
+    cache = files_only(tmp_path)
     load(sources, cache)
     assert cache.hits == 0 and cache.writes == 1
     assert len(_cache_files(tmp_path)) == 2
@@ -332,11 +355,11 @@ def test_the_folder_is_bounded_and_the_oldest_files_go_first(tmp_path: Path) -> 
     texts = [sources[1][1].replace("note: n1}", f"note: v{i}}}") for i in range(6)]
     for i, text in enumerate(texts):
         before = set(_cache_files(tmp_path))
-        load([sources[0], ("m.yaml", text)], RowCache(tmp_path))
+        load([sources[0], ("m.yaml", text)], files_only(tmp_path))
         (new,) = set(_cache_files(tmp_path)) - before
         os.utime(new, ns=(i * 10**9, i * 10**9))  # used in order i
     size = _cache_files(tmp_path)[0].stat().st_size
-    cache = RowCache(tmp_path, max_bytes=3 * size)
+    cache = files_only(tmp_path, max_bytes=3 * size)
     load([sources[0], ("m.yaml", texts[0] + "\n")], cache)  # one more file
     cache.evict()
     left = _cache_files(tmp_path)
@@ -348,7 +371,7 @@ def test_the_folder_is_bounded_and_the_oldest_files_go_first(tmp_path: Path) -> 
 def test_an_unusable_cache_folder_only_turns_the_cache_off(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    cache = RowCache(blocker / "kpitrack")
+    cache = files_only(blocker / "kpitrack")
     sources = _files(tmp_path)
     same(load(sources, cache), load(sources, None))
     assert cache.off and cache.writes == 0
@@ -396,3 +419,77 @@ def test_no_cache_and_the_environment_switch_turn_it_off(
     assert bool(_cache_files(home / "kpitrack")) is cached
     again = invoke(*argv, env=env)
     assert again.stdout == first.stdout
+
+
+def test_the_whole_load_is_read_back_only_when_it_still_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One entry holds a whole load's measurements, named by every file's path and
+    content: any change is another name, and the files' own entries serve."""
+    large = LARGE + 100
+    monkeypatch.setattr(reading, "ROW_CACHE_MIN_CHARS", large)  # the KPI file: not its own
+    sources = _files(tmp_path)
+    assert len(sources[0][1]) + 100 < large <= len(sources[1][1])
+    first = RowCache(tmp_path)
+    same(load(sources, first), load(sources, None))
+    assert (first.writes, first.whole_writes) == (1, 1)
+
+    def again(changed: list[tuple[str, str]]) -> tuple[int, ...]:
+        cache = RowCache(tmp_path)
+        same(load(changed, cache), load(changed, None))
+        return cache.whole_hits, cache.whole_stale, cache.hits, cache.stale, cache.whole_writes
+
+    assert again(sources) == (1, 0, 0, 0, 0)
+    assert again([("kpis.yaml", DEFINITIONS["n target"]), sources[1]]) == (0, 0, 1, 0, 1)
+    # n made qualitative: the file's entry does not hold either; checked again (errors).
+    assert again([("kpis.yaml", DEFINITIONS["n qualitative"]), sources[1]]) == (0, 0, 1, 1, 0)
+    also = "measurements:\n  - {kpi: q, date: 2026-03-01, value: ok}\n"
+    assert again([("kpis.yaml", KPIS + also), sources[1]]) == (0, 0, 1, 0, 0)  # not alone
+    assert again([*sources, ("x.yaml", also)]) == (0, 0, 1, 0, 1)  # small: in the whole
+    assert again([*sources, ("x.yaml", also)]) == (1, 0, 0, 0, 0)
+    assert again([sources[1], sources[0]])[0] == 0  # another order: another name
+
+
+def test_a_whole_load_entry_under_another_name_is_still_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were a whole load's entry found under another load's name, it is used only for
+    the same measured files and KPI definitions: else each file is read again."""
+    monkeypatch.setattr(reading, "ROW_CACHE_MIN_CHARS", LARGE + 100)
+    sources = _files(tmp_path)
+    load(sources, files_only(tmp_path))
+    (one_file,) = _cache_files(tmp_path)
+    load(sources, RowCache(tmp_path))
+    (whole,) = set(_cache_files(tmp_path)) - {one_file}
+    also = "measurements:\n  - {kpi: q, date: 2026-03-01, value: ok}\n"
+    for other in (
+        [("kpis.yaml", KPIS + also), sources[1]],  # another measured file
+        [("kpis.yaml", DEFINITIONS["n qualitative"]), sources[1]],  # n checked otherwise
+    ):
+        cache = RowCache(tmp_path)
+        digests, _ = cache.names([text for _, text in other])
+        name = cache.workspace_name([display for display, _ in other], digests)
+        assert name is not None
+        name.write_bytes(whole.read_bytes())
+        same(load(other, cache), load(other, None))
+        assert (cache.whole_hits, cache.whole_stale, cache.hits) == (1, 1, 1)
+        name.unlink()
+
+
+def test_a_corrupt_whole_load_entry_is_ignored_and_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reading, "ROW_CACHE_MIN_CHARS", LARGE)
+    sources = _files(tmp_path)
+    cold = load(sources, None)
+    load(sources, files_only(tmp_path))
+    (one_file,) = _cache_files(tmp_path)
+    load(sources, RowCache(tmp_path))
+    (whole,) = set(_cache_files(tmp_path)) - {one_file}
+    good = whole.read_bytes()
+    for why, data in _mutations(good):
+        whole.write_bytes(data)
+        cache = RowCache(tmp_path)
+        same(load(sources, cache), cold)
+        assert cache.whole_hits == 0 and cache.hits == 1, why
+        assert cache.whole_writes == 1 and whole.read_bytes() == good, why  # rebuilt

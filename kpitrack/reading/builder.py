@@ -121,7 +121,7 @@ class _RowFile:
     `checked` its checked columns when the cache had them (then `rows` is empty until
     they turn out stale: see `_Builder.measurements`)."""
 
-    __slots__ = ("cache_name", "checked", "path", "rows", "text")
+    __slots__ = ("alone", "cache_name", "checked", "path", "pending", "rows", "text")
 
     def __init__(
         self,
@@ -130,9 +130,15 @@ class _RowFile:
         rows: Rows,
         cache_name: Path | None = None,
         checked: CheckedFile | None = None,
+        *,
+        pending: bool = False,
     ) -> None:
         self.path, self.text, self.rows = path, text, rows
         self.cache_name, self.checked = cache_name, checked
+        # In the cache, not read yet (the whole load's measurements were cached).
+        self.pending = pending
+        # A file of measurements alone (its rows are all it holds).
+        self.alone = checked is not None or pending
 
     def scan(self) -> Rows:
         """The rows of a file the cache knew as rows alone (the same bytes read the same)."""
@@ -170,6 +176,7 @@ class _Builder:
         # References checked once every objective and KPI is known (see `links`).
         self.parent_nodes: dict[str, Node] = {}  # objective id → its `parent` node
         self.driver_nodes: dict[str, tuple[tuple[str, Node], ...]] = {}  # KPI id → drivers
+        self.all_checked = False  # `measurements` checked every file without its nodes
 
     # ------------------------------------------------------------ objectives
 
@@ -462,8 +469,15 @@ class _Builder:
             result.path_index(path)
         days: dict[str, int | str] = {}
         order = 0
+        self.all_checked = True
         for source in files:
             if type(source) is _RowFile:
+                if source.pending:
+                    source.pending = False
+                    if cache is not None and source.cache_name is not None:
+                        source.checked = cache.get(source.cache_name, {})
+                    if source.checked is None:
+                        source.rows = source.scan()
                 if source.checked is not None:
                     if self._cached(source.checked, source.path, result, order):
                         order += source.checked.count
@@ -487,6 +501,7 @@ class _Builder:
                 entries = source.entries()
             else:
                 entries = source  # type: ignore[assignment]
+            self.all_checked = False
             self._entries(entries, result, days, order)
             order += len(entries)
         return result
@@ -580,16 +595,25 @@ class _Builder:
             series.truncate(length)
         return None
 
+    def fits(self, checked: Sequence[tuple[str, Kind, tuple[str, ...]]]) -> bool:
+        """Whether each of these KPIs is a valid KPI of this kind (and, qualitative, this
+        scale): what the checks of its measurements depend on."""
+        kpis = self.kpis_by_id
+        qualitative = Kind.QUALITATIVE
+        for kpi_id, kind, scale in checked:
+            kpi = kpis.get(kpi_id)
+            if kpi is None or kpi.kind is not kind or (kind is qualitative and kpi.scale != scale):
+                return False
+        return True
+
     def _cached(self, checked: CheckedFile, path: str, result: Measurements, order: int) -> bool:
         """Append a file's checked columns from the row cache, as `_rows` would append its
         rows; False (nothing appended) when a KPI they name is no longer a valid KPI of
         the kind and scale they were checked against."""
+        if not self.fits(checked.kpis):
+            return False
         kpis = self.kpis_by_id
         qualitative = Kind.QUALITATIVE
-        for kpi_id, kind, scale in checked.kpis:
-            kpi = kpis.get(kpi_id)
-            if kpi is None or kpi.kind is not kind or (kind is qualitative and kpi.scale != scale):
-                return False
         file = array("i", (result.path_index(path),))
         series_for = result.series_for
         dates, values, lines, columns = (

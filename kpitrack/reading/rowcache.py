@@ -44,16 +44,19 @@ import struct
 import sys
 from array import array
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kpitrack import reading
 from kpitrack.domain.model import Kind
 
 if TYPE_CHECKING:
-    from kpitrack.domain.series import Series
+    from collections.abc import Sequence
+
+    from kpitrack.domain.series import Measurements, Series
 
 FORMAT = 2
 MAGIC = b"kpitrack cols\x00\x00\x00"  # 16 bytes
+WORKSPACE_MAGIC = b"kpitrack load\x00\x00\x00"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 SUFFIX = ".rows"
 _HEADER = struct.Struct("<16sIBxxxQ32s")  # magic, format, byte order, payload size, MAC
@@ -101,14 +104,18 @@ class CheckedFile:
 class RowCache:
     """The cache folder; `get` and `put` never raise (an OS error switches it off)."""
 
-    def __init__(self, folder: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self, folder: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, whole: bool = True
+    ) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
+        self.whole = whole  # whole loads' measurements too, not only each file's
         self._secret: bytes | None = None
         self.off = False
-        # Files read back; of them, checked against other definitions (the builder
-        # checks them again); files written.
+        # Files' entries read back; of them, checked against other definitions (the
+        # builder checks them again); entries written. The same for whole loads.
         self.hits = self.stale = self.writes = 0
+        self.whole_hits = self.whole_stale = self.whole_writes = 0
 
     # ------------------------------------------------------------ the secret
 
@@ -141,17 +148,33 @@ class RowCache:
 
     # ------------------------------------------------------------ names and MACs
 
-    def name(self, text: str) -> Path | None:
-        """The cache file for this content (None: too small to cache, or the cache is off)."""
-        if len(text) < reading.ROW_CACHE_MIN_CHARS or self._key() is None:
-            return None
+    def names(self, texts: Sequence[str | None]) -> tuple[list[str | None], list[Path | None]]:
+        """Each text's content hash (for the whole load's name: every text, when whole
+        loads are cached; else the large ones), and the cache file of each text large
+        enough to cache (None: too small, not a text, or the cache is off)."""
+        n = len(texts)
+        if self._key() is None:
+            return [None] * n, [None] * n
         from hashlib import sha256
 
         from kpitrack import __version__
 
-        digest = sha256(f"kpitrack rows {FORMAT} {__version__}\x00".encode())
-        digest.update(text.encode("utf-8", "surrogatepass"))
-        return self.folder / (digest.hexdigest() + SUFFIX)
+        prefix = sha256(f"kpitrack rows {FORMAT} {__version__}\x00".encode())
+        smallest = reading.ROW_CACHE_MIN_CHARS
+        digests: list[str | None] = []
+        names: list[Path | None] = []
+        for text in texts:
+            large = text is not None and len(text) >= smallest
+            if text is None or not (large or self.whole):
+                digests.append(None)
+                names.append(None)
+                continue
+            digest = prefix.copy()
+            digest.update(text.encode("utf-8", "surrogatepass"))
+            hexdigest = digest.hexdigest()
+            digests.append(hexdigest)
+            names.append(self.folder / (hexdigest + SUFFIX) if large else None)
+        return digests, names
 
     @staticmethod
     def _mac(key: bytes, payload: bytes | memoryview) -> bytes:
@@ -185,23 +208,77 @@ class RowCache:
         key = self._key()
         if key is None or not checked.count:
             return
-        payload = _encode(checked)
-        header = _HEADER.pack(MAGIC, FORMAT, _ORDER, len(payload), self._mac(key, payload))
+        if self._write(name, MAGIC, key, _encode(checked)):
+            self.writes += 1
+
+    def _write(self, name: Path, magic: bytes, key: bytes, payload: bytes) -> bool:
+        header = _HEADER.pack(magic, FORMAT, _ORDER, len(payload), self._mac(key, payload))
         temp = name.with_name(f".{name.name}.{os.getpid()}.tmp")
         try:
             with temp.open("wb") as f:
                 f.write(header)
                 f.write(payload)
             os.replace(temp, name)
-            self.writes += 1
         except OSError:
             self.off = True
             with contextlib.suppress(OSError):
                 temp.unlink()
+            return False
+        return True
+
+    # ------------------------------------------------------------ whole workspaces
+
+    def workspace_name(self, files: Sequence[str], digests: Sequence[str | None]) -> Path | None:
+        """The cache file of a whole load's measurements: named by every file's display
+        path, in reading order, and content (None: a file that could not be read)."""
+        if not self.whole or self._key() is None or not any(digests):
+            return None
+        from hashlib import sha256
+
+        from kpitrack import __version__
+
+        digest = sha256(f"kpitrack workspace {FORMAT} {__version__}\x00".encode())
+        for display, content in zip(files, digests, strict=True):
+            digest.update(display.encode("utf-8", "surrogatepass") + b"\x00")
+            digest.update((content or "-").encode() + b"\x00")
+        return self.folder / (digest.hexdigest() + SUFFIX)
+
+    def get_workspace(self, name: Path, files: Sequence[str]) -> CachedWorkspace | None:
+        """A whole load's measurements cached under `name` (see `workspace_name`), or None."""
+        key = self._key()
+        if key is None:
+            return None
+        try:
+            with name.open("rb") as f:
+                found = _decode_workspace(_Stream(f, key), len(files))
+        except OSError:
+            return None
+        except (_Invalid, struct.error, ValueError, IndexError, UnicodeDecodeError, OverflowError):
+            return None
+        self.whole_hits += 1
+        with contextlib.suppress(OSError):
+            os.utime(name)
+        return found
+
+    def put_workspace(
+        self,
+        name: Path,
+        covered: Sequence[int],
+        measurements: Measurements,
+        definitions: dict[str, tuple[Kind, tuple[str, ...]]],
+    ) -> None:
+        """Remember a whole load's measurements: those of the files at `covered` (each a
+        file of measurements alone whose checked columns this cache holds), all of them."""
+        key = self._key()
+        if key is None or not measurements:
+            return
+        payload = _encode_workspace(covered, measurements, definitions)
+        if self._write(name, WORKSPACE_MAGIC, key, payload):
+            self.whole_writes += 1
 
     def evict(self) -> None:
         """Remove the least recently used files until the folder holds at most max_bytes."""
-        if self.off or not self.writes:
+        if self.off or not (self.writes or self.whole_writes):
             return
         try:
             entries = []
@@ -438,3 +515,226 @@ def _decode_checked(data: bytes, key: bytes, texts: dict[str, str]) -> CheckedFi
     checked.kpis = list(zip(ids, map(KINDS.__getitem__, kinds), labels, strict=True))  # type: ignore[arg-type]
     checked.segments = list(zip(firsts, ends, first_runs, end_runs, strict=True))
     return checked
+
+
+# ---------------------------------------------------------------- whole workspaces
+
+
+class CachedWorkspace:
+    """A whole load's measurements: the files they came from (`covered`: positions in
+    the load's files), per KPI in series order its definition as checked and its
+    columns, ready to become the load's `Measurements` (`build`)."""
+
+    __slots__ = ("count", "covered", "kpis", "series")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.covered: list[int] = []
+        self.kpis: list[tuple[str, Kind, tuple[str, ...]]] = []
+        # Per KPI: dates, values (label positions for a qualitative KPI), files, lines,
+        # columns, orders, notes, authors.
+        self.series: list[tuple[Any, ...]] = []
+
+    def build(self, files: Sequence[str], scales: dict[str, tuple[str, ...]]) -> Measurements:
+        """The Measurements (`scales`: each qualitative KPI's labels, as now defined)."""
+        from kpitrack.domain.series import Measurements
+
+        result = Measurements()
+        for path in files:
+            result.path_index(path)
+        for (kpi_id, kind, _), columns in zip(self.kpis, self.series, strict=True):
+            dates, values, file, lines, cols, orders, notes, bys = columns
+            series = result.series_for(kpi_id)
+            series.dates = dates
+            series.values = (
+                list(map(scales[kpi_id].__getitem__, values))
+                if kind is Kind.QUALITATIVE
+                else values
+            )
+            series.files, series.lines, series.columns, series.orders = file, lines, cols, orders
+            series.notes, series.bys = notes, bys
+        result.added(self.count)
+        return result
+
+
+def _encode_workspace(
+    covered: Sequence[int],
+    measurements: Measurements,
+    definitions: dict[str, tuple[Kind, tuple[str, ...]]],
+) -> bytes:
+    every = measurements.all_series()
+    strings: dict[str | None, None] = {}
+    for series in every:
+        strings[series.kpi] = None
+        strings.update(dict.fromkeys(definitions[series.kpi][1]))
+        strings.update(dict.fromkeys(series.notes))
+        strings.update(dict.fromkeys(series.bys))
+    table = [s for s in strings if s is not None]
+    index: dict[str | None, int] = {s: i for i, s in enumerate(table, 1)}
+    index[None] = 0
+    encoded = [s.encode("utf-8", "surrogatepass") for s in table]
+    kpis = array("q")
+    scales = array("q")
+    parts: list[bytes] = []
+    for series in every:
+        kind, scale = definitions[series.kpi]
+        if kind is not Kind.QUALITATIVE:
+            scale = ()
+        # Notes and authors: one string for every entry (its index), or a column (-1).
+        same_note, same_by = (
+            index[column[0]] if column.count(column[0]) == len(column) else -1
+            for column in (series.notes, series.bys)
+        )
+        kpis.extend(
+            (index[series.kpi], _KIND_CODE[kind], len(scales), len(scale), len(series),
+             same_note, same_by)
+        )  # fmt: skip
+        scales.extend(map(index.__getitem__, scale))
+        values: Any = series.values
+        numbers = array("d", map(scale.index, values) if kind is Kind.QUALITATIVE else values)
+        parts += (
+            series.dates.tobytes(),
+            numbers.tobytes(),
+            series.files.tobytes(),
+            series.lines.tobytes(),
+            series.columns.tobytes(),
+            series.orders.tobytes(),
+        )
+        if same_note < 0:
+            parts.append(array("I", map(index.__getitem__, series.notes)).tobytes())
+        if same_by < 0:
+            parts.append(array("I", map(index.__getitem__, series.bys)).tobytes())
+    from kpitrack import __version__
+
+    version = __version__.encode()
+    blob = b"".join(encoded)
+    return b"".join(
+        (
+            struct.pack("<H", len(version)),
+            version,
+            struct.pack(
+                "<QQQQQ", len(measurements), len(every), len(covered), len(table), len(blob)
+            ),
+            struct.pack("<Q", len(scales)),
+            array("q", map(len, encoded)).tobytes(),
+            blob,
+            array("q", covered).tobytes(),
+            kpis.tobytes(),
+            scales.tobytes(),
+            *parts,
+        )
+    )
+
+
+class _Stream:
+    """A cache file read part by part, its MAC computed on the way: nothing read is
+    used before `verify` (a whole load's file is large; it is never held twice)."""
+
+    def __init__(self, f: Any, key: bytes) -> None:
+        import hmac
+
+        self.f = f
+        header = f.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            raise _Invalid
+        magic, fmt, order, size, self.mac = _HEADER.unpack(header)
+        if magic != WORKSPACE_MAGIC or fmt != FORMAT or order != _ORDER:
+            raise _Invalid
+        self.left = size
+        self.hmac = hmac.new(key, digestmod="sha256")
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or n > self.left:
+            raise _Invalid
+        data = self.f.read(n)
+        if len(data) != n:
+            raise _Invalid
+        self.left -= n
+        self.hmac.update(data)
+        return data  # type: ignore[no-any-return]
+
+    def numbers(self, code: str, n: int) -> array:  # type: ignore[type-arg]
+        column = array(code)
+        column.frombytes(self.take(n * column.itemsize))
+        return column
+
+    def verify(self) -> None:
+        from hmac import compare_digest
+
+        if self.left or self.f.read(1) or not compare_digest(self.mac, self.hmac.digest()):
+            raise _Invalid
+
+
+def _decode_workspace(stream: _Stream, file_count: int) -> CachedWorkspace:
+    """The structure (lengths, the string table, KPI records, scales, label positions) is
+    checked as it is read; the million-entry columns themselves (dates, files, lines)
+    are trusted on the MAC alone, which proves this folder's own write of them (each
+    checked per file when it was made; reading every number again would cost more than
+    the rest of the read)."""
+    from kpitrack import __version__
+
+    take, numbers = stream.take, stream.numbers
+    (length,) = struct.unpack("<H", take(2))
+    if take(length) != __version__.encode():
+        raise _Invalid
+    count, kpi_count, covered_count, strings, blob_size = struct.unpack("<QQQQQ", take(40))
+    (scale_count,) = struct.unpack("<Q", take(8))
+    lengths = numbers("q", strings)
+    if strings and (min(lengths) < 0 or sum(lengths) != blob_size):
+        raise _Invalid
+    blob = take(blob_size)
+    table: list[str | None] = [None]
+    offset = 0
+    for n in lengths:
+        table.append(blob[offset : offset + n].decode("utf-8"))
+        offset += n
+    get = table.__getitem__
+    found = CachedWorkspace()
+    found.count = count
+    covered = numbers("q", covered_count)
+    if not covered or min(covered) < 0 or max(covered) >= file_count:
+        raise _Invalid
+    if len(set(covered)) != len(covered):
+        raise _Invalid
+    found.covered = covered.tolist()
+    kpis = numbers("q", kpi_count * 7)
+    scales = numbers("q", scale_count)
+    if scales and (min(scales) < 1 or max(scales) > strings):
+        raise _Invalid
+    names, kinds, scale_ats, scale_lens, sizes, same_notes, same_bys = (
+        kpis[i::7] for i in range(7)
+    )
+    if not kpi_count or min(names) < 1 or max(names) > strings or min(sizes) < 1:
+        raise _Invalid
+    if min(kinds) < 0 or max(kinds) >= len(KINDS) or min(scale_ats) < 0 or min(scale_lens) < 0:
+        raise _Invalid
+    if max(map(operator.add, scale_ats, scale_lens)) > len(scales) or sum(sizes) != count:
+        raise _Invalid
+    if min(same_notes) < -1 or max(same_notes) > strings:
+        raise _Invalid
+    if min(same_bys) < -1 or max(same_bys) > strings:
+        raise _Invalid
+    ids = list(map(get, names))
+    if len(set(ids)) != kpi_count:
+        raise _Invalid
+    qualitative = KINDS.index(Kind.QUALITATIVE)
+    for kpi_id, kind, scale_at, scale_len, n, same_note, same_by in zip(
+        ids, kinds, scale_ats, scale_lens, sizes, same_notes, same_bys, strict=True
+    ):
+        if kind != qualitative and scale_len:
+            raise _Invalid  # a scale for a KPI of numbers
+        labels = tuple(map(get, scales[scale_at : scale_at + scale_len]))
+        dates = numbers("i", n)
+        values: array[float] | array[int] = numbers("d", n)
+        if kind == qualitative:
+            values = array("I", map(int, values))  # whole numbers: ValueError, OverflowError
+            if max(values) >= scale_len:
+                raise _Invalid
+        file, lines, columns = numbers("i", n), numbers("i", n), numbers("i", n)
+        orders = numbers("q", n)
+        notes = [table[same_note]] * n if same_note >= 0 else _strings(table, numbers("I", n))
+        bys = [table[same_by]] * n if same_by >= 0 else _strings(table, numbers("I", n))
+        found.kpis.append((kpi_id, KINDS[kind], labels))  # type: ignore[arg-type]
+        found.series.append((dates, values, file, lines, columns, orders, notes, bys))
+    stream.verify()
+    return found
