@@ -39,6 +39,7 @@ class Series(Sequence[Measurement]):
         "kpi",
         "lines",
         "notes",
+        "ordered",
         "orders",
         "paths",
         "values",
@@ -55,6 +56,9 @@ class Series(Sequence[Measurement]):
         self.columns = array("i")
         self.notes: list[str | None] = []
         self.bys: list[str | None] = []
+        # Whether the dates are in file order already (None: not known). Whoever appends
+        # other than through `append` (the loader) sets it to None or to what it knows.
+        self.ordered: bool | None = None
 
     def append(
         self,
@@ -73,6 +77,7 @@ class Series(Sequence[Measurement]):
             if isinstance(self.values, array):  # labels (or exact ints) are kept as given
                 self.values = list(self.values)
             self.values.append(value)
+        self.ordered = None
         self.dates.append(ordinal)
         self.notes.append(note)
         self.bys.append(by)
@@ -83,6 +88,7 @@ class Series(Sequence[Measurement]):
 
     def truncate(self, length: int) -> None:
         """Drop the measurements from `length` on (a file that turned out invalid)."""
+        self.ordered = None
         for column in (
             self.dates,
             self.values,
@@ -134,7 +140,10 @@ class Series(Sequence[Measurement]):
         dates = self.dates
         count = len(dates)
         # Usually the file order is the date order: no sort, not even a copy.
-        if all(map(operator.le, dates, itertools.islice(dates, 1, None))):
+        ordered = self.ordered
+        if ordered is None:
+            ordered = self.ordered = all(map(operator.le, dates, itertools.islice(dates, 1, None)))
+        if ordered:
             return History(self, range(bisect.bisect_right(dates, limit)))
         orders = self.orders
         index = sorted(

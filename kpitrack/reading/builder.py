@@ -541,6 +541,7 @@ class _Builder:
                 series = series_for(kpi_id)
                 if kpi_id not in before:
                     before[kpi_id] = (series, len(series))
+                    series.ordered = None
                 labels = kpi.scale if kpi.kind is qualitative else None
                 if labels is not None and type(series.values) is array:
                     series.values = list(series.values)
@@ -627,6 +628,7 @@ class _Builder:
             zip(checked.kpis, checked.segments, strict=True)
         ):
             series = series_for(kpi_id)
+            series.ordered = None
             series.dates.extend(dates[first:end])
             if kind is qualitative:
                 known = series.values

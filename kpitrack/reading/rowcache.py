@@ -525,7 +525,7 @@ class CachedWorkspace:
     the load's files), per KPI in series order its definition as checked and its
     columns, ready to become the load's `Measurements` (`build`)."""
 
-    __slots__ = ("count", "covered", "kpis", "series")
+    __slots__ = ("count", "covered", "kpis", "ordered", "series")
 
     def __init__(self) -> None:
         self.count = 0
@@ -534,6 +534,7 @@ class CachedWorkspace:
         # Per KPI: dates, values (label positions for a qualitative KPI), files, lines,
         # columns, orders, notes, authors.
         self.series: list[tuple[Any, ...]] = []
+        self.ordered: list[bool] = []  # per KPI: its dates in file order already
 
     def build(self, files: Sequence[str], scales: dict[str, tuple[str, ...]]) -> Measurements:
         """The Measurements (`scales`: each qualitative KPI's labels, as now defined)."""
@@ -542,10 +543,12 @@ class CachedWorkspace:
         result = Measurements()
         for path in files:
             result.path_index(path)
-        for (kpi_id, kind, _), columns in zip(self.kpis, self.series, strict=True):
+        for (kpi_id, kind, _), columns, ordered in zip(
+            self.kpis, self.series, self.ordered, strict=True
+        ):
             dates, values, file, lines, cols, orders, notes, bys = columns
             series = result.series_for(kpi_id)
-            series.dates = dates
+            series.dates, series.ordered = dates, ordered
             series.values = (
                 list(map(scales[kpi_id].__getitem__, values))
                 if kind is Kind.QUALITATIVE
@@ -585,9 +588,11 @@ def _encode_workspace(
             index[column[0]] if column.count(column[0]) == len(column) else -1
             for column in (series.notes, series.bys)
         )
+        dates = series.dates
+        ordered = all(map(operator.le, dates, itertools.islice(dates, 1, None)))
         kpis.extend(
             (index[series.kpi], _KIND_CODE[kind], len(scales), len(scale), len(series),
-             same_note, same_by)
+             same_note, same_by, int(ordered))
         )  # fmt: skip
         scales.extend(map(index.__getitem__, scale))
         values: Any = series.values
@@ -697,12 +702,12 @@ def _decode_workspace(stream: _Stream, file_count: int) -> CachedWorkspace:
     if len(set(covered)) != len(covered):
         raise _Invalid
     found.covered = covered.tolist()
-    kpis = numbers("q", kpi_count * 7)
+    kpis = numbers("q", kpi_count * 8)
     scales = numbers("q", scale_count)
     if scales and (min(scales) < 1 or max(scales) > strings):
         raise _Invalid
-    names, kinds, scale_ats, scale_lens, sizes, same_notes, same_bys = (
-        kpis[i::7] for i in range(7)
+    names, kinds, scale_ats, scale_lens, sizes, same_notes, same_bys, ordered = (
+        kpis[i::8] for i in range(8)
     )
     if not kpi_count or min(names) < 1 or max(names) > strings or min(sizes) < 1:
         raise _Invalid
@@ -718,6 +723,8 @@ def _decode_workspace(stream: _Stream, file_count: int) -> CachedWorkspace:
     if len(set(ids)) != kpi_count:
         raise _Invalid
     qualitative = KINDS.index(Kind.QUALITATIVE)
+    if min(ordered) < 0 or max(ordered) > 1:
+        raise _Invalid
     for kpi_id, kind, scale_at, scale_len, n, same_note, same_by in zip(
         ids, kinds, scale_ats, scale_lens, sizes, same_notes, same_bys, strict=True
     ):
@@ -736,5 +743,6 @@ def _decode_workspace(stream: _Stream, file_count: int) -> CachedWorkspace:
         bys = [table[same_by]] * n if same_by >= 0 else _strings(table, numbers("I", n))
         found.kpis.append((kpi_id, KINDS[kind], labels))  # type: ignore[arg-type]
         found.series.append((dates, values, file, lines, columns, orders, notes, bys))
+    found.ordered = [bool(flag) for flag in ordered]
     stream.verify()
     return found
