@@ -493,3 +493,20 @@ def test_a_corrupt_whole_load_entry_is_ignored_and_rebuilt(
         same(load(sources, cache), cold)
         assert cache.whole_hits == 0 and cache.hits == 1, why
         assert cache.whole_writes == 1 and whole.read_bytes() == good, why  # rebuilt
+
+
+def test_a_series_forgets_its_date_order_when_it_grows() -> None:
+    """`Series.ordered` (set by a load's cache entry, or by the first `until`) is
+    forgotten by an append or a truncation, so a history is never served unsorted."""
+    from kpitrack.domain.series import Series
+
+    series = Series("n", ["m.yaml"])
+    for order, day in enumerate((3, 5, 9), 1):
+        series.append(day, float(day), None, None, 0, order, 1, order)
+    assert series.until(10).ordinals() == [3, 5, 9] and series.ordered is True
+    series.append(4, 4.0, None, None, 0, 4, 1, 4)
+    assert series.ordered is None
+    assert series.until(10).ordinals() == [3, 4, 5, 9] and series.ordered is False
+    series.truncate(3)
+    assert series.ordered is None
+    assert series.until(10).ordinals() == [3, 5, 9]
