@@ -50,7 +50,7 @@ from kpitrack import reading
 from kpitrack.domain.model import Kind
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from kpitrack.domain.series import Measurements, Series
 
@@ -62,7 +62,11 @@ SUFFIX = ".rows"
 _HEADER = struct.Struct("<16sIBxxxQ32s")  # magic, format, byte order, payload size, MAC
 _COUNTS = struct.Struct("<QQQQQ")  # rows, KPIs, runs, strings, string bytes
 _ORDER = 1 if sys.byteorder == "little" else 2
-KINDS = (Kind.QUANTITATIVE, Kind.PROGRESS, Kind.QUALITATIVE)  # a kind's code: its position
+KINDS = (
+    Kind.QUANTITATIVE,
+    Kind.PROGRESS,
+    Kind.QUALITATIVE,
+)  # a kind's code: its position
 _KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 _MAX_ORDINAL = 3652059  # date.max.toordinal()
 
@@ -208,16 +212,26 @@ class RowCache:
         key = self._key()
         if key is None or not checked.count:
             return
-        if self._write(name, MAGIC, key, _encode(checked)):
+        if self._write(name, MAGIC, key, (_encode(checked),)):
             self.writes += 1
 
-    def _write(self, name: Path, magic: bytes, key: bytes, payload: bytes) -> bool:
-        header = _HEADER.pack(magic, FORMAT, _ORDER, len(payload), self._mac(key, payload))
+    def _write(self, name: Path, magic: bytes, key: bytes, parts: Iterable[bytes]) -> bool:
+        """Write the payload's parts one by one (a whole load's is never held at once),
+        the MAC computed on the way and the header written last, then rename."""
+        import hmac
+
+        mac = hmac.new(key, digestmod="sha256")
         temp = name.with_name(f".{name.name}.{os.getpid()}.tmp")
         try:
             with temp.open("wb") as f:
-                f.write(header)
-                f.write(payload)
+                f.write(bytes(_HEADER.size))
+                size = 0
+                for part in parts:
+                    mac.update(part)
+                    f.write(part)
+                    size += len(part)
+                f.seek(0)
+                f.write(_HEADER.pack(magic, FORMAT, _ORDER, size, mac.digest()))
             os.replace(temp, name)
         except OSError:
             self.off = True
@@ -253,7 +267,14 @@ class RowCache:
                 found = _decode_workspace(_Stream(f, key), len(files))
         except OSError:
             return None
-        except (_Invalid, struct.error, ValueError, IndexError, UnicodeDecodeError, OverflowError):
+        except (
+            _Invalid,
+            struct.error,
+            ValueError,
+            IndexError,
+            UnicodeDecodeError,
+            OverflowError,
+        ):
             return None
         self.whole_hits += 1
         with contextlib.suppress(OSError):
@@ -272,8 +293,8 @@ class RowCache:
         key = self._key()
         if key is None or not measurements:
             return
-        payload = _encode_workspace(covered, measurements, definitions)
-        if self._write(name, WORKSPACE_MAGIC, key, payload):
+        parts = _encode_workspace(covered, measurements, definitions)
+        if self._write(name, WORKSPACE_MAGIC, key, parts):
             self.whole_writes += 1
 
     def evict(self) -> None:
@@ -373,7 +394,11 @@ def _encode(checked: CheckedFile) -> bytes:
             struct.pack("<H", len(version)),
             version,
             _COUNTS.pack(
-                checked.count, len(checked.kpis), len(checked.runs) // 2, len(table), len(blob)
+                checked.count,
+                len(checked.kpis),
+                len(checked.runs) // 2,
+                len(table),
+                len(blob),
             ),
             struct.pack("<Q", len(scales)),
             lengths.tobytes(),
@@ -406,7 +431,14 @@ class _Invalid(Exception):
 def _decode(data: bytes, key: bytes, texts: dict[str, str]) -> CheckedFile | None:
     try:
         return _decode_checked(data, key, texts)
-    except (_Invalid, struct.error, ValueError, IndexError, UnicodeDecodeError, OverflowError):
+    except (
+        _Invalid,
+        struct.error,
+        ValueError,
+        IndexError,
+        UnicodeDecodeError,
+        OverflowError,
+    ):
         return None
 
 
@@ -554,7 +586,12 @@ class CachedWorkspace:
                 if kind is Kind.QUALITATIVE
                 else values
             )
-            series.files, series.lines, series.columns, series.orders = file, lines, cols, orders
+            series.files, series.lines, series.columns, series.orders = (
+                file,
+                lines,
+                cols,
+                orders,
+            )
             series.notes, series.bys = notes, bys
         result.added(self.count)
         return result
@@ -564,7 +601,9 @@ def _encode_workspace(
     covered: Sequence[int],
     measurements: Measurements,
     definitions: dict[str, tuple[Kind, tuple[str, ...]]],
-) -> bytes:
+) -> Iterator[bytes]:
+    """The payload's parts: the counts, strings and KPI records, then each KPI's columns
+    in turn (made as they are written)."""
     every = measurements.all_series()
     strings: dict[str | None, None] = {}
     for series in every:
@@ -578,7 +617,7 @@ def _encode_workspace(
     encoded = [s.encode("utf-8", "surrogatepass") for s in table]
     kpis = array("q")
     scales = array("q")
-    parts: list[bytes] = []
+    records: list[tuple[Series, Kind, tuple[str, ...], int, int]] = []
     for series in every:
         kind, scale = definitions[series.kpi]
         if kind is not Kind.QUALITATIVE:
@@ -595,40 +634,32 @@ def _encode_workspace(
              same_note, same_by, int(ordered))
         )  # fmt: skip
         scales.extend(map(index.__getitem__, scale))
-        values: Any = series.values
-        numbers = array("d", map(scale.index, values) if kind is Kind.QUALITATIVE else values)
-        parts += (
-            series.dates.tobytes(),
-            numbers.tobytes(),
-            series.files.tobytes(),
-            series.lines.tobytes(),
-            series.columns.tobytes(),
-            series.orders.tobytes(),
-        )
-        if same_note < 0:
-            parts.append(array("I", map(index.__getitem__, series.notes)).tobytes())
-        if same_by < 0:
-            parts.append(array("I", map(index.__getitem__, series.bys)).tobytes())
+        records.append((series, kind, scale, same_note, same_by))
     from kpitrack import __version__
 
     version = __version__.encode()
     blob = b"".join(encoded)
-    return b"".join(
-        (
-            struct.pack("<H", len(version)),
-            version,
-            struct.pack(
-                "<QQQQQ", len(measurements), len(every), len(covered), len(table), len(blob)
-            ),
-            struct.pack("<Q", len(scales)),
-            array("q", map(len, encoded)).tobytes(),
-            blob,
-            array("q", covered).tobytes(),
-            kpis.tobytes(),
-            scales.tobytes(),
-            *parts,
-        )
-    )
+    yield struct.pack("<H", len(version))
+    yield version
+    yield struct.pack("<QQQQQ", len(measurements), len(every), len(covered), len(table), len(blob))
+    yield struct.pack("<Q", len(scales))
+    yield array("q", map(len, encoded)).tobytes()
+    yield blob
+    yield array("q", covered).tobytes()
+    yield kpis.tobytes()
+    yield scales.tobytes()
+    for series, kind, scale, same_note, same_by in records:
+        values: Any = series.values
+        yield series.dates.tobytes()
+        yield array("d", map(scale.index, values) if kind is Kind.QUALITATIVE else values).tobytes()
+        yield series.files.tobytes()
+        yield series.lines.tobytes()
+        yield series.columns.tobytes()
+        yield series.orders.tobytes()
+        if same_note < 0:
+            yield array("I", map(index.__getitem__, series.notes)).tobytes()
+        if same_by < 0:
+            yield array("I", map(index.__getitem__, series.bys)).tobytes()
 
 
 class _Stream:
