@@ -1,7 +1,8 @@
-"""The warm-start cache of measurement rows (kpitrack/reading/rowcache.py): cached and
-cold loads give the same workspace and problems; a stale, corrupt, truncated, foreign
-or crafted cache file is never trusted; the folder stays bounded; --no-cache and
-KPITRACK_NO_CACHE turn it off."""
+"""The warm-start cache of checked measurement columns (kpitrack/reading/rowcache.py):
+cached and cold loads give the same workspace, problems and status, also when the KPI
+definitions changed in between; a stale, corrupt, truncated, foreign or crafted cache
+file is never trusted; the folder stays bounded; --no-cache and KPITRACK_NO_CACHE turn
+it off."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from hypothesis import strategies as st
 from support import invoke
 
 from kpitrack import reading
+from kpitrack.domain.model import Kind
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.workspace import Workspace
-from kpitrack.reading import loading
+from kpitrack.evaluation.evaluate import evaluate
+from kpitrack.reading import loading, rowcache
 from kpitrack.reading.config import Config
 from kpitrack.reading.rowcache import RowCache
+from kpitrack.render import json as render_json
 
 AS_OF = dt.date(2026, 11, 25)
 KPIS = """\
@@ -41,6 +45,11 @@ def _small_files_cached(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reading.row_cache_folder = folder
 
 
+def files_only(folder: Path, **options: Any) -> RowCache:
+    """A cache of each file's checked columns alone (no whole-load entry)."""
+    return RowCache(folder, whole=False, **options)
+
+
 def load(sources: list[tuple[str, str]], cache: RowCache | None) -> tuple[Workspace, list[Problem]]:
     return loading._load(list(sources), config=Config(), as_of=AS_OF, cache=cache)
 
@@ -53,6 +62,18 @@ def same(a: tuple[Workspace, list[Problem]], b: tuple[Workspace, list[Problem]])
         for ws in (a[0], b[0])
     ]
     assert fields[0] == fields[1]
+    # The columns as the loader built them, in the same series order (the order KPIs
+    # were first measured), and the status the workspace gives.
+    columns = [
+        [
+            (s.kpi, s.dates, list(s.values), s.notes, s.bys, s.files, s.lines, s.columns, s.orders)
+            for s in ws.measurements.all_series()
+        ]
+        for ws in (a[0], b[0])
+    ]
+    assert columns[0] == columns[1]
+    statuses = [render_json.status(evaluate(ws, as_of=AS_OF), as_of=AS_OF) for ws in (a[0], b[0])]
+    assert statuses[0] == statuses[1]
 
 
 _WORDS = ["n", "p", "q", "zz", "2026-01-31", "2026-02-30", "5", "-3.5", "150", "good",
@@ -76,18 +97,111 @@ def measurement_files(draw: st.DrawFn) -> str:
     return text.replace("\n", "\r\n") if draw(st.integers(0, 4)) == 0 else text
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(files=st.lists(measurement_files(), min_size=1, max_size=3))
-def test_cached_and_cold_loads_are_identical(files: list[str], tmp_path_factory: Any) -> None:
+# The KPI definitions the checks consult, changed: a kind, a scale (other labels, or the
+# same labels in another order), a KPI removed or made invalid, and one that changes
+# nothing the checks read (its target).
+DEFINITIONS = {
+    "as is": KPIS,
+    "n qualitative": KPIS.replace(
+        "{id: n, name: N,", "{id: n, name: N, kind: qualitative, scale: ['5', '150', ok],"
+    ).replace(
+        "target: 10, frequency: monthly}\n  - {id: p", "target: ok, frequency: monthly}\n  - {id: p"
+    ),
+    "p quantitative": KPIS.replace("kind: progress, ", "target: 50, "),
+    "q scale reordered": KPIS.replace("[bad, ok, good]", "[ok, bad, good]"),
+    "q scale other": KPIS.replace("[bad, ok, good]", "[bad, meh, good]"),
+    "q removed": KPIS.split("  - {id: q")[0],
+    "n invalid": KPIS.replace("target: 10,", "target: ten,"),
+    "n target": KPIS.replace("target: 10,", "target: 12,"),
+}
+
+
+# Above this size a file is cached, below it read on every load: every KPI file, so
+# that the whole-load entry (named by the cached files) can meet changed definitions.
+LARGE = max(map(len, DEFINITIONS.values())) + 1
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    files=st.lists(measurement_files(), min_size=1, max_size=3),
+    before=st.sampled_from(sorted(DEFINITIONS)),
+    after=st.sampled_from(sorted(DEFINITIONS)),
+    whole=st.booleans(),
+    small_kpi_files=st.booleans(),
+)
+def test_cached_and_cold_loads_are_identical(
+    files: list[str],
+    before: str,
+    after: str,
+    whole: bool,
+    small_kpi_files: bool,
+    tmp_path_factory: Any,
+) -> None:
+    """Filled under some KPI definitions, read under the same or other ones: always the
+    cold load's model, problems, columns and status, from each file's entry or from the
+    whole load's."""
     folder = tmp_path_factory.mktemp("cache")
-    sources = [("kpis.yaml", KPIS), *((f"m{i}.yaml", t) for i, t in enumerate(files))]
+    reading.ROW_CACHE_MIN_CHARS = LARGE if small_kpi_files else 0  # undone by the fixture
+    if small_kpi_files:
+        files = [f"# {'x' * LARGE}\n{text}" for text in files]
+    measured = [(f"m{i}.yaml", t) for i, t in enumerate(files)]
+    sources = [("kpis.yaml", DEFINITIONS[after]), *measured]
+    filling = [("kpis.yaml", DEFINITIONS[before]), *measured]
+    first = RowCache(folder, whole=whole)
+    same(load(filling, first), load(filling, None))  # fills the cache
     cold = load(sources, None)
-    first = RowCache(folder)
-    same(load(sources, first), cold)  # fills the cache
-    warm = RowCache(folder)
+    warm = RowCache(folder, whole=whole)
     same(load(sources, warm), cold)  # reads it
-    assert warm.hits == first.writes + first.hits  # every file written is read back
-    assert warm.writes == 0
+    if before == after and first.whole_writes:
+        assert (warm.whole_hits, warm.hits, warm.writes, warm.whole_writes) == (1, 0, 0, 0)
+    elif before == after:
+        assert warm.hits == first.writes + first.hits  # every file written is read back
+        assert warm.writes == warm.whole_writes == 0
+    again = RowCache(folder, whole=whole)
+    same(load(sources, again), cold)  # after a change: what the warm load wrote
+    assert again.writes == again.whole_writes == 0
+
+
+def test_a_changed_definition_is_never_served_the_old_checks(tmp_path: Path) -> None:
+    """The same measurement bytes under a KPI made qualitative, then removed: the cold
+    results (errors where the values no longer fit), never the cached columns."""
+    sources = _files(tmp_path)
+    load(sources, RowCache(tmp_path))
+    for change in ("n qualitative", "q removed", "n invalid"):
+        changed = [("kpis.yaml", DEFINITIONS[change]), sources[1]]
+        removed = change == "q removed"  # m.yaml names n only: its columns still hold
+        cache = RowCache(tmp_path)
+        result = load(changed, cache)
+        same(result, load(changed, None))
+        assert (cache.hits - cache.stale, cache.writes) == ((1, 0) if removed else (0, 0)), change
+    without = [("kpis.yaml", KPIS.replace("{id: n,", "{id: gone,")), sources[1]]
+    cache = RowCache(tmp_path)
+    workspace, problems = load(without, cache)
+    same((workspace, problems), load(without, None))
+    assert cache.stale == cache.hits == 1 and any(p.code == "KT024" for p in problems)
+    assert len(workspace.measurements) == 0
+
+
+def test_a_change_the_checks_do_not_read_keeps_the_cache(tmp_path: Path) -> None:
+    sources = _files(tmp_path)
+    load(sources, RowCache(tmp_path))
+    changed = [("kpis.yaml", DEFINITIONS["n target"]), sources[1]]
+    cache = RowCache(tmp_path)
+    same(load(changed, cache), load(changed, None))
+    assert (cache.hits, cache.stale, cache.writes) == (1, 0, 0)
+
+
+def test_only_files_of_measurements_alone_and_without_problems_are_cached(
+    tmp_path: Path,
+) -> None:
+    body = _files(tmp_path)[1][1]
+    mixed = KPIS.replace("kpis:\n", "kpis:\n") + body  # KPIs and measurements in one file
+    wrong = body.replace("value: 3,", "value: three,")
+    for sources in ([("all.yaml", mixed)], [("kpis.yaml", KPIS), ("m.yaml", wrong)]):
+        cache = RowCache(tmp_path)
+        same(load(sources, cache), load(sources, None))
+        assert cache.writes == 0
+        assert not _cache_files(tmp_path)
 
 
 def _files(tmp_path: Path) -> list[tuple[str, str]]:
@@ -104,9 +218,9 @@ def _cache_files(folder: Path) -> list[Path]:
 
 def test_an_edited_file_is_never_served_the_old_rows(tmp_path: Path) -> None:
     sources = _files(tmp_path)
-    load(sources, RowCache(tmp_path))
+    load(sources, files_only(tmp_path))
     edited = [sources[0], (sources[1][0], sources[1][1].replace("value: 3,", "value: 33,"))]
-    cache = RowCache(tmp_path)
+    cache = files_only(tmp_path)
     ws, _ = load(edited, cache)
     assert cache.hits == 0 and cache.writes == 1
     assert [m.value for m in ws.measurements][2] == 33.0
@@ -130,15 +244,79 @@ def test_a_corrupt_truncated_or_foreign_cache_file_is_ignored_and_rebuilt(
 ) -> None:
     sources = _files(tmp_path)
     cold = load(sources, None)
-    load(sources, RowCache(tmp_path))
+    load(sources, files_only(tmp_path))
     (cached,) = _cache_files(tmp_path)
     good = cached.read_bytes()
     for why, data in _mutations(good):
         cached.write_bytes(data)
-        cache = RowCache(tmp_path)
+        cache = files_only(tmp_path)
         same(load(sources, cache), cold)
         assert cache.hits == 0, why
         assert cache.writes == 1 and cached.read_bytes() == good, why  # rebuilt
+
+
+def _crafted(checked: rowcache.CheckedFile) -> Iterator[tuple[str, rowcache.CheckedFile]]:
+    """Well-formed cache files, with the right MAC, that no load writes."""
+    import copy
+
+    def changed(why: str, change: Any) -> tuple[str, rowcache.CheckedFile]:
+        other = copy.deepcopy(checked)
+        change(other)
+        return why, other
+
+    yield changed("date 0", lambda c: c.dates.__setitem__(0, 0))
+    yield changed("date after 9999", lambda c: c.dates.__setitem__(0, 3652060))
+    yield changed("a run too long", lambda c: c.runs.__setitem__(1, c.runs[1] + 1))
+    yield changed("a run before the file", lambda c: c.runs.__setitem__(0, 0))
+    yield changed("a run past the file", lambda c: c.runs.__setitem__(0, c.count))
+    yield changed("rows miscounted", lambda c: setattr(c, "count", c.count + 1))
+    yield changed(
+        "a KPI twice", lambda c: (c.kpis.append(c.kpis[0]), c.segments.append(c.segments[0]))
+    )
+    yield changed(
+        "a label off the scale",
+        lambda c: c.kpis.__setitem__(0, (c.kpis[0][0], Kind.QUALITATIVE, ("a", "b"))),
+    )
+    thirteen = tuple(f"l{i}" for i in range(13))  # every value 1-12 a position on it
+
+    def label_at(position: float) -> Any:
+        def change(c: rowcache.CheckedFile) -> None:
+            c.kpis[0] = (c.kpis[0][0], Kind.QUALITATIVE, thirteen)
+            c.values[0] = position
+
+        return change
+
+    yield changed("a label before the scale", label_at(-1.0))
+    yield changed("a label at NaN", label_at(float("nan")))
+    yield changed("a label at infinity", label_at(float("inf")))
+    yield changed(
+        "a scale for a number",
+        lambda c: c.kpis.__setitem__(0, (c.kpis[0][0], Kind.QUANTITATIVE, ("a",))),
+    )
+    yield changed(
+        "segments out of step",
+        lambda c: c.segments.__setitem__(0, (1, *c.segments[0][1:])),
+    )
+
+
+def test_a_crafted_cache_file_with_a_valid_mac_is_still_checked(tmp_path: Path) -> None:
+    """Every length, index, date and position is checked before a column is built: a
+    file no load writes is ignored even when it carries this folder's MAC."""
+    sources = _files(tmp_path)
+    cold = load(sources, None)
+    load(sources, files_only(tmp_path))
+    (cached,) = _cache_files(tmp_path)
+    good = cached.read_bytes()
+    cache = files_only(tmp_path)
+    checked = cache.get(cached, {})
+    assert checked is not None and checked.count == 12
+    for why, crafted in _crafted(checked):
+        cached.unlink()
+        cache.put(cached, crafted)
+        assert cache.get(cached, {}) is None, why
+        fresh = files_only(tmp_path)
+        same(load(sources, fresh), cold)
+        assert fresh.hits == 0 and cached.read_bytes() == good, why
 
 
 def test_a_cache_file_from_another_cache_folder_is_not_trusted(tmp_path: Path) -> None:
@@ -146,13 +324,13 @@ def test_a_cache_file_from_another_cache_folder_is_not_trusted(tmp_path: Path) -
     one crafted in a pull request) is ignored."""
     sources = _files(tmp_path)
     mine, theirs = tmp_path / "mine", tmp_path / "theirs"
-    load(sources, RowCache(mine))
+    load(sources, files_only(mine))
     crafted = [(sources[0]), (sources[1][0], sources[1][1].replace("value: 3,", "value: 99,"))]
-    load(crafted, RowCache(theirs))
+    load(crafted, files_only(theirs))
     (their_file,) = _cache_files(theirs)
     (my_file,) = _cache_files(mine)
     my_file.write_bytes(their_file.read_bytes())  # their rows under my file's name
-    cache = RowCache(mine)
+    cache = files_only(mine)
     ws, _ = load(sources, cache)
     assert cache.hits == 0
     assert [m.value for m in ws.measurements][2] == 3.0
@@ -164,9 +342,9 @@ def test_another_kpitrack_version_does_not_read_the_file(
     import kpitrack
 
     sources = _files(tmp_path)
-    load(sources, RowCache(tmp_path))
+    load(sources, files_only(tmp_path))
     monkeypatch.setattr(kpitrack, "__version__", "0.0.0-other")
-    cache = RowCache(tmp_path)
+    cache = files_only(tmp_path)
     load(sources, cache)
     assert cache.hits == 0 and cache.writes == 1
     assert len(_cache_files(tmp_path)) == 2
@@ -177,11 +355,11 @@ def test_the_folder_is_bounded_and_the_oldest_files_go_first(tmp_path: Path) -> 
     texts = [sources[1][1].replace("note: n1}", f"note: v{i}}}") for i in range(6)]
     for i, text in enumerate(texts):
         before = set(_cache_files(tmp_path))
-        load([sources[0], ("m.yaml", text)], RowCache(tmp_path))
+        load([sources[0], ("m.yaml", text)], files_only(tmp_path))
         (new,) = set(_cache_files(tmp_path)) - before
         os.utime(new, ns=(i * 10**9, i * 10**9))  # used in order i
     size = _cache_files(tmp_path)[0].stat().st_size
-    cache = RowCache(tmp_path, max_bytes=3 * size)
+    cache = files_only(tmp_path, max_bytes=3 * size)
     load([sources[0], ("m.yaml", texts[0] + "\n")], cache)  # one more file
     cache.evict()
     left = _cache_files(tmp_path)
@@ -193,7 +371,7 @@ def test_the_folder_is_bounded_and_the_oldest_files_go_first(tmp_path: Path) -> 
 def test_an_unusable_cache_folder_only_turns_the_cache_off(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    cache = RowCache(blocker / "kpitrack")
+    cache = files_only(blocker / "kpitrack")
     sources = _files(tmp_path)
     same(load(sources, cache), load(sources, None))
     assert cache.off and cache.writes == 0
@@ -241,3 +419,94 @@ def test_no_cache_and_the_environment_switch_turn_it_off(
     assert bool(_cache_files(home / "kpitrack")) is cached
     again = invoke(*argv, env=env)
     assert again.stdout == first.stdout
+
+
+def test_the_whole_load_is_read_back_only_when_it_still_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One entry holds a whole load's measurements, named by every file's path and
+    content: any change is another name, and the files' own entries serve."""
+    large = LARGE + 100
+    monkeypatch.setattr(reading, "ROW_CACHE_MIN_CHARS", large)  # the KPI file: not its own
+    sources = _files(tmp_path)
+    assert len(sources[0][1]) + 100 < large <= len(sources[1][1])
+    first = RowCache(tmp_path)
+    same(load(sources, first), load(sources, None))
+    assert (first.writes, first.whole_writes) == (1, 1)
+
+    def again(changed: list[tuple[str, str]]) -> tuple[int, ...]:
+        cache = RowCache(tmp_path)
+        same(load(changed, cache), load(changed, None))
+        return cache.whole_hits, cache.whole_stale, cache.hits, cache.stale, cache.whole_writes
+
+    assert again(sources) == (1, 0, 0, 0, 0)
+    assert again([("kpis.yaml", DEFINITIONS["n target"]), sources[1]]) == (0, 0, 1, 0, 1)
+    # n made qualitative: the file's entry does not hold either; checked again (errors).
+    assert again([("kpis.yaml", DEFINITIONS["n qualitative"]), sources[1]]) == (0, 0, 1, 1, 0)
+    also = "measurements:\n  - {kpi: q, date: 2026-03-01, value: ok}\n"
+    assert again([("kpis.yaml", KPIS + also), sources[1]]) == (0, 0, 1, 0, 0)  # not alone
+    assert again([*sources, ("x.yaml", also)]) == (0, 0, 1, 0, 1)  # small: in the whole
+    assert again([*sources, ("x.yaml", also)]) == (1, 0, 0, 0, 0)
+    assert again([sources[1], sources[0]])[0] == 0  # another order: another name
+
+
+def test_a_whole_load_entry_under_another_name_is_still_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were a whole load's entry found under another load's name, it is used only for
+    the same measured files and KPI definitions: else each file is read again."""
+    monkeypatch.setattr(reading, "ROW_CACHE_MIN_CHARS", LARGE + 100)
+    sources = _files(tmp_path)
+    load(sources, files_only(tmp_path))
+    (one_file,) = _cache_files(tmp_path)
+    load(sources, RowCache(tmp_path))
+    (whole,) = set(_cache_files(tmp_path)) - {one_file}
+    also = "measurements:\n  - {kpi: q, date: 2026-03-01, value: ok}\n"
+    for other in (
+        [("kpis.yaml", KPIS + also), sources[1]],  # another measured file
+        [("kpis.yaml", DEFINITIONS["n qualitative"]), sources[1]],  # n checked otherwise
+    ):
+        cache = RowCache(tmp_path)
+        digests, _ = cache.names([text for _, text in other])
+        name = cache.workspace_name([display for display, _ in other], digests)
+        assert name is not None
+        name.write_bytes(whole.read_bytes())
+        same(load(other, cache), load(other, None))
+        assert (cache.whole_hits, cache.whole_stale, cache.hits) == (1, 1, 1)
+        name.unlink()
+
+
+def test_a_corrupt_whole_load_entry_is_ignored_and_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reading, "ROW_CACHE_MIN_CHARS", LARGE)
+    sources = _files(tmp_path)
+    cold = load(sources, None)
+    load(sources, files_only(tmp_path))
+    (one_file,) = _cache_files(tmp_path)
+    load(sources, RowCache(tmp_path))
+    (whole,) = set(_cache_files(tmp_path)) - {one_file}
+    good = whole.read_bytes()
+    for why, data in _mutations(good):
+        whole.write_bytes(data)
+        cache = RowCache(tmp_path)
+        same(load(sources, cache), cold)
+        assert cache.whole_hits == 0 and cache.hits == 1, why
+        assert cache.whole_writes == 1 and whole.read_bytes() == good, why  # rebuilt
+
+
+def test_a_series_forgets_its_date_order_when_it_grows() -> None:
+    """`Series.ordered` (set by a load's cache entry, or by the first `until`) is
+    forgotten by an append or a truncation, so a history is never served unsorted."""
+    from kpitrack.domain.series import Series
+
+    series = Series("n", ["m.yaml"])
+    for order, day in enumerate((3, 5, 9), 1):
+        series.append(day, float(day), None, None, 0, order, 1, order)
+    assert series.until(10).ordinals() == [3, 5, 9] and series.ordered is True
+    series.append(4, 4.0, None, None, 0, 4, 1, 4)
+    assert series.ordered is None
+    assert series.until(10).ordinals() == [3, 4, 5, 9] and series.ordered is False
+    series.truncate(3)
+    assert series.ordered is None
+    assert series.until(10).ordinals() == [3, 5, 9]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+import operator
 from array import array
 from collections.abc import Iterator, Sequence
 from typing import overload
@@ -38,6 +39,7 @@ class Series(Sequence[Measurement]):
         "kpi",
         "lines",
         "notes",
+        "ordered",
         "orders",
         "paths",
         "values",
@@ -54,6 +56,9 @@ class Series(Sequence[Measurement]):
         self.columns = array("i")
         self.notes: list[str | None] = []
         self.bys: list[str | None] = []
+        # Whether the dates are in file order already (None: not known). Whoever appends
+        # other than through `append` (the loader) sets it to None or to what it knows.
+        self.ordered: bool | None = None
 
     def append(
         self,
@@ -72,6 +77,7 @@ class Series(Sequence[Measurement]):
             if isinstance(self.values, array):  # labels (or exact ints) are kept as given
                 self.values = list(self.values)
             self.values.append(value)
+        self.ordered = None
         self.dates.append(ordinal)
         self.notes.append(note)
         self.bys.append(by)
@@ -82,6 +88,7 @@ class Series(Sequence[Measurement]):
 
     def truncate(self, length: int) -> None:
         """Drop the measurements from `length` on (a file that turned out invalid)."""
+        self.ordered = None
         for column in (
             self.dates,
             self.values,
@@ -133,7 +140,10 @@ class Series(Sequence[Measurement]):
         dates = self.dates
         count = len(dates)
         # Usually the file order is the date order: no sort, not even a copy.
-        if all(dates[i] <= dates[i + 1] for i in range(count - 1)):
+        ordered = self.ordered
+        if ordered is None:
+            ordered = self.ordered = all(map(operator.le, dates, itertools.islice(dates, 1, None)))
+        if ordered:
             return History(self, range(bisect.bisect_right(dates, limit)))
         orders = self.orders
         index = sorted(

@@ -4,10 +4,11 @@ import os
 from collections.abc import Mapping
 
 # The row cache (reading/rowcache.py): its folder, set by the shell (None: no cache), and
-# the size from which a file's rows are cached. Here, so that a command that reads only
-# small files never imports the cache.
+# the size from which a file's checked columns are cached (a whole load's are cached when
+# any file reaches it). Here, so that a command that reads only small files never imports
+# the cache.
 row_cache_folder: str | None = None
-ROW_CACHE_MIN_CHARS = 64 * 1024
+ROW_CACHE_MIN_CHARS = 8 * 1024
 
 
 def default_row_cache_folder(environ: Mapping[str, str]) -> str | None:

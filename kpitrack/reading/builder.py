@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from array import array
 from collections.abc import Callable, Sequence
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from kpitrack.domain import codes
 from kpitrack.domain.model import (
@@ -39,6 +39,11 @@ from kpitrack.reading.yamlnodes import (
     Seq,
     parse,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from kpitrack.reading.rowcache import CheckedFile, RowCache
 
 SECTIONS = rules.SECTION_NAMES  # the top-level keys of a file
 
@@ -110,12 +115,38 @@ _MEASUREMENT_REQUIRED = ("kpi", "date", "value")
 
 
 class _RowFile:
-    """A file's measurements as rows; its nodes are rebuilt only when a row has a problem."""
+    """A file's measurements as rows; its nodes are rebuilt only when a row has a problem.
 
-    __slots__ = ("path", "rows", "text")
+    With the row cache (reading/rowcache.py): `cache_name` is the file's cache entry, and
+    `checked` its checked columns when the cache had them (then `rows` is empty until
+    they turn out stale: see `_Builder.measurements`)."""
 
-    def __init__(self, path: str, text: str, rows: Rows) -> None:
+    __slots__ = ("alone", "cache_name", "checked", "path", "pending", "rows", "text")
+
+    def __init__(
+        self,
+        path: str,
+        text: str,
+        rows: Rows,
+        cache_name: Path | None = None,
+        checked: CheckedFile | None = None,
+        *,
+        pending: bool = False,
+    ) -> None:
         self.path, self.text, self.rows = path, text, rows
+        self.cache_name, self.checked = cache_name, checked
+        # In the cache, not read yet (the whole load's measurements were cached).
+        self.pending = pending
+        # A file of measurements alone (its rows are all it holds).
+        self.alone = checked is not None or pending
+
+    def scan(self) -> Rows:
+        """The rows of a file the cache knew as rows alone (the same bytes read the same)."""
+        from kpitrack.reading.yamlnodes import parse_rows, scan_rows
+
+        parsed = scan_rows(self.text, self.path) or parse_rows(self.text, self.path)
+        assert parsed is not None  # it was read as rows before, and cached as such
+        return parsed[1]
 
     def entries(self) -> list[Map]:
         """The measurement entries as nodes, from the full reader (the rare error path)."""
@@ -145,6 +176,7 @@ class _Builder:
         # References checked once every objective and KPI is known (see `links`).
         self.parent_nodes: dict[str, Node] = {}  # objective id → its `parent` node
         self.driver_nodes: dict[str, tuple[tuple[str, Node], ...]] = {}  # KPI id → drivers
+        self.all_checked = False  # `measurements` checked every file without its nodes
 
     # ------------------------------------------------------------ objectives
 
@@ -415,7 +447,10 @@ class _Builder:
     # ------------------------------------------------------------ measurements
 
     def measurements(
-        self, files: Sequence[list[Map] | _RowFile], paths: Sequence[str]
+        self,
+        files: Sequence[list[Map] | _RowFile],
+        paths: Sequence[str],
+        cache: RowCache | None = None,
     ) -> Measurements:
         """Measurements in reading order, as columns; the common, valid case takes a fast path.
 
@@ -423,21 +458,50 @@ class _Builder:
         node; a row that is not plainly valid sends its file through the full reader,
         whose nodes give every problem its line and column. `paths` are the files in
         reading order (a measurement's location refers to its file by position).
+
+        With the row cache, a file's checked columns come from the cache when every KPI
+        they name has the definition they were checked against (`_cached`); else, and
+        for a file not in the cache, its rows are checked as above and the result goes
+        into the cache when the file has no problem.
         """
         result = Measurements()
         for path in paths:
             result.path_index(path)
         days: dict[str, int | str] = {}
         order = 0
+        self.all_checked = True
         for source in files:
             if type(source) is _RowFile:
-                if self._rows(source, result, days, order):
+                if source.pending:
+                    source.pending = False
+                    if cache is not None and source.cache_name is not None:
+                        source.checked = cache.get(source.cache_name, {})
+                    if source.checked is None:
+                        source.rows = source.scan()
+                if source.checked is not None:
+                    if self._cached(source.checked, source.path, result, order):
+                        order += source.checked.count
+                        source.checked, source.text = None, ""
+                        continue
+                    source.checked = None  # checked against other definitions: again
+                    if cache is not None:
+                        cache.stale += 1
+                    source.rows = source.scan()
+                appended = self._rows(source, result, days, order)
+                if appended is not None:
+                    if cache is not None and source.cache_name is not None:
+                        from kpitrack.reading.rowcache import checked_file
+
+                        kinds = {k: (self.kpis_by_id[k].kind, self.kpis_by_id[k].scale)
+                                 for k in appended}  # fmt: skip
+                        cache.put(source.cache_name, checked_file(appended, kinds, order))
                     order += len(source.rows)
                     source.rows, source.text = Rows(), ""  # rows never coexist with the model
                     continue
                 entries = source.entries()
             else:
                 entries = source  # type: ignore[assignment]
+            self.all_checked = False
             self._entries(entries, result, days, order)
             order += len(entries)
         return result
@@ -448,9 +512,10 @@ class _Builder:
         result: Measurements,
         days: dict[str, int | str],
         order: int,
-    ) -> bool:
-        """Append the measurements of an all-valid row file; False (nothing appended) if any
-        row needs the full reader's report."""
+    ) -> dict[str, tuple[Series, int]] | None:
+        """Append the measurements of an all-valid row file and give each KPI's series
+        and its length before the file (in the order the file first names them); None
+        (nothing appended) if any row needs the full reader's report."""
         kpis = self.kpis_by_id
         parse_day, number_in, percent_ok, label_ok = (
             _parse_day,
@@ -476,6 +541,7 @@ class _Builder:
                 series = series_for(kpi_id)
                 if kpi_id not in before:
                     before[kpi_id] = (series, len(series))
+                    series.ordered = None
                 labels = kpi.scale if kpi.kind is qualitative else None
                 if labels is not None and type(series.values) is array:
                     series.values = list(series.values)
@@ -525,10 +591,63 @@ class _Builder:
             add_order(order)
         else:
             result.added(len(source.rows))
-            return True
+            return before
         for series, length in before.values():
             series.truncate(length)
-        return False
+        return None
+
+    def fits(self, checked: Sequence[tuple[str, Kind, tuple[str, ...]]]) -> bool:
+        """Whether each of these KPIs is a valid KPI of this kind (and, qualitative, this
+        scale): what the checks of its measurements depend on."""
+        kpis = self.kpis_by_id
+        qualitative = Kind.QUALITATIVE
+        for kpi_id, kind, scale in checked:
+            kpi = kpis.get(kpi_id)
+            if kpi is None or kpi.kind is not kind or (kind is qualitative and kpi.scale != scale):
+                return False
+        return True
+
+    def _cached(self, checked: CheckedFile, path: str, result: Measurements, order: int) -> bool:
+        """Append a file's checked columns from the row cache, as `_rows` would append its
+        rows; False (nothing appended) when a KPI they name is no longer a valid KPI of
+        the kind and scale they were checked against."""
+        if not self.fits(checked.kpis):
+            return False
+        kpis = self.kpis_by_id
+        qualitative = Kind.QUALITATIVE
+        file = array("i", (result.path_index(path),))
+        series_for = result.series_for
+        dates, values, lines, columns = (
+            checked.dates,
+            checked.values,
+            checked.lines,
+            checked.columns,
+        )
+        notes, bys, runs, positions = checked.notes, checked.bys, checked.runs, checked.positions
+        for index, ((kpi_id, kind, _), (first, end, first_run, end_run)) in enumerate(
+            zip(checked.kpis, checked.segments, strict=True)
+        ):
+            series = series_for(kpi_id)
+            series.ordered = None
+            series.dates.extend(dates[first:end])
+            if kind is qualitative:
+                known = series.values
+                if type(known) is not list:
+                    known = series.values = list(known)
+                known.extend(map(kpis[kpi_id].scale.__getitem__, positions[index]))
+            else:
+                series.values.extend(values[first:end])
+            series.notes += notes[first:end]
+            series.bys += bys[first:end]
+            series.files.extend(file * (end - first))
+            series.lines.extend(lines[first:end])
+            series.columns.extend(columns[first:end])
+            add_orders = series.orders.extend
+            for r in range(first_run, end_run):
+                start = order + runs[2 * r]
+                add_orders(range(start, start + runs[2 * r + 1]))
+        result.added(checked.count)
+        return True
 
     def _entries(
         self,

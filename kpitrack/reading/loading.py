@@ -45,7 +45,7 @@ from kpitrack.reading.yamlnodes import (
 )
 
 if TYPE_CHECKING:
-    from kpitrack.reading.rowcache import RowCache
+    from kpitrack.reading.rowcache import CachedWorkspace, RowCache
 
 __all__ = [
     "DEFAULT_FILES",
@@ -166,22 +166,14 @@ def _load(
 SCAN_MIN_CHARS = 2048
 
 
-def parse_file(
-    display: str, text: str, texts: dict[str, str] | None = None, cache: RowCache | None = None
-) -> _Parsed:
-    """One file's parse as a load makes it: cached rows, the fast readers' rows, else
-    nodes. `texts`: the load's shared strings (one per distinct id, date, note)."""
+def parse_file(display: str, text: str, texts: dict[str, str] | None = None) -> _Parsed:
+    """One file's parse as a load makes it: the fast readers' rows, else nodes.
+    `texts`: the load's shared strings (one per distinct id, date, note)."""
     texts = {} if texts is None else texts
-    if cache is not None:
-        cached = cache.get(text, display, texts)
-        if cached is not None:
-            return cached
     fast = (scan_rows(text, display, texts) if len(text) >= SCAN_MIN_CHARS else None) or (
         parse_rows(text, display, texts)
     )
     if fast is not None:
-        if cache is not None:
-            cache.put(text, *fast)
         return fast
     try:
         root, found = parse(text, display)
@@ -207,6 +199,17 @@ def _load_all(
     complete = True  # every file was read; otherwise unknown references may be defined there
     texts: dict[str, str] = {}  # one string per distinct KPI id, date, note, author
     files = tuple(display for display, _ in sources)
+    # With the row cache: each large file's content name, and the cached measurements of
+    # the whole load when these files were loaded before (see `_measurements`).
+    digests: list[str | None] = [None] * len(sources)
+    names: list[Path | None] = [None] * len(sources)
+    whole: CachedWorkspace | None = None
+    if cache is not None:
+        digests, names = cache.names([t if isinstance(t, str) else None for _, t in sources])
+        whole_name = cache.workspace_name(files, digests)
+        whole = cache.get_workspace(whole_name, files) if whole_name is not None else None
+    covered = set(whole.covered) if whole is not None else set()
+    measured_at: list[int] = []  # each measured file's position in `files`
     for index, (display, text) in enumerate(sources):
         # The list is this load's own: a text no longer needed is let go as soon as
         # possible (a row file keeps its own until its rows are checked).
@@ -215,9 +218,22 @@ def _load_all(
             out.append(text)
             complete = False
             continue
+        # A file whose checked columns are cached is rows alone: nothing to parse for now
+        # (a rows-only root adds no section entry and no problem).
+        cache_name = names[index]
+        if index in covered:  # read from the cache only if the whole load's are not used
+            measured.append(_RowFile(display, text, Rows(), cache_name, pending=True))
+            measured_at.append(index)
+            continue
+        if cache_name is not None and cache is not None:
+            checked = cache.get(cache_name, texts)
+            if checked is not None:
+                measured.append(_RowFile(display, text, Rows(), cache_name, checked))
+                measured_at.append(index)
+                continue
         parsed = memo.get((display, text)) if memo is not None else None
         if parsed is None:
-            parsed = parse_file(display, text, texts, cache)
+            parsed = parse_file(display, text, texts)
         if parses is not None:
             parses[display, text] = parsed
         if isinstance(parsed, Problem):
@@ -227,7 +243,11 @@ def _load_all(
         if len(parsed) == 2:
             root, rows = parsed
             if rows:
-                measured.append(_RowFile(display, text, rows))
+                alone = _rows_alone(root)
+                row_file = _RowFile(display, text, rows, cache_name if alone else None)
+                row_file.alone = alone
+                measured.append(row_file)
+                measured_at.append(index)
             _collect(root, sections, out)
             continue
         root, found, _ = parsed
@@ -236,12 +256,13 @@ def _load_all(
         _collect(root, sections, out)
         if len(sections["measurements"]) > before:
             measured.append(sections["measurements"][before:])
+            measured_at.append(index)
     builder = _Builder(out, complete)
     objectives = builder.objectives(sections["objectives"])
     kpis = builder.kpis(sections["kpis"])
     builder.links(objectives, kpis)
     events = builder.events(sections["events"])
-    measurements = builder.measurements(measured, files)
+    measurements = _measurements(builder, measured, measured_at, files, cache, whole, digests)
     workspace = Workspace(
         objectives=tuple(objectives),
         kpis=tuple(kpis),
@@ -252,6 +273,56 @@ def _load_all(
     if warnings or any(p.is_error for p in out):
         out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
     return workspace, cap_problems(out)
+
+
+def _measurements(
+    builder: _Builder,
+    measured: list[list[Map] | _RowFile],
+    measured_at: list[int],
+    files: tuple[str, ...],
+    cache: RowCache | None,
+    whole: CachedWorkspace | None,
+    digests: list[str | None],
+) -> Measurements:
+    """The load's measurements. With the row cache, the whole load's measurements come
+    from one cache file when they came from exactly the files it covers (the entry is
+    named by every file's path and content) and every KPI in it has the definition it
+    was checked against; else the files' own cached columns or rows are checked
+    (builder), and when every measured file is a file of measurements alone whose rows
+    all passed, the whole load's measurements are cached for the next load of these
+    files."""
+    if whole is not None and cache is not None:
+        if (
+            len(measured) == len(whole.covered)
+            and all(type(f) is _RowFile and f.pending for f in measured)
+            and builder.fits(whole.kpis)
+        ):
+            scales = {kpi_id: builder.kpis_by_id[kpi_id].scale for kpi_id, _, _ in whole.kpis}
+            return whole.build(files, scales)
+        cache.whole_stale += 1
+    measurements = builder.measurements(measured, files, cache)
+    if (
+        cache is not None
+        and measured
+        and builder.all_checked
+        and all(type(f) is _RowFile and f.alone for f in measured)
+    ):
+        whole_name = cache.workspace_name(files, digests)
+        if whole_name is not None:
+            kpis = builder.kpis_by_id
+            definitions = {
+                s.kpi: (kpis[s.kpi].kind, kpis[s.kpi].scale) for s in measurements.all_series()
+            }
+            cache.put_workspace(whole_name, measured_at, measurements, definitions)
+    return measurements
+
+
+def _rows_alone(root: Node | None) -> bool:
+    """Whether a rows parse's root is a `measurements` list alone (its rows are all)."""
+    if type(root) is not Map or len(root.items) != 1:
+        return False
+    key, seq = root.items[0]
+    return type(key) is Scalar and key.text == "measurements" and type(seq) is Seq and not seq.items
 
 
 _ENTRY_NAMES = {
