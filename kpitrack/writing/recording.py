@@ -11,8 +11,9 @@ frozen outcomes, or raise `KpitrackError`s that the shell turns into messages.
   is as the load saw it (the usual case), nothing is parsed again: the insertion
   point comes from the load (the last entry's line), only the lines from that entry
   on are parsed, and `verify` checks the new text on those lines plus a byte
-  comparison of everything before them. New warnings come from the workspace rules
-  over the KPIs that got values. When another writer changed the file meanwhile, it
+  comparison of everything before them. New warnings (`_new_warnings`) are worked
+  out on the columns for the new entries' periods and KPIs only. When another writer
+  changed the file meanwhile, it
   is loaded again (only that file is parsed) and the same steps follow.
 - `append_measurements` / `preview_append` / `workspace_verifier` are the general
   engine (used for writes to a file the workspace does not read):
