@@ -393,23 +393,32 @@ def _in_periods(
     of `merged`'s last `new` entries (the added ones) that are: without and with those."""
     dates = merged.dates
     old = len(dates) - new
-    spans = set()
-    for i in range(old, len(dates)):
-        if dates[i] <= limit:
-            period = period_containing(freq, dt.date.fromordinal(dates[i]))
-            spans.add((period.start.toordinal(), min(period.end.toordinal(), limit)))
-    if len(spans) == 1:
-        ((lo, hi),) = spans
+    starts: dict[int, int] = {}  # date (ordinal) → its period's start
+
+    def start_of(day: int) -> int:
+        start = starts.get(day)
+        if start is None:
+            start = starts[day] = period_containing(
+                freq, dt.date.fromordinal(day)
+            ).start.toordinal()
+        return start
+
+    spans = {}  # period start → last day counted (its end, or `limit`)
+    for day in dates[old:]:
+        if day <= limit and start_of(day) not in spans:
+            end = period_containing(freq, dt.date.fromordinal(day)).end.toordinal()
+            spans[start_of(day)] = min(end, limit)
+    added = [i for i in range(old, len(dates)) if dates[i] <= limit]
+    if len(spans) == 1:  # the usual case: one comparison per entry
+        ((lo, hi),) = spans.items()
         before = [i for i, day in enumerate(itertools.islice(dates, old)) if lo <= day <= hi]
     else:
         before = [
             i
             for i, day in enumerate(itertools.islice(dates, old))
-            if any(lo <= day <= hi for lo, hi in spans)
+            if day <= limit and start_of(day) in spans
         ]
-    return before, before + [
-        i for i in range(old, len(dates)) if any(lo <= dates[i] <= hi for lo, hi in spans)
-    ]
+    return before, before + added
 
 
 def _sig(p: Problem) -> tuple[str, str, str]:
