@@ -225,6 +225,25 @@ def test_a_second_value_in_a_period() -> None:
     assert "on 2026-03-02" in got[0].message and "m.yaml:3:5" in got[0].message
 
 
+@pytest.mark.parametrize(
+    "days",
+    [[dt.date(2026, 3, 10)], [dt.date(2026, 3, 10), dt.date(2026, 2, 10)]],
+    ids=["one period", "two periods"],
+)
+def test_a_period_the_as_of_date_cuts(days: list[dt.date]) -> None:
+    """An entry of the same period dated after the as-of date does not count (nor warn)."""
+    got, expected = hand_case(
+        "  - {kpi: sales, date: 2026-03-20, value: 120}\n"
+        "  - {kpi: sales, date: 2026-03-02, value: 110}\n"
+        "  - {kpi: sales, date: 2026-02-03, value: 100}\n",
+        [Measurement("sales", day, 130.0) for day in days],
+        as_of=dt.date(2026, 3, 15),
+    )
+    assert got == expected
+    assert [p.code for p in got] == ["KT105"] * len(days)
+    assert all("2026-03-20" not in p.message for p in got)
+
+
 def test_a_value_after_the_as_of_date_unless_one_reads_the_same() -> None:
     day = dt.date(2026, 4, 2)
     got, expected = hand_case(
