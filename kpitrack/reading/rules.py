@@ -809,15 +809,46 @@ def same_period(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Probl
             w = winners[starts[freq, day]]
             if w == i:
                 continue
-            m, winner = series[i], series[w]
-            period = period_containing(freq, m.date)
-            yield problem(
-                m.loc,
-                KT105,
-                f"measurement of KPI '{m.kpi}' on {m.date}: the {period.frequency} period "
-                f"{period.label} has another measurement, on {winner.date} at {winner.loc}, "
-                "which counts instead (the later date, then the later entry, counts)",
-            )
+            yield _counts_instead(series, i, w, freq)
+
+
+def _counts_instead(series: Series, i: int, w: int, freq: Frequency) -> Problem:
+    """KT105 for entry `i` of `series`, whose period's measurement that counts is `w`."""
+    m, winner = series[i], series[w]
+    period = period_containing(freq, m.date)
+    return problem(
+        m.loc,
+        KT105,
+        f"measurement of KPI '{m.kpi}' on {m.date}: the {period.frequency} period "
+        f"{period.label} has another measurement, on {winner.date} at {winner.loc}, "
+        "which counts instead (the later date, then the later entry, counts)",
+    )
+
+
+def same_period_among(series: Series, freq: Frequency, positions: Sequence[int]) -> list[Problem]:
+    """KT105 (same_period) for one series, among the entries at `positions` (ascending),
+    which must be every entry of some whole periods dated on or before the as-of date:
+    the problems same_period gives for those entries, in the same order. A writer's
+    check of what its new entries change (recording._new_warnings) looks at their
+    periods only."""
+    dates, orders = series.dates, series.orders
+    winners: dict[int, int] = {}  # period start (ordinal) → position of its winner
+    start_of: dict[int, int] = {}  # date (ordinal) → its period's start
+    for i in positions:
+        day = dates[i]
+        start = start_of.get(day)
+        if start is None:
+            start = start_of[day] = period_containing(
+                freq, dt.date.fromordinal(day)
+            ).start.toordinal()
+        best = winners.get(start)
+        if best is None or day > dates[best] or (day == dates[best] and orders[i] > orders[best]):
+            winners[start] = i
+    return [
+        _counts_instead(series, i, w, freq)
+        for i in positions
+        if (w := winners[start_of[dates[i]]]) != i
+    ]
 
 
 def after_as_of(
@@ -861,18 +892,20 @@ def after_as_of(
             if bound is not None and key > bound:
                 continue
             made[file] += 1
-            m = series[i]
-            found.append(
-                problem(
-                    m.loc,
-                    KT106,
-                    f"measurement of KPI '{m.kpi}' on {m.date} is dated after the as-of date "
-                    f"{as_of} and is ignored until then",
-                )
-            )
+            found.append(dated_later(series[i], as_of))
     for file in last_shown:
         found.omit_warnings(late[0].paths[file], counts[file] - made[file])
     return found
+
+
+def dated_later(m: Measurement, as_of: dt.date) -> Problem:
+    """KT106 for one measurement dated after the as-of date."""
+    return problem(
+        m.loc,
+        KT106,
+        f"measurement of KPI '{m.kpi}' on {m.date} is dated after the as-of date "
+        f"{as_of} and is ignored until then",
+    )
 
 
 def _positions(series: Series) -> Iterator[int]:
@@ -1005,40 +1038,48 @@ def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Pr
     The status of each period is the KPI's evaluation as of that period's report,
     from the KPI's own measurements up to it.
     """
+    histories = _histories(ws, as_of)
+    for kpi in ws.kpis:
+        history = histories.get(kpi.id)
+        if history:
+            yield from stuck_and_flat_of(kpi, history, config)
+
+
+def stuck_and_flat_of(
+    kpi: Kpi, history: Sequence[Measurement], config: Config
+) -> Iterator[Problem]:
+    """stuck_and_flat's KT113 and KT114 for one KPI, from its history (its measurements
+    on or before the as-of date, sorted by date, then reading order)."""
     from kpitrack.evaluation.evaluate import (
         evaluate_kpi,
     )  # evaluate builds on the model, not on rules
 
-    histories = _histories(ws, as_of)
     stuck, flat = config.stuck_periods, config.flat_periods
-    for kpi in ws.kpis:
-        history = histories.get(kpi.id)
-        if kpi.archived or not history:
-            continue
-        reports = period_reports(kpi, history, max(stuck, flat))
-        # A period's status needs only the baseline entries (the first date) and its report.
-        first = _first_day(history)
-        if len(reports) >= stuck and not (kpi.action or "").strip():
-            last = reports[-stuck:]
-            if all(
-                evaluate_kpi(kpi, [*first, m], as_of=m.date, config=config).status.behind
-                for m in last
-            ):
-                yield problem(
-                    kpi.loc,
-                    KT113,
-                    f"KPI '{kpi.id}' has been off track or at risk for {stuck} reported "
-                    f"periods (since {last[0].date}) with no action plan: add an action",
-                )
-        if len(reports) >= flat:
-            last = reports[-flat:]
-            if len({kpi.position(m.value) for m in last}) == 1:
-                yield problem(
-                    kpi.loc,
-                    KT114,
-                    f"KPI '{kpi.id}' has not changed for {flat} reported periods "
-                    f"(since {last[0].date}): review whether it still says anything",
-                )
+    if kpi.archived or not history:
+        return
+    reports = period_reports(kpi, history, max(stuck, flat))
+    # A period's status needs only the baseline entries (the first date) and its report.
+    first = _first_day(history)
+    if len(reports) >= stuck and not (kpi.action or "").strip():
+        last = reports[-stuck:]
+        if all(
+            evaluate_kpi(kpi, [*first, m], as_of=m.date, config=config).status.behind for m in last
+        ):
+            yield problem(
+                kpi.loc,
+                KT113,
+                f"KPI '{kpi.id}' has been off track or at risk for {stuck} reported "
+                f"periods (since {last[0].date}) with no action plan: add an action",
+            )
+    if len(reports) >= flat:
+        last = reports[-flat:]
+        if len({kpi.position(m.value) for m in last}) == 1:
+            yield problem(
+                kpi.loc,
+                KT114,
+                f"KPI '{kpi.id}' has not changed for {flat} reported periods "
+                f"(since {last[0].date}): review whether it still says anything",
+            )
 
 
 def _first_day(history: Sequence[Measurement]) -> list[Measurement]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from kpitrack.domain.codes import KT201, KT202, KT212, KT213
-from kpitrack.domain.model import Measurement, Value, no_kpi_message
+from kpitrack.domain.model import Kpi, Measurement, Value, no_kpi_message
 from kpitrack.domain.problems import (
     InvalidWorkspaceError,
     KpitrackError,
@@ -205,6 +205,9 @@ def read_rows(
     if problems:
         return [], problems
     known = [k.id for k in workspace.kpis]
+    by_id: dict[str, Kpi] = {}  # workspace.kpi's answer, without a scan per row
+    for k in workspace.kpis:
+        by_id.setdefault(k.id, k)
     out: list[Measurement] = []
     line = reader.line_num + 1  # where the next row starts
     rows_read = 0
@@ -248,7 +251,7 @@ def read_rows(
         cells = {name: row[i] if i < len(row) else "" for name, i in columns.items()}
         row_problems = len(problems)
         kpi_text = cells["kpi"].strip()
-        kpi = workspace.kpi(kpi_text)
+        kpi = by_id.get(kpi_text)
         if not kpi_text:
             problems.append(csv_problem(path, start, columns["kpi"] + 1, KT202, "kpi: empty"))
         elif kpi is None:

@@ -11,8 +11,9 @@ frozen outcomes, or raise `KpitrackError`s that the shell turns into messages.
   is as the load saw it (the usual case), nothing is parsed again: the insertion
   point comes from the load (the last entry's line), only the lines from that entry
   on are parsed, and `verify` checks the new text on those lines plus a byte
-  comparison of everything before them. New warnings come from the workspace rules
-  over the KPIs that got values. When another writer changed the file meanwhile, it
+  comparison of everything before them. New warnings (`_new_warnings`) are worked
+  out on the columns for the new entries' periods and KPIs only. When another writer
+  changed the file meanwhile, it
   is loaded again (only that file is parsed) and the same steps follow.
 - `append_measurements` / `preview_append` / `workspace_verifier` are the general
   engine (used for writes to a file the workspace does not read):
@@ -22,18 +23,29 @@ frozen outcomes, or raise `KpitrackError`s that the shell turns into messages.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 import stat
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from kpitrack.domain.model import NOWHERE, Config, Kpi, KpiResult, Location, Measurement
+from kpitrack.domain.model import (
+    NOWHERE,
+    Config,
+    Frequency,
+    Kpi,
+    KpiResult,
+    Location,
+    Measurement,
+)
+from kpitrack.domain.periods import period_containing
 from kpitrack.domain.problems import InvalidWorkspaceError, Problem, UsageError, WriteError
-from kpitrack.domain.series import Measurements, Series
+from kpitrack.domain.series import Series
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reading import rules
 from kpitrack.reading.loading import ParseMemo, load_texts, read_files, resolve_paths
@@ -255,31 +267,158 @@ def _new_warnings(
     config: Config,
     as_of: dt.date,
 ) -> list[Problem]:
-    """Warnings the added measurements bring. The rules that look at measurements work
-    KPI by KPI (same period, future dates, stuck, flat, past due), and the others do not
-    look at measurements, so the workspace with only the KPIs that got values is
-    compared before and after: the cost follows those KPIs, not the workspace.
-    `added` are placed (location, order) after reading-order position `after`."""
-    touched = {m.kpi for m in added}
-    # Entries read after the new ones (later files) move down in reading order.
-    mine = tuple(
-        sorted(
-            (
-                m if m.order <= after else replace(m, order=m.order + len(added))
-                for kpi in touched
-                for m in workspace.measurements.series(kpi) or ()
-            ),
-            key=lambda m: m.order,  # reading order, as the whole workspace has them
-        )
+    """Warnings the added measurements bring: those `kpitrack check` gives for the
+    workspace with them (same path, code and message) and not without them, in check's
+    order. `added` are placed (location, order) after reading-order position `after`.
+
+    Three workspace rules look at measurements, KPI by KPI; the others give the same
+    warnings before and after. What new entries can change: KT105 (one measurement per
+    period) only in the periods they fall in, KT106 (dated after the as-of date) only
+    for themselves, KT113/KT114 (stuck, flat) only for their KPIs. So those are computed
+    on the columns, before and after, for those periods and KPIs alone: the cost follows
+    the new entries, not the workspace (`tests/test_new_warnings.py` compares the
+    result with the rules run over the whole workspace before and after)."""
+    limit = as_of.toordinal()
+    extras: dict[str, list[Measurement]] = {}
+    for m in added:
+        extras.setdefault(m.kpi, []).append(m)
+    measurements = workspace.measurements
+    every = measurements.all_series()
+    paths = list(every[0].paths) if every else []
+    # The rules' order: the KPIs measured before in the order they were first measured,
+    # then the KPIs the new entries measure first.
+    known = sorted(
+        (s for kpi in extras if (s := measurements.series(kpi)) is not None),
+        key=lambda s: s.orders[0],
     )
-    before = replace(workspace, measurements=Measurements(mine))
-    with_new = replace(workspace, measurements=Measurements(mine + tuple(added)))
-    old = {_sig(p) for p in rules.check_workspace(before, config=config, as_of=as_of, capped=False)}
-    return [
-        p
-        for p in rules.check_workspace(with_new, config=config, as_of=as_of, capped=False)
-        if not p.is_error and _sig(p) not in old
-    ]
+    first_time = [kpi for kpi in extras if measurements.series(kpi) is None]
+    kpis = {k.id: k for k in workspace.kpis}
+    periods: dict[str, list[Problem]] = {}  # KT105 by KPI
+    late: dict[str, list[Problem]] = {}  # KT106 by KPI
+    lints: dict[str, list[Problem]] = {}  # KT113/KT114 by KPI
+    for kpi_id in [s.kpi for s in known] + first_time:
+        series, extra = measurements.series(kpi_id), extras[kpi_id]
+        kpi = kpis.get(kpi_id)
+        late[kpi_id] = [
+            rules.dated_later(m, as_of)
+            for m in extra
+            if m.date.toordinal() > limit and not _late_in_file(series, m)
+        ]
+        if kpi is None or all(m.date.toordinal() > limit for m in extra):
+            continue  # KT105, KT113 and KT114 only look at entries up to the as-of date
+        merged = _with_added(series, extra, after=after, shift=len(added), paths=paths)
+        without, with_new = _in_periods(merged, kpi.frequency, limit, len(extra))
+        # Each "before" is worked out only when "after" has something to compare.
+        conflicts = rules.same_period_among(merged, kpi.frequency, with_new)
+        if conflicts:
+            before = rules.same_period_among(merged, kpi.frequency, without)
+            periods[kpi_id] = _new_problems(before, conflicts)
+        stuck_flat = list(rules.stuck_and_flat_of(kpi, merged.until(limit), config))
+        if stuck_flat:
+            history = () if series is None else series.until(limit)
+            lints[kpi_id] = _new_problems(rules.stuck_and_flat_of(kpi, history, config), stuck_flat)
+    order = list(late)  # the series' order
+    found = [p for kpi_id in order for p in periods.get(kpi_id, ())]
+    found += [p for kpi_id in order for p in late[kpi_id]]
+    found += [p for kpi in workspace.kpis for p in lints.get(kpi.id, ())]
+    return [p for p in found if not p.is_error]
+
+
+def _new_problems(before: Iterable[Problem], after: list[Problem]) -> list[Problem]:
+    """The problems of `after` whose path, code and message none of `before` has."""
+    old = {_sig(p) for p in before}
+    return [p for p in after if _sig(p) not in old]
+
+
+def _late_in_file(series: Series | None, m: Measurement) -> bool:
+    """Whether the KPI already has a measurement on `m`'s date in `m`'s file (its KT106
+    reads the same as the one `m` brings)."""
+    if series is None:
+        return False
+    day, path, paths, files = m.date.toordinal(), m.loc.path, series.paths, series.files
+    if day not in series.dates:
+        return False
+    return any(d == day and paths[files[i]] == path for i, d in enumerate(series.dates))
+
+
+def _with_added(
+    series: Series | None,
+    extra: Sequence[Measurement],
+    *,
+    after: int,
+    shift: int,
+    paths: list[str],
+) -> Series:
+    """A copy of the KPI's series (entries read after reading-order position `after`
+    moved down by `shift`) with `extra` appended: the KPI's measurements once the new
+    entries are in."""
+    kpi = extra[0].kpi
+    merged = Series(kpi, paths)
+    if series is not None:
+        merged.dates = array("i", series.dates)
+        merged.values = (
+            array("d", series.values) if isinstance(series.values, array) else list(series.values)
+        )
+        orders = series.orders
+        if orders and max(orders) > after:
+            merged.orders = array("q", [o + shift if o > after else o for o in orders])
+        else:
+            merged.orders = array("q", orders)
+        merged.files = array("i", series.files)
+        merged.lines = array("i", series.lines)
+        merged.columns = array("i", series.columns)
+        merged.notes = list(series.notes)
+        merged.bys = list(series.bys)
+    for m in extra:
+        path = m.loc.path
+        if path not in paths:
+            paths.append(path)
+        merged.append(
+            m.date.toordinal(),
+            m.value,
+            m.note,
+            m.by,
+            paths.index(path),
+            m.loc.line,
+            m.loc.column,
+            m.order,
+        )
+    return merged
+
+
+def _in_periods(
+    merged: Series, freq: Frequency, limit: int, new: int
+) -> tuple[list[int], list[int]]:
+    """The positions (ascending) of the entries dated on or before `limit` in the periods
+    of `merged`'s last `new` entries (the added ones) that are: without and with those."""
+    dates = merged.dates
+    old = len(dates) - new
+    starts: dict[int, int] = {}  # date (ordinal) → its period's start
+
+    def start_of(day: int) -> int:
+        start = starts.get(day)
+        if start is None:
+            start = starts[day] = period_containing(
+                freq, dt.date.fromordinal(day)
+            ).start.toordinal()
+        return start
+
+    spans = {}  # period start → last day counted (its end, or `limit`)
+    for day in dates[old:]:
+        if day <= limit and start_of(day) not in spans:
+            end = period_containing(freq, dt.date.fromordinal(day)).end.toordinal()
+            spans[start_of(day)] = min(end, limit)
+    added = [i for i in range(old, len(dates)) if dates[i] <= limit]
+    if len(spans) == 1:  # the usual case: one comparison per entry
+        ((lo, hi),) = spans.items()
+        before = [i for i, day in enumerate(itertools.islice(dates, old)) if lo <= day <= hi]
+    else:
+        before = [
+            i
+            for i, day in enumerate(itertools.islice(dates, old))
+            if day <= limit and start_of(day) in spans
+        ]
+    return before, before + added
 
 
 def _sig(p: Problem) -> tuple[str, str, str]:
@@ -820,7 +959,10 @@ def import_measurements(
         rows = read_measurements(csv_source, loaded.workspace, today)
     finally:
         csv_source.close()
-    kpis = [k for k in (loaded.workspace.kpi(m.kpi) for m in rows) if k is not None]
+    by_id: dict[str, Kpi] = {}  # workspace.kpi's answer, without a scan per row
+    for k in loaded.workspace.kpis:
+        by_id.setdefault(k.id, k)
+    kpis = [k for k in (by_id.get(m.kpi) for m in rows) if k is not None]
     target = measurement_target(loaded, kpis, to)
     written = append_to_workspace(
         loaded, target, lambda ws: _fresh(rows, ws)[0], dry_run=dry_run, timeout=timeout
