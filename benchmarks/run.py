@@ -1,22 +1,59 @@
-"""Paired, alternating benchmarks of kpitrack against its baselines (docs/PERFORMANCE.md).
+"""Paired, alternating benchmarks of every kpitrack command against `status` and the
+baselines, in one run, ending in one Markdown table (docs/PERFORMANCE.md, issue #23).
 
-    python benchmarks/run.py                      # the issue's sizes: 100k, growth 10k vs 1M
-    python benchmarks/run.py --size 1000 --growth 1000 10000 --runs 3   # a quick look
-    python benchmarks/run.py --only commands shapes asof warm --big     # with 1M as well
+    python benchmarks/run.py --runs 3 --big           # everything, the issue's sizes (hours)
+    python benchmarks/run.py --quick                  # every part at a tiny size (the tests)
+    python benchmarks/run.py --only commands git --sizes 100000 --git 2000:100000 --runs 3
+    python benchmarks/run.py --data /tmp/data --table /tmp/table.md --timeout 600 --runs 3
 
+The parts (`--only` picks some; default all):
+
+- `read`: status against `yaml.load(CSafeLoader)`, libyaml's event iteration and, when
+  installed, `hledger bal --budget -M` on the same data; `record`: record vs status;
+  `startup`: --help, --version, check of one KPI and status of the sample vs
+  `python -c pass`; `growth`: status's time per measurement at `--growth`'s two sizes;
+  `hostile`: check of a million unknown keys vs event iteration.
+- `commands`: at each of `--sizes` (and 1,000,000 with `--big`), every command against
+  `status --format json` on the same workspace: show, overdue, actions, check, tree,
+  report, export, schema, init (into an empty folder), site (into an empty folder),
+  checkin --dry-run (a real checkin asks on a terminal and refuses to run off one: its
+  row says so, untimed), notify (to a real HTTP server on 127.0.0.1, started here in a
+  process of its own, named in the kpitrack.local.toml of the folder notify runs in),
+  and on a copy restored before each run (`Snapshot`): record, import (a row per
+  KPI), rename, amend, review.
+- `site`: benchmarks/site.py's pairs (site, first build and rebuild / report --format
+  html; bound 3x) at `--size`.
+- `collect`: benchmarks/collect.py's workspace of `--collect` SQLite-sourced KPIs and
+  measurements; collect --dry-run and collect (on the restored copy) / status.
+- `git`: benchmarks/git.py's repository for each `--git COMMITS:MEASUREMENTS` (200 at
+  10k and 2,000 at 100k by default): history and diff HEAD~50 / status in it, report in
+  it / report on a copy outside any repository.
+- `shapes`: status on each hand-written shape / on record-style lines; `asof`: an as-of
+  date before 90% of the data / one after all of it; `warm`: a second (cached) status /
+  a cold one, and / DuckDB's latest value per KPI from the same data as CSV.
+
+Each pair runs both commands in turn, alternating which goes first, `--runs` times.
 Every kpitrack run reads its files afresh (KPITRACK_NO_CACHE=1) except the warm-start
-pair, which fills a cache folder of its own first. `commands` times every command against
-`status --format json` on the same workspace in the same run, at each of `--sizes`
-(and 1,000,000 with `--big`); `shapes` status on each hand-written shape against the
-record style; `asof` status with an as-of date before most of the data against one
-after all of it; `warm` a second (cached) status against DuckDB computing each KPI's
-latest value from the same data as CSV, and against a cold status. At the end, one
-Markdown table of every ratio (median, min-max) and both sides' peak memory.
+pair, and runs outside any git repository except in the git part. Each run gives wall time, CPU
+time (user + system of the process and the children it waited for, e.g. git; steadier
+than wall time on a shared machine) and peak RSS (`os.wait4`). A process that runs past
+`--timeout` seconds is killed with its process group; its pair stops and the row says
+so (with the runs before it, or untimed).
 
-Each comparison runs both commands of a pair in turn, alternating which goes first,
-`--runs` times (at least 5 for the published table), and prints min/median/max of
-the time ratio and each side's peak RSS (from `os.wait4`'s rusage of that child).
-Workspaces are generated under benchmarks/data/ (git-ignored) when missing.
+The table: one row per comparison: the kpitrack command A runs (so a test can check
+that every command of `kpitrack --help` has a row), the comparison, the goal from issue
+#23 (goal 1: every command within 2x status's time and peak memory at 100k and 1M;
+history 5x, diff 2x, report in a repository 1.2x, collect 3x, shapes 1.3x, as-of 1.2x,
+warm start vs DuckDB 1x, start-up 5x; read and record from the earlier goals), the
+median and min-max of the wall and the CPU ratios, the median times and peak RSS of A
+and B, and a verdict on the CPU ratio's median (and the RSS ratio where goal 1 bounds
+it). `--table FILE` rewrites the table to FILE after each pair, so a long run leaves its
+rows behind even when stopped.
+
+Workspaces are generated under `--data` (benchmarks/data/, git-ignored) when missing, in
+child processes, so that the runner stays small: its peak RSS passes on to every
+process it starts (ru_maxrss survives fork and exec). A folder counts as generated
+when its `done` file exists (workspaces made elsewhere can be linked in that way).
 """
 
 from __future__ import annotations
