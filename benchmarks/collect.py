@@ -12,6 +12,9 @@ installed entry point: `status --format json`, `collect --dry-run` and a real
 `--kpitrack` runs another kpitrack (e.g. `python -m kpitrack` from an older checkout
 through PYTHONPATH) for a side-by-side figure; `--old-config` writes `[databases]`
 into kpitrack.toml as versions before the local config expected.
+
+`run.py --only collect` builds the same workspace (`generate`) and puts collect's pairs
+into its one table.
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ workspace, and both peak RSS values:
 - `history` (whole history, JSON) / status: goal ≤ 5 at 2,000 commits and 100k
 - `diff HEAD~50` / status: goal ≤ 2
 - `report` in the repository / `report` on a copy outside any repository: goal ≤ 1.2
+
+`run.py --only git` builds the same repositories (`build_repository`) and puts these
+pairs into its one table.
 """
 
 from __future__ import annotations

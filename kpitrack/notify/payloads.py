@@ -141,7 +141,7 @@ def kpi_link(site_url: str | None, kpi_id: str) -> str | None:
 
 
 def build_change_set(
-    report: Report, previous: Iterable[KpiResult], *, site_url: str | None = None
+    report: Report | _Digest, previous: Iterable[KpiResult], *, site_url: str | None = None
 ) -> ChangeSet:
     """The changes of `report`'s window: `previous` are the results as of `report.since`
     (the same ones `build_report` compared with)."""
@@ -461,6 +461,13 @@ def payload(kind: TargetKind, cs: ChangeSet) -> dict[str, Any]:
             assert_never(kind)
 
 
+@dataclass(frozen=True)
+class Window:
+    """The KPIs `change_set_of` reported on (workspace order), as the digest lists them."""
+
+    results: tuple[KpiResult, ...]
+
+
 def change_set_of(
     workspace: Workspace,
     results: Sequence[KpiResult],
@@ -468,14 +475,36 @@ def change_set_of(
     as_of: dt.date,
     since: dt.date,
     config: Config,
-) -> tuple[ChangeSet, Report]:
-    """The change set of the selected `results` over `report`'s window (after `since` up
-    to and including `as_of`), with the digest it was read from."""
+) -> tuple[ChangeSet, Window]:
+    """The change set of the selected `results` over the window after `since` up to and
+    including `as_of`: the same KPIs, order and status changes as `build_report` (whose
+    other sections, such as every new measurement of the window, notify never needed:
+    they cost a `Measurement` per entry of the workspace). test_notify_window.py checks
+    it against `build_change_set(build_report(...))`."""
     from kpitrack.evaluation.evaluate import evaluate
-    from kpitrack.reports.digest import build_report
 
+    if since > as_of:
+        raise ValueError(f"since ({since}) is after as_of ({as_of})")
     previous = evaluate(workspace, as_of=since, config=config)
-    report = build_report(
-        workspace, as_of=as_of, since=since, config=config, results=results, previous=previous
+    # As build_report: workspace order, KPIs unknown to it last; a status change where
+    # the status as of `since` is another one.
+    order = {kpi.id: index for index, kpi in enumerate(workspace.kpis)}
+    current = tuple(sorted(results, key=lambda r: order.get(r.kpi.id, len(order))))
+    before = {r.kpi.id: r.status for r in previous}
+    changes = tuple(
+        StatusChange(r, before[r.kpi.id], r.status)
+        for r in current
+        if r.kpi.id in before and before[r.kpi.id] is not r.status
     )
-    return build_change_set(report, previous, site_url=config.site_url), report
+    window = _Digest(as_of, since, current, changes)
+    return build_change_set(window, previous, site_url=config.site_url), Window(current)
+
+
+@dataclass(frozen=True)
+class _Digest:
+    """What `build_change_set` reads of a Report."""
+
+    as_of: dt.date
+    since: dt.date
+    results: tuple[KpiResult, ...]
+    changes: tuple[StatusChange, ...]

@@ -35,6 +35,7 @@ from kpitrack.writing.atomicfile import (
     remove_orphaned_temp_files,
 )
 from kpitrack.writing.recording import Loaded, load_for_writing, measurement_key, require_kpi
+from kpitrack.writing.samerows import same_series
 from kpitrack.writing.userinput import free_text, parse_value
 from kpitrack.writing.yamlappend import (
     BOM,
@@ -159,6 +160,31 @@ def _series(workspace: Workspace, kpi: Kpi) -> list[Measurement]:
     return list(workspace.measurements.series(kpi.id) or ())
 
 
+def _holds_corrected(
+    workspace: Workspace, after_ws: Workspace, entry: Measurement, corrected: Measurement
+) -> bool:
+    """Whether the workspace after the edit holds exactly the old measurements with
+    `entry` replaced by `corrected`: on the columns when they match (the usual case, no
+    Measurement built for the others), else as multisets of `measurement_key`."""
+    series = workspace.measurements.series(entry.kpi)
+    after = after_ws.measurements.series(entry.kpi)
+    if series is not None and after is not None and entry.order in series.orders:
+        at = series.orders.index(entry.order)
+        if (
+            len(after) == len(series)
+            and same_series(
+                workspace.measurements, after_ws.measurements, except_at=(entry.kpi, at)
+            )
+            and measurement_key(after[at]) == measurement_key(corrected)
+        ):
+            return True
+    want = Counter(measurement_key(m) for m in workspace.measurements)
+    want[measurement_key(entry)] -= 1
+    want[measurement_key(corrected)] += 1
+    got = Counter(measurement_key(m) for m in after_ws.measurements)
+    return +want == got
+
+
 def _edit(
     loaded: Loaded,
     kpi: Kpi,
@@ -211,11 +237,7 @@ def _edit(
     after_ws, after_problems = load_texts(
         texts, config=loaded.config, as_of=loaded.as_of, memo=loaded.memo
     )
-    want = Counter(measurement_key(m) for m in workspace.measurements)
-    want[measurement_key(entry)] -= 1
-    want[measurement_key(corrected)] += 1
-    got = Counter(measurement_key(m) for m in after_ws.measurements)
-    if +want != got:
+    if not _holds_corrected(workspace, after_ws, entry, corrected):
         raise refuse_amend(
             str(shown), "after the edit the workspace would not hold exactly the corrected entry"
         )

@@ -36,6 +36,7 @@ from kpitrack.writing.atomicfile import (
     remove_orphaned_temp_files,
 )
 from kpitrack.writing.recording import WorkspaceLoads, measurement_key
+from kpitrack.writing.samerows import same_series
 from kpitrack.writing.yamlappend import (
     BOM,
     Edit,
@@ -182,7 +183,8 @@ def check_review_edit(old: str, new: str, kpi_id: str, day: dt.date, *, path: st
 
 
 def _comparable(ws: Workspace) -> tuple[object, ...]:
-    """The workspace without positions (an inserted line moves the KPIs after it)."""
+    """The workspace's definitions without positions (an inserted line moves the KPIs
+    after it); its measurements are compared by `_same_measurements`."""
 
     def plain(kpi: Kpi) -> Kpi:
         milestones = tuple(dataclasses.replace(m, loc=NOWHERE) for m in kpi.milestones)
@@ -191,7 +193,16 @@ def _comparable(ws: Workspace) -> tuple[object, ...]:
     return (
         tuple(dataclasses.replace(o, loc=NOWHERE) for o in ws.objectives),
         tuple(plain(k) for k in ws.kpis),
-        Counter(measurement_key(m) for m in ws.measurements),
+    )
+
+
+def _same_measurements(a: Workspace, b: Workspace) -> bool:
+    """The same measurements, positions aside: on the columns when they match (the usual
+    case, no Measurement built), else as multisets of `measurement_key`."""
+    if same_series(a.measurements, b.measurements):
+        return True
+    return Counter(map(measurement_key, a.measurements)) == Counter(
+        map(measurement_key, b.measurements)
     )
 
 
@@ -221,7 +232,7 @@ def verify_workspace(
     if new_errors:
         shown = "; ".join(p.format() for p in new_errors[:3])
         raise _refuse(str(loads.target), f"the edit would add errors: {shown}")
-    if _comparable(after_ws) != _comparable(expected):
+    if _comparable(after_ws) != _comparable(expected) or not _same_measurements(after_ws, expected):
         raise _refuse(
             str(loads.target),
             "after the edit the workspace would differ from the old one by more than "
@@ -297,7 +308,7 @@ def review(
     kpi = require_kpi(loaded.workspace, kpi_id)
     target = loaded.path_of(kpi.loc.path)
     warnings = write_review(target, kpi.id, day, note=text, loads=loaded.loads(target))
-    history = [m for m in loaded.workspace.measurements if m.kpi == kpi.id]
+    history = list(loaded.workspace.measurements.series(kpi.id) or ())  # reading order
     result = evaluate_kpi(
         dataclasses.replace(kpi, last_reviewed=day), history, as_of=day, config=loaded.config
     )
