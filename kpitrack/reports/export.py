@@ -118,19 +118,24 @@ def reading_order(every: Sequence[Series]) -> tuple[array[int], array[int]]:
     return array("i", (k for _, k, _ in keyed)), array("i", (i for _, _, i in keyed))
 
 
+# Texts kept per kind of cell (dates, values, notes and authors) before the cache starts
+# over: enough for every distinct date and value, bounded for unique notes.
+CELL_CACHE_LIMIT = 1 << 16
+
+
 class _Cells:
     """Each distinct value's cell text, made once: dates, values, notes and authors
     recur (shared strings, a few distinct numbers), so a row costs four look-ups. Keys
     that compare equal give the same text (1, 1.0 and True are all written `1`; -0.0 and
-    0.0 `0`). At most `limit` texts are kept, so unique notes do not grow it without
-    bound."""
+    0.0 `0`). At most `CELL_CACHE_LIMIT` texts are kept, so unique notes do not grow it
+    without bound."""
 
     __slots__ = ("_limit", "cache", "make")
 
-    def __init__(self, make: Callable[[Any], str], limit: int = 1 << 16) -> None:
+    def __init__(self, make: Callable[[Any], str]) -> None:
         self.cache: dict[Any, str] = {}
         self.make = make
-        self._limit = limit
+        self._limit = CELL_CACHE_LIMIT
 
     def miss(self, key: Any) -> str:
         text = self.make(key)
