@@ -109,5 +109,15 @@ def test_colour_a_title_or_a_wrapping_cell_is_left_to_rich() -> None:
     plain = Console(file=StringIO(), width=80, color_system=None)
     titled = FittedTable(table.columns, (), title="T")
     assert titled.plain_lines(plain, plain.options, kept, widths) is None
-    narrow = [widths[0] - 1, *widths[1:]]  # the KPI column must wrap
+    narrow = [widths[0] - 1, *widths[1:]]  # the KPI column wraps: Rich's wrapping of it
+    assert table.plain_lines(plain, plain.options, kept, narrow) == [
+        "KPI   Owner    Progress",
+        "───────────────────────",
+        "kpi-  Finance       18%",
+        "1                      ",
+        "Name                   ",
+    ]
+    narrow = [*widths[:2], widths[2] - 5]  # a column that never wraps is too narrow
     assert table.plain_lines(plain, plain.options, kept, narrow) is None
+    wild = FittedTable([keep_column("KPI", [Text("a\tb")])], ())
+    assert wild.plain_lines(plain, plain.options, *wild.layout(80)[:2]) is None

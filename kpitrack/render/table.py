@@ -398,13 +398,14 @@ class FittedTable:
         self, console: Console, options: ConsoleOptions, kept: Sequence[Column], widths: list[int]
     ) -> list[str] | None:
         """The lines Rich's table draws, when no colour or style is drawn (files, pipes,
-        mail) and every line of every cell fits its column as it is: then no cell wraps,
-        and the table is its cells padded to their widths (left or right), the columns
-        `gap` spaces apart, a rule under the header (whose cells sit at the bottom) and
-        a blank line before each section. Rich lays out each cell through several
-        renderables (about half a millisecond a line); this is a join. None (for Rich to
-        draw it) for anything else: colour, a title, a cell that wraps or is not plain
-        printable text, a header that Rich would read as markup or emoji.
+        mail) and every cell is plain printable text: the table is its cells padded to
+        their widths (left or right), the columns `gap` spaces apart, a rule under the
+        header (whose cells sit at the bottom) and a blank line before each section; the
+        few lines too long for their column are wrapped by Rich's own `Text.wrap`. Rich
+        lays out each cell through several renderables (about half a millisecond a
+        line); this is a join. None (for Rich to draw it) for anything else: colour, a
+        title, text that is not plain printable, a line too long for a column that never
+        wraps, a header that Rich would read as markup or emoji.
         `tests/test_plain_tables.py` compares the two on generated tables."""
         if (
             console.color_system is not None
@@ -433,17 +434,26 @@ class FittedTable:
                     return None
                 texts.append(cell.plain)
             cells: list[list[str]] = []
+            wraps = not column.options.get("no_wrap", False)
+            overflow = column.options.get("overflow", "ellipsis")
             for text in texts:
                 lines = []
                 for line in text.split("\n"):
                     if not line.isprintable():  # tabs, controls, wide spaces: Rich's way
                         return None
-                    if justify == "right":
-                        line = line.rstrip(" ")
-                    room = width - cell_len(line)
-                    if room < 0:
+                    fitted = line.rstrip(" ") if justify == "right" else line
+                    room = width - cell_len(fitted)
+                    if room >= 0:
+                        lines.append(
+                            fitted + " " * room if justify == "left" else " " * room + fitted
+                        )
+                    elif not wraps:
                         return None
-                    lines.append(line + " " * room if justify == "left" else " " * room + line)
+                    else:  # the rare line that wraps: Rich's own wrapping of it
+                        for part in Text(line).wrap(
+                            console, width, justify=justify, overflow=overflow
+                        ):
+                            lines.append(part.plain + " " * (width - cell_len(part.plain)))
                 cells.append(lines)
             columns.append(cells)
         gap = " " * self.gap
