@@ -442,7 +442,8 @@ class FittedTable:
                     if not line.isprintable():  # tabs, controls, wide spaces: Rich's way
                         return None
                     fitted = line.rstrip(" ") if justify == "right" else line
-                    room = width - cell_len(fitted)
+                    # Printable ASCII is one cell a character; Rich measures the rest.
+                    room = width - (len(fitted) if fitted.isascii() else cell_len(fitted))
                     if room >= 0:
                         lines.append(
                             fitted + " " * room if justify == "left" else " " * room + fitted
