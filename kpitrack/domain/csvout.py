@@ -68,6 +68,11 @@ class CsvLine:
         self._write([csv_cell(v) for v in cells])
         return self._line.text
 
+    def cell(self, value: Any) -> str:
+        """One cell's text as it stands in a row of several cells (quoted when needed;
+        a row of one empty cell alone would be written `""`)."""
+        return self((value, None))[:-2]
+
     def prefix(self, cells: Iterable[Any]) -> str:
         """The row's cells followed by the comma that separates them from more cells."""
         return self(cells)[:-1] + ","

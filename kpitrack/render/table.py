@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.console import Console, ConsoleOptions, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -386,10 +386,18 @@ class FittedTable:
             excess -= 1
         return kept, widths, dropped
 
-    def __rich_console__(
-        self, console: Console, options: ConsoleOptions
-    ) -> Iterator[RenderableType]:
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         kept, widths, dropped = self.layout(options.max_width)
+        plain = self.plain_lines(console, options, kept, widths)
+        if plain is not None:
+            from rich.segment import Segment
+
+            for line in plain:
+                yield Segment(line)
+                yield Segment.line()
+            if dropped and self.note:
+                yield dropped_note(dropped)
+            return
         table = _table(self.title, padding=(0, self.gap - 1, 0, 0))  # + the 1-space divider
         for column, w in zip(kept, widths, strict=True):
             table.add_column(column.name, width=w, **column.options)
@@ -401,6 +409,90 @@ class FittedTable:
         yield table
         if dropped and self.note:
             yield dropped_note(dropped)
+
+    def plain_lines(
+        self, console: Console, options: ConsoleOptions, kept: Sequence[Column], widths: list[int]
+    ) -> list[str] | None:
+        """The lines Rich's table draws, when no colour or style is drawn (files, pipes,
+        mail) and every cell is plain printable text: the table is its cells padded to
+        their widths (left or right), the columns `gap` spaces apart, a rule under the
+        header (whose cells sit at the bottom) and a blank line before each section; the
+        few lines too long for their column are wrapped by Rich's own `Text.wrap`. Rich
+        lays out each cell through several renderables (about half a millisecond a
+        line); this is a join. None (for Rich to draw it) for anything else: colour, a
+        title, text that is not plain printable, a line too long for a column that never
+        wraps, a header that Rich would read as markup or emoji.
+        `tests/test_plain_tables.py` compares the two on generated tables."""
+        if (
+            console.color_system is not None
+            or options.ascii_only
+            or options.legacy_windows
+            or self.title is not None
+            or not kept
+            or min(widths) < 1
+            or sum(widths) + self.gap * (len(widths) - 1) > options.max_width
+        ):
+            return None
+        from rich.cells import cell_len
+
+        columns: list[list[list[str]]] = []
+        for column, width in zip(kept, widths, strict=True):
+            justify = column.options.get("justify", "left")
+            if justify not in ("left", "right") or not set(column.options) <= _PLAIN_OPTIONS:
+                return None
+            if "[" in column.name or ":" in column.name:
+                return None
+            texts = [column.name]
+            for cell in column.cells:
+                if not isinstance(cell, Text) or cell.justify or cell.overflow or cell.no_wrap:
+                    return None
+                if cell.end != "\n":
+                    return None
+                texts.append(cell.plain)
+            cells: list[list[str]] = []
+            wraps = not column.options.get("no_wrap", False)
+            overflow = column.options.get("overflow", "ellipsis")
+            for text in texts:
+                lines = []
+                for line in text.split("\n"):
+                    if not line.isprintable():  # tabs, controls, wide spaces: Rich's way
+                        return None
+                    fitted = line.rstrip(" ") if justify == "right" else line
+                    # Printable ASCII is one cell a character; Rich measures the rest.
+                    room = width - (len(fitted) if fitted.isascii() else cell_len(fitted))
+                    if room >= 0:
+                        lines.append(
+                            fitted + " " * room if justify == "left" else " " * room + fitted
+                        )
+                    elif not wraps:
+                        return None
+                    else:  # the rare line that wraps: Rich's own wrapping of it
+                        for part in Text(line).wrap(
+                            console, width, justify=justify, overflow=overflow
+                        ):
+                            lines.append(part.plain + " " * (width - cell_len(part.plain)))
+                cells.append(lines)
+            columns.append(cells)
+        gap = " " * self.gap
+        blank = [" " * width for width in widths]
+        out: list[str] = []
+        for i, row in enumerate(zip(*columns, strict=True)):
+            if i - 1 in self.sections and i > 1:  # the rule after the row before it
+                out.append(" " * (sum(widths) + self.gap * (len(widths) - 1)))
+            height = max(len(lines) for lines in row)
+            if i == 0:  # the header: its cells at the bottom
+                pairs = zip(blank, row, strict=True)
+                row = tuple([*([b] * (height - len(c))), *c] for b, c in pairs)
+            for n in range(height):
+                out.append(
+                    gap.join(c[n] if n < len(c) else b for b, c in zip(blank, row, strict=True))
+                )
+            if i == 0:
+                out.append("─" * (sum(widths) + self.gap * (len(widths) - 1)))
+        return out
+
+
+_PLAIN_OPTIONS = frozenset({"justify", "no_wrap", "overflow"})
 
 
 def kpi_and_owner_columns(rows: Sequence[KpiResult]) -> list[Column]:

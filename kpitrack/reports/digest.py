@@ -13,7 +13,7 @@ that "no-data → off-track" is not announced as good news.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -28,6 +28,7 @@ from kpitrack.domain.model import (
     Status,
     StatusCounts,
 )
+from kpitrack.domain.series import Measurements, Series
 from kpitrack.domain.workspace import Workspace
 from kpitrack.git.changes import DefinitionChanges
 
@@ -187,8 +188,7 @@ def build_report(
     kpi_by_id = {r.kpi.id: r.kpi for r in current}
     new_measurements = tuple(
         NewMeasurement(kpi_by_id[m.kpi], m)
-        for m in sorted(workspace.measurements, key=lambda m: (m.date, m.order))
-        if m.kpi in covered and since < m.date <= as_of
+        for m in window_measurements(workspace.measurements, covered, since=since, as_of=as_of)
     )
 
     owners = sorted({r.kpi.owner for r in current}, key=_owner_key)
@@ -221,6 +221,38 @@ def build_report(
         events=events,
         definitions=_definitions(git, workspace, config, since=since, as_of=as_of),
     )
+
+
+def window_measurements(
+    measurements: Measurements, kpi_ids: Container[str], *, since: dt.date, as_of: dt.date
+) -> list[Measurement]:
+    """The given KPIs' measurements dated after `since` up to and including `as_of`, by
+    date, then reading order: the same list as sorting every Measurement by
+    (date, order) and keeping those, but read from the columns, building a Measurement
+    only for the few inside the window."""
+    low, high = since.toordinal(), as_of.toordinal()
+    picked: list[tuple[int, int, Series, int]] = []
+    for series in measurements.all_series():
+        if series.kpi in kpi_ids:
+            orders = series.orders
+            picked.extend(
+                (day, orders[i], series, i)
+                for i, day in enumerate(series.dates)
+                if low < day <= high
+            )
+    if len({order for _, order, _, _ in picked}) != len(picked):
+        # Orders given twice (measurements made by hand): keep the stable sort of
+        # reading order, which tells such ties apart.
+        return sorted(
+            (m for m in measurements if m.kpi in kpi_ids and since < m.date <= as_of),
+            key=lambda m: (m.date, m.order),
+        )
+    picked.sort(key=_date_and_order)
+    return [series.measurement(i) for _, _, series, i in picked]
+
+
+def _date_and_order(item: tuple[int, int, Series, int]) -> tuple[int, int]:
+    return item[0], item[1]
 
 
 def _definitions(

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from kpitrack.domain.csvout import CsvLine, csv_rows
 from kpitrack.domain.model import Kpi, KpiResult, Measurement
+from kpitrack.domain.series import Series
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reports.jsonvalues import date_json, number, value_json
 
@@ -86,73 +88,145 @@ def evaluation_rows(results: Sequence[KpiResult], as_of: dt.date) -> list[dict[s
     ]
 
 
-def _in_reading_order(
-    workspace: Workspace, kpi_ids: set[str]
-) -> Iterator[tuple[str, str, Any, str | None, str | None]]:
-    """(kpi, ISO date, value as JSON gives it, note, by) of the given KPIs' measurements
-    in reading order, read from the column store without building a Measurement each."""
-    kpis: list[str] = []
-    dates: list[int] = []
-    values: list[Any] = []
-    notes: list[str | None] = []
-    bys: list[str | None] = []
-    orders: list[int] = []
-    for series in workspace.measurements.all_series():
-        if series.kpi in kpi_ids:
-            kpis.extend([series.kpi] * len(series))
-            dates.extend(series.dates)
-            values.extend(series.values)
-            notes.extend(series.notes)
-            bys.extend(series.bys)
-            orders.extend(series.orders)
-    days: dict[int, str] = {}
-    for i in sorted(range(len(orders)), key=orders.__getitem__):
-        ordinal = dates[i]
-        day = days.get(ordinal)
+def reading_order(every: Sequence[Series]) -> tuple[array[int], array[int]]:
+    """Which series (an index into `every`) and which position in it, for each of their
+    measurements in reading order (by `order`; equal orders in the order of `every`).
+
+    Loaded measurements have distinct orders from 0 with few gaps, so each one is put in
+    its slot by its order: two small integer arrays, no sort. Otherwise (orders given by
+    hand, repeated or far apart) they are sorted."""
+    count = sum(len(s) for s in every)
+    if not count:
+        return array("i"), array("i")
+    low = min(min(s.orders) for s in every if s)
+    span = max(max(s.orders) for s in every if s) - low + 1
+    if span <= 2 * count + 1024:
+        which = array("i", [-1]) * span
+        where = array("i", [0]) * span
+        for k, series in enumerate(every):
+            for i, order in enumerate(series.orders):
+                which[order - low] = k
+                where[order - low] = i
+        if which.count(-1) == span - count:  # every order distinct: nothing overwritten
+            if span == count:
+                return which, where
+            kept = [slot for slot in range(span) if which[slot] >= 0]
+            return array("i", (which[s] for s in kept)), array("i", (where[s] for s in kept))
+    keyed = sorted(
+        (order, k, i) for k, series in enumerate(every) for i, order in enumerate(series.orders)
+    )
+    return array("i", (k for _, k, _ in keyed)), array("i", (i for _, _, i in keyed))
+
+
+# Texts kept per kind of cell (dates, values, notes and authors) before the cache starts
+# over: enough for every distinct date and value, bounded for unique notes.
+CELL_CACHE_LIMIT = 1 << 16
+
+
+class _Cells:
+    """Each distinct value's cell text, made once: dates, values, notes and authors
+    recur (shared strings, a few distinct numbers), so a row costs four look-ups. Keys
+    that compare equal give the same text (1, 1.0 and True are all written `1`; -0.0 and
+    0.0 `0`). At most `CELL_CACHE_LIMIT` texts are kept, so unique notes do not grow it
+    without bound."""
+
+    __slots__ = ("_limit", "cache", "make")
+
+    def __init__(self, make: Callable[[Any], str]) -> None:
+        self.cache: dict[Any, str] = {}
+        self.make = make
+        self._limit = CELL_CACHE_LIMIT
+
+    def miss(self, key: Any) -> str:
+        text = self.make(key)
+        if len(self.cache) >= self._limit:
+            self.cache.clear()
+        self.cache[key] = text
+        return text
+
+
+def _rows(
+    workspace: Workspace,
+    prefixes: dict[str, str],
+    cell: Callable[[Any], str],
+    row: Callable[[str, str, str, str, str], str],
+    *,
+    batch: int,
+) -> Iterator[str]:
+    """The chosen KPIs' measurements in reading order, each as `row(prefix, date, value,
+    note, by)` of the cells' texts, in chunks of up to `batch` rows."""
+    every = [s for s in workspace.measurements.all_series() if s.kpi in prefixes]
+    which, where = reading_order(every)
+    columns = [(prefixes[s.kpi], s.dates, s.values, s.notes, s.bys) for s in every]
+    days = _Cells(lambda ordinal: cell(dt.date.fromordinal(ordinal).isoformat()))
+    values = _Cells(lambda value: cell(value_json(value)))
+    texts = _Cells(cell)  # notes and authors: None or text
+    day_cache, value_cache, text_cache = days.cache, values.cache, texts.cache
+    chunk: list[str] = []
+    for k, i in zip(which, where, strict=True):
+        prefix, dates, vals, notes, bys = columns[k]
+        ordinal, value, note, by = dates[i], vals[i], notes[i], bys[i]
+        day = day_cache.get(ordinal)
         if day is None:
-            day = days[ordinal] = dt.date.fromordinal(ordinal).isoformat()
-        yield kpis[i], day, value_json(values[i]), notes[i], bys[i]
+            day = days.miss(ordinal)
+        shown = value_cache.get(value)
+        if shown is None:
+            shown = values.miss(value)
+        written = text_cache.get(note)
+        if written is None:
+            written = texts.miss(note)
+        author = text_cache.get(by)
+        if author is None:
+            author = texts.miss(by)
+        chunk.append(row(prefix, day, shown, written, author))
+        if len(chunk) >= batch:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
 
 
 def measurement_csv(workspace: Workspace, kpi_ids: set[str], *, batch: int = 1024) -> Iterator[str]:
-    """`measurement_rows` as CSV, in chunks: each KPI's own cells are formatted once,
-    each measurement adds its date, value, note and by (all through the one CSV writer)."""
+    """`to_csv(measurement_rows(...), MEASUREMENT_COLUMNS)`, in chunks: each KPI's own
+    cells are formatted once, and each distinct date, value, note and author once (all
+    through the one CSV writer)."""
     line = CsvLine()
     prefixes = {
         k.id: line.prefix(_kpi_fields(k)[c] for c in KPI_COLUMNS)
         for k in workspace.kpis
         if k.id in kpi_ids
     }
-    chunk = [line(MEASUREMENT_COLUMNS)]
-    for kpi, day, value, note, by in _in_reading_order(workspace, set(prefixes)):
-        chunk.append(prefixes[kpi] + line((day, value, note, by)))
-        if len(chunk) >= batch:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
+    yield line(MEASUREMENT_COLUMNS)
+    yield from _rows(
+        workspace,
+        prefixes,
+        line.cell,
+        lambda prefix, day, value, note, by: f"{prefix}{day},{value},{note},{by}\n",
+        batch=batch,
+    )
 
 
 def measurement_jsonl(
     workspace: Workspace, kpi_ids: set[str], *, batch: int = 1024
 ) -> Iterator[str]:
-    """`to_jsonl(measurement_rows(...))`, in chunks, each KPI's own keys encoded once:
-    the same bytes, without a dict of thirteen keys per measurement."""
+    """`to_jsonl(measurement_rows(...))`, in chunks, each KPI's own keys encoded once and
+    each distinct date, value, note and author once: the same bytes, without a dict of
+    thirteen keys per measurement."""
     prefixes = {
         k.id: json.dumps(_kpi_fields(k), ensure_ascii=False, allow_nan=False)[:-1] + ", "
         for k in workspace.kpis
         if k.id in kpi_ids
     }
     dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
-    chunk: list[str] = []
-    for kpi, day, value, note, by in _in_reading_order(workspace, set(prefixes)):
-        own = {"date": day, "value": value, "note": note, "by": by}
-        chunk.append(prefixes[kpi] + dumps(own)[1:] + "\n")
-        if len(chunk) >= batch:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
+    yield from _rows(
+        workspace,
+        prefixes,
+        dumps,
+        lambda prefix, day, value, note, by: (
+            f'{prefix}"date": {day}, "value": {value}, "note": {note}, "by": {by}}}\n'
+        ),
+        batch=batch,
+    )
 
 
 def to_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str]:
