@@ -332,6 +332,34 @@ _LINE_PATTERN = (
 )
 
 
+# The same block entries, and blank and comment lines, for a file of block entries only
+# (_scan_block): six groups instead of twenty-one, and each match starts a line.
+_BLOCK_LINES = (
+    rf"(?<![^\n])(?:( *)- kpi: ({_BLOCK_SCALAR}){_END}"
+    rf"\1  date: ({_BLOCK_SCALAR}){_END}"
+    rf"\1  value: (-?{_BLOCK_SCALAR}){_END}"
+    rf"(?:\1  note: ({_BLOCK_SCALAR}){_END})?"
+    rf"(?:\1  by: ({_BLOCK_SCALAR}){_END})?"
+    rf"| *(?:#{_COMMENT_TEXT})?\r?\n)"
+)
+# Blank and comment lines, the key line (group 1 ends after it), more of them, and the
+# start of a block entry: the files _scan_block is tried on.
+_BLOCK_HEAD = (
+    rf"((?: *(?:#{_COMMENT_TEXT})?\r?\n)*+measurements: *(?: #{_COMMENT_TEXT})?\r?\n)"
+    rf"(?: *(?:#{_COMMENT_TEXT})?\r?\n)*+ *- kpi: "
+)
+
+
+@functools.cache
+def _block_lines() -> re.Pattern[str]:
+    return re.compile(_BLOCK_LINES)
+
+
+@functools.cache
+def _block_head() -> re.Pattern[str]:
+    return re.compile(_BLOCK_HEAD)
+
+
 @functools.cache
 def _line() -> re.Pattern[str]:
     return re.compile(_LINE_PATTERN)  # compiled when the first file is scanned (start-up)
@@ -412,14 +440,33 @@ def scan_rows(
     the caller uses `parse_rows` or `parse`."""
     if not text.endswith("\n"):
         return None
-    if not text.isascii():
-        try:
-            if _not_text().search(text.encode("utf-8")):
-                return None  # a character YAML does not print, or a line break of its own
-        except UnicodeEncodeError:
-            return None  # a lone surrogate
+    if not text.isascii() and not _printable(text):
+        return None
     if texts is None:
         texts = {}
+    head = _block_head().match(text)
+    if head is not None:  # the first entry is a block entry: most likely all of them are
+        found = _scan_block(text, path, texts, head.end(1))
+        if found is not None:
+            return found
+    return _scan_lines(text, path, texts)
+
+
+def _printable(text: str) -> bool:
+    """Whether a non-ASCII text holds only characters YAML prints (see _NOT_TEXT)."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False  # a lone surrogate
+    # Most non-ASCII text (accented letters, CJK) has none of the lead bytes: a byte search
+    # is many times quicker than the pattern's.
+    if b"\xc2" not in data and b"\xe2\x80" not in data and b"\xef" not in data:
+        return True
+    return _not_text().search(data) is None
+
+
+def _scan_lines(text: str, path: str, texts: dict[str, str]) -> tuple[Node | None, Rows] | None:
+    """scan_rows for any mix of the shapes, a match of _line() a line or block entry."""
     shared = texts.setdefault
     values: dict[str, str] = {}
     share_value = values.setdefault
@@ -534,19 +581,107 @@ def scan_rows(
         bys.append(None if by is None else shared(by, by))
     if position != len(text) or indent is None:
         return None
+    return _scanned_root(path, key_line, first_entry, len(indent), line), rows
+
+
+def _scanned_root(path: str, key_line: int, first_entry: int, indent: int, lines: int) -> Map:
+    """The root node of a scanned file, located where libyaml locates it: the
+    `measurements` key and an empty list (its entries are the rows)."""
     key = Scalar.__new__(Scalar)
     key.text, key.plain, key.path = "measurements", True, path
     key.line = key.end_line = key_line
     key.column, key.end_column = 1, len("measurements") + 1
     seq = Seq.__new__(Seq)
     seq.items, seq.flow, seq.path = [], False, path
-    seq.line, seq.column = first_entry, len(indent) + 1
-    seq.end_line, seq.end_column = line + 1, 1
+    seq.line, seq.column = first_entry, indent + 1
+    seq.end_line, seq.end_column = lines + 1, 1
     root = Map.__new__(Map)
     root.items, root.flow, root.path = [(key, seq)], False, path
     root.line, root.column = key_line, 1
-    root.end_line, root.end_column = line + 1, 1
-    return root, rows
+    root.end_line, root.end_column = lines + 1, 1
+    return root
+
+
+def _scan_block(
+    text: str, path: str, texts: dict[str, str], start: int
+) -> tuple[Node | None, Rows] | None:
+    """scan_rows for a file of block entries only, after its key line (at `start`): one
+    `findall` of _block_lines() and a loop over plain tuples, about half the work of
+    _scan_lines' match objects. Each match starts a line (the pattern's look-behind) and
+    takes whole lines, as many as counted, so the lines counted are the file's lines
+    exactly when no line is left out. None when they are not, or for anything else
+    _scan_lines would decline: the caller then asks _scan_lines, which decides."""
+    found = _block_lines().findall(text, start)
+    key_line = text.count("\n", 0, start)
+    shared = texts.setdefault
+    values: dict[str, str] = {}
+    share_value = values.setdefault
+    rows = Rows()
+    lines, columns, kpis, dates = rows.lines, rows.columns, rows.kpis, rows.dates
+    value_list, plains, notes, bys = rows.values, rows.plains, rows.notes, rows.bys
+    nulls = NULL_WORDS
+    quotes = "'\""
+    unquoted: dict[str, str] = {}  # quoted token → its text
+
+    def unquote(token: str) -> str:
+        text = unquoted[token] = _unquote(token)
+        return text
+
+    indent = None
+    line = key_line
+    first_entry = 0
+    try:
+        # findall gives "" for a group that took no part: kpi, note and by are never "".
+        for entry_indent, kpi, date, value, note, by in found:
+            line += 1
+            if not kpi:
+                continue  # a blank or comment line
+            if indent != entry_indent:
+                if indent is not None:
+                    return None
+                indent, first_entry = entry_indent, line
+            lines.append(line)
+            line += 2
+            if kpi[0] in quotes:
+                kpi = unquoted.get(kpi) or unquote(kpi)
+            if date[0] in quotes:
+                date = unquoted.get(date) or unquote(date)
+            if value[0] in quotes:
+                value = unquoted.get(value) or unquote(value)
+                plains.append(0)
+            else:
+                plains.append(1)
+            columns.append(len(entry_indent) + 3)
+            kpis.append(shared(kpi, kpi))
+            dates.append(shared(date, date))
+            value_list.append(share_value(value, value))
+            if note:
+                line += 1
+                if note[0] in quotes:
+                    note = unquoted.get(note) or unquote(note)
+                    notes.append(shared(note, note) if note else None)
+                elif note in nulls:
+                    notes.append(None)
+                else:
+                    notes.append(shared(note, note))
+            else:
+                notes.append(None)
+            if by:
+                line += 1
+                if by[0] in quotes:
+                    by = unquoted.get(by) or unquote(by)
+                    bys.append(shared(by, by) if by else None)
+                elif by in nulls:
+                    bys.append(None)
+                else:
+                    bys.append(shared(by, by))
+            else:
+                bys.append(None)
+    except _Decline:
+        return None
+    if indent is None or line != text.count("\n"):
+        return None  # no entry, or a line the pattern does not know
+    return _scanned_root(path, key_line, first_entry, len(indent), line), rows
 
 
 def _row(
