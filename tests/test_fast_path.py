@@ -539,9 +539,7 @@ def block_files(draw: st.DrawFn) -> tuple[str, bool]:
 
 def _scan_both(text: str) -> tuple[object, object]:
     """_scan_block's and _scan_lines' reading of a text (None: declined or not tried)."""
-    head = yamlnodes._block_head().match(text)
-    block = None if head is None else yamlnodes._scan_block(text, "m.yaml", {}, head.end(1))
-    return block, yamlnodes._scan_lines(text, "m.yaml", {})
+    return yamlnodes._scan_block(text, "m.yaml", {}), yamlnodes._scan_lines(text, "m.yaml", {})
 
 
 def _plain(found: Any) -> object:

@@ -332,27 +332,28 @@ _LINE_PATTERN = (
 )
 
 
-# The same block entries, and blank and comment lines, for a file of block entries only
-# (_scan_block): six groups instead of twenty-one, and each match starts a line.
+# The same block entries at one indent (the first entry's, written in for `{indent}`), and
+# blank and comment lines, for a file of block entries only (_scan_block): five groups
+# instead of twenty-one, and each match starts a line.
 _BLOCK_LINES = (
-    rf"(?<![^\n])(?:( *)- kpi: ({_BLOCK_SCALAR}){_END}"
-    rf"\1  date: ({_BLOCK_SCALAR}){_END}"
-    rf"\1  value: (-?{_BLOCK_SCALAR}){_END}"
-    rf"(?:\1  note: ({_BLOCK_SCALAR}){_END})?"
-    rf"(?:\1  by: ({_BLOCK_SCALAR}){_END})?"
+    rf"(?<![^\n])(?:{{indent}}- kpi: ({_BLOCK_SCALAR}){_END}"
+    rf"{{indent}}  date: ({_BLOCK_SCALAR}){_END}"
+    rf"{{indent}}  value: (-?{_BLOCK_SCALAR}){_END}"
+    rf"(?:{{indent}}  note: ({_BLOCK_SCALAR}){_END})?"
+    rf"(?:{{indent}}  by: ({_BLOCK_SCALAR}){_END})?"
     rf"| *(?:#{_COMMENT_TEXT})?\r?\n)"
 )
 # Blank and comment lines, the key line (group 1 ends after it), more of them, and the
-# start of a block entry: the files _scan_block is tried on.
+# start of a block entry (group 2: its indent): the files _scan_block is tried on.
 _BLOCK_HEAD = (
     rf"((?: *(?:#{_COMMENT_TEXT})?\r?\n)*+measurements: *(?: #{_COMMENT_TEXT})?\r?\n)"
-    rf"(?: *(?:#{_COMMENT_TEXT})?\r?\n)*+ *- kpi: "
+    rf"(?: *(?:#{_COMMENT_TEXT})?\r?\n)*+( *)- kpi: "
 )
 
 
-@functools.cache
-def _block_lines() -> re.Pattern[str]:
-    return re.compile(_BLOCK_LINES)
+@functools.lru_cache(maxsize=16)
+def _block_lines(indent: str) -> re.Pattern[str]:
+    return re.compile(_BLOCK_LINES.replace("{indent}", indent))  # only spaces
 
 
 @functools.cache
@@ -444,12 +445,7 @@ def scan_rows(
         return None
     if texts is None:
         texts = {}
-    head = _block_head().match(text)
-    if head is not None:  # the first entry is a block entry: most likely all of them are
-        found = _scan_block(text, path, texts, head.end(1))
-        if found is not None:
-            return found
-    return _scan_lines(text, path, texts)
+    return _scan_block(text, path, texts) or _scan_lines(text, path, texts)
 
 
 def _printable(text: str) -> bool:
@@ -602,22 +598,26 @@ def _scanned_root(path: str, key_line: int, first_entry: int, indent: int, lines
     return root
 
 
-def _scan_block(
-    text: str, path: str, texts: dict[str, str], start: int
-) -> tuple[Node | None, Rows] | None:
-    """scan_rows for a file of block entries only, after its key line (at `start`): one
+def _scan_block(text: str, path: str, texts: dict[str, str]) -> tuple[Node | None, Rows] | None:
+    """scan_rows for a file of block entries only, all at the first entry's indent: one
     `findall` of _block_lines() and a loop over plain tuples, about half the work of
     _scan_lines' match objects. Each match starts a line (the pattern's look-behind) and
     takes whole lines, as many as counted, so the lines counted are the file's lines
-    exactly when no line is left out. None when they are not, or for anything else
-    _scan_lines would decline: the caller then asks _scan_lines, which decides."""
-    found = _block_lines().findall(text, start)
+    exactly when no line is left out. None when the file does not start so or they are
+    not, or for anything else _scan_lines would decline: the caller then asks
+    _scan_lines, which decides."""
+    head = _block_head().match(text)
+    if head is None:
+        return None
+    start, indent = head.end(1), head.group(2)
+    found = _block_lines(indent).findall(text, start)
     key_line = text.count("\n", 0, start)
+    first_entry = text.count("\n", 0, head.start(2)) + 1
     shared = texts.setdefault
     values: dict[str, str] = {}
     share_value = values.setdefault
     rows = Rows()
-    lines, columns, kpis, dates = rows.lines, rows.columns, rows.kpis, rows.dates
+    lines, kpis, dates = rows.lines, rows.kpis, rows.dates
     value_list, plains, notes, bys = rows.values, rows.plains, rows.notes, rows.bys
     nulls = NULL_WORDS
     quotes = "'\""
@@ -627,19 +627,13 @@ def _scan_block(
         text = unquoted[token] = _unquote(token)
         return text
 
-    indent = None
     line = key_line
-    first_entry = 0
     try:
         # findall gives "" for a group that took no part: kpi, note and by are never "".
-        for entry_indent, kpi, date, value, note, by in found:
+        for kpi, date, value, note, by in found:
             line += 1
             if not kpi:
                 continue  # a blank or comment line
-            if indent != entry_indent:
-                if indent is not None:
-                    return None
-                indent, first_entry = entry_indent, line
             lines.append(line)
             line += 2
             if kpi[0] in quotes:
@@ -651,7 +645,6 @@ def _scan_block(
                 plains.append(0)
             else:
                 plains.append(1)
-            columns.append(len(entry_indent) + 3)
             kpis.append(shared(kpi, kpi))
             dates.append(shared(date, date))
             value_list.append(share_value(value, value))
@@ -679,8 +672,9 @@ def _scan_block(
                 bys.append(None)
     except _Decline:
         return None
-    if indent is None or line != text.count("\n"):
-        return None  # no entry, or a line the pattern does not know
+    if line != text.count("\n"):
+        return None  # a line the pattern does not know
+    rows.columns = array("i", [len(indent) + 3]) * len(lines)
     return _scanned_root(path, key_line, first_entry, len(indent), line), rows
 
 
