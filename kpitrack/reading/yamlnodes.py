@@ -438,7 +438,9 @@ def scan_rows(
     CRLF). YAML reads such a file one way only, so the rows are those `parse_rows` gives
     (tests/test_fast_path.py compares them); the root node holds the `measurements` key
     and an empty list, located where libyaml locates them. Anything else returns None and
-    the caller uses `parse_rows` or `parse`."""
+    the caller uses `parse_rows` or `parse`. A file whose first entry is a block entry is
+    tried by _scan_block (block entries only, one findall), any other file, or one that
+    _scan_block leaves, by _scan_lines (every shape)."""
     if not text.endswith("\n"):
         return None
     if not text.isascii() and not _printable(text):
