@@ -18,7 +18,7 @@ from support import SAMPLE_DATE as AS_OF
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.workspace import Workspace
 from kpitrack.evaluation.evaluate import evaluate, evaluate_kpi
-from kpitrack.reading import loading
+from kpitrack.reading import loading, yamlnodes
 from kpitrack.reading.config import Config
 from kpitrack.reading.yamlnodes import Node, Scalar, Seq, parse_rows, scan_rows
 
@@ -468,3 +468,168 @@ def test_a_valid_load_skips_the_warning_rules_an_invalid_one_reports_them(
     with pytest.raises(loading.InvalidWorkspaceError) as raised:
         loading.load_valid_workspace([bad], config=Config(), as_of=AS_OF)
     assert raised.value.problems == expected and calls == [1]
+
+
+# ---------------------------------------------------------------- files of block entries
+# A file whose first entry is a block entry is read by `_scan_block` (one findall over a
+# pattern of block entries and comment lines); `_scan_lines` (every shape, a match object
+# a line) decides whenever it declines. Both must give parse_rows' rows, or decline.
+
+_BLOCK_VALUES = {
+    "kpi": ["kpi-1", "n", "'n'", '"q"', "two words", "Zoë"],
+    "date": ["2026-01-31", "'2026-01-31'", '"2026-02-28"', "2026-02-30", "Null"],
+    "value": ["5", "-1.5", "'7'", '"good"', "1e400", "null", "-x", "ok [x] {y}"],
+    "note": ['"Zoë: \\"ok\\""', "late, adjusted [Q3] {x}", "''", "'it''s'", "Null", "null",
+             '"tab\\tnew\\nline \\u00e9"', "café ✓", '"\\q"', '"\\ud800"', "Prüfung: ok", "é"],
+    "by": ["Jürgen", "ana", '""', "'x, y: #z'", "NULL", "日本語"],
+}  # fmt: skip
+_TAILS = ["", "", "", "", "  # 0", " # é ✓", "   ", " #"]
+# Lines that are not part of a well-formed block-entry file: each must make both scanners
+# decline, or be read (a flow entry) exactly as libyaml reads it.
+_NEAR_MISSES = [
+    "x  # c\n",
+    "junk\n",
+    "  x - kpi: a\n",
+    "measurements:\n",
+    "  - {kpi: n, date: 2026-01-31, value: 1}\n",
+    "    extra: 1\n",
+    "\t\n",
+    "  # a\rb\n",
+    " - kpi: a\n   date: 2026-01-31\n   value: 1\n",
+    "  - kpi: a\n    date: 2026-01-31\n",
+    "  - kpi: a\n    # c\n    date: 2026-01-31\n    value: 1\n",
+    "---\n",
+    "  - kpi: a#x\n    date: 2026-01-31\n    value: 1\n",
+    "  - kpi: a\n    date: ~\n    value: 1\n",  # ~ (null) is left to libyaml
+    "  - kpi: a\n    date: b\n    value: 1\n      more\n",
+]
+
+
+@st.composite
+def block_entries(draw: st.DrawFn) -> str:
+    fields = [(k, draw(st.sampled_from(_BLOCK_VALUES[k]))) for k in ("kpi", "date", "value")]
+    for key in ("note", "by"):
+        if draw(st.booleans()):
+            fields.append((key, draw(st.sampled_from(_BLOCK_VALUES[key]))))
+    lines = [f"{k}: {v}{draw(st.sampled_from(_TAILS))}\n" for k, v in fields]
+    return "  - " + "    ".join(lines)
+
+
+@st.composite
+def block_files(draw: st.DrawFn) -> tuple[str, bool]:
+    """A file of block entries with comment lines, and whether it holds a near miss."""
+    head = draw(st.sampled_from(["measurements:\n", "# ü\n\nmeasurements:  # m\n"]))
+    parts = draw(
+        st.lists(
+            st.one_of(
+                block_entries(), block_entries(), block_entries(),
+                st.sampled_from(["\n", "  # Prüfung: ok\n", "# c\n", "   \n"]),
+            ),
+            min_size=1, max_size=8,
+        )
+    )  # fmt: skip
+    near = draw(st.integers(0, 3)) == 0
+    if near:
+        parts.insert(draw(st.integers(0, len(parts))), draw(st.sampled_from(_NEAR_MISSES)))
+    text = head + "".join(parts)
+    if draw(st.booleans()):
+        text = text.replace("\n", "\r\n")
+    return text, near
+
+
+def _scan_both(text: str) -> tuple[object, object]:
+    """_scan_block's and _scan_lines' reading of a text (None: declined or not tried)."""
+    return yamlnodes._scan_block(text, "m.yaml", {}), yamlnodes._scan_lines(text, "m.yaml", {})
+
+
+def _plain(found: Any) -> object:
+    return None if found is None else (_shape(found[0]), list(found[1]))
+
+
+@settings(max_examples=EXAMPLES * 3, deadline=None)
+@given(file=block_files())
+def test_block_files_are_scanned_like_the_event_reader_reads_them(file: tuple[str, bool]) -> None:
+    text, near = file
+    assert text.endswith("\n")
+    block, lines = _scan_both(text)
+    if block is not None:  # the block scan reads only what the line scan reads, the same way
+        assert _plain(block) == _plain(lines)
+    read = assert_scanned_like_parsed(text)
+    parsed = parse_rows(text, "m.yaml")
+    if not near and parsed is not None and parsed[1]:
+        assert block is not None and read  # every good file of block entries: the quick way
+
+
+def test_a_file_of_block_entries_never_reaches_the_line_scan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = (
+        "# by hand\r\nmeasurements:\r\n\r\n  # Prüfung: ok\r\n"
+        "  - kpi: a  # 0\r\n    date: '2026-01-31'\r\n    value: 247\r\n"
+        '    note: "Zoë: \\"ok\\""\r\n    by: Jürgen\r\n'
+        "  - kpi: b\r\n    date: 2026-02-28\r\n    value: '7'\r\n    by: NULL\r\n"
+    )
+    expected = parse_rows(text, "m.yaml")
+    assert expected is not None
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("_scan_lines was asked")
+
+    monkeypatch.setattr(yamlnodes, "_scan_lines", refuse)
+    scanned = scan_rows(text, "m.yaml")
+    assert _plain(scanned) == _plain(expected)
+    assert [r[:2] for r in scanned[1]] == [(5, 5), (10, 5)]  # type: ignore[index]
+    assert scanned[1][0][6:] == ('Zoë: "ok"', "Jürgen")  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "x  # c\n",  # a comment after other text: a match that does not start the line
+        "  x - kpi: b\n    date: 2026-01-31\n    value: 1\n",  # an entry not starting a line
+        "  - kpi: b\n    date: 2026-01-31\n",  # no value
+        "  - kpi: b\n    # c\n    date: 2026-01-31\n    value: 1\n",  # a comment inside
+        " - kpi: b\n   date: 2026-01-31\n   value: 1\n",  # another indent
+        "measurements:\n",  # a second key
+        "  # a\rb\n",  # a CR alone
+        "  - kpi: b\n    date: 2026-01-31\n    value: 1\n    note: '\\q\n",  # unclosed quote
+        '  - kpi: b\n    date: 2026-01-31\n    value: 1\n    note: "\\q"\n',  # unknown escape
+    ],
+)
+def test_near_misses_in_block_files_are_declined(tail: str) -> None:
+    text = "measurements:\n  - kpi: a\n    date: 2026-01-31\n    value: 1\n" + tail
+    assert _scan_both(text) == (None, None)
+    assert scan_rows(text, "m.yaml") is None
+
+
+def test_a_block_file_with_a_flow_entry_is_read_by_the_line_scan() -> None:
+    text = (
+        "measurements:\n  - kpi: a\n    date: 2026-01-31\n    value: 1\n"
+        "  - {kpi: a, date: 2026-02-28, value: 2}\n"
+    )
+    block, lines = _scan_both(text)
+    assert block is None and lines is not None
+    assert assert_scanned_like_parsed(text)
+
+
+_NON_ASCII = st.text(
+    st.one_of(
+        st.characters(min_codepoint=0x80, max_codepoint=0xFF),
+        st.characters(min_codepoint=0x2000, max_codepoint=0x2030),
+        st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010),  # surrogates too
+        st.characters(min_codepoint=0xFEF0, max_codepoint=0xFFFF),
+        st.sampled_from("aé✓日\U0001f600"),
+    ),
+    min_size=1,
+)
+
+
+@settings(max_examples=EXAMPLES * 3, deadline=None)
+@given(text=_NON_ASCII)
+def test_the_quick_printable_check_is_the_pattern(text: str) -> None:
+    """_printable's byte search first decides as the pattern search alone does."""
+    try:
+        expected = yamlnodes._not_text().search(text.encode("utf-8")) is None
+    except UnicodeEncodeError:
+        expected = False
+    assert yamlnodes._printable(text) is expected

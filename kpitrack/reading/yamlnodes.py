@@ -332,6 +332,35 @@ _LINE_PATTERN = (
 )
 
 
+# The same block entries at one indent (the first entry's, written in for `{indent}`), and
+# blank and comment lines, for a file of block entries only (_scan_block): five groups
+# instead of twenty-one, and each match starts a line.
+_BLOCK_LINES = (
+    rf"(?<![^\n])(?:{{indent}}- kpi: ({_BLOCK_SCALAR}){_END}"
+    rf"{{indent}}  date: ({_BLOCK_SCALAR}){_END}"
+    rf"{{indent}}  value: (-?{_BLOCK_SCALAR}){_END}"
+    rf"(?:{{indent}}  note: ({_BLOCK_SCALAR}){_END})?"
+    rf"(?:{{indent}}  by: ({_BLOCK_SCALAR}){_END})?"
+    rf"| *(?:#{_COMMENT_TEXT})?\r?\n)"
+)
+# Blank and comment lines, the key line (group 1 ends after it), more of them, and the
+# start of a block entry (group 2: its indent): the files _scan_block is tried on.
+_BLOCK_HEAD = (
+    rf"((?: *(?:#{_COMMENT_TEXT})?\r?\n)*+measurements: *(?: #{_COMMENT_TEXT})?\r?\n)"
+    rf"(?: *(?:#{_COMMENT_TEXT})?\r?\n)*+( *)- kpi: "
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _block_lines(indent: str) -> re.Pattern[str]:
+    return re.compile(_BLOCK_LINES.replace("{indent}", indent))  # only spaces
+
+
+@functools.cache
+def _block_head() -> re.Pattern[str]:
+    return re.compile(_BLOCK_HEAD)
+
+
 @functools.cache
 def _line() -> re.Pattern[str]:
     return re.compile(_LINE_PATTERN)  # compiled when the first file is scanned (start-up)
@@ -409,17 +438,33 @@ def scan_rows(
     CRLF). YAML reads such a file one way only, so the rows are those `parse_rows` gives
     (tests/test_fast_path.py compares them); the root node holds the `measurements` key
     and an empty list, located where libyaml locates them. Anything else returns None and
-    the caller uses `parse_rows` or `parse`."""
+    the caller uses `parse_rows` or `parse`. A file whose first entry is a block entry is
+    tried by _scan_block (block entries only, one findall), any other file, or one that
+    _scan_block leaves, by _scan_lines (every shape)."""
     if not text.endswith("\n"):
         return None
-    if not text.isascii():
-        try:
-            if _not_text().search(text.encode("utf-8")):
-                return None  # a character YAML does not print, or a line break of its own
-        except UnicodeEncodeError:
-            return None  # a lone surrogate
+    if not text.isascii() and not _printable(text):
+        return None
     if texts is None:
         texts = {}
+    return _scan_block(text, path, texts) or _scan_lines(text, path, texts)
+
+
+def _printable(text: str) -> bool:
+    """Whether a non-ASCII text holds only characters YAML prints (see _NOT_TEXT)."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False  # a lone surrogate
+    # Most non-ASCII text (accented letters, CJK) has none of the lead bytes: a byte search
+    # is many times quicker than the pattern's.
+    if b"\xc2" not in data and b"\xe2\x80" not in data and b"\xef" not in data:
+        return True
+    return _not_text().search(data) is None
+
+
+def _scan_lines(text: str, path: str, texts: dict[str, str]) -> tuple[Node | None, Rows] | None:
+    """scan_rows for any mix of the shapes, a match of _line() a line or block entry."""
     shared = texts.setdefault
     values: dict[str, str] = {}
     share_value = values.setdefault
@@ -534,19 +579,105 @@ def scan_rows(
         bys.append(None if by is None else shared(by, by))
     if position != len(text) or indent is None:
         return None
+    return _scanned_root(path, key_line, first_entry, len(indent), line), rows
+
+
+def _scanned_root(path: str, key_line: int, first_entry: int, indent: int, lines: int) -> Map:
+    """The root node of a scanned file, located where libyaml locates it: the
+    `measurements` key and an empty list (its entries are the rows)."""
     key = Scalar.__new__(Scalar)
     key.text, key.plain, key.path = "measurements", True, path
     key.line = key.end_line = key_line
     key.column, key.end_column = 1, len("measurements") + 1
     seq = Seq.__new__(Seq)
     seq.items, seq.flow, seq.path = [], False, path
-    seq.line, seq.column = first_entry, len(indent) + 1
-    seq.end_line, seq.end_column = line + 1, 1
+    seq.line, seq.column = first_entry, indent + 1
+    seq.end_line, seq.end_column = lines + 1, 1
     root = Map.__new__(Map)
     root.items, root.flow, root.path = [(key, seq)], False, path
     root.line, root.column = key_line, 1
-    root.end_line, root.end_column = line + 1, 1
-    return root, rows
+    root.end_line, root.end_column = lines + 1, 1
+    return root
+
+
+def _scan_block(text: str, path: str, texts: dict[str, str]) -> tuple[Node | None, Rows] | None:
+    """scan_rows for a file of block entries only, all at the first entry's indent: one
+    `findall` of _block_lines() and a loop over plain tuples, about half the work of
+    _scan_lines' match objects. Each match starts a line (the pattern's look-behind) and
+    takes whole lines, as many as counted, so the lines counted are the file's lines
+    exactly when no line is left out. None when the file does not start so or they are
+    not, or for anything else _scan_lines would decline: the caller then asks
+    _scan_lines, which decides."""
+    head = _block_head().match(text)
+    if head is None:
+        return None
+    start, indent = head.end(1), head.group(2)
+    found = _block_lines(indent).findall(text, start)
+    key_line = text.count("\n", 0, start)
+    first_entry = text.count("\n", 0, head.start(2)) + 1
+    shared = texts.setdefault
+    values: dict[str, str] = {}
+    share_value = values.setdefault
+    rows = Rows()
+    lines, kpis, dates = rows.lines, rows.kpis, rows.dates
+    value_list, plains, notes, bys = rows.values, rows.plains, rows.notes, rows.bys
+    nulls = NULL_WORDS
+    quotes = "'\""
+    unquoted: dict[str, str] = {}  # quoted token → its text
+
+    def unquote(token: str) -> str:
+        text = unquoted[token] = _unquote(token)
+        return text
+
+    line = key_line
+    try:
+        # findall gives "" for a group that took no part: kpi, note and by are never "".
+        for kpi, date, value, note, by in found:
+            line += 1
+            if not kpi:
+                continue  # a blank or comment line
+            lines.append(line)
+            line += 2
+            if kpi[0] in quotes:
+                kpi = unquoted.get(kpi) or unquote(kpi)
+            if date[0] in quotes:
+                date = unquoted.get(date) or unquote(date)
+            if value[0] in quotes:
+                value = unquoted.get(value) or unquote(value)
+                plains.append(0)
+            else:
+                plains.append(1)
+            kpis.append(shared(kpi, kpi))
+            dates.append(shared(date, date))
+            value_list.append(share_value(value, value))
+            if note:
+                line += 1
+                if note[0] in quotes:
+                    note = unquoted.get(note) or unquote(note)
+                    notes.append(shared(note, note) if note else None)
+                elif note in nulls:
+                    notes.append(None)
+                else:
+                    notes.append(shared(note, note))
+            else:
+                notes.append(None)
+            if by:
+                line += 1
+                if by[0] in quotes:
+                    by = unquoted.get(by) or unquote(by)
+                    bys.append(shared(by, by) if by else None)
+                elif by in nulls:
+                    bys.append(None)
+                else:
+                    bys.append(shared(by, by))
+            else:
+                bys.append(None)
+    except _Decline:
+        return None
+    if line != text.count("\n"):
+        return None  # a line the pattern does not know
+    rows.columns = array("i", [len(indent) + 3]) * len(lines)
+    return _scanned_root(path, key_line, first_entry, len(indent), line), rows
 
 
 def _row(
