@@ -138,3 +138,57 @@ def test_the_collector_pauses_while_the_cli_loads_and_runs_for_the_command(how: 
     assert enabled == "True"
     assert int(frozen) > 10_000  # typer, the CLI and the model: frozen once loaded
     assert int(phases) > 0  # and the collector still ran during the command
+
+
+def test_a_kpi_file_is_declined_before_the_scanner_compiles_its_patterns() -> None:
+    """The sample (over the scanner's size floor) holds KPIs first: both scans need
+    `measurements:` as the first line that is not blank nor a comment, so neither
+    pattern is compiled for it."""
+    code = (
+        "from pathlib import Path\n"
+        "from kpitrack.reading import yamlnodes\n"
+        f"text = Path({str(SAMPLE)!r}).read_text(encoding='utf-8')\n"
+        "assert len(text) > 2048\n"
+        "assert yamlnodes.scan_rows(text, 'sample_kpis.yaml') is None\n"
+        "compiled = yamlnodes._line, yamlnodes._block_head\n"
+        "print(*(pattern.cache_info().currsize for pattern in compiled))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "0"]
+
+
+@pytest.mark.parametrize(
+    ("text", "starts"),
+    [
+        ("measurements:\n  - {kpi: a, date: 2026-01-01, value: 1}\n", True),
+        ("# header\n\n   # indented comment\r\nmeasurements: # trailing\n", True),
+        ("kpis:\n  - id: a\nmeasurements:\n", False),
+        ("\n\n", False),
+        ("", False),
+        ("measurement:\n", False),
+        ("- {kpi: a}\nmeasurements:\n", False),
+    ],
+)
+def test_the_measurements_key_precheck(text: str, starts: bool) -> None:
+    from kpitrack.reading import yamlnodes
+
+    assert yamlnodes.starts_with_measurements_key(text) is starts
+    if not starts:
+        assert yamlnodes.scan_rows(text, "m.yaml") is None
+
+
+@pytest.mark.process
+def test_status_on_the_sample_leaves_the_cache_folder_alone(tmp_path: Path) -> None:
+    """No file of the sample can be cached (it is not a file of measurements alone), so
+    the cache is not opened: no secret made, nothing hashed."""
+    cache = tmp_path / "cache"
+    env = {k: v for k, v in os.environ.items() if k != "KPITRACK_NO_CACHE"}
+    done = subprocess.run(
+        [sys.executable, "-m", "kpitrack", "status", "-f", str(SAMPLE), *AS_OF],
+        capture_output=True,
+        text=True,
+        env={**env, "XDG_CACHE_HOME": str(cache)},
+    )
+    assert done.returncode in (0, 1), done.stderr
+    assert "first-response" in done.stdout  # it did read the sample
+    assert not cache.exists()

@@ -42,6 +42,7 @@ from kpitrack.reading.yamlnodes import (
     parse,
     parse_rows,
     scan_rows,
+    starts_with_measurements_key,
 )
 
 if TYPE_CHECKING:
@@ -69,13 +70,17 @@ def load_workspace(
 ) -> tuple[Workspace, list[Problem]]:
     """Read the files and load them; unreadable files become located problems. Large
     measurement files' rows come from the row cache when the shell set its folder
-    (kpitrack.reading.row_cache_folder). Without `warnings`, the workspace rules (which
-    give warnings only) run only when there is an error."""
+    (kpitrack.reading.row_cache_folder) and one of them is large and starts as a file of
+    measurements alone. Without `warnings`, the workspace rules (which give warnings
+    only) run only when there is an error."""
     sources = read_files(paths)
     cache = None
     folder = reading.row_cache_folder
     if folder is not None and any(
-        isinstance(text, str) and len(text) >= reading.ROW_CACHE_MIN_CHARS for _, text in sources
+        isinstance(text, str)
+        and len(text) >= reading.ROW_CACHE_MIN_CHARS
+        and starts_with_measurements_key(text)
+        for _, text in sources
     ):
         from kpitrack.reading.rowcache import RowCache
 

@@ -441,13 +441,27 @@ def scan_rows(
     the caller uses `parse_rows` or `parse`. A file whose first entry is a block entry is
     tried by _scan_block (block entries only, one findall), any other file, or one that
     _scan_block leaves, by _scan_lines (every shape)."""
-    if not text.endswith("\n"):
+    if not text.endswith("\n") or not starts_with_measurements_key(text):
         return None
     if not text.isascii() and not _printable(text):
         return None
     if texts is None:
         texts = {}
     return _scan_block(text, path, texts) or _scan_lines(text, path, texts)
+
+
+def starts_with_measurements_key(text: str) -> bool:
+    """Whether the first line that is not blank nor a comment starts with `measurements:`,
+    as both scans (and so the row cache) require: a KPI file is declined here, before
+    either pattern is compiled (for a small workspace, the first scan would otherwise
+    compile them at start-up)."""
+    position = 0
+    while (end := text.find("\n", position)) >= 0:
+        line = text[position:end].lstrip(" ")
+        if line and line != "\r" and not line.startswith("#"):
+            return line.startswith("measurements:")
+        position = end + 1
+    return False
 
 
 def _printable(text: str) -> bool:
