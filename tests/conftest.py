@@ -14,12 +14,47 @@ from typing import Any
 import pytest
 from support import free_port
 
+# ---------------------------------------------------------------- both cores (pytest-xdist)
+
+# `python3 -m pytest` runs the tests in WORKERS pytest-xdist worker processes (when the
+# machine has at least two cores), unless the command line says otherwise: `-n 4` or
+# `-n auto` (more workers), `-n 0` or `-p no:xdist` (one process, for debugging),
+# `--pdb`. The default is set here rather than in pyproject's addopts because `-n`
+# there would make `-p no:xdist` a usage error. Tests go to whichever worker is free
+# (`--dist load`). (`xdist_group` cannot keep tests together: with pytest 9.2 its
+# `loadgroup` mode silently stops grouping, pytest-xdist issue #1386.)
+WORKERS = 2
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the options
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("xdist") or _worker(config):
+        return
+    option = config.option
+    chosen = option.numprocesses is not None or option.tx or option.dist != "no"
+    if chosen or option.usepdb or option.collectonly:
+        return
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    if usable >= 2:
+        option.numprocesses = WORKERS
+
+
+def _worker(config: pytest.Config) -> bool:
+    """This process is a pytest-xdist worker."""
+    return hasattr(config, "workerinput")
+
+
 # ---------------------------------------------------------------- background processes
 
 # The heaviest tests run one long child process each (a second pytest with Typer's
-# patches off, pre-commit building its hook environment, the benchmark runner). Each
-# is started as soon as collection shows the test is selected, so on a two-core machine
-# it runs beside the rest of the suite; the test then waits for it and checks it.
+# patches off, pre-commit building its hook environment, the benchmark runner). In
+# one process (`-p no:xdist`, `-n 0`) each is started as soon as collection shows the
+# test is selected, so on a two-core machine it runs beside the rest of the suite; the
+# test then waits for it and checks it. Under pytest-xdist every worker collects every
+# test but runs only some, so there the process is started by its test (`background`),
+# in the worker that runs it, and these tests go first: the worker that takes them
+# waits on their processes while the other worker runs the rest, so both cores stay
+# busy either way.
 # name of the test -> (its module, the function that starts its process)
 BACKGROUND = {
     "test_the_cli_tests_pass_with_the_typer_patches_off": (
@@ -43,8 +78,10 @@ def _start(name: str) -> Any:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     patches_off = os.environ.get("KPITRACK_NO_TYPER_PATCHES", "") not in ("", "0")
+    if patches_off or _worker(session.config):
+        return
     for item in session.items:
-        if item.name in BACKGROUND and not patches_off:
+        if item.name in BACKGROUND:
             _start(item.name)
 
 
@@ -66,12 +103,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test that uses the real PostgreSQL server is marked `postgres` (so `-m "not
-    postgres"` leaves them out). With Typer's patches switched off
-    (KPITRACK_NO_TYPER_PATCHES, see kpitrack/_typer.py), the tests of the patches
-    themselves skip; every other test must pass as it is."""
+    postgres"` leaves them out). Under pytest-xdist, the BACKGROUND tests go first. With
+    Typer's patches switched off (KPITRACK_NO_TYPER_PATCHES, see kpitrack/_typer.py), the
+    tests of the patches themselves skip; every other test must pass as it is."""
     for item in items:
         if "postgres_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.postgres)
+    if _worker(config):  # the BACKGROUND tests first (every worker orders alike)
+        items.sort(key=lambda item: item.name not in BACKGROUND)
     if os.environ.get("KPITRACK_NO_TYPER_PATCHES", "") in ("", "0"):
         return
     skip = pytest.mark.skip(reason="tests a Typer patch, and KPITRACK_NO_TYPER_PATCHES is set")
@@ -115,6 +154,9 @@ settings.load_profile("ci" if os.environ.get("CI") == "true" else "dev")
 # ---------------------------------------------------------------- a real PostgreSQL server
 # Shared by the collect tests (tests/test_collect.py, tests/test_sources_security.py).
 # Started once per session as an unprivileged user when run as root (initdb refuses root).
+# Under pytest-xdist each worker that runs one of those tests starts its own server: its
+# data and socket folder are its own (mkdtemp), and a port another worker's server took
+# meanwhile (free_port only finds a port free) makes it try the next free port.
 
 
 def _working(program: str) -> bool:
@@ -157,7 +199,7 @@ def postgres_url() -> Iterator[str]:
             shutil.rmtree(base, ignore_errors=True)
             pytest.skip("running as root, and no 'postgres' user to run PostgreSQL as")
         prefix = [runuser, "-u", "postgres", "--"]
-    data, port = base / "data", free_port()
+    data, log = base / "data", base / "log"
     try:
         subprocess.run(
             [*prefix, str(folder / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"],
@@ -165,24 +207,19 @@ def postgres_url() -> Iterator[str]:
             capture_output=True,
             timeout=120,
         )
-        options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            [
-                *prefix,
-                str(folder / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(base / "log"),
-                "-w",
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        for attempt in range(3):
+            port, logged = free_port(), log.stat().st_size if log.exists() else 0
+            options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+            start = [*prefix, str(folder / "pg_ctl"), "-D", str(data), "-o", options]
+            done = subprocess.run(
+                [*start, "-l", str(log), "-w", "start"], capture_output=True, timeout=120
+            )
+            if done.returncode == 0:
+                break
+            said = log.read_bytes()[logged:] if log.exists() else b""
+            taken = b"already in use" in said  # by another worker's server
+            if not taken or attempt == 2:
+                raise subprocess.CalledProcessError(done.returncode, start, done.stdout)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
         shutil.rmtree(base, ignore_errors=True)
         pytest.skip(f"could not start PostgreSQL: {exc}")

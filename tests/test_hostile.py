@@ -335,35 +335,71 @@ def test_many_problems_are_capped_per_file(ws: Path) -> None:
 
 # ---------------------------------------------------------------- 9. interrupted after the write
 
+# The interrupt tests run the writer in a child process of its own: a process-directed
+# SIGINT goes to any thread that does not block it, so in a process with other threads
+# (a pytest-xdist worker has execnet's) it would not wait for the writer's mask. The
+# child has one thread and Python's own SIGINT handler, as `kpitrack` has.
+_INTERRUPTED_WRITE = """\
+import errno, os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sys.path.insert(0, sys.argv[1])
+import datetime as dt
+from pathlib import Path
+import support
+from kpitrack.domain.model import Measurement
+from kpitrack.writing import atomicfile
+from kpitrack.writing.recording import append_measurements
 
-def test_sigint_after_the_rename_finishes_with_exit_0(
-    ws: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real_replace = os.replace
+real_replace = os.replace
 
-    def replace_then_interrupt(src: Any, dst: Any) -> None:
-        real_replace(src, dst)
-        os.kill(os.getpid(), signal.SIGINT)
+def replace_then_interrupt(src, dst):
+    real_replace(src, dst)
+    os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(writing.os, "replace", replace_then_interrupt)
-    code, out, _err = run("record", "mrr", "5", "--date", "2026-02-28")
-    assert code == 0 and "recorded mrr" in out
+def interrupted(src, dst):
+    os.kill(os.getpid(), signal.SIGINT)
+    raise OSError(errno.EIO, "Input/output error")
+
+if sys.argv[2] == "after":
+    atomicfile.os.replace = replace_then_interrupt
+    ran = support.invoke("record", "mrr", "5", "--date", "2026-02-28")
+    print(ran.code, "recorded mrr" in ran.stdout, ran.exception is None)
+else:
+    atomicfile.os.replace = interrupted
+    try:
+        entry = Measurement("mrr", dt.date(2026, 2, 28), 5.0, None, None)
+        append_measurements(Path("measurements.yaml").absolute(), [entry])
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt")
+atomicfile.os.replace = real_replace
+blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+print("blocked" if signal.SIGINT in blocked else "unblocked")
+print("handler" if signal.getsignal(signal.SIGINT) is signal.default_int_handler else "changed")
+"""
+
+
+def interrupted_write(ws: Path, when: str) -> list[str]:
+    """Run `_INTERRUPTED_WRITE` in `ws`; its printed lines."""
+    done = subprocess.run(
+        [sys.executable, "-c", _INTERRUPTED_WRITE, str(Path(__file__).parent), when],
+        cwd=ws,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.splitlines()
+
+
+def test_sigint_after_the_rename_finishes_with_exit_0(ws: Path) -> None:
+    assert interrupted_write(ws, "after") == ["0 True True", "unblocked", "handler"]
     assert (ws / "measurements.yaml").read_text().count("value: 5\n") == 1
-    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())
 
 
-def test_sigint_before_the_rename_leaves_the_file(
-    ws: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_sigint_before_the_rename_leaves_the_file(ws: Path) -> None:
     before = sha(ws / "measurements.yaml")
-
-    def interrupted(src: Any, dst: Any) -> None:
-        os.kill(os.getpid(), signal.SIGINT)
-        raise OSError(errno.EIO, "Input/output error")
-
-    monkeypatch.setattr(writing.os, "replace", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        append_measurements(ws / "measurements.yaml", [_m(5)])
+    assert interrupted_write(ws, "before") == ["KeyboardInterrupt", "unblocked", "handler"]
     assert sha(ws / "measurements.yaml") == before and temps(ws) == []
 
 

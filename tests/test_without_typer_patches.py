@@ -40,6 +40,8 @@ def start_patches_off_run() -> subprocess.Popen[str]:
             "-rs",
             "-p",
             "no:cacheprovider",
+            "-p",
+            "no:xdist",  # one process: it runs beside the suite's workers
             "-x",
             *(str(TESTS / name) for name in CLI_TESTS),
         ],
