@@ -84,11 +84,14 @@ _GAP = 2  # the grid's padding between its two columns
 
 
 def _single_width(text: str) -> bool:
+    """Whether every character of `text` is printable and one cell wide."""
+    if not text.isprintable():
+        return False
     if text.isascii():
-        return text.isprintable()
+        return True
     from rich.cells import get_character_cell_size
 
-    return text.isprintable() and all(get_character_cell_size(c) == 1 for c in text)
+    return all(get_character_cell_size(c) == 1 for c in set(text) if not c.isascii())
 
 
 def _wrapped(text: str, width: int) -> list[str]:
