@@ -182,16 +182,26 @@ def _ask(prompt: str) -> str:
 
 
 def _show_questions(session: Checkin) -> None:
-    from kpitrack.render.checkin import kpi_card
+    """--dry-run: each KPI's card and the questions it would ask. Off a terminal the
+    cards are laid out as plain text directly (the bytes `_show` would print), one
+    write per KPI, instead of a Rich table per card."""
+    from kpitrack.commands.output import output_width, to_terminal
+    from kpitrack.render.checkin import kpi_card, kpi_card_text
 
+    plain = not to_terminal()
+    width = output_width()
     total = len(session.kpis)
     for number, owes in enumerate(session.kpis, 1):
-        _show(kpi_card(owes, number, total))
-        for owed in owes.owed:
-            print(
-                f"  would ask: value for {owed.period.label} ({owed.due}), "
-                f"date default {owed.period.label} (stored as {owed.date.isoformat()})"
-            )
+        card = kpi_card_text(owes, number, total, width) if plain else None
+        if card is None:
+            _show(kpi_card(owes, number, total))
+            card = ""
+        asks = "".join(
+            f"  would ask: value for {owed.period.label} ({owed.due}), "
+            f"date default {owed.period.label} (stored as {owed.date.isoformat()})\n"
+            for owed in owes.owed
+        )
+        sys.stdout.write(card + asks)
     print(f"dry run: {session.questions} question(s) for {total} KPI(s); nothing written")
 
 

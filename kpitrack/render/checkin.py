@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 
 from rich.console import Group, RenderableType
@@ -24,38 +25,105 @@ def _t(text: str) -> Text:
     return Text(visible(text, line=True))
 
 
-def kpi_card(owes: KpiOwes, number: int, total: int) -> RenderableType:
-    """Name, id, measure, unit, last value and date, target, expected today, the
-    scale of a qualitative KPI, and the periods it owes."""
+def _card_rows(owes: KpiOwes) -> list[tuple[str, str]]:
+    """The card's rows: a label and its text (already through `visible`)."""
     result = owes.result
     kpi = result.kpi
-    title = Text(f"[{number}/{total}] ", style="dim")
-    title.append(visible(kpi.name, line=True), style="bold")
-    title.append(visible(f" ({kpi.id})", line=True))
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", no_wrap=True)
-    grid.add_column(overflow="fold")
-    grid.add_row("measure", _t(kpi.measure))
+    rows = [("measure", visible(kpi.measure, line=True))]
     if kpi.unit:
-        grid.add_row("unit", _t(kpi.unit))
+        rows.append(("unit", visible(kpi.unit, line=True)))
     if kpi.kind is Kind.QUALITATIVE:
-        grid.add_row("scale", _t(" < ".join(kpi.scale) + "  (worst first)"))
+        rows.append(("scale", visible(" < ".join(kpi.scale) + "  (worst first)", line=True)))
     latest = result.latest
     last = (
         f"{format_value(kpi, latest.value, unit=True)} on {latest.date.isoformat()}"
         if latest is not None
         else "none yet"
     )
-    grid.add_row("last", _t(last))
+    rows.append(("last", visible(last, line=True)))
     op = "≤" if kpi.direction is Direction.DECREASE else "≥"
     target = f"{op} {format_value(kpi, kpi.target, unit=True)}"
     if kpi.due is not None:
         target += f" by {kpi.due.isoformat()}"
-    grid.add_row("target", _t(target))
-    grid.add_row("expected", _t(f"{format_value(kpi, owes.expected_today, unit=True)} today"))
+    rows.append(("target", visible(target, line=True)))
+    expected = f"{format_value(kpi, owes.expected_today, unit=True)} today"
+    rows.append(("expected", visible(expected, line=True)))
     owed = ", ".join(f"{o.period.label} ({o.due})" for o in owes.owed)
-    grid.add_row("owes", _t(owed))
+    rows.append(("owes", visible(owed, line=True)))
+    return rows
+
+
+def _card_title(owes: KpiOwes, number: int, total: int) -> tuple[str, str, str]:
+    """The title's three parts: the count (dim), the name (bold), the id."""
+    kpi = owes.result.kpi
+    return f"[{number}/{total}] ", visible(kpi.name, line=True), visible(f" ({kpi.id})", line=True)
+
+
+def kpi_card(owes: KpiOwes, number: int, total: int) -> RenderableType:
+    """Name, id, measure, unit, last value and date, target, expected today, the
+    scale of a qualitative KPI, and the periods it owes."""
+    count, name, ident = _card_title(owes, number, total)
+    title = Text(count, style="dim")
+    title.append(name, style="bold")
+    title.append(ident)
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, text in _card_rows(owes):
+        grid.add_row(label, Text(text))
     return Group(Text(""), title, grid)
+
+
+# The plain-text card (`kpi_card_text`) is used for thousands of cards (checkin
+# --dry-run off a terminal): the same bytes as `kpi_card` through
+# `commands.output.renderable_to_text`, without a Rich table per card. It lays out
+# only what it can match exactly (text of single-width printable characters, at
+# least `_PLAIN_MIN_WIDTH` columns); anything else is left to Rich (None).
+_PLAIN_MIN_WIDTH = 20
+_GAP = 2  # the grid's padding between its two columns
+
+
+def _single_width(text: str) -> bool:
+    """Whether every character of `text` is printable and one cell wide."""
+    if not text.isprintable():
+        return False
+    if text.isascii():
+        return True
+    from rich.cells import get_character_cell_size
+
+    return all(get_character_cell_size(c) == 1 for c in set(text) if not c.isascii())
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """`text` cut into lines of at most `width` cells as Rich's fold wrapping cuts it
+    (words longer than a line folded), each line without trailing spaces."""
+    if len(text) <= width:
+        return [text.rstrip(" ")]
+    from rich._wrap import divide_line
+
+    cuts = [0, *divide_line(text, width, fold=True), len(text)]
+    return [text[a:b].rstrip(" ") for a, b in pairwise(cuts)]
+
+
+def kpi_card_text(owes: KpiOwes, number: int, total: int, width: int) -> str | None:
+    """`kpi_card` as plain text `width` columns wide (what `renderable_to_text` makes
+    of it: no trailing spaces, a newline after each line), or None when the text
+    needs Rich to lay it out."""
+    title = "".join(_card_title(owes, number, total))
+    rows = _card_rows(owes)
+    if width < _PLAIN_MIN_WIDTH or not all(
+        _single_width(t) for t in (title, *(t for _, t in rows))
+    ):
+        return None
+    label_width = max(len(label) for label, _ in rows)
+    text_width = min(max(len(t) for _, t in rows), width - label_width - _GAP)
+    lines = ["", *_wrapped(title, width)]
+    indent = " " * (label_width + _GAP)
+    for label, text in rows:
+        for i, part in enumerate(_wrapped(text, text_width)):
+            head = label.ljust(label_width + _GAP) if i == 0 else indent
+            lines.append((head + part).rstrip(" "))
+    return "".join(line + "\n" for line in lines)
 
 
 def history(result: KpiResult, added: Sequence[Measurement] = ()) -> RenderableType:

@@ -15,6 +15,7 @@ nothing yet. KPIs with a past period come first, in workspace order.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -23,6 +24,7 @@ from pathlib import Path
 from kpitrack.domain.model import Config, Kpi, KpiResult, Measurement, Status, Value
 from kpitrack.domain.periods import Period, period_containing
 from kpitrack.domain.problems import Problem, UsageError
+from kpitrack.domain.series import History
 from kpitrack.domain.workspace import Workspace
 from kpitrack.writing.atomicfile import LOCK_TIMEOUT
 from kpitrack.writing.recording import (
@@ -80,11 +82,28 @@ def _grace(kpi: Kpi, config: Config) -> int:
     return kpi.grace_days if kpi.grace_days is not None else config.grace_days
 
 
+def _dates(history: Sequence[Measurement]) -> list[int]:
+    """The history's dates as sorted ordinals, read from the KPI's columns when the
+    history is a view of them (no Measurement built)."""
+    if isinstance(history, History):
+        ordinals = history.ordinals()
+    else:
+        ordinals = [m.date.toordinal() for m in history]
+    ordinals.sort()
+    return ordinals
+
+
+def _holds_one(ordinals: list[int], period: Period) -> bool:
+    """Whether a date of `ordinals` (sorted) falls in `period`."""
+    i = bisect_left(ordinals, period.start.toordinal())
+    return i < len(ordinals) and ordinals[i] <= period.end.toordinal()
+
+
 def owed_periods(result: KpiResult, *, today: dt.date, config: Config) -> list[Owed]:
     """The periods `result`'s KPI owes a value for as of `today` (see the module doc)."""
     kpi, frequency = result.kpi, result.kpi.frequency
     current = period_containing(frequency, today)
-    filled = {period_containing(frequency, m.date).start for m in result.history}
+    filled = _dates(result.history)
     if result.start is None:
         first = current  # never reported, no start: the current period
     else:
@@ -98,7 +117,7 @@ def owed_periods(result: KpiResult, *, today: dt.date, config: Config) -> list[O
     found: list[Period] = []
     period = last
     while period.start >= first.start and len(found) <= MAX_PAST_PERIODS:
-        if period.start not in filled:
+        if not _holds_one(filled, period):
             found.append(period)
         period = period.previous()
     found.reverse()
