@@ -188,6 +188,24 @@ TOP_LEVEL = {
 }
 
 
+def private_imports(name: str) -> set[str]:
+    """The private modules of other packages (`typer._click`, `rich._wrap`) it imports."""
+    return {
+        m
+        for m in external_imports(name)
+        if not m.startswith("kpitrack") and any(p.startswith("_") for p in m.split(".")[1:])
+    }
+
+
+@pytest.mark.parametrize("name", sorted(graph()))
+def test_only_the_typer_shim_imports_private_modules(name: str) -> None:
+    """A dependency's private module can change in any release: Typer's are confined to
+    kpitrack/_typer.py (each use guarded), and no other module imports one."""
+    if name == "kpitrack._typer":
+        return
+    assert private_imports(name) == set()
+
+
 def layer_of(name: str) -> str:
     if name in TOP_LEVEL:
         return TOP_LEVEL[name]

@@ -5,11 +5,12 @@ every text from the files goes through `Text` (no markup) and `visible`."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import io
 from collections.abc import Sequence
-from itertools import pairwise
 from pathlib import Path
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -99,10 +100,14 @@ def _wrapped(text: str, width: int) -> list[str]:
     (words longer than a line folded), each line without trailing spaces."""
     if len(text) <= width:
         return [text.rstrip(" ")]
-    from rich._wrap import divide_line
+    lines = Text(text).wrap(_wrapping_console(), width, overflow="fold")
+    return [line.plain.rstrip(" ") for line in lines]
 
-    cuts = [0, *divide_line(text, width, fold=True), len(text)]
-    return [text[a:b].rstrip(" ") for a, b in pairwise(cuts)]
+
+@functools.cache
+def _wrapping_console() -> Console:
+    """A console for `Text.wrap` alone (it is asked nothing of the terminal)."""
+    return Console(file=io.StringIO(), width=80, color_system=None)
 
 
 def kpi_card_text(owes: KpiOwes, number: int, total: int, width: int) -> str | None:
