@@ -1,0 +1,104 @@
+"""`kpitrack site`'s fast paths against the plain ones: a KPI's history read from its
+columns (no Measurement per entry) and the chart's points computed once each give
+exactly what reading Measurement objects and the x()/y() formulas give."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from hypothesis import given
+from hypothesis import strategies as st
+from site_fixtures import SAMPLE, SAMPLE_AS_OF
+
+from kpitrack.domain.model import Config, Location, Measurement
+from kpitrack.domain.series import History, Measurements
+from kpitrack.evaluation.evaluate import evaluate
+from kpitrack.reading.loading import load_workspace
+from kpitrack.render.site_html import (
+    CHART_H,
+    CHART_W,
+    PAD_BOTTOM,
+    PAD_LEFT,
+    PAD_RIGHT,
+    PAD_TOP,
+    _num,
+    _points,
+    render_site,
+)
+from kpitrack.reports.site import Chart, build_site, history_rows
+
+DAY0 = dt.date(2024, 1, 1)
+entries = st.lists(
+    st.tuples(
+        st.integers(0, 60),
+        st.floats(-1e9, 1e9, allow_nan=False) | st.sampled_from(["good", "bad"]),
+        st.none() | st.text(max_size=5),
+        st.none() | st.sampled_from(["ana", "bo"]),
+    ),
+    max_size=30,
+)
+
+
+@given(entries, st.integers(0, 60))
+def test_history_rows_are_the_measurements_fields(rows: list, limit: int) -> None:
+    made = [
+        Measurement("k", DAY0 + dt.timedelta(days=d), v, n, b, Location("m.yaml", i + 1, 3), i)
+        for i, (d, v, n, b) in enumerate(rows)
+    ]
+    measurements = Measurements(made)
+    if not made:
+        return
+    history = measurements.series("k").until((DAY0 + dt.timedelta(days=limit)).toordinal())
+    assert isinstance(history, History)
+    plain = [(m.date, m.value, m.note, m.by) for m in history]
+    assert history.rows() == plain
+    assert history_rows(history) == plain == history_rows(tuple(history))
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 400), st.floats(-1e6, 1e6, allow_nan=False)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.floats(1e-6, 1e6, allow_nan=False),
+)
+def test_chart_points_match_the_x_and_y_formulas(
+    points: list[tuple[int, float]], low: float, height: float
+) -> None:
+    measured = tuple((DAY0 + dt.timedelta(days=d), v) for d, v in sorted(points))
+    first, last = measured[0][0], max(measured[-1][0], DAY0 + dt.timedelta(days=1))
+    chart = Chart(first, last, low, low + height, low, measured, (), ())
+    plot_w = CHART_W - PAD_LEFT - PAD_RIGHT
+    plot_h = CHART_H - PAD_TOP - PAD_BOTTOM
+    span = max(1, (chart.last - chart.first).days)
+    expected = [
+        (
+            _num(PAD_LEFT + (d - chart.first).days / span * plot_w),
+            _num(PAD_TOP + (chart.high - v) / (chart.high - chart.low) * plot_h),
+        )
+        for d, v in measured
+    ]
+    assert _points(chart, plot_w, plot_h, span) == expected
+
+
+def test_the_pages_are_the_same_from_columns_and_from_measurements() -> None:
+    workspace, problems = load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)
+    results = [r for r in evaluate(workspace, as_of=SAMPLE_AS_OF) if not r.kpi.archived]
+    assert any(isinstance(r.history, History) and len(r.history) > 1 for r in results)
+    plain = [dataclasses.replace(r, history=tuple(r.history)) for r in results]
+
+    def pages(given: list) -> dict[str, str]:
+        model = build_site(
+            workspace,
+            given,
+            as_of=SAMPLE_AS_OF,
+            config=Config(),
+            problems=problems,
+            built_at="2026-01-01 00:00 UTC",
+        )
+        return render_site(model)
+
+    assert pages(results) == pages(plain)
