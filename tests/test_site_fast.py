@@ -7,11 +7,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from site_fixtures import SAMPLE, SAMPLE_AS_OF
 
-from kpitrack.domain.model import Config, Location, Measurement
+from kpitrack.domain.model import Config, KpiResult, Location, Measurement
 from kpitrack.domain.series import History, Measurements
 from kpitrack.evaluation.evaluate import evaluate
 from kpitrack.reading.loading import load_workspace
@@ -102,3 +103,22 @@ def test_the_pages_are_the_same_from_columns_and_from_measurements() -> None:
         return render_site(model)
 
     assert pages(results) == pages(plain)
+
+
+def test_each_trend_is_made_once_for_every_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kpitrack.render.site_html as site_html
+
+    workspace, _ = load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)
+    results = [r for r in evaluate(workspace, as_of=SAMPLE_AS_OF) if not r.kpi.archived]
+    model = build_site(workspace, results, as_of=SAMPLE_AS_OF, config=Config())
+    made: list[str] = []
+    plain = site_html.sparkline
+
+    def counted(r: KpiResult) -> str:
+        made.append(r.kpi.id)
+        return plain(r)
+
+    monkeypatch.setattr(site_html, "sparkline", counted)
+    pages = render_site(model)
+    assert sorted(made) == sorted({r.kpi.id for r in results})  # once each
+    assert sum(page.count('class="spark"') for page in pages.values()) > len(results)

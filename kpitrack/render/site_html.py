@@ -211,6 +211,15 @@ def counts_sentence(counts: StatusCounts) -> str:
     return _escape(summary_sentence(counts))
 
 
+def _sparkline(site: Site, r: KpiResult) -> str:
+    """A KPI's trend, made once for every table that lists it (it reads the history)."""
+    key = ("sparkline", r.kpi.id)
+    spark = site.fragments.get(key)
+    if spark is None:
+        spark = site.fragments[key] = sparkline(r)
+    return spark
+
+
 def kpi_rows(page: str, site: Site, results: Sequence[KpiResult], *, objective: bool) -> str:
     if not results:
         return "<p>No KPIs.</p>"
@@ -226,7 +235,7 @@ def kpi_rows(page: str, site: Site, results: Sequence[KpiResult], *, objective: 
             t(format_latest(r)),
             t(format_target(r)),
             progress_bar(r.progress),
-            sparkline(r),
+            _sparkline(site, r),
         ]
         if objective:
             row.insert(3, objective_link(page, site, r.kpi.objective))

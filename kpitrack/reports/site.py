@@ -205,6 +205,12 @@ class Site:
         return out
 
     @functools.cached_property
+    def fragments(self) -> dict[tuple[str, str], str]:
+        """The renderer's store of markup several pages share (a KPI's trend is in the
+        overview, its objective's and its owner's tables): made once, by key."""
+        return {}
+
+    @functools.cached_property
     def _objective_nodes(self) -> dict[str, ObjectiveNode]:
         return {n.objective.id: n for n in walk(self.objectives) if n.objective is not None}
 
