@@ -122,3 +122,67 @@ def test_each_trend_is_made_once_for_every_table(monkeypatch: pytest.MonkeyPatch
     pages = render_site(model)
     assert sorted(made) == sorted({r.kpi.id for r in results})  # once each
     assert sum(page.count('class="spark"') for page in pages.values()) > len(results)
+
+
+def _plain_table_rows(r: KpiResult) -> list[str]:
+    """The measurements table's rows as they were made before the fast path: one
+    Measurement per entry, every cell formatted on its own."""
+    from kpitrack.evaluation.evaluate import expected_position
+    from kpitrack.render.report_common import DASH, format_value
+    from kpitrack.render.site_html import t
+
+    kpi = r.kpi
+    base = kpi.position(r.baseline) if r.baseline is not None else None
+    standing_target = t(format_value(kpi, kpi.target)) if kpi.due is None else None
+    rows = []
+    for m in reversed(tuple(r.history)):
+        expected = DASH
+        if standing_target is not None:
+            expected = standing_target
+        elif base is not None:
+            position = expected_position(kpi, m.date, start=r.start, baseline=base)
+            expected = t(format_value(kpi, kpi.label(position)))
+        rows.append(
+            f'<tr><td class="lead nowrap">{m.date.isoformat()}</td>'
+            f'<td data-label="Value">{t(format_value(kpi, m.value))}</td>'
+            f'<td data-label="Expected">{expected}</td>'
+            f'<td data-label="Note">{t(m.note) or DASH}</td>'
+            f'<td data-label="By">{t(m.by) or DASH}</td></tr>'
+        )
+    return rows
+
+
+SAMPLE_RESULTS = [
+    r
+    for r in evaluate(
+        load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)[0], as_of=SAMPLE_AS_OF
+    )
+    if r.history
+]
+
+
+@given(
+    st.sampled_from(SAMPLE_RESULTS),
+    st.lists(
+        st.tuples(
+            st.integers(0, 60),
+            st.sampled_from([0.0, -0.0, 1.0, 1, 2.5, 1e6, -3.0, 0.125]),
+            st.none() | st.sampled_from(["a <b>", "\u202e"]),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+)
+def test_the_measurements_table_is_the_plain_one(r: KpiResult, rows: list) -> None:
+    from kpitrack.render.site_html import measurements_table
+
+    made = [
+        Measurement(r.kpi.id, DAY0 + dt.timedelta(days=d), v, n, "ana", Location("m", i, 1), i)
+        for i, (d, v, n) in enumerate(rows)
+    ]
+    kpi_id = r.kpi.id
+    history = Measurements(made).series(kpi_id).until(dt.date.max.toordinal())
+    for given_history in (history, tuple(history)):
+        result = dataclasses.replace(r, history=given_history)
+        table = measurements_table(result)
+        assert table.split("\n")[-len(made) - 1 : -1] == _plain_table_rows(result)

@@ -20,7 +20,7 @@ import functools
 from collections.abc import Callable, Sequence
 from html import escape as _escape
 
-from kpitrack.domain.model import Kind, KpiResult, Status, StatusCounts
+from kpitrack.domain.model import Kind, KpiResult, Status, StatusCounts, Value
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.textsafe import visible
 from kpitrack.evaluation.evaluate import (
@@ -673,7 +673,12 @@ def measurements_table(r: KpiResult) -> str:
     standing_target = t(format_value(kpi, kpi.target)) if kpi.due is None else None
     header = ["Date", "Value", "Expected", "Note", "By"]
     out = [table(header, [], nowrap=(0,)).removesuffix("\n</tbody></table>")]
+    # A value's cell is made once per table (counts and scale labels come back often).
+    cells: dict[Value, str] = {}
     for day, value, note, by in reversed(history_rows(r.history)):
+        shown = cells.get(value)
+        if shown is None:
+            shown = cells[value] = t(format_value(kpi, value))
         expected = DASH
         if standing_target is not None:
             expected = standing_target
@@ -682,7 +687,7 @@ def measurements_table(r: KpiResult) -> str:
             expected = t(format_value(kpi, kpi.label(position)))
         out.append(
             f'<tr><td class="lead nowrap">{day.isoformat()}</td>'
-            f'<td data-label="Value">{t(format_value(kpi, value))}</td>'
+            f'<td data-label="Value">{shown}</td>'
             f'<td data-label="Expected">{expected}</td>'
             f'<td data-label="Note">{t(note) or DASH}</td>'
             f'<td data-label="By">{t(by) or DASH}</td></tr>'
