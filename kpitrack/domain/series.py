@@ -211,6 +211,12 @@ class History(MeasurementView):
         dates = self._series.dates
         return [dates[i] for i in self._index]
 
+    def rows(self) -> list[tuple[dt.date, Value, str | None, str | None]]:
+        """(date, value, note, by) of each measurement, in order, without building any."""
+        series = self._series
+        dates, values, notes, bys = series.dates, series.values, series.notes, series.bys
+        return [(_day(dates[i]), values[i], notes[i], bys[i]) for i in self._index]
+
 
 class Measurements(MeasurementView):
     """A workspace's measurements in reading order, kept as one `Series` per KPI.

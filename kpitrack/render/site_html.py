@@ -20,7 +20,7 @@ import functools
 from collections.abc import Callable, Sequence
 from html import escape as _escape
 
-from kpitrack.domain.model import Kind, KpiResult, Status, StatusCounts
+from kpitrack.domain.model import Kind, KpiResult, Status, StatusCounts, Value
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.textsafe import visible
 from kpitrack.evaluation.evaluate import (
@@ -60,6 +60,7 @@ from kpitrack.reports.site import (
     ObjectiveNode,
     OwnerPage,
     Site,
+    history_rows,
     kpi_path,
     objective_path,
     relative,
@@ -210,6 +211,15 @@ def counts_sentence(counts: StatusCounts) -> str:
     return _escape(summary_sentence(counts))
 
 
+def _sparkline(site: Site, r: KpiResult) -> str:
+    """A KPI's trend, made once for every table that lists it (it reads the history)."""
+    key = ("sparkline", r.kpi.id)
+    spark = site.fragments.get(key)
+    if spark is None:
+        spark = site.fragments[key] = sparkline(r)
+    return spark
+
+
 def kpi_rows(page: str, site: Site, results: Sequence[KpiResult], *, objective: bool) -> str:
     if not results:
         return "<p>No KPIs.</p>"
@@ -225,7 +235,7 @@ def kpi_rows(page: str, site: Site, results: Sequence[KpiResult], *, objective: 
             t(format_latest(r)),
             t(format_target(r)),
             progress_bar(r.progress),
-            sparkline(r),
+            _sparkline(site, r),
         ]
         if objective:
             row.insert(3, objective_link(page, site, r.kpi.objective))
@@ -535,6 +545,27 @@ def _num(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def _points(chart: Chart, plot_w: int, plot_h: int, span: int) -> list[tuple[str, str]]:
+    """The measured points' coordinates as `chart_svg`'s x() and y() write them: the
+    same arithmetic, with the date's offset taken from ordinals and repeated dates and
+    values formatted once."""
+    first = chart.first.toordinal()
+    high, height = chart.high, chart.high - chart.low
+    xs: dict[int, str] = {}
+    ys: dict[float, str] = {}
+    out = []
+    for day, value in chart.measured:
+        ordinal = day.toordinal()
+        px = xs.get(ordinal)
+        if px is None:
+            px = xs[ordinal] = _num(PAD_LEFT + (ordinal - first) / span * plot_w)
+        py = ys.get(value)
+        if py is None:
+            py = ys[value] = _num(PAD_TOP + (high - value) / height * plot_h)
+        out.append((px, py))
+    return out
+
+
 def chart_svg(r: KpiResult, chart: Chart) -> str:
     kpi = r.kpi
     plot_w = CHART_W - PAD_LEFT - PAD_RIGHT
@@ -584,10 +615,12 @@ def chart_svg(r: KpiResult, chart: Chart) -> str:
         diamond = f"{_num(cx)},{_num(cy - 6)} {_num(cx + 6)},{_num(cy)} "
         diamond += f"{_num(cx)},{_num(cy + 6)} {_num(cx - 6)},{_num(cy)}"
         out.append(f'<polygon class="milestone" points="{diamond}"/>')
-    if len(chart.measured) > 1:
-        values = " ".join(f"{x(d)},{y(v)}" for d, v in chart.measured)
+    # Each point's coordinates once, for the line and for its circle.
+    points = _points(chart, plot_w, plot_h, span)
+    if len(points) > 1:
+        values = " ".join(f"{px},{py}" for px, py in points)
         out.append(f'<polyline class="measured" points="{values}"/>')
-    out += [f'<circle class="point" cx="{x(d)}" cy="{y(v)}" r="3.5"/>' for d, v in chart.measured]
+    out += [f'<circle class="point" cx="{px}" cy="{py}" r="3.5"/>' for px, py in points]
     if chart.forecast is not None:
         at, value, low, high = chart.forecast
         d0, v0 = chart.measured[-1]
@@ -640,19 +673,24 @@ def measurements_table(r: KpiResult) -> str:
     standing_target = t(format_value(kpi, kpi.target)) if kpi.due is None else None
     header = ["Date", "Value", "Expected", "Note", "By"]
     out = [table(header, [], nowrap=(0,)).removesuffix("\n</tbody></table>")]
-    for m in reversed(r.history):
+    # A value's cell is made once per table (counts and scale labels come back often).
+    cells: dict[Value, str] = {}
+    for day, value, note, by in reversed(history_rows(r.history)):
+        shown = cells.get(value)
+        if shown is None:
+            shown = cells[value] = t(format_value(kpi, value))
         expected = DASH
         if standing_target is not None:
             expected = standing_target
         elif base is not None:
-            position = expected_position(kpi, m.date, start=r.start, baseline=base)
+            position = expected_position(kpi, day, start=r.start, baseline=base)
             expected = t(format_value(kpi, kpi.label(position)))
         out.append(
-            f'<tr><td class="lead nowrap">{m.date.isoformat()}</td>'
-            f'<td data-label="Value">{t(format_value(kpi, m.value))}</td>'
+            f'<tr><td class="lead nowrap">{day.isoformat()}</td>'
+            f'<td data-label="Value">{shown}</td>'
             f'<td data-label="Expected">{expected}</td>'
-            f'<td data-label="Note">{t(m.note) or DASH}</td>'
-            f'<td data-label="By">{t(m.by) or DASH}</td></tr>'
+            f'<td data-label="Note">{t(note) or DASH}</td>'
+            f'<td data-label="By">{t(by) or DASH}</td></tr>'
         )
     out.append("</tbody></table>")
     return "\n".join(out)

@@ -22,15 +22,17 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kpitrack.domain.model import (
     Config,
     KpiResult,
+    Measurement,
     Objective,
     StatusCounts,
+    Value,
 )
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.workspace import Workspace
@@ -203,6 +205,12 @@ class Site:
         return out
 
     @functools.cached_property
+    def fragments(self) -> dict[tuple[str, str], str]:
+        """The renderer's store of markup several pages share (a KPI's trend is in the
+        overview, its objective's and its owner's tables): made once, by key."""
+        return {}
+
+    @functools.cached_property
     def _objective_nodes(self) -> dict[str, ObjectiveNode]:
         return {n.objective.id: n for n in walk(self.objectives) if n.objective is not None}
 
@@ -223,6 +231,18 @@ def walk(nodes: Sequence[ObjectiveNode]) -> list[ObjectiveNode]:
 # ---------------------------------------------------------------- building it
 
 
+def history_rows(
+    history: Sequence[Measurement],
+) -> list[tuple[dt.date, Value, str | None, str | None]]:
+    """(date, value, note, by) of each measurement of a history, in its order: read from
+    the KPI's columns when the history is a view over them (no Measurement built)."""
+    from kpitrack.domain.series import History
+
+    if isinstance(history, History):
+        return history.rows()
+    return [(m.date, m.value, m.note, m.by) for m in history]
+
+
 def chart_of(result: KpiResult) -> Chart | None:
     """The chart of a KPI's values against its expected path (None without values)."""
     from kpitrack.domain.model import Kind
@@ -232,7 +252,8 @@ def chart_of(result: KpiResult) -> Chart | None:
     if not result.history or result.start is None or result.baseline is None:
         return None
     base = kpi.position(result.baseline)
-    measured = tuple((m.date, kpi.position(m.value)) for m in result.history)
+    position = kpi.position
+    measured = tuple((day, position(value)) for day, value, _, _ in history_rows(result.history))
     first = min(result.start, measured[0][0])
     last = max(measured[-1][0], kpi.due or measured[-1][0])
     f = result.forecast
@@ -317,8 +338,6 @@ def build_site(
     outside a repository): each KPI page gets its own, renames followed."""
     from kpitrack.git.changes import follow_id
 
-    # Each history is read three times (chart, table, changes): built once, as a tuple.
-    results = [replace(r, history=tuple(r.history)) for r in results]
     digest = build_report(
         workspace,
         as_of=as_of,

@@ -1,0 +1,188 @@
+"""`kpitrack site`'s fast paths against the plain ones: a KPI's history read from its
+columns (no Measurement per entry) and the chart's points computed once each give
+exactly what reading Measurement objects and the x()/y() formulas give."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from site_fixtures import SAMPLE, SAMPLE_AS_OF
+
+from kpitrack.domain.model import Config, KpiResult, Location, Measurement
+from kpitrack.domain.series import History, Measurements
+from kpitrack.evaluation.evaluate import evaluate
+from kpitrack.reading.loading import load_workspace
+from kpitrack.render.site_html import (
+    CHART_H,
+    CHART_W,
+    PAD_BOTTOM,
+    PAD_LEFT,
+    PAD_RIGHT,
+    PAD_TOP,
+    _num,
+    _points,
+    render_site,
+)
+from kpitrack.reports.site import Chart, build_site, history_rows
+
+DAY0 = dt.date(2024, 1, 1)
+entries = st.lists(
+    st.tuples(
+        st.integers(0, 60),
+        st.floats(-1e9, 1e9, allow_nan=False) | st.sampled_from(["good", "bad"]),
+        st.none() | st.text(max_size=5),
+        st.none() | st.sampled_from(["ana", "bo"]),
+    ),
+    max_size=30,
+)
+
+
+@given(entries, st.integers(0, 60))
+def test_history_rows_are_the_measurements_fields(rows: list, limit: int) -> None:
+    made = [
+        Measurement("k", DAY0 + dt.timedelta(days=d), v, n, b, Location("m.yaml", i + 1, 3), i)
+        for i, (d, v, n, b) in enumerate(rows)
+    ]
+    measurements = Measurements(made)
+    if not made:
+        return
+    history = measurements.series("k").until((DAY0 + dt.timedelta(days=limit)).toordinal())
+    assert isinstance(history, History)
+    plain = [(m.date, m.value, m.note, m.by) for m in history]
+    assert history.rows() == plain
+    assert history_rows(history) == plain == history_rows(tuple(history))
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 400), st.floats(-1e6, 1e6, allow_nan=False)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.floats(-1e6, 1e6, allow_nan=False),
+    st.floats(1e-6, 1e6, allow_nan=False),
+)
+def test_chart_points_match_the_x_and_y_formulas(
+    points: list[tuple[int, float]], low: float, height: float
+) -> None:
+    measured = tuple((DAY0 + dt.timedelta(days=d), v) for d, v in sorted(points))
+    first, last = measured[0][0], max(measured[-1][0], DAY0 + dt.timedelta(days=1))
+    chart = Chart(first, last, low, low + height, low, measured, (), ())
+    plot_w = CHART_W - PAD_LEFT - PAD_RIGHT
+    plot_h = CHART_H - PAD_TOP - PAD_BOTTOM
+    span = max(1, (chart.last - chart.first).days)
+    expected = [
+        (
+            _num(PAD_LEFT + (d - chart.first).days / span * plot_w),
+            _num(PAD_TOP + (chart.high - v) / (chart.high - chart.low) * plot_h),
+        )
+        for d, v in measured
+    ]
+    assert _points(chart, plot_w, plot_h, span) == expected
+
+
+def test_the_pages_are_the_same_from_columns_and_from_measurements() -> None:
+    workspace, problems = load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)
+    results = [r for r in evaluate(workspace, as_of=SAMPLE_AS_OF) if not r.kpi.archived]
+    assert any(isinstance(r.history, History) and len(r.history) > 1 for r in results)
+    plain = [dataclasses.replace(r, history=tuple(r.history)) for r in results]
+
+    def pages(given: list) -> dict[str, str]:
+        model = build_site(
+            workspace,
+            given,
+            as_of=SAMPLE_AS_OF,
+            config=Config(),
+            problems=problems,
+            built_at="2026-01-01 00:00 UTC",
+        )
+        return render_site(model)
+
+    assert pages(results) == pages(plain)
+
+
+def test_each_trend_is_made_once_for_every_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kpitrack.render.site_html as site_html
+
+    workspace, _ = load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)
+    results = [r for r in evaluate(workspace, as_of=SAMPLE_AS_OF) if not r.kpi.archived]
+    model = build_site(workspace, results, as_of=SAMPLE_AS_OF, config=Config())
+    made: list[str] = []
+    plain = site_html.sparkline
+
+    def counted(r: KpiResult) -> str:
+        made.append(r.kpi.id)
+        return plain(r)
+
+    monkeypatch.setattr(site_html, "sparkline", counted)
+    pages = render_site(model)
+    assert sorted(made) == sorted({r.kpi.id for r in results})  # once each
+    assert sum(page.count('class="spark"') for page in pages.values()) > len(results)
+
+
+def _plain_table_rows(r: KpiResult) -> list[str]:
+    """The measurements table's rows as they were made before the fast path: one
+    Measurement per entry, every cell formatted on its own."""
+    from kpitrack.evaluation.evaluate import expected_position
+    from kpitrack.render.report_common import DASH, format_value
+    from kpitrack.render.site_html import t
+
+    kpi = r.kpi
+    base = kpi.position(r.baseline) if r.baseline is not None else None
+    standing_target = t(format_value(kpi, kpi.target)) if kpi.due is None else None
+    rows = []
+    for m in reversed(tuple(r.history)):
+        expected = DASH
+        if standing_target is not None:
+            expected = standing_target
+        elif base is not None:
+            position = expected_position(kpi, m.date, start=r.start, baseline=base)
+            expected = t(format_value(kpi, kpi.label(position)))
+        rows.append(
+            f'<tr><td class="lead nowrap">{m.date.isoformat()}</td>'
+            f'<td data-label="Value">{t(format_value(kpi, m.value))}</td>'
+            f'<td data-label="Expected">{expected}</td>'
+            f'<td data-label="Note">{t(m.note) or DASH}</td>'
+            f'<td data-label="By">{t(m.by) or DASH}</td></tr>'
+        )
+    return rows
+
+
+SAMPLE_RESULTS = [
+    r
+    for r in evaluate(
+        load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)[0], as_of=SAMPLE_AS_OF
+    )
+    if r.history
+]
+
+
+@given(
+    st.sampled_from(SAMPLE_RESULTS),
+    st.lists(
+        st.tuples(
+            st.integers(0, 60),
+            st.sampled_from([0.0, -0.0, 1.0, 1, 2.5, 1e6, -3.0, 0.125]),
+            st.none() | st.sampled_from(["a <b>", "\u202e"]),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+)
+def test_the_measurements_table_is_the_plain_one(r: KpiResult, rows: list) -> None:
+    from kpitrack.render.site_html import measurements_table
+
+    made = [
+        Measurement(r.kpi.id, DAY0 + dt.timedelta(days=d), v, n, "ana", Location("m", i, 1), i)
+        for i, (d, v, n) in enumerate(rows)
+    ]
+    kpi_id = r.kpi.id
+    history = Measurements(made).series(kpi_id).until(dt.date.max.toordinal())
+    for given_history in (history, tuple(history)):
+        result = dataclasses.replace(r, history=given_history)
+        table = measurements_table(result)
+        assert table.split("\n")[-len(made) - 1 : -1] == _plain_table_rows(result)
