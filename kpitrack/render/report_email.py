@@ -169,19 +169,36 @@ def report_email_chunks(
         message.add_alternative(html, subtype="html", charset="utf-8")
         yield message.as_string()
         return
-    del text, html  # only the encoded lines are needed from here on
     # The headers `set_content` and `add_alternative` give: the first part's
     # Content-* headers, then MIME-Version (EmailMessage adds it to the HTML part too).
-    parts = [_part_headers("plain", plain[0], mime_version=False) + "\n"]
-    parts.append(_part_headers("html", page[0], mime_version=True) + "\n")
+    plain_cte, plain_body = plain
+    page_cte, page_body = page
+    heads = [
+        _part_headers("plain", plain_cte, mime_version=False) + "\n",
+        _part_headers("html", page_cte, mime_version=True) + "\n",
+    ]
+    # The boundary must not be a line of the parts. A quoted-printable body never has
+    # "==" in it (each "=" starts an =XX or is a soft break ending a line) while every
+    # boundary does, so only the headers and a 7bit body need a look, and the
+    # quoted-printable one can be made while it is written.
+    searched = list(heads)
+    if plain_cte == "7bit":
+        whole = list(plain_body)
+        searched += whole
+        plain_body = iter(whole)
+    if page_cte == "7bit":
+        whole = list(page_body)
+        searched += whole
+        page_body = iter(whole)
     message["MIME-Version"] = "1.0"
     message["Content-Type"] = "multipart/alternative"
-    boundary = _make_boundary([parts[0], *plain[1], parts[1], *page[1]])
+    boundary = _make_boundary(searched)
     message.set_boundary(boundary)
-    yield _folded_headers(message) + "\n" + f"--{boundary}\n" + parts[0]
-    yield from _joined(plain[1])
-    yield f"\n--{boundary}\n" + parts[1]
-    yield from _joined(page[1])
+    del searched
+    yield _folded_headers(message) + "\n" + f"--{boundary}\n" + heads[0]
+    yield from plain_body
+    yield f"\n--{boundary}\n" + heads[1]
+    yield from page_body
     yield f"\n--{boundary}--\n"
 
 
@@ -198,13 +215,6 @@ def _part_headers(subtype: str, cte: str, *, mime_version: bool) -> str:
     if mime_version:
         part["MIME-Version"] = "1.0"
     return _folded_headers(part)
-
-
-def _joined(lines: list[str], block: int = 2048) -> Iterator[str]:
-    """`"\\n".join(lines)` in pieces of `block` lines."""
-    for start in range(0, len(lines), block):
-        piece = "\n".join(lines[start : start + block])
-        yield piece + "\n" if start + block < len(lines) else piece
 
 
 _BOUNDARY_WIDTH = len(repr(sys.maxsize - 1))
@@ -233,26 +243,41 @@ def _make_boundary(texts: list[str]) -> str:
 
 _MAX_LINE = 78  # email.policy.default.max_line_length
 _LONG_LINE = re.compile(rb"[^\n]{%d}" % (_MAX_LINE + 1))
+_LONG_TEXT_LINE = re.compile(rf"[^\r\n]{{{_MAX_LINE + 1}}}")
+_BLOCK = 1 << 16  # characters of the text encoded at a time
 
 
-def encode_text(string: str, cte: str | None) -> tuple[str, list[str]] | None:
-    """The Content-Transfer-Encoding and body lines (to be joined by `\\n`) that
+def _normal_body(string: str) -> bytes:
+    """The UTF-8 bytes as `email` joins them: lines split at CR, LF and CRLF, each
+    ended by LF."""
+    data = string.encode("utf-8")
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    return data if data.endswith(b"\n") else data + b"\n"
+
+
+def encode_text(string: str, cte: str | None) -> tuple[str, Iterator[str]] | None:
+    """The Content-Transfer-Encoding and body (in pieces, made as they are read) that
     `EmailMessage.set_content(string, charset="utf-8", cte=cte)` gives under
     `email.policy.default`, or None where `email` would choose base64 or 8bit (or
     `cte` is neither "7bit", "quoted-printable" nor None)."""
-    data = string.encode("utf-8")
-    # email splits the bytes into lines (at CR, LF and CRLF) and joins them with LF.
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    if not data.endswith(b"\n"):
-        data += b"\n"
     if cte is None:
-        if _LONG_LINE.search(data) is None:
-            if data.isascii():
-                return "7bit", data.decode("ascii").split("\n")
-            return None  # 8bit under email.policy.default
-        # email's sniff: the first ten lines as quoted-printable against base64.
-        head = data.split(b"\n", 10)
+        # email: 7bit if every line is ASCII and at most 78 bytes long, else 8bit
+        # under this policy if they are short enough; else quoted-printable unless its
+        # first ten lines are longer as quoted-printable than as base64.
+        if (
+            _LONG_TEXT_LINE.search(string) is None
+            and _LONG_LINE.search(_normal_body(string)) is None
+        ):
+            return (
+                ("7bit", iter([_normal_body(string).decode("ascii")])) if string.isascii() else None
+            )
+        cut = -1
+        for _ in range(11):  # eleven line ends make at least eleven lines
+            cut = string.find("\n", cut + 1)
+            if cut < 0:
+                break
+        head = _normal_body(string if cut < 0 else string[: cut + 1]).split(b"\n", 10)
         sniff = b"\n".join(head[:10] if len(head) == 11 else head[:-1]) + b"\n"
         if len(quoprimime.body_encode(sniff.decode("latin-1"), _MAX_LINE)) > len(
             binascii.b2a_base64(sniff)
@@ -260,12 +285,23 @@ def encode_text(string: str, cte: str | None) -> tuple[str, list[str]] | None:
             return None
         cte = "quoted-printable"
     if cte == "7bit":
-        if not data.isascii():
-            return None
-        return cte, data.decode("ascii").split("\n")
+        return ("7bit", iter([_normal_body(string).decode("ascii")])) if string.isascii() else None
     if cte == "quoted-printable":
-        return cte, _quoted_printable(data)
+        return cte, _quoted_printable_blocks(string)
     return None
+
+
+def _quoted_printable_blocks(string: str) -> Iterator[str]:
+    """The quoted-printable body of `string`, a block of whole lines at a time (a
+    block ends after a LF, so a CRLF is never cut in two)."""
+    start, end = 0, len(string)
+    if not end:
+        yield "\n"
+    while start < end:
+        stop = string.find("\n", start + _BLOCK)
+        stop = end if stop < 0 else stop + 1
+        yield "\n".join(_quoted_printable(_normal_body(string[start:stop])))
+        start = stop
 
 
 # quoprimime's safe body bytes (kept as they are): printable ASCII but "=", space, tab.
@@ -274,8 +310,9 @@ _QP_KEEP = _QP_SAFE + b"\n"
 
 
 def _quoted_printable(data: bytes) -> list[str]:
-    """`quoprimime.body_encode(data.decode("latin-1"), 78)` split at its line ends, for
-    `data` whose only line end is LF (what `encode_text` hands it).
+    """`quoprimime.body_encode(data.decode("latin-1"), 78)` as lines to join with LF
+    (a long line and its continuations as one), for `data` whose only line end is LF
+    and which ends with one (what `_normal_body` makes).
 
     The same rules: each byte but the safe ones and LF becomes `=XX` (here one
     `bytes.replace` per byte value present, "=" first, instead of a Python lookup per
@@ -295,7 +332,9 @@ def _quoted_printable(data: bytes) -> list[str]:
         if len(line) <= _MAX_LINE and line[-1:] not in (" ", "\t"):
             append(line)
         else:
-            _qp_wrap(line, append)
+            pieces: list[str] = []
+            _qp_wrap(line, pieces.append)
+            append("\n".join(pieces))
     return out
 
 
