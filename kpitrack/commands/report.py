@@ -50,10 +50,11 @@ def email_message(digest: Report, to: list[str], sender: str) -> Iterator[str]:
     from kpitrack.render import report_html, report_rich
     from kpitrack.render.report_email import report_email_chunks
 
+    html = report_html.report(digest)  # first: the text's rendering then fits in what it freed
     return report_email_chunks(
         digest,
         text=renderable_to_text(report_rich.report(digest), width=MAIL_WIDTH),
-        html=report_html.report(digest),
+        html=html,
         to=to,
         sender=sender,
         now=dt.datetime.now().astimezone(),
