@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,7 +25,7 @@ from kpitrack.commands.options import (
     TagOption,
     complete_date_word,
 )
-from kpitrack.commands.output import emit, renderable_to_text
+from kpitrack.commands.output import emit, emit_chunks, renderable_to_text
 from kpitrack.domain.problems import ExitCode, UsageError
 from kpitrack.render.formats import ReportFormat, choose_format
 
@@ -44,15 +44,17 @@ REPORT_WIDTH = 100
 MAIL_WIDTH = 78
 
 
-def email_message(digest: Report, to: list[str], sender: str) -> str:
-    """The whole mail: the table format's plain text and the HTML format as parts."""
+def email_message(digest: Report, to: list[str], sender: str) -> Iterator[str]:
+    """The whole mail, in pieces to write as they come: the table format's plain text
+    and the HTML format as parts."""
     from kpitrack.render import report_html, report_rich
-    from kpitrack.render.report_email import render_report_email
+    from kpitrack.render.report_email import report_email_chunks
 
-    return render_report_email(
+    html = report_html.report(digest)  # first: the text's rendering then fits in what it freed
+    return report_email_chunks(
         digest,
         text=renderable_to_text(report_rich.report(digest), width=MAIL_WIDTH),
-        html=report_html.report(digest),
+        html=html,
         to=to,
         sender=sender,
         now=dt.datetime.now().astimezone(),
@@ -208,9 +210,10 @@ def _publish(
     digest: Report, output_format: ReportFormat, output: Path | None, mail: tuple[list[str], str]
 ) -> None:
     renderer = output_format.renderer()
-    content: Output = (
-        renderer.report(digest) if renderer is not None else email_message(digest, *mail)
-    )
+    if renderer is None:  # the mail: written in pieces, never held whole
+        emit_chunks(email_message(digest, *mail), output)
+        return
+    content: Output = renderer.report(digest)
     emit(content, output, width=REPORT_WIDTH)
 
 
