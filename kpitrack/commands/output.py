@@ -82,52 +82,84 @@ def output_width() -> int:
 def _without_trailing_spaces(segments: Iterable[Segment]) -> Iterable[Segment]:
     """The segments with each line's trailing unstyled spaces dropped (spaces with a
     background colour are kept: they are visible)."""
+    pending: list[Segment] = []  # spaces that may turn out to end a line
+    for segment in segments:
+        yield from _trimmed(segment, pending)
+    yield from pending
+
+
+def _trimmed(segment: Segment, pending: list[Segment]) -> Iterable[Segment]:
+    """One segment's part of `_without_trailing_spaces`: `pending` holds the unstyled
+    spaces seen last, which are dropped at a line end and yielded before other text."""
     from rich.segment import Segment
+
+    if segment.control:
+        yield from pending
+        pending.clear()
+        yield segment
+        return
+    for i, part in enumerate(segment.text.split("\n")):
+        if i:  # a line ends here: drop what is pending
+            pending.clear()
+            yield Segment.line()
+        if not part:
+            continue
+        piece = Segment(part, segment.style)
+        background = segment.style is not None and segment.style.bgcolor is not None
+        if background:
+            yield from pending
+            pending.clear()
+            yield piece
+            continue
+        body = part.rstrip(" ")
+        if body:
+            yield from pending
+            pending.clear()
+            yield Segment(body, segment.style)
+        if len(body) < len(part):
+            pending.append(Segment(part[len(body) :], segment.style))
+
+
+def _visible_segments(segments: Iterable[Segment]) -> Iterable[Segment]:
+    """`_without_trailing_spaces` and the escaping of `visible` in one pass: the
+    segments with control characters in their text escaped (not in control segments)
+    and each line's trailing unstyled spaces dropped. A segment with no line break
+    that does not end in a space (almost every one) passes with one check."""
+    from rich.segment import Segment
+
+    from kpitrack.domain.textsafe import visible
 
     pending: list[Segment] = []  # spaces that may turn out to end a line
     for segment in segments:
-        if segment.control:
+        text, style, control = segment
+        if control:
             yield from pending
             pending.clear()
             yield segment
             continue
-        for i, part in enumerate(segment.text.split("\n")):
-            if i:  # a line ends here: drop what is pending
-                pending.clear()
-                yield Segment.line()
-            if not part:
-                continue
-            piece = Segment(part, segment.style)
-            background = segment.style is not None and segment.style.bgcolor is not None
-            if background:
-                yield from pending
-                pending.clear()
+        if "\n" not in text and text[-1:] != " ":
+            if text:
+                if pending:
+                    yield from pending
+                    pending.clear()
+                escaped = visible(text)
+                yield segment if escaped == text else Segment(escaped, style)
+            continue
+        for piece in _trimmed(segment, pending):
+            if piece.control or piece.text == "\n":
                 yield piece
-                continue
-            body = part.rstrip(" ")
-            if body:
-                yield from pending
-                pending.clear()
-                yield Segment(body, segment.style)
-            if len(body) < len(part):
-                pending.append(Segment(part[len(body) :], segment.style))
+            else:
+                yield Segment(visible(piece.text), piece.style)
     yield from pending
 
 
 def visible_renderable(renderable: RenderableType) -> RenderableType:
     """A renderable whose text (not its styling) has control characters escaped and
     whose lines never end in spaces."""
-    from rich.segment import Segment
-
-    from kpitrack.domain.textsafe import visible
 
     class Visible:
         def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-            for segment in _without_trailing_spaces(console.render(renderable, options)):
-                if segment.control or segment.text == "\n":
-                    yield segment
-                else:
-                    yield Segment(visible(segment.text), segment.style)
+            yield from _visible_segments(console.render(renderable, options))
 
     return Visible()
 
@@ -148,8 +180,45 @@ def renderable_to_text(renderable: RenderableType, width: int | None = None) -> 
         highlight=False,
         emoji=False,
     )
-    console.print(visible_renderable(renderable))
-    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+    text = _plain_text(console, renderable)
+    if text is None:  # Rich's own printing, segment by segment
+        console.print(visible_renderable(renderable))
+        text = buffer.getvalue()
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
+
+
+def _plain_text(console: Console, renderable: RenderableType) -> str | None:
+    """What `console.print(visible_renderable(renderable))` writes to a console without
+    colour, made per whole text instead of per segment: the segments' text joined,
+    escaped in one pass. Printing would crop each line to the console's width; when a
+    line (without its trailing spaces) is wider than that, or a segment is a control
+    code, or a joiner or variation selector makes the width of a line other than the
+    sum of its parts, None: the caller prints it the old way."""
+    from kpitrack.domain.textsafe import visible
+
+    options = console.options.update(
+        justify=None, overflow=None, height=None, no_wrap=None, markup=None, highlight=None
+    )
+    parts: list[str] = []
+    append = parts.append
+    for text, _style, control in console.render(renderable, options):
+        if control:
+            return None
+        append(text)
+    text = visible("".join(parts))
+    width = console.width
+    lines = text.split("\n")
+    if text.isascii():
+        if max(map(len, lines)) > width and any(len(line.rstrip(" ")) > width for line in lines):
+            return None
+        return text
+    if "\u200d" in text or "\ufe0f" in text:
+        return None
+    from rich.cells import cell_len
+
+    if any(cell_len(line.rstrip(" ")) > width for line in lines):
+        return None
+    return text
 
 
 def to_terminal() -> bool:
