@@ -123,12 +123,17 @@ def _trimmed(segment: Segment, pending: list[Segment]) -> Iterable[Segment]:
 def _visible_segments(segments: Iterable[Segment]) -> Iterable[Segment]:
     """`_without_trailing_spaces` and the escaping of `visible` in one pass: the
     segments with control characters in their text escaped (not in control segments)
-    and each line's trailing unstyled spaces dropped. A segment with no line break
-    that does not end in a space (almost every one) passes with one check."""
+    and each line's trailing unstyled spaces dropped. Whether anything needs escaping
+    is asked once, of the whole text (almost never); a segment without a line break
+    is handled inline, with a check or two."""
     from rich.segment import Segment
 
     from kpitrack.domain.textsafe import visible
 
+    segments = list(segments)
+    joined = "".join([segment.text for segment in segments if not segment.control])
+    escape = visible(joined) != joined
+    line_end = Segment.line()
     pending: list[Segment] = []  # spaces that may turn out to end a line
     for segment in segments:
         text, style, control = segment
@@ -136,20 +141,33 @@ def _visible_segments(segments: Iterable[Segment]) -> Iterable[Segment]:
             yield from pending
             pending.clear()
             yield segment
+        elif "\n" in text:
+            if text == "\n":
+                pending.clear()
+                yield line_end
+                continue
+            for piece in _trimmed(segment, pending):
+                if not escape or piece.control or piece.text == "\n":
+                    yield piece
+                else:
+                    yield Segment(visible(piece.text), piece.style)
+        elif not text:
             continue
-        if "\n" not in text and text[-1:] != " ":
-            if text:
-                if pending:
-                    yield from pending
-                    pending.clear()
-                escaped = visible(text)
-                yield segment if escaped == text else Segment(escaped, style)
-            continue
-        for piece in _trimmed(segment, pending):
-            if piece.control or piece.text == "\n":
-                yield piece
-            else:
-                yield Segment(visible(piece.text), piece.style)
+        elif text[-1] != " " or (style is not None and style.bgcolor is not None):
+            if pending:
+                yield from pending
+                pending.clear()
+            yield Segment(visible(text), style) if escape else segment
+        else:
+            body = text.rstrip(" ")
+            if not body:  # only spaces (a cell's padding, mostly)
+                pending.append(segment)
+                continue
+            if pending:
+                yield from pending
+                pending.clear()
+            yield Segment(visible(body) if escape else body, style)
+            pending.append(Segment(text[len(body) :], style))
     yield from pending
 
 
