@@ -209,3 +209,15 @@ def test_the_common_case_is_joined_and_escaped() -> None:
     segments = [Segment("kpi\x1b", Style(bold=True)), Segment("  "), Segment("\n"), Segment("é ")]
     assert _plain_text(console(10), Segments(segments)) == "kpi\\x1b  \né "
     assert renderable_to_text(Segments(segments), 10) == "kpi\\x1b\né\n"
+
+
+@pytest.mark.parametrize("width", [40, 80])
+@pytest.mark.parametrize(
+    "text", ["", "\n", "a  \n\n b \t\nc", "x\u2028y  \u2029z\u3000", "end\n\n", "  \n  "]
+)
+def test_line_ends_are_the_old_ones(text: str, width: int) -> None:
+    """Empty output, blank lines, every line separator `splitlines` knows."""
+    renderable = Text(text)
+    assert renderable_to_text(renderable, width) == old_renderable_to_text(renderable, width)
+    segments = Segments([Segment(text)])
+    assert renderable_to_text(segments, width) == old_renderable_to_text(segments, width)

@@ -202,7 +202,8 @@ def renderable_to_text(renderable: RenderableType, width: int | None = None) -> 
     if text is None:  # Rich's own printing, segment by segment
         console.print(visible_renderable(renderable))
         text = buffer.getvalue()
-    return "".join(line.rstrip() + "\n" for line in text.splitlines())
+    lines = text.splitlines()
+    return "\n".join(map(str.rstrip, lines)) + "\n" if lines else ""
 
 
 def _plain_text(console: Console, renderable: RenderableType) -> str | None:
