@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console, ConsoleOptions, Group, RenderResult
-from rich.segment import Segment
+from rich.segment import ControlType, Segment
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
@@ -104,6 +104,7 @@ TEXTS = st.lists(st.sampled_from(PIECES), max_size=8).map("".join) | st.text(max
 STYLES = st.sampled_from(
     [None, Style(bold=True), Style(color="green"), Style(bgcolor="red"), Style(dim=True)]
 )
+ERASE = [(ControlType.ERASE_IN_LINE, 2)]  # a control segment (what Live and progress use)
 WIDTHS = st.sampled_from([40, 60, 80, 120, 3, 10])
 
 
@@ -125,7 +126,7 @@ def segment_lists(draw: Any) -> list[Segment]:
     out = []
     for _ in range(draw(st.integers(0, 12))):
         if draw(st.integers(0, 30)) == 0:
-            out.append(Segment("\x1b[2K", None, [(1,)]))  # type: ignore[list-item]
+            out.append(Segment("\x1b[2K", None, ERASE))
         else:
             out.append(Segment(draw(TEXTS), draw(STYLES)))
     return out
@@ -192,7 +193,7 @@ def console(width: int) -> Console:
         ([Segment("é" * 11)], "the same, measured in cells"),
         ([Segment("漢字漢字漢字")], "wide characters: 12 cells"),
         ([Segment("a\x1b" + "b")], "escaped, the line is 6 characters: wider than 5"),
-        ([Segment("a"), Segment("\x1b[2K", None, [(1,)])], "a control segment"),  # type: ignore[list-item]
+        ([Segment("a"), Segment("\x1b[2K", None, ERASE)], "a control segment"),
         ([Segment("👍\ufe0f")], "a variation selector: width not the sum of its parts"),
         ([Segment("a\u200db")], "a joiner"),
     ],
