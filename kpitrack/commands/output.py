@@ -121,52 +121,48 @@ def _trimmed(segment: Segment, pending: list[Segment]) -> Iterable[Segment]:
 
 
 def _visible_segments(segments: Iterable[Segment]) -> Iterable[Segment]:
-    """`_without_trailing_spaces` and the escaping of `visible` in one pass: the
-    segments with control characters in their text escaped (not in control segments)
-    and each line's trailing unstyled spaces dropped. Whether anything needs escaping
-    is asked once, of the whole text (almost never); a segment without a line break
-    is handled inline, with a check or two."""
+    """`_without_trailing_spaces` with the text (not control segments) escaped by
+    `visible`. Whether anything needs escaping is asked once, of the whole text: almost
+    never, and then the segments only lose their lines' trailing spaces."""
     from rich.segment import Segment
 
     from kpitrack.domain.textsafe import visible
 
     segments = list(segments)
     joined = "".join([segment.text for segment in segments if not segment.control])
-    escape = visible(joined) != joined
-    line_end = Segment.line()
+    if visible(joined) == joined:
+        return _trimmed_segments(segments)
+    return (
+        s if s.control or s.text == "\n" else Segment(visible(s.text), s.style)
+        for s in _without_trailing_spaces(segments)
+    )
+
+
+def _trimmed_segments(segments: Iterable[Segment]) -> Iterable[Segment]:
+    """`_without_trailing_spaces`, with the common segments (text, a cell's padding
+    spaces) handled inline: one or two checks each, no nested generator."""
+    from rich.segment import Segment
+
     pending: list[Segment] = []  # spaces that may turn out to end a line
     for segment in segments:
-        text, style, control = segment
-        if control:
-            yield from pending
-            pending.clear()
-            yield segment
-        elif "\n" in text:
-            if text == "\n":
-                pending.clear()
-                yield line_end
-                continue
-            for piece in _trimmed(segment, pending):
-                if not escape or piece.control or piece.text == "\n":
-                    yield piece
-                else:
-                    yield Segment(visible(piece.text), piece.style)
+        text, style, _control = segment
+        if segment.control or "\n" in text:
+            yield from _trimmed(segment, pending)
         elif not text:
             continue
-        elif text[-1] != " " or (style is not None and style.bgcolor is not None):
+        elif text[-1] != " " or getattr(style, "bgcolor", None) is not None:
             if pending:
                 yield from pending
                 pending.clear()
-            yield Segment(visible(text), style) if escape else segment
+            yield segment
         else:
             body = text.rstrip(" ")
             if not body:  # only spaces (a cell's padding, mostly)
                 pending.append(segment)
                 continue
-            if pending:
-                yield from pending
-                pending.clear()
-            yield Segment(visible(body) if escape else body, style)
+            yield from pending
+            pending.clear()
+            yield Segment(body, style)
             pending.append(Segment(text[len(body) :], style))
     yield from pending
 
@@ -210,9 +206,8 @@ def _plain_text(console: Console, renderable: RenderableType) -> str | None:
     """What `console.print(visible_renderable(renderable))` writes to a console without
     colour, made per whole text instead of per segment: the segments' text joined,
     escaped in one pass. Printing would crop each line to the console's width; when a
-    line (without its trailing spaces) is wider than that, or a segment is a control
-    code, or a joiner or variation selector makes the width of a line other than the
-    sum of its parts, None: the caller prints it the old way."""
+    line is wider than that (`_fits`), or a segment is a control code, None: the caller
+    prints it the old way."""
     from kpitrack.domain.textsafe import visible
 
     options = console.options.update(
@@ -225,19 +220,24 @@ def _plain_text(console: Console, renderable: RenderableType) -> str | None:
             return None
         append(text)
     text = visible("".join(parts))
-    width = console.width
+    return text if _fits(text, console.width) else None
+
+
+def _fits(text: str, width: int) -> bool:
+    """Whether no line of `text`, without its trailing spaces, is wider than `width`
+    cells (so that printing crops nothing). False, to be safe, for text with a zero
+    width joiner or a variation selector, where Rich's width of a line is not the sum
+    of its parts' widths."""
     lines = text.split("\n")
     if text.isascii():
-        if max(map(len, lines)) > width and any(len(line.rstrip(" ")) > width for line in lines):
-            return None
-        return text
+        return max(map(len, lines)) <= width or all(
+            len(line.rstrip(" ")) <= width for line in lines
+        )
     if "\u200d" in text or "\ufe0f" in text:
-        return None
+        return False
     from rich.cells import cell_len
 
-    if any(cell_len(line.rstrip(" ")) > width for line in lines):
-        return None
-    return text
+    return all(cell_len(line.rstrip(" ")) <= width for line in lines)
 
 
 def to_terminal() -> bool:
