@@ -82,52 +82,98 @@ def output_width() -> int:
 def _without_trailing_spaces(segments: Iterable[Segment]) -> Iterable[Segment]:
     """The segments with each line's trailing unstyled spaces dropped (spaces with a
     background colour are kept: they are visible)."""
+    pending: list[Segment] = []  # spaces that may turn out to end a line
+    for segment in segments:
+        yield from _trimmed(segment, pending)
+    yield from pending
+
+
+def _trimmed(segment: Segment, pending: list[Segment]) -> Iterable[Segment]:
+    """One segment's part of `_without_trailing_spaces`: `pending` holds the unstyled
+    spaces seen last, which are dropped at a line end and yielded before other text."""
+    from rich.segment import Segment
+
+    if segment.control:
+        yield from pending
+        pending.clear()
+        yield segment
+        return
+    for i, part in enumerate(segment.text.split("\n")):
+        if i:  # a line ends here: drop what is pending
+            pending.clear()
+            yield Segment.line()
+        if not part:
+            continue
+        piece = Segment(part, segment.style)
+        background = segment.style is not None and segment.style.bgcolor is not None
+        if background:
+            yield from pending
+            pending.clear()
+            yield piece
+            continue
+        body = part.rstrip(" ")
+        if body:
+            yield from pending
+            pending.clear()
+            yield Segment(body, segment.style)
+        if len(body) < len(part):
+            pending.append(Segment(part[len(body) :], segment.style))
+
+
+def _visible_segments(segments: Iterable[Segment]) -> Iterable[Segment]:
+    """`_without_trailing_spaces` with the text (not control segments) escaped by
+    `visible`. Whether anything needs escaping is asked once, of the whole text: almost
+    never, and then the segments only lose their lines' trailing spaces."""
+    from rich.segment import Segment
+
+    from kpitrack.domain.textsafe import visible
+
+    segments = list(segments)
+    joined = "".join([segment.text for segment in segments if not segment.control])
+    if visible(joined) == joined:
+        return _trimmed_segments(segments)
+    return (
+        s if s.control or s.text == "\n" else Segment(visible(s.text), s.style)
+        for s in _without_trailing_spaces(segments)
+    )
+
+
+def _trimmed_segments(segments: Iterable[Segment]) -> Iterable[Segment]:
+    """`_without_trailing_spaces`, with the common segments (text, a cell's padding
+    spaces) handled inline: one or two checks each, no nested generator."""
     from rich.segment import Segment
 
     pending: list[Segment] = []  # spaces that may turn out to end a line
     for segment in segments:
-        if segment.control:
+        text, style, _control = segment
+        if segment.control or "\n" in text:
+            yield from _trimmed(segment, pending)
+        elif not text:
+            continue
+        elif text[-1] != " " or getattr(style, "bgcolor", None) is not None:
+            if pending:
+                yield from pending
+                pending.clear()
+            yield segment
+        else:
+            body = text.rstrip(" ")
+            if not body:  # only spaces (a cell's padding, mostly)
+                pending.append(segment)
+                continue
             yield from pending
             pending.clear()
-            yield segment
-            continue
-        for i, part in enumerate(segment.text.split("\n")):
-            if i:  # a line ends here: drop what is pending
-                pending.clear()
-                yield Segment.line()
-            if not part:
-                continue
-            piece = Segment(part, segment.style)
-            background = segment.style is not None and segment.style.bgcolor is not None
-            if background:
-                yield from pending
-                pending.clear()
-                yield piece
-                continue
-            body = part.rstrip(" ")
-            if body:
-                yield from pending
-                pending.clear()
-                yield Segment(body, segment.style)
-            if len(body) < len(part):
-                pending.append(Segment(part[len(body) :], segment.style))
+            yield Segment(body, style)
+            pending.append(Segment(text[len(body) :], style))
     yield from pending
 
 
 def visible_renderable(renderable: RenderableType) -> RenderableType:
     """A renderable whose text (not its styling) has control characters escaped and
     whose lines never end in spaces."""
-    from rich.segment import Segment
-
-    from kpitrack.domain.textsafe import visible
 
     class Visible:
         def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-            for segment in _without_trailing_spaces(console.render(renderable, options)):
-                if segment.control or segment.text == "\n":
-                    yield segment
-                else:
-                    yield Segment(visible(segment.text), segment.style)
+            yield from _visible_segments(console.render(renderable, options))
 
     return Visible()
 
@@ -148,8 +194,50 @@ def renderable_to_text(renderable: RenderableType, width: int | None = None) -> 
         highlight=False,
         emoji=False,
     )
-    console.print(visible_renderable(renderable))
-    return "".join(line.rstrip() + "\n" for line in buffer.getvalue().splitlines())
+    text = _plain_text(console, renderable)
+    if text is None:  # Rich's own printing, segment by segment
+        console.print(visible_renderable(renderable))
+        text = buffer.getvalue()
+    lines = text.splitlines()
+    return "\n".join(map(str.rstrip, lines)) + "\n" if lines else ""
+
+
+def _plain_text(console: Console, renderable: RenderableType) -> str | None:
+    """What `console.print(visible_renderable(renderable))` writes to a console without
+    colour, made per whole text instead of per segment: the segments' text joined,
+    escaped in one pass. Printing would crop each line to the console's width; when a
+    line is wider than that (`_fits`), or a segment is a control code, None: the caller
+    prints it the old way."""
+    from kpitrack.domain.textsafe import visible
+
+    options = console.options.update(
+        justify=None, overflow=None, height=None, no_wrap=None, markup=None, highlight=None
+    )
+    parts: list[str] = []
+    append = parts.append
+    for text, _style, control in console.render(renderable, options):
+        if control:
+            return None
+        append(text)
+    text = visible("".join(parts))
+    return text if _fits(text, console.width) else None
+
+
+def _fits(text: str, width: int) -> bool:
+    """Whether no line of `text`, without its trailing spaces, is wider than `width`
+    cells (so that printing crops nothing). False, to be safe, for text with a zero
+    width joiner or a variation selector, where Rich's width of a line is not the sum
+    of its parts' widths."""
+    lines = text.split("\n")
+    if text.isascii():
+        return max(map(len, lines)) <= width or all(
+            len(line.rstrip(" ")) <= width for line in lines
+        )
+    if "\u200d" in text or "\ufe0f" in text:
+        return False
+    from rich.cells import cell_len
+
+    return all(cell_len(line.rstrip(" ")) <= width for line in lines)
 
 
 def to_terminal() -> bool:
