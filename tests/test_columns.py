@@ -109,6 +109,17 @@ def test_history_views_agree_with_sorted_tuples() -> None:
     assert n.baseline == 3.0 and n.latest is not None and n.latest.value == 4.0
     assert list(reversed(n.history)) == list(n.history)[::-1]
     assert results[2].history == () and results[2].latest is None
+    # The table's sparkline reads the positions from the columns: the same as from the
+    # Measurements, for a view and for a plain tuple, whole or the last few.
+    from kpitrack.render.table import history_positions
+
+    for result in results:
+        whole = [result.kpi.position(m.value) for m in result.history]
+        plain_result = evaluate_kpi(result.kpi, plain, as_of=AS_OF)
+        for last in (None, 0, 1, 3, 12):
+            expected = whole if last is None else whole[len(whole) - last :] if last else []
+            assert history_positions(result, last) == expected
+            assert history_positions(plain_result, last) == expected
 
 
 # ---------------------------------------------------------------- the problem cap

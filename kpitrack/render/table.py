@@ -18,6 +18,7 @@ from rich.text import Text
 
 from kpitrack.domain.model import Direction, Kind, Kpi, KpiResult, Status, StatusCounts, Value
 from kpitrack.domain.records import Record
+from kpitrack.domain.series import History
 from kpitrack.evaluation.evaluate import (
     action_words,
     expected_position,
@@ -90,8 +91,17 @@ def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
     return "".join(SPARK_CHARS[round((v - low) / (high - low) * top)] for v in recent)
 
 
-def history_positions(result: KpiResult) -> list[float]:
-    return [result.kpi.position(m.value) for m in result.history]
+def history_positions(result: KpiResult, last: int | None = None) -> list[float]:
+    """Each value's position (a label's place on a qualitative scale), the `last` ones
+    only when given: read from the columns, no Measurement built for each."""
+    history = result.history
+    start = 0 if last is None else max(0, len(history) - last)
+    if isinstance(history, History):
+        values = [history.value(i) for i in range(start, len(history))]
+    else:
+        values = [m.value for m in list(history)[start:]]
+    position = result.kpi.position
+    return [position(v) for v in values]
 
 
 def kpi_cell(kpi: Kpi) -> Text:
@@ -241,7 +251,7 @@ class StatusTable:
                 "Latest": latest_cell(r),
                 "Target": Text(targets[i]),
                 "Progress": progress_bar(r.progress, bar),
-                "Trend": Text(sparkline(history_positions(r), spark), style="cyan"),
+                "Trend": Text(sparkline(history_positions(r, spark), spark), style="cyan"),
                 "Expected": Text(expected[i]),
                 "Gap": Text(gaps[i]),
                 "Status": status,
