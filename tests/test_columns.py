@@ -111,15 +111,21 @@ def test_history_views_agree_with_sorted_tuples() -> None:
     assert results[2].history == () and results[2].latest is None
     # The table's sparkline reads the positions from the columns: the same as from the
     # Measurements, for a view and for a plain tuple, whole or the last few.
+    from kpitrack.domain.series import last_values
     from kpitrack.render.table import history_positions
 
     for result in results:
         whole = [result.kpi.position(m.value) for m in result.history]
+        values = [m.value for m in result.history]
         plain_result = evaluate_kpi(result.kpi, plain, as_of=AS_OF)
         for last in (None, 0, 1, 3, 12):
-            expected = whole if last is None else whole[len(whole) - last :] if last else []
+            cut = slice(None) if last is None else slice(len(whole) - last, None)
+            expected = whole[cut] if last != 0 else []
             assert history_positions(result, last) == expected
             assert history_positions(plain_result, last) == expected
+            expected_values = values[cut] if last != 0 else []
+            assert last_values(result.history, last) == expected_values
+            assert last_values(plain_result.history, last) == expected_values
 
 
 # ---------------------------------------------------------------- the problem cap

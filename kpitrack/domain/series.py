@@ -218,6 +218,17 @@ class History(MeasurementView):
         return [(_day(dates[i]), values[i], notes[i], bys[i]) for i in self._index]
 
 
+def last_values(history: Sequence[Measurement], count: int | None = None) -> list[Value]:
+    """The values of the last `count` measurements of `history` (all of them without
+    `count`), in order: read from the columns when it is a `History` view, without
+    building a Measurement for each."""
+    start = 0 if count is None else max(0, len(history) - count)
+    if isinstance(history, History):
+        value = history.value
+        return [value(i) for i in range(start, len(history))]
+    return [m.value for m in list(history)[start:]]
+
+
 class Measurements(MeasurementView):
     """A workspace's measurements in reading order, kept as one `Series` per KPI.
 

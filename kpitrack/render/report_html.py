@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from html import escape as _escape
 
 from kpitrack.domain.model import Kpi, KpiResult, Status, StatusCounts
+from kpitrack.domain.series import last_values
 from kpitrack.evaluation.evaluate import action_words, format_percent
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
@@ -162,7 +163,7 @@ def progress_bar(progress: float | None) -> str:
 def spark_text(r: KpiResult) -> str:
     """The last values as block characters, lowest ▁ to highest █ (empty without data)."""
     kpi: Kpi = r.kpi
-    values = [kpi.position(m.value) for m in r.history[-SPARK_POINTS:]]
+    values = [kpi.position(v) for v in last_values(r.history, SPARK_POINTS)]
     if not values:
         return ""
     low, high = min(values), max(values)
@@ -175,8 +176,10 @@ def spark_text(r: KpiResult) -> str:
 def spark_events(r: KpiResult) -> dict[int, list[str]]:
     """Events on the sparkline: the index of the first value on or after each event
     concerning the KPI (within the values shown) → the events' words."""
-    shown = r.history[-SPARK_POINTS:]
     marks: dict[int, list[str]] = {}
+    if not r.events:
+        return marks
+    shown = r.history[-SPARK_POINTS:]
     if not shown:
         return marks
     for ev in r.events:
@@ -205,7 +208,7 @@ def sparkline(r: KpiResult) -> str:
     text = spark_text(r)
     if not text:
         return f'<span class="muted">{DASH}</span>'
-    values = [format_value(r.kpi, m.value) for m in r.history[-SPARK_POINTS:]]
+    values = [format_value(r.kpi, v) for v in last_values(r.history, SPARK_POINTS)]
     marks = spark_events(r)
     words = f"trend of the last {len(values)} values: {', '.join(values)}"
     if marks:

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from kpitrack.domain.model import Direction, Kind, Kpi, KpiResult, Status, StatusCounts, Value
 from kpitrack.domain.records import Record
-from kpitrack.domain.series import History
+from kpitrack.domain.series import last_values
 from kpitrack.evaluation.evaluate import (
     action_words,
     expected_position,
@@ -94,14 +94,8 @@ def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
 def history_positions(result: KpiResult, last: int | None = None) -> list[float]:
     """Each value's position (a label's place on a qualitative scale), the `last` ones
     only when given: read from the columns, no Measurement built for each."""
-    history = result.history
-    start = 0 if last is None else max(0, len(history) - last)
-    if isinstance(history, History):
-        values = [history.value(i) for i in range(start, len(history))]
-    else:
-        values = [m.value for m in list(history)[start:]]
     position = result.kpi.position
-    return [position(v) for v in values]
+    return [position(v) for v in last_values(result.history, last)]
 
 
 def kpi_cell(kpi: Kpi) -> Text:
