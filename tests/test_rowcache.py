@@ -510,3 +510,37 @@ def test_a_series_forgets_its_date_order_when_it_grows() -> None:
     series.truncate(3)
     assert series.ordered is None
     assert series.until(10).ordinals() == [3, 5, 9]
+
+
+def test_an_interrupted_write_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while a cache file is written: the interrupt goes on, nothing is left."""
+    sources = _files(tmp_path)
+    written = rowcache._encode_workspace
+
+    def interrupted(*args: Any) -> Iterator[bytes]:
+        parts = written(*args)
+        yield next(parts)  # the first part is in the temporary file
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rowcache, "_encode_workspace", interrupted)
+    cache = RowCache(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        load(sources, cache)
+    assert cache.writes  # the files' entries were written before the whole load's
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(rowcache.TEMP_SUFFIX)] == []
+
+
+def test_eviction_removes_the_temporary_files_a_killed_run_left(tmp_path: Path) -> None:
+    sources = _files(tmp_path)
+    old = tmp_path / f".x{rowcache.SUFFIX}.999{rowcache.TEMP_SUFFIX}"
+    recent = tmp_path / f".y{rowcache.SUFFIX}.998{rowcache.TEMP_SUFFIX}"
+    for orphan in (old, recent):
+        orphan.write_bytes(b"partial")
+    os.utime(old, ns=(10**9, 10**9))  # untouched since 1970: its writer is long gone
+    cache = files_only(tmp_path)
+    load(sources, cache)
+    cache.evict()
+    assert not old.exists()
+    assert recent.exists()  # may be another run's, still writing

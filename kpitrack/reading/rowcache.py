@@ -42,6 +42,7 @@ import operator
 import os
 import struct
 import sys
+import time
 from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,8 @@ MAGIC = b"kpitrack cols\x00\x00\x00"  # 16 bytes
 WORKSPACE_MAGIC = b"kpitrack load\x00\x00\x00"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 SUFFIX = ".rows"
+TEMP_SUFFIX = ".tmp"  # a cache file being written (named .NAME.PID.tmp)
+ORPHAN_AGE_NS = 3600 * 10**9  # a temporary file untouched this long was left by a killed run
 _HEADER = struct.Struct("<16sIBxxxQ32s")  # magic, format, byte order, payload size, MAC
 _COUNTS = struct.Struct("<QQQQQ")  # rows, KPIs, runs, strings, string bytes
 _ORDER = 1 if sys.byteorder == "little" else 2
@@ -221,7 +224,7 @@ class RowCache:
         import hmac
 
         mac = hmac.new(key, digestmod="sha256")
-        temp = name.with_name(f".{name.name}.{os.getpid()}.tmp")
+        temp = name.with_name(f".{name.name}.{os.getpid()}{TEMP_SUFFIX}")
         try:
             with temp.open("wb") as f:
                 f.write(bytes(_HEADER.size))
@@ -233,10 +236,12 @@ class RowCache:
                 f.seek(0)
                 f.write(_HEADER.pack(magic, FORMAT, _ORDER, size, mac.digest()))
             os.replace(temp, name)
-        except OSError:
-            self.off = True
+        except BaseException as exc:  # an OS error, or an interrupt: no temporary file left
             with contextlib.suppress(OSError):
                 temp.unlink()
+            if not isinstance(exc, OSError):
+                raise
+            self.off = True
             return False
         return True
 
@@ -298,18 +303,29 @@ class RowCache:
             self.whole_writes += 1
 
     def evict(self) -> None:
-        """Remove the least recently used files until the folder holds at most max_bytes."""
+        """Remove the least recently used files until the folder holds at most max_bytes,
+        and the temporary files a killed run left (untouched for an hour: a concurrent
+        run's own is never that old)."""
         if self.off or not (self.writes or self.whole_writes):
             return
         try:
             entries = []
             total = 0
+            stale = time.time_ns() - ORPHAN_AGE_NS
             with os.scandir(self.folder) as listing:
                 for entry in listing:
-                    if entry.name.endswith(SUFFIX) and entry.is_file(follow_symlinks=False):
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    if entry.name.endswith(SUFFIX):
                         info = entry.stat(follow_symlinks=False)
                         entries.append((info.st_mtime_ns, info.st_size, entry.path))
                         total += info.st_size
+                    elif (
+                        entry.name.endswith(TEMP_SUFFIX)
+                        and entry.stat(follow_symlinks=False).st_mtime_ns < stale
+                    ):
+                        with contextlib.suppress(OSError):
+                            os.unlink(entry.path)
             if total <= self.max_bytes:
                 return
             for _, size, name in sorted(entries):
