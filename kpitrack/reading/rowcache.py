@@ -5,11 +5,12 @@ builder's checks (`builder._Builder._rows`), ends up as a few rows appended to e
 its KPIs' columns (`series.Series`). A second load of the same bytes reads those
 columns back (`array.frombytes`) instead of scanning and checking the file again.
 
-- **Keyed by content.** A cache file is named by a SHA-256 hash of the file's text
-  (as UTF-8), kpitrack's version and this format's version: an edit, a checkout or
+- **Keyed by content.** A cache file is named by a SHA-256 hash of the file's bytes
+  as read, kpitrack's version and this format's version: an edit, a checkout or
   another revision is other bytes, hence another name, so stale columns are never
-  served. The file's place in the workspace (its path, its rows' reading order) is
-  not in the cache: the load supplies it.
+  served (and a file whose load's entry is used is never decoded). The file's place
+  in the workspace (its path, its rows' reading order) is not in the cache: the load
+  supplies it.
 - **Checked against the definitions.** The checks depend on the KPI definitions the
   rows name: whether each is a valid KPI, its kind and (qualitative) its scale. A cache
   file records them for every KPI it holds (`CheckedFile.kpis`); the builder uses it
@@ -29,7 +30,7 @@ columns back (`array.frombytes`) instead of scanning and checking the file again
 
 The shell passes the folder, `$XDG_CACHE_HOME/kpitrack` (by default
 `~/.cache/kpitrack`), never the workspace. Only files of at least
-`reading.ROW_CACHE_MIN_CHARS` characters are cached: a smaller file is quicker to scan
+`reading.ROW_CACHE_MIN_CHARS` bytes are cached: a smaller file is quicker to scan
 than to look up, and a command on small files never imports this module. Files with a
 problem are never cached (they take the full reader, as without the cache).
 """
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
 
     from kpitrack.domain.series import Measurements, Series
 
-FORMAT = 2
+FORMAT = 3  # 3: files named by their bytes as read, not their decoded text
 MAGIC = b"kpitrack cols\x00\x00\x00"  # 16 bytes
 WORKSPACE_MAGIC = b"kpitrack load\x00\x00\x00"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -155,33 +156,32 @@ class RowCache:
 
     # ------------------------------------------------------------ names and MACs
 
-    def names(self, texts: Sequence[str | None]) -> tuple[list[str | None], list[Path | None]]:
-        """Each text's content hash (for the whole load's name: every text, when whole
-        loads are cached; else the large ones), and the cache file of each text large
-        enough to cache (None: too small, not a text, or the cache is off)."""
-        n = len(texts)
+    def names(
+        self, contents: Sequence[bytes | None], digests: Sequence[str | None] | None = None
+    ) -> tuple[list[str | None], list[Path | None]]:
+        """Each file's content hash (for the whole load's name: every file's, when whole
+        loads are cached; else the large ones'), and the cache file of each file large
+        enough to cache (None: too small, not read, or the cache is off). `digests`: the
+        contents' hashes (`content_digest`) when the caller has them already."""
+        n = len(contents)
         if self._key() is None:
             return [None] * n, [None] * n
-        from hashlib import sha256
-
-        from kpitrack import __version__
-
-        prefix = sha256(f"kpitrack rows {FORMAT} {__version__}\x00".encode())
         smallest = reading.ROW_CACHE_MIN_CHARS
-        digests: list[str | None] = []
+        prefix = content_prefix() if digests is None else None
+        hashes: list[str | None] = []
         names: list[Path | None] = []
-        for text in texts:
-            large = text is not None and len(text) >= smallest
-            if text is None or not (large or self.whole):
-                digests.append(None)
+        for index, data in enumerate(contents):
+            large = data is not None and len(data) >= smallest
+            if data is None or not (large or self.whole):
+                hashes.append(None)
                 names.append(None)
                 continue
-            digest = prefix.copy()
-            digest.update(text.encode("utf-8", "surrogatepass"))
-            hexdigest = digest.hexdigest()
-            digests.append(hexdigest)
+            hexdigest = digests[index] if digests is not None else None
+            if hexdigest is None:
+                hexdigest = content_digest(prefix or content_prefix(), data)
+            hashes.append(hexdigest)
             names.append(self.folder / (hexdigest + SUFFIX) if large else None)
-        return digests, names
+        return hashes, names
 
     @staticmethod
     def _mac(key: bytes, payload: bytes | memoryview) -> bytes:
@@ -335,6 +335,27 @@ class RowCache:
                     break
         except OSError:
             pass
+
+
+# ---------------------------------------------------------------- content names
+
+
+def content_prefix() -> Any:
+    """The hash every content name starts from: kpitrack's version and this format's."""
+    from hashlib import sha256
+
+    from kpitrack import __version__
+
+    return sha256(f"kpitrack rows {FORMAT} {__version__}\x00".encode())
+
+
+def content_digest(prefix: Any, data: bytes) -> str:
+    """A file's content name: SHA-256 over the prefix and the file's bytes as read (a
+    copy of `prefix`, so that threads can share it; hashlib lets go of the GIL while it
+    hashes a large buffer)."""
+    digest = prefix.copy()
+    digest.update(data)
+    return digest.hexdigest()  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- from the builder
