@@ -613,8 +613,9 @@ def test_hashed_in_a_thread_or_not_the_same_names(
 def test_a_file_the_whole_load_entry_covers_is_not_decoded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Used, the whole load's entry spares decoding the files it covers; not used (a KPI
-    made qualitative), they are decoded and checked as without it."""
+    """Used, the whole load's entry spares decoding the files it covers, and with the
+    load's definitions in it every file; not used (a KPI made qualitative), they are
+    decoded and checked as without it."""
     sources = _files(tmp_path)
     cache = RowCache(tmp_path / "cache")
     load(sources, cache)
@@ -629,7 +630,7 @@ def test_a_file_the_whole_load_entry_covers_is_not_decoded(
     monkeypatch.setattr(loading, "decode_source", counting)
     warm = RowCache(tmp_path / "cache")
     same(load(sources, warm), load(sources, None))
-    assert warm.whole_hits == 1 and decoded == ["kpis.yaml"]
+    assert warm.whole_hits == 1 and decoded == []
     decoded.clear()
     # The entry found under the name of a load whose n is qualitative (as in
     # test_a_whole_load_entry_under_another_name_is_still_checked): not used.
@@ -667,3 +668,118 @@ def test_the_measurements_key_precheck_on_bytes_is_the_texts(
     data = b"\xef\xbb\xbf" + data if bom else data
     text = decode(data, "m.yaml")
     assert loading._starts_with_measurements_key(data) is starts_with_measurements_key(text)
+
+
+# ---------------------------------------------------------------- the load's definitions
+
+RICH = """\
+objectives:
+  - {id: grow, title: Grow, owner: ana, due: 2027-06-30}
+  - {id: sub, title: Sub, parent: grow, weight: 2}
+kpis:
+  - id: n
+    name: N
+    measure: a count of things
+    target: 10
+    baseline: 2
+    frequency: monthly
+    objective: sub
+    owner: ana
+    unit: thing
+    unit_plural: things
+    indicator: lagging
+    direction: decrease
+    start: 2026-01-01
+    due: 2026-12-31
+    milestones: [{date: 2026-06-30, target: 6}]
+    review: quarterly
+    last_reviewed: 2026-10-01
+    action: {plan: Do it, owner: bo, due: 2026-12-01, status: open}
+    grace_days: 4
+    tags: [core, "t ✓"]
+    description: "A \\"quoted\\" text"
+    weight: 0.5
+    drivers: [p]
+  - {id: p, name: P, kind: progress, measure: a count of things, frequency: monthly,
+     objective: grow, archived: true}
+  - {id: q, name: Q, kind: qualitative, scale: [bad, ok, good], target: good,
+     measure: a count of things, frequency: weekly, action: call them}
+events:
+  - {date: 2026-03-01, title: Launch, kpis: [n], note: big}
+  - {date: 2026-04-01, title: Outage}
+"""
+
+
+def test_the_definitions_are_kept_with_the_whole_load_and_read_back_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every kind of value a definition holds (objectives, milestones, an action plan,
+    enums, dates, tuples, events) comes back equal, and the warm load parses nothing."""
+    body = _files(tmp_path)[1][1]
+    sources = [
+        ("kpis.yaml", RICH),
+        ("m.yaml", body + "  - {kpi: q, date: 2026-05-01, value: ok}\n"),
+    ]
+    cold = load(sources, None)
+    assert not [p for p in cold[1] if p.is_error]
+    load(sources, RowCache(tmp_path))
+    parsed: list[str] = []
+    real = loading.parse_file
+    monkeypatch.setattr(loading, "parse_file", lambda d, *a: parsed.append(d) or real(d, *a))
+    warm = RowCache(tmp_path)
+    same(load(sources, warm), cold)
+    assert warm.whole_hits == 1 and parsed == []
+    workspace = cold[0]
+    model = (workspace.objectives, workspace.kpis, workspace.events)
+    encoded = rowcache.encode_model(*model)
+    assert rowcache.decode_model(encoded) == model
+
+
+def test_a_load_with_a_problem_keeps_no_definitions(tmp_path: Path) -> None:
+    body = _files(tmp_path)[1][1]
+    unknown_key = KPIS.replace("frequency: weekly}", "frequency: weekly, colour: red}")
+    sources = [("kpis.yaml", unknown_key), ("m.yaml", body)]
+    cold = load(sources, None)
+    assert cold[1]
+    same(load(sources, RowCache(tmp_path)), cold)
+    warm = RowCache(tmp_path)
+    same(load(sources, warm), cold)
+    found = [warm.get_workspace(p, ["kpis.yaml", "m.yaml"]) for p in _cache_files(tmp_path)]
+    wholes = [w for w in found if w is not None]
+    assert len(wholes) == 1 and wholes[0].model is None
+
+
+def test_a_kpi_with_a_data_source_keeps_the_definitions_out_of_the_cache() -> None:
+    """A source's spec can be any value: such a load's definitions are parsed each time."""
+    import dataclasses
+
+    from kpitrack.domain.model import Source
+
+    workspace, _ = load([("kpis.yaml", KPIS)], None)
+    kpis = list(workspace.kpis)
+    assert rowcache.encode_model((), kpis, ())
+    kpis[0] = dataclasses.replace(kpis[0], source=Source(kind="sql", spec=("select 1",)))
+    assert rowcache.encode_model((), kpis, ()) == b""
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        b"",
+        b"{}",
+        b"[[], []]",
+        b'[[], [], {"a": 1}]',
+        b'[[["R", "Objective", ["o", "O"]]], [], []]',  # too few fields
+        b'[[], [["R", "Config", []]], []]',  # not a class of the model
+        b'[[], [["E", "Kind", "cubic"]], []]',  # not one of the enum's values
+        b'[[], [["X", 1]], []]',
+        b'[[], [["D", "2026-01-01"]], []]',
+        b'[[], [["D", 0]], []]',
+        b'[[], [{"a": 1}], []]',
+        b'[[["R", "Location", ["a", 1, 1]]], [], []]',  # an objective that is not one
+        b"[[" * 100_000,
+    ],
+)
+def test_definitions_that_no_load_writes_are_refused(doc: bytes) -> None:
+    with pytest.raises(rowcache._Invalid):
+        rowcache.decode_model(doc)

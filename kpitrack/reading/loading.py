@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kpitrack import reading
-from kpitrack.domain.model import Config, Kpi, Objective
+from kpitrack.domain.model import Config, Event, Kind, Kpi, Objective
 from kpitrack.domain.problems import (
     MAX_PROBLEMS_PER_FILE,
     InvalidWorkspaceError,
@@ -208,6 +208,18 @@ class _Warm:
         self.whole, self.undecoded = whole, undecoded
 
 
+def _model_fits(whole: CachedWorkspace) -> bool:
+    """Whether the definitions a load's entry holds define every KPI its measurements
+    were checked against, as they were (always, for an entry this cache wrote)."""
+    assert whole.model is not None
+    kpis = {kpi.id: kpi for kpi in whole.model[1]}
+    for kpi_id, kind, scale in whole.kpis:
+        kpi = kpis.get(kpi_id)
+        if kpi is None or kpi.kind is not kind or (kind is Kind.QUALITATIVE and kpi.scale != scale):
+            return False
+    return True
+
+
 def _load_cached(
     raw: list[tuple[str, bytes | Problem]],
     cache: RowCache,
@@ -227,9 +239,17 @@ def _load_cached(
     files = tuple(display for display, _ in raw)
     whole_name = cache.workspace_name(files, hashes)
     whole = cache.get_workspace(whole_name, files) if whole_name is not None else None
+    if whole is not None and whole.model is not None:
+        if all(type(data) is bytes for _, data in raw) and _model_fits(whole):
+            # The load's definitions too: no file is decoded or parsed.
+            raw.clear()
+            sources: list[tuple[str, str | Problem]] = [(display, "") for display in files]
+            warm = _Warm(cache, hashes, names, whole, {})
+            return _load(sources, config=config, as_of=as_of, warm=warm, warnings=warnings)
+        whole.model = None
     covered = set(whole.covered) if whole is not None else set()
     undecoded: dict[int, bytes] = {}
-    sources: list[tuple[str, str | Problem]] = []
+    sources = []
     for index, (display, data) in enumerate(raw):
         raw[index] = (display, b"")  # no file held twice, as bytes and as text
         if index in covered and type(data) is bytes:
@@ -347,12 +367,26 @@ def _load_all(
     warnings: bool = True,
 ) -> tuple[Workspace, list[Problem]]:
     out: list[Problem] = ProblemList()
+    files = tuple(display for display, _ in sources)
+    if warm is not None and warm.whole is not None and warm.whole.model is not None:
+        # The row cache's entry for these exact files holds the whole load's model.
+        cached_objectives, cached_kpis, cached_events = warm.whole.model
+        scales = {kpi.id: kpi.scale for kpi in cached_kpis}
+        workspace = Workspace(
+            objectives=cached_objectives,
+            kpis=cached_kpis,
+            measurements=warm.whole.build(files, scales),
+            files=files,
+            events=cached_events,
+        )
+        if warnings:  # the load had no problem: the rules' warnings, if any, are all
+            out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
+        return workspace, cap_problems(out)
     sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
     # Per file in reading order, its measurement entries: nodes, or rows (fast reader).
     measured: list[list[Map] | _RowFile] = []
     complete = True  # every file was read; otherwise unknown references may be defined there
     texts: dict[str, str] = {}  # one string per distinct KPI id, date, note, author
-    files = tuple(display for display, _ in sources)
     # With the row cache: each large file's cache file, and the cached measurements of
     # the whole load when these files were loaded before (see `_measurements`).
     cache = warm.cache if warm is not None else None
@@ -412,7 +446,8 @@ def _load_all(
     kpis = builder.kpis(sections["kpis"])
     builder.links(objectives, kpis)
     events = builder.events(sections["events"])
-    measurements = _measurements(builder, measured, measured_at, files, warm)
+    model = (tuple(objectives), tuple(kpis), tuple(events))
+    measurements = _measurements(builder, measured, measured_at, files, warm, model)
     workspace = Workspace(
         objectives=tuple(objectives),
         kpis=tuple(kpis),
@@ -431,6 +466,7 @@ def _measurements(
     measured_at: list[int],
     files: tuple[str, ...],
     warm: _Warm | None,
+    model: tuple[tuple[Objective, ...], tuple[Kpi, ...], tuple[Event, ...]],
 ) -> Measurements:
     """The load's measurements. With the row cache, the whole load's measurements come
     from one cache file when they came from exactly the files it covers (the entry is
@@ -438,7 +474,8 @@ def _measurements(
     was checked against; else the files' own cached columns or rows are checked
     (builder), and when every measured file is a file of measurements alone whose rows
     all passed, the whole load's measurements are cached for the next load of these
-    files."""
+    files (and the load's objectives, KPIs and events with them when nothing in the load
+    had a problem: the next load of the same files parses none of them)."""
     if warm is None:
         return builder.measurements(measured, files)
     cache, whole = warm.cache, warm.whole
@@ -466,7 +503,12 @@ def _measurements(
             definitions = {
                 s.kpi: (kpis[s.kpi].kind, kpis[s.kpi].scale) for s in measurements.all_series()
             }
-            cache.put_workspace(whole_name, measured_at, measurements, definitions)
+            encoded = b""
+            if not builder.out and builder.complete:
+                from kpitrack.reading.rowcache import encode_model
+
+                encoded = encode_model(*model)
+            cache.put_workspace(whole_name, measured_at, measurements, definitions, encoded)
     return measurements
 
 

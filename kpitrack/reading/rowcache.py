@@ -38,6 +38,7 @@ problem are never cached (they take the full reader, as without the cache).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import itertools
 import operator
 import os
@@ -49,14 +50,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpitrack import reading
-from kpitrack.domain.model import Kind
+from kpitrack.domain.model import Event, Kind, Kpi, Objective
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
     from kpitrack.domain.series import Measurements, Series
 
-FORMAT = 3  # 3: files named by their bytes as read, not their decoded text
+# 3: files named by their bytes as read, not their decoded text; a load's entry holds
+# the load's definitions too when it had no problem.
+FORMAT = 3
 MAGIC = b"kpitrack cols\x00\x00\x00"  # 16 bytes
 WORKSPACE_MAGIC = b"kpitrack load\x00\x00\x00"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -269,7 +272,7 @@ class RowCache:
             return None
         try:
             with name.open("rb") as f:
-                found = _decode_workspace(_Stream(f, key), len(files))
+                found = _decode_workspace(_Stream(f, key), len(files), name.stem)
         except OSError:
             return None
         except (
@@ -292,13 +295,18 @@ class RowCache:
         covered: Sequence[int],
         measurements: Measurements,
         definitions: dict[str, tuple[Kind, tuple[str, ...]]],
+        model: bytes = b"",
     ) -> None:
         """Remember a whole load's measurements: those of the files at `covered` (each a
-        file of measurements alone whose checked columns this cache holds), all of them."""
+        file of measurements alone whose checked columns this cache holds), all of them;
+        `model`: the load's objectives, KPIs and events (`encode_model`) when the load
+        had no problem, else empty."""
         key = self._key()
         if key is None or not measurements:
             return
-        parts = _encode_workspace(covered, measurements, definitions)
+        if model:  # its own name with it: a copy under another name has no model
+            model = name.stem.encode() + b"\n" + model
+        parts = _encode_workspace(covered, measurements, definitions, model)
         if self._write(name, WORKSPACE_MAGIC, key, parts):
             self.whole_writes += 1
 
@@ -594,10 +602,12 @@ class CachedWorkspace:
     the load's files), per KPI in series order its definition as checked and its
     columns, ready to become the load's `Measurements` (`build`)."""
 
-    __slots__ = ("count", "covered", "kpis", "ordered", "series")
+    __slots__ = ("count", "covered", "kpis", "model", "ordered", "series")
 
     def __init__(self) -> None:
         self.count = 0
+        # The load's objectives, KPIs and events, when it had no problem (`decode_model`).
+        self.model: Model | None = None
         self.covered: list[int] = []
         self.kpis: list[tuple[str, Kind, tuple[str, ...]]] = []
         # Per KPI: dates, values (label positions for a qualitative KPI), files, lines,
@@ -638,6 +648,7 @@ def _encode_workspace(
     covered: Sequence[int],
     measurements: Measurements,
     definitions: dict[str, tuple[Kind, tuple[str, ...]]],
+    model: bytes = b"",
 ) -> Iterator[bytes]:
     """The payload's parts: the counts, strings and KPI records, then each KPI's columns
     in turn (made as they are written)."""
@@ -678,6 +689,8 @@ def _encode_workspace(
     blob = b"".join(encoded)
     yield struct.pack("<H", len(version))
     yield version
+    yield struct.pack("<Q", len(model))
+    yield model
     yield struct.pack("<QQQQQ", len(measurements), len(every), len(covered), len(table), len(blob))
     yield struct.pack("<Q", len(scales))
     yield array("q", map(len, encoded)).tobytes()
@@ -738,7 +751,7 @@ class _Stream:
             raise _Invalid
 
 
-def _decode_workspace(stream: _Stream, file_count: int) -> CachedWorkspace:
+def _decode_workspace(stream: _Stream, file_count: int, stem: str) -> CachedWorkspace:
     """The structure (lengths, the string table, KPI records, scales, label positions) is
     checked as it is read; the million-entry columns themselves (dates, files, lines)
     are trusted on the MAC alone, which proves this folder's own write of them (each
@@ -750,6 +763,8 @@ def _decode_workspace(stream: _Stream, file_count: int) -> CachedWorkspace:
     (length,) = struct.unpack("<H", take(2))
     if take(length) != __version__.encode():
         raise _Invalid
+    (length,) = struct.unpack("<Q", take(8))
+    model = take(length)
     count, kpi_count, covered_count, strings, blob_size = struct.unpack("<QQQQQ", take(40))
     (scale_count,) = struct.unpack("<Q", take(8))
     lengths = numbers("q", strings)
@@ -813,4 +828,106 @@ def _decode_workspace(stream: _Stream, file_count: int) -> CachedWorkspace:
         found.series.append((dates, values, file, lines, columns, orders, notes, bys))
     found.ordered = [bool(flag) for flag in ordered]
     stream.verify()
+    # After the MAC (nothing is used before), and only under the name it was written
+    # under: the files it was made from (another load's entry serves at most its rows).
+    own, _, model = model.partition(b"\n")
+    found.model = decode_model(model) if model and own == stem.encode() else None
     return found
+
+
+# ---------------------------------------------------------------- the definitions
+
+
+# A load's objectives, KPIs and events.
+Model = tuple[tuple[Objective, ...], tuple[Kpi, ...], tuple[Event, ...]]
+
+
+def _model_classes() -> tuple[dict[str, Any], dict[str, Any]]:
+    from kpitrack.domain import model
+
+    records = (
+        model.Objective,
+        model.Kpi,
+        model.Event,
+        model.Milestone,
+        model.ActionPlan,
+        model.Location,
+    )
+    enums = (model.Frequency, model.Kind, model.Direction, model.Indicator, model.ActionStatus)
+    return {c.__name__: c for c in records}, {e.__name__: e for e in enums}
+
+
+class _NotCached(Exception):
+    """A value the definitions' encoding does not hold (a data source's spec): the load's
+    definitions are not cached, and are parsed on every load."""
+
+
+def encode_model(objectives: Sequence[Any], kpis: Sequence[Any], events: Sequence[Any]) -> bytes:
+    """The definitions as JSON text (no pickle: `decode_model` builds only the model's own
+    records and enums from it): a record as ["R", class, [field values]], a date as
+    ["D", ordinal], an enum as ["E", class, value], a tuple as ["T", [items]]; strings,
+    numbers, booleans and None as themselves. Empty when a value is none of these (a
+    KPI with a data source)."""
+    import json
+
+    records, enums = _model_classes()
+
+    def encode(value: Any) -> Any:
+        t = type(value)
+        if t is str or t is int or t is float or t is bool or value is None:
+            return value
+        if t is tuple:
+            return ["T", [encode(item) for item in value]]
+        if t.__name__ in records and records[t.__name__] is t:
+            return ["R", t.__name__, [encode(v) for v in t._field_values(value)]]
+        if t.__name__ in enums and enums[t.__name__] is t:
+            return ["E", t.__name__, value.value]
+        if t is dt.date:
+            return ["D", value.toordinal()]
+        raise _NotCached
+
+    try:
+        doc = [list(map(encode, part)) for part in (objectives, kpis, events)]
+    except _NotCached:
+        return b""
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def decode_model(data: bytes) -> Model:
+    """The definitions `encode_model` wrote; raises _Invalid for anything else (a class
+    or enum not of the model, a field count that is not the class's, a value of no
+    known form, an objective that is not an Objective ...)."""
+    import json
+
+    records, enums = _model_classes()
+
+    def decode(value: Any) -> Any:
+        if type(value) is not list:
+            if type(value) in (str, int, float, bool) or value is None:
+                return value
+            raise _Invalid
+        tag = value[0]
+        if tag == "T" and len(value) == 2 and type(value[1]) is list:
+            return tuple(map(decode, value[1]))
+        if tag == "D" and len(value) == 2 and type(value[1]) is int:
+            return dt.date.fromordinal(value[1])
+        if tag == "E" and len(value) == 3:
+            return enums[value[1]](value[2])
+        if tag == "R" and len(value) == 3 and type(value[2]) is list:
+            cls = records[value[1]]
+            if len(value[2]) != len(cls._field_names):
+                raise _Invalid
+            return cls(*map(decode, value[2]))
+        raise _Invalid
+
+    try:
+        doc = json.loads(data)
+        if type(doc) is not list or len(doc) != 3 or not all(type(part) is list for part in doc):
+            raise _Invalid
+        model = tuple(tuple(map(decode, part)) for part in doc)
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError, RecursionError):
+        raise _Invalid from None
+    for part, cls in zip(model, (Objective, Kpi, Event), strict=True):
+        if not all(type(item) is cls for item in part):
+            raise _Invalid
+    return model  # type: ignore[return-value]
