@@ -769,14 +769,17 @@ def test_a_kpi_with_a_data_source_keeps_the_definitions_out_of_the_cache() -> No
         b"{}",
         b"[[], []]",
         b'[[], [], {"a": 1}]',
-        b'[[["R", "Objective", ["o", "O"]]], [], []]',  # too few fields
-        b'[[], [["R", "Config", []]], []]',  # not a class of the model
-        b'[[], [["E", "Kind", "cubic"]], []]',  # not one of the enum's values
-        b'[[], [["X", 1]], []]',
-        b'[[], [["D", "2026-01-01"]], []]',
-        b'[[], [["D", 0]], []]',
-        b'[[], [{"a": 1}], []]',
-        b'[[["R", "Location", ["a", 1, 1]]], [], []]',  # an objective that is not one
+        b'[[{"R": "Objective", "f": ["o", "O"]}], [], []]',  # too few fields
+        b'[[], [{"R": "Config", "f": []}], []]',  # not a class of the model
+        b'[[], [{"E": "Kind", "v": "cubic"}], []]',  # not one of the enum's values
+        b'[[], [{"X": 1}], []]',
+        b'[[], [{"D": "2026-01-01"}], []]',
+        b'[[], [{"D": 0}], []]',
+        b'[[], [{"T": [[1]]}], []]',  # a list inside a tuple
+        b'[[], [{"T": [1], "D": 1}], []]',
+        b'[[{"R": "Location", "f": ["a", 1, 1]}], [], []]',  # an objective that is not one
+        b'[[{"R": "Location", "f": ["a", [1], 1]}], [], []]',
+        b"[[], [], [1]]",
         b"[[" * 100_000,
     ],
 )

@@ -864,10 +864,10 @@ class _NotCached(Exception):
 
 def encode_model(objectives: Sequence[Any], kpis: Sequence[Any], events: Sequence[Any]) -> bytes:
     """The definitions as JSON text (no pickle: `decode_model` builds only the model's own
-    records and enums from it): a record as ["R", class, [field values]], a date as
-    ["D", ordinal], an enum as ["E", class, value], a tuple as ["T", [items]]; strings,
-    numbers, booleans and None as themselves. Empty when a value is none of these (a
-    KPI with a data source)."""
+    records and enums from it): a record as {"R": class, "f": [field values]}, a date as
+    {"D": ordinal}, an enum as {"E": class, "v": value}, a tuple as {"T": [items]};
+    strings, numbers, booleans and None as themselves. Empty when a value is none of
+    these (a KPI with a data source)."""
     import json
 
     records, enums = _model_classes()
@@ -877,13 +877,13 @@ def encode_model(objectives: Sequence[Any], kpis: Sequence[Any], events: Sequenc
         if t is str or t is int or t is float or t is bool or value is None:
             return value
         if t is tuple:
-            return ["T", [encode(item) for item in value]]
+            return {"T": [encode(item) for item in value]}
         if t.__name__ in records and records[t.__name__] is t:
-            return ["R", t.__name__, [encode(v) for v in t._field_values(value)]]
+            return {"R": t.__name__, "f": [encode(v) for v in t._field_values(value)]}
         if t.__name__ in enums and enums[t.__name__] is t:
-            return ["E", t.__name__, value.value]
+            return {"E": t.__name__, "v": value.value}
         if t is dt.date:
-            return ["D", value.toordinal()]
+            return {"D": value.toordinal()}
         raise _NotCached
 
     try:
@@ -894,39 +894,37 @@ def encode_model(objectives: Sequence[Any], kpis: Sequence[Any], events: Sequenc
 
 
 def decode_model(data: bytes) -> Model:
-    """The definitions `encode_model` wrote; raises _Invalid for anything else (a class
-    or enum not of the model, a field count that is not the class's, a value of no
-    known form, an objective that is not an Objective ...)."""
+    """The definitions `encode_model` wrote, each tagged object turned into its value as
+    JSON is parsed; raises _Invalid for anything else (a class or enum not of the
+    model, a field count that is not the class's, a list or object of no known form,
+    an objective that is not an Objective ...)."""
     import json
 
     records, enums = _model_classes()
+    fromordinal = dt.date.fromordinal
 
-    def decode(value: Any) -> Any:
-        if type(value) is not list:
-            if type(value) in (str, int, float, bool) or value is None:
-                return value
-            raise _Invalid
-        tag = value[0]
-        if tag == "T" and len(value) == 2 and type(value[1]) is list:
-            return tuple(map(decode, value[1]))
-        if tag == "D" and len(value) == 2 and type(value[1]) is int:
-            return dt.date.fromordinal(value[1])
-        if tag == "E" and len(value) == 3:
-            return enums[value[1]](value[2])
-        if tag == "R" and len(value) == 3 and type(value[2]) is list:
-            cls = records[value[1]]
-            if len(value[2]) != len(cls._field_names):
-                raise _Invalid
-            return cls(*map(decode, value[2]))
+    def tagged(d: dict[str, Any]) -> Any:
+        if len(d) == 1:
+            if "T" in d and type(items := d["T"]) is list and list not in map(type, items):
+                return tuple(items)
+            if "D" in d and type(day := d["D"]) is int:
+                return fromordinal(day)
+        elif len(d) == 2 and "R" in d and "f" in d:
+            cls, values = records[d["R"]], d["f"]
+            fits = type(values) is list and len(values) == len(cls._field_names)
+            if fits and list not in map(type, values):
+                return cls(*values)
+        elif len(d) == 2 and "E" in d and "v" in d:
+            return enums[d["E"]](d["v"])
         raise _Invalid
 
     try:
-        doc = json.loads(data)
+        doc = json.loads(data, object_hook=tagged)
         if type(doc) is not list or len(doc) != 3 or not all(type(part) is list for part in doc):
             raise _Invalid
-        model = tuple(tuple(map(decode, part)) for part in doc)
     except (KeyError, IndexError, TypeError, ValueError, OverflowError, RecursionError):
         raise _Invalid from None
+    model = tuple(map(tuple, doc))
     for part, cls in zip(model, (Objective, Kpi, Event), strict=True):
         if not all(type(item) is cls for item in part):
             raise _Invalid
