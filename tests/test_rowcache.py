@@ -51,7 +51,12 @@ def files_only(folder: Path, **options: Any) -> RowCache:
 
 
 def load(sources: list[tuple[str, str]], cache: RowCache | None) -> tuple[Workspace, list[Problem]]:
-    return loading._load(list(sources), config=Config(), as_of=AS_OF, cache=cache)
+    """Cold: the texts as `load_texts` loads them; with a cache: their UTF-8 bytes as
+    `load_workspace` reads them."""
+    if cache is None:
+        return loading._load(list(sources), config=Config(), as_of=AS_OF)
+    raw: list[tuple[str, bytes | Problem]] = [(d, text.encode()) for d, text in sources]
+    return loading._load_cached(raw, cache, config=Config(), as_of=AS_OF)
 
 
 def same(a: tuple[Workspace, list[Problem]], b: tuple[Workspace, list[Problem]]) -> None:
@@ -467,7 +472,7 @@ def test_a_whole_load_entry_under_another_name_is_still_checked(
         [("kpis.yaml", DEFINITIONS["n qualitative"]), sources[1]],  # n checked otherwise
     ):
         cache = RowCache(tmp_path)
-        digests, _ = cache.names([text for _, text in other])
+        digests, _ = cache.names([text.encode() for _, text in other])
         name = cache.workspace_name([display for display, _ in other], digests)
         assert name is not None
         name.write_bytes(whole.read_bytes())
@@ -544,3 +549,240 @@ def test_eviction_removes_the_temporary_files_a_killed_run_left(tmp_path: Path) 
     cache.evict()
     assert not old.exists()
     assert recent.exists()  # may be another run's, still writing
+
+
+# ---------------------------------------------------------------- bytes first
+
+
+def _on_disk(tmp_path: Path, files: list[tuple[str, bytes]]) -> list[Path]:
+    paths = []
+    for name, data in files:
+        path = tmp_path / "ws" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def _from_disk(paths: list[Path], monkeypatch: pytest.MonkeyPatch, folder: Path) -> Any:
+    monkeypatch.setattr(reading, "row_cache_folder", str(folder))
+    return loading.load_workspace(paths, config=Config(), as_of=AS_OF)
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_the_files_named_by_their_bytes_as_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threaded: bool
+) -> None:
+    """A file with a byte order mark reads as the same text as without it, but it is other
+    bytes: another name. Hashed as the files are read (in a thread from
+    HASH_THREAD_BYTES) or after: the same names, the same loads as without the cache."""
+    monkeypatch.setattr(loading, "HASH_THREAD_BYTES", 0 if threaded else 1 << 40)
+    (kpis, text), (m, body) = _files(tmp_path)
+    plain = [(kpis, text.encode()), (m, body.encode())]
+    marked = [(kpis, text.encode()), (m, b"\xef\xbb\xbf" + body.encode())]
+    folder = tmp_path / "cache"
+    for files in (plain, marked):
+        paths = _on_disk(tmp_path, files)
+        cold = loading.load_workspace(paths, config=Config(), as_of=AS_OF)
+        same(_from_disk(paths, monkeypatch, folder), cold)  # fills the cache
+        same(_from_disk(paths, monkeypatch, folder), cold)  # reads it
+    names = {p.name for p in _cache_files(folder)}
+    prefix = rowcache.content_prefix()
+    for data in (body.encode(), b"\xef\xbb\xbf" + body.encode()):
+        assert rowcache.content_digest(prefix, data) + rowcache.SUFFIX in names
+    assert len(names) == 4  # each file's entry and each load's, twice
+
+
+def test_hashed_in_a_thread_or_not_the_same_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [Path(__file__), Path(rowcache.__file__), tmp_path / "missing.yaml"]
+    found = []
+    for threshold in (0, 1 << 40):
+        monkeypatch.setattr(loading, "HASH_THREAD_BYTES", threshold)
+        raw, hashing = loading._read_hashing(files)
+        assert isinstance(raw[2][1], Problem)  # not read: no name
+        digests = hashing.digests() if hashing is not None else None
+        assert (digests is not None) is (threshold == 0)
+        contents = [data if isinstance(data, bytes) else None for _, data in raw]
+        found.append(RowCache(tmp_path / "cache").names(contents, digests))
+    assert found[0] == found[1]
+    assert found[0][0][2] is None and None not in found[0][0][:2]
+
+
+def test_a_file_the_whole_load_entry_covers_is_not_decoded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Used, the whole load's entry spares decoding the files it covers, and with the
+    load's definitions in it every file; not used (a KPI made qualitative), they are
+    decoded and checked as without it."""
+    sources = _files(tmp_path)
+    cache = RowCache(tmp_path / "cache")
+    load(sources, cache)
+    assert cache.whole_writes == 1
+    decoded: list[str] = []
+    real = loading.decode_source
+
+    def counting(display: str, data: Any) -> Any:
+        decoded.append(display)
+        return real(display, data)
+
+    monkeypatch.setattr(loading, "decode_source", counting)
+    warm = RowCache(tmp_path / "cache")
+    same(load(sources, warm), load(sources, None))
+    assert warm.whole_hits == 1 and decoded == []
+    decoded.clear()
+    # The entry found under the name of a load whose n is qualitative (as in
+    # test_a_whole_load_entry_under_another_name_is_still_checked): not used.
+    (whole,) = [
+        p for p in _cache_files(tmp_path / "cache")
+        if p.read_bytes().startswith(rowcache.WORKSPACE_MAGIC)
+    ]  # fmt: skip
+    changed = [("kpis.yaml", DEFINITIONS["n qualitative"]), sources[1]]
+    stale = RowCache(tmp_path / "cache")
+    digests, _ = stale.names([text.encode() for _, text in changed])
+    name = stale.workspace_name([display for display, _ in changed], digests)
+    assert name is not None
+    name.write_bytes(whole.read_bytes())
+    same(load(changed, stale), load(changed, None))
+    assert (stale.whole_hits, stale.whole_stale) == (1, 1)
+    assert decoded == ["kpis.yaml"]  # m.yaml: decoded once the entry was not used
+
+
+@given(
+    st.lists(
+        st.sampled_from(["", " ", "  # c", "#", "\r", "measurements:", "measurements: x",
+                         "kpis:", "measurement:", "é", "  measurements:"]),
+        max_size=5,
+    ),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+    st.booleans(),
+)  # fmt: skip
+def test_the_measurements_key_precheck_on_bytes_is_the_texts(
+    lines: list[str], end: str, bom: bool, final: bool
+) -> None:
+    from kpitrack.reading.yamlnodes import decode, starts_with_measurements_key
+
+    data = end.join(lines).encode() + (end.encode() if final else b"")
+    data = b"\xef\xbb\xbf" + data if bom else data
+    text = decode(data, "m.yaml")
+    assert loading._starts_with_measurements_key(data) is starts_with_measurements_key(text)
+
+
+# ---------------------------------------------------------------- the load's definitions
+
+RICH = """\
+objectives:
+  - {id: grow, title: Grow, owner: ana, due: 2027-06-30}
+  - {id: sub, title: Sub, parent: grow, weight: 2}
+kpis:
+  - id: n
+    name: N
+    measure: a count of things
+    target: 10
+    baseline: 2
+    frequency: monthly
+    objective: sub
+    owner: ana
+    unit: thing
+    unit_plural: things
+    indicator: lagging
+    direction: decrease
+    start: 2026-01-01
+    due: 2026-12-31
+    milestones: [{date: 2026-06-30, target: 6}]
+    review: quarterly
+    last_reviewed: 2026-10-01
+    action: {plan: Do it, owner: bo, due: 2026-12-01, status: open}
+    grace_days: 4
+    tags: [core, "t ✓"]
+    description: "A \\"quoted\\" text"
+    weight: 0.5
+    drivers: [p]
+  - {id: p, name: P, kind: progress, measure: a count of things, frequency: monthly,
+     objective: grow, archived: true}
+  - {id: q, name: Q, kind: qualitative, scale: [bad, ok, good], target: good,
+     measure: a count of things, frequency: weekly, action: call them}
+events:
+  - {date: 2026-03-01, title: Launch, kpis: [n], note: big}
+  - {date: 2026-04-01, title: Outage}
+"""
+
+
+def test_the_definitions_are_kept_with_the_whole_load_and_read_back_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every kind of value a definition holds (objectives, milestones, an action plan,
+    enums, dates, tuples, events) comes back equal, and the warm load parses nothing."""
+    body = _files(tmp_path)[1][1]
+    sources = [
+        ("kpis.yaml", RICH),
+        ("m.yaml", body + "  - {kpi: q, date: 2026-05-01, value: ok}\n"),
+    ]
+    cold = load(sources, None)
+    assert not [p for p in cold[1] if p.is_error]
+    load(sources, RowCache(tmp_path))
+    parsed: list[str] = []
+    real = loading.parse_file
+    monkeypatch.setattr(loading, "parse_file", lambda d, *a: parsed.append(d) or real(d, *a))
+    warm = RowCache(tmp_path)
+    same(load(sources, warm), cold)
+    assert warm.whole_hits == 1 and parsed == []
+    workspace = cold[0]
+    model = (workspace.objectives, workspace.kpis, workspace.events)
+    encoded = rowcache.encode_model(*model)
+    assert rowcache.decode_model(encoded) == model
+
+
+def test_a_load_with_a_problem_keeps_no_definitions(tmp_path: Path) -> None:
+    body = _files(tmp_path)[1][1]
+    unknown_key = KPIS.replace("frequency: weekly}", "frequency: weekly, colour: red}")
+    sources = [("kpis.yaml", unknown_key), ("m.yaml", body)]
+    cold = load(sources, None)
+    assert cold[1]
+    same(load(sources, RowCache(tmp_path)), cold)
+    warm = RowCache(tmp_path)
+    same(load(sources, warm), cold)
+    found = [warm.get_workspace(p, ["kpis.yaml", "m.yaml"]) for p in _cache_files(tmp_path)]
+    wholes = [w for w in found if w is not None]
+    assert len(wholes) == 1 and wholes[0].model is None
+
+
+def test_a_kpi_with_a_data_source_keeps_the_definitions_out_of_the_cache() -> None:
+    """A source's spec can be any value: such a load's definitions are parsed each time."""
+    import dataclasses
+
+    from kpitrack.domain.model import Source
+
+    workspace, _ = load([("kpis.yaml", KPIS)], None)
+    kpis = list(workspace.kpis)
+    assert rowcache.encode_model((), kpis, ())
+    kpis[0] = dataclasses.replace(kpis[0], source=Source(kind="sql", spec=("select 1",)))
+    assert rowcache.encode_model((), kpis, ()) == b""
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        b"",
+        b"{}",
+        b"[[], []]",
+        b'[[], [], {"a": 1}]',
+        b'[[{"R": "Objective", "f": ["o", "O"]}], [], []]',  # too few fields
+        b'[[], [{"R": "Config", "f": []}], []]',  # not a class of the model
+        b'[[], [{"E": "Kind", "v": "cubic"}], []]',  # not one of the enum's values
+        b'[[], [{"X": 1}], []]',
+        b'[[], [{"D": "2026-01-01"}], []]',
+        b'[[], [{"D": 0}], []]',
+        b'[[], [{"T": [[1]]}], []]',  # a list inside a tuple
+        b'[[], [{"T": [1], "D": 1}], []]',
+        b'[[{"R": "Location", "f": ["a", 1, 1]}], [], []]',  # an objective that is not one
+        b'[[{"R": "Location", "f": ["a", [1], 1]}], [], []]',
+        b"[[], [], [1]]",
+        b"[[" * 100_000,
+    ],
+)
+def test_definitions_that_no_load_writes_are_refused(doc: bytes) -> None:
+    with pytest.raises(rowcache._Invalid):
+        rowcache.decode_model(doc)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kpitrack import reading
-from kpitrack.domain.model import Config, Kpi, Objective
+from kpitrack.domain.model import Config, Event, Kind, Kpi, Objective
 from kpitrack.domain.problems import (
     MAX_PROBLEMS_PER_FILE,
     InvalidWorkspaceError,
@@ -31,7 +31,13 @@ from kpitrack.domain.series import Measurements
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reading import rules
 from kpitrack.reading.builder import SECTIONS, _Builder, _RowFile
-from kpitrack.reading.paths import DEFAULT_FILES, read_files, resolve_paths
+from kpitrack.reading.paths import (
+    DEFAULT_FILES,
+    decode_source,
+    read_files,
+    read_raw,
+    resolve_paths,
+)
 from kpitrack.reading.yamlnodes import (
     Map,
     Node,
@@ -39,10 +45,10 @@ from kpitrack.reading.yamlnodes import (
     Scalar,
     Seq,
     YamlFatal,
+    decode,
     parse,
     parse_rows,
     scan_rows,
-    starts_with_measurements_key,
 )
 
 if TYPE_CHECKING:
@@ -73,23 +79,186 @@ def load_workspace(
     (kpitrack.reading.row_cache_folder) and one of them is large and starts as a file of
     measurements alone. Without `warnings`, the workspace rules (which give warnings
     only) run only when there is an error."""
-    sources = read_files(paths)
-    cache = None
     folder = reading.row_cache_folder
-    if folder is not None and any(
-        isinstance(text, str)
-        and len(text) >= reading.ROW_CACHE_MIN_CHARS
-        and starts_with_measurements_key(text)
-        for _, text in sources
+    if folder is None:
+        return _load(read_files(paths), config=config, as_of=as_of, warnings=warnings)
+    raw, hashing = _read_hashing(paths)
+    if not any(
+        type(data) is bytes
+        and len(data) >= reading.ROW_CACHE_MIN_CHARS
+        and _starts_with_measurements_key(data)
+        for _, data in raw
     ):
-        from kpitrack.reading.rowcache import RowCache
+        if hashing is not None:
+            hashing.digests()  # nothing to name: the thread's work is let go
+        sources: list[tuple[str, str | Problem]] = []
+        for index, (display, data) in enumerate(raw):
+            raw[index] = (display, b"")  # no file held twice, as bytes and as text
+            sources.append((display, decode_source(display, data)))
+        return _load(sources, config=config, as_of=as_of, warnings=warnings)
+    from kpitrack.reading.rowcache import RowCache
 
-        cache = RowCache(Path(folder))
+    cache = RowCache(Path(folder))
     try:
-        return _load(sources, config=config, as_of=as_of, cache=cache, warnings=warnings)
+        digests = hashing.digests() if hashing is not None else None
+        return _load_cached(
+            raw, cache, config=config, as_of=as_of, warnings=warnings, digests=digests
+        )
     finally:
-        if cache is not None:
-            cache.evict()
+        cache.evict()
+
+
+# From this many bytes read, the files' content names are hashed in a thread as they are
+# read (below, a thread costs more than it saves; the names are hashed only if the cache
+# is opened).
+HASH_THREAD_BYTES = 1 << 20
+
+
+class _Hashing:
+    """The content names (`rowcache.content_digest`) of files' bytes, hashed in a thread
+    while the next files are read: hashlib lets go of the GIL while it hashes a large
+    buffer, and reading waits in the kernel, so both go on at once."""
+
+    def __init__(self) -> None:
+        import threading
+        from queue import SimpleQueue
+
+        from kpitrack.reading.rowcache import content_prefix
+
+        self._prefix = content_prefix()
+        self._digests: list[str | None] = []
+        self._queue: SimpleQueue[tuple[int, bytes] | None] = SimpleQueue()
+        # A daemon: an interrupted command does not wait for it.
+        self._thread = threading.Thread(target=self._run, name="kpitrack-hash", daemon=True)
+        self._thread.start()
+
+    def add(self, index: int, data: bytes | Problem) -> None:
+        self._digests.append(None)
+        if type(data) is bytes:
+            self._queue.put((index, data))
+
+    def _run(self) -> None:
+        from kpitrack.reading.rowcache import content_digest
+
+        digests, prefix, get = self._digests, self._prefix, self._queue.get
+        while (item := get()) is not None:
+            index, data = item
+            digests[index] = content_digest(prefix, data)
+
+    def digests(self) -> list[str | None]:
+        """Every file's content name (None: not read), once the thread is done."""
+        self._queue.put(None)
+        self._thread.join()
+        return self._digests
+
+
+def _read_hashing(
+    paths: Sequence[Path],
+) -> tuple[list[tuple[str, bytes | Problem]], _Hashing | None]:
+    """The files' bytes (`paths.read_raw`), and when they are large, their content names
+    being hashed meanwhile (see `_Hashing`)."""
+    raw: list[tuple[str, bytes | Problem]] = []
+    hashing: _Hashing | None = None
+    total = 0
+    for index, (display, data) in enumerate(read_raw(paths)):
+        raw.append((display, data))
+        if hashing is not None:
+            hashing.add(index, data)
+            continue
+        if type(data) is bytes:
+            total += len(data)
+            if total >= HASH_THREAD_BYTES:
+                hashing = _Hashing()
+                for before, (_, earlier) in enumerate(raw):
+                    hashing.add(before, earlier)
+    return raw, hashing
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def _starts_with_measurements_key(data: bytes) -> bool:
+    """`yamlnodes.starts_with_measurements_key` of the text these bytes decode to (the
+    characters it looks at are ASCII, one byte each in UTF-8), without decoding them."""
+    position = len(_BOM) if data.startswith(_BOM) else 0
+    while (end := data.find(b"\n", position)) >= 0:
+        line = data[position:end].lstrip(b" ")
+        if line and line != b"\r" and not line.startswith(b"#"):
+            return line.startswith(b"measurements:")
+        position = end + 1
+    return False
+
+
+class _Warm:
+    """What a load with the row cache knows before it parses: each file's content name
+    and cache file, the whole load's cached measurements when there are any, and the
+    bytes of the files those cover (decoded only if they are not used after all)."""
+
+    __slots__ = ("cache", "digests", "names", "undecoded", "whole")
+
+    def __init__(
+        self,
+        cache: RowCache,
+        digests: list[str | None],
+        names: list[Path | None],
+        whole: CachedWorkspace | None,
+        undecoded: dict[int, bytes],
+    ) -> None:
+        self.cache, self.digests, self.names = cache, digests, names
+        self.whole, self.undecoded = whole, undecoded
+
+
+def _model_fits(whole: CachedWorkspace) -> bool:
+    """Whether the definitions a load's entry holds define every KPI its measurements
+    were checked against, as they were (always, for an entry this cache wrote)."""
+    assert whole.model is not None
+    kpis = {kpi.id: kpi for kpi in whole.model[1]}
+    for kpi_id, kind, scale in whole.kpis:
+        kpi = kpis.get(kpi_id)
+        if kpi is None or kpi.kind is not kind or (kind is Kind.QUALITATIVE and kpi.scale != scale):
+            return False
+    return True
+
+
+def _load_cached(
+    raw: list[tuple[str, bytes | Problem]],
+    cache: RowCache,
+    *,
+    config: Config,
+    as_of: dt.date,
+    warnings: bool = True,
+    digests: list[str | None] | None = None,
+) -> tuple[Workspace, list[Problem]]:
+    """Load (display path, bytes) pairs with the row cache (`raw` is this load's own list:
+    emptied as it goes). The content names come from the bytes as read (`digests`, when
+    hashed already); a file whose measurements the whole load's cache entry holds is not
+    decoded unless that entry cannot be used."""
+    contents = [data if type(data) is bytes else None for _, data in raw]
+    hashes, names = cache.names(contents, digests)
+    del contents
+    files = tuple(display for display, _ in raw)
+    whole_name = cache.workspace_name(files, hashes)
+    whole = cache.get_workspace(whole_name, files) if whole_name is not None else None
+    if whole is not None and whole.model is not None:
+        if all(type(data) is bytes for _, data in raw) and _model_fits(whole):
+            # The load's definitions too: no file is decoded or parsed.
+            raw.clear()
+            sources: list[tuple[str, str | Problem]] = [(display, "") for display in files]
+            warm = _Warm(cache, hashes, names, whole, {})
+            return _load(sources, config=config, as_of=as_of, warm=warm, warnings=warnings)
+        whole.model = None
+    covered = set(whole.covered) if whole is not None else set()
+    undecoded: dict[int, bytes] = {}
+    sources = []
+    for index, (display, data) in enumerate(raw):
+        raw[index] = (display, b"")  # no file held twice, as bytes and as text
+        if index in covered and type(data) is bytes:
+            undecoded[index] = data
+            sources.append((display, ""))
+        else:
+            sources.append((display, decode_source(display, data)))
+    warm = _Warm(cache, hashes, names, whole, undecoded)
+    return _load(sources, config=config, as_of=as_of, warm=warm, warnings=warnings)
 
 
 def load_texts(
@@ -144,7 +313,7 @@ def _load(
     as_of: dt.date,
     memo: ParseMemo | None = None,
     parses: ParseMemo | None = None,
-    cache: RowCache | None = None,
+    warm: _Warm | None = None,
     warnings: bool = True,
 ) -> tuple[Workspace, list[Problem]]:
     # Nodes and model objects are acyclic: with a million of them alive, the cyclic
@@ -158,7 +327,7 @@ def _load(
             as_of=as_of,
             memo=memo,
             parses=parses,
-            cache=cache,
+            warm=warm,
             warnings=warnings,
         )
     finally:
@@ -194,25 +363,35 @@ def _load_all(
     as_of: dt.date,
     memo: ParseMemo | None = None,
     parses: ParseMemo | None = None,
-    cache: RowCache | None = None,
+    warm: _Warm | None = None,
     warnings: bool = True,
 ) -> tuple[Workspace, list[Problem]]:
     out: list[Problem] = ProblemList()
+    files = tuple(display for display, _ in sources)
+    if warm is not None and warm.whole is not None and warm.whole.model is not None:
+        # The row cache's entry for these exact files holds the whole load's model.
+        cached_objectives, cached_kpis, cached_events = warm.whole.model
+        scales = {kpi.id: kpi.scale for kpi in cached_kpis}
+        workspace = Workspace(
+            objectives=cached_objectives,
+            kpis=cached_kpis,
+            measurements=warm.whole.build(files, scales),
+            files=files,
+            events=cached_events,
+        )
+        if warnings:  # the load had no problem: the rules' warnings, if any, are all
+            out.extend(rules.check_workspace(workspace, config=config, as_of=as_of))
+        return workspace, cap_problems(out)
     sections: dict[str, list[Map]] = {name: [] for name in SECTIONS}
     # Per file in reading order, its measurement entries: nodes, or rows (fast reader).
     measured: list[list[Map] | _RowFile] = []
     complete = True  # every file was read; otherwise unknown references may be defined there
     texts: dict[str, str] = {}  # one string per distinct KPI id, date, note, author
-    files = tuple(display for display, _ in sources)
-    # With the row cache: each large file's content name, and the cached measurements of
+    # With the row cache: each large file's cache file, and the cached measurements of
     # the whole load when these files were loaded before (see `_measurements`).
-    digests: list[str | None] = [None] * len(sources)
-    names: list[Path | None] = [None] * len(sources)
-    whole: CachedWorkspace | None = None
-    if cache is not None:
-        digests, names = cache.names([t if isinstance(t, str) else None for _, t in sources])
-        whole_name = cache.workspace_name(files, digests)
-        whole = cache.get_workspace(whole_name, files) if whole_name is not None else None
+    cache = warm.cache if warm is not None else None
+    names: list[Path | None] = warm.names if warm is not None else [None] * len(sources)
+    whole = warm.whole if warm is not None else None
     covered = set(whole.covered) if whole is not None else set()
     measured_at: list[int] = []  # each measured file's position in `files`
     for index, (display, text) in enumerate(sources):
@@ -267,7 +446,8 @@ def _load_all(
     kpis = builder.kpis(sections["kpis"])
     builder.links(objectives, kpis)
     events = builder.events(sections["events"])
-    measurements = _measurements(builder, measured, measured_at, files, cache, whole, digests)
+    model = (tuple(objectives), tuple(kpis), tuple(events))
+    measurements = _measurements(builder, measured, measured_at, files, warm, model)
     workspace = Workspace(
         objectives=tuple(objectives),
         kpis=tuple(kpis),
@@ -285,9 +465,8 @@ def _measurements(
     measured: list[list[Map] | _RowFile],
     measured_at: list[int],
     files: tuple[str, ...],
-    cache: RowCache | None,
-    whole: CachedWorkspace | None,
-    digests: list[str | None],
+    warm: _Warm | None,
+    model: tuple[tuple[Objective, ...], tuple[Kpi, ...], tuple[Event, ...]],
 ) -> Measurements:
     """The load's measurements. With the row cache, the whole load's measurements come
     from one cache file when they came from exactly the files it covers (the entry is
@@ -295,30 +474,41 @@ def _measurements(
     was checked against; else the files' own cached columns or rows are checked
     (builder), and when every measured file is a file of measurements alone whose rows
     all passed, the whole load's measurements are cached for the next load of these
-    files."""
-    if whole is not None and cache is not None:
+    files (and the load's objectives, KPIs and events with them when nothing in the load
+    had a problem: the next load of the same files parses none of them)."""
+    if warm is None:
+        return builder.measurements(measured, files)
+    cache, whole = warm.cache, warm.whole
+    if whole is not None:
         if (
             len(measured) == len(whole.covered)
             and all(type(f) is _RowFile and f.pending for f in measured)
             and builder.fits(whole.kpis)
         ):
             scales = {kpi_id: builder.kpis_by_id[kpi_id].scale for kpi_id, _, _ in whole.kpis}
+            warm.undecoded.clear()
             return whole.build(files, scales)
         cache.whole_stale += 1
+        # The covered files after all: their bytes are those of the load that cached them
+        # (the same content names), which decoded then, so they decode now.
+        for source, index in zip(measured, measured_at, strict=True):
+            data = warm.undecoded.pop(index, None)
+            if data is not None and type(source) is _RowFile:
+                source.text = decode(data, source.path)
     measurements = builder.measurements(measured, files, cache)
-    if (
-        cache is not None
-        and measured
-        and builder.all_checked
-        and all(type(f) is _RowFile and f.alone for f in measured)
-    ):
-        whole_name = cache.workspace_name(files, digests)
+    if measured and builder.all_checked and all(type(f) is _RowFile and f.alone for f in measured):
+        whole_name = cache.workspace_name(files, warm.digests)
         if whole_name is not None:
             kpis = builder.kpis_by_id
             definitions = {
                 s.kpi: (kpis[s.kpi].kind, kpis[s.kpi].scale) for s in measurements.all_series()
             }
-            cache.put_workspace(whole_name, measured_at, measurements, definitions)
+            encoded = b""
+            if not builder.out and builder.complete:
+                from kpitrack.reading.rowcache import encode_model
+
+                encoded = encode_model(*model)
+            cache.put_workspace(whole_name, measured_at, measurements, definitions, encoded)
     return measurements
 
 

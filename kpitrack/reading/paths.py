@@ -6,7 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from kpitrack.domain.codes import KT002
@@ -194,25 +194,37 @@ def escaping_link(path: Path, cwd: Path) -> str | None:
 def read_files(paths: Sequence[Path]) -> list[tuple[str, str | Problem]]:
     """(display path, text) per file; a file that cannot be read or decoded gives its
     located problem instead of its text."""
+    return [(display, decode_source(display, data)) for display, data in read_raw(paths)]
+
+
+def read_raw(paths: Sequence[Path]) -> Iterator[tuple[str, bytes | Problem]]:
+    """(display path, bytes) per file as it is read, not decoded yet (`decode_source`); a
+    file that cannot be read gives its located problem instead."""
     cwd = Path.cwd()
-    texts: list[tuple[str, str | Problem]] = []
     for path in paths:
         display = _display(path, cwd)
         escape = escaping_link(path, cwd)
         if escape is not None:
-            texts.append((display, Problem(display, 1, 1, KT002.severity, KT002, escape)))
+            yield display, Problem(display, 1, 1, KT002.severity, KT002, escape)
             continue
         try:
-            data = _read_capped(path, display)
-            texts.append((display, decode(data, display)))
+            data: bytes | Problem = _read_capped(path, display)
         except YamlFatal as exc:
-            texts.append((display, exc.problem))
+            data = exc.problem
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            texts.append(
-                (display, Problem(display, 1, 1, Severity.ERROR, KT002, f"cannot read: {reason}"))
-            )
-    return texts
+            data = Problem(display, 1, 1, Severity.ERROR, KT002, f"cannot read: {reason}")
+        yield display, data
+
+
+def decode_source(display: str, data: bytes | Problem) -> str | Problem:
+    """A file's text as `read_files` gives it: decoded, or the located problem."""
+    if isinstance(data, Problem):
+        return data
+    try:
+        return decode(data, display)
+    except YamlFatal as exc:
+        return exc.problem
 
 
 def _read_capped(path: Path, display: str) -> bytes:

@@ -5,11 +5,12 @@ builder's checks (`builder._Builder._rows`), ends up as a few rows appended to e
 its KPIs' columns (`series.Series`). A second load of the same bytes reads those
 columns back (`array.frombytes`) instead of scanning and checking the file again.
 
-- **Keyed by content.** A cache file is named by a SHA-256 hash of the file's text
-  (as UTF-8), kpitrack's version and this format's version: an edit, a checkout or
+- **Keyed by content.** A cache file is named by a SHA-256 hash of the file's bytes
+  as read, kpitrack's version and this format's version: an edit, a checkout or
   another revision is other bytes, hence another name, so stale columns are never
-  served. The file's place in the workspace (its path, its rows' reading order) is
-  not in the cache: the load supplies it.
+  served (and a file whose load's entry is used is never decoded). The file's place
+  in the workspace (its path, its rows' reading order) is not in the cache: the load
+  supplies it.
 - **Checked against the definitions.** The checks depend on the KPI definitions the
   rows name: whether each is a valid KPI, its kind and (qualitative) its scale. A cache
   file records them for every KPI it holds (`CheckedFile.kpis`); the builder uses it
@@ -29,7 +30,7 @@ columns back (`array.frombytes`) instead of scanning and checking the file again
 
 The shell passes the folder, `$XDG_CACHE_HOME/kpitrack` (by default
 `~/.cache/kpitrack`), never the workspace. Only files of at least
-`reading.ROW_CACHE_MIN_CHARS` characters are cached: a smaller file is quicker to scan
+`reading.ROW_CACHE_MIN_CHARS` bytes are cached: a smaller file is quicker to scan
 than to look up, and a command on small files never imports this module. Files with a
 problem are never cached (they take the full reader, as without the cache).
 """
@@ -37,6 +38,7 @@ problem are never cached (they take the full reader, as without the cache).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import itertools
 import operator
 import os
@@ -48,14 +50,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kpitrack import reading
-from kpitrack.domain.model import Kind
+from kpitrack.domain.model import Event, Kind, Kpi, Objective
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
     from kpitrack.domain.series import Measurements, Series
 
-FORMAT = 2
+# 3: files named by their bytes as read, not their decoded text; a load's entry holds
+# the load's definitions too when it had no problem.
+FORMAT = 3
 MAGIC = b"kpitrack cols\x00\x00\x00"  # 16 bytes
 WORKSPACE_MAGIC = b"kpitrack load\x00\x00\x00"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -155,33 +159,32 @@ class RowCache:
 
     # ------------------------------------------------------------ names and MACs
 
-    def names(self, texts: Sequence[str | None]) -> tuple[list[str | None], list[Path | None]]:
-        """Each text's content hash (for the whole load's name: every text, when whole
-        loads are cached; else the large ones), and the cache file of each text large
-        enough to cache (None: too small, not a text, or the cache is off)."""
-        n = len(texts)
+    def names(
+        self, contents: Sequence[bytes | None], digests: Sequence[str | None] | None = None
+    ) -> tuple[list[str | None], list[Path | None]]:
+        """Each file's content hash (for the whole load's name: every file's, when whole
+        loads are cached; else the large ones'), and the cache file of each file large
+        enough to cache (None: too small, not read, or the cache is off). `digests`: the
+        contents' hashes (`content_digest`) when the caller has them already."""
+        n = len(contents)
         if self._key() is None:
             return [None] * n, [None] * n
-        from hashlib import sha256
-
-        from kpitrack import __version__
-
-        prefix = sha256(f"kpitrack rows {FORMAT} {__version__}\x00".encode())
         smallest = reading.ROW_CACHE_MIN_CHARS
-        digests: list[str | None] = []
+        prefix = content_prefix() if digests is None else None
+        hashes: list[str | None] = []
         names: list[Path | None] = []
-        for text in texts:
-            large = text is not None and len(text) >= smallest
-            if text is None or not (large or self.whole):
-                digests.append(None)
+        for index, data in enumerate(contents):
+            large = data is not None and len(data) >= smallest
+            if data is None or not (large or self.whole):
+                hashes.append(None)
                 names.append(None)
                 continue
-            digest = prefix.copy()
-            digest.update(text.encode("utf-8", "surrogatepass"))
-            hexdigest = digest.hexdigest()
-            digests.append(hexdigest)
+            hexdigest = digests[index] if digests is not None else None
+            if hexdigest is None:
+                hexdigest = content_digest(prefix or content_prefix(), data)
+            hashes.append(hexdigest)
             names.append(self.folder / (hexdigest + SUFFIX) if large else None)
-        return digests, names
+        return hashes, names
 
     @staticmethod
     def _mac(key: bytes, payload: bytes | memoryview) -> bytes:
@@ -269,7 +272,7 @@ class RowCache:
             return None
         try:
             with name.open("rb") as f:
-                found = _decode_workspace(_Stream(f, key), len(files))
+                found = _decode_workspace(_Stream(f, key), len(files), name.stem)
         except OSError:
             return None
         except (
@@ -292,13 +295,18 @@ class RowCache:
         covered: Sequence[int],
         measurements: Measurements,
         definitions: dict[str, tuple[Kind, tuple[str, ...]]],
+        model: bytes = b"",
     ) -> None:
         """Remember a whole load's measurements: those of the files at `covered` (each a
-        file of measurements alone whose checked columns this cache holds), all of them."""
+        file of measurements alone whose checked columns this cache holds), all of them;
+        `model`: the load's objectives, KPIs and events (`encode_model`) when the load
+        had no problem, else empty."""
         key = self._key()
         if key is None or not measurements:
             return
-        parts = _encode_workspace(covered, measurements, definitions)
+        if model:  # its own name with it: a copy under another name has no model
+            model = name.stem.encode() + b"\n" + model
+        parts = _encode_workspace(covered, measurements, definitions, model)
         if self._write(name, WORKSPACE_MAGIC, key, parts):
             self.whole_writes += 1
 
@@ -335,6 +343,27 @@ class RowCache:
                     break
         except OSError:
             pass
+
+
+# ---------------------------------------------------------------- content names
+
+
+def content_prefix() -> Any:
+    """The hash every content name starts from: kpitrack's version and this format's."""
+    from hashlib import sha256
+
+    from kpitrack import __version__
+
+    return sha256(f"kpitrack rows {FORMAT} {__version__}\x00".encode())
+
+
+def content_digest(prefix: Any, data: bytes) -> str:
+    """A file's content name: SHA-256 over the prefix and the file's bytes as read (a
+    copy of `prefix`, so that threads can share it; hashlib lets go of the GIL while it
+    hashes a large buffer)."""
+    digest = prefix.copy()
+    digest.update(data)
+    return digest.hexdigest()  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------- from the builder
@@ -573,10 +602,12 @@ class CachedWorkspace:
     the load's files), per KPI in series order its definition as checked and its
     columns, ready to become the load's `Measurements` (`build`)."""
 
-    __slots__ = ("count", "covered", "kpis", "ordered", "series")
+    __slots__ = ("count", "covered", "kpis", "model", "ordered", "series")
 
     def __init__(self) -> None:
         self.count = 0
+        # The load's objectives, KPIs and events, when it had no problem (`decode_model`).
+        self.model: Model | None = None
         self.covered: list[int] = []
         self.kpis: list[tuple[str, Kind, tuple[str, ...]]] = []
         # Per KPI: dates, values (label positions for a qualitative KPI), files, lines,
@@ -617,6 +648,7 @@ def _encode_workspace(
     covered: Sequence[int],
     measurements: Measurements,
     definitions: dict[str, tuple[Kind, tuple[str, ...]]],
+    model: bytes = b"",
 ) -> Iterator[bytes]:
     """The payload's parts: the counts, strings and KPI records, then each KPI's columns
     in turn (made as they are written)."""
@@ -657,6 +689,8 @@ def _encode_workspace(
     blob = b"".join(encoded)
     yield struct.pack("<H", len(version))
     yield version
+    yield struct.pack("<Q", len(model))
+    yield model
     yield struct.pack("<QQQQQ", len(measurements), len(every), len(covered), len(table), len(blob))
     yield struct.pack("<Q", len(scales))
     yield array("q", map(len, encoded)).tobytes()
@@ -717,7 +751,7 @@ class _Stream:
             raise _Invalid
 
 
-def _decode_workspace(stream: _Stream, file_count: int) -> CachedWorkspace:
+def _decode_workspace(stream: _Stream, file_count: int, stem: str) -> CachedWorkspace:
     """The structure (lengths, the string table, KPI records, scales, label positions) is
     checked as it is read; the million-entry columns themselves (dates, files, lines)
     are trusted on the MAC alone, which proves this folder's own write of them (each
@@ -729,6 +763,8 @@ def _decode_workspace(stream: _Stream, file_count: int) -> CachedWorkspace:
     (length,) = struct.unpack("<H", take(2))
     if take(length) != __version__.encode():
         raise _Invalid
+    (length,) = struct.unpack("<Q", take(8))
+    model = take(length)
     count, kpi_count, covered_count, strings, blob_size = struct.unpack("<QQQQQ", take(40))
     (scale_count,) = struct.unpack("<Q", take(8))
     lengths = numbers("q", strings)
@@ -792,4 +828,104 @@ def _decode_workspace(stream: _Stream, file_count: int) -> CachedWorkspace:
         found.series.append((dates, values, file, lines, columns, orders, notes, bys))
     found.ordered = [bool(flag) for flag in ordered]
     stream.verify()
+    # After the MAC (nothing is used before), and only under the name it was written
+    # under: the files it was made from (another load's entry serves at most its rows).
+    own, _, model = model.partition(b"\n")
+    found.model = decode_model(model) if model and own == stem.encode() else None
     return found
+
+
+# ---------------------------------------------------------------- the definitions
+
+
+# A load's objectives, KPIs and events.
+Model = tuple[tuple[Objective, ...], tuple[Kpi, ...], tuple[Event, ...]]
+
+
+def _model_classes() -> tuple[dict[str, Any], dict[str, Any]]:
+    from kpitrack.domain import model
+
+    records = (
+        model.Objective,
+        model.Kpi,
+        model.Event,
+        model.Milestone,
+        model.ActionPlan,
+        model.Location,
+    )
+    enums = (model.Frequency, model.Kind, model.Direction, model.Indicator, model.ActionStatus)
+    return {c.__name__: c for c in records}, {e.__name__: e for e in enums}
+
+
+class _NotCached(Exception):
+    """A value the definitions' encoding does not hold (a data source's spec): the load's
+    definitions are not cached, and are parsed on every load."""
+
+
+def encode_model(objectives: Sequence[Any], kpis: Sequence[Any], events: Sequence[Any]) -> bytes:
+    """The definitions as JSON text (no pickle: `decode_model` builds only the model's own
+    records and enums from it): a record as {"R": class, "f": [field values]}, a date as
+    {"D": ordinal}, an enum as {"E": class, "v": value}, a tuple as {"T": [items]};
+    strings, numbers, booleans and None as themselves. Empty when a value is none of
+    these (a KPI with a data source)."""
+    import json
+
+    records, enums = _model_classes()
+
+    def encode(value: Any) -> Any:
+        t = type(value)
+        if t is str or t is int or t is float or t is bool or value is None:
+            return value
+        if t is tuple:
+            return {"T": [encode(item) for item in value]}
+        if t.__name__ in records and records[t.__name__] is t:
+            return {"R": t.__name__, "f": [encode(v) for v in t._field_values(value)]}
+        if t.__name__ in enums and enums[t.__name__] is t:
+            return {"E": t.__name__, "v": value.value}
+        if t is dt.date:
+            return {"D": value.toordinal()}
+        raise _NotCached
+
+    try:
+        doc = [list(map(encode, part)) for part in (objectives, kpis, events)]
+    except _NotCached:
+        return b""
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def decode_model(data: bytes) -> Model:
+    """The definitions `encode_model` wrote, each tagged object turned into its value as
+    JSON is parsed; raises _Invalid for anything else (a class or enum not of the
+    model, a field count that is not the class's, a list or object of no known form,
+    an objective that is not an Objective ...)."""
+    import json
+
+    records, enums = _model_classes()
+    fromordinal = dt.date.fromordinal
+
+    def tagged(d: dict[str, Any]) -> Any:
+        if len(d) == 1:
+            if "T" in d and type(items := d["T"]) is list and list not in map(type, items):
+                return tuple(items)
+            if "D" in d and type(day := d["D"]) is int:
+                return fromordinal(day)
+        elif len(d) == 2 and "R" in d and "f" in d:
+            cls, values = records[d["R"]], d["f"]
+            fits = type(values) is list and len(values) == len(cls._field_names)
+            if fits and list not in map(type, values):
+                return cls(*values)
+        elif len(d) == 2 and "E" in d and "v" in d:
+            return enums[d["E"]](d["v"])
+        raise _Invalid
+
+    try:
+        doc = json.loads(data, object_hook=tagged)
+        if type(doc) is not list or len(doc) != 3 or not all(type(part) is list for part in doc):
+            raise _Invalid
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError, RecursionError):
+        raise _Invalid from None
+    model = tuple(map(tuple, doc))
+    for part, cls in zip(model, (Objective, Kpi, Event), strict=True):
+        if not all(type(item) is cls for item in part):
+            raise _Invalid
+    return model  # type: ignore[return-value]

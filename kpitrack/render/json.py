@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
+from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Any
 
 from kpitrack.domain.model import Event, Kpi, KpiResult, Measurement, OverdueInfo
@@ -149,7 +150,100 @@ def render_json(results: Iterable[KpiResult], *, as_of: dt.date, **extra: Any) -
     """`{"as_of": ..., "kpis": [...]}` plus any extra top-level sections."""
     doc: dict[str, Any] = {"as_of": as_of.isoformat(), "kpis": [result_json(r) for r in results]}
     doc.update(extra)
-    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return dumps(doc) + "\n"
+
+
+# ---------------------------------------------------------------- the indented text
+
+
+class _Unusual(Exception):
+    """A value the quick encoder leaves to `json.dumps` (see `dumps`)."""
+
+
+def _float(value: float) -> str:
+    text = float.__repr__(value)
+    if text in ("inf", "-inf", "nan"):
+        raise _Unusual  # json.dumps raises its own ValueError for these
+    return text
+
+
+# Each key's encoded text and separator, as keys repeat in every object (bounded: a key
+# comes from the document's shape, rarely from the data).
+_KEYS: dict[str, str] = {}
+_MAX_KEYS = 4096
+
+
+def _encode(value: dict[Any, Any] | list[Any], newline: str) -> str:
+    """A dict or list at the indentation `newline` ends with, as json.dumps(indent=2)
+    writes it: the same separators, escapes (`encode_basestring`, the C one json.dumps
+    uses with ensure_ascii=False) and number texts (`int.__repr__`, `float.__repr__`)."""
+    inner = newline + "  "
+    parts: list[str] = []
+    add = parts.append
+    enc = encode_basestring
+    if type(value) is dict:
+        if not value:
+            return "{}"
+        keys = _KEYS
+        for k, v in value.items():
+            key = keys.get(k)
+            if key is None:
+                if type(k) is not str:
+                    raise _Unusual  # json.dumps turns a number, bool or None key to text
+                key = enc(k) + ": "
+                if len(keys) < _MAX_KEYS:
+                    keys[k] = key
+            t = type(v)
+            if t is str:
+                add(key + enc(v))
+            elif t is dict or t is list:
+                add(key + _encode(v, inner))
+            elif v is None:
+                add(key + "null")
+            elif t is int:
+                add(key + int.__repr__(v))
+            elif t is float:
+                add(key + _float(v))
+            elif t is bool:
+                add(key + ("true" if v else "false"))
+            else:
+                raise _Unusual
+        return "{" + inner + ("," + inner).join(parts) + newline + "}"
+    if not value:
+        return "[]"
+    for v in value:
+        t = type(v)
+        if t is str:
+            add(enc(v))
+        elif t is dict or t is list:
+            add(_encode(v, inner))
+        elif v is None:
+            add("null")
+        elif t is int:
+            add(int.__repr__(v))
+        elif t is float:
+            add(_float(v))
+        elif t is bool:
+            add("true" if v else "false")
+        else:
+            raise _Unusual
+    return "[" + inner + ("," + inner).join(parts) + newline + "]"
+
+
+def dumps(doc: Any) -> str:
+    """`json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)`, character for
+    character, without its pure-Python indenting encoder (a generator per container and
+    a yield per token; only the compact output has a C encoder): a document of dicts,
+    lists, strings, ints, finite floats, bools and None is written here; anything else
+    (another type or a subclass, a key that is not a string, an infinite or NaN float,
+    nesting past the recursion limit) is left to json.dumps, which writes it or raises
+    exactly as before."""
+    try:
+        if type(doc) is dict or type(doc) is list:
+            return _encode(doc, "\n")
+    except (_Unusual, RecursionError):
+        pass
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
 
 
 def status(results: Sequence[KpiResult], *, as_of: dt.date, tree: Tree | None = None) -> str:
@@ -190,7 +284,7 @@ def tree(view: Tree, *, as_of: dt.date) -> str:
         "objectives": [_tree_node_json(root) for root in view.roots],
         "unassigned": [_kpi_node_json(k) for k in view.unassigned],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return dumps(doc) + "\n"
 
 
 def overdue(results: Sequence[KpiResult], *, as_of: dt.date) -> str:
