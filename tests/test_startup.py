@@ -31,7 +31,9 @@ SOURCE_MODULES = {
 }
 
 
-def imported(*args: str, cwd: Path | None = None) -> tuple[int, set[str], str]:
+def imported(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[int, set[str], str]:
     """Run `kpitrack ARGS` in a new process: its exit code, every module it imported,
     and its output (stdout, then stderr)."""
     code = (
@@ -41,14 +43,17 @@ def imported(*args: str, cwd: Path | None = None) -> tuple[int, set[str], str]:
         "from kpitrack._entry import main\n"
         "main()\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "KPITRACK_NO_TYPER_PATCHES"}
+    environ = {k: v for k, v in os.environ.items() if k != "KPITRACK_NO_TYPER_PATCHES"}
+    environ |= {"KPITRACK_NO_CACHE": "1", "NO_COLOR": "1", "COLUMNS": "100"}
+    if env and "FORCE_COLOR" in env:
+        del environ["NO_COLOR"]
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         check=False,
         cwd=cwd,
-        env={**env, "KPITRACK_NO_CACHE": "1", "NO_COLOR": "1", "COLUMNS": "100"},
+        env=environ | (env or {}),
     )
     stderr, _, modules = done.stderr.rpartition("\nMODULES=")
     return done.returncode, set(modules.split()), done.stdout + stderr
@@ -61,7 +66,8 @@ def imported(*args: str, cwd: Path | None = None) -> tuple[int, set[str], str]:
         # decimal: the sources' number parsing (Rich's table imports it too)
         (("check", "-f", str(SAMPLE), *AS_OF), {"json", "rich", "decimal"}),
         (("check", "-f", str(SAMPLE), *AS_OF, "--format", "json"), {"rich", "decimal"}),
-        (("status", "-f", str(SAMPLE), *AS_OF), set()),
+        # the status table off a terminal: plain text made without Rich (render/plaintext)
+        (("status", "-f", str(SAMPLE), *AS_OF), {"rich", "decimal"}),
         (("status", "-f", str(SAMPLE), *AS_OF, "--format", "json"), {"rich", "decimal"}),
     ],
     ids=["check", "check-json", "status", "status-json"],
@@ -71,6 +77,60 @@ def test_the_sample_loads_no_source_kind(args: tuple[str, ...], also_absent: set
     assert code in (0, 1), output
     assert "kpitrack.reading.loading" in modules  # the run really read the workspace
     assert modules & (SOURCE_MODULES | also_absent) == set()
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("--color", "always"), {}),
+        ((), {"FORCE_COLOR": "1"}),
+        ((), {"COLUMNS": "10"}),  # narrower than the table: Rich narrows its columns
+    ],
+    ids=["color-always", "force-color", "too-narrow"],
+)
+def test_a_coloured_or_unusual_status_is_drawn_by_rich(
+    args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    code, modules, output = imported(*args, "status", "-f", str(SAMPLE), *AS_OF, env=env)
+    assert code in (0, 1), output
+    assert "rich.table" in modules
+
+
+@pytest.mark.process
+def test_status_on_a_terminal_is_drawn_by_rich() -> None:
+    pty = pytest.importorskip("pty")
+    code = (
+        "import atexit, os, sys\n"
+        "atexit.register(lambda: os.write(2, ('MODULES=' + ' '.join(sys.modules)).encode()))\n"
+        f"sys.argv = ['kpitrack', 'status', '-f', {str(SAMPLE)!r}, *{list(AS_OF)!r}]\n"
+        "from kpitrack._entry import main\n"
+        "main()\n"
+    )
+    leader, follower = pty.openpty()
+    environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=follower,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env={**environ, "KPITRACK_NO_CACHE": "1", "COLUMNS": "100", "TERM": "xterm"},
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        shown += data
+    _, stderr = proc.communicate(timeout=60)
+    os.close(leader)
+    assert b"first-response" in shown
+    assert b"\x1b[" in shown  # colour: Rich drew it
+    assert "rich.table" in stderr.decode().rpartition("MODULES=")[2].split()
 
 
 KPI = "kpis:\n  - id: deploys\n    name: Deploys\n    measure: count\n    target: 10\n"
