@@ -252,3 +252,92 @@ def test_status_on_the_sample_leaves_the_cache_folder_alone(tmp_path: Path) -> N
     assert done.returncode in (0, 1), done.stderr
     assert "first-response" in done.stdout  # it did read the sample
     assert not cache.exists()
+
+
+# PyYAML's import-time patterns (kpitrack/_entry.py): compiled at their first use only.
+
+YAML_DOCS = [
+    "a: yes\nb: No\nc: ~\nd: null\ne: ''\n",
+    "i: [0b101, 0o17, 017, 0x1F, 1_000, -3, 190:20:30, +12]\n",
+    "f: [1.5, -.5e3, 1.5e3, .inf, -.Inf, .NaN, 6.8523015e+5, 685_230.15, 190:20:30.15]\n",
+    "t: [2001-12-14t21:59:43.10-05:00, 2001-12-14 21:59:43.10 -5, 2002-12-14]\n",
+    "u: 2001-12-15T02:59:43.1Z\n",
+    "base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\n",
+    "v: =\n",
+    "bad: \x07\n",
+    "bad: \ufffe\n",
+    "- !!timestamp 2026-01-01\n- !!int '7'\n",
+]
+
+READ_ALL = (
+    "import yaml\n"
+    "for doc in DOCS:\n"
+    "    for loader in (yaml.SafeLoader, yaml.CSafeLoader, yaml.Loader):\n"
+    "        try:\n"
+    "            print(repr(yaml.load(doc, Loader=loader)))\n"
+    "        except yaml.YAMLError as exc:\n"
+    "            print(type(exc).__name__, exc)\n"
+)
+
+
+def _yaml_reads(later: bool) -> str:
+    code = (
+        ("from kpitrack._entry import compile_yaml_patterns_later\n" if later else "")
+        + ("compile_yaml_patterns_later()\n" if later else "")
+        + f"DOCS = {YAML_DOCS!r}\n"
+        + READ_ALL
+        + "import yaml.reader\n"
+        "print(type(yaml.reader.Reader.NON_PRINTABLE).__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_yaml_reads_the_same_with_its_patterns_compiled_later() -> None:
+    """Every implicit type of the pure-Python resolver and constructor, the reader's
+    check for characters YAML forbids, and libyaml's loader: the same values and the
+    same errors, whether PyYAML's patterns were compiled at its import or at first use."""
+    later, now = _yaml_reads(later=True), _yaml_reads(later=False)
+    assert later.rsplit("\n", 2)[1] == "LazyPattern"
+    assert now.rsplit("\n", 2)[1] == "Pattern"
+    assert later.rsplit("\n", 2)[0] == now.rsplit("\n", 2)[0]
+    assert "unacceptable character #x0007" in now
+
+
+@pytest.mark.process
+def test_status_on_the_sample_compiles_none_of_yamls_patterns() -> None:
+    """kpitrack reads YAML through libyaml's events: neither the reader's nor the
+    resolver's patterns are ever used, so none is compiled."""
+    code = (
+        "import atexit, sys\n"
+        "def report():\n"
+        "    import yaml.reader, yaml.resolver\n"
+        "    patterns = [yaml.reader.Reader.NON_PRINTABLE] + [r for v in "
+        "yaml.resolver.Resolver.yaml_implicit_resolvers.values() for _, r in v]\n"
+        "    compiled = [p for p in patterns if p._compiled is not None]\n"
+        "    sys.stderr.write('\\nPATTERNS=%d %d' % (len(patterns), len(compiled)))\n"
+        "atexit.register(report)\n"
+        f"sys.argv = ['kpitrack', 'status', '-f', {str(SAMPLE)!r}, *{list(AS_OF)!r}]\n"
+        "from kpitrack._entry import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "first-response" in done.stdout
+    patterns, compiled = done.stderr.rpartition("\nPATTERNS=")[2].split()
+    assert int(patterns) > 10
+    assert compiled == "0"
+
+
+def test_the_finder_is_installed_once_and_leaves_other_modules_alone() -> None:
+    code = (
+        "import sys\n"
+        "from kpitrack._entry import compile_yaml_patterns_later, _PatternsLater\n"
+        "compile_yaml_patterns_later(); compile_yaml_patterns_later()\n"
+        "print(sum(isinstance(f, _PatternsLater) for f in sys.meta_path))\n"
+        "import json.scanner, yaml.reader, inspect\n"
+        "print(type(json.scanner.NUMBER_RE).__name__)\n"
+        "print(len(inspect.getsource(yaml.reader)) > 1000)\n"  # tracebacks still show it
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["1", "Pattern", "True"]
