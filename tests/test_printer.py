@@ -31,7 +31,7 @@ from kpitrack.domain.textsafe import visible
 from kpitrack.domain.workspace import Workspace
 from kpitrack.evaluation.evaluate import evaluate, worst_first
 from kpitrack.render import table
-from kpitrack.render.plaintext import Deferred, status_plain, wrap_words
+from kpitrack.render.plaintext import PLAIN_VIEWS, Deferred, status_plain, wrap_words
 
 # --- the old printer, segment by segment (the oracle) ---------------------------------
 
@@ -279,6 +279,7 @@ def status_rows(draw: Any) -> list[KpiResult]:
                 if qualitative
                 else draw(st.none() | st.sampled_from(["%", "USD", "h"]) | labels),
                 owner=draw(st.none() | labels),
+                action=draw(st.none() | labels),
                 direction=draw(st.sampled_from(list(Direction))),
                 baseline=None if qualitative else draw(st.none() | st.just(0)),
                 start=D(2026, 1, 1),
@@ -297,21 +298,33 @@ def status_rows(draw: Any) -> list[KpiResult]:
     return sorted(evaluate(ws, as_of=AS_OF), key=worst_first)
 
 
+VIEWS = {"status": table.status, "overdue": table.overdue, "actions": table.actions}
+
+
+def view_of(name: str, rows: list[KpiResult]) -> Deferred:
+    """The view as `kpitrack NAME` hands it to the printer (commands/evaluating.py)."""
+    return Deferred(lambda: VIEWS[name](rows, as_of=AS_OF), lambda w: PLAIN_VIEWS[name](rows, w))
+
+
 def status_view(rows: list[KpiResult]) -> Deferred:
-    return Deferred(lambda: table.status(rows, as_of=AS_OF), lambda w: status_plain(rows, w))
+    return view_of("status", rows)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(status_rows(), st.integers(1, 200) | st.integers(40, 140) | st.sampled_from([80, 110]))
-def test_the_status_tables_plain_text_is_richs(rows: list[KpiResult], width: int) -> None:
-    """Whether made here or by Rich (when status_plain says None), the same bytes."""
-    rich = renderable_to_text(table.status(rows, as_of=AS_OF), width)
-    assert renderable_to_text(status_view(rows), width) == rich
-    plain = status_plain(rows, width)
-    event("plain" if plain is not None else "left to Rich")
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    status_rows(),
+    st.integers(1, 200) | st.integers(40, 140) | st.sampled_from([80, 110]),
+    st.sampled_from(sorted(VIEWS)),
+)
+def test_the_list_views_plain_text_is_richs(rows: list[KpiResult], width: int, name: str) -> None:
+    """Whether made here or by Rich (when the plain view says None), the same bytes."""
+    rich = renderable_to_text(VIEWS[name](rows, as_of=AS_OF), width)
+    assert renderable_to_text(view_of(name, rows), width) == rich
+    plain = PLAIN_VIEWS[name](rows, width)
+    event(f"{name}: " + ("plain" if plain is not None else "left to Rich"))
     # On a terminal Rich draws the view it builds, in colour, as it drew the table.
-    drawn = coloured(visible_renderable(status_view(rows)), width)
-    assert drawn == coloured(visible_renderable(table.status(rows, as_of=AS_OF)), width)
+    drawn = coloured(visible_renderable(view_of(name, rows)), width)
+    assert drawn == coloured(visible_renderable(VIEWS[name](rows, as_of=AS_OF)), width)
     if plain is not None:
         lines = visible(plain).splitlines()
         assert "\n".join(map(str.rstrip, lines)) + "\n" == rich
@@ -325,13 +338,25 @@ def sample_rows() -> list[KpiResult]:
     return sorted(results, key=worst_first)
 
 
+@pytest.mark.parametrize("name", sorted(VIEWS))
 @pytest.mark.parametrize("width", [30, 40, 60, 79, 80, 100, 109, 110, 130, 200])
-def test_the_samples_status_is_plain_text_made_without_rich(width: int) -> None:
+def test_the_samples_lists_are_plain_text_made_without_rich(width: int, name: str) -> None:
     rows = sample_rows()
-    plain = status_plain(rows, width)
+    if name != "status":
+        rows = [r for r in rows if r.overdue is not None]  # overdue's own order aside
+    plain = PLAIN_VIEWS[name](rows, width)
     assert plain is not None  # the common case never reaches Rich
-    assert renderable_to_text(status_view(rows), width) == renderable_to_text(
-        table.status(rows, as_of=AS_OF), width
+    assert renderable_to_text(view_of(name, rows), width) == renderable_to_text(
+        VIEWS[name](rows, as_of=AS_OF), width
+    )
+
+
+@pytest.mark.parametrize("name", ["overdue", "actions"])
+def test_an_empty_list_is_its_sentence(name: str) -> None:
+    rows = [r for r in sample_rows() if r.overdue is None and not r.needs_action]
+    assert PLAIN_VIEWS[name](rows, 80) in ("No overdue reports.\n", "Nothing needs action.\n")
+    assert renderable_to_text(view_of(name, rows), 80) == renderable_to_text(
+        VIEWS[name](rows, as_of=AS_OF), 80
     )
 
 

@@ -69,8 +69,10 @@ def imported(
         # the status table off a terminal: plain text made without Rich (render/plaintext)
         (("status", "-f", str(SAMPLE), *AS_OF), {"rich", "decimal"}),
         (("status", "-f", str(SAMPLE), *AS_OF, "--format", "json"), {"rich", "decimal"}),
+        (("overdue", "-f", str(SAMPLE), *AS_OF), {"rich", "decimal"}),
+        (("actions", "-f", str(SAMPLE), *AS_OF), {"rich", "decimal"}),
     ],
-    ids=["check", "check-json", "status", "status-json"],
+    ids=["check", "check-json", "status", "status-json", "overdue", "actions"],
 )
 def test_the_sample_loads_no_source_kind(args: tuple[str, ...], also_absent: set[str]) -> None:
     code, modules, output = imported(*args)

@@ -233,14 +233,16 @@ def list_command(view: ListView) -> Callable[..., None]:
         if chosen is not OutputFormat.TEXT:
             finish(listed, wanted, output, view.render(chosen.renderer(), listed, day))
             return
-        # The table is built when it is drawn: off a terminal the status table is plain
-        # text made without Rich (render/plaintext.py), the same as Rich draws it.
-        from kpitrack.render.plaintext import Deferred, status_plain
+        # The table is built when it is drawn: off a terminal it is plain text made
+        # without Rich (render/plaintext.py), the same as Rich draws it.
+        from kpitrack.render.plaintext import PLAIN_VIEWS, Deferred
 
         def build() -> Output:
             return view.render(chosen.renderer(), listed, day)
 
-        plain = (lambda width: status_plain(listed, width)) if view is ListView.STATUS else None
+        def plain(width: int) -> str | None:
+            return PLAIN_VIEWS[view.value](listed, width)
+
         finish(listed, wanted, output, Deferred(build, plain))
 
     run.__name__ = run.__qualname__ = view.value

@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING
 from kpitrack.domain.model import Kind, Kpi, KpiResult, StatusCounts, Value
 from kpitrack.domain.series import last_values
 from kpitrack.evaluation.evaluate import (
+    action_words,
     format_number,
     format_percent,
     format_value,
+    reason_words,
     summary_sentence,
 )
 
@@ -326,3 +328,205 @@ def status_plain(rows: Sequence[KpiResult], width: int) -> str | None:
     if any(len(line.rstrip(" ")) > width for line in out):
         return None
     return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- fitted tables
+
+
+def longest_line(text: str) -> int:
+    return max((len(line) for line in text.splitlines()), default=0)
+
+
+def fit_columns(
+    names: Sequence[str],
+    cells: Sequence[Sequence[str]],
+    min_widths: Sequence[int],
+    folds: Sequence[bool],
+    drop_order: Sequence[str],
+    gap: int,
+    width: int,
+) -> tuple[list[int], list[int], list[str]]:
+    """`table.FittedTable`'s layout on the cells' text: the indexes of the columns kept,
+    their widths, and the names of those left out (docs/terminal.md "Width")."""
+    kept = list(range(len(names)))
+
+    def need(widths: Sequence[int]) -> int:
+        return sum(widths) + gap * (len(widths) - 1)
+
+    dropped: list[str] = []
+    for name in drop_order:
+        if need([min_widths[i] for i in kept]) <= width:
+            break
+        if any(names[i] == name for i in kept):
+            kept = [i for i in kept if names[i] != name]
+            dropped.append(name.replace("\n", " "))
+    # Natural widths, then the wrapping columns give way (widest first) to fit.
+    widths = [
+        max([min_widths[i], longest_line(names[i]), *map(longest_line, cells[i])]) for i in kept
+    ]
+    excess = need(widths) - width
+    while excess > 0:
+        room = [
+            (widths[n] - min_widths[i], n)
+            for n, i in enumerate(kept)
+            if folds[i] and widths[n] > min_widths[i]
+        ]
+        if not room:
+            break
+        _slack, n = max((widths[n], n) for _slack, n in room)  # the widest gives way
+        widths[n] -= 1
+        excess -= 1
+    return kept, widths, dropped
+
+
+class PlainColumn:
+    """A column of a fitted table as text: header, cells, the narrowest it may get,
+    whether it wraps between words (else it is never cut), and right-justified."""
+
+    __slots__ = ("cells", "folds", "min_width", "name", "right")
+
+    def __init__(
+        self, name: str, cells: list[str], min_width: int, *, folds: bool, right: bool = False
+    ) -> None:
+        self.name, self.cells, self.min_width = name, cells, min_width
+        self.folds, self.right = folds, right
+
+
+def keep_plain(name: str, cells: list[str], *, right: bool = False) -> PlainColumn:
+    """`table.keep_column` as text."""
+    widest = max([longest_line(name), *map(longest_line, cells)])
+    return PlainColumn(name, cells, widest, folds=False, right=right)
+
+
+def wrap_plain(name: str, cells: list[str], *, floor: int = 1) -> PlainColumn:
+    """`table.wrap_column` as text."""
+    longest = max([floor, *(longest_word(c) for c in [name, *cells])])
+    return PlainColumn(name, cells, longest, folds=True)
+
+
+def fitted_plain(
+    columns: Sequence[PlainColumn], drop_order: Sequence[str], width: int, gap: int = 2
+) -> str | None:
+    """A `table.FittedTable` (no title, sections or row styles) as its `plain_lines`
+    draw it, and the footnote; None when only Rich can say."""
+    names = [c.name for c in columns]
+    kept, widths, dropped = fit_columns(
+        names,
+        [c.cells for c in columns],
+        [c.min_width for c in columns],
+        [c.folds for c in columns],
+        drop_order,
+        gap,
+        width,
+    )
+    total = sum(widths) + gap * (len(widths) - 1)
+    if not kept or min(widths) < 1 or total > width:
+        return None
+    if any("[" in names[i] or ":" in names[i] for i in kept):
+        return None  # a header Rich would read as markup or emoji
+    laid: list[list[list[str]]] = []
+    for i, w in zip(kept, widths, strict=True):
+        column = columns[i]
+        lines_of: list[list[str]] = []
+        for text in [column.name, *column.cells]:
+            if not _simple(text):
+                return None
+            lines = cell_lines(text, w, right=column.right, wraps=column.folds)
+            if lines is None:
+                return None
+            lines_of.append(lines)
+        laid.append(lines_of)
+    out: list[str] = []
+    for n, row in enumerate(zip(*laid, strict=True)):
+        height = max(map(len, row))
+        shaped = []
+        for lines, w in zip(row, widths, strict=True):
+            blank = [" " * w] * (height - len(lines))
+            shaped.append(blank + lines if n == 0 else lines + blank)  # a header at the bottom
+        out += [(" " * gap).join(parts) for parts in zip(*shaped, strict=True)]
+        if n == 0:
+            out.append("─" * total)
+    if dropped:
+        note = paragraph_lines(dropped_words(dropped), width)
+        if note is None:
+            return None
+        out += note
+    if any(len(line.rstrip(" ")) > width for line in out):
+        return None
+    return "\n".join(out) + "\n"
+
+
+def sentence_plain(text: str, width: int) -> str | None:
+    """A one-paragraph view (`No overdue reports.`) as Rich prints it at `width`."""
+    lines = paragraph_lines(text, width) if _simple(text) else None
+    return None if lines is None else "\n".join(lines) + "\n"
+
+
+OVERDUE_DROP_ORDER = ("Frequency", "Owner", "Missed", "Last report", "Due since")
+ACTIONS_DROP_ORDER = ("Owner", "Status", "Reasons")  # reasons name the status too
+
+
+def kpi_words(kpi: Kpi) -> str:
+    """The KPI's name, and its id (what commands take) below it."""
+    return (kpi.name or kpi.id) + (f"\n{kpi.id}" if kpi.name and kpi.name != kpi.id else "")
+
+
+def _kpi_and_owner(rows: Sequence[KpiResult]) -> list[PlainColumn]:
+    return [
+        wrap_plain("KPI", [kpi_words(r.kpi) for r in rows], floor=8),
+        wrap_plain("Owner", [r.kpi.owner or "—" for r in rows]),
+    ]
+
+
+def overdue_plain(results: Sequence[KpiResult], width: int) -> str | None:
+    """`table.overdue` as plain text at `width`, or None when only Rich can say."""
+    rows = [r for r in results if r.overdue is not None]
+    if not rows:
+        return sentence_plain("No overdue reports.", width)
+    infos = [r.overdue for r in rows if r.overdue is not None]
+    columns = [
+        *_kpi_and_owner(rows),
+        keep_plain("Frequency", [str(r.kpi.frequency) for r in rows]),
+        wrap_plain(
+            "Last report",
+            [r.latest.date.isoformat() if r.latest else "never reported" for r in rows],
+        ),
+        keep_plain(
+            "Missed",
+            ["—" if o.never_reported else str(o.missed_periods) for o in infos],
+            right=True,
+        ),
+        keep_plain("Due since", [o.due_since.isoformat() if o.due_since else "—" for o in infos]),
+        keep_plain("Days", [str(o.days) if o.days is not None else "—" for o in infos], right=True),
+    ]
+    return fitted_plain(columns, OVERDUE_DROP_ORDER, width)
+
+
+def actions_plain(results: Sequence[KpiResult], width: int) -> str | None:
+    """`table.actions` as plain text at `width`, or None when only Rich can say."""
+    rows = [r for r in results if r.needs_action]
+    if not rows:
+        return sentence_plain("Nothing needs action.", width)
+    reasons = []
+    for r in rows:
+        text = reason_words(r)
+        if r.overdue is not None and r.overdue.days is not None:
+            text += f" ({r.overdue.days} d overdue)"
+        reasons.append(text)
+    columns = [
+        *_kpi_and_owner(rows),
+        keep_plain("Status", [str(r.status) for r in rows]),
+        wrap_plain("Reasons", reasons),
+        wrap_plain(
+            "Action plan", [(action_words(r.kpi) or "") if r.kpi.action else "none" for r in rows]
+        ),
+    ]
+    return fitted_plain(columns, ACTIONS_DROP_ORDER, width)
+
+
+PLAIN_VIEWS: dict[str, Callable[[Sequence[KpiResult], int], str | None]] = {
+    "status": status_plain,
+    "overdue": overdue_plain,
+    "actions": actions_plain,
+}
+"""The list views whose plain text is made here, by command name."""

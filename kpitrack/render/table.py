@@ -31,14 +31,17 @@ from kpitrack.evaluation.evaluate import (
 )
 from kpitrack.evaluation.rollup import KpiNode, ObjectiveNode, Tree, counts_words
 from kpitrack.render.plaintext import (
+    ACTIONS_DROP_ORDER,
     BAR_WIDTH,
     MIN_KPI,
+    OVERDUE_DROP_ORDER,
     RIGHT,
     WORDS,
     StatusLayout,
     bar_parts,
     compact_value,
     dropped_words,
+    fit_columns,
     history_positions,
     sparkline,
 )
@@ -283,37 +286,19 @@ class FittedTable:
         self.row_styles = list(row_styles)
 
     def layout(self, width: int) -> tuple[list[Column], list[int], list[str]]:
-        """The columns kept, their widths, and the names of those left out."""
-        kept = list(self.columns)
-
-        def need(widths: Sequence[int]) -> int:
-            return sum(widths) + self.gap * (len(widths) - 1)
-
-        dropped: list[str] = []
-        for name in self.drop_order:
-            if need([c.min_width for c in kept]) <= width:
-                break
-            if any(c.name == name for c in kept):
-                kept = [c for c in kept if c.name != name]
-                dropped.append(name.replace("\n", " "))
-        # Natural widths, then the wrapping columns give way (widest first) to fit.
-        widths = [
-            max([c.min_width, _longest_line(Text(c.name)), *map(_longest_line, c.cells)])
-            for c in kept
-        ]
-        excess = need(widths) - width
-        while excess > 0:
-            room = [
-                (widths[i] - c.min_width, i)
-                for i, c in enumerate(kept)
-                if c.options.get("overflow") == "fold" and widths[i] > c.min_width
-            ]
-            if not room:
-                break
-            _slack, i = max((widths[i], i) for _slack, i in room)  # the widest gives way
-            widths[i] -= 1
-            excess -= 1
-        return kept, widths, dropped
+        """The columns kept, their widths, and the names of those left out
+        (`plaintext.fit_columns`, on the cells' text)."""
+        columns = self.columns
+        kept, widths, dropped = fit_columns(
+            [c.name for c in columns],
+            [[_plain(cell) for cell in c.cells] for c in columns],
+            [c.min_width for c in columns],
+            [c.options.get("overflow") == "fold" for c in columns],
+            self.drop_order,
+            self.gap,
+            width,
+        )
+        return [columns[i] for i in kept], widths, dropped
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         kept, widths, dropped = self.layout(options.max_width)
@@ -430,10 +415,6 @@ def kpi_and_owner_columns(rows: Sequence[KpiResult]) -> list[Column]:
         wrap_column("KPI", [kpi_cell(r.kpi) for r in rows], floor=8),
         wrap_column("Owner", [Text(r.kpi.owner or "—") for r in rows]),
     ]
-
-
-OVERDUE_DROP_ORDER = ("Frequency", "Owner", "Missed", "Last report", "Due since")
-ACTIONS_DROP_ORDER = ("Owner", "Status", "Reasons")  # reasons name the status too
 
 
 def overdue(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> RenderableType:
