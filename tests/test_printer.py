@@ -4,11 +4,15 @@ wrote, kept here as the oracle, with and without colour and at any width."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import itertools
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.segment import ControlType, Segment
@@ -22,7 +26,12 @@ from kpitrack.commands.output import (
     renderable_to_text,
     visible_renderable,
 )
+from kpitrack.domain.model import Direction, Frequency, Kind, Kpi, KpiResult, Measurement
 from kpitrack.domain.textsafe import visible
+from kpitrack.domain.workspace import Workspace
+from kpitrack.evaluation.evaluate import evaluate, worst_first
+from kpitrack.render import table
+from kpitrack.render.plaintext import PLAIN_VIEWS, Deferred, status_plain, wrap_words
 
 # --- the old printer, segment by segment (the oracle) ---------------------------------
 
@@ -222,3 +231,164 @@ def test_line_ends_are_the_old_ones(text: str, width: int) -> None:
     assert renderable_to_text(renderable, width) == old_renderable_to_text(renderable, width)
     segments = Segments([Segment(text)])
     assert renderable_to_text(segments, width) == old_renderable_to_text(segments, width)
+
+
+# --- the status table's own plain text (render/plaintext.py) against Rich's -------------
+
+D = dt.date
+AS_OF = D(2026, 11, 25)
+SAMPLE = Path(__file__).resolve().parent.parent / "sample_kpis.yaml"
+
+# Names, ids, owners and units: mostly plain words, sometimes what only Rich lays out
+# (wide, combining or control characters, tabs, long words, spaces at the ends).
+WORDY = st.text(alphabet="abcxyz -_.", min_size=1, max_size=30).filter(str.strip)
+ODD = st.sampled_from(
+    ["漢字 kpi", "e\u0301clair", "tab\there", "bell\x07", "bidi\u202eevil", "a\u200db", "x" * 40]
+)
+LABELS = st.one_of(WORDY, WORDY, WORDY, ODD)
+IDS = st.text(alphabet="abcdefghij-_0123456789", min_size=1, max_size=36)
+
+
+@st.composite
+def status_rows(draw: Any) -> list[KpiResult]:
+    kpis: list[Kpi] = []
+    measurements: list[Measurement] = []
+    labels = LABELS if draw(st.booleans()) else WORDY  # half the tables all plain words
+    for n in range(draw(st.integers(1, 5))):
+        kid = f"{draw(IDS)}{n}"
+        qualitative = draw(st.booleans())
+        kind = (
+            Kind.QUALITATIVE
+            if qualitative
+            else draw(st.sampled_from([Kind.QUANTITATIVE, Kind.PROGRESS]))
+        )
+        scale = ("poor", "fair", "good", "excellent") if qualitative else ()
+        target: Any = (
+            "good" if qualitative else draw(st.sampled_from([10, 0.5, 1500, 99.9, 250000]))
+        )
+        kpis.append(
+            Kpi(
+                kid,
+                draw(st.sampled_from([kid, ""])) or draw(labels),
+                "m",
+                target,
+                draw(st.sampled_from(list(Frequency))),
+                kind=kind,
+                scale=scale,
+                unit=None
+                if qualitative
+                else draw(st.none() | st.sampled_from(["%", "USD", "h"]) | labels),
+                owner=draw(st.none() | labels),
+                action=draw(st.none() | labels),
+                direction=draw(st.sampled_from(list(Direction))),
+                baseline=None if qualitative else draw(st.none() | st.just(0)),
+                start=D(2026, 1, 1),
+                due=draw(st.none() | st.just(D(2026, 12, 31))),
+            )
+        )
+        for i in range(draw(st.integers(0, 10))):
+            value: Any = (
+                draw(st.sampled_from(scale))
+                if qualitative
+                else draw(st.floats(-1e6, 1e6, allow_nan=False) | st.integers(0, 300))
+            )
+            day = D(2026, 1, 1) + dt.timedelta(days=draw(st.integers(0, 320)))
+            measurements.append(Measurement(kid, day, value, order=len(measurements) + i))
+    ws = Workspace(kpis=tuple(kpis), measurements=tuple(measurements))
+    return sorted(evaluate(ws, as_of=AS_OF), key=worst_first)
+
+
+VIEWS = {"status": table.status, "overdue": table.overdue, "actions": table.actions}
+
+
+def view_of(name: str, rows: list[KpiResult]) -> Deferred:
+    """The view as `kpitrack NAME` hands it to the printer (commands/evaluating.py)."""
+    return Deferred(lambda: VIEWS[name](rows, as_of=AS_OF), lambda w: PLAIN_VIEWS[name](rows, w))
+
+
+def status_view(rows: list[KpiResult]) -> Deferred:
+    return view_of("status", rows)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    status_rows(),
+    st.integers(1, 200) | st.integers(40, 140) | st.sampled_from([80, 110]),
+    st.sampled_from(sorted(VIEWS)),
+)
+def test_the_list_views_plain_text_is_richs(rows: list[KpiResult], width: int, name: str) -> None:
+    """Whether made here or by Rich (when the plain view says None), the same bytes."""
+    rich = renderable_to_text(VIEWS[name](rows, as_of=AS_OF), width)
+    assert renderable_to_text(view_of(name, rows), width) == rich
+    plain = PLAIN_VIEWS[name](rows, width)
+    event(f"{name}: " + ("plain" if plain is not None else "left to Rich"))
+    # On a terminal Rich draws the view it builds, in colour, as it drew the table.
+    drawn = coloured(visible_renderable(view_of(name, rows)), width)
+    assert drawn == coloured(visible_renderable(VIEWS[name](rows, as_of=AS_OF)), width)
+    if plain is not None:
+        lines = visible(plain).splitlines()
+        assert "\n".join(map(str.rstrip, lines)) + "\n" == rich
+
+
+def sample_rows() -> list[KpiResult]:
+    from kpitrack.commands.inputs import evaluate_selected_and_all
+
+    none = {"owners": None, "objectives": None, "tags": None, "kpis": None}
+    results, *_ = evaluate_selected_and_all([SAMPLE], AS_OF, None, **none, show_all=False)
+    return sorted(results, key=worst_first)
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+@pytest.mark.parametrize("width", [30, 40, 60, 79, 80, 100, 109, 110, 130, 200])
+def test_the_samples_lists_are_plain_text_made_without_rich(width: int, name: str) -> None:
+    rows = sample_rows()
+    if name != "status":
+        rows = [r for r in rows if r.overdue is not None]  # overdue's own order aside
+    plain = PLAIN_VIEWS[name](rows, width)
+    assert plain is not None  # the common case never reaches Rich
+    assert renderable_to_text(view_of(name, rows), width) == renderable_to_text(
+        VIEWS[name](rows, as_of=AS_OF), width
+    )
+
+
+@pytest.mark.parametrize("name", ["overdue", "actions"])
+def test_an_empty_list_is_its_sentence(name: str) -> None:
+    rows = [r for r in sample_rows() if r.overdue is None and not r.needs_action]
+    assert PLAIN_VIEWS[name](rows, 80) in ("No overdue reports.\n", "Nothing needs action.\n")
+    assert renderable_to_text(view_of(name, rows), 80) == renderable_to_text(
+        VIEWS[name](rows, as_of=AS_OF), 80
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"name": "Revenue 漢字"}, "a wide character"),
+        ({"owner": "tab\there"}, "a tab"),
+        ({"name": "bell\x07"}, "a control character, escaped"),
+        ({}, "a table wider than the output: Rich narrows its columns"),
+    ],
+)
+def test_what_only_rich_lays_out_is_left_to_it(change: dict[str, str], why: str) -> None:
+    rows = sample_rows()
+    first = rows[0]
+    rows[0] = dataclasses.replace(first, kpi=dataclasses.replace(first.kpi, **change))
+    width = 20 if "wider" in why else 100
+    assert status_plain(rows, width) is None, why
+    assert renderable_to_text(status_view(rows), width) == renderable_to_text(
+        table.status(rows, as_of=AS_OF), width
+    )
+
+
+def test_the_words_are_wrapped_as_rich_wraps_them() -> None:
+    from rich._wrap import divide_line
+
+    for line in ["", " lead", "a b  c", "one two three four five", "trail  ", "x" * 9]:
+        for width in range(1, 12):
+            parts = wrap_words(line, width)
+            if parts is None:
+                # Rich folds a word (with the spaces before it) wider than the line
+                assert len(line.rstrip()) > width
+                continue
+            cuts = [0, *divide_line(line, width), len(line)]
+            assert parts == [line[a:b] for a, b in itertools.pairwise(cuts)]

@@ -31,7 +31,9 @@ SOURCE_MODULES = {
 }
 
 
-def imported(*args: str, cwd: Path | None = None) -> tuple[int, set[str], str]:
+def imported(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[int, set[str], str]:
     """Run `kpitrack ARGS` in a new process: its exit code, every module it imported,
     and its output (stdout, then stderr)."""
     code = (
@@ -41,14 +43,17 @@ def imported(*args: str, cwd: Path | None = None) -> tuple[int, set[str], str]:
         "from kpitrack._entry import main\n"
         "main()\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "KPITRACK_NO_TYPER_PATCHES"}
+    environ = {k: v for k, v in os.environ.items() if k != "KPITRACK_NO_TYPER_PATCHES"}
+    environ |= {"KPITRACK_NO_CACHE": "1", "NO_COLOR": "1", "COLUMNS": "100"}
+    if env and "FORCE_COLOR" in env:
+        del environ["NO_COLOR"]
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         check=False,
         cwd=cwd,
-        env={**env, "KPITRACK_NO_CACHE": "1", "NO_COLOR": "1", "COLUMNS": "100"},
+        env=environ | (env or {}),
     )
     stderr, _, modules = done.stderr.rpartition("\nMODULES=")
     return done.returncode, set(modules.split()), done.stdout + stderr
@@ -61,16 +66,73 @@ def imported(*args: str, cwd: Path | None = None) -> tuple[int, set[str], str]:
         # decimal: the sources' number parsing (Rich's table imports it too)
         (("check", "-f", str(SAMPLE), *AS_OF), {"json", "rich", "decimal"}),
         (("check", "-f", str(SAMPLE), *AS_OF, "--format", "json"), {"rich", "decimal"}),
-        (("status", "-f", str(SAMPLE), *AS_OF), set()),
+        # the status table off a terminal: plain text made without Rich (render/plaintext)
+        (("status", "-f", str(SAMPLE), *AS_OF), {"rich", "decimal"}),
         (("status", "-f", str(SAMPLE), *AS_OF, "--format", "json"), {"rich", "decimal"}),
+        (("overdue", "-f", str(SAMPLE), *AS_OF), {"rich", "decimal"}),
+        (("actions", "-f", str(SAMPLE), *AS_OF), {"rich", "decimal"}),
     ],
-    ids=["check", "check-json", "status", "status-json"],
+    ids=["check", "check-json", "status", "status-json", "overdue", "actions"],
 )
 def test_the_sample_loads_no_source_kind(args: tuple[str, ...], also_absent: set[str]) -> None:
     code, modules, output = imported(*args)
     assert code in (0, 1), output
     assert "kpitrack.reading.loading" in modules  # the run really read the workspace
     assert modules & (SOURCE_MODULES | also_absent) == set()
+
+
+@pytest.mark.process
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (("--color", "always"), {}),
+        ((), {"FORCE_COLOR": "1"}),
+        ((), {"COLUMNS": "10"}),  # narrower than the table: Rich narrows its columns
+    ],
+    ids=["color-always", "force-color", "too-narrow"],
+)
+def test_a_coloured_or_unusual_status_is_drawn_by_rich(
+    args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    code, modules, output = imported(*args, "status", "-f", str(SAMPLE), *AS_OF, env=env)
+    assert code in (0, 1), output
+    assert "rich.table" in modules
+
+
+@pytest.mark.process
+def test_status_on_a_terminal_is_drawn_by_rich() -> None:
+    pty = pytest.importorskip("pty")
+    code = (
+        "import atexit, os, sys\n"
+        "atexit.register(lambda: os.write(2, ('MODULES=' + ' '.join(sys.modules)).encode()))\n"
+        f"sys.argv = ['kpitrack', 'status', '-f', {str(SAMPLE)!r}, *{list(AS_OF)!r}]\n"
+        "from kpitrack._entry import main\n"
+        "main()\n"
+    )
+    leader, follower = pty.openpty()
+    environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=follower,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env={**environ, "KPITRACK_NO_CACHE": "1", "COLUMNS": "100", "TERM": "xterm"},
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        shown += data
+    _, stderr = proc.communicate(timeout=60)
+    os.close(leader)
+    assert b"first-response" in shown
+    assert b"\x1b[" in shown  # colour: Rich drew it
+    assert "rich.table" in stderr.decode().rpartition("MODULES=")[2].split()
 
 
 KPI = "kpis:\n  - id: deploys\n    name: Deploys\n    measure: count\n    target: 10\n"
@@ -192,3 +254,92 @@ def test_status_on_the_sample_leaves_the_cache_folder_alone(tmp_path: Path) -> N
     assert done.returncode in (0, 1), done.stderr
     assert "first-response" in done.stdout  # it did read the sample
     assert not cache.exists()
+
+
+# PyYAML's import-time patterns (kpitrack/_entry.py): compiled at their first use only.
+
+YAML_DOCS = [
+    "a: yes\nb: No\nc: ~\nd: null\ne: ''\n",
+    "i: [0b101, 0o17, 017, 0x1F, 1_000, -3, 190:20:30, +12]\n",
+    "f: [1.5, -.5e3, 1.5e3, .inf, -.Inf, .NaN, 6.8523015e+5, 685_230.15, 190:20:30.15]\n",
+    "t: [2001-12-14t21:59:43.10-05:00, 2001-12-14 21:59:43.10 -5, 2002-12-14]\n",
+    "u: 2001-12-15T02:59:43.1Z\n",
+    "base: &b {x: 1}\nm:\n  <<: *b\n  y: 2\n",
+    "v: =\n",
+    "bad: \x07\n",
+    "bad: \ufffe\n",
+    "- !!timestamp 2026-01-01\n- !!int '7'\n",
+]
+
+READ_ALL = (
+    "import yaml\n"
+    "for doc in DOCS:\n"
+    "    for loader in (yaml.SafeLoader, yaml.CSafeLoader, yaml.Loader):\n"
+    "        try:\n"
+    "            print(repr(yaml.load(doc, Loader=loader)))\n"
+    "        except yaml.YAMLError as exc:\n"
+    "            print(type(exc).__name__, exc)\n"
+)
+
+
+def _yaml_reads(later: bool) -> str:
+    code = (
+        ("from kpitrack._entry import compile_yaml_patterns_later\n" if later else "")
+        + ("compile_yaml_patterns_later()\n" if later else "")
+        + f"DOCS = {YAML_DOCS!r}\n"
+        + READ_ALL
+        + "import yaml.reader\n"
+        "print(type(yaml.reader.Reader.NON_PRINTABLE).__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_yaml_reads_the_same_with_its_patterns_compiled_later() -> None:
+    """Every implicit type of the pure-Python resolver and constructor, the reader's
+    check for characters YAML forbids, and libyaml's loader: the same values and the
+    same errors, whether PyYAML's patterns were compiled at its import or at first use."""
+    later, now = _yaml_reads(later=True), _yaml_reads(later=False)
+    assert later.rsplit("\n", 2)[1] == "LazyPattern"
+    assert now.rsplit("\n", 2)[1] == "Pattern"
+    assert later.rsplit("\n", 2)[0] == now.rsplit("\n", 2)[0]
+    assert "unacceptable character #x0007" in now
+
+
+@pytest.mark.process
+def test_status_on_the_sample_compiles_none_of_yamls_patterns() -> None:
+    """kpitrack reads YAML through libyaml's events: neither the reader's nor the
+    resolver's patterns are ever used, so none is compiled."""
+    code = (
+        "import atexit, sys\n"
+        "def report():\n"
+        "    import yaml.reader, yaml.resolver\n"
+        "    patterns = [yaml.reader.Reader.NON_PRINTABLE] + [r for v in "
+        "yaml.resolver.Resolver.yaml_implicit_resolvers.values() for _, r in v]\n"
+        "    compiled = [p for p in patterns if p._compiled is not None]\n"
+        "    sys.stderr.write('\\nPATTERNS=%d %d' % (len(patterns), len(compiled)))\n"
+        "atexit.register(report)\n"
+        f"sys.argv = ['kpitrack', 'status', '-f', {str(SAMPLE)!r}, *{list(AS_OF)!r}]\n"
+        "from kpitrack._entry import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "first-response" in done.stdout
+    patterns, compiled = done.stderr.rpartition("\nPATTERNS=")[2].split()
+    assert int(patterns) > 10
+    assert compiled == "0"
+
+
+def test_the_finder_is_installed_once_and_leaves_other_modules_alone() -> None:
+    code = (
+        "import sys\n"
+        "from kpitrack._entry import compile_yaml_patterns_later, _PatternsLater\n"
+        "compile_yaml_patterns_later(); compile_yaml_patterns_later()\n"
+        "print(sum(isinstance(f, _PatternsLater) for f in sys.meta_path))\n"
+        "import json.scanner, yaml.reader, inspect\n"
+        "print(type(json.scanner.NUMBER_RE).__name__)\n"
+        "print(len(inspect.getsource(yaml.reader)) > 1000)\n"  # tracebacks still show it
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["1", "Pattern", "True"]

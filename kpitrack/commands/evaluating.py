@@ -230,7 +230,20 @@ def list_command(view: ListView) -> Callable[..., None]:
 
             finish(listed, wanted, output, json_format.status(listed, as_of=day, tree=tree))
             return
-        finish(listed, wanted, output, view.render(chosen.renderer(), listed, day))
+        if chosen is not OutputFormat.TEXT:
+            finish(listed, wanted, output, view.render(chosen.renderer(), listed, day))
+            return
+        # The table is built when it is drawn: off a terminal it is plain text made
+        # without Rich (render/plaintext.py), the same as Rich draws it.
+        from kpitrack.render.plaintext import PLAIN_VIEWS, Deferred
+
+        def build() -> Output:
+            return view.render(chosen.renderer(), listed, day)
+
+        def plain(width: int) -> str | None:
+            return PLAIN_VIEWS[view.value](listed, width)
+
+        finish(listed, wanted, output, Deferred(build, plain))
 
     run.__name__ = run.__qualname__ = view.value
     run.__doc__ = view.help

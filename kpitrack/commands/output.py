@@ -7,7 +7,8 @@ command asks for (`report`: 100, so a mail never depends on the environment).
 Piped output and an `-o` file are the same text. No line ends in spaces, on a
 terminal either. Strings (JSON, CSV, Markdown, HTML) are written as they are.
 
-Rich is imported only when a renderable is actually printed or converted.
+Rich is imported only when a renderable is actually printed or converted, and not even
+then for a view that makes its own plain text (`render.plaintext`) off a terminal.
 """
 
 from __future__ import annotations
@@ -180,7 +181,18 @@ def visible_renderable(renderable: RenderableType) -> RenderableType:
 
 def renderable_to_text(renderable: RenderableType, width: int | None = None) -> str:
     """Plain text of a Rich renderable, for files and pipes: no colour, no escape codes,
-    no trailing spaces; the width of a pipe unless given."""
+    no trailing spaces; the width of a pipe unless given.
+
+    A view that knows its own plain text (`render.plaintext.Deferred`) gives it without
+    importing Rich; it is the text Rich would draw (tests/test_printer.py)."""
+    plain = getattr(renderable, "plain_text", None)
+    if plain is not None:
+        from kpitrack.domain.textsafe import visible
+
+        own = plain(width or output_width())
+        if own is not None:
+            lines = visible(own).splitlines()
+            return "\n".join(map(str.rstrip, lines)) + "\n" if lines else ""
     from io import StringIO
 
     from rich.console import Console

@@ -16,15 +16,13 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.table import Table
 from rich.text import Text
 
-from kpitrack.domain.model import Direction, Kind, Kpi, KpiResult, Status, StatusCounts, Value
+from kpitrack.domain.model import Direction, Kind, Kpi, KpiResult, Status, StatusCounts
 from kpitrack.domain.records import Record
-from kpitrack.domain.series import last_values
 from kpitrack.evaluation.evaluate import (
     action_words,
     expected_position,
     forecast_words,
     format_number,
-    format_percent,
     format_value,
     reason_words,
     status_sentence,
@@ -32,6 +30,24 @@ from kpitrack.evaluation.evaluate import (
     unit_for,
 )
 from kpitrack.evaluation.rollup import KpiNode, ObjectiveNode, Tree, counts_words
+from kpitrack.render.plaintext import (
+    ACTIONS_DROP_ORDER,
+    BAR_WIDTH,
+    MIN_KPI,
+    OVERDUE_DROP_ORDER,
+    RIGHT,
+    WORDS,
+    StatusLayout,
+    bar_parts,
+    compact_value,
+    dropped_words,
+    fit_columns,
+    history_positions,
+    sparkline,
+)
+from kpitrack.render.plaintext import (
+    gap_cell as gap_cell,  # (re-exported: the cells' helpers live in plaintext)
+)
 
 if TYPE_CHECKING:
     # mypy checks each record as the frozen dataclass it behaves as (domain/records.py).
@@ -52,9 +68,6 @@ STATUS_STYLE: dict[Status, str] = {
     Status.NO_DATA: "dim",
 }
 
-SPARK_CHARS = "▁▂▃▄▅▆▇█"
-BAR_WIDTH = 8
-SPARK_WIDTH = 8
 TITLE_WIDTH = 24  # `tree`: titles wrap at this width (or the widest id) under their id
 
 
@@ -69,33 +82,12 @@ def progress_bar(progress: float | None, width: int = BAR_WIDTH) -> Text:
     """`████▌··· 56%`: a bar clamped to 0–100%, the percentage unclamped."""
     if progress is None:
         return Text("—", style="dim")
-    eighths = round(max(0.0, min(1.0, progress)) * width * 8)
-    full, part = divmod(eighths, 8)
-    bar = "█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "")
+    bar, dots, percent = bar_parts(progress, width)
     style = "green" if progress >= 1 else "cyan"
     text = Text(bar, style=style)
-    text.append("·" * (width - len(bar)), style="dim")
-    text.append(f" {format_percent(progress)}")
+    text.append(dots, style="dim")
+    text.append(percent)
     return text
-
-
-def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
-    """The last `width` values as block characters, scaled between their min and max."""
-    recent = list(values)[-width:]
-    if not recent:
-        return ""
-    low, high = min(recent), max(recent)
-    if high - low < 1e-12:
-        return SPARK_CHARS[3] * len(recent)
-    top = len(SPARK_CHARS) - 1
-    return "".join(SPARK_CHARS[round((v - low) / (high - low) * top)] for v in recent)
-
-
-def history_positions(result: KpiResult, last: int | None = None) -> list[float]:
-    """Each value's position (a label's place on a qualitative scale), the `last` ones
-    only when given: read from the columns, no Measurement built for each."""
-    position = result.kpi.position
-    return [position(v) for v in last_values(result.history, last)]
 
 
 def kpi_cell(kpi: Kpi) -> Text:
@@ -114,17 +106,6 @@ def latest_cell(result: KpiResult) -> Text:
     text.append("\n")
     text.append(result.latest.date.isoformat(), style="dim")
     return text
-
-
-def gap_cell(result: KpiResult) -> str:
-    """The gap for a table cell: a number, or scale steps for qualitative KPIs."""
-    gap = result.gap
-    if not gap:
-        return "—"
-    if result.kpi.kind is Kind.QUALITATIVE:
-        number = format_number(gap)
-        return f"{number} step" + ("" if number == "1" else "s")
-    return compact_value(result.kpi, gap)
 
 
 def gap_words(kpi: Kpi, gap: float) -> str:
@@ -162,10 +143,6 @@ def _table(
 # ---------------------------------------------------------------- status, overdue, actions
 
 
-STATUS_DROP_ORDER = ("Gap", "Trend", "Expected", "Progress", "Owner", "Target", "Latest")
-"""The status table's columns, first left out first when the width is short."""
-
-
 class StatusTable:
     """The status table, laid out for the width it is given.
 
@@ -175,7 +152,7 @@ class StatusTable:
     status column always stays. Long names end in an ellipsis, ids never do.
     """
 
-    MIN_KPI = 16
+    MIN_KPI = MIN_KPI
 
     def __init__(self, results: Sequence[KpiResult]) -> None:
         self.results = list(results)
@@ -184,51 +161,14 @@ class StatusTable:
         self, console: Console, options: ConsoleOptions
     ) -> Iterator[RenderableType]:
         rows = self.results
-        width = options.max_width
-        narrow = width < 110
-        bar, spark = (6, 6) if narrow else (BAR_WIDTH, SPARK_WIDTH)
-
-        def fit(texts: list[str], header: str, cap: int) -> int:
-            return min(cap, max([len(header), *(len(t) for t in texts)]))
-
-        latest = [compact_value(r.kpi, r.latest.value) if r.latest else "—" for r in rows]
-        targets = [format_value(r.kpi, r.kpi.target, unit=True) for r in rows]
-        expected = [compact_value(r.kpi, r.expected) for r in rows]
-        gaps = [gap_cell(r) for r in rows]
-        owners = [r.kpi.owner or "—" for r in rows]
-        has_dates = any(r.latest for r in rows)
-        widths = {
-            "Owner": max(fit(owners, "Owner", 14), max(map(_longest_word, owners), default=0)),
-            "Latest": max(fit(latest, "Latest", 12), 10 if has_dates else 0),
-            "Target": fit(targets, "Target", 12),
-            "Progress": bar + 5,
-            "Trend": spark,
-            "Expected": fit(expected, "Expected", 10),
-            "Gap": fit(gaps, "Gap", 9),
-            "Status": 9,
-        }
-
-        def kpi_room() -> int:
-            # The box draws one space between columns; cells have no padding.
-            return width - sum(widths.values()) - len(widths)
-
-        # Ids are what users copy into `show` and `record`: never cut. Other columns
-        # go first (named in a footnote), and the status column always stays.
-        id_width = max((len(r.kpi.id) for r in rows), default=0)
-        min_kpi = max(self.MIN_KPI, id_width)
-        dropped: list[str] = []
-        for drop in STATUS_DROP_ORDER:
-            if kpi_room() >= min_kpi:
-                break
-            del widths[drop]
-            dropped.append(drop)
-        kpi_width = max(min_kpi, min(kpi_room(), max(32, id_width)))
-
+        layout = StatusLayout(rows, options.max_width, self.MIN_KPI)
+        widths = layout.widths
+        bar, spark = layout.bar, layout.spark
         table = _table(padding=(0, 0))
-        table.add_column("KPI", width=kpi_width, no_wrap=True, overflow="ellipsis")
+        table.add_column("KPI", width=layout.kpi_width, no_wrap=True, overflow="ellipsis")
         for name, w in widths.items():
-            right = name in ("Expected", "Gap")
-            words = name == "Owner"  # wraps between words; nothing else wraps or is cut
+            right = name in RIGHT
+            words = name in WORDS  # wraps between words; nothing else wraps or is cut
             table.add_column(
                 name,
                 width=w,
@@ -241,29 +181,25 @@ class StatusTable:
             if r.overdue is not None:
                 status.append("\noverdue", style="red")
             cells: dict[str, RenderableType] = {
-                "Owner": Text(owners[i]),
+                "Owner": Text(layout.owners[i]),
                 "Latest": latest_cell(r),
-                "Target": Text(targets[i]),
+                "Target": Text(layout.targets[i]),
                 "Progress": progress_bar(r.progress, bar),
                 "Trend": Text(sparkline(history_positions(r, spark), spark), style="cyan"),
-                "Expected": Text(expected[i]),
-                "Gap": Text(gaps[i]),
+                "Expected": Text(layout.expected[i]),
+                "Gap": Text(layout.gaps[i]),
                 "Status": status,
             }
             table.add_row(kpi_cell(r.kpi), *(cells[name] for name in widths))
         yield table
         yield summary_text(rows)
-        if dropped:
-            yield dropped_note(dropped)
+        if layout.dropped:
+            yield dropped_note(layout.dropped)
 
 
 def dropped_note(columns: Sequence[str]) -> Text:
     """The footnote naming the columns a narrow table left out."""
-    return Text(
-        f"Not shown for width: {', '.join(columns)} (a wider terminal or --format json "
-        "shows them).",
-        style="dim",
-    )
+    return Text(dropped_words(columns), style="dim")
 
 
 def id_width(results: Sequence[KpiResult]) -> int:
@@ -274,14 +210,6 @@ def id_width(results: Sequence[KpiResult]) -> int:
 def status(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> RenderableType:
     """One row per KPI, followed by the summary line."""
     return StatusTable(results)
-
-
-def compact_value(kpi: Kpi, value: Value | None) -> str:
-    """A value rounded for a table cell: no decimals from 1,000, one from 100."""
-    if isinstance(value, float | int) and kpi.kind is not Kind.QUALITATIVE:
-        digits = 0 if abs(value) >= 1000 else 1 if abs(value) >= 100 else 2
-        value = round(float(value), digits)
-    return format_value(kpi, value)
 
 
 @record(frozen=True)
@@ -358,37 +286,19 @@ class FittedTable:
         self.row_styles = list(row_styles)
 
     def layout(self, width: int) -> tuple[list[Column], list[int], list[str]]:
-        """The columns kept, their widths, and the names of those left out."""
-        kept = list(self.columns)
-
-        def need(widths: Sequence[int]) -> int:
-            return sum(widths) + self.gap * (len(widths) - 1)
-
-        dropped: list[str] = []
-        for name in self.drop_order:
-            if need([c.min_width for c in kept]) <= width:
-                break
-            if any(c.name == name for c in kept):
-                kept = [c for c in kept if c.name != name]
-                dropped.append(name.replace("\n", " "))
-        # Natural widths, then the wrapping columns give way (widest first) to fit.
-        widths = [
-            max([c.min_width, _longest_line(Text(c.name)), *map(_longest_line, c.cells)])
-            for c in kept
-        ]
-        excess = need(widths) - width
-        while excess > 0:
-            room = [
-                (widths[i] - c.min_width, i)
-                for i, c in enumerate(kept)
-                if c.options.get("overflow") == "fold" and widths[i] > c.min_width
-            ]
-            if not room:
-                break
-            _slack, i = max((widths[i], i) for _slack, i in room)  # the widest gives way
-            widths[i] -= 1
-            excess -= 1
-        return kept, widths, dropped
+        """The columns kept, their widths, and the names of those left out
+        (`plaintext.fit_columns`, on the cells' text)."""
+        columns = self.columns
+        kept, widths, dropped = fit_columns(
+            [c.name for c in columns],
+            [[_plain(cell) for cell in c.cells] for c in columns],
+            [c.min_width for c in columns],
+            [c.options.get("overflow") == "fold" for c in columns],
+            self.drop_order,
+            self.gap,
+            width,
+        )
+        return [columns[i] for i in kept], widths, dropped
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         kept, widths, dropped = self.layout(options.max_width)
@@ -505,10 +415,6 @@ def kpi_and_owner_columns(rows: Sequence[KpiResult]) -> list[Column]:
         wrap_column("KPI", [kpi_cell(r.kpi) for r in rows], floor=8),
         wrap_column("Owner", [Text(r.kpi.owner or "—") for r in rows]),
     ]
-
-
-OVERDUE_DROP_ORDER = ("Frequency", "Owner", "Missed", "Last report", "Due since")
-ACTIONS_DROP_ORDER = ("Owner", "Status", "Reasons")  # reasons name the status too
 
 
 def overdue(results: Sequence[KpiResult], *, as_of: dt.date | None = None) -> RenderableType:
