@@ -85,6 +85,7 @@ from kpitrack.domain.model import (
     Kpi,
     Location,
     Measurement,
+    Value,
     in_range,
 )
 from kpitrack.domain.periods import DATE_PATTERN, parse_date, period_containing
@@ -1050,10 +1051,6 @@ def stuck_and_flat_of(
 ) -> Iterator[Problem]:
     """stuck_and_flat's KT113 and KT114 for one KPI, from its history (its measurements
     on or before the as-of date, sorted by date, then reading order)."""
-    from kpitrack.evaluation.evaluate import (
-        evaluate_kpi,
-    )  # evaluate builds on the model, not on rules
-
     stuck, flat = config.stuck_periods, config.flat_periods
     if kpi.archived or not history:
         return
@@ -1062,9 +1059,7 @@ def stuck_and_flat_of(
     first = _first_day(history)
     if len(reports) >= stuck and not (kpi.action or "").strip():
         last = reports[-stuck:]
-        if all(
-            evaluate_kpi(kpi, [*first, m], as_of=m.date, config=config).status.behind for m in last
-        ):
+        if all(_behind_at(kpi, first, m, config) for m in last):
             yield problem(
                 kpi.loc,
                 KT113,
@@ -1080,6 +1075,44 @@ def stuck_and_flat_of(
                 f"KPI '{kpi.id}' has not changed for {flat} reported periods "
                 f"(since {last[0].date}): review whether it still says anything",
             )
+
+
+def _behind_at(kpi: Kpi, first: Sequence[Measurement], report: Measurement, config: Config) -> bool:
+    """Whether the KPI was behind (at risk or off track) as of `report`'s date, from
+    the baseline entries `first` and `report`: the status of
+    `evaluate_kpi(kpi, [*first, report], as_of=report.date, config=config)`, worked out
+    without the rest of the evaluation (overdue periods, forecast, reasons), which
+    the status does not read. `tests/test_stuck_flat.py` compares the two."""
+    # evaluate builds on the model, not on rules
+    from kpitrack.evaluation.evaluate import _status, expected_position, is_met
+
+    as_of = report.date
+    # As evaluate_kpi takes them: the KPI's own entries up to as_of, by (date, order).
+    history = sorted(
+        (m for m in (*first, report) if m.kpi == kpi.id and m.date <= as_of),
+        key=lambda m: (m.date, m.order),
+    )
+    if not history:
+        return False  # no data
+    latest = history[-1]
+    start = kpi.start or history[0].date
+    if kpi.baseline is not None:
+        baseline: Value = kpi.baseline
+    elif kpi.kind is Kind.PROGRESS:
+        baseline = 0.0
+    else:  # the later entry of those on the earliest date
+        last = 0
+        while last + 1 < len(history) and history[last + 1].date == history[0].date:
+            last += 1
+        baseline = history[last].value
+    value = kpi.position(latest.value)
+    base = kpi.position(baseline)
+    target = kpi.position(kpi.target)
+    met = is_met(kpi, value, target)
+    expected = expected_position(kpi, latest.date, start=start, baseline=base)
+    if kpi.due is not None and as_of > kpi.due and not met:
+        expected = target  # after the due date the target itself is expected
+    return _status(kpi, value, expected, met, config.at_risk_tolerance).behind
 
 
 def _first_day(history: Sequence[Measurement]) -> list[Measurement]:
