@@ -3,10 +3,11 @@ kept here as the oracle: each reported period's status from a whole `evaluate_kp
 
 The rule now works the status out from the baseline entries and the period's report
 alone (`rules._behind_at`), without the overdue periods, the forecast and the reasons
-that the status does not read; `collect`, `record` and `import` run it twice per KPI
-they write to, and `check` once per KPI. These tests prove the problems are the same,
-on hypothesis-generated KPIs and histories, given as a tuple of Measurements and as
-the loaded columns' view.
+that the status does not read, and finds the reports from the dates alone (on the
+columns' view only the entries it looks at are built). `collect`, `record` and `import`
+run it twice per KPI they write to, and `check` once per KPI. These tests prove the
+problems are the same, on hypothesis-generated KPIs and histories, given as a tuple of
+Measurements and as the loaded columns' view.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from kpitrack.domain.model import (
     Milestone,
     Value,
 )
+from kpitrack.domain.periods import period_containing
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.series import Measurements
 from kpitrack.evaluation.evaluate import evaluate_kpi
@@ -37,13 +39,35 @@ from kpitrack.reading import rules
 # ---------------------------------------------------------------- the oracle
 
 
+def period_reports(kpi: Kpi, history: Sequence[Measurement], count: int) -> list[Measurement]:
+    reports: list[Measurement] = []
+    seen: set[dt.date] = set()
+    for m in reversed(history):
+        start = period_containing(kpi.frequency, m.date).start
+        if start in seen:
+            continue
+        if len(reports) == count:
+            break
+        seen.add(start)
+        reports.append(m)
+    return reports[::-1]
+
+
+def first_day(history: Sequence[Measurement]) -> list[Measurement]:
+    n = 1
+    while n < len(history) and history[n].date == history[0].date:
+        n += 1
+    return list(history[:n])
+
+
 def oracle(kpi: Kpi, history: Sequence[Measurement], config: Config) -> Iterator[Problem]:
-    """stuck_and_flat_of as it was: each report's status from evaluate_kpi."""
+    """stuck_and_flat_of as it was: each report's status from evaluate_kpi, on
+    Measurements built for every entry walked."""
     stuck, flat = config.stuck_periods, config.flat_periods
     if kpi.archived or not history:
         return
-    reports = rules.period_reports(kpi, history, max(stuck, flat))
-    first = rules._first_day(history)
+    reports = period_reports(kpi, history, max(stuck, flat))
+    first = first_day(history)
     if len(reports) >= stuck and not (kpi.action or "").strip():
         last = reports[-stuck:]
         if all(

@@ -90,7 +90,7 @@ from kpitrack.domain.model import (
 )
 from kpitrack.domain.periods import DATE_PATTERN, parse_date, period_containing
 from kpitrack.domain.problems import MAX_PROBLEMS_PER_FILE, Problem, ProblemList, Severity
-from kpitrack.domain.series import Series
+from kpitrack.domain.series import History, Series
 from kpitrack.domain.suggest import did_you_mean
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reading.yamlnodes import (
@@ -1054,11 +1054,13 @@ def stuck_and_flat_of(
     stuck, flat = config.stuck_periods, config.flat_periods
     if kpi.archived or not history:
         return
-    reports = period_reports(kpi, history, max(stuck, flat))
-    # A period's status needs only the baseline entries (the first date) and its report.
-    first = _first_day(history)
+    # The reports' positions in the history (period_reports' entries): on the columns'
+    # view, only the entries looked at below are built as Measurements.
+    reports = _report_positions(kpi, history, max(stuck, flat))
     if len(reports) >= stuck and not (kpi.action or "").strip():
-        last = reports[-stuck:]
+        # A period's status needs only the baseline entries (the first date) and its report.
+        first = _first_day(history)
+        last = [history[i] for i in reports[-stuck:]]
         if all(_behind_at(kpi, first, m, config) for m in last):
             yield problem(
                 kpi.loc,
@@ -1067,14 +1069,44 @@ def stuck_and_flat_of(
                 f"periods (since {last[0].date}) with no action plan: add an action",
             )
     if len(reports) >= flat:
-        last = reports[-flat:]
-        if len({kpi.position(m.value) for m in last}) == 1:
+        value = history.value if type(history) is History else lambda i: history[i].value
+        flat_from = reports[-flat]
+        if len({kpi.position(value(i)) for i in reports[-flat:]}) == 1:
             yield problem(
                 kpi.loc,
                 KT114,
                 f"KPI '{kpi.id}' has not changed for {flat} reported periods "
-                f"(since {last[0].date}): review whether it still says anything",
+                f"(since {_date_at(history, flat_from)}): review whether it still says anything",
             )
+
+
+def _date_at(history: Sequence[Measurement], position: int) -> dt.date:
+    """The date of one entry of a history, without building it on the columns' view."""
+    if type(history) is History:
+        return history.day(position)
+    return history[position].date
+
+
+def _report_positions(kpi: Kpi, history: Sequence[Measurement], count: int) -> list[int]:
+    """Where `period_reports`' measurements are in `history`: the positions of the last
+    `count` reported periods' entries, oldest first, from the dates alone."""
+    positions: list[int] = []
+    seen: set[dt.date] = set()
+    frequency = kpi.frequency
+    day: dt.date | None = None
+    start = dt.date.min
+    for i in range(len(history) - 1, -1, -1):
+        this = _date_at(history, i)
+        if this != day:  # entries on one date share a period
+            day, start = this, period_containing(frequency, this).start
+        if start in seen:
+            continue
+        if len(positions) == count:
+            break
+        seen.add(start)
+        positions.append(i)
+    positions.reverse()
+    return positions
 
 
 def _behind_at(kpi: Kpi, first: Sequence[Measurement], report: Measurement, config: Config) -> bool:
@@ -1118,7 +1150,8 @@ def _behind_at(kpi: Kpi, first: Sequence[Measurement], report: Measurement, conf
 def _first_day(history: Sequence[Measurement]) -> list[Measurement]:
     """The entries on the first date: they hold the baseline."""
     n = 1
-    while n < len(history) and history[n].date == history[0].date:
+    first = _date_at(history, 0)
+    while n < len(history) and _date_at(history, n) == first:
         n += 1
     return list(history[:n])
 
