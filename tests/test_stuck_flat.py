@@ -152,7 +152,7 @@ def cases(draw: st.DrawFn) -> tuple[Kpi, list[Measurement], Config]:
     return kpi, rows, config
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(cases(), DATES)
 def test_same_problems_as_the_whole_evaluation(
     case: tuple[Kpi, list[Measurement], Config], as_of: dt.date
@@ -167,7 +167,7 @@ def test_same_problems_as_the_whole_evaluation(
     assert list(rules.stuck_and_flat_of(kpi, view, config)) == expected
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(cases(), st.data())
 def test_behind_is_the_status_of_the_evaluation(
     case: tuple[Kpi, list[Measurement], Config], data: st.DataObject
