@@ -85,11 +85,12 @@ from kpitrack.domain.model import (
     Kpi,
     Location,
     Measurement,
+    Value,
     in_range,
 )
 from kpitrack.domain.periods import DATE_PATTERN, parse_date, period_containing
 from kpitrack.domain.problems import MAX_PROBLEMS_PER_FILE, Problem, ProblemList, Severity
-from kpitrack.domain.series import Series
+from kpitrack.domain.series import History, Series
 from kpitrack.domain.suggest import did_you_mean
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reading.yamlnodes import (
@@ -1050,21 +1051,17 @@ def stuck_and_flat_of(
 ) -> Iterator[Problem]:
     """stuck_and_flat's KT113 and KT114 for one KPI, from its history (its measurements
     on or before the as-of date, sorted by date, then reading order)."""
-    from kpitrack.evaluation.evaluate import (
-        evaluate_kpi,
-    )  # evaluate builds on the model, not on rules
-
     stuck, flat = config.stuck_periods, config.flat_periods
     if kpi.archived or not history:
         return
-    reports = period_reports(kpi, history, max(stuck, flat))
-    # A period's status needs only the baseline entries (the first date) and its report.
-    first = _first_day(history)
+    # The reports' positions in the history (period_reports' entries): on the columns'
+    # view, only the entries looked at below are built as Measurements.
+    reports = _report_positions(kpi, history, max(stuck, flat))
     if len(reports) >= stuck and not (kpi.action or "").strip():
-        last = reports[-stuck:]
-        if all(
-            evaluate_kpi(kpi, [*first, m], as_of=m.date, config=config).status.behind for m in last
-        ):
+        # A period's status needs only the baseline entries (the first date) and its report.
+        first = _first_day(history)
+        last = [history[i] for i in reports[-stuck:]]
+        if all(_behind_at(kpi, first, m, config) for m in last):
             yield problem(
                 kpi.loc,
                 KT113,
@@ -1072,20 +1069,89 @@ def stuck_and_flat_of(
                 f"periods (since {last[0].date}) with no action plan: add an action",
             )
     if len(reports) >= flat:
-        last = reports[-flat:]
-        if len({kpi.position(m.value) for m in last}) == 1:
+        value = history.value if type(history) is History else lambda i: history[i].value
+        flat_from = reports[-flat]
+        if len({kpi.position(value(i)) for i in reports[-flat:]}) == 1:
             yield problem(
                 kpi.loc,
                 KT114,
                 f"KPI '{kpi.id}' has not changed for {flat} reported periods "
-                f"(since {last[0].date}): review whether it still says anything",
+                f"(since {_date_at(history, flat_from)}): review whether it still says anything",
             )
+
+
+def _date_at(history: Sequence[Measurement], position: int) -> dt.date:
+    """The date of one entry of a history, without building it on the columns' view."""
+    if type(history) is History:
+        return history.day(position)
+    return history[position].date
+
+
+def _report_positions(kpi: Kpi, history: Sequence[Measurement], count: int) -> list[int]:
+    """Where `period_reports`' measurements are in `history`: the positions of the last
+    `count` reported periods' entries, oldest first, from the dates alone."""
+    positions: list[int] = []
+    seen: set[dt.date] = set()
+    frequency = kpi.frequency
+    day: dt.date | None = None
+    start = dt.date.min
+    for i in range(len(history) - 1, -1, -1):
+        this = _date_at(history, i)
+        if this != day:  # entries on one date share a period
+            day, start = this, period_containing(frequency, this).start
+        if start in seen:
+            continue
+        if len(positions) == count:
+            break
+        seen.add(start)
+        positions.append(i)
+    positions.reverse()
+    return positions
+
+
+def _behind_at(kpi: Kpi, first: Sequence[Measurement], report: Measurement, config: Config) -> bool:
+    """Whether the KPI was behind (at risk or off track) as of `report`'s date, from
+    the baseline entries `first` and `report`: the status of
+    `evaluate_kpi(kpi, [*first, report], as_of=report.date, config=config)`, worked out
+    without the rest of the evaluation (overdue periods, forecast, reasons), which
+    the status does not read. `tests/test_stuck_flat.py` compares the two."""
+    # evaluate builds on the model, not on rules
+    from kpitrack.evaluation.evaluate import _status, expected_position, is_met
+
+    as_of = report.date
+    # As evaluate_kpi takes them: the KPI's own entries up to as_of, by (date, order).
+    history = sorted(
+        (m for m in (*first, report) if m.kpi == kpi.id and m.date <= as_of),
+        key=lambda m: (m.date, m.order),
+    )
+    if not history:
+        return False  # no data
+    latest = history[-1]
+    start = kpi.start or history[0].date
+    if kpi.baseline is not None:
+        baseline: Value = kpi.baseline
+    elif kpi.kind is Kind.PROGRESS:
+        baseline = 0.0
+    else:  # the later entry of those on the earliest date
+        last = 0
+        while last + 1 < len(history) and history[last + 1].date == history[0].date:
+            last += 1
+        baseline = history[last].value
+    value = kpi.position(latest.value)
+    base = kpi.position(baseline)
+    target = kpi.position(kpi.target)
+    met = is_met(kpi, value, target)
+    expected = expected_position(kpi, latest.date, start=start, baseline=base)
+    if kpi.due is not None and as_of > kpi.due and not met:
+        expected = target  # after the due date the target itself is expected
+    return _status(kpi, value, expected, met, config.at_risk_tolerance).behind
 
 
 def _first_day(history: Sequence[Measurement]) -> list[Measurement]:
     """The entries on the first date: they hold the baseline."""
     n = 1
-    while n < len(history) and history[n].date == history[0].date:
+    first = _date_at(history, 0)
+    while n < len(history) and _date_at(history, n) == first:
         n += 1
     return list(history[:n])
 

@@ -13,6 +13,7 @@ prints; the outcome goes to a renderer.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from kpitrack.domain.periods import Period, parse_period, period_containing
 from kpitrack.domain.problems import Problem, UsageError
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reading.sources import (
+    Connections,
     SourceContext,
     SourceError,
     kpi_source_problems,
@@ -198,16 +200,22 @@ def collect_due(
     chosen = choose_kpis(loaded.workspace, kpi_ids)
     index = DateIndex(loaded.workspace)
     results: list[Collected] = []
-    for kpi in chosen:
-        if test:  # the latest ended period (or --period's), whatever it holds
-            due = [
-                period_containing(kpi.frequency, wanted.end)
-                if wanted
-                else period_containing(kpi.frequency, as_of).previous()
-            ]
-        else:
-            due = periods_to_collect(index, kpi, as_of, max_periods, wanted)
-        results.extend(_run_kpi(kpi, due, ctx, as_of))
+    # One connection per database for the whole run, closed before anything is written.
+    connections = Connections()
+    run_ctx = dataclasses.replace(ctx, connections=connections)
+    try:
+        for kpi in chosen:
+            if test:  # the latest ended period (or --period's), whatever it holds
+                due = [
+                    period_containing(kpi.frequency, wanted.end)
+                    if wanted
+                    else period_containing(kpi.frequency, as_of).previous()
+                ]
+            else:
+                due = periods_to_collect(index, kpi, as_of, max_periods, wanted)
+            results.extend(_run_kpi(kpi, due, run_ctx, as_of))
+    finally:
+        connections.close()
     good = [r for r in results if r.error is None]
     if not good or test:
         return CollectOutcome(as_of, dry_run, test, tuple(results), nothing_to_collect=not chosen)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kpitrack.reading.sources.base import (
         KINDS,
+        Connections,
         Params,
         SourceContext,
         SourceError,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
+    "Connections",
     "Params",
     "SourceContext",
     "SourceError",

@@ -73,16 +73,49 @@ def params_for(period: Period, run_day: dt.date) -> Params:
     return Params(period, min(period.end, run_day))
 
 
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+class Connections:
+    """Connections one run keeps open between its queries, each under the key of what
+    opened it (collect: one per SQLite database, not one per KPI); `close` closes them
+    all. A kind keeps only what the next query may use as it is (read-only, same
+    limits), and drops a connection after any error."""
+
+    def __init__(self) -> None:
+        self._open: dict[Hashable, Closable] = {}
+
+    def get(self, key: Hashable) -> Closable | None:
+        return self._open.get(key)
+
+    def keep(self, key: Hashable, connection: Closable) -> None:
+        self._open[key] = connection
+
+    def drop(self, key: Hashable) -> None:
+        """Close the connection kept under `key` (if any) and forget it."""
+        connection = self._open.pop(key, None)
+        if connection is not None:
+            connection.close()
+
+    def close(self) -> None:
+        while self._open:
+            self.drop(next(iter(self._open)))
+
+
 @dataclass(frozen=True)
 class SourceContext:
     """What running or checking a source may use beyond the KPI file: the local config
     (databases, allow_commands, the timeout ceiling, allowed folders), the workspace
-    root (kpitrack.toml's folder), the environment for `${NAME}`, and kpitrack.toml."""
+    root (kpitrack.toml's folder), the environment for `${NAME}`, and kpitrack.toml.
+    With `connections`, the sources keep their connections open there for the run's
+    next queries (the caller closes them); without, each query opens its own."""
 
     local: LocalConfig
     root: Path
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     config: Config = field(default_factory=Config)
+    connections: Connections | None = field(default=None, repr=False, compare=False)
 
     def timeout(self, source: Source) -> float:
         """The local collect_timeout is the ceiling; kpitrack.toml and the KPI only lower it."""

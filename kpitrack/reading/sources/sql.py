@@ -36,6 +36,7 @@ from kpitrack.domain.problems import Problem
 from kpitrack.reading import rules
 from kpitrack.reading.localconfig import MissingVariable, expand_env
 from kpitrack.reading.sources.base import (
+    Connections,
     Params,
     SourceContext,
     SourceError,
@@ -164,7 +165,7 @@ class SqlKind:
         timeout = ctx.timeout(source)
         path = _sqlite_path(url, ctx.root)
         if path is not None:
-            return run_sqlite(path, spec.sql, params, timeout)
+            return run_sqlite(path, spec.sql, params, timeout, ctx.connections)
         try:
             if _POSTGRES_URL.match(url) or (_DSN.match(url) and "://" not in url):
                 return run_postgres(_libpq(url), spec.sql, params, timeout)
@@ -224,31 +225,62 @@ def _scalar_row(rows: Sequence[Sequence[object]]) -> object:
 # ---------------------------------------------------------------- SQLite
 
 
-def run_sqlite(path: Path, sql: str, params: Params, timeout: float) -> object:
-    """One statement on a read-only connection, interrupted at the deadline."""
+def run_sqlite(
+    path: Path, sql: str, params: Params, timeout: float, connections: Connections | None = None
+) -> object:
+    """One statement on a read-only connection, interrupted at the deadline.
+
+    With `connections`, the connection stays open there for the next query on the same
+    file with the same timeout (collect: one connection per database, not per KPI):
+    the same read-only mode and limits hold for every query on it, each query gets its
+    own deadline, its statement is reset when read (no read transaction stays open).
+    After an error, or a statement that is not a query (it could change the connection's
+    settings), the connection is closed and the next query opens a new one.
+    """
     # Messages never show the path: the local config's value is never printed (a value
     # without a scheme may be a mistyped URL with a password).
     if not path.is_file():
         raise SourceError("cannot open SQLite database: no such file")
-    uri = "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
+    key = ("sqlite", str(path), timeout)
+    kept = connections.get(key) if connections is not None else None
     deadline = time.monotonic() + timeout
+    if isinstance(kept, sqlite3.Connection):
+        conn = kept
+    else:
+        uri = "file:" + urllib.parse.quote(str(path.resolve())) + "?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=timeout)
+        except sqlite3.Error as exc:
+            raise SourceError(f"cannot open SQLite database: {exc}") from None
+    reuse = False
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=timeout)
-    except sqlite3.Error as exc:
-        raise SourceError(f"cannot open SQLite database: {exc}") from None
-    try:
-        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQLITE_MAX_LENGTH)
-        conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-        conn.execute("PRAGMA query_only = ON")
+        if conn is not kept:
+            conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SQLITE_MAX_LENGTH)
+            conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+            conn.execute("PRAGMA query_only = ON")
         conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 1_000)
         cursor = conn.execute(sql, _bound(sql, params, as_text=True))  # one statement only
-        rows = cursor.fetchmany(2)
+        try:
+            rows = cursor.fetchmany(2)
+        finally:
+            cursor.close()  # resets the statement: no read transaction stays open
+        # Kept only after a query (which cannot change the connection's settings) that
+        # left no transaction open: not after a PRAGMA, BEGIN, ATTACH and the like.
+        reuse = (
+            connections is not None and first_word_problem(sql) is None and not conn.in_transaction
+        )
     except (sqlite3.Error, sqlite3.Warning) as exc:
         if time.monotonic() > deadline:
             raise SourceError(f"the query timed out after {timeout:g} s") from None
         raise SourceError(f"query failed: {exc}") from None
     finally:
-        conn.close()
+        if reuse and connections is not None:
+            if conn is not kept:
+                connections.keep(key, conn)
+        elif conn is kept and connections is not None:
+            connections.drop(key)  # closes it
+        else:
+            conn.close()
     return _scalar_row(rows)
 
 
