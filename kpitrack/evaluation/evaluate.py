@@ -156,7 +156,7 @@ def _evaluate(
     if kpi.due is not None and as_of > kpi.due and not met:
         # docs/evaluation.md "Expected path": after the due date the target itself is expected
         expected = target
-    status = _status(kpi, value, expected, met, config.at_risk_tolerance)
+    status = status_at(kpi, value, expected, met, config.at_risk_tolerance)
     # An achieved KPI owes no reports for periods after its due date.
     until = kpi.due if status is Status.ACHIEVED else None
     overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config, until=until)
@@ -258,7 +258,10 @@ def _shortfall(kpi: Kpi, value: float, expected: float) -> float:
     return expected - value
 
 
-def _status(kpi: Kpi, value: float, expected: float, met: bool, tolerance: float) -> Status:
+def status_at(kpi: Kpi, value: float, expected: float, met: bool, tolerance: float) -> Status:
+    """The status of `value` against the pace line's `expected` (SPEC §3): achieved when
+    a KPI with a due date has met its target, else on track, at risk within `tolerance`
+    (one scale step for a qualitative KPI), or off track."""
     if kpi.due is not None and met:
         return Status.ACHIEVED
     short = _shortfall(kpi, value, expected)

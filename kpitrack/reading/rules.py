@@ -1116,7 +1116,7 @@ def _behind_at(kpi: Kpi, first: Sequence[Measurement], report: Measurement, conf
     without the rest of the evaluation (overdue periods, forecast, reasons), which
     the status does not read. `tests/test_stuck_flat.py` compares the two."""
     # evaluate builds on the model, not on rules
-    from kpitrack.evaluation.evaluate import _status, expected_position, is_met
+    from kpitrack.evaluation.evaluate import expected_position, is_met, status_at
 
     as_of = report.date
     # As evaluate_kpi takes them: the KPI's own entries up to as_of, by (date, order).
@@ -1144,7 +1144,7 @@ def _behind_at(kpi: Kpi, first: Sequence[Measurement], report: Measurement, conf
     expected = expected_position(kpi, latest.date, start=start, baseline=base)
     if kpi.due is not None and as_of > kpi.due and not met:
         expected = target  # after the due date the target itself is expected
-    return _status(kpi, value, expected, met, config.at_risk_tolerance).behind
+    return status_at(kpi, value, expected, met, config.at_risk_tolerance).behind
 
 
 def _first_day(history: Sequence[Measurement]) -> list[Measurement]:
