@@ -1,0 +1,224 @@
+"""The next version of a file from its last one, without parsing it again (git history).
+
+`history` reads every version of a KPI file that a commit changed, and most commits
+change little: a target or a due date (one value on one line), or a comment added at
+the top. `revise` derives the new version's node tree from the last version's when the
+edit is one of these two kinds, and gives None for anything else (the caller then
+parses the file as usual):
+
+- **one value**: exactly one line differs, and on both sides it is `KEY: WORD` at the
+  same indentation with the same key, where WORD is a plain word of letters, digits
+  and `_ . -` (a number, a date, a word) and, in the last version, the value node of
+  that key, alone on its line. The new tree shares every node with the last one except
+  the edited value and the mappings and lists that lead to it.
+- **comments above the content**: the lines that differ, on both sides, are blank or
+  full-line comments of printable ASCII, all before the first line of the content.
+  Every node moves by the number of lines added or removed (`shift_tree`), and so do
+  the locations in the model objects built from it (`shift_locations`).
+
+What makes the derived tree the same as a parse of the new text (tests/test_revision.py
+checks it against the reader on generated edits): a plain word on its own line is one
+scalar in YAML's block style, whatever its letters, so swapping it for another changes
+that scalar's text and end column only; no node other than the edited one and its
+enclosing ones ends on its line (checked), so no other position moves; a comment or
+blank line before the first node produces no event at all. Only trees of files that
+parsed without a problem are revised; what the builder then makes of the new word
+(a number, a date, an error) is the builder's business, as after a parse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import TYPE_CHECKING, TypeVar, cast
+
+from kpitrack.domain.model import Location
+from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq
+
+if TYPE_CHECKING:
+    from kpitrack.reading.loading import EntryMemo
+
+# `KEY: WORD` on one line: the key a plain identifier, the value a plain word that
+# cannot start anything but a plain scalar (no indicator first, no `: ` or ` #` inside).
+_KEY_VALUE = re.compile(r"( *)([A-Za-z_][A-Za-z0-9_]*): (-?[A-Za-z0-9][A-Za-z0-9_.-]*)")
+# A line that produces no YAML event: blank, or a full-line comment of printable ASCII.
+_QUIET = re.compile(r" *(#[ -~]*)?")
+
+T = TypeVar("T")
+
+
+def revise(old_text: str, old_root: Node, new_text: str) -> tuple[Node, int] | None:
+    """The node tree of `new_text`, from `old_root` (the tree of `old_text`, which
+    parsed without a problem), and the number of lines the content moved down (negative:
+    up; 0 for an edited value); None when the edit is not one `revise` knows."""
+    if type(old_root) is not Map or "\r" in old_text or "\r" in new_text:
+        return None
+    old_lines = old_text.split("\n")
+    new_lines = new_text.split("\n")
+    start = 0
+    shortest = min(len(old_lines), len(new_lines))
+    while start < shortest and old_lines[start] == new_lines[start]:
+        start += 1
+    if start == len(old_lines) == len(new_lines):
+        return old_root, 0  # the same text
+    end_old, end_new = len(old_lines), len(new_lines)
+    while end_old > start and end_new > start and old_lines[end_old - 1] == new_lines[end_new - 1]:
+        end_old -= 1
+        end_new -= 1
+    old_part, new_part = old_lines[start:end_old], new_lines[start:end_new]
+    if len(old_part) == 1 and len(new_part) == 1:
+        edited = _edit_value(old_root, start + 1, old_part[0], new_part[0])
+        if edited is not None:
+            return edited, 0
+    if end_old < old_root.line and all(_QUIET.fullmatch(line) for line in old_part + new_part):
+        delta = len(new_part) - len(old_part)
+        return shift_tree(old_root, delta), delta
+    return None
+
+
+def _edit_value(root: Map, line: int, old: str, new: str) -> Map | None:
+    """`root` with the value on `line` (1-based) changed from the one in `old` to the one
+    in `new`, or None when these lines are not that edit."""
+    a, b = _KEY_VALUE.fullmatch(old), _KEY_VALUE.fullmatch(new)
+    if a is None or b is None or a[1] != b[1] or a[2] != b[2]:
+        return None
+    column = len(a[1]) + len(a[2]) + 3  # 1-based column of the value
+    path: list[Map | Seq] = []
+    node: Node = root
+    while not isinstance(node, Scalar):
+        if node.end_line == line:  # an enclosing node ends on the line: its end moves
+            return None
+        path.append(node)
+        child = _child_on(node, line)
+        if child is None:
+            return None
+        node = child
+    value = node
+    if (
+        not value.plain
+        or value.text != a[3]
+        or value.line != line
+        or value.end_line != line
+        or value.column != column
+        or value.end_column != column + len(a[3])
+        or len(path) < 2
+    ):
+        return None
+    parent = path[-1]
+    if type(parent) is not Map or not any(v is value and k.text == a[2] for k, v in parent.items):
+        return None
+    replaced: Node = _scalar_like(value, b[3])
+    for container in reversed(path):
+        replaced = _with_child(container, node, replaced)
+        node = container
+    assert type(replaced) is Map
+    return replaced
+
+
+def _child_on(node: Map | Seq, line: int) -> Node | None:
+    """The child of `node` whose lines hold `line` (for a mapping, its value: a key is
+    never the edited node)."""
+    children: list[Node] = [v for _, v in node.items] if isinstance(node, Map) else list(node.items)
+    for child in reversed(children):  # the last: a block node ends where the next starts
+        if child.line <= line <= child.end_line:
+            return child
+    return None
+
+
+def _scalar_like(node: Scalar, text: str) -> Scalar:
+    out = Scalar.__new__(Scalar)
+    out.text, out.plain, out.path = text, node.plain, node.path
+    out.line, out.column = node.line, node.column
+    out.end_line, out.end_column = node.end_line, node.column + len(text)
+    return out
+
+
+def _with_child(container: Map | Seq, old: Node, new: Node) -> Map | Seq:
+    """A copy of `container` with the child `old` (by identity) replaced by `new`."""
+    out: Map | Seq
+    if isinstance(container, Map):
+        out = Map.__new__(Map)
+        out.items = [(k, new if v is old else v) for k, v in container.items]
+    else:
+        out = Seq.__new__(Seq)
+        out.items = [new if v is old else v for v in container.items]
+    out.flow, out.path = container.flow, container.path
+    out.line, out.column = container.line, container.column
+    out.end_line, out.end_column = container.end_line, container.end_column
+    return out
+
+
+def shift_tree(node: Node, delta: int) -> Node:
+    """A copy of the tree with every line moved by `delta`."""
+    out: Node
+    if isinstance(node, Scalar):
+        out = Scalar.__new__(Scalar)
+        out.text, out.plain = node.text, node.plain
+    elif isinstance(node, Map):
+        out = Map.__new__(Map)
+        out.flow = node.flow
+        out.items = [(_shift_key(k, delta), shift_tree(v, delta)) for k, v in node.items]
+    else:
+        out = Seq.__new__(Seq)
+        out.flow = node.flow
+        out.items = [shift_tree(v, delta) for v in node.items]
+    out.path, out.column, out.end_column = node.path, node.column, node.end_column
+    out.line, out.end_line = node.line + delta, node.end_line + delta
+    return out
+
+
+def _shift_key(key: Scalar, delta: int) -> Scalar:
+    out = Scalar.__new__(Scalar)
+    out.text, out.plain, out.path = key.text, key.plain, key.path
+    out.line, out.column = key.line + delta, key.column
+    out.end_line, out.end_column = key.end_line + delta, key.end_column
+    return out
+
+
+def shift_locations(value: T, delta: int) -> T:
+    """`value` (a model record, a tuple of them, anything else) with the line of every
+    `Location` in it moved by `delta`: the objects a shifted tree builds."""
+    if delta == 0:
+        return value
+    return cast("T", _shifted(value, delta))
+
+
+def _shifted(value: object, delta: int) -> object:
+    if isinstance(value, Location):
+        return Location(value.path, value.line + delta, value.column)
+    if isinstance(value, tuple):
+        items = tuple(_shifted(v, delta) for v in value)
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in dataclasses.fields(value):
+            old = getattr(value, f.name)
+            new = _shifted(old, delta)
+            if new is not old:
+                changes[f.name] = new
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
+
+
+def move_entries(memo: EntryMemo, display: str, text: str, root: Node, delta: int) -> None:
+    """Add to `memo` (`loading.file_definitions`' KPI entries built before) the KPI
+    entries of the file `display` (its `text` and tree `root`) as they are once moved
+    `delta` lines: the same entry text, its objects' locations moved."""
+    # The memo's own key: the entry's whole lines, as `file_definitions` cuts them.
+    from kpitrack.reading.loading import _LINE_END as LINE_END
+    from kpitrack.reading.loading import _entry_text as entry_text
+
+    if type(root) is not Map:
+        return
+    starts = [0, *(m.end() for m in LINE_END.finditer(text))]
+    for key, value in root.items:
+        if key.text != "kpis" or type(value) is not Seq:
+            continue
+        for entry in value.items:
+            if type(entry) is not Map:
+                continue
+            body = entry_text(entry, text, starts)
+            known = memo.get((display, entry.line, entry.column, body))
+            moved = (display, entry.line + delta, entry.column, body)
+            if known is not None and moved not in memo:
+                memo[moved] = (known[0], shift_locations(known[1], delta))
