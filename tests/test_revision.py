@@ -64,7 +64,10 @@ def kpi_files(draw: st.DrawFn) -> str:
 def edits(draw: st.DrawFn, text: str) -> str:
     lines = text.split("\n")
     at = draw(st.integers(0, len(lines) - 1))
-    kind = draw(st.sampled_from(["value", "value", "insert", "remove", "replace", "key"]))
+    kind = draw(st.sampled_from(["value", "value", "insert", "remove", "replace", "key", "both"]))
+    if kind == "both":  # a value edited and comments added at the top
+        lines[:0] = draw(st.lists(st.sampled_from(COMMENTS[:4]), min_size=1, max_size=2))
+        kind = "value"
     if kind == "value":
         candidates = [i for i, line in enumerate(lines) if re.fullmatch(r" *\w+: \S+", line)]
         if candidates:
@@ -141,6 +144,9 @@ def test_the_two_edits_are_revised_and_others_are_not() -> None:
     comment = revise(text, root, "# reviewed\n# again\n" + text)
     assert comment is not None and comment[1] == 2
     assert comment[0].line == root.line + 2
+    both = revise(text, root, "# reviewed\n" + text.replace("target: 20", "target: 25"))
+    assert both is not None and both[1] == 1
+    assert dump(both[0]) == dump(tree("# reviewed\n" + text.replace("target: 20", "target: 25")))
     for other in (
         text.replace("target: 20", "target: '25'"),  # quoted: not a plain word
         text.replace("target: 20", "target: 20 # note"),
@@ -148,6 +154,7 @@ def test_the_two_edits_are_revised_and_others_are_not() -> None:
         text.replace("  - id: kpi-2", "  - id: kpi-3"),  # the line of a list item
         text.replace("target: 10", "target: 11").replace("target: 20", "target: 21"),
         text.replace("kpis:\n", "kpis:\n# inside\n"),  # a comment below the first node
+        "# reviewed\n" + text.replace("target: 20", "target: '25'"),
         text.replace("\n", "\r\n"),
     ):
         assert revise(text, root, other) is None, other

@@ -3,18 +3,19 @@
 `history` reads every version of a KPI file that a commit changed, and most commits
 change little: a target or a due date (one value on one line), or a comment added at
 the top. `revise` derives the new version's node tree from the last version's when the
-edit is one of these two kinds, and gives None for anything else (the caller then
-parses the file as usual):
+edit is of these two kinds (one, the other or both), and gives None for anything else
+(the caller then parses the file as usual):
 
-- **one value**: exactly one line differs, and on both sides it is `KEY: WORD` at the
-  same indentation with the same key, where WORD is a plain word of letters, digits
-  and `_ . -` (a number, a date, a word) and, in the last version, the value node of
-  that key, alone on its line. The new tree shares every node with the last one except
-  the edited value and the mappings and lists that lead to it.
-- **comments above the content**: the lines that differ, on both sides, are blank or
-  full-line comments of printable ASCII, all before the first line of the content.
-  Every node moves by the number of lines added or removed (`shift_tree`), and so do
-  the locations in the model objects built from it (`shift_locations`).
+- **comments above the content**: the blank and full-line comment lines (of printable
+  ASCII) at the start of the file changed. Every node moves by the number of lines
+  added or removed (`shift_tree`), and so do the locations in the model objects built
+  from it (`shift_locations`, `move_entries`).
+- **one value**: from the first other line on, the two versions have as many lines
+  and one of them differs: on both sides `KEY: WORD` at the same indentation with the
+  same key, where WORD is a plain word of letters, digits and `_ . -` (a number, a
+  date, a word) and, in the last version, the value node of that key, alone on its
+  line. The new tree shares every node with the last one except the edited value and
+  the mappings and lists that lead to it.
 
 What makes the derived tree the same as a parse of the new text (tests/test_revision.py
 checks it against the reader on generated edits): a plain word on its own line is one
@@ -50,30 +51,43 @@ T = TypeVar("T")
 def revise(old_text: str, old_root: Node, new_text: str) -> tuple[Node, int] | None:
     """The node tree of `new_text`, from `old_root` (the tree of `old_text`, which
     parsed without a problem), and the number of lines the content moved down (negative:
-    up; 0 for an edited value); None when the edit is not one `revise` knows."""
-    if type(old_root) is not Map or "\r" in old_text or "\r" in new_text:
+    up); None when the edit is not one `revise` knows.
+
+    Each text is its leading quiet lines (blank or comments: no YAML event) and the rest;
+    the rests must have as many lines and differ in at most one, a value edit."""
+    if not isinstance(old_root, Map) or "\r" in old_text or "\r" in new_text:
         return None
     old_lines = old_text.split("\n")
     new_lines = new_text.split("\n")
-    start = 0
-    shortest = min(len(old_lines), len(new_lines))
-    while start < shortest and old_lines[start] == new_lines[start]:
-        start += 1
-    if start == len(old_lines) == len(new_lines):
-        return old_root, 0  # the same text
-    end_old, end_new = len(old_lines), len(new_lines)
-    while end_old > start and end_new > start and old_lines[end_old - 1] == new_lines[end_new - 1]:
-        end_old -= 1
-        end_new -= 1
-    old_part, new_part = old_lines[start:end_old], new_lines[start:end_new]
-    if len(old_part) == 1 and len(new_part) == 1:
-        edited = _edit_value(old_root, start + 1, old_part[0], new_part[0])
-        if edited is not None:
-            return edited, 0
-    if end_old < old_root.line and all(_QUIET.fullmatch(line) for line in old_part + new_part):
-        delta = len(new_part) - len(old_part)
-        return shift_tree(old_root, delta), delta
-    return None
+    top_old, top_new = _quiet_top(old_lines), _quiet_top(new_lines)
+    if len(old_lines) - top_old != len(new_lines) - top_new or top_old >= old_root.line:
+        return None
+    root: Map = old_root
+    if old_lines[top_old:] != new_lines[top_new:]:
+        differ = [
+            i
+            for i, (a, b) in enumerate(zip(old_lines[top_old:], new_lines[top_new:], strict=True))
+            if a != b
+        ]
+        if len(differ) != 1:
+            return None
+        at = top_old + differ[0]
+        edited = _edit_value(old_root, at + 1, old_lines[at], new_lines[top_new + differ[0]])
+        if edited is None:
+            return None
+        root = edited
+    delta = top_new - top_old
+    return (shift_tree(root, delta) if delta else root), delta
+
+
+def _quiet_top(lines: list[str]) -> int:
+    """How many lines at the start are blank or comments."""
+    count = 0
+    for line in lines:
+        if not _QUIET.fullmatch(line):
+            break
+        count += 1
+    return count
 
 
 def _edit_value(root: Map, line: int, old: str, new: str) -> Map | None:
