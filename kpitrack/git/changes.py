@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from kpitrack.domain.model import Config
     from kpitrack.reading.loading import EntryMemo, FileDefinitions
     from kpitrack.reading.loading import Parsed as _Parsed
-    from kpitrack.reading.yamlnodes import Node, Rows
+    from kpitrack.reading.yamlnodes import Node
 
 FIELDS = (
     "target",
@@ -249,8 +249,8 @@ class _Blobs:
         self.last: dict[str, tuple[str, Node]] = {}
         self.asked = False
         self.built: tuple[tuple[tuple[str, str], ...], Kpi, Measurements] | None = None
-        # Per file version read as rows: each KPI's rows, split off in one pass.
-        self.rows: dict[tuple[str, str], dict[str, Rows]] = {}
+        # Per file version read as rows: where each KPI's rows are.
+        self.rows: dict[tuple[str, str], dict[str, list[int]]] = {}
         self.backslash: dict[tuple[str, str], bool] = {}
 
     def text(self, repo_path: str, blob: str) -> str | None:
@@ -417,39 +417,35 @@ class _Blobs:
         self, path: str, blob: str, parsed: tuple[str, str, _Parsed], kpi_id: str
     ) -> tuple[str, str, _Parsed]:
         """A file's parse with only this KPI's rows when it was read as rows (what
-        `build_measurements(only=...)` keeps of it); the rows of every KPI are split
-        off in one pass, the first time the file is asked for."""
+        `build_measurements(only=...)` keeps of it): the rows of each KPI are found
+        through an index made in one pass, the first time the file is asked for."""
         from kpitrack.reading.yamlnodes import Rows
 
         display, text, found = parsed
-        if isinstance(found, tuple) and len(found) == 2:
-            key = (path, blob)
-            split = self.rows.get(key)
-            if split is None:
-                split = self.rows[key] = _split_rows(found[1])
-            return display, text, (found[0], split.get(kpi_id) or Rows())
-        return parsed
-
-
-def _split_rows(rows: Rows) -> dict[str, Rows]:
-    """Each KPI's rows, in their order (as `loading._rows_of` takes them one KPI at a
-    time)."""
-    from kpitrack.reading.yamlnodes import Rows
-
-    out: dict[str, Rows] = {}
-    for i, kpi in enumerate(rows.kpis):
-        part = out.get(kpi)
-        if part is None:
-            part = out[kpi] = Rows()
-        part.lines.append(rows.lines[i])
-        part.columns.append(rows.columns[i])
-        part.kpis.append(kpi)
-        part.dates.append(rows.dates[i])
-        part.values.append(rows.values[i])
-        part.plains.append(rows.plains[i])
-        part.notes.append(rows.notes[i])
-        part.bys.append(rows.bys[i])
-    return out
+        if not (isinstance(found, tuple) and len(found) == 2):
+            return parsed
+        rows = found[1]
+        key = (path, blob)
+        index = self.rows.get(key)
+        if index is None:
+            index = self.rows[key] = {}
+            for i, kpi in enumerate(rows.kpis):
+                at = index.get(kpi)
+                if at is None:
+                    index[kpi] = [i]
+                else:
+                    at.append(i)
+        part = Rows()
+        for i in index.get(kpi_id, ()):
+            part.lines.append(rows.lines[i])
+            part.columns.append(rows.columns[i])
+            part.kpis.append(rows.kpis[i])
+            part.dates.append(rows.dates[i])
+            part.values.append(rows.values[i])
+            part.plains.append(rows.plains[i])
+            part.notes.append(rows.notes[i])
+            part.bys.append(rows.bys[i])
+        return display, text, (found[0], part)
 
 
 def _compare(
