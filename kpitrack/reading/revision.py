@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from kpitrack.domain.model import Location
 from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq
@@ -197,21 +197,37 @@ def shift_locations(value: T, delta: int) -> T:
     return cast("T", _shifted(value, delta))
 
 
+# Per class met in `_shifted`: the names of its fields when it is a record, else None.
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
 def _shifted(value: object, delta: int) -> object:
-    if isinstance(value, Location):
+    cls = type(value)
+    if cls is Location:
+        assert isinstance(value, Location)
         return Location(value.path, value.line + delta, value.column)
-    if isinstance(value, tuple):
+    if cls is tuple:
+        assert isinstance(value, tuple)
+        if not value:
+            return value
         items = tuple(_shifted(v, delta) for v in value)
         return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {}
-        for f in dataclasses.fields(value):
-            old = getattr(value, f.name)
-            new = _shifted(old, delta)
-            if new is not old:
-                changes[f.name] = new
-        return dataclasses.replace(value, **changes) if changes else value
-    return value
+    names = _FIELDS.get(cls, ())
+    if names == ():  # not met yet
+        names = _FIELDS[cls] = (
+            tuple(f.name for f in dataclasses.fields(cls))
+            if dataclasses.is_dataclass(cls)
+            else None
+        )
+    if names is None:
+        return value
+    changes = {}
+    for name in names:
+        old = getattr(value, name)
+        new = _shifted(old, delta)
+        if new is not old:
+            changes[name] = new
+    return dataclasses.replace(cast("Any", value), **changes) if changes else value
 
 
 def move_entries(memo: EntryMemo, display: str, text: str, root: Node, delta: int) -> None:
