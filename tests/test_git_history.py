@@ -116,6 +116,58 @@ def test_history_reads_only_changed_blobs(tmp_path: Path, monkeypatch: pytest.Mo
     assert len(parsed) == len(set(parsed)) or len(parsed) <= len(changed)
 
 
+def test_edited_values_and_comments_above_are_not_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """#23: a KPI file version that differs from the last one by one value, by comments
+    above the content, or both, is derived from the last one's tree (reading/revision.py),
+    not parsed; the rows are still the old engine's, moved goalposts included."""
+    from kpitrack.git import changes
+    from kpitrack.reading import loading
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    extra = "    milestones:\n      - date: 2026-06-30\n        target: 100000\n"
+    kpis = MRR.format(target=200000) + extra + OTHER
+    write(repo / "kpis.yaml", kpis)
+    write(repo / "measurements.yaml", MRR_VALUES)
+    commit(repo, "start", "2026-03-01")
+    steps = [
+        ("# reviewed in March\n", "target: 200000", "target: 150000"),  # comment and value
+        ("# reviewed in March\n", "due: 2026-12-31", "due: 2027-03-31"),  # value
+        ("# reviewed again\n# twice\n", "due: 2027-03-31", "due: 2027-03-31"),  # comments
+        ("", "target: 40", "target: 45"),  # comments removed and a value
+        ("", "id: nps", "id: promoters"),  # a rename: parsed
+        ("", "target: 100000", "target: 90000"),  # a milestone's target
+    ]
+    for n, (top, old, new) in enumerate(steps):
+        kpis = kpis.replace(old, new)
+        write(repo / "kpis.yaml", top + kpis)
+        commit(repo, f"step {n}", f"2026-03-{n + 2:02d}")
+    monkeypatch.chdir(repo)
+    parsed: list[str] = []
+    real_parse = loading.parse_file
+
+    def parse_file(display: str, text: str, texts: dict[str, str] | None = None) -> object:
+        parsed.append(display)
+        return real_parse(display, text, texts)
+
+    monkeypatch.setattr(loading, "parse_file", parse_file)
+    paths = [Path("kpis.yaml"), Path("measurements.yaml")]
+    found = changes.history(paths, Config())
+    assert parsed.count("kpis.yaml") == 2  # the first version and the rename
+    monkeypatch.setattr(loading, "parse_file", real_parse)
+    assert found == oracle_history(paths, Config())
+    assert [(c.kpi, c.field, c.moved_goalpost) for c in found] == [
+        ("mrr", "target", True),
+        ("mrr", "due", True),
+        ("nps", "target", False),
+        ("promoters", "id", False),
+        ("mrr", "milestones", False),
+    ]
+
+
 # ---------------------------------------------------------------- #21: the moved goalpost
 
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from kpitrack.domain.model import Config
     from kpitrack.reading.loading import EntryMemo, FileDefinitions
     from kpitrack.reading.loading import Parsed as _Parsed
+    from kpitrack.reading.yamlnodes import Node
 
 FIELDS = (
     "target",
@@ -244,8 +245,13 @@ class _Blobs:
         self.parses: dict[tuple[str, str], tuple[str, str, _Parsed] | None] = {}
         self.texts: dict[tuple[str, str], str | None] = {}
         self.entries: EntryMemo = {}
+        # Per file, its last version parsed without a problem: (text, node tree).
+        self.last: dict[str, tuple[str, Node]] = {}
         self.asked = False
         self.built: tuple[tuple[tuple[str, str], ...], Kpi, Measurements] | None = None
+        # Per file version read as rows: where each KPI's rows are.
+        self.rows: dict[tuple[str, str], dict[str, list[int]]] = {}
+        self.backslash: dict[tuple[str, str], bool] = {}
 
     def text(self, repo_path: str, blob: str) -> str | None:
         """The file's text; None for a file that cannot be read as text (too large,
@@ -277,11 +283,47 @@ class _Blobs:
             if text is not None and not may_define(text):
                 found = NOTHING
             elif text is not None:
-                parsed = self.parse(repo_path, blob)
+                parsed = self._revised(repo_path, blob, text) or self.parse(repo_path, blob)
                 assert parsed is not None
                 found = file_definitions(parsed[0], text, parsed[2], self.entries)
+                self._remember(repo_path, text, parsed[2])
             self.defs[key] = found
         return self.defs[key]
+
+    def _remember(self, repo_path: str, text: str, parsed: _Parsed) -> None:
+        """The version of a file whose next version `_revised` may derive: one read as
+        rows without any (a file of definitions that parsed without a problem)."""
+        if isinstance(parsed, tuple) and len(parsed) == 2 and not parsed[1]:
+            from kpitrack.reading.yamlnodes import Map
+
+            if type(parsed[0]) is Map:
+                self.last[repo_path] = (text, parsed[0])
+                return
+        self.last.pop(repo_path, None)
+
+    def _revised(self, repo_path: str, blob: str, text: str) -> tuple[str, str, _Parsed] | None:
+        """The parse of a file's version derived from its last one, when the edit is one
+        value or comments above the content (`reading/revision.py`); the KPI entries
+        built before are moved along with the content, so that only the edited one is
+        built again."""
+        last = self.last.get(repo_path)
+        if last is None:
+            return None
+        from kpitrack.reading.revision import move_entries, revise
+        from kpitrack.reading.yamlnodes import Rows
+
+        old_text, old_root = last
+        found = revise(old_text, old_root, text)
+        if found is None:
+            return None
+        root, delta = found
+        display = self.repo.display(repo_path)
+        if delta:
+            move_entries(self.entries, display, old_text, old_root, delta)
+        parsed: tuple[str, str, _Parsed] = (display, text, (root, Rows()))
+        self.parses[(repo_path, blob)] = parsed
+        self.fatal[(repo_path, blob)] = False
+        return parsed
 
     def parse(self, repo_path: str, blob: str) -> tuple[str, str, _Parsed] | None:
         key = (repo_path, blob)
@@ -310,10 +352,16 @@ class _Blobs:
         return True
 
     def _keep(self, key: tuple[tuple[str, str], ...]) -> None:
-        """Texts and parses are kept for the files of the latest snapshot only."""
+        """Texts and parses are kept for the files of the latest snapshots: those of
+        other versions are let go once they outnumber the snapshot's files (not at every
+        commit: each pass costs a look at every file)."""
+        if len(self.texts) + len(self.parses) <= 2 * len(key) + 16:
+            return
         keep = set(key)
         self.texts = {k: v for k, v in self.texts.items() if k in keep}
         self.parses = {k: v for k, v in self.parses.items() if k in keep}
+        self.rows = {k: v for k, v in self.rows.items() if k in keep}
+        self.backslash = {k: v for k, v in self.backslash.items() if k in keep}
 
     def snapshot(self, key: tuple[tuple[str, str], ...], previous: _Snapshot) -> _Snapshot:
         """The definitions at a commit. When the files that define something are the same
@@ -321,7 +369,8 @@ class _Blobs:
         are, unless they depended on every file parsing (an unknown objective)."""
         from kpitrack.reading.loading import combine_definitions
 
-        found = [self.definitions(path, blob) for path, blob in key]
+        known = self.defs
+        found = [known[k] if k in known else self.definitions(*k) for k in key]
         defs = tuple(d for d in found if d is not None and (d.objectives or d.kpis))
         self._keep(key + previous.key)
         if (
@@ -344,15 +393,59 @@ class _Blobs:
 
         if self.built is not None and self.built[0] == snapshot.key and self.built[1] == kpi:
             return self.built[2]
-        parses = []
+        parses: list[tuple[str, str, _Parsed]] = []
         for path, blob in snapshot.key:
             text = self.text(path, blob)
-            if text is None or (kpi.id not in text and "\\" not in text):
+            if text is None or (kpi.id not in text and not self._escapes(path, blob, text)):
                 continue
-            parses.append(self.parse(path, blob))
-        found = build_measurements([p for p in parses if p is not None], [kpi], only=kpi.id)
+            parsed = self.parse(path, blob)
+            if parsed is not None:
+                parses.append(self._only(path, blob, parsed, kpi.id))
+        found = build_measurements(parses, [kpi], only=kpi.id)
         self.built = (snapshot.key, kpi, found)
         return found
+
+    def _escapes(self, path: str, blob: str, text: str) -> bool:
+        """The text has a backslash (an escape could spell any id): looked for once."""
+        key = (path, blob)
+        found = self.backslash.get(key)
+        if found is None:
+            found = self.backslash[key] = "\\" in text
+        return found
+
+    def _only(
+        self, path: str, blob: str, parsed: tuple[str, str, _Parsed], kpi_id: str
+    ) -> tuple[str, str, _Parsed]:
+        """A file's parse with only this KPI's rows when it was read as rows (what
+        `build_measurements(only=...)` keeps of it): the rows of each KPI are found
+        through an index made in one pass, the first time the file is asked for."""
+        from kpitrack.reading.yamlnodes import Rows
+
+        display, text, found = parsed
+        if not (isinstance(found, tuple) and len(found) == 2):
+            return parsed
+        rows = found[1]
+        key = (path, blob)
+        index = self.rows.get(key)
+        if index is None:
+            index = self.rows[key] = {}
+            for i, kpi in enumerate(rows.kpis):
+                at = index.get(kpi)
+                if at is None:
+                    index[kpi] = [i]
+                else:
+                    at.append(i)
+        part = Rows()
+        for i in index.get(kpi_id, ()):
+            part.lines.append(rows.lines[i])
+            part.columns.append(rows.columns[i])
+            part.kpis.append(rows.kpis[i])
+            part.dates.append(rows.dates[i])
+            part.values.append(rows.values[i])
+            part.plains.append(rows.plains[i])
+            part.notes.append(rows.notes[i])
+            part.bys.append(rows.bys[i])
+        return display, text, (found[0], part)
 
 
 def _compare(
