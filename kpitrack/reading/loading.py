@@ -561,10 +561,8 @@ def _collect(root: Node | None, sections: dict[str, list[Map]], out: list[Proble
 # ---------------------------------------------------------------- definitions alone (git history)
 
 
-# A file that holds neither section cannot define an objective or a KPI. Without a
-# backslash no double-quoted escape can spell the key either, so such a file need not
-# be parsed to know it defines nothing (the history of a measurement file is not read).
-_LINE_END = re.compile(r"\r\n|\r|\n")
+# A line's end as the reader counts lines (entry_text cuts entries at them).
+LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -580,6 +578,9 @@ class FileDefinitions:
     fatal: bool | None = False
 
 
+# A file that holds neither section cannot define an objective or a KPI. Without a
+# backslash no double-quoted escape can spell the key either, so such a file need not
+# be parsed to know it defines nothing (the history of a measurement file is not read).
 def may_define(text: str) -> bool:
     """False when the text certainly defines no objective and no KPI."""
     return "\\" in text or "kpis" in text or "objectives" in text
@@ -594,7 +595,7 @@ NOTHING = FileDefinitions(fatal=None)
 EntryMemo = dict[tuple[str, int, int, str], tuple[str | None, Kpi | None]]
 
 
-def _entry_text(entry: Map, text: str, starts: list[int]) -> str:
+def entry_text(entry: Map, text: str, starts: list[int]) -> str:
     """The whole lines the entry spans (whole lines: however columns are counted, every
     character of the entry is in them)."""
     end = starts[entry.end_line] if entry.end_line < len(starts) else len(text)
@@ -624,10 +625,10 @@ def file_definitions(
         grew = len(builder.objective_ids) > seen
         objectives.append((next(reversed(builder.objective_ids)) if grew else None, objective))
     kpis: list[tuple[str | None, Kpi | None]] = []
-    starts = [0, *(m.end() for m in _LINE_END.finditer(text))] if memo is not None else []
+    starts = [0, *(m.end() for m in LINE_END.finditer(text))] if memo is not None else []
     for entry in sections["kpis"]:
         key = (
-            (display, entry.line, entry.column, _entry_text(entry, text, starts))
+            (display, entry.line, entry.column, entry_text(entry, text, starts))
             if memo is not None
             else None
         )

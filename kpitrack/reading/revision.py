@@ -235,8 +235,7 @@ def move_entries(memo: EntryMemo, display: str, text: str, root: Node, delta: in
     entries of the file `display` (its `text` and tree `root`) as they are once moved
     `delta` lines: the same entry text, its objects' locations moved."""
     # The memo's own key: the entry's whole lines, as `file_definitions` cuts them.
-    from kpitrack.reading.loading import _LINE_END as LINE_END
-    from kpitrack.reading.loading import _entry_text as entry_text
+    from kpitrack.reading.loading import LINE_END, entry_text
 
     if type(root) is not Map:
         return
