@@ -47,18 +47,31 @@ MAIL_WIDTH = 78
 def email_message(digest: Report, to: list[str], sender: str) -> Iterator[str]:
     """The whole mail, in pieces to write as they come: the table format's plain text
     and the HTML format as parts."""
-    from kpitrack.render import report_html, report_rich
+    from kpitrack.render import report_html
     from kpitrack.render.report_email import report_email_chunks
 
     html = report_html.report(digest)  # first: the text's rendering then fits in what it freed
     return report_email_chunks(
         digest,
-        text=renderable_to_text(report_rich.report(digest), width=MAIL_WIDTH),
+        text=plain_report(digest, MAIL_WIDTH),
         html=html,
         to=to,
         sender=sender,
         now=dt.datetime.now().astimezone(),
     )
+
+
+def plain_report(digest: Report, width: int) -> str:
+    """The table format as plain text `width` wide: drawn from strings when it can be
+    (`report_text.plain_text`), else by Rich."""
+    from kpitrack.render import report_text
+
+    text = report_text.plain_text(digest, width)
+    if text is None:
+        from kpitrack.render import report_rich
+
+        text = renderable_to_text(report_rich.report(digest), width=width)
+    return text
 
 
 def default_sender() -> str:

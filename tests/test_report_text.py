@@ -1,0 +1,185 @@
+"""The report's plain text drawn from strings (`report_text.plain_text`: the mail's text
+part) against Rich's drawing of the same report (`renderable_to_text(report_rich.report)`),
+which it replaces when it can: the same text, or None."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from report_fixtures import AS_OF, CONFIG, SINCE, build_workspace
+from rich.cells import cell_len
+from rich.console import Console
+from rich.text import Text
+
+from kpitrack.commands.output import renderable_to_text
+from kpitrack.commands.report import plain_report
+from kpitrack.domain.workspace import Workspace
+from kpitrack.git.changes import Change, DefinitionChanges
+from kpitrack.render import report_text
+from kpitrack.render.report_rich import render_report_rich
+from kpitrack.render.report_text import NARROW, plain_text, wrap_line
+from kpitrack.render.table import STATUS_STYLE
+from kpitrack.reports.digest import Report, build_report
+
+# Words of every kind the fast path handles (ASCII, the report's own non-ASCII signs,
+# brackets and colons, long words that fold) and some it hands to Rich (wide, zero-width
+# and control characters).
+WORD = st.text(
+    alphabet=st.sampled_from("abcdefghijKLM0123.,;:-_[]()/|<>&'\"" + NARROW),
+    min_size=1,
+    max_size=12,
+)
+PLAIN = st.lists(WORD, max_size=6).map(" ".join) | st.lists(WORD, max_size=3).map("  ".join)
+ODD = st.text(
+    alphabet=st.sampled_from("ab 漢字😀\u200d\ufe0f\x1b\x07\t\u00a0\u202e\u0301é"), max_size=12
+)
+LONG = st.one_of(PLAIN, st.just("x" * 90), st.just(" lead  and  trail  "))
+ANY_WORDS = st.one_of(LONG, ODD)
+
+
+def _console(width: int) -> Console:
+    return Console(width=width, color_system=None, no_color=True, highlight=False, emoji=False)
+
+
+def _rich(report: Report, width: int) -> str:
+    return renderable_to_text(render_report_rich(report), width=width)
+
+
+def _report(workspace: Workspace | None = None, **changes: object) -> Report:
+    report = build_report(workspace or build_workspace(), as_of=AS_OF, since=SINCE, config=CONFIG)
+    return dataclasses.replace(report, **changes) if changes else report
+
+
+@st.composite
+def workspaces(draw: st.DrawFn) -> Workspace:
+    """The fixture's workspace with generated free text: every text plain (the fast
+    path), or any text (Rich's)."""
+    words = draw(st.sampled_from([PLAIN, PLAIN, PLAIN, PLAIN, LONG, ANY_WORDS]))
+    ws = build_workspace()
+    kpis = tuple(
+        dataclasses.replace(
+            k,
+            name=draw(words) or k.name,
+            owner=draw(st.one_of(st.none(), words)),
+            action=draw(st.one_of(st.none(), words)),
+        )
+        for k in ws.kpis
+    )
+    objectives = tuple(dataclasses.replace(o, title=draw(words) or o.title) for o in ws.objectives)
+    measurements = tuple(
+        dataclasses.replace(m, note=draw(st.one_of(st.none(), words)), by=draw(words) or None)
+        for m in ws.measurements
+    )
+    return Workspace(objectives=objectives, kpis=kpis, measurements=measurements)
+
+
+@st.composite
+def definitions(draw: st.DrawFn) -> DefinitionChanges | None:
+    kind = draw(st.sampled_from(["none", "unavailable", "empty", "rows"]))
+    if kind == "none":
+        return None
+    if kind == "unavailable":
+        return DefinitionChanges("2026-11-23", unavailable=draw(LONG))
+    if kind == "empty":
+        return DefinitionChanges("2026-11-23")
+    rows = draw(
+        st.lists(
+            st.builds(
+                Change,
+                commit=st.sampled_from(["abc1234", "0f0f0f0"]),
+                date=st.just("2026-11-24"),
+                author=PLAIN,
+                kpi=st.sampled_from(["csat", "nps", "a-very-long-kpi-identifier-here"]),
+                field=st.sampled_from(["target", "name", "due"]),
+                old=st.one_of(st.none(), LONG),
+                new=st.one_of(st.none(), LONG),
+                moved_goalpost=st.booleans(),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    return DefinitionChanges("2026-11-23", changes=tuple(rows))
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    workspaces(),
+    definitions(),
+    st.integers(min_value=8, max_value=130) | st.integers(min_value=70, max_value=130),
+)
+def test_plain_text_is_richs_text_or_none(
+    workspace: Workspace, defs: DefinitionChanges | None, width: int
+) -> None:
+    report = _report(workspace, definitions=defs)
+    expected = _rich(report, width)
+    fast = plain_text(report, width)
+    event("drawn without Rich" if fast is not None else "drawn by Rich")
+    if fast is not None:
+        assert fast == expected
+    assert plain_report(report, width) == expected
+
+
+@pytest.mark.parametrize("width", [60, 78, 100, 160])
+def test_the_fixture_report_takes_the_fast_path(width: int) -> None:
+    report = _report(
+        definitions=DefinitionChanges(
+            "2026-11-23",
+            changes=(Change("abc1234", "2026-11-24", "ana", "csat", "target", "good", "fair"),),
+        )
+    )
+    fast = plain_text(report, width)
+    assert fast is not None
+    assert fast == _rich(report, width)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "漢字の名前",
+        "emoji 😀 name",
+        "bell \x07 name",
+        "rtl \u202e name",
+        "zero\u200bwidth",
+        "e\u0301",
+    ],
+)
+def test_text_only_rich_measures_falls_back_to_rich(name: str) -> None:
+    ws = build_workspace()
+    kpis = tuple(dataclasses.replace(k, name=name) for k in ws.kpis)
+    report = _report(dataclasses.replace(ws, kpis=kpis))
+    assert plain_text(report, 78) is None
+    assert plain_report(report, 78) == _rich(report, 78)
+
+
+def test_too_narrow_a_table_falls_back_to_rich() -> None:
+    report = _report()
+    assert plain_text(report, 12) is None
+    assert plain_report(report, 12) == _rich(report, 12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("ab cdefgh  xyz-" + NARROW), max_size=80),
+    st.integers(min_value=1, max_value=30),
+    st.sampled_from(["left", "default"]),
+)
+def test_wrap_line_is_richs_wrap(
+    line: str, width: int, justify: Literal["left", "default"]
+) -> None:
+    console = _console(width)
+    lines = Text(line).wrap(console, width, justify=justify, overflow="fold")
+    expected = [part.plain for part in lines]
+    ours = wrap_line(line, width)
+    if justify == "left":
+        ours = [piece + " " * (width - len(piece)) for piece in ours]
+    assert ours == expected
+
+
+def test_narrow_characters_are_one_cell_and_styles_match_the_tables() -> None:
+    assert all(cell_len(ch) == 1 for ch in NARROW)
+    assert report_text.STATUS_STYLE == STATUS_STYLE
