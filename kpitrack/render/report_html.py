@@ -534,16 +534,26 @@ def title(report: Report) -> str:
 
 
 def render_report_html(report: Report) -> str:
-    body = [fragment for section in SECTIONS for fragment in section(report)]
-    return (
+    head = (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         '<meta name="color-scheme" content="light">\n'
         f"<title>{_escape(title(report))}</title>\n<style>\n{CSS}\n</style>\n</head>\n"
         f'<body style="margin:0;background-color:{BACKGROUND};color:{TEXT}">\n'
-        '<div class="page">\n' + "\n".join(body) + "\n</div>\n</body>\n</html>\n"
+        '<div class="page">'
     )
+    tail = "</div>\n</body>\n</html>\n"
+    # One join of the head, every section's fragments and the tail, each on its own
+    # line: the page (several MB for 1,000 KPIs) is copied once, not joined and then
+    # copied again into the whole.
+    page = [head]
+    for section in SECTIONS:
+        page += section(report)
+    if len(page) == 1:
+        page.append("")
+    page.append(tail)
+    return "\n".join(page)
 
 
 def report(digest: Report) -> str:
