@@ -5,6 +5,8 @@ which it replaces when it can: the same text, or None."""
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -20,6 +22,7 @@ from kpitrack.commands.report import plain_report
 from kpitrack.domain.workspace import Workspace
 from kpitrack.git.changes import Change, DefinitionChanges
 from kpitrack.render import report_text
+from kpitrack.render.report_html import render_report_html
 from kpitrack.render.report_rich import render_report_rich
 from kpitrack.render.report_text import NARROW, plain_text, wrap_line
 from kpitrack.render.table import STATUS_STYLE
@@ -183,3 +186,32 @@ def test_wrap_line_is_richs_wrap(
 def test_narrow_characters_are_one_cell_and_styles_match_the_tables() -> None:
     assert all(cell_len(ch) == 1 for ch in NARROW)
     assert report_text.STATUS_STYLE == STATUS_STYLE
+
+
+# ---------------------------------------------------------------- golden files
+
+# The fixture report, plain and with hostile text, as the renderers drew it before the
+# text was drawn without Rich and the HTML page's tables were built once per column
+# (`KPITRACK_UPDATE_GOLDEN=1` rewrites them).
+GOLDEN = Path(__file__).parent / "data" / "report"
+
+
+def _golden(name: str, text: str) -> str:
+    path = GOLDEN / name
+    if os.environ.get("KPITRACK_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("hostile", [False, True])
+def test_html_and_text_are_the_golden_files(hostile: bool) -> None:
+    from test_report_render import nasty_workspace
+
+    name = "nasty" if hostile else "report"
+    report = _report(nasty_workspace() if hostile else None)
+    assert render_report_html(report) == _golden(f"{name}.html", render_report_html(report))
+    text = _golden(f"{name}.txt", _rich(report, 78))
+    assert _rich(report, 78) == text
+    assert plain_report(report, 78) == text
+    if not hostile:
+        assert plain_text(report, 78) == text
