@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,7 @@ from report_fixtures import AS_OF, CONFIG, SINCE, build_workspace
 from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
+from support import invoke
 
 from kpitrack.commands.output import renderable_to_text
 from kpitrack.commands.report import plain_report
@@ -215,3 +217,47 @@ def test_html_and_text_are_the_golden_files(hostile: bool) -> None:
     assert plain_report(report, 78) == text
     if not hostile:
         assert plain_text(report, 78) == text
+
+
+# ---------------------------------------------------------------- through the CLI
+
+REPORT_DATA = Path(__file__).parent / "data" / "report" / "kpis.yaml"
+
+
+def _cli(tmp_path: Path, *args: str) -> tuple[str, str]:
+    """stdout, and the text of `-o FILE`, of `report` on the report test workspace."""
+    out = tmp_path / "report.out"
+    out.unlink(missing_ok=True)
+    common = ["report", "-f", str(REPORT_DATA), "--as-of", "2026-11-30", *args]
+    shown = invoke(*common, env={"EMAIL": "kpis@example.net"})
+    assert shown.code == 0, shown.stderr
+    written = invoke(*common, "-o", str(out), env={"EMAIL": "kpis@example.net"})
+    assert written.code == 0, written.stderr
+    return shown.stdout, out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", [["text"], ["email", "--mail-to", "team@example.com"]])
+def test_the_cli_writes_the_same_text_with_and_without_rich(
+    fmt: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    calls: list[int] = []
+    real = report_text.plain_text
+
+    def counted(report: Report, width: int) -> str | None:
+        calls.append(width)
+        return real(report, width)
+
+    monkeypatch.setattr(report_text, "plain_text", counted)
+    fast = _cli(tmp_path, "--format", *fmt)
+    assert calls == [100 if fmt[0] == "text" else 78] * 2  # the plain text was drawn
+    monkeypatch.setattr(report_text, "plain_text", lambda report, width: None)
+    slow = _cli(tmp_path, "--format", *fmt)
+
+    def pinned(text: str) -> str:
+        """The mail without what differs between two runs: Date, Message-ID, boundary."""
+        text = re.sub(r"(?m)^(Date|Message-ID): .*$", r"\1: -", text)
+        return re.sub(r"=+[0-9]{10,}==", "BOUNDARY", text)
+
+    assert [pinned(t) for t in fast] == [pinned(t) for t in slow]
+    assert fast[0] == fast[1] or fmt[0] == "email"

@@ -25,7 +25,7 @@ from kpitrack.commands.options import (
     TagOption,
     complete_date_word,
 )
-from kpitrack.commands.output import emit, emit_chunks, renderable_to_text
+from kpitrack.commands.output import emit, emit_chunks, renderable_to_text, to_terminal
 from kpitrack.domain.problems import ExitCode, UsageError
 from kpitrack.render.formats import ReportFormat, choose_format
 
@@ -225,6 +225,10 @@ def _publish(
     renderer = output_format.renderer()
     if renderer is None:  # the mail: written in pieces, never held whole
         emit_chunks(email_message(digest, *mail), output)
+        return
+    if output_format is ReportFormat.TEXT and (output is not None or not to_terminal()):
+        # Plain text for a file or a pipe: what `emit` would make of the renderable.
+        emit(plain_report(digest, REPORT_WIDTH), output)
         return
     content: Output = renderer.report(digest)
     emit(content, output, width=REPORT_WIDTH)
