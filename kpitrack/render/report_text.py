@@ -426,28 +426,28 @@ def _lines(text: str) -> list[str]:
     return text.split("\n") if "\n" in text else [text]
 
 
-def _longest_word(text: str) -> int:
-    if " " not in text and "\n" not in text:
-        return len(text)
-    return max((len(word) for word in text.split()), default=0)
-
-
 def _table(tab: Tab, width: int) -> str:
     """What `FittedTable.__rich_console__` yields as plain text: `layout` then
     `plain_lines`, on plain strings. (For one-cell printable text, where `str.splitlines`
     and `split("\n")` give the same longest line.)"""
     columns = []
     for col in tab.columns:
-        texts = [cell_plain(c) for c in col.cells]
-        if not _narrow(col.name.replace("\n", "") + "".join(texts).replace("\n", "")):
+        texts = [col.name, *(c if c.__class__ is str else cell_plain(c) for c in col.cells)]
+        # Measured over the whole column at once: joined by line ends, no line spans two
+        # cells; joined by spaces, no word does.
+        joined = "\n".join(texts)
+        if not _narrow(joined.replace("\n", "")):
             raise NotPlain
-        lines = [_lines(col.name), *map(_lines, texts)]
-        longest = max(len(line) for cell in lines for line in cell)
+        if "\n" in joined[len(col.name) + 1 :] or "\n" in col.name:
+            lines = [_lines(t) for t in texts]
+        else:  # one line a cell (most columns)
+            lines = [[t] for t in texts]
+        longest = max(map(len, joined.split("\n")))
         if col.keep:
             minimum = longest
             options = {"no_wrap": True, **col.options}
         else:
-            minimum = max([1, _longest_word(col.name), *map(_longest_word, texts)])
+            minimum = max(1, max(map(len, " ".join(texts).split()), default=0))
             options = {"overflow": "fold", **col.options}
         columns.append((col.name, lines, minimum, options, longest))
 
@@ -513,7 +513,7 @@ def _table(tab: Tab, width: int) -> str:
     for i, row in enumerate(zip(*drawn, strict=True)):
         if i - 1 in sections and i > 1:
             out.append(" " * total)
-        height = max(len(lines) for lines in row)
+        height = max(map(len, row))
         if height == 1:
             out.append(space.join([c[0] for c in row]))
         else:
