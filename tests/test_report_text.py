@@ -30,11 +30,13 @@ from kpitrack.render.report_text import NARROW, plain_text, wrap_line
 from kpitrack.render.table import STATUS_STYLE
 from kpitrack.reports.digest import Report, build_report
 
+# Letters and signs of the scripts the fast path measures as one cell each.
+LATIN = "éüßÇñøÅĳŒΩλЖжё€£¿«»‘’“”•‰№™←↔∑∞├■★✓✗"
 # Words of every kind the fast path handles (ASCII, the report's own non-ASCII signs,
 # brackets and colons, long words that fold) and some it hands to Rich (wide, zero-width
 # and control characters).
 WORD = st.text(
-    alphabet=st.sampled_from("abcdefghijKLM0123.,;:-_[]()/|<>&'\"" + NARROW),
+    alphabet=st.sampled_from("abcdefghijKLM0123.,;:-_[]()/|<>&'\"" + NARROW + LATIN),
     min_size=1,
     max_size=12,
 )
@@ -146,6 +148,8 @@ def test_the_fixture_report_takes_the_fast_path(width: int) -> None:
     "name",
     [
         "漢字の名前",
+        "done ✅",
+        "star ⭐ wide",
         "emoji 😀 name",
         "bell \x07 name",
         "rtl \u202e name",
@@ -169,7 +173,7 @@ def test_too_narrow_a_table_falls_back_to_rich() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.text(alphabet=st.sampled_from("ab cdefgh  xyz-" + NARROW), max_size=80),
+    st.text(alphabet=st.sampled_from("ab cdefgh  xyz-" + NARROW + LATIN), max_size=80),
     st.integers(min_value=1, max_value=30),
     st.sampled_from(["left", "default"]),
 )
@@ -186,7 +190,8 @@ def test_wrap_line_is_richs_wrap(
 
 
 def test_narrow_characters_are_one_cell_and_styles_match_the_tables() -> None:
-    assert all(cell_len(ch) == 1 for ch in NARROW)
+    assert all(cell_len(ch) == 1 for ch in NARROW + LATIN)
+    assert plain_text(_report(), 78) is not None
     assert report_text.STATUS_STYLE == STATUS_STYLE
 
 
@@ -261,3 +266,14 @@ def test_the_cli_writes_the_same_text_with_and_without_rich(
 
     assert [pinned(t) for t in fast] == [pinned(t) for t in slow]
     assert fast[0] == fast[1] or fmt[0] == "email"
+
+
+@pytest.mark.parametrize("name", ["José Müller", "Ελένη Π.", "Жанна — «отдел»", "Øre € 5‰"])
+def test_names_in_latin_greek_and_cyrillic_keep_the_plain_path(name: str) -> None:
+    ws = build_workspace()
+    kpis = tuple(dataclasses.replace(k, name=name, owner=name) for k in ws.kpis)
+    report = _report(dataclasses.replace(ws, kpis=kpis))
+    for width in (60, 78, 100):
+        fast = plain_text(report, width)
+        assert fast is not None
+        assert fast == _rich(report, width)

@@ -358,6 +358,39 @@ NARROW = "—–→≥≤·…"
 _NARROW_OUT = str.maketrans(dict.fromkeys(NARROW, "-"))
 _WORD = re.compile(r"\s*\S+\s*")
 
+# Blocks whose letters, digits, punctuation and symbols stand alone, one cell each (no
+# combining marks, joiners or wide forms are let through: those are Mn, Me, Cf or wide):
+# Latin-1, the Latin extensions, Greek, Cyrillic, general punctuation, currency signs,
+# letter-like symbols, arrows, mathematical operators, technical symbols, box drawing,
+# shapes, the symbols and dingbats that are one cell (✓; not the wide emoji ones, which
+# the width check turns away). Names and notes in
+# these scripts ("José", "Müller", "Ελένη", "Жанна") keep the plain path.
+_ONE_CELL_BLOCKS = (
+    ("\u00a1", "\u052f"),
+    ("\u1e00", "\u1fff"),
+    ("\u2010", "\u205e"),
+    ("\u20a0", "\u20c0"),
+    ("\u2100", "\u27bf"),
+)
+_one_cell_seen: dict[str, bool] = {}
+
+
+def _one_cell(ch: str) -> bool:
+    """Whether `ch` stands alone and is one cell wide as Rich measures it."""
+    known = _one_cell_seen.get(ch)
+    if known is None:
+        import unicodedata
+
+        known = any(low <= ch <= high for low, high in _ONE_CELL_BLOCKS) and (
+            unicodedata.category(ch)[0] in "LNPS"
+        )
+        if known:
+            from rich.cells import cell_len
+
+            known = cell_len(ch) == 1
+        _one_cell_seen[ch] = known
+    return known
+
 
 class NotPlain(Exception):
     """The plan holds something only Rich can draw exactly: draw it with Rich."""
@@ -367,7 +400,10 @@ def _narrow(text: str) -> bool:
     """Whether `text` is printable and one cell per character (as Rich measures it)."""
     if text.isascii():
         return text.isprintable()
-    return text.translate(_NARROW_OUT).isascii() and text.isprintable()
+    if not text.isprintable():
+        return False
+    rest = text.translate(_NARROW_OUT)
+    return rest.isascii() or all(_one_cell(ch) for ch in set(rest) if ch > "\x7f")
 
 
 def _divide(text: str, width: int) -> list[int]:
