@@ -124,7 +124,7 @@ def test_plain_text_is_richs_text_or_none(
 ) -> None:
     report = _report(workspace, definitions=defs)
     expected = _rich(report, width)
-    fast = plain_text(report, width)
+    fast = plain_text(report, width, cell_len)
     event("drawn without Rich" if fast is not None else "drawn by Rich")
     if fast is not None:
         assert fast == expected
@@ -139,7 +139,7 @@ def test_the_fixture_report_takes_the_fast_path(width: int) -> None:
             changes=(Change("abc1234", "2026-11-24", "ana", "csat", "target", "good", "fair"),),
         )
     )
-    fast = plain_text(report, width)
+    fast = plain_text(report, width, cell_len)
     assert fast is not None
     assert fast == _rich(report, width)
 
@@ -161,13 +161,13 @@ def test_text_only_rich_measures_falls_back_to_rich(name: str) -> None:
     ws = build_workspace()
     kpis = tuple(dataclasses.replace(k, name=name) for k in ws.kpis)
     report = _report(dataclasses.replace(ws, kpis=kpis))
-    assert plain_text(report, 78) is None
+    assert plain_text(report, 78, cell_len) is None
     assert plain_report(report, 78) == _rich(report, 78)
 
 
 def test_too_narrow_a_table_falls_back_to_rich() -> None:
     report = _report()
-    assert plain_text(report, 12) is None
+    assert plain_text(report, 12, cell_len) is None
     assert plain_report(report, 12) == _rich(report, 12)
 
 
@@ -221,7 +221,7 @@ def test_html_and_text_are_the_golden_files(hostile: bool) -> None:
     assert _rich(report, 78) == text
     assert plain_report(report, 78) == text
     if not hostile:
-        assert plain_text(report, 78) == text
+        assert plain_text(report, 78, cell_len) == text
 
 
 # ---------------------------------------------------------------- through the CLI
@@ -249,14 +249,14 @@ def test_the_cli_writes_the_same_text_with_and_without_rich(
     calls: list[int] = []
     real = report_text.plain_text
 
-    def counted(report: Report, width: int) -> str | None:
+    def counted(report: Report, width: int, measure: report_text.Measure | None) -> str | None:
         calls.append(width)
-        return real(report, width)
+        return real(report, width, measure)
 
     monkeypatch.setattr(report_text, "plain_text", counted)
     fast = _cli(tmp_path, "--format", *fmt)
     assert calls == [100 if fmt[0] == "text" else 78] * 2  # the plain text was drawn
-    monkeypatch.setattr(report_text, "plain_text", lambda report, width: None)
+    monkeypatch.setattr(report_text, "plain_text", lambda report, width, measure: None)
     slow = _cli(tmp_path, "--format", *fmt)
 
     def pinned(text: str) -> str:
@@ -274,6 +274,15 @@ def test_names_in_latin_greek_and_cyrillic_keep_the_plain_path(name: str) -> Non
     kpis = tuple(dataclasses.replace(k, name=name, owner=name) for k in ws.kpis)
     report = _report(dataclasses.replace(ws, kpis=kpis))
     for width in (60, 78, 100):
-        fast = plain_text(report, width)
+        fast = plain_text(report, width, cell_len)
         assert fast is not None
         assert fast == _rich(report, width)
+
+
+def test_without_a_measure_only_ascii_and_the_reports_signs_are_plain() -> None:
+    ws = build_workspace()
+    kpis = tuple(dataclasses.replace(k, name="José") for k in ws.kpis)
+    accented = _report(dataclasses.replace(ws, kpis=kpis))
+    assert plain_text(accented, 78) is None
+    assert plain_text(accented, 78, cell_len) == _rich(accented, 78)
+    assert plain_text(_report(), 78) == _rich(_report(), 78)

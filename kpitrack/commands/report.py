@@ -61,12 +61,19 @@ def email_message(digest: Report, to: list[str], sender: str) -> Iterator[str]:
     )
 
 
+def _cell_width(character: str) -> int:
+    """Rich's width of a character (the plain text's measure of what is not ASCII)."""
+    from rich.cells import cell_len
+
+    return cell_len(character)
+
+
 def plain_report(digest: Report, width: int) -> str:
     """The table format as plain text `width` wide: drawn from strings when it can be
     (`report_text.plain_text`), else by Rich."""
     from kpitrack.render import report_text
 
-    text = report_text.plain_text(digest, width)
+    text = report_text.plain_text(digest, width, _cell_width)
     if text is None:
         from kpitrack.render import report_rich
 

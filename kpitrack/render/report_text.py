@@ -20,7 +20,7 @@ Nothing here imports Rich.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from typing import Any, NamedTuple
 
@@ -375,35 +375,41 @@ _ONE_CELL_BLOCKS = (
 _one_cell_seen: dict[str, bool] = {}
 
 
-def _one_cell(ch: str) -> bool:
+class NotPlain(Exception):
+    """The plan holds something only Rich can draw exactly: draw it with Rich."""
+
+
+# Rich's width of one character (`rich.cells.cell_len`, which the shell passes in: this
+# module does not import Rich).
+Measure = Callable[[str], int]
+
+
+def _one_cell(ch: str, measure: Measure) -> bool:
     """Whether `ch` stands alone and is one cell wide as Rich measures it."""
     known = _one_cell_seen.get(ch)
     if known is None:
         import unicodedata
 
-        known = any(low <= ch <= high for low, high in _ONE_CELL_BLOCKS) and (
-            unicodedata.category(ch)[0] in "LNPS"
+        known = (
+            any(low <= ch <= high for low, high in _ONE_CELL_BLOCKS)
+            and unicodedata.category(ch)[0] in "LNPS"
+            and measure(ch) == 1
         )
-        if known:
-            from rich.cells import cell_len
-
-            known = cell_len(ch) == 1
         _one_cell_seen[ch] = known
     return known
 
 
-class NotPlain(Exception):
-    """The plan holds something only Rich can draw exactly: draw it with Rich."""
-
-
-def _narrow(text: str) -> bool:
-    """Whether `text` is printable and one cell per character (as Rich measures it)."""
+def _narrow(text: str, measure: Measure | None) -> bool:
+    """Whether `text` is printable and one cell per character (as Rich measures it);
+    without `measure`, only printable ASCII and `NARROW` count."""
     if text.isascii():
         return text.isprintable()
     if not text.isprintable():
         return False
     rest = text.translate(_NARROW_OUT)
-    return rest.isascii() or all(_one_cell(ch) for ch in set(rest) if ch > "\x7f")
+    if rest.isascii():
+        return True
+    return measure is not None and all(_one_cell(ch, measure) for ch in set(rest) if ch > "\x7f")
 
 
 def _divide(text: str, width: int) -> list[int]:
@@ -448,9 +454,9 @@ def wrap_line(line: str, width: int) -> list[str]:
     return out
 
 
-def _paragraph(para: Para, width: int) -> str:
+def _paragraph(para: Para, width: int, measure: Measure | None) -> str:
     """`Text(text)` rendered at `width`: its lines, each wrapped between words."""
-    if para.text.endswith("\n") or not _narrow(para.text.replace("\n", "")):
+    if para.text.endswith("\n") or not _narrow(para.text.replace("\n", ""), measure):
         raise NotPlain
     lines: list[str] = []
     for line in para.text.split("\n"):
@@ -462,7 +468,7 @@ def _lines(text: str) -> list[str]:
     return text.split("\n") if "\n" in text else [text]
 
 
-def _table(tab: Tab, width: int) -> str:
+def _table(tab: Tab, width: int, measure: Measure | None) -> str:
     """What `FittedTable.__rich_console__` yields as plain text: `layout` then
     `plain_lines`, on plain strings. (For one-cell printable text, where `str.splitlines`
     and `split("\n")` give the same longest line.)"""
@@ -472,7 +478,7 @@ def _table(tab: Tab, width: int) -> str:
         # Measured over the whole column at once: joined by line ends, no line spans two
         # cells; joined by spaces, no word does.
         joined = "\n".join(texts)
-        if not _narrow(joined.replace("\n", "")):
+        if not _narrow(joined.replace("\n", ""), measure):
             raise NotPlain
         if "\n" in joined[len(col.name) + 1 :] or "\n" in col.name:
             lines = [_lines(t) for t in texts]
@@ -569,18 +575,21 @@ def _table(tab: Tab, width: int) -> str:
             f"Not shown for width: {', '.join(dropped)} (a wider terminal or --format json "
             "shows them)."
         )
-        text += _paragraph(Para(note), width)
+        text += _paragraph(Para(note), width, measure)
     return text
 
 
-def plain_text(report: Report, width: int) -> str | None:
+def plain_text(report: Report, width: int, measure: Measure | None = None) -> str | None:
     """`renderable_to_text(report_rich.report(report), width)`, drawn without Rich; None
-    when only Rich can draw it exactly."""
+    when only Rich can draw it exactly. `measure`: Rich's width of a character, for text
+    beyond ASCII and the report's own signs."""
     from kpitrack.domain.textsafe import visible
 
     try:
         pieces = [
-            _paragraph(part, width) if isinstance(part, Para) else _table(part, width)
+            _paragraph(part, width, measure)
+            if isinstance(part, Para)
+            else _table(part, width, measure)
             for part in plan(report)
         ]
     except NotPlain:
