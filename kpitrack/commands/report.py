@@ -25,7 +25,7 @@ from kpitrack.commands.options import (
     TagOption,
     complete_date_word,
 )
-from kpitrack.commands.output import emit, emit_chunks, renderable_to_text
+from kpitrack.commands.output import emit, emit_chunks, renderable_to_text, to_terminal
 from kpitrack.domain.problems import ExitCode, UsageError
 from kpitrack.render.formats import ReportFormat, choose_format
 
@@ -47,18 +47,38 @@ MAIL_WIDTH = 78
 def email_message(digest: Report, to: list[str], sender: str) -> Iterator[str]:
     """The whole mail, in pieces to write as they come: the table format's plain text
     and the HTML format as parts."""
-    from kpitrack.render import report_html, report_rich
+    from kpitrack.render import report_html
     from kpitrack.render.report_email import report_email_chunks
 
     html = report_html.report(digest)  # first: the text's rendering then fits in what it freed
     return report_email_chunks(
         digest,
-        text=renderable_to_text(report_rich.report(digest), width=MAIL_WIDTH),
+        text=plain_report(digest, MAIL_WIDTH),
         html=html,
         to=to,
         sender=sender,
         now=dt.datetime.now().astimezone(),
     )
+
+
+def _cell_width(character: str) -> int:
+    """Rich's width of a character (the plain text's measure of what is not ASCII)."""
+    from rich.cells import cell_len
+
+    return cell_len(character)
+
+
+def plain_report(digest: Report, width: int) -> str:
+    """The table format as plain text `width` wide: drawn from strings when it can be
+    (`report_text.plain_text`), else by Rich."""
+    from kpitrack.render import report_text
+
+    text = report_text.plain_text(digest, width, _cell_width)
+    if text is None:
+        from kpitrack.render import report_rich
+
+        text = renderable_to_text(report_rich.report(digest), width=width)
+    return text
 
 
 def default_sender() -> str:
@@ -212,6 +232,10 @@ def _publish(
     renderer = output_format.renderer()
     if renderer is None:  # the mail: written in pieces, never held whole
         emit_chunks(email_message(digest, *mail), output)
+        return
+    if output_format is ReportFormat.TEXT and (output is not None or not to_terminal()):
+        # Plain text for a file or a pipe: what `emit` would make of the renderable.
+        emit(plain_report(digest, REPORT_WIDTH), output)
         return
     content: Output = renderer.report(digest)
     emit(content, output, width=REPORT_WIDTH)
