@@ -171,7 +171,15 @@ def renderables(draw: Any) -> Any:
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(renderables(), WIDTHS)
 def test_plain_text_is_the_old_printers(renderable: Any, width: int) -> None:
-    assert renderable_to_text(renderable, width) == old_renderable_to_text(renderable, width)
+    # Rich itself raises on a few texts (e.g. zero-width joiners before a wide space at
+    # some widths): then the printer must raise as the old one did, not print otherwise.
+    def outcome(printer: Any) -> tuple[str, object]:
+        try:
+            return ("text", printer(renderable, width))
+        except Exception as exc:  # any error of Rich's, compared by type
+            return ("raised", type(exc))
+
+    assert outcome(renderable_to_text) == outcome(old_renderable_to_text)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from kpitrack.domain.model import Kind, Kpi, KpiResult, StatusCounts, Value
@@ -222,23 +222,86 @@ def _truncate(line: str, width: int, overflow: str) -> str:
     return line[: width - 1] + "…" if overflow == "ellipsis" else line[:width]
 
 
-def wrap_words(line: str, width: int) -> list[str] | None:
-    """`rich._wrap.divide_line` and `Text.divide` for one-cell characters: the line cut
-    between words; None (for Rich to fold it) when a word is wider than `width`."""
+def divide_line(text: str, width: int, *, fold: bool) -> list[int] | None:
+    """`rich._wrap.divide_line` for one-cell characters and plain spaces: where the
+    wrapped lines start. A word wider than `width` is folded across lines with `fold`;
+    without it the answer is None (for Rich to say)."""
     breaks: list[int] = []
     offset = 0
-    for match in _WORD.finditer(line):
+    for match in _WORD.finditer(text):
         start, word = match.start(), match.group(0)
         length = len(word.rstrip())
         if width - offset >= length:
             offset += len(word)
         elif length > width:
-            return None
+            if not fold:
+                return None
+            chunks = [word[i : i + width] for i in range(0, len(word), width)]
+            for chunk in chunks[:-1]:
+                if start:
+                    breaks.append(start)
+                start += len(chunk)
+            if start:
+                breaks.append(start)
+            offset = len(chunks[-1])
         elif offset and start:
             breaks.append(start)
             offset = len(word)
-    edges = [0, *breaks, len(line)]
-    return [line[a:b] for a, b in itertools.pairwise(edges)]
+    return breaks
+
+
+def wrap_words(line: str, width: int) -> list[str] | None:
+    """`rich._wrap.divide_line` and `Text.divide` for one-cell characters: the line cut
+    between words; None (for Rich to fold it) when a word is wider than `width`."""
+    breaks = divide_line(line, width, fold=False)
+    if breaks is None:
+        return None
+    return [line[a:b] for a, b in itertools.pairwise([0, *breaks, len(line)])]
+
+
+def wrap_line(line: str, width: int) -> list[str]:
+    """Rich's `Text(line).wrap(console, width, overflow="fold")` of one line of
+    one-cell characters, without the padding: each piece cropped to the width (its
+    trailing spaces first)."""
+    breaks = divide_line(line, width, fold=True) or []
+    return [
+        _rstrip_end(line[a:b], width)[:width]
+        for a, b in itertools.pairwise([0, *breaks, len(line)])
+    ]
+
+
+def stack_rows(
+    rows: Iterable[Sequence[list[str]]],
+    widths: Sequence[int],
+    gap: int,
+    sections: Container[int] = (),
+) -> list[str]:
+    """A plain table's lines as `table.FittedTable.plain_lines` draws them: each row's
+    cells (their lines, padded to their column's width) side by side, `gap` spaces apart;
+    a cell shorter than its row padded with blank lines, below it in the body and above
+    it in the header (row 0), which a rule of `─` follows; a blank line before each body
+    row that follows a section's end (`sections`: the body rows that end one)."""
+    space = " " * gap
+    total = sum(widths) + gap * (len(widths) - 1)
+    blank = [" " * w for w in widths]
+    out: list[str] = []
+    for i, row in enumerate(rows):
+        if i - 1 in sections and i > 1:
+            out.append(" " * total)
+        height = max(map(len, row))
+        if height == 1:
+            out.append(space.join([c[0] for c in row]))
+        else:
+            if i == 0:  # the header: its cells at the bottom
+                pairs = zip(blank, row, strict=True)
+                row = tuple([*([b] * (height - len(c))), *c] for b, c in pairs)
+            for n in range(height):
+                out.append(
+                    space.join(c[n] if n < len(c) else b for b, c in zip(blank, row, strict=True))
+                )
+        if i == 0:
+            out.append("─" * total)
+    return out
 
 
 def _rstrip_end(line: str, width: int) -> str:
@@ -300,23 +363,18 @@ def status_plain(rows: Sequence[KpiResult], width: int) -> str | None:
     for i in range(len(rows)):
         cells = layout.cells(i)
         table.append([cells[name] for name in names])
-    out: list[str] = []
-    for n, row in enumerate(table):
-        columns: list[list[str]] = []
+    laid: list[list[list[str]]] = []
+    for row in table:
+        laid_row = []
         for name, w, text in zip(names, widths, row, strict=True):
             if not _simple(text):
                 return None
             lines = cell_lines(text, w, right=name in RIGHT, wraps=name in WORDS)
             if lines is None:
                 return None
-            columns.append(lines)
-        height = max(map(len, columns))
-        for column, w in zip(columns, widths, strict=True):
-            blank = [" " * w] * (height - len(column))
-            column[:] = blank + column if n == 0 else column + blank  # a header at the bottom
-        out += [" ".join(parts) for parts in zip(*columns, strict=True)]
-        if n == 0:
-            out.append("─" * total)
+            laid_row.append(lines)
+        laid.append(laid_row)
+    out = stack_rows(laid, widths, 1)
     notes = [summary_sentence(StatusCounts.of(rows))]
     if layout.dropped:
         notes.append(dropped_words(layout.dropped))
@@ -436,16 +494,7 @@ def fitted_plain(
                 return None
             lines_of.append(lines)
         laid.append(lines_of)
-    out: list[str] = []
-    for n, row in enumerate(zip(*laid, strict=True)):
-        height = max(map(len, row))
-        shaped = []
-        for lines, w in zip(row, widths, strict=True):
-            blank = [" " * w] * (height - len(lines))
-            shaped.append(blank + lines if n == 0 else lines + blank)  # a header at the bottom
-        out += [(" " * gap).join(parts) for parts in zip(*shaped, strict=True)]
-        if n == 0:
-            out.append("─" * total)
+    out = stack_rows(zip(*laid, strict=True), widths, gap)
     if dropped:
         note = paragraph_lines(dropped_words(dropped), width)
         if note is None:

@@ -19,13 +19,12 @@ Nothing here imports Rich.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
-from itertools import pairwise
 from typing import Any, NamedTuple
 
 from kpitrack.domain.model import Kpi, Status, StatusCounts
 from kpitrack.evaluation.evaluate import action_words, format_percent
+from kpitrack.render.plaintext import stack_rows, wrap_line
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
     CHANGE_TITLES,
@@ -356,7 +355,6 @@ def definitions_plan(report: Report) -> list[Part]:
 # (checked by a test), so a text of these and printable ASCII is as wide as it is long.
 NARROW = "—–→≥≤·…"
 _NARROW_OUT = str.maketrans(dict.fromkeys(NARROW, "-"))
-_WORD = re.compile(r"\s*\S+\s*")
 
 # Blocks whose letters, digits, punctuation and symbols stand alone, one cell each (no
 # combining marks, joiners or wide forms are let through: those are Mn, Me, Cf or wide):
@@ -410,48 +408,6 @@ def _narrow(text: str, measure: Measure | None) -> bool:
     if rest.isascii():
         return True
     return measure is not None and all(_one_cell(ch, measure) for ch in set(rest) if ch > "\x7f")
-
-
-def _divide(text: str, width: int) -> list[int]:
-    """`rich._wrap.divide_line(text, width, fold=True)` for text of one-cell characters
-    and plain spaces: where the wrapped lines start."""
-    breaks: list[int] = []
-    offset = 0
-    for match in _WORD.finditer(text):
-        start = match.start()
-        word = match.group()
-        length = len(word.rstrip())
-        if width - offset >= length:
-            offset += len(word)
-        elif length > width:  # folded across lines
-            chunks = [word[i : i + width] for i in range(0, len(word), width)]
-            for chunk in chunks[:-1]:
-                if start:
-                    breaks.append(start)
-                start += len(chunk)
-            if start:
-                breaks.append(start)
-            offset = len(chunks[-1])
-        elif offset and start:
-            breaks.append(start)
-            offset = len(word)
-    return breaks
-
-
-def wrap_line(line: str, width: int) -> list[str]:
-    """Rich's `Text(line).wrap(console, width, overflow="fold")` of one line of
-    one-cell characters, without the padding: each piece cropped to the width (its
-    trailing spaces first)."""
-    bounds = [0, *_divide(line, width), len(line)]
-    out = []
-    for a, b in pairwise(bounds):
-        piece = line[a:b]
-        if len(piece) > width:
-            excess = len(piece) - width
-            spaces = len(piece) - len(piece.rstrip())
-            piece = piece[: len(piece) - min(spaces, excess)][:width]
-        out.append(piece)
-    return out
 
 
 def _paragraph(para: Para, width: int, measure: Measure | None) -> str:
@@ -547,27 +503,7 @@ def _table(tab: Tab, width: int, measure: Measure | None) -> str:
                     out_lines.extend(piece.ljust(w) for piece in wrap_line(line, w))
             cells.append(out_lines)
         drawn.append(cells)
-    space = " " * gap
-    blank = [" " * w for w in widths]
-    total = need(widths)
-    out: list[str] = []
-    sections = set(tab.sections)
-    for i, row in enumerate(zip(*drawn, strict=True)):
-        if i - 1 in sections and i > 1:
-            out.append(" " * total)
-        height = max(map(len, row))
-        if height == 1:
-            out.append(space.join([c[0] for c in row]))
-        else:
-            if i == 0:  # the header: its cells at the bottom
-                pairs = zip(blank, row, strict=True)
-                row = tuple([*([b] * (height - len(c))), *c] for b, c in pairs)
-            for n in range(height):
-                out.append(
-                    space.join(c[n] if n < len(c) else b for b, c in zip(blank, row, strict=True))
-                )
-        if i == 0:
-            out.append("─" * total)
+    out = stack_rows(zip(*drawn, strict=True), widths, gap, set(tab.sections))
     out.append("")
     text = "\n".join(out)
     if dropped:

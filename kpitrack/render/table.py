@@ -44,6 +44,7 @@ from kpitrack.render.plaintext import (
     fit_columns,
     history_positions,
     sparkline,
+    stack_rows,
 )
 from kpitrack.render.plaintext import (
     gap_cell as gap_cell,  # (re-exported: the cells' helpers live in plaintext)
@@ -387,23 +388,7 @@ class FittedTable:
                             lines.append(part.plain + " " * (width - cell_len(part.plain)))
                 cells.append(lines)
             columns.append(cells)
-        gap = " " * self.gap
-        blank = [" " * width for width in widths]
-        out: list[str] = []
-        for i, row in enumerate(zip(*columns, strict=True)):
-            if i - 1 in self.sections and i > 1:  # the rule after the row before it
-                out.append(" " * (sum(widths) + self.gap * (len(widths) - 1)))
-            height = max(len(lines) for lines in row)
-            if i == 0:  # the header: its cells at the bottom
-                pairs = zip(blank, row, strict=True)
-                row = tuple([*([b] * (height - len(c))), *c] for b, c in pairs)
-            for n in range(height):
-                out.append(
-                    gap.join(c[n] if n < len(c) else b for b, c in zip(blank, row, strict=True))
-                )
-            if i == 0:
-                out.append("─" * (sum(widths) + self.gap * (len(widths) - 1)))
-        return out
+        return stack_rows(zip(*columns, strict=True), widths, self.gap, self.sections)
 
 
 _PLAIN_OPTIONS = frozenset({"justify", "no_wrap", "overflow"})
