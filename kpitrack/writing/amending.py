@@ -8,7 +8,9 @@ edit is a span edit of that entry's `value:` scalar (and `note:`), every other b
 kept (`yamlappend.amend_entry`); under the file's lock, atomically, with the file
 read again under the lock and verified twice before the rename: the new text must
 parse to the old document with only that entry changed, and the workspace must load
-with exactly that measurement replaced and no new errors.
+with exactly that measurement replaced and no new errors (shown first by what the edit
+can change, `writing/editcheck.py`; the whole workspace is loaded again only when that
+does not show it).
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ uses too). The write uses `kpitrack.writing.atomicfile`'s lock,
 orphan clean-up and atomic replace, and is verified twice before it lands:
 the new text must parse to the old document with only that value changed,
 and the workspace must load to the old one with only that KPI's
-`last_reviewed` changed and no new errors.
+`last_reviewed` changed and no new errors (shown first by what the edit can
+change, `writing/editcheck.py`; the whole workspace is loaded again only when
+that does not show it).
 """
 
 from __future__ import annotations
