@@ -24,6 +24,13 @@ from kpitrack.writing.editcheck import (
     load_for_editing,
 )
 from kpitrack.writing.recording import Loaded
+from kpitrack.writing.renaming import (
+    IdKind,
+    _FileEdit,
+    _plan,
+    _shown_without_errors,
+    _whole_verify,
+)
 from kpitrack.writing.reviewing import review_line, set_kpi_key, verify_workspace
 from kpitrack.writing.yamlappend import amend_entry
 
@@ -371,3 +378,78 @@ def test_review_narrow_check_leaves_moved_entries_to_the_whole_check(
     new = review_edit(old, "k0", "plain", 1)
     assert [p.code for p in whole_review(loaded, target, old, new, "k0")] == ["KT105"]
     assert not accepts_review(base_of(loaded), loaded.sources, index, old, new, "k0", DAY)
+
+
+# ---------------------------------------------------------------- rename
+
+
+RENAME_EDITS = ("plain", "plain", "left-out", "def-left-out", "target", "value", "bad-value")
+
+
+def renamed_plan(loaded: Loaded, old_id: str, new_id: str, how: str) -> list[_FileEdit]:
+    plan = _plan(loaded.texts, loaded.sources, dict(loaded.memo), IdKind.KPI, old_id, new_id)
+    if not plan:
+        return plan
+    measuring = [e for e in plan if e.display.endswith("m.yaml")]
+    defining = [e for e in plan if e.display.endswith("kpis.yaml")]
+    if how == "left-out" and measuring:
+        plan.remove(measuring[0])  # a file still names the old id
+    elif how == "def-left-out" and defining and measuring:
+        plan.remove(defining[0])  # entries name an id nothing defines
+    elif how == "target" and defining:
+        defining[0].new = defining[0].new.replace("target: 10\n", "target: 12\n", 1)
+    elif how == "value" and measuring:
+        measuring[0].new = measuring[0].new.replace("value: ", "value: 1", 1)
+        measuring[0].reparsed = None  # its text changed: parsed again
+    elif how == "bad-value" and measuring:
+        measuring[0].new = measuring[0].new.replace("value: ", "value: x", 1)
+        measuring[0].reparsed = None
+    return plan
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    kpis=kpi_rows,
+    rows=entry_rows,
+    in_kpis_file=st.one_of(st.just([]), entry_rows),
+    which=st.integers(0, 3),
+    how=st.sampled_from(RENAME_EDITS),
+)
+def test_rename_narrow_check_never_passes_what_the_whole_check_would_not(
+    tmp_path_factory: pytest.TempPathFactory,
+    kpis: list[tuple[str, str | None, str]],
+    rows: list[tuple[int, int, float, str | None]],
+    in_kpis_file: list[tuple[int, int, float, str | None]],
+    which: int,
+    how: str,
+) -> None:
+    from kpitrack.domain.problems import InvalidWorkspaceError
+    from kpitrack.writing.recording import load_for_writing
+
+    root = tmp_path_factory.mktemp("ws")
+    files = make_workspace(root, kpis, rows, in_kpis_file)
+    loaded = load_for_writing(files, DAY, config=Config(), cwd=root)
+    old_id = f"k{which % len(kpis)}"
+    plan = renamed_plan(loaded, old_id, "renamed", how)
+    if not plan:
+        return
+    narrow = _shown_without_errors(
+        plan, loaded.texts, dict(loaded.memo), loaded.config, DAY, "renamed"
+    )
+    try:
+        _whole_verify(plan, loaded.texts, dict(loaded.memo), loaded.config, DAY, "renamed")
+        whole = True
+    except (InvalidWorkspaceError, WriteError):
+        whole = False
+    if narrow:
+        assert whole
+    if how == "plain":
+        assert narrow  # a plain rename is shown without loading the files of rows alone
+    if how in ("left-out", "def-left-out", "bad-value") and any(
+        e.display.endswith("m.yaml") for e in plan
+    ):
+        assert not whole
