@@ -13,7 +13,7 @@ before, so a refusal (its message, its exit code) and any new warning are decide
 exactly as they always were. They show it from three smaller loads:
 
 - **The file with its definitions.** The edited file is loaded with every file that
-  may define an objective or a KPI (`loading.may_define`), once with the old text and
+  defines an objective or a KPI in the command's load, once with the old text and
   once with the new one (the other files' parses come from the command's load). The
   old one must rebuild the command's objectives and KPIs exactly (else the shortcut
   does not apply); the two must have the same problems (path, code, message, as often),
@@ -47,7 +47,6 @@ from kpitrack.reading import rules
 from kpitrack.reading.loading import (
     ParseMemo,
     load_texts,
-    may_define,
     read_files,
     resolve_paths,
 )
@@ -113,12 +112,16 @@ def unchanged_on_disk(base: Baseline, sources: Sequence[tuple[str, Path]], index
 
 
 def file_loads(base: Baseline, index: int, old: str, new: str) -> tuple[LoadResult, LoadResult]:
-    """The edited file loaded with the files that may define something, with its old
-    and its new text."""
+    """The edited file loaded with the files that define an objective or a KPI, with its
+    old and its new text. Those are the files the command's load took them from (it had
+    no error, so no definition was left out); should that miss one, the old load's
+    definitions differ from the command's and the caller does not take the shortcut."""
+    ws = base.workspace
+    defining = {k.loc.path for k in ws.kpis} | {o.loc.path for o in ws.objectives}
     keep = [
         (i, display, text)
         for i, (display, text) in enumerate(base.texts)
-        if i == index or may_define(text)
+        if i == index or display in defining
     ]
 
     # The files' parses: the command's load's when it kept them, else the first load's
