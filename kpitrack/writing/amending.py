@@ -8,7 +8,9 @@ edit is a span edit of that entry's `value:` scalar (and `note:`), every other b
 kept (`yamlappend.amend_entry`); under the file's lock, atomically, with the file
 read again under the lock and verified twice before the rename: the new text must
 parse to the old document with only that entry changed, and the workspace must load
-with exactly that measurement replaced and no new errors.
+with exactly that measurement replaced and no new errors (shown first by what the edit
+can change, `writing/editcheck.py`; the whole workspace is loaded again only when that
+does not show it).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from kpitrack.writing.atomicfile import (
     read_existing,
     remove_orphaned_temp_files,
 )
-from kpitrack.writing.recording import Loaded, load_for_writing, measurement_key, require_kpi
+from kpitrack.writing.editcheck import Baseline, accepts_amend, load_for_editing
+from kpitrack.writing.recording import Loaded, measurement_key, require_kpi
 from kpitrack.writing.samerows import same_series
 from kpitrack.writing.userinput import free_text, parse_value
 from kpitrack.writing.yamlappend import (
@@ -125,7 +128,7 @@ def amend(
     InvalidWorkspaceError, WriteError (file unchanged)."""
     from kpitrack.evaluation.evaluate import evaluate_kpi
 
-    loaded = load_for_writing(files, today, config=config)
+    loaded = load_for_editing(files, today, config=config)
     kpi = require_kpi(loaded.workspace, kpi_id)
     period = kpi_period(kpi, date)
     try:
@@ -185,6 +188,40 @@ def _holds_corrected(
     return +want == got
 
 
+def _whole_check(
+    loaded: Loaded,
+    texts: list[tuple[str, str]],
+    index: int,
+    new_text: str,
+    workspace: Workspace,
+    problems: list[Problem],
+    entry: Measurement,
+    corrected: Measurement,
+    shown: Path,
+) -> list[Problem]:
+    """The workspace loaded again with the new text must hold exactly the old
+    measurements with `entry` replaced by `corrected`, and no new errors (WriteError
+    otherwise); returns the new warnings."""
+    display = texts[index][0]
+    texts[index] = (display, new_text)
+    after_ws, after_problems = load_texts(
+        texts, config=loaded.config, as_of=loaded.as_of, memo=loaded.memo
+    )
+    if not _holds_corrected(workspace, after_ws, entry, corrected):
+        raise refuse_amend(
+            str(shown), "after the edit the workspace would not hold exactly the corrected entry"
+        )
+
+    def sig(p: Problem) -> tuple[str, str, str]:
+        return (p.path, p.code, p.message)
+
+    new_errors = [p for p in after_problems if p.is_error]
+    if new_errors:
+        raise refuse_amend(str(shown), f"the edit would add errors: {new_errors[0].format()}")
+    old_warnings = {sig(p) for p in problems}
+    return [p for p in after_problems if sig(p) not in old_warnings]
+
+
 def _edit(
     loaded: Loaded,
     kpi: Kpi,
@@ -233,23 +270,17 @@ def _edit(
         path=str(shown),
     )
     corrected = replace(entry, value=value, note=note if note is not None else entry.note)
-    texts[index] = (display, new_text)
-    after_ws, after_problems = load_texts(
-        texts, config=loaded.config, as_of=loaded.as_of, memo=loaded.memo
-    )
-    if not _holds_corrected(workspace, after_ws, entry, corrected):
-        raise refuse_amend(
-            str(shown), "after the edit the workspace would not hold exactly the corrected entry"
+    base = Baseline(loaded.workspace, loaded.texts, loaded.memo, loaded.config, loaded.as_of)
+    if workspace is loaded.workspace and accepts_amend(
+        base, index, old_text, new_text, entry, corrected
+    ):
+        # Shown by what the edit can change: the whole-workspace check below would
+        # accept it and report no new warning (writing/editcheck.py).
+        warnings: list[Problem] = []
+    else:
+        warnings = _whole_check(
+            loaded, texts, index, new_text, workspace, problems, entry, corrected, shown
         )
-
-    def sig(p: Problem) -> tuple[str, str, str]:
-        return (p.path, p.code, p.message)
-
-    new_errors = [p for p in after_problems if p.is_error]
-    if new_errors:
-        raise refuse_amend(str(shown), f"the edit would add errors: {new_errors[0].format()}")
-    old_warnings = {sig(p) for p in problems}
-    warnings = [p for p in after_problems if sig(p) not in old_warnings]
     old_lines, new_lines = split_lines(old_text), split_lines(new_text)
     end_old = last - (len(new_lines) - len(old_lines))
     before = tuple(line.rstrip("\r\n") for line in old_lines[first - 1 : end_old])

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from kpitrack.domain.model import Config
 from kpitrack.domain.problems import InvalidWorkspaceError, UsageError, WriteError
-from kpitrack.reading.loading import ParseMemo, load_texts, parse_file
+from kpitrack.reading.loading import ParseMemo, load_texts, may_define, parse_file
 from kpitrack.reading.yamlnodes import (
     Map,
     Node,
@@ -516,6 +516,20 @@ def _verify(
     back as its old data with only the renamed ids changed (from the load's parses)."""
     if not plan:
         return
+    if _shown_without_errors(plan, texts, memo, config, as_of, new_id):
+        return
+    _whole_verify(plan, texts, memo, config, as_of, new_id)
+
+
+def _whole_verify(
+    plan: Sequence[_FileEdit],
+    texts: Sequence[tuple[str, str]],
+    memo: ParseMemo,
+    config: Config,
+    as_of: dt.date,
+    new_id: str,
+) -> None:
+    """`_verify` on the whole workspace loaded with the edited texts."""
     edited = {edit.display: edit.new for edit in plan}
     for edit in plan:
         if edit.reparsed is not None:
@@ -532,6 +546,63 @@ def _verify(
                 f"{edit.display}: the edited text would not read back as the same data; "
                 "nothing renamed"
             )
+
+
+def _measurements_alone(parsed: object) -> Rows | None:
+    """A file's rows when its parse is a file of measurements alone (compact rows and
+    nothing else: no definitions, no events), else None."""
+    if not (isinstance(parsed, tuple) and len(parsed) == 2):
+        return None
+    root, rows = parsed
+    if not isinstance(rows, Rows) or type(root) is not Map or len(root.items) != 1:
+        return None
+    key, seq = root.items[0]
+    if type(key) is not Scalar or key.text != "measurements" or not isinstance(seq, Seq):
+        return None
+    return None if seq.items else rows
+
+
+def _shown_without_errors(
+    plan: Sequence[_FileEdit],
+    texts: Sequence[tuple[str, str]],
+    memo: ParseMemo,
+    config: Config,
+    as_of: dt.date,
+    new_id: str,
+) -> bool:
+    """True when the whole check of `_verify` would pass, shown without loading the
+    unchanged files of measurements alone: the command's load had no error, the
+    definitions change only by the renamed id (each edited file reads back), so such a
+    file's rows check as before unless one names the old id (the plan renames every
+    one; one left would be an unknown KPI). The edited files are loaded with every other
+    file (those that may define something, or hold more than rows); no error there and
+    every edited file reading back shows it. False: not shown here (the whole workspace
+    is loaded, as before, and its errors reported)."""
+    edited = {edit.display: edit.new for edit in plan}
+    kind = plan[0].kind
+    old_id = plan[0].old_id
+    keep: list[tuple[str, str]] = []
+    for display, text in texts:
+        if display in edited:
+            keep.append((display, edited[display]))
+            continue
+        parsed = memo.get((display, text))
+        if parsed is None:
+            return False
+        rows = None if may_define(text) else _measurements_alone(parsed)
+        if rows is None:
+            keep.append((display, text))
+        elif kind is IdKind.KPI and old_id in rows.kpis:
+            return False
+    local: ParseMemo = {key: found for key in keep if (found := memo.get(key)) is not None}
+    for edit in plan:
+        if edit.reparsed is not None:
+            local[edit.display, edit.new] = edit.reparsed
+    _workspace, problems = load_texts(keep, config=config, as_of=as_of, memo=local)
+    del _workspace
+    if any(p.is_error for p in problems):
+        return False
+    return all(_reads_back(edit, local.get((edit.display, edit.new)), new_id) for edit in plan)
 
 
 def _write(

@@ -9,7 +9,9 @@ uses too). The write uses `kpitrack.writing.atomicfile`'s lock,
 orphan clean-up and atomic replace, and is verified twice before it lands:
 the new text must parse to the old document with only that value changed,
 and the workspace must load to the old one with only that KPI's
-`last_reviewed` changed and no new errors.
+`last_reviewed` changed and no new errors (shown first by what the edit can
+change, `writing/editcheck.py`; the whole workspace is loaded again only when
+that does not show it).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from kpitrack.writing.atomicfile import (
     read_existing,
     remove_orphaned_temp_files,
 )
+from kpitrack.writing.editcheck import Baseline, accepts_review, load_for_editing
 from kpitrack.writing.recording import WorkspaceLoads, measurement_key
 from kpitrack.writing.samerows import same_series
 from kpitrack.writing.yamlappend import (
@@ -207,10 +210,22 @@ def _same_measurements(a: Workspace, b: Workspace) -> bool:
 
 
 def verify_workspace(
-    loads: WorkspaceLoads, old: str, new: str, kpi_id: str, day: dt.date
+    loads: WorkspaceLoads,
+    old: str,
+    new: str,
+    kpi_id: str,
+    day: dt.date,
+    *,
+    base: tuple[Baseline, int] | None = None,
 ) -> list[Problem]:
     """The workspace with the new text must be the old one with only the KPI's
-    `last_reviewed` set to `day`, and no new errors; returns the new warnings."""
+    `last_reviewed` set to `day`, and no new errors; returns the new warnings.
+
+    With `base` (the command's load and the target's index in it) the edit is first
+    checked by what it can change (`editcheck.accepts_review`); only when that does not
+    show it harmless is the whole workspace loaded again and compared."""
+    if base is not None and accepts_review(base[0], loads.sources, base[1], old, new, kpi_id, day):
+        return []
     texts, index = loads.texts(old)
     before_ws, before = loads.load(texts)
     texts[index] = (texts[index][0], new)
@@ -249,11 +264,12 @@ def write_review(
     *,
     note: str | None = None,
     loads: WorkspaceLoads | None = None,
+    base: tuple[Baseline, int] | None = None,
     timeout: float = LOCK_TIMEOUT,
 ) -> Sequence[Problem]:
     """Set `last_reviewed: day` on KPI `kpi_id` in the file at `path`, under the lock,
     atomically; returns the warnings the edit brings. Raises WriteError, with the
-    file unchanged, when the edit is refused or fails."""
+    file unchanged, when the edit is refused or fails. `base`: see verify_workspace."""
     target = check_writable(path)
     display = str(path)
     with file_lock(target, timeout=timeout):
@@ -264,7 +280,9 @@ def write_review(
             raise _refuse(display, "the file does not exist")
         new = set_kpi_key(old, kpi_id, REVIEW_KEY, review_line(day, note), path=display)
         check_review_edit(old, new, kpi_id, day, path=display)
-        warnings = verify_workspace(loads, old, new, kpi_id, day) if loads is not None else []
+        warnings = (
+            verify_workspace(loads, old, new, kpi_id, day, base=base) if loads is not None else []
+        )
         payload = (BOM if bom else b"") + new.encode("utf-8")
         commit(target, payload, mode=stat.S_IMODE(info.st_mode))  # interrupts held after it
     return warnings
@@ -296,7 +314,7 @@ def review(
     InvalidWorkspaceError for a workspace with errors, WriteError when the edit is
     refused (file unchanged)."""
     from kpitrack.evaluation.evaluate import evaluate_kpi
-    from kpitrack.writing.recording import load_for_writing, require_kpi
+    from kpitrack.writing.recording import require_kpi
 
     if day > today:
         raise UsageError(f"--date {day.isoformat()} is after today ({today.isoformat()})")
@@ -304,10 +322,19 @@ def review(
         text = check_note(note)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    loaded = load_for_writing(files, day, config=config)
+    loaded = load_for_editing(files, day, config=config)
     kpi = require_kpi(loaded.workspace, kpi_id)
     target = loaded.path_of(kpi.loc.path)
-    warnings = write_review(target, kpi.id, day, note=text, loads=loaded.loads(target))
+    index = loaded.index_of(target)
+    base = Baseline(loaded.workspace, loaded.texts, loaded.memo, loaded.config, loaded.as_of)
+    warnings = write_review(
+        target,
+        kpi.id,
+        day,
+        note=text,
+        loads=loaded.loads(target),
+        base=(base, index) if index is not None else None,
+    )
     history = list(loaded.workspace.measurements.series(kpi.id) or ())  # reading order
     result = evaluate_kpi(
         dataclasses.replace(kpi, last_reviewed=day), history, as_of=day, config=loaded.config
