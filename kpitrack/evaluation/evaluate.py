@@ -259,7 +259,7 @@ def _shortfall(kpi: Kpi, value: float, expected: float) -> float:
 
 
 def status_at(kpi: Kpi, value: float, expected: float, met: bool, tolerance: float) -> Status:
-    """The status of `value` against the pace line's `expected` (SPEC §3): achieved when
+    """The status of `value` against the pace line's `expected`: achieved when
     a KPI with a due date has met its target, else on track, at risk within `tolerance`
     (one scale step for a qualitative KPI), or off track."""
     if kpi.due is not None and met:
