@@ -39,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kpitrack.domain.model import NOWHERE, Config, Kpi, Measurement
+from kpitrack.domain.model import Config, Measurement
 from kpitrack.domain.problems import InvalidWorkspaceError, Problem
 from kpitrack.domain.series import Measurements, Series
 from kpitrack.domain.workspace import Workspace
@@ -52,7 +52,7 @@ from kpitrack.reading.loading import (
 )
 from kpitrack.writing.atomicfile import writers_done
 from kpitrack.writing.recording import Loaded, measurement_key
-from kpitrack.writing.samerows import same_series
+from kpitrack.writing.samerows import definitions_unplaced, same_series
 
 LoadResult = tuple[Workspace, list[Problem]]
 
@@ -139,19 +139,6 @@ def file_loads(base: Baseline, index: int, old: str, new: str) -> tuple[LoadResu
     return load(old), load(new)
 
 
-def _plain(ws: Workspace) -> tuple[object, ...]:
-    """The definitions without positions."""
-
-    def plain(kpi: Kpi) -> Kpi:
-        milestones = tuple(dataclasses.replace(m, loc=NOWHERE) for m in kpi.milestones)
-        return dataclasses.replace(kpi, loc=NOWHERE, milestones=milestones)
-
-    return (
-        tuple(dataclasses.replace(o, loc=NOWHERE) for o in ws.objectives),
-        tuple(plain(k) for k in ws.kpis),
-    )
-
-
 def _same_places(a: Measurements, b: Measurements) -> bool:
     """The same entries at the same places (file, line, column, reading order)."""
     old, new = a.all_series(), b.all_series()
@@ -228,7 +215,9 @@ def accepts_review(
             dataclasses.replace(k, last_reviewed=day) if k.id == kpi_id else k for k in wb.kpis
         ),
     )
-    if _plain(wa) != _plain(expected) or not same_series(wb.measurements, wa.measurements):
+    if definitions_unplaced(wa) != definitions_unplaced(expected) or not same_series(
+        wb.measurements, wa.measurements
+    ):
         return False
     history = list(base.workspace.measurements.series(kpi_id) or ())
     return _same_rules(base, (wb, history), (wa, history))
@@ -262,7 +251,7 @@ def accepts_amend(
         return False
     wb, wa = before[0], after[0]
     sb, sa = wb.measurements.series(entry.kpi), wa.measurements.series(entry.kpi)
-    if sb is None or sa is None or _plain(wb) != _plain(wa):
+    if sb is None or sa is None or definitions_unplaced(wb) != definitions_unplaced(wa):
         return False
     at = _position(sb, entry)
     if at is None or not same_series(wb.measurements, wa.measurements, except_at=(entry.kpi, at)):

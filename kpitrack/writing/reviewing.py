@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kpitrack.domain.model import NOWHERE, Config, Kpi, KpiResult
+from kpitrack.domain.model import Config, Kpi, KpiResult
 from kpitrack.domain.problems import Problem, UsageError, WriteError
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reading.yamlnodes import Map, Node, Scalar, Seq, YamlFatal, parse
@@ -39,7 +39,7 @@ from kpitrack.writing.atomicfile import (
 )
 from kpitrack.writing.editcheck import Baseline, accepts_review, load_for_editing
 from kpitrack.writing.recording import WorkspaceLoads, measurement_key
-from kpitrack.writing.samerows import same_series
+from kpitrack.writing.samerows import definitions_unplaced, same_series
 from kpitrack.writing.yamlappend import (
     BOM,
     Edit,
@@ -185,20 +185,6 @@ def check_review_edit(old: str, new: str, kpi_id: str, day: dt.date, *, path: st
         raise _refuse(path, "the new text would change more than the review date")
 
 
-def _comparable(ws: Workspace) -> tuple[object, ...]:
-    """The workspace's definitions without positions (an inserted line moves the KPIs
-    after it); its measurements are compared by `_same_measurements`."""
-
-    def plain(kpi: Kpi) -> Kpi:
-        milestones = tuple(dataclasses.replace(m, loc=NOWHERE) for m in kpi.milestones)
-        return dataclasses.replace(kpi, loc=NOWHERE, milestones=milestones)
-
-    return (
-        tuple(dataclasses.replace(o, loc=NOWHERE) for o in ws.objectives),
-        tuple(plain(k) for k in ws.kpis),
-    )
-
-
 def _same_measurements(a: Workspace, b: Workspace) -> bool:
     """The same measurements, positions aside: on the columns when they match (the usual
     case, no Measurement built), else as multisets of `measurement_key`."""
@@ -247,7 +233,9 @@ def verify_workspace(
     if new_errors:
         shown = "; ".join(p.format() for p in new_errors[:3])
         raise _refuse(str(loads.target), f"the edit would add errors: {shown}")
-    if _comparable(after_ws) != _comparable(expected) or not _same_measurements(after_ws, expected):
+    if definitions_unplaced(after_ws) != definitions_unplaced(expected) or not _same_measurements(
+        after_ws, expected
+    ):
         raise _refuse(
             str(loads.target),
             "after the edit the workspace would differ from the old one by more than "

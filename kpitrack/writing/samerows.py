@@ -14,9 +14,12 @@ the multiset comparison as before, so a refusal is decided exactly as it always 
 
 from __future__ import annotations
 
+import dataclasses
 from array import array
 
+from kpitrack.domain.model import NOWHERE, Kpi
 from kpitrack.domain.series import Measurements, Series
+from kpitrack.domain.workspace import Workspace
 
 
 def _value_key(value: object) -> tuple[type, object]:
@@ -69,3 +72,17 @@ def same_series(
         if not _same(series, other, skip):
             return False
     return True
+
+
+def definitions_unplaced(ws: Workspace) -> tuple[object, ...]:
+    """The workspace's objectives and KPIs without their positions in the files (an
+    inserted line moves the definitions after it), for comparing two loads."""
+
+    def unplaced(kpi: Kpi) -> Kpi:
+        milestones = tuple(dataclasses.replace(m, loc=NOWHERE) for m in kpi.milestones)
+        return dataclasses.replace(kpi, loc=NOWHERE, milestones=milestones)
+
+    return (
+        tuple(dataclasses.replace(o, loc=NOWHERE) for o in ws.objectives),
+        tuple(unplaced(k) for k in ws.kpis),
+    )
