@@ -12,9 +12,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from site_fixtures import SAMPLE, SAMPLE_AS_OF
 
-from kpitrack.domain.model import Config, KpiResult, Location, Measurement
+from kpitrack.domain.model import (
+    Config,
+    Frequency,
+    Kind,
+    Kpi,
+    KpiResult,
+    Location,
+    Measurement,
+    Milestone,
+)
 from kpitrack.domain.series import History, Measurements
-from kpitrack.evaluation.evaluate import evaluate
+from kpitrack.domain.workspace import Workspace
+from kpitrack.evaluation.evaluate import evaluate, expected_position
 from kpitrack.reading.loading import load_workspace
 from kpitrack.render.site_html import (
     CHART_H,
@@ -23,11 +33,13 @@ from kpitrack.render.site_html import (
     PAD_LEFT,
     PAD_RIGHT,
     PAD_TOP,
+    _measured_marks,
     _num,
     _points,
+    expected_path,
     render_site,
 )
-from kpitrack.reports.site import Chart, build_site, history_rows
+from kpitrack.reports.site import Chart, build_site, chart_of, history_rows
 
 DAY0 = dt.date(2024, 1, 1)
 entries = st.lists(
@@ -186,3 +198,164 @@ def test_the_measurements_table_is_the_plain_one(r: KpiResult, rows: list) -> No
         result = dataclasses.replace(r, history=given_history)
         table = measurements_table(result)
         assert table.split("\n")[-len(made) - 1 : -1] == _plain_table_rows(result)
+
+
+# ---------------------------------------------------------------- one KPI page, fewer steps
+
+
+def _plain_marks(chart: Chart) -> tuple[str, str]:
+    """The measured line and circles as `chart_svg` wrote them from `_points`."""
+    plot_w = CHART_W - PAD_LEFT - PAD_RIGHT
+    plot_h = CHART_H - PAD_TOP - PAD_BOTTOM
+    span = max(1, (chart.last - chart.first).days)
+    points = _points(chart, plot_w, plot_h, span)
+    line = " ".join(f"{px},{py}" for px, py in points) if len(points) > 1 else ""
+    circles = "".join(f'<circle class="point" cx="{px}" cy="{py}" r="3.5"/>' for px, py in points)
+    return line, circles
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4000), st.floats(-1e12, 1e12, allow_nan=False)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.floats(-1e9, 1e9, allow_nan=False),
+    st.floats(1e-3, 1e12, allow_nan=False),
+    st.integers(0, 400),
+)
+def test_the_measured_marks_are_the_plain_ones(
+    points: list[tuple[int, float]], low: float, height: float, before: int
+) -> None:
+    measured = tuple((DAY0 + dt.timedelta(days=d), v) for d, v in sorted(points))
+    first = measured[0][0] - dt.timedelta(days=before)
+    last = max(measured[-1][0], first + dt.timedelta(days=1))
+    chart = Chart(first, last, low, low + height, low, measured, (), ())
+    plot_w = CHART_W - PAD_LEFT - PAD_RIGHT
+    plot_h = CHART_H - PAD_TOP - PAD_BOTTOM
+    span = max(1, (chart.last - chart.first).days)
+    assert _measured_marks(chart, plot_w, plot_h, span) == _plain_marks(chart)
+
+
+def test_the_measured_marks_drop_only_whole_tenths() -> None:
+    day = DAY0 + dt.timedelta(days=10)
+    chart = Chart(DAY0, day, 0.0, 172.0, 0.0, ((DAY0, 172.0), (day, 0.0)), (), ())
+    line, circles = _measured_marks(chart, 372, 172, 10)
+    assert line == "92,14 464,186"
+    assert circles == (
+        '<circle class="point" cx="92" cy="14" r="3.5"/>'
+        '<circle class="point" cx="464" cy="186" r="3.5"/>'
+    )
+    single = Chart(DAY0, day, -1.0, 1.0, 0.0, ((DAY0, 0.05),), (), ())
+    assert _measured_marks(single, 372, 172, 10) == ("", _plain_marks(single)[1])
+
+
+def _kpi(**fields: object) -> Kpi:
+    plain: dict[str, object] = {
+        "id": "k",
+        "name": "K",
+        "measure": "count",
+        "target": 100,
+        "frequency": Frequency.MONTHLY,
+    }
+    plain.update(fields)
+    return Kpi(**plain)  # type: ignore[arg-type]
+
+
+@given(
+    st.integers(-30, 400),
+    st.none() | st.integers(0, 200),
+    st.none() | st.floats(-1e6, 1e6, allow_nan=False),
+    st.lists(st.tuples(st.integers(-40, 420), st.integers(-1000, 1000)), max_size=5),
+    st.integers(-50, 450),
+    st.sampled_from([Kind.QUANTITATIVE, Kind.QUALITATIVE]),
+)
+def test_the_expected_path_is_expected_position(
+    due: int, start: int | None, baseline: float | None, stones: list, day: int, kind: Kind
+) -> None:
+    scale = ("poor", "fair", "good") if kind is Kind.QUALITATIVE else ()
+    kpi = _kpi(
+        target="good" if scale else 100,
+        kind=kind,
+        scale=scale,
+        due=DAY0 + dt.timedelta(days=due),
+        milestones=tuple(
+            Milestone(DAY0 + dt.timedelta(days=d), (d % 3) if scale else v) for d, v in stones
+        ),
+    )
+    begin = None if start is None else DAY0 + dt.timedelta(days=start)
+    on = expected_path(kpi, start=begin, baseline=baseline)
+    when = DAY0 + dt.timedelta(days=day)
+    assert on(when) == expected_position(kpi, when, start=begin, baseline=baseline)
+    standing = _kpi(target=7.5)
+    assert expected_path(standing, start=begin, baseline=baseline)(when) == 7.5
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 60),
+            st.integers(-5, 5) | st.floats(-1e6, 1e6, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    st.booleans(),
+)
+def test_the_chart_from_shared_rows_is_the_plain_one(rows: list, qualitative: bool) -> None:
+    scale = ("poor", "fair", "good")
+    made = [
+        Measurement(
+            "k",
+            DAY0 + dt.timedelta(days=d),
+            scale[abs(int(v)) % 3] if qualitative else v,
+            None,
+            None,
+            Location("m", i + 1, 1),
+            i,
+        )
+        for i, (d, v) in enumerate(sorted(rows))
+    ]
+    kpi = _kpi(
+        kind=Kind.QUALITATIVE if qualitative else Kind.QUANTITATIVE,
+        scale=scale if qualitative else (),
+        target="good" if qualitative else 100,
+    )
+    [result] = evaluate(Workspace(kpis=(kpi,), measurements=Measurements(made)), as_of=dt.date.max)
+    for history in (result.history, tuple(result.history)):
+        given_result = dataclasses.replace(result, history=history)
+        chart = chart_of(given_result, history_rows(history))
+        assert chart == chart_of(given_result)
+        assert chart is not None
+        assert chart.measured == tuple((m.date, kpi.position(m.value)) for m in made)
+        assert all(type(y) is float for _, y in chart.measured)
+
+
+def test_shared_value_cells_give_each_table_its_own_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    import kpitrack.render.site_html as site_html
+    from kpitrack.render.site_html import format_key, measurements_table
+
+    workspace, _ = load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)
+    results = [r for r in evaluate(workspace, as_of=SAMPLE_AS_OF) if r.history]
+    alone = [measurements_table(r) for r in results]
+    shared: dict[tuple[object, ...], dict] = {}
+    together = [
+        measurements_table(r, cells=shared.setdefault(format_key(r.kpi), {})) for r in results
+    ]
+    assert together == alone
+    assert len(shared) > 1  # KPIs with other units or scales keep theirs apart
+    monkeypatch.setattr(site_html, "MAX_SHARED_CELLS", 1)  # a full store: cells of its own
+    full: dict[tuple[object, ...], dict] = {}
+    assert [
+        measurements_table(r, cells=full.setdefault(format_key(r.kpi), {})) for r in results
+    ] == alone
+    assert all(len(cells) <= 1 for cells in full.values())
+
+
+def test_the_site_holds_no_chart_between_pages() -> None:
+    workspace, problems = load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)
+    results = evaluate(workspace, as_of=SAMPLE_AS_OF)
+    model = build_site(workspace, results, as_of=SAMPLE_AS_OF, config=Config(), problems=problems)
+    page = next(p for p in model.kpis if p.result.history)
+    assert "chart" not in vars(page)  # made when asked for
+    assert page.chart == chart_of(page.result)

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
+import re
 from collections.abc import Callable, Sequence
 from html import escape as _escape
 
-from kpitrack.domain.model import Kind, KpiResult, Status, StatusCounts, Value
+from kpitrack.domain.model import Kind, Kpi, KpiResult, Status, StatusCounts, Value
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.textsafe import visible
 from kpitrack.evaluation.evaluate import (
     action_words,
-    expected_position,
     status_sentence,
     summary_sentence,
 )
@@ -60,6 +61,7 @@ from kpitrack.reports.site import (
     ObjectiveNode,
     OwnerPage,
     Site,
+    chart_of,
     history_rows,
     kpi_path,
     objective_path,
@@ -566,7 +568,35 @@ def _points(chart: Chart, plot_w: int, plot_h: int, span: int) -> list[tuple[str
     return out
 
 
-def chart_svg(r: KpiResult, chart: Chart) -> str:
+_TRAILING_ZERO = re.compile(r"\.0(?=[ ,]|$)")
+_PAIR = "{:.1f},{:.1f}".format
+_CIRCLE_OPEN = '<circle class="point" cx="'
+_CIRCLE_CLOSE = '" r="3.5"/>'
+
+
+def _measured_marks(chart: Chart, plot_w: int, plot_h: int, span: int) -> tuple[str, str]:
+    """The measured line's `points` (empty for a single point) and its circles, as
+    `chart_svg` wrote them from `_points`: the same arithmetic over the whole column at
+    once, each coordinate formatted once with `.1f`, the `.0` endings `_num` drops
+    removed in one pass, and the circles made from the line's text (a number holds no
+    `,` and no space)."""
+    first = chart.first.toordinal()
+    high, height = chart.high, chart.high - chart.low
+    left, top = PAD_LEFT, PAD_TOP
+    xs = [left + (day.toordinal() - first) / span * plot_w for day, _ in chart.measured]
+    ys = [top + (high - value) / height * plot_h for _, value in chart.measured]
+    pairs = _TRAILING_ZERO.sub("", " ".join(map(_PAIR, xs, ys)))
+    circles = (
+        _CIRCLE_OPEN
+        + pairs.replace(" ", _CIRCLE_CLOSE + _CIRCLE_OPEN).replace(",", '" cy="')
+        + _CIRCLE_CLOSE
+    )
+    return (pairs if len(xs) > 1 else ""), circles
+
+
+def chart_svg(r: KpiResult, chart: Chart, summary: str | None = None) -> str:
+    """The chart as inline SVG; `summary` is `t(chart_summary(r, chart))` when the
+    caller has it already."""
     kpi = r.kpi
     plot_w = CHART_W - PAD_LEFT - PAD_RIGHT
     plot_h = CHART_H - PAD_TOP - PAD_BOTTOM
@@ -578,7 +608,8 @@ def chart_svg(r: KpiResult, chart: Chart) -> str:
     def y(value: float) -> str:
         return _num(PAD_TOP + (chart.high - value) / (chart.high - chart.low) * plot_h)
 
-    summary = t(chart_summary(r, chart))
+    if summary is None:
+        summary = t(chart_summary(r, chart))
     out = [
         f'<svg viewBox="0 0 {CHART_W} {CHART_H}" role="img" aria-label="{summary}" '
         'xmlns="http://www.w3.org/2000/svg" focusable="false">',
@@ -616,11 +647,10 @@ def chart_svg(r: KpiResult, chart: Chart) -> str:
         diamond += f"{_num(cx)},{_num(cy + 6)} {_num(cx - 6)},{_num(cy)}"
         out.append(f'<polygon class="milestone" points="{diamond}"/>')
     # Each point's coordinates once, for the line and for its circle.
-    points = _points(chart, plot_w, plot_h, span)
-    if len(points) > 1:
-        values = " ".join(f"{px},{py}" for px, py in points)
-        out.append(f'<polyline class="measured" points="{values}"/>')
-    out += [f'<circle class="point" cx="{px}" cy="{py}" r="3.5"/>' for px, py in points]
+    line, circles = _measured_marks(chart, plot_w, plot_h, span)
+    if line:
+        out.append(f'<polyline class="measured" points="{line}"/>')
+    out.append(circles)
     if chart.forecast is not None:
         at, value, low, high = chart.forecast
         d0, v0 = chart.measured[-1]
@@ -652,39 +682,89 @@ def chart_figure(r: KpiResult, chart: Chart | None) -> str:
         legend.append('<span><span aria-hidden="true">┆</span> projection and band</span>')
     if chart.events:
         legend.append('<span><span aria-hidden="true">│</span> event</span>')
+    summary = t(chart_summary(r, chart))
     return (
         '<figure class="chart">'
-        + chart_svg(r, chart)
+        + chart_svg(r, chart, summary)
         + f'<figcaption><span class="legend">{"".join(legend)}</span><br>'
-        + f"{t(chart_summary(r, chart))} The values are in the table below.</figcaption>"
+        + f"{summary} The values are in the table below.</figcaption>"
         + "</figure>"
     )
 
 
-def measurements_table(r: KpiResult) -> str:
+MAX_SHARED_CELLS = 50_000  # formatted values kept per kind of KPI for the whole site
+
+
+def format_key(kpi: Kpi) -> tuple[object, ...]:
+    """What decides how `format_value` shows a KPI's value: two KPIs with the same key
+    show every value alike."""
+    return (kpi.kind, tuple(kpi.scale) if kpi.scale else None, kpi.unit, kpi.unit_plural)
+
+
+def expected_path(
+    kpi: Kpi, *, start: dt.date | None, baseline: float | None
+) -> Callable[[dt.date], float]:
+    """`expected_position(kpi, day, start=start, baseline=baseline)` as a function of
+    the day, with the path's corners worked out once instead of on every call: the
+    same corners, the same arithmetic."""
+    target = kpi.position(kpi.target)
+    if kpi.due is None or start is None or baseline is None or kpi.due <= start:
+        return lambda day: target
+    points: dict[dt.date, float] = {start: baseline}
+    for milestone in kpi.milestones:
+        if start < milestone.date < kpi.due:
+            points[milestone.date] = kpi.position(milestone.target)
+    points[kpi.due] = target
+    path = sorted(points.items())
+    first_day, first_value = path[0]
+    legs = list(itertools.pairwise(path))
+
+    def on(day: dt.date) -> float:
+        if day <= first_day:
+            return first_value
+        for (d0, v0), (d1, v1) in legs:
+            if day <= d1:
+                return v0 + (v1 - v0) * (day - d0).days / (d1 - d0).days
+        return target
+
+    return on
+
+
+def measurements_table(
+    r: KpiResult,
+    rows: Sequence[tuple[dt.date, Value, str | None, str | None]] | None = None,
+    cells: dict[Value, str] | None = None,
+) -> str:
     """Every measurement, newest first, with the value expected on its date: the chart's
     data table. The markup is `report_html.table`'s, built row by row here because this
-    table holds every measurement of the workspace."""
+    table holds every measurement of the workspace. `rows` are `history_rows(r.history)`
+    when the caller has them; `cells` a store of this KPI's formatted values (keyed as
+    `format_key` says) shared with other tables."""
     if not r.history:
         return "<p>No measurements on or before the as-of date.</p>"
     kpi = r.kpi
+    if rows is None:
+        rows = history_rows(r.history)
     base = kpi.position(r.baseline) if r.baseline is not None else None
     # Without a due date the expected value is the target on every date.
     standing_target = t(format_value(kpi, kpi.target)) if kpi.due is None else None
+    expected_on = expected_path(kpi, start=r.start, baseline=base)
     header = ["Date", "Value", "Expected", "Note", "By"]
     out = [table(header, [], nowrap=(0,)).removesuffix("\n</tbody></table>")]
-    # A value's cell is made once per table (counts and scale labels come back often).
-    cells: dict[Value, str] = {}
-    for day, value, note, by in reversed(history_rows(r.history)):
-        shown = cells.get(value)
+    # A value's cell is made once (counts and scale labels come back often).
+    if cells is None:
+        cells = {}
+    mine: dict[Value, str] = {}  # when the shared store is full
+    for day, value, note, by in reversed(rows):
+        shown = cells.get(value) or mine.get(value)
         if shown is None:
-            shown = cells[value] = t(format_value(kpi, value))
+            shown = t(format_value(kpi, value))
+            (cells if len(cells) < MAX_SHARED_CELLS else mine)[value] = shown
         expected = DASH
         if standing_target is not None:
             expected = standing_target
         elif base is not None:
-            position = expected_position(kpi, day, start=r.start, baseline=base)
-            expected = t(format_value(kpi, kpi.label(position)))
+            expected = t(format_value(kpi, kpi.label(expected_on(day))))
         out.append(
             f'<tr><td class="lead nowrap">{day.isoformat()}</td>'
             f'<td data-label="Value">{shown}</td>'
@@ -729,6 +809,11 @@ def kpi_html(site: Site, kpi_page: KpiPage) -> str:
     r = kpi_page.result
     kpi = r.kpi
     page = kpi_page.path
+    # The history read once for the chart and the table; the chart made for this page
+    # alone (the site holds no KPI's points between pages).
+    rows = history_rows(r.history) if r.history else []
+    chart = chart_of(r, rows)
+    cells = site.value_cells.setdefault(format_key(kpi), {})
     objective_label = t(kpi_page.objective_title)
     body = [
         crumbs(page, [(kpi_page.objective_path, objective_label), (page, t(kpi.name))]),
@@ -737,11 +822,11 @@ def kpi_html(site: Site, kpi_page: KpiPage) -> str:
         f'<p class="status-line">{badge(r.status)} {t(status_sentence(r))}</p>',
         standing(r),
         "<h2>Chart</h2>",
-        chart_figure(r, kpi_page.chart),
+        chart_figure(r, chart),
         "<h2>Definition</h2>",
         definition(page, site, kpi_page),
         f'<h2 id="measurements">Measurements ({len(r.history)})</h2>',
-        measurements_table(r),
+        measurements_table(r, rows, cells),
         *history_section(site, kpi_page),
     ]
     return page_html(f"{t(kpi.name)} — {SITE_TITLE}", body)

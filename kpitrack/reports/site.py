@@ -46,6 +46,7 @@ PROBLEMS = "problems.html"
 NONE_SLUG = "_none"  # the "No objective" and "no owner" pages
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 MAX_SLUG = 60
+_NUMBERS = {float, int}
 
 
 def kpi_path(kpi_id: str) -> str:
@@ -132,9 +133,14 @@ class KpiPage:
     objective_path: str  # objective/<id>.html, or objective/_none.html
     objective_title: str
     owner_path: str
-    chart: Chart | None  # None without measurements
     # The definition's changes in git, oldest first; None outside a git repository.
     history: tuple[Change, ...] | None
+
+    @property
+    def chart(self) -> Chart | None:
+        """The KPI's chart (None without measurements): made when asked for, not kept,
+        so that the site never holds every KPI's points at once."""
+        return chart_of(self.result)
 
 
 @dataclass(frozen=True)
@@ -211,6 +217,12 @@ class Site:
         return {}
 
     @functools.cached_property
+    def value_cells(self) -> dict[tuple[object, ...], dict[Value, str]]:
+        """The renderer's store of formatted values, by the KPI fields that decide how a
+        value is shown (`format_key`): the same numbers come back in many KPIs' tables."""
+        return {}
+
+    @functools.cached_property
     def _objective_nodes(self) -> dict[str, ObjectiveNode]:
         return {n.objective.id: n for n in walk(self.objectives) if n.objective is not None}
 
@@ -243,8 +255,12 @@ def history_rows(
     return [(m.date, m.value, m.note, m.by) for m in history]
 
 
-def chart_of(result: KpiResult) -> Chart | None:
-    """The chart of a KPI's values against its expected path (None without values)."""
+def chart_of(
+    result: KpiResult,
+    rows: Sequence[tuple[dt.date, Value, str | None, str | None]] | None = None,
+) -> Chart | None:
+    """The chart of a KPI's values against its expected path (None without values).
+    `rows` are `history_rows(result.history)` when the caller has them already."""
     from kpitrack.domain.model import Kind
     from kpitrack.evaluation.evaluate import expected_position
 
@@ -252,8 +268,14 @@ def chart_of(result: KpiResult) -> Chart | None:
     if not result.history or result.start is None or result.baseline is None:
         return None
     base = kpi.position(result.baseline)
-    position = kpi.position
-    measured = tuple((day, position(value)) for day, value, _, _ in history_rows(result.history))
+    if rows is None:
+        rows = history_rows(result.history)
+    days = [row[0] for row in rows]
+    values = [row[1] for row in rows]
+    if set(map(type, values)) <= _NUMBERS:  # `position` is float()
+        measured = tuple(zip(days, map(float, values), strict=True))
+    else:  # scale labels: their positions
+        measured = tuple(zip(days, map(kpi.position, values), strict=True))
     first = min(result.start, measured[0][0])
     last = max(measured[-1][0], kpi.due or measured[-1][0])
     f = result.forecast
@@ -368,7 +390,6 @@ def build_site(
                 objective_path=node.path,
                 objective_title=node.title,
                 owner_path=owner_path(r.kpi.owner, slugs),
-                chart=chart_of(r),
                 history=changes,
             )
         )
