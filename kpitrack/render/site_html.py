@@ -19,7 +19,7 @@ import datetime as dt
 import functools
 import itertools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from html import escape as _escape
 
 from kpitrack.domain.model import Kind, Kpi, KpiResult, Status, StatusCounts, Value
@@ -734,46 +734,60 @@ def measurements_table(
     r: KpiResult,
     rows: Sequence[tuple[dt.date, Value, str | None, str | None]] | None = None,
     cells: dict[Value, str] | None = None,
+    days: dict[dt.date, str] | None = None,
 ) -> str:
     """Every measurement, newest first, with the value expected on its date: the chart's
-    data table. The markup is `report_html.table`'s, built row by row here because this
-    table holds every measurement of the workspace. `rows` are `history_rows(r.history)`
-    when the caller has them; `cells` a store of this KPI's formatted values (keyed as
-    `format_key` says) shared with other tables."""
+    data table. The markup is `report_html.table`'s, built here from the columns because
+    this table holds every measurement of the workspace: each distinct date, value,
+    note and author is made into its piece of a row once, and the rows are joined from
+    the pieces. `rows` are `history_rows(r.history)` when the caller has them; `cells`
+    a store of formatted values shared with KPIs of the same `format_key`, `days` one of
+    date cells shared with every table."""
     if not r.history:
         return "<p>No measurements on or before the as-of date.</p>"
     kpi = r.kpi
     if rows is None:
         rows = history_rows(r.history)
+    dates, values, notes, bys = zip(*reversed(rows), strict=True)
     base = kpi.position(r.baseline) if r.baseline is not None else None
-    # Without a due date the expected value is the target on every date.
-    standing_target = t(format_value(kpi, kpi.target)) if kpi.due is None else None
-    expected_on = expected_path(kpi, start=r.start, baseline=base)
     header = ["Date", "Value", "Expected", "Note", "By"]
-    out = [table(header, [], nowrap=(0,)).removesuffix("\n</tbody></table>")]
-    # A value's cell is made once (counts and scale labels come back often).
+    top = table(header, [], nowrap=(0,)).removesuffix("\n</tbody></table>")
+
+    if days is None:
+        days = {}
+    for day in set(dates).difference(days):
+        days[day] = f'\n<tr><td class="lead nowrap">{day.isoformat()}</td><td data-label="Value">'
+    # A value's cell is made once (counts and scale labels come back often), kept in
+    # the shared store while it has room.
     if cells is None:
         cells = {}
-    mine: dict[Value, str] = {}  # when the shared store is full
-    for day, value, note, by in reversed(rows):
-        shown = cells.get(value) or mine.get(value)
-        if shown is None:
-            shown = t(format_value(kpi, value))
-            (cells if len(cells) < MAX_SHARED_CELLS else mine)[value] = shown
-        expected = DASH
-        if standing_target is not None:
-            expected = standing_target
-        elif base is not None:
-            expected = t(format_value(kpi, kpi.label(expected_on(day))))
-        out.append(
-            f'<tr><td class="lead nowrap">{day.isoformat()}</td>'
-            f'<td data-label="Value">{shown}</td>'
-            f'<td data-label="Expected">{expected}</td>'
-            f'<td data-label="Note">{t(note) or DASH}</td>'
-            f'<td data-label="By">{t(by) or DASH}</td></tr>'
-        )
-    out.append("</tbody></table>")
-    return "\n".join(out)
+    new = {value: t(format_value(kpi, value)) for value in set(values).difference(cells)}
+    if len(cells) + len(new) <= MAX_SHARED_CELLS:
+        cells.update(new)
+        shown = cells
+    else:
+        shown = {value: new[value] if value in new else cells[value] for value in set(values)}
+    note_cells = {note: f'{t(note) or DASH}</td><td data-label="By">' for note in set(notes)}
+    by_cells = {by: f"{t(by) or DASH}</td></tr>" for by in set(bys)}
+
+    before, after = '</td><td data-label="Expected">', '</td><td data-label="Note">'
+    expected: Iterable[str]
+    if kpi.due is None:  # the target on every date
+        expected = itertools.repeat(before + t(format_value(kpi, kpi.target)) + after)
+    elif base is None:
+        expected = itertools.repeat(before + DASH + after)
+    else:
+        on = expected_path(kpi, start=r.start, baseline=base)
+        expected = [before + t(format_value(kpi, kpi.label(on(day)))) + after for day in dates]
+    pieces = zip(
+        map(days.__getitem__, dates),
+        map(shown.__getitem__, values),
+        expected,
+        map(note_cells.__getitem__, notes),
+        map(by_cells.__getitem__, bys),
+        strict=False,  # `expected` may repeat one cell without end
+    )
+    return top + "".join(itertools.chain.from_iterable(pieces)) + "\n</tbody></table>"
 
 
 def history_section(site: Site, kpi_page: KpiPage) -> list[str]:
@@ -826,7 +840,7 @@ def kpi_html(site: Site, kpi_page: KpiPage) -> str:
         "<h2>Definition</h2>",
         definition(page, site, kpi_page),
         f'<h2 id="measurements">Measurements ({len(r.history)})</h2>',
-        measurements_table(r, rows, cells),
+        measurements_table(r, rows, cells, site.date_cells),
         *history_section(site, kpi_page),
     ]
     return page_html(f"{t(kpi.name)} — {SITE_TITLE}", body)

@@ -223,6 +223,11 @@ class Site:
         return {}
 
     @functools.cached_property
+    def date_cells(self) -> dict[dt.date, str]:
+        """The renderer's store of date cells, shared by every measurements table."""
+        return {}
+
+    @functools.cached_property
     def _objective_nodes(self) -> dict[str, ObjectiveNode]:
         return {n.objective.id: n for n in walk(self.objectives) if n.objective is not None}
 
