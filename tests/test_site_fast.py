@@ -14,6 +14,7 @@ from site_fixtures import SAMPLE, SAMPLE_AS_OF
 
 from kpitrack.domain.model import (
     Config,
+    Direction,
     Frequency,
     Kind,
     Kpi,
@@ -21,6 +22,7 @@ from kpitrack.domain.model import (
     Location,
     Measurement,
     Milestone,
+    Status,
 )
 from kpitrack.domain.series import History, Measurements
 from kpitrack.domain.workspace import Workspace
@@ -359,3 +361,88 @@ def test_the_site_holds_no_chart_between_pages() -> None:
     page = next(p for p in model.kpis if p.result.history)
     assert "chart" not in vars(page)  # made when asked for
     assert page.chart == chart_of(page.result)
+
+
+# ---------------------------------------------------------------- the digest's week-old statuses
+
+DAYS = st.integers(0, 40)
+
+
+@st.composite
+def windowed_workspaces(draw: st.DrawFn) -> tuple[Workspace, dt.date, dt.date]:
+    """A few KPIs (due dates and milestones around the window, a start, decreasing or
+    qualitative ones), their measurements before, in and after the window."""
+    kpis = []
+    made = []
+    for n in range(draw(st.integers(1, 5))):
+        qualitative = draw(st.booleans())
+        scale = ("poor", "fair", "good")
+        due = draw(st.none() | DAYS)
+        kpis.append(
+            _kpi(
+                id=f"k{n}",
+                kind=Kind.QUALITATIVE if qualitative else Kind.QUANTITATIVE,
+                scale=scale if qualitative else (),
+                target="good" if qualitative else draw(st.integers(0, 20)),
+                direction=draw(st.sampled_from(list(Direction))),
+                due=None if due is None else DAY0 + dt.timedelta(days=due),
+                start=draw(st.none() | DAYS.map(lambda d: DAY0 + dt.timedelta(days=d))),
+                milestones=tuple(
+                    Milestone(DAY0 + dt.timedelta(days=d), scale[d % 3] if qualitative else d)
+                    for d in draw(st.lists(DAYS, max_size=2, unique=True))
+                ),
+            )
+        )
+        for day in draw(st.lists(DAYS, max_size=6)):
+            value = scale[draw(st.integers(0, 2))] if qualitative else draw(st.integers(-5, 25))
+            made.append((f"k{n}", DAY0 + dt.timedelta(days=day), value))
+    measurements = [
+        Measurement(k, d, v, None, None, Location("m", i + 1, 1), i)
+        for i, (k, d, v) in enumerate(made)
+    ]
+    as_of = DAY0 + dt.timedelta(days=draw(DAYS))
+    since = as_of - dt.timedelta(days=draw(st.integers(0, 20)))
+    return Workspace(kpis=tuple(kpis), measurements=Measurements(measurements)), since, as_of
+
+
+@given(windowed_workspaces(), st.integers(0, 31), st.floats(0.0, 0.5))
+def test_the_statuses_since_are_a_whole_evaluation_s(
+    drawn: tuple[Workspace, dt.date, dt.date], keep: int, tolerance: float
+) -> None:
+    from kpitrack.reports.digest import build_report, statuses_since
+
+    workspace, since, as_of = drawn
+    config = Config(at_risk_tolerance=tolerance)
+    results = evaluate(workspace, as_of=as_of, config=config)
+    chosen = [r for i, r in enumerate(results) if keep >> i & 1]  # a filtered selection
+    whole = {r.kpi.id: r.status for r in evaluate(workspace, as_of=since, config=config)}
+    got = statuses_since(workspace, chosen, since=since, as_of=as_of, config=config)
+    assert got == {r.kpi.id: whole[r.kpi.id] for r in chosen}
+    plain = build_report(
+        workspace,
+        as_of=as_of,
+        since=since,
+        config=config,
+        results=chosen,
+        previous=evaluate(workspace, as_of=since, config=config),
+    )
+    fast = build_report(workspace, as_of=as_of, since=since, config=config, results=chosen)
+    assert fast == plain
+
+
+def test_a_due_date_inside_the_window_changes_the_status_without_a_measurement() -> None:
+    from kpitrack.reports.digest import build_report, statuses_since
+
+    kpi = _kpi(target=100, baseline=0, start=DAY0, due=DAY0 + dt.timedelta(days=20))
+    made = [
+        Measurement("k", DAY0 + dt.timedelta(days=d), v, None, None, Location("m", d, 1), d)
+        for d, v in ((0, 0), (10, 50))  # on its path on day 10
+    ]
+    workspace = Workspace(kpis=(kpi,), measurements=Measurements(made))
+    since, as_of = DAY0 + dt.timedelta(days=15), DAY0 + dt.timedelta(days=25)
+    [now] = evaluate(workspace, as_of=as_of)
+    assert statuses_since(workspace, [now], since=since, as_of=as_of, config=Config()) == {
+        "k": evaluate(workspace, as_of=since)[0].status
+    }
+    report = build_report(workspace, as_of=as_of, since=since, config=Config())
+    assert [(c.before, c.after) for c in report.changes] == [(Status.ON_TRACK, Status.OFF_TRACK)]
