@@ -41,7 +41,14 @@ from kpitrack.render.site_html import (
     expected_path,
     render_site,
 )
-from kpitrack.reports.site import Chart, build_site, chart_of, history_rows
+from kpitrack.reports.site import (
+    Chart,
+    Points,
+    build_site,
+    chart_of,
+    history_columns,
+    history_rows,
+)
 
 DAY0 = dt.date(2024, 1, 1)
 entries = st.lists(
@@ -69,6 +76,15 @@ def test_history_rows_are_the_measurements_fields(rows: list, limit: int) -> Non
     plain = [(m.date, m.value, m.note, m.by) for m in history]
     assert history.rows() == plain
     assert history_rows(history) == plain == history_rows(tuple(history))
+    columns = [
+        [m.date.toordinal() for m in history],
+        [m.value for m in history],
+        [m.note for m in history],
+        [m.by for m in history],
+    ]
+    assert [list(c) for c in history.columns()] == columns
+    assert [list(c) for c in history_columns(history)] == columns
+    assert [list(c) for c in history_columns(tuple(history))] == columns
 
 
 @given(
@@ -237,6 +253,12 @@ def test_the_measured_marks_are_the_plain_ones(
     plot_h = CHART_H - PAD_TOP - PAD_BOTTOM
     span = max(1, (chart.last - chart.first).days)
     assert _measured_marks(chart, plot_w, plot_h, span) == _plain_marks(chart)
+    points = Points([d.toordinal() for d, _ in measured], [v for _, v in measured])
+    assert points == measured and tuple(points) == measured and len(points) == len(measured)
+    assert points[0] == measured[0] and points[-1] == measured[-1] and points[1:] == measured[1:]
+    from_columns = dataclasses.replace(chart, measured=points)
+    assert from_columns == chart
+    assert _measured_marks(from_columns, plot_w, plot_h, span) == _plain_marks(chart)
 
 
 def test_the_measured_marks_drop_only_whole_tenths() -> None:
@@ -326,7 +348,7 @@ def test_the_chart_from_shared_rows_is_the_plain_one(rows: list, qualitative: bo
     [result] = evaluate(Workspace(kpis=(kpi,), measurements=Measurements(made)), as_of=dt.date.max)
     for history in (result.history, tuple(result.history)):
         given_result = dataclasses.replace(result, history=history)
-        chart = chart_of(given_result, history_rows(history))
+        chart = chart_of(given_result, history_columns(history))
         assert chart == chart_of(given_result)
         assert chart is not None
         assert chart.measured == tuple((m.date, kpi.position(m.value)) for m in made)
@@ -341,8 +363,10 @@ def test_shared_value_cells_give_each_table_its_own_text(monkeypatch: pytest.Mon
     results = [r for r in evaluate(workspace, as_of=SAMPLE_AS_OF) if r.history]
     alone = [measurements_table(r) for r in results]
     shared: dict[tuple[object, ...], dict] = {}
+    days: dict[int, str] = {}
     together = [
-        measurements_table(r, cells=shared.setdefault(format_key(r.kpi), {})) for r in results
+        measurements_table(r, cells=shared.setdefault(format_key(r.kpi), {}), days=days)
+        for r in results
     ]
     assert together == alone
     assert len(shared) > 1  # KPIs with other units or scales keep theirs apart

@@ -57,12 +57,14 @@ from kpitrack.reports.site import (
     INDEX,
     PROBLEMS,
     Chart,
+    Columns,
     KpiPage,
     ObjectiveNode,
     OwnerPage,
+    Points,
     Site,
     chart_of,
-    history_rows,
+    history_columns,
     kpi_path,
     objective_path,
     relative,
@@ -569,7 +571,7 @@ def _points(chart: Chart, plot_w: int, plot_h: int, span: int) -> list[tuple[str
 
 
 _TRAILING_ZERO = re.compile(r"\.0(?=[ ,]|$)")
-_PAIR = "{:.1f},{:.1f}".format
+_ONE_DECIMAL = "{:.1f}".format
 _CIRCLE_OPEN = '<circle class="point" cx="'
 _CIRCLE_CLOSE = '" r="3.5"/>'
 
@@ -577,21 +579,33 @@ _CIRCLE_CLOSE = '" r="3.5"/>'
 def _measured_marks(chart: Chart, plot_w: int, plot_h: int, span: int) -> tuple[str, str]:
     """The measured line's `points` (empty for a single point) and its circles, as
     `chart_svg` wrote them from `_points`: the same arithmetic over the whole column at
-    once, each coordinate formatted once with `.1f`, the `.0` endings `_num` drops
-    removed in one pass, and the circles made from the line's text (a number holds no
-    `,` and no space)."""
+    once (each distinct position's y once), each coordinate formatted with `.1f`, the
+    `.0` endings `_num` drops removed in one pass, and the circles made from the line's
+    text (a number holds no `,` and no space)."""
+    measured = chart.measured
+    if isinstance(measured, Points):
+        ordinals, positions = measured.ordinals, measured.positions
+    else:
+        ordinals = [day.toordinal() for day, _ in measured]
+        positions = [value for _, value in measured]
     first = chart.first.toordinal()
     high, height = chart.high, chart.high - chart.low
     left, top = PAD_LEFT, PAD_TOP
-    xs = [left + (day.toordinal() - first) / span * plot_w for day, _ in chart.measured]
-    ys = [top + (high - value) / height * plot_h for _, value in chart.measured]
-    pairs = _TRAILING_ZERO.sub("", " ".join(map(_PAIR, xs, ys)))
+    xs = map(_ONE_DECIMAL, [left + (day - first) / span * plot_w for day in ordinals])
+    y_of = {value: _ONE_DECIMAL(top + (high - value) / height * plot_h) for value in set(positions)}
+    ys = map(y_of.__getitem__, positions)
+    joined = "".join(
+        itertools.chain.from_iterable(
+            zip(xs, itertools.repeat(","), ys, itertools.repeat(" "), strict=False)
+        )
+    )
+    pairs = _TRAILING_ZERO.sub("", joined[:-1])
     circles = (
         _CIRCLE_OPEN
         + pairs.replace(" ", _CIRCLE_CLOSE + _CIRCLE_OPEN).replace(",", '" cy="')
         + _CIRCLE_CLOSE
     )
-    return (pairs if len(xs) > 1 else ""), circles
+    return (pairs if len(ordinals) > 1 else ""), circles
 
 
 def chart_svg(r: KpiResult, chart: Chart, summary: str | None = None) -> str:
@@ -732,31 +746,34 @@ def expected_path(
 
 def measurements_table(
     r: KpiResult,
-    rows: Sequence[tuple[dt.date, Value, str | None, str | None]] | None = None,
+    columns: Columns | None = None,
     cells: dict[Value, str] | None = None,
-    days: dict[dt.date, str] | None = None,
+    days: dict[int, str] | None = None,
 ) -> str:
     """Every measurement, newest first, with the value expected on its date: the chart's
     data table. The markup is `report_html.table`'s, built here from the columns because
     this table holds every measurement of the workspace: each distinct date, value,
     note and author is made into its piece of a row once, and the rows are joined from
-    the pieces. `rows` are `history_rows(r.history)` when the caller has them; `cells`
-    a store of formatted values shared with KPIs of the same `format_key`, `days` one of
-    date cells shared with every table."""
+    the pieces. `columns` are `history_columns(r.history)` when the caller has them;
+    `cells` a store of formatted values shared with KPIs of the same `format_key`,
+    `days` one of date cells (by ordinal) shared with every table."""
     if not r.history:
         return "<p>No measurements on or before the as-of date.</p>"
     kpi = r.kpi
-    if rows is None:
-        rows = history_rows(r.history)
-    dates, values, notes, bys = zip(*reversed(rows), strict=True)
+    if columns is None:
+        columns = history_columns(r.history)
+    # Newest first.
+    ordinals, values = list(columns[0])[::-1], list(columns[1])[::-1]
+    notes, bys = list(columns[2])[::-1], list(columns[3])[::-1]
     base = kpi.position(r.baseline) if r.baseline is not None else None
     header = ["Date", "Value", "Expected", "Note", "By"]
     top = table(header, [], nowrap=(0,)).removesuffix("\n</tbody></table>")
 
     if days is None:
         days = {}
-    for day in set(dates).difference(days):
-        days[day] = f'\n<tr><td class="lead nowrap">{day.isoformat()}</td><td data-label="Value">'
+    for ordinal in set(ordinals).difference(days):
+        day = dt.date.fromordinal(ordinal).isoformat()
+        days[ordinal] = f'\n<tr><td class="lead nowrap">{day}</td><td data-label="Value">'
     # A value's cell is made once (counts and scale labels come back often), kept in
     # the shared store while it has room.
     if cells is None:
@@ -778,9 +795,12 @@ def measurements_table(
         expected = itertools.repeat(before + DASH + after)
     else:
         on = expected_path(kpi, start=r.start, baseline=base)
-        expected = [before + t(format_value(kpi, kpi.label(on(day)))) + after for day in dates]
+        expected = [
+            before + t(format_value(kpi, kpi.label(on(dt.date.fromordinal(ordinal))))) + after
+            for ordinal in ordinals
+        ]
     pieces = zip(
-        map(days.__getitem__, dates),
+        map(days.__getitem__, ordinals),
         map(shown.__getitem__, values),
         expected,
         map(note_cells.__getitem__, notes),
@@ -823,10 +843,10 @@ def kpi_html(site: Site, kpi_page: KpiPage) -> str:
     r = kpi_page.result
     kpi = r.kpi
     page = kpi_page.path
-    # The history read once for the chart and the table; the chart made for this page
+    # The history's columns read once for the chart and the table; the chart made for this page
     # alone (the site holds no KPI's points between pages).
-    rows = history_rows(r.history) if r.history else []
-    chart = chart_of(r, rows)
+    columns = history_columns(r.history) if r.history else None
+    chart = chart_of(r, columns)
     cells = site.value_cells.setdefault(format_key(kpi), {})
     objective_label = t(kpi_page.objective_title)
     body = [
@@ -840,7 +860,7 @@ def kpi_html(site: Site, kpi_page: KpiPage) -> str:
         "<h2>Definition</h2>",
         definition(page, site, kpi_page),
         f'<h2 id="measurements">Measurements ({len(r.history)})</h2>',
-        measurements_table(r, rows, cells, site.date_cells),
+        measurements_table(r, columns, cells, site.date_cells),
         *history_section(site, kpi_page),
     ]
     return page_html(f"{t(kpi.name)} — {SITE_TITLE}", body)
