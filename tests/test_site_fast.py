@@ -326,7 +326,7 @@ def test_the_expected_path_is_expected_position(
     ),
     st.booleans(),
 )
-def test_the_chart_from_shared_rows_is_the_plain_one(rows: list, qualitative: bool) -> None:
+def test_the_chart_from_columns_is_the_plain_one(rows: list, qualitative: bool) -> None:
     scale = ("poor", "fair", "good")
     made = [
         Measurement(
@@ -430,7 +430,7 @@ def windowed_workspaces(draw: st.DrawFn) -> tuple[Workspace, dt.date, dt.date]:
 
 
 @given(windowed_workspaces(), st.integers(0, 31), st.floats(0.0, 0.5))
-def test_the_statuses_since_are_a_whole_evaluation_s(
+def test_statuses_since_match_a_whole_evaluation(
     drawn: tuple[Workspace, dt.date, dt.date], keep: int, tolerance: float
 ) -> None:
     from kpitrack.reports.digest import build_report, statuses_since
