@@ -211,6 +211,17 @@ class History(MeasurementView):
         dates = self._series.dates
         return [dates[i] for i in self._index]
 
+    def columns(self) -> tuple[list[int], list[Value], list[str | None], list[str | None]]:
+        """Ordinals, values, notes and authors of the measurements, in order: four
+        lists gathered from the columns, with no row and no date built."""
+        series, index = self._series, self._index
+        return (
+            list(map(series.dates.__getitem__, index)),
+            list(map(series.values.__getitem__, index)),
+            list(map(series.notes.__getitem__, index)),
+            list(map(series.bys.__getitem__, index)),
+        )
+
     def rows(self) -> list[tuple[dt.date, Value, str | None, str | None]]:
         """(date, value, note, by) of each measurement, in order, without building any."""
         series = self._series

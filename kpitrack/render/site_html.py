@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+import itertools
+import re
+from collections.abc import Callable, Iterable, Sequence
 from html import escape as _escape
 
-from kpitrack.domain.model import Kind, KpiResult, Status, StatusCounts, Value
+from kpitrack.domain.model import Kind, Kpi, KpiResult, Status, StatusCounts, Value
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.textsafe import visible
 from kpitrack.evaluation.evaluate import (
     action_words,
-    expected_position,
     status_sentence,
     summary_sentence,
 )
@@ -56,11 +57,14 @@ from kpitrack.reports.site import (
     INDEX,
     PROBLEMS,
     Chart,
+    Columns,
     KpiPage,
     ObjectiveNode,
     OwnerPage,
+    Points,
     Site,
-    history_rows,
+    chart_of,
+    history_columns,
     kpi_path,
     objective_path,
     relative,
@@ -566,7 +570,47 @@ def _points(chart: Chart, plot_w: int, plot_h: int, span: int) -> list[tuple[str
     return out
 
 
-def chart_svg(r: KpiResult, chart: Chart) -> str:
+_TRAILING_ZERO = re.compile(r"\.0(?=[ ,]|$)")
+_ONE_DECIMAL = "{:.1f}".format
+_CIRCLE_OPEN = '<circle class="point" cx="'
+_CIRCLE_CLOSE = '" r="3.5"/>'
+
+
+def _measured_marks(chart: Chart, plot_w: int, plot_h: int, span: int) -> tuple[str, str]:
+    """The measured line's `points` (empty for a single point) and its circles, as
+    `chart_svg` wrote them from `_points`: the same arithmetic over the whole column at
+    once (each distinct position's y once), each coordinate formatted with `.1f`, the
+    `.0` endings `_num` drops removed in one pass, and the circles made from the line's
+    text (a number holds no `,` and no space)."""
+    measured = chart.measured
+    if isinstance(measured, Points):
+        ordinals, positions = measured.ordinals, measured.positions
+    else:
+        ordinals = [day.toordinal() for day, _ in measured]
+        positions = [value for _, value in measured]
+    first = chart.first.toordinal()
+    high, height = chart.high, chart.high - chart.low
+    left, top = PAD_LEFT, PAD_TOP
+    xs = map(_ONE_DECIMAL, [left + (day - first) / span * plot_w for day in ordinals])
+    y_of = {value: _ONE_DECIMAL(top + (high - value) / height * plot_h) for value in set(positions)}
+    ys = map(y_of.__getitem__, positions)
+    joined = "".join(
+        itertools.chain.from_iterable(
+            zip(xs, itertools.repeat(","), ys, itertools.repeat(" "), strict=False)
+        )
+    )
+    pairs = _TRAILING_ZERO.sub("", joined[:-1])
+    circles = (
+        _CIRCLE_OPEN
+        + pairs.replace(" ", _CIRCLE_CLOSE + _CIRCLE_OPEN).replace(",", '" cy="')
+        + _CIRCLE_CLOSE
+    )
+    return (pairs if len(ordinals) > 1 else ""), circles
+
+
+def chart_svg(r: KpiResult, chart: Chart, summary: str | None = None) -> str:
+    """The chart as inline SVG; `summary` is `t(chart_summary(r, chart))` when the
+    caller has it already."""
     kpi = r.kpi
     plot_w = CHART_W - PAD_LEFT - PAD_RIGHT
     plot_h = CHART_H - PAD_TOP - PAD_BOTTOM
@@ -578,7 +622,8 @@ def chart_svg(r: KpiResult, chart: Chart) -> str:
     def y(value: float) -> str:
         return _num(PAD_TOP + (chart.high - value) / (chart.high - chart.low) * plot_h)
 
-    summary = t(chart_summary(r, chart))
+    if summary is None:
+        summary = t(chart_summary(r, chart))
     out = [
         f'<svg viewBox="0 0 {CHART_W} {CHART_H}" role="img" aria-label="{summary}" '
         'xmlns="http://www.w3.org/2000/svg" focusable="false">',
@@ -616,11 +661,10 @@ def chart_svg(r: KpiResult, chart: Chart) -> str:
         diamond += f"{_num(cx)},{_num(cy + 6)} {_num(cx - 6)},{_num(cy)}"
         out.append(f'<polygon class="milestone" points="{diamond}"/>')
     # Each point's coordinates once, for the line and for its circle.
-    points = _points(chart, plot_w, plot_h, span)
-    if len(points) > 1:
-        values = " ".join(f"{px},{py}" for px, py in points)
-        out.append(f'<polyline class="measured" points="{values}"/>')
-    out += [f'<circle class="point" cx="{px}" cy="{py}" r="3.5"/>' for px, py in points]
+    line, circles = _measured_marks(chart, plot_w, plot_h, span)
+    if line:
+        out.append(f'<polyline class="measured" points="{line}"/>')
+    out.append(circles)
     if chart.forecast is not None:
         at, value, low, high = chart.forecast
         d0, v0 = chart.measured[-1]
@@ -652,48 +696,118 @@ def chart_figure(r: KpiResult, chart: Chart | None) -> str:
         legend.append('<span><span aria-hidden="true">┆</span> projection and band</span>')
     if chart.events:
         legend.append('<span><span aria-hidden="true">│</span> event</span>')
+    summary = t(chart_summary(r, chart))
     return (
         '<figure class="chart">'
-        + chart_svg(r, chart)
+        + chart_svg(r, chart, summary)
         + f'<figcaption><span class="legend">{"".join(legend)}</span><br>'
-        + f"{t(chart_summary(r, chart))} The values are in the table below.</figcaption>"
+        + f"{summary} The values are in the table below.</figcaption>"
         + "</figure>"
     )
 
 
-def measurements_table(r: KpiResult) -> str:
+MAX_SHARED_CELLS = 50_000  # formatted values kept per kind of KPI for the whole site
+
+
+def format_key(kpi: Kpi) -> tuple[object, ...]:
+    """What decides how `format_value` shows a KPI's value: two KPIs with the same key
+    show every value alike."""
+    return (kpi.kind, tuple(kpi.scale) if kpi.scale else None, kpi.unit, kpi.unit_plural)
+
+
+def expected_path(
+    kpi: Kpi, *, start: dt.date | None, baseline: float | None
+) -> Callable[[dt.date], float]:
+    """`expected_position(kpi, day, start=start, baseline=baseline)` as a function of
+    the day, with the path's corners worked out once instead of on every call: the
+    same corners, the same arithmetic."""
+    target = kpi.position(kpi.target)
+    if kpi.due is None or start is None or baseline is None or kpi.due <= start:
+        return lambda day: target
+    points: dict[dt.date, float] = {start: baseline}
+    for milestone in kpi.milestones:
+        if start < milestone.date < kpi.due:
+            points[milestone.date] = kpi.position(milestone.target)
+    points[kpi.due] = target
+    path = sorted(points.items())
+    first_day, first_value = path[0]
+    legs = list(itertools.pairwise(path))
+
+    def on(day: dt.date) -> float:
+        if day <= first_day:
+            return first_value
+        for (d0, v0), (d1, v1) in legs:
+            if day <= d1:
+                return v0 + (v1 - v0) * (day - d0).days / (d1 - d0).days
+        return target
+
+    return on
+
+
+def measurements_table(
+    r: KpiResult,
+    columns: Columns | None = None,
+    cells: dict[Value, str] | None = None,
+    days: dict[int, str] | None = None,
+) -> str:
     """Every measurement, newest first, with the value expected on its date: the chart's
-    data table. The markup is `report_html.table`'s, built row by row here because this
-    table holds every measurement of the workspace."""
+    data table. The markup is `report_html.table`'s, built here from the columns because
+    this table holds every measurement of the workspace: each distinct date, value,
+    note and author is made into its piece of a row once, and the rows are joined from
+    the pieces. `columns` are `history_columns(r.history)` when the caller has them;
+    `cells` a store of formatted values shared with KPIs of the same `format_key`,
+    `days` one of date cells (by ordinal) shared with every table."""
     if not r.history:
         return "<p>No measurements on or before the as-of date.</p>"
     kpi = r.kpi
+    if columns is None:
+        columns = history_columns(r.history)
+    # Newest first.
+    ordinals, values = list(columns[0])[::-1], list(columns[1])[::-1]
+    notes, bys = list(columns[2])[::-1], list(columns[3])[::-1]
     base = kpi.position(r.baseline) if r.baseline is not None else None
-    # Without a due date the expected value is the target on every date.
-    standing_target = t(format_value(kpi, kpi.target)) if kpi.due is None else None
     header = ["Date", "Value", "Expected", "Note", "By"]
-    out = [table(header, [], nowrap=(0,)).removesuffix("\n</tbody></table>")]
-    # A value's cell is made once per table (counts and scale labels come back often).
-    cells: dict[Value, str] = {}
-    for day, value, note, by in reversed(history_rows(r.history)):
-        shown = cells.get(value)
-        if shown is None:
-            shown = cells[value] = t(format_value(kpi, value))
-        expected = DASH
-        if standing_target is not None:
-            expected = standing_target
-        elif base is not None:
-            position = expected_position(kpi, day, start=r.start, baseline=base)
-            expected = t(format_value(kpi, kpi.label(position)))
-        out.append(
-            f'<tr><td class="lead nowrap">{day.isoformat()}</td>'
-            f'<td data-label="Value">{shown}</td>'
-            f'<td data-label="Expected">{expected}</td>'
-            f'<td data-label="Note">{t(note) or DASH}</td>'
-            f'<td data-label="By">{t(by) or DASH}</td></tr>'
-        )
-    out.append("</tbody></table>")
-    return "\n".join(out)
+    top = table(header, [], nowrap=(0,)).removesuffix("\n</tbody></table>")
+
+    if days is None:
+        days = {}
+    for ordinal in set(ordinals).difference(days):
+        day = dt.date.fromordinal(ordinal).isoformat()
+        days[ordinal] = f'\n<tr><td class="lead nowrap">{day}</td><td data-label="Value">'
+    # A value's cell is made once (counts and scale labels come back often), kept in
+    # the shared store while it has room.
+    if cells is None:
+        cells = {}
+    new = {value: t(format_value(kpi, value)) for value in set(values).difference(cells)}
+    if len(cells) + len(new) <= MAX_SHARED_CELLS:
+        cells.update(new)
+        shown = cells
+    else:
+        shown = {value: new[value] if value in new else cells[value] for value in set(values)}
+    note_cells = {note: f'{t(note) or DASH}</td><td data-label="By">' for note in set(notes)}
+    by_cells = {by: f"{t(by) or DASH}</td></tr>" for by in set(bys)}
+
+    before, after = '</td><td data-label="Expected">', '</td><td data-label="Note">'
+    expected: Iterable[str]
+    if kpi.due is None:  # the target on every date
+        expected = itertools.repeat(before + t(format_value(kpi, kpi.target)) + after)
+    elif base is None:
+        expected = itertools.repeat(before + DASH + after)
+    else:
+        on = expected_path(kpi, start=r.start, baseline=base)
+        expected = [
+            before + t(format_value(kpi, kpi.label(on(dt.date.fromordinal(ordinal))))) + after
+            for ordinal in ordinals
+        ]
+    pieces = zip(
+        map(days.__getitem__, ordinals),
+        map(shown.__getitem__, values),
+        expected,
+        map(note_cells.__getitem__, notes),
+        map(by_cells.__getitem__, bys),
+        strict=False,  # `expected` may repeat one cell without end
+    )
+    return top + "".join(itertools.chain.from_iterable(pieces)) + "\n</tbody></table>"
 
 
 def history_section(site: Site, kpi_page: KpiPage) -> list[str]:
@@ -729,6 +843,11 @@ def kpi_html(site: Site, kpi_page: KpiPage) -> str:
     r = kpi_page.result
     kpi = r.kpi
     page = kpi_page.path
+    # The history's columns read once for the chart and the table; the chart made for this page
+    # alone (the site holds no KPI's points between pages).
+    columns = history_columns(r.history) if r.history else None
+    chart = chart_of(r, columns)
+    cells = site.value_cells.setdefault(format_key(kpi), {})
     objective_label = t(kpi_page.objective_title)
     body = [
         crumbs(page, [(kpi_page.objective_path, objective_label), (page, t(kpi.name))]),
@@ -737,11 +856,11 @@ def kpi_html(site: Site, kpi_page: KpiPage) -> str:
         f'<p class="status-line">{badge(r.status)} {t(status_sentence(r))}</p>',
         standing(r),
         "<h2>Chart</h2>",
-        chart_figure(r, kpi_page.chart),
+        chart_figure(r, chart),
         "<h2>Definition</h2>",
         definition(page, site, kpi_page),
         f'<h2 id="measurements">Measurements ({len(r.history)})</h2>',
-        measurements_table(r),
+        measurements_table(r, columns, cells, site.date_cells),
         *history_section(site, kpi_page),
     ]
     return page_html(f"{t(kpi.name)} — {SITE_TITLE}", body)

@@ -160,7 +160,8 @@ def build_report(
 
     `results` are the KPIs to report on, evaluated as of `as_of` (the CLI passes
     them filtered); None evaluates every KPI. `previous` are the results as of
-    `since`; None evaluates them. Only KPIs in `results` are reported on. With `git`,
+    `since`; None evaluates those that can differ from `results` (`statuses_since`).
+    Only KPIs in `results` are reported on. With `git`,
     the "Definitions changed" section is read from the git history of the workspace
     files (only the window's commits; see docs/git.md).
     """
@@ -170,14 +171,15 @@ def build_report(
 
     if results is None:
         results = evaluate(workspace, as_of=as_of, config=config)
-    if previous is None:
-        previous = evaluate(workspace, as_of=since, config=config)
 
     # Workspace order for everything listed "in order"; KPIs unknown to it go last.
     order = {kpi.id: index for index, kpi in enumerate(workspace.kpis)}
     current = tuple(sorted(results, key=lambda r: order.get(r.kpi.id, len(order))))
     covered = {r.kpi.id for r in current}
-    before = {r.kpi.id: r.status for r in previous}
+    if previous is None:
+        before = statuses_since(workspace, current, since=since, as_of=as_of, config=config)
+    else:
+        before = {r.kpi.id: r.status for r in previous}
 
     changes = tuple(
         StatusChange(r, before[r.kpi.id], r.status)
@@ -221,6 +223,45 @@ def build_report(
         events=events,
         definitions=_definitions(git, workspace, config, since=since, as_of=as_of),
     )
+
+
+def statuses_since(
+    workspace: Workspace,
+    current: Sequence[KpiResult],
+    *,
+    since: dt.date,
+    as_of: dt.date,
+    config: Config,
+) -> dict[str, Status]:
+    """Each workspace KPI's status as of `since`, for the KPIs of `current` (evaluated
+    as of `as_of`): the statuses `evaluate(workspace, as_of=since)` gives them, with
+    only the KPIs whose status can differ evaluated again.
+
+    A status depends on the history up to the day and, after the due date, on the day
+    itself (docs/evaluation.md, "Expected path"): a KPI with no measurement after
+    `since` and no due date in [since, as_of) has the same history and the same
+    status on both days."""
+    from kpitrack.evaluation.evaluate import evaluate_kpi
+
+    known = {kpi.id: kpi for kpi in workspace.kpis}
+    out: dict[str, Status] = {}
+    for r in current:
+        kpi = known.get(r.kpi.id)
+        if kpi is None:
+            continue
+        unchanged = (
+            kpi is r.kpi
+            and r.as_of == as_of
+            and (r.latest is None or r.latest.date <= since)
+            and not (kpi.due is not None and since <= kpi.due < as_of)
+        )
+        if unchanged:
+            out[kpi.id] = r.status
+        else:
+            out[kpi.id] = evaluate_kpi(
+                kpi, workspace.measurements, as_of=since, config=config
+            ).status
+    return out
 
 
 def window_measurements(

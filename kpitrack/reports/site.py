@@ -21,10 +21,10 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 from kpitrack.domain.model import (
     Config,
@@ -46,6 +46,7 @@ PROBLEMS = "problems.html"
 NONE_SLUG = "_none"  # the "No objective" and "no owner" pages
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 MAX_SLUG = 60
+_NUMBERS = {float, int}
 
 
 def kpi_path(kpi_id: str) -> str:
@@ -104,6 +105,48 @@ def relative(from_page: str, to_page: str) -> str:
 # ---------------------------------------------------------------- pages
 
 
+class Points(Sequence[tuple[dt.date, float]]):
+    """A chart's measured points, (date, position) oldest first, kept as two columns
+    (ordinals and positions): a pair is built only when looked at. Equal to any
+    sequence of the same pairs."""
+
+    __slots__ = ("ordinals", "positions")
+
+    def __init__(self, ordinals: Sequence[int], positions: Sequence[float]) -> None:
+        if len(ordinals) != len(positions):
+            raise ValueError("as many ordinals as positions")
+        self.ordinals = ordinals
+        self.positions = positions
+
+    def __len__(self) -> int:
+        return len(self.ordinals)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[dt.date, float]: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[tuple[dt.date, float], ...]: ...
+    def __getitem__(
+        self, index: int | slice
+    ) -> tuple[dt.date, float] | tuple[tuple[dt.date, float], ...]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        return dt.date.fromordinal(self.ordinals[index]), self.positions[index]
+
+    def __iter__(self) -> Iterator[tuple[dt.date, float]]:
+        return zip(map(dt.date.fromordinal, self.ordinals), self.positions, strict=True)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"Points({list(self)!r})"
+
+
 @dataclass(frozen=True)
 class Chart:
     """A KPI's chart as data: values and the expected path, as positions (scale
@@ -115,7 +158,7 @@ class Chart:
     low: float
     high: float
     target: float
-    measured: tuple[tuple[dt.date, float], ...]  # oldest first
+    measured: Sequence[tuple[dt.date, float]]  # oldest first (from chart_of: Points)
     expected: tuple[tuple[dt.date, float], ...]  # the path's corners, first to last
     milestones: tuple[tuple[dt.date, float], ...]
     # The projection (docs/evaluation.md, "Forecast"): from the latest value to
@@ -132,9 +175,14 @@ class KpiPage:
     objective_path: str  # objective/<id>.html, or objective/_none.html
     objective_title: str
     owner_path: str
-    chart: Chart | None  # None without measurements
     # The definition's changes in git, oldest first; None outside a git repository.
     history: tuple[Change, ...] | None
+
+    @property
+    def chart(self) -> Chart | None:
+        """The KPI's chart (None without measurements): made when asked for, not kept,
+        so that the site never holds every KPI's points at once."""
+        return chart_of(self.result)
 
 
 @dataclass(frozen=True)
@@ -211,6 +259,17 @@ class Site:
         return {}
 
     @functools.cached_property
+    def value_cells(self) -> dict[tuple[object, ...], dict[Value, str]]:
+        """The renderer's store of formatted values, by the KPI fields that decide how a
+        value is shown (`format_key`): the same numbers come back in many KPIs' tables."""
+        return {}
+
+    @functools.cached_property
+    def date_cells(self) -> dict[int, str]:
+        """The renderer's store of date cells, shared by every measurements table."""
+        return {}
+
+    @functools.cached_property
     def _objective_nodes(self) -> dict[str, ObjectiveNode]:
         return {n.objective.id: n for n in walk(self.objectives) if n.objective is not None}
 
@@ -243,8 +302,28 @@ def history_rows(
     return [(m.date, m.value, m.note, m.by) for m in history]
 
 
-def chart_of(result: KpiResult) -> Chart | None:
-    """The chart of a KPI's values against its expected path (None without values)."""
+Columns = tuple[Sequence[int], Sequence[Value], Sequence[str | None], Sequence[str | None]]
+
+
+def history_columns(history: Sequence[Measurement]) -> Columns:
+    """The date ordinals, values, notes and authors of a history's measurements, in its
+    order: gathered from the KPI's columns when the history is a view over them (no
+    Measurement, no row and no date built)."""
+    from kpitrack.domain.series import History
+
+    if isinstance(history, History):
+        return history.columns()
+    return (
+        [m.date.toordinal() for m in history],
+        [m.value for m in history],
+        [m.note for m in history],
+        [m.by for m in history],
+    )
+
+
+def chart_of(result: KpiResult, columns: Columns | None = None) -> Chart | None:
+    """The chart of a KPI's values against its expected path (None without values).
+    `columns` are `history_columns(result.history)` when the caller has them already."""
     from kpitrack.domain.model import Kind
     from kpitrack.evaluation.evaluate import expected_position
 
@@ -252,10 +331,17 @@ def chart_of(result: KpiResult) -> Chart | None:
     if not result.history or result.start is None or result.baseline is None:
         return None
     base = kpi.position(result.baseline)
-    position = kpi.position
-    measured = tuple((day, position(value)) for day, value, _, _ in history_rows(result.history))
-    first = min(result.start, measured[0][0])
-    last = max(measured[-1][0], kpi.due or measured[-1][0])
+    if columns is None:
+        columns = history_columns(result.history)
+    ordinals, values = columns[0], columns[1]
+    if set(map(type, values)) <= _NUMBERS:  # `position` is float()
+        positions = list(map(float, values))
+    else:  # scale labels: their positions
+        positions = list(map(kpi.position, values))
+    measured = Points(ordinals, positions)
+    first_day, last_day = dt.date.fromordinal(ordinals[0]), dt.date.fromordinal(ordinals[-1])
+    first = min(result.start, first_day)
+    last = max(last_day, kpi.due or last_day)
     f = result.forecast
     forecast = (f.at, f.value, f.low, f.high) if f is not None else None
     if forecast is not None:
@@ -273,7 +359,7 @@ def chart_of(result: KpiResult) -> Chart | None:
         (m.date, kpi.position(m.target)) for m in kpi.milestones if first <= m.date <= last
     )
     target = kpi.position(kpi.target)
-    ys = [y for _, y in measured] + [y for _, y in expected] + [y for _, y in milestones]
+    ys = positions + [y for _, y in expected] + [y for _, y in milestones]
     ys.append(target)
     if forecast is not None:
         ys += list(forecast[1:])
@@ -368,7 +454,6 @@ def build_site(
                 objective_path=node.path,
                 objective_title=node.title,
                 owner_path=owner_path(r.kpi.owner, slugs),
-                chart=chart_of(r),
                 history=changes,
             )
         )
