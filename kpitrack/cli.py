@@ -368,6 +368,10 @@ def handle_errors() -> Iterator[None]:
         fail(str(exc), ExitCode.USAGE)
     except KpitrackError as exc:
         fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        # Ctrl-C while a command runs (Typer would turn it into a silent exit 130).
+        print("kpitrack: interrupted", file=sys.stderr)
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
 def command(fn: Callable[..., None]) -> Callable[..., None]:

@@ -280,6 +280,24 @@ def test_ctrl_c_exits_with_the_interrupted_code(
     assert capsys.readouterr().err == "kpitrack: interrupted\n"
 
 
+def test_ctrl_c_while_a_command_runs_is_said_and_exits_130(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Typer turns an interrupt inside a command into a silent exit 130; the error
+    boundary says it first. Here the interrupt lands while `status` loads its files."""
+    import kpitrack.reading.loading as loading
+    from tests.support import invoke
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loading, "load_valid_workspace", interrupted)
+    ran = invoke("status", "-f", str(SAMPLE), "--as-of", "2026-11-25")
+    assert ran.code == ExitCode.INTERRUPTED == 130
+    assert ran.stderr == "kpitrack: interrupted\n"
+    assert ran.stdout == ""
+
+
 def test_the_shell_writes_no_literal_exit_codes() -> None:
     import re
 
