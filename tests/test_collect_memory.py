@@ -5,7 +5,10 @@ the append (nothing reads it again), the other files' parses are kept."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -76,3 +79,62 @@ def test_the_targets_parse_is_dropped_before_the_append(
     assert outcome.added == (0 if dry_run else 1)
     # The target's parse is gone; the other file's is kept for a reload under the lock.
     assert {display for display, _text in loaded.memo} == {"kpis.yaml"}
+
+
+# ---------------------------------------------------------------- no pydantic for --max-periods
+
+INT_TEXTS = st.one_of(
+    st.integers(-5, 400).map(str),
+    st.text(alphabet="0123456789+-_ .e\u0663x", max_size=6),
+    st.sampled_from(["0", "00", "01", "366", "367", "1_0", " 3", "3 ", "+3", "9" * 25]),
+)
+
+
+@pytest.mark.typer_patches
+@settings(max_examples=200, deadline=None)
+@given(value=st.one_of(INT_TEXTS, st.integers(-3, 400)))
+def test_max_periods_converts_exactly_as_typer_does(value: object) -> None:
+    import typer
+    from typer._click import Context
+    from typer._coercion import build_runtime_param
+
+    from kpitrack._typer import plain_runtime_param
+    from kpitrack.cli import app
+
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.core.TyperGroup)
+    collect = command.commands["collect"]
+    [param] = [p for p in collect.params if p.name == "max_periods"]
+    plain = plain_runtime_param(param.type_descriptor)
+    assert plain is not None
+    typer_way = build_runtime_param(param.type_descriptor)
+    ctx = Context(collect, info_name="collect")
+
+    def outcome(runtime: Any) -> tuple[str, Any]:
+        try:
+            return "value", runtime.coerce(value, param=param, ctx=ctx)
+        except typer.BadParameter as exc:
+            return "error", exc.format_message()
+
+    assert outcome(plain) == outcome(typer_way)
+
+
+@pytest.mark.typer_patches
+def test_collect_does_not_import_pydantic(tmp_path: Path) -> None:
+    make_sqlite(tmp_path / "app.db")
+    workspace(tmp_path, [kpi("signups", SIGNUPS_SQL)], toml='[databases]\napp = "app.db"\n')
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write("
+        "'PYDANTIC=%s\\n' % ('pydantic' in sys.modules)))\n"
+        f"sys.argv = ['kpitrack', 'collect', '--dry-run', '--as-of', {AS_OF!r}, "
+        "'--max-periods', '2']\n"
+        "from kpitrack.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert "would add 2 measurement(s)" in done.stdout, done.stdout
+    assert "PYDANTIC=False" in done.stderr, done.stderr
