@@ -86,6 +86,8 @@ def _leaf(annotation: Any, descriptor: TypeDescriptor) -> Convert | None:
             return typer_way._coerce_value(value, param=param, ctx=ctx)
 
         return flag
+    if annotation is int and not info.clamp:
+        return _plain_int(descriptor)
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         choices = tuple(annotation)
         case_sensitive = info.case_sensitive
@@ -118,6 +120,41 @@ def _leaf(annotation: Any, descriptor: TypeDescriptor) -> Convert | None:
 
         return path
     return None
+
+
+def _plain_int(descriptor: TypeDescriptor) -> Convert:
+    """An int option (`collect --max-periods`): an int, or plain ASCII digits without a
+    leading zero, within the option's min and max, is the value as Typer gives it;
+    anything else (signs, spaces, underscores, out of range) goes to Typer's own
+    conversion, built on first need (it imports pydantic), for its value or message."""
+    info = descriptor.parameter_info
+    low, high = info.min, info.max
+    typer_way: RuntimeParam | None = None
+
+    def integer(value: Any, param: Any, ctx: Any) -> Any:
+        nonlocal typer_way
+        number: int | None = None
+        if type(value) is int:
+            number = value
+        elif (
+            isinstance(value, str)
+            and 0 < len(value) <= 18
+            and value.isascii()
+            and value.isdigit()
+            and (value == "0" or value[0] != "0")
+        ):
+            number = int(value)
+        if (
+            number is not None
+            and (low is None or number >= low)
+            and (high is None or number <= high)
+        ):
+            return number
+        if typer_way is None:
+            typer_way = build_runtime_param(descriptor)
+        return typer_way._coerce_value(value, param=param, ctx=ctx)
+
+    return integer
 
 
 def plain_converter(descriptor: TypeDescriptor) -> Convert | None:

@@ -506,9 +506,13 @@ def _append_locked(
     display: str,
 ) -> Written:
     data, info = read_existing(real, shown)
+    created_file = data is None
     old, bom = decode_existing(data, str(shown))
+    del data  # the bytes are not needed past their text (the file is large at 1M)
     workspace = loaded.workspace
-    if old != loaded.texts[index][1]:
+    if old == loaded.texts[index][1]:
+        old = loaded.texts[index][1]  # one copy of the text alive, the load's
+    else:
         # Another writer changed the file since the load: load it again (only this
         # file is parsed again; the others come from the load's memo).
         # The other files are read again too, under this lock: a `rename` that changed
@@ -540,7 +544,10 @@ def _append_locked(
         raise WriteError(f"{shown}: {exc}; file unchanged") from None
     positions = verify(old, new, todo, path=str(shown), last_entry=last)
     payload = (BOM if bom else b"") + new.encode("utf-8")
+    del new  # from here on only its bytes
     check_size(payload, str(shown))
+    if dry_run:
+        del payload  # nothing is written: free it before the warnings are worked out
     # The new entries come right after the target's (reading order breaks date ties).
     upto = {name for name, _path in loaded.sources[: index + 1]}
     latest = _last_in_files(workspace, upto)
@@ -555,7 +562,7 @@ def _append_locked(
     if not dry_run:
         mode = stat.S_IMODE(info.st_mode) if info is not None else None
         atomicfile.commit(real, payload, mode=mode)
-    return Written(real, todo, tuple(warnings), created_file=data is None)
+    return Written(real, todo, tuple(warnings), created_file=created_file)
 
 
 def _append_elsewhere(
