@@ -233,22 +233,32 @@ def expected_position(
     each milestone and (due, target); flat before start and after due. Without `due`,
     or without a start and baseline to draw from, the target.
     """
-    target = kpi.position(kpi.target)
-    if kpi.due is None or start is None or baseline is None or kpi.due <= start:
-        return target
-    points: dict[dt.date, float] = {start: baseline}
-    for milestone in kpi.milestones:
-        # Milestones on or before start are behind us; on `due`, the KPI's target wins.
-        if start < milestone.date < kpi.due:
-            points[milestone.date] = kpi.position(milestone.target)
-    points[kpi.due] = target
-    path = sorted(points.items())
+    path = path_corners(kpi, start=start, baseline=baseline)
+    if path is None:
+        return kpi.position(kpi.target)
     if day <= path[0][0]:
         return path[0][1]
     for (d0, v0), (d1, v1) in itertools.pairwise(path):
         if day <= d1:
             return v0 + (v1 - v0) * (day - d0).days / (d1 - d0).days
-    return target
+    return path[-1][1]
+
+
+def path_corners(
+    kpi: Kpi, *, start: dt.date | None, baseline: float | None
+) -> list[tuple[dt.date, float]] | None:
+    """The expected path's corners by date: (start, baseline), each milestone strictly
+    between start and due, (due, target); None when the path is the target alone (no
+    due, no start or baseline to draw from, or due on or before start)."""
+    if kpi.due is None or start is None or baseline is None or kpi.due <= start:
+        return None
+    points: dict[dt.date, float] = {start: baseline}
+    for milestone in kpi.milestones:
+        # Milestones on or before start are behind us; on `due`, the KPI's target wins.
+        if start < milestone.date < kpi.due:
+            points[milestone.date] = kpi.position(milestone.target)
+    points[kpi.due] = kpi.position(kpi.target)
+    return sorted(points.items())
 
 
 def _shortfall(kpi: Kpi, value: float, expected: float) -> float:

@@ -27,6 +27,7 @@ from kpitrack.domain.problems import Problem
 from kpitrack.domain.textsafe import visible
 from kpitrack.evaluation.evaluate import (
     action_words,
+    path_corners,
     status_sentence,
     summary_sentence,
 )
@@ -721,15 +722,11 @@ def expected_path(
     """`expected_position(kpi, day, start=start, baseline=baseline)` as a function of
     the day, with the path's corners worked out once instead of on every call: the
     same corners, the same arithmetic."""
-    target = kpi.position(kpi.target)
-    if kpi.due is None or start is None or baseline is None or kpi.due <= start:
+    path = path_corners(kpi, start=start, baseline=baseline)
+    if path is None:
+        target = kpi.position(kpi.target)
         return lambda day: target
-    points: dict[dt.date, float] = {start: baseline}
-    for milestone in kpi.milestones:
-        if start < milestone.date < kpi.due:
-            points[milestone.date] = kpi.position(milestone.target)
-    points[kpi.due] = target
-    path = sorted(points.items())
+    target = path[-1][1]
     first_day, first_value = path[0]
     legs = list(itertools.pairwise(path))
 
