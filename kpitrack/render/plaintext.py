@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from kpitrack.domain.model import Kind, Kpi, KpiResult, StatusCounts, Value
+from kpitrack.domain.model import Kind, Kpi, KpiResult, Status, StatusCounts, Value
 from kpitrack.domain.series import last_values
 from kpitrack.evaluation.evaluate import (
     action_words,
@@ -62,6 +62,15 @@ SPARK_CHARS = "▁▂▃▄▅▆▇█"
 BAR_CHARS = " ▏▎▍▌▋▊▉"
 BAR_WIDTH = 8
 SPARK_WIDTH = 8
+
+# Each status's style, where the status is drawn in colour (`table`, `report_rich`).
+STATUS_STYLE: dict[Status, str] = {
+    Status.ACHIEVED: "bold green",
+    Status.ON_TRACK: "green",
+    Status.AT_RISK: "yellow",
+    Status.OFF_TRACK: "bold red",
+    Status.NO_DATA: "dim",
+}
 
 STATUS_DROP_ORDER = ("Gap", "Trend", "Expected", "Progress", "Owner", "Target", "Latest")
 """The status table's columns, first left out first when the width is short."""

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from kpitrack.domain.model import Kpi, Status, StatusCounts
 from kpitrack.evaluation.evaluate import action_words, format_percent
-from kpitrack.render.plaintext import stack_rows, wrap_line
+from kpitrack.render.plaintext import STATUS_STYLE, stack_rows, wrap_line
 from kpitrack.render.report_common import (
     CHANGE_ORDER,
     CHANGE_TITLES,
@@ -42,16 +42,6 @@ from kpitrack.render.report_common import (
     window_text,
 )
 from kpitrack.reports.digest import Report
-
-# The styles of `render.table.STATUS_STYLE` (kept equal by a test; render.table imports
-# Rich).
-STATUS_STYLE: dict[Status, str] = {
-    Status.ACHIEVED: "bold green",
-    Status.ON_TRACK: "green",
-    Status.AT_RISK: "yellow",
-    Status.OFF_TRACK: "bold red",
-    Status.NO_DATA: "dim",
-}
 
 
 class Styled(NamedTuple):

@@ -36,6 +36,7 @@ from kpitrack.render.plaintext import (
     MIN_KPI,
     OVERDUE_DROP_ORDER,
     RIGHT,
+    STATUS_STYLE,
     WORDS,
     StatusLayout,
     bar_parts,
@@ -61,13 +62,6 @@ _setattr = object.__setattr__  # how a record's __init__ sets its fields
 if TYPE_CHECKING:
     from kpitrack.git.changes import Change, DiffRow
 
-STATUS_STYLE: dict[Status, str] = {
-    Status.ACHIEVED: "bold green",
-    Status.ON_TRACK: "green",
-    Status.AT_RISK: "yellow",
-    Status.OFF_TRACK: "bold red",
-    Status.NO_DATA: "dim",
-}
 
 TITLE_WIDTH = 24  # `tree`: titles wrap at this width (or the widest id) under their id
 
