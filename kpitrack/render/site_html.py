@@ -248,7 +248,7 @@ class ListCells:
         return cell
 
     def owner_link(self, page: str, owner: str | None) -> str:
-        """`owner_link(page, site, owner)`."""
+        """The owner linked to its page, as `owner_link` makes it."""
         key = (page.rpartition("/")[0], owner)
         cell = self._owner_links.get(key)
         if cell is None:
@@ -256,7 +256,7 @@ class ListCells:
         return cell
 
     def objective_link(self, page: str, objective_id: str | None) -> str:
-        """`objective_link(page, site, objective_id)`."""
+        """The objective linked to its page, as `objective_link` makes it."""
         key = (page.rpartition("/")[0], objective_id)
         cell = self._objective_links.get(key)
         if cell is None:
@@ -284,7 +284,8 @@ def kpi_rows(
     objective: bool,
     cells: ListCells | None = None,
 ) -> str:
-    """The table of KPIs on a list page; `cells` the build's store of their cells."""
+    """The table of KPIs on a list page; `cells` the build's store of their cells (a
+    store of its own without it: the same table)."""
     if not results:
         return "<p>No KPIs.</p>"
     if cells is None:
