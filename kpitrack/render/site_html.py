@@ -174,11 +174,6 @@ def link(page: str, target: str, label_html: str) -> str:
 # ---------------------------------------------------------------- shared pieces
 
 
-def kpi_link(page: str, r: KpiResult) -> str:
-    kpi = r.kpi
-    return f'{link(page, kpi_path(kpi.id), t(kpi.name))}<br><span class="id">{t(kpi.id)}</span>'
-
-
 def owner_link(page: str, site: Site, owner: str | None) -> str:
     return link(page, site.owner_path(owner), t(owner_name(owner)))
 
@@ -225,25 +220,90 @@ def _sparkline(site: Site, r: KpiResult) -> str:
     return spark
 
 
-def kpi_rows(page: str, site: Site, results: Sequence[KpiResult], *, objective: bool) -> str:
+class ListCells:
+    """The cells of the KPI rows of the list pages (the overview, the objective and the
+    owner pages), made once per build for every page that lists a KPI: a KPI is in the
+    overview's tree, on its objective's page and those above it, and on its owner's.
+
+    The status, latest value, target, progress and trend cells are the same on every
+    page. The link cells differ only by the folder of the page they are on (`relative`
+    depends on nothing else), so each is kept by (folder, target): three folders at most
+    (the root, `objective/`, `owner/`). Held: one set of cells per listed KPI, plus its
+    small link cells, for the build (`page_renderers` makes one store per site)."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self._cells: dict[str, tuple[str, str, str, str]] = {}
+        self._kpi_links: dict[tuple[str, str], str] = {}
+        self._owner_links: dict[tuple[str, str | None], str] = {}
+        self._objective_links: dict[tuple[str, str | None], str] = {}
+
+    def kpi_link(self, page: str, kpi: Kpi) -> str:
+        """The KPI's name linked to its page, and its id: the first cell of its rows."""
+        key = (page.rpartition("/")[0], kpi.id)
+        cell = self._kpi_links.get(key)
+        if cell is None:
+            name = link(page, kpi_path(kpi.id), t(kpi.name))
+            cell = self._kpi_links[key] = f'{name}<br><span class="id">{t(kpi.id)}</span>'
+        return cell
+
+    def owner_link(self, page: str, owner: str | None) -> str:
+        """The owner linked to its page, as `owner_link` makes it."""
+        key = (page.rpartition("/")[0], owner)
+        cell = self._owner_links.get(key)
+        if cell is None:
+            cell = self._owner_links[key] = owner_link(page, self.site, owner)
+        return cell
+
+    def objective_link(self, page: str, objective_id: str | None) -> str:
+        """The objective linked to its page, as `objective_link` makes it."""
+        key = (page.rpartition("/")[0], objective_id)
+        cell = self._objective_links.get(key)
+        if cell is None:
+            cell = self._objective_links[key] = objective_link(page, self.site, objective_id)
+        return cell
+
+    def cells(self, r: KpiResult) -> tuple[str, str, str, str]:
+        """The latest value, target, progress bar and trend of a KPI's row."""
+        cells = self._cells.get(r.kpi.id)
+        if cells is None:
+            cells = self._cells[r.kpi.id] = (
+                t(format_latest(r)),
+                t(format_target(r)),
+                progress_bar(r.progress),
+                _sparkline(self.site, r),
+            )
+        return cells
+
+
+def kpi_rows(
+    page: str,
+    site: Site,
+    results: Sequence[KpiResult],
+    *,
+    objective: bool,
+    cells: ListCells | None = None,
+) -> str:
+    """The table of KPIs on a list page; `cells` the build's store of their cells (a
+    store of its own without it: the same table)."""
     if not results:
         return "<p>No KPIs.</p>"
+    if cells is None:
+        cells = ListCells(site)
     header = ["KPI", "Status", "Owner", "Latest", "Target", "Progress", "Trend"]
     if objective:
         header.insert(3, "Objective")
     rows = []
     for r in results:
+        kpi = r.kpi
         row = [
-            kpi_link(page, r),
+            cells.kpi_link(page, kpi),
             badge(r.status),
-            owner_link(page, site, r.kpi.owner),
-            t(format_latest(r)),
-            t(format_target(r)),
-            progress_bar(r.progress),
-            _sparkline(site, r),
+            cells.owner_link(page, kpi.owner),
+            *cells.cells(r),
         ]
         if objective:
-            row.insert(3, objective_link(page, site, r.kpi.objective))
+            row.insert(3, cells.objective_link(page, kpi.objective))
         rows.append(row)
     return table(header, rows, nowrap=(1, len(header) - 2, len(header) - 1))
 
@@ -267,23 +327,31 @@ def cards(counts: StatusCounts) -> str:
     return '<table class="cards" role="presentation"><tr>' + "".join(cells) + "</tr></table>"
 
 
+_PAGE_HEAD = (
+    "<!DOCTYPE html>\n"
+    '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+    '<meta name="color-scheme" content="light dark">\n'
+    '<meta name="generator" content="kpitrack site">\n'
+    "<title>"
+)
+_PAGE_TOP = f'</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n<div class="page">'
+_PAGE_END = "</div>\n</body>\n</html>\n"
+
+
 def page_html(title: str, body: Sequence[str]) -> str:
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="color-scheme" content="light dark">\n'
-        '<meta name="generator" content="kpitrack site">\n'
-        f"<title>{title}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n"
-        '<div class="page">\n' + "\n".join(body) + "\n</div>\n</body>\n</html>\n"
-    )
+    """A whole page: the head (with the CSS) and the body's pieces, one on each line,
+    joined at once (an overview page is megabytes: one copy of it, not three)."""
+    return "\n".join([_PAGE_HEAD + title + _PAGE_TOP, *(body or [""]), _PAGE_END])
 
 
 # ---------------------------------------------------------------- index
 
 
-def index_page(site: Site) -> str:
+def index_page(site: Site, cells: ListCells | None = None) -> str:
     page = INDEX
+    if cells is None:
+        cells = ListCells(site)
     digest = site.digest
     body = [
         crumbs(page, []),
@@ -297,10 +365,10 @@ def index_page(site: Site) -> str:
         label = f"{n} problem{'' if n == 1 else 's'} found by check"
         body.append(f"<p>⚠ {link(page, PROBLEMS, label)}</p>")
     body += ["<h2>Owners</h2>", owners_table(page, site)]
-    body += ["<h2>Objectives</h2>", *objective_tree(page, site, site.objectives)]
-    body += changes_section(page, site)
-    body += overdue_section(page, site)
-    body += needs_action_section(page, site)
+    body += ["<h2>Objectives</h2>", *objective_tree(page, site, site.objectives, cells)]
+    body += changes_section(page, site, cells)
+    body += overdue_section(page, site, cells)
+    body += needs_action_section(page, site, cells)
     if site.built_at is not None:
         body.append(f'<p class="muted built">Built {t(site.built_at)} by kpitrack.</p>')
     return page_html(f"{SITE_TITLE} — {site.as_of.isoformat()}", body)
@@ -330,9 +398,13 @@ def owners_table(page: str, site: Site) -> str:
     return table(header, rows, numeric=range(1, len(header)), total=total, compact=True)
 
 
-def objective_tree(page: str, site: Site, nodes: Sequence[ObjectiveNode]) -> list[str]:
+def objective_tree(
+    page: str, site: Site, nodes: Sequence[ObjectiveNode], cells: ListCells | None = None
+) -> list[str]:
     if not nodes:
         return ["<p>No objectives.</p>"]
+    if cells is None:
+        cells = ListCells(site)
     out: list[str] = []
     for node in nodes:
         heading = link(page, node.path, t(node.title))
@@ -343,17 +415,17 @@ def objective_tree(page: str, site: Site, nodes: Sequence[ObjectiveNode]) -> lis
             out.append(f"<p>Progress {progress_bar(node.progress)}</p>")
         if node.results:
             out.append(f'<p class="muted">{counts_sentence(node.counts)}</p>')
-            out.append(kpi_rows(page, site, node.results, objective=False))
+            out.append(kpi_rows(page, site, node.results, objective=False, cells=cells))
         elif not node.children:
             out.append('<p class="alert">⚠ No KPI measures this objective.</p>')
         if node.children:
             out.append('<div class="subtree">')
-            out += objective_tree(page, site, node.children)
+            out += objective_tree(page, site, node.children, cells)
             out.append("</div>")
     return out
 
 
-def changes_section(page: str, site: Site) -> list[str]:
+def changes_section(page: str, site: Site, cells: ListCells) -> list[str]:
     digest = site.digest
     out = [
         f"<h2>This week: changes since {digest.since.isoformat()}</h2>",
@@ -367,9 +439,9 @@ def changes_section(page: str, site: Site) -> list[str]:
         out.append(f"<h3>{_escape(CHANGE_TITLES[kind])}</h3>")
         rows = [
             [
-                kpi_link(page, c.result),
+                cells.kpi_link(page, c.result.kpi),
                 f'<span class="nowrap">{badge(c.before)} → {badge(c.after)}</span>',
-                owner_link(page, site, c.result.kpi.owner),
+                cells.owner_link(page, c.result.kpi.owner),
                 t(format_latest(c.result)),
             ]
             for c in changes
@@ -382,8 +454,7 @@ def changes_section(page: str, site: Site) -> list[str]:
         return out
     rows = [
         [
-            link(page, kpi_path(n.kpi.id), t(n.kpi.name))
-            + f'<br><span class="id">{t(n.kpi.id)}</span>',
+            cells.kpi_link(page, n.kpi),
             n.measurement.date.isoformat(),
             t(format_value(n.kpi, n.measurement.value)),
             t(n.measurement.note) or DASH,
@@ -416,14 +487,14 @@ def definition_changes(page: str, site: Site) -> list[str]:
     return [*out, table(header, rows)]
 
 
-def overdue_section(page: str, site: Site) -> list[str]:
+def overdue_section(page: str, site: Site, cells: ListCells) -> list[str]:
     out = ["<h2>Overdue reports</h2>"]
     if not site.digest.overdue:
         return [*out, "<p>No overdue reports.</p>"]
     rows = [
         [
-            kpi_link(page, r),
-            owner_link(page, site, r.kpi.owner),
+            cells.kpi_link(page, r.kpi),
+            cells.owner_link(page, r.kpi.owner),
             t(str(r.kpi.frequency)),
             r.latest.date.isoformat() if r.latest else "never",
             t(format_overdue(r)),
@@ -434,15 +505,15 @@ def overdue_section(page: str, site: Site) -> list[str]:
     return [*out, table(header, rows, nowrap=(3,))]
 
 
-def needs_action_section(page: str, site: Site) -> list[str]:
+def needs_action_section(page: str, site: Site, cells: ListCells) -> list[str]:
     out = ["<h2>Needs action</h2>"]
     if not site.digest.needs_action:
         return [*out, "<p>Nothing needs action.</p>"]
     rows = [
         [
-            kpi_link(page, r),
+            cells.kpi_link(page, r.kpi),
             badge(r.status),
-            owner_link(page, site, r.kpi.owner),
+            cells.owner_link(page, r.kpi.owner),
             t(format_reasons(r)),
             action_plan(r),
         ]
@@ -866,8 +937,10 @@ def kpi_html(site: Site, kpi_page: KpiPage) -> str:
 # ---------------------------------------------------------------- objectives, owners, problems
 
 
-def objective_html(site: Site, node: ObjectiveNode) -> str:
+def objective_html(site: Site, node: ObjectiveNode, cells: ListCells | None = None) -> str:
     page = node.path
+    if cells is None:
+        cells = ListCells(site)
     objective = node.objective
     body = [crumbs(page, [(page, t(node.title))])]
     heading = t(node.title)
@@ -887,13 +960,13 @@ def objective_html(site: Site, node: ObjectiveNode) -> str:
     if node.progress is not None:
         body.append(f"<p>Progress {progress_bar(node.progress)}</p>")
     body.append(f"<p>{counts_sentence(node.counts)}</p>")
-    body += ["<h2>KPIs</h2>", kpi_rows(page, site, node.results, objective=False)]
+    body += ["<h2>KPIs</h2>", kpi_rows(page, site, node.results, objective=False, cells=cells)]
     if node.children:
-        body += ["<h2>Objectives under it</h2>", *objective_tree(page, site, node.children)]
+        body += ["<h2>Objectives under it</h2>", *objective_tree(page, site, node.children, cells)]
     return page_html(f"{t(node.title)} — {SITE_TITLE}", body)
 
 
-def owner_html(site: Site, owner: OwnerPage) -> str:
+def owner_html(site: Site, owner: OwnerPage, cells: ListCells | None = None) -> str:
     page = owner.path
     name = t(owner_name(owner.owner))
     body = [
@@ -902,7 +975,7 @@ def owner_html(site: Site, owner: OwnerPage) -> str:
         meta_line(site),
         f"<p>{counts_sentence(owner.counts)}</p>",
         "<h2>KPIs</h2>",
-        kpi_rows(page, site, owner.results, objective=True),
+        kpi_rows(page, site, owner.results, objective=True, cells=cells),
     ]
     return page_html(f"{name} — {SITE_TITLE}", body)
 
@@ -936,15 +1009,16 @@ def page_renderers(site: Site) -> dict[str, Callable[[], str]]:
     command renders and writes one page at a time, never holding the whole site."""
     from kpitrack.reports.site import walk
 
-    pages: dict[str, Callable[[], str]] = {INDEX: lambda: index_page(site)}
+    cells = ListCells(site)  # each KPI's list-row cells, shared by the list pages
+    pages: dict[str, Callable[[], str]] = {INDEX: lambda: index_page(site, cells)}
     if site.problems:
         pages[PROBLEMS] = lambda: problems_html(site, site.problems)
     for kpi_page in site.kpis:
         pages[kpi_page.path] = functools.partial(kpi_html, site, kpi_page)
     for node in walk(site.objectives):
-        pages[node.path] = functools.partial(objective_html, site, node)
+        pages[node.path] = functools.partial(objective_html, site, node, cells)
     for owner in site.owners:
-        pages[owner.path] = functools.partial(owner_html, site, owner)
+        pages[owner.path] = functools.partial(owner_html, site, owner, cells)
     return pages
 
 
