@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-import re
 from collections.abc import Callable, Iterable, Sequence
 from html import escape as _escape
 
@@ -571,18 +570,17 @@ def _points(chart: Chart, plot_w: int, plot_h: int, span: int) -> list[tuple[str
     return out
 
 
-_TRAILING_ZERO = re.compile(r"\.0(?=[ ,]|$)")
-_ONE_DECIMAL = "{:.1f}".format
 _CIRCLE_OPEN = '<circle class="point" cx="'
 _CIRCLE_CLOSE = '" r="3.5"/>'
 
 
 def _measured_marks(chart: Chart, plot_w: int, plot_h: int, span: int) -> tuple[str, str]:
     """The measured line's `points` (empty for a single point) and its circles, as
-    `chart_svg` wrote them from `_points`: the same arithmetic over the whole column at
-    once (each distinct position's y once), each coordinate formatted with `.1f`, the
-    `.0` endings `_num` drops removed in one pass, and the circles made from the line's
-    text (a number holds no `,` and no space)."""
+    `chart_svg` wrote them from `_points`: the same arithmetic for each point, the whole
+    line formatted by one `%`-format of a repeated `%.1f,%.1f ` (`_num` before it drops
+    a `.0` ending), the `.0` endings dropped by one replace (`%.1f` writes exactly one
+    digit after the point, so `.0` is only ever such an ending), and the circles made
+    from the line's text (a number holds no `,` and no space)."""
     measured = chart.measured
     if isinstance(measured, Points):
         ordinals, positions = measured.ordinals, measured.positions
@@ -592,21 +590,18 @@ def _measured_marks(chart: Chart, plot_w: int, plot_h: int, span: int) -> tuple[
     first = chart.first.toordinal()
     high, height = chart.high, chart.high - chart.low
     left, top = PAD_LEFT, PAD_TOP
-    xs = map(_ONE_DECIMAL, [left + (day - first) / span * plot_w for day in ordinals])
-    y_of = {value: _ONE_DECIMAL(top + (high - value) / height * plot_h) for value in set(positions)}
-    ys = map(y_of.__getitem__, positions)
-    joined = "".join(
-        itertools.chain.from_iterable(
-            zip(xs, itertools.repeat(","), ys, itertools.repeat(" "), strict=False)
-        )
-    )
-    pairs = _TRAILING_ZERO.sub("", joined[:-1])
+    count = len(ordinals)
+    coordinates: list[float] = [0.0] * (2 * count)  # x, y, x, y, ...
+    coordinates[::2] = [left + (day - first) / span * plot_w for day in ordinals]
+    coordinates[1::2] = [top + (high - value) / height * plot_h for value in positions]
+    text = ("%.1f,%.1f " * count) % tuple(coordinates)
+    pairs = text.replace(".0", "")[:-1]
     circles = (
         _CIRCLE_OPEN
         + pairs.replace(" ", _CIRCLE_CLOSE + _CIRCLE_OPEN).replace(",", '" cy="')
         + _CIRCLE_CLOSE
     )
-    return (pairs if len(ordinals) > 1 else ""), circles
+    return (pairs if count > 1 else ""), circles
 
 
 def chart_svg(r: KpiResult, chart: Chart, summary: str | None = None) -> str:

@@ -1,0 +1,106 @@
+"""A KPI page's fast paths against the plain computation: the chart's measured line and
+circles, formatted a whole column at a time, are exactly what `chart_svg`'s x() and y()
+with `_num` give one point at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
+
+from kpitrack.render.site_html import (
+    CHART_H,
+    CHART_W,
+    PAD_BOTTOM,
+    PAD_LEFT,
+    PAD_RIGHT,
+    PAD_TOP,
+    _measured_marks,
+    _num,
+)
+from kpitrack.reports.site import Chart, Points
+
+DAY0 = dt.date(2024, 1, 1)
+PLOT_W = CHART_W - PAD_LEFT - PAD_RIGHT
+PLOT_H = CHART_H - PAD_TOP - PAD_BOTTOM
+
+# Values of every kind: any finite float (negative, huge, tiny, -0.0), whole numbers,
+# and multiples of 0.05 (where one decimal rounds half-way).
+values = (
+    st.floats(allow_nan=False, allow_infinity=False)
+    | st.floats(-1e-6, 1e-6)
+    | st.integers(-10_000, 10_000).map(float)
+    | st.integers(-2_000, 2_000).map(lambda i: i * 0.05)
+    | st.integers(-2_000, 2_000).map(lambda i: i / 20)
+)
+
+
+def plain_marks(chart: Chart) -> tuple[str, str]:
+    """The measured line and its circles as `chart_svg` wrote them point by point."""
+    span = max(1, (chart.last - chart.first).days)
+
+    def x(day: dt.date) -> str:
+        return _num(PAD_LEFT + (day - chart.first).days / span * PLOT_W)
+
+    def y(value: float) -> str:
+        return _num(PAD_TOP + (chart.high - value) / (chart.high - chart.low) * PLOT_H)
+
+    points = [(x(d), y(v)) for d, v in chart.measured]
+    line = " ".join(f"{px},{py}" for px, py in points) if len(points) > 1 else ""
+    circles = "".join(f'<circle class="point" cx="{px}" cy="{py}" r="3.5"/>' for px, py in points)
+    return line, circles
+
+
+def marks(chart: Chart) -> tuple[str, str]:
+    return _measured_marks(chart, PLOT_W, PLOT_H, max(1, (chart.last - chart.first).days))
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 4000), values), min_size=1, max_size=40),
+    values,
+    st.floats(1e-9, 1e15, allow_nan=False) | st.integers(1, 1000).map(lambda i: i * 0.05),
+    st.integers(0, 400),
+    st.integers(0, 400),
+)
+@example([(0, 0.05)], 0.0, 1.0, 0, 0)  # a single point
+@example([(3, 1.0), (3, 2.0), (3, 1.0)], 0.0, 2.0, 0, 10)  # repeated dates and values
+@example([(0, -0.0), (1, 0.0)], -0.0, 0.05, 0, 0)
+def test_the_measured_marks_are_the_point_by_point_ones(
+    points: list[tuple[int, float]], low: float, height: float, before: int, after: int
+) -> None:
+    measured = tuple((DAY0 + dt.timedelta(days=d), v) for d, v in sorted(points))
+    first = measured[0][0] - dt.timedelta(days=before)
+    last = measured[-1][0] + dt.timedelta(days=after)
+    assume(low + height - low > 0)  # chart_of never makes an empty range
+    chart = Chart(first, last, low, low + height, low, measured, (), ())
+    assert marks(chart) == plain_marks(chart)
+    columns = Points([d.toordinal() for d, _ in measured], [v for _, v in measured])
+    assert marks(Chart(first, last, low, low + height, low, columns, (), ())) == plain_marks(chart)
+
+
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=20), st.integers(2, 7))
+def test_the_marks_of_a_scale_are_the_point_by_point_ones(steps: list[int], size: int) -> None:
+    """Qualitative KPIs chart scale positions 0..size-1 over the whole scale."""
+    measured = Points(
+        [DAY0.toordinal() + i for i in range(len(steps))], [float(s % size) for s in steps]
+    )
+    last = DAY0 + dt.timedelta(days=len(steps))
+    chart = Chart(DAY0, last, 0.0, float(size - 1), float(size - 1), measured, (), ())
+    assert marks(chart) == plain_marks(chart)
+
+
+def test_whole_tenths_lose_their_decimal_and_only_they() -> None:
+    day = DAY0 + dt.timedelta(days=10)
+    chart = Chart(DAY0, day, 0.0, 172.0, 0.0, ((DAY0, 172.0), (day, 0.0)), (), ())
+    assert marks(chart) == (
+        "92,14 464,186",
+        '<circle class="point" cx="92" cy="14" r="3.5"/>'
+        '<circle class="point" cx="464" cy="186" r="3.5"/>',
+    )
+    tenths = Chart(DAY0, day, 0.0, 17.2, 0.0, ((DAY0, 10.0), (day, 0.1)), (), ())
+    assert marks(tenths)[0] == "92,86 464,185"
+    assert marks(Chart(DAY0, day, 0.0, 3.0, 0.0, ((day, 2.9),), (), ())) == (
+        "",
+        '<circle class="point" cx="464" cy="19.7" r="3.5"/>',
+    )
