@@ -1,6 +1,7 @@
 """A KPI page's fast paths against the plain computation: the chart's measured line and
 circles, formatted a whole column at a time, are exactly what `chart_svg`'s x() and y()
-with `_num` give one point at a time."""
+with `_num` give one point at a time; a history's columns sliced from its series are
+the ones gathered entry by entry."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import datetime as dt
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+from kpitrack.domain.model import Location, Measurement
+from kpitrack.domain.series import History, Measurements
 from kpitrack.render.site_html import (
     CHART_H,
     CHART_W,
@@ -104,3 +107,45 @@ def test_whole_tenths_lose_their_decimal_and_only_they() -> None:
         "",
         '<circle class="point" cx="464" cy="19.7" r="3.5"/>',
     )
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 60),
+            values | st.integers(-5, 5) | st.sampled_from(["good", "bad"]),
+            st.none() | st.text(max_size=3),
+            st.none() | st.sampled_from(["ana", "bo"]),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.integers(-1, 61),
+    st.booleans(),
+)
+def test_history_columns_are_gathered_entry_by_entry(
+    rows: list, limit: int, in_date_order: bool
+) -> None:
+    if in_date_order:
+        rows = sorted(rows, key=lambda row: row[0])
+    made = [
+        Measurement("k", DAY0 + dt.timedelta(days=d), v, n, b, Location("m", i + 1, 1), i)
+        for i, (d, v, n, b) in enumerate(rows)
+    ]
+    series = Measurements(made).series("k")
+    assert series is not None
+    history = series.until((DAY0 + dt.timedelta(days=limit)).toordinal())
+    assert isinstance(history, History)
+    plain = (
+        [m.date.toordinal() for m in history],
+        [m.value for m in history],
+        [m.note for m in history],
+        [m.by for m in history],
+    )
+    columns = history.columns()
+    assert columns == plain
+    assert [list(map(type, column)) for column in columns] == [
+        list(map(type, column)) for column in plain
+    ]
+    if in_date_order:
+        assert isinstance(history._index, range)  # the sliced path
