@@ -218,10 +218,11 @@ class History(MeasurementView):
         series, index = self._series, self._index
         if isinstance(index, range) and index.step == 1:
             start, stop = index.start, index.stop
-            values = series.values[start:stop]
+            run = series.values[start:stop]
+            values: list[Value] = run if isinstance(run, list) else list(run.tolist())
             return (
                 series.dates[start:stop].tolist(),
-                values if isinstance(values, list) else values.tolist(),
+                values,
                 series.notes[start:stop],
                 series.bys[start:stop],
             )
