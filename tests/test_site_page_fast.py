@@ -9,9 +9,12 @@ import datetime as dt
 
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
+from site_fixtures import SAMPLE, SAMPLE_AS_OF
 
-from kpitrack.domain.model import Location, Measurement
+from kpitrack.domain.model import Config, Location, Measurement
 from kpitrack.domain.series import History, Measurements
+from kpitrack.evaluation.evaluate import evaluate
+from kpitrack.reading.loading import load_workspace
 from kpitrack.render.site_html import (
     CHART_H,
     CHART_W,
@@ -25,6 +28,13 @@ from kpitrack.render.site_html import (
 from kpitrack.reports.site import Chart, Points
 
 DAY0 = dt.date(2024, 1, 1)
+SAMPLE_RESULTS = [
+    r
+    for r in evaluate(
+        load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)[0], as_of=SAMPLE_AS_OF
+    )
+    if r.history
+]
 PLOT_W = CHART_W - PAD_LEFT - PAD_RIGHT
 PLOT_H = CHART_H - PAD_TOP - PAD_BOTTOM
 
@@ -149,3 +159,13 @@ def test_history_columns_are_gathered_entry_by_entry(
     ]
     if in_date_order:
         assert isinstance(history._index, range)  # the sliced path
+
+
+def test_the_measurements_table_opens_as_report_html_table_does() -> None:
+    from kpitrack.render.report_html import table
+    from kpitrack.render.site_html import measurements_table
+
+    made = measurements_table(SAMPLE_RESULTS[0])
+    top = table(["Date", "Value", "Expected", "Note", "By"], [], nowrap=(0,))
+    assert made.startswith(top.removesuffix("\n</tbody></table>") + "\n<tr>")
+    assert made.endswith("\n</tbody></table>")

@@ -736,6 +736,13 @@ def expected_path(
     return on
 
 
+# The measurements table's opening (`report_html.table` with no rows): the same for
+# every KPI, made once.
+_TABLE_TOP = table(["Date", "Value", "Expected", "Note", "By"], [], nowrap=(0,)).removesuffix(
+    "\n</tbody></table>"
+)
+
+
 def measurements_table(
     r: KpiResult,
     columns: Columns | None = None,
@@ -755,11 +762,13 @@ def measurements_table(
     if columns is None:
         columns = history_columns(r.history)
     # Newest first.
-    ordinals, values = list(columns[0])[::-1], list(columns[1])[::-1]
-    notes, bys = list(columns[2])[::-1], list(columns[3])[::-1]
+    ordinals, values, notes, bys = (
+        columns[0][::-1],
+        columns[1][::-1],
+        columns[2][::-1],
+        columns[3][::-1],
+    )
     base = kpi.position(r.baseline) if r.baseline is not None else None
-    header = ["Date", "Value", "Expected", "Note", "By"]
-    top = table(header, [], nowrap=(0,)).removesuffix("\n</tbody></table>")
 
     if days is None:
         days = {}
@@ -799,7 +808,7 @@ def measurements_table(
         map(by_cells.__getitem__, bys),
         strict=False,  # `expected` may repeat one cell without end
     )
-    return top + "".join(itertools.chain.from_iterable(pieces)) + "\n</tbody></table>"
+    return _TABLE_TOP + "".join(itertools.chain.from_iterable(pieces)) + "\n</tbody></table>"
 
 
 def history_section(site: Site, kpi_page: KpiPage) -> list[str]:
