@@ -24,6 +24,7 @@ from kpitrack.render.site_html import (
     PAD_TOP,
     _measured_marks,
     _num,
+    _x_texts,
 )
 from kpitrack.reports.site import Chart, Points
 
@@ -88,6 +89,10 @@ def test_the_measured_marks_are_the_point_by_point_ones(
     assume(low + height - low > 0)  # chart_of never makes an empty range
     chart = Chart(first, last, low, low + height, low, measured, (), ())
     assert marks(chart) == plain_marks(chart)
+    assert marks(chart) == plain_marks(chart)  # the x texts stored by the first call
+    span = max(1, (last - first).days)
+    stored = _x_texts(first.toordinal(), span, PLOT_W)
+    assert set(stored) <= set(range(first.toordinal(), first.toordinal() + span + 1))
     columns = Points([d.toordinal() for d, _ in measured], [v for _, v in measured])
     assert marks(Chart(first, last, low, low + height, low, columns, (), ())) == plain_marks(chart)
 

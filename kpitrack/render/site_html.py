@@ -574,13 +574,23 @@ _CIRCLE_OPEN = '<circle class="point" cx="'
 _CIRCLE_CLOSE = '" r="3.5"/>'
 
 
+@functools.lru_cache(maxsize=64)
+def _x_texts(first: int, span: int, plot_w: int) -> dict[int, str]:
+    """A store of x coordinates as `%.1f` text, by date ordinal, for charts from the
+    ordinal `first` over `span` days: the same few charts' ranges cover every KPI of
+    a workspace (each store holds at most its span's days; the oldest range is
+    dropped past 64)."""
+    return {}
+
+
 def _measured_marks(chart: Chart, plot_w: int, plot_h: int, span: int) -> tuple[str, str]:
     """The measured line's `points` (empty for a single point) and its circles, as
-    `chart_svg` wrote them from `_points`: the same arithmetic for each point, the whole
-    line formatted by one `%`-format of a repeated `%.1f,%.1f ` (`_num` before it drops
-    a `.0` ending), the `.0` endings dropped by one replace (`%.1f` writes exactly one
-    digit after the point, so `.0` is only ever such an ending), and the circles made
-    from the line's text (a number holds no `,` and no space)."""
+    `chart_svg` wrote them from `_points`: the same arithmetic for each point, each x
+    formatted once per chart range (`_x_texts`), the whole line by one `%`-format of a
+    repeated `%s,%.1f ` (`_num` before it drops a `.0` ending), the `.0` endings dropped
+    by one replace (`%.1f` writes exactly one digit after the point, so `.0` is only
+    ever such an ending), and the circles made from the line's text (a number holds no
+    `,` and no space)."""
     measured = chart.measured
     if isinstance(measured, Points):
         ordinals, positions = measured.ordinals, measured.positions
@@ -590,11 +600,14 @@ def _measured_marks(chart: Chart, plot_w: int, plot_h: int, span: int) -> tuple[
     first = chart.first.toordinal()
     high, height = chart.high, chart.high - chart.low
     left, top = PAD_LEFT, PAD_TOP
+    xs = _x_texts(first, span, plot_w)
+    for day in set(ordinals).difference(xs):
+        xs[day] = "%.1f" % (left + (day - first) / span * plot_w)
     count = len(ordinals)
-    coordinates: list[float] = [0.0] * (2 * count)  # x, y, x, y, ...
-    coordinates[::2] = [left + (day - first) / span * plot_w for day in ordinals]
+    coordinates: list[str | float] = [""] * (2 * count)  # x, y, x, y, ...
+    coordinates[::2] = map(xs.__getitem__, ordinals)
     coordinates[1::2] = [top + (high - value) / height * plot_h for value in positions]
-    text = ("%.1f,%.1f " * count) % tuple(coordinates)
+    text = ("%s,%.1f " * count) % tuple(coordinates)
     pairs = text.replace(".0", "")[:-1]
     circles = (
         _CIRCLE_OPEN
