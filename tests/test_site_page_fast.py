@@ -5,16 +5,18 @@ the ones gathered entry by entry."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from site_fixtures import SAMPLE, SAMPLE_AS_OF
 
-from kpitrack.domain.model import Config, Location, Measurement
+from kpitrack.domain.model import Config, KpiResult, Location, Measurement
 from kpitrack.domain.series import History, Measurements
-from kpitrack.evaluation.evaluate import evaluate
+from kpitrack.evaluation.evaluate import evaluate, expected_position
 from kpitrack.reading.loading import load_workspace
+from kpitrack.render.report_common import DASH, format_value
 from kpitrack.render.site_html import (
     CHART_H,
     CHART_W,
@@ -25,6 +27,8 @@ from kpitrack.render.site_html import (
     _measured_marks,
     _num,
     _x_texts,
+    measurements_table,
+    t,
 )
 from kpitrack.reports.site import Chart, Points
 
@@ -168,9 +172,60 @@ def test_history_columns_are_gathered_entry_by_entry(
 
 def test_the_measurements_table_opens_as_report_html_table_does() -> None:
     from kpitrack.render.report_html import table
-    from kpitrack.render.site_html import measurements_table
 
     made = measurements_table(SAMPLE_RESULTS[0])
     top = table(["Date", "Value", "Expected", "Note", "By"], [], nowrap=(0,))
     assert made.startswith(top.removesuffix("\n</tbody></table>") + "\n<tr>")
     assert made.endswith("\n</tbody></table>")
+
+
+def plain_rows(r: KpiResult) -> list[str]:
+    """The measurements table's rows one Measurement at a time, each cell on its own."""
+    kpi = r.kpi
+    base = kpi.position(r.baseline) if r.baseline is not None else None
+    rows = []
+    for m in reversed(tuple(r.history)):
+        if kpi.due is None:
+            expected = t(format_value(kpi, kpi.target))
+        elif base is None:
+            expected = DASH
+        else:
+            position = expected_position(kpi, m.date, start=r.start, baseline=base)
+            expected = t(format_value(kpi, kpi.label(position)))
+        rows.append(
+            f'<tr><td class="lead nowrap">{m.date.isoformat()}</td>'
+            f'<td data-label="Value">{t(format_value(kpi, m.value))}</td>'
+            f'<td data-label="Expected">{expected}</td>'
+            f'<td data-label="Note">{t(m.note) or DASH}</td>'
+            f'<td data-label="By">{t(m.by) or DASH}</td></tr>'
+        )
+    return rows
+
+
+@given(
+    st.sampled_from(SAMPLE_RESULTS),
+    st.lists(
+        st.tuples(
+            st.integers(0, 60),
+            values | st.integers(-3, 3),
+            st.none() | st.sampled_from(["", "a <b>", "\u202e", "same"]),
+            st.none() | st.sampled_from(["ana", "bo & co"]),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.none() | st.integers(0, 90),
+)
+def test_the_measurements_table_rows_are_the_plain_ones(
+    r: KpiResult, rows: list, due: int | None
+) -> None:
+    kpi = dataclasses.replace(r.kpi, due=None if due is None else DAY0 + dt.timedelta(days=due))
+    made = [
+        Measurement(kpi.id, DAY0 + dt.timedelta(days=d), v, n, b, Location("m", i, 1), i)
+        for i, (d, v, n, b) in enumerate(rows)
+    ]
+    history = Measurements(made).series(kpi.id).until(dt.date.max.toordinal())
+    for given_history in (history, tuple(history)):
+        result = dataclasses.replace(r, kpi=kpi, history=given_history)
+        table = measurements_table(result)
+        assert table.split("\n")[-len(made) - 1 : -1] == plain_rows(result)

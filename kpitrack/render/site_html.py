@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from html import escape as _escape
 
 from kpitrack.domain.model import Kind, Kpi, KpiResult, Status, StatusCounts, Value
@@ -802,26 +802,33 @@ def measurements_table(
     by_cells = {by: f"{t(by) or DASH}</td></tr>" for by in set(bys)}
 
     before, after = '</td><td data-label="Expected">', '</td><td data-label="Note">'
-    expected: Iterable[str]
+    count = len(ordinals)
+    expected: list[str]
     if kpi.due is None:  # the target on every date
-        expected = itertools.repeat(before + t(format_value(kpi, kpi.target)) + after)
+        expected = [before + t(format_value(kpi, kpi.target)) + after] * count
     elif base is None:
-        expected = itertools.repeat(before + DASH + after)
+        expected = [before + DASH + after] * count
     else:
         on = expected_path(kpi, start=r.start, baseline=base)
         expected = [
             before + t(format_value(kpi, kpi.label(on(dt.date.fromordinal(ordinal))))) + after
             for ordinal in ordinals
         ]
-    pieces = zip(
-        map(days.__getitem__, ordinals),
-        map(shown.__getitem__, values),
-        expected,
-        map(note_cells.__getitem__, notes),
-        map(by_cells.__getitem__, bys),
-        strict=False,  # `expected` may repeat one cell without end
-    )
-    return _TABLE_TOP + "".join(itertools.chain.from_iterable(pieces)) + "\n</tbody></table>"
+    # The rows' pieces, five to a row, each column put in its place by one slice.
+    pieces = [""] * (5 * count)
+    pieces[0::5] = map(days.__getitem__, ordinals)
+    pieces[1::5] = map(shown.__getitem__, values)
+    pieces[2::5] = expected
+    pieces[3::5] = _column(note_cells, notes)
+    pieces[4::5] = _column(by_cells, bys)
+    return _TABLE_TOP + "".join(pieces) + "\n</tbody></table>"
+
+
+def _column(cells: dict[str | None, str], keys: Sequence[str | None]) -> list[str]:
+    """Each key's cell, in order: one cell repeated when every row has the same."""
+    if len(cells) == 1:
+        return [*cells.values()] * len(keys)
+    return list(map(cells.__getitem__, keys))
 
 
 def history_section(site: Site, kpi_page: KpiPage) -> list[str]:
