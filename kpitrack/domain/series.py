@@ -213,8 +213,19 @@ class History(MeasurementView):
 
     def columns(self) -> tuple[list[int], list[Value], list[str | None], list[str | None]]:
         """Ordinals, values, notes and authors of the measurements, in order: four
-        lists gathered from the columns, with no row and no date built."""
+        lists gathered from the columns, with no row and no date built (sliced when the
+        history is a run of the series, as it is when the file order is the date order)."""
         series, index = self._series, self._index
+        if isinstance(index, range) and index.step == 1:
+            start, stop = index.start, index.stop
+            run = series.values[start:stop]
+            values: list[Value] = run if isinstance(run, list) else list(run.tolist())
+            return (
+                series.dates[start:stop].tolist(),
+                values,
+                series.notes[start:stop],
+                series.bys[start:stop],
+            )
         return (
             list(map(series.dates.__getitem__, index)),
             list(map(series.values.__getitem__, index)),

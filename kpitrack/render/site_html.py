@@ -18,8 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from html import escape as _escape
 
 from kpitrack.domain.model import Kind, Kpi, KpiResult, Status, StatusCounts, Value
@@ -642,18 +641,27 @@ def _points(chart: Chart, plot_w: int, plot_h: int, span: int) -> list[tuple[str
     return out
 
 
-_TRAILING_ZERO = re.compile(r"\.0(?=[ ,]|$)")
-_ONE_DECIMAL = "{:.1f}".format
 _CIRCLE_OPEN = '<circle class="point" cx="'
 _CIRCLE_CLOSE = '" r="3.5"/>'
 
 
+@functools.lru_cache(maxsize=64)
+def _x_texts(first: int, span: int, plot_w: int) -> dict[int, str]:
+    """A store of x coordinates as `%.1f` text, by date ordinal, for charts from the
+    ordinal `first` over `span` days: the same few charts' ranges cover every KPI of
+    a workspace (each store holds at most its span's days; the oldest range is
+    dropped past 64)."""
+    return {}
+
+
 def _measured_marks(chart: Chart, plot_w: int, plot_h: int, span: int) -> tuple[str, str]:
     """The measured line's `points` (empty for a single point) and its circles, as
-    `chart_svg` wrote them from `_points`: the same arithmetic over the whole column at
-    once (each distinct position's y once), each coordinate formatted with `.1f`, the
-    `.0` endings `_num` drops removed in one pass, and the circles made from the line's
-    text (a number holds no `,` and no space)."""
+    `chart_svg` wrote them from `_points`: the same arithmetic for each point, each x
+    formatted once per chart range (`_x_texts`), the whole line by one `%`-format of a
+    repeated `%s,%.1f ` (`_num` before it drops a `.0` ending), the `.0` endings dropped
+    by one replace (`%.1f` writes exactly one digit after the point, so `.0` is only
+    ever such an ending), and the circles made from the line's text (a number holds no
+    `,` and no space)."""
     measured = chart.measured
     if isinstance(measured, Points):
         ordinals, positions = measured.ordinals, measured.positions
@@ -663,21 +671,21 @@ def _measured_marks(chart: Chart, plot_w: int, plot_h: int, span: int) -> tuple[
     first = chart.first.toordinal()
     high, height = chart.high, chart.high - chart.low
     left, top = PAD_LEFT, PAD_TOP
-    xs = map(_ONE_DECIMAL, [left + (day - first) / span * plot_w for day in ordinals])
-    y_of = {value: _ONE_DECIMAL(top + (high - value) / height * plot_h) for value in set(positions)}
-    ys = map(y_of.__getitem__, positions)
-    joined = "".join(
-        itertools.chain.from_iterable(
-            zip(xs, itertools.repeat(","), ys, itertools.repeat(" "), strict=False)
-        )
-    )
-    pairs = _TRAILING_ZERO.sub("", joined[:-1])
+    xs = _x_texts(first, span, plot_w)
+    for day in set(ordinals).difference(xs):
+        xs[day] = "%.1f" % (left + (day - first) / span * plot_w)
+    count = len(ordinals)
+    coordinates: list[str | float] = [""] * (2 * count)  # x, y, x, y, ...
+    coordinates[::2] = map(xs.__getitem__, ordinals)
+    coordinates[1::2] = [top + (high - value) / height * plot_h for value in positions]
+    text = ("%s,%.1f " * count) % tuple(coordinates)
+    pairs = text.replace(".0", "")[:-1]
     circles = (
         _CIRCLE_OPEN
         + pairs.replace(" ", _CIRCLE_CLOSE + _CIRCLE_OPEN).replace(",", '" cy="')
         + _CIRCLE_CLOSE
     )
-    return (pairs if len(ordinals) > 1 else ""), circles
+    return (pairs if count > 1 else ""), circles
 
 
 def chart_svg(r: KpiResult, chart: Chart, summary: str | None = None) -> str:
@@ -812,6 +820,13 @@ def expected_path(
     return on
 
 
+# The measurements table's opening (`report_html.table` with no rows): the same for
+# every KPI, made once.
+_TABLE_TOP = table(["Date", "Value", "Expected", "Note", "By"], [], nowrap=(0,)).removesuffix(
+    "\n</tbody></table>"
+)
+
+
 def measurements_table(
     r: KpiResult,
     columns: Columns | None = None,
@@ -831,11 +846,13 @@ def measurements_table(
     if columns is None:
         columns = history_columns(r.history)
     # Newest first.
-    ordinals, values = list(columns[0])[::-1], list(columns[1])[::-1]
-    notes, bys = list(columns[2])[::-1], list(columns[3])[::-1]
+    ordinals, values, notes, bys = (
+        columns[0][::-1],
+        columns[1][::-1],
+        columns[2][::-1],
+        columns[3][::-1],
+    )
     base = kpi.position(r.baseline) if r.baseline is not None else None
-    header = ["Date", "Value", "Expected", "Note", "By"]
-    top = table(header, [], nowrap=(0,)).removesuffix("\n</tbody></table>")
 
     if days is None:
         days = {}
@@ -856,26 +873,33 @@ def measurements_table(
     by_cells = {by: f"{t(by) or DASH}</td></tr>" for by in set(bys)}
 
     before, after = '</td><td data-label="Expected">', '</td><td data-label="Note">'
-    expected: Iterable[str]
+    count = len(ordinals)
+    expected: list[str]
     if kpi.due is None:  # the target on every date
-        expected = itertools.repeat(before + t(format_value(kpi, kpi.target)) + after)
+        expected = [before + t(format_value(kpi, kpi.target)) + after] * count
     elif base is None:
-        expected = itertools.repeat(before + DASH + after)
+        expected = [before + DASH + after] * count
     else:
         on = expected_path(kpi, start=r.start, baseline=base)
         expected = [
             before + t(format_value(kpi, kpi.label(on(dt.date.fromordinal(ordinal))))) + after
             for ordinal in ordinals
         ]
-    pieces = zip(
-        map(days.__getitem__, ordinals),
-        map(shown.__getitem__, values),
-        expected,
-        map(note_cells.__getitem__, notes),
-        map(by_cells.__getitem__, bys),
-        strict=False,  # `expected` may repeat one cell without end
-    )
-    return top + "".join(itertools.chain.from_iterable(pieces)) + "\n</tbody></table>"
+    # The rows' pieces, five to a row, each column put in its place by one slice.
+    pieces = [""] * (5 * count)
+    pieces[0::5] = map(days.__getitem__, ordinals)
+    pieces[1::5] = map(shown.__getitem__, values)
+    pieces[2::5] = expected
+    pieces[3::5] = _column(note_cells, notes)
+    pieces[4::5] = _column(by_cells, bys)
+    return _TABLE_TOP + "".join(pieces) + "\n</tbody></table>"
+
+
+def _column(cells: dict[str | None, str], keys: Sequence[str | None]) -> list[str]:
+    """Each key's cell, in order: one cell repeated when every row has the same."""
+    if len(cells) == 1:
+        return [*cells.values()] * len(keys)
+    return list(map(cells.__getitem__, keys))
 
 
 def history_section(site: Site, kpi_page: KpiPage) -> list[str]:
