@@ -776,10 +776,20 @@ class PeriodStarts:
     distinct date and frequency of a check, and shared by the rules that group a KPI's
     entries by period (same_period, stuck_and_flat)."""
 
-    __slots__ = ("_tables",)
+    __slots__ = ("_labels", "_tables")
 
     def __init__(self) -> None:
         self._tables: dict[Frequency, dict[int, int]] = {}
+        self._labels: dict[tuple[Frequency, int], str] = {}
+
+    def label(self, freq: Frequency, start: int) -> str:
+        """The label of the period of `freq` that starts on the date `start`."""
+        found = self._labels.get((freq, start))
+        if found is None:
+            found = self._labels[freq, start] = period_containing(
+                freq, dt.date.fromordinal(start)
+            ).label
+        return found
 
     def table(self, freq: Frequency, ordinals: Iterable[int] = ()) -> dict[int, int]:
         """The table of `freq` (date → its period's start), holding at least `ordinals`."""
@@ -874,27 +884,30 @@ def _same_period_of(
             winner = i + 1
         winners[n] = winner
         following = i
-    return [_counts_instead(series, i, w, freq) for i, w in zip(losers, winners, strict=True)]
+    label = starts.label
+    return [
+        _counts_instead(series, i, w, freq, label(freq, keys[i]))
+        for i, w in zip(losers, winners, strict=True)
+    ]
 
 
-def _counts_instead(series: Series, i: int, w: int, freq: Frequency) -> Problem:
-    """KT105 for entry `i` of `series`, whose period's measurement that counts is `w`."""
-    day, paths, files, lines, columns = (
-        series.day(i),
-        series.paths,
-        series.files,
-        series.lines,
-        series.columns,
-    )
-    period = period_containing(freq, day)
+def _counts_instead(
+    series: Series, i: int, w: int, freq: Frequency, label: str | None = None
+) -> Problem:
+    """KT105 for entry `i` of `series`, whose period's measurement that counts is `w`
+    (`label`: the period's label, if known)."""
+    paths, files, lines, columns = series.paths, series.files, series.lines, series.columns
+    day = series.day(i)
+    if label is None:
+        label = period_containing(freq, day).label
     return Problem(
         paths[files[i]],
         lines[i],
         columns[i],
         KT105.severity,
         KT105,
-        f"measurement of KPI '{series.kpi}' on {day}: the {period.frequency} period "
-        f"{period.label} has another measurement, on {series.day(w)} at "
+        f"measurement of KPI '{series.kpi}' on {day}: the {freq} period "
+        f"{label} has another measurement, on {series.day(w)} at "
         f"{paths[files[w]]}:{lines[w]}:{columns[w]}, "
         "which counts instead (the later date, then the later entry, counts)",
     )
