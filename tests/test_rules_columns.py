@@ -14,9 +14,12 @@ order, and through `same_period_among`, which the writers call.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import random
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from itertools import compress
 from typing import overload
 
 from hypothesis import HealthCheck, given, settings
@@ -34,7 +37,7 @@ from kpitrack.domain.model import (
     Value,
 )
 from kpitrack.domain.periods import period_containing
-from kpitrack.domain.problems import Problem, ProblemList
+from kpitrack.domain.problems import MAX_PROBLEMS_PER_FILE, Problem, ProblemList
 from kpitrack.domain.series import History, Measurements, Series
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reading import rules
@@ -220,12 +223,54 @@ def old_first_day(history: Sequence[Measurement]) -> list[Measurement]:
     return list(history[:n])
 
 
+def old_after_as_of(ws: Workspace, config: Config, as_of: dt.date) -> ProblemList:
+    limit = as_of.toordinal()
+    found = ProblemList()
+    late = [s for s in ws.measurements.all_series() if s.dates and max(s.dates) > limit]
+    if not late:
+        return found
+    after = limit.__lt__
+    counts: Counter[int] = Counter()
+    for series in late:
+        counts.update(compress(series.files, map(after, series.dates)))
+    keep = MAX_PROBLEMS_PER_FILE + 1
+    crowded: dict[int, list[int]] = {f: [] for f, n in counts.items() if n > keep}
+    if crowded:
+        for series in late:
+            mask = list(map(after, series.dates))
+            for file, key in zip(
+                compress(series.files, mask),
+                compress(rules._positions(series), mask),
+                strict=True,
+            ):
+                if file in crowded:
+                    crowded[file].append(key)
+    last_shown = {file: heapq.nsmallest(keep, keys)[-1] for file, keys in crowded.items()}
+    made: Counter[int] = Counter()
+    for series in late:
+        mask = list(map(after, series.dates))
+        for i, file, key in zip(
+            compress(range(len(mask)), mask),
+            compress(series.files, mask),
+            compress(rules._positions(series), mask),
+            strict=True,
+        ):
+            bound = last_shown.get(file)
+            if bound is not None and key > bound:
+                continue
+            made[file] += 1
+            found.append(rules.dated_later(series[i], as_of))
+    for file in last_shown:
+        found.omit_warnings(late[0].paths[file], counts[file] - made[file])
+    return found
+
+
 def oracle_check(ws: Workspace, config: Config, as_of: dt.date) -> ProblemList:
-    """check_workspace with the old same_period and stuck_and_flat."""
+    """check_workspace with the old same_period, after_as_of and stuck_and_flat."""
     out = ProblemList()
     for rule in rules.WORKSPACE_RULES:
         if rule is rules.after_as_of:
-            out.extend(rules.after_as_of(ws, config, as_of))
+            out.extend(old_after_as_of(ws, config, as_of))
         elif rule is rules.same_period:
             out.extend(old_same_period(ws, config, as_of))
         elif rule is rules.stuck_and_flat:
@@ -236,8 +281,15 @@ def oracle_check(ws: Workspace, config: Config, as_of: dt.date) -> ProblemList:
 
 
 def assert_same_check(ws: Workspace, config: Config, as_of: dt.date) -> None:
-    expected = oracle_check(ws, config, as_of)
+    for series in ws.measurements.all_series():
+        series.ordered = None  # as loaded: not known yet
     got = rules.check_workspace(ws, config=config, as_of=as_of)
+    # What same_period found out about each series' order (after_as_of and until read
+    # it) is true.
+    for series in ws.measurements.all_series():
+        dates = list(series.dates)
+        assert series.ordered in (None, dates == sorted(dates))
+    expected = oracle_check(ws, config, as_of)
     assert got == expected
     assert got.omitted_warnings == expected.omitted_warnings
     # Each rule alone, as the writers and tests call them, too.

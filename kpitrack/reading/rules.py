@@ -862,6 +862,8 @@ def _same_period_of(
     if len(dates) < 2:
         return []
     gap = min(map(operator.sub, islice(dates, 1, None), dates))
+    # What Series.until would find out with a pass of its own (after_as_of reads it too).
+    series.ordered = gap >= 0
     if gap >= _PERIOD_SPAN[freq]:
         return []  # dates in order, each far enough from the next: one entry per period
     orders = series.orders
@@ -951,7 +953,7 @@ def after_as_of(
     an as-of date before most of the data costs a count, not a Problem per entry."""
     limit = as_of.toordinal()
     found = ProblemList()
-    late = [s for s in ws.measurements.all_series() if s.dates and max(s.dates) > limit]
+    late = [s for s in ws.measurements.all_series() if _last_day(s) > limit]
     if not late:
         return found
     after = limit.__lt__
@@ -987,6 +989,11 @@ def after_as_of(
     for file in last_shown:
         found.omit_warnings(late[0].paths[file], counts[file] - made[file])
     return found
+
+
+def _last_day(series: Series) -> int:
+    """The latest date of a non-empty series (its last when it is known to be in order)."""
+    return series.dates[-1] if series.ordered else max(series.dates)
 
 
 def dated_later(m: Measurement, as_of: dt.date) -> Problem:
