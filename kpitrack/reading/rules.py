@@ -1155,7 +1155,8 @@ def stuck_and_flat_of(
     starts: PeriodStarts | None = None,
 ) -> Iterator[Problem]:
     """stuck_and_flat's KT113 and KT114 for one KPI, from its history (its measurements
-    on or before the as-of date, sorted by date, then reading order)."""
+    on or before the as-of date, sorted by date, then reading order: a sequence of
+    Measurements, or the view `Series.until` gives on the KPI's own series)."""
     stuck, flat = config.stuck_periods, config.flat_periods
     if kpi.archived or not history:
         return
