@@ -14,6 +14,7 @@ stable. KT001-KT005 come from the YAML reader (`yamlnodes.py`).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import heapq
 import operator
@@ -21,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from enum import StrEnum
-from itertools import compress, repeat
+from itertools import compress, filterfalse, islice, repeat
 from typing import TypeVar
 
 from kpitrack.domain.codes import (
@@ -770,78 +771,169 @@ def objective_focus(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[P
         )
 
 
-def same_period(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+class PeriodStarts:
+    """Each date's period start, both as ordinals, per frequency: worked out once per
+    distinct date and frequency of a check, and shared by the rules that group a KPI's
+    entries by period (same_period, stuck_and_flat)."""
+
+    __slots__ = ("_labels", "_tables")
+
+    def __init__(self) -> None:
+        self._tables: dict[Frequency, dict[int, int]] = {}
+        self._labels: dict[tuple[Frequency, int], str] = {}
+
+    def label(self, freq: Frequency, start: int) -> str:
+        """The label of the period of `freq` that starts on the date `start`."""
+        found = self._labels.get((freq, start))
+        if found is None:
+            found = self._labels[freq, start] = period_containing(
+                freq, dt.date.fromordinal(start)
+            ).label
+        return found
+
+    def table(self, freq: Frequency, ordinals: Iterable[int] = ()) -> dict[int, int]:
+        """The table of `freq` (date → its period's start), holding at least `ordinals`."""
+        table = self._tables.get(freq)
+        if table is None:
+            table = self._tables[freq] = {}
+        for day in filterfalse(table.__contains__, ordinals):
+            table[day] = period_start(freq, day)
+        return table
+
+    def keys(self, freq: Frequency, ordinals: Sequence[int]) -> list[int]:
+        """The period start of each of `ordinals`, in order."""
+        table = self._tables.get(freq)
+        if table is not None:
+            try:
+                return list(map(table.__getitem__, ordinals))
+            except KeyError:  # a date not seen before
+                pass
+        return list(map(self.table(freq, ordinals).__getitem__, ordinals))
+
+
+def period_start(freq: Frequency, ordinal: int) -> int:
+    """The start of the period of `freq` containing the date `ordinal`, as an ordinal:
+    `period_containing(freq, date.fromordinal(ordinal)).start.toordinal()`."""
+    if freq is Frequency.DAILY:
+        return ordinal
+    if freq is Frequency.WEEKLY:  # ordinal 1 (0001-01-01) is a Monday
+        return ordinal - (ordinal - 1) % 7
+    day = dt.date.fromordinal(ordinal)
+    if freq is Frequency.MONTHLY:
+        return ordinal - day.day + 1
+    return period_containing(freq, day).start.toordinal()
+
+
+def same_period(
+    ws: Workspace, config: Config, as_of: dt.date, *, starts: PeriodStarts | None = None
+) -> Iterator[Problem]:
     """KT105: only one measurement per period counts: the later date, then the later entry.
 
-    KPI by KPI on the stored columns (dates as ordinals), so the bookkeeping is one entry
-    per period of one KPI at a time, and a Measurement is built only for a problem.
-    """
+    KPI by KPI on the stored columns (dates as ordinals): a KPI whose entries on or
+    before the as-of date all fall in distinct periods (most) costs a few passes over
+    its dates in C, and a Measurement is built only for a problem. `starts` shares the
+    period starts with the other rules of a check."""
     frequency = {k.id: k.frequency for k in ws.kpis}
     limit = as_of.toordinal()
-    starts: dict[tuple[Frequency, int], int] = {}
+    starts = starts if starts is not None else PeriodStarts()
     for series in ws.measurements.all_series():
         freq = frequency.get(series.kpi)
-        if freq is None:
-            continue
-        dates, orders = series.dates, series.orders
-        winners: dict[int, int] = {}  # period start (ordinal) → position of its winner
-        counted = 0
-        for i, day in enumerate(dates):
-            if day > limit:
-                continue
-            counted += 1
-            start = starts.get((freq, day))
-            if start is None:
-                start = starts[freq, day] = period_containing(
-                    freq, dt.date.fromordinal(day)
-                ).start.toordinal()
-            best = winners.get(start)
-            if (
-                best is None
-                or day > dates[best]
-                or (day == dates[best] and orders[i] > orders[best])
-            ):
-                winners[start] = i
-        if len(winners) == counted:
-            continue
-        for i, day in enumerate(dates):
-            if day > limit:
-                continue
-            w = winners[starts[freq, day]]
-            if w == i:
-                continue
-            yield _counts_instead(series, i, w, freq)
+        if freq is not None:
+            yield from _same_period_of(series, freq, limit, starts)
 
 
-def _counts_instead(series: Series, i: int, w: int, freq: Frequency) -> Problem:
-    """KT105 for entry `i` of `series`, whose period's measurement that counts is `w`."""
-    m, winner = series[i], series[w]
-    period = period_containing(freq, m.date)
-    return problem(
-        m.loc,
+# How many days apart two dates must be to lie in different periods of a frequency: one
+# more than the most two dates of one period can be apart (a 31-day month, a 92-day
+# quarter, a 366-day year).
+_PERIOD_SPAN = {
+    Frequency.DAILY: 1,
+    Frequency.WEEKLY: 7,
+    Frequency.MONTHLY: 31,
+    Frequency.QUARTERLY: 92,
+    Frequency.YEARLY: 366,
+}
+
+
+def _same_period_of(
+    series: Series, freq: Frequency, limit: int, starts: PeriodStarts
+) -> list[Problem]:
+    """same_period's problems for one series, in reading order."""
+    dates = series.dates
+    if len(dates) < 2:
+        return []
+    gap = min(map(operator.sub, islice(dates, 1, None), dates))
+    # What Series.until would find out with a pass of its own (after_as_of reads it too).
+    series.ordered = gap >= 0
+    if gap >= _PERIOD_SPAN[freq]:
+        return []  # dates in order, each far enough from the next: one entry per period
+    orders = series.orders
+    if gap < 0 or not all(map(operator.lt, orders, islice(orders, 1, None))):
+        # Not in (date, order) order: each counted entry against its period's winner.
+        table = starts.table(freq, dates)
+        positions = [i for i, day in enumerate(dates) if day <= limit]
+        return same_period_among(series, freq, positions, table)
+    # Sorted by (date, order): the counted entries are the first `counted`, a period's
+    # entries are next to each other, and the one that counts is its last. An entry
+    # whose next one is in its period loses to the last of that run.
+    counted = bisect.bisect_right(dates, limit)
+    keys = starts.keys(freq, dates[:counted])
+    losers = list(compress(range(counted - 1), map(operator.eq, keys, islice(keys, 1, None))))
+    winners = [0] * len(losers)
+    winner = following = -1  # following: the next loser after this one
+    for n in range(len(losers) - 1, -1, -1):
+        i = losers[n]
+        if i + 1 != following:  # the next entry is the last of the run
+            winner = i + 1
+        winners[n] = winner
+        following = i
+    label = starts.label
+    return [
+        _counts_instead(series, i, w, freq, label(freq, keys[i]))
+        for i, w in zip(losers, winners, strict=True)
+    ]
+
+
+def _counts_instead(
+    series: Series, i: int, w: int, freq: Frequency, label: str | None = None
+) -> Problem:
+    """KT105 for entry `i` of `series`, whose period's measurement that counts is `w`
+    (`label`: the period's label, if known)."""
+    paths, files, lines, columns = series.paths, series.files, series.lines, series.columns
+    day = series.day(i)
+    if label is None:
+        label = period_containing(freq, day).label
+    return Problem(
+        paths[files[i]],
+        lines[i],
+        columns[i],
+        KT105.severity,
         KT105,
-        f"measurement of KPI '{m.kpi}' on {m.date}: the {period.frequency} period "
-        f"{period.label} has another measurement, on {winner.date} at {winner.loc}, "
+        f"measurement of KPI '{series.kpi}' on {day}: the {freq} period "
+        f"{label} has another measurement, on {series.day(w)} at "
+        f"{paths[files[w]]}:{lines[w]}:{columns[w]}, "
         "which counts instead (the later date, then the later entry, counts)",
     )
 
 
-def same_period_among(series: Series, freq: Frequency, positions: Sequence[int]) -> list[Problem]:
+def same_period_among(
+    series: Series,
+    freq: Frequency,
+    positions: Sequence[int],
+    table: dict[int, int] | None = None,
+) -> list[Problem]:
     """KT105 (same_period) for one series, among the entries at `positions` (ascending),
     which must be every entry of some whole periods dated on or before the as-of date:
     the problems same_period gives for those entries, in the same order. A writer's
     check of what its new entries change (recording._new_warnings) looks at their
-    periods only."""
+    periods only. `table`: period starts by date (PeriodStarts.table), if known."""
     dates, orders = series.dates, series.orders
     winners: dict[int, int] = {}  # period start (ordinal) → position of its winner
-    start_of: dict[int, int] = {}  # date (ordinal) → its period's start
+    start_of = table if table is not None else {}  # date (ordinal) → its period's start
     for i in positions:
         day = dates[i]
         start = start_of.get(day)
         if start is None:
-            start = start_of[day] = period_containing(
-                freq, dt.date.fromordinal(day)
-            ).start.toordinal()
+            start = start_of[day] = period_start(freq, day)
         best = winners.get(start)
         if best is None or day > dates[best] or (day == dates[best] and orders[i] > orders[best]):
             winners[start] = i
@@ -861,7 +953,7 @@ def after_as_of(
     an as-of date before most of the data costs a count, not a Problem per entry."""
     limit = as_of.toordinal()
     found = ProblemList()
-    late = [s for s in ws.measurements.all_series() if s.dates and max(s.dates) > limit]
+    late = [s for s in ws.measurements.all_series() if _last_day(s) > limit]
     if not late:
         return found
     after = limit.__lt__
@@ -897,6 +989,11 @@ def after_as_of(
     for file in last_shown:
         found.omit_warnings(late[0].paths[file], counts[file] - made[file])
     return found
+
+
+def _last_day(series: Series) -> int:
+    """The latest date of a non-empty series (its last when it is known to be in order)."""
+    return series.dates[-1] if series.ordered else max(series.dates)
 
 
 def dated_later(m: Measurement, as_of: dt.date) -> Problem:
@@ -1032,52 +1129,73 @@ def _histories(ws: Workspace, as_of: dt.date) -> dict[str, Sequence[Measurement]
     return {s.kpi: s.until(limit) for s in ws.measurements.all_series()}
 
 
-def stuck_and_flat(ws: Workspace, config: Config, as_of: dt.date) -> Iterator[Problem]:
+def stuck_and_flat(
+    ws: Workspace, config: Config, as_of: dt.date, *, starts: PeriodStarts | None = None
+) -> Iterator[Problem]:
     """KT113: off track or at risk in each of the last `stuck_periods` reported periods,
     with no action plan. KT114: the same value in the last `flat_periods` reported periods.
 
     The status of each period is the KPI's evaluation as of that period's report,
-    from the KPI's own measurements up to it.
+    from the KPI's own measurements up to it. `starts` shares the period starts with
+    the other rules of a check.
     """
     histories = _histories(ws, as_of)
+    starts = starts if starts is not None else PeriodStarts()
     for kpi in ws.kpis:
         history = histories.get(kpi.id)
         if history:
-            yield from stuck_and_flat_of(kpi, history, config)
+            yield from stuck_and_flat_of(kpi, history, config, starts=starts)
 
 
 def stuck_and_flat_of(
-    kpi: Kpi, history: Sequence[Measurement], config: Config
+    kpi: Kpi,
+    history: Sequence[Measurement],
+    config: Config,
+    *,
+    starts: PeriodStarts | None = None,
 ) -> Iterator[Problem]:
     """stuck_and_flat's KT113 and KT114 for one KPI, from its history (its measurements
-    on or before the as-of date, sorted by date, then reading order)."""
+    on or before the as-of date, sorted by date, then reading order: a sequence of
+    Measurements, or the view `Series.until` gives on the KPI's own series)."""
     stuck, flat = config.stuck_periods, config.flat_periods
     if kpi.archived or not history:
         return
-    # The reports' positions in the history (period_reports' entries): on the columns'
-    # view, only the entries looked at below are built as Measurements.
-    reports = _report_positions(kpi, history, max(stuck, flat))
-    if len(reports) >= stuck and not (kpi.action or "").strip():
-        # A period's status needs only the baseline entries (the first date) and its report.
-        first = _first_day(history)
-        last = [history[i] for i in reports[-stuck:]]
-        if all(_behind_at(kpi, first, m, config) for m in last):
+    # The reports (period_reports' entries) are found from the newest back, only as far
+    # as needed: `stuck` of them when the KPI has no action plan, and for KT114 up to the
+    # first whose value differs from the newest's. On the columns' view only the entries
+    # looked at are read, and no Measurement is built unless the first date has more
+    # than one entry.
+    walk = _reports_back(kpi, history, starts)
+    reports: list[int] = []  # newest first
+
+    def found(count: int) -> bool:
+        """Whether the history has `count` reported periods (walking back as needed)."""
+        if len(reports) < count:
+            reports.extend(islice(walk, count - len(reports)))
+        return len(reports) >= count
+
+    if not (kpi.action or "").strip() and found(stuck):
+        last = reports[stuck - 1 :: -1]
+        if all(_behind_in(kpi, history, i, config) for i in last):
             yield problem(
                 kpi.loc,
                 KT113,
                 f"KPI '{kpi.id}' has been off track or at risk for {stuck} reported "
-                f"periods (since {last[0].date}) with no action plan: add an action",
+                f"periods (since {_date_at(history, last[0])}) with no action plan: add an action",
             )
-    if len(reports) >= flat:
-        value = history.value if type(history) is History else lambda i: history[i].value
-        flat_from = reports[-flat]
-        if len({kpi.position(value(i)) for i in reports[-flat:]}) == 1:
-            yield problem(
-                kpi.loc,
-                KT114,
-                f"KPI '{kpi.id}' has not changed for {flat} reported periods "
-                f"(since {_date_at(history, flat_from)}): review whether it still says anything",
-            )
+    value = history.value if type(history) is History else lambda i: history[i].value
+    newest = kpi.position(value(reports[0])) if found(1) else None
+    for n in range(1, flat):
+        if not found(n + 1) or kpi.position(value(reports[n])) != newest:
+            return
+    if found(flat):
+        since = _date_at(history, reports[flat - 1])
+        yield problem(
+            kpi.loc,
+            KT114,
+            f"KPI '{kpi.id}' has not changed for {flat} reported periods "
+            f"(since {since}): review whether it still says anything",
+        )
 
 
 def _date_at(history: Sequence[Measurement], position: int) -> dt.date:
@@ -1087,26 +1205,41 @@ def _date_at(history: Sequence[Measurement], position: int) -> dt.date:
     return history[position].date
 
 
-def _report_positions(kpi: Kpi, history: Sequence[Measurement], count: int) -> list[int]:
-    """Where `period_reports`' measurements are in `history`: the positions of the last
-    `count` reported periods' entries, oldest first, from the dates alone."""
-    positions: list[int] = []
-    seen: set[dt.date] = set()
+def _reports_back(
+    kpi: Kpi, history: Sequence[Measurement], starts: PeriodStarts | None = None
+) -> Iterator[int]:
+    """Where `period_reports`' measurements are in `history`, newest first: the position
+    of each reported period's last entry, from the dates alone."""
+    seen: set[int] = set()
     frequency = kpi.frequency
+    table = (starts if starts is not None else PeriodStarts()).table(frequency)
+    day_at = history.day if type(history) is History else lambda i: history[i].date
     day: dt.date | None = None
-    start = dt.date.min
+    start = 0
     for i in range(len(history) - 1, -1, -1):
-        this = _date_at(history, i)
+        this = day_at(i)
         if this != day:  # entries on one date share a period
-            day, start = this, period_containing(frequency, this).start
-        if start in seen:
-            continue
-        if len(positions) == count:
-            break
-        seen.add(start)
-        positions.append(i)
-    positions.reverse()
-    return positions
+            day = this
+            ordinal = this.toordinal()
+            known = table.get(ordinal)
+            if known is None:
+                known = table[ordinal] = period_start(frequency, ordinal)
+            start = known
+            if start not in seen:
+                seen.add(start)
+                yield i
+
+
+def _behind_in(kpi: Kpi, history: Sequence[Measurement], report: int, config: Config) -> bool:
+    """Whether the KPI was behind as of the entry at position `report` of its history:
+    `_behind_at(kpi, <the entries on the first date>, history[report], config)`. On the
+    columns' view with one entry on the first date (the usual case) it is read from the
+    columns: that entry is the baseline entry, and the report is the latest entry."""
+    if type(history) is History and (len(history) == 1 or history.day(1) != history.day(0)):
+        first = history.day(0)
+        day = history.day(report)
+        return _behind(kpi, first, history.value(0), day, history.value(report), day, config)
+    return _behind_at(kpi, _first_day(history), history[report], config)
 
 
 def _behind_at(kpi: Kpi, first: Sequence[Measurement], report: Measurement, config: Config) -> bool:
@@ -1115,9 +1248,6 @@ def _behind_at(kpi: Kpi, first: Sequence[Measurement], report: Measurement, conf
     `evaluate_kpi(kpi, [*first, report], as_of=report.date, config=config)`, worked out
     without the rest of the evaluation (overdue periods, forecast, reasons), which
     the status does not read. `tests/test_stuck_flat.py` compares the two."""
-    # evaluate builds on the model, not on rules
-    from kpitrack.evaluation.evaluate import expected_position, is_met, status_at
-
     as_of = report.date
     # As evaluate_kpi takes them: the KPI's own entries up to as_of, by (date, order).
     history = sorted(
@@ -1127,24 +1257,44 @@ def _behind_at(kpi: Kpi, first: Sequence[Measurement], report: Measurement, conf
     if not history:
         return False  # no data
     latest = history[-1]
-    start = kpi.start or history[0].date
+    # The later entry of those on the earliest date (the baseline when the KPI has none).
+    last = 0
+    while last + 1 < len(history) and history[last + 1].date == history[0].date:
+        last += 1
+    return _behind(
+        kpi, history[0].date, history[last].value, latest.date, latest.value, as_of, config
+    )
+
+
+def _behind(
+    kpi: Kpi,
+    first: dt.date,
+    first_value: Value,
+    day: dt.date,
+    value: Value,
+    as_of: dt.date,
+    config: Config,
+) -> bool:
+    """_behind_at from the numbers it reads: the first date and the value of its later
+    entry, the latest entry's date and value, and the as-of date."""
+    # evaluate builds on the model, not on rules
+    from kpitrack.evaluation.evaluate import expected_position, is_met, status_at
+
+    start = kpi.start or first
     if kpi.baseline is not None:
         baseline: Value = kpi.baseline
     elif kpi.kind is Kind.PROGRESS:
         baseline = 0.0
-    else:  # the later entry of those on the earliest date
-        last = 0
-        while last + 1 < len(history) and history[last + 1].date == history[0].date:
-            last += 1
-        baseline = history[last].value
-    value = kpi.position(latest.value)
+    else:
+        baseline = first_value
+    position = kpi.position(value)
     base = kpi.position(baseline)
     target = kpi.position(kpi.target)
-    met = is_met(kpi, value, target)
-    expected = expected_position(kpi, latest.date, start=start, baseline=base)
+    met = is_met(kpi, position, target)
+    expected = expected_position(kpi, day, start=start, baseline=base)
     if kpi.due is not None and as_of > kpi.due and not met:
         expected = target  # after the due date the target itself is expected
-    return status_at(kpi, value, expected, met, config.at_risk_tolerance).behind
+    return status_at(kpi, position, expected, met, config.at_risk_tolerance).behind
 
 
 def _first_day(history: Sequence[Measurement]) -> list[Measurement]:
@@ -1208,9 +1358,14 @@ def check_workspace(
     problems that cap_problems could never show may be counted instead of made (see
     after_as_of); without it every problem is made (to compare two results)."""
     out = ProblemList()
+    starts = PeriodStarts()  # shared by the rules that group entries by period
     for rule in WORKSPACE_RULES:
         if rule is after_as_of:
             out.extend(after_as_of(ws, config, as_of, capped=capped))
+        elif rule is same_period:
+            out.extend(same_period(ws, config, as_of, starts=starts))
+        elif rule is stuck_and_flat:
+            out.extend(stuck_and_flat(ws, config, as_of, starts=starts))
         else:
             out.extend(rule(ws, config, as_of))
     return out
