@@ -3,11 +3,12 @@ is the status `evaluate_kpi` gives; the week-old statuses are those of a whole
 evaluation as of that date; the window's measurements found by bisection are those of
 sorting every measurement; the groups by objective and owner are those of scanning
 every result for each; and the report and the site are those built from a whole
-evaluation as of the week-old date."""
+evaluation as of the week-old date. Values for people are formatted as before."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -263,3 +264,77 @@ def test_owners_differing_in_case_are_listed_in_workspace_order() -> None:
         None: [report.results[2]],
         "Ana": [report.results[3]],
     }
+
+
+# ---------------------------------------------------------------- values for people
+
+
+def _format_number_before(value: float) -> str:
+    """format_number as it was: the oracle."""
+    if abs(value - round(value)) < evaluation.EPSILON:
+        return f"{round(value):,}"
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _format_value_before(kpi: Kpi, value: Value | None, *, unit: bool = False) -> str:
+    """format_value as it was (every value through `Kpi.label` first): the oracle."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    shown = kpi.label(value)
+    if isinstance(shown, str):
+        return shown
+    text = _format_number_before(shown)
+    if kpi.kind is Kind.QUALITATIVE and kpi.scale:
+        low = max(0, min(len(kpi.scale) - 1, int(shown)))
+        high = min(len(kpi.scale) - 1, low + 1)
+        return f"{kpi.scale[low]}–{kpi.scale[high]}" if high != low else kpi.scale[low]
+    if unit and kpi.unit:
+        if kpi.unit == "%":
+            return f"{text}%"
+        return f"{text} {evaluation.unit_for(kpi, shown)}"
+    if unit and kpi.kind is Kind.PROGRESS:
+        return f"{text}%"
+    return text
+
+
+def _outcome(call: Callable[[], str]) -> str:
+    try:
+        return call()
+    except (ValueError, OverflowError) as error:  # NaN and infinities, as before
+        return f"{type(error).__name__}: {error}"
+
+
+@settings(max_examples=500)
+@given(
+    st.sampled_from(list(Kind)),
+    st.sampled_from([(), SCALE]),
+    st.sampled_from([None, "%", "USD", "ticket"]),
+    st.none() | st.just("tickets"),
+    st.none()
+    | st.sampled_from(SCALE)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.integers(-(10**12), 10**12)
+    | st.floats(-5, 5).map(lambda x: round(x * 4) / 4 + 1e-12),
+    st.booleans(),
+)
+def test_values_for_people_are_as_before(
+    kind: Kind,
+    scale: tuple[str, ...],
+    unit: str | None,
+    plural: str | None,
+    value: Value | None,
+    with_unit: bool,
+) -> None:
+    kpi = Kpi(
+        "k", "K", "m", 1.0, Frequency.MONTHLY, kind=kind, scale=scale, unit=unit, unit_plural=plural
+    )
+    assert _outcome(lambda: evaluation.format_value(kpi, value, unit=with_unit)) == _outcome(
+        lambda: _format_value_before(kpi, value, unit=with_unit)
+    )
+    if isinstance(value, (int, float)):
+        assert _outcome(lambda: evaluation.format_number(value)) == _outcome(
+            lambda: _format_number_before(value)
+        )

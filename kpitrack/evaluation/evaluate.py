@@ -441,8 +441,9 @@ def summary_sentence(counts: StatusCounts) -> str:
 
 def format_number(value: float) -> str:
     """A number for people: thousands separators, at most two decimals, no trailing zeros."""
-    if abs(value - round(value)) < EPSILON:
-        return f"{round(value):,}"
+    whole = round(value)
+    if abs(value - whole) < EPSILON:
+        return f"{whole:,}"
     text = f"{value:,.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
@@ -467,18 +468,18 @@ def format_value(kpi: Kpi, value: Value | None, *, unit: bool = False) -> str:
         return "—"
     if isinstance(value, str):
         return value
-    shown = kpi.label(value)
-    if isinstance(shown, str):
-        return shown
-    text = format_number(shown)
     if kpi.kind is Kind.QUALITATIVE and kpi.scale:
+        shown = kpi.label(value)
+        if isinstance(shown, str):
+            return shown
         low = max(0, min(len(kpi.scale) - 1, int(shown)))
         high = min(len(kpi.scale) - 1, low + 1)
         return f"{kpi.scale[low]}–{kpi.scale[high]}" if high != low else kpi.scale[low]
+    text = format_number(value)  # a number is its own label
     if unit and kpi.unit:
         if kpi.unit == "%":
             return f"{text}%"
-        return f"{text} {unit_for(kpi, shown)}"
+        return f"{text} {unit_for(kpi, value)}"
     if unit and kpi.kind is Kind.PROGRESS:  # percent done, with or without `unit: "%"`
         return f"{text}%"
     return text
