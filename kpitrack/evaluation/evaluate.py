@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from kpitrack.domain.model import (
     ActionStatus,
@@ -52,6 +53,7 @@ __all__ = [
     "overdue_first",
     "overdue_info",
     "reason_words",
+    "status_of",
     "status_sentence",
     "summary_sentence",
     "worst_first",
@@ -107,17 +109,77 @@ def evaluate_kpi(
     config: Config = Config(),
 ) -> KpiResult:
     """Evaluate one KPI from its own measurements (others and future-dated ones are ignored)."""
+    return _evaluate(kpi, _history(kpi, measurements, as_of), as_of=as_of, config=config)
+
+
+def status_of(
+    kpi: Kpi,
+    measurements: Iterable[Measurement],
+    *,
+    as_of: dt.date,
+    config: Config = Config(),
+) -> Status:
+    """`evaluate_kpi(...).status` without the rest of the result (no overdue periods, no
+    forecast, no reasons): the same `_standing` that `_evaluate` computes the status with."""
+    history = _history(kpi, measurements, as_of)
+    return _standing(kpi, history, as_of=as_of, config=config).status
+
+
+def _history(
+    kpi: Kpi, measurements: Iterable[Measurement], as_of: dt.date
+) -> Sequence[Measurement]:
+    """The KPI's measurements on or before `as_of`, sorted by date, then file order."""
     if isinstance(measurements, Measurements):  # a workspace's: read the KPI's columns only
         series = measurements.series(kpi.id)
-        stored = () if series is None else series.until(as_of.toordinal())
-        return _evaluate(kpi, stored, as_of=as_of, config=config)
-    history = tuple(
+        return () if series is None else series.until(as_of.toordinal())
+    return tuple(
         sorted(
             (m for m in measurements if m.kpi == kpi.id and m.date <= as_of),
             key=lambda m: (m.date, m.order),
         )
     )
-    return _evaluate(kpi, history, as_of=as_of, config=config)
+
+
+class _Positions(NamedTuple):
+    """A measured KPI's positions on its scale (numbers as they are), against its path."""
+
+    value: float  # the latest measurement's
+    base: float  # the baseline's
+    target: float
+    expected: float  # on the expected path on the latest measurement's day (after due: target)
+    met: bool
+
+
+class _Standing(NamedTuple):
+    """What a KPI's status is computed from, and the status: `positions` None (no data)
+    without a measurement, a baseline or a start."""
+
+    status: Status
+    start: dt.date | None
+    baseline: Value | None
+    positions: _Positions | None
+
+
+def _standing(
+    kpi: Kpi, history: Sequence[Measurement], *, as_of: dt.date, config: Config
+) -> _Standing:
+    """The status of a KPI with the given history (its measurements on or before as_of,
+    sorted by date, then file order) and what it is computed from, reading only the
+    entries the rules need: the first day(s) and the latest."""
+    start = kpi.start or (_day(history, 0) if history else None)
+    baseline = _baseline(kpi, history)
+    if not history or baseline is None or start is None:
+        return _Standing(Status.NO_DATA, start, baseline, None)
+    value = kpi.position(_value(history, -1))
+    base = kpi.position(baseline)
+    target = kpi.position(kpi.target)
+    met = is_met(kpi, value, target)
+    expected = expected_position(kpi, _day(history, -1), start=start, baseline=base)
+    if kpi.due is not None and as_of > kpi.due and not met:
+        # docs/evaluation.md "Expected path": after the due date the target itself is expected
+        expected = target
+    status = status_at(kpi, value, expected, met, config.at_risk_tolerance)
+    return _Standing(status, start, baseline, _Positions(value, base, target, expected, met))
 
 
 def _evaluate(
@@ -125,11 +187,8 @@ def _evaluate(
 ) -> KpiResult:
     """Evaluate from the KPI's history: its measurements on or before as_of, sorted by
     date, then file order. Only the entries the rules need are looked at."""
-    latest = history[-1] if history else None
-    start = kpi.start or (_day(history, 0) if history else None)
-    baseline = _baseline(kpi, history)
-    if latest is None or baseline is None or start is None:
-        status = Status.NO_DATA
+    status, start, baseline, positions = _standing(kpi, history, as_of=as_of, config=config)
+    if positions is None:
         overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config)
         return KpiResult(
             kpi=kpi,
@@ -146,17 +205,9 @@ def _evaluate(
             history=history,
         )
 
-    value = kpi.position(latest.value)
-    base = kpi.position(baseline)
-    target = kpi.position(kpi.target)
-    met = is_met(kpi, value, target)
+    value, base, target, expected, met = positions
     progress = _progress(value, base, target, met)
     gap = 0.0 if met else abs(target - value)
-    expected = expected_position(kpi, latest.date, start=start, baseline=base)
-    if kpi.due is not None and as_of > kpi.due and not met:
-        # docs/evaluation.md "Expected path": after the due date the target itself is expected
-        expected = target
-    status = status_at(kpi, value, expected, met, config.at_risk_tolerance)
     # An achieved KPI owes no reports for periods after its due date.
     until = kpi.due if status is Status.ACHIEVED else None
     overdue = overdue_info(kpi, history, start=start, as_of=as_of, config=config, until=until)
@@ -168,7 +219,7 @@ def _evaluate(
         kpi=kpi,
         as_of=as_of,
         status=status,
-        latest=latest,
+        latest=history[-1],
         baseline=baseline,
         start=start,
         progress=progress,
@@ -189,6 +240,13 @@ def _day(history: Sequence[Measurement], position: int) -> dt.date:
     if type(history) is History:
         return history.day(position)
     return history[position].date
+
+
+def _value(history: Sequence[Measurement], position: int) -> Value:
+    """The value of one entry of a history, without building it when it is columns."""
+    if type(history) is History:
+        return history.value(position)
+    return history[position].value
 
 
 def _baseline(kpi: Kpi, history: Sequence[Measurement]) -> Value | None:
@@ -383,8 +441,9 @@ def summary_sentence(counts: StatusCounts) -> str:
 
 def format_number(value: float) -> str:
     """A number for people: thousands separators, at most two decimals, no trailing zeros."""
-    if abs(value - round(value)) < EPSILON:
-        return f"{round(value):,}"
+    whole = round(value)
+    if abs(value - whole) < EPSILON:
+        return f"{whole:,}"
     text = f"{value:,.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
@@ -409,18 +468,18 @@ def format_value(kpi: Kpi, value: Value | None, *, unit: bool = False) -> str:
         return "—"
     if isinstance(value, str):
         return value
-    shown = kpi.label(value)
-    if isinstance(shown, str):
-        return shown
-    text = format_number(shown)
     if kpi.kind is Kind.QUALITATIVE and kpi.scale:
+        shown = kpi.label(value)
+        if isinstance(shown, str):
+            return shown
         low = max(0, min(len(kpi.scale) - 1, int(shown)))
         high = min(len(kpi.scale) - 1, low + 1)
         return f"{kpi.scale[low]}–{kpi.scale[high]}" if high != low else kpi.scale[low]
+    text = format_number(value)  # a number is its own label
     if unit and kpi.unit:
         if kpi.unit == "%":
             return f"{text}%"
-        return f"{text} {unit_for(kpi, shown)}"
+        return f"{text} {unit_for(kpi, value)}"
     if unit and kpi.kind is Kind.PROGRESS:  # percent done, with or without `unit: "%"`
         return f"{text}%"
     return text

@@ -13,7 +13,8 @@ that "no-data → off-track" is not announced as good news.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Container, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -193,10 +194,10 @@ def build_report(
         for m in window_measurements(workspace.measurements, covered, since=since, as_of=as_of)
     )
 
-    owners = sorted({r.kpi.owner for r in current}, key=_owner_key)
+    of_owner = grouped(current, lambda r: r.kpi.owner)
+    owners = sorted(of_owner, key=_owner_key)
     owner_summaries = tuple(
-        OwnerSummary(owner, StatusCounts.of([r for r in current if r.kpi.owner == owner]))
-        for owner in owners
+        OwnerSummary(owner, StatusCounts.of(of_owner[owner])) for owner in owners
     )
 
     groups = _objective_groups(workspace, current, as_of=as_of, config=config)
@@ -225,6 +226,17 @@ def build_report(
     )
 
 
+def grouped(
+    results: Iterable[KpiResult], key: Callable[[KpiResult], str | None]
+) -> dict[str | None, list[KpiResult]]:
+    """The results by `key`, each group in the order given (keys in order of first
+    appearance): one pass instead of one scan of every result per key."""
+    groups: dict[str | None, list[KpiResult]] = {}
+    for r in results:
+        groups.setdefault(key(r), []).append(r)
+    return groups
+
+
 def statuses_since(
     workspace: Workspace,
     current: Sequence[KpiResult],
@@ -240,8 +252,9 @@ def statuses_since(
     A status depends on the history up to the day and, after the due date, on the day
     itself (docs/evaluation.md, "Expected path"): a KPI with no measurement after
     `since` and no due date in [since, as_of) has the same history and the same
-    status on both days."""
-    from kpitrack.evaluation.evaluate import evaluate_kpi
+    status on both days. The others get their status alone (`status_of`: no forecast,
+    overdue periods or reasons, which the digest does not show for `since`)."""
+    from kpitrack.evaluation.evaluate import status_of
 
     known = {kpi.id: kpi for kpi in workspace.kpis}
     out: dict[str, Status] = {}
@@ -258,9 +271,7 @@ def statuses_since(
         if unchanged:
             out[kpi.id] = r.status
         else:
-            out[kpi.id] = evaluate_kpi(
-                kpi, workspace.measurements, as_of=since, config=config
-            ).status
+            out[kpi.id] = status_of(kpi, workspace.measurements, as_of=since, config=config)
     return out
 
 
@@ -270,16 +281,18 @@ def window_measurements(
     """The given KPIs' measurements dated after `since` up to and including `as_of`, by
     date, then reading order: the same list as sorting every Measurement by
     (date, order) and keeping those, but read from the columns, building a Measurement
-    only for the few inside the window."""
+    only for the few inside the window (found by bisection when the dates are sorted)."""
     low, high = since.toordinal(), as_of.toordinal()
     picked: list[tuple[int, int, Series, int]] = []
     for series in measurements.all_series():
         if series.kpi in kpi_ids:
-            orders = series.orders
+            dates, orders = series.dates, series.orders
+            if series.ordered:  # dates known to be in file order (an evaluation found it)
+                first, last = bisect_right(dates, low), bisect_right(dates, high)
+                picked.extend((dates[i], orders[i], series, i) for i in range(first, last))
+                continue
             picked.extend(
-                (day, orders[i], series, i)
-                for i, day in enumerate(series.dates)
-                if low < day <= high
+                (day, orders[i], series, i) for i, day in enumerate(dates) if low < day <= high
             )
     if len({order for _, order, _, _ in picked}) != len(picked):
         # Orders given twice (measurements made by hand): keep the stable sort of
@@ -330,10 +343,11 @@ def _objective_groups(
         everyone = evaluate(workspace, as_of=as_of, config=config)  # the roll-up counts all
     tree = build_tree(workspace, everyone)
     groups: list[ObjectiveGroup] = []
+    of_objective = grouped(current, lambda r: r.kpi.objective)
 
     def visit(node: ObjectiveNode) -> bool:
         at = len(groups)
-        members = tuple(r for r in current if r.kpi.objective == node.objective.id)
+        members = tuple(of_objective.get(node.objective.id, ()))
         groups.append(
             ObjectiveGroup(
                 node.objective,

@@ -36,7 +36,7 @@ from kpitrack.domain.model import (
 )
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.workspace import Workspace
-from kpitrack.reports.digest import Report, build_report
+from kpitrack.reports.digest import Report, build_report, grouped
 
 if TYPE_CHECKING:
     from kpitrack.git.changes import Change
@@ -384,11 +384,12 @@ def objective_nodes(
 
     measured = {k.objective for k in workspace.kpis}
     known = {o.id for o in workspace.objectives}
+    of_objective = grouped(results, lambda r: r.kpi.objective)
 
     def node(rolled: RollupNode) -> ObjectiveNode | None:
         objective = rolled.objective
         children = tuple(n for n in (node(c) for c in rolled.children) if n is not None)
-        members = tuple(r for r in results if r.kpi.objective == objective.id)
+        members = tuple(of_objective.get(objective.id, ()))
         if not (members or children or objective.id not in measured):
             return None
         return ObjectiveNode(
@@ -457,10 +458,10 @@ def build_site(
                 history=changes,
             )
         )
+    of_owner = grouped(digest.results, lambda r: r.kpi.owner)
     owners = tuple(
-        OwnerPage(o.owner, owner_path(o.owner, slugs), members, o.counts)
+        OwnerPage(o.owner, owner_path(o.owner, slugs), tuple(of_owner[o.owner]), o.counts)
         for o in digest.owners
-        for members in [tuple(r for r in digest.results if r.kpi.owner == o.owner)]
     )
     covered = {r.kpi.id for r in digest.results}
     recent = (
