@@ -170,16 +170,42 @@ def _standing(
     baseline = _baseline(kpi, history)
     if not history or baseline is None or start is None:
         return _Standing(Status.NO_DATA, start, baseline, None)
-    value = kpi.position(_value(history, -1))
+    status, positions = standing_on(
+        kpi,
+        start=start,
+        baseline=baseline,
+        day=_day(history, -1),
+        value=_value(history, -1),
+        as_of=as_of,
+        config=config,
+    )
+    return _Standing(status, start, baseline, positions)
+
+
+def standing_on(
+    kpi: Kpi,
+    *,
+    start: dt.date,
+    baseline: Value,
+    day: dt.date,
+    value: Value,
+    as_of: dt.date,
+    config: Config,
+) -> tuple[Status, _Positions]:
+    """The status, and the positions it is computed from, of a KPI whose path starts on
+    `start` at `baseline` and whose latest measurement is `value` on `day`: what
+    `_standing` computes once it has these from the history, for callers that read them
+    from the columns (the rules' KT113/KT114)."""
+    position = kpi.position(value)
     base = kpi.position(baseline)
     target = kpi.position(kpi.target)
-    met = is_met(kpi, value, target)
-    expected = expected_position(kpi, _day(history, -1), start=start, baseline=base)
+    met = is_met(kpi, position, target)
+    expected = expected_position(kpi, day, start=start, baseline=base)
     if kpi.due is not None and as_of > kpi.due and not met:
         # docs/evaluation.md "Expected path": after the due date the target itself is expected
         expected = target
-    status = status_at(kpi, value, expected, met, config.at_risk_tolerance)
-    return _Standing(status, start, baseline, _Positions(value, base, target, expected, met))
+    status = status_at(kpi, position, expected, met, config.at_risk_tolerance)
+    return status, _Positions(position, base, target, expected, met)
 
 
 def _evaluate(
@@ -255,10 +281,9 @@ def _baseline(kpi: Kpi, history: Sequence[Measurement]) -> Value | None:
     Of several measurements on the earliest date, the later entry in file order
     counts, as it does for `latest` (it is the correction).
     """
-    if kpi.baseline is not None:
-        return kpi.baseline
-    if kpi.kind is Kind.PROGRESS:
-        return 0.0
+    own = own_baseline(kpi)
+    if own is not None:
+        return own
     if not history:
         return None
     first_day = _day(history, 0)
@@ -268,6 +293,16 @@ def _baseline(kpi: Kpi, history: Sequence[Measurement]) -> Value | None:
     if type(history) is History:
         return history.value(last)
     return history[last].value
+
+
+def own_baseline(kpi: Kpi) -> Value | None:
+    """The baseline a KPI has before its measurements are read: its `baseline`, 0 for a
+    progress KPI, else None (the earliest measurement's value is the baseline)."""
+    if kpi.baseline is not None:
+        return kpi.baseline
+    if kpi.kind is Kind.PROGRESS:
+        return 0.0
+    return None
 
 
 def is_met(kpi: Kpi, value: float, target: float) -> bool:

@@ -1276,25 +1276,22 @@ def _behind(
     config: Config,
 ) -> bool:
     """_behind_at from the numbers it reads: the first date and the value of its later
-    entry, the latest entry's date and value, and the as-of date."""
+    entry, the latest entry's date and value, and the as-of date (evaluate's own
+    `standing_on`, with the start and the baseline the evaluation would take)."""
     # evaluate builds on the model, not on rules
-    from kpitrack.evaluation.evaluate import expected_position, is_met, status_at
+    from kpitrack.evaluation.evaluate import own_baseline, standing_on
 
-    start = kpi.start or first
-    if kpi.baseline is not None:
-        baseline: Value = kpi.baseline
-    elif kpi.kind is Kind.PROGRESS:
-        baseline = 0.0
-    else:
-        baseline = first_value
-    position = kpi.position(value)
-    base = kpi.position(baseline)
-    target = kpi.position(kpi.target)
-    met = is_met(kpi, position, target)
-    expected = expected_position(kpi, day, start=start, baseline=base)
-    if kpi.due is not None and as_of > kpi.due and not met:
-        expected = target  # after the due date the target itself is expected
-    return status_at(kpi, position, expected, met, config.at_risk_tolerance).behind
+    baseline = own_baseline(kpi)
+    status, _positions = standing_on(
+        kpi,
+        start=kpi.start or first,
+        baseline=first_value if baseline is None else baseline,
+        day=day,
+        value=value,
+        as_of=as_of,
+        config=config,
+    )
+    return status.behind
 
 
 def _first_day(history: Sequence[Measurement]) -> list[Measurement]:
