@@ -43,7 +43,7 @@ LOCK_TIMEOUT = 60.0
 ORPHAN_AGE = 3600.0
 
 
-def fsync_directory(folder: Path) -> None:
+def fsync_directory(folder: Path | str) -> None:
     """Make a rename in `folder` durable (not every platform can open a folder)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -188,8 +188,8 @@ def atomic_write_bytes(
     way is a symlink and that `path` is a regular file or absent (the site's folder,
     listed): `path` is written as it is, without resolving it again.
     """
-    target = path if resolved else Path(os.path.realpath(path))
-    folder = target.parent
+    target = os.fspath(path) if resolved else os.path.realpath(path)
+    folder = os.path.dirname(target) or "."
     tmp = _write_temp(folder, data, mode, path, durable=durable)
     with _removed_on_failure(tmp, path):
         os.replace(tmp, target)

@@ -206,18 +206,19 @@ def write_site_folder(
 
     written: list[str] = []
     unchanged: list[str] = []
-    made: set[Path] = set()
+    made: set[str] = set()
     for name, content in files.items():
         data = content()
         target = root / name
-        if target.parent not in made:
+        parent = name.rpartition("/")[0]
+        if parent not in made:
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise WriteError(
                     f"{folder / name}: cannot create its folder: {exc.strerror or exc}"
                 ) from None
-            made.add(target.parent)
+            made.add(parent)
             remove_orphaned_temp_files(target.parent)  # of a build that was killed
         # The listing found every folder on the way a real one (or nothing there: made
         # just now) and the page a regular file or nothing: no need to resolve it again.
