@@ -14,6 +14,10 @@
   the end only the new ones, so a build killed half way leaves a manifest that still
   covers every page it wrote.
 - The folder must not hold the workspace's own files, and `-o` must not be a file.
+- Each folder of the site is listed once (`os.scandir`, `_Listing`): the files in the
+  way and the pages already there are found in that listing, as an `lstat` of each
+  path would find them, and the pages, in folders found to be real ones, are written
+  without resolving each path again (`atomic_write_bytes(..., resolved=True)`).
 """
 
 from __future__ import annotations
