@@ -31,10 +31,11 @@ from kpitrack.domain.model import (
 )
 from kpitrack.domain.series import Measurements, Series
 from kpitrack.domain.workspace import Workspace
-from kpitrack.git.changes import DefinitionChanges
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from kpitrack.git.changes import DefinitionChanges
 
 DEFAULT_WINDOW = dt.timedelta(days=7)
 

@@ -423,8 +423,6 @@ def build_site(
     """The site as of `as_of` for the KPIs in `results` (evaluated as of `as_of`,
     filtered; workspace order). `history` is every definition change in git (None
     outside a repository): each KPI page gets its own, renames followed."""
-    from kpitrack.git.changes import follow_id
-
     digest = build_report(
         workspace,
         as_of=as_of,
@@ -437,6 +435,8 @@ def build_site(
     objective_of = {r.kpi.id: node for node in walk(nodes) for r in node.results}
     by_kpi: dict[str, list[Change]] = {}
     if history is not None:
+        from kpitrack.git.changes import follow_id
+
         for change in history:
             by_kpi.setdefault(change.kpi, []).append(change)
     pages = []
@@ -490,7 +490,6 @@ def git_sources(files: Sequence[Path], config: Config) -> tuple[Provenance, list
     """The commit the site is built from and the definitions' git history (None, and
     `in_repository` False, outside a repository, without git, or when the workspace
     files are not in the repository of the current folder)."""
-    from kpitrack.git.changes import history
     from kpitrack.git.gitrepo import GitError, GitStopped, Repo, run_git, workspace_paths
 
     try:
@@ -500,6 +499,8 @@ def git_sources(files: Sequence[Path], config: Config) -> tuple[Provenance, list
     head = repo.head()
     if head is None:  # no commit yet: a repository, with no history
         return Provenance(in_repository=True), []
+    from kpitrack.git.changes import history
+
     root = Path(config.root) if config.root else None
     paths = workspace_paths(files, config.files, root, Path.cwd().resolve())
     try:

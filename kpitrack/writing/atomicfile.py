@@ -19,12 +19,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import hashlib
 import os
 import re
-import secrets
 import signal
-import socket
 import stat
 import threading
 import time
@@ -44,7 +43,7 @@ LOCK_TIMEOUT = 60.0
 ORPHAN_AGE = 3600.0
 
 
-def fsync_directory(folder: Path) -> None:
+def fsync_directory(folder: Path | str) -> None:
     """Make a rename in `folder` durable (not every platform can open a folder)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -58,13 +57,16 @@ def fsync_directory(folder: Path) -> None:
         os.close(fd)
 
 
+@functools.cache
 def _host_tag() -> str:
-    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+    """This host's tag in temporary names (once per process: a site writes a thousand)."""
+    # uname's node name is what gethostname() returns (without importing socket).
+    return hashlib.sha256(os.uname().nodename.encode("utf-8", "replace")).hexdigest()[:8]
 
 
 def _temp_name() -> str:
     """`.kpitrack-tmp-<host>-<pid>-<random>.tmp`: lets the next writer tell an orphan."""
-    return f"{TEMP_PREFIX}{_host_tag()}-{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    return f"{TEMP_PREFIX}{_host_tag()}-{os.getpid()}-{os.urandom(4).hex()}.tmp"
 
 
 _TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"([0-9a-f]{8})-([0-9]+)-[0-9a-f]+\.tmp")
@@ -124,16 +126,16 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _write_temp(
-    folder: Path,
+    folder: Path | str,
     data: bytes | Iterable[bytes],
     mode: int | None,
     display: Path,
     *,
     durable: bool = True,
-) -> Path:
+) -> str:
     """A fully written (and, when `durable`, fsynced) temporary file in `folder` (`data`
     may come in pieces)."""
-    tmp = folder / _temp_name()
+    tmp = os.path.join(folder, _temp_name())
     try:
         # 0o666 lets the umask decide for a new file, like any other program's.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
@@ -153,14 +155,14 @@ def _write_temp(
 
 
 @contextlib.contextmanager
-def _removed_on_failure(tmp: Path, display: Path) -> Iterator[None]:
+def _removed_on_failure(tmp: str, display: Path) -> Iterator[None]:
     """On any failure inside: the temporary file removed, and an OSError turned into one
     clear WriteError (the target is unchanged)."""
     try:
         yield
     except BaseException as exc:
         with contextlib.suppress(OSError):
-            tmp.unlink()
+            os.unlink(tmp)
         if isinstance(exc, OSError):
             raise WriteError(
                 f"{display}: write failed, file unchanged: {exc.strerror or exc}"
@@ -174,6 +176,7 @@ def atomic_write_bytes(
     *,
     mode: int | None = None,
     durable: bool = True,
+    resolved: bool = False,
 ) -> None:
     """Write `data` to a temporary file beside `path`, fsync it, rename it over `path`.
 
@@ -181,9 +184,12 @@ def atomic_write_bytes(
     as it was and no temporary file behind. `durable=False` skips the two fsyncs: a
     reader still sees the old file or the whole new one, never a part, but a power
     cut may lose the write (for files that are rebuilt anyway, such as a site's pages).
+    `resolved=True` is for a caller that has already made sure that no folder on `path`'s
+    way is a symlink and that `path` is a regular file or absent (the site's folder,
+    listed): `path` is written as it is, without resolving it again.
     """
-    target = Path(os.path.realpath(path))
-    folder = target.parent
+    target = os.fspath(path) if resolved else os.path.realpath(path)
+    folder = os.path.dirname(target) or "."
     tmp = _write_temp(folder, data, mode, path, durable=durable)
     with _removed_on_failure(tmp, path):
         os.replace(tmp, target)
@@ -334,7 +340,7 @@ def create_new_file(path: Path, data: bytes) -> bool:
         os.close(fd)
     finally:
         with contextlib.suppress(OSError):
-            tmp.unlink()
+            os.unlink(tmp)
     fsync_directory(folder)
     return True
 

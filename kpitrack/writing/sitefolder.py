@@ -14,6 +14,10 @@
   the end only the new ones, so a build killed half way leaves a manifest that still
   covers every page it wrote.
 - The folder must not hold the workspace's own files, and `-o` must not be a file.
+- Each folder of the site is listed once (`os.scandir`, `_Listing`): the files in the
+  way and the pages already there are found in that listing, as an `lstat` of each
+  path would find them, and the pages, in folders found to be real ones, are written
+  without resolving each path again (`atomic_write_bytes(..., resolved=True)`).
 """
 
 from __future__ import annotations
@@ -110,24 +114,64 @@ def _existing(path: Path) -> os.stat_result | None:
         return None
 
 
-def _conflicts(folder: Path, display: Path, names: Iterable[str], ours: set[str]) -> list[str]:
+class _Listing:
+    """What is in the site's folders, from one `os.scandir` per folder rather than an
+    `lstat` per page: `kind(parts)` is the file type `os.lstat(root/parts)` would give
+    (the folders on the way followed as the kernel does, the last part not), or None
+    when nothing is there."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._folders: dict[tuple[str, ...], dict[str, os.DirEntry[str]] | None] = {}
+
+    def _entries(self, folder: tuple[str, ...]) -> dict[str, os.DirEntry[str]] | None:
+        if folder not in self._folders:
+            found: dict[str, os.DirEntry[str]] | None
+            try:
+                with os.scandir(self.root.joinpath(*folder)) as listing:
+                    found = {entry.name: entry for entry in listing}
+            except (FileNotFoundError, NotADirectoryError):
+                found = {}  # as lstat: nothing there
+            except OSError:
+                found = None  # cannot be listed (e.g. no read permission): lstat each
+            self._folders[folder] = found
+        return self._folders[folder]
+
+    def kind(self, parts: tuple[str, ...]) -> int | None:
+        entries = self._entries(parts[:-1])
+        if entries is None:
+            info = _existing(self.root.joinpath(*parts))
+            return None if info is None else stat.S_IFMT(info.st_mode)
+        entry = entries.get(parts[-1])
+        if entry is None:
+            return None
+        if entry.is_dir(follow_symlinks=False):
+            return stat.S_IFDIR
+        if entry.is_file(follow_symlinks=False):
+            return stat.S_IFREG
+        try:
+            return stat.S_IFMT(entry.stat(follow_symlinks=False).st_mode)
+        except FileNotFoundError:
+            return None
+
+
+def _conflicts(listing: _Listing, display: Path, names: Iterable[str], ours: set[str]) -> list[str]:
     """Why the site cannot be written: files in the way that are not ours."""
     out: list[str] = []
     for name in names:
-        parts = PurePosixPath(name).parts
+        parts = tuple(name.split("/"))  # a safe_relative name: its PurePosixPath parts
         if any(len(part.encode("utf-8")) > NAME_MAX for part in parts):
             out.append(f"{display / name}: the name is too long for a file ({NAME_MAX} bytes)")
             continue
         for depth in range(1, len(parts)):  # every folder on the way must be a real folder
-            sub = folder.joinpath(*parts[:depth])
-            info = _existing(sub)
-            if info is not None and not stat.S_ISDIR(info.st_mode):
+            kind = listing.kind(parts[:depth])
+            if kind is not None and kind != stat.S_IFDIR:
                 out.append(f"{display / PurePosixPath(*parts[:depth])} is not a folder")
-        info = _existing(folder / name)
-        if info is None:
+        kind = listing.kind(parts)
+        if kind is None:
             continue
         shown = display / name
-        if not stat.S_ISREG(info.st_mode):
+        if kind != stat.S_IFREG:
             out.append(f"{shown} is not a regular file")
         elif name not in ours:
             out.append(f"{shown} exists and was not written by kpitrack site")
@@ -149,7 +193,8 @@ def write_site_folder(
             raise ValueError(f"not a page path: {name!r}")
     root = check_output_folder(folder, workspace_files)
     ours = read_manifest(root) if root.is_dir() else set()
-    conflicts = _conflicts(root, folder, files, ours)
+    listing = _Listing(root)
+    conflicts = _conflicts(listing, folder, files, ours)
     if conflicts:
         more = f" (and {len(conflicts) - 3} more)" if len(conflicts) > 3 else ""
         raise WriteError(
@@ -165,23 +210,26 @@ def write_site_folder(
 
     written: list[str] = []
     unchanged: list[str] = []
-    made: set[Path] = set()
+    made: set[str] = set()
     for name, content in files.items():
         data = content()
         target = root / name
-        if target.parent not in made:
+        parent = name.rpartition("/")[0]
+        if parent not in made:
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise WriteError(
                     f"{folder / name}: cannot create its folder: {exc.strerror or exc}"
                 ) from None
-            made.add(target.parent)
+            made.add(parent)
             remove_orphaned_temp_files(target.parent)  # of a build that was killed
-        if _same_bytes(target, data):
+        # The listing found every folder on the way a real one (or nothing there: made
+        # just now) and the page a regular file or nothing: no need to resolve it again.
+        if listing.kind(tuple(name.split("/"))) == stat.S_IFREG and _same_bytes(target, data):
             unchanged.append(name)
             continue
-        atomic_write_bytes(target, data, durable=False)
+        atomic_write_bytes(target, data, durable=False, resolved=True)
         written.append(name)
 
     atomic_write_bytes(root / MANIFEST, _manifest_bytes(files))
