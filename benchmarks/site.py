@@ -6,15 +6,15 @@
 
 The workspace comes from benchmarks/generate.py (under benchmarks/data/, git-ignored).
 Both commands run as separate processes in a folder outside any git repository,
-alternating which goes first (run.py's `pair`), `--runs` times: once with the site's
-folder removed before each run (a first build: every page written), once over the
-folder of the previous run (a rebuild: unchanged pages left alone).
+alternating which goes first (run.py's `pair`), `--runs` times: once into an empty
+folder each run (a first build: every page written; the previous build is set aside,
+not deleted, see run.SetAside), once over the folder of the previous run (a rebuild:
+unchanged pages left alone).
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from generate import AS_OF  # noqa: E402
-from run import KPITRACK, pair, workspace  # noqa: E402
+from run import KPITRACK, SetAside, pair, workspace  # noqa: E402
 
 
 def compare(ws: Path, size: int, kpis: int, runs: int, goal: float | None = None) -> float:
@@ -35,9 +35,7 @@ def compare(ws: Path, size: int, kpis: int, runs: int, goal: float | None = None
         report += ["-o", str(Path(tmp) / "report.html")]
         site = [*KPITRACK, "site", "-f", str(ws), *as_of, "-o", str(out)]
 
-        def fresh() -> None:
-            shutil.rmtree(out, ignore_errors=True)
-
+        fresh = SetAside(out)  # each first build into an empty folder (run.SetAside)
         first = pair(
             f"site (first build) vs report --format html, {kpis:,} KPIs, {size:,} measurements",
             ("kpitrack site (empty folder)", site),
@@ -47,6 +45,7 @@ def compare(ws: Path, size: int, kpis: int, runs: int, goal: float | None = None
             cwd=Path(tmp),
             goal=goal,
         )
+        fresh.clear()
         again = pair(
             f"site (rebuild) vs report --format html, {kpis:,} KPIs, {size:,} measurements",
             ("kpitrack site (rebuild)", site),
