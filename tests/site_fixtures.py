@@ -13,6 +13,8 @@ from pathlib import Path
 
 from support import SAMPLE_DATE
 
+from kpitrack.domain.model import KpiResult
+
 ROOT = Path(__file__).parent.parent
 SAMPLE = ROOT / "sample_kpis.yaml"
 SAMPLE_AS_OF = SAMPLE_DATE
@@ -93,3 +95,31 @@ def broken_links(pages: dict[str, str]) -> list[str]:
             elif fragment and fragment not in scans[resolved].ids:
                 out.append(f"{name}: {href} (no such id)")
     return out
+
+
+def plain_table_rows(r: KpiResult) -> list[str]:
+    """The oracle of the site's measurements table: its rows as they were made before
+    the fast paths, one Measurement per entry, every cell formatted on its own."""
+    from kpitrack.evaluation.evaluate import expected_position
+    from kpitrack.render.report_common import DASH, format_value
+    from kpitrack.render.site_html import t
+
+    kpi = r.kpi
+    base = kpi.position(r.baseline) if r.baseline is not None else None
+    standing_target = t(format_value(kpi, kpi.target)) if kpi.due is None else None
+    rows = []
+    for m in reversed(tuple(r.history)):
+        expected = DASH
+        if standing_target is not None:
+            expected = standing_target
+        elif base is not None:
+            position = expected_position(kpi, m.date, start=r.start, baseline=base)
+            expected = t(format_value(kpi, kpi.label(position)))
+        rows.append(
+            f'<tr><td class="lead nowrap">{m.date.isoformat()}</td>'
+            f'<td data-label="Value">{t(format_value(kpi, m.value))}</td>'
+            f'<td data-label="Expected">{expected}</td>'
+            f'<td data-label="Note">{t(m.note) or DASH}</td>'
+            f'<td data-label="By">{t(m.by) or DASH}</td></tr>'
+        )
+    return rows

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from site_fixtures import SAMPLE, SAMPLE_AS_OF
+from site_fixtures import SAMPLE, SAMPLE_AS_OF, plain_table_rows
 
 from kpitrack.domain.model import (
     Config,
@@ -154,34 +154,6 @@ def test_each_trend_is_made_once_for_every_table(monkeypatch: pytest.MonkeyPatch
     assert sum(page.count('class="spark"') for page in pages.values()) > len(results)
 
 
-def _plain_table_rows(r: KpiResult) -> list[str]:
-    """The measurements table's rows as they were made before the fast path: one
-    Measurement per entry, every cell formatted on its own."""
-    from kpitrack.evaluation.evaluate import expected_position
-    from kpitrack.render.report_common import DASH, format_value
-    from kpitrack.render.site_html import t
-
-    kpi = r.kpi
-    base = kpi.position(r.baseline) if r.baseline is not None else None
-    standing_target = t(format_value(kpi, kpi.target)) if kpi.due is None else None
-    rows = []
-    for m in reversed(tuple(r.history)):
-        expected = DASH
-        if standing_target is not None:
-            expected = standing_target
-        elif base is not None:
-            position = expected_position(kpi, m.date, start=r.start, baseline=base)
-            expected = t(format_value(kpi, kpi.label(position)))
-        rows.append(
-            f'<tr><td class="lead nowrap">{m.date.isoformat()}</td>'
-            f'<td data-label="Value">{t(format_value(kpi, m.value))}</td>'
-            f'<td data-label="Expected">{expected}</td>'
-            f'<td data-label="Note">{t(m.note) or DASH}</td>'
-            f'<td data-label="By">{t(m.by) or DASH}</td></tr>'
-        )
-    return rows
-
-
 SAMPLE_RESULTS = [
     r
     for r in evaluate(
@@ -215,7 +187,7 @@ def test_the_measurements_table_is_the_plain_one(r: KpiResult, rows: list) -> No
     for given_history in (history, tuple(history)):
         result = dataclasses.replace(r, history=given_history)
         table = measurements_table(result)
-        assert table.split("\n")[-len(made) - 1 : -1] == _plain_table_rows(result)
+        assert table.split("\n")[-len(made) - 1 : -1] == plain_table_rows(result)
 
 
 # ---------------------------------------------------------------- one KPI page, fewer steps

@@ -10,13 +10,12 @@ import datetime as dt
 
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
-from site_fixtures import SAMPLE, SAMPLE_AS_OF
+from site_fixtures import SAMPLE, SAMPLE_AS_OF, plain_table_rows
 
 from kpitrack.domain.model import Config, KpiResult, Location, Measurement
 from kpitrack.domain.series import History, Measurements
-from kpitrack.evaluation.evaluate import evaluate, expected_position
+from kpitrack.evaluation.evaluate import evaluate
 from kpitrack.reading.loading import load_workspace
-from kpitrack.render.report_common import DASH, format_value
 from kpitrack.render.site_html import (
     CHART_H,
     CHART_W,
@@ -28,7 +27,6 @@ from kpitrack.render.site_html import (
     _num,
     _x_texts,
     measurements_table,
-    t,
 )
 from kpitrack.reports.site import Chart, Points
 
@@ -179,29 +177,6 @@ def test_the_measurements_table_opens_as_report_html_table_does() -> None:
     assert made.endswith("\n</tbody></table>")
 
 
-def plain_rows(r: KpiResult) -> list[str]:
-    """The measurements table's rows one Measurement at a time, each cell on its own."""
-    kpi = r.kpi
-    base = kpi.position(r.baseline) if r.baseline is not None else None
-    rows = []
-    for m in reversed(tuple(r.history)):
-        if kpi.due is None:
-            expected = t(format_value(kpi, kpi.target))
-        elif base is None:
-            expected = DASH
-        else:
-            position = expected_position(kpi, m.date, start=r.start, baseline=base)
-            expected = t(format_value(kpi, kpi.label(position)))
-        rows.append(
-            f'<tr><td class="lead nowrap">{m.date.isoformat()}</td>'
-            f'<td data-label="Value">{t(format_value(kpi, m.value))}</td>'
-            f'<td data-label="Expected">{expected}</td>'
-            f'<td data-label="Note">{t(m.note) or DASH}</td>'
-            f'<td data-label="By">{t(m.by) or DASH}</td></tr>'
-        )
-    return rows
-
-
 @given(
     st.sampled_from(SAMPLE_RESULTS),
     st.lists(
@@ -228,4 +203,4 @@ def test_the_measurements_table_rows_are_the_plain_ones(
     for given_history in (history, tuple(history)):
         result = dataclasses.replace(r, kpi=kpi, history=given_history)
         table = measurements_table(result)
-        assert table.split("\n")[-len(made) - 1 : -1] == plain_rows(result)
+        assert table.split("\n")[-len(made) - 1 : -1] == plain_table_rows(result)
