@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -23,6 +24,7 @@ from kpitrack.domain.model import (
     Measurement,
     Milestone,
     Status,
+    Value,
 )
 from kpitrack.domain.series import History, Measurements
 from kpitrack.domain.workspace import Workspace
@@ -144,9 +146,9 @@ def test_each_trend_is_made_once_for_every_table(monkeypatch: pytest.MonkeyPatch
     made: list[str] = []
     plain = site_html.sparkline
 
-    def counted(r: KpiResult) -> str:
+    def counted(r: KpiResult, formatter: Callable[[Value], str] | None = None) -> str:
         made.append(r.kpi.id)
-        return plain(r)
+        return plain(r, formatter)
 
     monkeypatch.setattr(site_html, "sparkline", counted)
     pages = render_site(model)

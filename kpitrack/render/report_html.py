@@ -219,14 +219,19 @@ def _marked(text: str, marks: dict[int, list[str]]) -> str:
     return "".join(out)
 
 
-def sparkline(r: KpiResult) -> str:
+def sparkline(r: KpiResult, formatter: Callable[[Value], str] | None = None) -> str:
     """The trend as a text sparkline in the status colour, labelled for screen readers;
-    events are marked under the value that follows them."""
+    events are marked under the value that follows them. `formatter` is
+    `format_value(r.kpi, value)` as a function of the value (the site's: each value
+    formatted once for the build)."""
     shown = last_values(r.history, SPARK_POINTS)
     text = _spark_blocks(r.kpi, shown)
     if not text:
         return f'<span class="muted">{DASH}</span>'
-    values = [format_value(r.kpi, v) for v in shown]
+    if formatter is None:
+        values = [format_value(r.kpi, v) for v in shown]
+    else:
+        values = list(map(formatter, shown))
     marks = spark_events(r)
     words = f"trend of the last {len(values)} values: {', '.join(values)}"
     if marks:

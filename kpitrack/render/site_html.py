@@ -210,12 +210,13 @@ def counts_sentence(counts: StatusCounts) -> str:
     return _escape(summary_sentence(counts))
 
 
-def _sparkline(site: Site, r: KpiResult) -> str:
-    """A KPI's trend, made once for every table that lists it (it reads the history)."""
+def _sparkline(site: Site, r: KpiResult, formatter: Callable[[Value], str] | None = None) -> str:
+    """A KPI's trend, made once for every table that lists it (it reads the history);
+    `formatter` the KPI's `ListCells.formatter`, when the caller has one."""
     key = ("sparkline", r.kpi.id)
     spark = site.fragments.get(key)
     if spark is None:
-        spark = site.fragments[key] = sparkline(r)
+        spark = site.fragments[key] = sparkline(r, formatter)
     return spark
 
 
@@ -226,9 +227,11 @@ class ListCells:
 
     The status, latest value, target, progress and trend cells are the same on every
     page. The link cells differ only by the folder of the page they are on (`relative`
-    depends on nothing else), so each is kept by (folder, target): three folders at most
-    (the root, `objective/`, `owner/`). Held: one set of cells per listed KPI, plus its
-    small link cells, for the build (`page_renderers` makes one store per site)."""
+    depends on nothing else), so each is kept by (folder, target): four folders at most
+    (the root, `objective/`, `owner/`, `kpi/`). A KPI's own page takes its latest value,
+    target, progress bar and reasons, and its owner's and objective's links, from here
+    too. Held: one set of cells and texts per listed KPI, plus its small link cells, for
+    the build (`page_renderers` makes one store per site)."""
 
     def __init__(self, site: Site) -> None:
         self.site = site
@@ -236,6 +239,8 @@ class ListCells:
         self._kpi_links: dict[tuple[str, str], str] = {}
         self._owner_links: dict[tuple[str, str | None], str] = {}
         self._objective_links: dict[tuple[str, str | None], str] = {}
+        self._texts: dict[tuple[str, str], str] = {}
+        self._formatters: dict[str, Callable[[Value | None], str]] = {}
 
     def kpi_link(self, page: str, kpi: Kpi) -> str:
         """The KPI's name linked to its page, and its id: the first cell of its rows."""
@@ -262,17 +267,80 @@ class ListCells:
             cell = self._objective_links[key] = objective_link(page, self.site, objective_id)
         return cell
 
+    def formatter(self, kpi: Kpi) -> Callable[[Value | None], str]:
+        """`format_value(kpi, value)` as a function of the value, each value formatted
+        once for the build for every KPI of the same `format_key` (the same values come
+        back in many KPIs' charts, summaries and trends): the site's `value_texts`, kept
+        while it has room."""
+        shown = self._formatters.get(kpi.id)
+        if shown is None:
+            shown = self._formatters[kpi.id] = _formatter(
+                kpi, self.site.value_texts.setdefault(format_key(kpi), {})
+            )
+        return shown
+
+    def _text(self, what: str, r: KpiResult, make: Callable[[KpiResult], str]) -> str:
+        key = (what, r.kpi.id)
+        text = self._texts.get(key)
+        if text is None:
+            text = self._texts[key] = make(r)
+        return text
+
+    def target(self, r: KpiResult) -> str:
+        """`format_target(r)` (not escaped): in the list rows, the chart's summary and
+        the KPI page's definition."""
+        return self._text("target", r, format_target)
+
+    def latest(self, r: KpiResult) -> str:
+        """`t(format_latest(r))`: in the list rows and the KPI page's standing."""
+        return self._text("latest", r, _latest_cell)
+
+    def progress(self, r: KpiResult) -> str:
+        """`progress_bar(r.progress)`: in the list rows and the KPI page's standing."""
+        return self._text("progress", r, _progress_cell)
+
+    def reasons(self, r: KpiResult) -> str:
+        """`t(format_reasons(r))`: in the overview's "Needs action" and the KPI page's
+        standing."""
+        return self._text("reasons", r, _reasons_cell)
+
     def cells(self, r: KpiResult) -> tuple[str, str, str, str]:
         """The latest value, target, progress bar and trend of a KPI's row."""
         cells = self._cells.get(r.kpi.id)
         if cells is None:
             cells = self._cells[r.kpi.id] = (
-                t(format_latest(r)),
-                t(format_target(r)),
-                progress_bar(r.progress),
-                _sparkline(self.site, r),
+                self.latest(r),
+                t(self.target(r)),
+                self.progress(r),
+                _sparkline(self.site, r, self.formatter(r.kpi)),
             )
         return cells
+
+
+def _formatter(kpi: Kpi, texts: dict[Value, str]) -> Callable[[Value | None], str]:
+    def shown(value: Value | None) -> str:
+        if value is None:
+            return DASH
+        text = texts.get(value)
+        if text is None:
+            text = format_value(kpi, value)
+            if len(texts) < MAX_SHARED_CELLS:
+                texts[value] = text
+        return text
+
+    return shown
+
+
+def _latest_cell(r: KpiResult) -> str:
+    return t(format_latest(r))
+
+
+def _progress_cell(r: KpiResult) -> str:
+    return progress_bar(r.progress)
+
+
+def _reasons_cell(r: KpiResult) -> str:
+    return t(format_reasons(r))
 
 
 def kpi_rows(
@@ -513,7 +581,7 @@ def needs_action_section(page: str, site: Site, cells: ListCells) -> list[str]:
             cells.kpi_link(page, r.kpi),
             badge(r.status),
             cells.owner_link(page, r.kpi.owner),
-            t(format_reasons(r)),
+            cells.reasons(r),
             action_plan(r),
         ]
         for r in site.digest.needs_action
@@ -531,14 +599,18 @@ def _row(term: str, value_html: str | None) -> str:
     return f"<dt>{term}</dt><dd>{value_html}</dd>"
 
 
-def definition(page: str, site: Site, kpi_page: KpiPage) -> str:
+def definition(page: str, site: Site, kpi_page: KpiPage, cells: ListCells | None = None) -> str:
+    """The KPI's definition; `cells` the build's store of texts shared between pages (the
+    target, the owner's and the objective's links; a store of its own without it)."""
     r = kpi_page.result
     kpi = r.kpi
+    if cells is None:
+        cells = ListCells(site)
+    shown = cells.formatter(kpi)
     milestones = ""
     if kpi.milestones:
         items = "".join(
-            f"<li>{m.date.isoformat()}: {t(format_value(kpi, m.target))}</li>"
-            for m in kpi.milestones
+            f"<li>{m.date.isoformat()}: {t(shown(m.target))}</li>" for m in kpi.milestones
         )
         milestones = f'<ul class="plain">{items}</ul>'
     review = None
@@ -550,18 +622,18 @@ def definition(page: str, site: Site, kpi_page: KpiPage) -> str:
         kind += f" (scale, worst first: {t(', '.join(kpi.scale))})"
     rows = [
         _row("Measure", t(kpi.measure)),
-        _row("Target", t(format_target(r))),
+        _row("Target", t(cells.target(r))),
         _row("Direction", t(DIRECTION_WORDS[str(kpi.direction)])),
         _row("Kind", kind),
         _row("Unit", t(kpi.unit) if kpi.unit else None),
-        _row("Baseline", t(format_value(kpi, r.baseline)) if r.baseline is not None else None),
+        _row("Baseline", t(shown(r.baseline)) if r.baseline is not None else None),
         _row("Start", r.start.isoformat() if r.start else None),
         _row("Due", kpi.due.isoformat() if kpi.due else "none: a standing target"),
         _row("Milestones", milestones),
         _row("Frequency", t(str(kpi.frequency))),
         _row("Indicator", t(str(kpi.indicator)) if kpi.indicator else None),
-        _row("Owner", link(page, kpi_page.owner_path, t(owner_name(kpi.owner)))),
-        _row("Objective", link(page, kpi_page.objective_path, t(kpi_page.objective_title))),
+        _row("Owner", cells.owner_link(page, kpi.owner)),  # = kpi_page.owner_path's
+        _row("Objective", cells.objective_link(page, kpi.objective)),  # kpi_page's
         _row("Action plan", action_plan(r)),
         _row("Review", review),
         _row("Tags", t(", ".join(kpi.tags)) if kpi.tags else None),
@@ -571,46 +643,62 @@ def definition(page: str, site: Site, kpi_page: KpiPage) -> str:
     return '<dl class="def">' + "".join(rows) + "</dl>"
 
 
-def standing(r: KpiResult) -> str:
+def standing(r: KpiResult, cells: ListCells | None = None) -> str:
+    """The KPI's status, latest value, progress and reasons; `cells` the build's store of
+    texts shared between pages (the latest value, the progress bar and the reasons are
+    in the list pages too)."""
+    if cells is None:
+        latest, progress = t(format_latest(r)), progress_bar(r.progress)
+        reasons = t(format_reasons(r)) if r.reasons else "no"
+        shown: Callable[[Value | None], str] = functools.partial(format_value, r.kpi)
+    else:
+        latest, progress = cells.latest(r), cells.progress(r)
+        reasons = cells.reasons(r) if r.reasons else "no"
+        shown = cells.formatter(r.kpi)
     rows = [
         _row("Status", badge(r.status)),
-        _row("Latest", t(format_latest(r))),
-        _row("Expected", t(format_value(r.kpi, r.expected)) if r.expected is not None else None),
-        _row("Progress", progress_bar(r.progress)),
-        _row("Gap", t(format_value(r.kpi, r.gap)) if r.gap is not None and r.gap > 0 else None),
+        _row("Latest", latest),
+        _row("Expected", t(shown(r.expected)) if r.expected is not None else None),
+        _row("Progress", progress),
+        _row("Gap", t(shown(r.gap)) if r.gap is not None and r.gap > 0 else None),
         _row("Overdue", t(format_overdue(r)) if r.overdue is not None else None),
-        _row("Needs action", t(format_reasons(r)) if r.reasons else "no"),
+        _row("Needs action", reasons),
     ]
     return '<dl class="def">' + "".join(rows) + "</dl>"
 
 
-def chart_summary(r: KpiResult, chart: Chart) -> str:
-    """The chart in words: its text alternative."""
+def chart_summary(r: KpiResult, chart: Chart, cells: ListCells | None = None) -> str:
+    """The chart in words: its text alternative; the target and the values from the
+    build's `cells` when the caller has them."""
     kpi = r.kpi
+    shown: Callable[[Value | None], str]
+    if cells is None:
+        target, shown = format_target(r), functools.partial(format_value, kpi)
+    else:
+        target, shown = cells.target(r), cells.formatter(kpi)
     first_day, first_value = chart.measured[0]
     last_day, last_value = chart.measured[-1]
     n = len(chart.measured)
     values = (
         f"{n} value{'' if n == 1 else 's'} from {first_day.isoformat()} "
-        f"({format_value(kpi, kpi.label(first_value))}) to {last_day.isoformat()} "
-        f"({format_value(kpi, kpi.label(last_value))})"
+        f"({shown(kpi.label(first_value))}) to {last_day.isoformat()} "
+        f"({shown(kpi.label(last_value))})"
     )
     expected = ""
     if r.expected is not None and r.latest is not None:
-        expected = f"; expected {format_value(kpi, r.expected)} on {r.latest.date.isoformat()}"
+        expected = f"; expected {shown(r.expected)} on {r.latest.date.isoformat()}"
     milestones = f"; {len(chart.milestones)} milestone(s)" if chart.milestones else ""
     projection = ""
     if chart.forecast is not None:
         at, _, low, high = chart.forecast
         projection = (
-            f"; projected {format_value(kpi, kpi.label(low))} to "
-            f"{format_value(kpi, kpi.label(high))} by {at.isoformat()}"
+            f"; projected {shown(kpi.label(low))} to {shown(kpi.label(high))} by {at.isoformat()}"
         )
     events = ""
     if chart.events:
         events = "; events: " + ", ".join(f"{d.isoformat()} {title}" for d, title in chart.events)
     return (
-        f"Chart of {kpi.name}: {values}; target {format_target(r)}{expected}{milestones}"
+        f"Chart of {kpi.name}: {values}; target {target}{expected}{milestones}"
         f"{projection}{events}; status {STATUS_LABELS[r.status]}."
     )
 
@@ -688,10 +776,18 @@ def _measured_marks(chart: Chart, plot_w: int, plot_h: int, span: int) -> tuple[
     return (pairs if count > 1 else ""), circles
 
 
-def chart_svg(r: KpiResult, chart: Chart, summary: str | None = None) -> str:
+def chart_svg(
+    r: KpiResult,
+    chart: Chart,
+    summary: str | None = None,
+    formatter: Callable[[Value], str] | None = None,
+) -> str:
     """The chart as inline SVG; `summary` is `t(chart_summary(r, chart))` when the
-    caller has it already."""
+    caller has it already, `formatter` `format_value(r.kpi, value)` as a function of
+    the value (the build's `ListCells.formatter`)."""
     kpi = r.kpi
+    if formatter is None:
+        formatter = functools.partial(format_value, kpi)
     plot_w = CHART_W - PAD_LEFT - PAD_RIGHT
     plot_h = CHART_H - PAD_TOP - PAD_BOTTOM
     span = max(1, (chart.last - chart.first).days)
@@ -718,7 +814,7 @@ def chart_svg(r: KpiResult, chart: Chart, summary: str | None = None) -> str:
         if all(abs(float(y(chart.target)) - float(y(v))) > 14 for v in ticks):
             ticks.append(chart.target)
     for v in ticks:
-        label = t(format_value(kpi, kpi.label(v)))
+        label = t(formatter(kpi.label(v)))
         out.append(
             f'<text x="{PAD_LEFT - 6}" y="{y(v)}" text-anchor="end" '
             f'dominant-baseline="middle">{label}</text>'
@@ -761,7 +857,9 @@ def chart_svg(r: KpiResult, chart: Chart, summary: str | None = None) -> str:
     return "".join(out)
 
 
-def chart_figure(r: KpiResult, chart: Chart | None) -> str:
+def chart_figure(r: KpiResult, chart: Chart | None, cells: ListCells | None = None) -> str:
+    """The chart, its legend and its summary; the target and the values shown from the
+    build's `cells` when the caller has them."""
     if chart is None:
         return "<p>No measurements to chart yet.</p>"
     legend = [
@@ -776,10 +874,10 @@ def chart_figure(r: KpiResult, chart: Chart | None) -> str:
         legend.append('<span><span aria-hidden="true">┆</span> projection and band</span>')
     if chart.events:
         legend.append('<span><span aria-hidden="true">│</span> event</span>')
-    summary = t(chart_summary(r, chart))
+    summary = t(chart_summary(r, chart, cells))
     return (
         '<figure class="chart">'
-        + chart_svg(r, chart, summary)
+        + chart_svg(r, chart, summary, None if cells is None else cells.formatter(r.kpi))
         + f'<figcaption><span class="legend">{"".join(legend)}</span><br>'
         + f"{summary} The values are in the table below.</figcaption>"
         + "</figure>"
@@ -931,7 +1029,9 @@ def history_section(site: Site, kpi_page: KpiPage) -> list[str]:
     return [*out, note, table(header, rows, nowrap=(0, 1))]
 
 
-def kpi_html(site: Site, kpi_page: KpiPage) -> str:
+def kpi_html(site: Site, kpi_page: KpiPage, cells: ListCells | None = None) -> str:
+    """A KPI's page; `cells` the build's store of the texts it shares with the list
+    pages (a store of its own without it: the same page)."""
     r = kpi_page.result
     kpi = r.kpi
     page = kpi_page.path
@@ -939,20 +1039,22 @@ def kpi_html(site: Site, kpi_page: KpiPage) -> str:
     # alone (the site holds no KPI's points between pages).
     columns = history_columns(r.history) if r.history else None
     chart = chart_of(r, columns)
-    cells = site.value_cells.setdefault(format_key(kpi), {})
+    if cells is None:
+        cells = ListCells(site)
+    values = site.value_cells.setdefault(format_key(kpi), {})
     objective_label = t(kpi_page.objective_title)
     body = [
         crumbs(page, [(kpi_page.objective_path, objective_label), (page, t(kpi.name))]),
         f'<h1>{t(kpi.name)} <span class="id">{t(kpi.id)}</span></h1>',
         meta_line(site),
         f'<p class="status-line">{badge(r.status)} {t(status_sentence(r))}</p>',
-        standing(r),
+        standing(r, cells),
         "<h2>Chart</h2>",
-        chart_figure(r, chart),
+        chart_figure(r, chart, cells),
         "<h2>Definition</h2>",
-        definition(page, site, kpi_page),
+        definition(page, site, kpi_page, cells),
         f'<h2 id="measurements">Measurements ({len(r.history)})</h2>',
-        measurements_table(r, columns, cells, site.date_cells),
+        measurements_table(r, columns, values, site.date_cells),
         *history_section(site, kpi_page),
     ]
     return page_html(f"{t(kpi.name)} — {SITE_TITLE}", body)
@@ -1033,12 +1135,12 @@ def page_renderers(site: Site) -> dict[str, Callable[[], str]]:
     command renders and writes one page at a time, never holding the whole site."""
     from kpitrack.reports.site import walk
 
-    cells = ListCells(site)  # each KPI's list-row cells, shared by the list pages
+    cells = ListCells(site)  # each KPI's list-row cells and texts, shared by the pages
     pages: dict[str, Callable[[], str]] = {INDEX: lambda: index_page(site, cells)}
     if site.problems:
         pages[PROBLEMS] = lambda: problems_html(site, site.problems)
     for kpi_page in site.kpis:
-        pages[kpi_page.path] = functools.partial(kpi_html, site, kpi_page)
+        pages[kpi_page.path] = functools.partial(kpi_html, site, kpi_page, cells)
     for node in walk(site.objectives):
         pages[node.path] = functools.partial(objective_html, site, node, cells)
     for owner in site.owners:

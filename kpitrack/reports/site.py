@@ -265,6 +265,12 @@ class Site:
         return {}
 
     @functools.cached_property
+    def value_texts(self) -> dict[tuple[object, ...], dict[Value, str]]:
+        """The renderer's store of values as `format_value` writes them (not escaped), by
+        `format_key`: a KPI's trend, chart and summary show values other KPIs show too."""
+        return {}
+
+    @functools.cached_property
     def date_cells(self) -> dict[int, str]:
         """The renderer's store of date cells, shared by every measurements table."""
         return {}
