@@ -362,18 +362,31 @@ def workspaces(draw: st.DrawFn) -> tuple[Workspace, list[Problem]]:
     return workspace, problems
 
 
+def drawn_site(drawn: tuple[Workspace, list[Problem]], keep: int, filtered: bool) -> Site:
+    """The site of a drawn workspace; `filtered`: of the KPIs whose bit is set in `keep`."""
+    workspace, problems = drawn
+    results = evaluate(workspace, as_of=AS_OF)
+    if filtered:  # a filtered site: some of the KPIs
+        results = [r for i, r in enumerate(results) if keep >> i & 1]
+    return build_site(
+        workspace, results, as_of=AS_OF, config=Config(), problems=problems, built_at="now"
+    )
+
+
+def sample_site() -> Site:
+    workspace, problems = load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)
+    results = evaluate(workspace, as_of=SAMPLE_AS_OF)
+    return build_site(
+        workspace, results, as_of=SAMPLE_AS_OF, config=Config(), problems=problems, built_at="x"
+    )
+
+
 @settings(max_examples=150, deadline=None)
 @given(workspaces(), st.integers(0, 127), st.booleans())
 def test_every_list_page_is_what_the_plain_functions_give(
     drawn: tuple[Workspace, list[Problem]], keep: int, filtered: bool
 ) -> None:
-    workspace, problems = drawn
-    results = evaluate(workspace, as_of=AS_OF)
-    if filtered:  # a filtered site: some of the KPIs
-        results = [r for i, r in enumerate(results) if keep >> i & 1]
-    site = build_site(
-        workspace, results, as_of=AS_OF, config=Config(), problems=problems, built_at="now"
-    )
+    site = drawn_site(drawn, keep, filtered)
     fast = list_pages(site)
     plain = plain_list_pages(site)
     assert list(fast) == list(plain)
@@ -381,11 +394,7 @@ def test_every_list_page_is_what_the_plain_functions_give(
 
 
 def test_the_sample_s_list_pages_are_what_the_plain_functions_give() -> None:
-    workspace, problems = load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)
-    results = evaluate(workspace, as_of=SAMPLE_AS_OF)
-    site = build_site(
-        workspace, results, as_of=SAMPLE_AS_OF, config=Config(), problems=problems, built_at="x"
-    )
+    site = sample_site()
     fast = list_pages(site)
     assert len(fast) > 5 and fast == plain_list_pages(site)
     # Each page alone (its own store) is the same page too.

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from site_fixtures import SAMPLE, SAMPLE_AS_OF
-from test_site_lists import AS_OF, workspaces
+from test_site_lists import drawn_site, sample_site, workspaces
 
 from kpitrack.domain.model import Config, Frequency, Kind, Kpi, KpiResult, Value
 from kpitrack.domain.problems import Problem
@@ -190,22 +190,12 @@ def assert_kpi_pages_plain(site: Site) -> None:
 def test_every_kpi_page_is_what_the_plain_functions_give(
     drawn: tuple[Workspace, list[Problem]], keep: int, filtered: bool
 ) -> None:
-    workspace, problems = drawn
-    results = evaluate(workspace, as_of=AS_OF)
-    if filtered:  # a filtered site: some of the KPIs
-        results = [r for i, r in enumerate(results) if keep >> i & 1]
-    site = build_site(
-        workspace, results, as_of=AS_OF, config=Config(), problems=problems, built_at="now"
-    )
+    site = drawn_site(drawn, keep, filtered)
     assert_kpi_pages_plain(site)
 
 
 def test_the_sample_s_kpi_pages_are_what_the_plain_functions_give() -> None:
-    workspace, problems = load_workspace([SAMPLE], config=Config(), as_of=SAMPLE_AS_OF)
-    results = evaluate(workspace, as_of=SAMPLE_AS_OF)
-    site = build_site(
-        workspace, results, as_of=SAMPLE_AS_OF, config=Config(), problems=problems, built_at="x"
-    )
+    site = sample_site()
     # The sample has milestones, forecasts, events, scales and reasons: each is shown.
     assert any(p.result.kpi.milestones for p in site.kpis)
     assert any(p.result.forecast for p in site.kpis)
