@@ -26,15 +26,24 @@ import contextlib
 import os
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from kpitrack.domain.problems import UsageError, WriteError
+from kpitrack.domain.records import Record
 from kpitrack.writing.atomicfile import (
     atomic_write_bytes,
     check_folder,
     remove_orphaned_temp_files,
 )
+
+if TYPE_CHECKING:
+    # mypy checks each record as the frozen dataclass it behaves as (domain/records.py).
+    from dataclasses import dataclass as record
+else:
+    from kpitrack.domain.records import record
+
+_setattr = object.__setattr__  # how a record's __init__ sets its fields
 
 MANIFEST = ".kpitrack-site"
 NAME_MAX = 255  # bytes in one file name: ext4, APFS, NTFS (and a KPI id has no limit)
@@ -44,12 +53,26 @@ MANIFEST_HEADER = (
 )
 
 
-@dataclass(frozen=True)
-class SiteWriteOutcome:
+@record(frozen=True)
+class SiteWriteOutcome(Record):
+    """What a site write did, page by page."""
+
     folder: Path
     written: tuple[str, ...]  # new or changed pages
     unchanged: tuple[str, ...]
     removed: tuple[str, ...]  # stale pages of an earlier build
+
+    def __init__(
+        self,
+        folder: Path,
+        written: tuple[str, ...],
+        unchanged: tuple[str, ...],
+        removed: tuple[str, ...],
+    ) -> None:
+        _setattr(self, "folder", folder)
+        _setattr(self, "written", written)
+        _setattr(self, "unchanged", unchanged)
+        _setattr(self, "removed", removed)
 
 
 def safe_relative(name: str) -> bool:
