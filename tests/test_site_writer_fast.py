@@ -1,7 +1,9 @@
 """The site writer's cheaper steps give what the plain ones gave: `safe_relative` read
 from the string against `PurePosixPath`'s answer, `_write_all`'s one-call write against
-writes cut short, and the atomic writer's failure handling (plain `except` clauses, no
-context manager) leaving the target as it was, no temporary file, and the same error."""
+writes cut short, the atomic writer's failure handling (plain `except` clauses, no
+context manager) leaving the target as it was, no temporary file, and the same error,
+and the site folder's check (`real_paths`, each folder resolved once) against
+`os.path.realpath` of each file on trees of links."""
 
 from __future__ import annotations
 
@@ -14,9 +16,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kpitrack.domain.problems import WriteError
+from kpitrack.domain.problems import UsageError, WriteError
 from kpitrack.writing.atomicfile import TEMP_PREFIX, atomic_write_bytes
-from kpitrack.writing.sitefolder import MANIFEST, safe_relative, write_site_folder
+from kpitrack.writing.sitefolder import (
+    MANIFEST,
+    check_output_folder,
+    real_paths,
+    safe_relative,
+    write_site_folder,
+)
 
 
 def plain_safe_relative(name: str) -> bool:
@@ -92,11 +100,8 @@ def _breaking(failing: str, exc: BaseException) -> Callable[..., object]:
     return broken
 
 
-@pytest.mark.parametrize("as_text", [False, True], ids=["path", "str"])
 @pytest.mark.parametrize("failing", FAILING)
-def test_a_disk_error_leaves_the_target_and_says_so(
-    tmp_path: Path, failing: str, as_text: bool
-) -> None:
+def test_a_disk_error_leaves_the_target_and_says_so(tmp_path: Path, failing: str) -> None:
     target = tmp_path / "page.html"
     target.write_bytes(b"old")
     error = OSError(errno.ENOSPC, "No space left on device")
@@ -112,7 +117,7 @@ def test_a_disk_error_leaves_the_target_and_says_so(
         else:
             patch.setattr(os, failing, _breaking(failing, error))
         with pytest.raises(WriteError) as caught:
-            atomic_write_bytes(str(target) if as_text else target, b"new", mode=0o644)
+            atomic_write_bytes(target, b"new", mode=0o644)
     assert str(caught.value) == f"{target}: write failed, file unchanged: No space left on device"
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
     assert target.read_bytes() == b"old"
@@ -150,7 +155,7 @@ def test_a_temp_file_that_cannot_be_made_is_said_as_before(tmp_path: Path) -> No
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(os, "open", _breaking("open", error))
         with pytest.raises(WriteError) as caught:
-            atomic_write_bytes(str(target), b"new")
+            atomic_write_bytes(target, b"new")
     assert str(caught.value) == f"{target}: cannot write in {folder}: Permission denied"
     assert not target.exists()
 
@@ -158,8 +163,7 @@ def test_a_temp_file_that_cannot_be_made_is_said_as_before(tmp_path: Path) -> No
 def test_a_page_that_cannot_be_written_is_named_by_its_path_in_the_folder(
     tmp_path: Path,
 ) -> None:
-    """The site writer hands the pages' paths as strings: the error names the same path
-    a Path would have."""
+    """A failed page write names the page by its path in the (resolved) folder."""
     out = tmp_path / "site"
     real = os.replace
 
@@ -176,3 +180,69 @@ def test_a_page_that_cannot_be_written_is_named_by_its_path_in_the_folder(
         f"{out.resolve() / 'index.html'}: write failed, file unchanged: Input/output error"
     )
     assert temp_files(out) == []
+
+
+# ---------------------------------------------------------------- the site folder's check
+
+PARTS = ["a", "b", "f", "dir-link", "file-link", "dangling", "loop", "up", "missing", "..", ".", ""]
+
+
+def _tree(root: Path) -> None:
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "a" / "b" / "f").write_text("x")
+    (root / "a" / "f").write_text("x")
+    (root / "dir-link").symlink_to("a")
+    (root / "a" / "file-link").symlink_to("b/f")
+    (root / "a" / "b" / "dangling").symlink_to("nowhere")
+    (root / "a" / "loop").symlink_to("loop")
+    (root / "a" / "b" / "up").symlink_to("..")
+
+
+def plain_holds(folder: Path, files: list[Path]) -> bool:
+    """The check as it was: each file resolved whole, compared as Paths."""
+    resolved = Path(os.path.realpath(folder))
+    for f in files:
+        path = Path(os.path.realpath(f))
+        if path == resolved or resolved in path.parents:
+            return True
+    return False
+
+
+def test_real_paths_are_realpaths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _tree(tmp_path)
+    monkeypatch.chdir(tmp_path / "a")
+    paths = st.lists(st.sampled_from(PARTS), min_size=1, max_size=5).map("/".join)
+    where = st.sampled_from([str(tmp_path) + "/", "", "/"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(st.tuples(where, paths), max_size=6), st.tuples(where, paths))
+    def check(files: list[tuple[str, str]], folder: tuple[str, str]) -> None:
+        texts = [start + path for start, path in files]
+        assert list(real_paths(texts)) == [os.path.realpath(t) for t in texts]
+        assert list(real_paths(map(Path, texts))) == [os.path.realpath(Path(t)) for t in texts]
+        out = Path(folder[0] + folder[1])
+        workspace = [Path(t) for t in texts]
+        try:
+            check_output_folder(out, workspace)
+            refused = False
+        except UsageError as exc:
+            refused = "holds the workspace's file" in str(exc)
+            if not refused:  # a file, not a folder: refused before the files are looked at
+                assert "is a file" in str(exc) or "cannot use" in str(exc)
+                return
+        assert refused is plain_holds(out, workspace)
+
+    check()
+
+
+def test_the_folder_holding_a_workspace_file_is_refused_as_before(tmp_path: Path) -> None:
+    _tree(tmp_path)
+    files = [tmp_path / "dir-link" / "b" / "f"]
+    with pytest.raises(UsageError, match="holds the workspace's file"):
+        check_output_folder(tmp_path / "a" / "b", files)
+    with pytest.raises(UsageError, match="holds the workspace's file"):
+        check_output_folder(tmp_path / "a" / "b" / "up", [tmp_path / "a" / "file-link"])
+    assert check_output_folder(tmp_path / "a" / "new", files) == tmp_path / "a" / "new"
+    assert check_output_folder(Path("/"), []) == Path("/")
+    with pytest.raises(UsageError, match="holds the workspace's file"):
+        check_output_folder(Path("/"), files)

@@ -136,7 +136,7 @@ def _write_temp(
     folder: Path | str,
     data: bytes | Iterable[bytes],
     mode: int | None,
-    display: Path | str,
+    display: Path,
     *,
     durable: bool = True,
 ) -> str:
@@ -180,12 +180,12 @@ def _remove_temp(tmp: str) -> None:
         os.unlink(tmp)
 
 
-def _write_failed(display: Path | str, exc: OSError) -> WriteError:
+def _write_failed(display: Path, exc: OSError) -> WriteError:
     return WriteError(f"{display}: write failed, file unchanged: {exc.strerror or exc}")
 
 
 def atomic_write_bytes(
-    path: Path | str,
+    path: Path,
     data: bytes | Iterable[bytes],
     *,
     mode: int | None = None,

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -117,14 +117,47 @@ def check_output_folder(folder: Path, workspace_files: Sequence[Path]) -> Path:
         raise UsageError(f"{folder}: cannot use as the site's folder: {exc.strerror}") from None
     if info is not None and not stat.S_ISDIR(info.st_mode):
         raise UsageError(f"{folder}: is a file, not a folder; the site is a folder of pages")
-    resolved = Path(os.path.realpath(folder))
-    for f in workspace_files:
-        if _inside(Path(os.path.realpath(f)), resolved):
+    top = os.path.realpath(folder)
+    below = top if top.endswith(os.sep) else top + os.sep
+    for f, real in zip(workspace_files, real_paths(workspace_files), strict=True):
+        if real == top or real.startswith(below):  # `_inside`, on the resolved strings
             raise UsageError(
                 f"{folder}: holds the workspace's file {f}; write the site into a folder "
                 "of its own (e.g. public/)"
             )
-    return resolved
+    return Path(top)
+
+
+def real_paths(files: Iterable[Path | str]) -> Iterator[str]:
+    """`os.path.realpath` of each file, in order, each folder resolved once rather than
+    once per file (a workspace is a hundred files in a few folders): a file's real path
+    is its folder's, joined with its name, resolved further only when that is a symbolic
+    link, as `realpath` resolves one component after the other. A folder that does not
+    resolve cleanly (missing, unreachable, a loop of links) leaves its files to
+    `realpath` whole."""
+    folders: dict[str, str] = {}
+    for file in files:
+        text = os.fspath(file)
+        folder, _, name = text.rpartition(os.sep)
+        if not folder or name in ("", ".", ".."):
+            yield os.path.realpath(text)
+            continue
+        real_folder = folders.get(folder)
+        if real_folder is None:
+            try:  # strict: the same answer, or an error where `realpath` would guess
+                real_folder = os.path.realpath(folder, strict=True)
+            except OSError:  # missing, unreachable, a loop: the whole path, as it was
+                real_folder = ""
+            folders[folder] = real_folder
+        if not real_folder:
+            yield os.path.realpath(text)
+            continue
+        path = os.path.join(real_folder, name)
+        try:
+            link = stat.S_ISLNK(os.lstat(path).st_mode)
+        except OSError:  # missing or unreachable: `realpath` keeps the name as it is
+            link = False
+        yield os.path.realpath(path) if link else path
 
 
 def _existing(path: Path) -> os.stat_result | None:
@@ -233,21 +266,19 @@ def write_site_folder(
     written: list[str] = []
     unchanged: list[str] = []
     made: set[str] = set()
-    top = os.fspath(root)  # pages' paths as strings: a thousand Path objects cost more
     for name, content in files.items():
         data = content()
-        target = os.path.join(top, name)
+        target = root / name
         parent = name.rpartition("/")[0]
         if parent not in made:
-            there = Path(target).parent
             try:
-                there.mkdir(parents=True, exist_ok=True)
+                target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise WriteError(
                     f"{folder / name}: cannot create its folder: {exc.strerror or exc}"
                 ) from None
             made.add(parent)
-            remove_orphaned_temp_files(there)  # of a build that was killed
+            remove_orphaned_temp_files(target.parent)  # of a build that was killed
         # The listing found every folder on the way a real one (or nothing there: made
         # just now) and the page a regular file or nothing: no need to resolve it again.
         if listing.kind(tuple(name.split("/"))) == stat.S_IFREG and _same_bytes(target, data):
@@ -261,13 +292,12 @@ def write_site_folder(
     return SiteWriteOutcome(folder, tuple(written), tuple(unchanged), tuple(removed))
 
 
-def _same_bytes(path: str, data: bytes) -> bool:
+def _same_bytes(path: Path, data: bytes) -> bool:
     try:
         info = os.lstat(path)
         if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
             return False
-        with open(path, "rb") as page:
-            return page.read() == data
+        return path.read_bytes() == data
     except OSError:
         return False
 
