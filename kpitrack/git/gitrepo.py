@@ -12,15 +12,22 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from kpitrack.domain.codes import KT002
 from kpitrack.domain.problems import UsageError
+from kpitrack.domain.records import Record
 
 if TYPE_CHECKING:
+    # mypy checks each record as the frozen dataclass it behaves as (domain/records.py).
+    from dataclasses import dataclass as record
+
     from kpitrack.domain.problems import Problem
+else:
+    from kpitrack.domain.records import record
+
+_setattr = object.__setattr__  # how a record's __init__ sets its fields
 
 YAML_SUFFIXES = (".yaml", ".yml")
 MAX_REV_LENGTH = 256
@@ -53,11 +60,18 @@ def nearest_folder(path: Path, cwd: Path) -> Path:
     return cwd
 
 
-@dataclass(frozen=True)
-class Commit:
+@record(frozen=True)
+class Commit(Record):
+    """A commit: its full id, author date and author."""
+
     sha: str
     date: str  # ISO 8601 author date
     author: str
+
+    def __init__(self, sha: str, date: str, author: str) -> None:
+        _setattr(self, "sha", sha)
+        _setattr(self, "date", date)
+        _setattr(self, "author", author)
 
     @property
     def short(self) -> str:
@@ -94,12 +108,16 @@ def run_git(
     return proc
 
 
-@dataclass(frozen=True)
-class Repo:
+@record(frozen=True)
+class Repo(Record):
     """The repository holding `cwd`: its top folder and `cwd`'s place in it."""
 
     root: Path
     cwd: Path
+
+    def __init__(self, root: Path, cwd: Path) -> None:
+        _setattr(self, "root", root)
+        _setattr(self, "cwd", cwd)
 
     @classmethod
     def find(cls, cwd: Path, *, at: Path | None = None) -> Repo:
@@ -548,8 +566,8 @@ def sources_at(
 _NO_BLOB = "0" * 40
 
 
-@dataclass(frozen=True)
-class Touch:
+@record(frozen=True)
+class Touch(Record):
     """A commit on the first-parent line and the files it changed under the pathspecs
     (blob id after the commit, None when the file was deleted)."""
 
@@ -557,6 +575,18 @@ class Touch:
     parent: str | None
     files: tuple[tuple[str, str | None], ...]
     added: frozenset[str] = frozenset()
+
+    def __init__(
+        self,
+        commit: Commit,
+        parent: str | None,
+        files: tuple[tuple[str, str | None], ...],
+        added: frozenset[str] = frozenset(),
+    ) -> None:
+        _setattr(self, "commit", commit)
+        _setattr(self, "parent", parent)
+        _setattr(self, "files", files)
+        _setattr(self, "added", added)
 
 
 def log_raw(

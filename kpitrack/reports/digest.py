@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_right
 from collections.abc import Callable, Container, Iterable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -29,13 +28,20 @@ from kpitrack.domain.model import (
     Status,
     StatusCounts,
 )
+from kpitrack.domain.records import Record
 from kpitrack.domain.series import Measurements, Series
 from kpitrack.domain.workspace import Workspace
 
 if TYPE_CHECKING:
+    # mypy checks each record as the frozen dataclass it behaves as (domain/records.py).
+    from dataclasses import dataclass as record
     from pathlib import Path
 
     from kpitrack.git.changes import DefinitionChanges
+else:
+    from kpitrack.domain.records import record
+
+_setattr = object.__setattr__  # how a record's __init__ sets its fields
 
 DEFAULT_WINDOW = dt.timedelta(days=7)
 
@@ -51,19 +57,30 @@ class ChangeKind(StrEnum):
     FIRST_REPORT = "first-report"
 
 
-@dataclass(frozen=True)
-class OwnerSummary:
+@record(frozen=True)
+class OwnerSummary(Record):
+    """An owner's line of the summary: the status counts of their KPIs."""
+
     owner: str | None  # None: KPIs without an owner
     counts: StatusCounts
 
+    def __init__(self, owner: str | None, counts: StatusCounts) -> None:
+        _setattr(self, "owner", owner)
+        _setattr(self, "counts", counts)
 
-@dataclass(frozen=True)
-class StatusChange:
+
+@record(frozen=True)
+class StatusChange(Record):
     """A KPI whose status as of `since` differs from its status as of `as_of`."""
 
     result: KpiResult  # as of the report's as-of date
     before: Status
     after: Status
+
+    def __init__(self, result: KpiResult, before: Status, after: Status) -> None:
+        _setattr(self, "result", result)
+        _setattr(self, "before", before)
+        _setattr(self, "after", after)
 
     @property
     def kind(self) -> ChangeKind:
@@ -74,14 +91,20 @@ class StatusChange:
         return ChangeKind.REGRESSED
 
 
-@dataclass(frozen=True)
-class NewMeasurement:
+@record(frozen=True)
+class NewMeasurement(Record):
+    """A measurement dated inside the report's window, with its KPI."""
+
     kpi: Kpi
     measurement: Measurement
 
+    def __init__(self, kpi: Kpi, measurement: Measurement) -> None:
+        _setattr(self, "kpi", kpi)
+        _setattr(self, "measurement", measurement)
 
-@dataclass(frozen=True)
-class ObjectiveGroup:
+
+@record(frozen=True)
+class ObjectiveGroup(Record):
     """KPIs under one strategic objective; `objective` None is the "No objective" group."""
 
     objective: Objective | None
@@ -94,13 +117,29 @@ class ObjectiveGroup:
     progress: float | None = None
     status: Status | None = None
 
+    def __init__(
+        self,
+        objective: Objective | None,
+        results: tuple[KpiResult, ...],
+        counts: StatusCounts,
+        depth: int = 0,
+        progress: float | None = None,
+        status: Status | None = None,
+    ) -> None:
+        _setattr(self, "objective", objective)
+        _setattr(self, "results", results)
+        _setattr(self, "counts", counts)
+        _setattr(self, "depth", depth)
+        _setattr(self, "progress", progress)
+        _setattr(self, "status", status)
+
     @property
     def title(self) -> str:
         return self.objective.title if self.objective else "No objective"
 
 
-@dataclass(frozen=True)
-class GitScope:
+@record(frozen=True)
+class GitScope(Record):
     """Where the report's "Definitions changed" section reads git history: the workspace
     files (their repository, not the current folder's), up to `rev` (default HEAD), after
     `since_rev` instead of the report's since date when given."""
@@ -109,9 +148,18 @@ class GitScope:
     rev: str | None = None
     since_rev: str | None = None
 
+    def __init__(
+        self, files: tuple[Path, ...] = (), rev: str | None = None, since_rev: str | None = None
+    ) -> None:
+        _setattr(self, "files", files)
+        _setattr(self, "rev", rev)
+        _setattr(self, "since_rev", since_rev)
 
-@dataclass(frozen=True)
-class Report:
+
+@record(frozen=True)
+class Report(Record):
+    """The digest: every section of `kpitrack report`, as data."""
+
     as_of: dt.date
     since: dt.date
     results: tuple[KpiResult, ...]  # every KPI covered, in workspace order
@@ -127,6 +175,34 @@ class Report:
     definitions: DefinitionChanges | None = None
     # Events dated in (since, as_of] that concern a KPI covered, oldest first.
     events: tuple[Event, ...] = ()
+
+    def __init__(
+        self,
+        as_of: dt.date,
+        since: dt.date,
+        results: tuple[KpiResult, ...],
+        summary: StatusCounts,
+        owners: tuple[OwnerSummary, ...],
+        new_measurements: tuple[NewMeasurement, ...],
+        changes: tuple[StatusChange, ...],
+        objectives: tuple[ObjectiveGroup, ...],
+        overdue: tuple[KpiResult, ...],
+        needs_action: tuple[KpiResult, ...],
+        definitions: DefinitionChanges | None = None,
+        events: tuple[Event, ...] = (),
+    ) -> None:
+        _setattr(self, "as_of", as_of)
+        _setattr(self, "since", since)
+        _setattr(self, "results", results)
+        _setattr(self, "summary", summary)
+        _setattr(self, "owners", owners)
+        _setattr(self, "new_measurements", new_measurements)
+        _setattr(self, "changes", changes)
+        _setattr(self, "objectives", objectives)
+        _setattr(self, "overdue", overdue)
+        _setattr(self, "needs_action", needs_action)
+        _setattr(self, "definitions", definitions)
+        _setattr(self, "events", events)
 
     def changes_of(self, kind: ChangeKind) -> tuple[StatusChange, ...]:
         return tuple(c for c in self.changes if c.kind is kind)

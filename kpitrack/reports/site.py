@@ -35,11 +35,19 @@ from kpitrack.domain.model import (
     Value,
 )
 from kpitrack.domain.problems import Problem
+from kpitrack.domain.records import Record
 from kpitrack.domain.workspace import Workspace
 from kpitrack.reports.digest import Report, build_report, grouped
 
 if TYPE_CHECKING:
+    # mypy checks each record as the frozen dataclass it behaves as (domain/records.py).
+    from dataclasses import dataclass as record
+
     from kpitrack.git.changes import Change
+else:
+    from kpitrack.domain.records import record
+
+_setattr = object.__setattr__  # how a record's __init__ sets its fields
 
 INDEX = "index.html"
 PROBLEMS = "problems.html"
@@ -185,8 +193,8 @@ class KpiPage:
         return chart_of(self.result)
 
 
-@dataclass(frozen=True)
-class ObjectiveNode:
+@record(frozen=True)
+class ObjectiveNode(Record):
     """An objective's page: its KPIs. `objective` None is "No objective"."""
 
     objective: Objective | None
@@ -197,21 +205,47 @@ class ObjectiveNode:
     children: tuple[ObjectiveNode, ...] = ()
     progress: float | None = None
 
+    def __init__(
+        self,
+        objective: Objective | None,
+        path: str,
+        results: tuple[KpiResult, ...],
+        counts: StatusCounts,
+        children: tuple[ObjectiveNode, ...] = (),
+        progress: float | None = None,
+    ) -> None:
+        _setattr(self, "objective", objective)
+        _setattr(self, "path", path)
+        _setattr(self, "results", results)
+        _setattr(self, "counts", counts)
+        _setattr(self, "children", children)
+        _setattr(self, "progress", progress)
+
     @property
     def title(self) -> str:
         return self.objective.title if self.objective else "No objective"
 
 
-@dataclass(frozen=True)
-class OwnerPage:
+@record(frozen=True)
+class OwnerPage(Record):
+    """An owner's page: their KPIs."""
+
     owner: str | None  # None: KPIs without an owner
     path: str
     results: tuple[KpiResult, ...]
     counts: StatusCounts
 
+    def __init__(
+        self, owner: str | None, path: str, results: tuple[KpiResult, ...], counts: StatusCounts
+    ) -> None:
+        _setattr(self, "owner", owner)
+        _setattr(self, "path", path)
+        _setattr(self, "results", results)
+        _setattr(self, "counts", counts)
 
-@dataclass(frozen=True)
-class Provenance:
+
+@record(frozen=True)
+class Provenance(Record):
     """What the site was built from: the git commit (None outside a repository or before
     the first commit) and whether the workspace files had uncommitted changes."""
 
@@ -219,9 +253,18 @@ class Provenance:
     commit: str | None = None
     uncommitted: bool = False
 
+    def __init__(
+        self, in_repository: bool, commit: str | None = None, uncommitted: bool = False
+    ) -> None:
+        _setattr(self, "in_repository", in_repository)
+        _setattr(self, "commit", commit)
+        _setattr(self, "uncommitted", uncommitted)
 
-@dataclass(frozen=True)
-class Site:
+
+@record(frozen=True)
+class Site(Record):
+    """The whole site as data: the digest, and every page's model in site order."""
+
     as_of: dt.date
     digest: Report  # summary, changes this week, overdue, needs action
     kpis: tuple[KpiPage, ...]  # workspace order
@@ -233,6 +276,28 @@ class Site:
     # Definition changes committed this week (after digest.since, up to as_of), of the
     # selected KPIs, oldest first; None outside a git repository.
     definition_changes: tuple[Change, ...] | None = None
+
+    def __init__(
+        self,
+        as_of: dt.date,
+        digest: Report,
+        kpis: tuple[KpiPage, ...],
+        objectives: tuple[ObjectiveNode, ...],
+        owners: tuple[OwnerPage, ...],
+        problems: tuple[Problem, ...],
+        provenance: Provenance,
+        built_at: str | None = None,
+        definition_changes: tuple[Change, ...] | None = None,
+    ) -> None:
+        _setattr(self, "as_of", as_of)
+        _setattr(self, "digest", digest)
+        _setattr(self, "kpis", kpis)
+        _setattr(self, "objectives", objectives)
+        _setattr(self, "owners", owners)
+        _setattr(self, "problems", problems)
+        _setattr(self, "provenance", provenance)
+        _setattr(self, "built_at", built_at)
+        _setattr(self, "definition_changes", definition_changes)
 
     @functools.cached_property
     def _owner_paths(self) -> dict[str | None, str]:

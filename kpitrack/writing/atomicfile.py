@@ -117,7 +117,14 @@ def remove_orphaned_temp_files(folder: Path, *, max_age: float = ORPHAN_AGE) -> 
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
+    if not data:
+        return
+    written = os.write(fd, data)  # nearly always the whole of it, in one call
+    if written == len(data):
+        return
+    if written <= 0:  # pragma: no cover - os.write raises instead
+        raise OSError(errno.EIO, "short write")
+    view = memoryview(data)[written:]
     while view:
         written = os.write(fd, view)
         if written <= 0:  # pragma: no cover - os.write raises instead
@@ -141,33 +148,40 @@ def _write_temp(
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     except OSError as exc:
         raise WriteError(f"{display}: cannot write in {folder}: {exc.strerror or exc}") from None
-    with _removed_on_failure(tmp, display):
+    try:
         try:
             if mode is not None:
                 os.fchmod(fd, mode)
-            for piece in (data,) if isinstance(data, bytes) else data:
-                _write_all(fd, piece)
+            if isinstance(data, bytes):
+                _write_all(fd, data)
+            else:
+                for piece in data:
+                    _write_all(fd, piece)
             if durable:
                 os.fsync(fd)
         finally:
             os.close(fd)
+    except OSError as exc:
+        _remove_temp(tmp)
+        raise _write_failed(display, exc) from None
+    except BaseException:
+        _remove_temp(tmp)
+        raise
     return tmp
 
 
-@contextlib.contextmanager
-def _removed_on_failure(tmp: str, display: Path) -> Iterator[None]:
-    """On any failure inside: the temporary file removed, and an OSError turned into one
-    clear WriteError (the target is unchanged)."""
-    try:
-        yield
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise WriteError(
-                f"{display}: write failed, file unchanged: {exc.strerror or exc}"
-            ) from None
-        raise
+# On any failure after the temporary file is made: it is removed, and an OSError is
+# turned into one clear WriteError (the target is unchanged). Plain `except` clauses
+# rather than a context manager entered twice a page: a site writes a thousand.
+
+
+def _remove_temp(tmp: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)
+
+
+def _write_failed(display: Path, exc: OSError) -> WriteError:
+    return WriteError(f"{display}: write failed, file unchanged: {exc.strerror or exc}")
 
 
 def atomic_write_bytes(
@@ -191,8 +205,14 @@ def atomic_write_bytes(
     target = os.fspath(path) if resolved else os.path.realpath(path)
     folder = os.path.dirname(target) or "."
     tmp = _write_temp(folder, data, mode, path, durable=durable)
-    with _removed_on_failure(tmp, path):
+    try:
         os.replace(tmp, target)
+    except OSError as exc:
+        _remove_temp(tmp)
+        raise _write_failed(path, exc) from None
+    except BaseException:
+        _remove_temp(tmp)
+        raise
     if durable:
         fsync_directory(folder)
 
