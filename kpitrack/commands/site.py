@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -57,10 +55,6 @@ def build_time(environ: dict[str, str] | os._Environ[str]) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _encoded(render: Callable[[], str]) -> bytes:
-    return render().encode("utf-8")
-
-
 def site(
     output: SiteFolderOption,
     files: FilesOption = None,
@@ -76,7 +70,7 @@ def site(
     requests: publish the folder on any static host."""
     from kpitrack.domain.problems import InvalidWorkspaceError
     from kpitrack.reading.loading import load_workspace
-    from kpitrack.render.site_html import page_renderers
+    from kpitrack.render.site_html import page_writers
     from kpitrack.reports.site import build_site, git_sources
     from kpitrack.writing.sitefolder import check_output_folder, write_site_folder
 
@@ -110,9 +104,7 @@ def site(
         provenance=provenance,
         built_at=built_at,
     )
-    pages = {
-        path: functools.partial(_encoded, render) for path, render in page_renderers(model).items()
-    }
+    pages = page_writers(model)
     outcome = write_site_folder(output, pages, workspace_files=own_files)
     typer.echo(_wrote_line(output, len(pages), outcome))
 

@@ -20,6 +20,7 @@ import functools
 import itertools
 from collections.abc import Callable, Sequence
 from html import escape as _escape
+from typing import TypeVar
 
 from kpitrack.domain.model import Kind, Kpi, KpiResult, Status, StatusCounts, Value
 from kpitrack.domain.problems import Problem
@@ -410,6 +411,23 @@ def page_html(title: str, body: Sequence[str]) -> str:
     """A whole page: the head (with the CSS) and the body's pieces, one on each line,
     joined at once (an overview page is megabytes: one copy of it, not three)."""
     return "\n".join([_PAGE_HEAD + title + _PAGE_TOP, *(body or [""]), _PAGE_END])
+
+
+_PAGE_TOP_BYTES = _PAGE_TOP.encode("utf-8")
+_PAGE_END_BYTES = _PAGE_END.encode("utf-8")
+
+
+def page_bytes(title: str, body: Sequence[str | bytes]) -> bytes:
+    """`page_html(title, body).encode("utf-8")`, made as bytes: each piece encoded on its
+    own (pieces given as bytes as they are) and the bytes joined. A page whose text has
+    one character past U+00FF (a `—`, a `≥`) is a two-byte-per-character string in
+    Python, so joining its pieces as text widens every ASCII piece (the measurements, the
+    chart's points) and encoding the result walks it character by character; as bytes,
+    the ASCII pieces are copied once."""
+    pieces = [_PAGE_HEAD.encode("utf-8") + title.encode("utf-8") + _PAGE_TOP_BYTES]
+    pieces += [p if isinstance(p, bytes) else p.encode("utf-8") for p in body or [""]]
+    pieces.append(_PAGE_END_BYTES)
+    return b"\n".join(pieces)
 
 
 # ---------------------------------------------------------------- index
@@ -918,28 +936,42 @@ def expected_path(
     return on
 
 
-# The measurements table's opening (`report_html.table` with no rows): the same for
-# every KPI, made once.
-_TABLE_TOP = table(["Date", "Value", "Expected", "Note", "By"], [], nowrap=(0,)).removesuffix(
-    "\n</tbody></table>"
+# The measurements table's opening (`report_html.table` with no rows) and end: the same
+# for every KPI, made once.
+_TABLE_TOP = (
+    table(["Date", "Value", "Expected", "Note", "By"], [], nowrap=(0,))
+    .removesuffix("\n</tbody></table>")
+    .encode("utf-8")
 )
+_TABLE_END = b"\n</tbody></table>"
 
 
 def measurements_table(
     r: KpiResult,
     columns: Columns | None = None,
-    cells: dict[Value, str] | None = None,
-    days: dict[int, str] | None = None,
+    cells: dict[Value, bytes] | None = None,
+    days: dict[int, bytes] | None = None,
 ) -> str:
     """Every measurement, newest first, with the value expected on its date: the chart's
-    data table. The markup is `report_html.table`'s, built here from the columns because
-    this table holds every measurement of the workspace: each distinct date, value,
-    note and author is made into its piece of a row once, and the rows are joined from
-    the pieces. `columns` are `history_columns(r.history)` when the caller has them;
-    `cells` a store of formatted values shared with KPIs of the same `format_key`,
+    data table (`measurements_table_bytes`, as text)."""
+    return measurements_table_bytes(r, columns, cells, days).decode("utf-8")
+
+
+def measurements_table_bytes(
+    r: KpiResult,
+    columns: Columns | None = None,
+    cells: dict[Value, bytes] | None = None,
+    days: dict[int, bytes] | None = None,
+) -> bytes:
+    """The measurements table, encoded as UTF-8. The markup is `report_html.table`'s,
+    built here from the columns because this table holds every measurement of the
+    workspace: each distinct date, value, note and author is made into its piece of a
+    row once, encoded, and the rows are joined from the pieces as bytes (see
+    `page_bytes`). `columns` are `history_columns(r.history)` when the caller has them;
+    `cells` a store of formatted value cells shared with KPIs of the same `format_key`,
     `days` one of date cells (by ordinal) shared with every table."""
     if not r.history:
-        return "<p>No measurements on or before the as-of date.</p>"
+        return b"<p>No measurements on or before the as-of date.</p>"
     kpi = r.kpi
     if columns is None:
         columns = history_columns(r.history)
@@ -956,44 +988,51 @@ def measurements_table(
         days = {}
     for ordinal in set(ordinals).difference(days):
         day = dt.date.fromordinal(ordinal).isoformat()
-        days[ordinal] = f'\n<tr><td class="lead nowrap">{day}</td><td data-label="Value">'
+        days[ordinal] = f'\n<tr><td class="lead nowrap">{day}</td><td data-label="Value">'.encode()
     # A value's cell is made once (counts and scale labels come back often), kept in
     # the shared store while it has room.
     if cells is None:
         cells = {}
-    new = {value: t(format_value(kpi, value)) for value in set(values).difference(cells)}
+    new = {
+        value: t(format_value(kpi, value)).encode("utf-8")
+        for value in set(values).difference(cells)
+    }
     if len(cells) + len(new) <= MAX_SHARED_CELLS:
         cells.update(new)
         shown = cells
     else:
         shown = {value: new[value] if value in new else cells[value] for value in set(values)}
-    note_cells = {note: f'{t(note) or DASH}</td><td data-label="By">' for note in set(notes)}
-    by_cells = {by: f"{t(by) or DASH}</td></tr>" for by in set(bys)}
+    note_cells = {
+        note: f'{t(note) or DASH}</td><td data-label="By">'.encode() for note in set(notes)
+    }
+    by_cells = {by: f"{t(by) or DASH}</td></tr>".encode() for by in set(bys)}
 
     before, after = '</td><td data-label="Expected">', '</td><td data-label="Note">'
     count = len(ordinals)
-    expected: list[str]
+    expected: list[bytes]
     if kpi.due is None:  # the target on every date
-        expected = [before + t(format_value(kpi, kpi.target)) + after] * count
+        expected = [(before + t(format_value(kpi, kpi.target)) + after).encode("utf-8")] * count
     elif base is None:
-        expected = [before + DASH + after] * count
+        expected = [(before + DASH + after).encode("utf-8")] * count
     else:
         on = expected_path(kpi, start=r.start, baseline=base)
         expected = [
-            before + t(format_value(kpi, kpi.label(on(dt.date.fromordinal(ordinal))))) + after
-            for ordinal in ordinals
+            (before + t(format_value(kpi, kpi.label(on(dt.date.fromordinal(o))))) + after).encode(
+                "utf-8"
+            )
+            for o in ordinals
         ]
     # The rows' pieces, five to a row, each column put in its place by one slice.
-    pieces = [""] * (5 * count)
+    pieces = [b""] * (5 * count)
     pieces[0::5] = map(days.__getitem__, ordinals)
     pieces[1::5] = map(shown.__getitem__, values)
     pieces[2::5] = expected
     pieces[3::5] = _column(note_cells, notes)
     pieces[4::5] = _column(by_cells, bys)
-    return _TABLE_TOP + "".join(pieces) + "\n</tbody></table>"
+    return _TABLE_TOP + b"".join(pieces) + _TABLE_END
 
 
-def _column(cells: dict[str | None, str], keys: Sequence[str | None]) -> list[str]:
+def _column(cells: dict[str | None, bytes], keys: Sequence[str | None]) -> list[bytes]:
     """Each key's cell, in order: one cell repeated when every row has the same."""
     if len(cells) == 1:
         return [*cells.values()] * len(keys)
@@ -1032,6 +1071,12 @@ def history_section(site: Site, kpi_page: KpiPage) -> list[str]:
 def kpi_html(site: Site, kpi_page: KpiPage, cells: ListCells | None = None) -> str:
     """A KPI's page; `cells` the build's store of the texts it shares with the list
     pages (a store of its own without it: the same page)."""
+    return kpi_page_bytes(site, kpi_page, cells).decode("utf-8")
+
+
+def kpi_page_bytes(site: Site, kpi_page: KpiPage, cells: ListCells | None = None) -> bytes:
+    """A KPI's page (`kpi_html`) as the UTF-8 bytes the site writes, made as bytes
+    (`page_bytes`): its measurements table is most of it."""
     r = kpi_page.result
     kpi = r.kpi
     page = kpi_page.path
@@ -1043,7 +1088,7 @@ def kpi_html(site: Site, kpi_page: KpiPage, cells: ListCells | None = None) -> s
         cells = ListCells(site)
     values = site.value_cells.setdefault(format_key(kpi), {})
     objective_label = t(kpi_page.objective_title)
-    body = [
+    body: list[str | bytes] = [
         crumbs(page, [(kpi_page.objective_path, objective_label), (page, t(kpi.name))]),
         f'<h1>{t(kpi.name)} <span class="id">{t(kpi.id)}</span></h1>',
         meta_line(site),
@@ -1054,10 +1099,10 @@ def kpi_html(site: Site, kpi_page: KpiPage, cells: ListCells | None = None) -> s
         "<h2>Definition</h2>",
         definition(page, site, kpi_page, cells),
         f'<h2 id="measurements">Measurements ({len(r.history)})</h2>',
-        measurements_table(r, columns, values, site.date_cells),
+        measurements_table_bytes(r, columns, values, site.date_cells),
         *history_section(site, kpi_page),
     ]
-    return page_html(f"{t(kpi.name)} — {SITE_TITLE}", body)
+    return page_bytes(f"{t(kpi.name)} — {SITE_TITLE}", body)
 
 
 # ---------------------------------------------------------------- objectives, owners, problems
@@ -1130,22 +1175,42 @@ def problems_html(site: Site, problems: Sequence[Problem]) -> str:
 # ---------------------------------------------------------------- the site
 
 
-def page_renderers(site: Site) -> dict[str, Callable[[], str]]:
-    """Every page of the site by its path, each as a function that renders it: the
-    command renders and writes one page at a time, never holding the whole site."""
+def page_writers(site: Site) -> dict[str, Callable[[], bytes]]:
+    """Every page of the site by its path, each as a function that renders it as the
+    UTF-8 bytes written: the command renders and writes one page at a time, never
+    holding the whole site. The KPI pages, most of the site's bytes, are made as bytes
+    (`kpi_page_bytes`); the others as text, then encoded."""
     from kpitrack.reports.site import walk
 
     cells = ListCells(site)  # each KPI's list-row cells and texts, shared by the pages
-    pages: dict[str, Callable[[], str]] = {INDEX: lambda: index_page(site, cells)}
+    pages: dict[str, Callable[[], bytes]] = {INDEX: lambda: index_page(site, cells).encode("utf-8")}
     if site.problems:
-        pages[PROBLEMS] = lambda: problems_html(site, site.problems)
+        pages[PROBLEMS] = lambda: problems_html(site, site.problems).encode("utf-8")
     for kpi_page in site.kpis:
-        pages[kpi_page.path] = functools.partial(kpi_html, site, kpi_page, cells)
+        pages[kpi_page.path] = functools.partial(kpi_page_bytes, site, kpi_page, cells)
     for node in walk(site.objectives):
-        pages[node.path] = functools.partial(objective_html, site, node, cells)
+        pages[node.path] = functools.partial(_encoded, objective_html, site, node, cells)
     for owner in site.owners:
-        pages[owner.path] = functools.partial(owner_html, site, owner, cells)
+        pages[owner.path] = functools.partial(_encoded, owner_html, site, owner, cells)
     return pages
+
+
+_Page = TypeVar("_Page", ObjectiveNode, OwnerPage)
+
+
+def _encoded(
+    render: Callable[[Site, _Page, ListCells], str], site: Site, page: _Page, cells: ListCells
+) -> bytes:
+    return render(site, page, cells).encode("utf-8")
+
+
+def page_renderers(site: Site) -> dict[str, Callable[[], str]]:
+    """`page_writers`' pages as text (what `render_site` returns)."""
+    return {path: functools.partial(_decoded, write) for path, write in page_writers(site).items()}
+
+
+def _decoded(write: Callable[[], bytes]) -> str:
+    return write().decode("utf-8")
 
 
 def render_site(site: Site) -> dict[str, str]:

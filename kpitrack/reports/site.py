@@ -324,9 +324,10 @@ class Site(Record):
         return {}
 
     @functools.cached_property
-    def value_cells(self) -> dict[tuple[object, ...], dict[Value, str]]:
-        """The renderer's store of formatted values, by the KPI fields that decide how a
-        value is shown (`format_key`): the same numbers come back in many KPIs' tables."""
+    def value_cells(self) -> dict[tuple[object, ...], dict[Value, bytes]]:
+        """The renderer's store of formatted value cells (UTF-8), by the KPI fields that
+        decide how a value is shown (`format_key`): the same numbers come back in many
+        KPIs' tables."""
         return {}
 
     @functools.cached_property
@@ -336,8 +337,8 @@ class Site(Record):
         return {}
 
     @functools.cached_property
-    def date_cells(self) -> dict[int, str]:
-        """The renderer's store of date cells, shared by every measurements table."""
+    def date_cells(self) -> dict[int, bytes]:
+        """The renderer's store of date cells (UTF-8), shared by every measurements table."""
         return {}
 
     @functools.cached_property
