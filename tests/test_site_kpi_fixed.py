@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Sequence
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from test_site_lists import drawn_site, sample_site, workspaces
 
@@ -34,7 +34,7 @@ from kpitrack.domain.workspace import Workspace
 from kpitrack.evaluation.evaluate import evaluate, expected_position
 from kpitrack.render import site_html as H
 from kpitrack.render.report_common import format_value
-from kpitrack.reports.site import Chart, Points, Site, chart_of, history_columns
+from kpitrack.reports.site import Chart, Points, Provenance, Site, chart_of, history_columns
 
 t = H.t
 _NUMBERS = {float, int}
@@ -236,6 +236,7 @@ def charts(draw: st.DrawFn) -> Chart:
     last = first + dt.timedelta(days=draw(st.integers(0, 400)))
     low = draw(positions)
     high = low + draw(st.floats(1e-12, 1e9) | st.sampled_from([1.0, 3.0, 172.0]))
+    assume(high > low)  # as chart_of makes it: never an empty range
     on_chart = st.builds(
         lambda n, v: (first + dt.timedelta(days=n), v), st.integers(0, 400), positions
     )
@@ -425,3 +426,76 @@ def test_a_chart_s_positions_are_its_own(values: Sequence[Value]) -> None:
     assert first == second == plain_chart_of(result)
     assert first is not None and second is not None
     assert first.measured.positions is not second.measured.positions  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- the page's other fixed parts
+
+
+def plain_legend(r: KpiResult, chart: Chart) -> str:
+    legend = [
+        '<span><span aria-hidden="true">●</span> measured</span>',
+        '<span><span aria-hidden="true">┄</span> expected path</span>',
+    ]
+    if r.kpi.due is not None:
+        legend.append('<span><span aria-hidden="true">┈</span> target</span>')
+    if chart.milestones:
+        legend.append('<span><span aria-hidden="true">◆</span> milestone</span>')
+    if chart.forecast is not None:
+        legend.append('<span><span aria-hidden="true">┆</span> projection and band</span>')
+    if chart.events:
+        legend.append('<span><span aria-hidden="true">│</span> event</span>')
+    return "".join(legend)
+
+
+def plain_chart_figure(r: KpiResult, chart: Chart, cells: H.ListCells) -> str:
+    summary = t(H.chart_summary(r, chart, cells))
+    return (
+        '<figure class="chart">'
+        + plain_chart_svg(r, chart, summary, cells.formatter(r.kpi))
+        + f'<figcaption><span class="legend">{plain_legend(r, chart)}</span><br>'
+        + f"{summary} The values are in the table below.</figcaption>"
+        + "</figure>"
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(kpis(), charts())
+def test_the_figure_is_the_plain_one(kpi: Kpi, chart: Chart) -> None:
+    r = dataclasses.replace(_result_of(kpi), history=tuple(chart.measured))
+    cells = H.ListCells(sample_site())
+    assert H.chart_figure(r, chart, cells) == plain_chart_figure(r, chart, cells)
+
+
+def test_the_sample_s_figures_are_the_plain_ones() -> None:
+    site = sample_site()
+    cells = H.ListCells(site)
+    legends = set()
+    for page in site.kpis:
+        chart = chart_of(page.result)
+        if chart is not None:
+            figure = H.chart_figure(page.result, chart, cells)
+            assert figure == plain_chart_figure(page.result, chart, cells)
+            legends.add(plain_legend(page.result, chart))
+    assert len(legends) > 2
+
+
+def plain_meta_line(site: Site) -> str:
+    return f'<p class="meta">As of {site.as_of.isoformat()} · {H.provenance_text(site)}</p>'
+
+
+@pytest.mark.parametrize(
+    "provenance",
+    [
+        Provenance(in_repository=False),
+        Provenance(in_repository=True),
+        Provenance(in_repository=True, commit="0123456789abcdef" * 2 + "01234567"),
+        Provenance(in_repository=True, commit="ab" * 20, uncommitted=True),
+    ],
+)
+def test_the_meta_line_is_made_once_per_build(provenance: Provenance) -> None:
+    site = dataclasses.replace(sample_site(), provenance=provenance)
+    line = H.meta_line(site)
+    assert line == plain_meta_line(site)
+    assert H.meta_line(site) is line  # kept for the build's other pages
+    later = dataclasses.replace(site, as_of=site.as_of + dt.timedelta(days=1))
+    assert H.meta_line(later) == plain_meta_line(later) != line  # another build: its own

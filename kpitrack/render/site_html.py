@@ -194,7 +194,14 @@ def provenance_text(site: Site) -> str:
 
 
 def meta_line(site: Site) -> str:
-    return f'<p class="meta">As of {site.as_of.isoformat()} · {provenance_text(site)}</p>'
+    """The as-of date and provenance line: the same on every page of a build, made once."""
+    key = ("meta", "")
+    line = site.fragments.get(key)
+    if line is None:
+        line = site.fragments[key] = (
+            f'<p class="meta">As of {site.as_of.isoformat()} · {provenance_text(site)}</p>'
+        )
+    return line
 
 
 def crumbs(page: str, trail: Sequence[tuple[str, str]]) -> str:
@@ -598,6 +605,15 @@ def _row(term: str, value_html: str | None) -> str:
     return f"<dt>{term}</dt><dd>{value_html}</dd>"
 
 
+def _definition_list(rows: Sequence[tuple[str, str | None]]) -> str:
+    """A `<dl class="def">` of the rows that have a value, each as `_row` makes it."""
+    return (
+        '<dl class="def">'
+        + "".join([f"<dt>{term}</dt><dd>{value}</dd>" for term, value in rows if value])
+        + "</dl>"
+    )
+
+
 def definition(page: str, site: Site, kpi_page: KpiPage, cells: ListCells | None = None) -> str:
     """The KPI's definition; `cells` the build's store of texts shared between pages (the
     target, the owner's and the objective's links; a store of its own without it)."""
@@ -619,27 +635,27 @@ def definition(page: str, site: Site, kpi_page: KpiPage, cells: ListCells | None
     kind = t(str(kpi.kind))
     if kpi.scale:
         kind += f" (scale, worst first: {t(', '.join(kpi.scale))})"
-    rows = [
-        _row("Measure", t(kpi.measure)),
-        _row("Target", t(cells.target(r))),
-        _row("Direction", t(DIRECTION_WORDS[str(kpi.direction)])),
-        _row("Kind", kind),
-        _row("Unit", t(kpi.unit) if kpi.unit else None),
-        _row("Baseline", t(shown(r.baseline)) if r.baseline is not None else None),
-        _row("Start", r.start.isoformat() if r.start else None),
-        _row("Due", kpi.due.isoformat() if kpi.due else "none: a standing target"),
-        _row("Milestones", milestones),
-        _row("Frequency", t(str(kpi.frequency))),
-        _row("Indicator", t(str(kpi.indicator)) if kpi.indicator else None),
-        _row("Owner", cells.owner_link(page, kpi.owner)),  # = kpi_page.owner_path's
-        _row("Objective", cells.objective_link(page, kpi.objective)),  # kpi_page's
-        _row("Action plan", action_plan(r)),
-        _row("Review", review),
-        _row("Tags", t(", ".join(kpi.tags)) if kpi.tags else None),
-        _row("Description", t(kpi.description) if kpi.description else None),
-        _row("Archived", "yes" if kpi.archived else None),
-    ]
-    return '<dl class="def">' + "".join(rows) + "</dl>"
+    rows = (
+        ("Measure", t(kpi.measure)),
+        ("Target", t(cells.target(r))),
+        ("Direction", t(DIRECTION_WORDS[str(kpi.direction)])),
+        ("Kind", kind),
+        ("Unit", t(kpi.unit) if kpi.unit else None),
+        ("Baseline", t(shown(r.baseline)) if r.baseline is not None else None),
+        ("Start", r.start.isoformat() if r.start else None),
+        ("Due", kpi.due.isoformat() if kpi.due else "none: a standing target"),
+        ("Milestones", milestones),
+        ("Frequency", t(str(kpi.frequency))),
+        ("Indicator", t(str(kpi.indicator)) if kpi.indicator else None),
+        ("Owner", cells.owner_link(page, kpi.owner)),  # = kpi_page.owner_path's
+        ("Objective", cells.objective_link(page, kpi.objective)),  # kpi_page's
+        ("Action plan", action_plan(r)),
+        ("Review", review),
+        ("Tags", t(", ".join(kpi.tags)) if kpi.tags else None),
+        ("Description", t(kpi.description) if kpi.description else None),
+        ("Archived", "yes" if kpi.archived else None),
+    )
+    return _definition_list(rows)
 
 
 def standing(r: KpiResult, cells: ListCells | None = None) -> str:
@@ -654,16 +670,16 @@ def standing(r: KpiResult, cells: ListCells | None = None) -> str:
         latest, progress = cells.latest(r), cells.progress(r)
         reasons = cells.reasons(r) if r.reasons else "no"
         shown = cells.formatter(r.kpi)
-    rows = [
-        _row("Status", badge(r.status)),
-        _row("Latest", latest),
-        _row("Expected", t(shown(r.expected)) if r.expected is not None else None),
-        _row("Progress", progress),
-        _row("Gap", t(shown(r.gap)) if r.gap is not None and r.gap > 0 else None),
-        _row("Overdue", t(format_overdue(r)) if r.overdue is not None else None),
-        _row("Needs action", reasons),
-    ]
-    return '<dl class="def">' + "".join(rows) + "</dl>"
+    rows = (
+        ("Status", badge(r.status)),
+        ("Latest", latest),
+        ("Expected", t(shown(r.expected)) if r.expected is not None else None),
+        ("Progress", progress),
+        ("Gap", t(shown(r.gap)) if r.gap is not None and r.gap > 0 else None),
+        ("Overdue", t(format_overdue(r)) if r.overdue is not None else None),
+        ("Needs action", reasons),
+    )
+    return _definition_list(rows)
 
 
 def chart_summary(r: KpiResult, chart: Chart, cells: ListCells | None = None) -> str:
@@ -896,26 +912,44 @@ def chart_figure(r: KpiResult, chart: Chart | None, cells: ListCells | None = No
     build's `cells` when the caller has them."""
     if chart is None:
         return "<p>No measurements to chart yet.</p>"
+    legend = _legend(
+        r.kpi.due is not None,
+        bool(chart.milestones),
+        chart.forecast is not None,
+        bool(chart.events),
+    )
+    summary = t(chart_summary(r, chart, cells))
+    svg = chart_svg(r, chart, summary, None if cells is None else cells.formatter(r.kpi))
+    return "".join(
+        [
+            '<figure class="chart">',
+            svg,
+            '<figcaption><span class="legend">',
+            legend,
+            "</span><br>",
+            summary,
+            " The values are in the table below.</figcaption></figure>",
+        ]
+    )
+
+
+@functools.cache
+def _legend(target: bool, milestones: bool, projection: bool, events: bool) -> str:
+    """The chart's legend: the measured points and the expected path, and each other
+    mark the chart has (sixteen legends at most, each made once)."""
     legend = [
         '<span><span aria-hidden="true">●</span> measured</span>',
         '<span><span aria-hidden="true">┄</span> expected path</span>',
     ]
-    if r.kpi.due is not None:
+    if target:
         legend.append('<span><span aria-hidden="true">┈</span> target</span>')
-    if chart.milestones:
+    if milestones:
         legend.append('<span><span aria-hidden="true">◆</span> milestone</span>')
-    if chart.forecast is not None:
+    if projection:
         legend.append('<span><span aria-hidden="true">┆</span> projection and band</span>')
-    if chart.events:
+    if events:
         legend.append('<span><span aria-hidden="true">│</span> event</span>')
-    summary = t(chart_summary(r, chart, cells))
-    return (
-        '<figure class="chart">'
-        + chart_svg(r, chart, summary, None if cells is None else cells.formatter(r.kpi))
-        + f'<figcaption><span class="legend">{"".join(legend)}</span><br>'
-        + f"{summary} The values are in the table below.</figcaption>"
-        + "</figure>"
-    )
+    return "".join(legend)
 
 
 MAX_SHARED_CELLS = 50_000  # formatted values kept per kind of KPI for the whole site
