@@ -31,7 +31,7 @@ from kpitrack.domain.model import (
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.series import Measurements
 from kpitrack.domain.workspace import Workspace
-from kpitrack.evaluation.evaluate import evaluate, expected_position
+from kpitrack.evaluation.evaluate import evaluate, expected_position, status_sentence
 from kpitrack.render import site_html as H
 from kpitrack.render.report_common import format_value
 from kpitrack.reports.site import Chart, Points, Provenance, Site, chart_of, history_columns
@@ -499,3 +499,23 @@ def test_the_meta_line_is_made_once_per_build(provenance: Provenance) -> None:
     assert H.meta_line(site) is line  # kept for the build's other pages
     later = dataclasses.replace(site, as_of=site.as_of + dt.timedelta(days=1))
     assert H.meta_line(later) == plain_meta_line(later) != line  # another build: its own
+
+
+@settings(max_examples=200, deadline=None)
+@given(results())
+def test_the_status_sentence_from_the_build_s_formatter_is_the_plain_one(r: KpiResult) -> None:
+    plain = status_sentence(r)
+    cells = H.ListCells(sample_site())
+    assert status_sentence(r, cells.formatter(r.kpi)) == plain
+    assert status_sentence(r, cells.formatter(r.kpi)) == plain  # its values kept: the same
+
+
+def test_the_sample_s_status_sentences_from_the_formatter_are_the_plain_ones() -> None:
+    site = sample_site()
+    cells = H.ListCells(site)
+    sentences = [status_sentence(p.result) for p in site.kpis]
+    assert [status_sentence(p.result, cells.formatter(p.result.kpi)) for p in site.kpis] == (
+        sentences
+    )
+    assert any("on the way to" in s for s in sentences)  # the expected value shown
+    assert any(s.startswith("standing target") for s in sentences)

@@ -38,6 +38,7 @@ from kpitrack.domain.model import (
     Value,
 )
 from kpitrack.domain.problems import Problem
+from kpitrack.domain.series import History
 from kpitrack.domain.workspace import Workspace
 from kpitrack.evaluation.evaluate import path_corners
 from kpitrack.reports.digest import Report, build_report, grouped
@@ -306,8 +307,6 @@ def history_rows(
 ) -> list[tuple[dt.date, Value, str | None, str | None]]:
     """(date, value, note, by) of each measurement of a history, in its order: read from
     the KPI's columns when the history is a view over them (no Measurement built)."""
-    from kpitrack.domain.series import History
-
     if isinstance(history, History):
         return history.rows()
     return [(m.date, m.value, m.note, m.by) for m in history]
@@ -320,8 +319,6 @@ def history_columns(history: Sequence[Measurement]) -> Columns:
     """The date ordinals, values, notes and authors of a history's measurements, in its
     order: gathered from the KPI's columns when the history is a view over them (no
     Measurement, no row and no date built)."""
-    from kpitrack.domain.series import History
-
     if isinstance(history, History):
         return history.columns()
     return (
