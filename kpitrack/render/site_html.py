@@ -605,15 +605,6 @@ def _row(term: str, value_html: str | None) -> str:
     return f"<dt>{term}</dt><dd>{value_html}</dd>"
 
 
-def _definition_list(rows: Sequence[tuple[str, str | None]]) -> str:
-    """A `<dl class="def">` of the rows that have a value, each as `_row` makes it."""
-    return (
-        '<dl class="def">'
-        + "".join([f"<dt>{term}</dt><dd>{value}</dd>" for term, value in rows if value])
-        + "</dl>"
-    )
-
-
 def definition(page: str, site: Site, kpi_page: KpiPage, cells: ListCells | None = None) -> str:
     """The KPI's definition; `cells` the build's store of texts shared between pages (the
     target, the owner's and the objective's links; a store of its own without it)."""
@@ -635,27 +626,27 @@ def definition(page: str, site: Site, kpi_page: KpiPage, cells: ListCells | None
     kind = t(str(kpi.kind))
     if kpi.scale:
         kind += f" (scale, worst first: {t(', '.join(kpi.scale))})"
-    rows = (
-        ("Measure", t(kpi.measure)),
-        ("Target", t(cells.target(r))),
-        ("Direction", t(DIRECTION_WORDS[str(kpi.direction)])),
-        ("Kind", kind),
-        ("Unit", t(kpi.unit) if kpi.unit else None),
-        ("Baseline", t(shown(r.baseline)) if r.baseline is not None else None),
-        ("Start", r.start.isoformat() if r.start else None),
-        ("Due", kpi.due.isoformat() if kpi.due else "none: a standing target"),
-        ("Milestones", milestones),
-        ("Frequency", t(str(kpi.frequency))),
-        ("Indicator", t(str(kpi.indicator)) if kpi.indicator else None),
-        ("Owner", cells.owner_link(page, kpi.owner)),  # = kpi_page.owner_path's
-        ("Objective", cells.objective_link(page, kpi.objective)),  # kpi_page's
-        ("Action plan", action_plan(r)),
-        ("Review", review),
-        ("Tags", t(", ".join(kpi.tags)) if kpi.tags else None),
-        ("Description", t(kpi.description) if kpi.description else None),
-        ("Archived", "yes" if kpi.archived else None),
-    )
-    return _definition_list(rows)
+    rows = [
+        _row("Measure", t(kpi.measure)),
+        _row("Target", t(cells.target(r))),
+        _row("Direction", t(DIRECTION_WORDS[str(kpi.direction)])),
+        _row("Kind", kind),
+        _row("Unit", t(kpi.unit) if kpi.unit else None),
+        _row("Baseline", t(shown(r.baseline)) if r.baseline is not None else None),
+        _row("Start", r.start.isoformat() if r.start else None),
+        _row("Due", kpi.due.isoformat() if kpi.due else "none: a standing target"),
+        _row("Milestones", milestones),
+        _row("Frequency", t(str(kpi.frequency))),
+        _row("Indicator", t(str(kpi.indicator)) if kpi.indicator else None),
+        _row("Owner", cells.owner_link(page, kpi.owner)),  # = kpi_page.owner_path's
+        _row("Objective", cells.objective_link(page, kpi.objective)),  # kpi_page's
+        _row("Action plan", action_plan(r)),
+        _row("Review", review),
+        _row("Tags", t(", ".join(kpi.tags)) if kpi.tags else None),
+        _row("Description", t(kpi.description) if kpi.description else None),
+        _row("Archived", "yes" if kpi.archived else None),
+    ]
+    return '<dl class="def">' + "".join(rows) + "</dl>"
 
 
 def standing(r: KpiResult, cells: ListCells | None = None) -> str:
@@ -670,16 +661,16 @@ def standing(r: KpiResult, cells: ListCells | None = None) -> str:
         latest, progress = cells.latest(r), cells.progress(r)
         reasons = cells.reasons(r) if r.reasons else "no"
         shown = cells.formatter(r.kpi)
-    rows = (
-        ("Status", badge(r.status)),
-        ("Latest", latest),
-        ("Expected", t(shown(r.expected)) if r.expected is not None else None),
-        ("Progress", progress),
-        ("Gap", t(shown(r.gap)) if r.gap is not None and r.gap > 0 else None),
-        ("Overdue", t(format_overdue(r)) if r.overdue is not None else None),
-        ("Needs action", reasons),
-    )
-    return _definition_list(rows)
+    rows = [
+        _row("Status", badge(r.status)),
+        _row("Latest", latest),
+        _row("Expected", t(shown(r.expected)) if r.expected is not None else None),
+        _row("Progress", progress),
+        _row("Gap", t(shown(r.gap)) if r.gap is not None and r.gap > 0 else None),
+        _row("Overdue", t(format_overdue(r)) if r.overdue is not None else None),
+        _row("Needs action", reasons),
+    ]
+    return '<dl class="def">' + "".join(rows) + "</dl>"
 
 
 def chart_summary(r: KpiResult, chart: Chart, cells: ListCells | None = None) -> str:
@@ -806,6 +797,7 @@ _DATES = (
 )
 _TARGET_LINE = f'<line class="target" x1="{PAD_LEFT}" y1="%s" x2="{CHART_W - PAD_RIGHT}" y2="%s"/>'
 _MILESTONE = '<polygon class="milestone" points="%s,%s %s,%s %s,%s %s,%s"/>'
+_TICK = f'<text x="{PAD_LEFT - 6}" y="%s" text-anchor="end" dominant-baseline="middle">%s</text>'
 
 
 def chart_svg(
@@ -859,8 +851,12 @@ def chart_svg(
     days += [d.toordinal() for d, _ in milestones]
     values += [v for _, v in milestones]
     if forecast is not None:  # from the latest value
-        latest_day, latest = chart.measured[-1]
-        days += [latest_day.toordinal(), forecast[0].toordinal()]
+        measured = chart.measured
+        if isinstance(measured, Points):  # its columns: no date built
+            latest_day, latest = measured.ordinals[-1], measured.positions[-1]
+        else:
+            latest_day, latest = measured[-1][0].toordinal(), measured[-1][1]
+        days += [latest_day, forecast[0].toordinal()]
         values += [latest, *forecast[1:]]
     days += [d.toordinal() for d, _ in events]
     texts = _coordinates(
@@ -870,15 +866,16 @@ def chart_svg(
     xs, ys = iter(texts[: len(days)]), iter(texts[len(days) :])
     tick_ys = [next(ys) for _ in ticks]
     target_y = next(ys)
-    # The target as a tick when it is clear of the top and the bottom.
-    if not scale and not all(abs(float(target_y) - float(v)) > 14 for v in tick_ys[:2]):
-        del ticks[2], tick_ys[2]
-    for v, tick_y in zip(ticks, tick_ys, strict=True):
-        label = t(formatter(kpi.label(v)))
-        out.append(
-            f'<text x="{PAD_LEFT - 6}" y="{tick_y}" text-anchor="end" '
-            f'dominant-baseline="middle">{label}</text>'
-        )
+    if not scale:  # the target as a tick when it is clear of the top and the bottom
+        target_at = float(target_y)
+        if not (
+            abs(target_at - float(tick_ys[0])) > 14 and abs(target_at - float(tick_ys[1])) > 14
+        ):
+            del ticks[2], tick_ys[2]
+    label = kpi.label
+    out += [
+        _TICK % (tick_y, t(formatter(label(v)))) for v, tick_y in zip(ticks, tick_ys, strict=True)
+    ]
     out.append(_DATES % (chart.first.isoformat(), chart.last.isoformat()))
     if kpi.due is not None:  # the target as a line, when the path does not already end on it
         out.append(_TARGET_LINE % (target_y, target_y))
