@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
 from kpitrack.domain.model import (
@@ -532,24 +533,28 @@ def action_words(kpi: Kpi) -> str | None:
     return f"{plan.plan} ({', '.join(details)})"
 
 
-def status_sentence(result: KpiResult) -> str:
-    """Why a KPI has its status, in one sentence."""
+def status_sentence(result: KpiResult, shown: Callable[[Value | None], str] | None = None) -> str:
+    """Why a KPI has its status, in one sentence. `shown` is `format_value(kpi, value,
+    unit=True)` as a function of the value, when the caller keeps one (the site's
+    `ListCells.formatter`: the values a page shows, formatted once per build)."""
     kpi, latest = result.kpi, result.latest
-    op = "≤" if kpi.direction is Direction.DECREASE else "≥"
-    target = format_value(kpi, kpi.target, unit=True)
     if latest is None:
         return f"no measurement on or before {result.as_of.isoformat()}: no data"
-    value = format_value(kpi, latest.value, unit=True)
+    if shown is None:
+        shown = functools.partial(format_value, kpi, unit=True)
+    op = "≤" if kpi.direction is Direction.DECREASE else "≥"
+    target = shown(kpi.target)
+    value = shown(latest.value)
     words = str(result.status).replace("-", " ")
     if result.status is Status.ACHIEVED:
         due = kpi.due.isoformat() if kpi.due else ""
         return f"target {op} {target} by {due} met; latest {value} on {latest.date}: {words}"
-    expected = format_value(kpi, result.expected, unit=True)
     if kpi.due is None:
         head = f"standing target {op} {target}"
     elif latest.date >= kpi.due or result.as_of > kpi.due:  # after due: the target itself
         head = f"target {op} {target} by {kpi.due.isoformat()}"
-    else:
+    else:  # the value expected by now: formatted only where the sentence shows it
+        expected = shown(result.expected)
         head = (
             f"expected {op} {expected} by {latest.date.isoformat()}"
             f" on the way to {target} by {kpi.due.isoformat()}"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import itertools
 from collections.abc import Callable, Sequence
 from html import escape as _escape
 from typing import TypeVar
@@ -27,7 +26,6 @@ from kpitrack.domain.problems import Problem
 from kpitrack.domain.textsafe import visible
 from kpitrack.evaluation.evaluate import (
     action_words,
-    path_corners,
     status_sentence,
     summary_sentence,
 )
@@ -65,6 +63,7 @@ from kpitrack.reports.site import (
     Points,
     Site,
     chart_of,
+    expected_path,
     history_columns,
     kpi_path,
     objective_path,
@@ -196,7 +195,14 @@ def provenance_text(site: Site) -> str:
 
 
 def meta_line(site: Site) -> str:
-    return f'<p class="meta">As of {site.as_of.isoformat()} · {provenance_text(site)}</p>'
+    """The as-of date and provenance line: the same on every page of a build, made once."""
+    key = ("meta", "")
+    line = site.fragments.get(key)
+    if line is None:
+        line = site.fragments[key] = (
+            f'<p class="meta">As of {site.as_of.isoformat()} · {provenance_text(site)}</p>'
+        )
+    return line
 
 
 def crumbs(page: str, trail: Sequence[tuple[str, str]]) -> str:
@@ -794,6 +800,24 @@ def _measured_marks(chart: Chart, plot_w: int, plot_h: int, span: int) -> tuple[
     return (pairs if count > 1 else ""), circles
 
 
+def _coordinates(numbers: Sequence[float]) -> list[str]:
+    """Each number as `_num` writes it, all in one format: `%.1f` writes exactly one
+    digit after the point, so `.0` before the separator is only ever a whole number's."""
+    if not numbers:
+        return []
+    return ("%.1f " * len(numbers) % tuple(numbers)).replace(".0 ", " ").split(" ")[:-1]
+
+
+_DATES = (
+    f'<text x="{PAD_LEFT}" y="{_num(CHART_H - PAD_BOTTOM + 18)}" text-anchor="start">%s</text>'
+    f'<text x="{CHART_W - PAD_RIGHT}" y="{_num(CHART_H - PAD_BOTTOM + 18)}" '
+    'text-anchor="end">%s</text>'
+)
+_TARGET_LINE = f'<line class="target" x1="{PAD_LEFT}" y1="%s" x2="{CHART_W - PAD_RIGHT}" y2="%s"/>'
+_MILESTONE = '<polygon class="milestone" points="%s,%s %s,%s %s,%s %s,%s"/>'
+_TICK = f'<text x="{PAD_LEFT - 6}" y="%s" text-anchor="end" dominant-baseline="middle">%s</text>'
+
+
 def chart_svg(
     r: KpiResult,
     chart: Chart,
@@ -803,19 +827,23 @@ def chart_svg(
     """The chart as inline SVG; `summary` is `t(chart_summary(r, chart))` when the
     caller has it already, `formatter` `format_value(r.kpi, value)` as a function of
     the value (the build's `ListCells.formatter`)."""
+    return "".join(chart_svg_pieces(r, chart, summary, formatter))
+
+
+def chart_svg_pieces(
+    r: KpiResult,
+    chart: Chart,
+    summary: str | None = None,
+    formatter: Callable[[Value], str] | None = None,
+) -> list[str]:
+    """`chart_svg` in the pieces it is joined from: the measured points' long ASCII
+    pieces apart from the summary's text (see `page_bytes`)."""
     kpi = r.kpi
     if formatter is None:
         formatter = functools.partial(format_value, kpi)
     plot_w = CHART_W - PAD_LEFT - PAD_RIGHT
     plot_h = CHART_H - PAD_TOP - PAD_BOTTOM
     span = max(1, (chart.last - chart.first).days)
-
-    def x(day: dt.date) -> str:
-        return _num(PAD_LEFT + (day - chart.first).days / span * plot_w)
-
-    def y(value: float) -> str:
-        return _num(PAD_TOP + (chart.high - value) / (chart.high - chart.low) * plot_h)
-
     if summary is None:
         summary = t(chart_summary(r, chart))
     out = [
@@ -825,81 +853,127 @@ def chart_svg(
         f'<rect class="frame" x="{PAD_LEFT}" y="{PAD_TOP}" width="{plot_w}" height="{plot_h}"/>',
     ]
     # Value labels on the left: the scale's labels, or the top, the bottom and the target.
-    if kpi.kind is Kind.QUALITATIVE and kpi.scale:
-        ticks = [float(i) for i in range(len(kpi.scale)) if chart.low <= i <= chart.high]
+    # Every coordinate of the fixed marks is x() or y() of `_coordinates`' formula, all
+    # of a chart's made by one format: the dates' x first, then the values' y.
+    high, first = chart.high, chart.first.toordinal()
+    height = high - chart.low
+    scale = len(kpi.scale) if kpi.kind is Kind.QUALITATIVE and kpi.scale else 0
+    if scale:
+        ticks = [float(i) for i in range(scale) if chart.low <= i <= high]
     else:
-        ticks = [chart.high, chart.low]
-        if all(abs(float(y(chart.target)) - float(y(v))) > 14 for v in ticks):
-            ticks.append(chart.target)
-    for v in ticks:
-        label = t(formatter(kpi.label(v)))
-        out.append(
-            f'<text x="{PAD_LEFT - 6}" y="{y(v)}" text-anchor="end" '
-            f'dominant-baseline="middle">{label}</text>'
-        )
-    bottom = _num(CHART_H - PAD_BOTTOM + 18)
-    out.append(f'<text x="{PAD_LEFT}" y="{bottom}" text-anchor="start">{chart.first}</text>')
-    out.append(
-        f'<text x="{CHART_W - PAD_RIGHT}" y="{bottom}" text-anchor="end">{chart.last}</text>'
+        ticks = [high, chart.low, chart.target]
+    expected, milestones, forecast, events = (
+        chart.expected,
+        chart.milestones,
+        chart.forecast,
+        chart.events,
     )
+    days = [d.toordinal() for d, _ in expected]
+    values = ticks + [chart.target] + [v for _, v in expected]
+    days += [d.toordinal() for d, _ in milestones]
+    values += [v for _, v in milestones]
+    if forecast is not None:  # from the latest value
+        measured = chart.measured
+        if isinstance(measured, Points):  # its columns: no date built
+            latest_day, latest = measured.ordinals[-1], measured.positions[-1]
+        else:
+            latest_day, latest = measured[-1][0].toordinal(), measured[-1][1]
+        days += [latest_day, forecast[0].toordinal()]
+        values += [latest, *forecast[1:]]
+    days += [d.toordinal() for d, _ in events]
+    texts = _coordinates(
+        [PAD_LEFT + (d - first) / span * plot_w for d in days]
+        + [PAD_TOP + (high - v) / height * plot_h for v in values]
+    )
+    xs, ys = iter(texts[: len(days)]), iter(texts[len(days) :])
+    tick_ys = [next(ys) for _ in ticks]
+    target_y = next(ys)
+    if not scale:  # the target as a tick when it is clear of the top and the bottom
+        target_at = float(target_y)
+        if not (
+            abs(target_at - float(tick_ys[0])) > 14 and abs(target_at - float(tick_ys[1])) > 14
+        ):
+            del ticks[2], tick_ys[2]
+    label = kpi.label
+    out += [
+        _TICK % (tick_y, t(formatter(label(v)))) for v, tick_y in zip(ticks, tick_ys, strict=True)
+    ]
+    out.append(_DATES % (chart.first.isoformat(), chart.last.isoformat()))
     if kpi.due is not None:  # the target as a line, when the path does not already end on it
-        out.append(
-            f'<line class="target" x1="{PAD_LEFT}" y1="{y(chart.target)}" '
-            f'x2="{CHART_W - PAD_RIGHT}" y2="{y(chart.target)}"/>'
-        )
-    path = " ".join(f"{x(d)},{y(v)}" for d, v in chart.expected)
+        out.append(_TARGET_LINE % (target_y, target_y))
+    path = " ".join([f"{next(xs)},{next(ys)}" for _ in expected])
     out.append(f'<polyline class="expected" points="{path}"/>')
-    for d, v in chart.milestones:
-        cx, cy = float(x(d)), float(y(v))
-        diamond = f"{_num(cx)},{_num(cy - 6)} {_num(cx + 6)},{_num(cy)} "
-        diamond += f"{_num(cx)},{_num(cy + 6)} {_num(cx - 6)},{_num(cy)}"
-        out.append(f'<polygon class="milestone" points="{diamond}"/>')
+    for _ in milestones:
+        cx, cy = float(next(xs)), float(next(ys))
+        diamond = _coordinates([cx, cy - 6, cx + 6, cy, cx, cy + 6, cx - 6, cy])
+        out.append(_MILESTONE % tuple(diamond))
     # Each point's coordinates once, for the line and for its circle.
     line, circles = _measured_marks(chart, plot_w, plot_h, span)
-    if line:
-        out.append(f'<polyline class="measured" points="{line}"/>')
+    if line:  # in pieces: the line is long, and joined once with the rest
+        out += ['<polyline class="measured" points="', line, '"/>']
     out.append(circles)
-    if chart.forecast is not None:
-        at, value, low, high = chart.forecast
-        d0, v0 = chart.measured[-1]
+    if forecast is not None:
+        x0, x1, y0, y1, y_low, y_high = next(xs), next(xs), next(ys), next(ys), next(ys), next(ys)
+        out.append(f'<line class="projection" x1="{x0}" y1="{y0}" x2="{x1}" y2="{y1}"/>')
+        out.append(f'<line class="band" x1="{x1}" y1="{y_low}" x2="{x1}" y2="{y_high}"/>')
+    for d, title in events:
+        at = next(xs)
         out.append(
-            f'<line class="projection" x1="{x(d0)}" y1="{y(v0)}" x2="{x(at)}" y2="{y(value)}"/>'
-        )
-        out.append(f'<line class="band" x1="{x(at)}" y1="{y(low)}" x2="{x(at)}" y2="{y(high)}"/>')
-    for d, title in chart.events:
-        out.append(
-            f'<line class="event" x1="{x(d)}" y1="{PAD_TOP}" x2="{x(d)}" '
+            f'<line class="event" x1="{at}" y1="{PAD_TOP}" x2="{at}" '
             f'y2="{CHART_H - PAD_BOTTOM}"><title>{t(d.isoformat() + " " + title)}</title></line>'
         )
     out.append("</svg>")
-    return "".join(out)
+    return out
 
 
 def chart_figure(r: KpiResult, chart: Chart | None, cells: ListCells | None = None) -> str:
     """The chart, its legend and its summary; the target and the values shown from the
     build's `cells` when the caller has them."""
+    return "".join(chart_figure_pieces(r, chart, cells))
+
+
+def chart_figure_pieces(
+    r: KpiResult, chart: Chart | None, cells: ListCells | None = None
+) -> list[str]:
+    """`chart_figure` in the pieces it is joined from (`chart_svg_pieces`)."""
     if chart is None:
-        return "<p>No measurements to chart yet.</p>"
+        return ["<p>No measurements to chart yet.</p>"]
+    legend = _legend(
+        r.kpi.due is not None,
+        bool(chart.milestones),
+        chart.forecast is not None,
+        bool(chart.events),
+    )
+    summary = t(chart_summary(r, chart, cells))
+    svg = chart_svg_pieces(r, chart, summary, None if cells is None else cells.formatter(r.kpi))
+    return [
+        '<figure class="chart">',
+        *svg,
+        '<figcaption><span class="legend">',
+        legend,
+        "</span><br>",
+        summary,
+        " The values are in the table below.</figcaption></figure>",
+    ]
+
+
+@functools.cache
+def _legend(target: bool, milestones: bool, projection: bool, events: bool) -> str:
+    """The chart's legend: the measured points and the expected path, and each other
+    mark the chart has (sixteen legends at most, each made once)."""
     legend = [
         '<span><span aria-hidden="true">●</span> measured</span>',
         '<span><span aria-hidden="true">┄</span> expected path</span>',
     ]
-    if r.kpi.due is not None:
+    if target:
         legend.append('<span><span aria-hidden="true">┈</span> target</span>')
-    if chart.milestones:
+    if milestones:
         legend.append('<span><span aria-hidden="true">◆</span> milestone</span>')
-    if chart.forecast is not None:
+    if projection:
         legend.append('<span><span aria-hidden="true">┆</span> projection and band</span>')
-    if chart.events:
+    if events:
         legend.append('<span><span aria-hidden="true">│</span> event</span>')
-    summary = t(chart_summary(r, chart, cells))
-    return (
-        '<figure class="chart">'
-        + chart_svg(r, chart, summary, None if cells is None else cells.formatter(r.kpi))
-        + f'<figcaption><span class="legend">{"".join(legend)}</span><br>'
-        + f"{summary} The values are in the table below.</figcaption>"
-        + "</figure>"
-    )
+    return "".join(legend)
 
 
 MAX_SHARED_CELLS = 50_000  # formatted values kept per kind of KPI for the whole site
@@ -909,31 +983,6 @@ def format_key(kpi: Kpi) -> tuple[object, ...]:
     """What decides how `format_value` shows a KPI's value: two KPIs with the same key
     show every value alike."""
     return (kpi.kind, tuple(kpi.scale) if kpi.scale else None, kpi.unit, kpi.unit_plural)
-
-
-def expected_path(
-    kpi: Kpi, *, start: dt.date | None, baseline: float | None
-) -> Callable[[dt.date], float]:
-    """`expected_position(kpi, day, start=start, baseline=baseline)` as a function of
-    the day, with the path's corners worked out once instead of on every call: the
-    same corners, the same arithmetic."""
-    path = path_corners(kpi, start=start, baseline=baseline)
-    if path is None:
-        target = kpi.position(kpi.target)
-        return lambda day: target
-    target = path[-1][1]
-    first_day, first_value = path[0]
-    legs = list(itertools.pairwise(path))
-
-    def on(day: dt.date) -> float:
-        if day <= first_day:
-            return first_value
-        for (d0, v0), (d1, v1) in legs:
-            if day <= d1:
-                return v0 + (v1 - v0) * (day - d0).days / (d1 - d0).days
-        return target
-
-    return on
 
 
 # The measurements table's opening (`report_html.table` with no rows) and end: the same
@@ -1087,15 +1136,17 @@ def kpi_page_bytes(site: Site, kpi_page: KpiPage, cells: ListCells | None = None
     if cells is None:
         cells = ListCells(site)
     values = site.value_cells.setdefault(format_key(kpi), {})
+    shown = cells.formatter(kpi)
     objective_label = t(kpi_page.objective_title)
     body: list[str | bytes] = [
         crumbs(page, [(kpi_page.objective_path, objective_label), (page, t(kpi.name))]),
         f'<h1>{t(kpi.name)} <span class="id">{t(kpi.id)}</span></h1>',
         meta_line(site),
-        f'<p class="status-line">{badge(r.status)} {t(status_sentence(r))}</p>',
+        f'<p class="status-line">{badge(r.status)} {t(status_sentence(r, shown))}</p>',
         standing(r, cells),
         "<h2>Chart</h2>",
-        chart_figure(r, chart, cells),
+        # Its pieces encoded apart: the points' long ASCII text never widened (page_bytes).
+        b"".join(map(str.encode, chart_figure_pieces(r, chart, cells))),
         "<h2>Definition</h2>",
         definition(page, site, kpi_page, cells),
         f'<h2 id="measurements">Measurements ({len(r.history)})</h2>',

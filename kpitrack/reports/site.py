@@ -18,16 +18,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, overload
+from typing import TYPE_CHECKING, cast, overload
 
 from kpitrack.domain.model import (
     Config,
+    Kind,
+    Kpi,
     KpiResult,
     Measurement,
     Objective,
@@ -36,7 +39,9 @@ from kpitrack.domain.model import (
 )
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.records import Record
+from kpitrack.domain.series import History
 from kpitrack.domain.workspace import Workspace
+from kpitrack.evaluation.evaluate import path_corners
 from kpitrack.reports.digest import Report, build_report, grouped
 
 if TYPE_CHECKING:
@@ -55,6 +60,7 @@ NONE_SLUG = "_none"  # the "No objective" and "no owner" pages
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 MAX_SLUG = 60
 _NUMBERS = {float, int}
+_FLOATS = {float}
 
 
 def kpi_path(kpi_id: str) -> str:
@@ -367,8 +373,6 @@ def history_rows(
 ) -> list[tuple[dt.date, Value, str | None, str | None]]:
     """(date, value, note, by) of each measurement of a history, in its order: read from
     the KPI's columns when the history is a view over them (no Measurement built)."""
-    from kpitrack.domain.series import History
-
     if isinstance(history, History):
         return history.rows()
     return [(m.date, m.value, m.note, m.by) for m in history]
@@ -381,8 +385,6 @@ def history_columns(history: Sequence[Measurement]) -> Columns:
     """The date ordinals, values, notes and authors of a history's measurements, in its
     order: gathered from the KPI's columns when the history is a view over them (no
     Measurement, no row and no date built)."""
-    from kpitrack.domain.series import History
-
     if isinstance(history, History):
         return history.columns()
     return (
@@ -396,52 +398,79 @@ def history_columns(history: Sequence[Measurement]) -> Columns:
 def chart_of(result: KpiResult, columns: Columns | None = None) -> Chart | None:
     """The chart of a KPI's values against its expected path (None without values).
     `columns` are `history_columns(result.history)` when the caller has them already."""
-    from kpitrack.domain.model import Kind
-    from kpitrack.evaluation.evaluate import expected_position
-
-    kpi = result.kpi
-    if not result.history or result.start is None or result.baseline is None:
+    kpi, start = result.kpi, result.start
+    if not result.history or start is None or result.baseline is None:
         return None
     base = kpi.position(result.baseline)
     if columns is None:
         columns = history_columns(result.history)
     ordinals, values = columns[0], columns[1]
-    if set(map(type, values)) <= _NUMBERS:  # `position` is float()
+    types = set(map(type, values))
+    positions: Sequence[float]
+    if types == _FLOATS:  # positions already: `position` is float(), a float's self
+        positions = cast("Sequence[float]", values)
+    elif types <= _NUMBERS:
         positions = list(map(float, values))
     else:  # scale labels: their positions
         positions = list(map(kpi.position, values))
     measured = Points(ordinals, positions)
     first_day, last_day = dt.date.fromordinal(ordinals[0]), dt.date.fromordinal(ordinals[-1])
-    first = min(result.start, first_day)
-    last = max(last_day, kpi.due or last_day)
+    due = kpi.due
+    first = min(start, first_day)
+    last = max(last_day, due or last_day)
     f = result.forecast
     forecast = (f.at, f.value, f.low, f.high) if f is not None else None
     if forecast is not None:
         last = max(last, forecast[0])
-    corners = {first, last}
-    corners.add(result.start)
-    corners.update(m.date for m in kpi.milestones)
-    if kpi.due is not None:
-        corners.add(kpi.due)
-    expected = tuple(
-        (day, expected_position(kpi, day, start=result.start, baseline=base))
-        for day in sorted(d for d in corners if first <= d <= last)
-    )
+    corners = {first, last, start}
+    if kpi.milestones:
+        corners.update(m.date for m in kpi.milestones)
+    if due is not None:
+        corners.add(due)
+    on = expected_path(kpi, start=start, baseline=base)  # the path's corners worked out once
+    expected = tuple((day, on(day)) for day in sorted(d for d in corners if first <= d <= last))
     milestones = tuple(
         (m.date, kpi.position(m.target)) for m in kpi.milestones if first <= m.date <= last
     )
     target = kpi.position(kpi.target)
-    ys = positions + [y for _, y in expected] + [y for _, y in milestones]
+    # min() and max() of the values followed by the others: each goes on from the values'
+    # own min() and max() as over one list of them all, with no such list made.
+    ys = [y for _, y in expected] + [y for _, y in milestones]
     ys.append(target)
     if forecast is not None:
-        ys += list(forecast[1:])
-    low, high = min(ys), max(ys)
+        ys += forecast[1:]
+    low, high = min([min(positions), *ys]), max([max(positions), *ys])
     if kpi.kind is Kind.QUALITATIVE and kpi.scale:  # the whole scale
         low, high = min(low, 0.0), max(high, float(len(kpi.scale) - 1))
     if high - low < 1e-12:
         low, high = low - 1, high + 1
     events = tuple((e.date, e.title) for e in result.events if first <= e.date <= last)
     return Chart(first, last, low, high, target, measured, expected, milestones, forecast, events)
+
+
+def expected_path(
+    kpi: Kpi, *, start: dt.date | None, baseline: float | None
+) -> Callable[[dt.date], float]:
+    """`expected_position(kpi, day, start=start, baseline=baseline)` as a function of
+    the day, with the path's corners worked out once instead of on every call: the
+    same corners, the same arithmetic."""
+    path = path_corners(kpi, start=start, baseline=baseline)
+    if path is None:
+        target = kpi.position(kpi.target)
+        return lambda day: target
+    target = path[-1][1]
+    first_day, first_value = path[0]
+    legs = list(itertools.pairwise(path))
+
+    def on(day: dt.date) -> float:
+        if day <= first_day:
+            return first_value
+        for (d0, v0), (d1, v1) in legs:
+            if day <= d1:
+                return v0 + (v1 - v0) * (day - d0).days / (d1 - d0).days
+        return target
+
+    return on
 
 
 def objective_nodes(
