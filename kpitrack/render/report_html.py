@@ -242,19 +242,13 @@ def sparkline(r: KpiResult, formatter: Callable[[Value], str] | None = None) -> 
         words += "; events: " + "; ".join(w for i in sorted(marks) for w in marks[i])
         text = _marked(text, marks)
     label = _escape(words, quote=True)
-    return _SPARK_OPEN[r.status].format(label, text)
-
-
-# A sparkline's markup by status, its label and blocks to fill in (`{}` twice).
-_SPARK_OPEN = {
-    status: (
-        '<span class="spark" role="img" aria-label="{0}" title="{0}" '
-        f'style="color:{STATUS_COLOURS[status][0]};white-space:nowrap;letter-spacing:1px;'
-        'font-family:Menlo,Consolas,&quot;DejaVu Sans Mono&quot;,monospace">'
-        "{1}</span>"
+    colour = STATUS_COLOURS[r.status][0]
+    return (
+        f'<span class="spark" role="img" aria-label="{label}" title="{label}" '
+        f'style="color:{colour};white-space:nowrap;letter-spacing:1px;'
+        f'font-family:Menlo,Consolas,&quot;DejaVu Sans Mono&quot;,monospace">'
+        f"{text}</span>"
     )
-    for status in Status
-}
 
 
 def table(
