@@ -1,9 +1,10 @@
 """The list pages' fast paths against the plain computations they replaced, kept below
 as the oracle: `report_html.table` filling each row into the table's fixed pieces,
-`sparkline`'s blocks and markup made from a template per status, `last_values` read
-from the columns. Byte for byte: the same strings for any header, cells, values and
-events. (The overview's "This week" rows, which take each KPI's stored texts, are
-checked page by page against the plain functions in test_site_lists.py.)"""
+`sparkline`'s blocks (a float its own position) and its event marks only where there
+are events, `last_values` read from the columns. Byte for byte: the same strings for
+any header, cells, values and events. (The overview's "This week" rows, which take
+each KPI's stored texts, are checked page by page against the plain functions in
+test_site_lists.py.)"""
 
 from __future__ import annotations
 
