@@ -246,8 +246,8 @@ def last_values(history: Sequence[Measurement], count: int | None = None) -> lis
     building a Measurement for each."""
     start = 0 if count is None else max(0, len(history) - count)
     if isinstance(history, History):
-        value = history.value
-        return [value(i) for i in range(start, len(history))]
+        values = history._series.values
+        return [values[i] for i in history._index[start:]]
     return [m.value for m in list(history)[start:]]
 
 

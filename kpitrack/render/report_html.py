@@ -180,14 +180,18 @@ def spark_text(r: KpiResult) -> str:
 
 
 def _spark_blocks(kpi: Kpi, shown: Sequence[Value]) -> str:
-    values = [kpi.position(v) for v in shown]
-    if not values:
+    if not shown:
         return ""
+    # A float is its own position (`kpi.position` gives `float(value)`): only labels and
+    # exact ints go through it.
+    position = kpi.position
+    values = [v if type(v) is float else position(v) for v in shown]
     low, high = min(values), max(values)
     top = len(SPARK_BLOCKS) - 1
     if high == low:
         return SPARK_BLOCKS[top // 2] * len(values)
-    return "".join(SPARK_BLOCKS[round((v - low) / (high - low) * top)] for v in values)
+    span, blocks = high - low, SPARK_BLOCKS
+    return "".join([blocks[round((v - low) / span * top)] for v in values])
 
 
 def spark_events(r: KpiResult) -> dict[int, list[str]]:
@@ -232,17 +236,18 @@ def sparkline(r: KpiResult, formatter: Callable[[Value], str] | None = None) -> 
         values = [format_value(r.kpi, v) for v in shown]
     else:
         values = list(map(formatter, shown))
-    marks = spark_events(r)
     words = f"trend of the last {len(values)} values: {', '.join(values)}"
+    marks = spark_events(r) if r.events else None
     if marks:
         words += "; events: " + "; ".join(w for i in sorted(marks) for w in marks[i])
+        text = _marked(text, marks)
     label = _escape(words, quote=True)
     colour = STATUS_COLOURS[r.status][0]
     return (
         f'<span class="spark" role="img" aria-label="{label}" title="{label}" '
         f'style="color:{colour};white-space:nowrap;letter-spacing:1px;'
         f'font-family:Menlo,Consolas,&quot;DejaVu Sans Mono&quot;,monospace">'
-        f"{_marked(text, marks)}</span>"
+        f"{text}</span>"
     )
 
 
@@ -283,17 +288,24 @@ def table(
     def label(i: int) -> str:
         return "" if i == 0 else f'<span class="lbl" style="{LABEL_STYLE}">{header[i]}: </span>'
 
-    # Each column's opening of a cell, made once per table rather than once per cell.
-    opening = [f'<td{cls(i)} style="{cell_style(i)}">{label(i)}' for i in range(len(header))]
+    # A row of the table's width as its fixed pieces with a gap for each cell: the row's
+    # and each column's opening of a cell, the closings; made once per table, filled per
+    # row (one list copy and one join, not a string per cell).
+    width = len(header)
+    pieces = []
+    for i in range(width):
+        before = f'<tr style="{CARD_STYLE}">' if i == 0 else "</td>"
+        pieces += [f'{before}<td{cls(i)} style="{cell_style(i)}">{label(i)}', ""]
+    pieces.append("</td></tr>" if width else f'<tr style="{CARD_STYLE}"></tr>')
 
     def tr(cells: Sequence[str], attrs: str = "") -> str:
-        if len(cells) == len(opening):
-            inner = "".join([f"{o}{c}</td>" for o, c in zip(opening, cells, strict=True)])
-        else:
-            inner = "".join(
-                f'<td{cls(i)} style="{cell_style(i)}">{label(i)}{c}</td>'
-                for i, c in enumerate(cells)
-            )
+        if len(cells) == width and not attrs:
+            row = pieces.copy()
+            row[1::2] = cells
+            return "".join(row)
+        inner = "".join(
+            f'<td{cls(i)} style="{cell_style(i)}">{label(i)}{c}</td>' for i, c in enumerate(cells)
+        )
         return f'<tr{attrs} style="{CARD_STYLE}">{inner}</tr>'
 
     heads = "".join(f'<th scope="col"{cls(i)}>{h}</th>' for i, h in enumerate(header))

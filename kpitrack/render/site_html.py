@@ -533,7 +533,7 @@ def changes_section(page: str, site: Site, cells: ListCells) -> list[str]:
                 cells.kpi_link(page, c.result.kpi),
                 f'<span class="nowrap">{badge(c.before)} → {badge(c.after)}</span>',
                 cells.owner_link(page, c.result.kpi.owner),
-                t(format_latest(c.result)),
+                cells.latest(c.result),
             ]
             for c in changes
         ]
@@ -543,11 +543,12 @@ def changes_section(page: str, site: Site, cells: ListCells) -> list[str]:
     if not digest.new_measurements:
         out.append("<p>No new measurements.</p>")
         return out
+    formatter = cells.formatter  # each value formatted once for the build
     rows = [
         [
             cells.kpi_link(page, n.kpi),
             n.measurement.date.isoformat(),
-            t(format_value(n.kpi, n.measurement.value)),
+            t(formatter(n.kpi)(n.measurement.value)),
             t(n.measurement.note) or DASH,
             t(n.measurement.by) or DASH,
         ]
