@@ -15,6 +15,7 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from test_site_lists import drawn_site, sample_site, workspaces
+from test_site_shared_texts import plain_legend
 
 from kpitrack.domain.model import (
     Direction,
@@ -429,22 +430,6 @@ def test_a_chart_s_positions_are_its_own(values: Sequence[Value]) -> None:
 
 
 # ---------------------------------------------------------------- the page's other fixed parts
-
-
-def plain_legend(r: KpiResult, chart: Chart) -> str:
-    legend = [
-        '<span><span aria-hidden="true">●</span> measured</span>',
-        '<span><span aria-hidden="true">┄</span> expected path</span>',
-    ]
-    if r.kpi.due is not None:
-        legend.append('<span><span aria-hidden="true">┈</span> target</span>')
-    if chart.milestones:
-        legend.append('<span><span aria-hidden="true">◆</span> milestone</span>')
-    if chart.forecast is not None:
-        legend.append('<span><span aria-hidden="true">┆</span> projection and band</span>')
-    if chart.events:
-        legend.append('<span><span aria-hidden="true">│</span> event</span>')
-    return "".join(legend)
 
 
 def plain_chart_figure(r: KpiResult, chart: Chart, cells: H.ListCells) -> str:

@@ -120,9 +120,7 @@ def plain_chart_summary(r: KpiResult, chart: Chart) -> str:
     )
 
 
-def plain_chart_figure(r: KpiResult, chart: Chart | None) -> str:
-    if chart is None:
-        return "<p>No measurements to chart yet.</p>"
+def plain_legend(r: KpiResult, chart: Chart) -> str:
     legend = [
         '<span><span aria-hidden="true">●</span> measured</span>',
         '<span><span aria-hidden="true">┄</span> expected path</span>',
@@ -135,11 +133,18 @@ def plain_chart_figure(r: KpiResult, chart: Chart | None) -> str:
         legend.append('<span><span aria-hidden="true">┆</span> projection and band</span>')
     if chart.events:
         legend.append('<span><span aria-hidden="true">│</span> event</span>')
+    return "".join(legend)
+
+
+def plain_chart_figure(r: KpiResult, chart: Chart | None) -> str:
+    if chart is None:
+        return "<p>No measurements to chart yet.</p>"
+    legend = plain_legend(r, chart)
     summary = t(plain_chart_summary(r, chart))
     return (
         '<figure class="chart">'
         + H.chart_svg(r, chart, summary)
-        + f'<figcaption><span class="legend">{"".join(legend)}</span><br>'
+        + f'<figcaption><span class="legend">{legend}</span><br>'
         + f"{summary} The values are in the table below.</figcaption>"
         + "</figure>"
     )
