@@ -39,7 +39,6 @@ from kpitrack.render.site_html import (
     PAD_TOP,
     _measured_marks,
     _num,
-    _points,
     expected_path,
     render_site,
 )
@@ -87,34 +86,6 @@ def test_history_rows_are_the_measurements_fields(rows: list, limit: int) -> Non
     assert [list(c) for c in history.columns()] == columns
     assert [list(c) for c in history_columns(history)] == columns
     assert [list(c) for c in history_columns(tuple(history))] == columns
-
-
-@given(
-    st.lists(
-        st.tuples(st.integers(0, 400), st.floats(-1e6, 1e6, allow_nan=False)),
-        min_size=1,
-        max_size=40,
-    ),
-    st.floats(-1e6, 1e6, allow_nan=False),
-    st.floats(1e-6, 1e6, allow_nan=False),
-)
-def test_chart_points_match_the_x_and_y_formulas(
-    points: list[tuple[int, float]], low: float, height: float
-) -> None:
-    measured = tuple((DAY0 + dt.timedelta(days=d), v) for d, v in sorted(points))
-    first, last = measured[0][0], max(measured[-1][0], DAY0 + dt.timedelta(days=1))
-    chart = Chart(first, last, low, low + height, low, measured, (), ())
-    plot_w = CHART_W - PAD_LEFT - PAD_RIGHT
-    plot_h = CHART_H - PAD_TOP - PAD_BOTTOM
-    span = max(1, (chart.last - chart.first).days)
-    expected = [
-        (
-            _num(PAD_LEFT + (d - chart.first).days / span * plot_w),
-            _num(PAD_TOP + (chart.high - v) / (chart.high - chart.low) * plot_h),
-        )
-        for d, v in measured
-    ]
-    assert _points(chart, plot_w, plot_h, span) == expected
 
 
 def test_the_pages_are_the_same_from_columns_and_from_measurements() -> None:
@@ -196,11 +167,18 @@ def test_the_measurements_table_is_the_plain_one(r: KpiResult, rows: list) -> No
 
 
 def _plain_marks(chart: Chart) -> tuple[str, str]:
-    """The measured line and circles as `chart_svg` wrote them from `_points`."""
+    """The measured line and circles as `chart_svg` wrote them: each point's x() and y()
+    of the chart's formulas, formatted by `_num`."""
     plot_w = CHART_W - PAD_LEFT - PAD_RIGHT
     plot_h = CHART_H - PAD_TOP - PAD_BOTTOM
     span = max(1, (chart.last - chart.first).days)
-    points = _points(chart, plot_w, plot_h, span)
+    points = [
+        (
+            _num(PAD_LEFT + (d - chart.first).days / span * plot_w),
+            _num(PAD_TOP + (chart.high - v) / (chart.high - chart.low) * plot_h),
+        )
+        for d, v in chart.measured
+    ]
     line = " ".join(f"{px},{py}" for px, py in points) if len(points) > 1 else ""
     circles = "".join(f'<circle class="point" cx="{px}" cy="{py}" r="3.5"/>' for px, py in points)
     return line, circles

@@ -733,27 +733,6 @@ def _num(x: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _points(chart: Chart, plot_w: int, plot_h: int, span: int) -> list[tuple[str, str]]:
-    """The measured points' coordinates as `chart_svg`'s x() and y() write them: the
-    same arithmetic, with the date's offset taken from ordinals and repeated dates and
-    values formatted once."""
-    first = chart.first.toordinal()
-    high, height = chart.high, chart.high - chart.low
-    xs: dict[int, str] = {}
-    ys: dict[float, str] = {}
-    out = []
-    for day, value in chart.measured:
-        ordinal = day.toordinal()
-        px = xs.get(ordinal)
-        if px is None:
-            px = xs[ordinal] = _num(PAD_LEFT + (ordinal - first) / span * plot_w)
-        py = ys.get(value)
-        if py is None:
-            py = ys[value] = _num(PAD_TOP + (high - value) / height * plot_h)
-        out.append((px, py))
-    return out
-
-
 _CIRCLE_OPEN = '<circle class="point" cx="'
 _CIRCLE_CLOSE = '" r="3.5"/>'
 
