@@ -178,3 +178,29 @@ def test_the_sample_locations_are_kept() -> None:
     )
     assert (problem.line, problem.code) == (3, "KT105")
     assert "on 2026-01-06 at m.yaml:4:5, which counts instead" in problem.message
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(("k1", "k2", "k3")), DATES, st.integers(0, 30)), max_size=25
+    ),
+    DATES,
+    st.integers(0, 20),
+)
+def test_the_window_sorted_on_its_own_tuples_is_the_sorted_measurements(
+    drawn: list[tuple[str, dt.date, int]], as_of: dt.date, back: int
+) -> None:
+    """Orders as made by hand: sometimes given twice, sometimes out of reading order."""
+    rows = [Measurement(kpi, day, 1.0, order=order) for kpi, day, order in drawn]
+    measurements = Measurements(rows)
+    for series in measurements.all_series():
+        series.until(as_of.toordinal())  # as an evaluation leaves it: the order known
+    since = as_of - dt.timedelta(days=back)
+    covered = {"k1", "k2"}
+    expected = sorted(
+        (m for m in rows if m.kpi in covered and since < m.date <= as_of),
+        key=lambda m: (m.date, m.order),
+    )
+    got = digest.window_measurements(measurements, covered, since=since, as_of=as_of)
+    assert got == expected

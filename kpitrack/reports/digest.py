@@ -409,12 +409,8 @@ def window_measurements(
             (m for m in measurements if m.kpi in kpi_ids and since < m.date <= as_of),
             key=lambda m: (m.date, m.order),
         )
-    picked.sort(key=_date_and_order)
+    picked.sort()  # by (date, order): no two share an order, so a series is never compared
     return [series.measurement(i) for _, _, series, i in picked]
-
-
-def _date_and_order(item: tuple[int, int, Series, int]) -> tuple[int, int]:
-    return item[0], item[1]
 
 
 def _definitions(
