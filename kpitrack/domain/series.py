@@ -207,6 +207,10 @@ class History(MeasurementView):
     def value(self, position: int) -> Value:
         return self._series.values[self._index[position]]
 
+    def ordinals_back(self) -> Iterator[int]:
+        """The dates of the measurements as ordinals, last first (read lazily)."""
+        return map(self._series.dates.__getitem__, reversed(self._index))
+
     def ordinals(self) -> list[int]:
         dates = self._series.dates
         return [dates[i] for i in self._index]

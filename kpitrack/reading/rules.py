@@ -858,10 +858,11 @@ def _same_period_of(
     series: Series, freq: Frequency, limit: int, starts: PeriodStarts
 ) -> list[Problem]:
     """same_period's problems for one series, in reading order."""
-    dates = series.dates
-    if len(dates) < 2:
+    if len(series.dates) < 2:
         return []
-    gap = min(map(operator.sub, islice(dates, 1, None), dates))
+    # As a list the dates are made into ints once, and the gaps are small cached ints.
+    dates = series.dates.tolist()
+    gap = min(map(operator.sub, dates[1:], dates))
     # What Series.until would find out with a pass of its own (after_as_of reads it too).
     series.ordered = gap >= 0
     if gap >= _PERIOD_SPAN[freq]:
@@ -1176,7 +1177,7 @@ def stuck_and_flat_of(
 
     if not (kpi.action or "").strip() and found(stuck):
         last = reports[stuck - 1 :: -1]
-        if all(_behind_in(kpi, history, i, config) for i in last):
+        if all(map(_behind_test(kpi, history, config), last)):
             yield problem(
                 kpi.loc,
                 KT113,
@@ -1209,25 +1210,54 @@ def _reports_back(
     kpi: Kpi, history: Sequence[Measurement], starts: PeriodStarts | None = None
 ) -> Iterator[int]:
     """Where `period_reports`' measurements are in `history`, newest first: the position
-    of each reported period's last entry, from the dates alone."""
+    of each reported period's last entry, from the dates alone (on the columns' view
+    read as ordinals, with no date built)."""
     seen: set[int] = set()
     frequency = kpi.frequency
     table = (starts if starts is not None else PeriodStarts()).table(frequency)
-    day_at = history.day if type(history) is History else lambda i: history[i].date
-    day: dt.date | None = None
-    start = 0
-    for i in range(len(history) - 1, -1, -1):
-        this = day_at(i)
-        if this != day:  # entries on one date share a period
-            day = this
-            ordinal = this.toordinal()
-            known = table.get(ordinal)
-            if known is None:
-                known = table[ordinal] = period_start(frequency, ordinal)
-            start = known
+    if type(history) is History:
+        days: Iterable[int] = history.ordinals_back()
+    else:
+        days = (history[i].date.toordinal() for i in range(len(history) - 1, -1, -1))
+    day = -1  # no date has this ordinal
+    for i, ordinal in zip(range(len(history) - 1, -1, -1), days, strict=True):
+        if ordinal != day:  # entries on one date share a period
+            day = ordinal
+            start = table.get(ordinal)
+            if start is None:
+                start = table[ordinal] = period_start(frequency, ordinal)
             if start not in seen:
                 seen.add(start)
                 yield i
+
+
+def _behind_test(kpi: Kpi, history: Sequence[Measurement], config: Config) -> Callable[[int], bool]:
+    """`partial(_behind_in, kpi, history, config = config)`, with what every report of the
+    history shares (the start, the baseline) worked out once, on the columns' view with
+    one entry on the first date (the usual case)."""
+    if type(history) is History and (len(history) == 1 or history.day(1) != history.day(0)):
+        from kpitrack.evaluation.evaluate import own_baseline, standing_on
+
+        own = own_baseline(kpi)
+        start = kpi.start or history.day(0)
+        baseline = history.value(0) if own is None else own
+        day_at, value_at = history.day, history.value
+
+        def behind(report: int) -> bool:
+            day = day_at(report)
+            status, _positions = standing_on(
+                kpi,
+                start=start,
+                baseline=baseline,
+                day=day,
+                value=value_at(report),
+                as_of=day,
+                config=config,
+            )
+            return status.behind
+
+        return behind
+    return lambda report: _behind_in(kpi, history, report, config)
 
 
 def _behind_in(kpi: Kpi, history: Sequence[Measurement], report: int, config: Config) -> bool:

@@ -347,9 +347,40 @@ def statuses_since(
         )
         if unchanged:
             out[kpi.id] = r.status
+        elif kpi is r.kpi and r.as_of == as_of:
+            out[kpi.id] = _status_before(r, workspace.measurements, since=since, config=config)
         else:
             out[kpi.id] = status_of(kpi, workspace.measurements, as_of=since, config=config)
     return out
+
+
+def _status_before(
+    r: KpiResult, measurements: Measurements, *, since: dt.date, config: Config
+) -> Status:
+    """`status_of(r.kpi, measurements, as_of=since, config=config)`, where `r` is the
+    KPI's result as of a later date from the same measurements. When the KPI's series is
+    known to be in date order (evaluating `r` found it) its history as of `since` is a
+    head of `r`'s: the same first date, so the same start and baseline, and only its
+    latest entry is read from the columns (found by bisection)."""
+    from kpitrack.evaluation.evaluate import standing_on, status_of
+
+    kpi, start, baseline = r.kpi, r.start, r.baseline
+    series = measurements.series(kpi.id)
+    if series is None or series.ordered is not True or start is None or baseline is None:
+        return status_of(kpi, measurements, as_of=since, config=config)
+    n = bisect_right(series.dates, since.toordinal())
+    if n == 0:
+        return Status.NO_DATA
+    status, _positions = standing_on(
+        kpi,
+        start=start,
+        baseline=baseline,
+        day=series.day(n - 1),
+        value=series.values[n - 1],
+        as_of=since,
+        config=config,
+    )
+    return status
 
 
 def window_measurements(
@@ -378,12 +409,8 @@ def window_measurements(
             (m for m in measurements if m.kpi in kpi_ids and since < m.date <= as_of),
             key=lambda m: (m.date, m.order),
         )
-    picked.sort(key=_date_and_order)
+    picked.sort()  # by (date, order): no two share an order, so a series is never compared
     return [series.measurement(i) for _, _, series, i in picked]
-
-
-def _date_and_order(item: tuple[int, int, Series, int]) -> tuple[int, int]:
-    return item[0], item[1]
 
 
 def _definitions(
