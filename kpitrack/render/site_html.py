@@ -478,6 +478,7 @@ def page_html(title: str, body: Sequence[str]) -> str:
     return "\n".join([_PAGE_HEAD + title + _PAGE_TOP, *(body or [""]), _PAGE_END])
 
 
+_PAGE_HEAD_BYTES = _PAGE_HEAD.encode("utf-8")
 _PAGE_TOP_BYTES = _PAGE_TOP.encode("utf-8")
 _PAGE_END_BYTES = _PAGE_END.encode("utf-8")
 
@@ -489,7 +490,7 @@ def page_bytes(title: str, body: Sequence[str | bytes]) -> bytes:
     Python, so joining its pieces as text widens every ASCII piece (the measurements, the
     chart's points) and encoding the result walks it character by character; as bytes,
     the ASCII pieces are copied once."""
-    pieces = [_PAGE_HEAD.encode("utf-8") + title.encode("utf-8") + _PAGE_TOP_BYTES]
+    pieces = [_PAGE_HEAD_BYTES + title.encode("utf-8") + _PAGE_TOP_BYTES]
     pieces += [p if isinstance(p, bytes) else p.encode("utf-8") for p in body or [""]]
     pieces.append(_PAGE_END_BYTES)
     return b"\n".join(pieces)
@@ -1215,23 +1216,41 @@ def kpi_page_bytes(site: Site, kpi_page: KpiPage, cells: ListCells | None = None
         cells = ListCells(site)
     values = site.value_cells.setdefault(format_key(kpi), {})
     shown = cells.formatter(kpi)
-    objective_label = t(kpi_page.objective_title)
+    name = t(kpi.name)
+    # The pieces between the long ones joined as text, each run encoded once (page_bytes
+    # puts a line break between pieces: the same page as one piece a line).
     body: list[str | bytes] = [
-        crumbs(page, [(kpi_page.objective_path, objective_label), (page, t(kpi.name))]),
-        f'<h1>{t(kpi.name)} <span class="id">{t(kpi.id)}</span></h1>',
-        meta_line(site),
-        f'<p class="status-line">{badge(r.status)} {t(status_sentence(r, shown))}</p>',
-        standing(r, cells),
-        "<h2>Chart</h2>",
+        "\n".join(
+            [
+                _kpi_crumbs(site, kpi_page) + name + "</nav>",
+                f'<h1>{name} <span class="id">{t(kpi.id)}</span></h1>',
+                meta_line(site),
+                f'<p class="status-line">{badge(r.status)} {t(status_sentence(r, shown))}</p>',
+                standing(r, cells),
+                "<h2>Chart</h2>",
+            ]
+        ),
         # Its pieces encoded apart: the points' long ASCII text never widened (page_bytes).
         b"".join(map(str.encode, chart_figure_pieces(r, chart, cells))),
-        "<h2>Definition</h2>",
-        definition(page, site, kpi_page, cells),
-        f'<h2 id="measurements">Measurements ({len(r.history)})</h2>',
+        "<h2>Definition</h2>\n"
+        + definition(page, site, kpi_page, cells)
+        + f'\n<h2 id="measurements">Measurements ({len(r.history)})</h2>',
         measurements_table_bytes(r, columns, values, site.date_cells),
-        *history_section(site, kpi_page),
+        "\n".join(history_section(site, kpi_page)),
     ]
-    return page_bytes(f"{t(kpi.name)} — {SITE_TITLE}", body)
+    return page_bytes(f"{name} — {SITE_TITLE}", body)
+
+
+def _kpi_crumbs(site: Site, kpi_page: KpiPage) -> str:
+    """A KPI page's breadcrumb up to its own name (`crumbs`' markup): the same for every
+    KPI of an objective, made once per objective for the build."""
+    key = ("kpi crumbs", f"{kpi_page.objective_path}\0{kpi_page.objective_title}")
+    start = site.fragments.get(key)
+    if start is None:
+        page, label = kpi_page.path, t(kpi_page.objective_title)
+        whole = crumbs(page, [(kpi_page.objective_path, label), (page, "\0")])
+        start = site.fragments[key] = whole.removesuffix("\0</nav>")
+    return start
 
 
 # ---------------------------------------------------------------- objectives, owners, problems
