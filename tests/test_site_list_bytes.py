@@ -6,12 +6,17 @@ are byte for byte the plain functions' text, encoded: the oracle is
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_site_lists import drawn_site, plain_kpi_rows, plain_list_pages, sample_site, workspaces
+from test_site_shared_texts import plain_kpi_html
 
 from kpitrack.domain.problems import Problem
 from kpitrack.domain.workspace import Workspace
+from kpitrack.git.changes import Change
 from kpitrack.render import site_html as H
 from kpitrack.render.report_html import table
 from kpitrack.reports.site import INDEX, PROBLEMS, Site, walk
@@ -108,3 +113,47 @@ def test_a_kpi_s_row_is_encoded_once_per_folder_and_kind_of_table() -> None:
     assert cells.row("owner/a.html", r, False) != first  # links from another folder
     assert cells.cells_bytes(r) is cells.cells_bytes(r)
     assert cells.cells_bytes(r) == tuple(c.encode("utf-8") for c in cells.cells(r))
+
+
+# ---------------------------------------------------------------- the KPI page's fixed parts
+
+
+@settings(max_examples=60, deadline=None)
+@given(workspaces(), st.integers(0, 127), st.booleans())
+def test_a_kpi_page_s_breadcrumb_made_once_per_objective_is_crumbs_own(
+    drawn: tuple[Workspace, list[Problem]], keep: int, filtered: bool
+) -> None:
+    site = drawn_site(drawn, keep, filtered)
+    for _ in range(2):  # made, then from the build's store
+        for kpi_page in site.kpis:
+            name = H.t(kpi_page.result.kpi.name)
+            trail = [
+                (kpi_page.objective_path, H.t(kpi_page.objective_title)),
+                (kpi_page.path, name),
+            ]
+            made = H._kpi_crumbs(site, kpi_page) + name + "</nav>"
+            assert made == H.crumbs(kpi_page.path, trail)
+
+
+@pytest.mark.parametrize("moved", [False, True])
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_a_kpi_page_with_a_definition_history_is_the_plain_page(count: int, moved: bool) -> None:
+    site = sample_site()
+    kpi_page = site.kpis[0]
+    changes = tuple(
+        Change(
+            f"abc{i}",
+            "2026-01-0" + str(i + 1),
+            "Zoë <z@x>",
+            kpi_page.result.kpi.id if i % 2 else "other",
+            "target",
+            None if i == 1 else str(i),
+            "a — b",
+            moved_goalpost=moved and i == 0,
+        )
+        for i in range(count)
+    )
+    with_history = dataclasses.replace(kpi_page, history=changes)
+    want = plain_kpi_html(site, with_history)
+    assert H.kpi_page_bytes(site, with_history) == want.encode("utf-8")
+    assert H.kpi_page_bytes(site, with_history, H.ListCells(site)) == want.encode("utf-8")
