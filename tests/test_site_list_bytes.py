@@ -36,7 +36,7 @@ def written_list_pages(site: Site) -> dict[str, bytes]:
     return out
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(workspaces(), st.integers(0, 127), st.booleans())
 def test_the_written_list_pages_are_the_plain_pages_encoded(
     drawn: tuple[Workspace, list[Problem]], keep: int, filtered: bool
@@ -157,3 +157,17 @@ def test_a_kpi_page_with_a_definition_history_is_the_plain_page(count: int, move
     want = plain_kpi_html(site, with_history)
     assert H.kpi_page_bytes(site, with_history) == want.encode("utf-8")
     assert H.kpi_page_bytes(site, with_history, H.ListCells(site)) == want.encode("utf-8")
+
+
+@given(st.lists(st.lists(st.text(), min_size=5, max_size=5), max_size=4))
+def test_the_new_measurements_table_s_markup_is_report_html_table_s(rows: list[list[str]]) -> None:
+    header = ("KPI", "Date", "Value", "Note", "By")
+    top, row, end = H._table_parts(header, (1,))
+    out = [top]
+    for cells in rows:
+        filled = row.copy()
+        filled[1::2] = [c.encode("utf-8", "surrogatepass") for c in cells]
+        out += filled
+    out.append(end)
+    want = table(list(header), rows, nowrap=(1,))
+    assert b"".join(out) == want.encode("utf-8", "surrogatepass")

@@ -421,15 +421,21 @@ def kpi_rows_bytes(
     return b"".join(out)
 
 
-@functools.cache
 def _kpi_table(objective: bool) -> tuple[bytes, list[bytes], bytes]:
-    """The KPI table's markup as `report_html.table` writes it, encoded: its opening, a
-    row's pieces around its cells (the cells' places left empty, each row begins on a
-    new line) and its end. Taken from `table` itself, given a row of markers."""
-    header = ["KPI", "Status", "Owner", "Latest", "Target", "Progress", "Trend"]
+    """`_table_parts` of `kpi_rows`' table (with the objective's column or without)."""
+    header: tuple[str, ...] = ("KPI", "Status", "Owner", "Latest", "Target", "Progress", "Trend")
     if objective:
-        header.insert(3, "Objective")
-    nowrap = (1, len(header) - 2, len(header) - 1)
+        header = (*header[:3], "Objective", *header[3:])
+    return _table_parts(header, (1, len(header) - 2, len(header) - 1))
+
+
+@functools.cache
+def _table_parts(
+    header: tuple[str, ...], nowrap: tuple[int, ...]
+) -> tuple[bytes, list[bytes], bytes]:
+    """A table's markup as `report_html.table` writes it, encoded: its opening, a row's
+    pieces around its cells (the cells' places left empty, each row begins on a new
+    line) and its end. Taken from `table` itself, given a row of markers."""
     end = "\n</tbody></table>"
     top = table(header, [], nowrap=nowrap).removesuffix(end)
     one = table(header, [["\0"] * len(header)], nowrap=nowrap)
@@ -594,9 +600,11 @@ def _objective_tree(
     return out
 
 
-def changes_section(page: str, site: Site, cells: ListCells) -> list[str]:
+def changes_section(page: str, site: Site, cells: ListCells) -> list[str | bytes]:
+    """This week's changes; the new measurements' table (as long as the week's
+    measurements) made as bytes: its markup from `_table_parts`, its cells encoded."""
     digest = site.digest
-    out = [
+    out: list[str | bytes] = [
         f"<h2>This week: changes since {digest.since.isoformat()}</h2>",
     ]
     if not digest.changes:
@@ -622,17 +630,22 @@ def changes_section(page: str, site: Site, cells: ListCells) -> list[str]:
         out.append("<p>No new measurements.</p>")
         return out
     formatter = cells.formatter  # each value formatted once for the build
-    rows = [
-        [
-            cells.kpi_link(page, n.kpi),
-            n.measurement.date.isoformat(),
-            t(formatter(n.kpi)(n.measurement.value)),
-            t(n.measurement.note) or DASH,
-            t(n.measurement.by) or DASH,
-        ]
-        for n in reversed(digest.new_measurements)
-    ]
-    out.append(table(["KPI", "Date", "Value", "Note", "By"], rows, nowrap=(1,)))
+    encoded = cells.encoded  # the links, values, notes and authors that come back
+    top, row, end = _table_parts(("KPI", "Date", "Value", "Note", "By"), (1,))
+    table_bytes = [top]
+    for n in reversed(digest.new_measurements):
+        m = n.measurement
+        filled = row.copy()
+        filled[1::2] = (
+            encoded(cells.kpi_link(page, n.kpi)),
+            m.date.isoformat().encode(),
+            encoded(t(formatter(n.kpi)(m.value))),
+            encoded(t(m.note) or DASH),
+            encoded(t(m.by) or DASH),
+        )
+        table_bytes += filled
+    table_bytes.append(end)
+    out.append(b"".join(table_bytes))
     return out
 
 
