@@ -159,15 +159,22 @@ def test_a_kpi_page_with_a_definition_history_is_the_plain_page(count: int, move
     assert H.kpi_page_bytes(site, with_history, H.ListCells(site)) == want.encode("utf-8")
 
 
-@given(st.lists(st.lists(st.text(), min_size=5, max_size=5), max_size=4))
-def test_the_new_measurements_table_s_markup_is_report_html_table_s(rows: list[list[str]]) -> None:
-    header = ("KPI", "Date", "Value", "Note", "By")
-    top, row, end = H._table_parts(header, (1,))
-    out = [top]
-    for cells in rows:
-        filled = row.copy()
-        filled[1::2] = [c.encode("utf-8", "surrogatepass") for c in cells]
-        out += filled
-    out.append(end)
+@given(
+    st.sampled_from(
+        [
+            ("KPI", "Date", "Value", "Note", "By"),
+            ("KPI", "Status", "Owner", "Reasons", "Action plan"),
+        ]
+    ),
+    st.lists(st.lists(st.text(), min_size=5, max_size=5), max_size=4),
+)
+def test_the_overview_s_other_tables_markup_is_report_html_table_s(
+    header: tuple[str, ...], rows: list[list[str]]
+) -> None:
+    """The new measurements' and the needs-action tables (`_table_bytes`)."""
+    made = H._table_bytes(
+        H._table_parts(header, (1,)),
+        [[c.encode("utf-8", "surrogatepass") for c in r] for r in rows],
+    )
     want = table(list(header), rows, nowrap=(1,))
-    assert b"".join(out) == want.encode("utf-8", "surrogatepass")
+    assert made == want.encode("utf-8", "surrogatepass")

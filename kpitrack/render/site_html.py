@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from html import escape as _escape
 
 from kpitrack.domain.model import Kind, Kpi, KpiResult, Status, StatusCounts, Value
@@ -411,14 +411,7 @@ def kpi_rows_bytes(
         return b"<p>No KPIs.</p>"
     if cells is None:
         cells = ListCells(site)
-    top, row, end = _kpi_table(objective)
-    out = [top]
-    for r in results:
-        filled = row.copy()
-        filled[1::2] = cells.row(page, r, objective)
-        out += filled
-    out.append(end)
-    return b"".join(out)
+    return _table_bytes(_kpi_table(objective), [cells.row(page, r, objective) for r in results])
 
 
 def _kpi_table(objective: bool) -> tuple[bytes, list[bytes], bytes]:
@@ -427,6 +420,18 @@ def _kpi_table(objective: bool) -> tuple[bytes, list[bytes], bytes]:
     if objective:
         header = (*header[:3], "Objective", *header[3:])
     return _table_parts(header, (1, len(header) - 2, len(header) - 1))
+
+
+def _table_bytes(parts: tuple[bytes, list[bytes], bytes], rows: Iterable[Sequence[bytes]]) -> bytes:
+    """A table from `_table_parts` and its rows' encoded cells, joined as bytes."""
+    top, row, end = parts
+    out = [top]
+    for cells in rows:
+        filled = row.copy()
+        filled[1::2] = cells
+        out += filled
+    out.append(end)
+    return b"".join(out)
 
 
 @functools.cache
@@ -631,21 +636,17 @@ def changes_section(page: str, site: Site, cells: ListCells) -> list[str | bytes
         return out
     formatter = cells.formatter  # each value formatted once for the build
     encoded = cells.encoded  # the links, values, notes and authors that come back
-    top, row, end = _table_parts(("KPI", "Date", "Value", "Note", "By"), (1,))
-    table_bytes = [top]
-    for n in reversed(digest.new_measurements):
-        m = n.measurement
-        filled = row.copy()
-        filled[1::2] = (
+    new_rows = [
+        (
             encoded(cells.kpi_link(page, n.kpi)),
-            m.date.isoformat().encode(),
-            encoded(t(formatter(n.kpi)(m.value))),
-            encoded(t(m.note) or DASH),
-            encoded(t(m.by) or DASH),
+            n.measurement.date.isoformat().encode(),
+            encoded(t(formatter(n.kpi)(n.measurement.value))),
+            encoded(t(n.measurement.note) or DASH),
+            encoded(t(n.measurement.by) or DASH),
         )
-        table_bytes += filled
-    table_bytes.append(end)
-    out.append(b"".join(table_bytes))
+        for n in reversed(digest.new_measurements)
+    ]
+    out.append(_table_bytes(_table_parts(("KPI", "Date", "Value", "Note", "By"), (1,)), new_rows))
     return out
 
 
@@ -688,22 +689,24 @@ def overdue_section(page: str, site: Site, cells: ListCells) -> list[str]:
     return [*out, table(header, rows, nowrap=(3,))]
 
 
-def needs_action_section(page: str, site: Site, cells: ListCells) -> list[str]:
-    out = ["<h2>Needs action</h2>"]
+def needs_action_section(page: str, site: Site, cells: ListCells) -> list[str | bytes]:
+    """The KPIs that need action; their table made as bytes (`_table_bytes`)."""
+    out: list[str | bytes] = ["<h2>Needs action</h2>"]
     if not site.digest.needs_action:
         return [*out, "<p>Nothing needs action.</p>"]
+    encoded = cells.encoded
     rows = [
-        [
-            cells.kpi_link(page, r.kpi),
-            badge(r.status),
-            cells.owner_link(page, r.kpi.owner),
-            cells.reasons(r),
-            action_plan(r),
-        ]
+        (
+            encoded(cells.kpi_link(page, r.kpi)),
+            encoded(badge(r.status)),
+            encoded(cells.owner_link(page, r.kpi.owner)),
+            encoded(cells.reasons(r)),
+            encoded(action_plan(r)),
+        )
         for r in site.digest.needs_action
     ]
-    header = ["KPI", "Status", "Owner", "Reasons", "Action plan"]
-    return [*out, table(header, rows, nowrap=(1,))]
+    header = ("KPI", "Status", "Owner", "Reasons", "Action plan")
+    return [*out, _table_bytes(_table_parts(header, (1,)), rows)]
 
 
 # ---------------------------------------------------------------- one KPI
