@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from html import escape as _escape
-from typing import TypeVar
 
 from kpitrack.domain.model import Kind, Kpi, KpiResult, Status, StatusCounts, Value
 from kpitrack.domain.problems import Problem
@@ -248,6 +247,38 @@ class ListCells:
         self._objective_links: dict[tuple[str, str | None], str] = {}
         self._texts: dict[tuple[str, str], str] = {}
         self._formatters: dict[str, Callable[[Value | None], str]] = {}
+        self._encoded: dict[str, bytes] = {}
+        self._rows: dict[tuple[str, bool, str], list[bytes]] = {}
+        self._cells_bytes: dict[str, tuple[bytes, ...]] = {}
+
+    def encoded(self, cell: str) -> bytes:
+        """A cell as UTF-8, encoded once for the build (the same owner's link, status
+        pill or progress bar is in many rows)."""
+        data = self._encoded.get(cell)
+        if data is None:
+            data = self._encoded[cell] = cell.encode("utf-8")
+        return data
+
+    def row(self, page: str, r: KpiResult, objective: bool) -> list[bytes]:
+        """A KPI's cells in `kpi_rows`' table (with the objective's column or without),
+        encoded: made once per folder for every table of that folder's pages that lists
+        the KPI (the overview, each objective above the KPI's, its owner's page)."""
+        kpi = r.kpi
+        key = (page.rpartition("/")[0], objective, kpi.id)
+        row = self._rows.get(key)
+        if row is None:
+            texts = [self.kpi_link(page, kpi), badge(r.status), self.owner_link(page, kpi.owner)]
+            if objective:
+                texts.append(self.objective_link(page, kpi.objective))
+            row = self._rows[key] = [*map(self.encoded, texts), *self.cells_bytes(r)]
+        return row
+
+    def cells_bytes(self, r: KpiResult) -> tuple[bytes, ...]:
+        """`cells(r)`, encoded once for the build."""
+        data = self._cells_bytes.get(r.kpi.id)
+        if data is None:
+            data = self._cells_bytes[r.kpi.id] = tuple(map(self.encoded, self.cells(r)))
+        return data
 
     def kpi_link(self, page: str, kpi: Kpi) -> str:
         """The KPI's name linked to its page, and its id: the first cell of its rows."""
@@ -359,27 +390,66 @@ def kpi_rows(
     cells: ListCells | None = None,
 ) -> str:
     """The table of KPIs on a list page; `cells` the build's store of their cells (a
-    store of its own without it: the same table)."""
+    store of its own without it: the same table). Made as bytes (`kpi_rows_bytes`)."""
+    return kpi_rows_bytes(page, site, results, objective=objective, cells=cells).decode("utf-8")
+
+
+def kpi_rows_bytes(
+    page: str,
+    site: Site,
+    results: Sequence[KpiResult],
+    *,
+    objective: bool,
+    cells: ListCells | None = None,
+) -> bytes:
+    """`kpi_rows` as the UTF-8 bytes the page is made of: the table's markup from
+    `report_html.table`'s own (`_kpi_table`), each cell encoded once for the build
+    (`ListCells.encoded`) and the rows joined as bytes. The cells hold two-byte text
+    (the sparkline's blocks, `—`): joined as text, they would widen the whole page, and
+    the page would be walked by the encoder (see `page_bytes`)."""
     if not results:
-        return "<p>No KPIs.</p>"
+        return b"<p>No KPIs.</p>"
     if cells is None:
         cells = ListCells(site)
-    header = ["KPI", "Status", "Owner", "Latest", "Target", "Progress", "Trend"]
+    return _table_bytes(_kpi_table(objective), [cells.row(page, r, objective) for r in results])
+
+
+def _kpi_table(objective: bool) -> tuple[bytes, list[bytes], bytes]:
+    """`_table_parts` of `kpi_rows`' table (with the objective's column or without)."""
+    header: tuple[str, ...] = ("KPI", "Status", "Owner", "Latest", "Target", "Progress", "Trend")
     if objective:
-        header.insert(3, "Objective")
-    rows = []
-    for r in results:
-        kpi = r.kpi
-        row = [
-            cells.kpi_link(page, kpi),
-            badge(r.status),
-            cells.owner_link(page, kpi.owner),
-            *cells.cells(r),
-        ]
-        if objective:
-            row.insert(3, cells.objective_link(page, kpi.objective))
-        rows.append(row)
-    return table(header, rows, nowrap=(1, len(header) - 2, len(header) - 1))
+        header = (*header[:3], "Objective", *header[3:])
+    return _table_parts(header, (1, len(header) - 2, len(header) - 1))
+
+
+def _table_bytes(parts: tuple[bytes, list[bytes], bytes], rows: Iterable[Sequence[bytes]]) -> bytes:
+    """A table from `_table_parts` and its rows' encoded cells, joined as bytes."""
+    top, row, end = parts
+    out = [top]
+    for cells in rows:
+        filled = row.copy()
+        filled[1::2] = cells
+        out += filled
+    out.append(end)
+    return b"".join(out)
+
+
+@functools.cache
+def _table_parts(
+    header: tuple[str, ...], nowrap: tuple[int, ...]
+) -> tuple[bytes, list[bytes], bytes]:
+    """A table's markup as `report_html.table` writes it, encoded: its opening, a row's
+    pieces around its cells (the cells' places left empty, each row begins on a new
+    line) and its end. Taken from `table` itself, given a row of markers."""
+    end = "\n</tbody></table>"
+    top = table(header, [], nowrap=nowrap).removesuffix(end)
+    one = table(header, [["\0"] * len(header)], nowrap=nowrap)
+    pieces = one.removeprefix(top).removesuffix(end).split("\0")
+    row: list[bytes] = []
+    for piece in pieces[:-1]:
+        row += [piece.encode("utf-8"), b""]
+    row.append(pieces[-1].encode("utf-8"))
+    return top.encode("utf-8"), row, end.encode("utf-8")
 
 
 def action_plan(r: KpiResult) -> str:
@@ -419,6 +489,7 @@ def page_html(title: str, body: Sequence[str]) -> str:
     return "\n".join([_PAGE_HEAD + title + _PAGE_TOP, *(body or [""]), _PAGE_END])
 
 
+_PAGE_HEAD_BYTES = _PAGE_HEAD.encode("utf-8")
 _PAGE_TOP_BYTES = _PAGE_TOP.encode("utf-8")
 _PAGE_END_BYTES = _PAGE_END.encode("utf-8")
 
@@ -430,7 +501,7 @@ def page_bytes(title: str, body: Sequence[str | bytes]) -> bytes:
     Python, so joining its pieces as text widens every ASCII piece (the measurements, the
     chart's points) and encoding the result walks it character by character; as bytes,
     the ASCII pieces are copied once."""
-    pieces = [_PAGE_HEAD.encode("utf-8") + title.encode("utf-8") + _PAGE_TOP_BYTES]
+    pieces = [_PAGE_HEAD_BYTES + title.encode("utf-8") + _PAGE_TOP_BYTES]
     pieces += [p if isinstance(p, bytes) else p.encode("utf-8") for p in body or [""]]
     pieces.append(_PAGE_END_BYTES)
     return b"\n".join(pieces)
@@ -440,11 +511,18 @@ def page_bytes(title: str, body: Sequence[str | bytes]) -> bytes:
 
 
 def index_page(site: Site, cells: ListCells | None = None) -> str:
+    """The overview (`index_page_bytes`, as text)."""
+    return index_page_bytes(site, cells).decode("utf-8")
+
+
+def index_page_bytes(site: Site, cells: ListCells | None = None) -> bytes:
+    """The overview as the UTF-8 bytes written: its KPI tables made as bytes
+    (`kpi_rows_bytes`), the page joined by `page_bytes`."""
     page = INDEX
     if cells is None:
         cells = ListCells(site)
     digest = site.digest
-    body = [
+    body: list[str | bytes] = [
         crumbs(page, []),
         f"<h1>{SITE_TITLE}</h1>",
         meta_line(site),
@@ -456,13 +534,13 @@ def index_page(site: Site, cells: ListCells | None = None) -> str:
         label = f"{n} problem{'' if n == 1 else 's'} found by check"
         body.append(f"<p>⚠ {link(page, PROBLEMS, label)}</p>")
     body += ["<h2>Owners</h2>", owners_table(page, site)]
-    body += ["<h2>Objectives</h2>", *objective_tree(page, site, site.objectives, cells)]
+    body += ["<h2>Objectives</h2>", *_objective_tree(page, site, site.objectives, cells)]
     body += changes_section(page, site, cells)
     body += overdue_section(page, site, cells)
     body += needs_action_section(page, site, cells)
     if site.built_at is not None:
         body.append(f'<p class="muted built">Built {t(site.built_at)} by kpitrack.</p>')
-    return page_html(f"{SITE_TITLE} — {site.as_of.isoformat()}", body)
+    return page_bytes(f"{SITE_TITLE} — {site.as_of.isoformat()}", body)
 
 
 def _count_cells(counts: StatusCounts) -> list[str]:
@@ -492,11 +570,22 @@ def owners_table(page: str, site: Site) -> str:
 def objective_tree(
     page: str, site: Site, nodes: Sequence[ObjectiveNode], cells: ListCells | None = None
 ) -> list[str]:
-    if not nodes:
-        return ["<p>No objectives.</p>"]
+    """The objectives and their KPI tables, one piece a line (`_objective_tree`, as text)."""
     if cells is None:
         cells = ListCells(site)
-    out: list[str] = []
+    return [
+        p if isinstance(p, str) else p.decode("utf-8")
+        for p in _objective_tree(page, site, nodes, cells)
+    ]
+
+
+def _objective_tree(
+    page: str, site: Site, nodes: Sequence[ObjectiveNode], cells: ListCells
+) -> list[str | bytes]:
+    """`objective_tree` with its KPI tables as bytes (`kpi_rows_bytes`)."""
+    if not nodes:
+        return ["<p>No objectives.</p>"]
+    out: list[str | bytes] = []
     for node in nodes:
         heading = link(page, node.path, t(node.title))
         if node.objective is not None:
@@ -506,19 +595,21 @@ def objective_tree(
             out.append(f"<p>Progress {progress_bar(node.progress)}</p>")
         if node.results:
             out.append(f'<p class="muted">{counts_sentence(node.counts)}</p>')
-            out.append(kpi_rows(page, site, node.results, objective=False, cells=cells))
+            out.append(kpi_rows_bytes(page, site, node.results, objective=False, cells=cells))
         elif not node.children:
             out.append('<p class="alert">⚠ No KPI measures this objective.</p>')
         if node.children:
             out.append('<div class="subtree">')
-            out += objective_tree(page, site, node.children, cells)
+            out += _objective_tree(page, site, node.children, cells)
             out.append("</div>")
     return out
 
 
-def changes_section(page: str, site: Site, cells: ListCells) -> list[str]:
+def changes_section(page: str, site: Site, cells: ListCells) -> list[str | bytes]:
+    """This week's changes; the new measurements' table (as long as the week's
+    measurements) made as bytes: its markup from `_table_parts`, its cells encoded."""
     digest = site.digest
-    out = [
+    out: list[str | bytes] = [
         f"<h2>This week: changes since {digest.since.isoformat()}</h2>",
     ]
     if not digest.changes:
@@ -544,17 +635,18 @@ def changes_section(page: str, site: Site, cells: ListCells) -> list[str]:
         out.append("<p>No new measurements.</p>")
         return out
     formatter = cells.formatter  # each value formatted once for the build
-    rows = [
-        [
-            cells.kpi_link(page, n.kpi),
-            n.measurement.date.isoformat(),
-            t(formatter(n.kpi)(n.measurement.value)),
-            t(n.measurement.note) or DASH,
-            t(n.measurement.by) or DASH,
-        ]
+    encoded = cells.encoded  # the links, values, notes and authors that come back
+    new_rows = [
+        (
+            encoded(cells.kpi_link(page, n.kpi)),
+            n.measurement.date.isoformat().encode(),
+            encoded(t(formatter(n.kpi)(n.measurement.value))),
+            encoded(t(n.measurement.note) or DASH),
+            encoded(t(n.measurement.by) or DASH),
+        )
         for n in reversed(digest.new_measurements)
     ]
-    out.append(table(["KPI", "Date", "Value", "Note", "By"], rows, nowrap=(1,)))
+    out.append(_table_bytes(_table_parts(("KPI", "Date", "Value", "Note", "By"), (1,)), new_rows))
     return out
 
 
@@ -597,22 +689,24 @@ def overdue_section(page: str, site: Site, cells: ListCells) -> list[str]:
     return [*out, table(header, rows, nowrap=(3,))]
 
 
-def needs_action_section(page: str, site: Site, cells: ListCells) -> list[str]:
-    out = ["<h2>Needs action</h2>"]
+def needs_action_section(page: str, site: Site, cells: ListCells) -> list[str | bytes]:
+    """The KPIs that need action; their table made as bytes (`_table_bytes`)."""
+    out: list[str | bytes] = ["<h2>Needs action</h2>"]
     if not site.digest.needs_action:
         return [*out, "<p>Nothing needs action.</p>"]
+    encoded = cells.encoded
     rows = [
-        [
-            cells.kpi_link(page, r.kpi),
-            badge(r.status),
-            cells.owner_link(page, r.kpi.owner),
-            cells.reasons(r),
-            action_plan(r),
-        ]
+        (
+            encoded(cells.kpi_link(page, r.kpi)),
+            encoded(badge(r.status)),
+            encoded(cells.owner_link(page, r.kpi.owner)),
+            encoded(cells.reasons(r)),
+            encoded(action_plan(r)),
+        )
         for r in site.digest.needs_action
     ]
-    header = ["KPI", "Status", "Owner", "Reasons", "Action plan"]
-    return [*out, table(header, rows, nowrap=(1,))]
+    header = ("KPI", "Status", "Owner", "Reasons", "Action plan")
+    return [*out, _table_bytes(_table_parts(header, (1,)), rows)]
 
 
 # ---------------------------------------------------------------- one KPI
@@ -1117,34 +1211,58 @@ def kpi_page_bytes(site: Site, kpi_page: KpiPage, cells: ListCells | None = None
         cells = ListCells(site)
     values = site.value_cells.setdefault(format_key(kpi), {})
     shown = cells.formatter(kpi)
-    objective_label = t(kpi_page.objective_title)
+    name = t(kpi.name)
+    # The pieces between the long ones joined as text, each run encoded once (page_bytes
+    # puts a line break between pieces: the same page as one piece a line).
     body: list[str | bytes] = [
-        crumbs(page, [(kpi_page.objective_path, objective_label), (page, t(kpi.name))]),
-        f'<h1>{t(kpi.name)} <span class="id">{t(kpi.id)}</span></h1>',
-        meta_line(site),
-        f'<p class="status-line">{badge(r.status)} {t(status_sentence(r, shown))}</p>',
-        standing(r, cells),
-        "<h2>Chart</h2>",
+        "\n".join(
+            [
+                _kpi_crumbs(site, kpi_page) + name + "</nav>",
+                f'<h1>{name} <span class="id">{t(kpi.id)}</span></h1>',
+                meta_line(site),
+                f'<p class="status-line">{badge(r.status)} {t(status_sentence(r, shown))}</p>',
+                standing(r, cells),
+                "<h2>Chart</h2>",
+            ]
+        ),
         # Its pieces encoded apart: the points' long ASCII text never widened (page_bytes).
         b"".join(map(str.encode, chart_figure_pieces(r, chart, cells))),
-        "<h2>Definition</h2>",
-        definition(page, site, kpi_page, cells),
-        f'<h2 id="measurements">Measurements ({len(r.history)})</h2>',
+        "<h2>Definition</h2>\n"
+        + definition(page, site, kpi_page, cells)
+        + f'\n<h2 id="measurements">Measurements ({len(r.history)})</h2>',
         measurements_table_bytes(r, columns, values, site.date_cells),
-        *history_section(site, kpi_page),
+        "\n".join(history_section(site, kpi_page)),
     ]
-    return page_bytes(f"{t(kpi.name)} — {SITE_TITLE}", body)
+    return page_bytes(f"{name} — {SITE_TITLE}", body)
+
+
+def _kpi_crumbs(site: Site, kpi_page: KpiPage) -> str:
+    """A KPI page's breadcrumb up to its own name (`crumbs`' markup): the same for every
+    KPI of an objective, made once per objective for the build."""
+    key = ("kpi crumbs", f"{kpi_page.objective_path}\0{kpi_page.objective_title}")
+    start = site.fragments.get(key)
+    if start is None:
+        page, label = kpi_page.path, t(kpi_page.objective_title)
+        whole = crumbs(page, [(kpi_page.objective_path, label), (page, "\0")])
+        start = site.fragments[key] = whole.removesuffix("\0</nav>")
+    return start
 
 
 # ---------------------------------------------------------------- objectives, owners, problems
 
 
 def objective_html(site: Site, node: ObjectiveNode, cells: ListCells | None = None) -> str:
+    """An objective's page (`objective_page_bytes`, as text)."""
+    return objective_page_bytes(site, node, cells).decode("utf-8")
+
+
+def objective_page_bytes(site: Site, node: ObjectiveNode, cells: ListCells | None = None) -> bytes:
+    """An objective's page as the UTF-8 bytes written, its KPI tables made as bytes."""
     page = node.path
     if cells is None:
         cells = ListCells(site)
     objective = node.objective
-    body = [crumbs(page, [(page, t(node.title))])]
+    body: list[str | bytes] = [crumbs(page, [(page, t(node.title))])]
     heading = t(node.title)
     if objective is not None:
         heading += f' <span class="id">{t(objective.id)}</span>'
@@ -1162,24 +1280,35 @@ def objective_html(site: Site, node: ObjectiveNode, cells: ListCells | None = No
     if node.progress is not None:
         body.append(f"<p>Progress {progress_bar(node.progress)}</p>")
     body.append(f"<p>{counts_sentence(node.counts)}</p>")
-    body += ["<h2>KPIs</h2>", kpi_rows(page, site, node.results, objective=False, cells=cells)]
+    body += [
+        "<h2>KPIs</h2>",
+        kpi_rows_bytes(page, site, node.results, objective=False, cells=cells),
+    ]
     if node.children:
-        body += ["<h2>Objectives under it</h2>", *objective_tree(page, site, node.children, cells)]
-    return page_html(f"{t(node.title)} — {SITE_TITLE}", body)
+        body += ["<h2>Objectives under it</h2>", *_objective_tree(page, site, node.children, cells)]
+    return page_bytes(f"{t(node.title)} — {SITE_TITLE}", body)
 
 
 def owner_html(site: Site, owner: OwnerPage, cells: ListCells | None = None) -> str:
+    """An owner's page (`owner_page_bytes`, as text)."""
+    return owner_page_bytes(site, owner, cells).decode("utf-8")
+
+
+def owner_page_bytes(site: Site, owner: OwnerPage, cells: ListCells | None = None) -> bytes:
+    """An owner's page as the UTF-8 bytes written, its KPI table made as bytes."""
     page = owner.path
     name = t(owner_name(owner.owner))
-    body = [
+    if cells is None:
+        cells = ListCells(site)
+    body: list[str | bytes] = [
         crumbs(page, [(page, name)]),
         f"<h1>{name}</h1>",
         meta_line(site),
         f"<p>{counts_sentence(owner.counts)}</p>",
         "<h2>KPIs</h2>",
-        kpi_rows(page, site, owner.results, objective=True, cells=cells),
+        kpi_rows_bytes(page, site, owner.results, objective=True, cells=cells),
     ]
-    return page_html(f"{name} — {SITE_TITLE}", body)
+    return page_bytes(f"{name} — {SITE_TITLE}", body)
 
 
 def problems_html(site: Site, problems: Sequence[Problem]) -> str:
@@ -1209,30 +1338,23 @@ def problems_html(site: Site, problems: Sequence[Problem]) -> str:
 def page_writers(site: Site) -> dict[str, Callable[[], bytes]]:
     """Every page of the site by its path, each as a function that renders it as the
     UTF-8 bytes written: the command renders and writes one page at a time, never
-    holding the whole site. The KPI pages, most of the site's bytes, are made as bytes
-    (`kpi_page_bytes`); the others as text, then encoded."""
+    holding the whole site. The KPI pages and the list pages' KPI tables, most of the
+    site's bytes, are made as bytes (`kpi_page_bytes`, `kpi_rows_bytes`)."""
     from kpitrack.reports.site import walk
 
     cells = ListCells(site)  # each KPI's list-row cells and texts, shared by the pages
-    pages: dict[str, Callable[[], bytes]] = {INDEX: lambda: index_page(site, cells).encode("utf-8")}
+    pages: dict[str, Callable[[], bytes]] = {
+        INDEX: functools.partial(index_page_bytes, site, cells)
+    }
     if site.problems:
         pages[PROBLEMS] = lambda: problems_html(site, site.problems).encode("utf-8")
     for kpi_page in site.kpis:
         pages[kpi_page.path] = functools.partial(kpi_page_bytes, site, kpi_page, cells)
     for node in walk(site.objectives):
-        pages[node.path] = functools.partial(_encoded, objective_html, site, node, cells)
+        pages[node.path] = functools.partial(objective_page_bytes, site, node, cells)
     for owner in site.owners:
-        pages[owner.path] = functools.partial(_encoded, owner_html, site, owner, cells)
+        pages[owner.path] = functools.partial(owner_page_bytes, site, owner, cells)
     return pages
-
-
-_Page = TypeVar("_Page", ObjectiveNode, OwnerPage)
-
-
-def _encoded(
-    render: Callable[[Site, _Page, ListCells], str], site: Site, page: _Page, cells: ListCells
-) -> bytes:
-    return render(site, page, cells).encode("utf-8")
 
 
 def page_renderers(site: Site) -> dict[str, Callable[[], str]]:
