@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from site_fixtures import plain_table_rows
-from test_site_lists import drawn_site, sample_site, workspaces
+from test_site_lists import drawn_site, plain_page_html, sample_site, workspaces
 from test_site_shared_texts import plain_kpi_html
 
 from kpitrack.domain.problems import Problem
@@ -19,16 +19,17 @@ TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 
 
 @given(TEXT, st.lists(st.tuples(TEXT, st.booleans()), max_size=8))
-def test_a_page_made_as_bytes_is_the_page_made_as_text_encoded(
+def test_a_page_made_as_bytes_is_the_plain_page_encoded(
     title: str, pieces: list[tuple[str, bool]]
 ) -> None:
     body: list[str | bytes] = [text.encode() if as_bytes else text for text, as_bytes in pieces]
     made = H.page_bytes(title, body)
-    assert made == H.page_html(title, [text for text, _ in pieces]).encode("utf-8")
+    assert made == plain_page_html(title, [text for text, _ in pieces]).encode("utf-8")
+    assert H.page_html(title, body) == made.decode("utf-8")
 
 
-def test_an_empty_body_is_one_empty_line_as_in_page_html() -> None:
-    assert H.page_bytes("x", []) == H.page_html("x", []).encode()
+def test_an_empty_body_is_one_empty_line_as_in_the_plain_page() -> None:
+    assert H.page_bytes("x", []) == plain_page_html("x", []).encode()
     assert H.page_bytes("x", []) != H.page_bytes("x", ["a"])
 
 

@@ -1232,44 +1232,23 @@ def _reports_back(
 
 
 def _behind_test(kpi: Kpi, history: Sequence[Measurement], config: Config) -> Callable[[int], bool]:
-    """`partial(_behind_in, kpi, history, config = config)`, with what every report of the
-    history shares (the start, the baseline) worked out once, on the columns' view with
-    one entry on the first date (the usual case)."""
+    """Whether the KPI was behind as of the entry at a position of its history, as a
+    function of the position: `_behind_at(kpi, <the entries on the first date>,
+    history[position], config)`, the first date's entries found once for every report.
+    On the columns' view with one entry on the first date (the usual case) it is read
+    from the columns: that entry is the baseline entry, and the report is the latest
+    entry."""
     if type(history) is History and (len(history) == 1 or history.day(1) != history.day(0)):
-        from kpitrack.evaluation.evaluate import own_baseline, standing_on
-
-        own = own_baseline(kpi)
-        start = kpi.start or history.day(0)
-        baseline = history.value(0) if own is None else own
+        first, first_value = history.day(0), history.value(0)
         day_at, value_at = history.day, history.value
 
         def behind(report: int) -> bool:
             day = day_at(report)
-            status, _positions = standing_on(
-                kpi,
-                start=start,
-                baseline=baseline,
-                day=day,
-                value=value_at(report),
-                as_of=day,
-                config=config,
-            )
-            return status.behind
+            return _behind(kpi, first, first_value, day, value_at(report), day, config)
 
         return behind
-    return lambda report: _behind_in(kpi, history, report, config)
-
-
-def _behind_in(kpi: Kpi, history: Sequence[Measurement], report: int, config: Config) -> bool:
-    """Whether the KPI was behind as of the entry at position `report` of its history:
-    `_behind_at(kpi, <the entries on the first date>, history[report], config)`. On the
-    columns' view with one entry on the first date (the usual case) it is read from the
-    columns: that entry is the baseline entry, and the report is the latest entry."""
-    if type(history) is History and (len(history) == 1 or history.day(1) != history.day(0)):
-        first = history.day(0)
-        day = history.day(report)
-        return _behind(kpi, first, history.value(0), day, history.value(report), day, config)
-    return _behind_at(kpi, _first_day(history), history[report], config)
+    first_entries = _first_day(history)
+    return lambda report: _behind_at(kpi, first_entries, history[report], config)
 
 
 def _behind_at(kpi: Kpi, first: Sequence[Measurement], report: Measurement, config: Config) -> bool:

@@ -483,10 +483,10 @@ _PAGE_TOP = f'</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n<div class="p
 _PAGE_END = "</div>\n</body>\n</html>\n"
 
 
-def page_html(title: str, body: Sequence[str]) -> str:
-    """A whole page: the head (with the CSS) and the body's pieces, one on each line,
-    joined at once (an overview page is megabytes: one copy of it, not three)."""
-    return "\n".join([_PAGE_HEAD + title + _PAGE_TOP, *(body or [""]), _PAGE_END])
+def page_html(title: str, body: Sequence[str | bytes]) -> str:
+    """A whole page: the head (with the CSS) and the body's pieces, one on each line
+    (`page_bytes`, as text)."""
+    return page_bytes(title, body).decode("utf-8")
 
 
 _PAGE_HEAD_BYTES = _PAGE_HEAD.encode("utf-8")
@@ -495,8 +495,9 @@ _PAGE_END_BYTES = _PAGE_END.encode("utf-8")
 
 
 def page_bytes(title: str, body: Sequence[str | bytes]) -> bytes:
-    """`page_html(title, body).encode("utf-8")`, made as bytes: each piece encoded on its
-    own (pieces given as bytes as they are) and the bytes joined. A page whose text has
+    """A whole page as the UTF-8 bytes written: the head (with the CSS) and the body's
+    pieces, one on each line, each piece encoded on its own (pieces given as bytes as
+    they are) and the bytes joined at once (an overview page is megabytes). A page whose text has
     one character past U+00FF (a `—`, a `≥`) is a two-byte-per-character string in
     Python, so joining its pieces as text widens every ASCII piece (the measurements, the
     chart's points) and encoding the result walks it character by character; as bytes,
@@ -1059,14 +1060,9 @@ def format_key(kpi: Kpi) -> tuple[object, ...]:
     return (kpi.kind, tuple(kpi.scale) if kpi.scale else None, kpi.unit, kpi.unit_plural)
 
 
-# The measurements table's opening (`report_html.table` with no rows) and end: the same
-# for every KPI, made once.
-_TABLE_TOP = (
-    table(["Date", "Value", "Expected", "Note", "By"], [], nowrap=(0,))
-    .removesuffix("\n</tbody></table>")
-    .encode("utf-8")
-)
-_TABLE_END = b"\n</tbody></table>"
+# The measurements table's opening and end, as `report_html.table` writes them: the same
+# for every KPI (its rows are made from the columns, `measurements_table_bytes`).
+_TABLE_TOP, _, _TABLE_END = _table_parts(("Date", "Value", "Expected", "Note", "By"), (0,))
 
 
 def measurements_table(
@@ -1312,6 +1308,12 @@ def owner_page_bytes(site: Site, owner: OwnerPage, cells: ListCells | None = Non
 
 
 def problems_html(site: Site, problems: Sequence[Problem]) -> str:
+    """The problems page (`problems_page_bytes`, as text)."""
+    return problems_page_bytes(site, problems).decode("utf-8")
+
+
+def problems_page_bytes(site: Site, problems: Sequence[Problem]) -> bytes:
+    """The problems page as the UTF-8 bytes written."""
     page = PROBLEMS
     rows = [
         [
@@ -1329,7 +1331,7 @@ def problems_html(site: Site, problems: Sequence[Problem]) -> str:
         f"<p>{len(problems)} warning(s); `kpitrack check` lists the same.</p>",
         table(["Where", "Severity", "Code", "Message"], rows, nowrap=(1, 2)),
     ]
-    return page_html(f"Problems — {SITE_TITLE}", body)
+    return page_bytes(f"Problems — {SITE_TITLE}", body)
 
 
 # ---------------------------------------------------------------- the site
@@ -1347,7 +1349,7 @@ def page_writers(site: Site) -> dict[str, Callable[[], bytes]]:
         INDEX: functools.partial(index_page_bytes, site, cells)
     }
     if site.problems:
-        pages[PROBLEMS] = lambda: problems_html(site, site.problems).encode("utf-8")
+        pages[PROBLEMS] = functools.partial(problems_page_bytes, site, site.problems)
     for kpi_page in site.kpis:
         pages[kpi_page.path] = functools.partial(kpi_page_bytes, site, kpi_page, cells)
     for node in walk(site.objectives):
